@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Idempotent setup, run before `npm test`, `npm run demo` and `npm run bench`:
+# system packages (apt-get, when root and missing), npm ci (when node_modules is missing or stale),
+# the native oneDNN addon (when its sources changed; a failure is a warning), the TypeScript build
+# (when sources changed). Each step is skipped in milliseconds when there is nothing to do.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { echo "[setup] $*" >&2; }
+hash_of() { find "$@" -type f 2>/dev/null | LC_ALL=C sort | xargs -r sha1sum | sha1sum | cut -c1-40; }
+
+# 1. System packages: a compiler toolchain and oneDNN for the native backend.
+system_packages=(g++ make python3 libdnnl-dev)
+if [ "${LVSEG_SKIP_APT:-0}" != 1 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  missing=()
+  for p in "${system_packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    say "installing system packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >/tmp/lvseg-apt.log 2>&1; then
+      say "warning: apt-get could not install ${missing[*]} (see /tmp/lvseg-apt.log); continuing without them"
+    fi
+  fi
+fi
+
+# 2. npm dependencies, when node_modules is missing or older than package-lock.json.
+lock_hash=$(sha1sum package-lock.json | cut -c1-40)
+if [ ! -f node_modules/.lvseg-lock-hash ] || [ "$(cat node_modules/.lvseg-lock-hash)" != "$lock_hash" ]; then
+  say "npm ci"
+  npm ci --no-audit --no-fund --loglevel=error >&2
+  echo "$lock_hash" > node_modules/.lvseg-lock-hash
+fi
+
+# 3. The native oneDNN addon; a failed build leaves the wasm fallback, never a broken install.
+if [ -f binding.gyp ] && [ "${LVSEG_SKIP_NATIVE:-0}" != 1 ]; then
+  native_hash=$(hash_of native binding.gyp)
+  if [ ! -f build/.lvseg-native-hash ] || [ "$(cat build/.lvseg-native-hash)" != "$native_hash" ]; then
+    say "building the native oneDNN addon"
+    if npx --no-install node-gyp rebuild >/tmp/lvseg-native-build.log 2>&1; then
+      echo "$native_hash" > build/.lvseg-native-hash
+    else
+      say "warning: the native oneDNN addon did not build (see /tmp/lvseg-native-build.log);"
+      say "         lvseg will train on the wasm backend. For the fast one: apt-get install libdnnl-dev g++ make"
+      mkdir -p build && echo "$native_hash" > build/.lvseg-native-hash && echo failed > build/.lvseg-native-failed
+    fi
+  fi
+fi
+
+# 4. The TypeScript build, when sources changed.
+src_hash=$(hash_of src bench proto tsconfig.json package-lock.json)
+if [ ! -f dist/.lvseg-src-hash ] || [ "$(cat dist/.lvseg-src-hash)" != "$src_hash" ]; then
+  say "building TypeScript"
+  rm -rf dist
+  npx --no-install tsc -p tsconfig.json
+  echo "$src_hash" > dist/.lvseg-src-hash
+fi

@@ -1,0 +1,2 @@
+// The backends layer's public API.
+export {};

@@ -1,0 +1,9 @@
+import type { Command } from './command.js';
+
+/** Every `lvseg` subcommand, in the order `lvseg --help` lists them. */
+export async function loadCommands(): Promise<Command[]> {
+  const modules = await Promise.all([
+    // one line per command module; each exports `command` or `commands`
+  ] as Promise<{ command?: Command; commands?: Command[] }>[]);
+  return modules.flatMap((m) => (m.commands ?? (m.command ? [m.command] : [])));
+}

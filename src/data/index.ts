@@ -1,0 +1,2 @@
+// The data layer's public API.
+export {};

@@ -1,0 +1,28 @@
+/**
+ * One error class per domain. Each message names the file, record or field at fault and what to do;
+ * the CLI prints it on one line without a stack (`--debug` shows the stack) and exits non-zero.
+ */
+export class LvsegError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Unreadable or inconsistent input data: TFRecord, Example, DICOM, contour, PNG, dataset layout. */
+export class DataError extends LvsegError {}
+
+/** An invalid model spec or a model that cannot fit the data. */
+export class ModelSpecError extends LvsegError {}
+
+/** A checkpoint or run directory that cannot be read or resumed. */
+export class CheckpointError extends LvsegError {}
+
+/** A compute backend that cannot be selected or loaded. */
+export class BackendError extends LvsegError {}
+
+/** Bad command-line usage or configuration: unknown flag, missing value, wrong type. */
+export class UsageError extends LvsegError {}
+
+/** Training that cannot go on (e.g. a NaN loss). */
+export class TrainingError extends LvsegError {}

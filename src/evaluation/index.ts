@@ -1,0 +1,2 @@
+// The evaluation layer's public API.
+export {};

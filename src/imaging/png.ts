@@ -1,0 +1,67 @@
+import { PNG } from 'pngjs';
+
+/** An RGBA or grey raster in memory. */
+export interface GreyImage {
+  width: number;
+  height: number;
+  /** Row-major values; 8-bit images hold 0–255, 16-bit images 0–65535. */
+  data: Uint16Array | Uint8Array;
+  bitDepth: 8 | 16;
+}
+
+export interface RgbaImage {
+  width: number;
+  height: number;
+  /** Row-major RGBA, 4 bytes a pixel. */
+  data: Uint8Array;
+}
+
+/** Decodes an 8- or 16-bit PNG into grey values (colour PNGs are reduced to their luma). */
+export function decodePngGrey(bytes: Uint8Array): GreyImage {
+  const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { skipRescale: true } as never);
+  const { width, height } = png;
+  const depth = (png as unknown as { depth?: number }).depth === 16 ? 16 : 8;
+  const src = png.data as unknown as Uint8Array | Uint16Array;
+  const out = depth === 16 ? new Uint16Array(width * height) : new Uint8Array(width * height);
+  for (let i = 0; i < width * height; i++) {
+    const r = src[4 * i]!, g = src[4 * i + 1]!, b = src[4 * i + 2]!;
+    out[i] = r === g && g === b ? r : Math.round(0.299 * r + 0.587 * g + 0.114 * b);
+  }
+  return { width, height, data: out, bitDepth: depth };
+}
+
+/** Encodes 8-bit grey values as a PNG. */
+export function encodePngGrey(width: number, height: number, data: Uint8Array): Buffer {
+  const png = new PNG({ width, height, colorType: 0, inputColorType: 0, bitDepth: 8, inputHasAlpha: false });
+  png.data = Buffer.from(data.buffer, data.byteOffset, width * height);
+  return PNG.sync.write(png, { colorType: 0, inputColorType: 0, inputHasAlpha: false, bitDepth: 8 });
+}
+
+/** Encodes 16-bit grey values as a PNG. */
+export function encodePngGrey16(width: number, height: number, data: Uint16Array): Buffer {
+  const png = new PNG({ width, height, colorType: 0, inputColorType: 0, bitDepth: 16, inputHasAlpha: false });
+  png.data = data as unknown as Buffer;
+  return PNG.sync.write(png, { colorType: 0, inputColorType: 0, inputHasAlpha: false, bitDepth: 16 });
+}
+
+/** Encodes an RGBA raster as a PNG. */
+export function encodePngRgba(image: RgbaImage): Buffer {
+  const png = new PNG({ width: image.width, height: image.height });
+  png.data = Buffer.from(image.data.buffer, image.data.byteOffset, image.width * image.height * 4);
+  return PNG.sync.write(png);
+}
+
+/** Maps float values to 0–255 grey by their own min–max (a flat image maps to 0). */
+export function toGrey8(values: ArrayLike<number>): Uint8Array {
+  let lo = Infinity, hi = -Infinity;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  const out = new Uint8Array(values.length);
+  const span = hi - lo;
+  if (!(span > 0)) return out;
+  for (let i = 0; i < values.length; i++) out[i] = Math.round(((values[i]! - lo) / span) * 255);
+  return out;
+}

@@ -1,0 +1,2 @@
+// The models layer's public API.
+export {};

@@ -1,0 +1,2 @@
+// The reporting layer's public API.
+export {};

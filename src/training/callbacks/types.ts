@@ -1,0 +1,37 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import type { Sample } from '../../data/sample.js';
+
+/** Per-epoch values as Keras logs them: `loss`, `dice`, `accuracy`, `val_loss`, `val_dice`, … */
+export type EpochLogs = Record<string, number>;
+
+/** What every callback can see during training. */
+export interface TrainingContext {
+  model: LayersModel;
+  /** The run directory everything is written to. */
+  runDir: string;
+  /** The resolved configuration, as written to config.json. */
+  config: Record<string, unknown>;
+  /** The fixed sample the display callback shows after every epoch. */
+  displaySample?: Sample;
+  /** Predicted label (argmax) for one sample with the current weights. */
+  predictLabel(sample: Sample): Uint8Array;
+  /** Learning rate in use. */
+  learningRate: number;
+  totalEpochs: number;
+  stepsPerEpoch: number;
+  tf: typeof tf;
+}
+
+/**
+ * The extension point of training, as in Keras: progress, display, checkpoint and TensorBoard are
+ * separate callbacks that know nothing of each other.
+ */
+export interface TrainingCallback {
+  onTrainBegin?(ctx: TrainingContext): Promise<void> | void;
+  onEpochBegin?(epoch: number, ctx: TrainingContext): Promise<void> | void;
+  onBatchEnd?(step: number, logs: EpochLogs, ctx: TrainingContext): Promise<void> | void;
+  /** `epoch` counts from 0; `logs` holds the training and validation metrics of that epoch. */
+  onEpochEnd?(epoch: number, logs: EpochLogs, ctx: TrainingContext): Promise<void> | void;
+  onTrainEnd?(logs: EpochLogs | undefined, ctx: TrainingContext): Promise<void> | void;
+}

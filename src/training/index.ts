@@ -1,0 +1,2 @@
+// The training layer's public API.
+export {};
