@@ -19,9 +19,7 @@ import {
   registerKernel,
   unregisterKernel,
   type Conv2DBackpropFilterAttrs,
-  type Conv2DBackpropFilterInputs,
   type Conv2DBackpropInputAttrs,
-  type Conv2DBackpropInputInputs,
   type KernelConfig,
   type KernelFunc,
   type Tensor,
@@ -88,7 +86,7 @@ export function conv2dBackpropInputNhwc(dy: Tensor4D, filter: Tensor4D, convInfo
   const wPadded = padIfNeeded(filter, [[0, mh * sh - filterHeight], [0, mw * sw - filterWidth], [0, 0], [0, 0]]);
   const flipped = tf.reverse(tf.reshape(wPadded, [mh, sh, mw, sw * inChannels * outChannels]), [0, 2]);
   const byTap = tf.transpose(flipped, [0, 2, 1, 3]); // [mh, mw, sh, (sw, ic, oc)]
-  const g = tf.reshape(
+  const g = tf.reshape<tf.Rank.R4>(
     tf.transpose(tf.reshape(byTap, [mh * mw, sh * sw * inChannels, outChannels]), [0, 2, 1]),
     [mh, mw, outChannels, sh * sw * inChannels],
   );
@@ -128,7 +126,7 @@ export function conv2dBackpropFilterNhwc(x: Tensor4D, dy: Tensor4D, convInfo: ba
   const xs =
     sh === 1 && sw === 1
       ? xPadded
-      : tf.reshape(
+      : tf.reshape<tf.Rank.R4>(
           tf.transpose(tf.reshape(xPadded, [batchSize * bh, sh, bw, sw * inChannels]), [0, 2, 1, 3]),
           [batchSize, bh, bw, phaseChannels],
         );
@@ -150,12 +148,12 @@ export function conv2dBackpropFilterNhwc(x: Tensor4D, dy: Tensor4D, convInfo: ba
   }
   // [(mh, mw, rh, rw, ic, oc)] -> [(mh, rh), (mw, rw), ic, oc], then drop taps past the kernel.
   const byRow = tf.transpose(tf.reshape(dwTaps, [mh, mw, sh, sw * inChannels * outChannels]), [0, 2, 1, 3]);
-  const dw = tf.reshape(byRow, [mh * sh, mw * sw, inChannels, outChannels]);
+  const dw = tf.reshape<tf.Rank.R4>(byRow, [mh * sh, mw * sw, inChannels, outChannels]);
   return sliceIfNeeded(dw, [0, 0, 0, 0], [filterHeight, filterWidth, inChannels, outChannels]);
 }
 
 const conv2DBackpropInputKernel: KernelFunc = ({ inputs, attrs }) => {
-  const { dy, filter } = inputs as unknown as Conv2DBackpropInputInputs;
+  const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
   const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs as unknown as Conv2DBackpropInputAttrs;
   const nchw = isNchw(dataFormat);
   const nhwcShape: [number, number, number, number] = nchw
@@ -178,7 +176,7 @@ const conv2DBackpropInputKernel: KernelFunc = ({ inputs, attrs }) => {
 };
 
 const conv2DBackpropFilterKernel: KernelFunc = ({ inputs, attrs }) => {
-  const { x, dy } = inputs as unknown as Conv2DBackpropFilterInputs;
+  const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
   const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as Conv2DBackpropFilterAttrs;
   const nchw = isNchw(dataFormat);
   const [n, d1, d2, d3] = x.shape as [number, number, number, number];
