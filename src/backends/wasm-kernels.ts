@@ -1,0 +1,209 @@
+/**
+ * Training kernels for TensorFlow.js's `wasm` backend.
+ *
+ * tfjs-backend-wasm 4.22 has no Conv2DBackpropFilter (a conv net cannot train), and its
+ * Conv2DBackpropInput is a scalar loop (about 1 s of a 1.5 s FCN step). Both are composed here from
+ * kernels that wasm runs with XNNPACK SIMD code: a strided convolution's gradients are split into
+ * stride-1 work over sub-pixel phases (see wasm-conv-plan.ts), so that
+ *   - Conv2DBackpropInput (also the forward of Conv2DTranspose) is one stride-1 Conv2D of the padded dy
+ *     with a rearranged filter (out channels = phases x in channels) followed by depth-to-space, and
+ *   - Conv2DBackpropFilter is a space-to-depth of x, an im2col of the few remaining taps and one MatMul.
+ * Neither multiplies the zeros that a dilated-gradient formulation would.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  backend_util,
+  Conv2DBackpropFilter,
+  Conv2DBackpropInput,
+  getKernel,
+  registerKernel,
+  unregisterKernel,
+  type Conv2DBackpropFilterAttrs,
+  type Conv2DBackpropInputAttrs,
+  type KernelConfig,
+  type KernelFunc,
+  type Tensor,
+  type Tensor4D,
+  type TensorInfo,
+} from '@tensorflow/tfjs-core';
+import { planBackpropFilterAxis, planBackpropInputAxis } from './wasm-conv-plan.js';
+
+const BACKEND = 'wasm';
+
+/** The kernels lvseg replaces or adds on the wasm backend. */
+export const WASM_TRAINING_KERNELS: readonly string[] = [Conv2DBackpropInput, Conv2DBackpropFilter];
+
+/**
+ * Registers lvseg's Conv2DBackpropInput and Conv2DBackpropFilter for the `wasm` backend (replacing
+ * wasm's own Conv2DBackpropInput). Idempotent; call before or after the backend is initialised.
+ */
+export function registerWasmTrainingKernels(): void {
+  for (const config of [conv2DBackpropInputConfig, conv2DBackpropFilterConfig]) {
+    const existing = getKernel(config.kernelName, BACKEND);
+    if (existing?.kernelFunc === config.kernelFunc) continue;
+    // registerKernel warns and keeps the old one registered under the same key otherwise.
+    if (existing) unregisterKernel(config.kernelName, BACKEND);
+    registerKernel(config);
+  }
+}
+
+/** Wraps a kernel input as a Tensor owned by the enclosing tidy (adds a reference, never copies). */
+function asTensor<R extends tf.Rank>(info: TensorInfo): Tensor<R> {
+  return tf.engine().makeTensorFromTensorInfo(info) as Tensor<R>;
+}
+
+function isNchw(dataFormat: 'NHWC' | 'NCHW' | undefined): boolean {
+  return dataFormat === 'NCHW';
+}
+
+function toNhwc(t: Tensor4D, nchw: boolean): Tensor4D {
+  return nchw ? tf.transpose(t, [0, 2, 3, 1]) : t;
+}
+
+/** Slices only when the window is not the whole tensor (wasm's Slice copies). */
+function sliceIfNeeded(t: Tensor4D, begin: number[], size: number[]): Tensor4D {
+  const whole = begin.every((b) => b === 0) && size.every((s, i) => s === t.shape[i]);
+  return whole ? t : tf.slice(t, begin, size);
+}
+
+function padIfNeeded(t: Tensor4D, paddings: Array<[number, number]>): Tensor4D {
+  return paddings.every(([a, b]) => a === 0 && b === 0) ? t : tf.pad(t, paddings);
+}
+
+/**
+ * dx of y = conv2d(x, w) with w [kh, kw, inC, outC]: one stride-1 conv of the padded dy with a filter
+ * [mh, mw, outC, sh*sw*inC] holding every phase's flipped taps, then depth-to-space by the strides.
+ */
+export function conv2dBackpropInputNhwc(dy: Tensor4D, filter: Tensor4D, convInfo: backend_util.Conv2DInfo): Tensor4D {
+  const { batchSize, inHeight, inWidth, inChannels, outChannels, filterHeight, filterWidth } = convInfo;
+  const { strideHeight: sh, strideWidth: sw } = convInfo;
+  const rows = planBackpropInputAxis(inHeight, convInfo.outHeight, filterHeight, sh, convInfo.padInfo.top);
+  const cols = planBackpropInputAxis(inWidth, convInfo.outWidth, filterWidth, sw, convInfo.padInfo.left);
+  const { taps: mh } = rows;
+  const { taps: mw } = cols;
+
+  // Filter phases: g[th, tw, oc, (rh, rw, ic)] = w[rh + (mh-1-th)*sh, rw + (mw-1-tw)*sw, ic, oc].
+  const wPadded = padIfNeeded(filter, [[0, mh * sh - filterHeight], [0, mw * sw - filterWidth], [0, 0], [0, 0]]);
+  const flipped = tf.reverse(tf.reshape(wPadded, [mh, sh, mw, sw * inChannels * outChannels]), [0, 2]);
+  const byTap = tf.transpose(flipped, [0, 2, 1, 3]); // [mh, mw, sh, (sw, ic, oc)]
+  const g = tf.reshape<tf.Rank.R4>(
+    tf.transpose(tf.reshape(byTap, [mh * mw, sh * sw * inChannels, outChannels]), [0, 2, 1]),
+    [mh, mw, outChannels, sh * sw * inChannels],
+  );
+
+  const dyUsed = sliceIfNeeded(dy, [0, rows.dyBegin, cols.dyBegin, 0], [batchSize, rows.dySize, cols.dySize, outChannels]);
+  const dyPadded = padIfNeeded(dyUsed, [[0, 0], [rows.padBefore, rows.padAfter], [cols.padBefore, cols.padAfter], [0, 0]]);
+  const z = tf.conv2d(dyPadded, g, 1, 'valid'); // [n, blocksH, blocksW, (rh, rw, ic)]
+
+  let full: Tensor4D;
+  if (sh === 1 && sw === 1) {
+    full = z;
+  } else if (sh === sw) {
+    full = tf.depthToSpace(z, sh, 'NHWC');
+  } else {
+    const split = tf.reshape(z, [batchSize * rows.blocks, cols.blocks, sh, sw * inChannels]);
+    full = tf.reshape(tf.transpose(split, [0, 2, 1, 3]), [batchSize, rows.blocks * sh, cols.blocks * sw, inChannels]);
+  }
+  return sliceIfNeeded(full, [0, rows.cropBegin, cols.cropBegin, 0], [batchSize, inHeight, inWidth, inChannels]);
+}
+
+/**
+ * dw of y = conv2d(x, w): space-to-depth of the padded x by the strides, im2col of the remaining
+ * mh x mw taps, and one MatMul with dy; the rows for taps beyond the kernel are cut off at the end.
+ */
+export function conv2dBackpropFilterNhwc(x: Tensor4D, dy: Tensor4D, convInfo: backend_util.Conv2DInfo): Tensor4D {
+  const { batchSize, inChannels, outChannels, outHeight, outWidth, filterHeight, filterWidth } = convInfo;
+  const { strideHeight: sh, strideWidth: sw } = convInfo;
+  const rows = planBackpropFilterAxis(convInfo.inHeight, outHeight, filterHeight, sh, convInfo.padInfo.top);
+  const cols = planBackpropFilterAxis(convInfo.inWidth, outWidth, filterWidth, sw, convInfo.padInfo.left);
+  const { taps: mh, blocks: bh } = rows;
+  const { taps: mw, blocks: bw } = cols;
+
+  const xUsed = sliceIfNeeded(x, [0, 0, 0, 0], [batchSize, rows.xSize, cols.xSize, inChannels]);
+  const xPadded = padIfNeeded(xUsed, [[0, 0], [rows.padBefore, rows.padAfter], [cols.padBefore, cols.padAfter], [0, 0]]);
+  const phaseChannels = sh * sw * inChannels;
+  // xs[n, qh, qw, (rh, rw, ic)] = xPadded[n, qh*sh + rh, qw*sw + rw, ic]
+  const xs =
+    sh === 1 && sw === 1
+      ? xPadded
+      : tf.reshape<tf.Rank.R4>(
+          tf.transpose(tf.reshape(xPadded, [batchSize * bh, sh, bw, sw * inChannels]), [0, 2, 1, 3]),
+          [batchSize, bh, bw, phaseChannels],
+        );
+
+  const positions = batchSize * outHeight * outWidth;
+  const dy2d = tf.reshape(dy, [positions, outChannels]);
+  let dwTaps: Tensor; // [(mh, mw, rh, rw, ic), oc]
+  if (mh === 1 && mw === 1) {
+    dwTaps = tf.matMul(tf.reshape(xs, [positions, phaseChannels]), dy2d, true, false);
+  } else {
+    const patches: Tensor4D[] = [];
+    for (let th = 0; th < mh; th++) {
+      for (let tw = 0; tw < mw; tw++) {
+        patches.push(sliceIfNeeded(xs, [0, th, tw, 0], [batchSize, outHeight, outWidth, phaseChannels]));
+      }
+    }
+    const im2col = tf.reshape(tf.concat(patches, 3), [positions, mh * mw * phaseChannels]);
+    dwTaps = tf.matMul(im2col, dy2d, true, false);
+  }
+  // [(mh, mw, rh, rw, ic, oc)] -> [(mh, rh), (mw, rw), ic, oc], then drop taps past the kernel.
+  const byRow = tf.transpose(tf.reshape(dwTaps, [mh, mw, sh, sw * inChannels * outChannels]), [0, 2, 1, 3]);
+  const dw = tf.reshape<tf.Rank.R4>(byRow, [mh * sh, mw * sw, inChannels, outChannels]);
+  return sliceIfNeeded(dw, [0, 0, 0, 0], [filterHeight, filterWidth, inChannels, outChannels]);
+}
+
+const conv2DBackpropInputKernel: KernelFunc = ({ inputs, attrs }) => {
+  const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
+  const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs as unknown as Conv2DBackpropInputAttrs;
+  const nchw = isNchw(dataFormat);
+  const nhwcShape: [number, number, number, number] = nchw
+    ? [inputShape[0], inputShape[2], inputShape[3], inputShape[1]]
+    : inputShape;
+  const convInfo = backend_util.computeConv2DInfo(
+    nhwcShape,
+    filter.shape as [number, number, number, number],
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+  return tf.tidy(() => {
+    const dx = conv2dBackpropInputNhwc(toNhwc(asTensor<tf.Rank.R4>(dy), nchw), asTensor<tf.Rank.R4>(filter), convInfo);
+    return nchw ? tf.transpose(dx, [0, 3, 1, 2]) : dx;
+  });
+};
+
+const conv2DBackpropFilterKernel: KernelFunc = ({ inputs, attrs }) => {
+  const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
+  const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as Conv2DBackpropFilterAttrs;
+  const nchw = isNchw(dataFormat);
+  const [n, d1, d2, d3] = x.shape as [number, number, number, number];
+  const nhwcShape: [number, number, number, number] = nchw ? [n, d2, d3, d1] : [n, d1, d2, d3];
+  const convInfo = backend_util.computeConv2DInfo(
+    nhwcShape,
+    filterShape,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+  return tf.tidy(() =>
+    conv2dBackpropFilterNhwc(toNhwc(asTensor<tf.Rank.R4>(x), nchw), toNhwc(asTensor<tf.Rank.R4>(dy), nchw), convInfo),
+  );
+};
+
+const conv2DBackpropInputConfig: KernelConfig = {
+  kernelName: Conv2DBackpropInput,
+  backendName: BACKEND,
+  kernelFunc: conv2DBackpropInputKernel,
+};
+
+const conv2DBackpropFilterConfig: KernelConfig = {
+  kernelName: Conv2DBackpropFilter,
+  backendName: BACKEND,
+  kernelFunc: conv2DBackpropFilterKernel,
+};
