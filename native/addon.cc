@@ -2,6 +2,7 @@
 // validated in TypeScript (src/backends/onednn.ts) before they get here; this file only guards against
 // what would crash the process (wrong argument kinds), and turns oneDNN errors into JavaScript errors.
 #include <napi.h>
+#include <malloc.h>
 #include <exception>
 #include "kernels.h"
 
@@ -129,6 +130,11 @@ Napi::Value ReduceInner(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  // Every kernel output is a fresh Float32Array. glibc serves big ones with mmap and returns them to the
+  // OS on free, so each step would page-fault through hundreds of MB of new pages (measured: 15 ms to
+  // allocate a 6.5 MB activation). Keeping big blocks in the heap lets freed activations be reused.
+  mallopt(M_MMAP_THRESHOLD, 512 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1024 << 20);
   exports.Set("conv2d", Napi::Function::New(env, Conv2d));
   exports.Set("conv2dBackwardData", Napi::Function::New(env, Conv2dBackwardData));
   exports.Set("conv2dBackwardWeights", Napi::Function::New(env, Conv2dBackwardWeights));

@@ -7,8 +7,10 @@
 namespace lvseg {
 
 namespace {
-// Below this many elements a thread team costs more than it saves.
-constexpr int64_t kParallelMin = 1 << 15;
+// Below this many elements a thread team costs more than it saves: these loops are memory-bound, and
+// on a busy machine one descheduled OpenMP thread stalls the whole team (measured: a 1.6M-element relu
+// 0.4 ms on one thread, 3-29 ms on two while other processes compete for the cores).
+constexpr int64_t kParallelMin = 1 << 22;
 }  // namespace
 
 void adamUpdate(float* value, float* m, float* v, const float* g, int64_t n, float lr, float beta1, float beta2,

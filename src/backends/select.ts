@@ -4,6 +4,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { BackendError } from '../errors.js';
 import { NATIVE_ADVICE } from './native-addon.js';
 import { ONEDNN_BACKEND, registerOnednnBackend } from './onednn.js';
+import { registerWasmTrainingKernels } from './wasm-kernels.js';
 
 export type BackendName = 'auto' | 'onednn' | 'wasm' | 'cpu';
 
@@ -28,6 +29,8 @@ export async function selectBackend(name: BackendName = 'auto'): Promise<Selecte
       notice = `training on wasm: ${native.reason}; for the fast native backend run '${NATIVE_ADVICE}'`;
     }
   }
+  // wasm lacks Conv2DBackpropFilter (and its Conv2DBackpropInput is slow): lvseg's make it train.
+  if (wanted === 'wasm') registerWasmTrainingKernels();
   const ok = await tf.setBackend(wanted);
   if (!ok) throw new BackendError(`the ${wanted} backend failed to initialise; try --backend cpu`);
   await tf.ready();
