@@ -33,6 +33,17 @@ const BACKEND = 'wasm';
 /** The kernels lvseg replaces or adds on the wasm backend. */
 export const WASM_TRAINING_KERNELS: readonly string[] = [Conv2DBackpropInput, Conv2DBackpropFilter];
 
+/** wasm's own kernels that lvseg replaced, kept for comparison in the bench. */
+const replacedKernels = new Map<string, KernelConfig>();
+
+/**
+ * wasm's own kernel `name` if lvseg replaced it; callable only when the wasm backend was initialised
+ * before the replacement (its setup binds the wasm function).
+ */
+export function wasmOwnKernel(name: string): KernelFunc | undefined {
+  return replacedKernels.get(name)?.kernelFunc;
+}
+
 /**
  * Registers lvseg's Conv2DBackpropInput and Conv2DBackpropFilter for the `wasm` backend (replacing
  * wasm's own Conv2DBackpropInput). Idempotent; call before or after the backend is initialised.
@@ -42,14 +53,24 @@ export function registerWasmTrainingKernels(): void {
     const existing = getKernel(config.kernelName, BACKEND);
     if (existing?.kernelFunc === config.kernelFunc) continue;
     // registerKernel warns and keeps the old one registered under the same key otherwise.
-    if (existing) unregisterKernel(config.kernelName, BACKEND);
+    if (existing) {
+      replacedKernels.set(config.kernelName, existing);
+      unregisterKernel(config.kernelName, BACKEND);
+    }
     registerKernel(config);
   }
 }
 
-/** Wraps a kernel input as a Tensor owned by the enclosing tidy (adds a reference, never copies). */
+/**
+ * A kernel input as a Tensor for tf ops. Ops pass Tensors, used as they are (the enclosing tidy does
+ * not own them); a bare TensorInfo gets a wrapper holding its own reference, since the engine's
+ * makeTensorFromTensorInfo does not add a backend reference and disposing it would free the input.
+ */
 function asTensor<R extends tf.Rank>(info: TensorInfo): Tensor<R> {
-  return tf.engine().makeTensorFromTensorInfo(info) as Tensor<R>;
+  if (info instanceof tf.Tensor) return info as Tensor<R>;
+  const t = tf.engine().makeTensorFromTensorInfo(info) as Tensor<R>;
+  tf.engine().backend.incRef(info.dataId);
+  return t;
 }
 
 function isNchw(dataFormat: 'NHWC' | 'NCHW' | undefined): boolean {
