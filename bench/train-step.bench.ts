@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { onednnFallbackCounts, setOnednnThreads } from '../src/backends/onednn.js';
 import { createOptimizer } from '../src/backends/optimizers.js';
 import { selectBackend, type BackendName } from '../src/backends/select.js';
 import { PACKAGE_ROOT } from '../src/paths.js';
@@ -13,7 +14,8 @@ import type { Benchmark, Emit } from './main.js';
  * One training step of the lab's networks (256x256x1, 2 classes, sparse softmax cross-entropy from
  * logits, Adam 1e-3) per backend and batch size, inference images/s, and the PyTorch peer on the same
  * machine in the same run, with ratio = lvseg / PyTorch. Options (after `npm run bench -- train-step`):
- * --backends onednn,wasm  --batches 1,8  --models fcn,dense  --steps N  --profile (per-kernel times).
+ * --backends onednn,wasm  --batches 1,8  --models fcn,dense  --steps N  --threads N (onednn and PyTorch; default
+ * all cores)  --profile (per-kernel times of one step on the first backend).
  */
 type ModelName = 'fcn' | 'dense';
 
@@ -130,12 +132,12 @@ async function profileStep(model: ModelName, batch: number): Promise<{ kernel: s
 
 const PEER = join(PACKAGE_ROOT, '..', 'shared', 'peers', 'torch_fcn_step.py');
 
-async function runPeer(model: ModelName, batch: number): Promise<{ step_ms: number; version: string } | undefined> {
+async function runPeer(model: ModelName, batch: number, threads: number): Promise<{ step_ms: number; version: string; threads: number } | undefined> {
   if (!existsSync(PEER) || !existsSync('/usr/bin/python3')) return undefined;
   try {
-    const { stdout } = await promisify(execFile)('/usr/bin/python3', [PEER, '--batch', String(batch), '--model', model, '--steps', '5'],
+    const { stdout } = await promisify(execFile)('/usr/bin/python3', [PEER, '--batch', String(batch), '--model', model, '--steps', '5', '--threads', String(threads)],
       { timeout: 600_000 });
-    return JSON.parse(stdout.trim().split('\n').pop()!) as { step_ms: number; version: string };
+    return JSON.parse(stdout.trim().split('\n').pop()!) as { step_ms: number; version: string; threads: number };
   } catch {
     return undefined;
   }
@@ -146,10 +148,12 @@ async function run(emit: Emit, args: string[]): Promise<void> {
   const batches = option(args, 'batches', '1,8').split(',').map(Number);
   const models = option(args, 'models', 'fcn,dense').split(',') as ModelName[];
   const steps = Number(option(args, 'steps', '5'));
+  const threads = Number(option(args, 'threads', '0'));
+  if (backends.includes('onednn') || backends.includes('auto')) setOnednnThreads(threads);
   for (const model of models) {
     for (const batch of batches) {
-      const peer = await runPeer(model, batch);
-      if (peer) emit({ bench: 'train-step', model, backend: 'pytorch', version: peer.version, batch, step_ms: peer.step_ms });
+      const peer = await runPeer(model, batch, threads);
+      if (peer) emit({ bench: 'train-step', model, backend: 'pytorch', version: peer.version, threads: peer.threads, batch, step_ms: peer.step_ms });
       for (const name of backends) {
         const selected = await selectBackend(name);
         // The pure-JS cpu backend takes minutes per FCN step: one step is all it gets.
@@ -168,7 +172,8 @@ async function run(emit: Emit, args: string[]): Promise<void> {
   if (args.includes('--profile')) {
     for (const model of models) {
       await selectBackend(backends[0]);
-      emit({ bench: 'train-step-profile', model, backend: backends[0], batch: batches[0], kernels: await profileStep(model, batches[0]) });
+      const kernels = await profileStep(model, batches[0]);
+      emit({ bench: 'train-step-profile', model, backend: backends[0], batch: batches[0], kernels, cpu_fallbacks: onednnFallbackCounts() });
     }
   }
 }

@@ -39,6 +39,7 @@ export function registerOnednnBackend(): { ok: true } | { ok: false; reason: str
   const overrides = nativeKernels(addon);
   for (const cpuKernel of tf.getKernelsForBackend('cpu')) {
     const makeNative = overrides.get(cpuKernel.kernelName);
+    cpuKernelNames.set(cpuKernel.kernelFunc, cpuKernel.kernelName);
     const kernelFunc = makeNative ? makeNative(cpuKernel.kernelFunc) : cpuKernel.kernelFunc;
     tf.registerKernel({ ...cpuKernel, backendName: ONEDNN_BACKEND, kernelFunc });
   }
@@ -68,8 +69,21 @@ type NativeKernel = (args: { inputs: Record<string, TensorInfo>; backend: MathBa
 function withFallback(native: NativeKernel): (cpu: KernelFunc) => KernelFunc {
   return (cpu) => (args) => {
     const result = native(args as unknown as Parameters<NativeKernel>[0]);
-    return result ?? cpu(args);
+    if (result) return result;
+    fallbacks.set(kernelNameOf(cpu), (fallbacks.get(kernelNameOf(cpu)) ?? 0) + 1);
+    return cpu(args);
   };
+}
+
+const fallbacks = new Map<string, number>();
+const cpuKernelNames = new Map<KernelFunc, string>();
+function kernelNameOf(cpu: KernelFunc): string {
+  return cpuKernelNames.get(cpu) ?? 'unknown';
+}
+
+/** How often each native kernel handed a case to the cpu kernel since the process started (for profiles). */
+export function onednnFallbackCounts(): Record<string, number> {
+  return Object.fromEntries(fallbacks);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -225,19 +239,21 @@ function nativeKernels(addon: NativeAddon): Map<string, (cpu: KernelFunc) => Ker
       let { a, b } = inputs;
       if (!isF32(backend, a, b)) return null;
       const outShape = backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
-      const size = util.sizeFromShape(outShape);
-      if (size === 0) return null;
-      const periodic = (full: TensorInfo, part: TensorInfo) =>
-        util.sizeFromShape(full.shape) === size && (util.sizeFromShape(part.shape) === 1 || util.sizeFromShape(part.shape) === size ||
-          util.arraysEqual(trimLeadingOnes(part.shape), outShape.slice(outShape.length - trimLeadingOnes(part.shape).length)));
-      if (commutative && !periodic(a, b) && periodic(b, a)) [a, b] = [b, a];
+      if (util.sizeFromShape(outShape) === 0) return null;
+      let layoutA = broadcastLayout(a.shape, outShape), layoutB = broadcastLayout(b.shape, outShape);
+      if (commutative && layoutA !== 'full' && layoutB === 'full') {
+        [a, b] = [b, a];
+        [layoutA, layoutB] = [layoutB, layoutA];
+      }
       let scalarA = false;
-      if (!periodic(a, b)) {
-        if (util.sizeFromShape(a.shape) === 1 && util.sizeFromShape(b.shape) === size) scalarA = true;
+      if (layoutA !== 'full') {
+        if (layoutA === 'scalar' && layoutB === 'full') scalarA = true;
         else return null;
+      } else if (layoutB === null) {
+        return null;
       }
       const out = output(backend, outShape);
-      addon.binary(op, values(backend, a), values(backend, b), out.data, scalarA);
+      addon.binary(op, values(backend, a), values(backend, b), out.data, scalarA, layoutB === 'blocked');
       return out.info;
     }));
   }
@@ -274,13 +290,34 @@ function nativeKernels(addon: NativeAddon): Map<string, (cpu: KernelFunc) => Ker
   return kernels;
 }
 
-function trimLeadingOnes(shape: number[]): number[] {
-  let i = 0;
-  while (i < shape.length && shape[i] === 1) i++;
-  return shape.slice(i);
+/**
+ * How an operand of a broadcasting binary op maps onto the output: as is (full), one value (scalar),
+ * a repeated block of trailing dims (periodic: a bias [C] over [N,H,W,C]), or one value per run of the
+ * innermost outputs (blocked: [N,1] over [N,C]); null for the other broadcasts, left to the cpu kernel.
+ */
+function broadcastLayout(shape: number[], outShape: number[]): 'full' | 'scalar' | 'periodic' | 'blocked' | null {
+  const size = util.sizeFromShape(shape);
+  if (size === util.sizeFromShape(outShape)) return 'full';
+  if (size === 1) return 'scalar';
+  const padded = [...new Array<number>(outShape.length - shape.length).fill(1), ...shape];
+  let first = 0;
+  while (padded[first] === 1) first++;
+  if (util.arraysEqual(padded.slice(first), outShape.slice(first))) return 'periodic';
+  let last = padded.length;
+  while (padded[last - 1] === 1) last--;
+  if (util.arraysEqual(padded.slice(0, last), outShape.slice(0, last))) return 'blocked';
+  return null;
 }
 
 /** The addon, for the fused optimizer updates (optimizers.ts). */
 export function onednnAddon(): NativeAddon | undefined {
   return loadNativeAddon().addon;
+}
+
+/**
+ * Threads for the onednn backend (default: all cores). Fewer can be faster on a machine that other
+ * processes keep busy: a parallel region waits for its slowest, possibly descheduled, thread.
+ */
+export function setOnednnThreads(threads: number): number | undefined {
+  return loadNativeAddon().addon?.setNumThreads(threads);
 }
