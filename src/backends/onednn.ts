@@ -43,8 +43,43 @@ export function registerOnednnBackend(): { ok: true } | { ok: false; reason: str
     const kernelFunc = makeNative ? makeNative(cpuKernel.kernelFunc) : cpuKernel.kernelFunc;
     tf.registerKernel({ ...cpuKernel, backendName: ONEDNN_BACKEND, kernelFunc });
   }
+  registerFusedReluGradient(addon);
   registered = true;
   return { ok: true };
+}
+
+const RELU_GRAD = 'LvsegReluGrad';
+
+/**
+ * tfjs's Relu gradient is mul(dy, step(x)): two passes and a temporary over every activation. On
+ * onednn it becomes one native pass; other backends keep tfjs's formula (the gradient registry is
+ * global, so this gradient checks the backend each time).
+ */
+function registerFusedReluGradient(addon: NativeAddon): void {
+  tf.registerKernel({
+    kernelName: RELU_GRAD,
+    backendName: ONEDNN_BACKEND,
+    kernelFunc: ({ inputs, backend }) => {
+      const cpu = backend as MathBackendCPU;
+      const { dy, x } = inputs as { dy: TensorInfo; x: TensorInfo };
+      const out = output(cpu, [...x.shape]);
+      addon.binary(4, values(cpu, dy), values(cpu, x), out.data, false, false);
+      return out.info;
+    },
+  });
+  tf.registerGradient({
+    kernelName: 'Relu',
+    inputsToSave: ['x'],
+    gradFunc: (dy, saved) => {
+      const [x] = saved;
+      const grad = dy as tf.Tensor;
+      const native = tf.getBackend() === ONEDNN_BACKEND && x.dtype === 'float32' && grad.dtype === 'float32' &&
+        util.arraysEqual(x.shape, grad.shape);
+      return {
+        x: () => (native ? (tf.engine().runKernel(RELU_GRAD, { dy: grad, x }) as tf.Tensor) : tf.mul(grad, tf.cast(tf.step(x), 'float32'))),
+      };
+    },
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -272,13 +307,15 @@ function nativeKernels(addon: NativeAddon): Map<string, (cpu: KernelFunc) => Ker
   const reduce = (op: 0 | 1): NativeKernel => ({ inputs, backend, attrs }) => {
     const { x } = inputs;
     if (!isF32(backend, x) || x.shape.length === 0 || util.sizeFromShape(x.shape) === 0) return null;
-    const rank = x.shape.length;
-    const axes = [...util.parseAxisParam((attrs.axis ?? attrs.reductionIndices) as number | number[], x.shape)].sort((p, q) => p - q);
+    const axes = [...util.parseAxisParam((attrs.axis ?? attrs.reductionIndices) as number | number[], x.shape)];
     if (new Set(axes).size !== axes.length) return null;
-    const kept = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
-    const outShape = attrs.keepDims === true ? kept : x.shape.filter((_, i) => !axes.includes(i));
-    const trailing = axes.every((ax, i) => ax === rank - axes.length + i);
-    const leading = op === 0 && axes.length === rank - 1 && axes.every((ax, i) => ax === i);
+    const reduced = x.shape.map((_, i) => axes.includes(i));
+    const outShape = attrs.keepDims === true ? x.shape.map((d, i) => (reduced[i] ? 1 : d)) : x.shape.filter((_, i) => !reduced[i]);
+    // Size-1 axes do not change the memory layout: what counts is whether the reduced axes of the rest
+    // are a leading block (reduce rows, keep the innermost values) or a trailing one (reduce each row).
+    const pattern = x.shape.map((d, i) => (d === 1 ? '' : reduced[i] ? 'r' : 'k')).join('');
+    const trailing = /^k*r*$/.test(pattern);
+    const leading = op === 0 && /^r+k+$/.test(pattern);
     if (!trailing && !leading) return null;
     const out = output(backend, outShape);
     if (trailing) addon.reduceInner(op, values(backend, x), out.data);

@@ -166,7 +166,7 @@ describe.skipIf(!native.ok)('onednn kernels match the cpu backend', () => {
     expectSameOnBoth(arrays, ({ x, y, c, s }) => [
       tf.add(x, y), tf.add(c, x), tf.sub(x, c), tf.sub(1, x), tf.mul(x, s), tf.mul(c, x), tf.div(x, tf.add(y, 3)),
       tf.div(2, tf.add(y, 3)), tf.relu(x), tf.step(x, 0.25), tf.exp(x), tf.log(tf.add(x, 2)), tf.neg(x), tf.square(x),
-      tf.sqrt(tf.add(x, 1)), tf.add(x, tf.reshape(c, [1, 1, 6])),
+      tf.sqrt(tf.add(x, 1)), tf.add(x, tf.reshape(c, [1, 1, 6])), tf.grad((v: tf.Tensor) => tf.mul(tf.relu(v), y))(x),
       // one value per innermost run ([..., 1]), as softmax and its gradient broadcast
       tf.sub(x, tf.max(x, -1, true)), tf.mul(tf.sum(y, [2, 3], true), x), tf.div(x, tf.add(tf.sum(tf.abs(y), -1, true), 1)),
       // outer-product broadcasts the cpu kernel handles
@@ -182,7 +182,8 @@ describe.skipIf(!native.ok)('onednn kernels match the cpu backend', () => {
     const arrays = randomArrays({ x: [3, 5, 4, 6] }, 29);
     expectSameOnBoth(arrays, ({ x }) => [
       tf.sum(x, [0, 1, 2]), tf.sum(x, -1), tf.sum(x, [2, 3], true), tf.sum(x), tf.max(x, -1, true), tf.max(x),
-      tf.sum(x, [1]), tf.max(x, 0), tf.logSumExp(x, -1, true), tf.softmax(x),
+      tf.sum(x, [1]), tf.max(x, 0), tf.logSumExp(x, -1, true), tf.softmax(x), tf.sum(tf.reshape(x, [1, 15, 4, 6]), [1, 2]),
+      tf.sum(tf.reshape(x, [3, 5, 1, 4, 6]), [1, 3]),
     ]);
   });
 });
