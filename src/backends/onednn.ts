@@ -93,8 +93,10 @@ function isF32(backend: MathBackendCPU, ...ts: TensorInfo[]): boolean {
   return ts.every((t) => t.dtype === 'float32' && backend.data.get(t.dataId).values instanceof Float32Array);
 }
 
+/** A new output buffer, not zero-filled: every native kernel writes all of its output. */
 function output(backend: MathBackendCPU, shape: number[]): { info: TensorInfo; data: Float32Array } {
-  const data = new Float32Array(util.sizeFromShape(shape));
+  const size = util.sizeFromShape(shape);
+  const data = new Float32Array(Buffer.allocUnsafeSlow(size * 4).buffer, 0, size);
   return { info: backend.makeTensorInfo(shape, 'float32', data), data };
 }
 
