@@ -137,7 +137,7 @@ describe.skipIf(!native.ok)('onednn kernels match the cpu backend', () => {
 
   test.each([
     [[5, 7], [7, 3], false, false], [[7, 5], [7, 3], true, false], [[5, 7], [3, 7], false, true],
-    [[7, 5], [3, 7], true, true], [[3, 4, 6], [3, 6, 2], false, false],
+    [[7, 5], [3, 7], true, true], [[3, 4, 6], [3, 6, 2], false, false], [[1, 9], [1, 4], true, false], [[1, 6], [5, 1], true, true], [[40, 1], [1, 30], false, false],
   ] as const)('matMul %j x %j (transpose %s %s) and gradients', (as, bs, ta, tb) => {
     const arrays = randomArrays({ a: [...as], b: [...bs] }, 17);
     expectSameOnBoth(arrays, ({ a, b }) => {
