@@ -23,3 +23,7 @@ export { parseContour, readContourFile, rasterizeContour, PIXEL_CENTRE } from '.
 export type { Contour, RasterizeOptions } from './contours.js';
 export { readSunnybrookDicom, isSunnybrookDicom, normalizePatientId, readLinkCsv } from './sunnybrook.js';
 export type { SourceReport } from './sunnybrook.js';
+export { splitSamples } from './split.js';
+export type { SplitOptions } from './split.js';
+export { Dataset, stackSamples } from './pipeline.js';
+export type { SampleBatch } from './pipeline.js';
