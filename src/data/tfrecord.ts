@@ -149,7 +149,8 @@ export async function* readTfRecords(file: string): AsyncGenerator<Uint8Array> {
   if (length >= 0 || queue.size > 0) {
     const need = length >= 0 ? 12 + length + 4 : 12;
     const have = length >= 0 ? 12 + queue.size : queue.size;
-    throw new DataError(`${file}: truncated: record ${index} at byte ${recordOffset}${where} needs ${need} bytes, only ${have} remain`);
+    const at = length >= 0 ? recordOffset : offset;
+    throw new DataError(`${file}: truncated: record ${index} at byte ${at}${where} needs ${need} bytes, only ${have} remain`);
   }
 }
 
