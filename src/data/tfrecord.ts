@@ -98,7 +98,7 @@ export async function* readTfRecords(file: string): AsyncGenerator<Uint8Array> {
   const gz = isGzip(head);
   const where = gz ? ' (offset in the decompressed stream)' : '';
   const raw = createReadStream(file, { highWaterMark: 1 << 20 });
-  const stream: Readable = gz ? raw.pipe(createGunzip()) : raw;
+  const stream: Readable = gz ? raw.pipe(createGunzip({ chunkSize: 1 << 20 })) : raw;
   if (gz) raw.on('error', (err) => stream.destroy(err));
   const queue = new ByteQueue();
   let offset = 0; // of the next unread byte
