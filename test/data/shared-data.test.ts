@@ -64,10 +64,10 @@ describe.skipIf(!hasData)('the shared Sunnybrook data', () => {
     expect(identical).toBe(96);
   });
 
-  it('round-trips PNG -> TFRecord -> samples pixel for pixel (the first 24 validation slices; all in test/long)', async () => {
-    const png = await Dataset.fromSource(await openSource(join(DATA, 'png', 'validation'))).take(24).toArray();
-    const file = join(mkdtempSync(join(tmpdir(), 'lvseg-rt-')), 'val.tfrecords.gz');
-    await writeTfRecords(file, png.map(encodeLabExample), { gzip: true });
+  it('round-trips PNG -> TFRecord -> samples pixel for pixel (the first 16 validation slices; all, gzip, in test/long)', async () => {
+    const png = await Dataset.fromSource(await openSource(join(DATA, 'png', 'validation'))).take(16).toArray();
+    const file = join(mkdtempSync(join(tmpdir(), 'lvseg-rt-')), 'val.tfrecords');
+    await writeTfRecords(file, png.map(encodeLabExample));
     const back = await readAllSamples(await openSource(file));
     expect(back.length).toBe(png.length);
     for (let i = 0; i < png.length; i++) {
