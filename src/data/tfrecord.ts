@@ -117,7 +117,8 @@ export async function* readTfRecords(file: string): AsyncGenerator<Uint8Array> {
           const view = new DataView(header.buffer, header.byteOffset, 12);
           const expected = view.getUint32(8, true);
           if (maskedCrc32c(header.subarray(0, 8)) !== expected) {
-            throw new DataError(`${file}: record ${index} at byte ${recordOffset}${where}: length CRC mismatch (corrupt file)`);
+            const what = index === 0 ? 'not a TFRecord file, or a corrupt one' : 'corrupt file';
+            throw new DataError(`${file}: record ${index} at byte ${recordOffset}${where}: length CRC mismatch (${what})`);
           }
           const len = view.getUint32(0, true) + view.getUint32(4, true) * 2 ** 32;
           if (len > MAX_RECORD_BYTES) {

@@ -69,6 +69,12 @@ describe('lvseg data', () => {
     const emptyFile = join(tmp, 'empty.tfrecords');
     writeFileSync(emptyFile, '');
     expect((await run('data', 'inspect', emptyFile)).err).toMatch(/is empty: no records/);
+    const text = join(tmp, 'notes.txt');
+    writeFileSync(text, 'these are notes, not records');
+    expect((await run('data', 'inspect', text)).err).toMatch(/record 0 at byte 0: length CRC mismatch \(not a TFRecord file, or a corrupt one\)/);
+    const dcm = join(tmp, 'one.dcm');
+    writeFileSync(dcm, makeDicom({ rows: 2, columns: 2, bits: 8, values: [1, 2, 3, 4] }));
+    expect((await run('data', 'inspect', dcm)).err).toMatch(/is a single DICOM image, not a dataset/);
     const r = await run('data', 'convert', 'synthetic:2');
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/needs --out FILE\.tfrecords/);

@@ -83,7 +83,7 @@ describe('TFRecord framing', () => {
     const bytes = Buffer.from(frameTfRecord(enc('first')));
     bytes[0] ^= 0x40;
     writeFileSync(file, bytes);
-    expect((await failure(file)).message).toBe(`${file}: record 0 at byte 0: length CRC mismatch (corrupt file)`);
+    expect((await failure(file)).message).toBe(`${file}: record 0 at byte 0: length CRC mismatch (not a TFRecord file, or a corrupt one)`);
   });
 
   it('says a cut-off file is truncated, in the header or the data', async () => {
