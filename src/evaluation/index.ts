@@ -1,2 +1,2 @@
 // The evaluation layer's public API.
-export {};
+export * from './mask-metrics.js';
