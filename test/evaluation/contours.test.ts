@@ -28,11 +28,11 @@ describe('extractContour', () => {
     for (const [x, y] of c) expect(Math.hypot(x - 30, y - 33)).toBeLessThan(12.5 + 0.01);
     expect(polygonArea(c)).toBeGreaterThan(Math.PI * 11.5 ** 2);
     expect(polygonArea(c)).toBeLessThan(Math.PI * 12.5 ** 2);
-    // Closed loop: consecutive points are neighbours on the half-pixel grid.
+    // Closed loop: consecutive points are at most one pixel apart.
     for (let i = 0; i < c.length; i++) {
       const [x1, y1] = c[i]!;
       const [x2, y2] = c[(i + 1) % c.length]!;
-      expect(Math.hypot(x2 - x1, y2 - y1)).toBeLessThanOrEqual(Math.SQRT1_2 + 1e-12);
+      expect(Math.hypot(x2 - x1, y2 - y1)).toBeLessThanOrEqual(1 + 1e-12);
     }
   });
 
