@@ -3,3 +3,4 @@ export * from './mask-metrics.js';
 export * from './contours.js';
 export * from './surface-distance.js';
 export * from './evaluate.js';
+export * from './run-config.js';
