@@ -4,3 +4,5 @@ export * from './contours.js';
 export * from './surface-distance.js';
 export * from './evaluate.js';
 export * from './run-config.js';
+export * from './predict.js';
+export * from './predict-inputs.js';
