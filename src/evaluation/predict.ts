@@ -88,11 +88,14 @@ export type Rgb = readonly [number, number, number];
 export const PREDICTION_COLOUR: Rgb = [255, 48, 48];
 export const LABEL_COLOUR: Rgb = [48, 220, 48];
 
-/** Draws a closed polygon one pixel wide, stepping at most half a pixel so no gaps open. */
+/**
+ * Draws a closed polygon one pixel wide, stepping at most half a pixel so no gaps open; pixel (r, c)
+ * covers [c, c+1) × [r, r+1) as in the contour files.
+ */
 function strokePolygon(image: RgbaImage, points: readonly Point[], colour: Rgb): void {
   const plot = (x: number, y: number): void => {
-    const c = Math.round(x);
-    const r = Math.round(y);
+    const c = Math.floor(x);
+    const r = Math.floor(y);
     if (c < 0 || r < 0 || c >= image.width || r >= image.height) return;
     const o = (r * image.width + c) * 4;
     image.data[o] = colour[0];

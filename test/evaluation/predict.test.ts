@@ -53,7 +53,7 @@ describe('predictSample', () => {
     expect([mask.width, mask.height]).toEqual([32, 32]);
     expect(mask.data[16 * 32 + 16]).toBe(255);
     expect(mask.data[0]).toBe(0);
-    expect(result.contourText.split('\n')[0]).toBe('16.00 9.50');
+    expect(result.contourText.split('\n')[0]).toBe('16.50 10.00');
     expect(result.contourText.trim().split('\n')).toHaveLength(result.contour.length);
   });
 });
