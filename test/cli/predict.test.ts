@@ -47,29 +47,28 @@ describe('lvseg predict', () => {
     expect(code).toBe(0);
     expect(stdout).toMatch(/4 images/);
     const files = readdirSync(out).sort();
-    expect(files).toContain('a.mask.png');
-    expect(files).toContain('a.overlay.png');
-    expect(files).toContain('a-icontour-auto.txt');
-    expect(files).toContain('big.mask.png');
+    expect(files).toContain('pngs_a.mask.png');
+    expect(files).toContain('pngs_a.overlay.png');
+    expect(files).toContain('pngs_a-icontour-auto.txt');
     expect(files).toContain('predictions.json');
     const summary = JSON.parse(readFileSync(join(out, 'predictions.json'), 'utf8'));
     expect(summary.scale).toBe('1/255');
     expect(summary.images).toHaveLength(4);
-    const a = summary.images.find((i: { name: string }) => i.name === 'a');
+    const a = summary.images.find((i: { name: string }) => i.name === 'pngs/a');
     expect(a.lvAreaPx).toBe(disc(32, 16, 16, 6).reduce((n, v) => n + v, 0));
     expect(a.lvAreaMm2).toBeNull();
-    const big = summary.images.find((i: { name: string }) => i.name === 'big');
+    const big = summary.images.find((i: { name: string }) => i.name.endsWith('/big'));
     expect(big.resized).toBe(true);
-    const bigMask = decodePngGrey(readFileSync(join(out, 'big.mask.png')));
+    const bigMask = decodePngGrey(readFileSync(join(out, big.mask)));
     expect([bigMask.width, bigMask.height]).toEqual([64, 64]);
     expect(bigMask.data[32 * 64 + 32]).toBe(255);
     // Resized 64 → 32 → 64: the area stays within a ring of the true disc's.
     expect(Math.abs(big.lvAreaPx - disc(64, 32, 32, 12).reduce((n, v) => n + v, 0))).toBeLessThan(60);
     expect(summary.totals.images).toBe(4);
     expect(summary.totals.lvAreaPx).toBe(summary.images.reduce((n: number, i: { lvAreaPx: number }) => n + i.lvAreaPx, 0));
-    const contour = readFileSync(join(out, 'a-icontour-auto.txt'), 'utf8').trim().split('\n');
+    const contour = readFileSync(join(out, 'pngs_a-icontour-auto.txt'), 'utf8').trim().split('\n');
     expect(contour[0]).toMatch(/^\d+\.\d\d \d+\.\d\d$/);
-    const overlay = decodePngGrey(readFileSync(join(out, 'a.overlay.png')));
+    const overlay = decodePngGrey(readFileSync(join(out, 'pngs_a.overlay.png')));
     expect([overlay.width, overlay.height]).toEqual([32, 32]);
   });
 
