@@ -3,7 +3,7 @@
  * so that the same scaling is applied to new images without the original command line.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { CheckpointError } from '../errors.js';
 import { parseScaling, type Scaling } from '../data/scaling.js';
 import { resolveModelJson } from '../models/io.js';
@@ -15,11 +15,10 @@ import { resolveModelJson } from '../models/io.js';
 export function findRunConfig(modelPath: string): string | undefined {
   const candidates: string[] = [];
   if (existsSync(modelPath) && statSync(modelPath).isDirectory()) candidates.push(join(modelPath, 'config.json'));
-  let dir = dirname(resolve(resolveModelJson(modelPath)));
-  for (let up = 0; up < 3; up++) {
-    candidates.push(join(dir, 'config.json'));
-    dir = dirname(dir);
-  }
+  // Only the run layout's own folders lead up to a run: an unrelated config.json above a bare model is not one.
+  const dir = dirname(resolve(resolveModelJson(modelPath)));
+  if (basename(dir) === 'model' || basename(dir) === 'best') candidates.push(join(dir, '..', 'config.json'));
+  if (basename(dirname(dir)) === 'checkpoints') candidates.push(join(dir, '..', '..', 'config.json'));
   return candidates.find((f) => existsSync(f));
 }
 
