@@ -18,4 +18,4 @@ export {
   PREDICTION_COLOUR, LABEL_COLOUR, type ImagePrediction, type OverlayColour,
 } from './predict.js';
 export { predictInputs, readPngImage, readDicomImage } from './predict-inputs.js';
-export { findRunConfig, readRunScale, resolveInputScale } from './run-config.js';
+export { findRunConfig, readRunScale, resolveInputScale, dicomScalingWarning } from './run-config.js';

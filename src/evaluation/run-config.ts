@@ -52,3 +52,16 @@ export function resolveInputScale(modelPath: string, given: string | undefined):
   if (fromRun !== undefined) return { scale: fromRun, origin: config! };
   return { scale: 'none', origin: config ? `${config} has no scale` : 'no run config.json found; pass --scale if the model was trained on scaled images' };
 }
+
+/**
+ * A warning when raw DICOM intensities meet a fixed scaling factor: the shared PNG and TFRecord data were
+ * min–max rescaled to 0–255 per slice by their publisher, so a model trained on them with 1/255 expects
+ * per-image 0–1 values, which `minmax` gives for DICOM input. Undefined when there is nothing to warn of.
+ */
+export function dicomScalingWarning(scale: Scaling): string | undefined {
+  if (typeof scale !== 'number') return undefined;
+  return (
+    `DICOM pixels are raw scanner intensities, not the 0-255 of the PNG/TFRecord data; a model trained on those ` +
+    `with a fixed factor expects per-image 0-1 values: pass --scale minmax`
+  );
+}
