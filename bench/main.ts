@@ -12,6 +12,7 @@ export interface Benchmark {
 const benchmarks: Promise<{ benchmark: Benchmark }>[] = [
   // one line per bench module, e.g. import('./tfrecord.bench.js'),
   import('./tfrecord.bench.js'),
+  import('./mask-metrics.bench.js'),
 ];
 
 const emit: Emit = (record) => console.log(JSON.stringify(record));

@@ -5,6 +5,8 @@ export async function loadCommands(): Promise<Command[]> {
   const modules = await Promise.all([
     // one line per command module; each exports `command` or `commands`
     import('./data.js'),
+    import('./evaluate.js'),
+    import('./predict.js'),
   ] as Promise<{ command?: Command; commands?: Command[] }>[]);
   return modules.flatMap((m) => (m.commands ?? (m.command ? [m.command] : [])));
 }
