@@ -1,2 +1,4 @@
 // The evaluation layer's public API.
-export {};
+export * from './mask-metrics.js';
+export * from './contours.js';
+export * from './surface-distance.js';
