@@ -4,6 +4,8 @@ import type { Command } from './command.js';
 export async function loadCommands(): Promise<Command[]> {
   const modules = await Promise.all([
     // one line per command module; each exports `command` or `commands`
+    import('./evaluate.js'),
+    import('./predict.js'),
     import('./plot.js'),
     import('./plot-model.js'),
     import('./report.js'),
