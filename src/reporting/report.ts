@@ -86,18 +86,19 @@ function comparisonTable(runs: readonly RunRecord[]): string {
     const best = bestEpoch(r);
     const m = r.evaluation?.metrics ?? {};
     const unit = typeof m.unit === 'string' ? ` ${m.unit}` : '';
+    const num = (html: string): string => `<td class="num">${html}</td>`;
     const cells = [
-      `${i === winner ? '★ ' : ''}${esc(r.name)}`,
-      ...settings.map((k) => `<code>${esc(fmtSetting(r.config?.[k]))}</code>`),
-      `<td class="num">${fmt(r.summary?.totalParams)}`,
-      `<td class="num">${r.history.length}`,
-      `<td class="num">${fmt(last?.val_loss)}`,
-      `<td class="num">${best ? `${fmt(best.value)} (${best.epoch})` : '–'}`,
-      `<td class="num">${fmt(m.dice)}`,
-      `<td class="num">${fmt(m.meanDice)}`,
-      `<td class="num">${fmt(m.hd95, 2)}${m.hd95 !== undefined ? unit : ''}`,
-      `<td class="num">${fmt(m.apd, 2)}${m.apd !== undefined ? unit : ''}`,
-    ].map((c) => (c.startsWith('<td') ? `${c}</td>` : `<td>${c}</td>`));
+      `<td>${i === winner ? '★ ' : ''}${esc(r.name)}</td>`,
+      ...settings.map((k) => `<td><code>${esc(fmtSetting(r.config?.[k]))}</code></td>`),
+      num(fmt(r.summary?.totalParams)),
+      num(String(r.history.length)),
+      num(fmt(last?.val_loss)),
+      num(best ? `${fmt(best.value)} (${best.epoch})` : '–'),
+      num(fmt(m.dice)),
+      num(fmt(m.meanDice)),
+      num(`${fmt(m.hd95, 2)}${m.hd95 !== undefined ? unit : ''}`),
+      num(`${fmt(m.apd, 2)}${m.apd !== undefined ? unit : ''}`),
+    ];
     return `<tr${i === winner ? ' class="winner"' : ''}>${cells.join('')}</tr>`;
   });
   const won = winner >= 0

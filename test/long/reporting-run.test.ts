@@ -19,7 +19,7 @@ describe('TensorBoard files and report of a real 3-epoch run', () => {
   it('decode with an independent reader and give a complete report', async () => {
     const out = process.env.LVSEG_REPORT_OUT ?? join(mkdtempSync(join(tmpdir(), 'lvseg-long-report-')), 'run');
     const config = resolveTrainConfig({
-      model: 'unet-small', train: 'synthetic:8:1:48', val: 'synthetic:4:100:48', epochs: 3, backend: 'wasm',
+      model: 'unet-small', train: 'synthetic:8:1:32', val: 'synthetic:4:100:32', epochs: 3, backend: 'cpu',
       scale: 'none', batchSize: 2, out, tensorboard: false,
     });
     const result = await runTraining(config, undefined, {
