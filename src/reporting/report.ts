@@ -3,6 +3,7 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { VERSION } from '../version.js';
 import { layoutCurves, layoutHistogram, type CurveRun } from './charts.js';
 import { readRun, type PerImageRecord, type RunImage, type RunRecord } from './run.js';
+import { safeImageName } from './samples.js';
 import { escapeXml, sceneToSvg } from './scene.js';
 
 const esc = escapeXml;
@@ -167,8 +168,6 @@ function bestWorstTable(run: RunRecord, n = 5): string {
 ${best.map((p) => row(p, 'best')).join('')}${worst.map((p) => row(p, 'worst')).join('')}</table>`;
 }
 
-const sanitize = (name: string): string => name.replace(/[^\w.-]+/g, '_');
-
 /** Sample panels with their image's Dice where the file name contains the image name; best first. */
 function sampleGrid(run: RunRecord): string {
   if (run.samples.length === 0) return '<p class="note">No sample panels (samples/*.png) in this run.</p>';
@@ -176,7 +175,7 @@ function sampleGrid(run: RunRecord): string {
   const items = run.samples.map((s) => {
     const base = s.file.slice(s.file.lastIndexOf('/') + 1);
     const match = perImage
-      .filter((p) => p.name && base.includes(sanitize(p.name)))
+      .filter((p) => p.name && base.includes(safeImageName(p.name)))
       .sort((a, b) => b.name.length - a.name.length)[0];
     return { s, dice: typeof match?.dice === 'number' ? match.dice : undefined, name: match?.name };
   });

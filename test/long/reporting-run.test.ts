@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { PNG } from 'pngjs';
 import { writeFileAtomic } from '../../src/io/atomic.js';
 import { evaluateModel } from '../../src/evaluation/evaluate.js';
-import { renderPanel } from '../../src/reporting/panels.js';
+import { writeSamplePanels } from '../../src/reporting/samples.js';
 import { writeRunReport } from '../../src/reporting/report.js';
 import { TensorBoardCallback } from '../../src/training/callbacks/tensorboard.js';
 import { resolveTrainConfig } from '../../src/training/config.js';
@@ -30,12 +30,8 @@ describe('TensorBoard files and report of a real 3-epoch run', () => {
     const evaluation = await evaluateModel(result.model, result.val);
     await writeFileAtomic(join(out, 'evaluation.json'), JSON.stringify(evaluation, null, 2));
     const preds = predictLabels(result.model, result.val);
-    const ranked = evaluation.perImage.map((p, i) => ({ p, i })).sort((a, b) => b.p.dice - a.p.dice);
-    for (const [tag, { p, i }] of [['best-1', ranked[0]!], ['best-2', ranked[1]!], ['worst-1', ranked[ranked.length - 1]!]] as const) {
-      const s = result.val[i]!;
-      await writeFileAtomic(join(out, 'samples', `${tag}-${p.name}.png`),
-        renderPanel({ image: s.image, height: s.height, width: s.width, label: s.label, prediction: preds[i] }, { contours: true }));
-    }
+    const files = await writeSamplePanels(out, result.val, preds, evaluation.perImage.map((p) => p.dice), 2);
+    expect(files).toHaveLength(4);
     const report = await writeRunReport(out);
 
     const train = summaryValues(readEvents(join(out, 'logs', 'train'), 'e2ehost').events);
@@ -61,6 +57,6 @@ describe('TensorBoard files and report of a real 3-epoch run', () => {
     expect(existsSync(join(out, 'report.html'))).toBe(true);
     expect(html).toContain('Training curves: run');
     expect(html).toContain(`${result.model.countParams().toLocaleString('en-US')}`);
-    expect(html.match(/<img src="data:image\/png;base64,/g)).toHaveLength(3 + 1);
+    expect(html.match(/<img src="data:image\/png;base64,/g)).toHaveLength(4 + 1);
   });
 });
