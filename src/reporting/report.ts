@@ -176,14 +176,23 @@ function bestWorstTable(run: RunRecord, n = 5): string {
 ${best.map((p) => row(p, 'best')).join('')}${worst.map((p) => row(p, 'worst')).join('')}</table>`;
 }
 
+/**
+ * Image and file names reduced to letters, digits, dots and single dashes, so `synthetic/100` matches
+ * both `best-01-synthetic_100.png` (safeImageName) and `best-01-synthetic-100.png`.
+ */
+function comparableName(name: string): string {
+  return safeImageName(name).replace(/[_-]+/g, '-');
+}
+
 /** Sample panels with their image's Dice where the file name contains the image name; best first. */
 function sampleGrid(run: RunRecord): string {
   if (run.samples.length === 0) return '<p class="note">No sample panels (samples/*.png) in this run.</p>';
   const perImage = run.evaluation?.perImage ?? [];
   const items = run.samples.map((s) => {
     const base = s.file.slice(s.file.lastIndexOf('/') + 1);
+    const key = comparableName(base.replace(/\.png$/i, ''));
     const match = perImage
-      .filter((p) => p.name && base.includes(safeImageName(p.name)))
+      .filter((p) => p.name && key.endsWith(`-${comparableName(p.name)}`))
       .sort((a, b) => b.name.length - a.name.length)[0];
     return { s, dice: typeof match?.dice === 'number' ? match.dice : undefined, name: match?.name };
   });
