@@ -7,7 +7,8 @@ import { selectBackend, type BackendName } from '../backends/select.js';
 import type { Sample } from '../data/sample.js';
 import { openSource, readAllSamples } from '../data/source.js';
 import { parseScaling } from '../data/scaling.js';
-import { CheckpointError, DataError, UsageError } from '../errors.js';
+import { CheckpointError, DataError } from '../errors.js';
+import { splitSamples } from '../data/split.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { buildModel } from '../models/build.js';
 import { checkModelFitsData, softmaxLogitsWarning } from '../models/fit.js';
@@ -69,12 +70,14 @@ export function readRunConfig(runDir: string): TrainConfig & Record<string, unkn
 /** Loads the training and validation samples of a config (splitting the training source when there is no --val). */
 export async function loadTrainingData(config: TrainConfig): Promise<{ train: Sample[]; val: Sample[] }> {
   const scale = parseScaling(config.scale);
-  const train = await readAllSamples(await openSource(config.train, { scale }));
+  let train = await readAllSamples(await openSource(config.train, { scale }));
   if (train.length === 0) throw new DataError(`${config.train}: no training samples`);
+  let val: Sample[];
   if (config.val === null) {
-    throw new UsageError('pass --val SRC (splitting the training source needs the data layer\'s splitSamples)');
+    ({ train, val } = splitSamples(train, { by: config.split, valFraction: config.valFraction, seed: config.seed }));
+  } else {
+    val = await readAllSamples(await openSource(config.val, { scale }));
   }
-  const val = await readAllSamples(await openSource(config.val, { scale }));
   const { height, width } = train[0]!;
   for (const [what, set] of [['training', train], ['validation', val]] as const) {
     const odd = set.find((s) => s.height !== height || s.width !== width);

@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, runCli } from './run-cli.js';
 
 const TINY = 'test/training/tiny-model.json';
-const common = ['--model-spec', TINY, '--train', 'synthetic:24:1:32', '--val', 'synthetic:4:100:32', '--epochs', '5', '--backend', 'cpu', '--scale', '1/255', '--batch-size', '2', '--lr', '0.01', '--no-tensorboard'];
+const common = ['train', '--model-spec', TINY, '--train', 'synthetic:24:1:32', '--val', 'synthetic:4:100:32', '--epochs', '5', '--backend', 'cpu', '--scale', '1/255', '--batch-size', '2', '--lr', '0.01', '--no-tensorboard'];
 
 function epochsOf(runDir: string): { epoch: number; loss: number; val_dice: number }[] {
   return JSON.parse(readFileSync(join(runDir, 'history.json'), 'utf8')).epochs;
@@ -34,7 +34,7 @@ describe('lvseg train --resume after SIGKILL', () => {
     expect(r1.signal).toBe('SIGKILL');
     expect(existsSync(join(killed, 'checkpoints', 'epoch-003'))).toBe(false);
 
-    const r2 = await runCli(['--resume', killed, '--backend', 'cpu']);
+    const r2 = await runCli(['train', '--resume', killed, '--backend', 'cpu']);
     expect(r2.code, r2.stderr).toBe(0);
     expect(r2.stderr).toMatch(/resuming .* \(epoch 2 of 5 done\)/);
     expect(r2.stdout).toMatch(/^Epoch 3\/5 - 12\/12 - /m);
