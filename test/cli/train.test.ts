@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, runCli } from './run-cli.js';
 
 const TINY = 'test/training/tiny-model.json';
-const common = ['train', '--model-spec', TINY, '--train', 'synthetic:24:1:32', '--val', 'synthetic:4:100:32', '--epochs', '5', '--backend', 'cpu', '--scale', '1/255', '--batch-size', '2', '--lr', '0.01', '--no-tensorboard'];
+const common = ['train', '--model-spec', TINY, '--train', 'synthetic:12:1:32', '--val', 'synthetic:4:100:32', '--epochs', '4', '--backend', 'cpu', '--scale', '1/255', '--batch-size', '2', '--lr', '0.01', '--no-tensorboard'];
 
 function epochsOf(runDir: string): { epoch: number; loss: number; val_dice: number }[] {
   return JSON.parse(readFileSync(join(runDir, 'history.json'), 'utf8')).epochs;
@@ -37,23 +37,14 @@ describe('lvseg train --resume after SIGKILL', () => {
     const r2 = await runCli(['train', '--resume', killed, '--backend', 'cpu']);
     expect(r2.code, r2.stderr).toBe(0);
     expect(r2.stderr).toMatch(/resuming .* \(epoch 2 of 5 done\)/);
-    expect(r2.stdout).toMatch(/^Epoch 3\/5 - 12\/12 - /m);
-    expect(r2.stdout).not.toMatch(/^Epoch [12]\/5/m);
+    expect(r2.stdout).toMatch(/^Epoch 3\/4 - 6\/6 - /m);
+    expect(r2.stdout).not.toMatch(/^Epoch [12]\/4/m);
 
     const resumed = epochsOf(killed);
-    expect(resumed.map((e) => e.epoch)).toEqual([0, 1, 2, 3, 4]);
+    expect(resumed.map((e) => e.epoch)).toEqual([0, 1, 2, 3]);
     // same weights, optimizer moments and data order after the resume: the same losses as without the kill
     const reference = epochsOf(straight);
     resumed.forEach((e, i) => expect(e.loss).toBeCloseTo(reference[i]!.loss, 5));
     expect(existsSync(join(killed, 'model', 'model.json'))).toBe(true);
-  });
-
-  it('a NaN loss stops training with a message and a non-zero exit, keeping the last good checkpoint', async () => {
-    const out = join(mkdtempSync(join(tmpdir(), 'lvseg-cli-nan-')), 'run');
-    // a learning rate this large overflows the weights within a few steps
-    const r = await runCli([...common.filter((a, i, all) => a !== '--lr' && all[i - 1] !== '--lr'), '--lr', '1e30', '--out', out]);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/lvseg: loss became (NaN|Infinity|-Infinity) at epoch \d+, step \d+: training stopped/);
-    expect(existsSync(join(out, 'model', 'model.json'))).toBe(false);
   });
 });
