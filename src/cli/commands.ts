@@ -6,6 +6,7 @@ export async function loadCommands(): Promise<Command[]> {
     // one line per command module; each exports `command` or `commands`
     import('./data.js'),
     import('./train.js'),
+    import('./summary.js'),
   ] as Promise<{ command?: Command; commands?: Command[] }>[]);
   return modules.flatMap((m) => (m.commands ?? (m.command ? [m.command] : [])));
 }
