@@ -6,7 +6,12 @@ export async function loadCommands(): Promise<Command[]> {
     // one line per command module; each exports `command` or `commands`
     import('./data.js'),
     import('./train.js'),
+    import('./evaluate.js'),
+    import('./predict.js'),
     import('./summary.js'),
+    import('./plot.js'),
+    import('./plot-model.js'),
+    import('./report.js'),
   ] as Promise<{ command?: Command; commands?: Command[] }>[]);
   return modules.flatMap((m) => (m.commands ?? (m.command ? [m.command] : [])));
 }

@@ -1,8 +1,10 @@
 /**
  * Masks to contours: connected components, boundary pixels and the LV outline as a polygon.
- * Coordinates are pixel coordinates with the centre of pixel (row r, column c) at (x = c, y = r), the
- * convention of the Sunnybrook contour files.
+ * Coordinates follow the Sunnybrook contour files as the data layer reads them (src/data/contours.ts):
+ * pixel (row r, column c) covers [c, c+1) × [r, r+1), so its centre is (x = c + 0.5, y = r + 0.5), and
+ * rasterizeContour fills a traced contour back to the same mask.
  */
+import { PIXEL_CENTRE } from '../data/contours.js';
 import { DataError } from '../errors.js';
 import type { MaskLike } from './mask-metrics.js';
 
@@ -94,8 +96,9 @@ const SEGMENTS: readonly (readonly [number, number])[][] = [
 
 /**
  * The outline of the mask's largest component as a closed polygon (first point not repeated), traced
- * by marching squares at level 0.5 between pixel centres: vertices lie half-way between a foreground
- * pixel and its background neighbour, so a single pixel gives a diamond of area 0.5. Holes are
+ * by marching squares at level 0.5 between pixel centres: vertices lie half-way between the centres of a
+ * foreground pixel and its background neighbour (on the shared pixel edge), so a single pixel gives a
+ * diamond of area 0.5 through the middles of its four edges. Holes are
  * ignored (the outer loop only). The polygon runs clockwise on screen (positive shoelace area with y
  * pointing down) and starts at its top-most, then left-most vertex. Empty mask: [].
  */
@@ -131,8 +134,10 @@ export function extractContour(mask: MaskLike, height: number, width: number): P
     const cell = key >> 1;
     const r = Math.floor(cell / pw);
     const c = cell - r * pw;
-    // Back from padded to image coordinates.
-    return key & 1 ? [c - 1, r - 1 + 0.5] : [c - 1 + 0.5, r - 1];
+    // Back from padded grid indices to image coordinates with centres at + PIXEL_CENTRE.
+    const x = c - 1 + PIXEL_CENTRE;
+    const y = r - 1 + PIXEL_CENTRE;
+    return key & 1 ? [x, y + 0.5] : [x + 0.5, y];
   };
   const visited = new Set<number>();
   let best: Point[] = [];
