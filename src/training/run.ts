@@ -29,6 +29,9 @@ import { SampleOrder } from './data-order.js';
 import { getLoss } from './losses.js';
 import { withSeededRandom } from './seed.js';
 import { fitModel } from './train.js';
+import { finishRun } from './finish.js';
+import { TensorBoardCallback } from './callbacks/tensorboard.js';
+import type { EvaluationResult } from '../evaluation/evaluate.js';
 
 export interface RunOptions {
   /** Where progress lines go (default stdout) and whether to draw the bar. */
@@ -48,6 +51,10 @@ export interface RunResult {
   stopped?: string;
   model: tfl.LayersModel;
   val: Sample[];
+  /** The final model on the validation set (RUN/evaluation.json). */
+  evaluation?: EvaluationResult;
+  /** RUN/report.html. */
+  report: string;
 }
 
 /** A run directory name like runs/fcn-20261126-203015. */
@@ -153,6 +160,7 @@ export async function runTraining(input: TrainConfig, resumeDir?: string, option
     bestModelCallback(),
     displayCallback(),
     ...(config.earlyStopping !== null ? [earlyStoppingCallback({ patience: config.earlyStopping })] : []),
+    ...(config.tensorboard ? [new TensorBoardCallback()] : []),
     ...(options.callbacks ?? []),
     // progress last, so the epoch line follows the files it reports on
     progressCallback(options.progress),
@@ -178,5 +186,6 @@ export async function runTraining(input: TrainConfig, resumeDir?: string, option
   });
   if (result.stopped) warn(result.stopped);
   await saveModel(model, join(runDir, 'model'));
-  return { runDir, config, history: result.history, final: result.history.at(-1), stopped: result.stopped, model, val };
+  const { evaluation, report } = await finishRun(runDir, model, val);
+  return { runDir, config, history: result.history, final: result.history.at(-1), stopped: result.stopped, model, val, evaluation, report };
 }

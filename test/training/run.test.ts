@@ -33,10 +33,17 @@ describe('a tiny training run', () => {
   it('writes every run-directory file, one Keras-style line per epoch, and keeps tensors alive flat', async () => {
     const out = tmpRun();
     const lines: string[] = [];
-    const result = await runTraining(tinyConfig(out), undefined, { progress: { stream: { write: (s: string) => lines.push(s) } }, warn: () => {} });
-    for (const f of ['config.json', 'summary.json', 'history.json', 'model/model.json', 'model/weights.bin', 'best/model.json', 'best/best.json', 'panels/epoch-001.png', 'panels/epoch-003.png']) {
+    const result = await runTraining(tinyConfig(out, { tensorboard: true }), undefined, { progress: { stream: { write: (s: string) => lines.push(s) } }, warn: () => {} });
+    for (const f of ['config.json', 'summary.json', 'history.json', 'model/model.json', 'model/weights.bin', 'best/model.json', 'best/best.json', 'panels/epoch-001.png', 'panels/epoch-003.png', 'evaluation.json', 'report.html']) {
       expect(existsSync(join(out, f)), f).toBe(true);
     }
+    for (const d of ['logs/train', 'logs/validation']) expect(readdirSync(join(out, d)).some((f) => f.startsWith('events.out.tfevents.')), d).toBe(true);
+    const samples = readdirSync(join(out, 'samples'));
+    expect(samples.filter((f) => f.startsWith('best-'))).toHaveLength(3);
+    expect(samples.filter((f) => f.startsWith('worst-'))).toHaveLength(1);
+    const evaluation = JSON.parse(readFileSync(join(out, 'evaluation.json'), 'utf8'));
+    expect(evaluation.perImage).toHaveLength(4);
+    expect(evaluation.metrics.dice).toBeCloseTo(result.evaluation!.metrics.dice, 10);
     expect(readdirSync(join(out, 'checkpoints')).sort()).toEqual(['epoch-002', 'epoch-003']);
     const history = JSON.parse(readFileSync(join(out, 'history.json'), 'utf8')).epochs;
     expect(history.map((e: { epoch: number }) => e.epoch)).toEqual([0, 1, 2]);
