@@ -9,6 +9,7 @@ export async function loadCommands(): Promise<Command[]> {
     import('./evaluate.js'),
     import('./predict.js'),
     import('./summary.js'),
+    import('./demo.js'),
     import('./plot.js'),
     import('./plot-model.js'),
     import('./report.js'),
