@@ -57,7 +57,7 @@ export const command: Command = {
     { name: 'val-fraction', type: 'number', value: 'F', description: 'fraction split off for validation without --val', default: 0.1 },
     { name: 'epochs', type: 'number', value: 'N', description: 'epochs to train', default: 10 },
     { name: 'batch-size', type: 'number', value: 'N', description: 'images per step', default: 1 },
-    { name: 'steps-per-epoch', type: 'number', value: 'N', description: 'steps per epoch (default: one pass over the training set)', default: 0 },
+    { name: 'steps-per-epoch', type: 'number', value: 'N', description: 'steps per epoch; 0: one pass over the training set', default: 0 },
     { name: 'shuffle-buffer', type: 'number', value: 'N', description: "shuffle buffer size (tf.data's shuffle)", default: 10 },
     { name: 'lr', type: 'number', value: 'RATE', description: 'learning rate', default: 0.001 },
     { name: 'loss', type: 'string', value: 'NAME', description: 'loss on the logits', default: 'sparse-ce', choices: LOSS_NAMES },
@@ -80,8 +80,10 @@ export const command: Command = {
       config = resolveTrainConfig(givenFlags(args), readConfigFile(args.options.config as string | undefined), (args.options.config as string | undefined) ?? 'config');
     }
     const result = await runTraining(config, resume);
-    const final = result.final ? ` (${formatLogs(result.final)})` : '';
-    console.log(`Run directory: ${result.runDir}${final}`);
+    const m = result.evaluation?.metrics;
+    console.log(`Run directory: ${result.runDir} (model/, best/, checkpoints/, panels/, history.json, report.html)`);
+    if (result.final) console.log(`Last epoch: ${formatLogs(result.final)}`);
+    if (m) console.log(`Final model on the ${result.val.length} validation images: Dice ${m.dice.toFixed(4)} (lab), mean Dice ${m.meanDice.toFixed(4)}, IoU ${m.iou.toFixed(4)}`);
     return 0;
   },
 };
