@@ -11,6 +11,8 @@ export interface Benchmark {
 
 const benchmarks: Promise<{ benchmark: Benchmark }>[] = [
   // one line per bench module, e.g. import('./tfrecord.bench.js'),
+  import('./train-step.bench.js'),
+  import('./wasm.bench.js'),
 ];
 
 const emit: Emit = (record) => console.log(JSON.stringify(record));

@@ -4,8 +4,12 @@ import type { Command } from './command.js';
 export async function loadCommands(): Promise<Command[]> {
   const modules = await Promise.all([
     // one line per command module; each exports `command` or `commands`
+    import('./data.js'),
+    import('./train.js'),
     import('./evaluate.js'),
     import('./predict.js'),
+    import('./summary.js'),
+    import('./demo.js'),
     import('./plot.js'),
     import('./plot-model.js'),
     import('./report.js'),

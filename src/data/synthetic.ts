@@ -121,7 +121,8 @@ export function generatePhantom(seed: number, size = 256): Sample {
       label[y * size + x] = signedDistance(lv, px, py) <= 0 ? 1 : 0;
     }
   }
-  return { name: `synthetic/${seed}`, patient: phantomPatient(seed), image, label, height: size, width: size };
+  const patient = phantomPatient(seed);
+  return { name: `${patient}/slice-${String(seed).padStart(4, '0')}`, patient, image, label, height: size, width: size };
 }
 
 function mix(under: number, over: number, alpha: number): number {

@@ -143,6 +143,8 @@ export function buildModelFromSpec(spec: ModelSpec, { inputSize = 256 }: { input
     const args: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(layer.args ?? {})) args[k] = k === 'name' ? v : resolveSize(v, inputSize);
     if (i === 0) args.inputShape = [inputSize, inputSize, 1];
+    // Keras-like default names (conv2d_1, dense_3, ...) numbered by position, stable across builds
+    args.name ??= `${layer.type.replace(/([a-z])([A-Z])/g, '$1_$2').replace(/([A-Z])([A-Z][a-z])/g, '$1_$2').toLowerCase()}_${i + 1}`;
     try {
       model.add(makeLayer(layer.type, args));
     } catch (err) {

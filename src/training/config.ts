@@ -1,6 +1,7 @@
 import { UsageError } from '../errors.js';
 import { MODEL_NAMES } from '../models/build.js';
 import { getPreset } from '../models/presets.js';
+import { validateModelSpec } from '../models/spec.js';
 import { parseScaling, formatScaling } from '../data/scaling.js';
 import { LOSS_NAMES, type LossName } from './losses.js';
 import { checkMetricNames, type MetricName } from './metrics.js';
@@ -8,8 +9,9 @@ import { checkMetricNames, type MetricName } from './metrics.js';
 /** Everything a training run needs, as resolved from defaults < preset < config file < flags. */
 export interface TrainConfig {
   model: string | null;
-  /** Path of a JSON model spec (its content is copied into `modelSpecContent`). */
+  /** Path of a JSON model spec (its content is copied into `modelSpecContent`), or a label when the content is given. */
   modelSpec: string | null;
+  /** The spec itself: what a resumed run builds from. */
   modelSpecContent?: unknown;
   /** The lab's Task 1 softmax output (dense only; set by the lab-task1 preset). */
   softmax: boolean;
@@ -69,7 +71,7 @@ const KEYS = Object.keys(TRAIN_DEFAULTS) as (keyof TrainConfig)[];
  */
 export function resolveTrainConfig(flags: Partial<Record<keyof TrainConfig, unknown>>, file: Record<string, unknown> = {}, fileName = 'config'): TrainConfig {
   for (const key of Object.keys(file)) {
-    if (!(KEYS as string[]).includes(key)) throw new UsageError(`${fileName}: unknown key '${key}'; a training config takes ${KEYS.join(', ')}`);
+    if (!(KEYS as string[]).includes(key) && key !== 'modelSpecContent') throw new UsageError(`${fileName}: unknown key '${key}'; a training config takes ${KEYS.join(', ')}`);
   }
   const presetName = (flags.preset ?? file.preset ?? null) as string | null;
   const merged: Record<string, unknown> = { ...TRAIN_DEFAULTS };
@@ -91,6 +93,7 @@ export function resolveTrainConfig(flags: Partial<Record<keyof TrainConfig, unkn
   for (const [k, v] of Object.entries(file)) if (v !== undefined) merged[k] = v;
   for (const [k, v] of Object.entries(flags)) if (v !== undefined) merged[k] = v;
   if (flags.modelSpec != null && flags.model === undefined) merged.model = null;
+  if (merged.modelSpecContent !== undefined) merged.modelSpecContent = validateModelSpec(merged.modelSpecContent, String(merged.modelSpec));
   if (flags.model != null && flags.modelSpec === undefined) merged.modelSpec = null;
   return checkTrainConfig(merged, fileName);
 }

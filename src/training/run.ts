@@ -7,7 +7,8 @@ import { selectBackend, type BackendName } from '../backends/select.js';
 import type { Sample } from '../data/sample.js';
 import { openSource, readAllSamples } from '../data/source.js';
 import { parseScaling } from '../data/scaling.js';
-import { CheckpointError, DataError, UsageError } from '../errors.js';
+import { CheckpointError, DataError } from '../errors.js';
+import { splitSamples } from '../data/split.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { buildModel } from '../models/build.js';
 import { checkModelFitsData, softmaxLogitsWarning } from '../models/fit.js';
@@ -28,6 +29,9 @@ import { SampleOrder } from './data-order.js';
 import { getLoss } from './losses.js';
 import { withSeededRandom } from './seed.js';
 import { fitModel } from './train.js';
+import { finishRun } from './finish.js';
+import { TensorBoardCallback } from './callbacks/tensorboard.js';
+import type { EvaluationResult } from '../evaluation/evaluate.js';
 
 export interface RunOptions {
   /** Where progress lines go (default stdout) and whether to draw the bar. */
@@ -47,6 +51,10 @@ export interface RunResult {
   stopped?: string;
   model: tfl.LayersModel;
   val: Sample[];
+  /** The final model on the validation set (RUN/evaluation.json). */
+  evaluation?: EvaluationResult;
+  /** RUN/report.html. */
+  report: string;
 }
 
 /** A run directory name like runs/fcn-20261126-203015. */
@@ -69,12 +77,14 @@ export function readRunConfig(runDir: string): TrainConfig & Record<string, unkn
 /** Loads the training and validation samples of a config (splitting the training source when there is no --val). */
 export async function loadTrainingData(config: TrainConfig): Promise<{ train: Sample[]; val: Sample[] }> {
   const scale = parseScaling(config.scale);
-  const train = await readAllSamples(await openSource(config.train, { scale }));
+  let train = await readAllSamples(await openSource(config.train, { scale }));
   if (train.length === 0) throw new DataError(`${config.train}: no training samples`);
+  let val: Sample[];
   if (config.val === null) {
-    throw new UsageError('pass --val SRC (splitting the training source needs the data layer\'s splitSamples)');
+    ({ train, val } = splitSamples(train, { by: config.split, valFraction: config.valFraction, seed: config.seed }));
+  } else {
+    val = await readAllSamples(await openSource(config.val, { scale }));
   }
-  const val = await readAllSamples(await openSource(config.val, { scale }));
   const { height, width } = train[0]!;
   for (const [what, set] of [['training', train], ['validation', val]] as const) {
     const odd = set.find((s) => s.height !== height || s.width !== width);
@@ -150,6 +160,7 @@ export async function runTraining(input: TrainConfig, resumeDir?: string, option
     bestModelCallback(),
     displayCallback(),
     ...(config.earlyStopping !== null ? [earlyStoppingCallback({ patience: config.earlyStopping })] : []),
+    ...(config.tensorboard ? [new TensorBoardCallback()] : []),
     ...(options.callbacks ?? []),
     // progress last, so the epoch line follows the files it reports on
     progressCallback(options.progress),
@@ -175,5 +186,6 @@ export async function runTraining(input: TrainConfig, resumeDir?: string, option
   });
   if (result.stopped) warn(result.stopped);
   await saveModel(model, join(runDir, 'model'));
-  return { runDir, config, history: result.history, final: result.history.at(-1), stopped: result.stopped, model, val };
+  const { evaluation, report } = await finishRun(runDir, model, val);
+  return { runDir, config, history: result.history, final: result.history.at(-1), stopped: result.stopped, model, val, evaluation, report };
 }

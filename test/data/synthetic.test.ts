@@ -45,7 +45,7 @@ describe('openSource synthetic', () => {
     const src = await openSource('synthetic:3:10:32', { scale: 1 / 255 });
     expect(src.kind).toBe('synthetic');
     const samples = await readAllSamples(src);
-    expect(samples.map((s) => s.name)).toEqual(['synthetic/10', 'synthetic/11', 'synthetic/12']);
+    expect(samples.map((s) => s.name)).toEqual(['synthetic-p001/slice-0010', 'synthetic-p001/slice-0011', 'synthetic-p001/slice-0012']);
     expect(samples[0]!.width).toBe(32);
     const raw = generatePhantom(10, 32).image;
     expect(samples[0]!.image[100]).toBeCloseTo(raw[100]! / 255, 6);
