@@ -2,7 +2,6 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
-import { expect } from 'vitest';
 
 // An independent reader: a bitwise CRC32C (not the writer's table-driven one), TFRecord framing parsed
 // here, and the protos loaded straight from proto/ with protobufjs.
@@ -22,9 +21,9 @@ function readRecords(file: string): Uint8Array[] {
   const out: Uint8Array[] = [];
   for (let at = 0; at < buf.length;) {
     const len = view.getUint32(at, true) + view.getUint32(at + 4, true) * 2 ** 32;
-    expect(view.getUint32(at + 8, true)).toBe(masked(crc32cBitwise(buf.subarray(at, at + 8))));
+    if (view.getUint32(at + 8, true) !== masked(crc32cBitwise(buf.subarray(at, at + 8)))) throw new Error(`${file}: bad length CRC at byte ${at}`);
     const data = buf.subarray(at + 12, at + 12 + len);
-    expect(view.getUint32(at + 12 + len, true)).toBe(masked(crc32cBitwise(data)));
+    if (view.getUint32(at + 12 + len, true) !== masked(crc32cBitwise(data))) throw new Error(`${file}: bad data CRC at byte ${at}`);
     out.push(data);
     at += 16 + len;
   }
@@ -48,8 +47,8 @@ export interface DecodedEvent { wall_time: number; step: number; file_version?: 
 /** Decodes the one event file in `dir`, checking its name (with `host`) and every record's CRCs. */
 export function readEvents(dir: string, host = 'testhost'): { file: string; events: DecodedEvent[] } {
   const files = readdirSync(dir);
-  expect(files).toHaveLength(1);
-  expect(files[0]).toMatch(new RegExp(`^events\\.out\\.tfevents\\.\\d{10}\\.${host}$`));
+  const pattern = new RegExp(`^events\\.out\\.tfevents\\.\\d{10}\\.${host}$`);
+  if (files.length !== 1 || !pattern.test(files[0]!)) throw new Error(`${dir}: expected one file matching ${pattern}, found ${files.join(', ')}`);
   const events = readRecords(join(dir, files[0]!)).map((r) =>
     Event.toObject(Event.decode(r), { longs: Number, enums: String, defaults: false }) as DecodedEvent);
   return { file: files[0]!, events };
