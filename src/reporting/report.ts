@@ -36,8 +36,8 @@ function fmt(v: unknown, digits = 4): string {
   if (v === null || v === undefined) return '–';
   if (typeof v === 'number') {
     if (!Number.isFinite(v)) return '–';
-    // Counts (parameters, epochs, pixels) print as integers; fractions such as a Dice of 0 keep their digits.
-    if (Number.isInteger(v) && Math.abs(v) >= 1) return v.toLocaleString('en-US');
+    // Counts print as integers; values in [-1, 1] are fractions (a Dice of 0 or 1) and keep their digits.
+    if (Number.isInteger(v) && Math.abs(v) > 1) return v.toLocaleString('en-US');
     return Math.abs(v) >= 1e-3 || v === 0 ? v.toFixed(digits) : v.toExponential(2);
   }
   return typeof v === 'string' ? v : JSON.stringify(v);

@@ -1,6 +1,6 @@
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PNG } from 'pngjs';
 import { writeFileAtomic } from '../../src/io/atomic.js';
@@ -55,7 +55,7 @@ describe('TensorBoard files and report of a real 3-epoch run', () => {
 
     const html = readFileSync(report, 'utf8');
     expect(existsSync(join(out, 'report.html'))).toBe(true);
-    expect(html).toContain('Training curves: run');
+    expect(html).toContain(`Training curves: ${basename(out)}`);
     expect(html).toContain(`${result.model.countParams().toLocaleString('en-US')}`);
     expect(html.match(/<img src="data:image\/png;base64,/g)).toHaveLength(4 + 1);
   });

@@ -1,7 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PNG } from 'pngjs';
-import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
+import { selectBackend } from '../../src/backends/select.js';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { formatShape, modelGraph, renderModelDiagram, renderModelDiagramPng } from '../../src/reporting/model-diagram.js';
 
@@ -16,7 +15,7 @@ function skipNet(): tfl.LayersModel {
 }
 
 describe('model diagram', () => {
-  beforeAll(async () => { await tf.setBackend('cpu'); });
+  beforeAll(async () => { await selectBackend('cpu'); });
 
   it('formats shapes as Keras prints them', () => {
     expect(formatShape([null, 256, 256, 1])).toBe('(None, 256, 256, 1)');

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PNG } from 'pngjs';
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
+import { selectBackend } from '../../src/backends/select.js';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { TensorBoardCallback } from '../../src/training/callbacks/tensorboard.js';
 import type { TrainingContext } from '../../src/training/callbacks/types.js';
@@ -20,7 +20,7 @@ describe('TensorBoardCallback', () => {
   }));
 
   beforeAll(async () => {
-    await tf.setBackend('cpu');
+    await selectBackend('cpu');
     runDir = mkdtempSync(join(tmpdir(), 'lvseg-tb-'));
     model = tfl.sequential({ layers: [
       tfl.layers.conv2d({ inputShape: [16, 16, 1], filters: 3, kernelSize: 3, padding: 'same', activation: 'relu', name: 'conv_a' }),
