@@ -13,6 +13,8 @@ const benchmarks: Promise<{ benchmark: Benchmark }>[] = [
   // one line per bench module, e.g. import('./tfrecord.bench.js'),
   import('./tfrecord.bench.js'),
   import('./mask-metrics.bench.js'),
+  import('./train-step.bench.js'),
+  import('./wasm.bench.js'),
 ];
 
 const emit: Emit = (record) => console.log(JSON.stringify(record));

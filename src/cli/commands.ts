@@ -7,6 +7,12 @@ export async function loadCommands(): Promise<Command[]> {
     import('./data.js'),
     import('./evaluate.js'),
     import('./predict.js'),
+    import('./train.js'),
+    import('./summary.js'),
+    import('./demo.js'),
+    import('./plot.js'),
+    import('./plot-model.js'),
+    import('./report.js'),
   ] as Promise<{ command?: Command; commands?: Command[] }>[]);
   return modules.flatMap((m) => (m.commands ?? (m.command ? [m.command] : [])));
 }

@@ -1,0 +1,176 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { createOptimizer } from '../src/backends/optimizers.js';
+import { selectBackend, type BackendName } from '../src/backends/select.js';
+import { PACKAGE_ROOT } from '../src/paths.js';
+import type { Benchmark, Emit } from './main.js';
+
+/**
+ * One training step of the lab's networks (256x256x1, 2 classes, sparse softmax cross-entropy from
+ * logits, Adam 1e-3) per backend and batch size, inference images/s, and the PyTorch peer on the same
+ * machine in the same run, with ratio = lvseg / PyTorch. Options (after `npm run bench -- train-step`):
+ * --backends onednn,wasm  --batches 1,8  --models fcn,dense  --steps N  --profile (per-kernel times).
+ */
+type ModelName = 'fcn' | 'dense';
+
+/** The lab's FCN (Task 2/3): 1,862,648 parameters. */
+export function buildLabFcn(): tfl.LayersModel {
+  const relu = 'relu' as const, same = 'same' as const;
+  return tfl.sequential({
+    layers: [
+      tfl.layers.conv2d({ inputShape: [256, 256, 1], filters: 100, kernelSize: 5, strides: 2, padding: same, activation: relu }),
+      tfl.layers.maxPooling2d({ poolSize: 2, strides: 2 }),
+      tfl.layers.conv2d({ filters: 200, kernelSize: 5, strides: 2, padding: same, activation: relu }),
+      tfl.layers.maxPooling2d({ poolSize: 2, strides: 2 }),
+      tfl.layers.conv2d({ filters: 300, kernelSize: 3, strides: 1, padding: same, activation: relu }),
+      tfl.layers.conv2d({ filters: 300, kernelSize: 3, strides: 1, padding: same, activation: relu }),
+      tfl.layers.conv2d({ filters: 2, kernelSize: 3, strides: 1, padding: same, activation: relu }),
+      tfl.layers.conv2dTranspose({ filters: 2, kernelSize: 31, strides: 16, padding: same }),
+    ],
+  });
+}
+
+/** The lab's Task 1 network: Flatten -> Dense(64, relu) -> Dense(131072) -> Reshape. */
+export function buildLabDense(): tfl.LayersModel {
+  return tfl.sequential({
+    layers: [
+      tfl.layers.flatten({ inputShape: [256, 256, 1] }),
+      tfl.layers.dense({ units: 64, activation: 'relu' }),
+      tfl.layers.dense({ units: 256 * 256 * 2 }),
+      tfl.layers.reshape({ targetShape: [256, 256, 2] }),
+    ],
+  });
+}
+
+function sparseSoftmaxCrossEntropy(labels: tf.Tensor, logits: tf.Tensor): tf.Scalar {
+  return tf.tidy(() => {
+    const classes = logits.shape[logits.shape.length - 1] as number;
+    const oneHot = tf.oneHot(tf.cast(tf.reshape(labels, [-1]), 'int32'), classes);
+    return tf.losses.softmaxCrossEntropy(oneHot, tf.reshape(logits, [-1, classes]));
+  });
+}
+
+function option(args: string[], name: string, fallback: string): string {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < args.length ? args[i + 1] : fallback;
+}
+
+interface Batch { x: tf.Tensor4D; y: tf.Tensor4D }
+
+function makeBatch(batch: number): Batch {
+  return tf.tidy(() => ({
+    x: tf.randomUniform([batch, 256, 256, 1], 0, 1, 'float32', 1) as tf.Tensor4D,
+    y: tf.cast(tf.greater(tf.randomUniform([batch, 256, 256, 1], 0, 1, 'float32', 2), 0.95), 'float32') as tf.Tensor4D,
+  }));
+}
+
+/** One step: forward, loss, gradients, Adam update; returns the loss (reading it waits for the step). */
+function trainStep(net: tfl.LayersModel, optimizer: tf.Optimizer, { x, y }: Batch): number {
+  const vars = net.trainableWeights.map((w) => w.read() as tf.Variable);
+  const cost = optimizer.minimize(() => sparseSoftmaxCrossEntropy(y, net.apply(x, { training: true }) as tf.Tensor), true, vars)!;
+  const loss = cost.dataSync()[0];
+  cost.dispose();
+  return loss;
+}
+
+async function timeTraining(model: ModelName, batch: number, steps: number): Promise<{ stepMs: number; tensorsFlat: boolean; loss: number }> {
+  const net = model === 'fcn' ? buildLabFcn() : buildLabDense();
+  const optimizer = createOptimizer('adam', 1e-3);
+  const data = makeBatch(batch);
+  const { x, y } = data;
+  let loss = 0;
+  for (let i = 0; i < 2; i++) loss = trainStep(net, optimizer, data);
+  const tensorsBefore = tf.memory().numTensors;
+  const start = performance.now();
+  for (let i = 0; i < steps; i++) loss = trainStep(net, optimizer, data);
+  const stepMs = (performance.now() - start) / steps;
+  const tensorsFlat = tf.memory().numTensors === tensorsBefore;
+  tf.dispose([x, y]);
+  optimizer.dispose();
+  net.dispose();
+  return { stepMs, tensorsFlat, loss };
+}
+
+async function timeInference(model: ModelName, batch: number, steps: number): Promise<number> {
+  const net = model === 'fcn' ? buildLabFcn() : buildLabDense();
+  const { x, y } = makeBatch(batch);
+  tf.tidy(() => net.predict(x));
+  const start = performance.now();
+  for (let i = 0; i < steps; i++) tf.tidy(() => (net.predict(x) as tf.Tensor).dataSync());
+  const seconds = (performance.now() - start) / 1000;
+  tf.dispose([x, y]);
+  net.dispose();
+  return (steps * batch) / seconds;
+}
+
+/** Per-kernel milliseconds of one training step (tf.profile), largest first. */
+async function profileStep(model: ModelName, batch: number): Promise<{ kernel: string; ms: number; calls: number }[]> {
+  const net = model === 'fcn' ? buildLabFcn() : buildLabDense();
+  const optimizer = createOptimizer('adam', 1e-3);
+  const data = makeBatch(batch);
+  const { x, y } = data;
+  trainStep(net, optimizer, data);
+  const totals = new Map<string, { ms: number; calls: number }>();
+  const info = await tf.profile(() => { trainStep(net, optimizer, data); });
+  for (const k of info.kernels) {
+    const t = totals.get(k.name) ?? { ms: 0, calls: 0 };
+    t.ms += typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+    t.calls += 1;
+    totals.set(k.name, t);
+  }
+  tf.dispose([x, y]);
+  optimizer.dispose();
+  net.dispose();
+  return [...totals].map(([kernel, t]) => ({ kernel, ms: Math.round(t.ms * 10) / 10, calls: t.calls })).sort((a, b) => b.ms - a.ms);
+}
+
+const PEER = join(PACKAGE_ROOT, '..', 'shared', 'peers', 'torch_fcn_step.py');
+
+async function runPeer(model: ModelName, batch: number): Promise<{ step_ms: number; version: string } | undefined> {
+  if (!existsSync(PEER) || !existsSync('/usr/bin/python3')) return undefined;
+  try {
+    const { stdout } = await promisify(execFile)('/usr/bin/python3', [PEER, '--batch', String(batch), '--model', model, '--steps', '5'],
+      { timeout: 600_000 });
+    return JSON.parse(stdout.trim().split('\n').pop()!) as { step_ms: number; version: string };
+  } catch {
+    return undefined;
+  }
+}
+
+async function run(emit: Emit, args: string[]): Promise<void> {
+  const backends = option(args, 'backends', 'onednn,wasm').split(',') as BackendName[];
+  const batches = option(args, 'batches', '1,8').split(',').map(Number);
+  const models = option(args, 'models', 'fcn,dense').split(',') as ModelName[];
+  const steps = Number(option(args, 'steps', '5'));
+  for (const model of models) {
+    for (const batch of batches) {
+      const peer = await runPeer(model, batch);
+      if (peer) emit({ bench: 'train-step', model, backend: 'pytorch', version: peer.version, batch, step_ms: peer.step_ms });
+      for (const name of backends) {
+        const selected = await selectBackend(name);
+        // The pure-JS cpu backend takes minutes per FCN step: one step is all it gets.
+        const n = selected.name === 'cpu' ? 1 : steps;
+        const r = await timeTraining(model, batch, n);
+        emit({
+          bench: 'train-step', model, backend: selected.name, batch, step_ms: Math.round(r.stepMs * 10) / 10,
+          per_image_ms: Math.round((r.stepMs / batch) * 10) / 10, steps: n, tensors_flat: r.tensorsFlat, loss: r.loss,
+          ...(peer ? { pytorch_ms: peer.step_ms, ratio: Math.round((r.stepMs / peer.step_ms) * 100) / 100 } : {}),
+        });
+        const ips = await timeInference(model, batch, n);
+        emit({ bench: 'inference', model, backend: selected.name, batch, images_per_s: Math.round(ips * 10) / 10 });
+      }
+    }
+  }
+  if (args.includes('--profile')) {
+    for (const model of models) {
+      await selectBackend(backends[0]);
+      emit({ bench: 'train-step-profile', model, backend: backends[0], batch: batches[0], kernels: await profileStep(model, batches[0]) });
+    }
+  }
+}
+
+export const benchmark: Benchmark = { name: 'train-step', run };

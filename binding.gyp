@@ -1,0 +1,20 @@
+{
+  "targets": [
+    {
+      "target_name": "lvseg_onednn",
+      "sources": [
+        "native/addon.cc",
+        "native/engine.cc",
+        "native/conv.cc",
+        "native/pool.cc",
+        "native/matmul.cc",
+        "native/elementwise.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
+      "cflags_cc": ["-std=c++17", "-O3", "-march=native", "-fopenmp"],
+      "cflags_cc!": ["-fno-exceptions"],
+      "libraries": ["-ldnnl", "-fopenmp"]
+    }
+  ]
+}

@@ -1,0 +1,184 @@
+// Convolutions on oneDNN: forward (+bias, +relu), backward data and backward weights, NHWC/HWIO user
+// buffers. oneDNN picks the weights layout it runs fastest with (format `any`); the HWIO user weights
+// are reordered into it per call, which costs little next to the convolution itself.
+#include "engine.h"
+#include "kernels.h"
+
+namespace lvseg {
+using namespace dnnl;
+using tag = memory::format_tag;
+using dt = memory::data_type;
+
+namespace {
+
+struct ConvShape {
+  memory::dims src, weights, bias, dst, strides, dilates, padL, padR;
+  explicit ConvShape(const int* d)
+      : src{d[0], d[3], d[1], d[2]},
+        weights{d[6], d[3], d[7], d[8]},
+        bias{d[6]},
+        dst{d[0], d[6], d[4], d[5]},
+        strides{d[9], d[10]},
+        dilates{d[15] - 1, d[16] - 1},
+        padL{d[11], d[12]},
+        padR{d[13], d[14]} {}
+  memory::desc srcMd() const { return memory::desc(src, dt::f32, tag::nhwc); }
+  memory::desc dstMd() const { return memory::desc(dst, dt::f32, tag::nhwc); }
+  memory::desc userWeightsMd() const { return memory::desc(weights, dt::f32, tag::hwio); }
+  memory::desc anyWeightsMd() const { return memory::desc(weights, dt::f32, tag::any); }
+  memory::desc biasMd() const { return memory::desc(bias, dt::f32, tag::x); }
+
+  convolution_forward::primitive_desc forwardPd(bool withBias, bool relu) const {
+    auto desc = withBias ? convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct,
+                                                     srcMd(), anyWeightsMd(), biasMd(), dstMd(), strides, dilates,
+                                                     padL, padR)
+                         : convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct,
+                                                     srcMd(), anyWeightsMd(), dstMd(), strides, dilates, padL, padR);
+    primitive_attr attr;
+    if (relu) {
+      post_ops ops;
+      ops.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f);
+      attr.set_post_ops(ops);
+    }
+    return convolution_forward::primitive_desc(desc, attr, cpuEngine());
+  }
+};
+
+struct ConvForward {
+  convolution_forward prim;
+  memory src, weights, bias, dst, userWeights;
+  bool reorderWeights = false;
+  reorder weightsReorder;
+};
+
+struct ConvBackwardData {
+  convolution_backward_data prim;
+  memory diffDst, weights, diffSrc, userWeights;
+  bool reorderWeights = false;
+  reorder weightsReorder;
+};
+
+struct ConvBackwardWeights {
+  convolution_backward_weights prim;
+  memory src, diffDst, diffWeights, userDiffWeights;
+  bool reorderWeights = false;
+  reorder weightsReorder;
+};
+
+template <typename Entry>
+using Cache = std::unordered_map<std::string, std::unique_ptr<Entry>>;
+
+std::unique_ptr<ConvForward> makeForward(const int* d, bool withBias, bool relu) {
+  ConvShape s(d);
+  auto pd = s.forwardPd(withBias, relu);
+  auto e = std::make_unique<ConvForward>();
+  auto& eng = cpuEngine();
+  e->prim = convolution_forward(pd);
+  e->src = memory(pd.src_desc(), eng, nullptr);
+  e->dst = memory(pd.dst_desc(), eng, nullptr);
+  if (withBias) e->bias = memory(pd.bias_desc(), eng, nullptr);
+  e->userWeights = memory(s.userWeightsMd(), eng, nullptr);
+  if (pd.weights_desc() != s.userWeightsMd()) {
+    e->reorderWeights = true;
+    e->weights = memory(pd.weights_desc(), eng);
+    e->weightsReorder = reorder(e->userWeights, e->weights);
+  } else {
+    e->weights = e->userWeights;
+  }
+  return e;
+}
+
+}  // namespace
+
+void conv2dForward(const float* x, const float* w, const float* bias, float* y, const int* dims, bool relu) {
+  static Cache<ConvForward> cache;
+  const bool withBias = bias != nullptr;
+  std::string key = shapeKey(withBias ? (relu ? "fwd+b+relu" : "fwd+b") : (relu ? "fwd+relu" : "fwd"), dims, kConvDims);
+  auto it = cache.find(key);
+  if (it == cache.end()) it = cache.emplace(key, makeForward(dims, withBias, relu)).first;
+  ConvForward& e = *it->second;
+  auto& st = cpuStream();
+  e.src.set_data_handle(const_cast<float*>(x));
+  e.dst.set_data_handle(y);
+  e.userWeights.set_data_handle(const_cast<float*>(w));
+  if (e.reorderWeights) e.weightsReorder.execute(st, e.userWeights, e.weights);
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, e.src}, {DNNL_ARG_WEIGHTS, e.weights}, {DNNL_ARG_DST, e.dst}};
+  if (withBias) {
+    e.bias.set_data_handle(const_cast<float*>(bias));
+    args.emplace(DNNL_ARG_BIAS, e.bias);
+  }
+  e.prim.execute(st, args);
+  st.wait();
+}
+
+void conv2dBackwardData(const float* dy, const float* w, float* dx, const int* dims) {
+  static Cache<ConvBackwardData> cache;
+  std::string key = shapeKey("bwd-data", dims, kConvDims);
+  auto it = cache.find(key);
+  if (it == cache.end()) {
+    ConvShape s(dims);
+    auto& eng = cpuEngine();
+    auto hint = s.forwardPd(false, false);
+    convolution_backward_data::desc desc(algorithm::convolution_direct, s.srcMd(), s.anyWeightsMd(), s.dstMd(),
+                                         s.strides, s.dilates, s.padL, s.padR);
+    convolution_backward_data::primitive_desc pd(desc, eng, hint);
+    auto e = std::make_unique<ConvBackwardData>();
+    e->prim = convolution_backward_data(pd);
+    e->diffDst = memory(pd.diff_dst_desc(), eng, nullptr);
+    e->diffSrc = memory(pd.diff_src_desc(), eng, nullptr);
+    e->userWeights = memory(s.userWeightsMd(), eng, nullptr);
+    if (pd.weights_desc() != s.userWeightsMd()) {
+      e->reorderWeights = true;
+      e->weights = memory(pd.weights_desc(), eng);
+      e->weightsReorder = reorder(e->userWeights, e->weights);
+    } else {
+      e->weights = e->userWeights;
+    }
+    it = cache.emplace(key, std::move(e)).first;
+  }
+  ConvBackwardData& e = *it->second;
+  auto& st = cpuStream();
+  e.diffDst.set_data_handle(const_cast<float*>(dy));
+  e.diffSrc.set_data_handle(dx);
+  e.userWeights.set_data_handle(const_cast<float*>(w));
+  if (e.reorderWeights) e.weightsReorder.execute(st, e.userWeights, e.weights);
+  e.prim.execute(st, {{DNNL_ARG_DIFF_DST, e.diffDst}, {DNNL_ARG_WEIGHTS, e.weights}, {DNNL_ARG_DIFF_SRC, e.diffSrc}});
+  st.wait();
+}
+
+void conv2dBackwardWeights(const float* x, const float* dy, float* dw, const int* dims) {
+  static Cache<ConvBackwardWeights> cache;
+  std::string key = shapeKey("bwd-weights", dims, kConvDims);
+  auto it = cache.find(key);
+  if (it == cache.end()) {
+    ConvShape s(dims);
+    auto& eng = cpuEngine();
+    auto hint = s.forwardPd(false, false);
+    convolution_backward_weights::desc desc(algorithm::convolution_direct, s.srcMd(), s.anyWeightsMd(), s.dstMd(),
+                                            s.strides, s.dilates, s.padL, s.padR);
+    convolution_backward_weights::primitive_desc pd(desc, eng, hint);
+    auto e = std::make_unique<ConvBackwardWeights>();
+    e->prim = convolution_backward_weights(pd);
+    e->src = memory(pd.src_desc(), eng, nullptr);
+    e->diffDst = memory(pd.diff_dst_desc(), eng, nullptr);
+    e->userDiffWeights = memory(s.userWeightsMd(), eng, nullptr);
+    if (pd.diff_weights_desc() != s.userWeightsMd()) {
+      e->reorderWeights = true;
+      e->diffWeights = memory(pd.diff_weights_desc(), eng);
+      e->weightsReorder = reorder(e->diffWeights, e->userDiffWeights);
+    } else {
+      e->diffWeights = e->userDiffWeights;
+    }
+    it = cache.emplace(key, std::move(e)).first;
+  }
+  ConvBackwardWeights& e = *it->second;
+  auto& st = cpuStream();
+  e.src.set_data_handle(const_cast<float*>(x));
+  e.diffDst.set_data_handle(const_cast<float*>(dy));
+  e.userDiffWeights.set_data_handle(dw);
+  e.prim.execute(st, {{DNNL_ARG_SRC, e.src}, {DNNL_ARG_DIFF_DST, e.diffDst}, {DNNL_ARG_DIFF_WEIGHTS, e.diffWeights}});
+  if (e.reorderWeights) e.weightsReorder.execute(st, e.diffWeights, e.userDiffWeights);
+  st.wait();
+}
+
+}  // namespace lvseg

@@ -1,0 +1,37 @@
+// The coarse kernels the addon exports. Every pointer is a float32 buffer of the TensorFlow.js cpu
+// backend (NHWC activations, HWIO filters); shapes were validated in TypeScript before the call.
+#pragma once
+#include <cstdint>
+
+namespace lvseg {
+
+// conv dims: N, IH, IW, IC, OH, OW, OC, KH, KW, SH, SW, PT, PL, PB, PR, DH, DW (dilation, 1 = none)
+constexpr int kConvDims = 17;
+void conv2dForward(const float* x, const float* w, const float* bias, float* y, const int* dims, bool relu);
+void conv2dBackwardData(const float* dy, const float* w, float* dx, const int* dims);
+void conv2dBackwardWeights(const float* x, const float* dy, float* dw, const int* dims);
+
+// pool dims: N, IH, IW, C, OH, OW, KH, KW, SH, SW, PT, PL, PB, PR
+constexpr int kPoolDims = 14;
+void maxPoolForward(const float* x, float* y, const int* dims);
+void maxPoolBackward(const float* x, const float* dy, float* dx, const int* dims);
+
+// matmul dims: batch, M, K, N, transposeA, transposeB, batchB (1 = broadcast b)
+constexpr int kMatMulDims = 7;
+void matMul(const float* a, const float* b, const float* bias, float* c, const int* dims, bool relu);
+
+// Elementwise and reductions, all cores.
+void adamUpdate(float* value, float* m, float* v, const float* g, int64_t n, float lr, float beta1, float beta2,
+                float oneMinusAccBeta1, float oneMinusAccBeta2, float epsilon);
+void sgdUpdate(float* value, const float* g, int64_t n, float lr);
+enum class Binary { Add = 0, Sub = 1, Mul = 2, Div = 3, ReluGrad = 4 };
+// out[i] = a[i] op b[bi] where b repeats with period bn (bn == n: same shape; 1: scalar; C: last axis).
+void binary(Binary op, const float* a, const float* b, float* out, int64_t n, int64_t bn, bool scalarA);
+enum class Unary { Relu = 0, Step = 1, Exp = 2, Log = 3, Neg = 4, Square = 5, Sqrt = 6 };
+void unary(Unary op, const float* x, float* y, int64_t n, float alpha);
+// Sums over all leading axes, keeping the innermost `inner` values: out[j] = sum_i x[i*inner + j].
+void sumLeading(const float* x, float* out, int64_t outer, int64_t inner);
+// Reduction over the innermost axis: out[i] = reduce_j x[i*inner + j] (op 0 sum, 1 max).
+void reduceInner(int op, const float* x, float* out, int64_t outer, int64_t inner);
+
+}  // namespace lvseg

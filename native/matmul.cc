@@ -1,0 +1,58 @@
+// Batched matrix multiplication on oneDNN; transposes are expressed as strides, so nothing is copied.
+#include "engine.h"
+#include "kernels.h"
+
+namespace lvseg {
+using namespace dnnl;
+using dt = memory::data_type;
+
+namespace {
+struct MatMulEntry {
+  matmul prim;
+  memory a, b, bias, c;
+};
+}  // namespace
+
+void matMul(const float* a, const float* b, const float* bias, float* c, const int* d, bool relu) {
+  static std::unordered_map<std::string, std::unique_ptr<MatMulEntry>> cache;
+  const bool withBias = bias != nullptr;
+  std::string key = shapeKey(withBias ? (relu ? "mm+b+relu" : "mm+b") : (relu ? "mm+relu" : "mm"), d, kMatMulDims);
+  auto it = cache.find(key);
+  if (it == cache.end()) {
+    const memory::dim B = d[0], M = d[1], K = d[2], N = d[3], BB = d[6];
+    const bool ta = d[4] != 0, tb = d[5] != 0;
+    memory::desc aMd({B, M, K}, dt::f32, ta ? memory::dims{M * K, 1, M} : memory::dims{M * K, K, 1});
+    memory::desc bMd({BB, K, N}, dt::f32, tb ? memory::dims{K * N, 1, K} : memory::dims{K * N, N, 1});
+    memory::desc biasMd({1, 1, N}, dt::f32, memory::dims{N, N, 1});
+    memory::desc cMd({B, M, N}, dt::f32, memory::dims{M * N, N, 1});
+    auto desc = withBias ? matmul::desc(aMd, bMd, biasMd, cMd) : matmul::desc(aMd, bMd, cMd);
+    primitive_attr attr;
+    if (relu) {
+      post_ops ops;
+      ops.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f);
+      attr.set_post_ops(ops);
+    }
+    matmul::primitive_desc pd(desc, attr, cpuEngine());
+    auto e = std::make_unique<MatMulEntry>();
+    e->prim = matmul(pd);
+    e->a = memory(aMd, cpuEngine(), nullptr);
+    e->b = memory(bMd, cpuEngine(), nullptr);
+    if (withBias) e->bias = memory(biasMd, cpuEngine(), nullptr);
+    e->c = memory(cMd, cpuEngine(), nullptr);
+    it = cache.emplace(key, std::move(e)).first;
+  }
+  MatMulEntry& e = *it->second;
+  e.a.set_data_handle(const_cast<float*>(a));
+  e.b.set_data_handle(const_cast<float*>(b));
+  e.c.set_data_handle(c);
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, e.a}, {DNNL_ARG_WEIGHTS, e.b}, {DNNL_ARG_DST, e.c}};
+  if (withBias) {
+    e.bias.set_data_handle(const_cast<float*>(bias));
+    args.emplace(DNNL_ARG_BIAS, e.bias);
+  }
+  auto& st = cpuStream();
+  e.prim.execute(st, args);
+  st.wait();
+}
+
+}  // namespace lvseg

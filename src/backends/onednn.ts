@@ -1,0 +1,286 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { backend_util, util } from '@tensorflow/tfjs-core';
+import type { KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
+import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { loadNativeAddon, type NativeAddon } from './native-addon.js';
+
+/**
+ * The `onednn` backend: a MathBackendCPU (same tensor storage, every cpu kernel registered for it too)
+ * whose heavy kernels run natively on oneDNN, in place on the cpu backend's Float32Array buffers.
+ * Each native kernel checks that its case is one the addon handles (float32, NHWC, shapes oneDNN
+ * accepts) and otherwise calls the cpu kernel, so the backend is never less capable than `cpu`.
+ */
+export const ONEDNN_BACKEND = 'onednn';
+
+type Dims = Int32Array;
+
+/** The native kernels, by TensorFlow.js kernel name (exported for the profile in docs/backends.md). */
+export const NATIVE_KERNELS = [
+  'Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'MaxPool', 'MaxPoolGrad',
+  'BatchMatMul', '_FusedMatMul', 'Add', 'Sub', 'Multiply', 'RealDiv', 'Relu', 'Step', 'Exp', 'Log', 'Neg',
+  'Square', 'Sqrt', 'Sum', 'Max',
+] as const;
+
+let registered = false;
+
+/** Registers the onednn backend when the addon loads; returns why not otherwise. */
+export function registerOnednnBackend(): { ok: true } | { ok: false; reason: string } {
+  const load = loadNativeAddon();
+  if (!load.addon) return { ok: false, reason: load.reason };
+  if (registered) return { ok: true };
+  const addon = load.addon;
+  // Priority below wasm's and cpu's: lvseg always picks its backend explicitly (select.ts).
+  tf.registerBackend(ONEDNN_BACKEND, () => {
+    const backend = new MathBackendCPU();
+    // The cpu backend prints an "install tfjs-node" banner on first use; this is the fast path.
+    (backend as unknown as { firstUse: boolean }).firstUse = false;
+    return backend;
+  }, 0);
+  const overrides = nativeKernels(addon);
+  for (const cpuKernel of tf.getKernelsForBackend('cpu')) {
+    const makeNative = overrides.get(cpuKernel.kernelName);
+    const kernelFunc = makeNative ? makeNative(cpuKernel.kernelFunc) : cpuKernel.kernelFunc;
+    tf.registerKernel({ ...cpuKernel, backendName: ONEDNN_BACKEND, kernelFunc });
+  }
+  registered = true;
+  return { ok: true };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Buffer access
+
+function values(backend: MathBackendCPU, t: TensorInfo): Float32Array {
+  return backend.data.get(t.dataId).values as Float32Array;
+}
+
+function isF32(backend: MathBackendCPU, ...ts: TensorInfo[]): boolean {
+  return ts.every((t) => t.dtype === 'float32' && backend.data.get(t.dataId).values instanceof Float32Array);
+}
+
+function output(backend: MathBackendCPU, shape: number[]): { info: TensorInfo; data: Float32Array } {
+  const data = new Float32Array(util.sizeFromShape(shape));
+  return { info: backend.makeTensorInfo(shape, 'float32', data), data };
+}
+
+type NativeKernel = (args: { inputs: Record<string, TensorInfo>; backend: MathBackendCPU; attrs: NamedAttrMap }) => TensorInfo | null;
+
+/** Wraps a native kernel that returns null for cases it does not handle, falling back to the cpu kernel. */
+function withFallback(native: NativeKernel): (cpu: KernelFunc) => KernelFunc {
+  return (cpu) => (args) => {
+    const result = native(args as unknown as Parameters<NativeKernel>[0]);
+    return result ?? cpu(args);
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Convolution and pooling geometry, checked against what oneDNN computes from the same numbers.
+
+function convDims(info: backend_util.Conv2DInfo): Dims | null {
+  const p = info.padInfo;
+  const effH = (info.filterHeight - 1) * info.dilationHeight + 1;
+  const effW = (info.filterWidth - 1) * info.dilationWidth + 1;
+  if (info.dataFormat !== 'channelsLast' || info.inChannels * info.outChannels === 0 || info.batchSize === 0) return null;
+  if (p.top < 0 || p.bottom < 0 || p.left < 0 || p.right < 0) return null;
+  // oneDNN derives the output size as floor((in - k + pads) / stride) + 1; it must agree with tfjs's.
+  if (Math.floor((info.inHeight - effH + p.top + p.bottom) / info.strideHeight) + 1 !== info.outHeight) return null;
+  if (Math.floor((info.inWidth - effW + p.left + p.right) / info.strideWidth) + 1 !== info.outWidth) return null;
+  return Int32Array.from([
+    info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.outChannels,
+    info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, p.top, p.left, p.bottom, p.right,
+    info.dilationHeight, info.dilationWidth,
+  ]);
+}
+
+function poolDims(info: backend_util.Conv2DInfo): Dims | null {
+  const p = info.padInfo;
+  if (info.dataFormat !== 'channelsLast' || info.dilationHeight !== 1 || info.dilationWidth !== 1) return null;
+  if (p.top < 0 || p.bottom < 0 || p.left < 0 || p.right < 0 || info.batchSize * info.inChannels === 0) return null;
+  // Every window must hold at least one real pixel, or oneDNN and tfjs disagree on what it yields.
+  if (p.top >= info.filterHeight || p.bottom >= info.filterHeight || p.left >= info.filterWidth || p.right >= info.filterWidth) return null;
+  if (Math.floor((info.inHeight - info.filterHeight + p.top + p.bottom) / info.strideHeight) + 1 !== info.outHeight) return null;
+  if (Math.floor((info.inWidth - info.filterWidth + p.left + p.right) / info.strideWidth) + 1 !== info.outWidth) return null;
+  return Int32Array.from([
+    info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth,
+    info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, p.top, p.left, p.bottom, p.right,
+  ]);
+}
+
+type Shape4 = [number, number, number, number];
+type Pad = 'same' | 'valid' | number | backend_util.ExplicitPadding;
+type Rounding = 'floor' | 'round' | 'ceil' | undefined;
+
+// ---------------------------------------------------------------------------------------------------
+// The kernels
+
+function nativeKernels(addon: NativeAddon): Map<string, (cpu: KernelFunc) => KernelFunc> {
+  const kernels = new Map<string, (cpu: KernelFunc) => KernelFunc>();
+
+  const conv2d = (fused: boolean): NativeKernel => ({ inputs, backend, attrs }) => {
+    const { x, filter, bias, preluActivationWeights } = inputs;
+    const activation = (attrs.activation as string | undefined) ?? 'linear';
+    if (!isF32(backend, x, filter) || x.shape.length !== 4 || filter.shape.length !== 4) return null;
+    if (fused && (preluActivationWeights != null || (activation !== 'linear' && activation !== 'relu'))) return null;
+    const dataFormat = backend_util.convertConv2DDataFormat(attrs.dataFormat as 'NHWC' | 'NCHW');
+    const info = backend_util.computeConv2DInfo(x.shape as Shape4, filter.shape as Shape4, attrs.strides as [number, number],
+      attrs.dilations as [number, number], attrs.pad as Pad, attrs.dimRoundingMode as Rounding, false, dataFormat);
+    const dims = convDims(info);
+    if (!dims) return null;
+    let biasValues: Float32Array | null = null;
+    if (fused && bias != null) {
+      if (!isF32(backend, bias) || util.sizeFromShape(bias.shape) !== info.outChannels) return null;
+      biasValues = values(backend, bias);
+    }
+    const y = output(backend, info.outShape);
+    addon.conv2d(values(backend, x), values(backend, filter), biasValues, y.data, dims, activation === 'relu');
+    return y.info;
+  };
+  kernels.set('Conv2D', withFallback(conv2d(false)));
+  kernels.set('FusedConv2D', withFallback(conv2d(true)));
+
+  kernels.set('Conv2DBackpropInput', withFallback(({ inputs, backend, attrs }) => {
+    const { dy, filter } = inputs;
+    if (!isF32(backend, dy, filter) || dy.shape.length !== 4 || filter.shape.length !== 4) return null;
+    const dataFormat = backend_util.convertConv2DDataFormat(attrs.dataFormat as 'NHWC' | 'NCHW');
+    const inputShape = attrs.inputShape as Shape4;
+    const info = backend_util.computeConv2DInfo(inputShape, filter.shape as Shape4, attrs.strides as [number, number], 1,
+      attrs.pad as Pad, attrs.dimRoundingMode as Rounding, false, dataFormat);
+    const dims = convDims(info);
+    if (!dims || !util.arraysEqual(info.outShape, dy.shape)) return null;
+    const dx = output(backend, [...inputShape]);
+    addon.conv2dBackwardData(values(backend, dy), values(backend, filter), dx.data, dims);
+    return dx.info;
+  }));
+
+  kernels.set('Conv2DBackpropFilter', withFallback(({ inputs, backend, attrs }) => {
+    const { x, dy } = inputs;
+    if (!isF32(backend, x, dy) || x.shape.length !== 4 || dy.shape.length !== 4) return null;
+    const dataFormat = backend_util.convertConv2DDataFormat(attrs.dataFormat as 'NHWC' | 'NCHW');
+    const filterShape = attrs.filterShape as Shape4;
+    const info = backend_util.computeConv2DInfo(x.shape as Shape4, filterShape, attrs.strides as [number, number], 1,
+      attrs.pad as Pad, attrs.dimRoundingMode as Rounding, false, dataFormat);
+    const dims = convDims(info);
+    if (!dims || !util.arraysEqual(info.outShape, dy.shape)) return null;
+    const dw = output(backend, [...filterShape]);
+    addon.conv2dBackwardWeights(values(backend, x), values(backend, dy), dw.data, dims);
+    return dw.info;
+  }));
+
+  const poolInfo = (shape: number[], attrs: NamedAttrMap) => backend_util.computePool2DInfo(shape as Shape4,
+    attrs.filterSize as [number, number], attrs.strides as [number, number], 1, attrs.pad as Pad, attrs.dimRoundingMode as Rounding);
+
+  kernels.set('MaxPool', withFallback(({ inputs, backend, attrs }) => {
+    const { x } = inputs;
+    if (!isF32(backend, x) || x.shape.length !== 4) return null;
+    const info = poolInfo(x.shape, attrs);
+    const dims = poolDims(info);
+    if (!dims) return null;
+    const y = output(backend, info.outShape);
+    addon.maxPool(values(backend, x), y.data, dims);
+    return y.info;
+  }));
+
+  kernels.set('MaxPoolGrad', withFallback(({ inputs, backend, attrs }) => {
+    const { dy, input } = inputs;
+    if (!isF32(backend, dy, input) || input.shape.length !== 4) return null;
+    const info = poolInfo(input.shape, attrs);
+    const dims = poolDims(info);
+    if (!dims || !util.arraysEqual(info.outShape, dy.shape)) return null;
+    const dx = output(backend, [...input.shape]);
+    addon.maxPoolGrad(values(backend, input), values(backend, dy), dx.data, dims);
+    return dx.info;
+  }));
+
+  const matMul = (fused: boolean): NativeKernel => ({ inputs, backend, attrs }) => {
+    const { a, b, bias, preluActivationWeights } = inputs;
+    const activation = (attrs.activation as string | undefined) ?? 'linear';
+    if (!isF32(backend, a, b) || a.shape.length < 2 || b.shape.length < 2) return null;
+    if (fused && (preluActivationWeights != null || (activation !== 'linear' && activation !== 'relu'))) return null;
+    const ta = attrs.transposeA === true, tb = attrs.transposeB === true;
+    const ra = a.shape.length, rb = b.shape.length;
+    const m = ta ? a.shape[ra - 1] : a.shape[ra - 2];
+    const k = ta ? a.shape[ra - 2] : a.shape[ra - 1];
+    const kb = tb ? b.shape[rb - 1] : b.shape[rb - 2];
+    const n = tb ? b.shape[rb - 2] : b.shape[rb - 1];
+    const batchShapeA = a.shape.slice(0, -2), batchShapeB = b.shape.slice(0, -2);
+    const batchA = util.sizeFromShape(batchShapeA), batchB = util.sizeFromShape(batchShapeB);
+    // Same batch dims, or b shared by every batch entry of a; other broadcasts go to the cpu kernel.
+    const sameBatch = util.arraysEqual(batchShapeA, batchShapeB);
+    if (k !== kb || m * n * k === 0 || !(sameBatch || (batchB === 1 && rb <= ra))) return null;
+    let biasValues: Float32Array | null = null;
+    if (fused && bias != null) {
+      if (!isF32(backend, bias) || util.sizeFromShape(bias.shape) !== n || bias.shape[bias.shape.length - 1] !== n) return null;
+      biasValues = values(backend, bias);
+    }
+    const c = output(backend, [...batchShapeA, m, n]);
+    addon.matMul(values(backend, a), values(backend, b), biasValues, c.data,
+      Int32Array.from([batchA, m, k, n, ta ? 1 : 0, tb ? 1 : 0, batchB]), activation === 'relu');
+    return c.info;
+  };
+  kernels.set('BatchMatMul', withFallback(matMul(false)));
+  kernels.set('_FusedMatMul', withFallback(matMul(true)));
+
+  const binaryOps: [string, number, boolean][] = [['Add', 0, true], ['Sub', 1, false], ['Multiply', 2, true], ['RealDiv', 3, false]];
+  for (const [name, op, commutative] of binaryOps) {
+    kernels.set(name, withFallback(({ inputs, backend }) => {
+      let { a, b } = inputs;
+      if (!isF32(backend, a, b)) return null;
+      const outShape = backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
+      const size = util.sizeFromShape(outShape);
+      if (size === 0) return null;
+      const periodic = (full: TensorInfo, part: TensorInfo) =>
+        util.sizeFromShape(full.shape) === size && (util.sizeFromShape(part.shape) === 1 || util.sizeFromShape(part.shape) === size ||
+          util.arraysEqual(trimLeadingOnes(part.shape), outShape.slice(outShape.length - trimLeadingOnes(part.shape).length)));
+      if (commutative && !periodic(a, b) && periodic(b, a)) [a, b] = [b, a];
+      let scalarA = false;
+      if (!periodic(a, b)) {
+        if (util.sizeFromShape(a.shape) === 1 && util.sizeFromShape(b.shape) === size) scalarA = true;
+        else return null;
+      }
+      const out = output(backend, outShape);
+      addon.binary(op, values(backend, a), values(backend, b), out.data, scalarA);
+      return out.info;
+    }));
+  }
+
+  const unaryOps: [string, number][] = [['Relu', 0], ['Step', 1], ['Exp', 2], ['Log', 3], ['Neg', 4], ['Square', 5], ['Sqrt', 6]];
+  for (const [name, op] of unaryOps) {
+    kernels.set(name, withFallback(({ inputs, backend, attrs }) => {
+      const { x } = inputs;
+      if (!isF32(backend, x)) return null;
+      const y = output(backend, [...x.shape]);
+      addon.unary(op, values(backend, x), y.data, name === 'Step' ? (attrs.alpha as number) ?? 0 : 0);
+      return y.info;
+    }));
+  }
+
+  const reduce = (op: 0 | 1): NativeKernel => ({ inputs, backend, attrs }) => {
+    const { x } = inputs;
+    if (!isF32(backend, x) || x.shape.length === 0 || util.sizeFromShape(x.shape) === 0) return null;
+    const rank = x.shape.length;
+    const axes = [...util.parseAxisParam((attrs.axis ?? attrs.reductionIndices) as number | number[], x.shape)].sort((p, q) => p - q);
+    if (new Set(axes).size !== axes.length) return null;
+    const kept = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+    const outShape = attrs.keepDims === true ? kept : x.shape.filter((_, i) => !axes.includes(i));
+    const trailing = axes.every((ax, i) => ax === rank - axes.length + i);
+    const leading = op === 0 && axes.length === rank - 1 && axes.every((ax, i) => ax === i);
+    if (!trailing && !leading) return null;
+    const out = output(backend, outShape);
+    if (trailing) addon.reduceInner(op, values(backend, x), out.data);
+    else addon.sumLeading(values(backend, x), out.data);
+    return out.info;
+  };
+  kernels.set('Sum', withFallback(reduce(0)));
+  kernels.set('Max', withFallback(reduce(1)));
+  return kernels;
+}
+
+function trimLeadingOnes(shape: number[]): number[] {
+  let i = 0;
+  while (i < shape.length && shape[i] === 1) i++;
+  return shape.slice(i);
+}
+
+/** The addon, for the fused optimizer updates (optimizers.ts). */
+export function onednnAddon(): NativeAddon | undefined {
+  return loadNativeAddon().addon;
+}

@@ -1,0 +1,180 @@
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+// The gradients are registered by tfjs-layers in the app; these tests use tfjs-core alone.
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import { describe, expect, test } from 'vitest';
+import { registerOnednnBackend } from '../../src/backends/onednn.js';
+
+// Every native kernel against the tfjs cpu backend on the same inputs. Tolerance: the largest absolute
+// difference is at most 1e-4 of the largest reference magnitude (or 1e-4 when that is below 1): float32
+// sums of up to ~30k products in a different order.
+const native = registerOnednnBackend();
+if (!native.ok) console.warn(`[onednn tests skipped] ${native.reason}; build it with 'npm run setup'`);
+
+type Arrays = Record<string, { shape: number[]; data: Float32Array }>;
+type Compute = (t: Record<string, tf.Tensor>) => tf.Tensor[];
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(s ^ (s >>> 15), 1 | s);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function randomArrays(shapes: Record<string, number[]>, seed: number): Arrays {
+  const next = rng(seed);
+  const out: Arrays = {};
+  for (const [name, shape] of Object.entries(shapes)) {
+    const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+    for (let i = 0; i < data.length; i++) data[i] = next() * 2 - 1;
+    out[name] = { shape, data };
+  }
+  return out;
+}
+
+function runOn(backend: string, arrays: Arrays, compute: Compute): Float32Array[] {
+  tf.setBackend(backend);
+  return tf.tidy(() => {
+    const t: Record<string, tf.Tensor> = {};
+    for (const [name, a] of Object.entries(arrays)) t[name] = tf.tensor(a.data.slice(), a.shape);
+    return compute(t).map((r) => r.dataSync() as Float32Array);
+  });
+}
+
+function expectSameOnBoth(arrays: Arrays, compute: Compute): void {
+  const ref = runOn('cpu', arrays, compute);
+  const got = runOn('onednn', arrays, compute);
+  expect(got.length).toBe(ref.length);
+  ref.forEach((r, i) => {
+    expect(got[i].length).toBe(r.length);
+    let maxRef = 0, maxDiff = 0;
+    for (let j = 0; j < r.length; j++) {
+      maxRef = Math.max(maxRef, Math.abs(r[j]));
+      maxDiff = Math.max(maxDiff, Math.abs(r[j] - got[i][j]));
+    }
+    expect(maxDiff, `output ${i}`).toBeLessThanOrEqual(1e-4 * Math.max(1, maxRef));
+  });
+}
+
+interface ConvCase { n: number; h: number; w: number; ci: number; co: number; k: number; s: number; pad: 'same' | 'valid' }
+
+// Strides 1, 2 and 16; kernels 1 to 31; same and valid; batch 1 to 4; odd sizes.
+const convCases: ConvCase[] = [
+  { n: 1, h: 9, w: 7, ci: 1, co: 3, k: 1, s: 1, pad: 'same' },
+  { n: 2, h: 17, w: 19, ci: 3, co: 4, k: 5, s: 2, pad: 'same' },
+  { n: 3, h: 11, w: 13, ci: 5, co: 2, k: 3, s: 1, pad: 'valid' },
+  { n: 4, h: 15, w: 9, ci: 2, co: 3, k: 4, s: 2, pad: 'valid' },
+  { n: 1, h: 37, w: 41, ci: 2, co: 2, k: 31, s: 16, pad: 'same' },
+  { n: 2, h: 33, w: 35, ci: 1, co: 2, k: 31, s: 1, pad: 'valid' },
+  { n: 1, h: 49, w: 33, ci: 2, co: 3, k: 7, s: 16, pad: 'valid' },
+  { n: 2, h: 8, w: 8, ci: 7, co: 5, k: 2, s: 2, pad: 'same' },
+];
+// And a few drawn at random (fixed seed, so a failure is reproducible).
+const draw = rng(2026);
+for (let i = 0; i < 4; i++) {
+  const k = 1 + Math.floor(draw() * 9);
+  const s = [1, 2, 16][Math.floor(draw() * 3)];
+  convCases.push({
+    n: 1 + Math.floor(draw() * 4), h: k + Math.floor(draw() * 20), w: k + Math.floor(draw() * 20),
+    ci: 1 + Math.floor(draw() * 6), co: 1 + Math.floor(draw() * 6), k, s, pad: draw() < 0.5 ? 'same' : 'valid',
+  });
+}
+const label = (c: ConvCase) => `${c.n}x${c.h}x${c.w}x${c.ci} k${c.k} s${c.s} ${c.pad} -> ${c.co}`;
+
+describe.skipIf(!native.ok)('onednn kernels match the cpu backend', () => {
+  test.each(convCases.map((c) => [label(c), c] as const))('conv2d forward, input and filter gradients: %s', (_, c) => {
+    const arrays = randomArrays({ x: [c.n, c.h, c.w, c.ci], w: [c.k, c.k, c.ci, c.co] }, c.h * 100 + c.k);
+    expectSameOnBoth(arrays, ({ x, w }) => {
+      const f = (a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.s, c.pad);
+      const y = f(x, w);
+      const [dx, dw] = tf.grads(f)([x, w], tf.mod(tf.reshape(tf.range(0, y.size), y.shape), 7));
+      return [y, dx, dw];
+    });
+  });
+
+  test.each(convCases.slice(0, 6).map((c) => [label(c), c] as const))('fused conv2d with bias and relu, and its gradients: %s', (_, c) => {
+    const arrays = randomArrays({ x: [c.n, c.h, c.w, c.ci], w: [c.k, c.k, c.ci, c.co], b: [c.co] }, c.w + 7);
+    expectSameOnBoth(arrays, ({ x, w, b }) => {
+      const f = (a: tf.Tensor, k: tf.Tensor, bias: tf.Tensor) =>
+        tf.fused.conv2d({ x: a as tf.Tensor4D, filter: k as tf.Tensor4D, strides: c.s, pad: c.pad, bias, activation: 'relu' });
+      return [f(x, w, b), ...tf.grads(f)([x, w, b])];
+    });
+  });
+
+  test('conv2d with dilation 2 matches', () => {
+    const arrays = randomArrays({ x: [2, 13, 12, 3], w: [3, 3, 3, 4] }, 5);
+    expectSameOnBoth(arrays, ({ x, w }) => [tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same', 'NHWC', 2)]);
+  });
+
+  test.each([
+    ['k31 s16 same (the FCN upsampling)', [1, 3, 3, 2], [31, 31, 2, 2], [1, 48, 48, 2], 16, 'same'],
+    ['k4 s2 valid', [2, 5, 6, 3], [4, 4, 2, 3], [2, 12, 14, 2], 2, 'valid'],
+    ['k3 s1 same', [3, 7, 5, 4], [3, 3, 1, 4], [3, 7, 5, 1], 1, 'same'],
+  ] as const)('conv2dTranspose forward and gradients: %s', (_, xs, ws, outShape, s, pad) => {
+    const arrays = randomArrays({ x: [...xs], w: [...ws] }, 11);
+    expectSameOnBoth(arrays, ({ x, w }) => {
+      const f = (a: tf.Tensor, k: tf.Tensor) =>
+        tf.conv2dTranspose(a as tf.Tensor4D, k as tf.Tensor4D, [...outShape] as [number, number, number, number], s, pad);
+      const y = f(x, w);
+      return [y, ...tf.grads(f)([x, w], tf.mod(tf.reshape(tf.range(0, y.size), y.shape), 5))];
+    });
+  });
+
+  test.each([
+    [[1, 8, 8, 3], 2, 2, 'valid'], [[2, 9, 7, 4], 2, 2, 'same'], [[3, 11, 10, 2], 3, 2, 'same'],
+    [[4, 13, 9, 5], 3, 1, 'valid'], [[1, 17, 17, 1], 5, 3, 'same'],
+  ] as const)('maxPool forward and gradient: %j k%d s%d %s', (shape, k, s, pad) => {
+    const arrays = randomArrays({ x: [...shape] }, 3);
+    expectSameOnBoth(arrays, ({ x }) => {
+      const f = (a: tf.Tensor) => tf.maxPool(a as tf.Tensor4D, k, s, pad);
+      const y = f(x);
+      return [y, tf.grad(f)(x, tf.add(tf.mod(tf.reshape(tf.range(0, y.size), y.shape), 3), 1))];
+    });
+  });
+
+  test.each([
+    [[5, 7], [7, 3], false, false], [[7, 5], [7, 3], true, false], [[5, 7], [3, 7], false, true],
+    [[7, 5], [3, 7], true, true], [[3, 4, 6], [3, 6, 2], false, false],
+  ] as const)('matMul %j x %j (transpose %s %s) and gradients', (as, bs, ta, tb) => {
+    const arrays = randomArrays({ a: [...as], b: [...bs] }, 17);
+    expectSameOnBoth(arrays, ({ a, b }) => {
+      const f = (p: tf.Tensor, q: tf.Tensor) => tf.matMul(p, q, ta, tb);
+      return [f(a, b), ...tf.grads(f)([a, b])];
+    });
+  });
+
+  // tfjs's own BatchMatMul gradient does not reduce a broadcast batch, so this case checks the forward only.
+  test('matMul with b broadcast over a batch of a', () => {
+    const arrays = randomArrays({ a: [2, 3, 4, 6], b: [6, 5] }, 18);
+    expectSameOnBoth(arrays, ({ a, b }) => [tf.matMul(a, b)]);
+  });
+
+  test('fused matMul with bias and relu (a Dense layer) and its gradients', () => {
+    const arrays = randomArrays({ a: [4, 33], b: [33, 9], bias: [9] }, 19);
+    expectSameOnBoth(arrays, ({ a, b, bias }) => {
+      const f = (p: tf.Tensor, q: tf.Tensor, r: tf.Tensor) =>
+        tf.fused.matMul({ a: p as tf.Tensor2D, b: q as tf.Tensor2D, bias: r, activation: 'relu' });
+      return [f(a, b, bias), ...tf.grads(f)([a, b, bias])];
+    });
+  });
+
+  test('elementwise ops with same-shape, scalar and last-axis broadcasts', () => {
+    const arrays = randomArrays({ x: [3, 5, 4, 6], y: [3, 5, 4, 6], c: [6], s: [1] }, 23);
+    expectSameOnBoth(arrays, ({ x, y, c, s }) => [
+      tf.add(x, y), tf.add(c, x), tf.sub(x, c), tf.sub(1, x), tf.mul(x, s), tf.mul(c, x), tf.div(x, tf.add(y, 3)),
+      tf.div(2, tf.add(y, 3)), tf.relu(x), tf.step(x, 0.25), tf.exp(x), tf.log(tf.add(x, 2)), tf.neg(x), tf.square(x),
+      tf.sqrt(tf.add(x, 1)), tf.add(x, tf.reshape(c, [1, 1, 6])),
+    ]);
+  });
+
+  test('sum and max over leading, trailing and all axes', () => {
+    const arrays = randomArrays({ x: [3, 5, 4, 6] }, 29);
+    expectSameOnBoth(arrays, ({ x }) => [
+      tf.sum(x, [0, 1, 2]), tf.sum(x, -1), tf.sum(x, [2, 3], true), tf.sum(x), tf.max(x, -1, true), tf.max(x),
+      tf.sum(x, [1]), tf.max(x, 0), tf.logSumExp(x, -1, true), tf.softmax(x),
+    ]);
+  });
+});

@@ -1,0 +1,112 @@
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { describe, expect, test } from 'vitest';
+import { createOptimizer } from '../../src/backends/optimizers.js';
+import { selectBackend } from '../../src/backends/select.js';
+import { registerOnednnBackend } from '../../src/backends/onednn.js';
+
+const native = registerOnednnBackend();
+if (!native.ok) console.warn(`[onednn training tests skipped] ${native.reason}; build it with 'npm run setup'`);
+
+function smallFcn(): tfl.LayersModel {
+  return tfl.sequential({
+    layers: [
+      tfl.layers.conv2d({ inputShape: [16, 16, 1], filters: 4, kernelSize: 3, padding: 'same', activation: 'relu' }),
+      tfl.layers.maxPooling2d({ poolSize: 2 }),
+      tfl.layers.conv2d({ filters: 6, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' }),
+      tfl.layers.conv2dTranspose({ filters: 2, kernelSize: 7, strides: 4, padding: 'same' }),
+    ],
+  });
+}
+
+function lossOf(labels: tf.Tensor, logits: tf.Tensor): tf.Scalar {
+  return tf.losses.softmaxCrossEntropy(tf.oneHot(tf.reshape(labels, [-1]), 2), tf.reshape(logits, [-1, 2]));
+}
+
+/** Five Adam steps from fixed weights and data on `backend`; the losses, and tensors alive after each step. */
+async function fiveSteps(backend: 'onednn' | 'wasm' | 'cpu', weights: Float32Array[], optimizerName: 'adam' | 'sgd' = 'adam') {
+  await selectBackend(backend);
+  const model = smallFcn();
+  model.setWeights(weights.map((w, i) => tf.tensor(w, model.getWeights()[i].shape)));
+  const optimizer = createOptimizer(optimizerName, 0.01);
+  const x = tf.tensor4d(Float32Array.from({ length: 2 * 256 }, (_, i) => Math.sin(i * 0.37)), [2, 16, 16, 1]);
+  const y = tf.tensor1d(Int32Array.from({ length: 2 * 256 }, (_, i) => (Math.cos(i * 0.11) > 0.3 ? 1 : 0)), 'int32');
+  const losses: number[] = [];
+  const tensors: number[] = [];
+  for (let step = 0; step < 5; step++) {
+    const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+    const cost = optimizer.minimize(() => lossOf(y, model.apply(x, { training: true }) as tf.Tensor), true, vars)!;
+    losses.push(cost.dataSync()[0]);
+    cost.dispose();
+    tensors.push(tf.memory().numTensors);
+  }
+  const moments = (await optimizer.getWeights()).length;
+  tf.dispose([x, y]);
+  optimizer.dispose();
+  model.dispose();
+  return { losses, tensors, moments };
+}
+
+async function initialWeights(): Promise<Float32Array[]> {
+  await selectBackend('cpu');
+  const model = smallFcn();
+  const weights = model.getWeights().map((w) => w.dataSync().slice() as Float32Array);
+  model.dispose();
+  return weights;
+}
+
+function expectClose(actual: number[], expected: number[], relative: number): void {
+  actual.forEach((v, i) => expect(Math.abs(v - expected[i]), `step ${i}: ${v} vs ${expected[i]}`).toBeLessThanOrEqual(relative * Math.abs(expected[i])));
+}
+
+describe.skipIf(!native.ok)('training on onednn', () => {
+  test('five Adam steps give the cpu and wasm losses within 1e-3 relative, with flat tensor counts', async () => {
+    const weights = await initialWeights();
+    const cpu = await fiveSteps('cpu', weights);
+    const onednn = await fiveSteps('onednn', weights);
+    const wasm = await fiveSteps('wasm', weights);
+    expect(cpu.losses[4]).toBeLessThan(cpu.losses[0]);
+    expectClose(onednn.losses, cpu.losses, 1e-3);
+    expectClose(wasm.losses, cpu.losses, 1e-3);
+    expect(new Set(onednn.tensors.slice(1)).size).toBe(1);
+    // iterations, then one first and one second moment per variable (checkpoints save these)
+    expect(onednn.moments).toBe(1 + 2 * weights.length);
+  });
+
+  test('five SGD steps match the cpu losses', async () => {
+    const weights = await initialWeights();
+    const cpu = await fiveSteps('cpu', weights, 'sgd');
+    const onednn = await fiveSteps('onednn', weights, 'sgd');
+    expectClose(onednn.losses, cpu.losses, 1e-3);
+  });
+
+  test('the fused Adam update equals tf.train.adam, and setWeights restores its moments', async () => {
+    const start = Float32Array.from({ length: 1000 }, (_, i) => Math.sin(i));
+    const grads = [0.5, -2, 3].map((s) => Float32Array.from({ length: 1000 }, (_, i) => s * Math.cos(i * 0.3)));
+    const run = async (backend: 'cpu' | 'onednn', restoreAfter?: tf.NamedTensor[]) => {
+      await selectBackend(backend);
+      const v = tf.variable(tf.tensor(start), true, `w_${backend}_${Math.random()}`);
+      const opt = createOptimizer('adam', 0.05);
+      for (const g of grads) opt.applyGradients([{ name: v.name, tensor: tf.tensor(g) }]);
+      const weights = await opt.getWeights();
+      const out = v.dataSync().slice();
+      const m = weights[1].tensor.dataSync().slice();
+      opt.dispose();
+      v.dispose();
+      return { out, m, weights };
+    };
+    const cpu = await run('cpu');
+    const onednn = await run('onednn');
+    for (let i = 0; i < start.length; i++) {
+      expect(Math.abs(onednn.out[i] - cpu.out[i])).toBeLessThan(1e-5);
+      expect(Math.abs(onednn.m[i] - cpu.m[i])).toBeLessThan(1e-5);
+    }
+    expect(onednn.weights[0].name).toBe('iter');
+    expect(onednn.weights[1].name).toMatch(/\/m$/);
+  });
+
+  test('auto selects onednn when the addon loads', async () => {
+    expect(await selectBackend('auto')).toEqual({ name: 'onednn' });
+    expect(tf.getBackend()).toBe('onednn');
+  });
+});
