@@ -146,37 +146,46 @@ export function conv2dBackpropInputNhwc(dy: Tensor4D, filter: Tensor4D, convInfo
 
 /**
  * dw of y = conv2d(x, w): space-to-depth of the padded x by the strides (channels first), im2col of
- * the remaining mh x mw taps built already transposed, and one MatMul with dy; taps beyond the kernel
- * are cut off at the end. Channels-first patches make the im2col matrix [taps*C, positions] without
- * a transpose: wasm's MatMul with transposeA is ~10x slower than a plain one.
+ * the remaining mh x mw taps, and one MatMul with dy; taps beyond the kernel are cut off at the end.
+ * - Channels first gives the im2col matrix as [taps*C, positions] directly: wasm's MatMul with
+ *   transposeA is ~10x slower than a plain one.
+ * - wasm's Slice copies row by row in JavaScript, slow for short rows, so each tap is one window of
+ *   the flattened (rows, cols) plane: positions run over the full padded width `bw` instead of `ow`,
+ *   and dy is padded with zero columns so that the wrapped-around positions add nothing.
  */
 export function conv2dBackpropFilterNhwc(x: Tensor4D, dy: Tensor4D, convInfo: backend_util.Conv2DInfo): Tensor4D {
   const { batchSize, inChannels, outChannels, outHeight, outWidth, filterHeight, filterWidth } = convInfo;
   const { strideHeight: sh, strideWidth: sw } = convInfo;
   const rows = planBackpropFilterAxis(convInfo.inHeight, outHeight, filterHeight, sh, convInfo.padInfo.top);
   const cols = planBackpropFilterAxis(convInfo.inWidth, outWidth, filterWidth, sw, convInfo.padInfo.left);
-  const { taps: mh, blocks: bh } = rows;
+  const { taps: mh } = rows;
   const { taps: mw, blocks: bw } = cols;
+  // One spare block row so that the last tap's window (which starts mw-1 columns late) stays inside.
+  const bh = rows.blocks + 1;
 
   const xUsed = sliceIfNeeded(x, [0, 0, 0, 0], [batchSize, rows.xSize, cols.xSize, inChannels]);
-  const xPadded = padIfNeeded(xUsed, [[0, 0], [rows.padBefore, rows.padAfter], [cols.padBefore, cols.padAfter], [0, 0]]);
+  const xPadded = padIfNeeded(xUsed, [[0, 0], [rows.padBefore, rows.padAfter + sh], [cols.padBefore, cols.padAfter], [0, 0]]);
   const phaseChannels = sh * sw * inChannels;
-  // xs[(rh, rw, ic), n, qh, qw] = xPadded[n, qh*sh + rh, qw*sw + rw, ic]: one transpose of
+  // xs[(rh, rw, ic), n, qh*bw + qw] = xPadded[n, qh*sh + rh, qw*sw + rw, ic]: one transpose of
   // [(n, qh), rh, qw, (rw, ic)] to [rh, (rw, ic), (n, qh), qw].
-  const xs = tf.reshape<tf.Rank.R4>(
+  const xs = tf.reshape<tf.Rank.R3>(
     tf.transpose(tf.reshape(xPadded, [batchSize * bh, sh, bw, sw * inChannels]), [1, 3, 0, 2]),
-    [phaseChannels, batchSize, bh, bw],
+    [phaseChannels, batchSize, bh * bw],
   );
 
-  const positions = batchSize * outHeight * outWidth;
-  const patches: Tensor4D[] = [];
+  const widePositions = outHeight * bw;
+  const patches: tf.Tensor3D[] = [];
   for (let th = 0; th < mh; th++) {
     for (let tw = 0; tw < mw; tw++) {
-      patches.push(sliceIfNeeded(xs, [0, 0, th, tw], [phaseChannels, batchSize, outHeight, outWidth]));
+      patches.push(tf.slice(xs, [0, 0, th * bw + tw], [phaseChannels, batchSize, widePositions]));
     }
   }
-  const im2colT = tf.reshape(patches.length === 1 ? patches[0]! : tf.concat(patches, 0), [mh * mw * phaseChannels, positions]);
-  const dwTaps = tf.matMul(im2colT, tf.reshape(dy, [positions, outChannels])); // [(mh, mw, rh, rw, ic), oc]
+  const im2colT = tf.reshape(patches.length === 1 ? patches[0]! : tf.concat(patches, 0), [
+    mh * mw * phaseChannels,
+    batchSize * widePositions,
+  ]);
+  const dyWide = padIfNeeded(dy, [[0, 0], [0, 0], [0, bw - outWidth], [0, 0]]);
+  const dwTaps = tf.matMul(im2colT, tf.reshape(dyWide, [batchSize * widePositions, outChannels])); // [(mh, mw, rh, rw, ic), oc]
   // [(mh, mw, rh, rw, ic, oc)] -> [(mh, rh), (mw, rw), ic, oc], then drop taps past the kernel.
   const byRow = sh === 1 ? dwTaps : tf.transpose(tf.reshape(dwTaps, [mh, mw, sh, sw * inChannels * outChannels]), [0, 2, 1, 3]);
   const dw = tf.reshape<tf.Rank.R4>(byRow, [mh * sh, mw * sw, inChannels, outChannels]);
