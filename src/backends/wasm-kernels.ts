@@ -19,6 +19,8 @@ import {
   Conv2DBackpropInput,
   getKernel,
   registerKernel,
+  Slice,
+  SplitV,
   unregisterKernel,
   type Conv2DBackpropFilterAttrs,
   type Conv2DBackpropInputAttrs,
@@ -29,14 +31,24 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { planBackpropFilterAxis, planBackpropInputAxis } from './wasm-conv-plan.js';
+import { makeWasmSlice, makeWasmSplitV } from './wasm-slice.js';
 
 const BACKEND = 'wasm';
 
-/** The kernels lvseg replaces or adds on the wasm backend. */
-export const WASM_TRAINING_KERNELS: readonly string[] = [Conv2DBackpropInput, Conv2DBackpropFilter];
-
-/** wasm's own kernels that lvseg replaced, kept for comparison in the bench. */
+/** wasm's own kernels that lvseg replaced, kept for comparison in the bench and as fallbacks. */
 const replacedKernels = new Map<string, KernelConfig>();
+/** lvseg's kernel functions as registered, to make registration idempotent. */
+const ownKernels = new Map<string, KernelFunc>();
+
+/** The kernels lvseg adds to or replaces in the wasm backend, each made from wasm's own (if any). */
+const KERNEL_FACTORIES: ReadonlyArray<[string, (wasmOwn: KernelFunc | undefined) => KernelFunc]> = [
+  [Conv2DBackpropInput, () => conv2DBackpropInputKernel],
+  [Conv2DBackpropFilter, () => conv2DBackpropFilterKernel],
+  [Slice, makeWasmSlice],
+  [SplitV, makeWasmSplitV],
+];
+
+export const WASM_TRAINING_KERNELS: readonly string[] = KERNEL_FACTORIES.map(([name]) => name);
 
 /**
  * wasm's own kernel `name` if lvseg replaced it; callable only when the wasm backend was initialised
@@ -47,19 +59,21 @@ export function wasmOwnKernel(name: string): KernelFunc | undefined {
 }
 
 /**
- * Registers lvseg's Conv2DBackpropInput and Conv2DBackpropFilter for the `wasm` backend (replacing
- * wasm's own Conv2DBackpropInput). Idempotent; call before or after the backend is initialised.
+ * Registers lvseg's Conv2DBackpropInput, Conv2DBackpropFilter, Slice and SplitV for the `wasm`
+ * backend (replacing wasm's own). Idempotent; call before or after the backend is initialised.
  */
 export function registerWasmTrainingKernels(): void {
-  for (const config of [conv2DBackpropInputConfig, conv2DBackpropFilterConfig]) {
-    const existing = getKernel(config.kernelName, BACKEND);
-    if (existing?.kernelFunc === config.kernelFunc) continue;
-    // registerKernel warns and keeps the old one registered under the same key otherwise.
+  for (const [kernelName, make] of KERNEL_FACTORIES) {
+    const existing = getKernel(kernelName, BACKEND);
+    if (existing && existing.kernelFunc === ownKernels.get(kernelName)) continue;
     if (existing) {
-      replacedKernels.set(config.kernelName, existing);
-      unregisterKernel(config.kernelName, BACKEND);
+      replacedKernels.set(kernelName, existing);
+      // registerKernel warns and keeps the old one registered under the same key otherwise.
+      unregisterKernel(kernelName, BACKEND);
     }
-    registerKernel(config);
+    const kernelFunc = make(existing?.kernelFunc);
+    ownKernels.set(kernelName, kernelFunc);
+    registerKernel({ kernelName, backendName: BACKEND, kernelFunc });
   }
 }
 
@@ -234,16 +248,4 @@ const conv2DBackpropFilterKernel: KernelFunc = ({ inputs, attrs }) => {
   return tf.tidy(() =>
     conv2dBackpropFilterNhwc(toNhwc(asTensor<tf.Rank.R4>(x), nchw), toNhwc(asTensor<tf.Rank.R4>(dy), nchw), convInfo),
   );
-};
-
-const conv2DBackpropInputConfig: KernelConfig = {
-  kernelName: Conv2DBackpropInput,
-  backendName: BACKEND,
-  kernelFunc: conv2DBackpropInputKernel,
-};
-
-const conv2DBackpropFilterConfig: KernelConfig = {
-  kernelName: Conv2DBackpropFilter,
-  backendName: BACKEND,
-  kernelFunc: conv2DBackpropFilterKernel,
 };
