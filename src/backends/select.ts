@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { BackendError } from '../errors.js';
+import { registerWasmTrainingKernels } from './wasm-kernels.js';
 
 export type BackendName = 'auto' | 'onednn' | 'wasm' | 'cpu';
 
@@ -22,6 +23,7 @@ export async function selectBackend(name: BackendName = 'auto'): Promise<Selecte
   if (!ok) throw new BackendError(`the ${wanted} backend failed to initialise; try --backend cpu`);
   await tf.ready();
   if (wanted === 'cpu') quietCpuBackend();
+  if (wanted === 'wasm') registerWasmTrainingKernels();
   return { name: wanted };
 }
 
