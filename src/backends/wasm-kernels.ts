@@ -15,8 +15,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
   backend_util,
+  Conv2D,
   Conv2DBackpropFilter,
   Conv2DBackpropInput,
+  DepthwiseConv2dNative,
+  FusedConv2D,
+  FusedDepthwiseConv2D,
   getKernel,
   registerKernel,
   Slice,
@@ -31,6 +35,7 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { planBackpropFilterAxis, planBackpropInputAxis } from './wasm-conv-plan.js';
+import { withExplicitSamePadding } from './wasm-same-padding.js';
 import { makeWasmSlice, makeWasmSplitV } from './wasm-slice.js';
 
 const BACKEND = 'wasm';
@@ -46,6 +51,10 @@ const KERNEL_FACTORIES: ReadonlyArray<[string, (wasmOwn: KernelFunc | undefined)
   [Conv2DBackpropFilter, () => conv2DBackpropFilterKernel],
   [Slice, makeWasmSlice],
   [SplitV, makeWasmSplitV],
+  [Conv2D, (own) => withExplicitSamePadding(own, false)],
+  [FusedConv2D, (own) => withExplicitSamePadding(own, false)],
+  [DepthwiseConv2dNative, (own) => withExplicitSamePadding(own, true)],
+  [FusedDepthwiseConv2D, (own) => withExplicitSamePadding(own, true)],
 ];
 
 export const WASM_TRAINING_KERNELS: readonly string[] = KERNEL_FACTORIES.map(([name]) => name);
@@ -60,7 +69,8 @@ export function wasmOwnKernel(name: string): KernelFunc | undefined {
 
 /**
  * Registers lvseg's Conv2DBackpropInput, Conv2DBackpropFilter, Slice and SplitV for the `wasm`
- * backend (replacing wasm's own). Idempotent; call before or after the backend is initialised.
+ * backend (replacing wasm's own), and wraps wasm's convolutions to fix their `same` padding.
+ * Idempotent; call after the wasm backend is registered (importing tfjs-backend-wasm does that).
  */
 export function registerWasmTrainingKernels(): void {
   for (const [kernelName, make] of KERNEL_FACTORIES) {
@@ -73,7 +83,9 @@ export function registerWasmTrainingKernels(): void {
     }
     const kernelFunc = make(existing?.kernelFunc);
     ownKernels.set(kernelName, kernelFunc);
-    registerKernel({ kernelName, backendName: BACKEND, kernelFunc });
+    // Wrapped wasm kernels still need their setup (binding the wasm function) if the backend starts later.
+    const setupFunc = existing?.setupFunc;
+    registerKernel({ kernelName, backendName: BACKEND, kernelFunc, ...(setupFunc ? { setupFunc } : {}) });
   }
 }
 
