@@ -1,7 +1,8 @@
 /**
  * `npm run bench -- wasm`: one training step of the lab's FCN on the wasm backend with lvseg's
  * training kernels, and the FCN's Conv2DBackpropInput shapes on wasm's own kernel vs lvseg's.
- * Options: --profile prints a per-kernel profile of one batch-1 step (JSON lines, "bench":"profile").
+ * Options: --profile adds a per-kernel profile of one batch-1 step (JSON lines, "bench":"profile");
+ * --no-kernels skips the Conv2DBackpropInput comparison.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -154,7 +155,7 @@ export const benchmark: Benchmark = {
     await selectBackend('wasm');
     registerWasmTrainingKernels();
     const wasmOwn = wasmOwnKernel(Conv2DBackpropInput);
-    if (wasmOwn && !args.includes("--no-kernels")) benchBackpropInput(emit, wasmOwn);
+    if (wasmOwn && !args.includes('--no-kernels')) benchBackpropInput(emit, wasmOwn);
 
     let batch1Ms = Infinity;
     for (const batch of [1, 8]) {
