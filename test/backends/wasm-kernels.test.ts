@@ -153,6 +153,26 @@ describe('wasm training kernels match the cpu backend', () => {
     expect(seen.size).toBe(6);
   });
 
+  it('handles NCHW data the same as the cpu backend', async () => {
+    const run = async (backend: string): Promise<Float32Array[]> => {
+      await tf.setBackend(backend);
+      const rng = mulberry32(7);
+      const x = tf.tensor4d(randomArray(2 * 3 * 11 * 9, rng), [2, 3, 11, 9]);
+      const w = tf.tensor4d(randomArray(3 * 3 * 3 * 4, rng), [3, 3, 3, 4]);
+      const dy = tf.tensor4d(randomArray(2 * 4 * 6 * 5, rng), [2, 4, 6, 5]);
+      const attrs = { strides: 2, pad: 'same', dataFormat: 'NCHW' };
+      const dx = tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: w }, { ...attrs, inputShape: [2, 3, 11, 9] }) as tf.Tensor;
+      const dw = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { ...attrs, filterShape: [3, 3, 3, 4] }) as tf.Tensor;
+      const out = [(await dx.data()) as Float32Array, (await dw.data()) as Float32Array];
+      tf.dispose([x, w, dy, dx, dw]);
+      return out;
+    };
+    const cpu = await run('cpu');
+    const wasm = await run('wasm');
+    expect(relativeError(wasm[0]!, cpu[0]!)).toBeLessThan(TOLERANCE);
+    expect(relativeError(wasm[1]!, cpu[1]!)).toBeLessThan(TOLERANCE);
+  });
+
   it('registers idempotently and keeps wasm Slice exact on int32 and bool tensors', async () => {
     registerWasmTrainingKernels();
     await tf.setBackend('wasm');
