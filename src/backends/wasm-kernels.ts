@@ -39,6 +39,8 @@ import { withExplicitSamePadding } from './wasm-same-padding.js';
 import { makeWasmSlice, makeWasmSplitV } from './wasm-slice.js';
 
 const BACKEND = 'wasm';
+/** Up to this many kernel taps, the filter gradient's im2col is built tap by tap (see below). */
+const PER_TAP_IM2COL_MAX_TAPS = 64;
 
 /** wasm's own kernels that lvseg replaced, kept for comparison in the bench and as fallbacks. */
 const replacedKernels = new Map<string, KernelConfig>();
@@ -171,8 +173,8 @@ export function conv2dBackpropInputNhwc(dy: Tensor4D, filter: Tensor4D, convInfo
 }
 
 /**
- * dw of y = conv2d(x, w): space-to-depth of the padded x by the strides (channels first), im2col of
- * the remaining mh x mw taps, and one MatMul with dy; taps beyond the kernel are cut off at the end.
+ * dw of y = conv2d(x, w): space-to-depth of the padded x by the strides (channels first), an im2col
+ * whose every row block is a window of one phase, and one MatMul with dy.
  * - Channels first gives the im2col matrix as [taps*C, positions] directly: wasm's MatMul with
  *   transposeA is ~10x slower than a plain one.
  * - wasm's Slice copies row by row in JavaScript, slow for short rows, so each tap is one window of
@@ -200,18 +202,37 @@ export function conv2dBackpropFilterNhwc(x: Tensor4D, dy: Tensor4D, convInfo: ba
   );
 
   const widePositions = outHeight * bw;
+  const dyWide = tf.reshape(padIfNeeded(dy, [[0, 0], [0, 0], [0, bw - outWidth], [0, 0]]), [batchSize * widePositions, outChannels]);
+  const window = (channelBegin: number, channels: number, th: number, tw: number): tf.Tensor3D =>
+    tf.slice(xs, [channelBegin, 0, th * bw + tw], [channels, batchSize, widePositions]);
+
+  if (filterHeight * filterWidth <= PER_TAP_IM2COL_MAX_TAPS) {
+    // One im2col block per kernel tap (kh, kw): its phase's channels at its block offset. Rows come
+    // out in dw's own order and no row is spent on taps past the kernel (25 instead of 36 for 5x5/2).
+    const patches: tf.Tensor3D[] = [];
+    for (let kh = 0; kh < filterHeight; kh++) {
+      for (let kw = 0; kw < filterWidth; kw++) {
+        const phase = (kh % sh) * sw + (kw % sw);
+        patches.push(window(phase * inChannels, inChannels, Math.floor(kh / sh), Math.floor(kw / sw)));
+      }
+    }
+    const im2colT = tf.reshape(patches.length === 1 ? patches[0]! : tf.concat(patches, 0), [
+      filterHeight * filterWidth * inChannels,
+      batchSize * widePositions,
+    ]);
+    return tf.reshape<tf.Rank.R4>(tf.matMul(im2colT, dyWide), [filterHeight, filterWidth, inChannels, outChannels]);
+  }
+
+  // Large kernels (the FCN's 31x31 upsampler): one block per phase-split tap, all phases at once.
   const patches: tf.Tensor3D[] = [];
   for (let th = 0; th < mh; th++) {
-    for (let tw = 0; tw < mw; tw++) {
-      patches.push(tf.slice(xs, [0, 0, th * bw + tw], [phaseChannels, batchSize, widePositions]));
-    }
+    for (let tw = 0; tw < mw; tw++) patches.push(window(0, phaseChannels, th, tw));
   }
   const im2colT = tf.reshape(patches.length === 1 ? patches[0]! : tf.concat(patches, 0), [
     mh * mw * phaseChannels,
     batchSize * widePositions,
   ]);
-  const dyWide = padIfNeeded(dy, [[0, 0], [0, 0], [0, bw - outWidth], [0, 0]]);
-  const dwTaps = tf.matMul(im2colT, tf.reshape(dyWide, [batchSize * widePositions, outChannels])); // [(mh, mw, rh, rw, ic), oc]
+  const dwTaps = tf.matMul(im2colT, dyWide); // [(mh, mw, rh, rw, ic), oc]
   // [(mh, mw, rh, rw, ic, oc)] -> [(mh, rh), (mw, rw), ic, oc], then drop taps past the kernel.
   const byRow = sh === 1 ? dwTaps : tf.transpose(tf.reshape(dwTaps, [mh, mw, sh, sw * inChannels * outChannels]), [0, 2, 1, 3]);
   const dw = tf.reshape<tf.Rank.R4>(byRow, [mh * sh, mw * sw, inChannels, outChannels]);
