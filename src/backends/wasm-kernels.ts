@@ -22,6 +22,7 @@ import {
   FusedConv2D,
   FusedDepthwiseConv2D,
   getKernel,
+  MaxPoolGrad,
   registerKernel,
   Slice,
   SplitV,
@@ -35,6 +36,7 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { planBackpropFilterAxis, planBackpropInputAxis } from './wasm-conv-plan.js';
+import { makeWasmMaxPoolGrad } from './wasm-pool.js';
 import { withExplicitSamePadding } from './wasm-same-padding.js';
 import { makeWasmSlice, makeWasmSplitV } from './wasm-slice.js';
 
@@ -53,6 +55,7 @@ const KERNEL_FACTORIES: ReadonlyArray<[string, (wasmOwn: KernelFunc | undefined)
   [Conv2DBackpropFilter, () => conv2DBackpropFilterKernel],
   [Slice, makeWasmSlice],
   [SplitV, makeWasmSplitV],
+  [MaxPoolGrad, makeWasmMaxPoolGrad],
   [Conv2D, (own) => withExplicitSamePadding(own, false)],
   [FusedConv2D, (own) => withExplicitSamePadding(own, false)],
   [DepthwiseConv2dNative, (own) => withExplicitSamePadding(own, true)],
@@ -70,8 +73,8 @@ export function wasmOwnKernel(name: string): KernelFunc | undefined {
 }
 
 /**
- * Registers lvseg's Conv2DBackpropInput, Conv2DBackpropFilter, Slice and SplitV for the `wasm`
- * backend (replacing wasm's own), and wraps wasm's convolutions to fix their `same` padding.
+ * Registers lvseg's Conv2DBackpropInput, Conv2DBackpropFilter, Slice, SplitV and MaxPoolGrad for the
+ * `wasm` backend (replacing wasm's own), and wraps wasm's convolutions to fix their `same` padding.
  * Idempotent; call after the wasm backend is registered (importing tfjs-backend-wasm does that).
  */
 export function registerWasmTrainingKernels(): void {

@@ -153,6 +153,31 @@ describe('wasm training kernels match the cpu backend', () => {
     expect(seen.size).toBe(6);
   });
 
+  it('sends max-pool gradients to the first maximum of each window, as the cpu backend does', async () => {
+    const cases: Array<{ shape: [number, number, number, number]; size: number; stride: number; pad: 'same' | 'valid' }> = [
+      { shape: [1, 9, 7, 3], size: 2, stride: 2, pad: 'same' },
+      { shape: [2, 8, 8, 5], size: 2, stride: 2, pad: 'valid' },
+      { shape: [3, 11, 10, 2], size: 3, stride: 2, pad: 'same' },
+      { shape: [1, 6, 9, 4], size: 3, stride: 1, pad: 'same' },
+      { shape: [2, 13, 5, 1], size: 4, stride: 3, pad: 'valid' },
+    ];
+    for (const [i, c] of cases.entries()) {
+      const run = async (backend: string): Promise<Float32Array> => {
+        await tf.setBackend(backend);
+        const rng = mulberry32(300 + i);
+        // Half the inputs are 0, as after a relu: windows with tied maxima are common.
+        const x = tf.relu(tf.tensor4d(randomArray(c.shape.reduce((a, b) => a * b), rng), c.shape));
+        const grad = tf.grad((xi: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(xi as tf.Tensor4D, c.size, c.stride, c.pad), tf.scalar(1.5))))(x);
+        const out = (await grad.data()) as Float32Array;
+        tf.dispose([x, grad]);
+        return out;
+      };
+      const cpu = await run('cpu');
+      const wasm = await run('wasm');
+      expect(Array.from(wasm), `maxPool ${JSON.stringify(c)}`).toEqual(Array.from(cpu));
+    }
+  });
+
   it('handles NCHW data the same as the cpu backend', async () => {
     const run = async (backend: string): Promise<Float32Array[]> => {
       await tf.setBackend(backend);
