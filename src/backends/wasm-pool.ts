@@ -1,10 +1,11 @@
 /**
  * MaxPoolGrad for the wasm backend, in JavaScript over views of the wasm heap.
  *
- * tfjs-backend-wasm 4.22's own takes ~25–40 ms per call for the FCN's 2x2 pools at batch 1 and ~400 ms
- * at batch 8 (6–12% of a training step); this loop does the same work in a few milliseconds.
- * Semantics are the cpu backend's: each output's gradient goes to the FIRST maximum of its window in
- * row-major order (strictly greater wins), which matters because relu outputs tie at 0 often.
+ * tfjs-backend-wasm 4.22's own drops the gradient of every window whose maximum is not positive:
+ * with all-negative inputs it passes back 1 of 32 expected units, and relu zeros lose theirs too.
+ * Pooling negative activations (after BatchNormalization or a linear conv) then trains wrongly.
+ * Semantics here are the cpu backend's: each output's gradient goes to the FIRST maximum of its
+ * window in row-major order (strictly greater wins). Speed is about that of wasm's own.
  */
 import { backend_util, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
