@@ -1,16 +1,18 @@
 /**
- * Training kernels for TensorFlow.js's `wasm` backend.
+ * Training kernels for TensorFlow.js's `wasm` backend (tfjs-backend-wasm 4.22).
  *
- * tfjs-backend-wasm 4.22 has no Conv2DBackpropFilter (a conv net cannot train), and its
- * Conv2DBackpropInput is a scalar loop (about 1 s of a 1.5 s FCN step). Both are composed here from
- * kernels that wasm runs with XNNPACK SIMD code: a strided convolution's gradients are split into
- * stride-1 work over sub-pixel phases (see wasm-conv-plan.ts), so that
+ * wasm has no Conv2DBackpropFilter (a conv net cannot train), and its Conv2DBackpropInput is a scalar
+ * loop (about 1 s of a 1.5 s FCN step). Both are composed here from kernels that wasm runs with
+ * XNNPACK SIMD code: a strided convolution's gradients are split into stride-1 work over sub-pixel
+ * phases (see wasm-conv-plan.ts), so that
  *   - Conv2DBackpropInput (also the forward of Conv2DTranspose) is one stride-1 Conv2D of the padded dy
  *     with a rearranged filter (out channels = phases x in channels) followed by depth-to-space, and
- *   - Conv2DBackpropFilter is a space-to-depth of x, an im2col of the few remaining taps and one MatMul.
- * Where wasm's own data-movement kernels are slow (Reverse, DepthToSpace, MatMul with transposeA)
- * the layouts are chosen to avoid them; see the comments below and docs/wasm.md for the numbers.
- * Neither multiplies the zeros that a dilated-gradient formulation would.
+ *   - Conv2DBackpropFilter is a space-to-depth of x, an im2col and one MatMul.
+ * Neither multiplies the zeros that a dilated-gradient formulation would. Where wasm's own
+ * data-movement kernels are slow (Reverse, DepthToSpace, MatMul with transposeA) the layouts avoid them.
+ * Registration also replaces wasm's Slice and SplitV (slow: wasm-slice.ts) and MaxPoolGrad (wrong for
+ * non-positive maxima: wasm-pool.ts), and fixes `same` padding of its convolutions (wasm-same-padding.ts).
+ * docs/wasm.md has the measurements.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {
