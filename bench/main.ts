@@ -11,6 +11,8 @@ export interface Benchmark {
 
 const benchmarks: Promise<{ benchmark: Benchmark }>[] = [
   // one line per bench module, e.g. import('./tfrecord.bench.js'),
+  import('./tfrecord.bench.js'),
+  import('./mask-metrics.bench.js'),
   import('./train-step.bench.js'),
   import('./wasm.bench.js'),
 ];

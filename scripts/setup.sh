@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 say() { echo "[setup] $*" >&2; }
-hash_of() { find "$@" -type f 2>/dev/null | LC_ALL=C sort | xargs -r sha1sum | sha1sum | cut -c1-40; }
+# a content hash of the files under the given paths (missing paths count as empty)
+hash_of() { { find "$@" -type f 2>/dev/null || true; } | LC_ALL=C sort | xargs -r sha1sum | sha1sum | cut -c1-40; }
 
 # 1. System packages: a compiler toolchain and oneDNN for the native backend.
 system_packages=(g++ make python3 libdnnl-dev)

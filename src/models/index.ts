@@ -1,2 +1,10 @@
 // The models layer's public API.
-export {};
+export { saveModel, loadModel, resolveModelJson } from './io.js';
+export { buildDense, type DenseOptions } from './dense.js';
+export { buildFcn, type FcnOptions } from './fcn.js';
+export { buildUnet, type UnetOptions } from './unet.js';
+export { buildModel, MODEL_NAMES, type ModelName, type BuildOptions } from './build.js';
+export { validateModelSpec, loadModelSpec, buildModelFromSpec, type ModelSpec, type LayerSpec } from './spec.js';
+export { checkModelFitsData, lastActivation, softmaxLogitsWarning } from './fit.js';
+export { summarizeModel, formatSummary, type ModelSummary, type LayerSummary } from './summary.js';
+export { PRESETS, getPreset, type Preset } from './presets.js';

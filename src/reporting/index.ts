@@ -1,2 +1,9 @@
 // The reporting layer's public API.
-export {};
+export { renderPanel, composePanel, type PanelInput, type PanelOptions } from './panels.js';
+export { layoutCurves, renderCurvesSvg, renderCurvesPng, layoutHistogram, seriesLabel, type CurveRun, type CurveOptions, type HistoryEpoch } from './charts.js';
+export { renderModelDiagram, renderModelDiagramPng, layoutModelDiagram, modelGraph, formatShape, type DiagramNode } from './model-diagram.js';
+export { sceneToSvg, sceneToPng, rasterizeScene, type Scene, type Shape } from './scene.js';
+export { EventFileWriter, computeHistogram, FILE_VERSION, type Histogram, type EventFileWriterOptions } from './tensorboard.js';
+export { readRun, type RunRecord, type RunImage, type ModelSummaryFile, type EvaluationFile, type PerImageRecord } from './run.js';
+export { renderReport, writeReport, writeRunReport, bestEpoch, runScore, differingSettings } from './report.js';
+export { writeSamplePanels, safeImageName } from './samples.js';

@@ -1,4 +1,6 @@
 import { encodePngRgba, toGrey8, type RgbaImage } from '../imaging/png.js';
+import { textWidth } from './font.js';
+import { blendPixel, createImage, drawText, type Rgb } from './raster.js';
 
 export interface PanelInput {
   image: Float32Array;
@@ -8,28 +10,103 @@ export interface PanelInput {
   prediction?: Uint8Array;
 }
 
-/**
- * The lab's display figure as one PNG: input | label | prediction side by side, grey colormap.
- * (First version: no titles yet.)
- */
-export function renderPanel(input: PanelInput): Buffer {
-  return encodePngRgba(composePanel(input));
+export interface PanelOptions {
+  /** Titles above the tiles ("Input Image", "Label", "Predicted Label"), as in the lab. Default true. */
+  titles?: boolean;
+  /** Adds an "Overlay" tile: the input with the label contour in green and the prediction's in red. Default false. */
+  contours?: boolean;
+  /** A line of text under the tiles, e.g. "epoch 3 - val_dice 0.8123". */
+  caption?: string;
+  /** Tiles narrower than this are magnified by a whole factor (nearest neighbour) so titles fit. Default 192. */
+  minTileWidth?: number;
 }
 
-export function composePanel({ image, height, width, label, prediction }: PanelInput): RgbaImage {
-  const tiles: Uint8Array[] = [toGrey8(image)];
-  for (const mask of [label, prediction]) if (mask) tiles.push(mask.map((v) => (v > 0 ? 255 : 0)));
-  const gap = 4;
-  const W = tiles.length * width + (tiles.length - 1) * gap;
-  const data = new Uint8Array(W * height * 4).fill(255);
+const LABEL_COLOR: Rgb = [0, 200, 0];
+const PREDICTION_COLOR: Rgb = [230, 0, 0];
+const FONT_SCALE = 2;
+const GAP = 8;
+const MARGIN = 8;
+
+/**
+ * The lab's display figure as one PNG: "Input Image" | "Label" | "Predicted Label" side by side in
+ * grey (image by its own min–max, masks 0 black / 1 white), optionally with a contour overlay tile.
+ */
+export function renderPanel(input: PanelInput, options: PanelOptions = {}): Buffer {
+  return encodePngRgba(composePanel(input, options));
+}
+
+export function composePanel(input: PanelInput, options: PanelOptions = {}): RgbaImage {
+  const { image, height, width, label, prediction } = input;
+  if (image.length !== height * width) {
+    throw new RangeError(`panel image has ${image.length} values, expected ${height}x${width} = ${height * width}`);
+  }
+  const titles = options.titles ?? true;
+  const zoom = Math.max(1, Math.ceil((options.minTileWidth ?? 192) / width));
+  const grey = toGrey8(image);
+  const tiles: Array<{ title: string; pixels: (x: number, y: number) => Rgb }> = [
+    { title: 'Input Image', pixels: greyAt(grey, width, zoom) },
+  ];
+  if (label) tiles.push({ title: 'Label', pixels: greyAt(maskToGrey(label), width, zoom) });
+  if (prediction) tiles.push({ title: 'Predicted Label', pixels: greyAt(maskToGrey(prediction), width, zoom) });
+  if (options.contours && (label || prediction)) {
+    const base = greyAt(grey, width, zoom);
+    const labelEdge = label ? maskEdgeAt(label, width, height, zoom) : () => false;
+    const predEdge = prediction ? maskEdgeAt(prediction, width, height, zoom) : () => false;
+    tiles.push({
+      title: 'Overlay',
+      pixels: (x, y) => (predEdge(x, y) ? PREDICTION_COLOR : labelEdge(x, y) ? LABEL_COLOR : base(x, y)),
+    });
+  }
+
+  const tileW = width * zoom, tileH = height * zoom;
+  const titleH = titles ? 7 * FONT_SCALE + 12 : 0;
+  const captionH = options.caption || options.contours ? 7 * FONT_SCALE + 14 : 0;
+  const W = MARGIN * 2 + tiles.length * tileW + (tiles.length - 1) * GAP;
+  const H = MARGIN * 2 + titleH + tileH + captionH;
+  const img = createImage(W, H);
+  const black: Rgb = [0, 0, 0];
   tiles.forEach((tile, t) => {
-    for (let y = 0; y < height; y++) {
-      for (let x = 0; x < width; x++) {
-        const v = tile[y * width + x]!;
-        const o = (y * W + t * (width + gap) + x) * 4;
-        data[o] = v; data[o + 1] = v; data[o + 2] = v; data[o + 3] = 255;
-      }
+    const ox = MARGIN + t * (tileW + GAP), oy = MARGIN + titleH;
+    if (titles) {
+      const scale = textWidth(tile.title, FONT_SCALE) <= tileW ? FONT_SCALE : 1;
+      drawText(img, tile.title, ox + tileW / 2, MARGIN + 2, black, scale, 'middle');
     }
+    for (let y = 0; y < tileH; y++) for (let x = 0; x < tileW; x++) blendPixel(img, ox + x, oy + y, tile.pixels(x, y));
   });
-  return { width: W, height, data };
+  const captionY = MARGIN + titleH + tileH + 8;
+  let cx = MARGIN;
+  if (options.contours && (label || prediction)) {
+    if (label) cx = legendEntry(img, cx, captionY, LABEL_COLOR, 'label');
+    if (prediction) cx = legendEntry(img, cx, captionY, PREDICTION_COLOR, 'prediction');
+  }
+  if (options.caption) drawText(img, options.caption, cx, captionY, black, textWidth(options.caption, FONT_SCALE) <= W - cx - MARGIN ? FONT_SCALE : 1);
+  return img;
+}
+
+function legendEntry(img: RgbaImage, x: number, y: number, color: Rgb, text: string): number {
+  for (let dy = 0; dy < 4; dy++) for (let dx = 0; dx < 20; dx++) blendPixel(img, x + dx, y + 5 + dy, color);
+  drawText(img, text, x + 26, y, [0, 0, 0], FONT_SCALE);
+  return x + 26 + textWidth(text, FONT_SCALE) + 20;
+}
+
+function maskToGrey(mask: Uint8Array): Uint8Array {
+  return mask.map((v) => (v > 0 ? 255 : 0));
+}
+
+function greyAt(grey: Uint8Array, width: number, zoom: number): (x: number, y: number) => Rgb {
+  return (x, y) => {
+    const v = grey[Math.floor(y / zoom) * width + Math.floor(x / zoom)]!;
+    return [v, v, v];
+  };
+}
+
+/**
+ * Whether magnified pixel (x, y) lies on the mask's outline: inside the mask with a 4-neighbour
+ * outside it (or off the image). Drawn at the magnified size so the outline stays one pixel wide.
+ */
+function maskEdgeAt(mask: Uint8Array, width: number, height: number, zoom: number): (x: number, y: number) => boolean {
+  const W = width * zoom, H = height * zoom;
+  const inside = (x: number, y: number): boolean =>
+    x >= 0 && y >= 0 && x < W && y < H && mask[Math.floor(y / zoom) * width + Math.floor(x / zoom)]! > 0;
+  return (x, y) => inside(x, y) && (!inside(x - 1, y) || !inside(x + 1, y) || !inside(x, y - 1) || !inside(x, y + 1));
 }

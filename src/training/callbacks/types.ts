@@ -21,6 +21,17 @@ export interface TrainingContext {
   totalEpochs: number;
   stepsPerEpoch: number;
   tf: typeof tf;
+  /** The first epoch this run trains (0, or the epoch after the checkpoint it resumed from). */
+  initialEpoch: number;
+  /** Logs of the epochs completed before a resume (index = epoch), so callbacks can rebuild their state. */
+  previousEpochs: EpochLogs[];
+  /** The optimizer, whose state a checkpoint saves (getWeights/setWeights). */
+  optimizer: tf.Optimizer;
+  /** Where the training sample stream stands (with the seed, it fixes the data order of the rest). */
+  samplePosition(): number;
+  seed: number;
+  /** Set by a callback (early stopping) to end training after the current epoch, with the reason. */
+  stopTraining?: string;
 }
 
 /**

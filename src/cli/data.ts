@@ -1,0 +1,257 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { DataError, UsageError } from '../errors.js';
+import { encodePngGrey } from '../imaging/png.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { renderPanel } from '../reporting/panels.js';
+import { encodeLabExample } from '../data/lab-schema.js';
+import type { Sample } from '../data/sample.js';
+import { parseScaling } from '../data/scaling.js';
+import { openSource, readAllSamples, syntheticSource, type SampleSource } from '../data/source.js';
+import { splitSamples } from '../data/split.js';
+import { generatePhantom } from '../data/synthetic.js';
+import { writeTfRecords } from '../data/tfrecord.js';
+import type { Command } from './command.js';
+import type { ParsedArgs } from './options.js';
+
+const SOURCE_HELP = 'SOURCE is a TFRecord file (gzip detected), a PNG dataset folder, a DICOM+contours folder or synthetic:N[:SEED][:SIZE].';
+
+function positionalSource(args: ParsedArgs, command: string): string {
+  if (args.positionals.length !== 1) throw new UsageError(`'lvseg ${command}' takes one SOURCE, got ${args.positionals.length}; ${SOURCE_HELP}`);
+  return args.positionals[0]!;
+}
+
+/** What `data inspect` reports. */
+export interface SourceSummary {
+  source: string;
+  kind: SampleSource['kind'];
+  count: number;
+  patients: number;
+  height: number | null;
+  width: number | null;
+  min: number;
+  max: number;
+  mean: number;
+  lvFraction: number;
+  /** Smallest and largest pixel spacing in mm over the samples that have one, else null. */
+  spacing: [number, number] | null;
+  skipped: number;
+  warnings: string[];
+}
+
+/** One pass over a source: counts, shape, value range and mean LV fraction (the mean of per-slice fractions). */
+export async function summarizeSource(spec: string, source: SampleSource): Promise<SourceSummary> {
+  const patients = new Set<string>();
+  let count = 0, min = Infinity, max = -Infinity, sum = 0, pixels = 0, lvFrac = 0;
+  let height: number | null | undefined, width: number | null | undefined;
+  let spLo = Infinity, spHi = -Infinity;
+  for await (const s of source.samples()) {
+    count++;
+    patients.add(s.patient);
+    height = height === undefined || height === s.height ? s.height : null;
+    width = width === undefined || width === s.width ? s.width : null;
+    if (s.spacing) {
+      spLo = Math.min(spLo, ...s.spacing);
+      spHi = Math.max(spHi, ...s.spacing);
+    }
+    let lv = 0;
+    for (let i = 0; i < s.image.length; i++) {
+      const v = s.image[i]!;
+      if (v < min) min = v;
+      if (v > max) max = v;
+      sum += v;
+      lv += s.label[i]!;
+    }
+    pixels += s.image.length;
+    lvFrac += lv / s.label.length;
+  }
+  if (count === 0) throw new DataError(`source '${spec}' is empty`);
+  return {
+    source: spec,
+    kind: source.kind,
+    count,
+    patients: patients.size,
+    height: height ?? null,
+    width: width ?? null,
+    min,
+    max,
+    mean: sum / pixels,
+    lvFraction: lvFrac / count,
+    spacing: spLo <= spHi ? [spLo, spHi] : null,
+    skipped: source.report?.skipped ?? 0,
+    warnings: source.report?.warnings ?? [],
+  };
+}
+
+function fileSafe(name: string): string {
+  return name.replace(/[^A-Za-z0-9._-]+/g, '_');
+}
+
+const inspect: Command = {
+  name: 'data inspect',
+  usage: 'data inspect SOURCE [--json] [--samples N --out DIR]',
+  summary: 'count samples and patients, image shape, value range and mean LV fraction of a data source',
+  description: `Reads a source once and summarises it; with --samples, writes PNG panels image | label of N samples spread over the source. ${SOURCE_HELP}`,
+  options: [
+    { name: 'json', type: 'boolean', description: 'print one JSON object (count, patients, height, width, lvFraction, ...)', default: false },
+    { name: 'samples', type: 'number', value: 'N', description: 'write panels of N samples (needs --out)', default: 0 },
+    { name: 'out', type: 'string', value: 'DIR', description: 'folder for the panels', default: '' },
+    { name: 'scale', type: 'string', value: 'S', description: 'pixel scaling before the value range: 1/1024, 1/255, minmax, zscore, none', default: 'none' },
+  ],
+  async run(args) {
+    const spec = positionalSource(args, 'data inspect');
+    const n = args.options.samples as number;
+    const out = args.options.out as string;
+    if (!(Number.isInteger(n) && n >= 0)) throw new UsageError(`--samples takes a whole number, not ${n}`);
+    if (n > 0 && out === '') throw new UsageError('--samples needs --out DIR for the panels');
+    const source = await openSource(spec, { scale: parseScaling(args.options.scale as string) });
+    const summary = await summarizeSource(spec, source);
+    const panels: string[] = [];
+    if (n > 0) {
+      mkdirSync(out, { recursive: true });
+      const step = summary.count / Math.min(n, summary.count);
+      const wanted = new Set(Array.from({ length: Math.min(n, summary.count) }, (_, k) => Math.floor(k * step)));
+      let i = 0;
+      for await (const s of source.samples()) {
+        if (wanted.has(i)) {
+          const file = join(out, `${String(i).padStart(4, '0')}-${fileSafe(s.name)}.png`);
+          await writeFileAtomic(file, renderPanel({ image: s.image, height: s.height, width: s.width, label: s.label }));
+          panels.push(file);
+        }
+        i++;
+      }
+    }
+    if (args.options.json) {
+      console.log(JSON.stringify({ ...summary, panels }));
+      return 0;
+    }
+    const shape = summary.height !== null && summary.width !== null ? `${summary.height}x${summary.width}` : 'mixed';
+    const lines = [
+      `${summary.kind} source ${spec}`,
+      `  samples       ${summary.count}`,
+      `  patients      ${summary.patients}`,
+      `  shape         ${shape}`,
+      `  values        ${fmt(summary.min)} .. ${fmt(summary.max)} (mean ${fmt(summary.mean)})`,
+      `  LV fraction   ${summary.lvFraction.toFixed(4)} (mean per slice)`,
+    ];
+    if (summary.spacing) {
+      const [lo, hi] = summary.spacing;
+      lines.push(`  spacing       ${lo === hi ? lo : `${lo} .. ${hi}`} mm`);
+    }
+    if (summary.skipped > 0 || summary.warnings.length > 0) {
+      lines.push(`  skipped       ${summary.skipped}`);
+      for (const w of summary.warnings.slice(0, 10)) lines.push(`  warning: ${w}`);
+      if (summary.warnings.length > 10) lines.push(`  ... and ${summary.warnings.length - 10} more warnings`);
+    }
+    if (panels.length > 0) lines.push(`  panels        ${panels.length} in ${out}`);
+    console.log(lines.join('\n'));
+    return 0;
+  },
+};
+
+function fmt(v: number): string {
+  return Number.isInteger(v) ? String(v) : v.toPrecision(5);
+}
+
+/** `x.tfrecords` → `x-train.tfrecords`, `x.tfrecords.gz` → `x-train.tfrecords.gz`. */
+export function splitFileName(file: string, part: 'train' | 'val'): string {
+  const m = /^(.*?)(\.tfrecords?(?:\.gz)?|\.gz)?$/.exec(file)!;
+  return `${m[1]}-${part}${m[2] ?? ''}`;
+}
+
+function isTfRecordName(file: string): boolean {
+  return /\.tfrecords?(\.gz)?$/i.test(file);
+}
+
+async function* encodedSamples(source: SampleSource): AsyncGenerator<Uint8Array> {
+  for await (const s of source.samples()) yield encodeLabExample(s);
+}
+
+const convert: Command = {
+  name: 'data convert',
+  usage: 'data convert SOURCE --out FILE.tfrecords [--gzip] [--split patient|random --val-fraction F --seed S]',
+  summary: "write a source as TFRecords in the lab's schema (image values as int64 in the source's units)",
+  description: `Writes height, width, depth, name, image_raw (int64) and label_raw (uint8) per sample, plus patient and spacing; values are not scaled (non-integers are rounded). With --split, writes FILE-train and FILE-val. ${SOURCE_HELP}`,
+  options: [
+    { name: 'out', type: 'string', value: 'FILE', description: 'output TFRecord file', default: '' },
+    { name: 'gzip', type: 'boolean', description: 'GZIP-compress the output', default: false },
+    { name: 'split', type: 'string', value: 'BY', description: 'also split into -train and -val files', default: 'none', choices: ['none', 'patient', 'random'] },
+    { name: 'val-fraction', type: 'number', value: 'F', description: 'share of samples for validation with --split', default: 0.1 },
+    { name: 'seed', type: 'number', value: 'S', description: 'seed of the split', default: 0 },
+  ],
+  async run(args) {
+    const spec = positionalSource(args, 'data convert');
+    const out = args.options.out as string;
+    if (out === '') throw new UsageError("'lvseg data convert' needs --out FILE.tfrecords");
+    const gzip = args.options.gzip as boolean;
+    const source = await openSource(spec, { scale: 'none' });
+    const by = args.options.split as string;
+    let message: string;
+    if (by === 'none') {
+      const n = await writeTfRecords(out, encodedSamples(source), { gzip });
+      message = `wrote ${n} samples to ${out}`;
+    } else {
+      const samples = await readAllSamples(source);
+      const { train, val } = splitSamples(samples, {
+        by: by as 'patient' | 'random',
+        valFraction: args.options['val-fraction'] as number,
+        seed: args.options.seed as number,
+      });
+      const trainFile = splitFileName(out, 'train');
+      const valFile = splitFileName(out, 'val');
+      await writeTfRecords(trainFile, train.map(encodeLabExample), { gzip });
+      await writeTfRecords(valFile, val.map(encodeLabExample), { gzip });
+      const pt = new Set(train.map((s) => s.patient)).size;
+      const pv = new Set(val.map((s) => s.patient)).size;
+      message = `wrote ${train.length} samples (${pt} patients) to ${trainFile} and ${val.length} (${pv} patients) to ${valFile}, split by ${by}`;
+    }
+    const report = source.report;
+    if (report && (report.skipped > 0 || report.warnings.length > 0)) {
+      for (const w of report.warnings) console.error(`lvseg: warning: ${w}`);
+      message += `; skipped ${report.skipped}`;
+    }
+    console.log(message);
+    return 0;
+  },
+};
+
+const synth: Command = {
+  name: 'data synth',
+  usage: 'data synth --count N --seed S --out DIR|FILE.tfrecords',
+  summary: 'generate synthetic cardiac phantoms as a PNG dataset folder or a TFRecord file',
+  description:
+    'Writes N phantoms with seeds S, S+1, ...: to FILE.tfrecords[.gz] in the lab schema, or to DIR as a PNG dataset (images/<patient>/<slice>.png, masks/endo/<patient>/<slice>.png).',
+  options: [
+    { name: 'count', type: 'number', value: 'N', description: 'number of phantoms', default: 64 },
+    { name: 'seed', type: 'number', value: 'S', description: 'seed of the first phantom', default: 0 },
+    { name: 'size', type: 'number', value: 'PX', description: 'image height and width', default: 256 },
+    { name: 'out', type: 'string', value: 'DIR|FILE', description: 'output folder or .tfrecords file', default: '' },
+    { name: 'gzip', type: 'boolean', description: 'GZIP-compress a TFRecord output', default: false },
+  ],
+  async run(args) {
+    const out = args.options.out as string;
+    const count = args.options.count as number;
+    const seed = args.options.seed as number;
+    const size = args.options.size as number;
+    if (out === '') throw new UsageError("'lvseg data synth' needs --out DIR or --out FILE.tfrecords");
+    if (!(Number.isInteger(count) && count >= 1)) throw new UsageError(`--count takes a whole number >= 1, not ${count}`);
+    if (!Number.isInteger(seed)) throw new UsageError(`--seed takes a whole number, not ${seed}`);
+    if (!(Number.isInteger(size) && size >= 16)) throw new UsageError(`--size takes a whole number >= 16, not ${size}`);
+    if (isTfRecordName(out)) {
+      const source = syntheticSource(count, seed, size);
+      const n = await writeTfRecords(out, encodedSamples(source), { gzip: args.options.gzip as boolean });
+      console.log(`wrote ${n} phantoms to ${out}`);
+      return 0;
+    }
+    for (let i = 0; i < count; i++) {
+      const s: Sample = generatePhantom(seed + i, size);
+      const slice = s.name.slice(s.name.indexOf('/') + 1);
+      await writeFileAtomic(join(out, 'images', s.patient, `${slice}.png`), encodePngGrey(size, size, Uint8Array.from(s.image)));
+      await writeFileAtomic(join(out, 'masks', 'endo', s.patient, `${slice}.png`), encodePngGrey(size, size, s.label.map((v) => (v ? 255 : 0))));
+    }
+    console.log(`wrote ${count} phantoms to ${out} (PNG dataset: images/, masks/endo/)`);
+    return 0;
+  },
+};
+
+export const commands: Command[] = [inspect, convert, synth];

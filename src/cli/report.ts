@@ -1,0 +1,26 @@
+import { join } from 'node:path';
+import { UsageError } from '../errors.js';
+import { writeReport } from '../reporting/report.js';
+import type { Command } from './command.js';
+
+export const command: Command = {
+  name: 'report',
+  usage: 'report RUN... [--out FILE.html]',
+  summary: 'one self-contained HTML report of one or more runs (config, curves, metrics, predictions, comparison)',
+  description:
+    'Writes one HTML file that opens from disk with no network: the resolved config, the model summary, the curves, ' +
+    'the final metrics, sample predictions (best and worst by Dice), a histogram of per-image Dice and, with several ' +
+    'runs, a table comparing them.',
+  options: [
+    { name: 'out', type: 'string', value: 'FILE', description: 'output file (empty: RUN/report.html for one run, report.html for several)', default: '' },
+  ],
+  async run(args) {
+    const dirs = args.positionals;
+    if (dirs.length === 0) throw new UsageError("lvseg report needs at least one run directory: 'lvseg report RUN... --out report.html'");
+    const out = String(args.options.out) || (dirs.length === 1 ? join(dirs[0]!, 'report.html') : 'report.html');
+    if (!/\.html?$/i.test(out)) throw new UsageError(`--out ${out}: the report is HTML, so the file name must end in .html`);
+    await writeReport(dirs, out);
+    console.log(`wrote ${out}`);
+    return 0;
+  },
+};

@@ -1,0 +1,83 @@
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { basename, extname, join } from 'node:path';
+import { DataError } from '../errors.js';
+import { decodePngGrey } from '../imaging/png.js';
+import type { Sample } from './sample.js';
+import { applyScaling, type Scaling } from './scaling.js';
+
+/** One grey PNG image: values in its own units (0–255 for 8-bit, 0–65535 for 16-bit). */
+export interface PngSlice {
+  file: string;
+  height: number;
+  width: number;
+  pixels: Float32Array;
+  bitDepth: 8 | 16;
+}
+
+async function decodePngFile(file: string): Promise<{ width: number; height: number; data: Uint8Array | Uint16Array; bitDepth: 8 | 16 }> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(file);
+  } catch (err) {
+    throw new DataError(`cannot read PNG file ${file}: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    return decodePngGrey(bytes);
+  } catch (err) {
+    throw new DataError(`${file}: not a readable PNG (${(err as Error).message})`, { cause: err });
+  }
+}
+
+/** Reads one PNG image (no label), e.g. for `lvseg predict`. */
+export async function readPngSlice(file: string): Promise<PngSlice> {
+  const png = await decodePngFile(file);
+  return { file, height: png.height, width: png.width, pixels: Float32Array.from(png.data), bitDepth: png.bitDepth };
+}
+
+/** True when `dir` looks like a PNG dataset: `images/` and `masks/endo/`. */
+export function isPngDataset(dir: string): boolean {
+  return existsSync(join(dir, 'images')) && existsSync(join(dir, 'masks', 'endo'));
+}
+
+const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** The `[case, slice]` pairs of a PNG dataset, in a stable (sorted) order. */
+export function listPngDataset(dir: string): [string, string][] {
+  const imagesDir = join(dir, 'images');
+  const out: [string, string][] = [];
+  for (const c of readdirSync(imagesDir).sort(byName)) {
+    if (!statSync(join(imagesDir, c)).isDirectory()) continue;
+    for (const f of readdirSync(join(imagesDir, c)).sort(byName)) {
+      if (extname(f).toLowerCase() === '.png') out.push([c, basename(f, extname(f))]);
+    }
+  }
+  return out;
+}
+
+/**
+ * The samples of a PNG dataset `images/<CASE>/<slice>.png` + `masks/endo/<CASE>/<slice>.png`:
+ * patient = CASE, name = CASE/slice, label = mask > 0, image in the PNG's units then scaled.
+ */
+export async function* readPngDataset(dir: string, scale: Scaling = 'none'): AsyncGenerator<Sample> {
+  for (const [c, slice] of listPngDataset(dir)) {
+    const imageFile = join(dir, 'images', c, `${slice}.png`);
+    const maskFile = join(dir, 'masks', 'endo', c, `${slice}.png`);
+    if (!existsSync(maskFile)) throw new DataError(`${imageFile}: no mask at ${maskFile}; every image of a PNG dataset needs its endo mask`);
+    const img = await decodePngFile(imageFile);
+    const mask = await decodePngFile(maskFile);
+    if (mask.width !== img.width || mask.height !== img.height) {
+      throw new DataError(`${maskFile}: mask is ${mask.width}x${mask.height} but its image is ${img.width}x${img.height}`);
+    }
+    const label = new Uint8Array(img.width * img.height);
+    for (let i = 0; i < label.length; i++) label[i] = mask.data[i]! > 0 ? 1 : 0;
+    yield {
+      name: `${c}/${slice}`,
+      patient: c,
+      image: applyScaling(Float32Array.from(img.data), scale),
+      label,
+      height: img.height,
+      width: img.width,
+    };
+  }
+}

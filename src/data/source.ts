@@ -1,0 +1,163 @@
+import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { DataError } from '../errors.js';
+import { decodeLabExample } from './lab-schema.js';
+import { isPngDataset, readPngDataset } from './png-dataset.js';
+import type { Sample } from './sample.js';
+import { applyScaling, type Scaling } from './scaling.js';
+import { isSunnybrookDicom, readSunnybrookDicom, type SourceReport } from './sunnybrook.js';
+import { generatePhantom } from './synthetic.js';
+import { readTfRecords } from './tfrecord.js';
+
+/** Where samples come from. `samples()` reads lazily and in a stable order, so large sets stream. */
+export interface SampleSource {
+  kind: 'tfrecord' | 'png' | 'dicom' | 'synthetic';
+  description: string;
+  samples(): AsyncIterable<Sample>;
+  /** Skips and warnings of the last full pass of `samples()` (e.g. a contour without its image). */
+  report?: SourceReport;
+}
+
+export interface SourceOptions {
+  /** Pixel scaling applied to every image; default `none` (the source's own units). */
+  scale?: Scaling;
+}
+
+const SYNTHETIC = /^synthetic:(\d+)(?::(-?\d+))?(?::(\d+))?$/;
+
+/** What a source spec may be, for error messages. */
+export const SOURCE_KINDS_HELP =
+  'a TFRecord file (.tfrecords, optionally gzip), a PNG dataset folder (images/<CASE>/*.png + masks/endo/<CASE>/*.png), ' +
+  'a DICOM+contours folder (dicoms/, contourfiles/, link.csv) or synthetic:N[:SEED][:SIZE]';
+
+/**
+ * Opens a source from its spec: `synthetic:N[:SEED][:SIZE]`, a TFRecord file, a PNG dataset folder
+ * or a DICOM+contours folder. The kind is detected from the content, not the name.
+ */
+export async function openSource(spec: string, options: SourceOptions = {}): Promise<SampleSource> {
+  const scale = options.scale ?? 'none';
+  const synth = SYNTHETIC.exec(spec.trim());
+  if (synth) {
+    const count = Number(synth[1]);
+    const seed = synth[2] === undefined ? 0 : Number(synth[2]);
+    const size = synth[3] === undefined ? 256 : Number(synth[3]);
+    if (count < 1) throw new DataError(`source '${spec}' is empty: synthetic:N needs N >= 1`);
+    if (size < 16) throw new DataError(`source '${spec}': phantom size must be at least 16`);
+    return syntheticSource(count, seed, size, scale);
+  }
+  if (spec.startsWith('synthetic')) {
+    throw new DataError(`source '${spec}' is not a valid synthetic spec: write synthetic:N[:SEED][:SIZE], e.g. synthetic:64:1`);
+  }
+  if (!existsSync(spec)) throw new DataError(`source '${spec}' does not exist; expected ${SOURCE_KINDS_HELP}`);
+  if (statSync(spec).isDirectory()) {
+    if (isPngDataset(spec)) return pngSource(spec, scale);
+    if (isSunnybrookDicom(spec)) return dicomSource(spec, scale);
+    const inside = sourcesInside(spec);
+    const hint = inside.length > 0 ? `; it holds: ${inside.join(', ')}` : `; expected ${SOURCE_KINDS_HELP}`;
+    throw new DataError(`source '${spec}' is a folder but neither a PNG dataset nor a DICOM+contours folder${hint}`);
+  }
+  const head = readHead(spec, 132);
+  const isPng = head.length >= 8 && head[0] === 0x89 && head[1] === 0x50 && head[2] === 0x4e && head[3] === 0x47;
+  const isDicom = head.length >= 132 && String.fromCharCode(...head.subarray(128, 132)) === 'DICM';
+  if (isPng || isDicom) {
+    throw new DataError(`source '${spec}' is a single ${isPng ? 'PNG' : 'DICOM'} image, not a dataset; expected ${SOURCE_KINDS_HELP} ('lvseg predict' takes single images)`);
+  }
+  return tfrecordSource(spec, scale);
+}
+
+/** Sources one or two levels below `dir`, to point a user at the right folder. */
+function sourcesInside(dir: string, depth = 2): string[] {
+  const found: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (isPngDataset(path) || isSunnybrookDicom(path)) found.push(path);
+      else if (depth > 1) found.push(...sourcesInside(path, depth - 1));
+    } else if (/\.tfrecords?(\.gz)?$/.test(entry.name)) found.push(path);
+  }
+  return found;
+}
+
+function readHead(file: string, n: number): Uint8Array {
+  const fd = openSync(file, 'r');
+  try {
+    const buf = new Uint8Array(n);
+    return buf.subarray(0, readSync(fd, buf, 0, n, 0));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The lab's TFRecord schema, one sample per record. Any file that is not a folder is tried as TFRecord. */
+export function tfrecordSource(file: string, scale: Scaling = 'none'): SampleSource {
+  return {
+    kind: 'tfrecord',
+    description: `TFRecord file ${file}`,
+    async *samples() {
+      let index = 0;
+      for await (const record of readTfRecords(file)) {
+        yield decodeLabExample(record, { scale, where: `${file} record ${index}` });
+        index++;
+      }
+      if (index === 0) throw new DataError(`source '${file}' is empty: no records; expected ${SOURCE_KINDS_HELP}`);
+    },
+  };
+}
+
+export function pngSource(dir: string, scale: Scaling = 'none'): SampleSource {
+  return {
+    kind: 'png',
+    description: `PNG dataset ${dir}`,
+    async *samples() {
+      let count = 0;
+      for await (const s of readPngDataset(dir, scale)) {
+        count++;
+        yield s;
+      }
+      if (count === 0) throw new DataError(`source '${dir}' is empty: no images/<CASE>/*.png`);
+    },
+  };
+}
+
+export function dicomSource(dir: string, scale: Scaling = 'none'): SampleSource {
+  const source: SampleSource = {
+    kind: 'dicom',
+    description: `DICOM+contours folder ${dir}`,
+    report: { skipped: 0, warnings: [] },
+    async *samples() {
+      const report: SourceReport = { skipped: 0, warnings: [] };
+      source.report = report;
+      let count = 0;
+      for await (const s of readSunnybrookDicom(dir, scale, report)) {
+        count++;
+        yield s;
+      }
+      if (count === 0) {
+        throw new DataError(`source '${dir}' is empty: no i-contour with its DICOM image (${report.skipped} skipped)`);
+      }
+    },
+  };
+  return source;
+}
+
+/** `count` phantoms with seeds `seed`, `seed + 1`, …; consecutive seeds group into pseudo-patients. */
+export function syntheticSource(count: number, seed = 0, size = 256, scale: Scaling = 'none'): SampleSource {
+  return {
+    kind: 'synthetic',
+    description: `${count} synthetic phantoms ${size}x${size}, seeds ${seed}..${seed + count - 1}`,
+    async *samples() {
+      for (let i = 0; i < count; i++) {
+        const s = generatePhantom(seed + i, size);
+        applyScaling(s.image, scale);
+        yield s;
+      }
+    },
+  };
+}
+
+/** Reads a whole source into memory (fine for the datasets here; use `samples()` to stream). */
+export async function readAllSamples(source: SampleSource): Promise<Sample[]> {
+  const out: Sample[] = [];
+  for await (const s of source.samples()) out.push(s);
+  return out;
+}

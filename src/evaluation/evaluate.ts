@@ -1,0 +1,319 @@
+/**
+ * Evaluation of a segmentation model on labelled samples: the lab's loss, accuracy and Dice, plus the
+ * per-image overlap and distance metrics of mask-metrics.ts and surface-distance.ts.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import type { Sample } from '../data/sample.js';
+import { DataError, ModelSpecError } from '../errors.js';
+import {
+  accuracyFromCounts,
+  addCounts,
+  argmaxLabels,
+  confusionCounts,
+  diceFromCounts,
+  iouFromCounts,
+  labDice,
+  precisionFromCounts,
+  recallFromCounts,
+  type ConfusionCounts,
+} from './mask-metrics.js';
+import { averagePerpendicularDistance, hausdorff95 } from './surface-distance.js';
+
+/** Whether a model's output is raw per-pixel scores (logits) or softmax probabilities. */
+export type OutputKind = 'logits' | 'probabilities';
+
+export interface EvaluationMetrics {
+  /** Mean per-pixel sparse softmax cross-entropy over every pixel of the set. */
+  loss: number;
+  /** Correct pixels / all pixels, over the whole set. */
+  accuracy: number;
+  /** The lab's Dice: per batch, counts pooled over the batch with smooth 1; then the mean over batches (as Keras evaluate averages a metric function). */
+  dice: number;
+  /** Mean of per-image Dice (smooth 0; 1 when prediction and label are both empty). */
+  meanDice: number;
+  iou: number;
+  precision: number;
+  recall: number;
+  /** Mean per-image Hausdorff 95 over the images where both masks are non-empty (`distanceCount`). */
+  hd95: number;
+  /** Mean per-image Sunnybrook APD over the same images. */
+  apd: number;
+  /** Images evaluated. */
+  count: number;
+  /** Images whose hd95/apd entered the means: both masks non-empty, or both empty (distance 0). */
+  distanceCount: number;
+  /** Unit of hd95 and apd: mm when every image has a pixel spacing, else px. */
+  unit: 'mm' | 'px';
+  /** Batch size of the lab Dice (it depends on it). */
+  batchSize: number;
+}
+
+export interface PerImageResult {
+  name: string;
+  patient: string;
+  dice: number;
+  iou: number;
+  precision: number;
+  recall: number;
+  accuracy: number;
+  /** NaN when exactly one of prediction and label is empty. */
+  hd95: number;
+  apd: number;
+  /** Predicted LV area in pixels. */
+  lvAreaPx: number;
+  /** Labelled LV area in pixels. */
+  labelAreaPx: number;
+  /** Predicted LV area in mm², where the spacing is known. */
+  lvAreaMm2?: number;
+}
+
+export interface EvaluationResult {
+  metrics: EvaluationMetrics;
+  perImage: PerImageResult[];
+}
+
+export interface EvaluateOptions {
+  /** Images per forward pass and per lab-Dice batch (default 8). */
+  batchSize?: number;
+  /** Override the detection of logits vs probabilities from the model's last layer. */
+  outputs?: OutputKind;
+}
+
+interface LayerLike {
+  getClassName(): string;
+  getConfig(): Record<string, unknown>;
+  outputShape: unknown;
+  inboundNodes?: { inboundLayers: LayerLike[] }[];
+}
+
+/** Layers that only move values around, so the activation that matters is further up. */
+const SHAPE_ONLY = new Set(['Reshape', 'Flatten', 'Permute', 'Cropping2D', 'ZeroPadding2D', 'UpSampling2D', 'Dropout']);
+
+const sameShape = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * `probabilities` when the model ends in a softmax over the class axis (a Softmax layer, an
+ * Activation('softmax') or a layer with `activation: 'softmax'`, found through reshapes); `logits`
+ * otherwise. A softmax over another axis, like the lab's Task 1 `Dense(H·W·2, softmax)` before its
+ * Reshape, does not give per-pixel probabilities: its outputs are treated as logits, as the lab's
+ * from-logits loss treated them (hence its stuck loss of ln 2).
+ */
+export function detectOutputKind(model: tfl.LayersModel): OutputKind {
+  const finalShape = model.outputs[0]?.shape;
+  let layer = model.layers[model.layers.length - 1] as unknown as LayerLike | undefined;
+  while (layer) {
+    const cls = layer.getClassName();
+    const config = layer.getConfig();
+    const softmax = cls === 'Softmax' || config.activation === 'softmax';
+    if (softmax) {
+      const axis = config.axis ?? -1;
+      const overClasses = (axis === -1 || (Array.isArray(axis) && axis.length === 1 && axis[0] === -1)) && sameShape(layer.outputShape, finalShape);
+      return overClasses ? 'probabilities' : 'logits';
+    }
+    if (!SHAPE_ONLY.has(cls)) return 'logits';
+    layer = layer.inboundNodes?.[0]?.inboundLayers[0];
+  }
+  return 'logits';
+}
+
+/** The model's fixed input height and width, or null where the model accepts any size. */
+export function modelInputSize(model: tfl.LayersModel): { height: number | null; width: number | null } {
+  const shape = model.inputs[0]?.shape;
+  if (!shape || shape.length !== 4 || (shape[3] !== 1 && shape[3] !== null)) {
+    throw new ModelSpecError(
+      `model input has shape [${shape?.map((d) => d ?? 'null').join(', ')}]; lvseg models take [batch, height, width, 1] grey images`,
+    );
+  }
+  return { height: shape[1] ?? null, width: shape[2] ?? null };
+}
+
+/**
+ * Runs the model on same-sized images and returns the per-pixel class scores, channel last
+ * (`images.length · height · width · classes` values), and the number of classes. All tensors are
+ * disposed before it returns.
+ */
+export async function predictScores(
+  model: tfl.LayersModel,
+  images: readonly Float32Array[],
+  height: number,
+  width: number,
+): Promise<{ scores: Float32Array; classes: number }> {
+  const pixels = height * width;
+  const input = new Float32Array(images.length * pixels);
+  images.forEach((image, i) => input.set(image, i * pixels));
+  const output = tf.tidy(() => {
+    const x = tf.tensor4d(input, [images.length, height, width, 1]);
+    const y = model.predict(x);
+    if (Array.isArray(y)) throw new ModelSpecError(`model has ${y.length} outputs; lvseg models have one per-pixel output`);
+    return y as tf.Tensor;
+  });
+  try {
+    const scores = (await output.data()) as Float32Array;
+    const perImage = scores.length / images.length;
+    const classes = perImage / pixels;
+    if (!Number.isInteger(classes) || classes < 2) {
+      throw new ModelSpecError(
+        `model output has ${perImage} values per ${height}×${width} image; expected ${pixels}·classes (classes ≥ 2, channel last)`,
+      );
+    }
+    return { scores, classes };
+  } finally {
+    output.dispose();
+  }
+}
+
+/**
+ * Sum over pixels of the sparse softmax cross-entropy: log Σ exp(z) − z[label] from logits, or
+ * −log p[label] (clipped at 1e-7, as Keras does) from probabilities.
+ */
+export function crossEntropySum(scores: Float32Array, labels: Uint8Array, classes: number, kind: OutputKind): number {
+  if (scores.length !== labels.length * classes) {
+    throw new DataError(`crossEntropySum: ${scores.length} scores for ${labels.length} labels × ${classes} classes`);
+  }
+  let total = 0;
+  for (let i = 0; i < labels.length; i++) {
+    const base = i * classes;
+    const target = Math.min(labels[i]!, classes - 1);
+    if (kind === 'probabilities') {
+      const p = Math.min(Math.max(scores[base + target]!, 1e-7), 1 - 1e-7);
+      total -= Math.log(p);
+      continue;
+    }
+    let max = -Infinity;
+    for (let k = 0; k < classes; k++) max = Math.max(max, scores[base + k]!);
+    let sum = 0;
+    for (let k = 0; k < classes; k++) sum += Math.exp(scores[base + k]! - max);
+    total += max + Math.log(sum) - scores[base + target]!;
+  }
+  return total;
+}
+
+/** Per-image results for one prediction against its sample's label; distances in mm when the sample has a spacing. */
+export function scoreImage(sample: Sample, prediction: Uint8Array): PerImageResult {
+  const { height, width, spacing } = sample;
+  const counts = confusionCounts(prediction, sample.label);
+  const lvAreaPx = counts.tp + counts.fp;
+  const result: PerImageResult = {
+    name: sample.name,
+    patient: sample.patient,
+    dice: diceFromCounts(counts, 0),
+    iou: iouFromCounts(counts),
+    precision: precisionFromCounts(counts),
+    recall: recallFromCounts(counts),
+    accuracy: accuracyFromCounts(counts),
+    hd95: hausdorff95(prediction, sample.label, height, width, spacing),
+    apd: averagePerpendicularDistance(prediction, sample.label, height, width, spacing),
+    lvAreaPx,
+    labelAreaPx: counts.tp + counts.fn,
+  };
+  if (spacing) result.lvAreaMm2 = lvAreaPx * spacing[0] * spacing[1];
+  return result;
+}
+
+function mean(values: readonly number[]): number {
+  return values.length === 0 ? NaN : values.reduce((a, b) => a + b, 0) / values.length;
+}
+
+/**
+ * Evaluates `model` on labelled samples, `batchSize` at a time, keeping memory flat (one batch of
+ * tensors alive at a time). Images must match the model's input size where the model fixes one.
+ */
+export async function evaluateModel(
+  model: tfl.LayersModel,
+  samples: Iterable<Sample> | AsyncIterable<Sample>,
+  options: EvaluateOptions = {},
+): Promise<EvaluationResult> {
+  const batchSize = options.batchSize ?? 8;
+  if (!Number.isInteger(batchSize) || batchSize < 1) {
+    throw new DataError(`evaluateModel: batchSize must be a positive integer, got ${batchSize}`);
+  }
+  const kind = options.outputs ?? detectOutputKind(model);
+  const fixed = modelInputSize(model);
+  const perImage: PerImageResult[] = [];
+  const batchDice: number[] = [];
+  let lossSum = 0;
+  let totals: ConfusionCounts = { tp: 0, fp: 0, fn: 0, tn: 0 };
+  let withSpacing = 0;
+  // Pixel distances of images with a spacing, needed only if some other image lacks one (mixed units
+  // cannot be averaged); a source normally knows the spacing of all its images or of none.
+  const pixelDistances: { hd95: number; apd: number }[] = [];
+  let batch: Sample[] = [];
+
+  const flush = async (): Promise<void> => {
+    if (batch.length === 0) return;
+    const { height, width } = batch[0]!;
+    const { scores, classes } = await predictScores(model, batch.map((s) => s.image), height, width);
+    const pixels = height * width;
+    const predictions = batch.map((_, i) =>
+      argmaxLabels(scores.subarray(i * pixels * classes, (i + 1) * pixels * classes), pixels, classes),
+    );
+    batch.forEach((sample, i) => {
+      lossSum += crossEntropySum(scores.subarray(i * pixels * classes, (i + 1) * pixels * classes), sample.label, classes, kind);
+      totals = addCounts(totals, confusionCounts(predictions[i]!, sample.label));
+      perImage.push(scoreImage(sample, predictions[i]!));
+      if (sample.spacing) {
+        const r = perImage[perImage.length - 1]!;
+        const [sr, sc] = sample.spacing;
+        // Distances scale by the spacing when it is isotropic; otherwise measure again in pixels.
+        pixelDistances[perImage.length - 1] =
+          sr === sc
+            ? { hd95: r.hd95 / sr, apd: r.apd / sr }
+            : {
+                hd95: hausdorff95(predictions[i]!, sample.label, height, width),
+                apd: averagePerpendicularDistance(predictions[i]!, sample.label, height, width),
+              };
+      }
+    });
+    batchDice.push(labDice(predictions, batch.map((s) => s.label), 1));
+    batch = [];
+  };
+
+  for await (const sample of samples) {
+    const { height, width, name } = sample;
+    if ((fixed.height !== null && fixed.height !== height) || (fixed.width !== null && fixed.width !== width)) {
+      throw new DataError(
+        `${name}: image is ${height}×${width} but the model takes ${fixed.height}×${fixed.width}; ` +
+          'evaluate on data of the training size (predict resizes, evaluate does not)',
+      );
+    }
+    if (sample.image.length !== height * width || sample.label.length !== height * width) {
+      throw new DataError(`${name}: image or label does not hold ${height}×${width} pixels`);
+    }
+    if (sample.spacing) withSpacing++;
+    // A batch holds images of one size, for models that accept any size.
+    if (batch.length > 0 && (batch[0]!.height !== height || batch[0]!.width !== width)) await flush();
+    batch.push(sample);
+    if (batch.length === batchSize) await flush();
+  }
+  await flush();
+
+  if (perImage.length === 0) throw new DataError('evaluateModel: the data source yielded no samples');
+  const unit = withSpacing === perImage.length ? 'mm' : 'px';
+  if (unit === 'px' && withSpacing > 0) {
+    perImage.forEach((r, i) => {
+      const px = pixelDistances[i];
+      if (px) Object.assign(r, px);
+    });
+  }
+  const distances = perImage.filter((r) => Number.isFinite(r.hd95) && Number.isFinite(r.apd));
+  const pixelsTotal = totals.tp + totals.fp + totals.fn + totals.tn;
+  return {
+    metrics: {
+      loss: lossSum / pixelsTotal,
+      accuracy: accuracyFromCounts(totals),
+      dice: mean(batchDice),
+      meanDice: mean(perImage.map((r) => r.dice)),
+      iou: mean(perImage.map((r) => r.iou)),
+      precision: mean(perImage.map((r) => r.precision)),
+      recall: mean(perImage.map((r) => r.recall)),
+      hd95: mean(distances.map((r) => r.hd95)),
+      apd: mean(distances.map((r) => r.apd)),
+      count: perImage.length,
+      distanceCount: distances.length,
+      unit,
+      batchSize,
+    },
+    perImage,
+  };
+}

@@ -1,0 +1,43 @@
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { ModelSpecError } from '../errors.js';
+import { buildDense } from './dense.js';
+import { buildFcn } from './fcn.js';
+import { buildUnet } from './unet.js';
+
+export const MODEL_NAMES = ['dense', 'fcn', 'fcn-deep', 'unet', 'fcn-small', 'unet-small'] as const;
+export type ModelName = (typeof MODEL_NAMES)[number];
+
+export interface BuildOptions {
+  /** Input height and width (square); from the data, default 256. */
+  inputSize?: number;
+  /** dense only: the lab's Task 1 softmax output (see buildDense). */
+  softmax?: boolean;
+  /** unet only. */
+  depth?: number;
+  baseFilters?: number;
+  batchNorm?: boolean;
+}
+
+/**
+ * Builds a named network. `fcn-small` (the FCN at a quarter of the width) and `unet-small` (depth 3,
+ * 8 base filters) are the demo's quick models.
+ */
+export function buildModel(name: ModelName | string, options: BuildOptions = {}): tfl.LayersModel {
+  const { inputSize = 256 } = options;
+  switch (name) {
+    case 'dense':
+      return buildDense({ inputSize, softmax: options.softmax ?? false });
+    case 'fcn':
+      return buildFcn({ inputSize });
+    case 'fcn-deep':
+      return buildFcn({ inputSize, deep: true });
+    case 'fcn-small':
+      return buildFcn({ inputSize, widthFactor: 0.25 });
+    case 'unet':
+      return buildUnet({ inputSize, depth: options.depth ?? 4, baseFilters: options.baseFilters ?? 16, batchNorm: options.batchNorm ?? false });
+    case 'unet-small':
+      return buildUnet({ inputSize, depth: options.depth ?? 3, baseFilters: options.baseFilters ?? 8, batchNorm: options.batchNorm ?? false });
+    default:
+      throw new ModelSpecError(`unknown model '${name}'; use one of ${MODEL_NAMES.join(', ')}, or --model-spec FILE for a JSON spec`);
+  }
+}

@@ -1,0 +1,254 @@
+import { join } from 'node:path';
+import { writeFileAtomic } from '../io/atomic.js';
+import { VERSION } from '../version.js';
+import { layoutCurves, layoutHistogram, type CurveRun } from './charts.js';
+import { readRun, type PerImageRecord, type RunImage, type RunRecord } from './run.js';
+import { safeImageName } from './samples.js';
+import { escapeXml, sceneToSvg } from './scene.js';
+
+const esc = escapeXml;
+
+const STYLE = `
+body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0;color:#1b1b1b;background:#f6f7f9}
+main{max-width:1180px;margin:0 auto;padding:24px}
+h1{font-size:26px;margin:0 0 4px}h2{font-size:20px;margin:32px 0 10px;border-bottom:2px solid #d9dde3;padding-bottom:4px}
+h3{font-size:16px;margin:20px 0 8px}
+.meta{color:#5a6270;font-size:13px}
+section.card{background:#fff;border:1px solid #dde1e6;border-radius:8px;padding:16px 20px;margin:16px 0}
+table{border-collapse:collapse;font-size:13px;margin:6px 0}
+th,td{border:1px solid #dde1e6;padding:4px 8px;text-align:left;vertical-align:top}
+th{background:#eef1f5}
+td.num{text-align:right;font-variant-numeric:tabular-nums}
+tr.winner td{background:#e8f6e8;font-weight:600}
+.kv td:first-child{color:#5a6270;white-space:nowrap}
+code,pre{font-family:'DejaVu Sans Mono',Menlo,Consolas,monospace;font-size:12px}
+pre{margin:0;white-space:pre-wrap}
+.grid{display:flex;flex-wrap:wrap;gap:12px}
+figure{margin:0;background:#fff;border:1px solid #dde1e6;border-radius:6px;padding:6px}
+figure img{display:block;max-width:100%;image-rendering:pixelated}
+figcaption{font-size:12px;color:#3a414c;margin-top:4px}
+.row{display:flex;flex-wrap:wrap;gap:24px;align-items:flex-start}
+.note{color:#8a5a00;font-size:13px}
+svg{max-width:100%;height:auto}
+`;
+
+function fmt(v: unknown, digits = 4): string {
+  if (v === null || v === undefined) return '–';
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) return '–';
+    // Counts print as integers; values in [-1, 1] are fractions (a Dice of 0 or 1) and keep their digits.
+    if (Number.isInteger(v) && Math.abs(v) > 1) return v.toLocaleString('en-US');
+    return Math.abs(v) >= 1e-3 || v === 0 ? v.toFixed(digits) : v.toExponential(2);
+  }
+  return typeof v === 'string' ? v : JSON.stringify(v);
+}
+
+/** A configuration value as a user would type it: 0.001, 1e-4, 0.00392157 (1/255), lists and objects as JSON. */
+function fmtSetting(v: unknown): string {
+  if (typeof v === 'number') return String(Number(v.toPrecision(6)));
+  return fmt(v);
+}
+
+/** A count (parameters, epochs) with thousands separators. */
+function fmtCount(v: number | undefined): string {
+  return typeof v === 'number' && Number.isFinite(v) ? v.toLocaleString('en-US') : '–';
+}
+
+const asCurveRun = (run: RunRecord): CurveRun => ({ name: run.name, epochs: run.history });
+
+const dataUri = (png: Buffer): string => `data:image/png;base64,${png.toString('base64')}`;
+
+/** The best validation Dice in the history and its epoch (1-based, as printed during training). */
+export function bestEpoch(run: RunRecord, key = 'val_dice'): { value: number; epoch: number } | undefined {
+  let best: { value: number; epoch: number } | undefined;
+  for (const e of run.history) {
+    const v = e[key];
+    if (typeof v === 'number' && Number.isFinite(v) && (!best || v > best.value)) best = { value: v, epoch: e.epoch + 1 };
+  }
+  return best;
+}
+
+/** The score that ranks runs: the final evaluation's lab Dice, else the best validation Dice. */
+export function runScore(run: RunRecord): number | undefined {
+  const d = run.evaluation?.metrics.dice;
+  if (typeof d === 'number' && Number.isFinite(d)) return d;
+  return bestEpoch(run)?.value;
+}
+
+/** Config keys whose values differ between runs: the settings a parameter search varied. */
+export function differingSettings(runs: readonly RunRecord[]): string[] {
+  const ignore = new Set(['startedAt', 'name', 'out', 'outDir', 'runDir', 'versions']);
+  const keys = new Set(runs.flatMap((r) => Object.keys(r.config ?? {})));
+  return [...keys].filter((k) => !ignore.has(k) && new Set(runs.map((r) => JSON.stringify(r.config?.[k] ?? null))).size > 1).sort();
+}
+
+function comparisonTable(runs: readonly RunRecord[]): string {
+  const settings = differingSettings(runs);
+  const scores = runs.map(runScore);
+  const top = Math.max(...scores.map((s) => s ?? -Infinity));
+  const winner = scores.findIndex((s) => s === top && Number.isFinite(top));
+  const head = ['run', ...settings, 'params', 'epochs', 'final val_loss', 'best val_dice (epoch)', 'eval Dice (lab)', 'mean Dice', 'HD95', 'APD'];
+  const rows = runs.map((r, i) => {
+    const last = r.history[r.history.length - 1];
+    const best = bestEpoch(r);
+    const m = r.evaluation?.metrics ?? {};
+    const unit = typeof m.unit === 'string' ? ` ${m.unit}` : '';
+    const num = (html: string): string => `<td class="num">${html}</td>`;
+    const cells = [
+      `<td>${i === winner ? '★ ' : ''}${esc(r.name)}</td>`,
+      ...settings.map((k) => `<td><code>${esc(fmtSetting(r.config?.[k]))}</code></td>`),
+      num(fmtCount(r.summary?.totalParams)),
+      num(String(r.history.length)),
+      num(fmt(last?.val_loss)),
+      num(best ? `${fmt(best.value)} (${best.epoch})` : '–'),
+      num(fmt(m.dice)),
+      num(fmt(m.meanDice)),
+      num(`${fmt(m.hd95, 2)}${m.hd95 !== undefined ? unit : ''}`),
+      num(`${fmt(m.apd, 2)}${m.apd !== undefined ? unit : ''}`),
+    ];
+    return `<tr${i === winner ? ' class="winner"' : ''}>${cells.join('')}</tr>`;
+  });
+  const won = winner >= 0
+    ? `<p><b>${esc(runs[winner]!.name)}</b> won with Dice ${fmt(scores[winner])}${settings.length ? ` (${settings.map((k) => `${esc(k)} = <code>${esc(fmtSetting(runs[winner]!.config?.[k]))}</code>`).join(', ')})` : ''}.</p>`
+    : '';
+  return `<section class="card"><h2>Comparison</h2>${won}<table><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr>${rows.join('')}</table>
+<p class="meta">Ranked by the final evaluation's lab Dice (batch Dice, smooth 1), else by the best validation Dice during training. Columns between "run" and "params" are the settings that differ between the runs.</p></section>`;
+}
+
+function configTable(config: Record<string, unknown> | undefined): string {
+  if (!config) return '<p class="note">No config.json in this run.</p>';
+  const rows = Object.entries(config).map(([k, v]) =>
+    `<tr><td>${esc(k)}</td><td>${typeof v === 'object' && v !== null ? `<pre>${esc(JSON.stringify(v, null, 2))}</pre>` : `<code>${esc(fmtSetting(v))}</code>`}</td></tr>`);
+  return `<table class="kv">${rows.join('')}</table>`;
+}
+
+function summaryTable(run: RunRecord): string {
+  const s = run.summary;
+  if (!s) return '<p class="note">No summary.json in this run.</p>';
+  const rows = s.layers.map((l) => `<tr><td>${esc(l.name)} (${esc(l.type)})</td><td><code>${esc(formatOutputShape(l.outputShape))}</code></td><td class="num">${fmtCount(l.params)}</td></tr>`);
+  return `<table><tr><th>Layer (type)</th><th>Output shape</th><th>Param #</th></tr>${rows.join('')}
+<tr><td colspan="2"><b>Total params</b></td><td class="num"><b>${fmtCount(s.totalParams)}</b></td></tr>
+<tr><td colspan="2">Trainable params</td><td class="num">${fmtCount(s.trainableParams)}</td></tr>
+<tr><td colspan="2">Non-trainable params</td><td class="num">${fmtCount(s.totalParams - s.trainableParams)}</td></tr></table>`;
+}
+
+function formatOutputShape(shape: unknown): string {
+  const one = (s: unknown): string => (Array.isArray(s) ? `(${s.map((d) => (d === null ? 'None' : String(d))).join(', ')})` : String(s));
+  return Array.isArray(shape) && Array.isArray(shape[0]) ? `[${shape.map(one).join(', ')}]` : one(shape);
+}
+
+const METRIC_NAMES: Array<[string, string]> = [
+  ['loss', 'Loss'], ['accuracy', 'Pixel accuracy'], ['dice', 'Dice (lab: batch, smooth 1)'], ['meanDice', 'Mean per-image Dice'],
+  ['iou', 'IoU'], ['precision', 'Precision'], ['recall', 'Recall'], ['hd95', 'Hausdorff 95'], ['apd', 'Average perpendicular distance'],
+];
+
+function metricsTable(run: RunRecord): string {
+  const m = run.evaluation?.metrics;
+  if (!m) {
+    const last = run.history[run.history.length - 1];
+    if (!last) return '<p class="note">No evaluation.json and no history in this run.</p>';
+    const rows = Object.entries(last).filter(([k]) => k !== 'epoch').map(([k, v]) => `<tr><td>${esc(k)}</td><td class="num">${fmt(v)}</td></tr>`);
+    return `<p class="note">No evaluation.json: the values of the last epoch (${last.epoch + 1}).</p><table class="kv">${rows.join('')}</table>`;
+  }
+  const unit = typeof m.unit === 'string' ? m.unit : '';
+  const known = new Set(METRIC_NAMES.map(([k]) => k).concat('unit'));
+  const rows = [
+    ...METRIC_NAMES.filter(([k]) => k in m).map(([k, label]) =>
+      `<tr><td>${esc(label)}</td><td class="num">${fmt(m[k], k === 'hd95' || k === 'apd' ? 2 : 4)}${(k === 'hd95' || k === 'apd') && unit ? ` ${esc(unit)}` : ''}</td></tr>`),
+    ...Object.entries(m).filter(([k]) => !known.has(k)).map(([k, v]) => `<tr><td>${esc(k)}</td><td class="num">${fmt(v)}</td></tr>`),
+  ];
+  return `<table class="kv">${rows.join('')}</table><p class="meta">On ${run.evaluation!.perImage.length} validation images.</p>`;
+}
+
+function ranked(perImage: readonly PerImageRecord[]): PerImageRecord[] {
+  return perImage.filter((p) => typeof p.dice === 'number' && Number.isFinite(p.dice)).sort((a, b) => b.dice! - a.dice!);
+}
+
+function bestWorstTable(run: RunRecord, n = 5): string {
+  const list = ranked(run.evaluation?.perImage ?? []);
+  if (list.length === 0) return '';
+  // With fewer than 2n images, the best half and the worst half, so no image is listed twice.
+  const k = Math.min(n, Math.ceil(list.length / 2));
+  const best = list.slice(0, k), worst = list.slice(Math.max(k, list.length - n)).reverse();
+  const row = (p: PerImageRecord, tag: string): string =>
+    `<tr><td>${tag}</td><td>${esc(p.name)}</td><td>${esc(String(p.patient ?? ''))}</td><td class="num">${fmt(p.dice)}</td><td class="num">${fmt(p.iou)}</td><td class="num">${fmt(p.hd95, 2)}</td><td class="num">${fmtCount(p.lvAreaPx)}</td></tr>`;
+  return `<table><tr><th></th><th>image</th><th>patient</th><th>Dice</th><th>IoU</th><th>HD95</th><th>LV area (px)</th></tr>
+${best.map((p) => row(p, 'best')).join('')}${worst.map((p) => row(p, 'worst')).join('')}</table>`;
+}
+
+/**
+ * Image and file names reduced to letters, digits, dots and single dashes, so `synthetic/100` matches
+ * both `best-01-synthetic_100.png` (safeImageName) and `best-01-synthetic-100.png`.
+ */
+function comparableName(name: string): string {
+  return safeImageName(name).replace(/[_-]+/g, '-');
+}
+
+/** Sample panels with their image's Dice where the file name contains the image name; best first. */
+function sampleGrid(run: RunRecord): string {
+  if (run.samples.length === 0) return '<p class="note">No sample panels (samples/*.png) in this run.</p>';
+  const perImage = run.evaluation?.perImage ?? [];
+  const items = run.samples.map((s) => {
+    const base = s.file.slice(s.file.lastIndexOf('/') + 1);
+    const key = comparableName(base.replace(/\.png$/i, ''));
+    const match = perImage
+      .filter((p) => p.name && key.endsWith(`-${comparableName(p.name)}`))
+      .sort((a, b) => b.name.length - a.name.length)[0];
+    return { s, dice: typeof match?.dice === 'number' ? match.dice : undefined, name: match?.name };
+  });
+  items.sort((a, b) => (b.dice ?? -1) - (a.dice ?? -1));
+  const figure = ({ s, dice, name }: { s: RunImage; dice?: number; name?: string }): string =>
+    `<figure><img src="${dataUri(s.png)}" alt="${esc(s.file)}"><figcaption>${esc(name ?? s.file)}${dice !== undefined ? ` — Dice ${fmt(dice)}` : ''}</figcaption></figure>`;
+  return `<div class="grid">${items.map(figure).join('')}</div>`;
+}
+
+function runSection(run: RunRecord, multi: boolean): string {
+  const perImageDice = (run.evaluation?.perImage ?? []).map((p) => p.dice).filter((d): d is number => typeof d === 'number' && Number.isFinite(d));
+  const parts = [
+    `<section class="card"><h2>${multi ? `Run ${esc(run.name)}` : 'Run'}</h2><p class="meta">${esc(run.dir)}</p>`,
+    `<div class="row"><div><h3>Final metrics</h3>${metricsTable(run)}</div>`,
+    perImageDice.length > 0 ? `<div><h3>Per-image Dice</h3>${sceneToSvg(layoutHistogram(perImageDice))}</div>` : '',
+    `</div>`,
+    !multi && run.history.length > 0 ? `<h3>Training curves</h3>${sceneToSvg(layoutCurves([asCurveRun(run)]))}` : '',
+    `<h3>Sample predictions (validation set, best to worst Dice)</h3>${sampleGrid(run)}`,
+    bestWorstTable(run) ? `<h3>Best and worst images by Dice</h3>${bestWorstTable(run)}` : '',
+    run.lastPanel ? `<h3>Display panel after the last epoch</h3><figure><img src="${dataUri(run.lastPanel.png)}" alt="${esc(run.lastPanel.file)}"><figcaption>${esc(run.lastPanel.file)}</figcaption></figure>` : '',
+    `<div class="row"><div><h3>Model summary</h3>${summaryTable(run)}</div><div><h3>Resolved configuration</h3>${configTable(run.config)}</div></div>`,
+    `</section>`,
+  ];
+  return parts.join('\n');
+}
+
+/**
+ * One self-contained HTML page for one or more runs: inline CSS and SVG, PNGs as data: URIs, no
+ * scripts and no network, so it opens from disk anywhere.
+ */
+export function renderReport(runs: readonly RunRecord[], options: { title?: string; generatedAt?: Date } = {}): string {
+  const multi = runs.length > 1;
+  const title = options.title ?? (multi ? `lvseg: ${runs.length} runs compared` : `lvseg run report: ${runs[0]?.name ?? ''}`);
+  const withHistory = runs.filter((r) => r.history.length > 0);
+  const generated = (options.generatedAt ?? new Date()).toISOString().replace(/\.\d+Z$/, 'Z');
+  return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${esc(title)}</title><style>${STYLE}</style></head>
+<body><main>
+<h1>${esc(title)}</h1>
+<p class="meta">Generated by lvseg ${esc(VERSION)} at ${generated}</p>
+${multi ? comparisonTable(runs) : ''}
+${multi && withHistory.length > 0 ? `<section class="card"><h2>Training curves</h2>${sceneToSvg(layoutCurves(withHistory.map(asCurveRun)))}</section>` : ''}
+${runs.map((r) => runSection(r, multi)).join('\n')}
+</main></body></html>
+`;
+}
+
+/** Reads the run directories and writes their report to `outFile` (atomically). */
+export async function writeReport(runDirs: readonly string[], outFile: string): Promise<string> {
+  const runs = runDirs.map(readRun);
+  await writeFileAtomic(outFile, renderReport(runs));
+  return outFile;
+}
+
+/** `RUN/report.html` for one run; training calls this when it finishes. Returns the file's path. */
+export async function writeRunReport(runDir: string): Promise<string> {
+  return writeReport([runDir], join(runDir, 'report.html'));
+}

@@ -1,0 +1,21 @@
+import { join } from 'node:path';
+import { writeCheckpoint } from '../checkpoint.js';
+import type { TrainingCallback } from './types.js';
+
+/**
+ * After every epoch, an atomic checkpoint in RUN/checkpoints/epoch-NNN/: model, optimizer state, the
+ * epoch and the position in the sample stream. Keeps the `keep` newest.
+ */
+export function checkpointCallback({ keep = 2 }: { keep?: number } = {}): TrainingCallback {
+  return {
+    async onEpochEnd(epoch, _logs, ctx) {
+      await writeCheckpoint(
+        join(ctx.runDir, 'checkpoints'),
+        ctx.model,
+        ctx.optimizer,
+        { epoch, samplePosition: ctx.samplePosition(), seed: ctx.seed, savedAt: new Date().toISOString() },
+        keep,
+      );
+    },
+  };
+}

@@ -1,0 +1,23 @@
+import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { writeFileAtomic } from '../../io/atomic.js';
+import { renderPanel } from '../../reporting/panels.js';
+import type { TrainingCallback } from './types.js';
+
+/**
+ * The lab's display callback: after every epoch, input | label | prediction for one fixed validation
+ * sample, as RUN/panels/epoch-NNN.png (NNN from 001).
+ */
+export function displayCallback(): TrainingCallback {
+  return {
+    async onEpochEnd(epoch, _logs, ctx) {
+      const sample = ctx.displaySample;
+      if (!sample) return;
+      const prediction = ctx.predictLabel(sample);
+      const png = renderPanel({ image: sample.image, height: sample.height, width: sample.width, label: sample.label, prediction });
+      const dir = join(ctx.runDir, 'panels');
+      mkdirSync(dir, { recursive: true });
+      await writeFileAtomic(join(dir, `epoch-${String(epoch + 1).padStart(3, '0')}.png`), png);
+    },
+  };
+}

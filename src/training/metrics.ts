@@ -1,0 +1,49 @@
+import { iou, labDice, pixelAccuracy } from '../evaluation/mask-metrics.js';
+import { UsageError } from '../errors.js';
+
+/**
+ * Training metrics on argmax masks. They call the evaluation layer's pure functions: there is one
+ * Dice implementation in lvseg (`labDice`, the lab's batch-pooled Dice with smooth 1).
+ */
+export const METRIC_NAMES = ['accuracy', 'dice', 'iou'] as const;
+export type MetricName = (typeof METRIC_NAMES)[number];
+
+/** One batch's value of `name`, from its predicted and true masks (one Uint8Array per image). */
+export function batchMetric(name: MetricName, preds: Uint8Array[], labels: Uint8Array[]): number {
+  switch (name) {
+    case 'dice':
+      return labDice(preds, labels);
+    case 'accuracy':
+      return mean(preds.map((p, i) => pixelAccuracy(p, labels[i]!)));
+    case 'iou':
+      return mean(preds.map((p, i) => iou(p, labels[i]!)));
+  }
+}
+
+export function checkMetricNames(names: readonly string[]): MetricName[] {
+  for (const n of names) {
+    if (!(METRIC_NAMES as readonly string[]).includes(n)) throw new UsageError(`unknown metric '${n}'; use any of ${METRIC_NAMES.join(', ')}`);
+  }
+  return names as MetricName[];
+}
+
+function mean(values: number[]): number {
+  return values.reduce((a, b) => a + b, 0) / values.length;
+}
+
+/** Keras-style running means of per-batch values, weighted by batch size. */
+export class RunningMeans {
+  private sums = new Map<string, number>();
+  private weights = new Map<string, number>();
+
+  add(name: string, value: number, weight = 1): void {
+    this.sums.set(name, (this.sums.get(name) ?? 0) + value * weight);
+    this.weights.set(name, (this.weights.get(name) ?? 0) + weight);
+  }
+
+  values(prefix = ''): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [k, s] of this.sums) out[prefix + k] = s / this.weights.get(k)!;
+    return out;
+  }
+}

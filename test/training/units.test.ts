@@ -1,0 +1,97 @@
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import { selectBackend } from '../../src/backends/select.js';
+import { createOptimizer } from '../../src/backends/optimizers.js';
+import { SampleOrder, shuffleBufferOrder } from '../../src/training/data-order.js';
+import { softDiceLoss, sparseCrossEntropy } from '../../src/training/losses.js';
+import { resolveTrainConfig } from '../../src/training/config.js';
+import { loadLatestCheckpoint, writeCheckpoint } from '../../src/training/checkpoint.js';
+import { buildModelFromSpec, loadModelSpec } from '../../src/models/spec.js';
+import { UsageError } from '../../src/errors.js';
+
+await selectBackend('cpu');
+
+describe('data order', () => {
+  it('a shuffle buffer of 1 keeps the order; every pass is a permutation', () => {
+    expect(shuffleBufferOrder(5, 1, 3)).toEqual([0, 1, 2, 3, 4]);
+    const order = shuffleBufferOrder(50, 10, 7);
+    expect([...order].sort((a, b) => a - b)).toEqual([...Array(50).keys()]);
+    // a bounded buffer only moves items a little forward: item k cannot come out before position k - 9
+    order.forEach((item, pos) => expect(item).toBeLessThanOrEqual(pos + 9));
+  });
+
+  it('resuming the stream at a position gives the same indices as never stopping', () => {
+    const straight = new SampleOrder(13, 10, 42).take(40);
+    const first = new SampleOrder(13, 10, 42);
+    const head = first.take(17);
+    const tail = new SampleOrder(13, 10, 42, first.position).take(23);
+    expect([...head, ...tail]).toEqual(straight);
+    // passes differ from each other
+    expect(straight.slice(0, 13)).not.toEqual(straight.slice(13, 26));
+  });
+});
+
+describe('losses', () => {
+  it('sparse cross-entropy from logits: ln 2 for equal logits, ln(1 + e^-2) for a margin of 2', () => {
+    const labels = tf.tensor3d([[[1, 0]]], [1, 1, 2], 'int32');
+    expect(sparseCrossEntropy(tf.zeros([1, 1, 2, 2]) as tf.Tensor4D, labels).dataSync()[0]).toBeCloseTo(Math.LN2, 6);
+    const logits = tf.tensor4d([[[[0, 2], [2, 0]]]]);
+    expect(sparseCrossEntropy(logits, labels).dataSync()[0]).toBeCloseTo(Math.log(1 + Math.exp(-2)), 6);
+  });
+
+  it('soft Dice is 0 for confident right answers and near 1 for confident wrong ones', () => {
+    const labels = tf.tensor3d([[[1, 0, 0, 1]]], [1, 1, 4], 'int32');
+    const right = tf.tensor4d([[[[-20, 20], [20, -20], [20, -20], [-20, 20]]]]);
+    const wrong = tf.tensor4d([[[[20, -20], [-20, 20], [-20, 20], [20, -20]]]]);
+    expect(softDiceLoss(right, labels).dataSync()[0]).toBeCloseTo(0, 5);
+    // (2·0 + 1)/(2 + 2 + 1) = 0.2 → loss 0.8
+    expect(softDiceLoss(wrong, labels).dataSync()[0]).toBeCloseTo(0.8, 5);
+  });
+});
+
+describe('training config', () => {
+  it('defaults < preset < config file < flags', () => {
+    const c = resolveTrainConfig({ preset: 'lab-task3', train: 'synthetic:4', lr: 0.01 }, { epochs: 5, lr: 0.5, batchSize: 2 });
+    expect(c).toMatchObject({ model: 'fcn', epochs: 5, batchSize: 2, lr: 0.01, shuffleBuffer: 10, scale: '1/1024', loss: 'sparse-ce', stepsPerEpoch: null });
+    expect(resolveTrainConfig({ preset: 'lab-task3', train: 'x', scale: '1/255' }).scale).toBe('1/255');
+    expect(resolveTrainConfig({ preset: 'lab-search', train: 'x' })).toMatchObject({ model: 'fcn-deep', epochs: 60 });
+  });
+
+  it('names the key at fault', () => {
+    expect(() => resolveTrainConfig({ model: 'fcn', train: 'x' }, { batchsize: 2 }, 'cfg.json')).toThrow(/cfg\.json: unknown key 'batchsize'/);
+    expect(() => resolveTrainConfig({ model: 'fcn', train: 'x', epochs: 0 })).toThrow(UsageError);
+    expect(() => resolveTrainConfig({ model: 'fcn', train: 'x', metrics: ['dice', 'f1'] })).toThrow(/unknown metric 'f1'/);
+    expect(() => resolveTrainConfig({ train: 'x' })).toThrow(/no model/);
+  });
+});
+
+describe('checkpoints', () => {
+  it('round-trip the weights and the Adam moments, keeping the newest two', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'lvseg-ckpt-')), 'checkpoints');
+    const model = buildModelFromSpec(loadModelSpec('test/training/tiny-model.json'), { inputSize: 8 });
+    const optimizer = createOptimizer('adam', 0.01);
+    const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+    const x = tf.randomNormal([1, 8, 8, 1]);
+    const y = tf.zeros([1, 8, 8], 'int32') as tf.Tensor3D;
+    const step = (opt: tf.Optimizer, m = model, v = vars): void =>
+      tf.tidy(() => { opt.minimize(() => sparseCrossEntropy(m.apply(x) as tf.Tensor4D, y), false, v); });
+    for (let epoch = 0; epoch < 3; epoch++) {
+      step(optimizer);
+      await writeCheckpoint(dir, model, optimizer, { epoch, samplePosition: 10 * (epoch + 1), seed: 1, savedAt: '' });
+    }
+    expect(readdirSync(dir).sort()).toEqual(['epoch-002', 'epoch-003']);
+    const loaded = (await loadLatestCheckpoint(dir))!;
+    expect(loaded.state).toMatchObject({ epoch: 2, samplePosition: 30 });
+    const restored = createOptimizer('adam', 0.01);
+    await loaded.restoreOptimizer(restored);
+    // one more step from the checkpoint equals one more step of the original
+    step(optimizer);
+    step(restored, loaded.model, loaded.model.trainableWeights.map((w) => w.read() as tf.Variable));
+    const a = model.getWeights().map((w) => Array.from(w.dataSync()));
+    const b = loaded.model.getWeights().map((w) => Array.from(w.dataSync()));
+    a.forEach((wa, i) => wa.forEach((v, j) => expect(b[i]![j]).toBeCloseTo(v, 6)));
+  });
+});
