@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { resolveTrainConfig } from '../training/config.js';
 import { runTraining } from '../training/run.js';
 import type { ModelSpec } from '../models/spec.js';
@@ -103,7 +103,7 @@ function describeRun(runDir: string): string[] {
     .sort()
     .map((f) => {
       const isDir = statSync(join(runDir, f)).isDirectory();
-      const name = `${relative('.', join(runDir, f)) || f}${isDir ? '/' : ''}`;
+      const name = `${join(runDir, f)}${isDir ? '/' : ''}`;
       const count = isDir ? ` (${readdirSync(join(runDir, f)).length} files)` : '';
       return `${name.padEnd(40)} ${DESCRIPTIONS[f]}${count}`;
     });
