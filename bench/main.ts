@@ -13,6 +13,7 @@ const benchmarks: Promise<{ benchmark: Benchmark }>[] = [
   // one line per bench module, e.g. import('./tfrecord.bench.js'),
   import('./train-step.bench.js'),
   import('./wasm.bench.js'),
+  import('./tfrecord.bench.js'),
 ];
 
 const emit: Emit = (record) => console.log(JSON.stringify(record));

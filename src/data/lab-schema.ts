@@ -96,6 +96,10 @@ export function decodeLabExample(record: Uint8Array, options: DecodeLabOptions =
     height,
     width,
   };
-  if (f.spacing?.kind === 'float' && f.spacing.value.length === 2) sample.spacing = [f.spacing.value[0]!, f.spacing.value[1]!];
+  if (f.spacing?.kind === 'float' && f.spacing.value.length === 2) {
+    // A FloatList is float32: 1.367188 comes back as 1.3671879768…; 7 digits is what float32 holds.
+    const [r, c] = f.spacing.value.map((v) => Number(v.toPrecision(7)));
+    sample.spacing = [r!, c!];
+  }
   return sample;
 }

@@ -1,4 +1,5 @@
-import { existsSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { DataError } from '../errors.js';
 import { decodeLabExample } from './lab-schema.js';
 import { isPngDataset, readPngDataset } from './png-dataset.js';
@@ -51,9 +52,40 @@ export async function openSource(spec: string, options: SourceOptions = {}): Pro
   if (statSync(spec).isDirectory()) {
     if (isPngDataset(spec)) return pngSource(spec, scale);
     if (isSunnybrookDicom(spec)) return dicomSource(spec, scale);
-    throw new DataError(`source '${spec}' is a folder but neither a PNG dataset nor a DICOM+contours folder; expected ${SOURCE_KINDS_HELP}`);
+    const inside = sourcesInside(spec);
+    const hint = inside.length > 0 ? `; it holds: ${inside.join(', ')}` : `; expected ${SOURCE_KINDS_HELP}`;
+    throw new DataError(`source '${spec}' is a folder but neither a PNG dataset nor a DICOM+contours folder${hint}`);
+  }
+  const head = readHead(spec, 132);
+  const isPng = head.length >= 8 && head[0] === 0x89 && head[1] === 0x50 && head[2] === 0x4e && head[3] === 0x47;
+  const isDicom = head.length >= 132 && String.fromCharCode(...head.subarray(128, 132)) === 'DICM';
+  if (isPng || isDicom) {
+    throw new DataError(`source '${spec}' is a single ${isPng ? 'PNG' : 'DICOM'} image, not a dataset; expected ${SOURCE_KINDS_HELP} ('lvseg predict' takes single images)`);
   }
   return tfrecordSource(spec, scale);
+}
+
+/** Sources one or two levels below `dir`, to point a user at the right folder. */
+function sourcesInside(dir: string, depth = 2): string[] {
+  const found: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (isPngDataset(path) || isSunnybrookDicom(path)) found.push(path);
+      else if (depth > 1) found.push(...sourcesInside(path, depth - 1));
+    } else if (/\.tfrecords?(\.gz)?$/.test(entry.name)) found.push(path);
+  }
+  return found;
+}
+
+function readHead(file: string, n: number): Uint8Array {
+  const fd = openSync(file, 'r');
+  try {
+    const buf = new Uint8Array(n);
+    return buf.subarray(0, readSync(fd, buf, 0, n, 0));
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** The lab's TFRecord schema, one sample per record. Any file that is not a folder is tried as TFRecord. */

@@ -18,8 +18,14 @@ interface Ellipse {
   cy: number;
   rx: number;
   ry: number;
-  /** Rotation in radians. */
+  /** Rotation in radians, with its cosine and sine (computed once: per pixel they would dominate). */
   angle: number;
+  cos: number;
+  sin: number;
+}
+
+function ellipse(e: Omit<Ellipse, 'cos' | 'sin'>): Ellipse {
+  return { ...e, cos: Math.cos(e.angle), sin: Math.sin(e.angle) };
 }
 
 /**
@@ -38,13 +44,13 @@ export function generatePhantom(seed: number, size = 256): Sample {
   const rng = createRng(seed); // per slice: level along the long axis, phase, noise
 
   // Patient: body, heart position and orientation, tissue contrasts.
-  const body: Ellipse = {
+  const body = ellipse({
     cx: 128 * s + pr.uniform(-8, 8) * s,
     cy: 128 * s + pr.uniform(-6, 6) * s,
     rx: pr.uniform(100, 118) * s,
     ry: pr.uniform(72, 92) * s,
     angle: pr.uniform(-0.15, 0.15),
-  };
+  });
   const heartX = body.cx + pr.uniform(0, 14) * s;
   const heartY = body.cy + pr.uniform(-22, 8) * s;
   const rvAngle = Math.PI + pr.uniform(-0.5, 0.5); // the RV lies to the image-left of the LV
@@ -58,26 +64,26 @@ export function generatePhantom(seed: number, size = 256): Sample {
   const level = rng.next();
   const phase = rng.next();
   const lvR = (27 - 18 * level) * (0.75 + 0.25 * phase) * s;
-  const lv: Ellipse = {
+  const lv = ellipse({
     cx: heartX + rng.uniform(-4, 4) * s,
     cy: heartY + rng.uniform(-4, 4) * s,
     rx: lvR * rng.uniform(0.88, 1.12),
     ry: lvR * rng.uniform(0.88, 1.12),
     angle: rng.uniform(0, Math.PI),
-  };
+  });
   const wall = rng.uniform(6, 11) * s * (1.15 - 0.3 * phase);
   const epi: Ellipse = { ...lv, rx: lv.rx + wall, ry: lv.ry + wall };
   const rvDist = (lvR + wall) * rng.uniform(0.55, 0.8);
-  const rv: Ellipse = {
+  const rv = ellipse({
     cx: lv.cx + Math.cos(rvAngle) * rvDist,
     cy: lv.cy + Math.sin(rvAngle) * rvDist,
     rx: (lvR + wall) * rng.uniform(1.1, 1.5),
     ry: (lvR + wall) * rng.uniform(0.8, 1.1),
     angle: rvAngle + rng.uniform(-0.3, 0.3),
-  };
+  });
   const rvWall = 3 * s;
   const rvOuter: Ellipse = { ...rv, rx: rv.rx + rvWall, ry: rv.ry + rvWall };
-  const lungs: Ellipse[] = [-1, 1].map((side) => ({
+  const lungs: Ellipse[] = [-1, 1].map((side) => ellipse({
     cx: body.cx + side * body.rx * 0.64,
     cy: body.cy - body.ry * 0.1 + rng.uniform(-5, 5) * s,
     rx: body.rx * pr.uniform(0.18, 0.24),
@@ -89,7 +95,7 @@ export function generatePhantom(seed: number, size = 256): Sample {
   for (let i = 0; i < nPap; i++) {
     const a = rng.uniform(0, 2 * Math.PI);
     const r = lvR * 0.7;
-    papillary.push({ cx: lv.cx + Math.cos(a) * r, cy: lv.cy + Math.sin(a) * r, rx: lvR * 0.18, ry: lvR * 0.14, angle: a });
+    papillary.push(ellipse({ cx: lv.cx + Math.cos(a) * r, cy: lv.cy + Math.sin(a) * r, rx: lvR * 0.18, ry: lvR * 0.14, angle: a }));
   }
   // Smooth multiplicative bias (coil sensitivity): a tilted plane plus a broad bump.
   const bx = rng.uniform(-0.25, 0.25);
@@ -131,8 +137,8 @@ function mix(under: number, over: number, alpha: number): number {
 
 /** Approximate signed distance in pixels to the ellipse's boundary (negative inside). */
 function signedDistance(e: Ellipse, px: number, py: number): number {
-  const c = Math.cos(e.angle);
-  const sn = Math.sin(e.angle);
+  const c = e.cos;
+  const sn = e.sin;
   const dx = px - e.cx;
   const dy = py - e.cy;
   const u = (dx * c + dy * sn) / e.rx;
@@ -142,6 +148,9 @@ function signedDistance(e: Ellipse, px: number, py: number): number {
 }
 
 function coverage(e: Ellipse, px: number, py: number, edge: number): number {
+  // Outside this square the distance is at least 2·edge, so coverage is exactly 0: skip the sqrt.
+  const reach = Math.max(e.rx, e.ry) * (1 + (2 * edge) / Math.min(e.rx, e.ry));
+  if (Math.abs(px - e.cx) > reach || Math.abs(py - e.cy) > reach) return 0;
   const d = signedDistance(e, px, py);
   if (d <= -2 * edge) return 1;
   if (d >= 2 * edge) return 0;

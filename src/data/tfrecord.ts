@@ -98,7 +98,7 @@ export async function* readTfRecords(file: string): AsyncGenerator<Uint8Array> {
   const gz = isGzip(head);
   const where = gz ? ' (offset in the decompressed stream)' : '';
   const raw = createReadStream(file, { highWaterMark: 1 << 20 });
-  const stream: Readable = gz ? raw.pipe(createGunzip()) : raw;
+  const stream: Readable = gz ? raw.pipe(createGunzip({ chunkSize: 1 << 20 })) : raw;
   if (gz) raw.on('error', (err) => stream.destroy(err));
   const queue = new ByteQueue();
   let offset = 0; // of the next unread byte
@@ -117,7 +117,8 @@ export async function* readTfRecords(file: string): AsyncGenerator<Uint8Array> {
           const view = new DataView(header.buffer, header.byteOffset, 12);
           const expected = view.getUint32(8, true);
           if (maskedCrc32c(header.subarray(0, 8)) !== expected) {
-            throw new DataError(`${file}: record ${index} at byte ${recordOffset}${where}: length CRC mismatch (corrupt file)`);
+            const what = index === 0 ? 'not a TFRecord file, or a corrupt one' : 'corrupt file';
+            throw new DataError(`${file}: record ${index} at byte ${recordOffset}${where}: length CRC mismatch (${what})`);
           }
           const len = view.getUint32(0, true) + view.getUint32(4, true) * 2 ** 32;
           if (len > MAX_RECORD_BYTES) {
@@ -149,7 +150,8 @@ export async function* readTfRecords(file: string): AsyncGenerator<Uint8Array> {
   if (length >= 0 || queue.size > 0) {
     const need = length >= 0 ? 12 + length + 4 : 12;
     const have = length >= 0 ? 12 + queue.size : queue.size;
-    throw new DataError(`${file}: truncated: record ${index} at byte ${recordOffset}${where} needs ${need} bytes, only ${have} remain`);
+    const at = length >= 0 ? recordOffset : offset;
+    throw new DataError(`${file}: truncated: record ${index} at byte ${at}${where} needs ${need} bytes, only ${have} remain`);
   }
 }
 
