@@ -14,6 +14,7 @@ const benchmarks: Promise<{ benchmark: Benchmark }>[] = [
   import('./train-step.bench.js'),
   import('./wasm.bench.js'),
   import('./tfrecord.bench.js'),
+  import('./mask-metrics.bench.js'),
 ];
 
 const emit: Emit = (record) => console.log(JSON.stringify(record));

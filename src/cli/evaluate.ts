@@ -3,7 +3,7 @@ import { formatScaling } from '../data/scaling.js';
 import { openSource } from '../data/source.js';
 import { UsageError } from '../errors.js';
 import { evaluateModel, type EvaluationMetrics, type PerImageResult } from '../evaluation/evaluate.js';
-import { resolveInputScale } from '../evaluation/run-config.js';
+import { dicomScalingWarning, resolveInputScale } from '../evaluation/run-config.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { loadModel, resolveModelJson } from '../models/io.js';
 import { backendOption, type Command } from './command.js';
@@ -85,6 +85,8 @@ export const command: Command = {
     const { scale, origin } = resolveInputScale(modelPath, args.options.scale as string);
     const model = await loadModel(modelPath);
     const source = await openSource(data, { scale });
+    const warning = source.kind === 'dicom' ? dicomScalingWarning(scale) : undefined;
+    if (warning) console.error(`warning: ${warning}`);
     const { metrics, perImage } = await evaluateModel(model, source.samples(), { batchSize });
     model.dispose();
 

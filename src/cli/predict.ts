@@ -4,7 +4,7 @@ import { formatScaling } from '../data/scaling.js';
 import { UsageError } from '../errors.js';
 import { predictInputs } from '../evaluation/predict-inputs.js';
 import { predictSample } from '../evaluation/predict.js';
-import { resolveInputScale } from '../evaluation/run-config.js';
+import { dicomScalingWarning, resolveInputScale } from '../evaluation/run-config.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { loadModel, resolveModelJson } from '../models/io.js';
 import { backendOption, type Command } from './command.js';
@@ -65,9 +65,15 @@ export const command: Command = {
     console.error(`model ${modelFile}; scale ${formatScaling(scale)} (${origin}); backend ${backend.name}`);
     const model = await loadModel(modelPath);
 
+    let warnedDicom = false;
     const taken = new Set<string>();
     const images: PredictionSummaryEntry[] = [];
     for await (const { sample, input } of predictInputs(inputs, scale)) {
+      if (!warnedDicom && /\.(dcm|dicom)$/i.test(input)) {
+        warnedDicom = true;
+        const warning = dicomScalingWarning(scale);
+        if (warning) console.error(`warning: ${warning}`);
+      }
       const prediction = await predictSample(model, sample);
       const stem = outputStem(sample.name, taken);
       const files = { mask: `${stem}.mask.png`, overlay: `${stem}.overlay.png`, contour: `${stem}-icontour-auto.txt` };

@@ -39,22 +39,16 @@ export function largestComponent(mask: MaskLike, height: number, width: number):
     while (top > 0) {
       const i = stack[--top]!;
       size++;
-      const r = (i / width) | 0;
-      const c = i - r * width;
-      if (c > 0) visit(i - 1);
-      if (c < width - 1) visit(i + 1);
-      if (r > 0) visit(i - width);
-      if (r < height - 1) visit(i + width);
+      const c = i % width;
+      // Left, right, up, down; each pushed once, when first labelled.
+      if (c > 0 && mask[i - 1] !== 0 && labels[i - 1] === 0) (labels[i - 1] = label), (stack[top++] = i - 1);
+      if (c < width - 1 && mask[i + 1] !== 0 && labels[i + 1] === 0) (labels[i + 1] = label), (stack[top++] = i + 1);
+      if (i >= width && mask[i - width] !== 0 && labels[i - width] === 0) (labels[i - width] = label), (stack[top++] = i - width);
+      if (i + width < n && mask[i + width] !== 0 && labels[i + width] === 0) (labels[i + width] = label), (stack[top++] = i + width);
     }
     if (size > bestSize) {
       bestSize = size;
       bestLabel = label;
-    }
-    function visit(j: number): void {
-      if (mask[j] !== 0 && labels[j] === 0) {
-        labels[j] = label;
-        stack[top++] = j;
-      }
     }
   }
   const out = new Uint8Array(n);
@@ -107,8 +101,8 @@ export function extractContour(mask: MaskLike, height: number, width: number): P
   // Pad by one background pixel on each side so every loop closes inside the grid.
   const ph = height + 2;
   const pw = width + 2;
-  const at = (r: number, c: number): number =>
-    r < 1 || c < 1 || r > height || c > width ? 0 : component[(r - 1) * width + (c - 1)]!;
+  const padded = new Uint8Array(ph * pw);
+  for (let r = 0; r < height; r++) padded.set(component.subarray(r * width, (r + 1) * width), (r + 1) * pw + 1);
   // Each crossing point is identified by the grid edge it lies on: horizontal edge (r, c)–(r, c+1) has key
   // 2·(r·pw + c), vertical edge (r, c)–(r+1, c) has key 2·(r·pw + c) + 1. Every crossing point is shared
   // by exactly two segments, so loops are found by walking from neighbour to neighbour.
@@ -119,12 +113,13 @@ export function extractContour(mask: MaskLike, height: number, width: number): P
     else neighbours.set(p, [q]);
   };
   for (let r = 0; r < ph - 1; r++) {
+    const top = r * pw;
+    const bottom = top + pw;
     for (let c = 0; c < pw - 1; c++) {
-      const index = at(r, c) * 8 + at(r, c + 1) * 4 + at(r + 1, c + 1) * 2 + at(r + 1, c);
-      const segments = SEGMENTS[index]!;
-      if (segments.length === 0) continue;
-      const edgeKey = [2 * (r * pw + c), 2 * (r * pw + c + 1) + 1, 2 * ((r + 1) * pw + c), 2 * (r * pw + c) + 1];
-      for (const [e1, e2] of segments) {
+      const index = padded[top + c]! * 8 + padded[top + c + 1]! * 4 + padded[bottom + c + 1]! * 2 + padded[bottom + c]!;
+      if (index === 0 || index === 15) continue;
+      const edgeKey = [2 * (top + c), 2 * (top + c + 1) + 1, 2 * (bottom + c), 2 * (top + c) + 1];
+      for (const [e1, e2] of SEGMENTS[index]!) {
         link(edgeKey[e1]!, edgeKey[e2]!);
         link(edgeKey[e2]!, edgeKey[e1]!);
       }

@@ -83,24 +83,34 @@ export interface EvaluateOptions {
 interface LayerLike {
   getClassName(): string;
   getConfig(): Record<string, unknown>;
+  outputShape: unknown;
   inboundNodes?: { inboundLayers: LayerLike[] }[];
 }
 
 /** Layers that only move values around, so the activation that matters is further up. */
 const SHAPE_ONLY = new Set(['Reshape', 'Flatten', 'Permute', 'Cropping2D', 'ZeroPadding2D', 'UpSampling2D', 'Dropout']);
 
+const sameShape = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+
 /**
- * Logits unless the model ends in a softmax (a Softmax layer, an Activation('softmax') or a layer with
- * `activation: 'softmax'`), looking through reshapes. The lab's Task 1 network ends in softmax; lvseg's
- * own presets output logits.
+ * `probabilities` when the model ends in a softmax over the class axis (a Softmax layer, an
+ * Activation('softmax') or a layer with `activation: 'softmax'`, found through reshapes); `logits`
+ * otherwise. A softmax over another axis, like the lab's Task 1 `Dense(H·W·2, softmax)` before its
+ * Reshape, does not give per-pixel probabilities: its outputs are treated as logits, as the lab's
+ * from-logits loss treated them (hence its stuck loss of ln 2).
  */
 export function detectOutputKind(model: tfl.LayersModel): OutputKind {
+  const finalShape = model.outputs[0]?.shape;
   let layer = model.layers[model.layers.length - 1] as unknown as LayerLike | undefined;
   while (layer) {
     const cls = layer.getClassName();
-    if (cls === 'Softmax') return 'probabilities';
-    const activation = layer.getConfig().activation;
-    if (activation === 'softmax') return 'probabilities';
+    const config = layer.getConfig();
+    const softmax = cls === 'Softmax' || config.activation === 'softmax';
+    if (softmax) {
+      const axis = config.axis ?? -1;
+      const overClasses = (axis === -1 || (Array.isArray(axis) && axis.length === 1 && axis[0] === -1)) && sameShape(layer.outputShape, finalShape);
+      return overClasses ? 'probabilities' : 'logits';
+    }
     if (!SHAPE_ONLY.has(cls)) return 'logits';
     layer = layer.inboundNodes?.[0]?.inboundLayers[0];
   }

@@ -1,8 +1,21 @@
 // The evaluation layer's public API.
-export * from './mask-metrics.js';
-export * from './contours.js';
-export * from './surface-distance.js';
-export * from './evaluate.js';
-export * from './run-config.js';
-export * from './predict.js';
-export * from './predict-inputs.js';
+export {
+  confusionCounts, addCounts, diceFromCounts, diceCoefficient, labDice, iou, iouFromCounts, precision,
+  precisionFromCounts, recall, recallFromCounts, pixelAccuracy, accuracyFromCounts, foregroundArea, argmaxLabels,
+  type ConfusionCounts, type MaskLike,
+} from './mask-metrics.js';
+export { largestComponent, boundaryPixels, extractContour, polygonArea, type Point as ContourPoint } from './contours.js';
+export {
+  distanceTransform, directedBoundaryDistances, hausdorff95, meanContourDistance, averagePerpendicularDistance,
+  percentile, type Spacing as PixelSpacing,
+} from './surface-distance.js';
+export {
+  evaluateModel, detectOutputKind, modelInputSize, predictScores, crossEntropySum, scoreImage,
+  type EvaluationMetrics, type PerImageResult, type EvaluationResult, type EvaluateOptions, type OutputKind,
+} from './evaluate.js';
+export {
+  predictMask, predictSample, resizeBilinear, resizeNearest, renderContourOverlay, formatContourText, encodeMaskPng,
+  PREDICTION_COLOUR, LABEL_COLOUR, type ImagePrediction, type OverlayColour,
+} from './predict.js';
+export { predictInputs, readPngImage, readDicomImage } from './predict-inputs.js';
+export { findRunConfig, readRunScale, resolveInputScale, dicomScalingWarning } from './run-config.js';

@@ -83,16 +83,16 @@ export function encodeMaskPng(mask: Uint8Array, height: number, width: number): 
   return encodePngGrey(width, height, mask.map((v) => (v !== 0 ? 255 : 0)));
 }
 
-export type Rgb = readonly [number, number, number];
+export type OverlayColour = readonly [number, number, number];
 
-export const PREDICTION_COLOUR: Rgb = [255, 48, 48];
-export const LABEL_COLOUR: Rgb = [48, 220, 48];
+export const PREDICTION_COLOUR: OverlayColour = [255, 48, 48];
+export const LABEL_COLOUR: OverlayColour = [48, 220, 48];
 
 /**
  * Draws a closed polygon one pixel wide, stepping at most half a pixel so no gaps open; pixel (r, c)
  * covers [c, c+1) × [r, r+1) as in the contour files.
  */
-function strokePolygon(image: RgbaImage, points: readonly Point[], colour: Rgb): void {
+function strokePolygon(image: RgbaImage, points: readonly Point[], colour: OverlayColour): void {
   const plot = (x: number, y: number): void => {
     const c = Math.floor(x);
     const r = Math.floor(y);
@@ -119,7 +119,7 @@ export function renderContourOverlay(
   image: Float32Array,
   height: number,
   width: number,
-  contours: { points: readonly Point[]; colour: Rgb }[],
+  contours: { points: readonly Point[]; colour: OverlayColour }[],
 ): RgbaImage {
   const grey = toGrey8(image);
   const data = new Uint8Array(height * width * 4);
@@ -155,7 +155,7 @@ export async function predictSample(model: tfl.LayersModel, sample: Sample): Pro
   const { mask, resized } = await predictMask(model, image, height, width);
   const contour = extractContour(mask, height, width);
   const lvAreaPx = foregroundArea(mask);
-  const contours: { points: readonly Point[]; colour: Rgb }[] = [];
+  const contours: { points: readonly Point[]; colour: OverlayColour }[] = [];
   if (label && label.length === height * width && foregroundArea(label) > 0) {
     contours.push({ points: extractContour(label, height, width), colour: LABEL_COLOUR });
   }

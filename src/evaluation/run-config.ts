@@ -3,7 +3,7 @@
  * so that the same scaling is applied to new images without the original command line.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { CheckpointError } from '../errors.js';
 import { parseScaling, type Scaling } from '../data/scaling.js';
 import { resolveModelJson } from '../models/io.js';
@@ -15,11 +15,10 @@ import { resolveModelJson } from '../models/io.js';
 export function findRunConfig(modelPath: string): string | undefined {
   const candidates: string[] = [];
   if (existsSync(modelPath) && statSync(modelPath).isDirectory()) candidates.push(join(modelPath, 'config.json'));
-  let dir = dirname(resolve(resolveModelJson(modelPath)));
-  for (let up = 0; up < 3; up++) {
-    candidates.push(join(dir, 'config.json'));
-    dir = dirname(dir);
-  }
+  // Only the run layout's own folders lead up to a run: an unrelated config.json above a bare model is not one.
+  const dir = dirname(resolve(resolveModelJson(modelPath)));
+  if (basename(dir) === 'model' || basename(dir) === 'best') candidates.push(join(dir, '..', 'config.json'));
+  if (basename(dirname(dir)) === 'checkpoints') candidates.push(join(dir, '..', '..', 'config.json'));
   return candidates.find((f) => existsSync(f));
 }
 
@@ -52,4 +51,17 @@ export function resolveInputScale(modelPath: string, given: string | undefined):
   const fromRun = config ? readRunScale(config) : undefined;
   if (fromRun !== undefined) return { scale: fromRun, origin: config! };
   return { scale: 'none', origin: config ? `${config} has no scale` : 'no run config.json found; pass --scale if the model was trained on scaled images' };
+}
+
+/**
+ * A warning when raw DICOM intensities meet a fixed scaling factor: the shared PNG and TFRecord data were
+ * min–max rescaled to 0–255 per slice by their publisher, so a model trained on them with 1/255 expects
+ * per-image 0–1 values, which `minmax` gives for DICOM input. Undefined when there is nothing to warn of.
+ */
+export function dicomScalingWarning(scale: Scaling): string | undefined {
+  if (typeof scale !== 'number') return undefined;
+  return (
+    `DICOM pixels are raw scanner intensities, not the 0-255 of the PNG/TFRecord data; a model trained on those ` +
+    `with a fixed factor expects per-image 0-1 values: pass --scale minmax`
+  );
 }

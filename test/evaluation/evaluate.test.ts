@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
 import { selectBackend } from '../../src/backends/select.js';
 import type { Sample } from '../../src/data/sample.js';
 import { crossEntropySum, detectOutputKind, evaluateModel } from '../../src/evaluation/evaluate.js';
@@ -52,7 +53,19 @@ describe('evaluateModel', () => {
     expect(metrics.dice).toBeCloseTo((3 / 4 + 3 / 4) / 2, 12);
   });
 
-  it('uses probabilities when the model ends in softmax', async () => {
+  it("treats a softmax over the whole flattened output (the lab's Task 1) as logits, giving ln 2", async () => {
+    const model = tfl.sequential();
+    model.add(tfl.layers.flatten({ inputShape: [2, 2, 1] }));
+    model.add(tfl.layers.dense({ units: 8, activation: 'softmax', kernelInitializer: 'zeros' }));
+    model.add(tfl.layers.reshape({ targetShape: [2, 2, 2] }));
+    expect(detectOutputKind(model)).toBe('logits');
+    const { metrics } = await evaluateModel(model, [a, b]);
+    // Every output is 1/8, equal for both classes: the per-pixel cross-entropy is ln 2.
+    expect(metrics.loss).toBeCloseTo(Math.LN2, 6);
+    model.dispose();
+  });
+
+  it('uses probabilities when the model ends in softmax over the classes', async () => {
     const model = thresholdModel(2, 2, true);
     expect(detectOutputKind(model)).toBe('probabilities');
     expect(detectOutputKind(thresholdModel(2, 2))).toBe('logits');

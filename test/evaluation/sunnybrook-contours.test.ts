@@ -3,7 +3,10 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../src/backends/select.js';
 import { readContourFile, rasterizeContour } from '../../src/data/contours.js';
+import type { Sample } from '../../src/data/sample.js';
+import { openSource } from '../../src/data/source.js';
 import { extractContour } from '../../src/evaluation/contours.js';
+import { evaluateModel } from '../../src/evaluation/evaluate.js';
 import { readDicomImage } from '../../src/evaluation/predict-inputs.js';
 import { predictSample } from '../../src/evaluation/predict.js';
 import { meanContourDistance } from '../../src/evaluation/surface-distance.js';
@@ -33,6 +36,28 @@ describe.skipIf(!hasData)('contours on the Sunnybrook expert contours', () => {
       expect(apd).toBeGreaterThan(0.4);
       expect(apd).toBeLessThan(0.6);
     }
+  });
+
+  it('evaluates DICOM+contour samples in mm, the pixel values scaled by the spacing', async () => {
+    const source = await openSource(DATA, { scale: 'minmax' });
+    const samples: Sample[] = [];
+    for await (const s of source.samples()) {
+      samples.push(s);
+      if (samples.length === 4) break;
+    }
+    const model = thresholdModel(256, 256);
+    const mm = await evaluateModel(model, samples);
+    const px = await evaluateModel(model, samples.map(({ spacing: _, ...rest }) => rest));
+    expect(mm.metrics.unit).toBe('mm');
+    expect(px.metrics.unit).toBe('px');
+    const [sr, sc] = samples[0]!.spacing!;
+    expect(sr).toBeCloseTo(sc, 9);
+    expect(mm.metrics.distanceCount).toBeGreaterThan(0);
+    expect(mm.metrics.distanceCount).toBe(px.metrics.distanceCount);
+    expect(mm.metrics.hd95).toBeCloseTo(px.metrics.hd95 * sr, 6);
+    expect(mm.metrics.apd).toBeCloseTo(px.metrics.apd * sr, 6);
+    expect(mm.metrics.meanDice).toBe(px.metrics.meanDice);
+    model.dispose();
   });
 
   it('reads a DICOM file for predict with its spacing, giving areas in mm²', async () => {
