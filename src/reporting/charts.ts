@@ -79,7 +79,9 @@ export function layoutCurves(runs: readonly CurveRun[], options: CurveOptions = 
   shapes.push({ kind: 'text', x: plot.x + plot.w / 2, y: height - 22, text: 'Epoch', size: 2, anchor: 'middle' });
   shapes.push({ kind: 'text', x: 10, y: plot.y + plot.h / 2, text: 'Loss / Dice', size: 2, anchor: 'middle', vertical: true });
 
+  let clipped = false;
   for (const e of entries) {
+    clipped ||= e.run.epochs.some((ep) => ep[e.key]! > 1 || ep[e.key]! < 0);
     const points = e.run.epochs
       .filter((ep) => Number.isFinite(ep[e.key]))
       .map((ep) => [xOf(ep.epoch + 1), yOf(ep[e.key]!)] as const);
@@ -87,6 +89,8 @@ export function layoutCurves(runs: readonly CurveRun[], options: CurveOptions = 
     shapes.push({ kind: 'polyline', points, stroke: e.color, width: 2, dash: e.dash });
     for (const [cx, cy] of points) if (!multi && points.length <= 40) shapes.push({ kind: 'circle', cx, cy, r: 2.5, fill: e.color });
   }
+
+  if (clipped) shapes.push({ kind: 'text', x: 8, y: height - 12, text: 'values outside 0..1 are drawn at the edge', size: 1, color: '#666666' });
 
   const lx = plot.x + plot.w + 16;
   entries.forEach((e, i) => {

@@ -6,3 +6,4 @@ export { sceneToSvg, sceneToPng, rasterizeScene, type Scene, type Shape } from '
 export { EventFileWriter, computeHistogram, FILE_VERSION, type Histogram, type EventFileWriterOptions } from './tensorboard.js';
 export { readRun, type RunRecord, type RunImage, type ModelSummaryFile, type EvaluationFile, type PerImageRecord } from './run.js';
 export { renderReport, writeReport, writeRunReport, bestEpoch, runScore, differingSettings } from './report.js';
+export { writeSamplePanels, safeImageName } from './samples.js';

@@ -3,6 +3,7 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { VERSION } from '../version.js';
 import { layoutCurves, layoutHistogram, type CurveRun } from './charts.js';
 import { readRun, type PerImageRecord, type RunImage, type RunRecord } from './run.js';
+import { safeImageName } from './samples.js';
 import { escapeXml, sceneToSvg } from './scene.js';
 
 const esc = escapeXml;
@@ -35,7 +36,8 @@ function fmt(v: unknown, digits = 4): string {
   if (v === null || v === undefined) return '–';
   if (typeof v === 'number') {
     if (!Number.isFinite(v)) return '–';
-    if (Number.isInteger(v)) return v.toLocaleString('en-US');
+    // Counts (parameters, epochs, pixels) print as integers; fractions such as a Dice of 0 keep their digits.
+    if (Number.isInteger(v) && Math.abs(v) >= 1) return v.toLocaleString('en-US');
     return Math.abs(v) >= 1e-3 || v === 0 ? v.toFixed(digits) : v.toExponential(2);
   }
   return typeof v === 'string' ? v : JSON.stringify(v);
@@ -45,6 +47,11 @@ function fmt(v: unknown, digits = 4): string {
 function fmtSetting(v: unknown): string {
   if (typeof v === 'number') return String(Number(v.toPrecision(6)));
   return fmt(v);
+}
+
+/** A count (parameters, epochs) with thousands separators. */
+function fmtCount(v: number | undefined): string {
+  return typeof v === 'number' && Number.isFinite(v) ? v.toLocaleString('en-US') : '–';
 }
 
 const asCurveRun = (run: RunRecord): CurveRun => ({ name: run.name, epochs: run.history });
@@ -86,18 +93,19 @@ function comparisonTable(runs: readonly RunRecord[]): string {
     const best = bestEpoch(r);
     const m = r.evaluation?.metrics ?? {};
     const unit = typeof m.unit === 'string' ? ` ${m.unit}` : '';
+    const num = (html: string): string => `<td class="num">${html}</td>`;
     const cells = [
-      `${i === winner ? '★ ' : ''}${esc(r.name)}`,
-      ...settings.map((k) => `<code>${esc(fmtSetting(r.config?.[k]))}</code>`),
-      `<td class="num">${fmt(r.summary?.totalParams)}`,
-      `<td class="num">${r.history.length}`,
-      `<td class="num">${fmt(last?.val_loss)}`,
-      `<td class="num">${best ? `${fmt(best.value)} (${best.epoch})` : '–'}`,
-      `<td class="num">${fmt(m.dice)}`,
-      `<td class="num">${fmt(m.meanDice)}`,
-      `<td class="num">${fmt(m.hd95, 2)}${m.hd95 !== undefined ? unit : ''}`,
-      `<td class="num">${fmt(m.apd, 2)}${m.apd !== undefined ? unit : ''}`,
-    ].map((c) => (c.startsWith('<td') ? `${c}</td>` : `<td>${c}</td>`));
+      `<td>${i === winner ? '★ ' : ''}${esc(r.name)}</td>`,
+      ...settings.map((k) => `<td><code>${esc(fmtSetting(r.config?.[k]))}</code></td>`),
+      num(fmtCount(r.summary?.totalParams)),
+      num(String(r.history.length)),
+      num(fmt(last?.val_loss)),
+      num(best ? `${fmt(best.value)} (${best.epoch})` : '–'),
+      num(fmt(m.dice)),
+      num(fmt(m.meanDice)),
+      num(`${fmt(m.hd95, 2)}${m.hd95 !== undefined ? unit : ''}`),
+      num(`${fmt(m.apd, 2)}${m.apd !== undefined ? unit : ''}`),
+    ];
     return `<tr${i === winner ? ' class="winner"' : ''}>${cells.join('')}</tr>`;
   });
   const won = winner >= 0
@@ -117,11 +125,11 @@ function configTable(config: Record<string, unknown> | undefined): string {
 function summaryTable(run: RunRecord): string {
   const s = run.summary;
   if (!s) return '<p class="note">No summary.json in this run.</p>';
-  const rows = s.layers.map((l) => `<tr><td>${esc(l.name)} (${esc(l.type)})</td><td><code>${esc(formatOutputShape(l.outputShape))}</code></td><td class="num">${fmt(l.params)}</td></tr>`);
+  const rows = s.layers.map((l) => `<tr><td>${esc(l.name)} (${esc(l.type)})</td><td><code>${esc(formatOutputShape(l.outputShape))}</code></td><td class="num">${fmtCount(l.params)}</td></tr>`);
   return `<table><tr><th>Layer (type)</th><th>Output shape</th><th>Param #</th></tr>${rows.join('')}
-<tr><td colspan="2"><b>Total params</b></td><td class="num"><b>${fmt(s.totalParams)}</b></td></tr>
-<tr><td colspan="2">Trainable params</td><td class="num">${fmt(s.trainableParams)}</td></tr>
-<tr><td colspan="2">Non-trainable params</td><td class="num">${fmt(s.totalParams - s.trainableParams)}</td></tr></table>`;
+<tr><td colspan="2"><b>Total params</b></td><td class="num"><b>${fmtCount(s.totalParams)}</b></td></tr>
+<tr><td colspan="2">Trainable params</td><td class="num">${fmtCount(s.trainableParams)}</td></tr>
+<tr><td colspan="2">Non-trainable params</td><td class="num">${fmtCount(s.totalParams - s.trainableParams)}</td></tr></table>`;
 }
 
 function formatOutputShape(shape: unknown): string {
@@ -159,14 +167,22 @@ function ranked(perImage: readonly PerImageRecord[]): PerImageRecord[] {
 function bestWorstTable(run: RunRecord, n = 5): string {
   const list = ranked(run.evaluation?.perImage ?? []);
   if (list.length === 0) return '';
-  const best = list.slice(0, n), worst = list.slice(Math.max(n, list.length - n)).reverse();
+  // With fewer than 2n images, the best half and the worst half, so no image is listed twice.
+  const k = Math.min(n, Math.ceil(list.length / 2));
+  const best = list.slice(0, k), worst = list.slice(Math.max(k, list.length - n)).reverse();
   const row = (p: PerImageRecord, tag: string): string =>
-    `<tr><td>${tag}</td><td>${esc(p.name)}</td><td>${esc(String(p.patient ?? ''))}</td><td class="num">${fmt(p.dice)}</td><td class="num">${fmt(p.iou)}</td><td class="num">${fmt(p.hd95, 2)}</td><td class="num">${fmt(p.lvAreaPx)}</td></tr>`;
+    `<tr><td>${tag}</td><td>${esc(p.name)}</td><td>${esc(String(p.patient ?? ''))}</td><td class="num">${fmt(p.dice)}</td><td class="num">${fmt(p.iou)}</td><td class="num">${fmt(p.hd95, 2)}</td><td class="num">${fmtCount(p.lvAreaPx)}</td></tr>`;
   return `<table><tr><th></th><th>image</th><th>patient</th><th>Dice</th><th>IoU</th><th>HD95</th><th>LV area (px)</th></tr>
 ${best.map((p) => row(p, 'best')).join('')}${worst.map((p) => row(p, 'worst')).join('')}</table>`;
 }
 
-const sanitize = (name: string): string => name.replace(/[^\w.-]+/g, '_');
+/**
+ * Image and file names reduced to letters, digits, dots and single dashes, so `synthetic/100` matches
+ * both `best-01-synthetic_100.png` (safeImageName) and `best-01-synthetic-100.png`.
+ */
+function comparableName(name: string): string {
+  return safeImageName(name).replace(/[_-]+/g, '-');
+}
 
 /** Sample panels with their image's Dice where the file name contains the image name; best first. */
 function sampleGrid(run: RunRecord): string {
@@ -174,8 +190,9 @@ function sampleGrid(run: RunRecord): string {
   const perImage = run.evaluation?.perImage ?? [];
   const items = run.samples.map((s) => {
     const base = s.file.slice(s.file.lastIndexOf('/') + 1);
+    const key = comparableName(base.replace(/\.png$/i, ''));
     const match = perImage
-      .filter((p) => p.name && base.includes(sanitize(p.name)))
+      .filter((p) => p.name && key.endsWith(`-${comparableName(p.name)}`))
       .sort((a, b) => b.name.length - a.name.length)[0];
     return { s, dice: typeof match?.dice === 'number' ? match.dice : undefined, name: match?.name };
   });

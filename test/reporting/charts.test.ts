@@ -24,6 +24,8 @@ describe('training curves', () => {
     expect(dice[0]).toBeCloseTo(y0 + 0.2 * (y1 - y0), 6);
     expect(dice[1]).toBeCloseTo(y0 + 0.5 * (y1 - y0), 6);
     expect(dice[2]).toBeCloseTo(y1, 6);
+    expect(texts(scene.shapes)).toContain('values outside 0..1 are drawn at the edge');
+    expect(texts(layoutCurves([run('fcn', [0.2, 0.5])]).shapes)).not.toContain('values outside 0..1 are drawn at the edge');
     // Epochs are shown from 1: the first point sits on the left edge, the last on the right.
     const xs = lines[0]!.points.map(([x]) => x);
     expect(xs[0]).toBeLessThan(xs[1]!);

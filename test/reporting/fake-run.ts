@@ -40,8 +40,8 @@ export function writeFakeRun(dir: string, options: FakeRunOptions = {}): void {
   const history = Array.from({ length: epochs }, (_, e) => {
     const t = (e + 1) / epochs;
     return {
-      epoch: e, loss: 0.4 * (1 - t) + 0.02, dice: finalDice * t, accuracy: 0.95 + 0.04 * t,
-      val_loss: 0.45 * (1 - t) + 0.04, val_dice: (finalDice - 0.02) * t, val_accuracy: 0.94 + 0.04 * t, seconds: 12.5, tensors: 42,
+      epoch: e, loss: 0.5 * Math.exp(-3 * t * finalDice) + 0.02, dice: finalDice * (1 - Math.exp(-4 * t)), accuracy: 0.95 + 0.04 * t,
+      val_loss: 0.55 * Math.exp(-2.6 * t * finalDice) + 0.04, val_dice: (finalDice - 0.02) * (1 - Math.exp(-4 * t)), val_accuracy: 0.94 + 0.04 * t, seconds: 12.5, tensors: 42,
     };
   });
   writeFileSync(join(dir, 'history.json'), JSON.stringify({ epochs: history }));

@@ -1,0 +1,35 @@
+import { join } from 'node:path';
+import type { Sample } from '../data/sample.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { renderPanel } from './panels.js';
+
+/** A file-name-safe form of an image name (`synthetic/100` → `synthetic_100`); the report matches on it. */
+export function safeImageName(name: string): string {
+  return name.replace(/[^\w.-]+/g, '_');
+}
+
+/**
+ * Writes `RUN/samples/best-NN-<image>.png` and `worst-NN-<image>.png`: panels (input, label, prediction,
+ * contour overlay) of the `count` best and `count` worst images by Dice; images whose Dice is not a
+ * number are skipped. `dice[i]` belongs to `samples[i]` and `predictions[i]`. Returns the files written.
+ */
+export async function writeSamplePanels(
+  runDir: string, samples: readonly Sample[], predictions: readonly Uint8Array[], dice: readonly number[], count = 4,
+): Promise<string[]> {
+  const ranked = samples.map((_, i) => i).filter((i) => Number.isFinite(dice[i])).sort((a, b) => dice[b]! - dice[a]!);
+  const best = ranked.slice(0, count);
+  const worst = ranked.slice(Math.max(best.length, ranked.length - count)).reverse();
+  const files: string[] = [];
+  for (const [tag, list] of [['best', best], ['worst', worst]] as const) {
+    for (const [k, i] of list.entries()) {
+      const s = samples[i]!;
+      const file = join(runDir, 'samples', `${tag}-${String(k + 1).padStart(2, '0')}-${safeImageName(s.name)}.png`);
+      await writeFileAtomic(file, renderPanel(
+        { image: s.image, height: s.height, width: s.width, label: s.label, prediction: predictions[i] },
+        { contours: true, caption: `Dice ${dice[i]!.toFixed(4)}` },
+      ));
+      files.push(file);
+    }
+  }
+  return files;
+}

@@ -1,0 +1,62 @@
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { PNG } from 'pngjs';
+import { writeFileAtomic } from '../../src/io/atomic.js';
+import { evaluateModel } from '../../src/evaluation/evaluate.js';
+import { writeSamplePanels } from '../../src/reporting/samples.js';
+import { writeRunReport } from '../../src/reporting/report.js';
+import { TensorBoardCallback } from '../../src/training/callbacks/tensorboard.js';
+import { resolveTrainConfig } from '../../src/training/config.js';
+import { runTraining } from '../../src/training/run.js';
+import { predictLabels } from '../../src/training/train.js';
+import { readEvents, summaryValues } from '../reporting/tfevents-reader.js';
+
+// A real 3-epoch run with the TensorBoard callback, then the evaluation, sample panels and report that
+// the end of `lvseg train` produces. LVSEG_REPORT_OUT keeps the run directory (for the docs screenshots).
+describe('TensorBoard files and report of a real 3-epoch run', () => {
+  it('decode with an independent reader and give a complete report', async () => {
+    const out = process.env.LVSEG_REPORT_OUT ?? join(mkdtempSync(join(tmpdir(), 'lvseg-long-report-')), 'run');
+    const config = resolveTrainConfig({
+      model: 'unet-small', train: 'synthetic:8:1:32', val: 'synthetic:4:100:32', epochs: 3, backend: 'cpu',
+      scale: 'none', batchSize: 2, out, tensorboard: false,
+    });
+    const result = await runTraining(config, undefined, {
+      progress: { stream: { write: () => true } }, warn: () => {},
+      callbacks: [new TensorBoardCallback({ host: 'e2ehost' })],
+    });
+
+    const evaluation = await evaluateModel(result.model, result.val);
+    await writeFileAtomic(join(out, 'evaluation.json'), JSON.stringify(evaluation, null, 2));
+    const preds = predictLabels(result.model, result.val);
+    const files = await writeSamplePanels(out, result.val, preds, evaluation.perImage.map((p) => p.dice), 2);
+    expect(files).toHaveLength(4);
+    const report = await writeRunReport(out);
+
+    const train = summaryValues(readEvents(join(out, 'logs', 'train'), 'e2ehost').events);
+    const validation = readEvents(join(out, 'logs', 'validation'), 'e2ehost');
+    expect(validation.events[0]!.file_version).toBe('brain.Event:2');
+    const val = summaryValues(validation.events);
+    const history = result.history;
+    for (const tag of ['epoch_loss', 'epoch_dice', 'epoch_accuracy']) {
+      expect(train.filter((v) => v.tag === tag).map((v) => v.step)).toEqual([0, 1, 2]);
+      const v = val.filter((x) => x.tag === tag);
+      expect(v.map((x) => x.step)).toEqual([0, 1, 2]);
+      v.forEach((x, e) => expect(x.simple_value).toBeCloseTo(history[e]![`val_${tag.slice(6)}`]!, 5));
+    }
+    const images = train.filter((v) => v.image);
+    expect(images.map((v) => v.step)).toEqual([0, 1, 2]);
+    for (const v of images) expect(PNG.sync.read(Buffer.from(v.image!.encoded_image_string)).width).toBe(v.image!.width);
+    const weights = result.model.weights.map((w) => w.name);
+    expect(weights.length).toBeGreaterThan(10);
+    for (const name of weights) expect(train.filter((v) => v.tag === name && v.histo).map((v) => v.step)).toEqual([0, 1, 2]);
+    expect(train.filter((v) => v.tag === 'config')).toHaveLength(1);
+
+    const html = readFileSync(report, 'utf8');
+    expect(existsSync(join(out, 'report.html'))).toBe(true);
+    expect(html).toContain('Training curves: run');
+    expect(html).toContain(`${result.model.countParams().toLocaleString('en-US')}`);
+    expect(html.match(/<img src="data:image\/png;base64,/g)).toHaveLength(4 + 1);
+  });
+});
