@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { onednnFallbackCounts, setOnednnThreads } from '../src/backends/onednn.js';
 import { createOptimizer } from '../src/backends/optimizers.js';
 import { selectBackend, type BackendName } from '../src/backends/select.js';
 import { PACKAGE_ROOT } from '../src/paths.js';
@@ -13,7 +14,8 @@ import type { Benchmark, Emit } from './main.js';
  * One training step of the lab's networks (256x256x1, 2 classes, sparse softmax cross-entropy from
  * logits, Adam 1e-3) per backend and batch size, inference images/s, and the PyTorch peer on the same
  * machine in the same run, with ratio = lvseg / PyTorch. Options (after `npm run bench -- train-step`):
- * --backends onednn,wasm  --batches 1,8  --models fcn,dense  --steps N  --profile (per-kernel times).
+ * --backends onednn,wasm  --batches 1,8  --models fcn,dense  --steps N  --threads N (onednn and PyTorch; default
+ * all cores)  --profile (per-kernel times of one step on the first backend).
  */
 type ModelName = 'fcn' | 'dense';
 
@@ -54,6 +56,13 @@ function sparseSoftmaxCrossEntropy(labels: tf.Tensor, logits: tf.Tensor): tf.Sca
   });
 }
 
+/** The median: other processes share the cores, and one descheduled step should not move the result. */
+function median(values: number[]): number {
+  const sorted = [...values].sort((p, q) => p - q);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
 function option(args: string[], name: string, fallback: string): string {
   const i = args.indexOf(`--${name}`);
   return i >= 0 && i + 1 < args.length ? args[i + 1] : fallback;
@@ -85,9 +94,13 @@ async function timeTraining(model: ModelName, batch: number, steps: number): Pro
   let loss = 0;
   for (let i = 0; i < 2; i++) loss = trainStep(net, optimizer, data);
   const tensorsBefore = tf.memory().numTensors;
-  const start = performance.now();
-  for (let i = 0; i < steps; i++) loss = trainStep(net, optimizer, data);
-  const stepMs = (performance.now() - start) / steps;
+  const times: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const start = performance.now();
+    loss = trainStep(net, optimizer, data);
+    times.push(performance.now() - start);
+  }
+  const stepMs = median(times);
   const tensorsFlat = tf.memory().numTensors === tensorsBefore;
   tf.dispose([x, y]);
   optimizer.dispose();
@@ -98,13 +111,16 @@ async function timeTraining(model: ModelName, batch: number, steps: number): Pro
 async function timeInference(model: ModelName, batch: number, steps: number): Promise<number> {
   const net = model === 'fcn' ? buildLabFcn() : buildLabDense();
   const { x, y } = makeBatch(batch);
-  tf.tidy(() => net.predict(x));
-  const start = performance.now();
-  for (let i = 0; i < steps; i++) tf.tidy(() => (net.predict(x) as tf.Tensor).dataSync());
-  const seconds = (performance.now() - start) / 1000;
+  tf.tidy(() => (net.predict(x) as tf.Tensor).dataSync());
+  const times: number[] = [];
+  for (let i = 0; i < Math.max(3, steps); i++) {
+    const start = performance.now();
+    tf.tidy(() => (net.predict(x) as tf.Tensor).dataSync());
+    times.push(performance.now() - start);
+  }
   tf.dispose([x, y]);
   net.dispose();
-  return (steps * batch) / seconds;
+  return batch / (median(times) / 1000);
 }
 
 /** Per-kernel milliseconds of one training step (tf.profile), largest first. */
@@ -130,12 +146,12 @@ async function profileStep(model: ModelName, batch: number): Promise<{ kernel: s
 
 const PEER = join(PACKAGE_ROOT, '..', 'shared', 'peers', 'torch_fcn_step.py');
 
-async function runPeer(model: ModelName, batch: number): Promise<{ step_ms: number; version: string } | undefined> {
+async function runPeer(model: ModelName, batch: number, threads: number): Promise<{ step_ms: number; version: string; threads: number } | undefined> {
   if (!existsSync(PEER) || !existsSync('/usr/bin/python3')) return undefined;
   try {
-    const { stdout } = await promisify(execFile)('/usr/bin/python3', [PEER, '--batch', String(batch), '--model', model, '--steps', '5'],
+    const { stdout } = await promisify(execFile)('/usr/bin/python3', [PEER, '--batch', String(batch), '--model', model, '--steps', '5', '--threads', String(threads)],
       { timeout: 600_000 });
-    return JSON.parse(stdout.trim().split('\n').pop()!) as { step_ms: number; version: string };
+    return JSON.parse(stdout.trim().split('\n').pop()!) as { step_ms: number; version: string; threads: number };
   } catch {
     return undefined;
   }
@@ -146,29 +162,45 @@ async function run(emit: Emit, args: string[]): Promise<void> {
   const batches = option(args, 'batches', '1,8').split(',').map(Number);
   const models = option(args, 'models', 'fcn,dense').split(',') as ModelName[];
   const steps = Number(option(args, 'steps', '5'));
+  const threads = Number(option(args, 'threads', '0'));
+  if (backends.includes('onednn') || backends.includes('auto')) setOnednnThreads(threads);
   for (const model of models) {
     for (const batch of batches) {
-      const peer = await runPeer(model, batch);
-      if (peer) emit({ bench: 'train-step', model, backend: 'pytorch', version: peer.version, batch, step_ms: peer.step_ms });
+      // The peer runs before and after lvseg and the ratio uses the mean of both, so load from other
+      // processes that changes during the run weighs on both sides alike.
+      const before = await runPeer(model, batch, threads);
+      const results: Record<string, unknown>[] = [];
       for (const name of backends) {
         const selected = await selectBackend(name);
         // The pure-JS cpu backend takes minutes per FCN step: one step is all it gets.
         const n = selected.name === 'cpu' ? 1 : steps;
         const r = await timeTraining(model, batch, n);
-        emit({
-          bench: 'train-step', model, backend: selected.name, batch, step_ms: Math.round(r.stepMs * 10) / 10,
-          per_image_ms: Math.round((r.stepMs / batch) * 10) / 10, steps: n, tensors_flat: r.tensorsFlat, loss: r.loss,
-          ...(peer ? { pytorch_ms: peer.step_ms, ratio: Math.round((r.stepMs / peer.step_ms) * 100) / 100 } : {}),
-        });
         const ips = await timeInference(model, batch, n);
-        emit({ bench: 'inference', model, backend: selected.name, batch, images_per_s: Math.round(ips * 10) / 10 });
+        results.push({
+          bench: 'train-step', model, backend: selected.name, batch, step_ms: Math.round(r.stepMs * 10) / 10,
+          per_image_ms: Math.round((r.stepMs / batch) * 10) / 10, steps: n, statistic: 'median', tensors_flat: r.tensorsFlat,
+          loss: r.loss, stepMs: r.stepMs,
+        });
+        results.push({ bench: 'inference', model, backend: selected.name, batch, images_per_s: Math.round(ips * 10) / 10 });
+      }
+      const after = await runPeer(model, batch, threads);
+      const peers = [before, after].filter((p) => p !== undefined);
+      const peerMs = peers.length ? peers.reduce((sum, p) => sum + p.step_ms, 0) / peers.length : undefined;
+      if (peerMs !== undefined) {
+        emit({ bench: 'train-step', model, backend: 'pytorch', version: peers[0].version, threads: peers[0].threads, batch,
+          step_ms: Math.round(peerMs * 10) / 10, runs_ms: peers.map((p) => p.step_ms) });
+      }
+      for (const { stepMs, ...record } of results) {
+        const ratio = peerMs !== undefined && typeof stepMs === 'number' ? { pytorch_ms: Math.round(peerMs * 10) / 10, ratio: Math.round((stepMs / peerMs) * 100) / 100 } : {};
+        emit({ ...record, ...ratio });
       }
     }
   }
   if (args.includes('--profile')) {
     for (const model of models) {
       await selectBackend(backends[0]);
-      emit({ bench: 'train-step-profile', model, backend: backends[0], batch: batches[0], kernels: await profileStep(model, batches[0]) });
+      const kernels = await profileStep(model, batches[0]);
+      emit({ bench: 'train-step-profile', model, backend: backends[0], batch: batches[0], kernels, cpu_fallbacks: onednnFallbackCounts() });
     }
   }
 }

@@ -3,6 +3,7 @@
 // what would crash the process (wrong argument kinds), and turns oneDNN errors into JavaScript errors.
 #include <napi.h>
 #include <malloc.h>
+#include <omp.h>
 #include <exception>
 #include "kernels.h"
 
@@ -104,7 +105,7 @@ Napi::Value Sgd(const Napi::CallbackInfo& info) {
 Napi::Value Binary(const Napi::CallbackInfo& info) {
   requireFloatArrays(info, {1, 2, 3});
   lvseg::binary(static_cast<lvseg::Binary>(info[0].ToNumber().Int32Value()), floats(info[1]), floats(info[2]),
-                floats(info[3]), length(info[3]), length(info[2]), info[4].ToBoolean());
+                floats(info[3]), length(info[3]), length(info[2]), info[4].ToBoolean(), info[5].ToBoolean());
   return info.Env().Undefined();
 }
 
@@ -129,12 +130,21 @@ Napi::Value ReduceInner(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// Threads for oneDNN and the elementwise loops (OpenMP); 0 or less leaves OpenMP's default (all cores).
+Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
+  const int n = info[0].ToNumber().Int32Value();
+  if (n > 0) omp_set_num_threads(n);
+  return Napi::Number::New(info.Env(), omp_get_max_threads());
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  // Every kernel output is a fresh Float32Array. glibc serves big ones with mmap and returns them to the
-  // OS on free, so each step would page-fault through hundreds of MB of new pages (measured: 15 ms to
-  // allocate a 6.5 MB activation). Keeping big blocks in the heap lets freed activations be reused.
-  mallopt(M_MMAP_THRESHOLD, 512 << 20);
-  mallopt(M_TRIM_THRESHOLD, 1024 << 20);
+  // Every kernel output is a new Float32Array. glibc serves big blocks with mmap and unmaps them on free,
+  // so each step would fault in hundreds of MB of fresh zeroed pages (measured: a 6.5 MB output costs
+  // as much as the relu that fills it). Serving every block from the heap, and not trimming it back,
+  // lets freed activations be reused. V8's own heap does not go through malloc, so only big buffers see this.
+  mallopt(M_MMAP_MAX, 0);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads));
   exports.Set("conv2d", Napi::Function::New(env, Conv2d));
   exports.Set("conv2dBackwardData", Napi::Function::New(env, Conv2dBackwardData));
   exports.Set("conv2dBackwardWeights", Napi::Function::New(env, Conv2dBackwardWeights));

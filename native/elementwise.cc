@@ -33,8 +33,18 @@ void sgdUpdate(float* value, const float* g, int64_t n, float lr) {
 }
 
 template <typename F>
-static void binaryLoop(F f, const float* a, const float* b, float* out, int64_t n, int64_t bn, bool scalarA) {
-  if (scalarA) {
+static void binaryLoop(F f, const float* a, const float* b, float* out, int64_t n, int64_t bn, bool scalarA, bool blocked) {
+  if (blocked && bn < n) {
+    const int64_t inner = n / bn;
+#pragma omp parallel for schedule(static) if (n > kParallelMin)
+    for (int64_t r = 0; r < bn; r++) {
+      const float br = b[r];
+      const float* ar = a + r * inner;
+      float* outr = out + r * inner;
+#pragma omp simd
+      for (int64_t j = 0; j < inner; j++) outr[j] = f(ar[j], br);
+    }
+  } else if (scalarA) {
     const float a0 = a[0];
 #pragma omp parallel for simd schedule(static) if (n > kParallelMin)
     for (int64_t i = 0; i < n; i++) out[i] = f(a0, b[i]);
@@ -57,14 +67,14 @@ static void binaryLoop(F f, const float* a, const float* b, float* out, int64_t 
   }
 }
 
-void binary(Binary op, const float* a, const float* b, float* out, int64_t n, int64_t bn, bool scalarA) {
+void binary(Binary op, const float* a, const float* b, float* out, int64_t n, int64_t bn, bool scalarA, bool blocked) {
   switch (op) {
-    case Binary::Add: return binaryLoop([](float x, float y) { return x + y; }, a, b, out, n, bn, scalarA);
-    case Binary::Sub: return binaryLoop([](float x, float y) { return x - y; }, a, b, out, n, bn, scalarA);
-    case Binary::Mul: return binaryLoop([](float x, float y) { return x * y; }, a, b, out, n, bn, scalarA);
-    case Binary::Div: return binaryLoop([](float x, float y) { return x / y; }, a, b, out, n, bn, scalarA);
+    case Binary::Add: return binaryLoop([](float x, float y) { return x + y; }, a, b, out, n, bn, scalarA, blocked);
+    case Binary::Sub: return binaryLoop([](float x, float y) { return x - y; }, a, b, out, n, bn, scalarA, blocked);
+    case Binary::Mul: return binaryLoop([](float x, float y) { return x * y; }, a, b, out, n, bn, scalarA, blocked);
+    case Binary::Div: return binaryLoop([](float x, float y) { return x / y; }, a, b, out, n, bn, scalarA, blocked);
     case Binary::ReluGrad:
-      return binaryLoop([](float dy, float x) { return x > 0.f ? dy : 0.f; }, a, b, out, n, bn, scalarA);
+      return binaryLoop([](float dy, float x) { return x > 0.f ? dy : 0.f; }, a, b, out, n, bn, scalarA, blocked);
   }
 }
 

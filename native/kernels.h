@@ -25,8 +25,10 @@ void adamUpdate(float* value, float* m, float* v, const float* g, int64_t n, flo
                 float oneMinusAccBeta1, float oneMinusAccBeta2, float epsilon);
 void sgdUpdate(float* value, const float* g, int64_t n, float lr);
 enum class Binary { Add = 0, Sub = 1, Mul = 2, Div = 3, ReluGrad = 4 };
-// out[i] = a[i] op b[bi] where b repeats with period bn (bn == n: same shape; 1: scalar; C: last axis).
-void binary(Binary op, const float* a, const float* b, float* out, int64_t n, int64_t bn, bool scalarA);
+// out[i] = a[i] op b[j]: with `blocked` false b repeats with period bn (bn == n: same shape; 1: scalar;
+// C: a last-axis vector), with `blocked` true each b[j] covers n / bn consecutive outputs (b is [..., 1]).
+// scalarA: a is one value, b has n.
+void binary(Binary op, const float* a, const float* b, float* out, int64_t n, int64_t bn, bool scalarA, bool blocked);
 enum class Unary { Relu = 0, Step = 1, Exp = 2, Log = 3, Neg = 4, Square = 5, Sqrt = 6 };
 void unary(Unary op, const float* x, float* y, int64_t n, float alpha);
 // Sums over all leading axes, keeping the innermost `inner` values: out[j] = sum_i x[i*inner + j].

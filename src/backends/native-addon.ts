@@ -8,6 +8,8 @@ import { PACKAGE_ROOT } from '../paths.js';
  * place on Float32Array buffers; callers validate shapes and lengths first (see onednn.ts).
  */
 export interface NativeAddon {
+  /** Sets the OpenMP thread count (n > 0) and returns the count in effect. */
+  setNumThreads(n: number): number;
   conv2d(x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array, dims: Int32Array, relu: boolean): void;
   conv2dBackwardData(dy: Float32Array, w: Float32Array, dx: Float32Array, dims: Int32Array): void;
   conv2dBackwardWeights(x: Float32Array, dy: Float32Array, dw: Float32Array, dims: Int32Array): void;
@@ -17,7 +19,7 @@ export interface NativeAddon {
   adam(value: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, lr: number, beta1: number, beta2: number,
     oneMinusAccBeta1: number, oneMinusAccBeta2: number, epsilon: number): void;
   sgd(value: Float32Array, g: Float32Array, lr: number): void;
-  binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array, scalarA: boolean): void;
+  binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array, scalarA: boolean, blocked: boolean): void;
   unary(op: number, x: Float32Array, y: Float32Array, alpha: number): void;
   sumLeading(x: Float32Array, out: Float32Array): void;
   reduceInner(op: number, x: Float32Array, out: Float32Array): void;

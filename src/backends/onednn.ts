@@ -39,11 +39,47 @@ export function registerOnednnBackend(): { ok: true } | { ok: false; reason: str
   const overrides = nativeKernels(addon);
   for (const cpuKernel of tf.getKernelsForBackend('cpu')) {
     const makeNative = overrides.get(cpuKernel.kernelName);
+    cpuKernelNames.set(cpuKernel.kernelFunc, cpuKernel.kernelName);
     const kernelFunc = makeNative ? makeNative(cpuKernel.kernelFunc) : cpuKernel.kernelFunc;
     tf.registerKernel({ ...cpuKernel, backendName: ONEDNN_BACKEND, kernelFunc });
   }
+  registerFusedReluGradient(addon);
   registered = true;
   return { ok: true };
+}
+
+const RELU_GRAD = 'LvsegReluGrad';
+
+/**
+ * tfjs's Relu gradient is mul(dy, step(x)): two passes and a temporary over every activation. On
+ * onednn it becomes one native pass; other backends keep tfjs's formula (the gradient registry is
+ * global, so this gradient checks the backend each time).
+ */
+function registerFusedReluGradient(addon: NativeAddon): void {
+  tf.registerKernel({
+    kernelName: RELU_GRAD,
+    backendName: ONEDNN_BACKEND,
+    kernelFunc: ({ inputs, backend }) => {
+      const cpu = backend as MathBackendCPU;
+      const { dy, x } = inputs as { dy: TensorInfo; x: TensorInfo };
+      const out = output(cpu, [...x.shape]);
+      addon.binary(4, values(cpu, dy), values(cpu, x), out.data, false, false);
+      return out.info;
+    },
+  });
+  tf.registerGradient({
+    kernelName: 'Relu',
+    inputsToSave: ['x'],
+    gradFunc: (dy, saved) => {
+      const [x] = saved;
+      const grad = dy as tf.Tensor;
+      const native = tf.getBackend() === ONEDNN_BACKEND && x.dtype === 'float32' && grad.dtype === 'float32' &&
+        util.arraysEqual(x.shape, grad.shape);
+      return {
+        x: () => (native ? (tf.engine().runKernel(RELU_GRAD, { dy: grad, x }) as tf.Tensor) : tf.mul(grad, tf.cast(tf.step(x), 'float32'))),
+      };
+    },
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -57,8 +93,10 @@ function isF32(backend: MathBackendCPU, ...ts: TensorInfo[]): boolean {
   return ts.every((t) => t.dtype === 'float32' && backend.data.get(t.dataId).values instanceof Float32Array);
 }
 
+/** A new output buffer, not zero-filled: every native kernel writes all of its output. */
 function output(backend: MathBackendCPU, shape: number[]): { info: TensorInfo; data: Float32Array } {
-  const data = new Float32Array(util.sizeFromShape(shape));
+  const size = util.sizeFromShape(shape);
+  const data = new Float32Array(Buffer.allocUnsafeSlow(size * 4).buffer, 0, size);
   return { info: backend.makeTensorInfo(shape, 'float32', data), data };
 }
 
@@ -68,8 +106,21 @@ type NativeKernel = (args: { inputs: Record<string, TensorInfo>; backend: MathBa
 function withFallback(native: NativeKernel): (cpu: KernelFunc) => KernelFunc {
   return (cpu) => (args) => {
     const result = native(args as unknown as Parameters<NativeKernel>[0]);
-    return result ?? cpu(args);
+    if (result) return result;
+    fallbacks.set(kernelNameOf(cpu), (fallbacks.get(kernelNameOf(cpu)) ?? 0) + 1);
+    return cpu(args);
   };
+}
+
+const fallbacks = new Map<string, number>();
+const cpuKernelNames = new Map<KernelFunc, string>();
+function kernelNameOf(cpu: KernelFunc): string {
+  return cpuKernelNames.get(cpu) ?? 'unknown';
+}
+
+/** How often each native kernel handed a case to the cpu kernel since the process started (for profiles). */
+export function onednnFallbackCounts(): Record<string, number> {
+  return Object.fromEntries(fallbacks);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -212,8 +263,11 @@ function nativeKernels(addon: NativeAddon): Map<string, (cpu: KernelFunc) => Ker
       biasValues = values(backend, bias);
     }
     const c = output(backend, [...batchShapeA, m, n]);
+    // With a unit dimension the transposed and plain layouts are the same bytes; the plain one is the
+    // one oneDNN runs fast (a transposed 65536x1 times 1x64, the Dense weight gradient, took 20x longer).
+    const plainA = ta && (m === 1 || k === 1), plainB = tb && (k === 1 || n === 1);
     addon.matMul(values(backend, a), values(backend, b), biasValues, c.data,
-      Int32Array.from([batchA, m, k, n, ta ? 1 : 0, tb ? 1 : 0, batchB]), activation === 'relu');
+      Int32Array.from([batchA, m, k, n, ta && !plainA ? 1 : 0, tb && !plainB ? 1 : 0, batchB]), activation === 'relu');
     return c.info;
   };
   kernels.set('BatchMatMul', withFallback(matMul(false)));
@@ -225,19 +279,21 @@ function nativeKernels(addon: NativeAddon): Map<string, (cpu: KernelFunc) => Ker
       let { a, b } = inputs;
       if (!isF32(backend, a, b)) return null;
       const outShape = backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
-      const size = util.sizeFromShape(outShape);
-      if (size === 0) return null;
-      const periodic = (full: TensorInfo, part: TensorInfo) =>
-        util.sizeFromShape(full.shape) === size && (util.sizeFromShape(part.shape) === 1 || util.sizeFromShape(part.shape) === size ||
-          util.arraysEqual(trimLeadingOnes(part.shape), outShape.slice(outShape.length - trimLeadingOnes(part.shape).length)));
-      if (commutative && !periodic(a, b) && periodic(b, a)) [a, b] = [b, a];
+      if (util.sizeFromShape(outShape) === 0) return null;
+      let layoutA = broadcastLayout(a.shape, outShape), layoutB = broadcastLayout(b.shape, outShape);
+      if (commutative && layoutA !== 'full' && layoutB === 'full') {
+        [a, b] = [b, a];
+        [layoutA, layoutB] = [layoutB, layoutA];
+      }
       let scalarA = false;
-      if (!periodic(a, b)) {
-        if (util.sizeFromShape(a.shape) === 1 && util.sizeFromShape(b.shape) === size) scalarA = true;
+      if (layoutA !== 'full') {
+        if (layoutA === 'scalar' && layoutB === 'full') scalarA = true;
         else return null;
+      } else if (layoutB === null) {
+        return null;
       }
       const out = output(backend, outShape);
-      addon.binary(op, values(backend, a), values(backend, b), out.data, scalarA);
+      addon.binary(op, values(backend, a), values(backend, b), out.data, scalarA, layoutB === 'blocked');
       return out.info;
     }));
   }
@@ -256,13 +312,15 @@ function nativeKernels(addon: NativeAddon): Map<string, (cpu: KernelFunc) => Ker
   const reduce = (op: 0 | 1): NativeKernel => ({ inputs, backend, attrs }) => {
     const { x } = inputs;
     if (!isF32(backend, x) || x.shape.length === 0 || util.sizeFromShape(x.shape) === 0) return null;
-    const rank = x.shape.length;
-    const axes = [...util.parseAxisParam((attrs.axis ?? attrs.reductionIndices) as number | number[], x.shape)].sort((p, q) => p - q);
+    const axes = [...util.parseAxisParam((attrs.axis ?? attrs.reductionIndices) as number | number[], x.shape)];
     if (new Set(axes).size !== axes.length) return null;
-    const kept = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
-    const outShape = attrs.keepDims === true ? kept : x.shape.filter((_, i) => !axes.includes(i));
-    const trailing = axes.every((ax, i) => ax === rank - axes.length + i);
-    const leading = op === 0 && axes.length === rank - 1 && axes.every((ax, i) => ax === i);
+    const reduced = x.shape.map((_, i) => axes.includes(i));
+    const outShape = attrs.keepDims === true ? x.shape.map((d, i) => (reduced[i] ? 1 : d)) : x.shape.filter((_, i) => !reduced[i]);
+    // Size-1 axes do not change the memory layout: what counts is whether the reduced axes of the rest
+    // are a leading block (reduce rows, keep the innermost values) or a trailing one (reduce each row).
+    const pattern = x.shape.map((d, i) => (d === 1 ? '' : reduced[i] ? 'r' : 'k')).join('');
+    const trailing = /^k*r*$/.test(pattern);
+    const leading = op === 0 && /^r+k+$/.test(pattern);
     if (!trailing && !leading) return null;
     const out = output(backend, outShape);
     if (trailing) addon.reduceInner(op, values(backend, x), out.data);
@@ -274,13 +332,34 @@ function nativeKernels(addon: NativeAddon): Map<string, (cpu: KernelFunc) => Ker
   return kernels;
 }
 
-function trimLeadingOnes(shape: number[]): number[] {
-  let i = 0;
-  while (i < shape.length && shape[i] === 1) i++;
-  return shape.slice(i);
+/**
+ * How an operand of a broadcasting binary op maps onto the output: as is (full), one value (scalar),
+ * a repeated block of trailing dims (periodic: a bias [C] over [N,H,W,C]), or one value per run of the
+ * innermost outputs (blocked: [N,1] over [N,C]); null for the other broadcasts, left to the cpu kernel.
+ */
+function broadcastLayout(shape: number[], outShape: number[]): 'full' | 'scalar' | 'periodic' | 'blocked' | null {
+  const size = util.sizeFromShape(shape);
+  if (size === util.sizeFromShape(outShape)) return 'full';
+  if (size === 1) return 'scalar';
+  const padded = [...new Array<number>(outShape.length - shape.length).fill(1), ...shape];
+  let first = 0;
+  while (padded[first] === 1) first++;
+  if (util.arraysEqual(padded.slice(first), outShape.slice(first))) return 'periodic';
+  let last = padded.length;
+  while (padded[last - 1] === 1) last--;
+  if (util.arraysEqual(padded.slice(0, last), outShape.slice(0, last))) return 'blocked';
+  return null;
 }
 
 /** The addon, for the fused optimizer updates (optimizers.ts). */
 export function onednnAddon(): NativeAddon | undefined {
   return loadNativeAddon().addon;
+}
+
+/**
+ * Threads for the onednn backend (default: all cores). Fewer can be faster on a machine that other
+ * processes keep busy: a parallel region waits for its slowest, possibly descheduled, thread.
+ */
+export function setOnednnThreads(threads: number): number | undefined {
+  return loadNativeAddon().addon?.setNumThreads(threads);
 }

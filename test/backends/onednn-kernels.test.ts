@@ -3,7 +3,7 @@ import '@tensorflow/tfjs-backend-cpu';
 // The gradients are registered by tfjs-layers in the app; these tests use tfjs-core alone.
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { describe, expect, test } from 'vitest';
-import { registerOnednnBackend } from '../../src/backends/onednn.js';
+import { onednnFallbackCounts, registerOnednnBackend } from '../../src/backends/onednn.js';
 
 // Every native kernel against the tfjs cpu backend on the same inputs. Tolerance: the largest absolute
 // difference is at most 1e-4 of the largest reference magnitude (or 1e-4 when that is below 1): float32
@@ -137,7 +137,7 @@ describe.skipIf(!native.ok)('onednn kernels match the cpu backend', () => {
 
   test.each([
     [[5, 7], [7, 3], false, false], [[7, 5], [7, 3], true, false], [[5, 7], [3, 7], false, true],
-    [[7, 5], [3, 7], true, true], [[3, 4, 6], [3, 6, 2], false, false],
+    [[7, 5], [3, 7], true, true], [[3, 4, 6], [3, 6, 2], false, false], [[1, 9], [1, 4], true, false], [[1, 6], [5, 1], true, true], [[40, 1], [1, 30], false, false],
   ] as const)('matMul %j x %j (transpose %s %s) and gradients', (as, bs, ta, tb) => {
     const arrays = randomArrays({ a: [...as], b: [...bs] }, 17);
     expectSameOnBoth(arrays, ({ a, b }) => {
@@ -166,15 +166,24 @@ describe.skipIf(!native.ok)('onednn kernels match the cpu backend', () => {
     expectSameOnBoth(arrays, ({ x, y, c, s }) => [
       tf.add(x, y), tf.add(c, x), tf.sub(x, c), tf.sub(1, x), tf.mul(x, s), tf.mul(c, x), tf.div(x, tf.add(y, 3)),
       tf.div(2, tf.add(y, 3)), tf.relu(x), tf.step(x, 0.25), tf.exp(x), tf.log(tf.add(x, 2)), tf.neg(x), tf.square(x),
-      tf.sqrt(tf.add(x, 1)), tf.add(x, tf.reshape(c, [1, 1, 6])),
+      tf.sqrt(tf.add(x, 1)), tf.add(x, tf.reshape(c, [1, 1, 6])), tf.grad((v: tf.Tensor) => tf.mul(tf.relu(v), y))(x),
+      // one value per innermost run ([..., 1]), as softmax and its gradient broadcast
+      tf.sub(x, tf.max(x, -1, true)), tf.mul(tf.sum(y, [2, 3], true), x), tf.div(x, tf.add(tf.sum(tf.abs(y), -1, true), 1)),
+      // outer-product broadcasts the cpu kernel handles
+      tf.add(tf.reshape(c, [6, 1]), tf.reshape(c, [1, 6])),
     ]);
+  });
+
+  test('none of the FCN-like ops above needed the cpu fallback, except the outer-product broadcast', () => {
+    expect(onednnFallbackCounts()).toEqual({ Add: 1 });
   });
 
   test('sum and max over leading, trailing and all axes', () => {
     const arrays = randomArrays({ x: [3, 5, 4, 6] }, 29);
     expectSameOnBoth(arrays, ({ x }) => [
       tf.sum(x, [0, 1, 2]), tf.sum(x, -1), tf.sum(x, [2, 3], true), tf.sum(x), tf.max(x, -1, true), tf.max(x),
-      tf.sum(x, [1]), tf.max(x, 0), tf.logSumExp(x, -1, true), tf.softmax(x),
+      tf.sum(x, [1]), tf.max(x, 0), tf.logSumExp(x, -1, true), tf.softmax(x), tf.sum(tf.reshape(x, [1, 15, 4, 6]), [1, 2]),
+      tf.sum(tf.reshape(x, [3, 5, 1, 4, 6]), [1, 3]),
     ]);
   });
 });

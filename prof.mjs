@@ -1,0 +1,12 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { selectBackend } from './dist/src/backends/select.js';
+import { createOptimizer } from './dist/src/backends/optimizers.js';
+import { buildLabFcn, buildLabDense } from './dist/bench/train-step.bench.js';
+await selectBackend('onednn');
+const net = process.argv[3] === 'dense' ? buildLabDense() : buildLabFcn(); const opt = createOptimizer('adam', 1e-3);
+const B = Number(process.argv[2] ?? 1);
+const x = tf.randomUniform([B, 256, 256, 1]); const y = tf.cast(tf.greater(tf.randomUniform([B, 256, 256, 1]), 0.95), 'int32');
+const step = () => { const c = opt.minimize(() => tf.losses.softmaxCrossEntropy(tf.oneHot(tf.reshape(y, [-1]), 2), tf.reshape(net.apply(x, { training: true }), [-1, 2])), true, net.trainableWeights.map(w => w.read())); c.dataSync(); c.dispose(); };
+step(); step();
+if (process.env.DNNL_VERBOSE) console.log('=== measured step');
+const t = performance.now(); step(); console.log('step ms', (performance.now() - t).toFixed(1));
