@@ -15,10 +15,16 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
   backend_util,
+  Conv2D,
   Conv2DBackpropFilter,
   Conv2DBackpropInput,
+  DepthwiseConv2dNative,
+  FusedConv2D,
+  FusedDepthwiseConv2D,
   getKernel,
   registerKernel,
+  Slice,
+  SplitV,
   unregisterKernel,
   type Conv2DBackpropFilterAttrs,
   type Conv2DBackpropInputAttrs,
@@ -29,14 +35,31 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { planBackpropFilterAxis, planBackpropInputAxis } from './wasm-conv-plan.js';
+import { withExplicitSamePadding } from './wasm-same-padding.js';
+import { makeWasmSlice, makeWasmSplitV } from './wasm-slice.js';
 
 const BACKEND = 'wasm';
+/** Up to this many kernel taps, the filter gradient's im2col is built tap by tap (see below). */
+const PER_TAP_IM2COL_MAX_TAPS = 64;
 
-/** The kernels lvseg replaces or adds on the wasm backend. */
-export const WASM_TRAINING_KERNELS: readonly string[] = [Conv2DBackpropInput, Conv2DBackpropFilter];
-
-/** wasm's own kernels that lvseg replaced, kept for comparison in the bench. */
+/** wasm's own kernels that lvseg replaced, kept for comparison in the bench and as fallbacks. */
 const replacedKernels = new Map<string, KernelConfig>();
+/** lvseg's kernel functions as registered, to make registration idempotent. */
+const ownKernels = new Map<string, KernelFunc>();
+
+/** The kernels lvseg adds to or replaces in the wasm backend, each made from wasm's own (if any). */
+const KERNEL_FACTORIES: ReadonlyArray<[string, (wasmOwn: KernelFunc | undefined) => KernelFunc]> = [
+  [Conv2DBackpropInput, () => conv2DBackpropInputKernel],
+  [Conv2DBackpropFilter, () => conv2DBackpropFilterKernel],
+  [Slice, makeWasmSlice],
+  [SplitV, makeWasmSplitV],
+  [Conv2D, (own) => withExplicitSamePadding(own, false)],
+  [FusedConv2D, (own) => withExplicitSamePadding(own, false)],
+  [DepthwiseConv2dNative, (own) => withExplicitSamePadding(own, true)],
+  [FusedDepthwiseConv2D, (own) => withExplicitSamePadding(own, true)],
+];
+
+export const WASM_TRAINING_KERNELS: readonly string[] = KERNEL_FACTORIES.map(([name]) => name);
 
 /**
  * wasm's own kernel `name` if lvseg replaced it; callable only when the wasm backend was initialised
@@ -47,19 +70,24 @@ export function wasmOwnKernel(name: string): KernelFunc | undefined {
 }
 
 /**
- * Registers lvseg's Conv2DBackpropInput and Conv2DBackpropFilter for the `wasm` backend (replacing
- * wasm's own Conv2DBackpropInput). Idempotent; call before or after the backend is initialised.
+ * Registers lvseg's Conv2DBackpropInput, Conv2DBackpropFilter, Slice and SplitV for the `wasm`
+ * backend (replacing wasm's own), and wraps wasm's convolutions to fix their `same` padding.
+ * Idempotent; call after the wasm backend is registered (importing tfjs-backend-wasm does that).
  */
 export function registerWasmTrainingKernels(): void {
-  for (const config of [conv2DBackpropInputConfig, conv2DBackpropFilterConfig]) {
-    const existing = getKernel(config.kernelName, BACKEND);
-    if (existing?.kernelFunc === config.kernelFunc) continue;
-    // registerKernel warns and keeps the old one registered under the same key otherwise.
+  for (const [kernelName, make] of KERNEL_FACTORIES) {
+    const existing = getKernel(kernelName, BACKEND);
+    if (existing && existing.kernelFunc === ownKernels.get(kernelName)) continue;
     if (existing) {
-      replacedKernels.set(config.kernelName, existing);
-      unregisterKernel(config.kernelName, BACKEND);
+      replacedKernels.set(kernelName, existing);
+      // registerKernel warns and keeps the old one registered under the same key otherwise.
+      unregisterKernel(kernelName, BACKEND);
     }
-    registerKernel(config);
+    const kernelFunc = make(existing?.kernelFunc);
+    ownKernels.set(kernelName, kernelFunc);
+    // Wrapped wasm kernels still need their setup (binding the wasm function) if the backend starts later.
+    const setupFunc = existing?.setupFunc;
+    registerKernel({ kernelName, backendName: BACKEND, kernelFunc, ...(setupFunc ? { setupFunc } : {}) });
   }
 }
 
@@ -145,38 +173,66 @@ export function conv2dBackpropInputNhwc(dy: Tensor4D, filter: Tensor4D, convInfo
 }
 
 /**
- * dw of y = conv2d(x, w): space-to-depth of the padded x by the strides (channels first), im2col of
- * the remaining mh x mw taps built already transposed, and one MatMul with dy; taps beyond the kernel
- * are cut off at the end. Channels-first patches make the im2col matrix [taps*C, positions] without
- * a transpose: wasm's MatMul with transposeA is ~10x slower than a plain one.
+ * dw of y = conv2d(x, w): space-to-depth of the padded x by the strides (channels first), an im2col
+ * whose every row block is a window of one phase, and one MatMul with dy.
+ * - Channels first gives the im2col matrix as [taps*C, positions] directly: wasm's MatMul with
+ *   transposeA is ~10x slower than a plain one.
+ * - wasm's Slice copies row by row in JavaScript, slow for short rows, so each tap is one window of
+ *   the flattened (rows, cols) plane: positions run over the full padded width `bw` instead of `ow`,
+ *   and dy is padded with zero columns so that the wrapped-around positions add nothing.
  */
 export function conv2dBackpropFilterNhwc(x: Tensor4D, dy: Tensor4D, convInfo: backend_util.Conv2DInfo): Tensor4D {
   const { batchSize, inChannels, outChannels, outHeight, outWidth, filterHeight, filterWidth } = convInfo;
   const { strideHeight: sh, strideWidth: sw } = convInfo;
   const rows = planBackpropFilterAxis(convInfo.inHeight, outHeight, filterHeight, sh, convInfo.padInfo.top);
   const cols = planBackpropFilterAxis(convInfo.inWidth, outWidth, filterWidth, sw, convInfo.padInfo.left);
-  const { taps: mh, blocks: bh } = rows;
+  const { taps: mh } = rows;
   const { taps: mw, blocks: bw } = cols;
+  // One spare block row so that the last tap's window (which starts mw-1 columns late) stays inside.
+  const bh = rows.blocks + 1;
 
   const xUsed = sliceIfNeeded(x, [0, 0, 0, 0], [batchSize, rows.xSize, cols.xSize, inChannels]);
-  const xPadded = padIfNeeded(xUsed, [[0, 0], [rows.padBefore, rows.padAfter], [cols.padBefore, cols.padAfter], [0, 0]]);
+  const xPadded = padIfNeeded(xUsed, [[0, 0], [rows.padBefore, rows.padAfter + sh], [cols.padBefore, cols.padAfter], [0, 0]]);
   const phaseChannels = sh * sw * inChannels;
-  // xs[(rh, rw, ic), n, qh, qw] = xPadded[n, qh*sh + rh, qw*sw + rw, ic]: one transpose of
+  // xs[(rh, rw, ic), n, qh*bw + qw] = xPadded[n, qh*sh + rh, qw*sw + rw, ic]: one transpose of
   // [(n, qh), rh, qw, (rw, ic)] to [rh, (rw, ic), (n, qh), qw].
-  const xs = tf.reshape<tf.Rank.R4>(
+  const xs = tf.reshape<tf.Rank.R3>(
     tf.transpose(tf.reshape(xPadded, [batchSize * bh, sh, bw, sw * inChannels]), [1, 3, 0, 2]),
-    [phaseChannels, batchSize, bh, bw],
+    [phaseChannels, batchSize, bh * bw],
   );
 
-  const positions = batchSize * outHeight * outWidth;
-  const patches: Tensor4D[] = [];
-  for (let th = 0; th < mh; th++) {
-    for (let tw = 0; tw < mw; tw++) {
-      patches.push(sliceIfNeeded(xs, [0, 0, th, tw], [phaseChannels, batchSize, outHeight, outWidth]));
+  const widePositions = outHeight * bw;
+  const dyWide = tf.reshape(padIfNeeded(dy, [[0, 0], [0, 0], [0, bw - outWidth], [0, 0]]), [batchSize * widePositions, outChannels]);
+  const window = (channelBegin: number, channels: number, th: number, tw: number): tf.Tensor3D =>
+    tf.slice(xs, [channelBegin, 0, th * bw + tw], [channels, batchSize, widePositions]);
+
+  if (filterHeight * filterWidth <= PER_TAP_IM2COL_MAX_TAPS) {
+    // One im2col block per kernel tap (kh, kw): its phase's channels at its block offset. Rows come
+    // out in dw's own order and no row is spent on taps past the kernel (25 instead of 36 for 5x5/2).
+    const patches: tf.Tensor3D[] = [];
+    for (let kh = 0; kh < filterHeight; kh++) {
+      for (let kw = 0; kw < filterWidth; kw++) {
+        const phase = (kh % sh) * sw + (kw % sw);
+        patches.push(window(phase * inChannels, inChannels, Math.floor(kh / sh), Math.floor(kw / sw)));
+      }
     }
+    const im2colT = tf.reshape(patches.length === 1 ? patches[0]! : tf.concat(patches, 0), [
+      filterHeight * filterWidth * inChannels,
+      batchSize * widePositions,
+    ]);
+    return tf.reshape<tf.Rank.R4>(tf.matMul(im2colT, dyWide), [filterHeight, filterWidth, inChannels, outChannels]);
   }
-  const im2colT = tf.reshape(patches.length === 1 ? patches[0]! : tf.concat(patches, 0), [mh * mw * phaseChannels, positions]);
-  const dwTaps = tf.matMul(im2colT, tf.reshape(dy, [positions, outChannels])); // [(mh, mw, rh, rw, ic), oc]
+
+  // Large kernels (the FCN's 31x31 upsampler): one block per phase-split tap, all phases at once.
+  const patches: tf.Tensor3D[] = [];
+  for (let th = 0; th < mh; th++) {
+    for (let tw = 0; tw < mw; tw++) patches.push(window(0, phaseChannels, th, tw));
+  }
+  const im2colT = tf.reshape(patches.length === 1 ? patches[0]! : tf.concat(patches, 0), [
+    mh * mw * phaseChannels,
+    batchSize * widePositions,
+  ]);
+  const dwTaps = tf.matMul(im2colT, dyWide); // [(mh, mw, rh, rw, ic), oc]
   // [(mh, mw, rh, rw, ic, oc)] -> [(mh, rh), (mw, rw), ic, oc], then drop taps past the kernel.
   const byRow = sh === 1 ? dwTaps : tf.transpose(tf.reshape(dwTaps, [mh, mw, sh, sw * inChannels * outChannels]), [0, 2, 1, 3]);
   const dw = tf.reshape<tf.Rank.R4>(byRow, [mh * sh, mw * sw, inChannels, outChannels]);
@@ -225,16 +281,4 @@ const conv2DBackpropFilterKernel: KernelFunc = ({ inputs, attrs }) => {
   return tf.tidy(() =>
     conv2dBackpropFilterNhwc(toNhwc(asTensor<tf.Rank.R4>(x), nchw), toNhwc(asTensor<tf.Rank.R4>(dy), nchw), convInfo),
   );
-};
-
-const conv2DBackpropInputConfig: KernelConfig = {
-  kernelName: Conv2DBackpropInput,
-  backendName: BACKEND,
-  kernelFunc: conv2DBackpropInputKernel,
-};
-
-const conv2DBackpropFilterConfig: KernelConfig = {
-  kernelName: Conv2DBackpropFilter,
-  backendName: BACKEND,
-  kernelFunc: conv2DBackpropFilterKernel,
 };
