@@ -2,11 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { BackendError } from '../errors.js';
-<<<<<<< HEAD
 import { NATIVE_ADVICE } from './native-addon.js';
 import { ONEDNN_BACKEND, registerOnednnBackend } from './onednn.js';
-=======
->>>>>>> wasm
 import { registerWasmTrainingKernels } from './wasm-kernels.js';
 
 export type BackendName = 'auto' | 'onednn' | 'wasm' | 'cpu';
@@ -38,12 +35,7 @@ export async function selectBackend(name: BackendName = 'auto'): Promise<Selecte
   if (!ok) throw new BackendError(`the ${wanted} backend failed to initialise; try --backend cpu`);
   await tf.ready();
   if (wanted === 'cpu') quietCpuBackend();
-<<<<<<< HEAD
   return notice === undefined ? { name: wanted } : { name: wanted, notice };
-=======
-  if (wanted === 'wasm') registerWasmTrainingKernels();
-  return { name: wanted };
->>>>>>> wasm
 }
 
 /** The cpu backend prints a "install tfjs-node" banner on first use in Node; lvseg has its own advice. */
