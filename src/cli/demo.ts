@@ -70,7 +70,7 @@ export const command: Command = {
     const result = await runTraining(config);
     const m = result.evaluation?.metrics;
     console.log('');
-    console.log(`Backend: ${String(result.config.backendUsed)}; ${result.history.length} epochs; the run directory ${result.runDir} holds:`);
+    console.log(`Backend: ${String(result.config.backend)}; ${result.history.length} epochs; the run directory ${result.runDir} holds:`);
     for (const line of describeRun(result.runDir)) console.log(`  ${line}`);
     if (m) {
       console.log('');

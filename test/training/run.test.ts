@@ -51,7 +51,7 @@ describe('a tiny training run', () => {
     // the same tensors are alive after every epoch: nothing leaks per step or per epoch
     expect(history.map((e: { tensors: number }) => e.tensors)).toEqual(Array(3).fill(history[0].tensors));
     const cfg = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
-    expect(cfg).toMatchObject({ modelSpec: TINY, backendUsed: 'cpu', seed: 42, epochs: 3, batchSize: 2, inputSize: 32, scale: '1/255', trainSize: 8, valSize: 4 });
+    expect(cfg).toMatchObject({ modelSpec: TINY, backend: 'cpu', backendRequested: 'cpu', seed: 42, epochs: 3, batchSize: 2, inputSize: 32, scale: '1/255', trainSize: 8, valSize: 4 });
     expect(cfg.versions.tfjs).toBe('4.22.0');
     expect(cfg.modelSpecContent.layers).toHaveLength(2);
     const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
