@@ -7,7 +7,7 @@ import { selectBackend, type BackendName } from '../backends/select.js';
 import type { Sample } from '../data/sample.js';
 import { openSource, readAllSamples } from '../data/source.js';
 import { parseScaling } from '../data/scaling.js';
-import { CheckpointError, DataError } from '../errors.js';
+import { CheckpointError, DataError, UsageError } from '../errors.js';
 import { splitSamples } from '../data/split.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { buildModel } from '../models/build.js';
@@ -112,6 +112,9 @@ function buildConfiguredModel(config: TrainConfig & Record<string, unknown>, inp
 export async function runTraining(input: TrainConfig & { backendRequested?: string }, resumeDir?: string, options: RunOptions = {}): Promise<RunResult> {
   const warn = options.warn ?? ((l: string) => console.error(l));
   const runDir = resumeDir ?? input.out ?? defaultRunDir(input);
+  if (!resumeDir && existsSync(join(runDir, 'config.json'))) {
+    throw new UsageError(`${runDir} already holds a run; continue it with --resume ${runDir}, or pass another --out`);
+  }
   const requested = (input.backendRequested as string | undefined) ?? input.backend;
   const backend = await selectBackend(requested as BackendName);
   if (backend.notice) warn(backend.notice);

@@ -60,6 +60,7 @@ describe('a tiny training run', () => {
     expect(epochLines).toHaveLength(3);
     const best = JSON.parse(readFileSync(join(out, 'best', 'best.json'), 'utf8'));
     expect(best.value).toBe(Math.max(...history.map((e: { val_dice: number }) => e.val_dice)));
+    await expect(runTraining(tinyConfig(out), undefined, { progress: { stream: silent }, warn: () => {} })).rejects.toThrow(/already holds a run; continue it with --resume/);
     const reloaded = await loadModel(join(out, 'model'));
     expect(reloaded.countParams()).toBe(result.model.countParams());
   });
