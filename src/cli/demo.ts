@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { resolveTrainConfig } from '../training/config.js';
 import { runTraining } from '../training/run.js';
 import type { ModelSpec } from '../models/spec.js';
@@ -24,9 +24,16 @@ const DEMO_MODEL_SPEC: ModelSpec = {
   ],
 };
 
-/** The demo's settings: small enough to train in a minute or two on the native backend. */
-const SYNTHETIC = { train: 'synthetic:64:1:96', val: 'synthetic:12:5000:96', epochs: 15, batchSize: 4, lr: 0.003 };
-const REAL = { epochs: 5, batchSize: 4, lr: 0.003 };
+/**
+ * The demo's settings, a minute or two on the native backend. Phantoms: the small FCN above with
+ * ce+dice. Real 256×256 slices: the lab's own FCN and settings (Task 3 reaches val Dice ~0.72 after 6
+ * epochs), which learn real ventricles faster than the small network.
+ */
+const SYNTHETIC = {
+  train: 'synthetic:64:1:96', val: 'synthetic:12:5000:96', modelSpec: '(lvseg demo built-in spec)', modelSpecContent: DEMO_MODEL_SPEC,
+  epochs: 15, batchSize: 4, lr: 0.003, loss: 'ce+dice',
+};
+const REAL = { model: 'fcn', epochs: 6, batchSize: 1, lr: 0.001, loss: 'sparse-ce' };
 
 export const command: Command = {
   name: 'demo',
@@ -36,8 +43,8 @@ export const command: Command = {
     'Without arguments and without a network: generates synthetic cardiac phantoms (96x96), trains a small',
     'FCN on them, evaluates it on phantoms it has not seen, and writes a run directory (model, history,',
     'panels, evaluation, report.html). With --data DIR (a PNG dataset folder such as',
-    '../shared/data/sunnybrook/png/training, or any source lvseg train takes) the same on real data,',
-    'validating on a patient-wise 10% split.',
+    '../shared/data/sunnybrook/png/training, or any source lvseg train takes) the lab\'s FCN and settings',
+    'on real data for 6 epochs, validating on a patient-wise 10% split.',
   ].join('\n'),
   options: [
     { name: 'data', type: 'string', value: 'DIR', description: 'real data to train on instead of synthetic phantoms' },
@@ -52,10 +59,7 @@ export const command: Command = {
     const base = data === undefined ? SYNTHETIC : { ...REAL, train: data, val: null };
     const config = resolveTrainConfig({
       ...base,
-      modelSpec: '(lvseg demo built-in spec)',
-      modelSpecContent: DEMO_MODEL_SPEC,
       epochs: (args.options.epochs as number | undefined) ?? base.epochs,
-      loss: 'ce+dice',
       metrics: ['dice', 'accuracy'],
       scale: '1/255',
       split: 'patient',
@@ -65,12 +69,12 @@ export const command: Command = {
     console.log(
       data === undefined
         ? `lvseg demo: training a small FCN (${DEMO_MODEL_SPEC.layers.length} layers) on ${config.train} (synthetic phantoms), validating on ${config.val}`
-        : `lvseg demo: training a small FCN (${DEMO_MODEL_SPEC.layers.length} layers) on ${data}, validating on a patient-wise ${config.valFraction * 100}% split`,
+        : `lvseg demo: training the lab's '${config.model}' on ${data}, validating on a patient-wise ${config.valFraction * 100}% split`,
     );
     const result = await runTraining(config);
     const m = result.evaluation?.metrics;
     console.log('');
-    console.log(`Backend: ${String(result.config.backendUsed)}; ${result.history.length} epochs; the run directory ${result.runDir} holds:`);
+    console.log(`Backend: ${String(result.config.backend)}; ${result.history.length} epochs; the run directory ${result.runDir} holds:`);
     for (const line of describeRun(result.runDir)) console.log(`  ${line}`);
     if (m) {
       console.log('');
@@ -103,7 +107,7 @@ function describeRun(runDir: string): string[] {
     .sort()
     .map((f) => {
       const isDir = statSync(join(runDir, f)).isDirectory();
-      const name = `${relative('.', join(runDir, f)) || f}${isDir ? '/' : ''}`;
+      const name = `${join(runDir, f)}${isDir ? '/' : ''}`;
       const count = isDir ? ` (${readdirSync(join(runDir, f)).length} files)` : '';
       return `${name.padEnd(40)} ${DESCRIPTIONS[f]}${count}`;
     });

@@ -65,17 +65,18 @@ export const command: Command = {
     { name: 'seed', type: 'number', value: 'N', description: 'seed of the initial weights and the data order', default: 42 },
     backendOption,
     { name: 'out', type: 'string', value: 'DIR', description: 'run directory (default: runs/<preset-or-model>-<time>)' },
-    { name: 'resume', type: 'string', value: 'RUN', description: 'continue the run in RUN from its last checkpoint (other flags are ignored but --epochs)' },
+    { name: 'resume', type: 'string', value: 'RUN', description: 'continue the run in RUN from its last checkpoint (other flags are ignored but --epochs and --backend)' },
     { name: 'early-stopping', type: 'number', value: 'PATIENCE', description: 'stop when val_dice has not improved for PATIENCE epochs (0: off)', default: 0 },
     { name: 'scale', type: 'string', value: 'S', description: 'pixel scaling: a factor like 1/255, or minmax, zscore, none', default: '1/1024' },
     { name: 'tensorboard', type: 'boolean', description: 'write TensorBoard event files to RUN/logs (--no-tensorboard: off)', default: true },
   ],
   async run(args) {
     const resume = args.options.resume as string | undefined;
-    let config: TrainConfig;
+    let config: TrainConfig & { backendRequested?: string };
     if (resume !== undefined) {
       config = readRunConfig(resume);
       if (args.given.has('epochs')) config = { ...config, epochs: args.options.epochs as number };
+      if (args.given.has('backend')) config = { ...config, backendRequested: args.options.backend as string };
     } else {
       config = resolveTrainConfig(givenFlags(args), readConfigFile(args.options.config as string | undefined), (args.options.config as string | undefined) ?? 'config');
     }

@@ -35,5 +35,5 @@ export function lastActivation(model: tfl.LayersModel): string | undefined {
 /** The warning lvseg prints when a model's output is a softmax and the loss expects logits (the lab's Task 1 flaw). */
 export function softmaxLogitsWarning(model: tfl.LayersModel, loss: string): string | undefined {
   if (lastActivation(model) !== 'softmax' || !/ce/.test(loss)) return undefined;
-  return `warning: the model's last activation is softmax but the loss '${loss}' expects logits: the loss will sit near ln 2 = 0.6931 and every prediction will be the same (the lab's Task 1 flaw); use a linear last layer`;
+  return `warning: the model's last activation is softmax but the loss '${loss}' expects logits: the loss will sit near ln 2 = 0.6931 and the model cannot learn (the lab's Task 1 flaw); end the model in a linear layer`;
 }

@@ -1,2 +1,18 @@
 // The training layer's public API.
-export {};
+export { fitModel, predictLabels, evaluateLossAndMetrics, type FitOptions, type FitResult } from './train.js';
+export { runTraining, loadTrainingData, readRunConfig, defaultRunDir, type RunOptions, type RunResult } from './run.js';
+export { finishRun } from './finish.js';
+export { resolveTrainConfig, TRAIN_DEFAULTS, type TrainConfig } from './config.js';
+export { getLoss, sparseCrossEntropy, softDiceLoss, LOSS_NAMES, type LossName, type LossFn } from './losses.js';
+export { batchMetric, checkMetricNames, RunningMeans, METRIC_NAMES, type MetricName } from './metrics.js';
+export { SampleOrder, shuffleBufferOrder } from './data-order.js';
+export { writeCheckpoint, loadLatestCheckpoint, listCheckpoints, checkpointDirName, type CheckpointState, type LoadedCheckpoint } from './checkpoint.js';
+export { withSeededRandom } from './seed.js';
+export type { TrainingCallback, TrainingContext, EpochLogs } from './callbacks/types.js';
+export { progressCallback, formatLogs, type ProgressOptions } from './callbacks/progress.js';
+export { displayCallback } from './callbacks/display.js';
+export { checkpointCallback } from './callbacks/checkpoint.js';
+export { bestModelCallback } from './callbacks/best-model.js';
+export { historyCallback, readHistory, type HistoryFile } from './callbacks/history.js';
+export { earlyStoppingCallback, type EarlyStoppingOptions } from './callbacks/early-stopping.js';
+export { TensorBoardCallback, type TensorBoardOptions } from './callbacks/tensorboard.js';

@@ -7,7 +7,7 @@ import { selectBackend, type BackendName } from '../backends/select.js';
 import type { Sample } from '../data/sample.js';
 import { openSource, readAllSamples } from '../data/source.js';
 import { parseScaling } from '../data/scaling.js';
-import { CheckpointError, DataError } from '../errors.js';
+import { CheckpointError, DataError, UsageError } from '../errors.js';
 import { splitSamples } from '../data/split.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { buildModel } from '../models/build.js';
@@ -109,10 +109,14 @@ function buildConfiguredModel(config: TrainConfig & Record<string, unknown>, inp
  * callbacks, the loop, and the run directory (config, summary, history, checkpoints, best, panels,
  * final model).
  */
-export async function runTraining(input: TrainConfig, resumeDir?: string, options: RunOptions = {}): Promise<RunResult> {
+export async function runTraining(input: TrainConfig & { backendRequested?: string }, resumeDir?: string, options: RunOptions = {}): Promise<RunResult> {
   const warn = options.warn ?? ((l: string) => console.error(l));
   const runDir = resumeDir ?? input.out ?? defaultRunDir(input);
-  const backend = await selectBackend(input.backend as BackendName);
+  if (!resumeDir && existsSync(join(runDir, 'config.json'))) {
+    throw new UsageError(`${runDir} already holds a run; continue it with --resume ${runDir}, or pass another --out`);
+  }
+  const requested = (input.backendRequested as string | undefined) ?? input.backend;
+  const backend = await selectBackend(requested as BackendName);
   if (backend.notice) warn(backend.notice);
   const { train, val } = await loadTrainingData(input);
   const inputSize = train[0]!.height;
@@ -120,7 +124,9 @@ export async function runTraining(input: TrainConfig, resumeDir?: string, option
   const config: TrainConfig & Record<string, unknown> = { ...input, out: runDir };
   if (config.modelSpec !== null && config.modelSpecContent === undefined) config.modelSpecContent = loadModelSpec(config.modelSpec);
   Object.assign(config, {
-    backendUsed: backend.name,
+    // `backend` is what ran (the shared run-directory contract); `backendRequested` what was asked (auto)
+    backend: backend.name,
+    backendRequested: requested,
     inputSize,
     trainSize: train.length,
     valSize: val.length,

@@ -47,6 +47,6 @@ describe.skipIf(!hasData)('the lab on the shared Sunnybrook TFRecords', () => {
     expect(epochs.at(-1)!.val_dice).toBeGreaterThanOrEqual(0.8);
     const evaluation = JSON.parse(readFileSync(join(out, 'evaluation.json'), 'utf8'));
     expect(evaluation.metrics.dice).toBeGreaterThanOrEqual(0.8);
-    expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).backendUsed).toBe('onednn');
+    expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).backend).toBe('onednn');
   });
 });
