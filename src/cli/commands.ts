@@ -4,15 +4,15 @@ import type { Command } from './command.js';
 export async function loadCommands(): Promise<Command[]> {
   const modules = await Promise.all([
     // one line per command module; each exports `command` or `commands`
-    import('./data.js'),
+    import('./demo.js'),
+    import('./train.js'),
     import('./evaluate.js'),
     import('./predict.js'),
-    import('./train.js'),
     import('./summary.js'),
-    import('./demo.js'),
-    import('./plot.js'),
     import('./plot-model.js'),
+    import('./plot.js'),
     import('./report.js'),
+    import('./data.js'),
   ] as Promise<{ command?: Command; commands?: Command[] }>[]);
   return modules.flatMap((m) => (m.commands ?? (m.command ? [m.command] : [])));
 }
