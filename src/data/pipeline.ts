@@ -11,7 +11,7 @@ export interface SampleBatch {
   images: Float32Array;
   labels: Uint8Array;
   names: string[];
-  samples: Sample[];
+  samples: readonly Sample[];
 }
 
 /** A stage yields its elements for one iteration; `epoch` numbers iterations so shuffles differ per epoch. */
@@ -19,9 +19,10 @@ type Stage<T> = (epoch: number) => AsyncIterable<T>;
 
 /**
  * A tf.data-style pipeline over async iterables: `map`, `cache`, `shuffle(buffer, seed)`, `batch`,
- * `repeat`, `take`, `prefetch`. Immutable: each method returns a new Dataset. Iterating twice gives
- * iterations 0, 1, …; `iterate(epoch)` picks one, so a resumed run sees the same data order.
- * Shuffles are seeded: iteration e of `shuffle(b, seed)` is the same on every run.
+ * `repeat`, `skip`, `take`, `prefetch`. Immutable: each method returns a new Dataset. Iterating twice
+ * gives iterations 0, 1, …; `iterate(epoch)` picks one. Shuffles are seeded per iteration (and per
+ * repetition under `repeat`), so a stream is a pure function of (seed, position): a consumer that counts
+ * what it took resumes exactly with `skip(position)` (training's checkpoints do this).
  */
 export class Dataset<T> implements AsyncIterable<T> {
   private iterations = 0;
@@ -82,13 +83,14 @@ export class Dataset<T> implements AsyncIterable<T> {
 
   /**
    * tf.data's buffered shuffle: keeps `bufferSize` elements and yields a random one as each new one
-   * arrives (a buffer as large as the data gives a full shuffle). Reshuffles every iteration.
+   * arrives (a buffer as large as the data gives a full shuffle). Each iteration is reshuffled from
+   * (seed, iteration) alone.
    */
   shuffle(bufferSize: number, seed: number): Dataset<T> {
     if (!(Number.isInteger(bufferSize) && bufferSize >= 1)) throw new DataError(`shuffle buffer must be a positive integer, got ${bufferSize}`);
     const up = this.stage;
     return new Dataset(async function* (epoch) {
-      const rng = createRng(seed * 7919 + epoch * 104729 + 1);
+      const rng = createRng(seed * 7919 + epoch);
       const buffer: T[] = [];
       for await (const x of up(epoch)) {
         if (buffer.length < bufferSize) {
@@ -100,13 +102,8 @@ export class Dataset<T> implements AsyncIterable<T> {
         buffer[i] = x;
         yield out;
       }
-      while (buffer.length > 0) {
-        const i = rng.int(buffer.length);
-        const out = buffer[i]!;
-        buffer[i] = buffer[buffer.length - 1]!;
-        buffer.pop();
-        yield out;
-      }
+      // splice, not swap-and-pop: the order lvseg's training has always drawn, so earlier runs reproduce and resume
+      while (buffer.length > 0) yield buffer.splice(rng.int(buffer.length), 1)[0]!;
     });
   }
 
@@ -123,6 +120,15 @@ export class Dataset<T> implements AsyncIterable<T> {
         }
         if (!any) return; // an empty dataset repeated forever would spin
       }
+    });
+  }
+
+  /** Drops the first `count` elements (tf.data's skip). Upstream still runs: skipping shuffled samples in memory costs only the random draws. */
+  skip(count: number): Dataset<T> {
+    const up = this.stage;
+    return new Dataset(async function* (epoch) {
+      let n = 0;
+      for await (const x of up(epoch)) if (n++ >= count) yield x;
     });
   }
 
@@ -182,7 +188,7 @@ export class Dataset<T> implements AsyncIterable<T> {
 }
 
 /** One batch from samples of equal size. */
-export function stackSamples(samples: Sample[]): SampleBatch {
+export function stackSamples(samples: readonly Sample[]): SampleBatch {
   const { height, width } = samples[0]!;
   const n = height * width;
   const images = new Float32Array(samples.length * n);

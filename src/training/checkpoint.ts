@@ -10,7 +10,7 @@ import { loadModel, saveModel } from '../models/io.js';
 export interface CheckpointState {
   /** The last completed epoch (from 0). */
   epoch: number;
-  /** Position in the training sample stream (see SampleOrder). */
+  /** Samples drawn from the training stream so far; fitModel resumes the stream there. */
   samplePosition: number;
   seed: number;
   savedAt: string;

@@ -25,7 +25,6 @@ import { progressCallback, type ProgressOptions } from './callbacks/progress.js'
 import type { EpochLogs, TrainingCallback } from './callbacks/types.js';
 import { loadLatestCheckpoint } from './checkpoint.js';
 import type { TrainConfig } from './config.js';
-import { SampleOrder } from './data-order.js';
 import { getLoss } from './losses.js';
 import { withSeededRandom } from './seed.js';
 import { fitModel } from './train.js';
@@ -180,7 +179,9 @@ export async function runTraining(input: TrainConfig & { backendRequested?: stri
     initialEpoch,
     batchSize: config.batchSize,
     stepsPerEpoch,
-    order: new SampleOrder(train.length, config.shuffleBuffer, config.seed, samplePosition),
+    shuffleBuffer: config.shuffleBuffer,
+    seed: config.seed,
+    samplePosition,
     loss: getLoss(config.loss),
     metrics: config.metrics,
     callbacks,

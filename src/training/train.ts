@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { Dataset, stackSamples, type SampleBatch } from '../data/pipeline.js';
 import type { Sample } from '../data/sample.js';
 import { TrainingError } from '../errors.js';
 import { argmaxLabels } from '../evaluation/mask-metrics.js';
 import type { EpochLogs, TrainingCallback, TrainingContext } from './callbacks/types.js';
-import type { SampleOrder } from './data-order.js';
 import type { LossFn } from './losses.js';
 import { batchMetric, RunningMeans, type MetricName } from './metrics.js';
 
@@ -19,8 +19,11 @@ export interface FitOptions {
   initialEpoch?: number;
   batchSize: number;
   stepsPerEpoch: number;
-  /** The training sample stream (resumable: see SampleOrder). */
-  order: SampleOrder;
+  /** The lab's shuffle buffer; with `seed`, it fixes the data order. */
+  shuffleBuffer: number;
+  seed: number;
+  /** Samples drawn before `initialEpoch` (a checkpoint's position in the sample stream). */
+  samplePosition?: number;
   loss: LossFn;
   metrics: readonly MetricName[];
   callbacks?: TrainingCallback[];
@@ -45,13 +48,17 @@ export interface FitResult {
  * `model.fit`) so lvseg controls checkpoints, resume, the data order and the NaN check.
  */
 export async function fitModel(opts: FitOptions): Promise<FitResult> {
-  const { model, optimizer, train, val, batchSize, stepsPerEpoch, order, loss, metrics } = opts;
+  const { model, optimizer, train, val, batchSize, stepsPerEpoch, loss, metrics } = opts;
   const callbacks = opts.callbacks ?? [];
   const initialEpoch = opts.initialEpoch ?? 0;
   const history = [...(opts.previousEpochs ?? [])].slice(0, initialEpoch);
   if (train.length === 0) throw new TrainingError('the training set is empty; check --train');
-  const { height, width } = train[0]!;
   const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  // The lab's input pipeline, endless, started `position` samples in (see Dataset). No cache(): the
+  // samples are in memory already (splitting needs them all).
+  let position = opts.samplePosition ?? 0;
+  const pipeline = Dataset.from(train).shuffle(opts.shuffleBuffer, opts.seed).repeat().skip(position).batch(batchSize).prefetch();
+  const batches = pipeline.iterate(0)[Symbol.asyncIterator]();
 
   const ctx: TrainingContext = {
     model,
@@ -66,8 +73,8 @@ export async function fitModel(opts: FitOptions): Promise<FitResult> {
     initialEpoch,
     previousEpochs: history.slice(),
     optimizer,
-    samplePosition: () => order.position,
-    seed: order.seed,
+    samplePosition: () => position,
+    seed: opts.seed,
   };
 
   for (const cb of callbacks) await cb.onTrainBegin?.(ctx);
@@ -77,17 +84,18 @@ export async function fitModel(opts: FitOptions): Promise<FitResult> {
     const started = Date.now();
     const means = new RunningMeans();
     for (let step = 0; step < stepsPerEpoch; step++) {
-      const batch = order.take(batchSize).map((i) => train[i]!);
-      const { lossValue, preds } = trainStep(model, optimizer, variables, loss, batch, height, width);
+      const batch = ((await batches.next()) as IteratorYieldResult<SampleBatch>).value;
+      position += batch.size;
+      const { lossValue, preds } = trainStep(model, optimizer, variables, loss, batch);
       if (!Number.isFinite(lossValue)) {
         const kept = epoch > 0 ? `the last good checkpoint (epoch ${epoch}) is kept in ${opts.runDir}/checkpoints; ` : '';
         throw new TrainingError(
           `loss became ${lossValue} at epoch ${epoch + 1}, step ${step + 1}: training stopped; ${kept}lower --lr or check --scale and the data, then train again${epoch > 0 ? ` or --resume ${opts.runDir}` : ''}`,
         );
       }
-      means.add('loss', lossValue, batch.length);
-      const labels = batch.map((s) => s.label);
-      for (const m of metrics) means.add(m, batchMetric(m, preds, labels), batch.length);
+      means.add('loss', lossValue, batch.size);
+      const labels = batch.samples.map((s) => s.label);
+      for (const m of metrics) means.add(m, batchMetric(m, preds, labels), batch.size);
       for (const cb of callbacks) await cb.onBatchEnd?.(step, means.values(), ctx);
     }
     const logs: EpochLogs = { ...means.values() };
@@ -103,18 +111,12 @@ export async function fitModel(opts: FitOptions): Promise<FitResult> {
   return { history, ...(ctx.stopTraining ? { stopped: ctx.stopTraining } : {}) };
 }
 
-function imagesTensor(batch: readonly Sample[], height: number, width: number): tf.Tensor4D {
-  const pixels = height * width;
-  const data = new Float32Array(batch.length * pixels);
-  batch.forEach((s, i) => data.set(s.image, i * pixels));
-  return tf.tensor4d(data, [batch.length, height, width, 1]);
+function imagesTensor(batch: SampleBatch): tf.Tensor4D {
+  return tf.tensor4d(batch.images, [batch.size, batch.height, batch.width, 1]);
 }
 
-function labelsTensor(batch: readonly Sample[], height: number, width: number): tf.Tensor3D {
-  const pixels = height * width;
-  const data = new Int32Array(batch.length * pixels);
-  batch.forEach((s, i) => data.set(s.label, i * pixels));
-  return tf.tensor3d(data, [batch.length, height, width], 'int32');
+function labelsTensor(batch: SampleBatch): tf.Tensor3D {
+  return tf.tensor3d(Int32Array.from(batch.labels), [batch.size, batch.height, batch.width], 'int32');
 }
 
 function splitMasks(flat: Uint8Array, count: number): Uint8Array[] {
@@ -128,14 +130,12 @@ function trainStep(
   optimizer: tf.Optimizer,
   variables: tf.Variable[],
   loss: LossFn,
-  batch: readonly Sample[],
-  height: number,
-  width: number,
+  batch: SampleBatch,
 ): { lossValue: number; preds: Uint8Array[] } {
   let argmax: tf.Tensor | undefined;
   const lossTensor = tf.tidy(() => {
-    const xs = imagesTensor(batch, height, width);
-    const ys = labelsTensor(batch, height, width);
+    const xs = imagesTensor(batch);
+    const ys = labelsTensor(batch);
     return optimizer.minimize(() => {
       const logits = model.apply(xs, { training: true }) as tf.Tensor4D;
       argmax = tf.keep(tf.argMax(logits, -1));
@@ -146,15 +146,15 @@ function trainStep(
   const flat = Uint8Array.from(argmax!.dataSync());
   lossTensor.dispose();
   argmax!.dispose();
-  return { lossValue, preds: splitMasks(flat, batch.length) };
+  return { lossValue, preds: splitMasks(flat, batch.size) };
 }
 
 /** Argmax masks of `samples` with the current weights (inference mode). */
 export function predictLabels(model: tfl.LayersModel, samples: readonly Sample[]): Uint8Array[] {
   if (samples.length === 0) return [];
-  const { height, width } = samples[0]!;
-  const probs = tf.tidy(() => (model.predict(imagesTensor(samples, height, width)) as tf.Tensor).dataSync() as Float32Array);
-  return splitMasks(argmaxLabels(probs, height * width), samples.length);
+  const batch = stackSamples(samples);
+  const probs = tf.tidy(() => (model.predict(imagesTensor(batch)) as tf.Tensor).dataSync() as Float32Array);
+  return splitMasks(argmaxLabels(probs, batch.height * batch.width), batch.size);
 }
 
 /** Mean loss and metrics over `samples` in batches, in inference mode; keys get `prefix`. */
@@ -168,17 +168,16 @@ export function evaluateLossAndMetrics(
 ): EpochLogs {
   const means = new RunningMeans();
   for (let start = 0; start < samples.length; start += batchSize) {
-    const batch = samples.slice(start, start + batchSize);
-    const { height, width } = batch[0]!;
+    const batch = stackSamples(samples.slice(start, start + batchSize));
     const [lossValue, flat] = tf.tidy(() => {
-      const logits = model.predict(imagesTensor(batch, height, width)) as tf.Tensor4D;
-      const l = loss(logits, labelsTensor(batch, height, width)).dataSync()[0]!;
+      const logits = model.predict(imagesTensor(batch)) as tf.Tensor4D;
+      const l = loss(logits, labelsTensor(batch)).dataSync()[0]!;
       return [l, Uint8Array.from(tf.argMax(logits, -1).dataSync())] as const;
     });
-    means.add('loss', lossValue, batch.length);
-    const preds = splitMasks(flat, batch.length);
-    const labels = batch.map((s) => s.label);
-    for (const m of metrics) means.add(m, batchMetric(m, preds, labels), batch.length);
+    means.add('loss', lossValue, batch.size);
+    const preds = splitMasks(flat, batch.size);
+    const labels = batch.samples.map((s) => s.label);
+    for (const m of metrics) means.add(m, batchMetric(m, preds, labels), batch.size);
   }
   return means.values(prefix);
 }

@@ -31,7 +31,27 @@ describe('Dataset', () => {
     expect([...out].sort((a, b) => a - b)).toEqual(range(100));
   });
 
-  it('batches, repeats, takes and maps', async () => {
+  it('a shuffle buffer of 1 keeps the order; a bounded buffer only moves items a little forward', async () => {
+    expect(await collect(Dataset.from(range(5)).shuffle(1, 3).iterate(0))).toEqual(range(5));
+    const order = await collect(Dataset.from(range(50)).shuffle(10, 7).iterate(0));
+    expect([...order].sort((a, b) => a - b)).toEqual(range(50));
+    // item k cannot come out before position k - 9
+    order.forEach((item, pos) => expect(item).toBeLessThanOrEqual(pos + 9));
+  });
+
+  it('resuming a repeated shuffle with skip(position) gives the same elements as never stopping', async () => {
+    // training's stream: 13 samples, buffer 10, reshuffled per pass; 17 drawn before the "checkpoint"
+    const stream = (): Dataset<number> => Dataset.from(range(13)).shuffle(10, 42).repeat();
+    const straight = await collect(stream().take(40).iterate(0));
+    const head = await collect(stream().take(17).iterate(0));
+    const tail = await collect(stream().skip(17).take(23).iterate(0));
+    expect([...head, ...tail]).toEqual(straight);
+    expect(straight.slice(0, 13)).not.toEqual(straight.slice(13, 26));
+    expect([...straight.slice(13, 26)].sort((a, b) => a - b)).toEqual(range(13));
+  });
+
+  it('batches, repeats, skips, takes and maps', async () => {
+    expect(await collect(Dataset.from(range(5)).skip(3).iterate(0))).toEqual([3, 4]);
     expect(await collect(Dataset.from(range(5)).repeat(2).iterate(0))).toEqual([0, 1, 2, 3, 4, 0, 1, 2, 3, 4]);
     expect(await collect(Dataset.from(range(5)).repeat().take(7).iterate(0))).toEqual([0, 1, 2, 3, 4, 0, 1]);
     expect(await collect(Dataset.from(range(3)).map((x) => x * 10).iterate(0))).toEqual([0, 10, 20]);

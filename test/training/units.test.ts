@@ -5,7 +5,6 @@ import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../../src/backends/select.js';
 import { createOptimizer } from '../../src/backends/optimizers.js';
-import { SampleOrder, shuffleBufferOrder } from '../../src/training/data-order.js';
 import { softDiceLoss, sparseCrossEntropy } from '../../src/training/losses.js';
 import { resolveTrainConfig } from '../../src/training/config.js';
 import { loadLatestCheckpoint, writeCheckpoint } from '../../src/training/checkpoint.js';
@@ -13,26 +12,6 @@ import { buildModelFromSpec, loadModelSpec } from '../../src/models/spec.js';
 import { UsageError } from '../../src/errors.js';
 
 await selectBackend('cpu');
-
-describe('data order', () => {
-  it('a shuffle buffer of 1 keeps the order; every pass is a permutation', () => {
-    expect(shuffleBufferOrder(5, 1, 3)).toEqual([0, 1, 2, 3, 4]);
-    const order = shuffleBufferOrder(50, 10, 7);
-    expect([...order].sort((a, b) => a - b)).toEqual([...Array(50).keys()]);
-    // a bounded buffer only moves items a little forward: item k cannot come out before position k - 9
-    order.forEach((item, pos) => expect(item).toBeLessThanOrEqual(pos + 9));
-  });
-
-  it('resuming the stream at a position gives the same indices as never stopping', () => {
-    const straight = new SampleOrder(13, 10, 42).take(40);
-    const first = new SampleOrder(13, 10, 42);
-    const head = first.take(17);
-    const tail = new SampleOrder(13, 10, 42, first.position).take(23);
-    expect([...head, ...tail]).toEqual(straight);
-    // passes differ from each other
-    expect(straight.slice(0, 13)).not.toEqual(straight.slice(13, 26));
-  });
-});
 
 describe('losses', () => {
   it('sparse cross-entropy from logits: ln 2 for equal logits, ln(1 + e^-2) for a margin of 2', () => {
