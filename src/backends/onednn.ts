@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { backend_util, util } from '@tensorflow/tfjs-core';
+import { backend_util, getGradient, slice_util, util } from '@tensorflow/tfjs-core';
 import type { KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { loadNativeAddon, type NativeAddon } from './native-addon.js';
+import { copyWindow } from './wasm-slice.js';
 
 /**
  * The `onednn` backend: a MathBackendCPU (same tensor storage, every cpu kernel registered for it too)
@@ -18,7 +19,7 @@ type Dims = Int32Array;
 export const NATIVE_KERNELS = [
   'Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'MaxPool', 'MaxPoolGrad',
   'BatchMatMul', '_FusedMatMul', 'Add', 'Sub', 'Multiply', 'RealDiv', 'Relu', 'Step', 'Exp', 'Log', 'Neg',
-  'Square', 'Sqrt', 'Sum', 'Max',
+  'Square', 'Sqrt', 'Sum', 'Max', 'Mean', 'Slice', 'SplitV', 'Concat', 'Tile', 'FusedBatchNorm',
 ] as const;
 
 let registered = false;
@@ -44,6 +45,7 @@ export function registerOnednnBackend(): { ok: true } | { ok: false; reason: str
     tf.registerKernel({ ...cpuKernel, backendName: ONEDNN_BACKEND, kernelFunc });
   }
   registerFusedReluGradient(addon);
+  registerNormalizationGradients(addon);
   registered = true;
   return { ok: true };
 }
@@ -309,7 +311,7 @@ function nativeKernels(addon: NativeAddon): Map<string, (cpu: KernelFunc) => Ker
     }));
   }
 
-  const reduce = (op: 0 | 1): NativeKernel => ({ inputs, backend, attrs }) => {
+  const reduce = (op: 0 | 1, mean = false): NativeKernel => ({ inputs, backend, attrs }) => {
     const { x } = inputs;
     if (!isF32(backend, x) || x.shape.length === 0 || util.sizeFromShape(x.shape) === 0) return null;
     const axes = [...util.parseAxisParam((attrs.axis ?? attrs.reductionIndices) as number | number[], x.shape)];
@@ -325,11 +327,235 @@ function nativeKernels(addon: NativeAddon): Map<string, (cpu: KernelFunc) => Ker
     const out = output(backend, outShape);
     if (trailing) addon.reduceInner(op, values(backend, x), out.data);
     else addon.sumLeading(values(backend, x), out.data);
+    if (mean) {
+      const scale = util.sizeFromShape(out.info.shape) / util.sizeFromShape(x.shape);
+      for (let i = 0; i < out.data.length; i++) out.data[i] *= scale;
+    }
     return out.info;
   };
   kernels.set('Sum', withFallback(reduce(0)));
   kernels.set('Max', withFallback(reduce(1)));
+  // tfjs cpu's Mean is three JavaScript passes (a cast copy, a division, the sum), not the native Sum.
+  kernels.set('Mean', withFallback(reduce(0, true)));
+  dataMovementKernels(addon, kernels);
   return kernels;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Data movement and batch normalization (the U-Net's skip concatenations and their gradient, SplitV).
+// tfjs cpu copies a non-contiguous slice element by element through index arithmetic (a channel slice
+// of a 256x256x32 skip took ~600 ms); these are strided row copies in C++.
+
+/**
+ * A window [begin, begin + size) of a row-major tensor as `rows` runs of `run` contiguous values,
+ * `stride` apart, starting at `offset`: possible when every axis before the innermost partial one is
+ * whole (a channel slice of NHWC is N*H*W runs of the slice's channels); null otherwise.
+ */
+export function windowAsRows(shape: readonly number[], begin: readonly number[], size: readonly number[]):
+  { offset: number; rows: number; run: number; stride: number } | null {
+  const rank = shape.length;
+  if (rank === 0) return null;
+  let axis = rank - 1;
+  while (axis > 0 && begin[axis] === 0 && size[axis] === shape[axis]) axis--;
+  let rows = 1, inner = 1;
+  for (let i = 0; i < axis; i++) {
+    if (size[i] !== shape[i]) return null;
+    rows *= shape[i];
+  }
+  for (let i = axis + 1; i < rank; i++) inner *= shape[i];
+  return { offset: begin[axis] * inner, rows, run: size[axis] * inner, stride: shape[axis] * inner };
+}
+
+function copyRows(addon: NativeAddon, src: Float32Array, srcOffset: number, dst: Float32Array, dstOffset: number,
+  rows: number, run: number, srcStride: number, dstStride: number): void {
+  addon.copyRows(src.subarray(srcOffset), dst.subarray(dstOffset), Int32Array.from([rows, run, srcStride, dstStride]));
+}
+
+/** The float32 window of x as a new tensor; a contiguous window shares x's buffer, as the cpu kernel does. */
+function sliceWindow(addon: NativeAddon, backend: MathBackendCPU, x: TensorInfo, begin: number[], size: number[]): TensorInfo {
+  const src = values(backend, x);
+  const total = util.sizeFromShape(size);
+  if (total === 0) return backend.makeTensorInfo(size, 'float32', new Float32Array(0));
+  if (slice_util.isSliceContinous(x.shape, begin, size)) {
+    const offset = slice_util.computeFlatOffset(begin, util.computeStrides(x.shape));
+    return backend.makeTensorInfo(size, 'float32', src.subarray(offset, offset + total));
+  }
+  const out = output(backend, size);
+  const rows = windowAsRows(x.shape, begin, size);
+  if (rows) copyRows(addon, src, rows.offset, out.data, 0, rows.rows, rows.run, rows.stride, rows.run);
+  else copyWindow(src, x.shape, begin, size, out.data);
+  return out.info;
+}
+
+function dataMovementKernels(addon: NativeAddon, kernels: Map<string, (cpu: KernelFunc) => KernelFunc>): void {
+  kernels.set('Slice', withFallback(({ inputs, backend, attrs }) => {
+    const { x } = inputs;
+    if (!isF32(backend, x) || x.shape.length === 0) return null;
+    const [begin, size] = slice_util.parseSliceParams(x, attrs.begin as number[], attrs.size as number[]);
+    slice_util.assertParamsValid(x, begin, size);
+    return sliceWindow(addon, backend, x, begin, size);
+  }));
+
+  kernels.set('SplitV', withFallback(({ inputs, backend, attrs }) => {
+    const { x } = inputs;
+    if (!isF32(backend, x) || x.shape.length === 0) return null;
+    const axis = util.parseAxisParam(attrs.axis as number, x.shape)[0];
+    const sizes = backend_util.prepareSplitSize(x as unknown as tf.Tensor, attrs.numOrSizeSplits as number | number[], axis);
+    const begin = new Array<number>(x.shape.length).fill(0);
+    const parts = sizes.map((s) => {
+      const size = [...x.shape];
+      size[axis] = s;
+      const part = sliceWindow(addon, backend, x, [...begin], size);
+      begin[axis] += s;
+      return part;
+    });
+    return parts as unknown as TensorInfo;
+  }));
+
+  kernels.set('Concat', withFallback(({ inputs, backend, attrs }) => {
+    const all = Object.values(inputs);
+    if (all.length === 0 || !isF32(backend, ...all) || all[0].shape.length === 0) return null;
+    const axis = util.parseAxisParam(attrs.axis as number, all[0].shape)[0];
+    backend_util.assertParamsConsistent(all.map((t) => t.shape), axis);
+    const outShape = backend_util.computeOutShape(all.map((t) => t.shape), axis);
+    const parts = all.filter((t) => util.sizeFromShape(t.shape) > 0);
+    if (parts.length < 2) return null;
+    const out = output(backend, outShape);
+    const outer = util.sizeFromShape(outShape.slice(0, axis));
+    const innerTotal = util.sizeFromShape(outShape.slice(axis));
+    let column = 0;
+    for (const t of parts) {
+      const inner = util.sizeFromShape(t.shape.slice(axis));
+      copyRows(addon, values(backend, t), 0, out.data, column, outer, inner, inner, innerTotal);
+      column += inner;
+    }
+    return out.info;
+  }));
+
+  kernels.set('Tile', withFallback(({ inputs, backend, attrs }) => {
+    const { x } = inputs;
+    const reps = attrs.reps as number[];
+    if (!isF32(backend, x) || x.shape.length === 0 || reps.length !== x.shape.length || util.sizeFromShape(x.shape) === 0) return null;
+    const outShape = x.shape.map((d, i) => d * reps[i]);
+    if (util.sizeFromShape(outShape) === 0) return null;
+    // One tiled axis at a time, innermost first: repeating axis k copies each block of the axes from k
+    // on `reps[k]` times, as row copies (stride 0 reads the same block again).
+    let shape = [...x.shape];
+    let current = values(backend, x);
+    const tiled = reps.map((r, k) => (r > 1 ? k : -1)).filter((k) => k >= 0);
+    if (tiled.length === 0) {
+      const out = output(backend, outShape);
+      out.data.set(current);
+      return out.info;
+    }
+    let result: { info: TensorInfo; data: Float32Array } | undefined;
+    for (let t = tiled.length - 1; t >= 0; t--) {
+      const k = tiled[t];
+      const outer = util.sizeFromShape(shape.slice(0, k));
+      const block = util.sizeFromShape(shape.slice(k));
+      const r = reps[k];
+      const next = [...shape];
+      next[k] *= r;
+      const dst = t === 0 ? (result = output(backend, outShape)).data : new Float32Array(util.sizeFromShape(next));
+      if (outer <= r) {
+        for (let o = 0; o < outer; o++) copyRows(addon, current, o * block, dst, o * block * r, r, block, 0, block);
+      } else {
+        for (let j = 0; j < r; j++) copyRows(addon, current, 0, dst, j * block, outer, block, block, block * r);
+      }
+      current = dst;
+      shape = next;
+    }
+    return result!.info;
+  }));
+
+  kernels.set('FusedBatchNorm', withFallback(({ inputs, backend, attrs }) => {
+    const { x, mean, variance, scale, offset } = inputs;
+    const params = [mean, variance, scale, offset].filter((t) => t != null);
+    if (!isF32(backend, x, ...params) || x.shape.length === 0 || util.sizeFromShape(x.shape) === 0) return null;
+    const channels = x.shape[x.shape.length - 1];
+    // The cpu kernel repeats each parameter with its own length: one value, or one per channel, is
+    // what the native pass covers.
+    if (params.some((t) => { const n = util.sizeFromShape(t.shape); return n !== 1 && n !== channels; })) return null;
+    const epsilon = (attrs.varianceEpsilon as number | undefined) ?? 0.001;
+    const perChannel = (t: TensorInfo | undefined, fallback: number) => (c: number): number => {
+      if (t == null) return fallback;
+      const v = values(backend, t);
+      return v.length === 1 ? v[0] : v[c];
+    };
+    const m = perChannel(mean, 0), v = perChannel(variance, 1), s = perChannel(scale, 1), b = perChannel(offset, 0);
+    const mc = new Float32Array(channels), ac = new Float32Array(channels), bc = new Float32Array(channels);
+    for (let c = 0; c < channels; c++) {
+      mc[c] = m(c);
+      ac[c] = s(c) / Math.sqrt(v(c) + epsilon);
+      bc[c] = b(c);
+    }
+    const y = output(backend, [...x.shape]);
+    addon.channelAffine(values(backend, x), mc, ac, bc, y.data);
+    return y.info;
+  }));
+}
+
+const CHANNEL_SUMS = 'LvsegChannelSums';
+
+/**
+ * On onednn, the gradients of batch normalization and of Mean over leading axes. tfjs's FusedBatchNorm
+ * gradient tiles the per-channel scale to the activation's shape and builds the four parameter
+ * gradients from full-size products; here they come from two per-channel sums of one native pass, and
+ * dx is one per-channel multiply. tfjs's Mean gradient multiplies by a full tensor of ones and divides;
+ * here it is the scaled dy broadcast by the native Tile. Other backends and cases keep tfjs's gradients
+ * (the registry is global, so each gradient checks the backend when it runs).
+ */
+function registerNormalizationGradients(addon: NativeAddon): void {
+  tf.registerKernel({
+    kernelName: CHANNEL_SUMS,
+    backendName: ONEDNN_BACKEND,
+    kernelFunc: ({ inputs, backend }) => {
+      const cpu = backend as MathBackendCPU;
+      const { x, dy, mean } = inputs as { x: TensorInfo; dy: TensorInfo; mean: TensorInfo };
+      const channels = mean.shape[0];
+      const sumDy = output(cpu, [channels]), sumDyXc = output(cpu, [channels]);
+      addon.channelSums(values(cpu, x), values(cpu, dy), values(cpu, mean), sumDy.data, sumDyXc.data);
+      return [sumDy.info, sumDyXc.info];
+    },
+  });
+  const tfjsBatchNormGrad = getGradient('FusedBatchNorm');
+  const tfjsMeanGrad = getGradient('Mean');
+  if (!tfjsBatchNormGrad || !tfjsMeanGrad) return;
+  tf.registerGradient({
+    ...tfjsBatchNormGrad,
+    gradFunc: (dy, saved, attrs) => {
+      const [x, mean, variance, scale] = saved;
+      const grad = dy as tf.Tensor;
+      const channels = x.shape[x.shape.length - 1];
+      const native = tf.getBackend() === ONEDNN_BACKEND && [x, mean, variance, grad].every((t) => t.dtype === 'float32') &&
+        mean.rank === 1 && variance.rank === 1 && mean.size === channels && variance.size === channels &&
+        (scale == null || (scale.rank === 1 && scale.size === channels)) && util.arraysEqual(x.shape, grad.shape);
+      if (!native) return tfjsBatchNormGrad.gradFunc(dy, saved, attrs);
+      const epsilon = (attrs as { varianceEpsilon?: number }).varianceEpsilon ?? 0.001;
+      const gamma = scale ?? tf.scalar(1);
+      const inv = tf.rsqrt(tf.add(variance, tf.scalar(epsilon)));
+      const [sumDy, sumDyXc] = tf.engine().runKernel(CHANNEL_SUMS, { x, dy: grad, mean }) as tf.Tensor[];
+      return {
+        x: () => tf.mul(grad, tf.mul(gamma, inv)),
+        mean: () => tf.mul(tf.mul(tf.neg(inv), gamma), sumDy),
+        variance: () => tf.mul(tf.mul(tf.mul(tf.pow(inv, 3), tf.scalar(-0.5)), gamma), sumDyXc),
+        scale: () => tf.mul(inv, sumDyXc),
+        offset: () => tf.clone(sumDy),
+      };
+    },
+  });
+  tf.registerGradient({
+    ...tfjsMeanGrad,
+    gradFunc: (dy, saved, attrs) => {
+      const [x] = saved;
+      if (tf.getBackend() !== ONEDNN_BACKEND || x.dtype !== 'float32') return tfjsMeanGrad.gradFunc(dy, saved, attrs);
+      const axes = util.parseAxisParam((attrs as { axis: number | number[] }).axis, x.shape);
+      const reduceSize = util.sizeFromShape(axes.map((a) => x.shape[a]));
+      const expanded = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+      // dy / n first (small), then one broadcast: the same values as tfjs's (dy * 1) / n.
+      return { x: () => tf.broadcastTo(tf.reshape(tf.div(dy as tf.Tensor, reduceSize), expanded), x.shape) };
+    },
+  });
 }
 
 /**
