@@ -3,7 +3,7 @@ import '@tensorflow/tfjs-backend-cpu';
 // The gradients are registered by tfjs-layers in the app; these tests use tfjs-core alone.
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { describe, expect, test } from 'vitest';
-import { onednnFallbackCounts, registerOnednnBackend } from '../../src/backends/onednn.js';
+import { onednnFallbackCounts, registerOnednnBackend, windowAsRows } from '../../src/backends/onednn.js';
 
 // Every native kernel against the tfjs cpu backend on the same inputs. Tolerance: the largest absolute
 // difference is at most 1e-4 of the largest reference magnitude (or 1e-4 when that is below 1): float32
@@ -187,5 +187,112 @@ describe.skipIf(!native.ok)('onednn kernels match the cpu backend', () => {
       tf.sum(x, [1]), tf.max(x, 0), tf.logSumExp(x, -1, true), tf.softmax(x), tf.sum(tf.reshape(x, [1, 15, 4, 6]), [1, 2]),
       tf.sum(tf.reshape(x, [3, 5, 1, 4, 6]), [1, 3]),
     ]);
+  });
+});
+
+// The U-Net's kernels: data movement (its skip concatenations and their SplitV gradient), Tile, Mean
+// and batch normalization. Shapes are drawn at random from a fixed seed: ranks 1 to 5, odd sizes, every axis.
+const pick = rng(4242);
+const int = (lo: number, hi: number) => lo + Math.floor(pick() * (hi - lo + 1));
+const randomShape = (rank: number) => Array.from({ length: rank }, () => int(1, 7));
+
+describe.skipIf(!native.ok)('onednn U-Net kernels match the cpu backend', () => {
+  test('windowAsRows describes a channel slice of NHWC as one run per pixel', () => {
+    expect(windowAsRows([2, 3, 4, 10], [0, 0, 0, 6], [2, 3, 4, 4])).toEqual({ offset: 6, rows: 24, run: 4, stride: 10 });
+    expect(windowAsRows([5, 6], [2, 0], [3, 6])).toEqual({ offset: 12, rows: 1, run: 18, stride: 30 });
+    // a partial axis before the innermost partial one: not a single run per row
+    expect(windowAsRows([4, 5, 6], [1, 0, 2], [2, 5, 3])).toBeNull();
+  });
+
+  test('slice: 40 random windows of ranks 1 to 5, and their gradients', () => {
+    const cases = Array.from({ length: 40 }, (_, i) => {
+      const shape = randomShape(1 + (i % 5));
+      const begin = shape.map((d) => int(0, d - 1));
+      const size = shape.map((d, a) => (pick() < 0.3 ? -1 : int(1, d - begin[a])));
+      return { shape, begin, size };
+    });
+    cases.forEach(({ shape, begin, size }, i) => {
+      expectSameOnBoth(randomArrays({ x: shape }, i), ({ x }) => {
+        const f = (v: tf.Tensor) => tf.slice(v, begin, size);
+        return [f(x), tf.grad(f)(x)];
+      });
+    });
+  });
+
+  test('split and concat along every axis of random shapes (the concat gradient is a split), with gradients', () => {
+    for (let i = 0; i < 15; i++) {
+      const rank = 1 + (i % 5);
+      const axis = i % rank;
+      const base = randomShape(rank);
+      const widths = [int(1, 5), int(1, 5), int(1, 5)].slice(0, 2 + (i % 2));
+      const shapes = Object.fromEntries(widths.map((w, k) => [`t${k}`, base.map((d, a) => (a === axis ? w : d))]));
+      expectSameOnBoth(randomArrays(shapes, 100 + i), (t) => {
+        const parts = Object.values(t);
+        const f = (...xs: tf.Tensor[]) => tf.concat(xs, axis - (i % 2 === 0 ? 0 : rank));
+        const joined = f(...parts);
+        const weight = tf.mod(tf.reshape(tf.range(0, joined.size), joined.shape), 5);
+        return [joined, ...tf.split(joined, widths, axis), ...tf.split(joined, [widths[0], -1], axis), ...tf.grads(f)(parts, weight)];
+      });
+    }
+  });
+
+  test('the U-Net skip concatenation of NHWC tensors along channels, and its gradient', () => {
+    expectSameOnBoth(randomArrays({ skip: [2, 9, 7, 5], up: [2, 9, 7, 3] }, 7), ({ skip, up }) => {
+      const f = (a: tf.Tensor, b: tf.Tensor) => tf.mul(tf.concat([a, b], -1), tf.range(1, 9));
+      return [f(skip, up), ...tf.grads(f)([skip, up])];
+    });
+  });
+
+  test('broadcastTo of per-channel values over NHWC, as the Mean gradient does', () => {
+    expectSameOnBoth(randomArrays({ c: [1, 1, 1, 7] }, 199), ({ c }) => [tf.broadcastTo(c, [3, 5, 9, 7]), tf.broadcastTo(c, [1, 4, 1, 7])]);
+  });
+
+  test('tile and broadcastTo with random repeats', () => {
+    for (let i = 0; i < 12; i++) {
+      const shape = randomShape(1 + (i % 4));
+      const reps = shape.map(() => int(1, 3));
+      expectSameOnBoth(randomArrays({ x: shape }, 200 + i), ({ x }) => [
+        tf.tile(x, reps), tf.broadcastTo(tf.reshape(tf.sum(x, 0), [1, ...shape.slice(1)]), [reps[0] + 1, ...shape.slice(1)]),
+      ]);
+    }
+  });
+
+  test('mean over leading, trailing and all axes, and its gradient', () => {
+    expectSameOnBoth(randomArrays({ x: [3, 5, 4, 6] }, 31), ({ x }) => {
+      const means = (v: tf.Tensor) => [tf.mean(v, [0, 1, 2]), tf.mean(v, -1, true), tf.mean(v), tf.mean(v, [1]), tf.mean(v, [0, 1, 2], true)];
+      const weighted = (v: tf.Tensor) => tf.addN(means(v).map((m, k) => tf.sum(tf.mul(m, tf.add(tf.reshape(tf.range(0, m.size), m.shape), k)))));
+      return [...means(x), tf.grad(weighted)(x)];
+    });
+  });
+
+  test('batch normalization forward and gradients, with per-channel, scalar and missing parameters', () => {
+    const arrays = randomArrays({ x: [2, 7, 5, 6], mean: [6], variance: [6], scale: [6], offset: [6], dy: [2, 7, 5, 6] }, 37);
+    expectSameOnBoth(arrays, ({ x, mean, variance, scale, offset, dy }) => {
+      const v = tf.add(tf.abs(variance), 0.1);
+      const f = (a: tf.Tensor, m: tf.Tensor, s: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
+        tf.batchNorm(a as tf.Tensor4D, m, s, b, g, 0.001);
+      return [
+        f(x, mean, v, scale, offset), ...tf.grads(f)([x, mean, v, scale, offset], dy),
+        tf.batchNorm(x, mean, v), tf.batchNorm(x, tf.scalar(0.1), tf.scalar(2), tf.scalar(0.5), tf.scalar(2)),
+      ];
+    });
+  });
+
+  test('batch normalization in training (moments of the batch), gradients through the moments', () => {
+    const arrays = randomArrays({ x: [3, 6, 5, 4], scale: [4], offset: [4], dy: [3, 6, 5, 4] }, 41);
+    expectSameOnBoth(arrays, ({ x, scale, offset, dy }) => {
+      const f = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+        const { mean, variance } = tf.moments(a, [0, 1, 2]);
+        return tf.batchNorm(a as tf.Tensor4D, mean, variance, b, g, 0.001);
+      };
+      return [f(x, scale, offset), ...tf.grads(f)([x, scale, offset], dy)];
+    });
+  });
+
+  test('none of the U-Net kernels above needed the cpu fallback, except Mean over a middle axis', () => {
+    const counts = onednnFallbackCounts();
+    for (const kernel of ['Slice', 'SplitV', 'Concat', 'Tile', 'FusedBatchNorm']) expect(counts[kernel], kernel).toBeUndefined();
+    // tf.mean(x, [1]) forward, and again inside the gradient test
+    expect(counts.Mean).toBe(2);
   });
 });
