@@ -19,7 +19,8 @@ type Dims = Int32Array;
 export const NATIVE_KERNELS = [
   'Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'MaxPool', 'MaxPoolGrad',
   'BatchMatMul', '_FusedMatMul', 'Add', 'Sub', 'Multiply', 'RealDiv', 'Relu', 'Step', 'Exp', 'Log', 'Neg',
-  'Square', 'Sqrt', 'Sum', 'Max', 'Mean', 'Slice', 'SplitV', 'Concat', 'Tile', 'FusedBatchNorm',
+  'Square', 'Sqrt', 'Sum', 'Max', 'Mean', 'Slice', 'SplitV', 'Concat', 'Tile', 'PadV2', 'FusedBatchNorm',
+  'ResizeNearestNeighborGrad',
 ] as const;
 
 let registered = false;
@@ -387,7 +388,96 @@ function sliceWindow(addon: NativeAddon, backend: MathBackendCPU, x: TensorInfo,
   return out.info;
 }
 
+function fullStrides(shape: readonly number[]): number[] {
+  const strides = new Array<number>(shape.length).fill(1);
+  for (let i = shape.length - 2; i >= 0; i--) strides[i] = strides[i + 1] * shape[i + 1];
+  return strides;
+}
+
+/**
+ * Copies a box of `size` at `srcBegin` in src (row-major, srcShape) to `dstBegin` in dst (dstShape):
+ * trailing axes whole in both become one run, the axis before them the rows of one native copy, and
+ * the axes before that are walked here (a padded NHWC image is one copy per image row).
+ */
+function copyBox(addon: NativeAddon, src: Float32Array, srcShape: readonly number[], srcBegin: readonly number[],
+  dst: Float32Array, dstShape: readonly number[], dstBegin: readonly number[], size: readonly number[]): void {
+  const rank = size.length;
+  if (util.sizeFromShape([...size]) === 0) return;
+  const ss = fullStrides(srcShape), ds = fullStrides(dstShape);
+  let k = rank - 1;
+  while (k > 0 && size[k] === srcShape[k] && size[k] === dstShape[k]) k--;
+  const run = size[k] * ss[k];
+  const rowAxis = k - 1;
+  const rows = rowAxis >= 0 ? size[rowAxis] : 1;
+  const srcStride = rowAxis >= 0 ? ss[rowAxis] : run, dstStride = rowAxis >= 0 ? ds[rowAxis] : run;
+  let srcBase = srcBegin[k] * ss[k] + (rowAxis >= 0 ? srcBegin[rowAxis] * ss[rowAxis] : 0);
+  let dstBase = dstBegin[k] * ds[k] + (rowAxis >= 0 ? dstBegin[rowAxis] * ds[rowAxis] : 0);
+  for (let i = 0; i < rowAxis; i++) {
+    srcBase += srcBegin[i] * ss[i];
+    dstBase += dstBegin[i] * ds[i];
+  }
+  const outer = Math.max(0, rowAxis);
+  const index = new Array<number>(outer).fill(0);
+  const copies = util.sizeFromShape(size.slice(0, outer));
+  for (let c = 0; c < copies; c++) {
+    copyRows(addon, src, srcBase, dst, dstBase, rows, run, srcStride, dstStride);
+    for (let axis = outer - 1; axis >= 0; axis--) {
+      index[axis]++;
+      srcBase += ss[axis];
+      dstBase += ds[axis];
+      if (index[axis] < size[axis]) break;
+      srcBase -= index[axis] * ss[axis];
+      dstBase -= index[axis] * ds[axis];
+      index[axis] = 0;
+    }
+  }
+}
+
 function dataMovementKernels(addon: NativeAddon, kernels: Map<string, (cpu: KernelFunc) => KernelFunc>): void {
+  // Also the gradient of Slice, and ZeroPadding2D.
+  kernels.set('PadV2', withFallback(({ inputs, backend, attrs }) => {
+    const { x } = inputs;
+    const paddings = attrs.paddings as [number, number][];
+    if (!isF32(backend, x) || x.shape.length === 0 || paddings.length !== x.shape.length) return null;
+    if (paddings.some(([before, after]) => before < 0 || after < 0)) return null;
+    const outShape = x.shape.map((d, i) => paddings[i][0] + d + paddings[i][1]);
+    const out = output(backend, outShape);
+    out.data.fill((attrs.constantValue as number | undefined) ?? 0);
+    copyBox(addon, values(backend, x), x.shape, x.shape.map(() => 0), out.data, outShape, paddings.map((p) => p[0]), x.shape);
+    return out.info;
+  }));
+
+  // tfjs cpu searches a window of dy for every input pixel (36 tests per value for a 2x upsampling);
+  // this adds each dy pixel into its source pixel once, in the same order, in double like the cpu kernel.
+  kernels.set('ResizeNearestNeighborGrad', withFallback(({ inputs, backend, attrs }) => {
+    const { images, dy } = inputs;
+    if (!isF32(backend, dy) || images.shape.length !== 4 || dy.shape.length !== 4) return null;
+    const alignCorners = attrs.alignCorners === true;
+    const [batch, xHeight, xWidth, depth] = images.shape;
+    const [, yHeight, yWidth] = dy.shape;
+    // The cpu kernel's window covers every source pixel only when upsampling; leave the rest to it.
+    if (yHeight < xHeight || yWidth < xWidth || dy.shape[0] !== batch || dy.shape[3] !== depth) return null;
+    const scale = (x: number, y: number) => ((alignCorners && y > 1) ? x - 1 : x) / ((alignCorners && y > 1) ? y - 1 : y);
+    const nearest = (i: number, s: number, limit: number) => Math.min(limit - 1, alignCorners ? Math.round(i * s) : Math.floor(i * s));
+    const heightScale = scale(xHeight, yHeight), widthScale = scale(xWidth, yWidth);
+    const sourceCol = Int32Array.from({ length: yWidth }, (_, c) => nearest(c, widthScale, xWidth));
+    const dyValues = values(backend, dy);
+    const sums = new Float64Array(batch * xHeight * xWidth * depth);
+    let from = 0;
+    for (let b = 0; b < batch; b++) {
+      for (let r = 0; r < yHeight; r++) {
+        const rowBase = (b * xHeight + nearest(r, heightScale, xHeight)) * xWidth;
+        for (let c = 0; c < yWidth; c++) {
+          const to = (rowBase + sourceCol[c]) * depth;
+          for (let d = 0; d < depth; d++) sums[to + d] += dyValues[from++];
+        }
+      }
+    }
+    const dx = output(backend, [...images.shape]);
+    dx.data.set(sums);
+    return dx.info;
+  }));
+
   kernels.set('Slice', withFallback(({ inputs, backend, attrs }) => {
     const { x } = inputs;
     if (!isF32(backend, x) || x.shape.length === 0) return null;

@@ -257,6 +257,24 @@ describe.skipIf(!native.ok)('onednn U-Net kernels match the cpu backend', () => 
     }
   });
 
+  test('pad with random paddings of ranks 1 to 5 (also the gradient of slice)', () => {
+    for (let i = 0; i < 15; i++) {
+      const shape = randomShape(1 + (i % 5));
+      const paddings = shape.map(() => [int(0, 2), int(0, 2)] as [number, number]);
+      expectSameOnBoth(randomArrays({ x: shape }, 300 + i), ({ x }) => [tf.pad(x, paddings, i % 3 === 0 ? 0.5 : 0)]);
+    }
+  });
+
+  test.each([
+    [[1, 4, 5, 3], [8, 10], false], [[2, 3, 3, 2], [9, 9], false], [[2, 5, 4, 3], [10, 8], true], [[1, 7, 6, 1], [7, 13], false],
+    [[1, 9, 8, 2], [5, 4], false],
+  ] as const)('resizeNearestNeighbor %j to %j (align corners %s) and its gradient', (shape, size, alignCorners) => {
+    expectSameOnBoth(randomArrays({ x: [...shape] }, 400 + size[0]), ({ x }) => {
+      const f = (v: tf.Tensor) => tf.mul(tf.image.resizeNearestNeighbor(v as tf.Tensor4D, [...size], alignCorners), tf.range(1, shape[3] + 1));
+      return [f(x), tf.grad(f)(x)];
+    });
+  });
+
   test('mean over leading, trailing and all axes, and its gradient', () => {
     expectSameOnBoth(randomArrays({ x: [3, 5, 4, 6] }, 31), ({ x }) => {
       const means = (v: tf.Tensor) => [tf.mean(v, [0, 1, 2]), tf.mean(v, -1, true), tf.mean(v), tf.mean(v, [1]), tf.mean(v, [0, 1, 2], true)];
@@ -289,9 +307,10 @@ describe.skipIf(!native.ok)('onednn U-Net kernels match the cpu backend', () => 
     });
   });
 
-  test('none of the U-Net kernels above needed the cpu fallback, except Mean over a middle axis', () => {
+  test('none of the U-Net kernels above needed the cpu fallback, except Mean over a middle axis and a downsampling', () => {
     const counts = onednnFallbackCounts();
-    for (const kernel of ['Slice', 'SplitV', 'Concat', 'Tile', 'FusedBatchNorm']) expect(counts[kernel], kernel).toBeUndefined();
+    for (const kernel of ['Slice', 'SplitV', 'Concat', 'Tile', 'PadV2', 'FusedBatchNorm']) expect(counts[kernel], kernel).toBeUndefined();
+    expect(counts.ResizeNearestNeighborGrad).toBe(1);
     // tf.mean(x, [1]) forward, and again inside the gradient test
     expect(counts.Mean).toBe(2);
   });
