@@ -3,7 +3,6 @@ import { backend_util, getGradient, slice_util, util } from '@tensorflow/tfjs-co
 import type { KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { loadNativeAddon, type NativeAddon } from './native-addon.js';
-import { copyWindow } from './wasm-slice.js';
 
 /**
  * The `onednn` backend: a MathBackendCPU (same tensor storage, every cpu kernel registered for it too)
@@ -347,26 +346,6 @@ function nativeKernels(addon: NativeAddon): Map<string, (cpu: KernelFunc) => Ker
 // tfjs cpu copies a non-contiguous slice element by element through index arithmetic (a channel slice
 // of a 256x256x32 skip took ~600 ms); these are strided row copies in C++.
 
-/**
- * A window [begin, begin + size) of a row-major tensor as `rows` runs of `run` contiguous values,
- * `stride` apart, starting at `offset`: possible when every axis before the innermost partial one is
- * whole (a channel slice of NHWC is N*H*W runs of the slice's channels); null otherwise.
- */
-export function windowAsRows(shape: readonly number[], begin: readonly number[], size: readonly number[]):
-  { offset: number; rows: number; run: number; stride: number } | null {
-  const rank = shape.length;
-  if (rank === 0) return null;
-  let axis = rank - 1;
-  while (axis > 0 && begin[axis] === 0 && size[axis] === shape[axis]) axis--;
-  let rows = 1, inner = 1;
-  for (let i = 0; i < axis; i++) {
-    if (size[i] !== shape[i]) return null;
-    rows *= shape[i];
-  }
-  for (let i = axis + 1; i < rank; i++) inner *= shape[i];
-  return { offset: begin[axis] * inner, rows, run: size[axis] * inner, stride: shape[axis] * inner };
-}
-
 function copyRows(addon: NativeAddon, src: Float32Array, srcOffset: number, dst: Float32Array, dstOffset: number,
   rows: number, run: number, srcStride: number, dstStride: number): void {
   addon.copyRows(src.subarray(srcOffset), dst.subarray(dstOffset), Int32Array.from([rows, run, srcStride, dstStride]));
@@ -382,9 +361,7 @@ function sliceWindow(addon: NativeAddon, backend: MathBackendCPU, x: TensorInfo,
     return backend.makeTensorInfo(size, 'float32', src.subarray(offset, offset + total));
   }
   const out = output(backend, size);
-  const rows = windowAsRows(x.shape, begin, size);
-  if (rows) copyRows(addon, src, rows.offset, out.data, 0, rows.rows, rows.run, rows.stride, rows.run);
-  else copyWindow(src, x.shape, begin, size, out.data);
+  copyBox(addon, src, x.shape, begin, out.data, size, size.map(() => 0), size);
   return out.info;
 }
 

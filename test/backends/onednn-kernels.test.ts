@@ -3,7 +3,7 @@ import '@tensorflow/tfjs-backend-cpu';
 // The gradients are registered by tfjs-layers in the app; these tests use tfjs-core alone.
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { describe, expect, test } from 'vitest';
-import { onednnFallbackCounts, registerOnednnBackend, windowAsRows } from '../../src/backends/onednn.js';
+import { onednnFallbackCounts, registerOnednnBackend } from '../../src/backends/onednn.js';
 
 // Every native kernel against the tfjs cpu backend on the same inputs. Tolerance: the largest absolute
 // difference is at most 1e-4 of the largest reference magnitude (or 1e-4 when that is below 1): float32
@@ -197,13 +197,6 @@ const int = (lo: number, hi: number) => lo + Math.floor(pick() * (hi - lo + 1));
 const randomShape = (rank: number) => Array.from({ length: rank }, () => int(1, 7));
 
 describe.skipIf(!native.ok)('onednn U-Net kernels match the cpu backend', () => {
-  test('windowAsRows describes a channel slice of NHWC as one run per pixel', () => {
-    expect(windowAsRows([2, 3, 4, 10], [0, 0, 0, 6], [2, 3, 4, 4])).toEqual({ offset: 6, rows: 24, run: 4, stride: 10 });
-    expect(windowAsRows([5, 6], [2, 0], [3, 6])).toEqual({ offset: 12, rows: 1, run: 18, stride: 30 });
-    // a partial axis before the innermost partial one: not a single run per row
-    expect(windowAsRows([4, 5, 6], [1, 0, 2], [2, 5, 3])).toBeNull();
-  });
-
   test('slice: 40 random windows of ranks 1 to 5, and their gradients', () => {
     const cases = Array.from({ length: 40 }, (_, i) => {
       const shape = randomShape(1 + (i % 5));
