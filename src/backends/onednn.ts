@@ -562,27 +562,43 @@ function dataMovementKernels(addon: NativeAddon, kernels: Map<string, (cpu: Kern
   }));
 }
 
-const CHANNEL_SUMS = 'LvsegChannelSums';
+const BATCH_NORM_GRAD = 'LvsegBatchNormGrad';
 
 /**
  * On onednn, the gradients of batch normalization and of Mean over leading axes. tfjs's FusedBatchNorm
  * gradient tiles the per-channel scale to the activation's shape and builds the four parameter
- * gradients from full-size products; here they come from two per-channel sums of one native pass, and
- * dx is one per-channel multiply. tfjs's Mean gradient multiplies by a full tensor of ones and divides;
- * here it is the scaled dy broadcast by the native Tile. Other backends and cases keep tfjs's gradients
- * (the registry is global, so each gradient checks the backend when it runs).
+ * gradients from full-size products (~20 kernels); here one kernel makes all five: two per-channel sums
+ * in one native pass, dx as one per-channel multiply, the rest per channel. tfjs's Mean gradient
+ * multiplies by a full tensor of ones and divides; here it is the scaled dy broadcast by the native
+ * Tile. Other backends and cases keep tfjs's gradients (the registry is global, so each gradient checks
+ * the backend when it runs).
  */
 function registerNormalizationGradients(addon: NativeAddon): void {
   tf.registerKernel({
-    kernelName: CHANNEL_SUMS,
+    kernelName: BATCH_NORM_GRAD,
     backendName: ONEDNN_BACKEND,
-    kernelFunc: ({ inputs, backend }) => {
+    kernelFunc: ({ inputs, backend, attrs }) => {
       const cpu = backend as MathBackendCPU;
-      const { x, dy, mean } = inputs as { x: TensorInfo; dy: TensorInfo; mean: TensorInfo };
+      const { x, dy, mean, variance, scale } = inputs as Record<string, TensorInfo | undefined> as
+        { x: TensorInfo; dy: TensorInfo; mean: TensorInfo; variance: TensorInfo; scale?: TensorInfo };
+      const epsilon = (attrs as { varianceEpsilon?: number }).varianceEpsilon ?? 0.001;
       const channels = mean.shape[0];
-      const sumDy = output(cpu, [channels]), sumDyXc = output(cpu, [channels]);
-      addon.channelSums(values(cpu, x), values(cpu, dy), values(cpu, mean), sumDy.data, sumDyXc.data);
-      return [sumDy.info, sumDyXc.info];
+      const m = values(cpu, mean), v = values(cpu, variance), g = scale ? values(cpu, scale) : undefined;
+      const sumDy = new Float32Array(channels), sumDyXc = new Float32Array(channels);
+      addon.channelSums(values(cpu, x), values(cpu, dy), m, sumDy, sumDyXc);
+      const [dMean, dVariance, dScale, dOffset] = [0, 1, 2, 3].map(() => output(cpu, [channels]));
+      const dxScale = new Float32Array(channels);
+      for (let c = 0; c < channels; c++) {
+        const inv = 1 / Math.sqrt(v[c] + epsilon), gc = g ? g[c] : 1;
+        dxScale[c] = gc * inv;
+        dMean.data[c] = -inv * gc * sumDy[c];
+        dVariance.data[c] = -0.5 * inv * inv * inv * gc * sumDyXc[c];
+        dScale.data[c] = inv * sumDyXc[c];
+        dOffset.data[c] = sumDy[c];
+      }
+      const dx = output(cpu, [...x.shape]);
+      addon.channelAffine(values(cpu, dy), new Float32Array(channels), dxScale, new Float32Array(channels), dx.data);
+      return [dx.info, dMean.info, dVariance.info, dScale.info, dOffset.info];
     },
   });
   const tfjsBatchNormGrad = getGradient('FusedBatchNorm');
@@ -598,17 +614,10 @@ function registerNormalizationGradients(addon: NativeAddon): void {
         mean.rank === 1 && variance.rank === 1 && mean.size === channels && variance.size === channels &&
         (scale == null || (scale.rank === 1 && scale.size === channels)) && util.arraysEqual(x.shape, grad.shape);
       if (!native) return tfjsBatchNormGrad.gradFunc(dy, saved, attrs);
-      const epsilon = (attrs as { varianceEpsilon?: number }).varianceEpsilon ?? 0.001;
-      const gamma = scale ?? tf.scalar(1);
-      const inv = tf.rsqrt(tf.add(variance, tf.scalar(epsilon)));
-      const [sumDy, sumDyXc] = tf.engine().runKernel(CHANNEL_SUMS, { x, dy: grad, mean }) as tf.Tensor[];
-      return {
-        x: () => tf.mul(grad, tf.mul(gamma, inv)),
-        mean: () => tf.mul(tf.mul(tf.neg(inv), gamma), sumDy),
-        variance: () => tf.mul(tf.mul(tf.mul(tf.pow(inv, 3), tf.scalar(-0.5)), gamma), sumDyXc),
-        scale: () => tf.mul(inv, sumDyXc),
-        offset: () => tf.clone(sumDy),
-      };
+      const inputs: tf.NamedTensorMap = { x, dy: grad, mean, variance };
+      if (scale != null) inputs.scale = scale;
+      const [dx, dMean, dVariance, dScale, dOffset] = tf.engine().runKernel(BATCH_NORM_GRAD, inputs, attrs) as tf.Tensor[];
+      return { x: () => dx, mean: () => dMean, variance: () => dVariance, scale: () => dScale, offset: () => dOffset };
     },
   });
   tf.registerGradient({
