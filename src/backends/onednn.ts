@@ -373,27 +373,29 @@ function fullStrides(shape: readonly number[]): number[] {
 
 /**
  * Copies a box of `size` at `srcBegin` in src (row-major, srcShape) to `dstBegin` in dst (dstShape):
- * trailing axes whole in both become one run, the axis before them the rows of one native copy, and
- * the axes before that are walked here (a padded NHWC image is one copy per image row).
+ * trailing axes whole in both become one run, the axes before them (down to the first one not whole)
+ * the rows of one native copy, and the axes before that are walked here (a channel slice of NHWC is one
+ * copy of N*H*W rows; a padded NHWC image one copy per image row).
  */
 function copyBox(addon: NativeAddon, src: Float32Array, srcShape: readonly number[], srcBegin: readonly number[],
   dst: Float32Array, dstShape: readonly number[], dstBegin: readonly number[], size: readonly number[]): void {
   const rank = size.length;
   if (util.sizeFromShape([...size]) === 0) return;
   const ss = fullStrides(srcShape), ds = fullStrides(dstShape);
+  const whole = (i: number) => size[i] === srcShape[i] && size[i] === dstShape[i];
   let k = rank - 1;
-  while (k > 0 && size[k] === srcShape[k] && size[k] === dstShape[k]) k--;
+  while (k > 0 && whole(k)) k--;
   const run = size[k] * ss[k];
   const rowAxis = k - 1;
-  const rows = rowAxis >= 0 ? size[rowAxis] : 1;
+  let first = rowAxis, rows = rowAxis >= 0 ? size[rowAxis] : 1;
+  while (first > 0 && whole(first)) rows *= size[--first];
   const srcStride = rowAxis >= 0 ? ss[rowAxis] : run, dstStride = rowAxis >= 0 ? ds[rowAxis] : run;
-  let srcBase = srcBegin[k] * ss[k] + (rowAxis >= 0 ? srcBegin[rowAxis] * ss[rowAxis] : 0);
-  let dstBase = dstBegin[k] * ds[k] + (rowAxis >= 0 ? dstBegin[rowAxis] * ds[rowAxis] : 0);
-  for (let i = 0; i < rowAxis; i++) {
+  let srcBase = 0, dstBase = 0;
+  for (let i = 0; i <= k; i++) {
     srcBase += srcBegin[i] * ss[i];
     dstBase += dstBegin[i] * ds[i];
   }
-  const outer = Math.max(0, rowAxis);
+  const outer = Math.max(0, first);
   const index = new Array<number>(outer).fill(0);
   const copies = util.sizeFromShape(size.slice(0, outer));
   for (let c = 0; c < copies; c++) {
