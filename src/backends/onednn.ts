@@ -19,7 +19,7 @@ export const NATIVE_KERNELS = [
   'Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'MaxPool', 'MaxPoolGrad',
   'BatchMatMul', '_FusedMatMul', 'Add', 'Sub', 'Multiply', 'RealDiv', 'Relu', 'Step', 'Exp', 'Log', 'Neg',
   'Square', 'Sqrt', 'Sum', 'Max', 'Mean', 'Slice', 'SplitV', 'Concat', 'Tile', 'PadV2', 'FusedBatchNorm',
-  'ResizeNearestNeighborGrad',
+  'ResizeNearestNeighborGrad', 'Transpose',
 ] as const;
 
 let registered = false;
@@ -413,6 +413,45 @@ function copyBox(addon: NativeAddon, src: Float32Array, srcShape: readonly numbe
 }
 
 function dataMovementKernels(addon: NativeAddon, kernels: Map<string, (cpu: KernelFunc) => KernelFunc>): void {
+  // tfjs cpu converts every output index to coordinates (an array per element); this walks the output
+  // in order with the input offset kept by an odometer. A kept innermost axis moves whole rows natively.
+  kernels.set('Transpose', withFallback(({ inputs, backend, attrs }) => {
+    const { x } = inputs;
+    const perm = attrs.perm as number[];
+    const rank = x.shape.length;
+    if (!isF32(backend, x) || rank === 0 || perm.length !== rank || util.sizeFromShape(x.shape) === 0) return null;
+    const outShape = perm.map((p) => x.shape[p]);
+    const out = output(backend, outShape);
+    const src = values(backend, x), dst = out.data;
+    const xs = fullStrides(x.shape);
+    // Stride in the input of each output axis.
+    const step = perm.map((p) => xs[p]);
+    const keepsInner = perm[rank - 1] === rank - 1;
+    const innerAxes = keepsInner ? rank - 1 : rank;
+    const inner = keepsInner ? x.shape[rank - 1] : 1;
+    const last = innerAxes - 1;
+    const n = last >= 0 ? outShape[last] : 1, lastStep = last >= 0 ? step[last] : 0;
+    const outer = util.sizeFromShape(outShape.slice(0, Math.max(0, last)));
+    const index = new Array<number>(Math.max(0, last)).fill(0);
+    let from = 0, to = 0;
+    for (let o = 0; o < outer; o++) {
+      if (keepsInner) {
+        copyRows(addon, src, from, dst, to, n, inner, lastStep, inner);
+        to += n * inner;
+      } else {
+        for (let j = 0, f = from; j < n; j++, f += lastStep) dst[to++] = src[f];
+      }
+      for (let axis = last - 1; axis >= 0; axis--) {
+        index[axis]++;
+        from += step[axis];
+        if (index[axis] < outShape[axis]) break;
+        from -= index[axis] * step[axis];
+        index[axis] = 0;
+      }
+    }
+    return out.info;
+  }));
+
   // Also the gradient of Slice, and ZeroPadding2D.
   kernels.set('PadV2', withFallback(({ inputs, backend, attrs }) => {
     const { x } = inputs;

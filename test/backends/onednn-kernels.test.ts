@@ -250,6 +250,16 @@ describe.skipIf(!native.ok)('onednn U-Net kernels match the cpu backend', () => 
     }
   });
 
+  test('transpose: random permutations of ranks 1 to 5, and NHWC <-> NCHW', () => {
+    for (let i = 0; i < 20; i++) {
+      const rank = 1 + (i % 5);
+      const shape = randomShape(rank);
+      const perm = Array.from({ length: rank }, (_, a) => a).sort(() => pick() - 0.5);
+      expectSameOnBoth(randomArrays({ x: shape }, 500 + i), ({ x }) => [tf.transpose(x, perm)]);
+    }
+    expectSameOnBoth(randomArrays({ x: [2, 5, 7, 3] }, 520), ({ x }) => [tf.transpose(x, [0, 3, 1, 2]), tf.transpose(x, [0, 2, 1, 3])]);
+  });
+
   test('pad with random paddings of ranks 1 to 5 (also the gradient of slice)', () => {
     for (let i = 0; i < 15; i++) {
       const shape = randomShape(1 + (i % 5));
@@ -302,7 +312,7 @@ describe.skipIf(!native.ok)('onednn U-Net kernels match the cpu backend', () => 
 
   test('none of the U-Net kernels above needed the cpu fallback, except Mean over a middle axis and a downsampling', () => {
     const counts = onednnFallbackCounts();
-    for (const kernel of ['Slice', 'SplitV', 'Concat', 'Tile', 'PadV2', 'FusedBatchNorm']) expect(counts[kernel], kernel).toBeUndefined();
+    for (const kernel of ['Slice', 'SplitV', 'Concat', 'Tile', 'PadV2', 'Transpose', 'FusedBatchNorm']) expect(counts[kernel], kernel).toBeUndefined();
     expect(counts.ResizeNearestNeighborGrad).toBe(1);
     // tf.mean(x, [1]) forward, and again inside the gradient test
     expect(counts.Mean).toBe(2);
