@@ -8,7 +8,9 @@
         "native/conv.cc",
         "native/pool.cc",
         "native/matmul.cc",
-        "native/elementwise.cc"
+        "native/elementwise.cc",
+        "native/copy.cc",
+        "native/normalization.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],

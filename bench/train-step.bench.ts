@@ -7,6 +7,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { onednnFallbackCounts, setOnednnThreads } from '../src/backends/onednn.js';
 import { createOptimizer } from '../src/backends/optimizers.js';
 import { selectBackend, type BackendName } from '../src/backends/select.js';
+import { buildModel } from '../src/models/build.js';
 import { PACKAGE_ROOT } from '../src/paths.js';
 import type { Benchmark, Emit } from './main.js';
 
@@ -14,10 +15,23 @@ import type { Benchmark, Emit } from './main.js';
  * One training step of the lab's networks (256x256x1, 2 classes, sparse softmax cross-entropy from
  * logits, Adam 1e-3) per backend and batch size, inference images/s, and the PyTorch peer on the same
  * machine in the same run, with ratio = lvseg / PyTorch. Options (after `npm run bench -- train-step`):
- * --backends onednn,wasm  --batches 1,8  --models fcn,dense  --steps N  --threads N (onednn and PyTorch; default
- * all cores)  --profile (per-kernel times of one step on the first backend).
+ * --backends onednn,wasm  --batches 1,8  --models fcn,dense,unet,unet-bn,unet-small  --size 256 (input side;
+ * the lab's fcn and dense are 256 only)  --steps N  --threads N (onednn and PyTorch; default all cores)
+ * --profile (per-kernel times of one step on the first backend).
  */
-type ModelName = 'fcn' | 'dense';
+const MODELS = ['fcn', 'dense', 'unet', 'unet-bn', 'unet-small'] as const;
+type ModelName = (typeof MODELS)[number];
+
+/** The bench's networks; `unet-bn` is lvseg's `unet` with batch normalization. */
+function buildBenchModel(model: ModelName, size: number): tfl.LayersModel {
+  switch (model) {
+    case 'fcn': return buildLabFcn();
+    case 'dense': return buildLabDense();
+    case 'unet': return buildModel('unet', { inputSize: size });
+    case 'unet-bn': return buildModel('unet', { inputSize: size, batchNorm: true });
+    case 'unet-small': return buildModel('unet-small', { inputSize: size });
+  }
+}
 
 /** The lab's FCN (Task 2/3): 1,862,648 parameters. */
 export function buildLabFcn(): tfl.LayersModel {
@@ -70,10 +84,10 @@ function option(args: string[], name: string, fallback: string): string {
 
 interface Batch { x: tf.Tensor4D; y: tf.Tensor4D }
 
-function makeBatch(batch: number): Batch {
+function makeBatch(batch: number, size: number): Batch {
   return tf.tidy(() => ({
-    x: tf.randomUniform([batch, 256, 256, 1], 0, 1, 'float32', 1) as tf.Tensor4D,
-    y: tf.cast(tf.greater(tf.randomUniform([batch, 256, 256, 1], 0, 1, 'float32', 2), 0.95), 'float32') as tf.Tensor4D,
+    x: tf.randomUniform([batch, size, size, 1], 0, 1, 'float32', 1) as tf.Tensor4D,
+    y: tf.cast(tf.greater(tf.randomUniform([batch, size, size, 1], 0, 1, 'float32', 2), 0.95), 'float32') as tf.Tensor4D,
   }));
 }
 
@@ -86,10 +100,10 @@ function trainStep(net: tfl.LayersModel, optimizer: tf.Optimizer, { x, y }: Batc
   return loss;
 }
 
-async function timeTraining(model: ModelName, batch: number, steps: number): Promise<{ stepMs: number; tensorsFlat: boolean; loss: number }> {
-  const net = model === 'fcn' ? buildLabFcn() : buildLabDense();
+async function timeTraining(model: ModelName, size: number, batch: number, steps: number): Promise<{ stepMs: number; tensorsFlat: boolean; loss: number }> {
+  const net = buildBenchModel(model, size);
   const optimizer = createOptimizer('adam', 1e-3);
-  const data = makeBatch(batch);
+  const data = makeBatch(batch, size);
   const { x, y } = data;
   let loss = 0;
   for (let i = 0; i < 2; i++) loss = trainStep(net, optimizer, data);
@@ -108,9 +122,9 @@ async function timeTraining(model: ModelName, batch: number, steps: number): Pro
   return { stepMs, tensorsFlat, loss };
 }
 
-async function timeInference(model: ModelName, batch: number, steps: number): Promise<number> {
-  const net = model === 'fcn' ? buildLabFcn() : buildLabDense();
-  const { x, y } = makeBatch(batch);
+async function timeInference(model: ModelName, size: number, batch: number, steps: number): Promise<number> {
+  const net = buildBenchModel(model, size);
+  const { x, y } = makeBatch(batch, size);
   tf.tidy(() => (net.predict(x) as tf.Tensor).dataSync());
   const times: number[] = [];
   for (let i = 0; i < Math.max(3, steps); i++) {
@@ -124,10 +138,10 @@ async function timeInference(model: ModelName, batch: number, steps: number): Pr
 }
 
 /** Per-kernel milliseconds of one training step (tf.profile, best of three), largest first. */
-async function profileStep(model: ModelName, batch: number): Promise<{ kernel: string; ms: number; calls: number }[]> {
-  const net = model === 'fcn' ? buildLabFcn() : buildLabDense();
+async function profileStep(model: ModelName, size: number, batch: number): Promise<{ kernel: string; ms: number; calls: number }[]> {
+  const net = buildBenchModel(model, size);
   const optimizer = createOptimizer('adam', 1e-3);
-  const data = makeBatch(batch);
+  const data = makeBatch(batch, size);
   const { x, y } = data;
   trainStep(net, optimizer, data);
   // Three profiled steps, each kernel's smallest total kept: a step that other processes interrupt
@@ -155,7 +169,9 @@ async function profileStep(model: ModelName, batch: number): Promise<{ kernel: s
 
 const PEER = join(PACKAGE_ROOT, '..', 'shared', 'peers', 'torch_fcn_step.py');
 
-async function runPeer(model: ModelName, batch: number, threads: number): Promise<{ step_ms: number; version: string; threads: number } | undefined> {
+async function runPeer(model: ModelName, size: number, batch: number, threads: number): Promise<{ step_ms: number; version: string; threads: number } | undefined> {
+  // The peer has the lab's two networks at 256x256 only.
+  if ((model !== 'fcn' && model !== 'dense') || size !== 256) return undefined;
   if (!existsSync(PEER) || !existsSync('/usr/bin/python3')) return undefined;
   try {
     const { stdout } = await promisify(execFile)('/usr/bin/python3', [PEER, '--batch', String(batch), '--model', model, '--steps', '5', '--threads', String(threads)],
@@ -170,6 +186,10 @@ async function run(emit: Emit, args: string[]): Promise<void> {
   const backends = option(args, 'backends', 'onednn,wasm').split(',') as BackendName[];
   const batches = option(args, 'batches', '1,8').split(',').map(Number);
   const models = option(args, 'models', 'fcn,dense').split(',') as ModelName[];
+  const unknown = models.filter((m) => !(MODELS as readonly string[]).includes(m));
+  if (unknown.length) throw new Error(`train-step bench: unknown model ${unknown.join(', ')}; use ${MODELS.join(', ')}`);
+  const size = Number(option(args, 'size', '256'));
+  if ((models.includes('fcn') || models.includes('dense')) && size !== 256) throw new Error('train-step bench: the lab\'s fcn and dense take --size 256 only');
   const steps = Number(option(args, 'steps', '5'));
   const threads = Number(option(args, 'threads', '0'));
   if (backends.includes('onednn') || backends.includes('auto')) setOnednnThreads(threads);
@@ -177,22 +197,22 @@ async function run(emit: Emit, args: string[]): Promise<void> {
     for (const batch of batches) {
       // The peer runs before and after lvseg and the ratio uses the mean of both, so load from other
       // processes that changes during the run weighs on both sides alike.
-      const before = await runPeer(model, batch, threads);
+      const before = await runPeer(model, size, batch, threads);
       const results: Record<string, unknown>[] = [];
       for (const name of backends) {
         const selected = await selectBackend(name);
         // The pure-JS cpu backend takes minutes per FCN step: one step is all it gets.
         const n = selected.name === 'cpu' ? 1 : steps;
-        const r = await timeTraining(model, batch, n);
-        const ips = await timeInference(model, batch, n);
+        const r = await timeTraining(model, size, batch, n);
+        const ips = await timeInference(model, size, batch, n);
         results.push({
-          bench: 'train-step', model, backend: selected.name, batch, step_ms: Math.round(r.stepMs * 10) / 10,
+          bench: 'train-step', model, size, backend: selected.name, batch, step_ms: Math.round(r.stepMs * 10) / 10,
           per_image_ms: Math.round((r.stepMs / batch) * 10) / 10, steps: n, statistic: 'median', tensors_flat: r.tensorsFlat,
           loss: r.loss, stepMs: r.stepMs,
         });
-        results.push({ bench: 'inference', model, backend: selected.name, batch, images_per_s: Math.round(ips * 10) / 10 });
+        results.push({ bench: 'inference', model, size, backend: selected.name, batch, images_per_s: Math.round(ips * 10) / 10 });
       }
-      const after = await runPeer(model, batch, threads);
+      const after = await runPeer(model, size, batch, threads);
       const peers = [before, after].filter((p) => p !== undefined);
       const peerMs = peers.length ? peers.reduce((sum, p) => sum + p.step_ms, 0) / peers.length : undefined;
       if (peerMs !== undefined) {
@@ -208,8 +228,8 @@ async function run(emit: Emit, args: string[]): Promise<void> {
   if (args.includes('--profile')) {
     for (const model of models) {
       await selectBackend(backends[0]);
-      const kernels = await profileStep(model, batches[0]);
-      emit({ bench: 'train-step-profile', model, backend: backends[0], batch: batches[0], kernels, cpu_fallbacks: onednnFallbackCounts() });
+      const kernels = await profileStep(model, size, batches[0]);
+      emit({ bench: 'train-step-profile', model, size, backend: backends[0], batch: batches[0], kernels, cpu_fallbacks: onednnFallbackCounts() });
     }
   }
 }

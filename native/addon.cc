@@ -130,6 +130,33 @@ Napi::Value ReduceInner(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// copyRows(src, dst, [rows, run, srcStride, dstStride]): src and dst are views (subarrays) starting at
+// the first element to read and to write; TypeScript checked that every row lies inside both.
+Napi::Value CopyRows(const Napi::CallbackInfo& info) {
+  requireFloatArrays(info, {0, 1});
+  const int* d = intDims(info, 2, 4);
+  lvseg::copyRows(floats(info[0]), floats(info[1]), d[0], d[1], d[2], d[3]);
+  return info.Env().Undefined();
+}
+
+// channelAffine(x, m, a, b, y): m, a and b hold one value per channel (the innermost axis).
+Napi::Value ChannelAffine(const Napi::CallbackInfo& info) {
+  requireFloatArrays(info, {0, 1, 2, 3, 4});
+  const int64_t channels = length(info[1]);
+  lvseg::channelAffine(floats(info[0]), floats(info[1]), floats(info[2]), floats(info[3]), floats(info[4]),
+                       length(info[0]) / channels, channels);
+  return info.Env().Undefined();
+}
+
+// channelSums(x, dy, mean, sumDy, sumDyXc): mean, sumDy and sumDyXc hold one value per channel.
+Napi::Value ChannelSums(const Napi::CallbackInfo& info) {
+  requireFloatArrays(info, {0, 1, 2, 3, 4});
+  const int64_t channels = length(info[2]);
+  lvseg::channelSums(floats(info[0]), floats(info[1]), floats(info[2]), floats(info[3]), floats(info[4]),
+                     length(info[0]) / channels, channels);
+  return info.Env().Undefined();
+}
+
 // Threads for oneDNN and the elementwise loops (OpenMP); 0 or less leaves OpenMP's default (all cores).
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   const int n = info[0].ToNumber().Int32Value();
@@ -157,6 +184,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("unary", Napi::Function::New(env, Unary));
   exports.Set("sumLeading", Napi::Function::New(env, SumLeading));
   exports.Set("reduceInner", Napi::Function::New(env, ReduceInner));
+  exports.Set("copyRows", Napi::Function::New(env, CopyRows));
+  exports.Set("channelAffine", Napi::Function::New(env, ChannelAffine));
+  exports.Set("channelSums", Napi::Function::New(env, ChannelSums));
   return exports;
 }
 

@@ -36,4 +36,13 @@ void sumLeading(const float* x, float* out, int64_t outer, int64_t inner);
 // Reduction over the innermost axis: out[i] = reduce_j x[i*inner + j] (op 0 sum, 1 max).
 void reduceInner(int op, const float* x, float* out, int64_t outer, int64_t inner);
 
+// Strided copy: rows x run floats, row r from src + r * srcStride to dst + r * dstStride (Slice, SplitV, Concat).
+void copyRows(const float* src, float* dst, int64_t rows, int64_t run, int64_t srcStride, int64_t dstStride);
+
+// Batch normalization on [rows, channels]: y = (x - m[c]) * a[c] + b[c]; and per channel the sums of dy and of
+// dy * (x - mean[c]) (the scale, offset, mean and variance gradients all derive from these two).
+void channelAffine(const float* x, const float* m, const float* a, const float* b, float* y, int64_t rows, int64_t channels);
+void channelSums(const float* x, const float* dy, const float* mean, float* sumDy, float* sumDyXc, int64_t rows,
+                 int64_t channels);
+
 }  // namespace lvseg

@@ -23,6 +23,12 @@ export interface NativeAddon {
   unary(op: number, x: Float32Array, y: Float32Array, alpha: number): void;
   sumLeading(x: Float32Array, out: Float32Array): void;
   reduceInner(op: number, x: Float32Array, out: Float32Array): void;
+  /** dims: rows, run, srcStride, dstStride; src and dst are views starting at the first element. */
+  copyRows(src: Float32Array, dst: Float32Array, dims: Int32Array): void;
+  /** y = (x - m[c]) * a[c] + b[c] over the innermost axis (m, a and b: one value per channel). */
+  channelAffine(x: Float32Array, m: Float32Array, a: Float32Array, b: Float32Array, y: Float32Array): void;
+  /** Per channel: sumDy[c] = sum dy, sumDyXc[c] = sum dy * (x - mean[c]). */
+  channelSums(x: Float32Array, dy: Float32Array, mean: Float32Array, sumDy: Float32Array, sumDyXc: Float32Array): void;
 }
 
 export const ADDON_PATH = join(PACKAGE_ROOT, 'build', 'Release', 'lvseg_onednn.node');

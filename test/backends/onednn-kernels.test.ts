@@ -189,3 +189,132 @@ describe.skipIf(!native.ok)('onednn kernels match the cpu backend', () => {
     ]);
   });
 });
+
+// The U-Net's kernels: data movement (its skip concatenations and their SplitV gradient), Tile, Mean
+// and batch normalization. Shapes are drawn at random from a fixed seed: ranks 1 to 5, odd sizes, every axis.
+const pick = rng(4242);
+const int = (lo: number, hi: number) => lo + Math.floor(pick() * (hi - lo + 1));
+const randomShape = (rank: number) => Array.from({ length: rank }, () => int(1, 7));
+
+describe.skipIf(!native.ok)('onednn U-Net kernels match the cpu backend', () => {
+  test('slice: 40 random windows of ranks 1 to 5, and their gradients', () => {
+    const cases = Array.from({ length: 40 }, (_, i) => {
+      const shape = randomShape(1 + (i % 5));
+      const begin = shape.map((d) => int(0, d - 1));
+      const size = shape.map((d, a) => (pick() < 0.3 ? -1 : int(1, d - begin[a])));
+      return { shape, begin, size };
+    });
+    cases.forEach(({ shape, begin, size }, i) => {
+      expectSameOnBoth(randomArrays({ x: shape }, i), ({ x }) => {
+        const f = (v: tf.Tensor) => tf.slice(v, begin, size);
+        return [f(x), tf.grad(f)(x)];
+      });
+    });
+  });
+
+  test('split and concat along every axis of random shapes (the concat gradient is a split), with gradients', () => {
+    for (let i = 0; i < 15; i++) {
+      const rank = 1 + (i % 5);
+      const axis = i % rank;
+      const base = randomShape(rank);
+      const widths = [int(1, 5), int(1, 5), int(1, 5)].slice(0, 2 + (i % 2));
+      const shapes = Object.fromEntries(widths.map((w, k) => [`t${k}`, base.map((d, a) => (a === axis ? w : d))]));
+      expectSameOnBoth(randomArrays(shapes, 100 + i), (t) => {
+        const parts = Object.values(t);
+        const f = (...xs: tf.Tensor[]) => tf.concat(xs, axis - (i % 2 === 0 ? 0 : rank));
+        const joined = f(...parts);
+        const weight = tf.mod(tf.reshape(tf.range(0, joined.size), joined.shape), 5);
+        return [joined, ...tf.split(joined, widths, axis), ...tf.split(joined, [widths[0], -1], axis), ...tf.grads(f)(parts, weight)];
+      });
+    }
+  });
+
+  test('the U-Net skip concatenation of NHWC tensors along channels, and its gradient', () => {
+    expectSameOnBoth(randomArrays({ skip: [2, 9, 7, 5], up: [2, 9, 7, 3] }, 7), ({ skip, up }) => {
+      const f = (a: tf.Tensor, b: tf.Tensor) => tf.mul(tf.concat([a, b], -1), tf.range(1, 9));
+      return [f(skip, up), ...tf.grads(f)([skip, up])];
+    });
+  });
+
+  test('broadcastTo of per-channel values over NHWC, as the Mean gradient does', () => {
+    expectSameOnBoth(randomArrays({ c: [1, 1, 1, 7] }, 199), ({ c }) => [tf.broadcastTo(c, [3, 5, 9, 7]), tf.broadcastTo(c, [1, 4, 1, 7])]);
+  });
+
+  test('tile and broadcastTo with random repeats', () => {
+    for (let i = 0; i < 12; i++) {
+      const shape = randomShape(1 + (i % 4));
+      const reps = shape.map(() => int(1, 3));
+      expectSameOnBoth(randomArrays({ x: shape }, 200 + i), ({ x }) => [
+        tf.tile(x, reps), tf.broadcastTo(tf.reshape(tf.sum(x, 0), [1, ...shape.slice(1)]), [reps[0] + 1, ...shape.slice(1)]),
+      ]);
+    }
+  });
+
+  test('transpose: random permutations of ranks 1 to 5, and NHWC <-> NCHW', () => {
+    for (let i = 0; i < 20; i++) {
+      const rank = 1 + (i % 5);
+      const shape = randomShape(rank);
+      const perm = Array.from({ length: rank }, (_, a) => a).sort(() => pick() - 0.5);
+      expectSameOnBoth(randomArrays({ x: shape }, 500 + i), ({ x }) => [tf.transpose(x, perm)]);
+    }
+    expectSameOnBoth(randomArrays({ x: [2, 5, 7, 3] }, 520), ({ x }) => [tf.transpose(x, [0, 3, 1, 2]), tf.transpose(x, [0, 2, 1, 3])]);
+  });
+
+  test('pad with random paddings of ranks 1 to 5 (also the gradient of slice)', () => {
+    for (let i = 0; i < 15; i++) {
+      const shape = randomShape(1 + (i % 5));
+      const paddings = shape.map(() => [int(0, 2), int(0, 2)] as [number, number]);
+      expectSameOnBoth(randomArrays({ x: shape }, 300 + i), ({ x }) => [tf.pad(x, paddings, i % 3 === 0 ? 0.5 : 0)]);
+    }
+  });
+
+  test.each([
+    [[1, 4, 5, 3], [8, 10], false], [[2, 3, 3, 2], [9, 9], false], [[2, 5, 4, 3], [10, 8], true], [[1, 7, 6, 1], [7, 13], false],
+    [[1, 9, 8, 2], [5, 4], false],
+  ] as const)('resizeNearestNeighbor %j to %j (align corners %s) and its gradient', (shape, size, alignCorners) => {
+    expectSameOnBoth(randomArrays({ x: [...shape] }, 400 + size[0]), ({ x }) => {
+      const f = (v: tf.Tensor) => tf.mul(tf.image.resizeNearestNeighbor(v as tf.Tensor4D, [...size], alignCorners), tf.range(1, shape[3] + 1));
+      return [f(x), tf.grad(f)(x)];
+    });
+  });
+
+  test('mean over leading, trailing and all axes, and its gradient', () => {
+    expectSameOnBoth(randomArrays({ x: [3, 5, 4, 6] }, 31), ({ x }) => {
+      const means = (v: tf.Tensor) => [tf.mean(v, [0, 1, 2]), tf.mean(v, -1, true), tf.mean(v), tf.mean(v, [1]), tf.mean(v, [0, 1, 2], true)];
+      const weighted = (v: tf.Tensor) => tf.addN(means(v).map((m, k) => tf.sum(tf.mul(m, tf.add(tf.reshape(tf.range(0, m.size), m.shape), k)))));
+      return [...means(x), tf.grad(weighted)(x)];
+    });
+  });
+
+  test('batch normalization forward and gradients, with per-channel, scalar and missing parameters', () => {
+    const arrays = randomArrays({ x: [2, 7, 5, 6], mean: [6], variance: [6], scale: [6], offset: [6], dy: [2, 7, 5, 6] }, 37);
+    expectSameOnBoth(arrays, ({ x, mean, variance, scale, offset, dy }) => {
+      const v = tf.add(tf.abs(variance), 0.1);
+      const f = (a: tf.Tensor, m: tf.Tensor, s: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
+        tf.batchNorm(a as tf.Tensor4D, m, s, b, g, 0.001);
+      return [
+        f(x, mean, v, scale, offset), ...tf.grads(f)([x, mean, v, scale, offset], dy),
+        tf.batchNorm(x, mean, v), tf.batchNorm(x, tf.scalar(0.1), tf.scalar(2), tf.scalar(0.5), tf.scalar(2)),
+      ];
+    });
+  });
+
+  test('batch normalization in training (moments of the batch), gradients through the moments', () => {
+    const arrays = randomArrays({ x: [3, 6, 5, 4], scale: [4], offset: [4], dy: [3, 6, 5, 4] }, 41);
+    expectSameOnBoth(arrays, ({ x, scale, offset, dy }) => {
+      const f = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+        const { mean, variance } = tf.moments(a, [0, 1, 2]);
+        return tf.batchNorm(a as tf.Tensor4D, mean, variance, b, g, 0.001);
+      };
+      return [f(x, scale, offset), ...tf.grads(f)([x, scale, offset], dy)];
+    });
+  });
+
+  test('none of the U-Net kernels above needed the cpu fallback, except Mean over a middle axis and a downsampling', () => {
+    const counts = onednnFallbackCounts();
+    for (const kernel of ['Slice', 'SplitV', 'Concat', 'Tile', 'PadV2', 'Transpose', 'FusedBatchNorm']) expect(counts[kernel], kernel).toBeUndefined();
+    expect(counts.ResizeNearestNeighborGrad).toBe(1);
+    // tf.mean(x, [1]) forward, and again inside the gradient test
+    expect(counts.Mean).toBe(2);
+  });
+});

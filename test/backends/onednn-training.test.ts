@@ -3,7 +3,8 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { describe, expect, test } from 'vitest';
 import { createOptimizer } from '../../src/backends/optimizers.js';
 import { selectBackend } from '../../src/backends/select.js';
-import { registerOnednnBackend } from '../../src/backends/onednn.js';
+import { onednnFallbackCounts, registerOnednnBackend } from '../../src/backends/onednn.js';
+import { buildModel } from '../../src/models/build.js';
 
 const native = registerOnednnBackend();
 if (!native.ok) console.warn(`[onednn training tests skipped] ${native.reason}; build it with 'npm run setup'`);
@@ -24,9 +25,10 @@ function lossOf(labels: tf.Tensor, logits: tf.Tensor): tf.Scalar {
 }
 
 /** Five Adam steps from fixed weights and data on `backend`; the losses, and tensors alive after each step. */
-async function fiveSteps(backend: 'onednn' | 'wasm' | 'cpu', weights: Float32Array[], optimizerName: 'adam' | 'sgd' = 'adam') {
+async function fiveSteps(backend: 'onednn' | 'wasm' | 'cpu', weights: Float32Array[], optimizerName: 'adam' | 'sgd' = 'adam',
+  build: () => tfl.LayersModel = smallFcn) {
   await selectBackend(backend);
-  const model = smallFcn();
+  const model = build();
   model.setWeights(weights.map((w, i) => tf.tensor(w, model.getWeights()[i].shape)));
   const optimizer = createOptimizer(optimizerName, 0.01);
   const x = tf.tensor4d(Float32Array.from({ length: 2 * 256 }, (_, i) => Math.sin(i * 0.37)), [2, 16, 16, 1]);
@@ -47,9 +49,9 @@ async function fiveSteps(backend: 'onednn' | 'wasm' | 'cpu', weights: Float32Arr
   return { losses, tensors, moments };
 }
 
-async function initialWeights(): Promise<Float32Array[]> {
+async function initialWeights(build: () => tfl.LayersModel = smallFcn): Promise<Float32Array[]> {
   await selectBackend('cpu');
-  const model = smallFcn();
+  const model = build();
   const weights = model.getWeights().map((w) => w.dataSync().slice() as Float32Array);
   model.dispose();
   return weights;
@@ -71,6 +73,19 @@ describe.skipIf(!native.ok)('training on onednn', () => {
     expect(new Set(onednn.tensors.slice(1)).size).toBe(1);
     // iterations, then one first and one second moment per variable (checkpoints save these)
     expect(onednn.moments).toBe(1 + 2 * weights.length);
+  });
+
+  // Skip concatenations (SplitV in the gradient), transposed stride-2 convolutions, batch norm in training.
+  test.each([false, true])('a small U-Net (batch norm %s): five Adam steps match the cpu losses, no cpu fallback', async (batchNorm) => {
+    const unet = () => buildModel('unet', { inputSize: 16, depth: 2, baseFilters: 3, batchNorm });
+    const weights = await initialWeights(unet);
+    const cpu = await fiveSteps('cpu', weights, 'adam', unet);
+    const before = onednnFallbackCounts();
+    const onednn = await fiveSteps('onednn', weights, 'adam', unet);
+    expect(cpu.losses[4]).toBeLessThan(cpu.losses[0]);
+    expectClose(onednn.losses, cpu.losses, 1e-3);
+    expect(new Set(onednn.tensors.slice(1)).size).toBe(1);
+    expect(onednnFallbackCounts()).toEqual(before);
   });
 
   test('five SGD steps match the cpu losses', async () => {

@@ -1,0 +1,51 @@
+// Batch normalization over channels-last tensors, as per-channel passes: the forward affine map and the
+// two per-channel sums its gradient needs. tfjs's own gradient builds the same from a dozen full-size
+// temporaries (a Tile of the scale to the activation's shape among them).
+#include <vector>
+#include "kernels.h"
+
+namespace lvseg {
+
+namespace {
+constexpr int64_t kParallelNormMin = 1 << 22;
+}  // namespace
+
+void channelAffine(const float* x, const float* m, const float* a, const float* b, float* y, int64_t rows, int64_t channels) {
+#pragma omp parallel for schedule(static) if (rows * channels > kParallelNormMin)
+  for (int64_t r = 0; r < rows; r++) {
+    const float* xr = x + r * channels;
+    float* yr = y + r * channels;
+#pragma omp simd
+    for (int64_t c = 0; c < channels; c++) yr[c] = (xr[c] - m[c]) * a[c] + b[c];
+  }
+}
+
+void channelSums(const float* x, const float* dy, const float* mean, float* sumDy, float* sumDyXc, int64_t rows,
+                 int64_t channels) {
+  // Double accumulators, like the cpu backend's JavaScript sums, so long reductions agree with it.
+  std::vector<double> total1(channels, 0.0), total2(channels, 0.0);
+#pragma omp parallel if (rows * channels > kParallelNormMin)
+  {
+    std::vector<double> part1(channels, 0.0), part2(channels, 0.0);
+#pragma omp for schedule(static) nowait
+    for (int64_t r = 0; r < rows; r++) {
+      const float* xr = x + r * channels;
+      const float* dyr = dy + r * channels;
+      for (int64_t c = 0; c < channels; c++) {
+        part1[c] += dyr[c];
+        part2[c] += static_cast<double>(dyr[c]) * (xr[c] - mean[c]);
+      }
+    }
+#pragma omp critical
+    for (int64_t c = 0; c < channels; c++) {
+      total1[c] += part1[c];
+      total2[c] += part2[c];
+    }
+  }
+  for (int64_t c = 0; c < channels; c++) {
+    sumDy[c] = static_cast<float>(total1[c]);
+    sumDyXc[c] = static_cast<float>(total2[c]);
+  }
+}
+
+}  // namespace lvseg
