@@ -9,6 +9,7 @@ import { createOptimizer } from '../src/backends/optimizers.js';
 import { selectBackend, type BackendName } from '../src/backends/select.js';
 import { buildModel } from '../src/models/build.js';
 import { PACKAGE_ROOT } from '../src/paths.js';
+import { sparseCrossEntropy } from '../src/training/losses.js';
 import type { Benchmark, Emit } from './main.js';
 
 /**
@@ -22,52 +23,15 @@ import type { Benchmark, Emit } from './main.js';
 const MODELS = ['fcn', 'dense', 'unet', 'unet-bn', 'unet-small'] as const;
 type ModelName = (typeof MODELS)[number];
 
-/** The bench's networks; `unet-bn` is lvseg's `unet` with batch normalization. */
+/** lvseg's own networks, as `lvseg train` builds them; `unet-bn` is `unet` with batch normalization. */
 function buildBenchModel(model: ModelName, size: number): tfl.LayersModel {
   switch (model) {
-    case 'fcn': return buildLabFcn();
-    case 'dense': return buildLabDense();
+    case 'fcn': return buildModel('fcn');
+    case 'dense': return buildModel('dense');
     case 'unet': return buildModel('unet', { inputSize: size });
     case 'unet-bn': return buildModel('unet', { inputSize: size, batchNorm: true });
     case 'unet-small': return buildModel('unet-small', { inputSize: size });
   }
-}
-
-/** The lab's FCN (Task 2/3): 1,862,648 parameters. */
-export function buildLabFcn(): tfl.LayersModel {
-  const relu = 'relu' as const, same = 'same' as const;
-  return tfl.sequential({
-    layers: [
-      tfl.layers.conv2d({ inputShape: [256, 256, 1], filters: 100, kernelSize: 5, strides: 2, padding: same, activation: relu }),
-      tfl.layers.maxPooling2d({ poolSize: 2, strides: 2 }),
-      tfl.layers.conv2d({ filters: 200, kernelSize: 5, strides: 2, padding: same, activation: relu }),
-      tfl.layers.maxPooling2d({ poolSize: 2, strides: 2 }),
-      tfl.layers.conv2d({ filters: 300, kernelSize: 3, strides: 1, padding: same, activation: relu }),
-      tfl.layers.conv2d({ filters: 300, kernelSize: 3, strides: 1, padding: same, activation: relu }),
-      tfl.layers.conv2d({ filters: 2, kernelSize: 3, strides: 1, padding: same, activation: relu }),
-      tfl.layers.conv2dTranspose({ filters: 2, kernelSize: 31, strides: 16, padding: same }),
-    ],
-  });
-}
-
-/** The lab's Task 1 network: Flatten -> Dense(64, relu) -> Dense(131072) -> Reshape. */
-export function buildLabDense(): tfl.LayersModel {
-  return tfl.sequential({
-    layers: [
-      tfl.layers.flatten({ inputShape: [256, 256, 1] }),
-      tfl.layers.dense({ units: 64, activation: 'relu' }),
-      tfl.layers.dense({ units: 256 * 256 * 2 }),
-      tfl.layers.reshape({ targetShape: [256, 256, 2] }),
-    ],
-  });
-}
-
-function sparseSoftmaxCrossEntropy(labels: tf.Tensor, logits: tf.Tensor): tf.Scalar {
-  return tf.tidy(() => {
-    const classes = logits.shape[logits.shape.length - 1] as number;
-    const oneHot = tf.oneHot(tf.cast(tf.reshape(labels, [-1]), 'int32'), classes);
-    return tf.losses.softmaxCrossEntropy(oneHot, tf.reshape(logits, [-1, classes]));
-  });
 }
 
 /** The median: other processes share the cores, and one descheduled step should not move the result. */
@@ -82,19 +46,19 @@ function option(args: string[], name: string, fallback: string): string {
   return i >= 0 && i + 1 < args.length ? args[i + 1] : fallback;
 }
 
-interface Batch { x: tf.Tensor4D; y: tf.Tensor4D }
+interface Batch { x: tf.Tensor4D; y: tf.Tensor3D }
 
 function makeBatch(batch: number, size: number): Batch {
   return tf.tidy(() => ({
     x: tf.randomUniform([batch, size, size, 1], 0, 1, 'float32', 1) as tf.Tensor4D,
-    y: tf.cast(tf.greater(tf.randomUniform([batch, size, size, 1], 0, 1, 'float32', 2), 0.95), 'float32') as tf.Tensor4D,
+    y: tf.cast(tf.greater(tf.randomUniform([batch, size, size], 0, 1, 'float32', 2), 0.95), 'int32') as tf.Tensor3D,
   }));
 }
 
 /** One step: forward, loss, gradients, Adam update; returns the loss (reading it waits for the step). */
 function trainStep(net: tfl.LayersModel, optimizer: tf.Optimizer, { x, y }: Batch): number {
   const vars = net.trainableWeights.map((w) => w.read() as tf.Variable);
-  const cost = optimizer.minimize(() => sparseSoftmaxCrossEntropy(y, net.apply(x, { training: true }) as tf.Tensor), true, vars)!;
+  const cost = optimizer.minimize(() => sparseCrossEntropy(net.apply(x, { training: true }) as tf.Tensor4D, y), true, vars)!;
   const loss = cost.dataSync()[0];
   cost.dispose();
   return loss;
