@@ -1,6 +1,8 @@
 // Elementwise kernels, reductions and the fused optimizer updates: simple loops the compiler vectorises,
 // spread over all cores with OpenMP (the runtime libdnnl is built with) once a tensor is big enough.
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <vector>
 #include "kernels.h"
 
@@ -11,6 +13,16 @@ namespace {
 // on a busy machine one descheduled OpenMP thread stalls the whole team (measured: a 1.6M-element relu
 // 0.4 ms on one thread, 3-29 ms on two while other processes compete for the cores).
 constexpr int64_t kParallelMin = 1 << 22;
+
+// v where keep holds, otherwise +0, as a bit mask: vectorises to a compare and an and.
+inline float maskIf(bool keep, float v) {
+  uint32_t bits;
+  std::memcpy(&bits, &v, 4);
+  bits &= -static_cast<uint32_t>(keep);
+  float r;
+  std::memcpy(&r, &bits, 4);
+  return r;
+}
 }  // namespace
 
 void adamUpdate(float* value, float* m, float* v, const float* g, int64_t n, float lr, float beta1, float beta2,
@@ -74,7 +86,9 @@ void binary(Binary op, const float* a, const float* b, float* out, int64_t n, in
     case Binary::Mul: return binaryLoop([](float x, float y) { return x * y; }, a, b, out, n, bn, scalarA, blocked);
     case Binary::Div: return binaryLoop([](float x, float y) { return x / y; }, a, b, out, n, bn, scalarA, blocked);
     case Binary::ReluGrad:
-      return binaryLoop([](float dy, float x) { return x > 0.f ? dy : 0.f; }, a, b, out, n, bn, scalarA, blocked);
+      // Branch-free (a mask, not a select the compiler may leave as a jump): with random signs a branch
+      // mispredicts half the time, 10x slower than Add (measured: 9.5 ms vs 1 ms for 1.6M values).
+      return binaryLoop([](float dy, float x) { return maskIf(x > 0.f, dy); }, a, b, out, n, bn, scalarA, blocked);
   }
 }
 
@@ -86,7 +100,8 @@ static void unaryLoop(F f, const float* x, float* y, int64_t n) {
 
 void unary(Unary op, const float* x, float* y, int64_t n, float alpha) {
   switch (op) {
-    case Unary::Relu: return unaryLoop([](float v) { return v > 0.f ? v : (std::isnan(v) ? v : 0.f); }, x, y, n);
+    // NaN stays NaN (NaN <= 0 is false) and -0 becomes +0, as in tfjs; branch-free, as ReluGrad.
+    case Unary::Relu: return unaryLoop([](float v) { return maskIf(!(v <= 0.f), v); }, x, y, n);
     case Unary::Step:
       return unaryLoop([alpha](float v) { return std::isnan(v) ? v : (v > 0.f ? 1.f : alpha); }, x, y, n);
     case Unary::Exp: return unaryLoop([](float v) { return std::exp(v); }, x, y, n);

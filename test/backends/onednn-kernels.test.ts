@@ -176,6 +176,24 @@ describe.skipIf(!native.ok)('onednn kernels match the cpu backend', () => {
     ]);
   });
 
+  test('relu and its fused gradient (branch-free masks): NaN, ±0, ±Infinity, and a long odd-length run', () => {
+    const special = [NaN, -0, 0, -Infinity, Infinity, -1e-30, 1e-30, -2, 3];
+    const run = (backend: string) => {
+      tf.setBackend(backend);
+      return tf.tidy(() => {
+        const x = tf.tensor1d(special);
+        const dy = tf.tensor1d([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+        return [tf.relu(x), tf.grad((v: tf.Tensor) => tf.relu(v))(x, dy)].map((t) => Array.from(t.dataSync()));
+      });
+    };
+    const [relu, grad] = run('onednn');
+    expect(relu).toEqual(run('cpu')[0]);
+    // x > 0 passes dy, everything else (NaN included, as the native gradient always did) gives +0
+    expect(grad).toEqual([0, 0, 0, 0, 5, 0, 7, 0, 9]);
+    const arrays = randomArrays({ x: [1, 37, 41, 13], y: [1, 37, 41, 13] }, 31);
+    expectSameOnBoth(arrays, ({ x, y }) => [tf.relu(x), tf.grad((v: tf.Tensor) => tf.mul(tf.relu(v), y))(x)]);
+  });
+
   test('none of the FCN-like ops above needed the cpu fallback, except the outer-product broadcast', () => {
     expect(onednnFallbackCounts()).toEqual({ Add: 1 });
   });
