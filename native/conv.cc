@@ -46,25 +46,50 @@ struct ConvShape {
   }
 };
 
+// The HWIO user weights (or their gradient) and the layout a primitive wants them in, with the reorder
+// between the two when they differ: user -> primitive for the weights a primitive reads, primitive ->
+// user for the weight gradient it writes.
+struct WeightsLayout {
+  memory user, prim;
+  bool reorders = false;
+  reorder copy;
+
+  WeightsLayout() = default;
+  WeightsLayout(const memory::desc& userMd, const memory::desc& primMd, bool primitiveWrites) {
+    auto& eng = cpuEngine();
+    user = memory(userMd, eng, nullptr);
+    if (primMd == userMd) {
+      prim = user;
+      return;
+    }
+    reorders = true;
+    prim = memory(primMd, eng);
+    copy = primitiveWrites ? reorder(prim, user) : reorder(user, prim);
+  }
+  void toPrimitive(stream& st) {
+    if (reorders) copy.execute(st, user, prim);
+  }
+  void toUser(stream& st) {
+    if (reorders) copy.execute(st, prim, user);
+  }
+};
+
 struct ConvForward {
   convolution_forward prim;
-  memory src, weights, bias, dst, userWeights;
-  bool reorderWeights = false;
-  reorder weightsReorder;
+  memory src, bias, dst;
+  WeightsLayout weights;
 };
 
 struct ConvBackwardData {
   convolution_backward_data prim;
-  memory diffDst, weights, diffSrc, userWeights;
-  bool reorderWeights = false;
-  reorder weightsReorder;
+  memory diffDst, diffSrc;
+  WeightsLayout weights;
 };
 
 struct ConvBackwardWeights {
   convolution_backward_weights prim;
-  memory src, diffDst, diffWeights, userDiffWeights;
-  bool reorderWeights = false;
-  reorder weightsReorder;
+  memory src, diffDst;
+  WeightsLayout diffWeights;
 };
 
 template <typename Entry>
@@ -79,14 +104,7 @@ std::unique_ptr<ConvForward> makeForward(const int* d, bool withBias, bool relu)
   e->src = memory(pd.src_desc(), eng, nullptr);
   e->dst = memory(pd.dst_desc(), eng, nullptr);
   if (withBias) e->bias = memory(pd.bias_desc(), eng, nullptr);
-  e->userWeights = memory(s.userWeightsMd(), eng, nullptr);
-  if (pd.weights_desc() != s.userWeightsMd()) {
-    e->reorderWeights = true;
-    e->weights = memory(pd.weights_desc(), eng);
-    e->weightsReorder = reorder(e->userWeights, e->weights);
-  } else {
-    e->weights = e->userWeights;
-  }
+  e->weights = WeightsLayout(s.userWeightsMd(), pd.weights_desc(), false);
   return e;
 }
 
@@ -132,9 +150,9 @@ void conv2dForward(const float* x, const float* w, const float* bias, float* y, 
   auto& st = cpuStream();
   e.src.set_data_handle(const_cast<float*>(x));
   e.dst.set_data_handle(y);
-  e.userWeights.set_data_handle(const_cast<float*>(w));
-  if (e.reorderWeights) e.weightsReorder.execute(st, e.userWeights, e.weights);
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, e.src}, {DNNL_ARG_WEIGHTS, e.weights}, {DNNL_ARG_DST, e.dst}};
+  e.weights.user.set_data_handle(const_cast<float*>(w));
+  e.weights.toPrimitive(st);
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, e.src}, {DNNL_ARG_WEIGHTS, e.weights.prim}, {DNNL_ARG_DST, e.dst}};
   if (withBias) {
     e.bias.set_data_handle(const_cast<float*>(bias));
     args.emplace(DNNL_ARG_BIAS, e.bias);
@@ -158,23 +176,16 @@ void conv2dBackwardData(const float* dy, const float* w, float* dx, const int* d
     e->prim = convolution_backward_data(pd);
     e->diffDst = memory(pd.diff_dst_desc(), eng, nullptr);
     e->diffSrc = memory(pd.diff_src_desc(), eng, nullptr);
-    e->userWeights = memory(s.userWeightsMd(), eng, nullptr);
-    if (pd.weights_desc() != s.userWeightsMd()) {
-      e->reorderWeights = true;
-      e->weights = memory(pd.weights_desc(), eng);
-      e->weightsReorder = reorder(e->userWeights, e->weights);
-    } else {
-      e->weights = e->userWeights;
-    }
+    e->weights = WeightsLayout(s.userWeightsMd(), pd.weights_desc(), false);
     it = cache.emplace(key, std::move(e)).first;
   }
   ConvBackwardData& e = *it->second;
   auto& st = cpuStream();
   e.diffDst.set_data_handle(const_cast<float*>(dy));
   e.diffSrc.set_data_handle(dx);
-  e.userWeights.set_data_handle(const_cast<float*>(w));
-  if (e.reorderWeights) e.weightsReorder.execute(st, e.userWeights, e.weights);
-  e.prim.execute(st, {{DNNL_ARG_DIFF_DST, e.diffDst}, {DNNL_ARG_WEIGHTS, e.weights}, {DNNL_ARG_DIFF_SRC, e.diffSrc}});
+  e.weights.user.set_data_handle(const_cast<float*>(w));
+  e.weights.toPrimitive(st);
+  e.prim.execute(st, {{DNNL_ARG_DIFF_DST, e.diffDst}, {DNNL_ARG_WEIGHTS, e.weights.prim}, {DNNL_ARG_DIFF_SRC, e.diffSrc}});
   st.wait();
 }
 
@@ -193,23 +204,16 @@ void conv2dBackwardWeights(const float* x, const float* dy, float* dw, const int
     e->prim = convolution_backward_weights(pd);
     e->src = memory(pd.src_desc(), eng, nullptr);
     e->diffDst = memory(pd.diff_dst_desc(), eng, nullptr);
-    e->userDiffWeights = memory(s.userWeightsMd(), eng, nullptr);
-    if (pd.diff_weights_desc() != s.userWeightsMd()) {
-      e->reorderWeights = true;
-      e->diffWeights = memory(pd.diff_weights_desc(), eng);
-      e->weightsReorder = reorder(e->diffWeights, e->userDiffWeights);
-    } else {
-      e->diffWeights = e->userDiffWeights;
-    }
+    e->diffWeights = WeightsLayout(s.userWeightsMd(), pd.diff_weights_desc(), true);
     it = cache.emplace(key, std::move(e)).first;
   }
   ConvBackwardWeights& e = *it->second;
   auto& st = cpuStream();
   e.src.set_data_handle(const_cast<float*>(x));
   e.diffDst.set_data_handle(const_cast<float*>(dy));
-  e.userDiffWeights.set_data_handle(dw);
-  e.prim.execute(st, {{DNNL_ARG_SRC, e.src}, {DNNL_ARG_DIFF_DST, e.diffDst}, {DNNL_ARG_DIFF_WEIGHTS, e.diffWeights}});
-  if (e.reorderWeights) e.weightsReorder.execute(st, e.diffWeights, e.userDiffWeights);
+  e.diffWeights.user.set_data_handle(dw);
+  e.prim.execute(st, {{DNNL_ARG_SRC, e.src}, {DNNL_ARG_DIFF_DST, e.diffDst}, {DNNL_ARG_DIFF_WEIGHTS, e.diffWeights.prim}});
+  e.diffWeights.toUser(st);
   st.wait();
 }
 
