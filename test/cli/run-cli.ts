@@ -1,5 +1,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { vi } from 'vitest';
+import { main } from '../../src/cli/main.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 
 export const LVSEG = join(PACKAGE_ROOT, 'bin', 'lvseg.js');
@@ -28,4 +30,18 @@ export function runCli(args: string[], onStart?: (child: ChildProcess) => void):
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
     onStart?.(child);
   });
+}
+
+/** Runs `lvseg args…` in this process (no build needed), capturing what it prints. */
+export async function captureCli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const log = vi.spyOn(console, 'log').mockImplementation((...a) => void out.push(a.join(' ')));
+  const error = vi.spyOn(console, 'error').mockImplementation((...a) => void err.push(a.join(' ')));
+  try {
+    return { code: await main(argv), out: out.join('\n'), err: err.join('\n') };
+  } finally {
+    log.mockRestore();
+    error.mockRestore();
+  }
 }
