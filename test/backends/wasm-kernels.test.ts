@@ -10,18 +10,14 @@ import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerWasmTrainingKernels } from '../../src/backends/wasm-kernels.js';
+import { createRng } from '../../src/data/random.js';
 
 const TOLERANCE = 1e-4;
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+/** Uniform [0, 1) draws from the data layer's seeded generator. */
+function seededUniform(seed: number): () => number {
+  const rng = createRng(seed);
+  return () => rng.next();
 }
 
 function randomArray(size: number, rng: () => number): Float32Array {
@@ -83,7 +79,7 @@ interface Results {
 
 async function runCase(backend: string, c: ConvCase, seed: number): Promise<Results> {
   await tf.setBackend(backend);
-  const rng = mulberry32(seed);
+  const rng = seededUniform(seed);
   const xShape: [number, number, number, number] = [c.batch, c.height, c.width, c.inChannels];
   const wShape: [number, number, number, number] = [c.kernelH, c.kernelW, c.inChannels, c.outChannels];
   const x = tf.tensor4d(randomArray(xShape.reduce((a, b) => a * b), rng), xShape);
@@ -142,7 +138,7 @@ describe('wasm training kernels match the cpu backend', () => {
   });
 
   it('on 20 randomised shapes (strides 1, 2, 16; kernels 1..31; same and valid; batch 1..4)', async () => {
-    const rng = mulberry32(2024);
+    const rng = seededUniform(2024);
     const seen = new Set<string>();
     for (let i = 0; i < 20; i++) {
       const c = randomCase(rng);
@@ -164,7 +160,7 @@ describe('wasm training kernels match the cpu backend', () => {
     for (const [i, c] of cases.entries()) {
       const run = async (backend: string): Promise<Float32Array> => {
         await tf.setBackend(backend);
-        const rng = mulberry32(300 + i);
+        const rng = seededUniform(300 + i);
         // Relu zeros (tied maxima) in even cases, all-negative windows in odd ones: wasm's own
         // MaxPoolGrad loses the gradient of both.
         const raw = tf.tensor4d(randomArray(c.shape.reduce((a, b) => a * b), rng), c.shape);
@@ -183,7 +179,7 @@ describe('wasm training kernels match the cpu backend', () => {
   it('handles NCHW data the same as the cpu backend', async () => {
     const run = async (backend: string): Promise<Float32Array[]> => {
       await tf.setBackend(backend);
-      const rng = mulberry32(7);
+      const rng = seededUniform(7);
       const x = tf.tensor4d(randomArray(2 * 3 * 11 * 9, rng), [2, 3, 11, 9]);
       const w = tf.tensor4d(randomArray(3 * 3 * 3 * 4, rng), [3, 3, 3, 4]);
       const dy = tf.tensor4d(randomArray(2 * 4 * 6 * 5, rng), [2, 4, 6, 5]);

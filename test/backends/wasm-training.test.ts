@@ -11,20 +11,16 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import { selectBackend } from '../../src/backends/select.js';
 import { createOptimizer } from '../../src/backends/optimizers.js';
+import { createRng } from '../../src/data/random.js';
 
 const SIZE = 32;
 const BATCH = 2;
 const STEPS = 5;
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+/** Uniform [0, 1) draws from the data layer's seeded generator. */
+function seededUniform(seed: number): () => number {
+  const rng = createRng(seed);
+  return () => rng.next();
 }
 
 function buildFcn(): tfl.LayersModel {
@@ -66,7 +62,7 @@ function buildUnet(): tfl.LayersModel {
 
 /** Same weights on every backend: drawn from a seeded generator (BatchNorm's scale and variance at 1). */
 function setSeededWeights(model: tfl.LayersModel, seed: number): void {
-  const rng = mulberry32(seed);
+  const rng = seededUniform(seed);
   model.setWeights(
     model.weights.map((w) => {
       const size = w.shape.reduce((a, b) => a * (b ?? 1), 1);
@@ -80,7 +76,7 @@ function setSeededWeights(model: tfl.LayersModel, seed: number): void {
 
 async function trainLosses(backend: 'cpu' | 'wasm', build: () => tfl.LayersModel): Promise<number[]> {
   await selectBackend(backend);
-  const rng = mulberry32(99);
+  const rng = seededUniform(99);
   const images = tf.tensor4d(Float32Array.from({ length: BATCH * SIZE * SIZE }, () => rng()), [BATCH, SIZE, SIZE, 1]);
   const labels = tf.oneHot(tf.tensor3d(Int32Array.from({ length: BATCH * SIZE * SIZE }, () => (rng() < 0.3 ? 1 : 0)), [BATCH, SIZE, SIZE], 'int32'), 2);
   const model = build();
