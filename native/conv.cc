@@ -3,7 +3,9 @@
 // are reordered into it per call, which costs little next to the convolution itself.
 #include "engine.h"
 #include "kernels.h"
+#include <algorithm>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 namespace lvseg {
@@ -161,7 +163,80 @@ void conv2dForward(const float* x, const float* w, const float* bias, float* y, 
   st.wait();
 }
 
+// Few channels on both sides (the FCN's 31x31/16 upsampling, 2 -> 2): oneDNN falls back to its gemm-based
+// convolution there, which reorders and im2cols a 31x31 window per pixel and allocates per-thread buffers
+// on every call; the direct loops below do the ~1M multiply-adds of the FCN's case in less time.
+static bool fewChannels(const int* d) { return d[3] * d[6] <= 16; }
+
+// dx[n, iy, ix, ic] = sum over the (ky, oy) with oy * SH - PT + ky * DH == iy (and likewise along x) of
+// sum_oc dy[n, oy, ox, oc] * w[ky, kx, ic, oc]: a gather, so rows are independent and run in parallel.
+static void conv2dBackwardDataDirect(const float* dy, const float* w, float* dx, const int* d) {
+  const int64_t n = d[0], ih = d[1], iw = d[2], ic = d[3], oh = d[4], ow = d[5], oc = d[6], kh = d[7], kw = d[8];
+  const int64_t sh = d[9], sw = d[10], pt = d[11], pl = d[12], dh = d[15], dw = d[16];
+  // Along x, the (kx, ox) pairs that reach each input column, once for all rows.
+  std::vector<std::vector<std::pair<int64_t, int64_t>>> cols(static_cast<size_t>(iw));
+  for (int64_t ix = 0; ix < iw; ix++) {
+    for (int64_t kx = 0; kx < kw; kx++) {
+      const int64_t t = ix + pl - kx * dw;
+      if (t >= 0 && t % sw == 0 && t / sw < ow) cols[ix].emplace_back(kx, t / sw);
+    }
+  }
+#pragma omp parallel for collapse(2) schedule(static) if (n * ih * iw * ic * oc > (1 << 16))
+  for (int64_t b = 0; b < n; b++) {
+    for (int64_t iy = 0; iy < ih; iy++) {
+      float* row = dx + (b * ih + iy) * iw * ic;
+      std::fill(row, row + iw * ic, 0.f);
+      for (int64_t ky = 0; ky < kh; ky++) {
+        const int64_t t = iy + pt - ky * dh;
+        if (t < 0 || t % sh != 0 || t / sh >= oh) continue;
+        const float* dyRow = dy + (b * oh + t / sh) * ow * oc;
+        for (int64_t ix = 0; ix < iw; ix++) {
+          float* out = row + ix * ic;
+          for (const auto& [kx, ox] : cols[ix]) {
+            const float* g = dyRow + ox * oc;
+            const float* wk = w + ((ky * kw + kx) * ic) * oc;
+            for (int64_t c = 0; c < ic; c++) {
+              float sum = 0.f;
+              for (int64_t o = 0; o < oc; o++) sum += g[o] * wk[c * oc + o];
+              out[c] += sum;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// dw[ky, kx, ic, oc] = sum over n, oy, ox of x[n, oy * SH - PT + ky * DH, ox * SW - PL + kx * DW, ic] * dy[n, oy, ox, oc].
+static void conv2dBackwardWeightsDirect(const float* x, const float* dy, float* dwOut, const int* d) {
+  const int64_t n = d[0], ih = d[1], iw = d[2], ic = d[3], oh = d[4], ow = d[5], oc = d[6], kh = d[7], kw = d[8];
+  const int64_t sh = d[9], sw = d[10], pt = d[11], pl = d[12], dh = d[15], dw = d[16];
+#pragma omp parallel for collapse(2) schedule(static) if (kh * kw * ic * oc * n * oh * ow > (1 << 16))
+  for (int64_t ky = 0; ky < kh; ky++) {
+    for (int64_t kx = 0; kx < kw; kx++) {
+      float* out = dwOut + (ky * kw + kx) * ic * oc;
+      std::fill(out, out + ic * oc, 0.f);
+      for (int64_t b = 0; b < n; b++) {
+        for (int64_t oy = 0; oy < oh; oy++) {
+          const int64_t iy = oy * sh - pt + ky * dh;
+          if (iy < 0 || iy >= ih) continue;
+          for (int64_t ox = 0; ox < ow; ox++) {
+            const int64_t ix = ox * sw - pl + kx * dw;
+            if (ix < 0 || ix >= iw) continue;
+            const float* xv = x + ((b * ih + iy) * iw + ix) * ic;
+            const float* g = dy + ((b * oh + oy) * ow + ox) * oc;
+            for (int64_t c = 0; c < ic; c++) {
+              for (int64_t o = 0; o < oc; o++) out[c * oc + o] += xv[c] * g[o];
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
 void conv2dBackwardData(const float* dy, const float* w, float* dx, const int* dims) {
+  if (fewChannels(dims)) return conv2dBackwardDataDirect(dy, w, dx, dims);
   static Cache<ConvBackwardData> cache;
   std::string key = shapeKey("bwd-data", dims, kConvDims);
   auto it = cache.find(key);
@@ -190,6 +265,7 @@ void conv2dBackwardData(const float* dy, const float* w, float* dx, const int* d
 }
 
 void conv2dBackwardWeights(const float* x, const float* dy, float* dw, const int* dims) {
+  if (fewChannels(dims)) return conv2dBackwardWeightsDirect(x, dy, dw, dims);
   static Cache<ConvBackwardWeights> cache;
   std::string key = shapeKey("bwd-weights", dims, kConvDims);
   auto it = cache.find(key);

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { backend_util, getGradient, slice_util, util } from '@tensorflow/tfjs-core';
 import type { KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { BufferPool } from './buffer-pool.js';
 import { loadNativeAddon, type NativeAddon } from './native-addon.js';
 
 /**
@@ -24,6 +25,39 @@ export const NATIVE_KERNELS = [
 
 let registered = false;
 
+/** Kernel outputs are recycled through this pool (see buffer-pool.ts); 256 MB of free buffers at most. */
+const pool = new BufferPool(256 << 20);
+
+/** The cpu kernels whose output shares the input's data id (reference counted), never a view of its buffer. */
+const SHARES_BY_REFCOUNT = new Set(['Reshape', 'Identity']);
+
+/**
+ * MathBackendCPU whose native-kernel outputs come from, and go back to, the buffer pool. Values read
+ * out of the backend are exposed: the reader may keep the array after the tensor is disposed.
+ */
+class OnednnBackend extends MathBackendCPU {
+  override readSync(dataId: object): ReturnType<MathBackendCPU['readSync']> {
+    pool.expose(this.data.get(dataId)?.values);
+    return super.readSync(dataId);
+  }
+
+  override disposeData(dataId: object, force = false): boolean {
+    const values = this.data.get(dataId)?.values;
+    const disposed = super.disposeData(dataId, force);
+    if (disposed && values !== undefined && !this.data.has(dataId)) pool.release(values);
+    return disposed;
+  }
+}
+
+/** Marks every input buffer of a call to a cpu kernel as exposed: the kernel may return a view of it. */
+function exposingInputs(cpu: KernelFunc): KernelFunc {
+  return (args) => {
+    const backend = args.backend as MathBackendCPU;
+    for (const t of Object.values(args.inputs)) if (t != null) pool.expose(backend.data.get(t.dataId)?.values);
+    return cpu(args);
+  };
+}
+
 /** Registers the onednn backend when the addon loads; returns why not otherwise. */
 export function registerOnednnBackend(): { ok: true } | { ok: false; reason: string } {
   const load = loadNativeAddon();
@@ -32,7 +66,7 @@ export function registerOnednnBackend(): { ok: true } | { ok: false; reason: str
   const addon = load.addon;
   // Priority below wasm's and cpu's: lvseg always picks its backend explicitly (select.ts).
   tf.registerBackend(ONEDNN_BACKEND, () => {
-    const backend = new MathBackendCPU();
+    const backend = new OnednnBackend();
     // The cpu backend prints an "install tfjs-node" banner on first use; this is the fast path.
     (backend as unknown as { firstUse: boolean }).firstUse = false;
     return backend;
@@ -41,7 +75,8 @@ export function registerOnednnBackend(): { ok: true } | { ok: false; reason: str
   for (const cpuKernel of tf.getKernelsForBackend('cpu')) {
     const makeNative = overrides.get(cpuKernel.kernelName);
     cpuKernelNames.set(cpuKernel.kernelFunc, cpuKernel.kernelName);
-    const kernelFunc = makeNative ? makeNative(cpuKernel.kernelFunc) : cpuKernel.kernelFunc;
+    const kernelFunc = makeNative ? makeNative(cpuKernel.kernelFunc)
+      : SHARES_BY_REFCOUNT.has(cpuKernel.kernelName) ? cpuKernel.kernelFunc : exposingInputs(cpuKernel.kernelFunc);
     tf.registerKernel({ ...cpuKernel, backendName: ONEDNN_BACKEND, kernelFunc });
   }
   registerFusedReluGradient(addon);
@@ -95,10 +130,9 @@ function isF32(backend: MathBackendCPU, ...ts: TensorInfo[]): boolean {
   return ts.every((t) => t.dtype === 'float32' && backend.data.get(t.dataId).values instanceof Float32Array);
 }
 
-/** A new output buffer, not zero-filled: every native kernel writes all of its output. */
+/** An output buffer from the pool, not cleared: every native kernel writes all of its output. */
 function output(backend: MathBackendCPU, shape: number[]): { info: TensorInfo; data: Float32Array } {
-  const size = util.sizeFromShape(shape);
-  const data = new Float32Array(Buffer.allocUnsafeSlow(size * 4).buffer, 0, size);
+  const data = pool.take(util.sizeFromShape(shape));
   return { info: backend.makeTensorInfo(shape, 'float32', data), data };
 }
 
@@ -106,11 +140,14 @@ type NativeKernel = (args: { inputs: Record<string, TensorInfo>; backend: MathBa
 
 /** Wraps a native kernel that returns null for cases it does not handle, falling back to the cpu kernel. */
 function withFallback(native: NativeKernel): (cpu: KernelFunc) => KernelFunc {
-  return (cpu) => (args) => {
-    const result = native(args as unknown as Parameters<NativeKernel>[0]);
-    if (result) return result;
-    fallbacks.set(kernelNameOf(cpu), (fallbacks.get(kernelNameOf(cpu)) ?? 0) + 1);
-    return cpu(args);
+  return (cpu) => {
+    const fallback = exposingInputs(cpu);
+    return (args) => {
+      const result = native(args as unknown as Parameters<NativeKernel>[0]);
+      if (result) return result;
+      fallbacks.set(kernelNameOf(cpu), (fallbacks.get(kernelNameOf(cpu)) ?? 0) + 1);
+      return fallback(args);
+    };
   };
 }
 
@@ -358,6 +395,7 @@ function sliceWindow(addon: NativeAddon, backend: MathBackendCPU, x: TensorInfo,
   if (total === 0) return backend.makeTensorInfo(size, 'float32', new Float32Array(0));
   if (slice_util.isSliceContinous(x.shape, begin, size)) {
     const offset = slice_util.computeFlatOffset(begin, util.computeStrides(x.shape));
+    pool.expose(src);
     return backend.makeTensorInfo(size, 'float32', src.subarray(offset, offset + total));
   }
   const out = output(backend, size);
@@ -692,6 +730,11 @@ function broadcastLayout(shape: number[], outShape: number[]): 'full' | 'scalar'
   while (padded[last - 1] === 1) last--;
   if (util.arraysEqual(padded.slice(0, last), outShape.slice(0, last))) return 'blocked';
   return null;
+}
+
+/** Bytes of freed kernel outputs the onednn backend holds for reuse (for tests and profiles). */
+export function onednnPooledBytes(): number {
+  return pool.bytes;
 }
 
 /** The addon, for the fused optimizer updates (optimizers.ts). */
