@@ -130,6 +130,21 @@ Napi::Value ReduceInner(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// softmaxCrossEntropy(logits, labels, grad) -> mean loss; logits and grad [rows, classes], labels Int32Array [rows].
+Napi::Value SoftmaxCrossEntropy(const Napi::CallbackInfo& info) {
+  requireFloatArrays(info, {0, 2});
+  if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+    throw Napi::TypeError::New(info.Env(), "lvseg native: argument 1 must be an Int32Array of labels");
+  }
+  const int64_t rows = static_cast<int64_t>(info[1].As<Napi::Int32Array>().ElementLength());
+  if (rows == 0 || length(info[0]) % rows != 0 || length(info[2]) != length(info[0])) {
+    throw Napi::RangeError::New(info.Env(), "lvseg native: logits, labels and gradient lengths disagree");
+  }
+  const double loss = lvseg::softmaxCrossEntropy(floats(info[0]), info[1].As<Napi::Int32Array>().Data(), floats(info[2]),
+                                                 rows, length(info[0]) / rows);
+  return Napi::Number::New(info.Env(), loss);
+}
+
 // copyRows(src, dst, [rows, run, srcStride, dstStride]): src and dst are views (subarrays) starting at
 // the first element to read and to write; TypeScript checked that every row lies inside both.
 Napi::Value CopyRows(const Napi::CallbackInfo& info) {
@@ -184,6 +199,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("unary", Napi::Function::New(env, Unary));
   exports.Set("sumLeading", Napi::Function::New(env, SumLeading));
   exports.Set("reduceInner", Napi::Function::New(env, ReduceInner));
+  exports.Set("softmaxCrossEntropy", Napi::Function::New(env, SoftmaxCrossEntropy));
   exports.Set("copyRows", Napi::Function::New(env, CopyRows));
   exports.Set("channelAffine", Napi::Function::New(env, ChannelAffine));
   exports.Set("channelSums", Napi::Function::New(env, ChannelSums));

@@ -1,5 +1,6 @@
 // Elementwise kernels, reductions and the fused optimizer updates: simple loops the compiler vectorises,
 // spread over all cores with OpenMP (the runtime libdnnl is built with) once a tensor is big enough.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -13,6 +14,9 @@ namespace {
 // on a busy machine one descheduled OpenMP thread stalls the whole team (measured: a 1.6M-element relu
 // 0.4 ms on one thread, 3-29 ms on two while other processes compete for the cores).
 constexpr int64_t kParallelMin = 1 << 22;
+// The optimizer update does a division and a square root per element: compute-bound, so two threads pay
+// off from far fewer elements (measured: 4.2 -> 2.2 ms for the FCN's weights on two cores).
+constexpr int64_t kParallelComputeMin = 1 << 16;
 
 // v where keep holds, otherwise +0, as a bit mask: vectorises to a compare and an and.
 inline float maskIf(bool keep, float v) {
@@ -27,15 +31,19 @@ inline float maskIf(bool keep, float v) {
 
 void adamUpdate(float* value, float* m, float* v, const float* g, int64_t n, float lr, float beta1, float beta2,
                 float oneMinusAccBeta1, float oneMinusAccBeta2, float epsilon) {
+  // tf.train.adam's lr * (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + epsilon) with the bias corrections
+  // folded into two constants: one division and one square root per weight instead of three divisions,
+  // which bound this loop (measured on the FCN's 1.86M weights: 6.9 ms -> 4.2 ms on one core).
   const float c1 = 1.f - beta1, c2 = 1.f - beta2;
-#pragma omp parallel for simd schedule(static) if (n > kParallelMin)
+  const float step = lr / oneMinusAccBeta1, vScale = 1.f / std::sqrt(oneMinusAccBeta2);
+#pragma omp parallel for simd schedule(static) if (n > kParallelComputeMin)
   for (int64_t i = 0; i < n; i++) {
     const float gi = g[i];
     const float mi = m[i] * beta1 + gi * c1;
     const float vi = v[i] * beta2 + gi * gi * c2;
     m[i] = mi;
     v[i] = vi;
-    value[i] += -lr * ((mi / oneMinusAccBeta1) / (std::sqrt(vi / oneMinusAccBeta2) + epsilon));
+    value[i] -= step * mi / (std::sqrt(vi) * vScale + epsilon);
   }
 }
 
@@ -143,6 +151,35 @@ void reduceInner(int op, const float* x, float* out, int64_t outer, int64_t inne
       out[r] = m;
     }
   }
+}
+
+}  // namespace lvseg
+
+namespace lvseg {
+
+double softmaxCrossEntropy(const float* logits, const int32_t* labels, float* grad, int64_t rows, int64_t classes) {
+  double total = 0.0;
+  const float invRows = 1.f / static_cast<float>(rows);
+#pragma omp parallel for reduction(+ : total) schedule(static) if (rows * classes > kParallelMin)
+  for (int64_t r = 0; r < rows; r++) {
+    const float* z = logits + r * classes;
+    float* g = grad + r * classes;
+    float top = z[0];
+    for (int64_t c = 1; c < classes; c++) top = std::max(top, z[c]);
+    float sum = 0.f;
+    for (int64_t c = 0; c < classes; c++) sum += (g[c] = std::exp(z[c] - top));
+    const float logSum = std::log(sum), inv = invRows / sum;
+    for (int64_t c = 0; c < classes; c++) g[c] *= inv;
+    const int32_t label = labels[r];
+    if (label >= 0 && label < classes) {
+      total += static_cast<double>(logSum - (z[label] - top));
+      g[label] -= invRows;
+    } else {
+      // A label outside [0, classes) has an all-zero one-hot row, as tf.oneHot makes it: no loss, no gradient.
+      std::fill(g, g + classes, 0.f);
+    }
+  }
+  return total / static_cast<double>(rows);
 }
 
 }  // namespace lvseg

@@ -36,6 +36,10 @@ void sumLeading(const float* x, float* out, int64_t outer, int64_t inner);
 // Reduction over the innermost axis: out[i] = reduce_j x[i*inner + j] (op 0 sum, 1 max).
 void reduceInner(int op, const float* x, float* out, int64_t outer, int64_t inner);
 
+// Sparse softmax cross-entropy over rows of `classes` logits, averaged over the rows; writes its gradient
+// (softmax - onehot(label)) / rows to grad and returns the loss.
+double softmaxCrossEntropy(const float* logits, const int32_t* labels, float* grad, int64_t rows, int64_t classes);
+
 // Strided copy: rows x run floats, row r from src + r * srcStride to dst + r * dstStride (Slice, SplitV, Concat).
 void copyRows(const float* src, float* dst, int64_t rows, int64_t run, int64_t srcStride, int64_t dstStride);
 

@@ -23,6 +23,8 @@ export interface NativeAddon {
   unary(op: number, x: Float32Array, y: Float32Array, alpha: number): void;
   sumLeading(x: Float32Array, out: Float32Array): void;
   reduceInner(op: number, x: Float32Array, out: Float32Array): void;
+  /** Mean sparse softmax cross-entropy of logits [rows, classes]; writes (softmax - onehot) / rows to grad. */
+  softmaxCrossEntropy(logits: Float32Array, labels: Int32Array, grad: Float32Array): number;
   /** dims: rows, run, srcStride, dstStride; src and dst are views starting at the first element. */
   copyRows(src: Float32Array, dst: Float32Array, dims: Int32Array): void;
   /** y = (x - m[c]) * a[c] + b[c] over the innermost axis (m, a and b: one value per channel). */

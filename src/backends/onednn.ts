@@ -81,6 +81,7 @@ export function registerOnednnBackend(): { ok: true } | { ok: false; reason: str
   }
   registerFusedReluGradient(addon);
   registerNormalizationGradients(addon);
+  registerSoftmaxCrossEntropy(addon);
   registered = true;
   return { ok: true };
 }
@@ -117,6 +118,44 @@ function registerFusedReluGradient(addon: NativeAddon): void {
       };
     },
   });
+}
+
+const SOFTMAX_CE = 'LvsegSparseSoftmaxCrossEntropy';
+
+/** The loss and its gradient in one native pass; see onednnSparseCrossEntropy. */
+function registerSoftmaxCrossEntropy(addon: NativeAddon): void {
+  tf.registerKernel({
+    kernelName: SOFTMAX_CE,
+    backendName: ONEDNN_BACKEND,
+    kernelFunc: ({ inputs, backend }) => {
+      const cpu = backend as MathBackendCPU;
+      const { logits, labels } = inputs as { logits: TensorInfo; labels: TensorInfo };
+      // An int32 tensor's values need not be an Int32Array (a cast from bool keeps its Uint8Array).
+      const stored = cpu.data.get(labels.dataId).values;
+      const classes = stored instanceof Int32Array ? stored : Int32Array.from(stored as ArrayLike<number>);
+      const grad = output(cpu, [...logits.shape]);
+      const loss = addon.softmaxCrossEntropy(values(cpu, logits), classes, grad.data);
+      return [cpu.makeTensorInfo([], 'float32', Float32Array.of(loss)), grad.info];
+    },
+  });
+}
+
+/**
+ * Sparse softmax cross-entropy from logits [..., C] and int32 labels [...], averaged over every
+ * position, as one native kernel that also writes the gradient (tfjs's composition is ~15 kernels and
+ * a one-hot tensor, forward and backward). Undefined when the active backend is not onednn or the
+ * inputs are not float32 logits and int32 labels of matching shapes: the caller composes it from ops.
+ */
+export function onednnSparseCrossEntropy(logits: tf.Tensor, labels: tf.Tensor): tf.Scalar | undefined {
+  if (tf.getBackend() !== ONEDNN_BACKEND || logits.dtype !== 'float32' || labels.dtype !== 'int32') return undefined;
+  if (logits.rank < 1 || logits.size === 0 || !util.arraysEqual(logits.shape.slice(0, -1), labels.shape)) return undefined;
+  const loss = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
+    const [value, grad] = tf.engine().runKernel(SOFTMAX_CE, { logits: x, labels }) as tf.Tensor[];
+    save([grad]);
+    return { value, gradFunc: (dy: tf.Tensor, [saved]: tf.Tensor[]) => tf.mul(saved, dy) };
+  });
+  return loss(logits) as tf.Scalar;
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { describe, expect, test } from 'vitest';
 import { onednnFallbackCounts, registerOnednnBackend } from '../../src/backends/onednn.js';
+import { sparseCrossEntropy } from '../../src/training/losses.js';
 
 // Every native kernel against the tfjs cpu backend on the same inputs. Tolerance: the largest absolute
 // difference is at most 1e-4 of the largest reference magnitude (or 1e-4 when that is below 1): float32
@@ -103,6 +104,20 @@ describe.skipIf(!native.ok)('onednn kernels match the cpu backend', () => {
       const f = (a: tf.Tensor, k: tf.Tensor, bias: tf.Tensor) =>
         tf.fused.conv2d({ x: a as tf.Tensor4D, filter: k as tf.Tensor4D, strides: c.s, pad: c.pad, bias, activation: 'relu' });
       return [f(x, w, b), ...tf.grads(f)([x, w, b])];
+    });
+  });
+
+  test('sparse softmax cross-entropy and its gradient (one native kernel on onednn) match the composed ops', () => {
+    const arrays = randomArrays({ logits: [2, 5, 7, 3], scores: [2, 5, 7] }, 61);
+    // Classes 0-2, and 3 and -1 outside the range: tf.oneHot gives those an all-zero row.
+    const labels = Int32Array.from({ length: 70 }, (_, i) => ((i * 7) % 4) - (i % 11 === 0 ? 1 : 0));
+    expectSameOnBoth(arrays, ({ logits, scores }) => {
+      const given = tf.tensor3d(labels, [2, 5, 7], 'int32');
+      // Labels as the data pipeline makes them: a cast from a bool mask, and float32 zeros and ones.
+      const fromBool = tf.cast(tf.greater(scores, 0), 'int32') as tf.Tensor3D;
+      const fromFloat = tf.cast(tf.greater(scores, 0.5), 'float32') as tf.Tensor3D;
+      const loss = (l: tf.Tensor3D) => (x: tf.Tensor) => sparseCrossEntropy(x as tf.Tensor4D, l);
+      return [given, fromBool, fromFloat].flatMap((l) => [loss(l)(logits), tf.grad(loss(l))(logits, tf.scalar(0.7))]);
     });
   });
 
