@@ -41,6 +41,11 @@ class OnednnBackend extends MathBackendCPU {
     return super.readSync(dataId);
   }
 
+  override dispose(): void {
+    pool.clear();
+    super.dispose();
+  }
+
   override disposeData(dataId: object, force = false): boolean {
     const values = this.data.get(dataId)?.values;
     const disposed = super.disposeData(dataId, force);

@@ -1,4 +1,5 @@
-import { join } from 'node:path';
+import { readdir, rm } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import type { Sample } from '../data/sample.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { renderPanel } from './panels.js';
@@ -11,7 +12,9 @@ export function safeImageName(name: string): string {
 /**
  * Writes `RUN/samples/best-NN-<image>.png` and `worst-NN-<image>.png`: panels (input, label, prediction,
  * contour overlay) of the `count` best and `count` worst images by Dice; images whose Dice is not a
- * number are skipped. `dice[i]` belongs to `samples[i]` and `predictions[i]`. Returns the files written.
+ * number are skipped. `dice[i]` belongs to `samples[i]` and `predictions[i]`. Panels an earlier call left
+ * (a resumed run, an earlier model) are removed once the new ones are written, so the folder and the
+ * report show the current model only. Returns the files written.
  */
 export async function writeSamplePanels(
   runDir: string, samples: readonly Sample[], predictions: readonly Uint8Array[], dice: readonly number[], count = 4,
@@ -31,5 +34,8 @@ export async function writeSamplePanels(
       files.push(file);
     }
   }
+  const current = new Set(files.map((f) => basename(f)));
+  const stale = (await readdir(join(runDir, 'samples'))).filter((f) => /^(best|worst)-\d+-.*\.png$/.test(f) && !current.has(f));
+  await Promise.all(stale.map((f) => rm(join(runDir, 'samples', f), { force: true })));
   return files;
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -26,6 +26,16 @@ describe('writeSamplePanels', () => {
     const d = mkdtempSync(join(dir, 'few-'));
     const files = await writeSamplePanels(d, [sample('a'), sample('b'), sample('c')], [0, 1, 2].map(() => new Uint8Array(64)), [0.2, 0.8, 0.5], 2);
     expect(files.map((f) => f.slice(d.length + 1))).toEqual(['samples/best-01-b.png', 'samples/best-02-c.png', 'samples/worst-01-a.png']);
+  });
+
+  it('removes the panels an earlier call left, and only those', async () => {
+    const d = mkdtempSync(join(dir, 'again-'));
+    const samples = ['a', 'b', 'c', 'd'].map(sample);
+    const masks = samples.map(() => new Uint8Array(64));
+    await writeSamplePanels(d, samples, masks, [0.1, 0.2, 0.3, 0.4], 2);
+    writeFileSync(join(d, 'samples', 'notes.png'), 'kept');
+    await writeSamplePanels(d, samples, masks, [0.4, 0.3, 0.2, 0.1], 1);
+    expect(readdirSync(join(d, 'samples')).sort()).toEqual(['best-01-a.png', 'notes.png', 'worst-01-d.png']);
   });
 
   it('makes image names safe for file names', () => {
