@@ -2,14 +2,15 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataError, UsageError } from '../errors.js';
 import { encodePngGrey } from '../imaging/png.js';
+import { encodeMaskPng } from '../evaluation/predict.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { renderPanel } from '../reporting/panels.js';
+import { safeImageName } from '../reporting/samples.js';
 import { encodeLabExample } from '../data/lab-schema.js';
 import type { Sample } from '../data/sample.js';
 import { parseScaling } from '../data/scaling.js';
 import { openSource, readAllSamples, syntheticSource, type SampleSource } from '../data/source.js';
 import { splitSamples } from '../data/split.js';
-import { generatePhantom } from '../data/synthetic.js';
 import { writeTfRecords } from '../data/tfrecord.js';
 import type { Command } from './command.js';
 import type { ParsedArgs } from './options.js';
@@ -83,10 +84,6 @@ export async function summarizeSource(spec: string, source: SampleSource): Promi
   };
 }
 
-function fileSafe(name: string): string {
-  return name.replace(/[^A-Za-z0-9._-]+/g, '_');
-}
-
 const inspect: Command = {
   name: 'data inspect',
   usage: 'data inspect SOURCE [--json] [--samples N --out DIR]',
@@ -111,14 +108,15 @@ const inspect: Command = {
       mkdirSync(out, { recursive: true });
       const step = summary.count / Math.min(n, summary.count);
       const wanted = new Set(Array.from({ length: Math.min(n, summary.count) }, (_, k) => Math.floor(k * step)));
+      const last = Math.max(...wanted);
       let i = 0;
       for await (const s of source.samples()) {
         if (wanted.has(i)) {
-          const file = join(out, `${String(i).padStart(4, '0')}-${fileSafe(s.name)}.png`);
+          const file = join(out, `${String(i).padStart(4, '0')}-${safeImageName(s.name)}.png`);
           await writeFileAtomic(file, renderPanel({ image: s.image, height: s.height, width: s.width, label: s.label }));
           panels.push(file);
         }
-        i++;
+        if (i++ === last) break; // the rest of the source holds no wanted sample
       }
     }
     if (args.options.json) {
@@ -163,8 +161,9 @@ function isTfRecordName(file: string): boolean {
   return /\.tfrecords?(\.gz)?$/i.test(file);
 }
 
-async function* encodedSamples(source: SampleSource): AsyncGenerator<Uint8Array> {
-  for await (const s of source.samples()) yield encodeLabExample(s);
+/** Encodes samples one at a time as they are written, so no encoded copy of the whole set is held. */
+async function* encodedSamples(samples: Iterable<Sample> | AsyncIterable<Sample>): AsyncGenerator<Uint8Array> {
+  for await (const s of samples) yield encodeLabExample(s);
 }
 
 const convert: Command = {
@@ -188,7 +187,7 @@ const convert: Command = {
     const by = args.options.split as string;
     let message: string;
     if (by === 'none') {
-      const n = await writeTfRecords(out, encodedSamples(source), { gzip });
+      const n = await writeTfRecords(out, encodedSamples(source.samples()), { gzip });
       message = `wrote ${n} samples to ${out}`;
     } else {
       const samples = await readAllSamples(source);
@@ -199,8 +198,8 @@ const convert: Command = {
       });
       const trainFile = splitFileName(out, 'train');
       const valFile = splitFileName(out, 'val');
-      await writeTfRecords(trainFile, train.map(encodeLabExample), { gzip });
-      await writeTfRecords(valFile, val.map(encodeLabExample), { gzip });
+      await writeTfRecords(trainFile, encodedSamples(train), { gzip });
+      await writeTfRecords(valFile, encodedSamples(val), { gzip });
       const pt = new Set(train.map((s) => s.patient)).size;
       const pv = new Set(val.map((s) => s.patient)).size;
       message = `wrote ${train.length} samples (${pt} patients) to ${trainFile} and ${val.length} (${pv} patients) to ${valFile}, split by ${by}`;
@@ -238,16 +237,14 @@ const synth: Command = {
     if (!Number.isInteger(seed)) throw new UsageError(`--seed takes a whole number, not ${seed}`);
     if (!(Number.isInteger(size) && size >= 16)) throw new UsageError(`--size takes a whole number >= 16, not ${size}`);
     if (isTfRecordName(out)) {
-      const source = syntheticSource(count, seed, size);
-      const n = await writeTfRecords(out, encodedSamples(source), { gzip: args.options.gzip as boolean });
+      const n = await writeTfRecords(out, encodedSamples(syntheticSource(count, seed, size).samples()), { gzip: args.options.gzip as boolean });
       console.log(`wrote ${n} phantoms to ${out}`);
       return 0;
     }
-    for (let i = 0; i < count; i++) {
-      const s: Sample = generatePhantom(seed + i, size);
+    for await (const s of syntheticSource(count, seed, size).samples()) {
       const slice = s.name.slice(s.name.indexOf('/') + 1);
       await writeFileAtomic(join(out, 'images', s.patient, `${slice}.png`), encodePngGrey(size, size, Uint8Array.from(s.image)));
-      await writeFileAtomic(join(out, 'masks', 'endo', s.patient, `${slice}.png`), encodePngGrey(size, size, s.label.map((v) => (v ? 255 : 0))));
+      await writeFileAtomic(join(out, 'masks', 'endo', s.patient, `${slice}.png`), encodeMaskPng(s.label, size, size));
     }
     console.log(`wrote ${count} phantoms to ${out} (PNG dataset: images/, masks/endo/)`);
     return 0;

@@ -1,4 +1,4 @@
-import { LvsegError } from '../errors.js';
+import { LvsegError, UsageError } from '../errors.js';
 import type { Command } from './command.js';
 import { loadCommands } from './commands.js';
 import { formatHelp, parseArgs } from './options.js';
@@ -48,7 +48,7 @@ function findCommand(commands: Command[], args: string[]): { command: Command; r
   }
   const group = commands.filter((c) => c.name.startsWith(`${args[0]} `));
   const hint = group.length > 0 ? `; '${args[0]}' takes one of: ${group.map((c) => c.name.split(' ')[1]).join(', ')}` : '';
-  throw new (class extends LvsegError {})(`unknown command '${args.slice(0, 2).join(' ')}'${hint}; run 'lvseg --help' for the commands`);
+  throw new UsageError(`unknown command '${args.slice(0, 2).join(' ')}'${hint}; run 'lvseg --help' for the commands`);
 }
 
 function globalHelp(commands: Command[]): string {

@@ -1,10 +1,10 @@
 import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { createGunzip, createGzip } from 'node:zlib';
 import { DataError } from '../errors.js';
-import { crc32c, maskCrc32c, maskedCrc32c } from './crc32c.js';
+import { withAtomicTemp } from '../io/atomic.js';
+import { maskedCrc32c } from './crc32c.js';
 
 /**
  * TFRecord framing: uint64 LE length, masked CRC32C of those 8 bytes, the data, masked CRC32C of
@@ -130,7 +130,7 @@ export async function* readTfRecords(file: string): AsyncGenerator<Uint8Array> {
         const data = queue.take(length);
         const crcBytes = queue.take(4);
         const expected = new DataView(crcBytes.buffer, crcBytes.byteOffset, 4).getUint32(0, true);
-        if (maskCrc32c(crc32c(data)) !== expected) {
+        if (maskedCrc32c(data) !== expected) {
           throw new DataError(`${file}: record ${index} at byte ${recordOffset}${where}: data CRC mismatch (corrupt file)`);
         }
         offset += length + 4;
@@ -160,8 +160,6 @@ export interface WriteTfRecordsOptions {
   gzip?: boolean;
 }
 
-let tmpCounter = 0;
-
 /**
  * Writes records with TFRecord framing, streaming, atomically: a temporary file beside `file`,
  * renamed over it at the end, so an interrupted write never leaves half a file. Returns the count.
@@ -171,8 +169,6 @@ export async function writeTfRecords(
   records: Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
   options: WriteTfRecordsOptions = {},
 ): Promise<number> {
-  await fsp.mkdir(dirname(file), { recursive: true });
-  const tmp = join(dirname(file), `.${basename(file)}.tmp-${process.pid}-${tmpCounter++}`);
   let count = 0;
   async function* frames(): AsyncGenerator<Uint8Array> {
     for await (const r of records) {
@@ -180,14 +176,10 @@ export async function writeTfRecords(
       yield frameTfRecord(r);
     }
   }
-  try {
+  await withAtomicTemp(file, async (tmp) => {
     const source = Readable.from(frames(), { objectMode: false });
     if (options.gzip) await pipeline(source, createGzip(), createWriteStream(tmp));
     else await pipeline(source, createWriteStream(tmp));
-    await fsp.rename(tmp, file);
-  } catch (err) {
-    await fsp.rm(tmp, { force: true });
-    throw err;
-  }
+  });
   return count;
 }

@@ -1,4 +1,3 @@
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import { dirname, join, basename } from 'node:path';
 
@@ -7,27 +6,23 @@ function tempPath(path: string): string {
   return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${counter++}`);
 }
 
-/** Writes a file atomically: a temporary file beside it, then a rename, so readers never see half a file. */
-export function writeFileAtomicSync(path: string, data: string | Uint8Array): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = tempPath(path);
-  try {
-    writeFileSync(tmp, data);
-    renameSync(tmp, path);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
-  }
-}
-
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+/**
+ * Runs `write` on a temporary file beside `path`, then renames it over `path`, so readers never see
+ * half a file; on failure the temporary file is removed and the error rethrown.
+ */
+export async function withAtomicTemp(path: string, write: (tmp: string) => Promise<void>): Promise<void> {
   await fsp.mkdir(dirname(path), { recursive: true });
   const tmp = tempPath(path);
   try {
-    await fsp.writeFile(tmp, data);
+    await write(tmp);
     await fsp.rename(tmp, path);
   } catch (err) {
     await fsp.rm(tmp, { force: true });
     throw err;
   }
+}
+
+/** Writes a file atomically (see withAtomicTemp). */
+export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  await withAtomicTemp(path, (tmp) => fsp.writeFile(tmp, data));
 }
