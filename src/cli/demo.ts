@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveTrainConfig } from '../training/config.js';
-import { runTraining } from '../training/run.js';
+import { runStamp, runTraining } from '../training/run.js';
 import type { ModelSpec } from '../models/spec.js';
 import { backendOption, type Command } from './command.js';
 
@@ -54,8 +54,7 @@ export const command: Command = {
   ],
   async run(args) {
     const data = args.options.data as string | undefined;
-    const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-    const out = (args.options.out as string | undefined) ?? join('runs', `demo-${stamp}`);
+    const out = (args.options.out as string | undefined) ?? join('runs', `demo-${runStamp()}`);
     const base = data === undefined ? SYNTHETIC : { ...REAL, train: data, val: null };
     const config = resolveTrainConfig({
       ...base,

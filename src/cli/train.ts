@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { UsageError } from '../errors.js';
-import { resolveTrainConfig, type TrainConfig } from '../training/config.js';
+import { resolveTrainConfig, TRAIN_DEFAULTS, type TrainConfig } from '../training/config.js';
 import { readRunConfig, runTraining } from '../training/run.js';
 import { MODEL_NAMES } from '../models/build.js';
 import { PRESETS } from '../models/presets.js';
@@ -53,22 +53,22 @@ export const command: Command = {
     { name: 'config', type: 'string', value: 'FILE', description: 'JSON config with the same keys in camelCase (batchSize, lr, ...); flags win' },
     { name: 'train', type: 'string', value: 'SRC', description: 'training data source' },
     { name: 'val', type: 'string', value: 'SRC', description: 'validation source; without it the training source is split' },
-    { name: 'split', type: 'string', value: 'BY', description: 'how to split off validation data without --val', default: 'patient', choices: ['random', 'patient'] },
-    { name: 'val-fraction', type: 'number', value: 'F', description: 'fraction split off for validation without --val', default: 0.1 },
-    { name: 'epochs', type: 'number', value: 'N', description: 'epochs to train', default: 10 },
-    { name: 'batch-size', type: 'number', value: 'N', description: 'images per step', default: 1 },
+    { name: 'split', type: 'string', value: 'BY', description: 'how to split off validation data without --val', default: TRAIN_DEFAULTS.split, choices: ['random', 'patient'] },
+    { name: 'val-fraction', type: 'number', value: 'F', description: 'fraction split off for validation without --val', default: TRAIN_DEFAULTS.valFraction },
+    { name: 'epochs', type: 'number', value: 'N', description: 'epochs to train', default: TRAIN_DEFAULTS.epochs },
+    { name: 'batch-size', type: 'number', value: 'N', description: 'images per step', default: TRAIN_DEFAULTS.batchSize },
     { name: 'steps-per-epoch', type: 'number', value: 'N', description: 'steps per epoch; 0: one pass over the training set', default: 0 },
-    { name: 'shuffle-buffer', type: 'number', value: 'N', description: "shuffle buffer size (tf.data's shuffle)", default: 10 },
-    { name: 'lr', type: 'number', value: 'RATE', description: 'learning rate', default: 0.001 },
-    { name: 'loss', type: 'string', value: 'NAME', description: 'loss on the logits', default: 'sparse-ce', choices: LOSS_NAMES },
-    { name: 'metrics', type: 'list', value: 'LIST', description: 'metrics on the argmax masks', default: ['dice', 'accuracy'], choices: METRIC_NAMES },
-    { name: 'seed', type: 'number', value: 'N', description: 'seed of the initial weights and the data order', default: 42 },
+    { name: 'shuffle-buffer', type: 'number', value: 'N', description: "shuffle buffer size (tf.data's shuffle)", default: TRAIN_DEFAULTS.shuffleBuffer },
+    { name: 'lr', type: 'number', value: 'RATE', description: 'learning rate', default: TRAIN_DEFAULTS.lr },
+    { name: 'loss', type: 'string', value: 'NAME', description: 'loss on the logits', default: TRAIN_DEFAULTS.loss, choices: LOSS_NAMES },
+    { name: 'metrics', type: 'list', value: 'LIST', description: 'metrics on the argmax masks', default: TRAIN_DEFAULTS.metrics, choices: METRIC_NAMES },
+    { name: 'seed', type: 'number', value: 'N', description: 'seed of the initial weights and the data order', default: TRAIN_DEFAULTS.seed },
     backendOption,
     { name: 'out', type: 'string', value: 'DIR', description: 'run directory (default: runs/<preset-or-model>-<time>)' },
     { name: 'resume', type: 'string', value: 'RUN', description: 'continue the run in RUN from its last checkpoint (other flags are ignored but --epochs and --backend)' },
     { name: 'early-stopping', type: 'number', value: 'PATIENCE', description: 'stop when val_dice has not improved for PATIENCE epochs (0: off)', default: 0 },
-    { name: 'scale', type: 'string', value: 'S', description: 'pixel scaling: a factor like 1/255, or minmax, zscore, none', default: '1/1024' },
-    { name: 'tensorboard', type: 'boolean', description: 'write TensorBoard event files to RUN/logs (--no-tensorboard: off)', default: true },
+    { name: 'scale', type: 'string', value: 'S', description: 'pixel scaling: a factor like 1/255, or minmax, zscore, none', default: TRAIN_DEFAULTS.scale },
+    { name: 'tensorboard', type: 'boolean', description: 'write TensorBoard event files to RUN/logs (--no-tensorboard: off)', default: TRAIN_DEFAULTS.tensorboard },
   ],
   async run(args) {
     const resume = args.options.resume as string | undefined;

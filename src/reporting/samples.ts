@@ -12,12 +12,13 @@ export function safeImageName(name: string): string {
 /**
  * Writes `RUN/samples/best-NN-<image>.png` and `worst-NN-<image>.png`: panels (input, label, prediction,
  * contour overlay) of the `count` best and `count` worst images by Dice; images whose Dice is not a
- * number are skipped. `dice[i]` belongs to `samples[i]` and `predictions[i]`. Panels an earlier call left
- * (a resumed run, an earlier model) are removed once the new ones are written, so the folder and the
+ * number are skipped. `dice[i]` belongs to `samples[i]`; `predict(i)` gives the predicted mask of
+ * `samples[i]` and is called only for the images that get a panel. Panels an earlier call left (a
+ * resumed run, an earlier model) are removed once the new ones are written, so the folder and the
  * report show the current model only. Returns the files written.
  */
 export async function writeSamplePanels(
-  runDir: string, samples: readonly Sample[], predictions: readonly Uint8Array[], dice: readonly number[], count = 4,
+  runDir: string, samples: readonly Sample[], predict: (i: number) => Uint8Array, dice: readonly number[], count = 4,
 ): Promise<string[]> {
   const ranked = samples.map((_, i) => i).filter((i) => Number.isFinite(dice[i])).sort((a, b) => dice[b]! - dice[a]!);
   const best = ranked.slice(0, count);
@@ -28,7 +29,7 @@ export async function writeSamplePanels(
       const s = samples[i]!;
       const file = join(runDir, 'samples', `${tag}-${String(k + 1).padStart(2, '0')}-${safeImageName(s.name)}.png`);
       await writeFileAtomic(file, renderPanel(
-        { image: s.image, height: s.height, width: s.width, label: s.label, prediction: predictions[i] },
+        { image: s.image, height: s.height, width: s.width, label: s.label, prediction: predict(i) },
         { contours: true, caption: `Dice ${dice[i]!.toFixed(4)}` },
       ));
       files.push(file);

@@ -55,13 +55,7 @@ export async function writeCheckpoint(
   }
   // getWeights hands out fresh tensors for counters (Adam's `iter`) next to its own variables: free only the fresh ones.
   for (const { tensor } of named) if (!(tensor instanceof tf.Variable)) tensor.dispose();
-  const buffer = new Uint8Array(offset);
-  let o = 0;
-  for (const c of chunks) {
-    buffer.set(c, o);
-    o += c.byteLength;
-  }
-  await writeFileAtomic(join(tmp, 'optimizer.bin'), buffer);
+  await writeFileAtomic(join(tmp, 'optimizer.bin'), Buffer.concat(chunks, offset));
   await writeFileAtomic(join(tmp, 'optimizer.json'), JSON.stringify({ optimizer: optimizer.getClassName(), ...manifest }));
   await writeFileAtomic(join(tmp, 'state.json'), JSON.stringify(state, null, 2));
   const final = join(checkpointsDir, name);

@@ -21,9 +21,8 @@ export async function finishRun(runDir: string, model: tfl.LayersModel, val: rea
     evaluation = await evaluateModel(model, val, { batchSize: 8 });
     await writeFileAtomic(join(runDir, 'evaluation.json'), JSON.stringify(evaluation, null, 2));
     const dice = evaluation.perImage.map((r) => r.dice);
-    // one image at a time: a whole validation set in one forward pass would not fit in memory
-    const predictions = val.map((sample) => predictLabels(model, [sample])[0]!);
-    await writeSamplePanels(runDir, val, predictions, dice, SAMPLES_EACH);
+    // only the images that get a panel are predicted again, one at a time
+    await writeSamplePanels(runDir, val, (i) => predictLabels(model, [val[i]!])[0]!, dice, SAMPLES_EACH);
   }
   return { evaluation, report: await writeRunReport(runDir) };
 }

@@ -4,7 +4,7 @@ export { runTraining, loadTrainingData, readRunConfig, defaultRunDir, type RunOp
 export { finishRun } from './finish.js';
 export { resolveTrainConfig, TRAIN_DEFAULTS, type TrainConfig } from './config.js';
 export { getLoss, sparseCrossEntropy, softDiceLoss, LOSS_NAMES, type LossName, type LossFn } from './losses.js';
-export { batchMetric, checkMetricNames, RunningMeans, METRIC_NAMES, type MetricName } from './metrics.js';
+export { batchMetric, batchMetrics, checkMetricNames, RunningMeans, METRIC_NAMES, type MetricName } from './metrics.js';
 export { writeCheckpoint, loadLatestCheckpoint, listCheckpoints, checkpointDirName, type CheckpointState, type LoadedCheckpoint } from './checkpoint.js';
 export { withSeededRandom } from './seed.js';
 export type { TrainingCallback, TrainingContext, EpochLogs } from './callbacks/types.js';

@@ -1,4 +1,6 @@
-import { iou, labDice, pixelAccuracy } from '../evaluation/mask-metrics.js';
+import {
+  accuracyFromCounts, addCounts, confusionCounts, diceFromCounts, iou, iouFromCounts, labDice, pixelAccuracy, type ConfusionCounts,
+} from '../evaluation/mask-metrics.js';
 import { UsageError } from '../errors.js';
 
 /**
@@ -19,6 +21,28 @@ export function batchMetric(name: MetricName, preds: Uint8Array[], labels: Uint8
       return mean(preds.map((p, i) => iou(p, labels[i]!)));
   }
 }
+
+/**
+ * One batch's value of every metric in `names` (equal to batchMetric for each), from one confusion count
+ * per image: `preds` and `labels` hold one mask per image each. Dice is labDice's: counts summed over
+ * the batch, smooth 1.
+ */
+export function batchMetrics(names: readonly MetricName[], preds: Uint8Array[], labels: Uint8Array[]): number[] {
+  if (names.length === 0) return [];
+  const counts = preds.map((p, i) => confusionCounts(p, labels[i]!));
+  return names.map((name) => {
+    switch (name) {
+      case 'dice':
+        return diceFromCounts(counts.reduce(addCounts, ZERO_COUNTS), 1);
+      case 'accuracy':
+        return mean(counts.map(accuracyFromCounts));
+      case 'iou':
+        return mean(counts.map(iouFromCounts));
+    }
+  });
+}
+
+const ZERO_COUNTS: ConfusionCounts = { tp: 0, fp: 0, fn: 0, tn: 0 };
 
 export function checkMetricNames(names: readonly string[]): MetricName[] {
   for (const n of names) {

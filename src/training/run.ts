@@ -56,10 +56,14 @@ export interface RunResult {
   report: string;
 }
 
+/** The time part of run directory names, like 20261126-203015 (UTC). */
+export function runStamp(): string {
+  return new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+}
+
 /** A run directory name like runs/fcn-20261126-203015. */
 export function defaultRunDir(config: TrainConfig): string {
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  return join('runs', `${config.preset ?? config.model ?? 'spec'}-${stamp}`);
+  return join('runs', `${config.preset ?? config.model ?? 'spec'}-${runStamp()}`);
 }
 
 /** Reads the resolved config of an earlier run, to resume it. */
@@ -96,8 +100,8 @@ export async function loadTrainingData(config: TrainConfig): Promise<{ train: Sa
 function buildConfiguredModel(config: TrainConfig & Record<string, unknown>, inputSize: number): tfl.LayersModel {
   return withSeededRandom(config.seed, () => {
     if (config.modelSpec !== null) {
-      const spec = config.modelSpecContent !== undefined ? validateModelSpec(config.modelSpecContent, config.modelSpec) : loadModelSpec(config.modelSpec);
-      return buildModelFromSpec(spec, { inputSize });
+      // runTraining has copied the spec file into modelSpecContent by now
+      return buildModelFromSpec(validateModelSpec(config.modelSpecContent, config.modelSpec), { inputSize });
     }
     return buildModel(config.model!, { inputSize, softmax: config.softmax });
   });

@@ -6,7 +6,7 @@ import { TrainingError } from '../errors.js';
 import { argmaxLabels } from '../evaluation/mask-metrics.js';
 import type { EpochLogs, TrainingCallback, TrainingContext } from './callbacks/types.js';
 import type { LossFn } from './losses.js';
-import { batchMetric, RunningMeans, type MetricName } from './metrics.js';
+import { batchMetrics, RunningMeans, type MetricName } from './metrics.js';
 
 export interface FitOptions {
   model: tfl.LayersModel;
@@ -60,12 +60,21 @@ export async function fitModel(opts: FitOptions): Promise<FitResult> {
   const pipeline = Dataset.from(train).shuffle(opts.shuffleBuffer, opts.seed).repeat().skip(position).batch(batchSize).prefetch();
   const batches = pipeline.iterate(0)[Symbol.asyncIterator]();
 
+  // The display and TensorBoard callbacks both draw the display sample at each epoch end: while the
+  // onEpochEnd callbacks run (no training step between them), a sample is predicted once and reused.
+  let epochEndMasks: Map<Sample, Uint8Array> | undefined;
   const ctx: TrainingContext = {
     model,
     runDir: opts.runDir,
     config: opts.config,
     displaySample: opts.displaySample,
-    predictLabel: (sample) => predictLabels(model, [sample])[0]!,
+    predictLabel: (sample) => {
+      const known = epochEndMasks?.get(sample);
+      if (known) return known;
+      const mask = predictLabels(model, [sample])[0]!;
+      epochEndMasks?.set(sample, mask);
+      return mask;
+    },
     learningRate: opts.learningRate,
     totalEpochs: opts.epochs,
     stepsPerEpoch,
@@ -95,7 +104,8 @@ export async function fitModel(opts: FitOptions): Promise<FitResult> {
       }
       means.add('loss', lossValue, batch.size);
       const labels = batch.samples.map((s) => s.label);
-      for (const m of metrics) means.add(m, batchMetric(m, preds, labels), batch.size);
+      const values = batchMetrics(metrics, preds, labels);
+      metrics.forEach((m, k) => means.add(m, values[k]!, batch.size));
       for (const cb of callbacks) await cb.onBatchEnd?.(step, means.values(), ctx);
     }
     const logs: EpochLogs = { ...means.values() };
@@ -104,7 +114,12 @@ export async function fitModel(opts: FitOptions): Promise<FitResult> {
     logs.tensors = tf.memory().numTensors;
     history[epoch] = logs;
     lastLogs = logs;
-    for (const cb of callbacks) await cb.onEpochEnd?.(epoch, logs, ctx);
+    epochEndMasks = new Map();
+    try {
+      for (const cb of callbacks) await cb.onEpochEnd?.(epoch, logs, ctx);
+    } finally {
+      epochEndMasks = undefined;
+    }
     if (ctx.stopTraining) break;
   }
   for (const cb of callbacks) await cb.onTrainEnd?.(lastLogs, ctx);
@@ -186,7 +201,8 @@ export function evaluateLossAndMetrics(
     means.add('loss', lossValue, batch.size);
     const preds = splitMasks(flat, batch.size);
     const labels = batch.samples.map((s) => s.label);
-    for (const m of metrics) means.add(m, batchMetric(m, preds, labels), batch.size);
+    const values = batchMetrics(metrics, preds, labels);
+    metrics.forEach((m, k) => means.add(m, values[k]!, batch.size));
   }
   return means.values(prefix);
 }

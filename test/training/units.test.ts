@@ -7,6 +7,7 @@ import { selectBackend } from '../../src/backends/select.js';
 import { createOptimizer } from '../../src/backends/optimizers.js';
 import { softDiceLoss, sparseCrossEntropy } from '../../src/training/losses.js';
 import { resolveTrainConfig } from '../../src/training/config.js';
+import { batchMetric, batchMetrics, METRIC_NAMES } from '../../src/training/metrics.js';
 import { loadLatestCheckpoint, writeCheckpoint } from '../../src/training/checkpoint.js';
 import { buildModelFromSpec, loadModelSpec } from '../../src/models/spec.js';
 import { UsageError } from '../../src/errors.js';
@@ -28,6 +29,17 @@ describe('losses', () => {
     expect(softDiceLoss(right, labels).dataSync()[0]).toBeCloseTo(0, 5);
     // (2·0 + 1)/(2 + 2 + 1) = 0.2 → loss 0.8
     expect(softDiceLoss(wrong, labels).dataSync()[0]).toBeCloseTo(0.8, 5);
+  });
+});
+
+describe('metrics', () => {
+  it('batchMetrics gives every metric bit for bit as batchMetric does', () => {
+    let state = 7;
+    const mask = (): Uint8Array => Uint8Array.from({ length: 37 }, () => ((state = (state * 1103515245 + 12345) % 2 ** 31) >> 16) & 1);
+    const preds = [mask(), mask(), new Uint8Array(37)];
+    const labels = [mask(), new Uint8Array(37), new Uint8Array(37)];
+    expect(batchMetrics(METRIC_NAMES, preds, labels)).toEqual(METRIC_NAMES.map((m) => batchMetric(m, preds, labels)));
+    expect(batchMetrics([], preds, labels)).toEqual([]);
   });
 });
 

@@ -24,7 +24,6 @@ export function historyCallback(): TrainingCallback {
       epochs = readHistory(ctx.runDir).epochs.filter((e) => e.epoch < ctx.initialEpoch);
     },
     async onEpochEnd(epoch, logs, ctx) {
-      epochs = epochs.filter((e) => e.epoch < epoch);
       epochs.push({ epoch, ...logs });
       await writeFileAtomic(join(ctx.runDir, 'history.json'), JSON.stringify({ epochs }, null, 2));
     },

@@ -14,7 +14,11 @@ export interface TrainingContext {
   config: Record<string, unknown>;
   /** The fixed sample the display callback shows after every epoch. */
   displaySample?: Sample;
-  /** Predicted label (argmax) for one sample with the current weights. */
+  /**
+   * Predicted label (argmax) for one sample with the current weights. During one epoch's onEpochEnd
+   * callbacks each sample is predicted once and the same mask (read it, never modify it) handed to
+   * every caller, so weights a callback changes there show only in predictions made after them.
+   */
   predictLabel(sample: Sample): Uint8Array;
   /** Learning rate in use. */
   learningRate: number;
