@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataError, UsageError } from '../errors.js';
 import { encodePngGrey } from '../imaging/png.js';
-import { encodeMaskPng } from '../evaluation/predict.js';
+import { encodeMaskPng } from '../imaging/mask.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { renderPanel } from '../reporting/panels.js';
 import { safeImageName } from '../reporting/samples.js';

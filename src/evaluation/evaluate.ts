@@ -13,7 +13,6 @@ import {
   confusionCounts,
   diceFromCounts,
   iouFromCounts,
-  labDice,
   precisionFromCounts,
   recallFromCounts,
   type ConfusionCounts,
@@ -189,10 +188,12 @@ export function crossEntropySum(scores: Float32Array, labels: Uint8Array, classe
   return total;
 }
 
-/** Per-image results for one prediction against its sample's label; distances in mm when the sample has a spacing. */
-export function scoreImage(sample: Sample, prediction: Uint8Array): PerImageResult {
+/**
+ * Per-image results for one prediction against its sample's label; distances in mm when the sample has a
+ * spacing. `counts` lets evaluateModel pass the confusion counts it already has for its totals.
+ */
+export function scoreImage(sample: Sample, prediction: Uint8Array, counts = confusionCounts(prediction, sample.label)): PerImageResult {
   const { height, width, spacing } = sample;
-  const counts = confusionCounts(prediction, sample.label);
   const lvAreaPx = counts.tp + counts.fp;
   const result: PerImageResult = {
     name: sample.name,
@@ -245,13 +246,16 @@ export async function evaluateModel(
     const { height, width } = batch[0]!;
     const { scores, classes } = await predictScores(model, batch.map((s) => s.image), height, width);
     const pixels = height * width;
-    const predictions = batch.map((_, i) =>
-      argmaxLabels(scores.subarray(i * pixels * classes, (i + 1) * pixels * classes), pixels, classes),
-    );
+    const labels = argmaxLabels(scores, pixels, classes);
+    const predictions = batch.map((_, i) => labels.subarray(i * pixels, (i + 1) * pixels));
+    // One count per image serves its metrics, the set's totals and the batch's lab Dice.
+    let batchCounts: ConfusionCounts = { tp: 0, fp: 0, fn: 0, tn: 0 };
     batch.forEach((sample, i) => {
       lossSum += crossEntropySum(scores.subarray(i * pixels * classes, (i + 1) * pixels * classes), sample.label, classes, kind);
-      totals = addCounts(totals, confusionCounts(predictions[i]!, sample.label));
-      perImage.push(scoreImage(sample, predictions[i]!));
+      const counts = confusionCounts(predictions[i]!, sample.label);
+      totals = addCounts(totals, counts);
+      batchCounts = addCounts(batchCounts, counts);
+      perImage.push(scoreImage(sample, predictions[i]!, counts));
       if (sample.spacing) {
         const r = perImage[perImage.length - 1]!;
         const [sr, sc] = sample.spacing;
@@ -265,7 +269,8 @@ export async function evaluateModel(
               };
       }
     });
-    batchDice.push(labDice(predictions, batch.map((s) => s.label), 1));
+    // labDice's definition: counts pooled over the batch, smooth 1.
+    batchDice.push(diceFromCounts(batchCounts, 1));
     batch = [];
   };
 

@@ -5,10 +5,13 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { Sample } from '../data/sample.js';
 import { DataError } from '../errors.js';
-import { encodePngGrey, encodePngRgba, toGrey8, type RgbaImage } from '../imaging/png.js';
+import { encodeMaskPng, resizeNearest } from '../imaging/mask.js';
+import { encodePngRgba, toGrey8, type RgbaImage } from '../imaging/png.js';
 import { extractContour, type Point } from './contours.js';
 import { modelInputSize, predictScores } from './evaluate.js';
 import { argmaxLabels, foregroundArea } from './mask-metrics.js';
+
+export { encodeMaskPng, resizeNearest };
 
 /**
  * Bilinear resampling of a row-major image with half-pixel centres (tf.image.resizeBilinear with
@@ -37,19 +40,6 @@ export function resizeBilinear(image: Float32Array, height: number, width: numbe
   return out;
 }
 
-/** Nearest-neighbour resampling of a mask with half-pixel centres, so classes stay classes. */
-export function resizeNearest(mask: Uint8Array, height: number, width: number, outHeight: number, outWidth: number): Uint8Array {
-  if (height === outHeight && width === outWidth) return mask.slice();
-  const out = new Uint8Array(outHeight * outWidth);
-  for (let y = 0; y < outHeight; y++) {
-    const sy = Math.min(Math.floor(((y + 0.5) * height) / outHeight), height - 1);
-    for (let x = 0; x < outWidth; x++) {
-      const sx = Math.min(Math.floor(((x + 0.5) * width) / outWidth), width - 1);
-      out[y * outWidth + x] = mask[sy * width + sx]!;
-    }
-  }
-  return out;
-}
 
 /**
  * The predicted class mask of one image at the image's own size. Images of another size than a model
@@ -78,10 +68,6 @@ export function formatContourText(points: readonly Point[]): string {
   return points.map(([x, y]) => `${x.toFixed(2)} ${y.toFixed(2)}\n`).join('');
 }
 
-/** A class mask as an 8-bit PNG with the LV at 255 (the shared data's mask convention). */
-export function encodeMaskPng(mask: Uint8Array, height: number, width: number): Buffer {
-  return encodePngGrey(width, height, mask.map((v) => (v !== 0 ? 255 : 0)));
-}
 
 export type OverlayColour = readonly [number, number, number];
 

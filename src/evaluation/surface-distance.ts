@@ -104,8 +104,12 @@ export function percentile(values: ArrayLike<number>, p: number): number {
  * Distances from each boundary pixel of `from` to the nearest boundary pixel of `to`, in spacing units.
  */
 export function directedBoundaryDistances(from: MaskLike, to: MaskLike, height: number, width: number, spacing?: Spacing): Float64Array {
-  const fromBoundary = boundaryPixels(from, height, width);
-  const field = distanceTransform(boundaryPixels(to, height, width), height, width, spacing);
+  return boundaryToBoundary(boundaryPixels(from, height, width), boundaryPixels(to, height, width), height, width, spacing);
+}
+
+/** directedBoundaryDistances on boundaries already found, so hausdorff95 finds each mask's only once. */
+function boundaryToBoundary(fromBoundary: MaskLike, toBoundary: MaskLike, height: number, width: number, spacing?: Spacing): Float64Array {
+  const field = distanceTransform(toBoundary, height, width, spacing);
   const out: number[] = [];
   for (let i = 0; i < fromBoundary.length; i++) if (fromBoundary[i] !== 0) out.push(field[i]!);
   return Float64Array.from(out);
@@ -123,8 +127,10 @@ export function hausdorff95(pred: MaskLike, label: MaskLike, height: number, wid
   const emptyLabel = foregroundArea(label) === 0;
   if (emptyPred && emptyLabel) return 0;
   if (emptyPred || emptyLabel) return NaN;
-  const forward = directedBoundaryDistances(pred, label, height, width, spacing);
-  const backward = directedBoundaryDistances(label, pred, height, width, spacing);
+  const predBoundary = boundaryPixels(pred, height, width);
+  const labelBoundary = boundaryPixels(label, height, width);
+  const forward = boundaryToBoundary(predBoundary, labelBoundary, height, width, spacing);
+  const backward = boundaryToBoundary(labelBoundary, predBoundary, height, width, spacing);
   const pooled = new Float64Array(forward.length + backward.length);
   pooled.set(forward);
   pooled.set(backward, forward.length);

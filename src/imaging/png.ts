@@ -37,13 +37,6 @@ export function encodePngGrey(width: number, height: number, data: Uint8Array): 
   return PNG.sync.write(png, { colorType: 0, inputColorType: 0, inputHasAlpha: false, bitDepth: 8 });
 }
 
-/** Encodes 16-bit grey values as a PNG. */
-export function encodePngGrey16(width: number, height: number, data: Uint16Array): Buffer {
-  const png = new PNG({ width, height, colorType: 0, inputColorType: 0, bitDepth: 16, inputHasAlpha: false });
-  png.data = data as unknown as Buffer;
-  return PNG.sync.write(png, { colorType: 0, inputColorType: 0, inputHasAlpha: false, bitDepth: 16 });
-}
-
 /** Encodes an RGBA raster as a PNG. */
 export function encodePngRgba(image: RgbaImage): Buffer {
   const png = new PNG({ width: image.width, height: image.height });

@@ -1,5 +1,5 @@
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { textWidth } from './font.js';
+import { textHeight, textWidth } from './font.js';
 import { sceneToPng, sceneToSvg, type Scene, type Shape } from './scene.js';
 
 /** One box of the diagram: a layer with the shapes going in and out. */
@@ -56,7 +56,7 @@ export function modelGraph(model: LayersModel): DiagramNode[] {
 }
 
 const TEXT = 1.5;
-const ROW_H = 7 * TEXT + 10;
+const ROW_H = textHeight(TEXT) + 10;
 const PAD = 6;
 const V_GAP = 26;
 
@@ -122,8 +122,8 @@ export function layoutModelDiagram(model: LayersModel): Scene {
     shapes.push({ kind: 'line', x1: b.x + b.titleW, y1: b.y, x2: b.x + b.titleW, y2: b.y + b.h, stroke: '#000000' });
     shapes.push({ kind: 'line', x1: b.x + b.titleW + b.keyW, y1: b.y, x2: b.x + b.titleW + b.keyW, y2: b.y + b.h, stroke: '#000000' });
     shapes.push({ kind: 'line', x1: b.x + b.titleW, y1: b.y + ROW_H, x2: b.x + b.w, y2: b.y + ROW_H, stroke: '#000000' });
-    const ty = (row: number): number => b.y + row * ROW_H + (ROW_H - 7 * TEXT) / 2;
-    shapes.push({ kind: 'text', x: b.x + PAD, y: b.y + (b.h - 7 * TEXT) / 2, text: b.title, size: TEXT });
+    const ty = (row: number): number => b.y + row * ROW_H + (ROW_H - textHeight(TEXT)) / 2;
+    shapes.push({ kind: 'text', x: b.x + PAD, y: b.y + (b.h - textHeight(TEXT)) / 2, text: b.title, size: TEXT });
     shapes.push({ kind: 'text', x: b.x + b.titleW + PAD, y: ty(0), text: 'input:', size: TEXT });
     shapes.push({ kind: 'text', x: b.x + b.titleW + PAD, y: ty(1), text: 'output:', size: TEXT });
     shapes.push({ kind: 'text', x: b.x + b.titleW + b.keyW + PAD, y: ty(0), text: b.inText, size: TEXT });

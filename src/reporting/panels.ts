@@ -1,5 +1,7 @@
+import { boundaryPixels } from '../evaluation/contours.js';
+import { resizeNearest } from '../imaging/mask.js';
 import { encodePngRgba, toGrey8, type RgbaImage } from '../imaging/png.js';
-import { textWidth } from './font.js';
+import { textHeight, textWidth } from './font.js';
 import { blendPixel, createImage, drawText, type Rgb } from './raster.js';
 
 export interface PanelInput {
@@ -59,8 +61,8 @@ export function composePanel(input: PanelInput, options: PanelOptions = {}): Rgb
   }
 
   const tileW = width * zoom, tileH = height * zoom;
-  const titleH = titles ? 7 * FONT_SCALE + 12 : 0;
-  const captionH = options.caption || options.contours ? 7 * FONT_SCALE + 14 : 0;
+  const titleH = titles ? textHeight(FONT_SCALE) + 12 : 0;
+  const captionH = options.caption || options.contours ? textHeight(FONT_SCALE) + 14 : 0;
   const W = MARGIN * 2 + tiles.length * tileW + (tiles.length - 1) * GAP;
   const H = MARGIN * 2 + titleH + tileH + captionH;
   const img = createImage(W, H);
@@ -101,12 +103,13 @@ function greyAt(grey: Uint8Array, width: number, zoom: number): (x: number, y: n
 }
 
 /**
- * Whether magnified pixel (x, y) lies on the mask's outline: inside the mask with a 4-neighbour
- * outside it (or off the image). Drawn at the magnified size so the outline stays one pixel wide.
+ * Whether magnified pixel (x, y) lies on the mask's outline: the boundary pixels of the magnified mask,
+ * so the outline stays one pixel wide.
  */
 function maskEdgeAt(mask: Uint8Array, width: number, height: number, zoom: number): (x: number, y: number) => boolean {
   const W = width * zoom, H = height * zoom;
-  const inside = (x: number, y: number): boolean =>
-    x >= 0 && y >= 0 && x < W && y < H && mask[Math.floor(y / zoom) * width + Math.floor(x / zoom)]! > 0;
-  return (x, y) => inside(x, y) && (!inside(x - 1, y) || !inside(x + 1, y) || !inside(x, y - 1) || !inside(x, y + 1));
+  // A mask of another length than the image counts as background past the image's pixels, as the tiles draw it.
+  const sized = mask.length === height * width ? mask : Uint8Array.from({ length: height * width }, (_, i) => mask[i] ?? 0);
+  const edge = boundaryPixels(resizeNearest(sized, height, width, H, W), H, W);
+  return (x, y) => edge[y * W + x] === 1;
 }

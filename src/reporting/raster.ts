@@ -123,14 +123,3 @@ export function downsample2x(img: RgbaImage): RgbaImage {
   }
   return { width, height, data };
 }
-
-/** Copies `src` into `dst` with its top-left corner at (x, y), each source pixel as a `scale`×`scale` block. */
-export function blit(dst: RgbaImage, src: RgbaImage, x: number, y: number, scale = 1): void {
-  for (let sy = 0; sy < src.height; sy++) {
-    for (let sx = 0; sx < src.width; sx++) {
-      const o = (sy * src.width + sx) * 4;
-      const color: Rgb = [src.data[o]!, src.data[o + 1]!, src.data[o + 2]!];
-      for (let dy = 0; dy < scale; dy++) for (let dx = 0; dx < scale; dx++) blendPixel(dst, x + sx * scale + dx, y + sy * scale + dy, color);
-    }
-  }
-}

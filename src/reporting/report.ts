@@ -204,6 +204,7 @@ function sampleGrid(run: RunRecord): string {
 
 function runSection(run: RunRecord, multi: boolean): string {
   const perImageDice = (run.evaluation?.perImage ?? []).map((p) => p.dice).filter((d): d is number => typeof d === 'number' && Number.isFinite(d));
+  const bestWorst = bestWorstTable(run);
   const parts = [
     `<section class="card"><h2>${multi ? `Run ${esc(run.name)}` : 'Run'}</h2><p class="meta">${esc(run.dir)}</p>`,
     `<div class="row"><div><h3>Final metrics</h3>${metricsTable(run)}</div>`,
@@ -211,7 +212,7 @@ function runSection(run: RunRecord, multi: boolean): string {
     `</div>`,
     !multi && run.history.length > 0 ? `<h3>Training curves</h3>${sceneToSvg(layoutCurves([asCurveRun(run)]))}` : '',
     `<h3>Sample predictions (validation set, best to worst Dice)</h3>${sampleGrid(run)}`,
-    bestWorstTable(run) ? `<h3>Best and worst images by Dice</h3>${bestWorstTable(run)}` : '',
+    bestWorst ? `<h3>Best and worst images by Dice</h3>${bestWorst}` : '',
     run.lastPanel ? `<h3>Display panel after the last epoch</h3><figure><img src="${dataUri(run.lastPanel.png)}" alt="${esc(run.lastPanel.file)}"><figcaption>${esc(run.lastPanel.file)}</figcaption></figure>` : '',
     `<div class="row"><div><h3>Model summary</h3>${summaryTable(run)}</div><div><h3>Resolved configuration</h3>${configTable(run.config)}</div></div>`,
     `</section>`,

@@ -78,13 +78,15 @@ export function readRun(runDir: string): RunRecord {
   if (evaluation && (typeof evaluation.metrics !== 'object' || !Array.isArray(evaluation.perImage))) {
     throw new CheckpointError(`${join(runDir, 'evaluation.json')}: expected {metrics: {...}, perImage: [...]}`);
   }
-  const pngs = (sub: string): RunImage[] => {
+  const pngNames = (sub: string): string[] => {
     const folder = join(dir, sub);
     if (!existsSync(folder)) return [];
-    return readdirSync(folder).filter((f) => f.toLowerCase().endsWith('.png')).sort()
-      .map((f) => ({ file: `${sub}/${f}`, png: readFileSync(join(folder, f)) }));
+    return readdirSync(folder).filter((f) => f.toLowerCase().endsWith('.png')).sort();
   };
-  const panels = pngs('panels');
+  const read = (sub: string, f: string): RunImage => ({ file: `${sub}/${f}`, png: readFileSync(join(dir, sub, f)) });
+  // Only the last epoch's panel goes in the report, so the others are listed but never read.
+  const lastPanelName = pngNames('panels').at(-1);
+  const lastPanel = lastPanelName === undefined ? undefined : read('panels', lastPanelName);
   return {
     dir,
     name: typeof config?.name === 'string' ? config.name : basename(dir),
@@ -92,7 +94,7 @@ export function readRun(runDir: string): RunRecord {
     history,
     summary: readJson<ModelSummaryFile>(dir, 'summary.json'),
     evaluation,
-    samples: pngs('samples'),
-    lastPanel: panels[panels.length - 1],
+    samples: pngNames('samples').map((f) => read('samples', f)),
+    lastPanel,
   };
 }

@@ -67,7 +67,7 @@ export function computeHistogram(values: ArrayLike<number>): Histogram {
 }
 
 /** Event, Summary and friends, from the project's proto/event.proto. */
-export function eventTypes(): { Event: protobuf.Type; Summary: protobuf.Type } {
+function eventTypes(): { Event: protobuf.Type; Summary: protobuf.Type } {
   const root = loadProto('event.proto');
   return { Event: root.lookupType('tensorboard.Event'), Summary: root.lookupType('tensorboard.Summary') };
 }
