@@ -11,6 +11,7 @@ import { buildModel } from '../src/models/build.js';
 import { PACKAGE_ROOT } from '../src/paths.js';
 import { sparseCrossEntropy } from '../src/training/losses.js';
 import type { Benchmark, Emit } from './main.js';
+import { kernelTotals, median } from './stats.js';
 
 /**
  * One training step of the lab's networks (256x256x1, 2 classes, sparse softmax cross-entropy from
@@ -32,13 +33,6 @@ function buildBenchModel(model: ModelName, size: number): tfl.LayersModel {
     case 'unet-bn': return buildModel('unet', { inputSize: size, batchNorm: true });
     case 'unet-small': return buildModel('unet-small', { inputSize: size });
   }
-}
-
-/** The median: other processes share the cores, and one descheduled step should not move the result. */
-function median(values: number[]): number {
-  const sorted = [...values].sort((p, q) => p - q);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 function option(args: string[], name: string, fallback: string): string {
@@ -114,14 +108,7 @@ async function profileStep(model: ModelName, size: number, batch: number): Promi
   const totals = new Map<string, { ms: number; calls: number }>();
   for (let run = 0; run < 3; run++) {
     const info = await tf.profile(() => { trainStep(net, optimizer, data); });
-    const step = new Map<string, { ms: number; calls: number }>();
-    for (const k of info.kernels) {
-      const t = step.get(k.name) ?? { ms: 0, calls: 0 };
-      t.ms += typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
-      t.calls += 1;
-      step.set(k.name, t);
-    }
-    for (const [name, t] of step) {
+    for (const [name, t] of kernelTotals(info.kernels)) {
       const best = totals.get(name);
       if (!best || t.ms < best.ms) totals.set(name, t);
     }

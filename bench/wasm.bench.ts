@@ -12,6 +12,7 @@ import { registerWasmTrainingKernels, wasmOwnKernel } from '../src/backends/wasm
 import { buildModel } from '../src/models/build.js';
 import { sparseCrossEntropy } from '../src/training/losses.js';
 import type { Benchmark, Emit } from './main.js';
+import { kernelTotals, median } from './stats.js';
 
 const SIZE = 256;
 const WARMUP_STEPS = 2;
@@ -49,11 +50,6 @@ function makeFcnStep(batch: number): StepFixture {
   };
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
-
 function timeSteps(fixture: StepFixture): { stepMs: number; minMs: number; tensorsBefore: number; tensorsAfter: number } {
   for (let i = 0; i < WARMUP_STEPS; i++) fixture.step();
   const tensorsBefore = tf.memory().numTensors;
@@ -72,15 +68,7 @@ async function profileStep(emit: Emit): Promise<void> {
   const profile = await tf.profile(() => fixture.step());
   fixture.dispose();
   // Nested kernels (those that lvseg's composite kernels run) are listed too; totals are by name.
-  const byKernel = new Map<string, { ms: number; calls: number }>();
-  for (const k of profile.kernels) {
-    const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
-    const entry = byKernel.get(k.name) ?? { ms: 0, calls: 0 };
-    entry.ms += ms;
-    entry.calls += 1;
-    byKernel.set(k.name, entry);
-  }
-  for (const [kernel, { ms, calls }] of [...byKernel].sort((a, b) => b[1].ms - a[1].ms)) {
+  for (const [kernel, { ms, calls }] of [...kernelTotals(profile.kernels)].sort((a, b) => b[1].ms - a[1].ms)) {
     emit({ bench: 'profile', model: 'fcn', backend: 'wasm', batch: 1, kernel, calls, ms: Number(ms.toFixed(2)) });
   }
 }

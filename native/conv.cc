@@ -38,13 +38,7 @@ struct ConvShape {
                                                      padL, padR)
                          : convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct,
                                                      srcMd(), anyWeightsMd(), dstMd(), strides, dilates, padL, padR);
-    primitive_attr attr;
-    if (relu) {
-      post_ops ops;
-      ops.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f);
-      attr.set_post_ops(ops);
-    }
-    return convolution_forward::primitive_desc(desc, attr, cpuEngine());
+    return convolution_forward::primitive_desc(desc, reluAttr(relu), cpuEngine());
   }
 };
 
@@ -76,26 +70,28 @@ struct WeightsLayout {
   }
 };
 
+// Each entry keeps its execute arguments: the memory objects in them are shared handles, so the
+// set_data_handle calls before each run reach the stored copies and no map is built per call.
 struct ConvForward {
   convolution_forward prim;
   memory src, bias, dst;
   WeightsLayout weights;
+  std::unordered_map<int, memory> args;
 };
 
 struct ConvBackwardData {
   convolution_backward_data prim;
   memory diffDst, diffSrc;
   WeightsLayout weights;
+  std::unordered_map<int, memory> args;
 };
 
 struct ConvBackwardWeights {
   convolution_backward_weights prim;
   memory src, diffDst;
   WeightsLayout diffWeights;
+  std::unordered_map<int, memory> args;
 };
-
-template <typename Entry>
-using Cache = std::unordered_map<std::string, std::unique_ptr<Entry>>;
 
 std::unique_ptr<ConvForward> makeForward(const int* d, bool withBias, bool relu) {
   ConvShape s(d);
@@ -105,8 +101,44 @@ std::unique_ptr<ConvForward> makeForward(const int* d, bool withBias, bool relu)
   e->prim = convolution_forward(pd);
   e->src = memory(pd.src_desc(), eng, nullptr);
   e->dst = memory(pd.dst_desc(), eng, nullptr);
-  if (withBias) e->bias = memory(pd.bias_desc(), eng, nullptr);
   e->weights = WeightsLayout(s.userWeightsMd(), pd.weights_desc(), false);
+  e->args = {{DNNL_ARG_SRC, e->src}, {DNNL_ARG_WEIGHTS, e->weights.prim}, {DNNL_ARG_DST, e->dst}};
+  if (withBias) {
+    e->bias = memory(pd.bias_desc(), eng, nullptr);
+    e->args.emplace(DNNL_ARG_BIAS, e->bias);
+  }
+  return e;
+}
+
+std::unique_ptr<ConvBackwardData> makeBackwardData(const int* d) {
+  ConvShape s(d);
+  auto& eng = cpuEngine();
+  auto hint = s.forwardPd(false, false);
+  convolution_backward_data::desc desc(algorithm::convolution_direct, s.srcMd(), s.anyWeightsMd(), s.dstMd(),
+                                       s.strides, s.dilates, s.padL, s.padR);
+  convolution_backward_data::primitive_desc pd(desc, eng, hint);
+  auto e = std::make_unique<ConvBackwardData>();
+  e->prim = convolution_backward_data(pd);
+  e->diffDst = memory(pd.diff_dst_desc(), eng, nullptr);
+  e->diffSrc = memory(pd.diff_src_desc(), eng, nullptr);
+  e->weights = WeightsLayout(s.userWeightsMd(), pd.weights_desc(), false);
+  e->args = {{DNNL_ARG_DIFF_DST, e->diffDst}, {DNNL_ARG_WEIGHTS, e->weights.prim}, {DNNL_ARG_DIFF_SRC, e->diffSrc}};
+  return e;
+}
+
+std::unique_ptr<ConvBackwardWeights> makeBackwardWeights(const int* d) {
+  ConvShape s(d);
+  auto& eng = cpuEngine();
+  auto hint = s.forwardPd(false, false);
+  convolution_backward_weights::desc desc(algorithm::convolution_direct, s.srcMd(), s.anyWeightsMd(), s.dstMd(),
+                                          s.strides, s.dilates, s.padL, s.padR);
+  convolution_backward_weights::primitive_desc pd(desc, eng, hint);
+  auto e = std::make_unique<ConvBackwardWeights>();
+  e->prim = convolution_backward_weights(pd);
+  e->src = memory(pd.src_desc(), eng, nullptr);
+  e->diffDst = memory(pd.diff_dst_desc(), eng, nullptr);
+  e->diffWeights = WeightsLayout(s.userWeightsMd(), pd.diff_weights_desc(), true);
+  e->args = {{DNNL_ARG_SRC, e->src}, {DNNL_ARG_DIFF_DST, e->diffDst}, {DNNL_ARG_DIFF_WEIGHTS, e->diffWeights.prim}};
   return e;
 }
 
@@ -146,20 +178,14 @@ void conv2dForward(const float* x, const float* w, const float* bias, float* y, 
   static Cache<ConvForward> cache;
   const bool withBias = bias != nullptr;
   std::string key = shapeKey(withBias ? (relu ? "fwd+b+relu" : "fwd+b") : (relu ? "fwd+relu" : "fwd"), dims, kConvDims);
-  auto it = cache.find(key);
-  if (it == cache.end()) it = cache.emplace(key, makeForward(dims, withBias, relu)).first;
-  ConvForward& e = *it->second;
+  ConvForward& e = cached(cache, key, [&] { return makeForward(dims, withBias, relu); });
   auto& st = cpuStream();
   e.src.set_data_handle(const_cast<float*>(x));
   e.dst.set_data_handle(y);
   e.weights.user.set_data_handle(const_cast<float*>(w));
+  if (withBias) e.bias.set_data_handle(const_cast<float*>(bias));
   e.weights.toPrimitive(st);
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, e.src}, {DNNL_ARG_WEIGHTS, e.weights.prim}, {DNNL_ARG_DST, e.dst}};
-  if (withBias) {
-    e.bias.set_data_handle(const_cast<float*>(bias));
-    args.emplace(DNNL_ARG_BIAS, e.bias);
-  }
-  e.prim.execute(st, args);
+  e.prim.execute(st, e.args);
   st.wait();
 }
 
@@ -238,57 +264,25 @@ static void conv2dBackwardWeightsDirect(const float* x, const float* dy, float* 
 void conv2dBackwardData(const float* dy, const float* w, float* dx, const int* dims) {
   if (fewChannels(dims)) return conv2dBackwardDataDirect(dy, w, dx, dims);
   static Cache<ConvBackwardData> cache;
-  std::string key = shapeKey("bwd-data", dims, kConvDims);
-  auto it = cache.find(key);
-  if (it == cache.end()) {
-    ConvShape s(dims);
-    auto& eng = cpuEngine();
-    auto hint = s.forwardPd(false, false);
-    convolution_backward_data::desc desc(algorithm::convolution_direct, s.srcMd(), s.anyWeightsMd(), s.dstMd(),
-                                         s.strides, s.dilates, s.padL, s.padR);
-    convolution_backward_data::primitive_desc pd(desc, eng, hint);
-    auto e = std::make_unique<ConvBackwardData>();
-    e->prim = convolution_backward_data(pd);
-    e->diffDst = memory(pd.diff_dst_desc(), eng, nullptr);
-    e->diffSrc = memory(pd.diff_src_desc(), eng, nullptr);
-    e->weights = WeightsLayout(s.userWeightsMd(), pd.weights_desc(), false);
-    it = cache.emplace(key, std::move(e)).first;
-  }
-  ConvBackwardData& e = *it->second;
+  ConvBackwardData& e = cached(cache, shapeKey("bwd-data", dims, kConvDims), [&] { return makeBackwardData(dims); });
   auto& st = cpuStream();
   e.diffDst.set_data_handle(const_cast<float*>(dy));
   e.diffSrc.set_data_handle(dx);
   e.weights.user.set_data_handle(const_cast<float*>(w));
   e.weights.toPrimitive(st);
-  e.prim.execute(st, {{DNNL_ARG_DIFF_DST, e.diffDst}, {DNNL_ARG_WEIGHTS, e.weights.prim}, {DNNL_ARG_DIFF_SRC, e.diffSrc}});
+  e.prim.execute(st, e.args);
   st.wait();
 }
 
 void conv2dBackwardWeights(const float* x, const float* dy, float* dw, const int* dims) {
   if (fewChannels(dims)) return conv2dBackwardWeightsDirect(x, dy, dw, dims);
   static Cache<ConvBackwardWeights> cache;
-  std::string key = shapeKey("bwd-weights", dims, kConvDims);
-  auto it = cache.find(key);
-  if (it == cache.end()) {
-    ConvShape s(dims);
-    auto& eng = cpuEngine();
-    auto hint = s.forwardPd(false, false);
-    convolution_backward_weights::desc desc(algorithm::convolution_direct, s.srcMd(), s.anyWeightsMd(), s.dstMd(),
-                                            s.strides, s.dilates, s.padL, s.padR);
-    convolution_backward_weights::primitive_desc pd(desc, eng, hint);
-    auto e = std::make_unique<ConvBackwardWeights>();
-    e->prim = convolution_backward_weights(pd);
-    e->src = memory(pd.src_desc(), eng, nullptr);
-    e->diffDst = memory(pd.diff_dst_desc(), eng, nullptr);
-    e->diffWeights = WeightsLayout(s.userWeightsMd(), pd.diff_weights_desc(), true);
-    it = cache.emplace(key, std::move(e)).first;
-  }
-  ConvBackwardWeights& e = *it->second;
+  ConvBackwardWeights& e = cached(cache, shapeKey("bwd-weights", dims, kConvDims), [&] { return makeBackwardWeights(dims); });
   auto& st = cpuStream();
   e.src.set_data_handle(const_cast<float*>(x));
   e.diffDst.set_data_handle(const_cast<float*>(dy));
   e.diffWeights.user.set_data_handle(dw);
-  e.prim.execute(st, {{DNNL_ARG_SRC, e.src}, {DNNL_ARG_DIFF_DST, e.diffDst}, {DNNL_ARG_DIFF_WEIGHTS, e.diffWeights.prim}});
+  e.prim.execute(st, e.args);
   e.diffWeights.toUser(st);
   st.wait();
 }

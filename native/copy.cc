@@ -6,17 +6,12 @@
 
 namespace lvseg {
 
-namespace {
-// Memory-bound like the elementwise loops: a thread team only pays off on big copies (see elementwise.cc).
-constexpr int64_t kParallelCopyMin = 1 << 22;
-}  // namespace
-
 void copyRows(const float* src, float* dst, int64_t rows, int64_t run, int64_t srcStride, int64_t dstStride) {
   if (run == srcStride && run == dstStride) {
     std::memcpy(dst, src, static_cast<size_t>(rows * run) * sizeof(float));
     return;
   }
-#pragma omp parallel for schedule(static) if (rows * run > kParallelCopyMin)
+#pragma omp parallel for schedule(static) if (rows * run > kParallelMin)
   for (int64_t r = 0; r < rows; r++) {
     std::memcpy(dst + r * dstStride, src + r * srcStride, static_cast<size_t>(run) * sizeof(float));
   }

@@ -10,13 +10,9 @@
 namespace lvseg {
 
 namespace {
-// Below this many elements a thread team costs more than it saves: these loops are memory-bound, and
-// on a busy machine one descheduled OpenMP thread stalls the whole team (measured: a 1.6M-element relu
-// 0.4 ms on one thread, 3-29 ms on two while other processes compete for the cores).
-constexpr int64_t kParallelMin = 1 << 22;
-// The optimizer update (a division and a square root per element) and the softmax (exp, log) are
-// compute-bound, so two threads pay off from far fewer elements (measured: Adam over the FCN's weights
-// 4.2 -> 2.2 ms on two cores).
+// The memory-bound loops go parallel from kParallelMin elements (kernels.h). The optimizer update (a
+// division and a square root per element) and the softmax (exp, log) are compute-bound, so two threads
+// pay off from far fewer elements (measured: Adam over the FCN's weights 4.2 -> 2.2 ms on two cores).
 constexpr int64_t kParallelComputeMin = 1 << 16;
 
 // v where keep holds, otherwise +0, as a bit mask: vectorises to a compare and an and.

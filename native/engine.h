@@ -13,15 +13,27 @@ dnnl::stream& cpuStream();
 // A cache key from the integer arguments that fully determine a primitive.
 std::string shapeKey(const char* kind, const int* dims, int n);
 
-template <typename T>
-T& cached(std::unordered_map<std::string, std::unique_ptr<T>>& cache, const std::string& key,
-          std::unique_ptr<T> (*make)(const int*), const int* dims) {
+// Primitives (and their memory objects and execute arguments) by shapeKey, built once per shape.
+template <typename Entry>
+using Cache = std::unordered_map<std::string, std::unique_ptr<Entry>>;
+
+// The entry for key, made by make() (returning a std::unique_ptr<T>) the first time.
+template <class T, class F>
+T& cached(Cache<T>& cache, const std::string& key, F&& make) {
   auto it = cache.find(key);
-  if (it != cache.end()) return *it->second;
-  auto entry = make(dims);
-  T& ref = *entry;
-  cache.emplace(key, std::move(entry));
-  return ref;
+  if (it == cache.end()) it = cache.emplace(key, make()).first;
+  return *it->second;
+}
+
+// A relu post-op for a primitive's output, or no post-op.
+inline dnnl::primitive_attr reluAttr(bool relu) {
+  dnnl::primitive_attr attr;
+  if (relu) {
+    dnnl::post_ops ops;
+    ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
+    attr.set_post_ops(ops);
+  }
+  return attr;
 }
 
 }  // namespace lvseg

@@ -8,17 +8,41 @@ using namespace dnnl;
 using dt = memory::data_type;
 
 namespace {
+// The entry keeps its execute arguments, as the convolutions' do (see conv.cc).
 struct MatMulEntry {
   matmul prim;
   memory a, b, bias, c;
+  std::unordered_map<int, memory> args;
 };
+
+std::unique_ptr<MatMulEntry> makeMatMul(const int* d, bool withBias, bool relu) {
+  const memory::dim B = d[0], M = d[1], K = d[2], N = d[3], BB = d[6];
+  const bool ta = d[4] != 0, tb = d[5] != 0;
+  memory::desc aMd({B, M, K}, dt::f32, ta ? memory::dims{M * K, 1, M} : memory::dims{M * K, K, 1});
+  memory::desc bMd({BB, K, N}, dt::f32, tb ? memory::dims{K * N, 1, K} : memory::dims{K * N, N, 1});
+  memory::desc biasMd({1, 1, N}, dt::f32, memory::dims{N, N, 1});
+  memory::desc cMd({B, M, N}, dt::f32, memory::dims{M * N, N, 1});
+  auto desc = withBias ? matmul::desc(aMd, bMd, biasMd, cMd) : matmul::desc(aMd, bMd, cMd);
+  matmul::primitive_desc pd(desc, reluAttr(relu), cpuEngine());
+  auto e = std::make_unique<MatMulEntry>();
+  e->prim = matmul(pd);
+  e->a = memory(aMd, cpuEngine(), nullptr);
+  e->b = memory(bMd, cpuEngine(), nullptr);
+  e->c = memory(cMd, cpuEngine(), nullptr);
+  e->args = {{DNNL_ARG_SRC, e->a}, {DNNL_ARG_WEIGHTS, e->b}, {DNNL_ARG_DST, e->c}};
+  if (withBias) {
+    e->bias = memory(biasMd, cpuEngine(), nullptr);
+    e->args.emplace(DNNL_ARG_BIAS, e->bias);
+  }
+  return e;
+}
 }  // namespace
 
 // K == 1 is an outer product (a Dense layer's weight gradient at batch 1); oneDNN's brgemm takes
 // ~30x longer on it than this loop, which is bound by writing c.
 static void outerProduct(const float* a, const float* b, const float* bias, float* c, const int* d, bool relu) {
   const int64_t batch = d[0], m = d[1], n = d[3], batchB = d[6];
-#pragma omp parallel for collapse(2) schedule(static) if (batch * m * n > (1 << 22))
+#pragma omp parallel for collapse(2) schedule(static) if (batch * m * n > kParallelMin)
   for (int64_t p = 0; p < batch; p++) {
     for (int64_t i = 0; i < m; i++) {
       const float ai = a[p * m + i];
@@ -35,44 +59,16 @@ static void outerProduct(const float* a, const float* b, const float* bias, floa
 
 void matMul(const float* a, const float* b, const float* bias, float* c, const int* d, bool relu) {
   if (d[2] == 1) return outerProduct(a, b, bias, c, d, relu);
-  static std::unordered_map<std::string, std::unique_ptr<MatMulEntry>> cache;
+  static Cache<MatMulEntry> cache;
   const bool withBias = bias != nullptr;
   std::string key = shapeKey(withBias ? (relu ? "mm+b+relu" : "mm+b") : (relu ? "mm+relu" : "mm"), d, kMatMulDims);
-  auto it = cache.find(key);
-  if (it == cache.end()) {
-    const memory::dim B = d[0], M = d[1], K = d[2], N = d[3], BB = d[6];
-    const bool ta = d[4] != 0, tb = d[5] != 0;
-    memory::desc aMd({B, M, K}, dt::f32, ta ? memory::dims{M * K, 1, M} : memory::dims{M * K, K, 1});
-    memory::desc bMd({BB, K, N}, dt::f32, tb ? memory::dims{K * N, 1, K} : memory::dims{K * N, N, 1});
-    memory::desc biasMd({1, 1, N}, dt::f32, memory::dims{N, N, 1});
-    memory::desc cMd({B, M, N}, dt::f32, memory::dims{M * N, N, 1});
-    auto desc = withBias ? matmul::desc(aMd, bMd, biasMd, cMd) : matmul::desc(aMd, bMd, cMd);
-    primitive_attr attr;
-    if (relu) {
-      post_ops ops;
-      ops.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f);
-      attr.set_post_ops(ops);
-    }
-    matmul::primitive_desc pd(desc, attr, cpuEngine());
-    auto e = std::make_unique<MatMulEntry>();
-    e->prim = matmul(pd);
-    e->a = memory(aMd, cpuEngine(), nullptr);
-    e->b = memory(bMd, cpuEngine(), nullptr);
-    if (withBias) e->bias = memory(biasMd, cpuEngine(), nullptr);
-    e->c = memory(cMd, cpuEngine(), nullptr);
-    it = cache.emplace(key, std::move(e)).first;
-  }
-  MatMulEntry& e = *it->second;
+  MatMulEntry& e = cached(cache, key, [&] { return makeMatMul(d, withBias, relu); });
   e.a.set_data_handle(const_cast<float*>(a));
   e.b.set_data_handle(const_cast<float*>(b));
   e.c.set_data_handle(c);
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, e.a}, {DNNL_ARG_WEIGHTS, e.b}, {DNNL_ARG_DST, e.c}};
-  if (withBias) {
-    e.bias.set_data_handle(const_cast<float*>(bias));
-    args.emplace(DNNL_ARG_BIAS, e.bias);
-  }
+  if (withBias) e.bias.set_data_handle(const_cast<float*>(bias));
   auto& st = cpuStream();
-  e.prim.execute(st, args);
+  e.prim.execute(st, e.args);
   st.wait();
 }
 

@@ -6,12 +6,8 @@
 
 namespace lvseg {
 
-namespace {
-constexpr int64_t kParallelNormMin = 1 << 22;
-}  // namespace
-
 void channelAffine(const float* x, const float* m, const float* a, const float* b, float* y, int64_t rows, int64_t channels) {
-#pragma omp parallel for schedule(static) if (rows * channels > kParallelNormMin)
+#pragma omp parallel for schedule(static) if (rows * channels > kParallelMin)
   for (int64_t r = 0; r < rows; r++) {
     const float* xr = x + r * channels;
     float* yr = y + r * channels;
@@ -24,7 +20,7 @@ void channelSums(const float* x, const float* dy, const float* mean, float* sumD
                  int64_t channels) {
   // Double accumulators, like the cpu backend's JavaScript sums, so long reductions agree with it.
   std::vector<double> total1(channels, 0.0), total2(channels, 0.0);
-#pragma omp parallel if (rows * channels > kParallelNormMin)
+#pragma omp parallel if (rows * channels > kParallelMin)
   {
     std::vector<double> part1(channels, 0.0), part2(channels, 0.0);
 #pragma omp for schedule(static) nowait

@@ -28,67 +28,71 @@ struct PoolShape {
   }
 };
 
+// Each entry keeps its execute arguments, as the convolutions' do (see conv.cc).
 struct PoolForward {
   pooling_forward prim;
   memory src, dst;
+  std::unordered_map<int, memory> args;
 };
 
 struct PoolBackward {
   pooling_forward forward;
   pooling_backward prim;
   memory src, dst, workspace, diffDst, diffSrc;
+  std::unordered_map<int, memory> forwardArgs, args;
 };
+
+std::unique_ptr<PoolForward> makeForward(const int* d) {
+  PoolShape s(d);
+  auto pd = s.forwardPd(prop_kind::forward_inference);
+  auto e = std::make_unique<PoolForward>();
+  e->prim = pooling_forward(pd);
+  e->src = memory(pd.src_desc(), cpuEngine(), nullptr);
+  e->dst = memory(pd.dst_desc(), cpuEngine(), nullptr);
+  e->args = {{DNNL_ARG_SRC, e->src}, {DNNL_ARG_DST, e->dst}};
+  return e;
+}
+
+std::unique_ptr<PoolBackward> makeBackward(const int* d) {
+  PoolShape s(d);
+  auto& eng = cpuEngine();
+  auto fwd = s.forwardPd(prop_kind::forward_training);
+  pooling_backward::desc desc(algorithm::pooling_max, s.srcMd(), s.dstMd(), s.strides, s.kernel, s.padL, s.padR);
+  pooling_backward::primitive_desc pd(desc, eng, fwd);
+  auto e = std::make_unique<PoolBackward>();
+  e->forward = pooling_forward(fwd);
+  e->prim = pooling_backward(pd);
+  e->src = memory(fwd.src_desc(), eng, nullptr);
+  e->dst = memory(fwd.dst_desc(), eng);
+  e->workspace = memory(fwd.workspace_desc(), eng);
+  e->diffDst = memory(pd.diff_dst_desc(), eng, nullptr);
+  e->diffSrc = memory(pd.diff_src_desc(), eng, nullptr);
+  e->forwardArgs = {{DNNL_ARG_SRC, e->src}, {DNNL_ARG_DST, e->dst}, {DNNL_ARG_WORKSPACE, e->workspace}};
+  e->args = {{DNNL_ARG_DIFF_DST, e->diffDst}, {DNNL_ARG_DIFF_SRC, e->diffSrc}, {DNNL_ARG_WORKSPACE, e->workspace}};
+  return e;
+}
 
 }  // namespace
 
 void maxPoolForward(const float* x, float* y, const int* dims) {
-  static std::unordered_map<std::string, std::unique_ptr<PoolForward>> cache;
-  std::string key = shapeKey("maxpool", dims, kPoolDims);
-  auto it = cache.find(key);
-  if (it == cache.end()) {
-    PoolShape s(dims);
-    auto pd = s.forwardPd(prop_kind::forward_inference);
-    auto e = std::make_unique<PoolForward>();
-    e->prim = pooling_forward(pd);
-    e->src = memory(pd.src_desc(), cpuEngine(), nullptr);
-    e->dst = memory(pd.dst_desc(), cpuEngine(), nullptr);
-    it = cache.emplace(key, std::move(e)).first;
-  }
-  PoolForward& e = *it->second;
+  static Cache<PoolForward> cache;
+  PoolForward& e = cached(cache, shapeKey("maxpool", dims, kPoolDims), [&] { return makeForward(dims); });
   e.src.set_data_handle(const_cast<float*>(x));
   e.dst.set_data_handle(y);
   auto& st = cpuStream();
-  e.prim.execute(st, {{DNNL_ARG_SRC, e.src}, {DNNL_ARG_DST, e.dst}});
+  e.prim.execute(st, e.args);
   st.wait();
 }
 
 void maxPoolBackward(const float* x, const float* dy, float* dx, const int* dims) {
-  static std::unordered_map<std::string, std::unique_ptr<PoolBackward>> cache;
-  std::string key = shapeKey("maxpool-grad", dims, kPoolDims);
-  auto it = cache.find(key);
-  if (it == cache.end()) {
-    PoolShape s(dims);
-    auto& eng = cpuEngine();
-    auto fwd = s.forwardPd(prop_kind::forward_training);
-    pooling_backward::desc desc(algorithm::pooling_max, s.srcMd(), s.dstMd(), s.strides, s.kernel, s.padL, s.padR);
-    pooling_backward::primitive_desc pd(desc, eng, fwd);
-    auto e = std::make_unique<PoolBackward>();
-    e->forward = pooling_forward(fwd);
-    e->prim = pooling_backward(pd);
-    e->src = memory(fwd.src_desc(), eng, nullptr);
-    e->dst = memory(fwd.dst_desc(), eng);
-    e->workspace = memory(fwd.workspace_desc(), eng);
-    e->diffDst = memory(pd.diff_dst_desc(), eng, nullptr);
-    e->diffSrc = memory(pd.diff_src_desc(), eng, nullptr);
-    it = cache.emplace(key, std::move(e)).first;
-  }
-  PoolBackward& e = *it->second;
+  static Cache<PoolBackward> cache;
+  PoolBackward& e = cached(cache, shapeKey("maxpool-grad", dims, kPoolDims), [&] { return makeBackward(dims); });
   auto& st = cpuStream();
   e.src.set_data_handle(const_cast<float*>(x));
   e.diffDst.set_data_handle(const_cast<float*>(dy));
   e.diffSrc.set_data_handle(dx);
-  e.forward.execute(st, {{DNNL_ARG_SRC, e.src}, {DNNL_ARG_DST, e.dst}, {DNNL_ARG_WORKSPACE, e.workspace}});
-  e.prim.execute(st, {{DNNL_ARG_DIFF_DST, e.diffDst}, {DNNL_ARG_DIFF_SRC, e.diffSrc}, {DNNL_ARG_WORKSPACE, e.workspace}});
+  e.forward.execute(st, e.forwardArgs);
+  e.prim.execute(st, e.args);
   st.wait();
 }
 

@@ -40,11 +40,12 @@ if [ -f binding.gyp ] && [ "${LVSEG_SKIP_NATIVE:-0}" != 1 ]; then
   if [ ! -f build/.lvseg-native-hash ] || [ "$(cat build/.lvseg-native-hash)" != "$native_hash" ]; then
     say "building the native oneDNN addon"
     if npx --no-install node-gyp rebuild >/tmp/lvseg-native-build.log 2>&1; then
-      echo "$native_hash" > build/.lvseg-native-hash && rm -f build/.lvseg-native-failed
+      echo "$native_hash" > build/.lvseg-native-hash
     else
       say "warning: the native oneDNN addon did not build (see /tmp/lvseg-native-build.log);"
       say "         lvseg will train on the wasm backend. For the fast one: apt-get install libdnnl-dev g++ make"
-      mkdir -p build && echo "$native_hash" > build/.lvseg-native-hash && echo failed > build/.lvseg-native-failed
+      # The hash is recorded anyway: a failed build is not retried until native/ or binding.gyp change.
+      mkdir -p build && echo "$native_hash" > build/.lvseg-native-hash
     fi
   fi
 fi

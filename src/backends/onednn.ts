@@ -15,14 +15,6 @@ export const ONEDNN_BACKEND = 'onednn';
 
 type Dims = Int32Array;
 
-/** The native kernels, by TensorFlow.js kernel name (exported for the profile in docs/backends.md). */
-export const NATIVE_KERNELS = [
-  'Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'MaxPool', 'MaxPoolGrad',
-  'BatchMatMul', '_FusedMatMul', 'Add', 'Sub', 'Multiply', 'RealDiv', 'Relu', 'Step', 'Exp', 'Log', 'Neg',
-  'Square', 'Sqrt', 'Sum', 'Max', 'Mean', 'Slice', 'SplitV', 'Concat', 'Tile', 'PadV2', 'FusedBatchNorm',
-  'ResizeNearestNeighborGrad', 'Transpose',
-] as const;
-
 let registered = false;
 
 /** Kernel outputs are recycled through this pool (see buffer-pool.ts); 256 MB of free buffers at most. */
@@ -79,8 +71,7 @@ export function registerOnednnBackend(): { ok: true } | { ok: false; reason: str
   const overrides = nativeKernels(addon);
   for (const cpuKernel of tf.getKernelsForBackend('cpu')) {
     const makeNative = overrides.get(cpuKernel.kernelName);
-    cpuKernelNames.set(cpuKernel.kernelFunc, cpuKernel.kernelName);
-    const kernelFunc = makeNative ? makeNative(cpuKernel.kernelFunc)
+    const kernelFunc = makeNative ? makeNative(cpuKernel.kernelFunc, cpuKernel.kernelName)
       : SHARES_BY_REFCOUNT.has(cpuKernel.kernelName) ? cpuKernel.kernelFunc : exposingInputs(cpuKernel.kernelFunc);
     tf.registerKernel({ ...cpuKernel, backendName: ONEDNN_BACKEND, kernelFunc });
   }
@@ -182,24 +173,26 @@ function output(backend: MathBackendCPU, shape: number[]): { info: TensorInfo; d
 
 type NativeKernel = (args: { inputs: Record<string, TensorInfo>; backend: MathBackendCPU; attrs: NamedAttrMap }) => TensorInfo | null;
 
-/** Wraps a native kernel that returns null for cases it does not handle, falling back to the cpu kernel. */
-function withFallback(native: NativeKernel): (cpu: KernelFunc) => KernelFunc {
-  return (cpu) => {
+/** Makes the onednn kernel `name` from the cpu kernel it overrides. */
+type KernelFactory = (cpu: KernelFunc, name: string) => KernelFunc;
+
+/**
+ * Wraps a native kernel that returns null for cases it does not handle, falling back to the cpu kernel
+ * (counted under the kernel's name).
+ */
+function withFallback(native: NativeKernel): KernelFactory {
+  return (cpu, name) => {
     const fallback = exposingInputs(cpu);
     return (args) => {
       const result = native(args as unknown as Parameters<NativeKernel>[0]);
       if (result) return result;
-      fallbacks.set(kernelNameOf(cpu), (fallbacks.get(kernelNameOf(cpu)) ?? 0) + 1);
+      fallbacks.set(name, (fallbacks.get(name) ?? 0) + 1);
       return fallback(args);
     };
   };
 }
 
 const fallbacks = new Map<string, number>();
-const cpuKernelNames = new Map<KernelFunc, string>();
-function kernelNameOf(cpu: KernelFunc): string {
-  return cpuKernelNames.get(cpu) ?? 'unknown';
-}
 
 /** How often each native kernel handed a case to the cpu kernel since the process started (for profiles). */
 export function onednnFallbackCounts(): Record<string, number> {
@@ -246,8 +239,8 @@ type Rounding = 'floor' | 'round' | 'ceil' | undefined;
 // ---------------------------------------------------------------------------------------------------
 // The kernels
 
-function nativeKernels(addon: NativeAddon): Map<string, (cpu: KernelFunc) => KernelFunc> {
-  const kernels = new Map<string, (cpu: KernelFunc) => KernelFunc>();
+function nativeKernels(addon: NativeAddon): Map<string, KernelFactory> {
+  const kernels = new Map<string, KernelFactory>();
 
   const conv2d = (fused: boolean): NativeKernel => ({ inputs, backend, attrs }) => {
     const { x, filter, bias, preluActivationWeights } = inputs;
@@ -271,15 +264,21 @@ function nativeKernels(addon: NativeAddon): Map<string, (cpu: KernelFunc) => Ker
   kernels.set('Conv2D', withFallback(conv2d(false)));
   kernels.set('FusedConv2D', withFallback(conv2d(true)));
 
+  /** The dims of the convolution whose gradient a backprop kernel computes, or null if dy does not match it. */
+  const backpropDims = (xShape: Shape4, filterShape: Shape4, dy: TensorInfo, attrs: NamedAttrMap): Dims | null => {
+    const dataFormat = backend_util.convertConv2DDataFormat(attrs.dataFormat as 'NHWC' | 'NCHW');
+    const info = backend_util.computeConv2DInfo(xShape, filterShape, attrs.strides as [number, number], 1,
+      attrs.pad as Pad, attrs.dimRoundingMode as Rounding, false, dataFormat);
+    const dims = convDims(info);
+    return dims && util.arraysEqual(info.outShape, dy.shape) ? dims : null;
+  };
+
   kernels.set('Conv2DBackpropInput', withFallback(({ inputs, backend, attrs }) => {
     const { dy, filter } = inputs;
     if (!isF32(backend, dy, filter) || dy.shape.length !== 4 || filter.shape.length !== 4) return null;
-    const dataFormat = backend_util.convertConv2DDataFormat(attrs.dataFormat as 'NHWC' | 'NCHW');
     const inputShape = attrs.inputShape as Shape4;
-    const info = backend_util.computeConv2DInfo(inputShape, filter.shape as Shape4, attrs.strides as [number, number], 1,
-      attrs.pad as Pad, attrs.dimRoundingMode as Rounding, false, dataFormat);
-    const dims = convDims(info);
-    if (!dims || !util.arraysEqual(info.outShape, dy.shape)) return null;
+    const dims = backpropDims(inputShape, filter.shape as Shape4, dy, attrs);
+    if (!dims) return null;
     const dx = output(backend, [...inputShape]);
     addon.conv2dBackwardData(values(backend, dy), values(backend, filter), dx.data, dims);
     return dx.info;
@@ -288,12 +287,9 @@ function nativeKernels(addon: NativeAddon): Map<string, (cpu: KernelFunc) => Ker
   kernels.set('Conv2DBackpropFilter', withFallback(({ inputs, backend, attrs }) => {
     const { x, dy } = inputs;
     if (!isF32(backend, x, dy) || x.shape.length !== 4 || dy.shape.length !== 4) return null;
-    const dataFormat = backend_util.convertConv2DDataFormat(attrs.dataFormat as 'NHWC' | 'NCHW');
     const filterShape = attrs.filterShape as Shape4;
-    const info = backend_util.computeConv2DInfo(x.shape as Shape4, filterShape, attrs.strides as [number, number], 1,
-      attrs.pad as Pad, attrs.dimRoundingMode as Rounding, false, dataFormat);
-    const dims = convDims(info);
-    if (!dims || !util.arraysEqual(info.outShape, dy.shape)) return null;
+    const dims = backpropDims(x.shape as Shape4, filterShape, dy, attrs);
+    if (!dims) return null;
     const dw = output(backend, [...filterShape]);
     addon.conv2dBackwardWeights(values(backend, x), values(backend, dy), dw.data, dims);
     return dw.info;
@@ -427,9 +423,16 @@ function nativeKernels(addon: NativeAddon): Map<string, (cpu: KernelFunc) => Ker
 // tfjs cpu copies a non-contiguous slice element by element through index arithmetic (a channel slice
 // of a 256x256x32 skip took ~600 ms); these are strided row copies in C++.
 
+/** copyRows' dims, reused: the addon reads them during the (synchronous) call and keeps no reference. */
+const copyDims = new Int32Array(4);
+
 function copyRows(addon: NativeAddon, src: Float32Array, srcOffset: number, dst: Float32Array, dstOffset: number,
   rows: number, run: number, srcStride: number, dstStride: number): void {
-  addon.copyRows(src.subarray(srcOffset), dst.subarray(dstOffset), Int32Array.from([rows, run, srcStride, dstStride]));
+  copyDims[0] = rows;
+  copyDims[1] = run;
+  copyDims[2] = srcStride;
+  copyDims[3] = dstStride;
+  addon.copyRows(src.subarray(srcOffset), dst.subarray(dstOffset), copyDims);
 }
 
 /** The float32 window of x as a new tensor; a contiguous window shares x's buffer, as the cpu kernel does. */
@@ -494,7 +497,7 @@ function copyBox(addon: NativeAddon, src: Float32Array, srcShape: readonly numbe
   }
 }
 
-function dataMovementKernels(addon: NativeAddon, kernels: Map<string, (cpu: KernelFunc) => KernelFunc>): void {
+function dataMovementKernels(addon: NativeAddon, kernels: Map<string, KernelFactory>): void {
   // tfjs cpu converts every output index to coordinates (an array per element); this walks the output
   // in order with the input offset kept by an odometer. A kept innermost axis moves whole rows natively.
   kernels.set('Transpose', withFallback(({ inputs, backend, attrs }) => {

@@ -64,8 +64,6 @@ const KERNEL_FACTORIES: ReadonlyArray<[string, (wasmOwn: KernelFunc | undefined)
   [FusedDepthwiseConv2D, (own) => withExplicitSamePadding(own, true)],
 ];
 
-export const WASM_TRAINING_KERNELS: readonly string[] = KERNEL_FACTORIES.map(([name]) => name);
-
 /**
  * wasm's own kernel `name` if lvseg replaced it; callable only when the wasm backend was initialised
  * before the replacement (its setup binds the wasm function).

@@ -100,7 +100,11 @@ export function makeWasmSplitV(fallback: KernelFunc | undefined): KernelFunc {
   };
 }
 
-/** tf.split's sizes: a count of equal parts, or sizes with at most one -1 (the rest). */
+/**
+ * tf.split's sizes: a count of equal parts, or sizes with at most one -1 (the rest). Not
+ * backend_util.prepareSplitSize: tfjs 4.22's mis-sums a leading -1 (it throws on [-1, 3]) and writes the
+ * resolved size into the caller's array.
+ */
 function prepareSplitSizes(length: number, numOrSizeSplits: number | number[]): number[] {
   if (typeof numOrSizeSplits === 'number') return new Array<number>(numOrSizeSplits).fill(length / numOrSizeSplits);
   const known = numOrSizeSplits.reduce((sum, s) => (s === -1 ? sum : sum + s), 0);
