@@ -1,6 +1,6 @@
 /** Per-image cost of the evaluation metrics on 256×256 masks: two overlapping discs, LV-sized. */
 import type { Benchmark } from './main.js';
-import { diceCoefficient } from '../src/evaluation/mask-metrics.js';
+import { diceCoefficient } from '../src/imaging/mask-metrics.js';
 import { extractContour } from '../src/evaluation/contours.js';
 import { averagePerpendicularDistance, hausdorff95 } from '../src/evaluation/surface-distance.js';
 

@@ -7,4 +7,6 @@ export * from './training/index.js';
 export * from './evaluation/index.js';
 export * from './backends/index.js';
 export * from './reporting/index.js';
+export * from './runs/index.js';
+export * from './workflows/index.js';
 export { VERSION } from './version.js';

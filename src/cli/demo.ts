@@ -1,7 +1,8 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveTrainConfig } from '../training/config.js';
-import { runStamp, runTraining } from '../training/run.js';
+import { runStamp, runTraining } from '../workflows/train-run.js';
+import { runPath, type RunFile, type RunPart } from '../runs/run-dir.js';
 import type { ModelSpec } from '../models/spec.js';
 import { backendOption, type Command } from './command.js';
 
@@ -80,18 +81,18 @@ export const command: Command = {
       console.log(`Validation (${result.val.length} images): Dice ${m.dice.toFixed(4)} (lab, pooled), mean per-image Dice ${m.meanDice.toFixed(4)}, IoU ${m.iou.toFixed(4)}, pixel accuracy ${m.accuracy.toFixed(4)}`);
     }
     console.log('');
-    console.log(`Open ${join(result.runDir, 'report.html')} in a browser; 'tensorboard --logdir ${join(result.runDir, 'logs')}' shows the curves;`);
+    console.log(`Open ${runPath(result.runDir, 'report')} in a browser; 'tensorboard --logdir ${runPath(result.runDir, 'logs')}' shows the curves;`);
     console.log(`'lvseg predict ${result.runDir} IMAGE.png --out DIR' segments new images.`);
     return 0;
   },
 };
 
-const DESCRIPTIONS: Record<string, string> = {
-  'config.json': 'the resolved configuration, versions, seed and backend',
-  'summary.json': 'the model summary (layers, output shapes, parameters)',
-  'history.json': 'per-epoch loss and metrics, seconds and tensors alive',
-  'evaluation.json': 'the final model on the validation set (Dice, IoU, HD95, APD, per image)',
-  'report.html': 'the report: config, curves, metrics, sample predictions',
+const DESCRIPTIONS: Record<RunFile | RunPart, string> = {
+  config: 'the resolved configuration, versions, seed and backend',
+  summary: 'the model summary (layers, output shapes, parameters)',
+  history: 'per-epoch loss and metrics, seconds and tensors alive',
+  evaluation: 'the final model on the validation set (Dice, IoU, HD95, APD, per image)',
+  report: 'the report: config, curves, metrics, sample predictions',
   model: 'the final model (TF.js layers format: model.json + weights.bin)',
   best: 'the model with the best validation Dice',
   checkpoints: 'the last checkpoints (model + optimizer state): --resume continues from them',
@@ -101,13 +102,13 @@ const DESCRIPTIONS: Record<string, string> = {
 };
 
 function describeRun(runDir: string): string[] {
-  return readdirSync(runDir)
-    .filter((f) => DESCRIPTIONS[f] !== undefined && existsSync(join(runDir, f)))
-    .sort()
-    .map((f) => {
-      const isDir = statSync(join(runDir, f)).isDirectory();
-      const name = `${join(runDir, f)}${isDir ? '/' : ''}`;
-      const count = isDir ? ` (${readdirSync(join(runDir, f)).length} files)` : '';
-      return `${name.padEnd(40)} ${DESCRIPTIONS[f]}${count}`;
+  return (Object.entries(DESCRIPTIONS) as [RunFile | RunPart, string][])
+    .map(([part, description]) => [runPath(runDir, part), description] as const)
+    .filter(([path]) => existsSync(path))
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([path, description]) => {
+      const isDir = statSync(path).isDirectory();
+      const count = isDir ? ` (${readdirSync(path).length} files)` : '';
+      return `${`${path}${isDir ? '/' : ''}`.padEnd(40)} ${description}${count}`;
     });
 }

@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { RUN_PARTS, runPath } from '../runs/run-dir.js';
 import { UsageError } from '../errors.js';
 import { writeReport } from '../reporting/report.js';
 import type { Command } from './command.js';
@@ -17,7 +17,7 @@ export const command: Command = {
   async run(args) {
     const dirs = args.positionals;
     if (dirs.length === 0) throw new UsageError("lvseg report needs at least one run directory: 'lvseg report RUN... --out report.html'");
-    const out = String(args.options.out) || (dirs.length === 1 ? join(dirs[0]!, 'report.html') : 'report.html');
+    const out = String(args.options.out) || (dirs.length === 1 ? runPath(dirs[0]!, 'report') : RUN_PARTS.report);
     if (!/\.html?$/i.test(out)) throw new UsageError(`--out ${out}: the report is HTML, so the file name must end in .html`);
     await writeReport(dirs, out);
     console.log(`wrote ${out}`);

@@ -1,38 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { UsageError } from '../errors.js';
-import { resolveTrainConfig, TRAIN_DEFAULTS, type TrainConfig } from '../training/config.js';
-import { readRunConfig, runTraining } from '../training/run.js';
-import { MODEL_NAMES } from '../models/build.js';
-import { PRESETS } from '../models/presets.js';
-import { LOSS_NAMES } from '../training/losses.js';
-import { METRIC_NAMES } from '../training/metrics.js';
+import { flagName, resolveTrainConfig, TRAIN_OPTIONS, type OptionDeclaration, type TrainConfig, type TrainOptionName } from '../training/config.js';
 import { formatLogs } from '../training/callbacks/progress.js';
-import { backendOption, type Command } from './command.js';
-import type { ParsedArgs } from './options.js';
+import { readRunConfig, runTraining } from '../workflows/train-run.js';
+import type { Command } from './command.js';
+import type { OptionSpec, ParsedArgs } from './options.js';
 
-/** Flag name → config key, for the flags that are config keys. */
-const FLAG_KEYS: Record<string, keyof TrainConfig> = {
-  model: 'model',
-  'model-spec': 'modelSpec',
-  preset: 'preset',
-  train: 'train',
-  val: 'val',
-  split: 'split',
-  'val-fraction': 'valFraction',
-  epochs: 'epochs',
-  'batch-size': 'batchSize',
-  'steps-per-epoch': 'stepsPerEpoch',
-  'shuffle-buffer': 'shuffleBuffer',
-  lr: 'lr',
-  loss: 'loss',
-  metrics: 'metrics',
-  seed: 'seed',
-  backend: 'backend',
-  out: 'out',
-  'early-stopping': 'earlyStopping',
-  scale: 'scale',
-  tensorboard: 'tensorboard',
-};
+const OPTIONS = Object.entries(TRAIN_OPTIONS) as [TrainOptionName, OptionDeclaration][];
+
+/** A training option as a flag: `batchSize` → `--batch-size N`, with its default for --help. */
+function optionSpec(name: TrainOptionName, d: OptionDeclaration): OptionSpec {
+  const fallback = d.default === null ? (d.zeroIsNull ? 0 : undefined) : d.default;
+  return { name: flagName(name), type: d.flag, value: d.value, description: d.help, choices: d.choices, ...(fallback === undefined || fallback === '' ? {} : { default: fallback as OptionSpec['default'] }) };
+}
 
 export const command: Command = {
   name: 'train',
@@ -47,32 +27,13 @@ export const command: Command = {
     'completed epoch with the same data order.',
   ].join('\n'),
   options: [
-    { name: 'model', type: 'string', value: 'NAME', description: 'built-in network', choices: MODEL_NAMES },
-    { name: 'model-spec', type: 'string', value: 'FILE', description: 'a JSON model spec ({"layers": [{"type": "Conv2D", "args": {...}}, ...]})' },
-    { name: 'preset', type: 'string', value: 'NAME', description: "the lab's settings", choices: Object.keys(PRESETS) },
+    ...OPTIONS.map(([name, d]) => optionSpec(name, d)),
     { name: 'config', type: 'string', value: 'FILE', description: 'JSON config with the same keys in camelCase (batchSize, lr, ...); flags win' },
-    { name: 'train', type: 'string', value: 'SRC', description: 'training data source' },
-    { name: 'val', type: 'string', value: 'SRC', description: 'validation source; without it the training source is split' },
-    { name: 'split', type: 'string', value: 'BY', description: 'how to split off validation data without --val', default: TRAIN_DEFAULTS.split, choices: ['random', 'patient'] },
-    { name: 'val-fraction', type: 'number', value: 'F', description: 'fraction split off for validation without --val', default: TRAIN_DEFAULTS.valFraction },
-    { name: 'epochs', type: 'number', value: 'N', description: 'epochs to train', default: TRAIN_DEFAULTS.epochs },
-    { name: 'batch-size', type: 'number', value: 'N', description: 'images per step', default: TRAIN_DEFAULTS.batchSize },
-    { name: 'steps-per-epoch', type: 'number', value: 'N', description: 'steps per epoch; 0: one pass over the training set', default: 0 },
-    { name: 'shuffle-buffer', type: 'number', value: 'N', description: "shuffle buffer size (tf.data's shuffle)", default: TRAIN_DEFAULTS.shuffleBuffer },
-    { name: 'lr', type: 'number', value: 'RATE', description: 'learning rate', default: TRAIN_DEFAULTS.lr },
-    { name: 'loss', type: 'string', value: 'NAME', description: 'loss on the logits', default: TRAIN_DEFAULTS.loss, choices: LOSS_NAMES },
-    { name: 'metrics', type: 'list', value: 'LIST', description: 'metrics on the argmax masks', default: TRAIN_DEFAULTS.metrics, choices: METRIC_NAMES },
-    { name: 'seed', type: 'number', value: 'N', description: 'seed of the initial weights and the data order', default: TRAIN_DEFAULTS.seed },
-    backendOption,
-    { name: 'out', type: 'string', value: 'DIR', description: 'run directory (default: runs/<preset-or-model>-<time>)' },
     { name: 'resume', type: 'string', value: 'RUN', description: 'continue the run in RUN from its last checkpoint (other flags are ignored but --epochs and --backend)' },
-    { name: 'early-stopping', type: 'number', value: 'PATIENCE', description: 'stop when val_dice has not improved for PATIENCE epochs (0: off)', default: 0 },
-    { name: 'scale', type: 'string', value: 'S', description: 'pixel scaling: a factor like 1/255, or minmax, zscore, none', default: TRAIN_DEFAULTS.scale },
-    { name: 'tensorboard', type: 'boolean', description: 'write TensorBoard event files to RUN/logs (--no-tensorboard: off)', default: TRAIN_DEFAULTS.tensorboard },
   ],
   async run(args) {
     const resume = args.options.resume as string | undefined;
-    let config: TrainConfig & { backendRequested?: string };
+    let config: Parameters<typeof runTraining>[0];
     if (resume !== undefined) {
       config = readRunConfig(resume);
       if (args.given.has('epochs')) config = { ...config, epochs: args.options.epochs as number };
@@ -92,11 +53,11 @@ export const command: Command = {
 /** Only the flags the user gave: defaults must not override a preset or a config file. */
 function givenFlags(args: ParsedArgs): Partial<Record<keyof TrainConfig, unknown>> {
   const out: Partial<Record<keyof TrainConfig, unknown>> = {};
-  for (const [flag, key] of Object.entries(FLAG_KEYS)) {
+  for (const [name, d] of OPTIONS) {
+    const flag = flagName(name);
     if (!args.given.has(flag)) continue;
     const v = args.options[flag];
-    // 0 means "off" / "one pass" on the command line
-    out[key] = (flag === 'steps-per-epoch' || flag === 'early-stopping') && v === 0 ? null : v;
+    out[name] = d.zeroIsNull && v === 0 ? null : v;
   }
   return out;
 }

@@ -6,7 +6,7 @@
  */
 import { PIXEL_CENTRE } from '../data/contours.js';
 import { DataError } from '../errors.js';
-import type { MaskLike } from './mask-metrics.js';
+import type { MaskLike } from '../imaging/mask-metrics.js';
 
 export type Point = [x: number, y: number];
 

@@ -16,7 +16,7 @@ import {
   precisionFromCounts,
   recallFromCounts,
   type ConfusionCounts,
-} from './mask-metrics.js';
+} from '../imaging/mask-metrics.js';
 import { averagePerpendicularDistance, hausdorff95 } from './surface-distance.js';
 
 /** Whether a model's output is raw per-pixel scores (logits) or softmax probabilities. */

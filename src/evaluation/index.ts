@@ -3,7 +3,7 @@ export {
   confusionCounts, addCounts, diceFromCounts, diceCoefficient, labDice, iou, iouFromCounts, precision,
   precisionFromCounts, recall, recallFromCounts, pixelAccuracy, accuracyFromCounts, foregroundArea, argmaxLabels,
   type ConfusionCounts, type MaskLike,
-} from './mask-metrics.js';
+} from '../imaging/mask-metrics.js';
 export { largestComponent, boundaryPixels, extractContour, polygonArea, type Point as ContourPoint } from './contours.js';
 export {
   distanceTransform, directedBoundaryDistances, hausdorff95, meanContourDistance, averagePerpendicularDistance,

@@ -9,7 +9,7 @@ import { encodeMaskPng, resizeNearest } from '../imaging/mask.js';
 import { encodePngRgba, toGrey8, type RgbaImage } from '../imaging/png.js';
 import { extractContour, type Point } from './contours.js';
 import { modelInputSize, predictScores } from './evaluate.js';
-import { argmaxLabels, foregroundArea } from './mask-metrics.js';
+import { argmaxLabels, foregroundArea } from '../imaging/mask-metrics.js';
 
 export { encodeMaskPng, resizeNearest };
 

@@ -7,6 +7,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { CheckpointError } from '../errors.js';
 import { parseScaling, type Scaling } from '../data/scaling.js';
 import { resolveModelJson } from '../models/io.js';
+import { RUN_PARTS, runPath } from '../runs/run-dir.js';
 
 /**
  * The run directory's config.json for a model path: the run directory itself, or the run above a
@@ -14,11 +15,11 @@ import { resolveModelJson } from '../models/io.js';
  */
 export function findRunConfig(modelPath: string): string | undefined {
   const candidates: string[] = [];
-  if (existsSync(modelPath) && statSync(modelPath).isDirectory()) candidates.push(join(modelPath, 'config.json'));
+  if (existsSync(modelPath) && statSync(modelPath).isDirectory()) candidates.push(runPath(modelPath, 'config'));
   // Only the run layout's own folders lead up to a run: an unrelated config.json above a bare model is not one.
   const dir = dirname(resolve(resolveModelJson(modelPath)));
-  if (basename(dir) === 'model' || basename(dir) === 'best') candidates.push(join(dir, '..', 'config.json'));
-  if (basename(dirname(dir)) === 'checkpoints') candidates.push(join(dir, '..', '..', 'config.json'));
+  if (basename(dir) === RUN_PARTS.model || basename(dir) === RUN_PARTS.best) candidates.push(runPath(join(dir, '..'), 'config'));
+  if (basename(dirname(dir)) === RUN_PARTS.checkpoints) candidates.push(runPath(join(dir, '..', '..'), 'config'));
   return candidates.find((f) => existsSync(f));
 }
 

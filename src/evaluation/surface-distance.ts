@@ -8,7 +8,7 @@
  */
 import { DataError } from '../errors.js';
 import { boundaryPixels, extractContour, type Point } from './contours.js';
-import { foregroundArea, type MaskLike } from './mask-metrics.js';
+import { foregroundArea, type MaskLike } from '../imaging/mask-metrics.js';
 
 export type Spacing = readonly [row: number, column: number];
 

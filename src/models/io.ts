@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { writeFileAtomic } from '../io/atomic.js';
 import { CheckpointError } from '../errors.js';
+import { RUN_PARTS } from '../runs/run-dir.js';
 
 /**
  * Saves a model in the TensorFlow.js layers format (`model.json` + `weights.bin`), loadable by
@@ -74,7 +75,7 @@ export async function loadModel(path: string): Promise<tfl.LayersModel> {
 export function resolveModelJson(path: string): string {
   if (!existsSync(path)) throw new CheckpointError(`${path}: no such model file or run directory`);
   if (statSync(path).isFile()) return path;
-  for (const candidate of ['model.json', 'best/model.json', 'model/model.json']) {
+  for (const candidate of ['model.json', join(RUN_PARTS.best, 'model.json'), join(RUN_PARTS.model, 'model.json')]) {
     const f = join(path, candidate);
     if (existsSync(f)) return f;
   }

@@ -4,6 +4,8 @@ export { layoutCurves, renderCurvesSvg, renderCurvesPng, layoutHistogram, series
 export { renderModelDiagram, renderModelDiagramPng, layoutModelDiagram, modelGraph, formatShape, type DiagramNode } from './model-diagram.js';
 export { sceneToSvg, sceneToPng, rasterizeScene, type Scene, type Shape } from './scene.js';
 export { EventFileWriter, computeHistogram, FILE_VERSION, type Histogram, type EventFileWriterOptions } from './tensorboard.js';
-export { readRun, type RunRecord, type RunImage, type ModelSummaryFile, type EvaluationFile, type PerImageRecord } from './run.js';
+export { readRun, type RunRecord, type RunImage, type PerImageRecord } from './run.js';
 export { renderReport, writeReport, writeRunReport, bestEpoch, runScore, differingSettings } from './report.js';
 export { writeSamplePanels, safeImageName } from './samples.js';
+export { displayCallback } from './callbacks/display.js';
+export { TensorBoardCallback, type TensorBoardOptions } from './callbacks/tensorboard.js';

@@ -1,4 +1,5 @@
-import { join } from 'node:path';
+import type { EvaluationMetrics } from '../evaluation/evaluate.js';
+import { runPath } from '../runs/run-dir.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { VERSION } from '../version.js';
 import { layoutCurves, layoutHistogram, type CurveRun } from './charts.js';
@@ -79,7 +80,12 @@ export function runScore(run: RunRecord): number | undefined {
 export function differingSettings(runs: readonly RunRecord[]): string[] {
   const ignore = new Set(['startedAt', 'name', 'out', 'outDir', 'runDir', 'versions']);
   const keys = new Set(runs.flatMap((r) => Object.keys(r.config ?? {})));
-  return [...keys].filter((k) => !ignore.has(k) && new Set(runs.map((r) => JSON.stringify(r.config?.[k] ?? null))).size > 1).sort();
+  return [...keys].filter((k) => !ignore.has(k) && new Set(runs.map((r) => JSON.stringify(setting(r, k) ?? null))).size > 1).sort();
+}
+
+/** A config value by name; configs of older runs may hold keys this version does not know. */
+function setting(run: RunRecord, key: string): unknown {
+  return (run.config as Record<string, unknown> | undefined)?.[key];
 }
 
 function comparisonTable(runs: readonly RunRecord[]): string {
@@ -91,12 +97,12 @@ function comparisonTable(runs: readonly RunRecord[]): string {
   const rows = runs.map((r, i) => {
     const last = r.history[r.history.length - 1];
     const best = bestEpoch(r);
-    const m = r.evaluation?.metrics ?? {};
+    const m: Partial<EvaluationMetrics> = r.evaluation?.metrics ?? {};
     const unit = typeof m.unit === 'string' ? ` ${m.unit}` : '';
     const num = (html: string): string => `<td class="num">${html}</td>`;
     const cells = [
       `<td>${i === winner ? '★ ' : ''}${esc(r.name)}</td>`,
-      ...settings.map((k) => `<td><code>${esc(fmtSetting(r.config?.[k]))}</code></td>`),
+      ...settings.map((k) => `<td><code>${esc(fmtSetting(setting(r, k)))}</code></td>`),
       num(fmtCount(r.summary?.totalParams)),
       num(String(r.history.length)),
       num(fmt(last?.val_loss)),
@@ -109,7 +115,7 @@ function comparisonTable(runs: readonly RunRecord[]): string {
     return `<tr${i === winner ? ' class="winner"' : ''}>${cells.join('')}</tr>`;
   });
   const won = winner >= 0
-    ? `<p><b>${esc(runs[winner]!.name)}</b> won with Dice ${fmt(scores[winner])}${settings.length ? ` (${settings.map((k) => `${esc(k)} = <code>${esc(fmtSetting(runs[winner]!.config?.[k]))}</code>`).join(', ')})` : ''}.</p>`
+    ? `<p><b>${esc(runs[winner]!.name)}</b> won with Dice ${fmt(scores[winner])}${settings.length ? ` (${settings.map((k) => `${esc(k)} = <code>${esc(fmtSetting(setting(runs[winner]!, k)))}</code>`).join(', ')})` : ''}.</p>`
     : '';
   return `<section class="card"><h2>Comparison</h2>${won}<table><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr>${rows.join('')}</table>
 <p class="meta">Ranked by the final evaluation's lab Dice (batch Dice, smooth 1), else by the best validation Dice during training. Columns between "run" and "params" are the settings that differ between the runs.</p></section>`;
@@ -154,7 +160,7 @@ function metricsTable(run: RunRecord): string {
   const known = new Set(METRIC_NAMES.map(([k]) => k).concat('unit'));
   const rows = [
     ...METRIC_NAMES.filter(([k]) => k in m).map(([k, label]) =>
-      `<tr><td>${esc(label)}</td><td class="num">${fmt(m[k], k === 'hd95' || k === 'apd' ? 2 : 4)}${(k === 'hd95' || k === 'apd') && unit ? ` ${esc(unit)}` : ''}</td></tr>`),
+      `<tr><td>${esc(label)}</td><td class="num">${fmt((m as unknown as Record<string, unknown>)[k], k === 'hd95' || k === 'apd' ? 2 : 4)}${(k === 'hd95' || k === 'apd') && unit ? ` ${esc(unit)}` : ''}</td></tr>`),
     ...Object.entries(m).filter(([k]) => !known.has(k)).map(([k, v]) => `<tr><td>${esc(k)}</td><td class="num">${fmt(v)}</td></tr>`),
   ];
   return `<table class="kv">${rows.join('')}</table><p class="meta">On ${run.evaluation!.perImage.length} validation images.</p>`;
@@ -171,7 +177,7 @@ function bestWorstTable(run: RunRecord, n = 5): string {
   const k = Math.min(n, Math.ceil(list.length / 2));
   const best = list.slice(0, k), worst = list.slice(Math.max(k, list.length - n)).reverse();
   const row = (p: PerImageRecord, tag: string): string =>
-    `<tr><td>${tag}</td><td>${esc(p.name)}</td><td>${esc(String(p.patient ?? ''))}</td><td class="num">${fmt(p.dice)}</td><td class="num">${fmt(p.iou)}</td><td class="num">${fmt(p.hd95, 2)}</td><td class="num">${fmtCount(p.lvAreaPx)}</td></tr>`;
+    `<tr><td>${tag}</td><td>${esc(p.name)}</td><td>${esc(String(p.patient ?? ''))}</td><td class="num">${fmt(p.dice)}</td><td class="num">${fmt(p.iou)}</td><td class="num">${fmt(p.hd95, 2)}</td><td class="num">${fmtCount(p.lvAreaPx ?? undefined)}</td></tr>`;
   return `<table><tr><th></th><th>image</th><th>patient</th><th>Dice</th><th>IoU</th><th>HD95</th><th>LV area (px)</th></tr>
 ${best.map((p) => row(p, 'best')).join('')}${worst.map((p) => row(p, 'worst')).join('')}</table>`;
 }
@@ -214,7 +220,7 @@ function runSection(run: RunRecord, multi: boolean): string {
     `<h3>Sample predictions (validation set, best to worst Dice)</h3>${sampleGrid(run)}`,
     bestWorst ? `<h3>Best and worst images by Dice</h3>${bestWorst}` : '',
     run.lastPanel ? `<h3>Display panel after the last epoch</h3><figure><img src="${dataUri(run.lastPanel.png)}" alt="${esc(run.lastPanel.file)}"><figcaption>${esc(run.lastPanel.file)}</figcaption></figure>` : '',
-    `<div class="row"><div><h3>Model summary</h3>${summaryTable(run)}</div><div><h3>Resolved configuration</h3>${configTable(run.config)}</div></div>`,
+    `<div class="row"><div><h3>Model summary</h3>${summaryTable(run)}</div><div><h3>Resolved configuration</h3>${configTable(run.config as Record<string, unknown> | undefined)}</div></div>`,
     `</section>`,
   ];
   return parts.join('\n');
@@ -251,5 +257,5 @@ export async function writeReport(runDirs: readonly string[], outFile: string): 
 
 /** `RUN/report.html` for one run; training calls this when it finishes. Returns the file's path. */
 export async function writeRunReport(runDir: string): Promise<string> {
-  return writeReport([runDir], join(runDir, 'report.html'));
+  return writeReport([runDir], runPath(runDir, 'report'));
 }

@@ -3,6 +3,7 @@ import { basename, join } from 'node:path';
 import type { Sample } from '../data/sample.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { renderPanel } from './panels.js';
+import { runPath } from '../runs/run-dir.js';
 
 /** A file-name-safe form of an image name (`synthetic/100` → `synthetic_100`); the report matches on it. */
 export function safeImageName(name: string): string {
@@ -23,11 +24,12 @@ export async function writeSamplePanels(
   const ranked = samples.map((_, i) => i).filter((i) => Number.isFinite(dice[i])).sort((a, b) => dice[b]! - dice[a]!);
   const best = ranked.slice(0, count);
   const worst = ranked.slice(Math.max(best.length, ranked.length - count)).reverse();
+  const folder = runPath(runDir, 'samples');
   const files: string[] = [];
   for (const [tag, list] of [['best', best], ['worst', worst]] as const) {
     for (const [k, i] of list.entries()) {
       const s = samples[i]!;
-      const file = join(runDir, 'samples', `${tag}-${String(k + 1).padStart(2, '0')}-${safeImageName(s.name)}.png`);
+      const file = join(folder, `${tag}-${String(k + 1).padStart(2, '0')}-${safeImageName(s.name)}.png`);
       await writeFileAtomic(file, renderPanel(
         { image: s.image, height: s.height, width: s.width, label: s.label, prediction: predict(i) },
         { contours: true, caption: `Dice ${dice[i]!.toFixed(4)}` },
@@ -36,7 +38,7 @@ export async function writeSamplePanels(
     }
   }
   const current = new Set(files.map((f) => basename(f)));
-  const stale = (await readdir(join(runDir, 'samples'))).filter((f) => /^(best|worst)-\d+-.*\.png$/.test(f) && !current.has(f));
-  await Promise.all(stale.map((f) => rm(join(runDir, 'samples', f), { force: true })));
+  const stale = (await readdir(folder)).filter((f) => /^(best|worst)-\d+-.*\.png$/.test(f) && !current.has(f));
+  await Promise.all(stale.map((f) => rm(join(folder, f), { force: true })));
   return files;
 }

@@ -1,127 +1,162 @@
+/**
+ * The training options, each declared once: its type and validation (a zod schema), its default, its
+ * help text and how it is written on the command line. TrainConfig, TRAIN_DEFAULTS, the checks of
+ * resolveTrainConfig and `lvseg train`'s flags and --help all derive from TRAIN_OPTIONS.
+ */
+import { z } from 'zod';
 import { UsageError } from '../errors.js';
 import { MODEL_NAMES } from '../models/build.js';
-import { getPreset } from '../models/presets.js';
+import { getPreset, PRESETS } from '../models/presets.js';
 import { validateModelSpec } from '../models/spec.js';
 import { parseScaling, formatScaling } from '../data/scaling.js';
-import { LOSS_NAMES, type LossName } from './losses.js';
-import { checkMetricNames, type MetricName } from './metrics.js';
+import { LOSS_NAMES } from './losses.js';
+import { METRIC_NAMES } from './metrics.js';
 
-/** Everything a training run needs, as resolved from defaults < preset < config file < flags. */
-export interface TrainConfig {
-  model: string | null;
-  /** Path of a JSON model spec (its content is copied into `modelSpecContent`), or a label when the content is given. */
-  modelSpec: string | null;
-  /** The spec itself: what a resumed run builds from. */
-  modelSpecContent?: unknown;
-  /** The lab's Task 1 softmax output (dense only; set by the lab-task1 preset). */
-  softmax: boolean;
-  preset: string | null;
-  train: string;
-  val: string | null;
-  split: 'random' | 'patient';
-  valFraction: number;
-  epochs: number;
-  batchSize: number;
-  /** null: one pass over the training set per epoch (ceil(n / batch)). */
-  stepsPerEpoch: number | null;
-  shuffleBuffer: number;
-  lr: number;
-  optimizer: 'adam' | 'sgd';
-  loss: LossName;
-  metrics: MetricName[];
-  seed: number;
-  backend: string;
-  /** As written: `1/1024`, `1/255`, `minmax`, `zscore`, `none`. */
-  scale: string;
-  earlyStopping: number | null;
-  tensorboard: boolean;
-  out: string | null;
+/** How an option is written on the command line. */
+export type FlagType = 'string' | 'number' | 'boolean' | 'list';
+
+export interface OptionDeclaration<S extends z.ZodType = z.ZodType> {
+  /** The value's type and checks; its output type is the option's type in TrainConfig. */
+  schema: S;
+  default: z.output<S>;
+  /** One line for --help. */
+  help: string;
+  /** What a valid value is, for the one-line error ("must be …"). */
+  must: string;
+  flag: FlagType;
+  /** Placeholder in --help, like `N` or `DIR`. */
+  value?: string;
+  choices?: readonly string[];
+  /** On the command line 0 stands for null (off, or one pass over the data). */
+  zeroIsNull?: boolean;
 }
 
-export const TRAIN_DEFAULTS: Omit<TrainConfig, 'train'> & { train: string | null } = {
-  model: null,
-  modelSpec: null,
-  softmax: false,
-  preset: null,
-  train: null,
-  val: null,
-  split: 'patient',
-  valFraction: 0.1,
-  epochs: 10,
-  batchSize: 1,
-  stepsPerEpoch: null,
-  shuffleBuffer: 10,
-  lr: 0.001,
-  optimizer: 'adam',
-  loss: 'sparse-ce',
-  metrics: ['dice', 'accuracy'],
-  seed: 42,
-  backend: 'auto',
-  scale: '1/1024',
-  earlyStopping: null,
-  tensorboard: true,
-  out: null,
+const declare = <S extends z.ZodType>(d: OptionDeclaration<S>): OptionDeclaration<S> => d;
+const positiveInt = z.number().int().positive();
+const optionalPath = z.string().min(1).nullable();
+
+/** Every training option, in the order `lvseg train --help` lists them. */
+export const TRAIN_OPTIONS = {
+  model: declare({ schema: z.enum(MODEL_NAMES).nullable(), default: null, flag: 'string', value: 'NAME', choices: MODEL_NAMES, must: `be one of ${MODEL_NAMES.join(', ')}`, help: 'built-in network' }),
+  modelSpec: declare({ schema: optionalPath, default: null, flag: 'string', value: 'FILE', must: 'be the path of a JSON model spec', help: 'a JSON model spec ({"layers": [{"type": "Conv2D", "args": {...}}, ...]})' }),
+  preset: declare({ schema: z.string().nullable(), default: null, flag: 'string', value: 'NAME', choices: Object.keys(PRESETS), must: `be one of ${Object.keys(PRESETS).join(', ')}`, help: "the lab's settings" }),
+  softmax: declare({ schema: z.boolean(), default: false, flag: 'boolean', must: 'be true or false', help: "dense only: the lab's Task 1 softmax output (set by lab-task1)" }),
+  train: declare({ schema: z.string().min(1), default: '', flag: 'string', value: 'SRC', must: 'be a data source', help: 'training data source: a TFRecord file, PNG or DICOM folder, or synthetic:N[:SEED][:SIZE]' }),
+  val: declare({ schema: optionalPath, default: null, flag: 'string', value: 'SRC', must: 'be a data source', help: 'validation source; without it the training source is split' }),
+  split: declare({ schema: z.enum(['random', 'patient']), default: 'patient', flag: 'string', value: 'BY', choices: ['random', 'patient'], must: 'be random or patient', help: 'how to split off validation data without --val' }),
+  valFraction: declare({ schema: z.number().gt(0).lt(1), default: 0.1, flag: 'number', value: 'F', must: 'be between 0 and 1', help: 'fraction split off for validation without --val' }),
+  epochs: declare({ schema: positiveInt, default: 10, flag: 'number', value: 'N', must: 'be a positive integer', help: 'epochs to train' }),
+  batchSize: declare({ schema: positiveInt, default: 1, flag: 'number', value: 'N', must: 'be a positive integer', help: 'images per step' }),
+  stepsPerEpoch: declare({ schema: positiveInt.nullable(), default: null, flag: 'number', value: 'N', zeroIsNull: true, must: 'be a positive integer', help: 'steps per epoch; 0: one pass over the training set' }),
+  shuffleBuffer: declare({ schema: positiveInt, default: 10, flag: 'number', value: 'N', must: 'be a positive integer', help: "shuffle buffer size (tf.data's shuffle)" }),
+  lr: declare({ schema: z.number().positive(), default: 0.001, flag: 'number', value: 'RATE', must: 'be a positive number', help: 'learning rate' }),
+  optimizer: declare({ schema: z.enum(['adam', 'sgd']), default: 'adam', flag: 'string', value: 'NAME', choices: ['adam', 'sgd'], must: 'be adam or sgd', help: 'optimizer' }),
+  loss: declare({ schema: z.enum(LOSS_NAMES), default: 'sparse-ce', flag: 'string', value: 'NAME', choices: LOSS_NAMES, must: `be one of ${LOSS_NAMES.join(', ')}`, help: 'loss on the logits' }),
+  metrics: declare({
+    schema: z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v), z.array(z.enum(METRIC_NAMES))),
+    default: ['dice', 'accuracy'],
+    flag: 'list',
+    value: 'LIST',
+    choices: METRIC_NAMES,
+    must: `be a list of ${METRIC_NAMES.join(', ')}`,
+    help: 'metrics on the argmax masks',
+  }),
+  seed: declare({ schema: z.number().int(), default: 42, flag: 'number', value: 'N', must: 'be an integer', help: 'seed of the initial weights and the data order' }),
+  backend: declare({ schema: z.string().min(1), default: 'auto', flag: 'string', value: 'NAME', choices: ['auto', 'onednn', 'wasm', 'cpu'], must: 'be auto, onednn, wasm or cpu', help: 'compute backend: auto picks onednn when the native addon loads, else wasm' }),
+  scale: declare({
+    schema: z.union([z.string(), z.number()]).transform((v, ctx) => {
+      try {
+        return formatScaling(parseScaling(v));
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'bad scale' });
+        return z.NEVER;
+      }
+    }),
+    default: '1/1024',
+    flag: 'string',
+    value: 'S',
+    must: 'be a factor like 1/255, or minmax, zscore, none',
+    help: 'pixel scaling: a factor like 1/255, or minmax, zscore, none',
+  }),
+  earlyStopping: declare({ schema: positiveInt.nullable(), default: null, flag: 'number', value: 'PATIENCE', zeroIsNull: true, must: 'be a positive integer', help: 'stop when val_dice has not improved for PATIENCE epochs (0: off)' }),
+  tensorboard: declare({ schema: z.boolean(), default: true, flag: 'boolean', must: 'be true or false', help: 'write TensorBoard event files to RUN/logs (--no-tensorboard: off)' }),
+  out: declare({ schema: optionalPath, default: null, flag: 'string', value: 'DIR', must: 'be a folder path', help: 'run directory (default: runs/<preset-or-model>-<time>)' }),
 };
 
-const KEYS = Object.keys(TRAIN_DEFAULTS) as (keyof TrainConfig)[];
+export type TrainOptionName = keyof typeof TRAIN_OPTIONS;
+
+/** Everything a training run needs, as resolved from defaults < preset < config file < flags. */
+export type TrainConfig = { -readonly [K in TrainOptionName]: z.output<(typeof TRAIN_OPTIONS)[K]['schema']> } & {
+  /** The model spec itself (copied from the `modelSpec` file): what a resumed run builds from. */
+  modelSpecContent?: unknown;
+};
+
+/** What a run records in config.json besides its options. */
+export interface RunFacts {
+  /** The backend that ran (`backend` then names it too); what was asked for, like `auto`. */
+  backendRequested: string;
+  inputSize: number;
+  trainSize: number;
+  valSize: number;
+  versions: { lvseg: string; tfjs: string; node: string };
+  startedAt: string;
+}
+
+/** RUN/config.json: the resolved options and the facts of the run. */
+export type RunConfig = TrainConfig & RunFacts;
+
+export const TRAIN_DEFAULTS = Object.fromEntries(Object.entries(TRAIN_OPTIONS).map(([k, d]) => [k, d.default])) as unknown as TrainConfig;
+
+const OPTION_NAMES = Object.keys(TRAIN_OPTIONS) as TrainOptionName[];
+const RUN_FACT_NAMES = ['backendRequested', 'inputSize', 'trainSize', 'valSize', 'versions', 'startedAt', 'modelSpecContent'];
+
+/** `batchSize` → `batch-size`. */
+export function flagName(option: string): string {
+  return option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
 
 /**
  * Resolves a training configuration: defaults, then the preset's settings, then `file` (a JSON config
  * with the same keys), then `flags`. Checks every value and names the key at fault.
  */
-export function resolveTrainConfig(flags: Partial<Record<keyof TrainConfig, unknown>>, file: Record<string, unknown> = {}, fileName = 'config'): TrainConfig {
+export function resolveTrainConfig(flags: Partial<Record<TrainOptionName, unknown>>, file: Record<string, unknown> = {}, fileName = 'config'): TrainConfig {
   for (const key of Object.keys(file)) {
-    if (!(KEYS as string[]).includes(key) && key !== 'modelSpecContent') throw new UsageError(`${fileName}: unknown key '${key}'; a training config takes ${KEYS.join(', ')}`);
+    if (!(OPTION_NAMES as string[]).includes(key) && key !== 'modelSpecContent') throw new UsageError(`${fileName}: unknown key '${key}'; a training config takes ${OPTION_NAMES.join(', ')}`);
   }
   const presetName = (flags.preset ?? file.preset ?? null) as string | null;
   const merged: Record<string, unknown> = { ...TRAIN_DEFAULTS };
-  if (presetName !== null) {
-    const p = getPreset(presetName);
-    Object.assign(merged, {
-      model: p.model,
-      softmax: p.softmax ?? false,
-      epochs: p.epochs,
-      batchSize: p.batchSize,
-      shuffleBuffer: p.shuffleBuffer,
-      lr: p.lr,
-      optimizer: p.optimizer,
-      loss: p.loss,
-      scale: formatScaling(p.scale),
-      stepsPerEpoch: p.stepsPerEpoch,
-    });
-  }
+  if (presetName !== null) Object.assign(merged, getPreset(presetName));
   for (const [k, v] of Object.entries(file)) if (v !== undefined) merged[k] = v;
   for (const [k, v] of Object.entries(flags)) if (v !== undefined) merged[k] = v;
   if (flags.modelSpec != null && flags.model === undefined) merged.model = null;
-  if (merged.modelSpecContent !== undefined) merged.modelSpecContent = validateModelSpec(merged.modelSpecContent, String(merged.modelSpec));
   if (flags.model != null && flags.modelSpec === undefined) merged.modelSpec = null;
-  return checkTrainConfig(merged, fileName);
+  return checkTrainConfig(merged, `${fileName} or the flags`);
 }
 
-function checkTrainConfig(c: Record<string, unknown>, source: string): TrainConfig {
-  const bad = (key: string, what: string): never => {
-    throw new UsageError(`${key} ${what}, got ${JSON.stringify(c[key])} (from ${source} or the flags)`);
-  };
-  const posInt = (key: string): void => {
-    if (!(typeof c[key] === 'number' && Number.isInteger(c[key]) && (c[key] as number) > 0)) bad(key, 'must be a positive integer');
-  };
+/**
+ * Checks the options of a config (every other key is kept as it is) and returns it with the options'
+ * values normalised (`scale` as `1/255`, `metrics` as a list).
+ */
+export function checkTrainConfig<T extends Record<string, unknown>>(config: T, source: string): TrainConfig & T {
+  const c: Record<string, unknown> = { ...config };
   if (typeof c.train !== 'string' || c.train === '') throw new UsageError('no training data: pass --train SRC (a TFRecord file, PNG or DICOM folder, or synthetic:N), or a preset with a config file that has "train"');
+  for (const name of OPTION_NAMES) {
+    const declaration: OptionDeclaration = TRAIN_OPTIONS[name];
+    const parsed = declaration.schema.safeParse(c[name] === undefined ? declaration.default : c[name]);
+    if (!parsed.success) throw new UsageError(`${name} must ${declaration.must}, got ${JSON.stringify(c[name])} (from ${source})`);
+    c[name] = parsed.data;
+  }
   if (c.model === null && c.modelSpec === null) throw new UsageError('no model: pass --model NAME, --model-spec FILE or --preset');
   if (c.model !== null && c.modelSpec !== null) throw new UsageError('--model and --model-spec are exclusive: pass one');
-  if (c.model !== null && !(MODEL_NAMES as readonly string[]).includes(c.model as string)) bad('model', `must be one of ${MODEL_NAMES.join(', ')}`);
-  for (const k of ['epochs', 'batchSize', 'shuffleBuffer', 'seed'] as const) if (k !== 'seed') posInt(k);
-  if (!Number.isInteger(c.seed)) bad('seed', 'must be an integer');
-  if (c.stepsPerEpoch !== null) posInt('stepsPerEpoch');
-  if (!(typeof c.lr === 'number' && c.lr > 0)) bad('lr', 'must be a positive number');
-  if (!(typeof c.valFraction === 'number' && c.valFraction > 0 && c.valFraction < 1)) bad('valFraction', 'must be between 0 and 1');
-  if (c.split !== 'random' && c.split !== 'patient') bad('split', 'must be random or patient');
-  if (c.optimizer !== 'adam' && c.optimizer !== 'sgd') bad('optimizer', 'must be adam or sgd');
-  if (!(LOSS_NAMES as readonly string[]).includes(c.loss as string)) bad('loss', `must be one of ${LOSS_NAMES.join(', ')}`);
-  if (typeof c.metrics === 'string') c.metrics = c.metrics.split(',').map((s) => s.trim()).filter(Boolean);
-  if (!Array.isArray(c.metrics)) bad('metrics', 'must be a list like dice,accuracy');
-  checkMetricNames(c.metrics as string[]);
-  if (c.earlyStopping !== null) posInt('earlyStopping');
-  c.scale = formatScaling(parseScaling(c.scale as string | number));
-  if (typeof c.tensorboard !== 'boolean') bad('tensorboard', 'must be true or false');
-  return c as unknown as TrainConfig;
+  if (c.preset !== null) getPreset(c.preset as string);
+  if (c.modelSpecContent !== undefined) c.modelSpecContent = validateModelSpec(c.modelSpecContent, String(c.modelSpec));
+  return c as TrainConfig & T;
+}
+
+/** Checks a run's config.json as read back (to resume it): its options as above, its facts present. */
+export function checkRunConfig(config: Record<string, unknown>, file: string): RunConfig {
+  const checked = checkTrainConfig(config, file);
+  const missing = RUN_FACT_NAMES.filter((k) => k !== 'modelSpecContent' && checked[k] === undefined);
+  if (missing.length > 0) throw new UsageError(`${file}: ${missing.join(', ')} missing; is it a config.json that 'lvseg train' wrote?`);
+  return checked as unknown as RunConfig;
 }

@@ -1,17 +1,16 @@
-// The training layer's public API.
+// The training layer's public API: the loop, its losses, metrics, options, checkpoints and callbacks.
 export { fitModel, predictLabels, evaluateLossAndMetrics, type FitOptions, type FitResult } from './train.js';
-export { runTraining, loadTrainingData, readRunConfig, defaultRunDir, type RunOptions, type RunResult } from './run.js';
-export { finishRun } from './finish.js';
-export { resolveTrainConfig, TRAIN_DEFAULTS, type TrainConfig } from './config.js';
+export {
+  resolveTrainConfig, checkTrainConfig, checkRunConfig, flagName, TRAIN_DEFAULTS, TRAIN_OPTIONS,
+  type TrainConfig, type RunConfig, type RunFacts, type TrainOptionName, type OptionDeclaration, type FlagType,
+} from './config.js';
 export { getLoss, sparseCrossEntropy, softDiceLoss, LOSS_NAMES, type LossName, type LossFn } from './losses.js';
 export { batchMetric, batchMetrics, checkMetricNames, RunningMeans, METRIC_NAMES, type MetricName } from './metrics.js';
 export { writeCheckpoint, loadLatestCheckpoint, listCheckpoints, checkpointDirName, type CheckpointState, type LoadedCheckpoint } from './checkpoint.js';
 export { withSeededRandom } from './seed.js';
 export type { TrainingCallback, TrainingContext, EpochLogs } from './callbacks/types.js';
 export { progressCallback, formatLogs, type ProgressOptions } from './callbacks/progress.js';
-export { displayCallback } from './callbacks/display.js';
 export { checkpointCallback } from './callbacks/checkpoint.js';
 export { bestModelCallback } from './callbacks/best-model.js';
-export { historyCallback, readHistory, type HistoryFile } from './callbacks/history.js';
+export { historyCallback } from './callbacks/history.js';
 export { earlyStoppingCallback, type EarlyStoppingOptions } from './callbacks/early-stopping.js';
-export { TensorBoardCallback, type TensorBoardOptions } from './callbacks/tensorboard.js';

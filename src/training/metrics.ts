@@ -1,6 +1,6 @@
 import {
   accuracyFromCounts, addCounts, confusionCounts, diceFromCounts, iou, iouFromCounts, labDice, pixelAccuracy, type ConfusionCounts,
-} from '../evaluation/mask-metrics.js';
+} from '../imaging/mask-metrics.js';
 import { UsageError } from '../errors.js';
 
 /**

@@ -3,8 +3,9 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { Dataset, stackSamples, type SampleBatch } from '../data/pipeline.js';
 import type { Sample } from '../data/sample.js';
 import { TrainingError } from '../errors.js';
-import { argmaxLabels } from '../evaluation/mask-metrics.js';
+import { argmaxLabels } from '../imaging/mask-metrics.js';
 import type { EpochLogs, TrainingCallback, TrainingContext } from './callbacks/types.js';
+import type { RunConfig } from './config.js';
 import type { LossFn } from './losses.js';
 import { batchMetrics, RunningMeans, type MetricName } from './metrics.js';
 
@@ -28,7 +29,7 @@ export interface FitOptions {
   metrics: readonly MetricName[];
   callbacks?: TrainingCallback[];
   runDir: string;
-  config: Record<string, unknown>;
+  config: RunConfig;
   learningRate: number;
   /** Logs of the epochs done before a resume. */
   previousEpochs?: EpochLogs[];

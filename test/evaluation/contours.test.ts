@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { boundaryPixels, extractContour, largestComponent, polygonArea } from '../../src/evaluation/contours.js';
 import { rasterizeContour } from '../../src/data/contours.js';
-import { foregroundArea } from '../../src/evaluation/mask-metrics.js';
+import { foregroundArea } from '../../src/imaging/mask-metrics.js';
 import { disc, rect } from './shapes.js';
 
 describe('extractContour', () => {

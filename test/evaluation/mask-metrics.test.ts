@@ -8,7 +8,7 @@ import {
   pixelAccuracy,
   precision,
   recall,
-} from '../../src/evaluation/mask-metrics.js';
+} from '../../src/imaging/mask-metrics.js';
 
 const u8 = (xs: number[]) => Uint8Array.from(xs);
 

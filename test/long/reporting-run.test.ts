@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PNG } from 'pngjs';
-import { TensorBoardCallback } from '../../src/training/callbacks/tensorboard.js';
+import { TensorBoardCallback } from '../../src/reporting/callbacks/tensorboard.js';
 import { resolveTrainConfig } from '../../src/training/config.js';
-import { runTraining } from '../../src/training/run.js';
+import { runTraining } from '../../src/workflows/train-run.js';
 import { readEvents, summaryValues } from '../reporting/tfevents-reader.js';
 
 // A real 3-epoch run with the TensorBoard callback, and the evaluation, sample panels and report that

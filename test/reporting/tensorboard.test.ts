@@ -6,7 +6,7 @@ import { PNG } from 'pngjs';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../../src/backends/select.js';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { TensorBoardCallback } from '../../src/training/callbacks/tensorboard.js';
+import { TensorBoardCallback } from '../../src/reporting/callbacks/tensorboard.js';
 import type { TrainingContext } from '../../src/training/callbacks/types.js';
 import { computeHistogram } from '../../src/reporting/tensorboard.js';
 import { readEvents, summaryValues as values } from './tfevents-reader.js';

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../io/atomic.js';
 import { saveModel } from '../../models/io.js';
+import { runPath } from '../../runs/run-dir.js';
 import type { TrainingCallback } from './types.js';
 
 /**
@@ -17,7 +18,7 @@ export function bestModelCallback({ monitor = 'val_dice' }: { monitor?: string }
       const value = logs[monitor];
       if (value === undefined || !(value > best)) return;
       best = value;
-      const dir = join(ctx.runDir, 'best');
+      const dir = runPath(ctx.runDir, 'best');
       await saveModel(ctx.model, dir);
       await writeFileAtomic(join(dir, 'best.json'), JSON.stringify({ epoch, monitor, value, logs }, null, 2));
     },

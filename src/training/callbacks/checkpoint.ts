@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { runPath } from '../../runs/run-dir.js';
 import { writeCheckpoint } from '../checkpoint.js';
 import type { TrainingCallback } from './types.js';
 
@@ -10,7 +10,7 @@ export function checkpointCallback({ keep = 2 }: { keep?: number } = {}): Traini
   return {
     async onEpochEnd(epoch, _logs, ctx) {
       await writeCheckpoint(
-        join(ctx.runDir, 'checkpoints'),
+        runPath(ctx.runDir, 'checkpoints'),
         ctx.model,
         ctx.optimizer,
         { epoch, samplePosition: ctx.samplePosition(), seed: ctx.seed, savedAt: new Date().toISOString() },

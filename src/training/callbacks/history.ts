@@ -1,16 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { writeFileAtomic } from '../../io/atomic.js';
-import type { EpochLogs, TrainingCallback } from './types.js';
-
-export interface HistoryFile {
-  epochs: (EpochLogs & { epoch: number })[];
-}
-
-export function readHistory(runDir: string): HistoryFile {
-  const file = join(runDir, 'history.json');
-  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as HistoryFile) : { epochs: [] };
-}
+import { readHistory, writeRunFile, type HistoryFile } from '../../runs/run-dir.js';
+import type { TrainingCallback } from './types.js';
 
 /**
  * RUN/history.json, rewritten atomically after every epoch: `{"epochs": [{"epoch": 0, "loss": …,
@@ -25,7 +14,7 @@ export function historyCallback(): TrainingCallback {
     },
     async onEpochEnd(epoch, logs, ctx) {
       epochs.push({ epoch, ...logs });
-      await writeFileAtomic(join(ctx.runDir, 'history.json'), JSON.stringify({ epochs }, null, 2));
+      await writeRunFile(ctx.runDir, 'history', { epochs });
     },
   };
 }

@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { Sample } from '../../data/sample.js';
+import type { RunConfig } from '../config.js';
 
 /** Per-epoch values as Keras logs them: `loss`, `dice`, `accuracy`, `val_loss`, `val_dice`, … */
 export type EpochLogs = Record<string, number>;
@@ -11,7 +12,7 @@ export interface TrainingContext {
   /** The run directory everything is written to. */
   runDir: string;
   /** The resolved configuration, as written to config.json. */
-  config: Record<string, unknown>;
+  config: RunConfig;
   /** The fixed sample the display callback shows after every epoch. */
   displaySample?: Sample;
   /**

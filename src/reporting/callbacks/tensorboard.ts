@@ -1,8 +1,9 @@
 import { join } from 'node:path';
 import { encodePngRgba } from '../../imaging/png.js';
-import { composePanel } from '../../reporting/panels.js';
-import { EventFileWriter } from '../../reporting/tensorboard.js';
-import type { EpochLogs, TrainingCallback, TrainingContext } from './types.js';
+import { composePanel } from '../panels.js';
+import { EventFileWriter } from '../tensorboard.js';
+import { runPath } from '../../runs/run-dir.js';
+import type { EpochLogs, TrainingCallback, TrainingContext } from '../../training/callbacks/types.js';
 
 export interface TensorBoardOptions {
   /** Where the `train/` and `validation/` folders go; default `RUN/logs`. */
@@ -31,7 +32,7 @@ export class TensorBoardCallback implements TrainingCallback {
   constructor(private readonly options: TensorBoardOptions = {}) {}
 
   onTrainBegin(ctx: TrainingContext): void {
-    const logDir = this.options.logDir ?? join(ctx.runDir, 'logs');
+    const logDir = this.options.logDir ?? runPath(ctx.runDir, 'logs');
     const host = this.options.host;
     this.train = new EventFileWriter(join(logDir, 'train'), { host });
     this.validation = new EventFileWriter(join(logDir, 'validation'), { host });

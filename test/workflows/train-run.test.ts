@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolveTrainConfig, type TrainConfig } from '../../src/training/config.js';
-import { runTraining } from '../../src/training/run.js';
+import { runTraining } from '../../src/workflows/train-run.js';
 import { loadModel } from '../../src/models/io.js';
 import { TrainingError } from '../../src/errors.js';
 import type { TrainingCallback } from '../../src/training/callbacks/types.js';

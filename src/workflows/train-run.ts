@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
@@ -9,28 +9,28 @@ import { openSource, readAllSamples } from '../data/source.js';
 import { parseScaling } from '../data/scaling.js';
 import { CheckpointError, DataError, UsageError } from '../errors.js';
 import { splitSamples } from '../data/split.js';
-import { writeFileAtomic } from '../io/atomic.js';
 import { buildModel } from '../models/build.js';
 import { checkModelFitsData, softmaxLogitsWarning } from '../models/fit.js';
 import { saveModel } from '../models/io.js';
 import { buildModelFromSpec, loadModelSpec, validateModelSpec } from '../models/spec.js';
 import { summarizeModel } from '../models/summary.js';
 import { VERSION } from '../version.js';
-import { bestModelCallback } from './callbacks/best-model.js';
-import { checkpointCallback } from './callbacks/checkpoint.js';
-import { displayCallback } from './callbacks/display.js';
-import { earlyStoppingCallback } from './callbacks/early-stopping.js';
-import { historyCallback, readHistory } from './callbacks/history.js';
-import { progressCallback, type ProgressOptions } from './callbacks/progress.js';
-import type { EpochLogs, TrainingCallback } from './callbacks/types.js';
-import { loadLatestCheckpoint } from './checkpoint.js';
-import type { TrainConfig } from './config.js';
-import { getLoss } from './losses.js';
-import { withSeededRandom } from './seed.js';
-import { fitModel } from './train.js';
+import { bestModelCallback } from '../training/callbacks/best-model.js';
+import { checkpointCallback } from '../training/callbacks/checkpoint.js';
+import { displayCallback } from '../reporting/callbacks/display.js';
+import { earlyStoppingCallback } from '../training/callbacks/early-stopping.js';
+import { historyCallback } from '../training/callbacks/history.js';
+import { progressCallback, type ProgressOptions } from '../training/callbacks/progress.js';
+import type { EpochLogs, TrainingCallback } from '../training/callbacks/types.js';
+import { loadLatestCheckpoint } from '../training/checkpoint.js';
+import { checkRunConfig, type RunConfig, type RunFacts, type TrainConfig } from '../training/config.js';
+import { getLoss } from '../training/losses.js';
+import { withSeededRandom } from '../training/seed.js';
+import { fitModel } from '../training/train.js';
 import { finishRun } from './finish.js';
-import { TensorBoardCallback } from './callbacks/tensorboard.js';
+import { TensorBoardCallback } from '../reporting/callbacks/tensorboard.js';
 import type { EvaluationResult } from '../evaluation/evaluate.js';
+import { readHistory, readRunFile, runPath, writeRunFile } from '../runs/run-dir.js';
 
 export interface RunOptions {
   /** Where progress lines go (default stdout) and whether to draw the bar. */
@@ -43,7 +43,7 @@ export interface RunOptions {
 
 export interface RunResult {
   runDir: string;
-  config: TrainConfig & Record<string, unknown>;
+  config: RunConfig;
   history: EpochLogs[];
   /** The last epoch's logs. */
   final?: EpochLogs;
@@ -66,15 +66,11 @@ export function defaultRunDir(config: TrainConfig): string {
   return join('runs', `${config.preset ?? config.model ?? 'spec'}-${runStamp()}`);
 }
 
-/** Reads the resolved config of an earlier run, to resume it. */
-export function readRunConfig(runDir: string): TrainConfig & Record<string, unknown> {
-  const file = join(runDir, 'config.json');
-  if (!existsSync(file)) throw new CheckpointError(`${runDir}: no config.json; --resume takes a run directory written by 'lvseg train'`);
-  try {
-    return JSON.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new CheckpointError(`${file}: unreadable (${(err as Error).message})`);
-  }
+/** Reads and checks the resolved config of an earlier run, to resume it. */
+export function readRunConfig(runDir: string): RunConfig {
+  const config = readRunFile(runDir, 'config');
+  if (!config) throw new CheckpointError(`${runDir}: no config.json; --resume takes a run directory written by 'lvseg train'`);
+  return checkRunConfig(config as unknown as Record<string, unknown>, runPath(runDir, 'config'));
 }
 
 /** Loads the training and validation samples of a config (splitting the training source when there is no --val). */
@@ -97,7 +93,7 @@ export async function loadTrainingData(config: TrainConfig): Promise<{ train: Sa
   return { train, val };
 }
 
-function buildConfiguredModel(config: TrainConfig & Record<string, unknown>, inputSize: number): tfl.LayersModel {
+function buildConfiguredModel(config: RunConfig, inputSize: number): tfl.LayersModel {
   return withSeededRandom(config.seed, () => {
     if (config.modelSpec !== null) {
       // runTraining has copied the spec file into modelSpecContent by now
@@ -112,21 +108,21 @@ function buildConfiguredModel(config: TrainConfig & Record<string, unknown>, inp
  * callbacks, the loop, and the run directory (config, summary, history, checkpoints, best, panels,
  * final model).
  */
-export async function runTraining(input: TrainConfig & { backendRequested?: string }, resumeDir?: string, options: RunOptions = {}): Promise<RunResult> {
+export async function runTraining(input: TrainConfig & Partial<RunFacts>, resumeDir?: string, options: RunOptions = {}): Promise<RunResult> {
   const warn = options.warn ?? ((l: string) => console.error(l));
   const runDir = resumeDir ?? input.out ?? defaultRunDir(input);
-  if (!resumeDir && existsSync(join(runDir, 'config.json'))) {
+  if (!resumeDir && existsSync(runPath(runDir, 'config'))) {
     throw new UsageError(`${runDir} already holds a run; continue it with --resume ${runDir}, or pass another --out`);
   }
-  const requested = (input.backendRequested as string | undefined) ?? input.backend;
+  const requested = input.backendRequested ?? input.backend;
   const backend = await selectBackend(requested as BackendName);
   if (backend.notice) warn(backend.notice);
   const { train, val } = await loadTrainingData(input);
   const inputSize = train[0]!.height;
 
-  const config: TrainConfig & Record<string, unknown> = { ...input, out: runDir };
-  if (config.modelSpec !== null && config.modelSpecContent === undefined) config.modelSpecContent = loadModelSpec(config.modelSpec);
-  Object.assign(config, {
+  const config: RunConfig = {
+    ...input,
+    out: runDir,
     // `backend` is what ran (the shared run-directory contract); `backendRequested` what was asked (auto)
     backend: backend.name,
     backendRequested: requested,
@@ -134,15 +130,16 @@ export async function runTraining(input: TrainConfig & { backendRequested?: stri
     trainSize: train.length,
     valSize: val.length,
     versions: { lvseg: VERSION, tfjs: tf.version_core, node: process.versions.node },
-    startedAt: (config.startedAt as string | undefined) ?? new Date().toISOString(),
-  });
+    startedAt: input.startedAt ?? new Date().toISOString(),
+  };
+  if (config.modelSpec !== null && config.modelSpecContent === undefined) config.modelSpecContent = loadModelSpec(config.modelSpec);
 
   const optimizer = createOptimizer(config.optimizer, config.lr);
   let model: tfl.LayersModel;
   let initialEpoch = 0;
   let samplePosition = 0;
   let previousEpochs: EpochLogs[] = [];
-  const checkpoint = resumeDir ? await loadLatestCheckpoint(join(runDir, 'checkpoints')) : undefined;
+  const checkpoint = resumeDir ? await loadLatestCheckpoint(runPath(runDir, 'checkpoints')) : undefined;
   if (resumeDir && checkpoint) {
     model = checkpoint.model;
     await checkpoint.restoreOptimizer(optimizer);
@@ -159,8 +156,8 @@ export async function runTraining(input: TrainConfig & { backendRequested?: stri
   if (softmaxWarning) warn(softmaxWarning);
 
   mkdirSync(runDir, { recursive: true });
-  await writeFileAtomic(join(runDir, 'config.json'), JSON.stringify(config, null, 2));
-  await writeFileAtomic(join(runDir, 'summary.json'), JSON.stringify(summarizeModel(model), null, 2));
+  await writeRunFile(runDir, 'config', config);
+  await writeRunFile(runDir, 'summary', summarizeModel(model));
 
   const stepsPerEpoch = config.stepsPerEpoch ?? Math.ceil(train.length / config.batchSize);
   const callbacks: TrainingCallback[] = [
@@ -196,7 +193,7 @@ export async function runTraining(input: TrainConfig & { backendRequested?: stri
     displaySample: val[0] ?? train[0],
   });
   if (result.stopped) warn(result.stopped);
-  await saveModel(model, join(runDir, 'model'));
+  await saveModel(model, runPath(runDir, 'model'));
   const { evaluation, report } = await finishRun(runDir, model, val);
   return { runDir, config, history: result.history, final: result.history.at(-1), stopped: result.stopped, model, val, evaluation, report };
 }

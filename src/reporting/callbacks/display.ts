@@ -1,8 +1,8 @@
 import { join } from 'node:path';
-import { mkdirSync } from 'node:fs';
 import { writeFileAtomic } from '../../io/atomic.js';
-import { renderPanel } from '../../reporting/panels.js';
-import type { TrainingCallback } from './types.js';
+import { renderPanel } from '../panels.js';
+import { runPath } from '../../runs/run-dir.js';
+import type { TrainingCallback } from '../../training/callbacks/types.js';
 
 /**
  * The lab's display callback: after every epoch, input | label | prediction for one fixed validation
@@ -15,9 +15,8 @@ export function displayCallback(): TrainingCallback {
       if (!sample) return;
       const prediction = ctx.predictLabel(sample);
       const png = renderPanel({ image: sample.image, height: sample.height, width: sample.width, label: sample.label, prediction });
-      const dir = join(ctx.runDir, 'panels');
-      mkdirSync(dir, { recursive: true });
-      await writeFileAtomic(join(dir, `epoch-${String(epoch + 1).padStart(3, '0')}.png`), png);
+      const folder = runPath(ctx.runDir, 'panels');
+      await writeFileAtomic(join(folder, `epoch-${String(epoch + 1).padStart(3, '0')}.png`), png);
     },
   };
 }

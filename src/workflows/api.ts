@@ -1,0 +1,96 @@
+/**
+ * The library's front door: what `lvseg train`, `evaluate` and `predict` do, as functions. Options are
+ * the command-line options in camelCase; nothing is printed unless the caller passes a callback.
+ */
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { selectBackend, type BackendName } from '../backends/select.js';
+import type { Sample } from '../data/sample.js';
+import type { Scaling } from '../data/scaling.js';
+import { openSource } from '../data/source.js';
+import { evaluateModel, type EvaluationResult } from '../evaluation/evaluate.js';
+import { predictInputs } from '../evaluation/predict-inputs.js';
+import { predictSample, type ImagePrediction } from '../evaluation/predict.js';
+import { resolveInputScale } from '../evaluation/run-config.js';
+import { loadModel as loadLayersModel, resolveModelJson } from '../models/io.js';
+import { resolveTrainConfig, type TrainConfig } from '../training/config.js';
+import { readRunConfig, runTraining, type RunOptions, type RunResult } from './train-run.js';
+
+/** Training options: any of `lvseg train`'s, in camelCase; `train` (the data source) is required. */
+export type TrainOptions = Partial<TrainConfig> & { train: string };
+
+/**
+ * Trains a model and writes its run directory (`out`, default `runs/<model>-<time>`): the library form
+ * of `lvseg train`. Options resolve as on the command line: defaults < `preset` < the options given.
+ */
+export async function train(options: TrainOptions, run: RunOptions = {}): Promise<RunResult> {
+  return runTraining(resolveTrainConfig(options), undefined, run);
+}
+
+/** Continues the run in `runDir` from its last checkpoint, optionally to more `epochs` or on another backend. */
+export async function resume(runDir: string, overrides: { epochs?: number; backend?: string } = {}, run: RunOptions = {}): Promise<RunResult> {
+  const config = readRunConfig(runDir);
+  return runTraining({ ...config, epochs: overrides.epochs ?? config.epochs, backendRequested: overrides.backend ?? config.backendRequested }, runDir, run);
+}
+
+/** A model ready to use: the network, its model.json and the input scaling it was trained with. */
+export interface LoadedModel {
+  model: tfl.LayersModel;
+  file: string;
+  scale: Scaling;
+  /** Where the scaling came from (the run's config.json, or why none was found). */
+  scaleOrigin: string;
+}
+
+/**
+ * Loads a model from a run directory (its best/ model first), a folder holding model.json, or a
+ * model.json, with the input scaling of its run; `scale` overrides it.
+ */
+export async function loadModel(path: string, options: { scale?: string } = {}): Promise<LoadedModel> {
+  const file = resolveModelJson(path);
+  const { scale, origin } = resolveInputScale(path, options.scale);
+  return { model: await loadLayersModel(path), file, scale, scaleOrigin: origin };
+}
+
+export interface InferenceOptions {
+  /** Pixel scaling (`1/255`, `minmax`, …); default: the model's run's. */
+  scale?: string;
+  backend?: BackendName;
+  /** Images per forward pass (evaluate; the lab's Dice depends on it). Default 8. */
+  batchSize?: number;
+}
+
+/** Measures a model (a path as loadModel takes it) on labelled data: the library form of `lvseg evaluate`. */
+export async function evaluate(model: string, data: string, options: InferenceOptions = {}): Promise<EvaluationResult> {
+  await selectBackend(options.backend ?? 'auto');
+  const loaded = await loadModel(model, options);
+  try {
+    const source = await openSource(data, { scale: loaded.scale });
+    return await evaluateModel(loaded.model, source.samples(), { batchSize: options.batchSize ?? 8 });
+  } finally {
+    loaded.model.dispose();
+  }
+}
+
+/** One image's prediction: the sample as read (scaled) and the mask, contour, areas and rendered files. */
+export interface Prediction extends ImagePrediction {
+  input: string;
+  sample: Sample;
+}
+
+/**
+ * Segments images (PNG or DICOM files, folders, TFRecord files, synthetic:N) with a model: the library
+ * form of `lvseg predict`, without writing files.
+ */
+export async function predict(model: string, inputs: readonly string[], options: InferenceOptions = {}): Promise<Prediction[]> {
+  await selectBackend(options.backend ?? 'auto');
+  const loaded = await loadModel(model, options);
+  const results: Prediction[] = [];
+  try {
+    for await (const { sample, input } of predictInputs(inputs, loaded.scale)) {
+      results.push({ ...(await predictSample(loaded.model, sample)), input, sample });
+    }
+  } finally {
+    loaded.model.dispose();
+  }
+  return results;
+}
