@@ -1,3 +1,4 @@
+import { BACKEND_HELP, BACKEND_NAMES } from '../backends/select.js';
 import type { OptionSpec, ParsedArgs } from './options.js';
 
 /** A `lvseg` subcommand. Each lives in its own file under src/cli/ and is listed in commands.ts. */
@@ -17,7 +18,7 @@ export const backendOption: OptionSpec = {
   name: 'backend',
   type: 'string',
   value: 'NAME',
-  description: 'compute backend: auto picks onednn when the native addon loads, else wasm',
+  description: BACKEND_HELP,
   default: 'auto',
-  choices: ['auto', 'onednn', 'wasm', 'cpu'],
+  choices: BACKEND_NAMES,
 };

@@ -19,7 +19,7 @@ export function safeImageName(name: string): string {
  * report show the current model only. Returns the files written.
  */
 export async function writeSamplePanels(
-  runDir: string, samples: readonly Sample[], predict: (i: number) => Uint8Array, dice: readonly number[], count = 4,
+  runDir: string, samples: readonly Sample[], predict: (i: number) => Promise<Uint8Array> | Uint8Array, dice: readonly number[], count = 4,
 ): Promise<string[]> {
   const ranked = samples.map((_, i) => i).filter((i) => Number.isFinite(dice[i])).sort((a, b) => dice[b]! - dice[a]!);
   const best = ranked.slice(0, count);
@@ -31,7 +31,7 @@ export async function writeSamplePanels(
       const s = samples[i]!;
       const file = join(folder, `${tag}-${String(k + 1).padStart(2, '0')}-${safeImageName(s.name)}.png`);
       await writeFileAtomic(file, renderPanel(
-        { image: s.image, height: s.height, width: s.width, label: s.label, prediction: predict(i) },
+        { image: s.image, height: s.height, width: s.width, label: s.label, prediction: await predict(i) },
         { contours: true, caption: `Dice ${dice[i]!.toFixed(4)}` },
       ));
       files.push(file);

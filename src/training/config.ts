@@ -4,6 +4,7 @@
  * resolveTrainConfig and `lvseg train`'s flags and --help all derive from TRAIN_OPTIONS.
  */
 import { z } from 'zod';
+import { BACKEND_HELP, BACKEND_NAMES } from '../backends/select.js';
 import { UsageError } from '../errors.js';
 import { MODEL_NAMES } from '../models/build.js';
 import { getPreset, PRESETS } from '../models/presets.js';
@@ -62,7 +63,7 @@ export const TRAIN_OPTIONS = {
     help: 'metrics on the argmax masks',
   }),
   seed: declare({ schema: z.number().int(), default: 42, flag: 'number', value: 'N', must: 'be an integer', help: 'seed of the initial weights and the data order' }),
-  backend: declare({ schema: z.string().min(1), default: 'auto', flag: 'string', value: 'NAME', choices: ['auto', 'onednn', 'wasm', 'cpu'], must: 'be auto, onednn, wasm or cpu', help: 'compute backend: auto picks onednn when the native addon loads, else wasm' }),
+  backend: declare({ schema: z.enum(BACKEND_NAMES), default: 'auto', flag: 'string', value: 'NAME', choices: BACKEND_NAMES, must: `be one of ${BACKEND_NAMES.join(', ')}`, help: BACKEND_HELP }),
   scale: declare({
     schema: z.union([z.string(), z.number()]).transform((v, ctx) => {
       try {

@@ -69,10 +69,10 @@ export async function fitModel(opts: FitOptions): Promise<FitResult> {
     runDir: opts.runDir,
     config: opts.config,
     displaySample: opts.displaySample,
-    predictLabel: (sample) => {
+    predictLabel: async (sample) => {
       const known = epochEndMasks?.get(sample);
       if (known) return known;
-      const mask = predictLabels(model, [sample])[0]!;
+      const mask = (await predictLabels(model, [sample]))[0]!;
       epochEndMasks?.set(sample, mask);
       return mask;
     },
@@ -96,7 +96,7 @@ export async function fitModel(opts: FitOptions): Promise<FitResult> {
     for (let step = 0; step < stepsPerEpoch; step++) {
       const batch = ((await batches.next()) as IteratorYieldResult<SampleBatch>).value;
       position += batch.size;
-      const { lossValue, preds } = trainStep(model, optimizer, variables, loss, batch);
+      const { lossValue, preds } = await trainStep(model, optimizer, variables, loss, batch);
       if (!Number.isFinite(lossValue)) {
         const kept = epoch > 0 ? `the last good checkpoint (epoch ${epoch}) is kept in ${opts.runDir}/checkpoints; ` : '';
         throw new TrainingError(
@@ -110,7 +110,7 @@ export async function fitModel(opts: FitOptions): Promise<FitResult> {
       for (const cb of callbacks) await cb.onBatchEnd?.(step, means.values(), ctx);
     }
     const logs: EpochLogs = { ...means.values() };
-    if (val.length > 0) Object.assign(logs, evaluateLossAndMetrics(model, val, batchSize, loss, metrics, 'val_'));
+    if (val.length > 0) Object.assign(logs, await evaluateLossAndMetrics(model, val, batchSize, loss, metrics, 'val_'));
     logs.seconds = (Date.now() - started) / 1000;
     logs.tensors = tf.memory().numTensors;
     history[epoch] = logs;
@@ -141,13 +141,13 @@ function splitMasks(flat: Uint8Array, count: number): Uint8Array[] {
 }
 
 /** One optimisation step; returns the loss and the argmax masks of the batch as predicted in that step. */
-function trainStep(
+async function trainStep(
   model: tfl.LayersModel,
   optimizer: tf.Optimizer,
   variables: tf.Variable[],
   loss: LossFn,
   batch: SampleBatch,
-): { lossValue: number; preds: Uint8Array[] } {
+): Promise<{ lossValue: number; preds: Uint8Array[] }> {
   let argmax: tf.Tensor | undefined;
   const lossTensor = tf.tidy(() => {
     const xs = imagesTensor(batch);
@@ -158,38 +158,42 @@ function trainStep(
       return loss(logits, ys);
     }, true, variables)!;
   });
-  const lossValue = lossTensor.dataSync()[0]!;
-  const flat = Uint8Array.from(argmax!.dataSync());
-  lossTensor.dispose();
-  argmax!.dispose();
+  const lossValue = (await readAndDispose(lossTensor))[0]!;
+  const flat = Uint8Array.from(await readAndDispose(argmax!));
   return { lossValue, preds: splitMasks(flat, batch.size) };
 }
 
-function readAndDispose(t: tf.Tensor): tf.TypedArray {
-  const values = t.dataSync() as tf.TypedArray;
-  t.dispose();
-  return values;
+/**
+ * A tensor's values, then the tensor disposed. Read asynchronously: the webgpu backend cannot read
+ * synchronously in Node (its readSync draws through an OffscreenCanvas).
+ */
+async function readAndDispose(t: tf.Tensor): Promise<tf.TypedArray> {
+  try {
+    return (await t.data()) as tf.TypedArray;
+  } finally {
+    t.dispose();
+  }
 }
 
 /** Argmax masks of `samples` with the current weights (inference mode). */
-export function predictLabels(model: tfl.LayersModel, samples: readonly Sample[]): Uint8Array[] {
+export async function predictLabels(model: tfl.LayersModel, samples: readonly Sample[]): Promise<Uint8Array[]> {
   if (samples.length === 0) return [];
   const batch = stackSamples(samples);
   // Values are read outside tf.tidy: a typed array returned from it is walked element by element in
   // search of tensors (~1 us per value, 0.1 s per 256x256x2 image).
-  const probs = readAndDispose(tf.tidy(() => model.predict(imagesTensor(batch)) as tf.Tensor)) as Float32Array;
+  const probs = (await readAndDispose(tf.tidy(() => model.predict(imagesTensor(batch)) as tf.Tensor))) as Float32Array;
   return splitMasks(argmaxLabels(probs, batch.height * batch.width), batch.size);
 }
 
 /** Mean loss and metrics over `samples` in batches, in inference mode; keys get `prefix`. */
-export function evaluateLossAndMetrics(
+export async function evaluateLossAndMetrics(
   model: tfl.LayersModel,
   samples: readonly Sample[],
   batchSize: number,
   loss: LossFn,
   metrics: readonly MetricName[],
   prefix = '',
-): EpochLogs {
+): Promise<EpochLogs> {
   const means = new RunningMeans();
   for (let start = 0; start < samples.length; start += batchSize) {
     const batch = stackSamples(samples.slice(start, start + batchSize));
@@ -197,8 +201,8 @@ export function evaluateLossAndMetrics(
       const logits = model.predict(imagesTensor(batch)) as tf.Tensor4D;
       return [loss(logits, labelsTensor(batch)), tf.argMax(logits, -1)];
     });
-    const lossValue = readAndDispose(lossTensor)[0]!;
-    const flat = Uint8Array.from(readAndDispose(argmax));
+    const lossValue = (await readAndDispose(lossTensor))[0]!;
+    const flat = Uint8Array.from(await readAndDispose(argmax));
     means.add('loss', lossValue, batch.size);
     const preds = splitMasks(flat, batch.size);
     const labels = batch.samples.map((s) => s.label);

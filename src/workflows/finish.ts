@@ -21,7 +21,7 @@ export async function finishRun(runDir: string, model: tfl.LayersModel, val: rea
     await writeRunFile(runDir, 'evaluation', evaluation);
     const dice = evaluation.perImage.map((r) => r.dice);
     // only the images that get a panel are predicted again, one at a time
-    await writeSamplePanels(runDir, val, (i) => predictLabels(model, [val[i]!])[0]!, dice, SAMPLES_EACH);
+    await writeSamplePanels(runDir, val, async (i) => (await predictLabels(model, [val[i]!]))[0]!, dice, SAMPLES_EACH);
   }
   return { evaluation, report: await writeRunReport(runDir) };
 }

@@ -31,12 +31,12 @@ describe('TensorBoardCallback', () => {
     const ctx: TrainingContext = {
       model, runDir, config: { model: 'tiny', epochs: 3, lr: 0.001 },
       displaySample: { name: 'phantom-0', patient: 'p0', image, label, height: n, width: n },
-      predictLabel: (s) => s.label.map((v) => 1 - v),
+      predictLabel: async (s) => s.label.map((v) => 1 - v),
       learningRate: 0.001, totalEpochs: 3, stepsPerEpoch: 4, tf,
     };
     const cb = new TensorBoardCallback({ host: 'testhost' });
     cb.onTrainBegin(ctx);
-    logs.forEach((l, epoch) => cb.onEpochEnd(epoch, l, ctx));
+    for (const [epoch, l] of logs.entries()) await cb.onEpochEnd(epoch, l, ctx);
     cb.onTrainEnd();
   });
   afterAll(() => rmSync(runDir, { recursive: true, force: true }));

@@ -13,7 +13,7 @@ export function displayCallback(): TrainingCallback {
     async onEpochEnd(epoch, _logs, ctx) {
       const sample = ctx.displaySample;
       if (!sample) return;
-      const prediction = ctx.predictLabel(sample);
+      const prediction = await ctx.predictLabel(sample);
       const png = renderPanel({ image: sample.image, height: sample.height, width: sample.width, label: sample.label, prediction });
       const folder = runPath(ctx.runDir, 'panels');
       await writeFileAtomic(join(folder, `epoch-${String(epoch + 1).padStart(3, '0')}.png`), png);

@@ -40,7 +40,7 @@ export class TensorBoardCallback implements TrainingCallback {
     this.train.flush();
   }
 
-  onEpochEnd(epoch: number, logs: EpochLogs, ctx: TrainingContext): void {
+  async onEpochEnd(epoch: number, logs: EpochLogs, ctx: TrainingContext): Promise<void> {
     const train = this.train, validation = this.validation;
     if (!train || !validation) return;
     for (const [key, value] of Object.entries(logs)) {
@@ -54,13 +54,13 @@ export class TensorBoardCallback implements TrainingCallback {
     if (freq > 0 && epoch % freq === 0) {
       for (const weight of ctx.model.weights) {
         // read() hands back the variable itself: read its values, never dispose it.
-        train.histogram(weight.name.replace(/:/g, '_'), weight.read().dataSync(), epoch);
+        train.histogram(weight.name.replace(/:/g, '_'), (await weight.read().data()) as Float32Array, epoch);
       }
     }
 
     if ((this.options.images ?? true) && ctx.displaySample) {
       const s = ctx.displaySample;
-      const panel = composePanel({ image: s.image, height: s.height, width: s.width, label: s.label, prediction: ctx.predictLabel(s) });
+      const panel = composePanel({ image: s.image, height: s.height, width: s.width, label: s.label, prediction: await ctx.predictLabel(s) });
       train.image('display_panel', encodePngRgba(panel), { width: panel.width, height: panel.height, colorspace: 4 }, epoch);
     }
     train.flush();

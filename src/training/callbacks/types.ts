@@ -20,7 +20,7 @@ export interface TrainingContext {
    * callbacks each sample is predicted once and the same mask (read it, never modify it) handed to
    * every caller, so weights a callback changes there show only in predictions made after them.
    */
-  predictLabel(sample: Sample): Uint8Array;
+  predictLabel(sample: Sample): Promise<Uint8Array>;
   /** Learning rate in use. */
   learningRate: number;
   totalEpochs: number;
