@@ -3,7 +3,7 @@ import '@tensorflow/tfjs-backend-cpu';
 // The gradients are registered by tfjs-layers in the app; these tests use tfjs-core alone.
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { describe, expect, test } from 'vitest';
-import { onednnFallbackCounts, registerOnednnBackend } from '../../src/backends/onednn.js';
+import { onednnFallbackCounts, registerOnednnBackend } from '../../src/backends/onednn/index.js';
 import { sparseCrossEntropy } from '../../src/training/losses.js';
 
 // Every native kernel against the tfjs cpu backend on the same inputs. Tolerance: the largest absolute

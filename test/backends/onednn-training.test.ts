@@ -3,7 +3,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { describe, expect, test } from 'vitest';
 import { createOptimizer } from '../../src/backends/optimizers.js';
 import { selectBackend } from '../../src/backends/select.js';
-import { onednnFallbackCounts, registerOnednnBackend } from '../../src/backends/onednn.js';
+import { onednnFallbackCounts, registerOnednnBackend } from '../../src/backends/onednn/index.js';
 import { buildModel } from '../../src/models/build.js';
 
 const native = registerOnednnBackend();
