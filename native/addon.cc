@@ -12,6 +12,7 @@
 #include <exception>
 #include <limits>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include "kernels.h"
 
@@ -81,7 +82,9 @@ class Args {
   int32_t op(size_t i, int32_t count) const {
     const double v = number(i);
     if (!(v >= 0 && v < count) || v != static_cast<int32_t>(v)) {
-      rangeError("op code " + std::to_string(v) + " is not one of 0.." + std::to_string(count - 1));
+      std::ostringstream code;
+      code << v;
+      rangeError("op code " + code.str() + " is not one of 0.." + std::to_string(count - 1));
     }
     return static_cast<int32_t>(v);
   }
