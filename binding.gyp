@@ -13,10 +13,22 @@
         "native/normalization.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
-      "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
+      "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except", "lvseg_onednn_isa"],
       "cflags_cc": ["-std=c++17", "-O3", "-march=native", "-fopenmp"],
       "cflags_cc!": ["-fno-exceptions"],
       "libraries": ["-ldnnl", "-fopenmp"]
+    },
+    {
+      "target_name": "lvseg_onednn_isa",
+      "type": "none",
+      "actions": [
+        {
+          "action_name": "record_isa",
+          "inputs": ["scripts/native-isa.sh"],
+          "outputs": ["<(PRODUCT_DIR)/lvseg_onednn.isa"],
+          "action": ["sh", "scripts/native-isa.sh", "<(PRODUCT_DIR)/lvseg_onednn.isa"]
+        }
+      ]
     }
   ]
 }

@@ -1,192 +1,420 @@
-// The Node-API surface: unpacks typed arrays and calls one kernel each. Shapes, lengths and dtypes are
-// validated in TypeScript (src/backends/onednn.ts) before they get here; this file only guards against
-// what would crash the process (wrong argument kinds), and turns oneDNN errors into JavaScript errors.
+// The Node-API surface: checks every argument once per call, then runs one kernel. TypeScript
+// (src/backends/onednn/) only calls with consistent arguments, but the addon does not rely on it: a
+// wrong kind, a length that disagrees with the dims, a zero divisor, an op code out of range or a
+// copy that would leave its buffer is a JavaScript TypeError/RangeError, never a write out of bounds.
+// oneDNN errors become JavaScript errors too. One kernel runs at a time (a process-wide lock), so the
+// worker threads of one process can share the addon's primitive caches and scratch buffers.
 #include <napi.h>
 #include <malloc.h>
 #include <omp.h>
+#include <cstdlib>
+#include <cstring>
 #include <exception>
+#include <limits>
+#include <mutex>
+#include <sstream>
+#include <string>
 #include "kernels.h"
 
 namespace {
 
-float* floats(const Napi::Value& v) { return v.As<Napi::Float32Array>().Data(); }
-const float* optionalFloats(const Napi::Value& v) { return v.IsNull() || v.IsUndefined() ? nullptr : floats(v); }
-int64_t length(const Napi::Value& v) { return static_cast<int64_t>(v.As<Napi::Float32Array>().ElementLength()); }
+// A float32 or int32 typed array argument: its data and length.
+template <typename T>
+struct Buffer {
+  T* data;
+  int64_t length;
+};
 
-const int* intDims(const Napi::CallbackInfo& info, size_t index, size_t count) {
-  if (!info[index].IsTypedArray() || info[index].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
-      info[index].As<Napi::Int32Array>().ElementLength() != count) {
-    throw Napi::TypeError::New(info.Env(), "lvseg native: argument " + std::to_string(index) +
-                                               " must be an Int32Array of " + std::to_string(count) + " dims");
+// The arguments of one call, with the checks that throw a JavaScript error naming the function.
+class Args {
+ public:
+  Args(const Napi::CallbackInfo& info, const char* fn, size_t count) : info_(info), fn_(fn) {
+    if (info.Length() < count) typeError("expects " + std::to_string(count) + " arguments, got " + std::to_string(info.Length()));
   }
-  return info[index].As<Napi::Int32Array>().Data();
-}
 
-void requireFloatArrays(const Napi::CallbackInfo& info, std::initializer_list<size_t> indices, bool nullable = false) {
-  for (size_t i : indices) {
-    const Napi::Value v = info[i];
-    if (nullable && (v.IsNull() || v.IsUndefined())) continue;
+  [[noreturn]] void typeError(const std::string& what) const {
+    throw Napi::TypeError::New(info_.Env(), std::string("lvseg native ") + fn_ + ": " + what);
+  }
+  [[noreturn]] void rangeError(const std::string& what) const {
+    throw Napi::RangeError::New(info_.Env(), std::string("lvseg native ") + fn_ + ": " + what);
+  }
+  void require(bool ok, const std::string& what) const {
+    if (!ok) rangeError(what);
+  }
+
+  Buffer<float> floats(size_t i) const {
+    const Napi::Value v = info_[i];
     if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
-      throw Napi::TypeError::New(info.Env(), "lvseg native: argument " + std::to_string(i) + " must be a Float32Array");
+      typeError("argument " + std::to_string(i) + " must be a Float32Array");
+    }
+    auto a = v.As<Napi::Float32Array>();
+    return {a.Data(), static_cast<int64_t>(a.ElementLength())};
+  }
+  // A Float32Array, or null/undefined for none (data nullptr, length -1).
+  Buffer<float> optionalFloats(size_t i) const {
+    if (info_[i].IsNull() || info_[i].IsUndefined()) return {nullptr, -1};
+    return floats(i);
+  }
+  Buffer<int32_t> ints(size_t i) const {
+    const Napi::Value v = info_[i];
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+      typeError("argument " + std::to_string(i) + " must be an Int32Array");
+    }
+    auto a = v.As<Napi::Int32Array>();
+    return {a.Data(), static_cast<int64_t>(a.ElementLength())};
+  }
+  // An Int32Array of exactly `count` dims, none negative.
+  const int* dims(size_t i, int count) const {
+    const Buffer<int32_t> d = ints(i);
+    if (d.length != count) typeError("argument " + std::to_string(i) + " must hold " + std::to_string(count) + " dims");
+    for (int k = 0; k < count; k++) require(d.data[k] >= 0, "dim " + std::to_string(k) + " is negative");
+    return d.data;
+  }
+  double number(size_t i) const {
+    if (!info_[i].IsNumber()) typeError("argument " + std::to_string(i) + " must be a number");
+    return info_[i].As<Napi::Number>().DoubleValue();
+  }
+  bool flag(size_t i) const {
+    if (!info_[i].IsBoolean()) typeError("argument " + std::to_string(i) + " must be a boolean");
+    return info_[i].As<Napi::Boolean>().Value();
+  }
+  // An op code in [0, count).
+  int32_t op(size_t i, int32_t count) const {
+    const double v = number(i);
+    if (!(v >= 0 && v < count) || v != static_cast<int32_t>(v)) {
+      std::ostringstream code;
+      code << v;
+      rangeError("op code " + code.str() + " is not one of 0.." + std::to_string(count - 1));
+    }
+    return static_cast<int32_t>(v);
+  }
+  // The product of `factors`, or a RangeError when it overflows 2^53 (no real buffer is that long).
+  int64_t product(std::initializer_list<int64_t> factors) const {
+    int64_t p = 1;
+    for (int64_t f : factors) {
+      if (__builtin_mul_overflow(p, f, &p) || p > (int64_t{1} << 53)) rangeError("dims too large");
+    }
+    return p;
+  }
+  void length(const char* name, int64_t actual, int64_t expected) const {
+    if (actual != expected) {
+      rangeError(std::string(name) + " holds " + std::to_string(actual) + " values, the dims say " + std::to_string(expected));
     }
   }
+
+ private:
+  const Napi::CallbackInfo& info_;
+  const char* fn_;
+};
+
+// One kernel at a time across every thread of the process: the primitive caches, the shared oneDNN
+// stream and the conv scratch buffer are process-wide.
+std::mutex& kernelLock() {
+  static std::mutex lock;
+  return lock;
 }
 
+// Runs body under the lock; oneDNN's and the standard library's exceptions become JavaScript errors.
 template <typename F>
-Napi::Value guarded(const Napi::CallbackInfo& info, F body) {
+auto locked(const Napi::CallbackInfo& info, F body) -> decltype(body()) {
+  std::lock_guard<std::mutex> hold(kernelLock());
   try {
-    body();
+    return body();
+  } catch (const Napi::Error&) {
+    throw;
   } catch (const std::exception& e) {
     throw Napi::Error::New(info.Env(), std::string("oneDNN: ") + e.what());
   }
-  return info.Env().Undefined();
+}
+
+// Output size along one axis, as oneDNN derives it: floor((in + pads - effective filter) / stride) + 1.
+void checkAxis(const Args& a, const char* axis, int64_t in, int64_t out, int64_t filter, int64_t stride, int64_t dilation,
+               int64_t padBefore, int64_t padAfter) {
+  a.require(in >= 1 && out >= 1 && filter >= 1 && stride >= 1 && dilation >= 1,
+            std::string(axis) + ": sizes, filter, stride and dilation must be at least 1");
+  const int64_t effective = (filter - 1) * dilation + 1;
+  // A pad as wide as the filter would give windows without one real value (tfjs never pads so).
+  a.require(padBefore < effective && padAfter < effective, std::string(axis) + ": a pad is not smaller than the filter");
+  const int64_t span = in + padBefore + padAfter - effective;
+  a.require(span >= 0 && span / stride + 1 == out, std::string(axis) + ": the output size does not follow from the input, filter, stride and pads");
+}
+
+// The conv dims, checked; the lengths the input, filter and output must have.
+struct ConvLengths {
+  int64_t x, w, y;
+};
+ConvLengths checkConv(const Args& a, const int* d) {
+  using lvseg::ConvDim;
+  a.require(d[ConvDim::Batch] >= 1 && d[ConvDim::InChannels] >= 1 && d[ConvDim::OutChannels] >= 1, "batch and channels must be at least 1");
+  checkAxis(a, "height", d[ConvDim::InHeight], d[ConvDim::OutHeight], d[ConvDim::FilterHeight], d[ConvDim::StrideHeight],
+            d[ConvDim::DilationHeight], d[ConvDim::PadTop], d[ConvDim::PadBottom]);
+  checkAxis(a, "width", d[ConvDim::InWidth], d[ConvDim::OutWidth], d[ConvDim::FilterWidth], d[ConvDim::StrideWidth],
+            d[ConvDim::DilationWidth], d[ConvDim::PadLeft], d[ConvDim::PadRight]);
+  const ConvLengths l{
+      a.product({d[ConvDim::Batch], d[ConvDim::InHeight], d[ConvDim::InWidth], d[ConvDim::InChannels]}),
+      a.product({d[ConvDim::FilterHeight], d[ConvDim::FilterWidth], d[ConvDim::InChannels], d[ConvDim::OutChannels]}),
+      a.product({d[ConvDim::Batch], d[ConvDim::OutHeight], d[ConvDim::OutWidth], d[ConvDim::OutChannels]})};
+  // The one-channel path runs a matmul of N*OH*OW rows by KH*KW, as int dims.
+  a.require(a.product({d[ConvDim::Batch], d[ConvDim::OutHeight], d[ConvDim::OutWidth]}) <= std::numeric_limits<int>::max() &&
+                a.product({d[ConvDim::FilterHeight], d[ConvDim::FilterWidth]}) <= std::numeric_limits<int>::max(),
+            "dims too large");
+  return l;
 }
 
 Napi::Value Conv2d(const Napi::CallbackInfo& info) {
-  requireFloatArrays(info, {0, 1, 3});
-  requireFloatArrays(info, {2}, true);
-  return guarded(info, [&] {
-    lvseg::conv2dForward(floats(info[0]), floats(info[1]), optionalFloats(info[2]), floats(info[3]),
-                         intDims(info, 4, lvseg::kConvDims), info[5].ToBoolean());
-  });
+  const Args a(info, "conv2d", 6);
+  const auto x = a.floats(0), w = a.floats(1), bias = a.optionalFloats(2), y = a.floats(3);
+  const int* d = a.dims(4, lvseg::ConvDim::Count);
+  const bool relu = a.flag(5);
+  const ConvLengths l = checkConv(a, d);
+  a.length("x", x.length, l.x);
+  a.length("filter", w.length, l.w);
+  a.length("y", y.length, l.y);
+  if (bias.data) a.length("bias", bias.length, d[lvseg::ConvDim::OutChannels]);
+  locked(info, [&] { lvseg::conv2dForward(x.data, w.data, bias.data, y.data, d, relu); });
+  return info.Env().Undefined();
 }
 
 Napi::Value Conv2dBackwardData(const Napi::CallbackInfo& info) {
-  requireFloatArrays(info, {0, 1, 2});
-  return guarded(info, [&] {
-    lvseg::conv2dBackwardData(floats(info[0]), floats(info[1]), floats(info[2]), intDims(info, 3, lvseg::kConvDims));
-  });
+  const Args a(info, "conv2dBackwardData", 4);
+  const auto dy = a.floats(0), w = a.floats(1), dx = a.floats(2);
+  const int* d = a.dims(3, lvseg::ConvDim::Count);
+  const ConvLengths l = checkConv(a, d);
+  a.length("dy", dy.length, l.y);
+  a.length("filter", w.length, l.w);
+  a.length("dx", dx.length, l.x);
+  locked(info, [&] { lvseg::conv2dBackwardData(dy.data, w.data, dx.data, d); });
+  return info.Env().Undefined();
 }
 
 Napi::Value Conv2dBackwardWeights(const Napi::CallbackInfo& info) {
-  requireFloatArrays(info, {0, 1, 2});
-  return guarded(info, [&] {
-    lvseg::conv2dBackwardWeights(floats(info[0]), floats(info[1]), floats(info[2]), intDims(info, 3, lvseg::kConvDims));
-  });
+  const Args a(info, "conv2dBackwardWeights", 4);
+  const auto x = a.floats(0), dy = a.floats(1), dw = a.floats(2);
+  const int* d = a.dims(3, lvseg::ConvDim::Count);
+  const ConvLengths l = checkConv(a, d);
+  a.length("x", x.length, l.x);
+  a.length("dy", dy.length, l.y);
+  a.length("dw", dw.length, l.w);
+  locked(info, [&] { lvseg::conv2dBackwardWeights(x.data, dy.data, dw.data, d); });
+  return info.Env().Undefined();
+}
+
+// The pool dims, checked; the lengths of the input and the output.
+std::pair<int64_t, int64_t> checkPool(const Args& a, const int* d) {
+  using lvseg::PoolDim;
+  a.require(d[PoolDim::Batch] >= 1 && d[PoolDim::Channels] >= 1, "batch and channels must be at least 1");
+  checkAxis(a, "height", d[PoolDim::InHeight], d[PoolDim::OutHeight], d[PoolDim::FilterHeight], d[PoolDim::StrideHeight], 1,
+            d[PoolDim::PadTop], d[PoolDim::PadBottom]);
+  checkAxis(a, "width", d[PoolDim::InWidth], d[PoolDim::OutWidth], d[PoolDim::FilterWidth], d[PoolDim::StrideWidth], 1,
+            d[PoolDim::PadLeft], d[PoolDim::PadRight]);
+  return {a.product({d[PoolDim::Batch], d[PoolDim::InHeight], d[PoolDim::InWidth], d[PoolDim::Channels]}),
+          a.product({d[PoolDim::Batch], d[PoolDim::OutHeight], d[PoolDim::OutWidth], d[PoolDim::Channels]})};
 }
 
 Napi::Value MaxPool(const Napi::CallbackInfo& info) {
-  requireFloatArrays(info, {0, 1});
-  return guarded(info, [&] { lvseg::maxPoolForward(floats(info[0]), floats(info[1]), intDims(info, 2, lvseg::kPoolDims)); });
+  const Args a(info, "maxPool", 3);
+  const auto x = a.floats(0), y = a.floats(1);
+  const int* d = a.dims(2, lvseg::PoolDim::Count);
+  const auto [xLength, yLength] = checkPool(a, d);
+  a.length("x", x.length, xLength);
+  a.length("y", y.length, yLength);
+  locked(info, [&] { lvseg::maxPoolForward(x.data, y.data, d); });
+  return info.Env().Undefined();
 }
 
 Napi::Value MaxPoolGrad(const Napi::CallbackInfo& info) {
-  requireFloatArrays(info, {0, 1, 2});
-  return guarded(info, [&] {
-    lvseg::maxPoolBackward(floats(info[0]), floats(info[1]), floats(info[2]), intDims(info, 3, lvseg::kPoolDims));
-  });
+  const Args a(info, "maxPoolGrad", 4);
+  const auto x = a.floats(0), dy = a.floats(1), dx = a.floats(2);
+  const int* d = a.dims(3, lvseg::PoolDim::Count);
+  const auto [xLength, yLength] = checkPool(a, d);
+  a.length("x", x.length, xLength);
+  a.length("dy", dy.length, yLength);
+  a.length("dx", dx.length, xLength);
+  locked(info, [&] { lvseg::maxPoolBackward(x.data, dy.data, dx.data, d); });
+  return info.Env().Undefined();
 }
 
 Napi::Value MatMul(const Napi::CallbackInfo& info) {
-  requireFloatArrays(info, {0, 1, 3});
-  requireFloatArrays(info, {2}, true);
-  return guarded(info, [&] {
-    lvseg::matMul(floats(info[0]), floats(info[1]), optionalFloats(info[2]), floats(info[3]),
-                  intDims(info, 4, lvseg::kMatMulDims), info[5].ToBoolean());
-  });
+  using lvseg::MatMulDim;
+  const Args a(info, "matMul", 6);
+  const auto lhs = a.floats(0), rhs = a.floats(1), bias = a.optionalFloats(2), c = a.floats(3);
+  const int* d = a.dims(4, MatMulDim::Count);
+  const bool relu = a.flag(5);
+  const int64_t batch = d[MatMulDim::Batch], m = d[MatMulDim::M], k = d[MatMulDim::K], n = d[MatMulDim::N];
+  const int64_t batchB = d[MatMulDim::BatchB];
+  a.require(batch >= 1 && m >= 1 && k >= 1 && n >= 1, "batch, M, K and N must be at least 1");
+  a.require(d[MatMulDim::TransposeA] <= 1 && d[MatMulDim::TransposeB] <= 1, "the transpose flags must be 0 or 1");
+  a.require(batchB == 1 || batchB == batch, "b's batch must be 1 or a's");
+  a.length("a", lhs.length, a.product({batch, m, k}));
+  a.length("b", rhs.length, a.product({batchB, k, n}));
+  a.length("c", c.length, a.product({batch, m, n}));
+  if (bias.data) a.length("bias", bias.length, n);
+  locked(info, [&] { lvseg::matMul(lhs.data, rhs.data, bias.data, c.data, d, relu); });
+  return info.Env().Undefined();
 }
 
-float number(const Napi::CallbackInfo& info, size_t i) { return info[i].ToNumber().FloatValue(); }
-
 Napi::Value Adam(const Napi::CallbackInfo& info) {
-  requireFloatArrays(info, {0, 1, 2, 3});
-  lvseg::adamUpdate(floats(info[0]), floats(info[1]), floats(info[2]), floats(info[3]), length(info[0]),
-                    number(info, 4), number(info, 5), number(info, 6), number(info, 7), number(info, 8),
-                    number(info, 9));
+  const Args a(info, "adam", 10);
+  const auto value = a.floats(0), m = a.floats(1), v = a.floats(2), g = a.floats(3);
+  a.length("m", m.length, value.length);
+  a.length("v", v.length, value.length);
+  a.length("gradient", g.length, value.length);
+  const float lr = a.number(4), beta1 = a.number(5), beta2 = a.number(6), acc1 = a.number(7), acc2 = a.number(8);
+  const float epsilon = a.number(9);
+  locked(info, [&] { lvseg::adamUpdate(value.data, m.data, v.data, g.data, value.length, lr, beta1, beta2, acc1, acc2, epsilon); });
   return info.Env().Undefined();
 }
 
 Napi::Value Sgd(const Napi::CallbackInfo& info) {
-  requireFloatArrays(info, {0, 1});
-  lvseg::sgdUpdate(floats(info[0]), floats(info[1]), length(info[0]), number(info, 2));
+  const Args a(info, "sgd", 3);
+  const auto value = a.floats(0), g = a.floats(1);
+  a.length("gradient", g.length, value.length);
+  const float lr = a.number(2);
+  locked(info, [&] { lvseg::sgdUpdate(value.data, g.data, value.length, lr); });
   return info.Env().Undefined();
 }
 
+// binary(op, a, b, out, scalarA, blocked): see kernels.h for how b (and a scalar a) map onto out.
 Napi::Value Binary(const Napi::CallbackInfo& info) {
-  requireFloatArrays(info, {1, 2, 3});
-  lvseg::binary(static_cast<lvseg::Binary>(info[0].ToNumber().Int32Value()), floats(info[1]), floats(info[2]),
-                floats(info[3]), length(info[3]), length(info[2]), info[4].ToBoolean(), info[5].ToBoolean());
+  const Args a(info, "binary", 6);
+  const auto op = static_cast<lvseg::BinaryOp>(a.op(0, static_cast<int32_t>(lvseg::BinaryOp::Count)));
+  const auto lhs = a.floats(1), rhs = a.floats(2), out = a.floats(3);
+  const bool scalarA = a.flag(4), blocked = a.flag(5);
+  const int64_t n = out.length, bn = rhs.length;
+  if (scalarA) {
+    a.require(!blocked && lhs.length == 1 && bn == n, "a scalar a needs b as long as out, and no blocked b");
+  } else {
+    a.length("a", lhs.length, n);
+    a.require(bn >= 1 && n % bn == 0, "b's length must divide out's");
+  }
+  if (n == 0) return info.Env().Undefined();
+  locked(info, [&] { lvseg::binary(op, lhs.data, rhs.data, out.data, n, bn, scalarA, blocked); });
   return info.Env().Undefined();
 }
 
 Napi::Value Unary(const Napi::CallbackInfo& info) {
-  requireFloatArrays(info, {1, 2});
-  lvseg::unary(static_cast<lvseg::Unary>(info[0].ToNumber().Int32Value()), floats(info[1]), floats(info[2]),
-               length(info[2]), number(info, 3));
+  const Args a(info, "unary", 4);
+  const auto op = static_cast<lvseg::UnaryOp>(a.op(0, static_cast<int32_t>(lvseg::UnaryOp::Count)));
+  const auto x = a.floats(1), y = a.floats(2);
+  a.length("x", x.length, y.length);
+  const float alpha = a.number(3);
+  locked(info, [&] { lvseg::unary(op, x.data, y.data, y.length, alpha); });
   return info.Env().Undefined();
 }
 
 Napi::Value SumLeading(const Napi::CallbackInfo& info) {
-  requireFloatArrays(info, {0, 1});
-  const int64_t inner = length(info[1]);
-  lvseg::sumLeading(floats(info[0]), floats(info[1]), length(info[0]) / inner, inner);
+  const Args a(info, "sumLeading", 2);
+  const auto x = a.floats(0), out = a.floats(1);
+  a.require(out.length >= 1 && x.length % out.length == 0, "out's length must be at least 1 and divide x's");
+  locked(info, [&] { lvseg::sumLeading(x.data, out.data, x.length / out.length, out.length); });
   return info.Env().Undefined();
 }
 
 Napi::Value ReduceInner(const Napi::CallbackInfo& info) {
-  requireFloatArrays(info, {1, 2});
-  const int64_t outer = length(info[2]);
-  lvseg::reduceInner(info[0].ToNumber().Int32Value(), floats(info[1]), floats(info[2]), outer, length(info[1]) / outer);
+  const Args a(info, "reduceInner", 3);
+  const auto op = static_cast<lvseg::ReduceOp>(a.op(0, static_cast<int32_t>(lvseg::ReduceOp::Count)));
+  const auto x = a.floats(1), out = a.floats(2);
+  a.require(out.length >= 1 && x.length >= out.length && x.length % out.length == 0,
+            "out's length must be at least 1 and divide x's, with at least one value per row");
+  locked(info, [&] { lvseg::reduceInner(op, x.data, out.data, out.length, x.length / out.length); });
   return info.Env().Undefined();
 }
 
 // softmaxCrossEntropy(logits, labels, grad) -> mean loss; logits and grad [rows, classes], labels Int32Array [rows].
 Napi::Value SoftmaxCrossEntropy(const Napi::CallbackInfo& info) {
-  requireFloatArrays(info, {0, 2});
-  if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
-    throw Napi::TypeError::New(info.Env(), "lvseg native: argument 1 must be an Int32Array of labels");
-  }
-  const int64_t rows = static_cast<int64_t>(info[1].As<Napi::Int32Array>().ElementLength());
-  if (rows == 0 || length(info[0]) % rows != 0 || length(info[2]) != length(info[0])) {
-    throw Napi::RangeError::New(info.Env(), "lvseg native: logits, labels and gradient lengths disagree");
-  }
-  const double loss = lvseg::softmaxCrossEntropy(floats(info[0]), info[1].As<Napi::Int32Array>().Data(), floats(info[2]),
-                                                 rows, length(info[0]) / rows);
+  const Args a(info, "softmaxCrossEntropy", 3);
+  const auto logits = a.floats(0), grad = a.floats(2);
+  const auto labels = a.ints(1);
+  const int64_t rows = labels.length;
+  a.require(rows >= 1 && logits.length >= rows && logits.length % rows == 0 && grad.length == logits.length,
+            "logits and gradient must hold the same whole number (at least 1) of values per label");
+  const double loss = locked(info, [&] {
+    return lvseg::softmaxCrossEntropy(logits.data, labels.data, grad.data, rows, logits.length / rows);
+  });
   return Napi::Number::New(info.Env(), loss);
 }
 
-// copyRows(src, dst, [rows, run, srcStride, dstStride]): src and dst are views (subarrays) starting at
-// the first element to read and to write; TypeScript checked that every row lies inside both.
+// Whether the float ranges [p, p + n) and [q, q + m) share memory.
+bool overlaps(const float* p, int64_t n, const float* q, int64_t m) {
+  const auto a = reinterpret_cast<uintptr_t>(p), b = reinterpret_cast<uintptr_t>(q);
+  return a < b + static_cast<uintptr_t>(m) * sizeof(float) && b < a + static_cast<uintptr_t>(n) * sizeof(float);
+}
+
+// copyRows(src, dst, dims): src and dst are views (subarrays) starting at the first element to read and
+// to write; every row must lie inside both, and the two may not overlap (the rows are memcpy'd).
 Napi::Value CopyRows(const Napi::CallbackInfo& info) {
-  requireFloatArrays(info, {0, 1});
-  const int* d = intDims(info, 2, 4);
-  lvseg::copyRows(floats(info[0]), floats(info[1]), d[0], d[1], d[2], d[3]);
+  using lvseg::CopyDim;
+  const Args a(info, "copyRows", 3);
+  const auto src = a.floats(0), dst = a.floats(1);
+  const int* d = a.dims(2, CopyDim::Count);
+  const int64_t rows = d[CopyDim::Rows], run = d[CopyDim::Run], srcStride = d[CopyDim::SrcStride], dstStride = d[CopyDim::DstStride];
+  if (rows == 0 || run == 0) return info.Env().Undefined();
+  const int64_t srcSpan = a.product({rows - 1, srcStride}) + run, dstSpan = a.product({rows - 1, dstStride}) + run;
+  a.require(srcSpan <= src.length, "the rows reach past the end of src");
+  a.require(dstSpan <= dst.length, "the rows reach past the end of dst");
+  a.require(!overlaps(src.data, srcSpan, dst.data, dstSpan), "src and dst overlap");
+  locked(info, [&] { lvseg::copyRows(src.data, dst.data, rows, run, srcStride, dstStride); });
   return info.Env().Undefined();
 }
 
 // channelAffine(x, m, a, b, y): m, a and b hold one value per channel (the innermost axis).
 Napi::Value ChannelAffine(const Napi::CallbackInfo& info) {
-  requireFloatArrays(info, {0, 1, 2, 3, 4});
-  const int64_t channels = length(info[1]);
-  lvseg::channelAffine(floats(info[0]), floats(info[1]), floats(info[2]), floats(info[3]), floats(info[4]),
-                       length(info[0]) / channels, channels);
+  const Args a(info, "channelAffine", 5);
+  const auto x = a.floats(0), m = a.floats(1), scale = a.floats(2), offset = a.floats(3), y = a.floats(4);
+  const int64_t channels = m.length;
+  a.require(channels >= 1 && x.length % channels == 0, "the channel count must be at least 1 and divide x's length");
+  a.length("a", scale.length, channels);
+  a.length("b", offset.length, channels);
+  a.length("y", y.length, x.length);
+  locked(info, [&] { lvseg::channelAffine(x.data, m.data, scale.data, offset.data, y.data, x.length / channels, channels); });
   return info.Env().Undefined();
 }
 
 // channelSums(x, dy, mean, sumDy, sumDyXc): mean, sumDy and sumDyXc hold one value per channel.
 Napi::Value ChannelSums(const Napi::CallbackInfo& info) {
-  requireFloatArrays(info, {0, 1, 2, 3, 4});
-  const int64_t channels = length(info[2]);
-  lvseg::channelSums(floats(info[0]), floats(info[1]), floats(info[2]), floats(info[3]), floats(info[4]),
-                     length(info[0]) / channels, channels);
+  const Args a(info, "channelSums", 5);
+  const auto x = a.floats(0), dy = a.floats(1), mean = a.floats(2), sumDy = a.floats(3), sumDyXc = a.floats(4);
+  const int64_t channels = mean.length;
+  a.require(channels >= 1 && x.length % channels == 0, "the channel count must be at least 1 and divide x's length");
+  a.length("dy", dy.length, x.length);
+  a.length("sumDy", sumDy.length, channels);
+  a.length("sumDyXc", sumDyXc.length, channels);
+  locked(info, [&] {
+    lvseg::channelSums(x.data, dy.data, mean.data, sumDy.data, sumDyXc.data, x.length / channels, channels);
+  });
   return info.Env().Undefined();
 }
 
 // Threads for oneDNN and the elementwise loops (OpenMP); 0 or less leaves OpenMP's default (all cores).
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
-  const int n = info[0].ToNumber().Int32Value();
-  if (n > 0) omp_set_num_threads(n);
-  return Napi::Number::New(info.Env(), omp_get_max_threads());
+  const Args a(info, "setNumThreads", 1);
+  const double n = a.number(0);
+  a.require(n <= 1024, "at most 1024 threads");
+  return locked(info, [&] {
+    if (n >= 1) omp_set_num_threads(static_cast<int>(n));
+    return Napi::Number::New(info.Env(), omp_get_max_threads());
+  });
+}
+
+Napi::Value CachedPrimitives(const Napi::CallbackInfo& info) {
+  return locked(info, [&] { return Napi::Number::New(info.Env(), static_cast<double>(lvseg::cachedPrimitives())); });
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  // Every kernel output is a new Float32Array. glibc serves big blocks with mmap and unmaps them on free,
-  // so each step would fault in hundreds of MB of fresh zeroed pages (measured: a 6.5 MB output costs
-  // as much as the relu that fills it). Serving every block from the heap, and not trimming it back,
-  // lets freed activations be reused. V8's own heap does not go through malloc, so only big buffers see this.
-  mallopt(M_MMAP_MAX, 0);
-  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  // Opt-in (LVSEG_MALLOPT=1), as it changes malloc for the whole host process: serve big blocks from the
+  // heap and do not trim it, so freed buffers are reused instead of faulting in fresh zeroed pages. It
+  // paid off when every kernel output was a new buffer; the buffer pool (src/backends/buffer-pool.ts)
+  // now reuses them itself (docs/backends.md has the measurement).
+  static std::once_flag malloptOnce;
+  std::call_once(malloptOnce, [] {
+    const char* opt = std::getenv("LVSEG_MALLOPT");
+    if (opt && std::strcmp(opt, "1") == 0) {
+      mallopt(M_MMAP_MAX, 0);
+      mallopt(M_TRIM_THRESHOLD, 1 << 30);
+    }
+  });
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads));
+  exports.Set("cachedPrimitives", Napi::Function::New(env, CachedPrimitives));
   exports.Set("conv2d", Napi::Function::New(env, Conv2d));
   exports.Set("conv2dBackwardData", Napi::Function::New(env, Conv2dBackwardData));
   exports.Set("conv2dBackwardWeights", Napi::Function::New(env, Conv2dBackwardWeights));

@@ -18,14 +18,15 @@ namespace {
 struct ConvShape {
   memory::dims src, weights, bias, dst, strides, dilates, padL, padR;
   explicit ConvShape(const int* d)
-      : src{d[0], d[3], d[1], d[2]},
-        weights{d[6], d[3], d[7], d[8]},
-        bias{d[6]},
-        dst{d[0], d[6], d[4], d[5]},
-        strides{d[9], d[10]},
-        dilates{d[15] - 1, d[16] - 1},
-        padL{d[11], d[12]},
-        padR{d[13], d[14]} {}
+      : src{d[ConvDim::Batch], d[ConvDim::InChannels], d[ConvDim::InHeight], d[ConvDim::InWidth]},
+        weights{d[ConvDim::OutChannels], d[ConvDim::InChannels], d[ConvDim::FilterHeight], d[ConvDim::FilterWidth]},
+        bias{d[ConvDim::OutChannels]},
+        dst{d[ConvDim::Batch], d[ConvDim::OutChannels], d[ConvDim::OutHeight], d[ConvDim::OutWidth]},
+        strides{d[ConvDim::StrideHeight], d[ConvDim::StrideWidth]},
+        // oneDNN counts dilation from 0 (none), TensorFlow from 1
+        dilates{d[ConvDim::DilationHeight] - 1, d[ConvDim::DilationWidth] - 1},
+        padL{d[ConvDim::PadTop], d[ConvDim::PadLeft]},
+        padR{d[ConvDim::PadBottom], d[ConvDim::PadRight]} {}
   memory::desc srcMd() const { return memory::desc(src, dt::f32, tag::nhwc); }
   memory::desc dstMd() const { return memory::desc(dst, dt::f32, tag::nhwc); }
   memory::desc userWeightsMd() const { return memory::desc(weights, dt::f32, tag::hwio); }
@@ -142,16 +143,30 @@ std::unique_ptr<ConvBackwardWeights> makeBackwardWeights(const int* d) {
   return e;
 }
 
+// The dims as 64-bit numbers for the direct loops below.
+struct Geometry {
+  int64_t n, ih, iw, ic, oh, ow, oc, kh, kw, sh, sw, pt, pl, dh, dw;
+  explicit Geometry(const int* d)
+      : n(d[ConvDim::Batch]), ih(d[ConvDim::InHeight]), iw(d[ConvDim::InWidth]), ic(d[ConvDim::InChannels]),
+        oh(d[ConvDim::OutHeight]), ow(d[ConvDim::OutWidth]), oc(d[ConvDim::OutChannels]), kh(d[ConvDim::FilterHeight]),
+        kw(d[ConvDim::FilterWidth]), sh(d[ConvDim::StrideHeight]), sw(d[ConvDim::StrideWidth]), pt(d[ConvDim::PadTop]),
+        pl(d[ConvDim::PadLeft]), dh(d[ConvDim::DilationHeight]), dw(d[ConvDim::DilationWidth]) {}
+};
+
 }  // namespace
 
 // A one-channel input (the FCN's first layer) as im2col + matmul: with HWIO weights and one input
 // channel the filter is already the [KH*KW, OC] matrix and the NHWC output the [N*OH*OW, OC] result.
 // oneDNN's NHWC kernels handle IC = 1 poorly (12.9 ms for the FCN's 1->100 5x5/2 layer on one core).
 static void conv2dSingleChannel(const float* x, const float* w, const float* bias, float* y, const int* d, bool relu) {
-  const int64_t n = d[0], ih = d[1], iw = d[2], oh = d[4], ow = d[5], oc = d[6], kh = d[7], kw = d[8];
-  const int64_t sh = d[9], sw = d[10], pt = d[11], pl = d[12], dh = d[15], dw = d[16];
+  const Geometry g(d);
+  const int64_t n = g.n, ih = g.ih, iw = g.iw, oh = g.oh, ow = g.ow, oc = g.oc, kh = g.kh, kw = g.kw;
+  const int64_t sh = g.sh, sw = g.sw, pt = g.pt, pl = g.pl, dh = g.dh, dw = g.dw;
   static std::vector<float> col;
-  col.resize(static_cast<size_t>(n * oh * ow * kh * kw));
+  const size_t colSize = static_cast<size_t>(n * oh * ow * kh * kw);
+  // Keep the buffer between calls, but not one far bigger than this call needs (a big batch once).
+  if (col.capacity() > 4 * colSize) std::vector<float>().swap(col);
+  col.resize(colSize);
 #pragma omp parallel for collapse(2) schedule(static) if (n * oh * ow * kh * kw > (1 << 20))
   for (int64_t b = 0; b < n; b++) {
     for (int64_t r = 0; r < oh; r++) {
@@ -169,15 +184,20 @@ static void conv2dSingleChannel(const float* x, const float* w, const float* bia
       }
     }
   }
-  const int mm[kMatMulDims] = {1, static_cast<int>(n * oh * ow), static_cast<int>(kh * kw), static_cast<int>(oc), 0, 0, 1};
+  int mm[MatMulDim::Count] = {};
+  mm[MatMulDim::Batch] = 1;
+  mm[MatMulDim::M] = static_cast<int>(n * oh * ow);  // addon.cc checked that this fits an int
+  mm[MatMulDim::K] = static_cast<int>(kh * kw);
+  mm[MatMulDim::N] = static_cast<int>(oc);
+  mm[MatMulDim::BatchB] = 1;
   matMul(col.data(), w, bias, y, mm, relu);
 }
 
 void conv2dForward(const float* x, const float* w, const float* bias, float* y, const int* dims, bool relu) {
-  if (dims[3] == 1) return conv2dSingleChannel(x, w, bias, y, dims, relu);
+  if (dims[ConvDim::InChannels] == 1) return conv2dSingleChannel(x, w, bias, y, dims, relu);
   static Cache<ConvForward> cache;
   const bool withBias = bias != nullptr;
-  std::string key = shapeKey(withBias ? (relu ? "fwd+b+relu" : "fwd+b") : (relu ? "fwd+relu" : "fwd"), dims, kConvDims);
+  std::string key = shapeKey(withBias ? (relu ? "fwd+b+relu" : "fwd+b") : (relu ? "fwd+relu" : "fwd"), dims, ConvDim::Count);
   ConvForward& e = cached(cache, key, [&] { return makeForward(dims, withBias, relu); });
   auto& st = cpuStream();
   e.src.set_data_handle(const_cast<float*>(x));
@@ -192,13 +212,14 @@ void conv2dForward(const float* x, const float* w, const float* bias, float* y, 
 // Few channels on both sides (the FCN's 31x31/16 upsampling, 2 -> 2): oneDNN falls back to its gemm-based
 // convolution there, which reorders and im2cols a 31x31 window per pixel and allocates per-thread buffers
 // on every call; the direct loops below do the ~1M multiply-adds of the FCN's case in less time.
-static bool fewChannels(const int* d) { return d[3] * d[6] <= 16; }
+static bool fewChannels(const int* d) { return int64_t{d[ConvDim::InChannels]} * d[ConvDim::OutChannels] <= 16; }
 
 // dx[n, iy, ix, ic] = sum over the (ky, oy) with oy * SH - PT + ky * DH == iy (and likewise along x) of
 // sum_oc dy[n, oy, ox, oc] * w[ky, kx, ic, oc]: a gather, so rows are independent and run in parallel.
 static void conv2dBackwardDataDirect(const float* dy, const float* w, float* dx, const int* d) {
-  const int64_t n = d[0], ih = d[1], iw = d[2], ic = d[3], oh = d[4], ow = d[5], oc = d[6], kh = d[7], kw = d[8];
-  const int64_t sh = d[9], sw = d[10], pt = d[11], pl = d[12], dh = d[15], dw = d[16];
+  const Geometry g(d);
+  const int64_t n = g.n, ih = g.ih, iw = g.iw, ic = g.ic, oh = g.oh, ow = g.ow, oc = g.oc, kh = g.kh, kw = g.kw;
+  const int64_t sh = g.sh, sw = g.sw, pt = g.pt, pl = g.pl, dh = g.dh, dw = g.dw;
   // Along x, the (kx, ox) pairs that reach each input column, once for all rows.
   std::vector<std::vector<std::pair<int64_t, int64_t>>> cols(static_cast<size_t>(iw));
   for (int64_t ix = 0; ix < iw; ix++) {
@@ -235,8 +256,9 @@ static void conv2dBackwardDataDirect(const float* dy, const float* w, float* dx,
 
 // dw[ky, kx, ic, oc] = sum over n, oy, ox of x[n, oy * SH - PT + ky * DH, ox * SW - PL + kx * DW, ic] * dy[n, oy, ox, oc].
 static void conv2dBackwardWeightsDirect(const float* x, const float* dy, float* dwOut, const int* d) {
-  const int64_t n = d[0], ih = d[1], iw = d[2], ic = d[3], oh = d[4], ow = d[5], oc = d[6], kh = d[7], kw = d[8];
-  const int64_t sh = d[9], sw = d[10], pt = d[11], pl = d[12], dh = d[15], dw = d[16];
+  const Geometry g(d);
+  const int64_t n = g.n, ih = g.ih, iw = g.iw, ic = g.ic, oh = g.oh, ow = g.ow, oc = g.oc, kh = g.kh, kw = g.kw;
+  const int64_t sh = g.sh, sw = g.sw, pt = g.pt, pl = g.pl, dh = g.dh, dw = g.dw;
 #pragma omp parallel for collapse(2) schedule(static) if (kh * kw * ic * oc * n * oh * ow > (1 << 16))
   for (int64_t ky = 0; ky < kh; ky++) {
     for (int64_t kx = 0; kx < kw; kx++) {
@@ -264,7 +286,7 @@ static void conv2dBackwardWeightsDirect(const float* x, const float* dy, float* 
 void conv2dBackwardData(const float* dy, const float* w, float* dx, const int* dims) {
   if (fewChannels(dims)) return conv2dBackwardDataDirect(dy, w, dx, dims);
   static Cache<ConvBackwardData> cache;
-  ConvBackwardData& e = cached(cache, shapeKey("bwd-data", dims, kConvDims), [&] { return makeBackwardData(dims); });
+  ConvBackwardData& e = cached(cache, shapeKey("bwd-data", dims, ConvDim::Count), [&] { return makeBackwardData(dims); });
   auto& st = cpuStream();
   e.diffDst.set_data_handle(const_cast<float*>(dy));
   e.diffSrc.set_data_handle(dx);
@@ -277,7 +299,7 @@ void conv2dBackwardData(const float* dy, const float* w, float* dx, const int* d
 void conv2dBackwardWeights(const float* x, const float* dy, float* dw, const int* dims) {
   if (fewChannels(dims)) return conv2dBackwardWeightsDirect(x, dy, dw, dims);
   static Cache<ConvBackwardWeights> cache;
-  ConvBackwardWeights& e = cached(cache, shapeKey("bwd-weights", dims, kConvDims), [&] { return makeBackwardWeights(dims); });
+  ConvBackwardWeights& e = cached(cache, shapeKey("bwd-weights", dims, ConvDim::Count), [&] { return makeBackwardWeights(dims); });
   auto& st = cpuStream();
   e.src.set_data_handle(const_cast<float*>(x));
   e.diffDst.set_data_handle(const_cast<float*>(dy));

@@ -1,4 +1,5 @@
 #include "engine.h"
+#include "kernels.h"
 
 namespace lvseg {
 
@@ -11,6 +12,13 @@ dnnl::stream& cpuStream() {
   static dnnl::stream stream(cpuEngine());
   return stream;
 }
+
+int64_t& cachedPrimitiveCount() {
+  static int64_t count = 0;
+  return count;
+}
+
+int64_t cachedPrimitives() { return cachedPrimitiveCount(); }
 
 std::string shapeKey(const char* kind, const int* dims, int n) {
   std::string key(kind);

@@ -1,7 +1,9 @@
 // The coarse kernels the addon exports. Every pointer is a float32 buffer of the TensorFlow.js cpu
-// backend (NHWC activations, HWIO filters); shapes were validated in TypeScript before the call.
+// backend (NHWC activations, HWIO filters); addon.cc has checked every length against the dims and
+// every op code against its range before any of these runs.
 #pragma once
 #include <cstdint>
+#include "contract.h"
 
 namespace lvseg {
 
@@ -11,36 +13,31 @@ namespace lvseg {
 // processes compete for the cores).
 constexpr int64_t kParallelMin = 1 << 22;
 
-// conv dims: N, IH, IW, IC, OH, OW, OC, KH, KW, SH, SW, PT, PL, PB, PR, DH, DW (dilation, 1 = none)
-constexpr int kConvDims = 17;
+// dims: ConvDim::Count values, laid out as contract.h says.
 void conv2dForward(const float* x, const float* w, const float* bias, float* y, const int* dims, bool relu);
 void conv2dBackwardData(const float* dy, const float* w, float* dx, const int* dims);
 void conv2dBackwardWeights(const float* x, const float* dy, float* dw, const int* dims);
 
-// pool dims: N, IH, IW, C, OH, OW, KH, KW, SH, SW, PT, PL, PB, PR
-constexpr int kPoolDims = 14;
+// dims: PoolDim::Count values (contract.h).
 void maxPoolForward(const float* x, float* y, const int* dims);
 void maxPoolBackward(const float* x, const float* dy, float* dx, const int* dims);
 
-// matmul dims: batch, M, K, N, transposeA, transposeB, batchB (1 = broadcast b)
-constexpr int kMatMulDims = 7;
+// dims: MatMulDim::Count values (contract.h).
 void matMul(const float* a, const float* b, const float* bias, float* c, const int* dims, bool relu);
 
 // Elementwise and reductions, all cores.
 void adamUpdate(float* value, float* m, float* v, const float* g, int64_t n, float lr, float beta1, float beta2,
                 float oneMinusAccBeta1, float oneMinusAccBeta2, float epsilon);
 void sgdUpdate(float* value, const float* g, int64_t n, float lr);
-enum class Binary { Add = 0, Sub = 1, Mul = 2, Div = 3, ReluGrad = 4 };
 // out[i] = a[i] op b[j]: with `blocked` false b repeats with period bn (bn == n: same shape; 1: scalar;
 // C: a last-axis vector), with `blocked` true each b[j] covers n / bn consecutive outputs (b is [..., 1]).
 // scalarA: a is one value, b has n.
-void binary(Binary op, const float* a, const float* b, float* out, int64_t n, int64_t bn, bool scalarA, bool blocked);
-enum class Unary { Relu = 0, Step = 1, Exp = 2, Log = 3, Neg = 4, Square = 5, Sqrt = 6 };
-void unary(Unary op, const float* x, float* y, int64_t n, float alpha);
+void binary(BinaryOp op, const float* a, const float* b, float* out, int64_t n, int64_t bn, bool scalarA, bool blocked);
+void unary(UnaryOp op, const float* x, float* y, int64_t n, float alpha);
 // Sums over all leading axes, keeping the innermost `inner` values: out[j] = sum_i x[i*inner + j].
 void sumLeading(const float* x, float* out, int64_t outer, int64_t inner);
-// Reduction over the innermost axis: out[i] = reduce_j x[i*inner + j] (op 0 sum, 1 max).
-void reduceInner(int op, const float* x, float* out, int64_t outer, int64_t inner);
+// Reduction over the innermost axis: out[i] = reduce_j x[i*inner + j].
+void reduceInner(ReduceOp op, const float* x, float* out, int64_t outer, int64_t inner);
 
 // Sparse softmax cross-entropy over rows of `classes` logits, averaged over the rows; writes its gradient
 // (softmax - onehot(label)) / rows to grad and returns the loss.
@@ -48,6 +45,9 @@ double softmaxCrossEntropy(const float* logits, const int32_t* labels, float* gr
 
 // Strided copy: rows x run floats, row r from src + r * srcStride to dst + r * dstStride (Slice, SplitV, Concat).
 void copyRows(const float* src, float* dst, int64_t rows, int64_t run, int64_t srcStride, int64_t dstStride);
+
+// Cached oneDNN primitives over all kinds (engine.h's Cache), for tests of the bound.
+int64_t cachedPrimitives();
 
 // Batch normalization on [rows, channels]: y = (x - m[c]) * a[c] + b[c]; and per channel the sums of dy and of
 // dy * (x - mean[c]) (the scale, offset, mean and variance gradients all derive from these two).

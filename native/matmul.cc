@@ -16,8 +16,9 @@ struct MatMulEntry {
 };
 
 std::unique_ptr<MatMulEntry> makeMatMul(const int* d, bool withBias, bool relu) {
-  const memory::dim B = d[0], M = d[1], K = d[2], N = d[3], BB = d[6];
-  const bool ta = d[4] != 0, tb = d[5] != 0;
+  const memory::dim B = d[MatMulDim::Batch], M = d[MatMulDim::M], K = d[MatMulDim::K], N = d[MatMulDim::N];
+  const memory::dim BB = d[MatMulDim::BatchB];
+  const bool ta = d[MatMulDim::TransposeA] != 0, tb = d[MatMulDim::TransposeB] != 0;
   memory::desc aMd({B, M, K}, dt::f32, ta ? memory::dims{M * K, 1, M} : memory::dims{M * K, K, 1});
   memory::desc bMd({BB, K, N}, dt::f32, tb ? memory::dims{K * N, 1, K} : memory::dims{K * N, N, 1});
   memory::desc biasMd({1, 1, N}, dt::f32, memory::dims{N, N, 1});
@@ -41,7 +42,7 @@ std::unique_ptr<MatMulEntry> makeMatMul(const int* d, bool withBias, bool relu) 
 // K == 1 is an outer product (a Dense layer's weight gradient at batch 1); oneDNN's brgemm takes
 // ~30x longer on it than this loop, which is bound by writing c.
 static void outerProduct(const float* a, const float* b, const float* bias, float* c, const int* d, bool relu) {
-  const int64_t batch = d[0], m = d[1], n = d[3], batchB = d[6];
+  const int64_t batch = d[MatMulDim::Batch], m = d[MatMulDim::M], n = d[MatMulDim::N], batchB = d[MatMulDim::BatchB];
 #pragma omp parallel for collapse(2) schedule(static) if (batch * m * n > kParallelMin)
   for (int64_t p = 0; p < batch; p++) {
     for (int64_t i = 0; i < m; i++) {
@@ -58,10 +59,10 @@ static void outerProduct(const float* a, const float* b, const float* bias, floa
 }
 
 void matMul(const float* a, const float* b, const float* bias, float* c, const int* d, bool relu) {
-  if (d[2] == 1) return outerProduct(a, b, bias, c, d, relu);
+  if (d[MatMulDim::K] == 1) return outerProduct(a, b, bias, c, d, relu);
   static Cache<MatMulEntry> cache;
   const bool withBias = bias != nullptr;
-  std::string key = shapeKey(withBias ? (relu ? "mm+b+relu" : "mm+b") : (relu ? "mm+relu" : "mm"), d, kMatMulDims);
+  std::string key = shapeKey(withBias ? (relu ? "mm+b+relu" : "mm+b") : (relu ? "mm+relu" : "mm"), d, MatMulDim::Count);
   MatMulEntry& e = cached(cache, key, [&] { return makeMatMul(d, withBias, relu); });
   e.a.set_data_handle(const_cast<float*>(a));
   e.b.set_data_handle(const_cast<float*>(b));

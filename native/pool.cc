@@ -14,12 +14,12 @@ namespace {
 struct PoolShape {
   memory::dims src, dst, strides, kernel, padL, padR;
   explicit PoolShape(const int* d)
-      : src{d[0], d[3], d[1], d[2]},
-        dst{d[0], d[3], d[4], d[5]},
-        strides{d[8], d[9]},
-        kernel{d[6], d[7]},
-        padL{d[10], d[11]},
-        padR{d[12], d[13]} {}
+      : src{d[PoolDim::Batch], d[PoolDim::Channels], d[PoolDim::InHeight], d[PoolDim::InWidth]},
+        dst{d[PoolDim::Batch], d[PoolDim::Channels], d[PoolDim::OutHeight], d[PoolDim::OutWidth]},
+        strides{d[PoolDim::StrideHeight], d[PoolDim::StrideWidth]},
+        kernel{d[PoolDim::FilterHeight], d[PoolDim::FilterWidth]},
+        padL{d[PoolDim::PadTop], d[PoolDim::PadLeft]},
+        padR{d[PoolDim::PadBottom], d[PoolDim::PadRight]} {}
   memory::desc srcMd() const { return memory::desc(src, dt::f32, tag::nhwc); }
   memory::desc dstMd() const { return memory::desc(dst, dt::f32, tag::nhwc); }
   pooling_forward::primitive_desc forwardPd(prop_kind kind) const {
@@ -76,7 +76,7 @@ std::unique_ptr<PoolBackward> makeBackward(const int* d) {
 
 void maxPoolForward(const float* x, float* y, const int* dims) {
   static Cache<PoolForward> cache;
-  PoolForward& e = cached(cache, shapeKey("maxpool", dims, kPoolDims), [&] { return makeForward(dims); });
+  PoolForward& e = cached(cache, shapeKey("maxpool", dims, PoolDim::Count), [&] { return makeForward(dims); });
   e.src.set_data_handle(const_cast<float*>(x));
   e.dst.set_data_handle(y);
   auto& st = cpuStream();
@@ -86,7 +86,7 @@ void maxPoolForward(const float* x, float* y, const int* dims) {
 
 void maxPoolBackward(const float* x, const float* dy, float* dx, const int* dims) {
   static Cache<PoolBackward> cache;
-  PoolBackward& e = cached(cache, shapeKey("maxpool-grad", dims, kPoolDims), [&] { return makeBackward(dims); });
+  PoolBackward& e = cached(cache, shapeKey("maxpool-grad", dims, PoolDim::Count), [&] { return makeBackward(dims); });
   auto& st = cpuStream();
   e.src.set_data_handle(const_cast<float*>(x));
   e.diffDst.set_data_handle(const_cast<float*>(dy));

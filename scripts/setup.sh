@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent setup, run before `npm test`, `npm run demo` and `npm run bench`:
 # system packages (apt-get, when root and missing), npm ci (when node_modules is missing or stale),
-# the native oneDNN addon (when its sources changed; a failure is a warning), the TypeScript build
+# the native oneDNN addon (when its sources or the CPU changed; a failure is a warning), the TypeScript build
 # (when sources changed). Each step is skipped in milliseconds when there is nothing to do.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,9 +35,12 @@ if [ ! -f node_modules/.lvseg-lock-hash ] || [ "$(cat node_modules/.lvseg-lock-h
   echo "$lock_hash" > node_modules/.lvseg-lock-hash
 fi
 
-# 3. The native oneDNN addon; a failed build leaves the wasm fallback, never a broken install.
+# 3. The native oneDNN addon, when its sources or the CPU changed; a failed build leaves the wasm
+#    fallback, never a broken install.
 if [ -f binding.gyp ] && [ "${LVSEG_SKIP_NATIVE:-0}" != 1 ]; then
-  native_hash=$(hash_of native binding.gyp)
+  # The addon is compiled with -march=native: a different CPU (a copied checkout or container image)
+  # gets a fresh build, so the CPU's flags are part of the hash.
+  native_hash=$( { hash_of native binding.gyp scripts/native-isa.sh; grep -m1 '^flags' /proc/cpuinfo 2>/dev/null || true; } | sha1sum | cut -c1-40)
   if [ ! -f build/.lvseg-native-hash ] || [ "$(cat build/.lvseg-native-hash)" != "$native_hash" ]; then
     say "building the native oneDNN addon"
     if npx --no-install node-gyp rebuild >/tmp/lvseg-native-build.log 2>&1; then
@@ -45,7 +48,7 @@ if [ -f binding.gyp ] && [ "${LVSEG_SKIP_NATIVE:-0}" != 1 ]; then
     else
       say "warning: the native oneDNN addon did not build (see /tmp/lvseg-native-build.log);"
       say "         lvseg will train on the wasm backend. For the fast one: apt-get install libdnnl-dev g++ make"
-      # The hash is recorded anyway: a failed build is not retried until native/ or binding.gyp change.
+      # The hash is recorded anyway: a failed build is not retried until its sources or the CPU change.
       mkdir -p build && echo "$native_hash" > build/.lvseg-native-hash
     fi
   fi

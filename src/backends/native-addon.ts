@@ -1,15 +1,20 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../paths.js';
+import type { BinaryOp, OpCode, ReduceOp, UnaryOp } from './onednn/contract.js';
 
 /**
  * The C++ addon on oneDNN (native/, built by `npm run setup` with node-gyp). Every function works in
- * place on Float32Array buffers; callers validate shapes and lengths first (see onednn.ts).
+ * place on Float32Array buffers. The addon checks every argument (kinds, lengths against the dims, op
+ * codes) and throws a TypeError or RangeError for a bad one; callers (onednn/) pass consistent ones.
+ * Op codes and dims layouts: onednn/contract.ts.
  */
 export interface NativeAddon {
   /** Sets the OpenMP thread count (n > 0) and returns the count in effect. */
   setNumThreads(n: number): number;
+  /** oneDNN primitives cached over all kinds (each kind keeps at most 64, least recently used out). */
+  cachedPrimitives(): number;
   conv2d(x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array, dims: Int32Array, relu: boolean): void;
   conv2dBackwardData(dy: Float32Array, w: Float32Array, dx: Float32Array, dims: Int32Array): void;
   conv2dBackwardWeights(x: Float32Array, dy: Float32Array, dw: Float32Array, dims: Int32Array): void;
@@ -19,13 +24,13 @@ export interface NativeAddon {
   adam(value: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, lr: number, beta1: number, beta2: number,
     oneMinusAccBeta1: number, oneMinusAccBeta2: number, epsilon: number): void;
   sgd(value: Float32Array, g: Float32Array, lr: number): void;
-  binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array, scalarA: boolean, blocked: boolean): void;
-  unary(op: number, x: Float32Array, y: Float32Array, alpha: number): void;
+  binary(op: OpCode<typeof BinaryOp>, a: Float32Array, b: Float32Array, out: Float32Array, scalarA: boolean, blocked: boolean): void;
+  unary(op: OpCode<typeof UnaryOp>, x: Float32Array, y: Float32Array, alpha: number): void;
   sumLeading(x: Float32Array, out: Float32Array): void;
-  reduceInner(op: number, x: Float32Array, out: Float32Array): void;
+  reduceInner(op: OpCode<typeof ReduceOp>, x: Float32Array, out: Float32Array): void;
   /** Mean sparse softmax cross-entropy of logits [rows, classes]; writes (softmax - onehot) / rows to grad. */
   softmaxCrossEntropy(logits: Float32Array, labels: Int32Array, grad: Float32Array): number;
-  /** dims: rows, run, srcStride, dstStride; src and dst are views starting at the first element. */
+  /** dims: CopyDim; src and dst are views starting at the first element, and may not overlap. */
   copyRows(src: Float32Array, dst: Float32Array, dims: Int32Array): void;
   /** y = (x - m[c]) * a[c] + b[c] over the innermost axis (m, a and b: one value per channel). */
   channelAffine(x: Float32Array, m: Float32Array, a: Float32Array, b: Float32Array, y: Float32Array): void;
@@ -34,11 +39,45 @@ export interface NativeAddon {
 }
 
 export const ADDON_PATH = join(PACKAGE_ROOT, 'build', 'Release', 'lvseg_onednn.node');
+/** The instruction-set extensions the addon was compiled for (-march=native), written by scripts/native-isa.sh. */
+export const ADDON_ISA_PATH = join(PACKAGE_ROOT, 'build', 'Release', 'lvseg_onednn.isa');
 export const NATIVE_ADVICE = 'apt-get install libdnnl-dev g++ make && npm run setup';
 
 export type AddonLoad = { addon: NativeAddon; reason?: undefined } | { addon?: undefined; reason: string };
 
 let loaded: AddonLoad | undefined;
+
+// The compiler's macro names whose /proc/cpuinfo flag is not the name in lower case (underscores aside).
+const CPUINFO_NAMES: Record<string, string> = { BMI: 'bmi1', LZCNT: 'abm', SSE3: 'pni' };
+
+const cpuFlags = (text: string): Set<string> =>
+  new Set((/^flags\s*:(.*)$/m.exec(text)?.[1] ?? '').trim().split(/\s+/).filter(Boolean).map((f) => f.replace(/_/g, '')));
+
+/**
+ * The instruction-set extensions the addon was compiled for that this CPU lacks. `record` is the file
+ * scripts/native-isa.sh wrote at build time (a `macros:` line, the compiler's names such as AVX512F and
+ * SSE4_2, and the build CPU's `flags:` line), `cpuinfo` the text of /proc/cpuinfo here. Only extensions
+ * that the build CPU's flags show are compared (a VM may hide one, e.g. abm, that the compiler sees).
+ */
+export function missingIsa(record: string, cpuinfo: string): string[] {
+  const macros = (/^macros:(.*)$/m.exec(record)?.[1] ?? '').trim().split(/\s+/).filter(Boolean);
+  const built = cpuFlags(record), here = cpuFlags(cpuinfo);
+  const flag = (macro: string) => (CPUINFO_NAMES[macro] ?? macro.toLowerCase()).replace(/_/g, '');
+  return macros.filter((m) => built.has(flag(m)) && !here.has(flag(m))).map((m) => m.toLowerCase());
+}
+
+/**
+ * Why the addon cannot run on this CPU, or undefined when it can. It is compiled with -march=native, so
+ * a build carried to a CPU without one of its extensions (a container image moved to an older host)
+ * would die of an illegal instruction at its first vector loop; this check runs before it is loaded.
+ */
+function isaMismatch(): string | undefined {
+  if (!existsSync(ADDON_ISA_PATH)) return `the native oneDNN addon was built without its CPU record (${ADDON_ISA_PATH} is missing)`;
+  if (!existsSync('/proc/cpuinfo')) return undefined;
+  const missing = missingIsa(readFileSync(ADDON_ISA_PATH, 'utf8'), readFileSync('/proc/cpuinfo', 'utf8'));
+  if (missing.length === 0) return undefined;
+  return `the native oneDNN addon was built for a CPU with ${missing.join(', ')}, which this one lacks; rebuild it here`;
+}
 
 /** Loads the addon once; `reason` says in one line why it is not available. */
 export function loadNativeAddon(): AddonLoad {
@@ -48,16 +87,22 @@ export function loadNativeAddon(): AddonLoad {
   } else if (!existsSync(ADDON_PATH)) {
     loaded = { reason: `the native oneDNN addon is not built (${ADDON_PATH} is missing)` };
   } else {
-    try {
-      // OpenMP reads this when the addon loads it. Spinning threads (its default) make every parallel
-      // region wait for a descheduled thread when other processes share the cores: measured on 2 busy
-      // cores, an FCN step took 0.8-2.2 s spinning and 0.35-0.6 s passive. Set it to override.
-      process.env.OMP_WAIT_POLICY ??= 'passive';
-      loaded = { addon: createRequire(import.meta.url)(ADDON_PATH) as NativeAddon };
-    } catch (err) {
-      const first = String((err as Error).message).split('\n')[0];
-      loaded = { reason: `the native oneDNN addon does not load (${first})` };
-    }
+    loaded = loadBuiltAddon();
   }
   return loaded;
+}
+
+function loadBuiltAddon(): AddonLoad {
+  const mismatch = isaMismatch();
+  if (mismatch) return { reason: mismatch };
+  try {
+    // OpenMP reads this when the addon loads it. Spinning threads (its default) make every parallel
+    // region wait for a descheduled thread when other processes share the cores: measured on 2 busy
+    // cores, an FCN step took 0.8-2.2 s spinning and 0.35-0.6 s passive. Set it to override.
+    process.env.OMP_WAIT_POLICY ??= 'passive';
+    return { addon: createRequire(import.meta.url)(ADDON_PATH) as NativeAddon };
+  } catch (err) {
+    const first = String((err as Error).message).split('\n')[0];
+    return { reason: `the native oneDNN addon does not load (${first})` };
+  }
 }

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from './native-addon.js';
-import { ONEDNN_BACKEND, onednnAddon } from './onednn.js';
+import { ONEDNN_BACKEND, onednnAddon } from './onednn/index.js';
 
 export type OptimizerName = 'adam' | 'sgd';
 

@@ -4,7 +4,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { BackendError } from '../errors.js';
 import { NATIVE_ADVICE } from './native-addon.js';
-import { ONEDNN_BACKEND, registerOnednnBackend } from './onednn.js';
+import { ONEDNN_BACKEND, registerOnednnBackend } from './onednn/index.js';
 import { registerWasmTrainingKernels } from './wasm-kernels.js';
 import { registerWebGpuBackend, WEBGPU_BACKEND } from './webgpu.js';
 

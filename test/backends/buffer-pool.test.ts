@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { describe, expect, test } from 'vitest';
 import { BufferPool } from '../../src/backends/buffer-pool.js';
-import { onednnPooledBytes, registerOnednnBackend } from '../../src/backends/onednn.js';
+import { onednnPooledBytes, registerOnednnBackend } from '../../src/backends/onednn/index.js';
 
 describe('BufferPool', () => {
   test('a released buffer is handed out again for the same size, and only for that size', () => {
