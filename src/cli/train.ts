@@ -7,6 +7,7 @@ import { PRESETS } from '../models/presets.js';
 import { LOSS_NAMES } from '../training/losses.js';
 import { METRIC_NAMES } from '../training/metrics.js';
 import { formatLogs } from '../training/callbacks/progress.js';
+import { SCHEDULE_NAMES } from '../training/schedule.js';
 import { backendOption, type Command } from './command.js';
 import type { ParsedArgs } from './options.js';
 
@@ -32,6 +33,12 @@ const FLAG_KEYS: Record<string, keyof TrainConfig> = {
   'early-stopping': 'earlyStopping',
   scale: 'scale',
   tensorboard: 'tensorboard',
+  // ---- recipe options (issue 9); unet, preprocessing and augment come from a preset or --config ----
+  'lr-schedule': 'lrSchedule',
+  'warmup-epochs': 'warmupEpochs',
+  'weight-decay': 'weightDecay',
+  tta: 'tta',
+  postprocess: 'postprocess',
 };
 
 export const command: Command = {
@@ -45,6 +52,10 @@ export const command: Command = {
     '(batch 1, shuffle buffer 10, Adam 0.001, steps per epoch = training-set size, scale 1/1024; the shared',
     'TFRecords, whose pixels run 0-255, want --scale 1/255). --resume RUN continues a killed run from its last',
     'completed epoch with the same data order.',
+    'The sunnybrook-unet preset is the recipe for unseen patients: a U-Net with batch norm on a centred 128x128',
+    'region of interest, per-image normalisation, strong augmentation, CE+Dice, AdamW with warm-up and cosine',
+    'decay; its model/ gets an lvseg.json (preprocessing, test-time flips, post-processing) that predict and',
+    'evaluate follow. unet, preprocessing and augment are set by a preset or in --config FILE.',
   ].join('\n'),
   options: [
     { name: 'model', type: 'string', value: 'NAME', description: 'built-in network', choices: MODEL_NAMES },
@@ -69,6 +80,12 @@ export const command: Command = {
     { name: 'early-stopping', type: 'number', value: 'PATIENCE', description: 'stop when val_dice has not improved for PATIENCE epochs (0: off)', default: 0 },
     { name: 'scale', type: 'string', value: 'S', description: 'pixel scaling: a factor like 1/255, or minmax, zscore, none', default: TRAIN_DEFAULTS.scale },
     { name: 'tensorboard', type: 'boolean', description: 'write TensorBoard event files to RUN/logs (--no-tensorboard: off)', default: TRAIN_DEFAULTS.tensorboard },
+    // ---- recipe options (issue 9) ----
+    { name: 'lr-schedule', type: 'string', value: 'NAME', description: 'learning-rate schedule after the warm-up', default: TRAIN_DEFAULTS.lrSchedule, choices: SCHEDULE_NAMES },
+    { name: 'warmup-epochs', type: 'number', value: 'N', description: 'epochs of linear learning-rate warm-up', default: TRAIN_DEFAULTS.warmupEpochs },
+    { name: 'weight-decay', type: 'number', value: 'W', description: "AdamW's decoupled weight decay (0: plain Adam)", default: TRAIN_DEFAULTS.weightDecay },
+    { name: 'tta', type: 'boolean', description: "test-time flips in the model's inference pipeline (needs preprocessing)", default: TRAIN_DEFAULTS.tta },
+    { name: 'postprocess', type: 'boolean', description: "largest component + holes filled in the model's inference pipeline (needs preprocessing)", default: TRAIN_DEFAULTS.postprocess },
   ],
   async run(args) {
     const resume = args.options.resume as string | undefined;

@@ -5,6 +5,10 @@ import { validateModelSpec } from '../models/spec.js';
 import { parseScaling, formatScaling } from '../data/scaling.js';
 import { LOSS_NAMES, type LossName } from './losses.js';
 import { checkMetricNames, type MetricName } from './metrics.js';
+import { SCHEDULE_NAMES, type ScheduleName } from './schedule.js';
+import type { UnetOptions } from '../models/unet.js';
+import { checkPreprocessing, type Preprocessing } from '../transforms/preprocess.js';
+import { transformFromSpec, type TransformSpec } from '../transforms/compose.js';
 
 /** Everything a training run needs, as resolved from defaults < preset < config file < flags. */
 export interface TrainConfig {
@@ -36,7 +40,25 @@ export interface TrainConfig {
   earlyStopping: number | null;
   tensorboard: boolean;
   out: string | null;
+  // ---- recipe options (issue 9: unseen patients); one block, for the lead's single option declaration ----
+  /** U-Net variant (models unet, unet-small): depth, baseFilters, batchNorm, batchNormMomentum, residual. */
+  unet: UnetVariant | null;
+  /** Resampling, ROI and intensity normalisation, for training and for every later use of the model (lvseg.json). */
+  preprocessing: Preprocessing | null;
+  /** Augmentation applied to each training sample as drawn, before the ROI crop: a transform list (src/transforms). */
+  augment: TransformSpec[] | null;
+  lrSchedule: ScheduleName;
+  warmupEpochs: number;
+  /** AdamW's decoupled weight decay (0: plain Adam). */
+  weightDecay: number;
+  /** Test-time flips in the model's inference pipeline. */
+  tta: boolean;
+  /** Largest component + holes filled in the model's inference pipeline. */
+  postprocess: boolean;
+  // ---- end of the recipe options ----
 }
+
+export type UnetVariant = Pick<UnetOptions, 'depth' | 'baseFilters' | 'batchNorm' | 'batchNormMomentum' | 'residual'>;
 
 export const TRAIN_DEFAULTS: Omit<TrainConfig, 'train'> & { train: string | null } = {
   model: null,
@@ -61,6 +83,15 @@ export const TRAIN_DEFAULTS: Omit<TrainConfig, 'train'> & { train: string | null
   earlyStopping: null,
   tensorboard: true,
   out: null,
+  // recipe options: the defaults keep the lab's behaviour
+  unet: null,
+  preprocessing: null,
+  augment: null,
+  lrSchedule: 'constant',
+  warmupEpochs: 0,
+  weightDecay: 0,
+  tta: false,
+  postprocess: false,
 };
 
 const KEYS = Object.keys(TRAIN_DEFAULTS) as (keyof TrainConfig)[];
@@ -88,6 +119,7 @@ export function resolveTrainConfig(flags: Partial<Record<keyof TrainConfig, unkn
       loss: p.loss,
       scale: formatScaling(p.scale),
       stepsPerEpoch: p.stepsPerEpoch,
+      ...(p.recipe ?? {}),
     });
   }
   for (const [k, v] of Object.entries(file)) if (v !== undefined) merged[k] = v;
@@ -123,5 +155,22 @@ function checkTrainConfig(c: Record<string, unknown>, source: string): TrainConf
   if (c.earlyStopping !== null) posInt('earlyStopping');
   c.scale = formatScaling(parseScaling(c.scale as string | number));
   if (typeof c.tensorboard !== 'boolean') bad('tensorboard', 'must be true or false');
+  checkRecipeOptions(c, bad);
   return c as unknown as TrainConfig;
+}
+
+function checkRecipeOptions(c: Record<string, unknown>, bad: (key: string, what: string) => never): void {
+  if (c.unet !== null) {
+    if (typeof c.unet !== 'object' || Array.isArray(c.unet)) bad('unet', 'must be an object {depth, baseFilters, batchNorm, batchNormMomentum, residual}');
+    for (const k of Object.keys(c.unet as object)) if (!['depth', 'baseFilters', 'batchNorm', 'batchNormMomentum', 'residual'].includes(k)) bad('unet', `has an unknown field '${k}'`);
+    if (c.model !== 'unet' && c.model !== 'unet-small') bad('unet', 'applies to --model unet or unet-small only');
+  }
+  if (c.preprocessing !== null) c.preprocessing = checkPreprocessing(c.preprocessing, 'preprocessing');
+  if (c.augment !== null) transformFromSpec(c.augment as TransformSpec[], 'augment');
+  if (!(SCHEDULE_NAMES as readonly string[]).includes(c.lrSchedule as string)) bad('lrSchedule', `must be one of ${SCHEDULE_NAMES.join(', ')}`);
+  if (!(Number.isInteger(c.warmupEpochs) && (c.warmupEpochs as number) >= 0)) bad('warmupEpochs', 'must be a non-negative integer');
+  if (!(typeof c.weightDecay === 'number' && c.weightDecay >= 0)) bad('weightDecay', 'must be a non-negative number');
+  if (c.weightDecay !== 0 && c.optimizer !== 'adam') bad('weightDecay', 'applies to the adam optimizer (AdamW) only');
+  for (const k of ['tta', 'postprocess']) if (typeof c[k] !== 'boolean') bad(k, 'must be true or false');
+  if ((c.tta || c.postprocess) && c.preprocessing === null) bad(c.tta ? 'tta' : 'postprocess', 'needs preprocessing (the inference pipeline of lvseg.json); set preprocessing too');
 }
