@@ -40,7 +40,7 @@ export interface Preset {
  */
 const sunnybrookUnet: Preset = {
   model: 'unet',
-  epochs: 24,
+  epochs: 15,
   batchSize: 4,
   shuffleBuffer: 1000,
   lr: 0.002,
