@@ -10,11 +10,43 @@ export type OptimizerName = 'adam' | 'sgd';
  * kernel working in place on the variable's buffer (tf.train.adam builds ~12 tensors per variable, 473 ms
  * per step for the FCN on cpu); elsewhere it is TensorFlow.js's own. Both keep tf.Optimizer's interface,
  * including getWeights/setWeights, so checkpoints save and restore the moments either way.
+ * A `weightDecay` > 0 makes Adam AdamW: decoupled decay of the kernels (not biases or batch-norm
+ * parameters), w ← w·(1 − lr·weightDecay) before each update.
  */
-export function createOptimizer(name: OptimizerName, learningRate: number): tf.Optimizer {
+export function createOptimizer(name: OptimizerName, learningRate: number, { weightDecay = 0 }: { weightDecay?: number } = {}): tf.Optimizer {
   const addon = tf.getBackend() === ONEDNN_BACKEND ? onednnAddon() : undefined;
-  if (addon) return name === 'sgd' ? new FusedSgd(addon, learningRate) : new FusedAdam(addon, learningRate);
-  return name === 'sgd' ? tf.train.sgd(learningRate) : tf.train.adam(learningRate);
+  if (name === 'sgd') return addon ? new FusedSgd(addon, learningRate) : tf.train.sgd(learningRate);
+  if (addon) return new FusedAdam(addon, learningRate, weightDecay);
+  return weightDecay > 0 ? new AdamW(learningRate, weightDecay) : tf.train.adam(learningRate);
+}
+
+/** Sets the rate a (fused or tfjs) Adam or SGD optimizer uses from its next step on. */
+export function setLearningRate(optimizer: tf.Optimizer, learningRate: number): void {
+  // tfjs's optimizers read the field at every applyGradients; it is protected only in the typings
+  (optimizer as unknown as { learningRate: number }).learningRate = learningRate;
+}
+
+/** Whether a variable is a kernel that weight decay applies to (rank ≥ 2; biases and batch-norm vectors are rank 1). */
+function decays(variable: tf.Variable): boolean {
+  return variable.rank >= 2;
+}
+
+/** tf.train.adam with decoupled weight decay, for backends without the fused kernel. */
+class AdamW extends tf.AdamOptimizer {
+  constructor(learningRate: number, private readonly weightDecay: number) {
+    super(learningRate, 0.9, 0.999);
+  }
+
+  override applyGradients(variableGradients: Gradients): void {
+    const factor = 1 - this.learningRate * this.weightDecay;
+    tf.tidy(() => {
+      for (const { name } of gradientList(variableGradients)) {
+        const v = tf.engine().registeredVariables[name];
+        if (v && decays(v)) v.assign(tf.mul(v, factor));
+      }
+    });
+    super.applyGradients(variableGradients);
+  }
 }
 
 type Gradients = Parameters<tf.AdamOptimizer['applyGradients']>[0];
@@ -65,9 +97,9 @@ interface AdamState {
   learningRate: number;
 }
 
-/** tf.train.adam's math (beta1 0.9, beta2 0.999, epsilon 1e-7, bias correction) in one native kernel per variable. */
+/** tf.train.adam's math (beta1 0.9, beta2 0.999, epsilon 1e-7, bias correction) in one native kernel per variable; AdamW's decay in place before it. */
 export class FusedAdam extends tf.AdamOptimizer {
-  constructor(private readonly addon: NativeAddon, learningRate: number) {
+  constructor(private readonly addon: NativeAddon, learningRate: number, private readonly weightDecay = 0) {
     super(learningRate, 0.9, 0.999);
   }
 
@@ -84,6 +116,11 @@ export class FusedAdam extends tf.AdamOptimizer {
       state.accumulatedFirstMoment[i] ??= { originalName: `${name}/m`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
       state.accumulatedSecondMoment[i] ??= { originalName: `${name}/v`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
       if (tensor == null) return;
+      if (this.weightDecay > 0 && decays(value)) {
+        const w = ownBuffer(backend, value);
+        const factor = 1 - state.learningRate * this.weightDecay;
+        for (let k = 0; k < w.length; k++) w[k]! *= factor;
+      }
       const m = ownBuffer(backend, state.accumulatedFirstMoment[i].variable);
       const v = ownBuffer(backend, state.accumulatedSecondMoment[i].variable);
       this.addon.adam(ownBuffer(backend, value), m, v, bufferOf(backend, tensor)!, state.learningRate, state.beta1, state.beta2,

@@ -3,7 +3,8 @@ import { formatScaling } from '../data/scaling.js';
 import { openSource } from '../data/source.js';
 import { UsageError } from '../errors.js';
 import { evaluateModel, type EvaluationMetrics, type PerImageResult } from '../evaluation/evaluate.js';
-import { dicomScalingWarning, resolveInputScale } from '../evaluation/run-config.js';
+import { describeSegment } from '../evaluation/segment.js';
+import { dicomScalingWarning, resolveModelSettings } from '../evaluation/run-config.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { loadModel, resolveModelJson } from '../models/io.js';
 import { backendOption, type Command } from './command.js';
@@ -59,13 +60,17 @@ export const command: Command = {
     'Loads a model (a run directory, its best/ model first, or a model.json) and measures it on labelled data: ' +
     "loss, pixel accuracy, the lab's Dice (per batch, smooth 1, averaged over batches), mean per-image Dice, IoU, " +
     'precision, recall, Hausdorff 95 and the Sunnybrook average perpendicular distance (mm where the data has a ' +
-    "pixel spacing). Images are scaled as in training (the run's config.json) unless --scale says otherwise.",
+    "pixel spacing). Images are scaled as in training (the run's config.json) unless --scale says otherwise. " +
+    "A model with an lvseg.json is measured through its inference pipeline (preprocessing, test-time flips, " +
+    'post-processing), as `lvseg predict` runs it.',
   options: [
     { name: 'data', type: 'string', value: 'SRC', description: 'labelled data: TFRecord file, PNG or DICOM folder, or synthetic:N[:SEED][:SIZE]', default: '' },
     { name: 'json', type: 'boolean', description: 'print one JSON object instead of the table', default: false },
     { name: 'per-image', type: 'string', value: 'FILE.csv', description: 'also write per-image metrics to this CSV file', default: '' },
     { name: 'scale', type: 'string', value: 'S', description: "pixel scaling (1/255, minmax, zscore, none); default: the run's", default: '' },
     { name: 'batch-size', type: 'number', value: 'N', description: "images per batch (the lab's Dice depends on it)", default: 8 },
+    { name: 'tta', type: 'boolean', description: "test-time flips, where the model's lvseg.json asks for them (--no-tta: off)", default: true },
+    { name: 'postprocess', type: 'boolean', description: "largest component and holes filled, where the model's lvseg.json asks for them (--no-postprocess: off)", default: true },
     backendOption,
   ],
   async run(args) {
@@ -82,24 +87,25 @@ export const command: Command = {
     const backend = await selectBackend(args.options.backend as BackendName);
     if (backend.notice && !json) console.error(backend.notice);
     const modelFile = resolveModelJson(modelPath);
-    const { scale, origin } = resolveInputScale(modelPath, args.options.scale as string);
+    const { scale, origin, segment } = resolveModelSettings(modelPath, { scale: args.options.scale as string, tta: args.options.tta as boolean, postprocess: args.options.postprocess as boolean });
     const model = await loadModel(modelPath);
     const source = await openSource(data, { scale });
     const warning = source.kind === 'dicom' ? dicomScalingWarning(scale) : undefined;
     if (warning) console.error(`warning: ${warning}`);
-    const { metrics, perImage } = await evaluateModel(model, source.samples(), { batchSize });
+    const { metrics, perImage } = await evaluateModel(model, source.samples(), { batchSize, ...(segment ? { segment } : {}) });
     model.dispose();
 
     const perImageFile = args.options['per-image'] as string;
     if (perImageFile) await writeFileAtomic(perImageFile, perImageCsv(perImage, metrics.unit));
     if (json) {
-      console.log(JSON.stringify({ ...metrics, model: modelFile, data: source.description, scale: formatScaling(scale), backend: backend.name }));
+      console.log(JSON.stringify({ ...metrics, model: modelFile, data: source.description, scale: formatScaling(scale), backend: backend.name, inference: segment ?? null }));
       return 0;
     }
     console.log(`model    ${modelFile}`);
     console.log(`data     ${source.description}`);
     console.log(`scale    ${formatScaling(scale)} (${origin})`);
     console.log(`backend  ${backend.name}; ${metrics.count} images, batch size ${metrics.batchSize}`);
+    if (segment) console.log(`${describeSegment(segment)}`);
     console.log(formatMetricsTable(metrics));
     if (perImageFile) console.log(`per-image metrics: ${perImageFile}`);
     return 0;

@@ -4,7 +4,8 @@ import { formatScaling } from '../data/scaling.js';
 import { UsageError } from '../errors.js';
 import { predictInputs } from '../evaluation/predict-inputs.js';
 import { predictSample } from '../evaluation/predict.js';
-import { dicomScalingWarning, resolveInputScale } from '../evaluation/run-config.js';
+import { describeSegment } from '../evaluation/segment.js';
+import { dicomScalingWarning, resolveModelSettings } from '../evaluation/run-config.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { loadModel, resolveModelJson } from '../models/io.js';
 import { backendOption, type Command } from './command.js';
@@ -44,10 +45,13 @@ export const command: Command = {
     'predicted contour in red and, for labelled inputs, the expert contour in green), <name>-icontour-auto.txt ' +
     '(Sunnybrook-style "x y" per line) and one predictions.json with the LV area in pixels and mm² where the ' +
     'spacing is known. Images of another size than the model input are resized bilinearly in and the mask ' +
-    'back by nearest neighbour.',
+    'back by nearest neighbour; a model with an lvseg.json runs its own pipeline instead (resampling to its ' +
+    'spacing, a region of interest, normalisation, test-time flips, post-processing), for images of any size.',
   options: [
     { name: 'out', type: 'string', value: 'DIR', description: 'folder for the outputs (created)', default: '' },
     { name: 'scale', type: 'string', value: 'S', description: "pixel scaling (1/255, minmax, zscore, none); default: the run's", default: '' },
+    { name: 'tta', type: 'boolean', description: "test-time flips, where the model's lvseg.json asks for them (--no-tta: off)", default: true },
+    { name: 'postprocess', type: 'boolean', description: "largest component and holes filled, where the model's lvseg.json asks for them (--no-postprocess: off)", default: true },
     backendOption,
   ],
   async run(args) {
@@ -61,8 +65,8 @@ export const command: Command = {
     const backend = await selectBackend(args.options.backend as BackendName);
     if (backend.notice) console.error(backend.notice);
     const modelFile = resolveModelJson(modelPath);
-    const { scale, origin } = resolveInputScale(modelPath, args.options.scale as string);
-    console.error(`model ${modelFile}; scale ${formatScaling(scale)} (${origin}); backend ${backend.name}`);
+    const { scale, origin, segment } = resolveModelSettings(modelPath, { scale: args.options.scale as string, tta: args.options.tta as boolean, postprocess: args.options.postprocess as boolean });
+    console.error(`model ${modelFile}; scale ${formatScaling(scale)} (${origin}); backend ${backend.name}${segment ? `; ${describeSegment(segment)}` : ''}`);
     const model = await loadModel(modelPath);
 
     let warnedDicom = false;
@@ -74,7 +78,7 @@ export const command: Command = {
         const warning = dicomScalingWarning(scale);
         if (warning) console.error(`warning: ${warning}`);
       }
-      const prediction = await predictSample(model, sample);
+      const prediction = await predictSample(model, sample, segment);
       const stem = outputStem(sample.name, taken);
       const files = { mask: `${stem}.mask.png`, overlay: `${stem}.overlay.png`, contour: `${stem}-icontour-auto.txt` };
       await writeFileAtomic(join(out, files.mask), prediction.maskPng);

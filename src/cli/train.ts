@@ -6,10 +6,13 @@ import { readRunConfig, runTraining } from '../workflows/train-run.js';
 import type { Command } from './command.js';
 import type { OptionSpec, ParsedArgs } from './options.js';
 
-const OPTIONS = Object.entries(TRAIN_OPTIONS) as [TrainOptionName, OptionDeclaration][];
+/** The options that are flags; the others (JSON values) come from a preset or --config FILE. */
+const OPTIONS = (Object.entries(TRAIN_OPTIONS) as [TrainOptionName, OptionDeclaration][]).filter(
+  (entry): entry is [TrainOptionName, OptionDeclaration & { flag: NonNullable<OptionDeclaration['flag']> }] => entry[1].flag !== null,
+);
 
 /** A training option as a flag: `batchSize` → `--batch-size N`, with its default for --help. */
-function optionSpec(name: TrainOptionName, d: OptionDeclaration): OptionSpec {
+function optionSpec(name: TrainOptionName, d: OptionDeclaration & { flag: NonNullable<OptionDeclaration['flag']> }): OptionSpec {
   const fallback = d.default === null ? (d.zeroIsNull ? 0 : undefined) : d.default;
   return { name: flagName(name), type: d.flag, value: d.value, description: d.help, choices: d.choices, ...(fallback === undefined || fallback === '' ? {} : { default: fallback as OptionSpec['default'] }) };
 }
@@ -25,6 +28,10 @@ export const command: Command = {
     '(batch 1, shuffle buffer 10, Adam 0.001, steps per epoch = training-set size, scale 1/1024; the shared',
     'TFRecords, whose pixels run 0-255, want --scale 1/255). --resume RUN continues a killed run from its last',
     'completed epoch with the same data order.',
+    'The sunnybrook-unet preset is the recipe for unseen patients: a U-Net with batch norm on a centred 128x128',
+    'region of interest, per-image normalisation, strong augmentation, CE+Dice, AdamW with warm-up and cosine',
+    'decay; its model/ gets an lvseg.json (preprocessing, test-time flips, post-processing) that predict and',
+    `evaluate follow. ${Object.entries(TRAIN_OPTIONS).filter(([, d]) => d.flag === null).map(([k]) => k).join(', ')} are set by a preset or in --config FILE.`,
   ].join('\n'),
   options: [
     ...OPTIONS.map(([name, d]) => optionSpec(name, d)),

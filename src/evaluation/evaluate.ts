@@ -18,6 +18,7 @@ import {
   type ConfusionCounts,
 } from '../imaging/mask-metrics.js';
 import { averagePerpendicularDistance, hausdorff95 } from './surface-distance.js';
+import { segmentSamples, type SegmentSettings } from './segment.js';
 
 /** Whether a model's output is raw per-pixel scores (logits) or softmax probabilities. */
 export type OutputKind = 'logits' | 'probabilities';
@@ -77,6 +78,11 @@ export interface EvaluateOptions {
   batchSize?: number;
   /** Override the detection of logits vs probabilities from the model's last layer. */
   outputs?: OutputKind;
+  /**
+   * Predict through the inference pipeline of segment.ts (preprocessing, TTA, post-processing; images of
+   * any size), as `lvseg predict` does for a model with an lvseg.json. Without it, the model's raw argmax.
+   */
+  segment?: SegmentSettings;
 }
 
 interface LayerLike {
@@ -241,17 +247,39 @@ export async function evaluateModel(
   const pixelDistances: { hd95: number; apd: number }[] = [];
   let batch: Sample[] = [];
 
-  const flush = async (): Promise<void> => {
-    if (batch.length === 0) return;
-    const { height, width } = batch[0]!;
-    const { scores, classes } = await predictScores(model, batch.map((s) => s.image), height, width);
+  /** Masks of one batch, and each image's per-pixel class scores for the loss. */
+  const predictBatch = async (
+    samples: Sample[],
+  ): Promise<{ predictions: Uint8Array[]; scoresOf: (i: number) => Float32Array; classes: number; scoreKind: OutputKind }> => {
+    if (options.segment) {
+      const segmented = segmentSamples(model, samples, options.segment);
+      const scoresOf = (i: number): Float32Array => {
+        const p = segmented[i]!.foreground;
+        const two = new Float32Array(2 * p.length);
+        for (let k = 0; k < p.length; k++) (two[2 * k] = 1 - p[k]!), (two[2 * k + 1] = p[k]!);
+        return two;
+      };
+      return { predictions: segmented.map((s) => s.mask), scoresOf, classes: 2, scoreKind: 'probabilities' };
+    }
+    const { height, width } = samples[0]!;
+    const { scores, classes } = await predictScores(model, samples.map((s) => s.image), height, width);
     const pixels = height * width;
     const labels = argmaxLabels(scores, pixels, classes);
-    const predictions = batch.map((_, i) => labels.subarray(i * pixels, (i + 1) * pixels));
+    return {
+      predictions: samples.map((_, i) => labels.subarray(i * pixels, (i + 1) * pixels)),
+      scoresOf: (i) => scores.subarray(i * pixels * classes, (i + 1) * pixels * classes),
+      classes,
+      scoreKind: kind,
+    };
+  };
+
+  const flush = async (): Promise<void> => {
+    if (batch.length === 0) return;
+    const { predictions, scoresOf, classes, scoreKind } = await predictBatch(batch);
     // One count per image serves its metrics, the set's totals and the batch's lab Dice.
     let batchCounts: ConfusionCounts = { tp: 0, fp: 0, fn: 0, tn: 0 };
     batch.forEach((sample, i) => {
-      lossSum += crossEntropySum(scores.subarray(i * pixels * classes, (i + 1) * pixels * classes), sample.label, classes, kind);
+      lossSum += crossEntropySum(scoresOf(i), sample.label, classes, scoreKind);
       const counts = confusionCounts(predictions[i]!, sample.label);
       totals = addCounts(totals, counts);
       batchCounts = addCounts(batchCounts, counts);
@@ -264,8 +292,8 @@ export async function evaluateModel(
           sr === sc
             ? { hd95: r.hd95 / sr, apd: r.apd / sr }
             : {
-                hd95: hausdorff95(predictions[i]!, sample.label, height, width),
-                apd: averagePerpendicularDistance(predictions[i]!, sample.label, height, width),
+                hd95: hausdorff95(predictions[i]!, sample.label, sample.height, sample.width),
+                apd: averagePerpendicularDistance(predictions[i]!, sample.label, sample.height, sample.width),
               };
       }
     });
@@ -276,7 +304,7 @@ export async function evaluateModel(
 
   for await (const sample of samples) {
     const { height, width, name } = sample;
-    if ((fixed.height !== null && fixed.height !== height) || (fixed.width !== null && fixed.width !== width)) {
+    if (!options.segment && ((fixed.height !== null && fixed.height !== height) || (fixed.width !== null && fixed.width !== width))) {
       throw new DataError(
         `${name}: image is ${height}×${width} but the model takes ${fixed.height}×${fixed.width}; ` +
           'evaluate on data of the training size (predict resizes, evaluate does not)',

@@ -6,40 +6,14 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import type { Sample } from '../data/sample.js';
 import { DataError } from '../errors.js';
 import { encodeMaskPng, resizeNearest } from '../imaging/mask.js';
+import { resizeBilinear } from '../imaging/resize.js';
 import { encodePngRgba, toGrey8, type RgbaImage } from '../imaging/png.js';
 import { extractContour, type Point } from './contours.js';
 import { modelInputSize, predictScores } from './evaluate.js';
 import { argmaxLabels, foregroundArea } from '../imaging/mask-metrics.js';
+import { segmentSamples, type SegmentSettings } from './segment.js';
 
-export { encodeMaskPng, resizeNearest };
-
-/**
- * Bilinear resampling of a row-major image with half-pixel centres (tf.image.resizeBilinear with
- * halfPixelCenters, OpenCV's INTER_LINEAR): output pixel centres map onto the same physical positions.
- */
-export function resizeBilinear(image: Float32Array, height: number, width: number, outHeight: number, outWidth: number): Float32Array {
-  if (height === outHeight && width === outWidth) return image.slice();
-  const out = new Float32Array(outHeight * outWidth);
-  const sy = height / outHeight;
-  const sx = width / outWidth;
-  for (let y = 0; y < outHeight; y++) {
-    const fy = Math.min(Math.max((y + 0.5) * sy - 0.5, 0), height - 1);
-    const y0 = Math.floor(fy);
-    const y1 = Math.min(y0 + 1, height - 1);
-    const wy = fy - y0;
-    for (let x = 0; x < outWidth; x++) {
-      const fx = Math.min(Math.max((x + 0.5) * sx - 0.5, 0), width - 1);
-      const x0 = Math.floor(fx);
-      const x1 = Math.min(x0 + 1, width - 1);
-      const wx = fx - x0;
-      const top = image[y0 * width + x0]! * (1 - wx) + image[y0 * width + x1]! * wx;
-      const bottom = image[y1 * width + x0]! * (1 - wx) + image[y1 * width + x1]! * wx;
-      out[y * outWidth + x] = top * (1 - wy) + bottom * wy;
-    }
-  }
-  return out;
-}
-
+export { encodeMaskPng, resizeBilinear, resizeNearest };
 
 /**
  * The predicted class mask of one image at the image's own size. Images of another size than a model
@@ -133,12 +107,13 @@ export interface ImagePrediction {
 }
 
 /**
- * Predicts one sample and renders its outputs. The expert contour is drawn too when the sample carries
+ * Predicts one sample (through the inference pipeline when `segment` is given, as for a model with an
+ * lvseg.json) and renders its outputs. The expert contour is drawn too when the sample carries
  * a non-empty label (inputs from labelled datasets or TFRecords).
  */
-export async function predictSample(model: tfl.LayersModel, sample: Sample): Promise<ImagePrediction> {
+export async function predictSample(model: tfl.LayersModel, sample: Sample, segment?: SegmentSettings): Promise<ImagePrediction> {
   const { image, height, width, spacing, label } = sample;
-  const { mask, resized } = await predictMask(model, image, height, width);
+  const { mask, resized } = segment ? segmentSamples(model, [sample], segment)[0]! : await predictMask(model, image, height, width);
   const contour = extractContour(mask, height, width);
   const lvAreaPx = foregroundArea(mask);
   const contours: { points: readonly Point[]; colour: OverlayColour }[] = [];

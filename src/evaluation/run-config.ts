@@ -8,6 +8,9 @@ import { CheckpointError } from '../errors.js';
 import { parseScaling, type Scaling } from '../data/scaling.js';
 import { resolveModelJson } from '../models/io.js';
 import { RUN_PARTS, runPath } from '../runs/run-dir.js';
+import { METADATA_FILE, readModelMetadata } from '../models/metadata.js';
+import { checkPreprocessing } from '../transforms/preprocess.js';
+import type { SegmentSettings } from './segment.js';
 
 /**
  * The run directory's config.json for a model path: the run directory itself, or the run above a
@@ -65,4 +68,55 @@ export function dicomScalingWarning(scale: Scaling): string | undefined {
     `DICOM pixels are raw scanner intensities, not the 0-255 of the PNG/TFRecord data; a model trained on those ` +
     `with a fixed factor expects per-image 0-1 values: pass --scale minmax`
   );
+}
+
+/** What a run's config.json says about inference, for models of the run that have no lvseg.json (best/, checkpoints). */
+export function readRunInference(configFile: string): SegmentSettings | undefined {
+  let config: { preprocessing?: unknown; tta?: unknown; postprocess?: unknown };
+  try {
+    config = JSON.parse(readFileSync(configFile, 'utf8'));
+  } catch (err) {
+    throw new CheckpointError(`${configFile}: not readable JSON (${(err as Error).message})`);
+  }
+  if (config.preprocessing === undefined || config.preprocessing === null) return undefined;
+  const preprocessing = checkPreprocessing(config.preprocessing, `${configFile}: preprocessing`);
+  const post = config.postprocess === true;
+  return { preprocessing, inference: { tta: config.tta === true ? 'flips' : 'none', postprocess: { largestComponent: post, fillHoles: post } } };
+}
+
+export interface ModelSettings {
+  scale: Scaling;
+  /** Where the scale came from, for the user. */
+  origin: string;
+  /** The inference pipeline's settings; undefined for models without preprocessing metadata (the plain path). */
+  segment?: SegmentSettings;
+}
+
+/**
+ * How to run a model: its lvseg.json first, else its run's config.json, else nothing but `--scale`.
+ * `--scale` wins over both; `tta: false` / `postprocess: false` switch those off (to measure without).
+ */
+export function resolveModelSettings(modelPath: string, given: { scale?: string; tta?: boolean; postprocess?: boolean } = {}): ModelSettings {
+  const modelJson = resolveModelJson(modelPath);
+  const metadata = readModelMetadata(modelJson);
+  let segment: SegmentSettings | undefined;
+  let fromMetadata: { scale: Scaling; origin: string } | undefined;
+  if (metadata) {
+    segment = { preprocessing: metadata.preprocessing, inference: metadata.inference };
+    fromMetadata = { scale: parseScaling(metadata.scale), origin: join(dirname(modelJson), METADATA_FILE) };
+  } else {
+    const config = findRunConfig(modelPath);
+    segment = config ? readRunInference(config) : undefined;
+  }
+  if (segment) {
+    segment = {
+      preprocessing: segment.preprocessing,
+      inference: {
+        tta: given.tta === false ? 'none' : segment.inference.tta,
+        postprocess: given.postprocess === false ? { largestComponent: false, fillHoles: false } : segment.inference.postprocess,
+      },
+    };
+  }
+  const scaled = given.scale !== undefined && given.scale !== '' ? resolveInputScale(modelPath, given.scale) : (fromMetadata ?? resolveInputScale(modelPath, undefined));
+  return { ...scaled, ...(segment ? { segment } : {}) };
 }

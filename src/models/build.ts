@@ -2,7 +2,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { ModelSpecError } from '../errors.js';
 import { buildDense } from './dense.js';
 import { buildFcn } from './fcn.js';
-import { buildUnet } from './unet.js';
+import { buildUnet, type UnetOptions } from './unet.js';
 
 export const MODEL_NAMES = ['dense', 'fcn', 'fcn-deep', 'unet', 'fcn-small', 'unet-small'] as const;
 export type ModelName = (typeof MODEL_NAMES)[number];
@@ -16,6 +16,8 @@ export interface BuildOptions {
   depth?: number;
   baseFilters?: number;
   batchNorm?: boolean;
+  batchNormMomentum?: number;
+  residual?: boolean;
 }
 
 /**
@@ -34,10 +36,16 @@ export function buildModel(name: ModelName | string, options: BuildOptions = {})
     case 'fcn-small':
       return buildFcn({ inputSize, widthFactor: 0.25 });
     case 'unet':
-      return buildUnet({ inputSize, depth: options.depth ?? 4, baseFilters: options.baseFilters ?? 16, batchNorm: options.batchNorm ?? false });
+      return buildUnet({ depth: 4, baseFilters: 16, ...unetVariant(options), inputSize });
     case 'unet-small':
-      return buildUnet({ inputSize, depth: options.depth ?? 3, baseFilters: options.baseFilters ?? 8, batchNorm: options.batchNorm ?? false });
+      return buildUnet({ depth: 3, baseFilters: 8, ...unetVariant(options), inputSize });
     default:
       throw new ModelSpecError(`unknown model '${name}'; use one of ${MODEL_NAMES.join(', ')}, or --model-spec FILE for a JSON spec`);
   }
+}
+
+/** The U-Net options that were given (an undefined one must not hide the named model's default). */
+function unetVariant(options: BuildOptions): Partial<UnetOptions> {
+  const { depth, baseFilters, batchNorm, batchNormMomentum, residual } = options;
+  return Object.fromEntries(Object.entries({ depth, baseFilters, batchNorm, batchNormMomentum, residual }).filter(([, v]) => v !== undefined));
 }

@@ -5,29 +5,93 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { writeFileAtomic } from '../io/atomic.js';
 import { CheckpointError } from '../errors.js';
 import { RUN_PARTS } from '../runs/run-dir.js';
+import { METADATA_FILE, type ModelMetadata } from './metadata.js';
+
+export interface SaveOptions {
+  /** Written as `lvseg.json` beside model.json (before it), so the folder alone is enough to use the model. */
+  metadata?: ModelMetadata;
+  /**
+   * Store float32 weights as float16 (TF.js's `quantization: {dtype: 'float16'}`, read back as float32
+   * by every TF.js loader): half the size, ~3 significant digits per weight.
+   */
+  float16?: boolean;
+}
 
 /**
  * Saves a model in the TensorFlow.js layers format (`model.json` + `weights.bin`), loadable by
  * `tf.loadLayersModel` in a browser. The weights are written before model.json, each atomically, so a
  * folder with a model.json always has its weights.
  */
-export async function saveModel(model: tfl.LayersModel, dir: string): Promise<void> {
+export async function saveModel(model: tfl.LayersModel, dir: string, options: SaveOptions = {}): Promise<void> {
   await model.save(
     tf.io.withSaveHandler(async (artifacts) => {
-      const weightData = artifacts.weightData ? concatWeightData(artifacts.weightData) : new Uint8Array(0);
+      let weightData = artifacts.weightData ? concatWeightData(artifacts.weightData) : new Uint8Array(0);
+      let weightSpecs = artifacts.weightSpecs ?? [];
+      if (options.float16) ({ weightData, weightSpecs } = quantizeFloat16(weightData, weightSpecs));
       await writeFileAtomic(join(dir, 'weights.bin'), weightData);
+      if (options.metadata) await writeFileAtomic(join(dir, METADATA_FILE), JSON.stringify(options.metadata, null, 2) + '\n');
       const modelJson = {
         format: artifacts.format ?? 'layers-model',
         generatedBy: artifacts.generatedBy,
         convertedBy: artifacts.convertedBy ?? null,
         modelTopology: artifacts.modelTopology,
         trainingConfig: artifacts.trainingConfig,
-        weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs ?? [] }],
+        weightsManifest: [{ paths: ['weights.bin'], weights: weightSpecs }],
       };
       await writeFileAtomic(join(dir, 'model.json'), JSON.stringify(modelJson));
       return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
     }),
   );
+}
+
+/** The nearest float16 (round half to even) of a float32, as its 16 bits. */
+export function float16Bits(value: number): number {
+  const f32 = new Float32Array([value]);
+  const x = new Uint32Array(f32.buffer)[0]!;
+  const sign = (x >>> 16) & 0x8000;
+  const exponent = (x >>> 23) & 0xff;
+  let mantissa = x & 0x7fffff;
+  if (exponent === 0xff) return sign | 0x7c00 | (mantissa !== 0 ? 0x200 : 0); // inf, NaN
+  const e = exponent - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00; // overflow to infinity
+  if (e <= 0) {
+    if (e < -10) return sign; // underflow to zero
+    mantissa |= 0x800000; // subnormal: shift the implicit 1 in
+    const shift = 14 - e;
+    const half = 1 << (shift - 1);
+    const rest = mantissa & ((1 << shift) - 1);
+    let m = mantissa >>> shift;
+    if (rest > half || (rest === half && (m & 1) === 1)) m++;
+    return sign | m;
+  }
+  let bits = sign | (e << 10) | (mantissa >>> 13);
+  const rest = mantissa & 0x1fff;
+  if (rest > 0x1000 || (rest === 0x1000 && (bits & 1) === 1)) bits++; // carries into the exponent correctly
+  return bits;
+}
+
+/** float32 weights re-encoded as float16, with the manifest entries that say so. */
+function quantizeFloat16(data: Uint8Array, specs: tf.io.WeightsManifestEntry[]): { weightData: Uint8Array; weightSpecs: tf.io.WeightsManifestEntry[] } {
+  const parts: Uint8Array[] = [];
+  const out: tf.io.WeightsManifestEntry[] = [];
+  let offset = 0;
+  for (const spec of specs) {
+    const count = spec.shape.reduce((a, b) => a * b, 1);
+    const bytes = count * (spec.dtype === 'float32' || spec.dtype === 'int32' ? 4 : spec.dtype === 'bool' ? 1 : 4);
+    const chunk = data.subarray(offset, offset + bytes);
+    offset += bytes;
+    if (spec.dtype !== 'float32' || spec.quantization) {
+      parts.push(chunk);
+      out.push(spec);
+      continue;
+    }
+    const values = new Float32Array(chunk.slice().buffer);
+    const halves = new Uint16Array(count);
+    for (let i = 0; i < count; i++) halves[i] = float16Bits(values[i]!);
+    parts.push(new Uint8Array(halves.buffer));
+    out.push({ ...spec, quantization: { dtype: 'float16' } });
+  }
+  return { weightData: concatWeightData(parts.map((p) => p.buffer.slice(p.byteOffset, p.byteOffset + p.byteLength) as ArrayBuffer)), weightSpecs: out };
 }
 
 function concatWeightData(data: ArrayBuffer | ArrayBuffer[]): Uint8Array {

@@ -1,6 +1,9 @@
 import { UsageError } from '../errors.js';
+import type { TransformSpec } from '../transforms/compose.js';
+import type { Preprocessing } from '../transforms/preprocess.js';
+import type { UnetOptions } from './unet.js';
 
-/** The lab's exact training settings per task. */
+/** The lab's exact training settings per task, and the recipe that generalises to unseen patients. */
 export interface Preset {
   model: string;
   /** dense only: the lab's Task 1 softmax output. */
@@ -10,12 +13,60 @@ export interface Preset {
   shuffleBuffer: number;
   lr: number;
   optimizer: 'adam';
-  loss: 'sparse-ce';
+  loss: 'sparse-ce' | 'ce+dice';
   /** The lab divides pixel values by 1024; the shared TFRecords (0–255) want `--scale 1/255`. */
   scale: number;
   /** `null`: one step per training image, as the lab does. */
   stepsPerEpoch: null;
+  /** The recipe options of the training config (issue 9), where the preset sets them. */
+  recipe?: {
+    unet?: Pick<UnetOptions, 'depth' | 'baseFilters' | 'batchNorm' | 'batchNormMomentum' | 'residual'>;
+    preprocessing?: Preprocessing;
+    augment?: TransformSpec[];
+    lrSchedule?: 'constant' | 'cosine' | 'poly';
+    warmupEpochs?: number;
+    weightDecay?: number;
+    tta?: boolean;
+    postprocess?: boolean;
+  };
 }
+
+/**
+ * The recipe for patients the model has never seen (issue 9): a batch-norm U-Net on a centred 128×128
+ * region of interest (every Sunnybrook LV lies inside it), per-image percentile clipping + z-score,
+ * strong augmentation (any rotation, flips, scale, shift, gamma, contrast, noise, blur), CE + Dice,
+ * AdamW with warm-up and cosine decay; at inference the mean over four flips, then the largest
+ * component with its holes filled.
+ */
+const sunnybrookUnet: Preset = {
+  model: 'unet',
+  epochs: 15,
+  batchSize: 4,
+  shuffleBuffer: 1000,
+  lr: 0.002,
+  optimizer: 'adam',
+  loss: 'ce+dice',
+  // any factor does: the per-image z-score removes it; 1/255 keeps raw values readable in panels
+  scale: 1 / 255,
+  stepsPerEpoch: null,
+  recipe: {
+    unet: { depth: 4, baseFilters: 16, batchNorm: true, batchNormMomentum: 0.9, residual: false },
+    preprocessing: { spacing: 1.367, roi: { method: 'centre-crop', size: 128 }, intensity: { method: 'percentile-zscore', low: 1, high: 99 } },
+    augment: [
+      { type: 'flip' },
+      { type: 'affine', degrees: 180, scale: [0.8, 1.25], translate: 0.06 },
+      { type: 'gamma', gamma: [0.7, 1.5], p: 0.5 },
+      { type: 'contrast', p: 0.5 },
+      { type: 'noise', sd: 0.05, p: 0.3 },
+      { type: 'blur', sigma: [0.25, 0.8], p: 0.2 },
+    ],
+    lrSchedule: 'cosine',
+    warmupEpochs: 1,
+    weightDecay: 1e-4,
+    tta: true,
+    postprocess: true,
+  },
+};
 
 const lab = { batchSize: 1, shuffleBuffer: 10, lr: 0.001, optimizer: 'adam', loss: 'sparse-ce', scale: 1 / 1024, stepsPerEpoch: null } as const;
 
@@ -24,6 +75,7 @@ export const PRESETS: Record<string, Preset> = {
   'lab-task2': { ...lab, model: 'fcn', epochs: 20 },
   'lab-task3': { ...lab, model: 'fcn', epochs: 30 },
   'lab-search': { ...lab, model: 'fcn-deep', epochs: 60 },
+  'sunnybrook-unet': sunnybrookUnet,
 };
 
 export function getPreset(name: string): Preset {

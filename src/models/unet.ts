@@ -9,20 +9,33 @@ export interface UnetOptions {
   /** Filters at the first level; doubled at each level down. */
   baseFilters?: number;
   batchNorm?: boolean;
+  /** Batch norm's moving-average momentum (Keras' 0.99 by default; 0.9 settles within a short run). */
+  batchNormMomentum?: number;
+  /** Residual blocks (ResUNet): each level's two convs get a shortcut, a 1×1 conv where the width changes. */
+  residual?: boolean;
 }
 
 /**
  * A U-Net: per level two 3×3 convs (+ batch norm) with relu, 2×2 max pool down, 2×2 transposed conv up,
- * skip connections by concatenation, a 1×1 conv to 2 logits.
+ * skip connections by concatenation, a 1×1 conv to 2 logits. With `residual`, each level's pair of
+ * convs is a residual block (the second relu after the sum).
  */
-export function buildUnet({ inputSize = 256, depth = 4, baseFilters = 16, batchNorm = false }: UnetOptions = {}): tfl.LayersModel {
+export function buildUnet({ inputSize = 256, depth = 4, baseFilters = 16, batchNorm = false, batchNormMomentum = 0.99, residual = false }: UnetOptions = {}): tfl.LayersModel {
   const input = tfl.input({ shape: [inputSize, inputSize, 1], name: 'image' });
   const block = (x: SymbolicTensor, filters: number, name: string): SymbolicTensor => {
+    const inputOfBlock = x;
     for (const i of [1, 2]) {
       x = tfl.layers
         .conv2d({ filters, kernelSize: 3, padding: 'same', useBias: !batchNorm, name: `${name}_conv${i}` })
         .apply(x) as SymbolicTensor;
-      if (batchNorm) x = tfl.layers.batchNormalization({ name: `${name}_bn${i}` }).apply(x) as SymbolicTensor;
+      if (batchNorm) x = tfl.layers.batchNormalization({ momentum: batchNormMomentum, name: `${name}_bn${i}` }).apply(x) as SymbolicTensor;
+      if (residual && i === 2) {
+        const channels = inputOfBlock.shape[3];
+        const shortcut = channels === filters
+          ? inputOfBlock
+          : (tfl.layers.conv2d({ filters, kernelSize: 1, useBias: !batchNorm, name: `${name}_shortcut` }).apply(inputOfBlock) as SymbolicTensor);
+        x = tfl.layers.add({ name: `${name}_add` }).apply([x, shortcut]) as SymbolicTensor;
+      }
       x = tfl.layers.activation({ activation: 'relu', name: `${name}_relu${i}` }).apply(x) as SymbolicTensor;
     }
     return x;

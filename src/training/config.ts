@@ -12,9 +12,12 @@ import { validateModelSpec } from '../models/spec.js';
 import { parseScaling, formatScaling } from '../data/scaling.js';
 import { LOSS_NAMES } from './losses.js';
 import { METRIC_NAMES } from './metrics.js';
+import { SCHEDULE_NAMES } from './schedule.js';
+import { checkPreprocessing, type Preprocessing } from '../transforms/preprocess.js';
+import { transformFromSpec, type TransformSpec } from '../transforms/compose.js';
 
-/** How an option is written on the command line. */
-export type FlagType = 'string' | 'number' | 'boolean' | 'list';
+/** How an option is written on the command line; null: set by a preset or in --config FILE only (a JSON value). */
+export type FlagType = 'string' | 'number' | 'boolean' | 'list' | null;
 
 export interface OptionDeclaration<S extends z.ZodType = z.ZodType> {
   /** The value's type and checks; its output type is the option's type in TrainConfig. */
@@ -82,6 +85,33 @@ export const TRAIN_OPTIONS = {
   earlyStopping: declare({ schema: positiveInt.nullable(), default: null, flag: 'number', value: 'PATIENCE', zeroIsNull: true, must: 'be a positive integer', help: 'stop when val_dice has not improved for PATIENCE epochs (0: off)' }),
   tensorboard: declare({ schema: z.boolean(), default: true, flag: 'boolean', must: 'be true or false', help: 'write TensorBoard event files to RUN/logs (--no-tensorboard: off)' }),
   out: declare({ schema: optionalPath, default: null, flag: 'string', value: 'DIR', must: 'be a folder path', help: 'run directory (default: runs/<preset-or-model>-<time>)' }),
+  // The recipe for unseen patients (the sunnybrook-unet preset); the defaults keep the lab's behaviour.
+  unet: declare({
+    schema: z.strictObject({ depth: positiveInt.optional(), baseFilters: positiveInt.optional(), batchNorm: z.boolean().optional(), batchNormMomentum: z.number().gt(0).lt(1).optional(), residual: z.boolean().optional() }).nullable(),
+    default: null,
+    flag: null,
+    must: 'be an object {depth, baseFilters, batchNorm, batchNormMomentum, residual}',
+    help: 'U-Net variant (models unet, unet-small): depth, baseFilters, batchNorm, batchNormMomentum, residual',
+  }),
+  preprocessing: declare({
+    schema: z.custom<Preprocessing>((v) => typeof v === 'object').nullable(),
+    default: null,
+    flag: null,
+    must: 'be an object {spacing, roi, intensity}',
+    help: 'resampling, region of interest and intensity normalisation, for training and every later use of the model (lvseg.json)',
+  }),
+  augment: declare({
+    schema: z.array(z.custom<TransformSpec>((v) => typeof v === 'object' && v !== null)).nullable(),
+    default: null,
+    flag: null,
+    must: 'be a list of transforms like [{"type": "flip"}]',
+    help: 'augmentation applied to each training sample as drawn, before the region of interest: a transform list (src/transforms)',
+  }),
+  lrSchedule: declare({ schema: z.enum(SCHEDULE_NAMES), default: 'constant', flag: 'string', value: 'NAME', choices: SCHEDULE_NAMES, must: `be one of ${SCHEDULE_NAMES.join(', ')}`, help: 'learning-rate schedule after the warm-up' }),
+  warmupEpochs: declare({ schema: z.number().int().nonnegative(), default: 0, flag: 'number', value: 'N', must: 'be a non-negative integer', help: 'epochs of linear learning-rate warm-up' }),
+  weightDecay: declare({ schema: z.number().nonnegative(), default: 0, flag: 'number', value: 'W', must: 'be a non-negative number', help: "AdamW's decoupled weight decay (0: plain Adam)" }),
+  tta: declare({ schema: z.boolean(), default: false, flag: 'boolean', must: 'be true or false', help: "test-time flips in the model's inference pipeline (needs preprocessing)" }),
+  postprocess: declare({ schema: z.boolean(), default: false, flag: 'boolean', must: 'be true or false', help: "largest component + holes filled in the model's inference pipeline (needs preprocessing)" }),
 };
 
 export type TrainOptionName = keyof typeof TRAIN_OPTIONS;
@@ -126,7 +156,10 @@ export function resolveTrainConfig(flags: Partial<Record<TrainOptionName, unknow
   }
   const presetName = (flags.preset ?? file.preset ?? null) as string | null;
   const merged: Record<string, unknown> = { ...TRAIN_DEFAULTS };
-  if (presetName !== null) Object.assign(merged, getPreset(presetName));
+  if (presetName !== null) {
+    const { recipe, ...settings } = getPreset(presetName);
+    Object.assign(merged, settings, recipe);
+  }
   for (const [k, v] of Object.entries(file)) if (v !== undefined) merged[k] = v;
   for (const [k, v] of Object.entries(flags)) if (v !== undefined) merged[k] = v;
   if (flags.modelSpec != null && flags.model === undefined) merged.model = null;
@@ -150,6 +183,11 @@ export function checkTrainConfig<T extends Record<string, unknown>>(config: T, s
   if (c.model === null && c.modelSpec === null) throw new UsageError('no model: pass --model NAME, --model-spec FILE or --preset');
   if (c.model !== null && c.modelSpec !== null) throw new UsageError('--model and --model-spec are exclusive: pass one');
   if (c.preset !== null) getPreset(c.preset as string);
+  if (c.unet !== null && c.model !== 'unet' && c.model !== 'unet-small') throw new UsageError('unet applies to --model unet or unet-small only');
+  if (c.preprocessing !== null) c.preprocessing = checkPreprocessing(c.preprocessing, 'preprocessing');
+  if (c.augment !== null) transformFromSpec(c.augment as TransformSpec[], 'augment');
+  if (c.weightDecay !== 0 && c.optimizer !== 'adam') throw new UsageError('weightDecay applies to the adam optimizer (AdamW) only');
+  if ((c.tta || c.postprocess) && c.preprocessing === null) throw new UsageError(`${c.tta ? 'tta' : 'postprocess'} needs preprocessing (the inference pipeline of lvseg.json); set preprocessing too`);
   if (c.modelSpecContent !== undefined) c.modelSpecContent = validateModelSpec(c.modelSpecContent, String(c.modelSpec));
   return c as TrainConfig & T;
 }

@@ -8,6 +8,9 @@ import type { EpochLogs, TrainingCallback, TrainingContext } from './callbacks/t
 import type { RunConfig } from './config.js';
 import type { LossFn } from './losses.js';
 import { batchMetrics, RunningMeans, type MetricName } from './metrics.js';
+import { setLearningRate } from '../backends/optimizers.js';
+import { rngAt, type Transform } from '../transforms/compose.js';
+import type { LearningRateSchedule } from './schedule.js';
 
 export interface FitOptions {
   model: tfl.LayersModel;
@@ -34,6 +37,10 @@ export interface FitOptions {
   /** Logs of the epochs done before a resume. */
   previousEpochs?: EpochLogs[];
   displaySample?: Sample;
+  /** Applied to every training sample as it is drawn (augmentation), seeded by (seed, position in the stream). */
+  transform?: Transform;
+  /** The learning rate per global step (epoch · stepsPerEpoch + step); without it `learningRate` throughout. */
+  schedule?: LearningRateSchedule;
 }
 
 export interface FitResult {
@@ -58,7 +65,11 @@ export async function fitModel(opts: FitOptions): Promise<FitResult> {
   // The lab's input pipeline, endless, started `position` samples in (see Dataset). No cache(): the
   // samples are in memory already (splitting needs them all).
   let position = opts.samplePosition ?? 0;
-  const pipeline = Dataset.from(train).shuffle(opts.shuffleBuffer, opts.seed).repeat().skip(position).batch(batchSize).prefetch();
+  const drawn = Dataset.from(train).shuffle(opts.shuffleBuffer, opts.seed).repeat().skip(position);
+  const { transform } = opts;
+  const start = position;
+  const augmented = transform ? drawn.map((s, i) => transform(s, rngAt(opts.seed, start + i))) : drawn;
+  const pipeline = augmented.batch(batchSize).prefetch();
   const batches = pipeline.iterate(0)[Symbol.asyncIterator]();
 
   // The display and TensorBoard callbacks both draw the display sample at each epoch end: while the
@@ -96,6 +107,7 @@ export async function fitModel(opts: FitOptions): Promise<FitResult> {
     for (let step = 0; step < stepsPerEpoch; step++) {
       const batch = ((await batches.next()) as IteratorYieldResult<SampleBatch>).value;
       position += batch.size;
+      if (opts.schedule) setLearningRate(optimizer, opts.schedule(epoch * stepsPerEpoch + step));
       const { lossValue, preds } = await trainStep(model, optimizer, variables, loss, batch);
       if (!Number.isFinite(lossValue)) {
         const kept = epoch > 0 ? `the last good checkpoint (epoch ${epoch}) is kept in ${opts.runDir}/checkpoints; ` : '';

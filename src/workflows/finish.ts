@@ -1,6 +1,7 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { Sample } from '../data/sample.js';
 import { evaluateModel, type EvaluationResult } from '../evaluation/evaluate.js';
+import { segmentSamples, type SegmentSettings } from '../evaluation/segment.js';
 import { writeSamplePanels } from '../reporting/samples.js';
 import { writeRunReport } from '../reporting/report.js';
 import { writeRunFile } from '../runs/run-dir.js';
@@ -12,16 +13,23 @@ const SAMPLES_EACH = 3;
 /**
  * What a run writes after its last epoch: RUN/evaluation.json (the final model on the validation set,
  * as `lvseg evaluate` reports it), RUN/samples/ (panels of the best and worst validation images by
- * Dice) and RUN/report.html.
+ * Dice) and RUN/report.html. With `segment`, the model is measured through that inference pipeline
+ * (the full-size validation images, TTA and post-processing), as `lvseg evaluate` measures it.
  */
-export async function finishRun(runDir: string, model: tfl.LayersModel, val: readonly Sample[]): Promise<{ evaluation?: EvaluationResult; report: string }> {
+export async function finishRun(
+  runDir: string,
+  model: tfl.LayersModel,
+  val: readonly Sample[],
+  segment?: SegmentSettings,
+): Promise<{ evaluation?: EvaluationResult; report: string }> {
   let evaluation: EvaluationResult | undefined;
   if (val.length > 0) {
-    evaluation = await evaluateModel(model, val, { batchSize: 8 });
+    evaluation = await evaluateModel(model, val, { batchSize: 8, ...(segment ? { segment } : {}) });
     await writeRunFile(runDir, 'evaluation', evaluation);
     const dice = evaluation.perImage.map((r) => r.dice);
     // only the images that get a panel are predicted again, one at a time
-    await writeSamplePanels(runDir, val, async (i) => (await predictLabels(model, [val[i]!]))[0]!, dice, SAMPLES_EACH);
+    const predict = async (i: number): Promise<Uint8Array> => (segment ? (await segmentSamples(model, [val[i]!], segment))[0]!.mask : (await predictLabels(model, [val[i]!]))[0]!);
+    await writeSamplePanels(runDir, val, predict, dice, SAMPLES_EACH);
   }
   return { evaluation, report: await writeRunReport(runDir) };
 }

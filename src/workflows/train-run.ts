@@ -29,6 +29,11 @@ import { withSeededRandom } from '../training/seed.js';
 import { fitModel } from '../training/train.js';
 import { finishRun } from './finish.js';
 import { TensorBoardCallback } from '../reporting/callbacks/tensorboard.js';
+import { learningRateSchedule } from '../training/schedule.js';
+import { compose, transformFromSpec } from '../transforms/compose.js';
+import { inputTransform, preprocessSample, resampleForModel } from '../transforms/preprocess.js';
+import type { ModelMetadata } from '../models/metadata.js';
+import type { SegmentSettings } from '../evaluation/segment.js';
 import type { EvaluationResult } from '../evaluation/evaluate.js';
 import { readHistory, readRunFile, runPath, writeRunFile } from '../runs/run-dir.js';
 
@@ -99,7 +104,7 @@ function buildConfiguredModel(config: RunConfig, inputSize: number): tfl.LayersM
       // runTraining has copied the spec file into modelSpecContent by now
       return buildModelFromSpec(validateModelSpec(config.modelSpecContent, config.modelSpec), { inputSize });
     }
-    return buildModel(config.model!, { inputSize, softmax: config.softmax });
+    return buildModel(config.model!, { inputSize, softmax: config.softmax, ...(config.unet ?? {}) });
   });
 }
 
@@ -117,8 +122,15 @@ export async function runTraining(input: TrainConfig & Partial<RunFacts>, resume
   const requested = input.backendRequested ?? input.backend;
   const backend = await selectBackend(requested as BackendName);
   if (backend.notice) warn(backend.notice);
-  const { train, val } = await loadTrainingData(input);
-  const inputSize = train[0]!.height;
+  const loaded = await loadTrainingData(input);
+  const { val } = loaded;
+  const prep = input.preprocessing ?? null;
+  // Resampling once, up front; the ROI crop and normalisation after each draw's augmentation.
+  const train = prep ? loaded.train.map((s) => resampleForModel(s, prep)) : loaded.train;
+  const valInputs = prep ? val.map((s) => preprocessSample(s, prep).input) : val;
+  const inputSize = prep?.roi?.size ?? train[0]!.height;
+  const augment = input.augment ?? [];
+  const transform = prep || augment.length > 0 ? compose(transformFromSpec(augment, 'augment'), ...(prep ? [inputTransform(prep)] : [])) : undefined;
 
   const config: RunConfig = {
     ...input,
@@ -134,7 +146,7 @@ export async function runTraining(input: TrainConfig & Partial<RunFacts>, resume
   };
   if (config.modelSpec !== null && config.modelSpecContent === undefined) config.modelSpecContent = loadModelSpec(config.modelSpec);
 
-  const optimizer = createOptimizer(config.optimizer, config.lr);
+  const optimizer = createOptimizer(config.optimizer, config.lr, { weightDecay: config.weightDecay ?? 0 });
   let model: tfl.LayersModel;
   let initialEpoch = 0;
   let samplePosition = 0;
@@ -160,6 +172,10 @@ export async function runTraining(input: TrainConfig & Partial<RunFacts>, resume
   await writeRunFile(runDir, 'summary', summarizeModel(model));
 
   const stepsPerEpoch = config.stepsPerEpoch ?? Math.ceil(train.length / config.batchSize);
+  const scheduled = config.lrSchedule !== 'constant' || config.warmupEpochs > 0;
+  const schedule = scheduled
+    ? learningRateSchedule({ name: config.lrSchedule, lr: config.lr, totalSteps: config.epochs * stepsPerEpoch, warmupSteps: config.warmupEpochs * stepsPerEpoch })
+    : undefined;
   const callbacks: TrainingCallback[] = [
     historyCallback(),
     checkpointCallback(),
@@ -175,7 +191,7 @@ export async function runTraining(input: TrainConfig & Partial<RunFacts>, resume
     model,
     optimizer,
     train,
-    val,
+    val: valInputs,
     epochs: config.epochs,
     initialEpoch,
     batchSize: config.batchSize,
@@ -190,10 +206,51 @@ export async function runTraining(input: TrainConfig & Partial<RunFacts>, resume
     config,
     learningRate: config.lr,
     previousEpochs,
-    displaySample: val[0] ?? train[0],
+    displaySample: valInputs[0] ?? (transform ? undefined : train[0]),
+    ...(transform ? { transform } : {}),
+    ...(schedule ? { schedule } : {}),
   });
   if (result.stopped) warn(result.stopped);
-  await saveModel(model, runPath(runDir, 'model'));
-  const { evaluation, report } = await finishRun(runDir, model, val);
+  const segment = runSegmentSettings(config);
+  await saveModel(model, runPath(runDir, 'model'), segment ? { metadata: modelMetadata(config, segment) } : {});
+  const { evaluation, report } = await finishRun(runDir, model, val, segment);
   return { runDir, config, history: result.history, final: result.history.at(-1), stopped: result.stopped, model, val, evaluation, report };
+}
+
+/** The inference pipeline a run's model is used with: its preprocessing, TTA and post-processing. */
+export function runSegmentSettings(config: TrainConfig): SegmentSettings | undefined {
+  if (!config.preprocessing) return undefined;
+  const post = config.postprocess === true;
+  return { preprocessing: config.preprocessing, inference: { tta: config.tta ? 'flips' : 'none', postprocess: { largestComponent: post, fillHoles: post } } };
+}
+
+/** The lvseg.json of a run's model: how to use it, and what it was trained on and how. */
+export function modelMetadata(config: RunConfig, segment: SegmentSettings): ModelMetadata {
+  const size = config.inputSize;
+  return {
+    format: 'lvseg-model',
+    version: 1,
+    input: { height: size, width: size, channels: 1 },
+    scale: config.scale,
+    preprocessing: segment.preprocessing,
+    inference: segment.inference,
+    training: {
+      preset: config.preset,
+      model: config.model,
+      unet: config.unet,
+      data: { train: config.train, val: config.val, trainSize: config.trainSize, valSize: config.valSize },
+      augment: config.augment,
+      epochs: config.epochs,
+      batchSize: config.batchSize,
+      lr: config.lr,
+      lrSchedule: config.lrSchedule,
+      warmupEpochs: config.warmupEpochs,
+      weightDecay: config.weightDecay,
+      loss: config.loss,
+      seed: config.seed,
+      backend: config.backend,
+      versions: config.versions,
+      startedAt: config.startedAt,
+    },
+  };
 }

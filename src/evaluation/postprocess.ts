@@ -1,0 +1,47 @@
+/** Post-processing of predicted masks: pure functions on 0/1 pixel arrays. */
+import { largestComponent } from './contours.js';
+
+/**
+ * `mask` with its holes filled: background pixels not 4-connected to the image border become
+ * foreground (the blood pool is simply connected; papillary muscles inside it belong to it, as the
+ * Sunnybrook contours draw it).
+ */
+export function fillHoles(mask: Uint8Array, height: number, width: number): Uint8Array {
+  const outside = new Uint8Array(mask.length);
+  const stack = new Int32Array(mask.length);
+  let top = 0;
+  const seed = (p: number): void => {
+    if (mask[p] === 0 && outside[p] === 0) {
+      outside[p] = 1;
+      stack[top++] = p;
+    }
+  };
+  for (let x = 0; x < width; x++) {
+    seed(x);
+    seed((height - 1) * width + x);
+  }
+  for (let y = 0; y < height; y++) {
+    seed(y * width);
+    seed(y * width + width - 1);
+  }
+  while (top > 0) {
+    const p = stack[--top]!;
+    const y = (p / width) | 0;
+    const x = p - y * width;
+    if (x > 0) seed(p - 1);
+    if (x < width - 1) seed(p + 1);
+    if (y > 0) seed(p - width);
+    if (y < height - 1) seed(p + width);
+  }
+  const out = new Uint8Array(mask.length);
+  for (let i = 0; i < out.length; i++) out[i] = outside[i] === 0 ? 1 : 0;
+  return out;
+}
+
+/** The post-processing `settings` ask for: the largest component first, then its holes filled. */
+export function postprocessMask(mask: Uint8Array, height: number, width: number, settings: { largestComponent: boolean; fillHoles: boolean }): Uint8Array {
+  let out = mask;
+  if (settings.largestComponent) out = largestComponent(out, height, width);
+  if (settings.fillHoles) out = fillHoles(out, height, width);
+  return out;
+}

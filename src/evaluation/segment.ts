@@ -1,0 +1,106 @@
+/**
+ * The one inference pipeline of models that carry preprocessing metadata (lvseg.json): preprocess
+ * (resample, ROI, normalise) → model → test-time augmentation → back to the original image → threshold
+ * → post-process. `lvseg predict` and `lvseg evaluate` both run it, so what is measured is what users get.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import type { Sample } from '../data/sample.js';
+import { ModelSpecError } from '../errors.js';
+import type { InferenceSettings } from '../models/metadata.js';
+import { preprocessSample, restoreProbabilities, type Preprocessing } from '../transforms/preprocess.js';
+import { flipValues } from '../transforms/spatial.js';
+import { detectOutputKind } from './evaluate.js';
+import { postprocessMask } from './postprocess.js';
+
+export interface SegmentSettings {
+  preprocessing: Preprocessing;
+  inference: InferenceSettings;
+}
+
+export interface Segmentation {
+  /** The 0/1 mask at the image's own size, post-processed. */
+  mask: Uint8Array;
+  /** The foreground probability at the image's own size (before post-processing). */
+  foreground: Float32Array;
+  /** Whether the model saw a resampled image. */
+  resized: boolean;
+}
+
+/** The flips a TTA pass averages over: [horizontal, vertical]; each is its own inverse. */
+const FLIPS: readonly [boolean, boolean][] = [[false, false], [true, false], [false, true], [true, true]];
+
+/**
+ * Foreground probabilities of same-sized model inputs, averaged over the flips when `tta` is `flips`.
+ * One forward pass for all images and their flips.
+ */
+export function foregroundProbabilities(model: tfl.LayersModel, images: readonly Float32Array[], height: number, width: number, tta: InferenceSettings['tta']): Float32Array[] {
+  const flips = tta === 'flips' ? FLIPS : FLIPS.slice(0, 1);
+  const pixels = height * width;
+  const input = new Float32Array(images.length * flips.length * pixels);
+  images.forEach((image, i) => flips.forEach(([h, v], f) => input.set(flipValues(image, height, width, h, v), (i * flips.length + f) * pixels)));
+  const probabilities = detectOutputKind(model) === 'probabilities';
+  const output = tf.tidy(() => {
+    const y = model.predict(tf.tensor4d(input, [images.length * flips.length, height, width, 1]));
+    if (Array.isArray(y)) throw new ModelSpecError(`model has ${y.length} outputs; lvseg models have one per-pixel output`);
+    if (y.shape[3] !== 2) throw new ModelSpecError(`model output has ${y.shape[3]} classes; the inference pipeline takes 2 (background, LV)`);
+    const p = probabilities ? y : tf.softmax(y as tf.Tensor4D, -1);
+    return tf.squeeze(tf.slice(p, [0, 0, 0, 1], [-1, -1, -1, 1]), [3]);
+  });
+  // read outside tf.tidy: see training/train.ts predictLabels
+  const values = output.dataSync() as Float32Array;
+  output.dispose();
+  return images.map((_, i) => {
+    const mean = new Float32Array(pixels);
+    flips.forEach(([h, v], f) => {
+      const back = flipValues(values.subarray((i * flips.length + f) * pixels, (i * flips.length + f + 1) * pixels), height, width, h, v);
+      for (let k = 0; k < pixels; k++) mean[k]! += back[k]! / flips.length;
+    });
+    return mean;
+  });
+}
+
+/**
+ * Segments samples of any size: each is preprocessed to the model's input, predicted (with TTA), mapped
+ * back to its own size, thresholded at 0.5 (argmax of two classes) and post-processed.
+ */
+export function segmentSamples(model: tfl.LayersModel, samples: readonly Sample[], settings: SegmentSettings): Segmentation[] {
+  if (samples.length === 0) return [];
+  const prepared = samples.map((s) => preprocessSample(s, settings.preprocessing));
+  const out: Segmentation[] = new Array(samples.length);
+  // group by input size: a crop gives one size for all, a model without a crop takes each size as it comes
+  const groups = new Map<string, number[]>();
+  prepared.forEach(({ input }, i) => {
+    const key = `${input.height}x${input.width}`;
+    groups.set(key, [...(groups.get(key) ?? []), i]);
+  });
+  for (const indices of groups.values()) {
+    const { height, width } = prepared[indices[0]!]!.input;
+    const probs = foregroundProbabilities(model, indices.map((i) => prepared[i]!.input.image), height, width, settings.inference.tta);
+    indices.forEach((i, k) => {
+      const { geometry } = prepared[i]!;
+      const foreground = restoreProbabilities(probs[k]!, geometry);
+      const raw = new Uint8Array(foreground.length);
+      for (let p = 0; p < raw.length; p++) raw[p] = foreground[p]! > 0.5 ? 1 : 0;
+      out[i] = {
+        mask: postprocessMask(raw, geometry.height, geometry.width, settings.inference.postprocess),
+        foreground,
+        resized: geometry.resampledHeight !== geometry.height || geometry.resampledWidth !== geometry.width,
+      };
+    });
+  }
+  return out;
+}
+
+/** One line for the user: what the pipeline does. */
+export function describeSegment({ preprocessing: p, inference: i }: SegmentSettings): string {
+  const steps = [
+    p.spacing === null ? undefined : `resample to ${p.spacing} mm`,
+    p.roi ? `centre ${p.roi.size}x${p.roi.size} ROI` : undefined,
+    p.intensity ? `clip to percentiles ${p.intensity.low}-${p.intensity.high} + z-score` : undefined,
+    i.tta === 'flips' ? 'TTA over 4 flips' : undefined,
+    i.postprocess.largestComponent ? 'largest component' : undefined,
+    i.postprocess.fillHoles ? 'holes filled' : undefined,
+  ].filter(Boolean);
+  return `pipeline: ${steps.join(', ') || 'none'}`;
+}
