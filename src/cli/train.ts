@@ -31,6 +31,7 @@ const FLAG_KEYS: Record<string, keyof TrainConfig> = {
   out: 'out',
   'early-stopping': 'earlyStopping',
   scale: 'scale',
+  spacing: 'spacing',
   tensorboard: 'tensorboard',
 };
 
@@ -68,6 +69,7 @@ export const command: Command = {
     { name: 'resume', type: 'string', value: 'RUN', description: 'continue the run in RUN from its last checkpoint (other flags are ignored but --epochs and --backend)' },
     { name: 'early-stopping', type: 'number', value: 'PATIENCE', description: 'stop when val_dice has not improved for PATIENCE epochs (0: off)', default: 0 },
     { name: 'scale', type: 'string', value: 'S', description: 'pixel scaling: a factor like 1/255, or minmax, zscore, none', default: TRAIN_DEFAULTS.scale },
+    { name: 'spacing', type: 'string', value: 'MM', description: 'pixel spacing in mm (or ROW,COL) for data without one, so evaluation.json has APD in mm (shared PNG sets: 1.367)' },
     { name: 'tensorboard', type: 'boolean', description: 'write TensorBoard event files to RUN/logs (--no-tensorboard: off)', default: TRAIN_DEFAULTS.tensorboard },
   ],
   async run(args) {

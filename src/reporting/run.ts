@@ -46,6 +46,17 @@ export interface RunRecord {
   lastPanel?: RunImage;
 }
 
+/**
+ * evaluation.json as the report reads it. It holds every metric at the top level (what `lvseg evaluate
+ * --json` prints); runs written before that hold `{metrics, perImage}`.
+ */
+function evaluationFile(json: Record<string, unknown> | undefined): EvaluationFile | undefined {
+  if (!json || 'metrics' in json) return json as EvaluationFile | undefined;
+  const metrics: Record<string, number | string | null> = {};
+  for (const [k, v] of Object.entries(json)) if (v === null || typeof v === 'number' || typeof v === 'string') metrics[k] = v;
+  return { metrics, perImage: json.perImage as PerImageRecord[] };
+}
+
 function readJson<T>(dir: string, file: string): T | undefined {
   const path = join(dir, file);
   if (!existsSync(path)) return undefined;
@@ -74,9 +85,9 @@ export function readRun(runDir: string): RunRecord {
     throw new CheckpointError(`${join(runDir, 'history.json')}: field 'epochs' must be a list of per-epoch objects`);
   }
   const history = ((historyFile?.epochs ?? []) as HistoryEpoch[]).map((e, i) => ({ ...e, epoch: Number.isFinite(e.epoch) ? e.epoch : i }));
-  const evaluation = readJson<EvaluationFile>(dir, 'evaluation.json');
+  const evaluation = evaluationFile(readJson<Record<string, unknown>>(dir, 'evaluation.json'));
   if (evaluation && (typeof evaluation.metrics !== 'object' || !Array.isArray(evaluation.perImage))) {
-    throw new CheckpointError(`${join(runDir, 'evaluation.json')}: expected {metrics: {...}, perImage: [...]}`);
+    throw new CheckpointError(`${join(runDir, 'evaluation.json')}: expected the metrics (meanDice, …) and perImage: [...]`);
   }
   const pngNames = (sub: string): string[] => {
     const folder = join(dir, sub);

@@ -3,6 +3,7 @@ import { MODEL_NAMES } from '../models/build.js';
 import { getPreset } from '../models/presets.js';
 import { validateModelSpec } from '../models/spec.js';
 import { parseScaling, formatScaling } from '../data/scaling.js';
+import { parsePixelSpacing } from '../data/spacing.js';
 import { LOSS_NAMES, type LossName } from './losses.js';
 import { checkMetricNames, type MetricName } from './metrics.js';
 
@@ -33,6 +34,8 @@ export interface TrainConfig {
   backend: string;
   /** As written: `1/1024`, `1/255`, `minmax`, `zscore`, `none`. */
   scale: string;
+  /** Pixel spacing in mm (`1.367` or `ROW,COL`) for data that carries none; null: the data's own. */
+  spacing: string | null;
   earlyStopping: number | null;
   tensorboard: boolean;
   out: string | null;
@@ -58,6 +61,7 @@ export const TRAIN_DEFAULTS: Omit<TrainConfig, 'train'> & { train: string | null
   seed: 42,
   backend: 'auto',
   scale: '1/1024',
+  spacing: null,
   earlyStopping: null,
   tensorboard: true,
   out: null,
@@ -122,6 +126,9 @@ function checkTrainConfig(c: Record<string, unknown>, source: string): TrainConf
   checkMetricNames(c.metrics as string[]);
   if (c.earlyStopping !== null) posInt('earlyStopping');
   c.scale = formatScaling(parseScaling(c.scale as string | number));
+  // A config file may write the spacing as a number; keep it as written, checked.
+  if (c.spacing !== null) c.spacing = String(c.spacing);
+  if (c.spacing !== null) parsePixelSpacing(c.spacing as string, 'spacing');
   if (typeof c.tensorboard !== 'boolean') bad('tensorboard', 'must be true or false');
   return c as unknown as TrainConfig;
 }

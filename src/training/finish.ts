@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { Sample } from '../data/sample.js';
-import { evaluateModel, type EvaluationResult } from '../evaluation/evaluate.js';
+import { evaluateModel, evaluationDocument, type EvaluationResult } from '../evaluation/evaluate.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { writeSamplePanels } from '../reporting/samples.js';
 import { writeRunReport } from '../reporting/report.js';
@@ -19,7 +19,7 @@ export async function finishRun(runDir: string, model: tfl.LayersModel, val: rea
   let evaluation: EvaluationResult | undefined;
   if (val.length > 0) {
     evaluation = await evaluateModel(model, val, { batchSize: 8 });
-    await writeFileAtomic(join(runDir, 'evaluation.json'), JSON.stringify(evaluation, null, 2));
+    await writeFileAtomic(join(runDir, 'evaluation.json'), JSON.stringify(evaluationDocument(evaluation), null, 2));
     const dice = evaluation.perImage.map((r) => r.dice);
     // only the images that get a panel are predicted again, one at a time
     await writeSamplePanels(runDir, val, (i) => predictLabels(model, [val[i]!])[0]!, dice, SAMPLES_EACH);
