@@ -1,19 +1,17 @@
 import { selectBackend, type BackendName } from '../backends/select.js';
 import { formatScaling } from '../data/scaling.js';
-import { openSource } from '../data/source.js';
 import { parsePixelSpacing } from '../data/spacing.js';
 import { UsageError } from '../errors.js';
 import {
-  evaluateModel,
   evaluationDocument,
   type EvaluationMetrics,
   type EvaluationResult,
   type PerImageResult,
 } from '../evaluation/evaluate.js';
 import { GOOD_CONTOUR_APD_MM, type GroupSummary } from '../evaluation/summaries.js';
-import { dicomScalingWarning, resolveInputScale } from '../evaluation/run-config.js';
+import { dicomScalingWarning } from '../evaluation/run-config.js';
+import { evaluateSavedModel } from '../evaluation/saved-model.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { loadModel, resolveModelJson } from '../models/io.js';
 import { backendOption, type Command } from './command.js';
 
 const METRIC_ROWS: [keyof EvaluationMetrics, string, boolean][] = [
@@ -141,15 +139,10 @@ export const command: Command = {
 
     const backend = await selectBackend(args.options.backend as BackendName);
     if (backend.notice && !json) console.error(backend.notice);
-    const modelFile = resolveModelJson(modelPath);
-    const { scale, origin } = resolveInputScale(modelPath, args.options.scale as string);
-    const model = await loadModel(modelPath);
-    const source = await openSource(data, { scale, spacing });
+    const result = await evaluateSavedModel(modelPath, data, { scale: args.options.scale as string, spacing, batchSize });
+    const { metrics, perImage, modelFile, scale, scaleOrigin: origin, source } = result;
     const warning = source.kind === 'dicom' ? dicomScalingWarning(scale) : undefined;
     if (warning) console.error(`warning: ${warning}`);
-    const result = await evaluateModel(model, source.samples(), { batchSize });
-    model.dispose();
-    const { metrics, perImage } = result;
 
     const perImageFile = args.options['per-image'] as string;
     if (perImageFile) await writeFileAtomic(perImageFile, perImageCsv(perImage, metrics.unit));

@@ -22,4 +22,5 @@ export {
   PREDICTION_COLOUR, LABEL_COLOUR, type ImagePrediction, type OverlayColour,
 } from './predict.js';
 export { predictInputs, readPngImage, readDicomImage } from './predict-inputs.js';
+export { evaluateSavedModel, type SavedModelEvaluation, type SavedModelOptions } from './saved-model.js';
 export { findRunConfig, readRunScale, resolveInputScale, dicomScalingWarning, MODEL_METADATA_FILE } from './run-config.js';
