@@ -43,7 +43,8 @@ const BUNDLED_MODEL = 'lv-sunnybrook';
  * network at that size.
  */
 const SMALL_FCN = { modelSpec: '(lvseg demo built-in spec)', modelSpecContent: DEMO_MODEL_SPEC, batchSize: 4, lr: 0.003, loss: 'ce+dice' };
-const SAMPLE = { ...SMALL_FCN, train: join(SUNNYBROOK_SAMPLE, 'training'), val: join(SUNNYBROOK_SAMPLE, 'validation'), epochs: 15 };
+// Batch 2 at lr 0.002 gave validation Dice 0.61 after 15 epochs where batch 4 at 0.003 gave 0.40 (both ~34 s of CPU).
+const SAMPLE = { ...SMALL_FCN, batchSize: 2, lr: 0.002, train: join(SUNNYBROOK_SAMPLE, 'training'), val: join(SUNNYBROOK_SAMPLE, 'validation'), epochs: 15 };
 const SYNTHETIC = { ...SMALL_FCN, train: 'synthetic:64:1:96', val: 'synthetic:12:5000:96', epochs: 15 };
 const REAL = { model: 'fcn', epochs: 6, batchSize: 1, lr: 0.001, loss: 'sparse-ce' };
 
