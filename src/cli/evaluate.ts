@@ -69,20 +69,20 @@ export function formatChallengeBlock(result: EvaluationResult): string {
 }
 
 function groupRow(label: string, g: GroupSummary, unit: string): string {
-  const good = unit === 'mm' ? `${String(g.goodContours).padStart(3)}/${String(g.contours).padEnd(3)} ${percent(g.goodContourRate).padStart(6)}` : '       n/a';
+  const good = unit === 'mm' ? `${String(g.goodContours).padStart(3)}/${String(g.contours).padEnd(3)} ${percent(g.goodContourRate).padStart(6)}` : 'n/a'.padEnd(14);
   return `  ${label.padEnd(14)}${String(g.count).padStart(6)}${fixed(g.meanDice, 4).padStart(10)}${fixed(g.apd, 2).padStart(10)}${fixed(g.hd95, 2).padStart(10)}   ${good}${fixed(g.diceOverGood, 4).padStart(10)}`;
 }
 
 /** ED/ES rows (where the names give the phase) and one row per patient, then the whole set. */
 export function formatGroupTable(result: EvaluationResult): string {
   const unit = result.metrics.unit;
-  const header = `  ${'patient'.padEnd(14)}${'images'.padStart(6)}${'meanDice'.padStart(10)}${`apd ${unit}`.padStart(10)}${`hd95 ${unit}`.padStart(10)}   ${'good (<5 mm)'.padEnd(14)}${'Dice good'.padStart(7)}`;
+  const header = `  ${'patient'.padEnd(14)}${'images'.padStart(6)}${'meanDice'.padStart(10)}${`apd ${unit}`.padStart(10)}${`hd95 ${unit}`.padStart(10)}   ${'good (<5 mm)'.padEnd(14)}${'Dice good'.padStart(10)}`;
   const lines = [header];
   for (const p of result.perPatient) lines.push(groupRow(p.patient, p, unit));
   lines.push(groupRow('all', result.challenge, unit));
   const phases = Object.entries(result.perPhase);
   if (phases.length > 0) {
-    lines.push('', `  ${'phase'.padEnd(14)}`);
+    lines.push('', '  phase');
     for (const [phase, g] of phases) lines.push(groupRow(phase === 'ED' ? 'ED (diastole)' : 'ES (systole)', g, unit));
   }
   return lines.join('\n');
