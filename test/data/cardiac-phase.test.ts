@@ -5,7 +5,7 @@ import { cardiacPhases, cinePosition, phasesFromRWave } from '../../src/data/car
 import { readDicomSlice } from '../../src/data/dicom.js';
 import { readLinkCsv } from '../../src/data/sunnybrook.js';
 import { readPngDataset } from '../../src/data/png-dataset.js';
-import { foregroundArea } from '../../src/evaluation/mask-metrics.js';
+import { foregroundArea } from '../../src/evaluation/index.js';
 
 const DATA = join(import.meta.dirname, '..', '..', '..', 'shared', 'data', 'sunnybrook');
 const hasData = existsSync(join(DATA, 'png')) && existsSync(join(DATA, 'dicom'));

@@ -5,7 +5,7 @@ import { SUNNYBROOK_SAMPLE } from '../../src/cli/demo.js';
 import { cardiacPhases } from '../../src/data/cardiac-phase.js';
 import { readPngDataset } from '../../src/data/png-dataset.js';
 import type { Sample } from '../../src/data/sample.js';
-import { foregroundArea } from '../../src/evaluation/mask-metrics.js';
+import { foregroundArea } from '../../src/evaluation/index.js';
 
 const SHARED = join(import.meta.dirname, '..', '..', '..', 'shared', 'data', 'sunnybrook', 'png');
 const hasShared = existsSync(SHARED);
