@@ -1,5 +1,3 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +6,7 @@ import { selectBackend } from '../../src/backends/select.js';
 import { findRunConfig } from '../../src/evaluation/run-config.js';
 import { bundledModelNames, bundledModelsDir, loadModel, resolveModelJson, resolveModelPath, saveModel } from '../../src/models/io.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
-import { captureCli, ensureBuilt, LVSEG } from '../cli/run-cli.js';
+import { captureCli } from '../cli/run-cli.js';
 import { thresholdModel } from '../evaluation/tiny-model.js';
 
 let dir: string;
@@ -16,7 +14,6 @@ let models: string;
 const saved = process.env.LVSEG_MODELS_DIR;
 
 beforeAll(async () => {
-  ensureBuilt();
   await selectBackend('cpu');
   dir = mkdtempSync(join(tmpdir(), 'lvseg-bundled-'));
   // A test-only models root: lv-tiny is a bundled model with its metadata, not-a-model has no model.json.
@@ -79,14 +76,22 @@ describe('bundled model names', () => {
     expect(unknown.err).toBe('lvseg: lv-nope: no such model file or run directory, and not a bundled model (bundled models: lv-tiny)');
   });
 
-  it('yield to a folder of the same name in the working directory (the CLI)', async () => {
+  it('yield to a folder of the same name in the working directory', async () => {
     const cwd = join(dir, 'cwd');
     await saveModel(thresholdModel(32, 32), join(cwd, 'lv-tiny'));
-    const run = (where: string) =>
-      promisify(execFile)(process.execPath, [LVSEG, 'evaluate', 'lv-tiny', '--data', 'synthetic:2:0:32', '--json', '--backend', 'cpu'], {
-        cwd: where, env: { ...process.env, LVSEG_MODELS_DIR: models },
-      });
-    expect(JSON.parse((await run(cwd)).stdout).model).toBe(join('lv-tiny', 'model.json'));
-    expect(JSON.parse((await run(dir)).stdout).model).toBe(join(models, 'lv-tiny', 'model.json'));
+    const evaluateIn = async (where: string): Promise<string> => {
+      const before = process.cwd();
+      // The forks pool runs each test file in its own process, so changing directory is safe here.
+      process.chdir(where);
+      try {
+        const { code, out, err } = await captureCli(['evaluate', 'lv-tiny', '--data', 'synthetic:2:0:32', '--json', '--backend', 'cpu']);
+        expect(code, err).toBe(0);
+        return JSON.parse(out).model;
+      } finally {
+        process.chdir(before);
+      }
+    };
+    expect(await evaluateIn(cwd)).toBe(join('lv-tiny', 'model.json'));
+    expect(await evaluateIn(dir)).toBe(join(models, 'lv-tiny', 'model.json'));
   });
 });
