@@ -73,7 +73,7 @@ describe.skipIf(!hasData)('ED/ES on the shared Sunnybrook data', () => {
     }
   });
 
-  it('matches the DICOM headers: each name's instance number, ED late in the R–R interval, ES mid-cycle', async () => {
+  it("matches the DICOM headers: each name's instance number, ED late in the R–R interval, ES mid-cycle", async () => {
     const links = readLinkCsv(join(DATA, 'dicom'));
     expect(links).toHaveLength(5);
     for (const { folder, id: patient } of links) {
