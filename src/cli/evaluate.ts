@@ -1,12 +1,18 @@
 import { selectBackend, type BackendName } from '../backends/select.js';
 import { formatScaling } from '../data/scaling.js';
-import { openSource } from '../data/source.js';
+import { parsePixelSpacing } from '../data/spacing.js';
 import { UsageError } from '../errors.js';
-import { evaluateModel, type EvaluationMetrics, type PerImageResult } from '../evaluation/evaluate.js';
+import {
+  evaluationDocument,
+  type EvaluationMetrics,
+  type EvaluationResult,
+  type PerImageResult,
+} from '../evaluation/evaluate.js';
+import { GOOD_CONTOUR_APD_MM, type GroupSummary } from '../evaluation/summaries.js';
+import { dicomScalingWarning } from '../evaluation/run-config.js';
+import { evaluateSavedModel } from '../evaluation/saved-model.js';
 import { describeSegment } from '../evaluation/segment.js';
-import { dicomScalingWarning, resolveModelSettings } from '../evaluation/run-config.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { loadModel, resolveModelJson } from '../models/io.js';
 import { backendOption, type Command } from './command.js';
 
 const METRIC_ROWS: [keyof EvaluationMetrics, string, boolean][] = [
@@ -36,8 +42,55 @@ export function formatMetricsTable(metrics: EvaluationMetrics): string {
   return lines.join('\n');
 }
 
+const fixed = (value: number, digits: number): string => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
+const percent = (value: number): string => (Number.isFinite(value) ? `${(100 * value).toFixed(1)}%` : 'n/a');
+
+/**
+ * The Sunnybrook challenge's protocol beside the plain means, saying which is which. Without a spacing
+ * in mm the 5 mm rule cannot be applied, and the block says how to give one.
+ */
+export function formatChallengeBlock(result: EvaluationResult): string {
+  const { challenge: c, metrics: m } = result;
+  const lines = [`Sunnybrook challenge protocol (Radau et al. 2009): a contour is good when its APD < ${GOOD_CONTOUR_APD_MM} mm`];
+  if (m.unit !== 'mm') {
+    lines.push(
+      '  not applicable: distances are in pixels. Give the pixel spacing with --spacing MM (the shared Sunnybrook',
+      "  PNG/TFRecord sets: --spacing 1.367, the DICOM series' in-plane spacing) or a spacing.csv in the dataset folder.",
+    );
+    return lines.join('\n');
+  }
+  lines.push(
+    `  good contours        ${c.goodContours} of ${c.contours} expert contours (${percent(c.goodContourRate)})   goodContourRate`,
+    `  Dice over good       ${fixed(c.diceOverGood, 4).padStart(8)}          what papers usually quote (failures left out)`,
+    `  APD over good        ${fixed(c.apdOverGood, 2).padStart(8)} mm`,
+    `  Dice over all        ${fixed(m.meanDice, 4).padStart(8)}          meanDice: every image counts`,
+    `  APD over all         ${fixed(m.apd, 2).padStart(8)} mm       apd: every image with both contours`,
+  );
+  return lines.join('\n');
+}
+
+function groupRow(label: string, g: GroupSummary, unit: string): string {
+  const good = unit === 'mm' ? `${String(g.goodContours).padStart(3)}/${String(g.contours).padEnd(3)} ${percent(g.goodContourRate).padStart(6)}` : 'n/a'.padEnd(14);
+  return `  ${label.padEnd(14)}${String(g.count).padStart(6)}${fixed(g.meanDice, 4).padStart(10)}${fixed(g.apd, 2).padStart(10)}${fixed(g.hd95, 2).padStart(10)}   ${good}${fixed(g.diceOverGood, 4).padStart(10)}`;
+}
+
+/** ED/ES rows (where the names give the phase) and one row per patient, then the whole set. */
+export function formatGroupTable(result: EvaluationResult): string {
+  const unit = result.metrics.unit;
+  const header = `  ${'patient'.padEnd(14)}${'images'.padStart(6)}${'meanDice'.padStart(10)}${`apd ${unit}`.padStart(10)}${`hd95 ${unit}`.padStart(10)}   ${'good (<5 mm)'.padEnd(14)}${'Dice good'.padStart(10)}`;
+  const lines = [header];
+  for (const p of result.perPatient) lines.push(groupRow(p.patient, p, unit));
+  lines.push(groupRow('all', result.challenge, unit));
+  const phases = Object.entries(result.perPhase);
+  if (phases.length > 0) {
+    lines.push('', '  phase');
+    for (const [phase, g] of phases) lines.push(groupRow(phase === 'ED' ? 'ED (diastole)' : 'ES (systole)', g, unit));
+  }
+  return lines.join('\n');
+}
+
 const CSV_COLUMNS: (keyof PerImageResult)[] = [
-  'name', 'patient', 'dice', 'iou', 'precision', 'recall', 'accuracy', 'hd95', 'apd', 'lvAreaPx', 'labelAreaPx', 'lvAreaMm2',
+  'name', 'patient', 'phase', 'dice', 'iou', 'precision', 'recall', 'accuracy', 'hd95', 'apd', 'goodContour', 'lvAreaPx', 'labelAreaPx', 'lvAreaMm2',
 ];
 
 function csvField(value: unknown): string {
@@ -54,13 +107,15 @@ export function perImageCsv(rows: readonly PerImageResult[], unit: string): stri
 
 export const command: Command = {
   name: 'evaluate',
-  usage: 'evaluate RUN|MODEL --data SRC [--json] [--per-image FILE.csv] [--scale S] [--backend NAME]',
-  summary: 'measure a trained model on labelled data: loss, accuracy, Dice, IoU, HD95, APD',
+  usage: 'evaluate RUN|MODEL|NAME --data SRC [--json] [--per-image FILE.csv] [--scale S] [--spacing MM] [--backend NAME]',
+  summary: 'measure a model on labelled data: Dice, IoU, HD95, APD, per patient, ED/ES, the Sunnybrook challenge protocol',
   description:
-    'Loads a model (a run directory, its best/ model first, or a model.json) and measures it on labelled data: ' +
-    "loss, pixel accuracy, the lab's Dice (per batch, smooth 1, averaged over batches), mean per-image Dice, IoU, " +
-    'precision, recall, Hausdorff 95 and the Sunnybrook average perpendicular distance (mm where the data has a ' +
-    "pixel spacing). Images are scaled as in training (the run's config.json) unless --scale says otherwise. " +
+    'Loads a model (a run directory, its best/ model first, a model.json, or a bundled model by name such as ' +
+    "lv-sunnybrook) and measures it on labelled data: loss, pixel accuracy, the lab's Dice (per batch, smooth 1, " +
+    'averaged over batches), mean per-image Dice, IoU, precision, recall, Hausdorff 95 and the Sunnybrook average ' +
+    'perpendicular distance (mm where the pixel spacing is known: DICOM, a spacing.csv, or --spacing); per patient, ' +
+    "per phase (ED/ES) and by the Sunnybrook challenge's protocol (share of contours with APD < 5 mm, Dice and APD " +
+    "over those). Images are scaled as in training (the run's config.json) unless --scale says otherwise. " +
     "A model with an lvseg.json is measured through its inference pipeline (preprocessing, test-time flips, " +
     'post-processing), as `lvseg predict` runs it.',
   options: [
@@ -68,6 +123,7 @@ export const command: Command = {
     { name: 'json', type: 'boolean', description: 'print one JSON object instead of the table', default: false },
     { name: 'per-image', type: 'string', value: 'FILE.csv', description: 'also write per-image metrics to this CSV file', default: '' },
     { name: 'scale', type: 'string', value: 'S', description: "pixel scaling (1/255, minmax, zscore, none); default: the run's", default: '' },
+    { name: 'spacing', type: 'string', value: 'MM', description: 'pixel spacing in mm (or ROW,COL) for data that does not carry one; the shared PNG/TFRecord sets: 1.367', default: '' },
     { name: 'batch-size', type: 'number', value: 'N', description: "images per batch (the lab's Dice depends on it)", default: 8 },
     { name: 'tta', type: 'boolean', description: "test-time flips, where the model's lvseg.json asks for them (--no-tta: off)", default: true },
     { name: 'postprocess', type: 'boolean', description: "largest component and holes filled, where the model's lvseg.json asks for them (--no-postprocess: off)", default: true },
@@ -76,29 +132,27 @@ export const command: Command = {
   async run(args) {
     const [modelPath, ...extra] = args.positionals;
     if (!modelPath || extra.length > 0) {
-      throw new UsageError("evaluate takes one RUN directory or model.json; e.g. 'lvseg evaluate runs/fcn --data val.tfrecords'");
+      throw new UsageError("evaluate takes one RUN directory, model.json or bundled model name; e.g. 'lvseg evaluate runs/fcn --data val.tfrecords'");
     }
     const data = args.options.data as string;
     if (!data) throw new UsageError("evaluate needs --data SRC (a TFRecord file, a PNG or DICOM folder, or synthetic:N)");
     const batchSize = args.options['batch-size'] as number;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new UsageError(`--batch-size takes a positive integer, not ${batchSize}`);
     const json = args.options.json as boolean;
+    const spacingText = args.options.spacing as string;
+    const spacing = spacingText ? parsePixelSpacing(spacingText) : undefined;
 
     const backend = await selectBackend(args.options.backend as BackendName);
     if (backend.notice && !json) console.error(backend.notice);
-    const modelFile = resolveModelJson(modelPath);
-    const { scale, origin, segment } = resolveModelSettings(modelPath, { scale: args.options.scale as string, tta: args.options.tta as boolean, postprocess: args.options.postprocess as boolean });
-    const model = await loadModel(modelPath);
-    const source = await openSource(data, { scale });
+    const result = await evaluateSavedModel(modelPath, data, { scale: args.options.scale as string, spacing, batchSize, tta: args.options.tta as boolean, postprocess: args.options.postprocess as boolean });
+    const { metrics, perImage, modelFile, scale, scaleOrigin: origin, source, segment } = result;
     const warning = source.kind === 'dicom' ? dicomScalingWarning(scale) : undefined;
     if (warning) console.error(`warning: ${warning}`);
-    const { metrics, perImage } = await evaluateModel(model, source.samples(), { batchSize, ...(segment ? { segment } : {}) });
-    model.dispose();
 
     const perImageFile = args.options['per-image'] as string;
     if (perImageFile) await writeFileAtomic(perImageFile, perImageCsv(perImage, metrics.unit));
     if (json) {
-      console.log(JSON.stringify({ ...metrics, model: modelFile, data: source.description, scale: formatScaling(scale), backend: backend.name, inference: segment ?? null }));
+      console.log(JSON.stringify({ ...evaluationDocument(result), model: modelFile, data: source.description, scale: formatScaling(scale), backend: backend.name, inference: segment ?? null }));
       return 0;
     }
     console.log(`model    ${modelFile}`);
@@ -107,6 +161,10 @@ export const command: Command = {
     console.log(`backend  ${backend.name}; ${metrics.count} images, batch size ${metrics.batchSize}`);
     if (segment) console.log(`${describeSegment(segment)}`);
     console.log(formatMetricsTable(metrics));
+    console.log('');
+    console.log(formatChallengeBlock(result));
+    console.log('');
+    console.log(formatGroupTable(result));
     if (perImageFile) console.log(`per-image metrics: ${perImageFile}`);
     return 0;
   },

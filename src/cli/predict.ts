@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { selectBackend, type BackendName } from '../backends/select.js';
 import { formatScaling } from '../data/scaling.js';
+import { parsePixelSpacing } from '../data/spacing.js';
 import { UsageError } from '../errors.js';
 import { predictInputs } from '../evaluation/predict-inputs.js';
 import { predictSample } from '../evaluation/predict.js';
@@ -37,10 +38,10 @@ export interface PredictionSummaryEntry {
 
 export const command: Command = {
   name: 'predict',
-  usage: 'predict MODEL INPUT... --out DIR [--scale S] [--backend NAME]',
+  usage: 'predict MODEL|NAME INPUT... --out DIR [--scale S] [--spacing MM] [--backend NAME]',
   summary: 'segment new images: mask PNG, contour overlay, contour text and LV areas per image',
   description:
-    'Runs a model (a run directory or a model.json) on PNG files, folders of PNGs, TFRecord files, dataset folders ' +
+    'Runs a model (a run directory, a model.json, or a bundled model by name such as lv-sunnybrook) on PNG files, folders of PNGs, TFRecord files, dataset folders ' +
     'or synthetic:N and writes, per image, <name>.mask.png (LV = 255), <name>.overlay.png (the image with the ' +
     'predicted contour in red and, for labelled inputs, the expert contour in green), <name>-icontour-auto.txt ' +
     '(Sunnybrook-style "x y" per line) and one predictions.json with the LV area in pixels and mm² where the ' +
@@ -52,6 +53,7 @@ export const command: Command = {
     { name: 'scale', type: 'string', value: 'S', description: "pixel scaling (1/255, minmax, zscore, none); default: the run's", default: '' },
     { name: 'tta', type: 'boolean', description: "test-time flips, where the model's lvseg.json asks for them (--no-tta: off)", default: true },
     { name: 'postprocess', type: 'boolean', description: "largest component and holes filled, where the model's lvseg.json asks for them (--no-postprocess: off)", default: true },
+    { name: 'spacing', type: 'string', value: 'MM', description: 'pixel spacing in mm (or ROW,COL) for images that do not carry one, for areas in mm²', default: '' },
     backendOption,
   ],
   async run(args) {
@@ -61,6 +63,8 @@ export const command: Command = {
     }
     const out = args.options.out as string;
     if (!out) throw new UsageError('predict needs --out DIR for the masks, overlays and contours');
+    const spacingText = args.options.spacing as string;
+    const spacing = spacingText ? parsePixelSpacing(spacingText) : undefined;
 
     const backend = await selectBackend(args.options.backend as BackendName);
     if (backend.notice) console.error(backend.notice);
@@ -78,6 +82,7 @@ export const command: Command = {
         const warning = dicomScalingWarning(scale);
         if (warning) console.error(`warning: ${warning}`);
       }
+      if (spacing && !sample.spacing) sample.spacing = [...spacing];
       const prediction = await predictSample(model, sample, segment);
       const stem = outputStem(sample.name, taken);
       const files = { mask: `${stem}.mask.png`, overlay: `${stem}.overlay.png`, contour: `${stem}-icontour-auto.txt` };

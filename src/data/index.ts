@@ -1,7 +1,7 @@
 // The data layer's public API.
 export type { Sample } from './sample.js';
 export { generatePhantom, phantomPatient, PHANTOM_SLICES_PER_PATIENT } from './synthetic.js';
-export { openSource, syntheticSource, tfrecordSource, pngSource, dicomSource, readAllSamples, SOURCE_KINDS_HELP } from './source.js';
+export { openSource, syntheticSource, tfrecordSource, pngSource, dicomSource, readAllSamples, withDefaultSpacing, SOURCE_KINDS_HELP } from './source.js';
 export type { SampleSource, SourceOptions } from './source.js';
 export { applyScaling, parseScaling, formatScaling, LAB_SCALING } from './scaling.js';
 export type { Scaling } from './scaling.js';
@@ -27,3 +27,6 @@ export { splitSamples } from './split.js';
 export type { SplitOptions } from './split.js';
 export { Dataset, stackSamples } from './pipeline.js';
 export type { SampleBatch } from './pipeline.js';
+export { cinePosition, cardiacPhases, phasesFromRWave, SUNNYBROOK_PHASES, ED_MAX_PHASES_FROM_R_WAVE } from './cardiac-phase.js';
+export type { CardiacPhase, CinePosition } from './cardiac-phase.js';
+export { parsePixelSpacing, parseSpacingCsv, readSpacingCsv, SPACING_FILE } from './spacing.js';

@@ -5,6 +5,7 @@ import { DataError } from '../errors.js';
 import { decodePngGrey } from '../imaging/png.js';
 import type { Sample } from './sample.js';
 import { applyScaling, type Scaling } from './scaling.js';
+import { readSpacingCsv, SPACING_FILE } from './spacing.js';
 
 /** One grey PNG image: values in its own units (0–255 for 8-bit, 0–65535 for 16-bit). */
 export interface PngSlice {
@@ -57,9 +58,11 @@ export function listPngDataset(dir: string): [string, string][] {
 
 /**
  * The samples of a PNG dataset `images/<CASE>/<slice>.png` + `masks/endo/<CASE>/<slice>.png`:
- * patient = CASE, name = CASE/slice, label = mask > 0, image in the PNG's units then scaled.
+ * patient = CASE, name = CASE/slice, label = mask > 0, image in the PNG's units then scaled; the pixel
+ * spacing of the case from the dataset's spacing.csv, when it has one (then every case needs a row).
  */
 export async function* readPngDataset(dir: string, scale: Scaling = 'none'): AsyncGenerator<Sample> {
+  const spacing = readSpacingCsv(join(dir, SPACING_FILE));
   for (const [c, slice] of listPngDataset(dir)) {
     const imageFile = join(dir, 'images', c, `${slice}.png`);
     const maskFile = join(dir, 'masks', 'endo', c, `${slice}.png`);
@@ -71,7 +74,7 @@ export async function* readPngDataset(dir: string, scale: Scaling = 'none'): Asy
     }
     const label = new Uint8Array(img.width * img.height);
     for (let i = 0; i < label.length; i++) label[i] = mask.data[i]! > 0 ? 1 : 0;
-    yield {
+    const sample: Sample = {
       name: `${c}/${slice}`,
       patient: c,
       image: applyScaling(Float32Array.from(img.data), scale),
@@ -79,5 +82,12 @@ export async function* readPngDataset(dir: string, scale: Scaling = 'none'): Asy
       height: img.height,
       width: img.width,
     };
+    if (spacing.size > 0) {
+      const caseSpacing = spacing.get(c);
+      // A partial file would mix mm and pixels in one evaluation; say which row is missing instead.
+      if (!caseSpacing) throw new DataError(`${join(dir, SPACING_FILE)}: no row for case '${c}'; list every case of images/ (or remove the file)`);
+      sample.spacing = [...caseSpacing];
+    }
+    yield sample;
   }
 }

@@ -5,6 +5,7 @@ import { decodeLabExample } from './lab-schema.js';
 import { isPngDataset, readPngDataset } from './png-dataset.js';
 import type { Sample } from './sample.js';
 import { applyScaling, type Scaling } from './scaling.js';
+import type { PixelSpacing } from './spacing.js';
 import { isSunnybrookDicom, readSunnybrookDicom, type SourceReport } from './sunnybrook.js';
 import { generatePhantom } from './synthetic.js';
 import { readTfRecords } from './tfrecord.js';
@@ -21,6 +22,11 @@ export interface SampleSource {
 export interface SourceOptions {
   /** Pixel scaling applied to every image; default `none` (the source's own units). */
   scale?: Scaling;
+  /**
+   * Pixel spacing [row_mm, column_mm] for the samples whose source does not know one (PNG without a
+   * spacing.csv, TFRecord, synthetic); a DICOM header or a spacing.csv row is never overridden.
+   */
+  spacing?: PixelSpacing;
 }
 
 const SYNTHETIC = /^synthetic:(\d+)(?::(-?\d+))?(?::(\d+))?$/;
@@ -35,7 +41,30 @@ export const SOURCE_KINDS_HELP =
  * or a DICOM+contours folder. The kind is detected from the content, not the name.
  */
 export async function openSource(spec: string, options: SourceOptions = {}): Promise<SampleSource> {
-  const scale = options.scale ?? 'none';
+  const source = await openSourceAs(spec, options.scale ?? 'none');
+  return options.spacing ? withDefaultSpacing(source, options.spacing) : source;
+}
+
+/** `source` with `spacing` given to every sample that has none. */
+export function withDefaultSpacing(source: SampleSource, spacing: PixelSpacing): SampleSource {
+  const [row, column] = spacing;
+  return {
+    kind: source.kind,
+    // the DICOM source replaces its report on every pass, so read it through
+    get report() {
+      return source.report;
+    },
+    description: `${source.description}; spacing ${row === column ? row : `${row}x${column}`} mm where the source has none`,
+    async *samples() {
+      for await (const s of source.samples()) {
+        if (!s.spacing) s.spacing = [row, column];
+        yield s;
+      }
+    },
+  };
+}
+
+async function openSourceAs(spec: string, scale: Scaling): Promise<SampleSource> {
   const synth = SYNTHETIC.exec(spec.trim());
   if (synth) {
     const count = Number(synth[1]);

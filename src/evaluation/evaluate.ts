@@ -1,9 +1,11 @@
 /**
- * Evaluation of a segmentation model on labelled samples: the lab's loss, accuracy and Dice, plus the
- * per-image overlap and distance metrics of mask-metrics.ts and surface-distance.ts.
+ * Evaluation of a segmentation model on labelled samples: the lab's loss, accuracy and Dice, the
+ * per-image overlap and distance metrics of mask-metrics.ts and surface-distance.ts, and their
+ * summaries per patient, per phase (ED/ES) and by the Sunnybrook challenge's protocol (summaries.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { cardiacPhases, type CardiacPhase } from '../data/cardiac-phase.js';
 import type { Sample } from '../data/sample.js';
 import { DataError, ModelSpecError } from '../errors.js';
 import {
@@ -17,6 +19,15 @@ import {
   recallFromCounts,
   type ConfusionCounts,
 } from '../imaging/mask-metrics.js';
+import {
+  challengeSummary,
+  isGoodContour,
+  perPatientSummaries,
+  perPhaseSummaries,
+  type ChallengeSummary,
+  type GroupSummary,
+  type PatientSummary,
+} from './summaries.js';
 import { averagePerpendicularDistance, hausdorff95 } from './surface-distance.js';
 import { segmentSamples, type SegmentSettings } from './segment.js';
 
@@ -39,6 +50,8 @@ export interface EvaluationMetrics {
   hd95: number;
   /** Mean per-image Sunnybrook APD over the same images. */
   apd: number;
+  /** The challenge's share of expert contours predicted with APD < 5 mm; NaN unless the unit is mm. */
+  goodContourRate: number;
   /** Images evaluated. */
   count: number;
   /** Images whose hd95/apd entered the means: both masks non-empty, or both empty (distance 0). */
@@ -66,10 +79,19 @@ export interface PerImageResult {
   labelAreaPx: number;
   /** Predicted LV area in mm², where the spacing is known. */
   lvAreaMm2?: number;
+  /** End-diastole or end-systole, for Sunnybrook cine names (data/cardiac-phase.ts). */
+  phase?: CardiacPhase;
+  /** Whether the predicted contour is good by the challenge's rule (APD < 5 mm); set where the unit is mm and the expert drew a contour. */
+  goodContour?: boolean;
 }
 
 export interface EvaluationResult {
   metrics: EvaluationMetrics;
+  /** The Sunnybrook challenge's protocol over the whole set. */
+  challenge: ChallengeSummary;
+  /** ED and ES, where the sample names give the cine phase. */
+  perPhase: Partial<Record<CardiacPhase, GroupSummary>>;
+  perPatient: PatientSummary[];
   perImage: PerImageResult[];
 }
 
@@ -331,6 +353,13 @@ export async function evaluateModel(
   }
   const distances = perImage.filter((r) => Number.isFinite(r.hd95) && Number.isFinite(r.apd));
   const pixelsTotal = totals.tp + totals.fp + totals.fn + totals.tn;
+  const phases = cardiacPhases(perImage);
+  for (const r of perImage) {
+    const phase = phases.get(r.name);
+    if (phase) r.phase = phase;
+    if (unit === 'mm' && r.labelAreaPx > 0) r.goodContour = isGoodContour(r);
+  }
+  const challenge = challengeSummary(perImage, unit);
   return {
     metrics: {
       loss: lossSum / pixelsTotal,
@@ -342,11 +371,37 @@ export async function evaluateModel(
       recall: mean(perImage.map((r) => r.recall)),
       hd95: mean(distances.map((r) => r.hd95)),
       apd: mean(distances.map((r) => r.apd)),
+      goodContourRate: challenge.goodContourRate,
       count: perImage.length,
       distanceCount: distances.length,
       unit,
       batchSize,
     },
+    challenge,
+    perPhase: perPhaseSummaries(perImage, unit),
+    perPatient: perPatientSummaries(perImage, unit),
     perImage,
+  };
+}
+
+/** `lvseg evaluate --json` and RUN/evaluation.json: every metric at the top level, then the groups and images. */
+export type EvaluationDocument = EvaluationMetrics & Omit<EvaluationResult, 'metrics'>;
+
+/**
+ * The one JSON document of an evaluation, as `lvseg evaluate --json` prints it and a run's
+ * evaluation.json holds it: every metric at the top level (meanDice, apd and goodContourRate first),
+ * then the challenge protocol, per phase, per patient and per image. NaN becomes null in JSON.
+ */
+export function evaluationDocument(result: EvaluationResult): EvaluationDocument {
+  const { meanDice, apd, goodContourRate, ...rest } = result.metrics;
+  return {
+    meanDice,
+    apd,
+    goodContourRate,
+    ...rest,
+    challenge: result.challenge,
+    perPhase: result.perPhase,
+    perPatient: result.perPatient,
+    perImage: result.perImage,
   };
 }

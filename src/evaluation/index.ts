@@ -10,12 +10,17 @@ export {
   percentile, type Spacing as PixelSpacing,
 } from './surface-distance.js';
 export {
-  evaluateModel, detectOutputKind, modelInputSize, predictScores, crossEntropySum, scoreImage,
+  evaluateModel, evaluationDocument, detectOutputKind, modelInputSize, predictScores, crossEntropySum, scoreImage,
   type EvaluationMetrics, type PerImageResult, type EvaluationResult, type EvaluateOptions, type OutputKind,
 } from './evaluate.js';
+export {
+  GOOD_CONTOUR_APD_MM, isGoodContour, summarizeGroup, challengeSummary, perPatientSummaries, perPhaseSummaries,
+  type GroupSummary, type PatientSummary, type ChallengeSummary, type ScoredImage,
+} from './summaries.js';
 export {
   predictMask, predictSample, resizeBilinear, resizeNearest, renderContourOverlay, formatContourText, encodeMaskPng,
   PREDICTION_COLOUR, LABEL_COLOUR, type ImagePrediction, type OverlayColour,
 } from './predict.js';
 export { predictInputs, readPngImage, readDicomImage } from './predict-inputs.js';
+export { evaluateSavedModel, type SavedModelEvaluation, type SavedModelOptions } from './saved-model.js';
 export { findRunConfig, readRunScale, resolveInputScale, dicomScalingWarning } from './run-config.js';

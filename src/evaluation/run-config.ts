@@ -1,32 +1,38 @@
 /**
- * What evaluate and predict need from a run directory: the pixel scaling the model was trained with,
- * so that the same scaling is applied to new images without the original command line.
+ * What evaluate and predict need from a run directory or a bundled model's folder: the pixel scaling
+ * the model was trained with, so that the same scaling is applied to new images without the original
+ * command line.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { CheckpointError } from '../errors.js';
 import { parseScaling, type Scaling } from '../data/scaling.js';
-import { resolveModelJson } from '../models/io.js';
+import { resolveModelJson, resolveModelPath } from '../models/io.js';
 import { RUN_PARTS, runPath } from '../runs/run-dir.js';
 import { METADATA_FILE, readModelMetadata } from '../models/metadata.js';
 import { checkPreprocessing } from '../transforms/preprocess.js';
 import type { SegmentSettings } from './segment.js';
 
 /**
- * The run directory's config.json for a model path: the run directory itself, or the run above a
- * `model.json` in `RUN/model/`, `RUN/best/` or `RUN/checkpoints/<name>/`. Undefined for a bare model.
+ * The file that records how a model's inputs were scaled: the run directory's config.json for a model
+ * in a run (the run directory itself, or the run above a `model.json` in `RUN/model/`, `RUN/best/` or
+ * `RUN/checkpoints/<name>/`), else the lvseg.json beside the model.json (bundled models). `modelRef`
+ * may be a bundled model's name. Undefined for a bare model.
  */
-export function findRunConfig(modelPath: string): string | undefined {
+export function findRunConfig(modelRef: string): string | undefined {
+  const modelPath = resolveModelPath(modelRef);
   const candidates: string[] = [];
   if (existsSync(modelPath) && statSync(modelPath).isDirectory()) candidates.push(runPath(modelPath, 'config'));
   // Only the run layout's own folders lead up to a run: an unrelated config.json above a bare model is not one.
   const dir = dirname(resolve(resolveModelJson(modelPath)));
   if (basename(dir) === RUN_PARTS.model || basename(dir) === RUN_PARTS.best) candidates.push(runPath(join(dir, '..'), 'config'));
   if (basename(dirname(dir)) === RUN_PARTS.checkpoints) candidates.push(runPath(join(dir, '..', '..'), 'config'));
+  // A model folder outside a run (a bundled model) describes itself in lvseg.json.
+  candidates.push(join(dir, METADATA_FILE));
   return candidates.find((f) => existsSync(f));
 }
 
-/** The scaling recorded in a run's config.json (`scale`: a factor, `1/255`, minmax, zscore or none). */
+/** The scaling recorded in a run's config.json or a model's lvseg.json (`scale`: a factor, `1/255`, minmax, zscore or none). */
 export function readRunScale(configFile: string): Scaling | undefined {
   let config: { scale?: unknown };
   try {

@@ -1,9 +1,10 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { writeFileAtomic } from '../io/atomic.js';
 import { CheckpointError } from '../errors.js';
+import { PACKAGE_ROOT } from '../paths.js';
 import { RUN_PARTS } from '../runs/run-dir.js';
 import { METADATA_FILE, type ModelMetadata } from './metadata.js';
 
@@ -107,8 +108,8 @@ function concatWeightData(data: ArrayBuffer | ArrayBuffer[]): Uint8Array {
 }
 
 /**
- * Loads a TF.js layers model from a `model.json` path, a folder holding one, or a run directory
- * (its `best/` model when present, else `model/`).
+ * Loads a TF.js layers model from a `model.json` path, a folder holding one, a run directory (its
+ * `best/` model when present, else `model/`), or the name of a bundled model (bundledModelsDir).
  */
 export async function loadModel(path: string): Promise<tfl.LayersModel> {
   const file = resolveModelJson(path);
@@ -135,9 +136,43 @@ export async function loadModel(path: string): Promise<tfl.LayersModel> {
   );
 }
 
-/** Finds the model.json a user means by `path`. */
-export function resolveModelJson(path: string): string {
-  if (!existsSync(path)) throw new CheckpointError(`${path}: no such model file or run directory`);
+/**
+ * Where bundled models live, one folder each (`lv-sunnybrook/` holds model.json): `<package root>/models/`,
+ * or the folder in the environment variable LVSEG_MODELS_DIR (tests, or models kept elsewhere).
+ */
+export function bundledModelsDir(): string {
+  return process.env.LVSEG_MODELS_DIR || join(PACKAGE_ROOT, 'models');
+}
+
+/** The names of the bundled models: the folders of `dir` that hold a model.json, sorted. */
+export function bundledModelNames(dir = bundledModelsDir()): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && existsSync(join(dir, e.name, 'model.json')))
+    .map((e) => e.name)
+    .sort();
+}
+
+/** A bundled model's name: one folder name, no path separators. */
+const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/**
+ * The path a user means by a model reference: an existing path as it is (a path always wins), else the
+ * bundled model of that name (`lv-sunnybrook` → `<package root>/models/lv-sunnybrook`). A reference that
+ * is neither gets a one-line error listing the bundled models.
+ */
+export function resolveModelPath(ref: string, modelsDir = bundledModelsDir()): string {
+  if (existsSync(ref)) return ref;
+  const bundled = join(modelsDir, ref);
+  if (MODEL_NAME.test(ref) && existsSync(join(bundled, 'model.json'))) return bundled;
+  const names = bundledModelNames(modelsDir);
+  const listed = names.length > 0 ? `bundled models: ${names.join(', ')}` : `no bundled models in ${modelsDir}`;
+  throw new CheckpointError(`${ref}: no such model file or run directory, and not a bundled model (${listed})`);
+}
+
+/** Finds the model.json a user means by `ref`: a model.json, a folder or run directory, or a bundled model's name. */
+export function resolveModelJson(ref: string): string {
+  const path = resolveModelPath(ref);
   if (statSync(path).isFile()) return path;
   for (const candidate of ['model.json', join(RUN_PARTS.best, 'model.json'), join(RUN_PARTS.model, 'model.json')]) {
     const f = join(path, candidate);

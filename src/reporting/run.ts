@@ -1,8 +1,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import type { EvaluationResult, PerImageResult } from '../evaluation/evaluate.js';
+import type { EvaluationMetrics, PerImageResult } from '../evaluation/evaluate.js';
 import type { ModelSummary } from '../models/summary.js';
-import { checkRunDir, readHistory, readRunFile, runPath, type RunPart } from '../runs/run-dir.js';
+import { checkRunDir, readHistory, readRunFile, runPath, type RunFileTypes, type RunPart } from '../runs/run-dir.js';
 import type { RunConfig } from '../training/config.js';
 import type { HistoryEpoch } from './charts.js';
 
@@ -22,7 +22,7 @@ export interface RunRecord {
   config?: RunConfig;
   history: HistoryEpoch[];
   summary?: ModelSummary;
-  evaluation?: { metrics: EvaluationResult['metrics']; perImage: PerImageRecord[] };
+  evaluation?: { metrics: EvaluationMetrics; perImage: PerImageRecord[] };
   samples: RunImage[];
   /** The display panel of the last epoch (`panels/epoch-NNN.png`). */
   lastPanel?: RunImage;
@@ -52,8 +52,16 @@ export function readRun(runDir: string): RunRecord {
     config,
     history,
     summary: readRunFile(dir, 'summary'),
-    evaluation: readRunFile(dir, 'evaluation'),
+    evaluation: reportMetrics(readRunFile(dir, 'evaluation')),
     samples: pngNames('samples').map((f) => read('samples', f)),
     lastPanel,
   };
+}
+
+/** The metrics of evaluation.json (its numbers and strings) apart from its per-image list. */
+function reportMetrics(doc: RunFileTypes['evaluation'] | undefined): RunRecord['evaluation'] {
+  if (!doc) return undefined;
+  const metrics: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(doc)) if (v === null || typeof v === 'number' || typeof v === 'string') metrics[k] = v;
+  return { metrics: metrics as unknown as EvaluationMetrics, perImage: doc.perImage };
 }

@@ -9,7 +9,7 @@ import { writeFileAtomic } from '../io/atomic.js';
 import type { ModelSummary } from '../models/summary.js';
 import type { RunConfig } from '../training/config.js';
 import type { EpochLogs } from '../training/callbacks/types.js';
-import type { EvaluationResult } from '../evaluation/evaluate.js';
+import type { EvaluationDocument } from '../evaluation/evaluate.js';
 
 /** The JSON files of a run, by what they hold. */
 export const RUN_FILES = {
@@ -52,7 +52,7 @@ export interface RunFileTypes {
   config: RunConfig;
   summary: ModelSummary;
   history: HistoryFile;
-  evaluation: EvaluationResult;
+  evaluation: EvaluationDocument;
 }
 
 /** The path of a file or folder of the run in `runDir`. */
@@ -70,7 +70,7 @@ const SHAPE_CHECKS: { [K in RunFile]: (value: unknown) => string | undefined } =
   config: (v) => (isObject(v) ? undefined : 'expected a JSON object'),
   summary: (v) => (isObject(v) && Array.isArray(v.layers) ? undefined : "expected {layers: [...], totalParams, ...}"),
   history: (v) => (isObject(v) && Array.isArray(v.epochs) ? undefined : "field 'epochs' must be a list of per-epoch objects"),
-  evaluation: (v) => (isObject(v) && isObject(v.metrics) && Array.isArray(v.perImage) ? undefined : 'expected {metrics: {...}, perImage: [...]}'),
+  evaluation: (v) => (isObject(v) && (typeof v.meanDice === 'number' || v.meanDice === null || isObject(v.metrics)) && Array.isArray(v.perImage) ? undefined : 'expected the metrics (meanDice, …) and perImage: [...]'),
 };
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -92,6 +92,11 @@ export function readRunFile<K extends RunFile>(runDir: string, file: K): RunFile
   }
   const problem = SHAPE_CHECKS[file](value);
   if (problem) throw new CheckpointError(`${path}: ${problem}; is it a file lvseg wrote?`);
+  // evaluation.json of runs written before the metrics moved to its top level: {metrics, perImage}
+  if (file === 'evaluation' && isObject((value as Record<string, unknown>).metrics)) {
+    const { metrics, ...rest } = value as Record<string, unknown>;
+    value = { ...(metrics as object), ...rest };
+  }
   return value as RunFileTypes[K];
 }
 

@@ -10,6 +10,7 @@ import { MODEL_NAMES } from '../models/build.js';
 import { getPreset, PRESETS } from '../models/presets.js';
 import { validateModelSpec } from '../models/spec.js';
 import { parseScaling, formatScaling } from '../data/scaling.js';
+import { parsePixelSpacing } from '../data/spacing.js';
 import { LOSS_NAMES } from './losses.js';
 import { METRIC_NAMES } from './metrics.js';
 import { SCHEDULE_NAMES } from './schedule.js';
@@ -81,6 +82,23 @@ export const TRAIN_OPTIONS = {
     value: 'S',
     must: 'be a factor like 1/255, or minmax, zscore, none',
     help: 'pixel scaling: a factor like 1/255, or minmax, zscore, none',
+  }),
+  spacing: declare({
+    // a config file may write the spacing as a number; it is kept as written, checked
+    schema: z.union([z.string(), z.number()]).transform((v, ctx) => {
+      try {
+        parsePixelSpacing(String(v), 'spacing');
+        return String(v);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'bad spacing' });
+        return z.NEVER;
+      }
+    }).nullable(),
+    default: null,
+    flag: 'string',
+    value: 'MM',
+    must: 'be a pixel spacing in mm like 1.367 or ROW,COL',
+    help: 'pixel spacing in mm (or ROW,COL) for data without one, so evaluation.json has APD in mm (shared PNG sets: 1.367)',
   }),
   earlyStopping: declare({ schema: positiveInt.nullable(), default: null, flag: 'number', value: 'PATIENCE', zeroIsNull: true, must: 'be a positive integer', help: 'stop when val_dice has not improved for PATIENCE epochs (0: off)' }),
   tensorboard: declare({ schema: z.boolean(), default: true, flag: 'boolean', must: 'be true or false', help: 'write TensorBoard event files to RUN/logs (--no-tensorboard: off)' }),

@@ -6,11 +6,12 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { selectBackend, type BackendName } from '../backends/select.js';
 import type { Sample } from '../data/sample.js';
 import type { Scaling } from '../data/scaling.js';
-import { openSource } from '../data/source.js';
-import { evaluateModel, type EvaluationResult } from '../evaluation/evaluate.js';
+import { parsePixelSpacing } from '../data/spacing.js';
 import { predictInputs } from '../evaluation/predict-inputs.js';
 import { predictSample, type ImagePrediction } from '../evaluation/predict.js';
-import { resolveInputScale } from '../evaluation/run-config.js';
+import { resolveModelSettings } from '../evaluation/run-config.js';
+import { evaluateSavedModel, type SavedModelEvaluation } from '../evaluation/saved-model.js';
+import type { SegmentSettings } from '../evaluation/segment.js';
 import { loadModel as loadLayersModel, resolveModelJson } from '../models/io.js';
 import { resolveTrainConfig, type TrainConfig } from '../training/config.js';
 import { readRunConfig, runTraining, type RunOptions, type RunResult } from './train-run.js';
@@ -32,23 +33,26 @@ export async function resume(runDir: string, overrides: { epochs?: number; backe
   return runTraining({ ...config, epochs: overrides.epochs ?? config.epochs, backendRequested: overrides.backend ?? config.backendRequested }, runDir, run);
 }
 
-/** A model ready to use: the network, its model.json and the input scaling it was trained with. */
+/** A model ready to use: the network, its model.json, the input scaling it was trained with and its inference pipeline. */
 export interface LoadedModel {
   model: tfl.LayersModel;
   file: string;
   scale: Scaling;
-  /** Where the scaling came from (the run's config.json, or why none was found). */
+  /** Where the scaling came from (lvseg.json, the run's config.json, or why none was found). */
   scaleOrigin: string;
+  /** Preprocessing, test-time flips and post-processing, where the model has them (lvseg.json). */
+  segment?: SegmentSettings;
 }
 
 /**
- * Loads a model from a run directory (its best/ model first), a folder holding model.json, or a
- * model.json, with the input scaling of its run; `scale` overrides it.
+ * Loads a model from a run directory (its best/ model first), a folder holding model.json, a
+ * model.json or a bundled model's name (`lv-sunnybrook`), with the input scaling and inference pipeline
+ * it was trained with; the options override them.
  */
-export async function loadModel(path: string, options: { scale?: string } = {}): Promise<LoadedModel> {
+export async function loadModel(path: string, options: Omit<InferenceOptions, 'backend' | 'batchSize' | 'spacing'> = {}): Promise<LoadedModel> {
   const file = resolveModelJson(path);
-  const { scale, origin } = resolveInputScale(path, options.scale);
-  return { model: await loadLayersModel(path), file, scale, scaleOrigin: origin };
+  const { scale, origin, segment } = resolveModelSettings(path, options);
+  return { model: await loadLayersModel(path), file, scale, scaleOrigin: origin, ...(segment ? { segment } : {}) };
 }
 
 export interface InferenceOptions {
@@ -57,18 +61,19 @@ export interface InferenceOptions {
   backend?: BackendName;
   /** Images per forward pass (evaluate; the lab's Dice depends on it). Default 8. */
   batchSize?: number;
+  /** Pixel spacing in mm (`1.367` or `ROW,COL`) for images that carry none. */
+  spacing?: string;
+  /** false: no test-time flips even where the model's pipeline asks for them. */
+  tta?: boolean;
+  /** false: no post-processing even where the model's pipeline asks for it. */
+  postprocess?: boolean;
 }
 
-/** Measures a model (a path as loadModel takes it) on labelled data: the library form of `lvseg evaluate`. */
-export async function evaluate(model: string, data: string, options: InferenceOptions = {}): Promise<EvaluationResult> {
+/** Measures a model (a path or name as loadModel takes it) on labelled data: the library form of `lvseg evaluate`. */
+export async function evaluate(model: string, data: string, options: InferenceOptions = {}): Promise<SavedModelEvaluation> {
   await selectBackend(options.backend ?? 'auto');
-  const loaded = await loadModel(model, options);
-  try {
-    const source = await openSource(data, { scale: loaded.scale });
-    return await evaluateModel(loaded.model, source.samples(), { batchSize: options.batchSize ?? 8 });
-  } finally {
-    loaded.model.dispose();
-  }
+  const { spacing, ...rest } = options;
+  return evaluateSavedModel(model, data, { ...rest, ...(spacing ? { spacing: parsePixelSpacing(spacing) } : {}) });
 }
 
 /** One image's prediction: the sample as read (scaled) and the mask, contour, areas and rendered files. */
@@ -86,8 +91,10 @@ export async function predict(model: string, inputs: readonly string[], options:
   const loaded = await loadModel(model, options);
   const results: Prediction[] = [];
   try {
+    const spacing = options.spacing ? parsePixelSpacing(options.spacing) : undefined;
     for await (const { sample, input } of predictInputs(inputs, loaded.scale)) {
-      results.push({ ...(await predictSample(loaded.model, sample)), input, sample });
+      if (spacing && !sample.spacing) sample.spacing = [...spacing];
+      results.push({ ...(await predictSample(loaded.model, sample, loaded.segment)), input, sample });
     }
   } finally {
     loaded.model.dispose();

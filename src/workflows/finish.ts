@@ -1,6 +1,6 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { Sample } from '../data/sample.js';
-import { evaluateModel, type EvaluationResult } from '../evaluation/evaluate.js';
+import { evaluateModel, evaluationDocument, type EvaluationResult } from '../evaluation/evaluate.js';
 import { segmentSamples, type SegmentSettings } from '../evaluation/segment.js';
 import { writeSamplePanels } from '../reporting/samples.js';
 import { writeRunReport } from '../reporting/report.js';
@@ -25,7 +25,7 @@ export async function finishRun(
   let evaluation: EvaluationResult | undefined;
   if (val.length > 0) {
     evaluation = await evaluateModel(model, val, { batchSize: 8, ...(segment ? { segment } : {}) });
-    await writeRunFile(runDir, 'evaluation', evaluation);
+    await writeRunFile(runDir, 'evaluation', evaluationDocument(evaluation));
     const dice = evaluation.perImage.map((r) => r.dice);
     // only the images that get a panel are predicted again, one at a time
     const predict = async (i: number): Promise<Uint8Array> => (segment ? (await segmentSamples(model, [val[i]!], segment))[0]!.mask : (await predictLabels(model, [val[i]!]))[0]!);

@@ -7,6 +7,7 @@ import { selectBackend, type BackendName } from '../backends/select.js';
 import type { Sample } from '../data/sample.js';
 import { openSource, readAllSamples } from '../data/source.js';
 import { parseScaling } from '../data/scaling.js';
+import { parsePixelSpacing } from '../data/spacing.js';
 import { CheckpointError, DataError, UsageError } from '../errors.js';
 import { splitSamples } from '../data/split.js';
 import { buildModel } from '../models/build.js';
@@ -81,13 +82,14 @@ export function readRunConfig(runDir: string): RunConfig {
 /** Loads the training and validation samples of a config (splitting the training source when there is no --val). */
 export async function loadTrainingData(config: TrainConfig): Promise<{ train: Sample[]; val: Sample[] }> {
   const scale = parseScaling(config.scale);
-  let train = await readAllSamples(await openSource(config.train, { scale }));
+  const spacing = config.spacing ? parsePixelSpacing(config.spacing, 'spacing') : undefined;
+  let train = await readAllSamples(await openSource(config.train, { scale, spacing }));
   if (train.length === 0) throw new DataError(`${config.train}: no training samples`);
   let val: Sample[];
   if (config.val === null) {
     ({ train, val } = splitSamples(train, { by: config.split, valFraction: config.valFraction, seed: config.seed }));
   } else {
-    val = await readAllSamples(await openSource(config.val, { scale }));
+    val = await readAllSamples(await openSource(config.val, { scale, spacing }));
   }
   const { height, width } = train[0]!;
   for (const [what, set] of [['training', train], ['validation', val]] as const) {

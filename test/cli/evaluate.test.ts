@@ -50,8 +50,39 @@ describe('lvseg evaluate', () => {
     expect(out).toMatch(/scale\s+minmax \(--scale\)/);
     expect(out).toMatch(/meanDice\s+\d\.\d{4}/);
     const lines = readFileSync(csv, 'utf8').trim().split('\n');
-    expect(lines[0]).toBe('name,patient,dice,iou,precision,recall,accuracy,hd95_px,apd_px,lvAreaPx,labelAreaPx,lvAreaMm2');
+    expect(lines[0]).toBe('name,patient,phase,dice,iou,precision,recall,accuracy,hd95_px,apd_px,goodContour,lvAreaPx,labelAreaPx,lvAreaMm2');
     expect(lines).toHaveLength(4);
+  });
+
+  it('puts meanDice, apd and goodContourRate first in the JSON, with the challenge protocol, per patient and per phase', async () => {
+    const { code, out } = await capture(['evaluate', run, '--data', 'synthetic:6:3:32', '--json', '--backend', 'cpu', '--spacing', '1.5']);
+    expect(code).toBe(0);
+    const result = JSON.parse(out);
+    expect(Object.keys(result).slice(0, 3)).toEqual(['meanDice', 'apd', 'goodContourRate']);
+    expect(result.unit).toBe('mm');
+    expect(result.data).toMatch(/spacing 1\.5 mm where the source has none/);
+    expect(result.goodContourRate).toBe(result.challenge.goodContourRate);
+    expect(result.goodContourRate).toBeGreaterThanOrEqual(0);
+    expect(result.challenge).toMatchObject({ rule: 'APD < 5 mm', thresholdMm: 5, count: 6 });
+    expect(result.perPatient.map((p: { patient: string }) => p.patient)).toEqual(['synthetic-p000', 'synthetic-p001']);
+    expect(result.perPatient.reduce((n: number, p: { count: number }) => n + p.count, 0)).toBe(6);
+    expect(result.perPhase).toEqual({});
+    expect(result.perImage).toHaveLength(6);
+  });
+
+  it('prints the challenge block and the per-patient table, or how to give a spacing', async () => {
+    const mm = await capture(['evaluate', run, '--data', 'synthetic:4:3:32', '--backend', 'cpu', '--spacing', '1.5']);
+    expect(mm.code).toBe(0);
+    expect(mm.out).toMatch(/good contours\s+\d+ of 4 expert contours/);
+    expect(mm.out).toMatch(/Dice over good .* what papers usually quote/);
+    expect(mm.out).toMatch(/Dice over all .* meanDice: every image counts/);
+    expect(mm.out).toMatch(/^\s+synthetic-p000\s+4\s+\d\.\d{4}/m);
+    expect(mm.out).toMatch(/^\s+all\s+4\s/m);
+    const px = await capture(['evaluate', run, '--data', 'synthetic:2:3:32', '--backend', 'cpu']);
+    expect(px.out).toMatch(/not applicable: distances are in pixels\. Give the pixel spacing with --spacing MM/);
+    const bad = await capture(['evaluate', run, '--data', 'synthetic:2:3:32', '--backend', 'cpu', '--spacing', 'wide']);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/--spacing: 'wide' is not a pixel spacing/);
   });
 
   it('fails with one line naming what is missing', async () => {
@@ -59,6 +90,6 @@ describe('lvseg evaluate', () => {
     expect(code).toBe(1);
     expect(err).toMatch(/evaluate needs --data SRC/);
     const missing = await capture(['evaluate', join(dir, 'nope'), '--data', 'synthetic:1', '--backend', 'cpu']);
-    expect(missing.err).toMatch(/no such model file or run directory/);
+    expect(missing.err).toMatch(/no such model file or run directory, and not a bundled model/);
   });
 });

@@ -60,6 +60,15 @@ describe('lvseg predict', () => {
     expect([overlay.width, overlay.height]).toEqual([32, 32]);
   });
 
+  it('gives areas in mm² with --spacing for images that carry none', async () => {
+    const out = join(dir, 'out-mm');
+    const { code } = await capture(['predict', join(dir, 'run'), join(dir, 'pngs', 'a.png'), '--out', out, '--spacing', '1.5,2', '--backend', 'cpu']);
+    expect(code).toBe(0);
+    const [a] = JSON.parse(readFileSync(join(out, 'predictions.json'), 'utf8')).images;
+    expect(a.spacing).toEqual([1.5, 2]);
+    expect(a.lvAreaMm2).toBeCloseTo(a.lvAreaPx * 3, 9);
+  });
+
   it('needs --out and at least one input', async () => {
     expect((await capture(['predict', join(dir, 'run'), '--out', join(dir, 'x')])).err).toMatch(/at least one INPUT/);
     expect((await capture(['predict', join(dir, 'run'), join(dir, 'big.png')])).err).toMatch(/needs --out DIR/);

@@ -58,8 +58,10 @@ export function writeFakeRun(dir: string, options: FakeRunOptions = {}): void {
       name: `SC-HF-I-${String(1 + (i % 4)).padStart(2, '0')}-${String(i * 20).padStart(4, '0')}`, patient: `SC-HF-I-${1 + (i % 4)}`,
       dice: i === 25 ? null : Math.min(0.97, finalDice + 0.15 * Math.sin(i * 1.7)), iou: 0.7, hd95: 3.2 + (i % 5), apd: 1.5, lvAreaPx: 900 + i * 10,
     }));
+    // The document lvseg evaluate --json prints: metrics at the top level, then the summaries.
     writeFileSync(join(dir, 'evaluation.json'), JSON.stringify({
-      metrics: { loss: 0.031, accuracy: 0.991, dice: finalDice, meanDice: finalDice - 0.01, iou: 0.71, precision: 0.85, recall: 0.83, hd95: 4.1, apd: 1.9, unit: 'mm' },
+      meanDice: finalDice - 0.01, apd: 1.9, goodContourRate: 0.92, loss: 0.031, accuracy: 0.991, dice: finalDice, iou: 0.71, precision: 0.85, recall: 0.83, hd95: 4.1, unit: 'mm',
+      challenge: { rule: 'APD < 5 mm', thresholdMm: 5, goodContours: 24, contours: 26 }, perPhase: {}, perPatient: [],
       perImage,
     }));
     const ranked = perImage.filter((p) => p.dice !== null).sort((a, b) => b.dice! - a.dice!);

@@ -17,6 +17,16 @@ beforeAll(() => {
 afterAll(() => rmSync(base, { recursive: true, force: true }));
 
 describe('readRun', () => {
+  it('takes the metrics from the top level of evaluation.json, and reads the earlier {metrics, perImage} form', () => {
+    const run = readRun(join(base, 'fast'));
+    expect(run.evaluation?.metrics).toMatchObject({ meanDice: 0.82, goodContourRate: 0.92, dice: 0.83, unit: 'mm' });
+    expect(run.evaluation?.metrics).not.toHaveProperty('challenge');
+    const old = join(base, 'old-evaluation');
+    writeFakeRun(old, { epochs: 2 });
+    writeFileSync(join(old, 'evaluation.json'), JSON.stringify({ metrics: { dice: 0.5, meanDice: 0.4, unit: 'px' }, perImage: [] }));
+    expect(readRun(old).evaluation?.metrics).toEqual({ dice: 0.5, meanDice: 0.4, unit: 'px' });
+  });
+
   it('reads config, history, summary, evaluation, sample panels and the last display panel', () => {
     const run = readRun(join(base, 'fast'));
     expect(run.name).toBe('fast');

@@ -86,3 +86,12 @@ describe('checkpoints', () => {
     a.forEach((wa, i) => wa.forEach((v, j) => expect(b[i]![j]).toBeCloseTo(v, 6)));
   });
 });
+
+describe('the spacing setting of a training run', () => {
+  it("defaults to the data's own, keeps a number from a config file as written, and rejects what is not a spacing", () => {
+    expect(resolveTrainConfig({ model: 'fcn', train: 'synthetic:2' }).spacing).toBeNull();
+    expect(resolveTrainConfig({ model: 'fcn', train: 'synthetic:2' }, { spacing: 1.367 }).spacing).toBe('1.367');
+    expect(resolveTrainConfig({ model: 'fcn', train: 'synthetic:2', spacing: '1.4,1.2' }).spacing).toBe('1.4,1.2');
+    expect(() => resolveTrainConfig({ model: 'fcn', train: 'synthetic:2', spacing: 'wide' })).toThrow(/spacing: 'wide' is not a pixel spacing/);
+  });
+});

@@ -33,7 +33,7 @@ describe('a tiny training run', () => {
   it('writes every run-directory file, one Keras-style line per epoch, and keeps tensors alive flat', async () => {
     const out = tmpRun();
     const lines: string[] = [];
-    const result = await runTraining(tinyConfig(out, { tensorboard: true }), undefined, { progress: { stream: { write: (s: string) => lines.push(s) } }, warn: () => {} });
+    const result = await runTraining(tinyConfig(out, { tensorboard: true, spacing: '1.5' }), undefined, { progress: { stream: { write: (s: string) => lines.push(s) } }, warn: () => {} });
     for (const f of ['config.json', 'summary.json', 'history.json', 'model/model.json', 'model/weights.bin', 'best/model.json', 'best/best.json', 'panels/epoch-001.png', 'panels/epoch-003.png', 'evaluation.json', 'report.html']) {
       expect(existsSync(join(out, f)), f).toBe(true);
     }
@@ -43,7 +43,12 @@ describe('a tiny training run', () => {
     expect(samples.filter((f) => f.startsWith('worst-'))).toHaveLength(1);
     const evaluation = JSON.parse(readFileSync(join(out, 'evaluation.json'), 'utf8'));
     expect(evaluation.perImage).toHaveLength(4);
-    expect(evaluation.metrics.dice).toBeCloseTo(result.evaluation!.metrics.dice, 10);
+    expect(evaluation.dice).toBeCloseTo(result.evaluation!.metrics.dice, 10);
+    expect(evaluation.meanDice).toBeCloseTo(result.evaluation!.metrics.meanDice, 10);
+    // --spacing reached the validation data: distances in mm, so the challenge protocol applies.
+    expect(evaluation.unit).toBe('mm');
+    expect(evaluation.challenge.contours).toBe(4);
+    expect(typeof evaluation.goodContourRate).toBe('number');
     expect(readdirSync(join(out, 'checkpoints')).sort()).toEqual(['epoch-002', 'epoch-003']);
     const history = JSON.parse(readFileSync(join(out, 'history.json'), 'utf8')).epochs;
     expect(history.map((e: { epoch: number }) => e.epoch)).toEqual([0, 1, 2]);

@@ -1,0 +1,48 @@
+/**
+ * Evaluation of a saved model, as `lvseg evaluate` and the demo do it: the model by path or bundled
+ * name, its inputs scaled as it was trained, the data from any source.
+ */
+import { openSource, type SampleSource } from '../data/source.js';
+import type { Scaling } from '../data/scaling.js';
+import type { PixelSpacing } from '../data/spacing.js';
+import { loadModel, resolveModelJson } from '../models/io.js';
+import { evaluateModel, type EvaluationResult } from './evaluate.js';
+import { resolveModelSettings } from './run-config.js';
+import type { SegmentSettings } from './segment.js';
+
+export interface SavedModelEvaluation extends EvaluationResult {
+  /** The model.json evaluated. */
+  modelFile: string;
+  scale: Scaling;
+  /** Where the scaling came from (`--scale`, a config file, or why none). */
+  scaleOrigin: string;
+  source: SampleSource;
+  /** The inference pipeline the model was measured through (its lvseg.json or its run's), if any. */
+  segment?: SegmentSettings;
+}
+
+export interface SavedModelOptions {
+  /** A scaling as written (`1/255`, `minmax`, …); default: the one the model was trained with. */
+  scale?: string;
+  /** Pixel spacing for data that carries none. */
+  spacing?: PixelSpacing;
+  batchSize?: number;
+  /** false: no test-time flips even where the model's pipeline asks for them. */
+  tta?: boolean;
+  /** false: no post-processing even where the model's pipeline asks for it. */
+  postprocess?: boolean;
+}
+
+/** Evaluates the model `modelRef` (a run, model folder, model.json or bundled name) on the source `data`. */
+export async function evaluateSavedModel(modelRef: string, data: string, options: SavedModelOptions = {}): Promise<SavedModelEvaluation> {
+  const modelFile = resolveModelJson(modelRef);
+  const { scale, origin, segment } = resolveModelSettings(modelRef, options);
+  const source = await openSource(data, { scale, spacing: options.spacing });
+  const model = await loadModel(modelRef);
+  try {
+    const result = await evaluateModel(model, source.samples(), { batchSize: options.batchSize ?? 8, ...(segment ? { segment } : {}) });
+    return { ...result, modelFile, scale, scaleOrigin: origin, source, ...(segment ? { segment } : {}) };
+  } finally {
+    model.dispose();
+  }
+}
