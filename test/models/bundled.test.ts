@@ -1,4 +1,5 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { NO_INFERENCE_EXTRAS } from '../../src/models/metadata.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,7 +20,8 @@ beforeAll(async () => {
   // A test-only models root: lv-tiny is a bundled model with its metadata, not-a-model has no model.json.
   models = join(dir, 'models');
   await saveModel(thresholdModel(32, 32), join(models, 'lv-tiny'));
-  writeFileSync(join(models, 'lv-tiny', 'lvseg.json'), JSON.stringify({ scale: '1/255' }));
+  const metadata = { format: 'lvseg-model', version: 1, input: { height: 32, width: 32, channels: 1 }, scale: '1/255', preprocessing: {}, inference: NO_INFERENCE_EXTRAS };
+  writeFileSync(join(models, 'lv-tiny', 'lvseg.json'), JSON.stringify(metadata));
   mkdirSync(join(models, 'not-a-model'));
   process.env.LVSEG_MODELS_DIR = models;
 });
