@@ -17,6 +17,9 @@ const benchmarks: Promise<{ benchmark: Benchmark }>[] = [
   import('./wasm.bench.js'),
 ];
 
+// Measure what the CLI runs: it opts in to the addon's malloc setting (bin/lvseg.js).
+process.env.LVSEG_MALLOPT ??= '1';
+
 const emit: Emit = (record) => console.log(JSON.stringify(record));
 const only = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 for (const { benchmark } of await Promise.all(benchmarks)) {

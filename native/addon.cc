@@ -401,10 +401,10 @@ Napi::Value CachedPrimitives(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  // Opt-in (LVSEG_MALLOPT=1), as it changes malloc for the whole host process: serve big blocks from the
-  // heap and do not trim it, so freed buffers are reused instead of faulting in fresh zeroed pages. It
-  // paid off when every kernel output was a new buffer; the buffer pool (src/backends/buffer-pool.ts)
-  // now reuses them itself (docs/backends.md has the measurement).
+  // Opt-in (LVSEG_MALLOPT=1; lvseg's CLI sets it), as it changes malloc for the whole host process:
+  // serve big blocks from the heap and do not trim it, so freed buffers the pool does not keep (52 MB
+  // activations at batch 8, beyond glibc's 32 MB dynamic mmap limit) are reused instead of faulted in
+  // fresh. Measured: an FCN step at batch 8 took ~2x as long relative to PyTorch without it.
   static std::once_flag malloptOnce;
   std::call_once(malloptOnce, [] {
     const char* opt = std::getenv("LVSEG_MALLOPT");
