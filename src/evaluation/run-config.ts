@@ -10,13 +10,16 @@ import { resolveModelJson } from '../models/io.js';
 
 /**
  * The run directory's config.json for a model path: the run directory itself, or the run above a
- * `model.json` in `RUN/model/`, `RUN/best/` or `RUN/checkpoints/<name>/`. Undefined for a bare model.
+ * `model.json` in `RUN/model/`, `RUN/best/` or `RUN/checkpoints/<name>/`, or an `lvseg.json` beside the
+ * model.json. Undefined for a bare model.
  */
 export function findRunConfig(modelPath: string): string | undefined {
   const candidates: string[] = [];
   if (existsSync(modelPath) && statSync(modelPath).isDirectory()) candidates.push(join(modelPath, 'config.json'));
-  // Only the run layout's own folders lead up to a run: an unrelated config.json above a bare model is not one.
   const dir = dirname(resolve(resolveModelJson(modelPath)));
+  // A bare model can declare its own settings (a bundled model's scale) in lvseg.json beside model.json.
+  candidates.push(join(dir, 'lvseg.json'));
+  // Only the run layout's own folders lead up to a run: an unrelated config.json above a bare model is not one.
   if (basename(dir) === 'model' || basename(dir) === 'best') candidates.push(join(dir, '..', 'config.json'));
   if (basename(dirname(dir)) === 'checkpoints') candidates.push(join(dir, '..', '..', 'config.json'));
   return candidates.find((f) => existsSync(f));

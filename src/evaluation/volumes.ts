@@ -42,7 +42,7 @@ export function describeVolumeRule(rule: VolumeRule): string {
     `or its centre by more than ${rule.maxCentreShiftMm} mm; a slice counts when the LV is present in every phase, up to ` +
     `${rule.maxRepairs} isolated absent/jumping images interpolated from their neighbouring phases; counted slices form one stack ` +
     `(single excluded slices inside bridged, slices beyond 2+ excluded ones dropped, end slices more than ${rule.maxAxisStepMm} mm ` +
-    `off the neighbouring slice's centre dropped); volume = Σ area × disc thickness (the mean distance to the neighbouring counted slice centres)`
+    `off the neighbouring slice's centre dropped); volume = Σ area × disc thickness (half the distance to each neighbouring counted slice centre; outwards at the ends, half the slice spacing)`
   );
 }
 
@@ -142,25 +142,24 @@ function classify(row: readonly (ImageMeasure | undefined)[], rule: VolumeRule, 
   const status: CellStatus[] = row.map((m) => (m === undefined ? 'missing' : m.areaMm2 < rule.minAreaMm2 ? 'absent' : 'ok'));
   if (!cyclic || P < 5) return status;
   const at = (p: number): number => ((p % P) + P) % P;
-  const flagged = status.slice();
-  for (let p = 0; p < P; p++) {
-    const near = [-2, -1, 1, 2].map((d) => at(p + d)).filter((q) => status[q] === 'ok');
-    if (status[p] === 'absent') {
-      // A dropout: the LV is there just before and just after.
-      if (status[at(p - 1)] === 'ok' && status[at(p + 1)] === 'ok') flagged[p] = 'jump';
-      continue;
-    }
-    if (status[p] !== 'ok' || near.length < 2) continue;
+  const jumps = (p: number, trusted: readonly CellStatus[], least: number): boolean => {
+    const near = [-2, -1, 1, 2].map((d) => at(p + d)).filter((q) => trusted[q] === 'ok');
+    if (near.length < least) return false;
     const m = row[p]!;
-    const areas = near.map((q) => row[q]!.areaMm2);
-    const expected = median(areas);
+    const expected = median(near.map((q) => row[q]!.areaMm2));
     const centres = near.map((q) => row[q]!.centreMm).filter((c): c is [number, number] => c !== undefined);
-    const centreShift = m.centreMm && centres.length >= 2
+    const centreShift = m.centreMm && centres.length >= least
       ? Math.hypot(m.centreMm[0] - median(centres.map((c) => c[0])), m.centreMm[1] - median(centres.map((c) => c[1])))
       : 0;
-    if (Math.abs(m.areaMm2 - expected) > rule.maxAreaChange * expected || centreShift > rule.maxCentreShiftMm) flagged[p] = 'jump';
-  }
-  return flagged;
+    return Math.abs(m.areaMm2 - expected) > rule.maxAreaChange * expected || centreShift > rule.maxCentreShiftMm;
+  };
+  const first = status.map((c, p): CellStatus => {
+    // A dropout: the LV is there just before and just after.
+    if (c === 'absent') return status[at(p - 1)] === 'ok' && status[at(p + 1)] === 'ok' ? 'jump' : c;
+    return c === 'ok' && jumps(p, status, 2) ? 'jump' : c;
+  });
+  // A jump also pulls the median of its neighbours: judge the flagged images again against the unflagged only.
+  return first.map((c, p) => (c === 'jump' && status[p] === 'ok' && !jumps(p, first, 1) ? 'ok' : c));
 }
 
 /**
@@ -215,13 +214,15 @@ export function computeVolumes(measures: readonly (readonly (ImageMeasure | unde
     throw new DataError(`no slice has a plausible LV mask in every phase (${why}); no volume can be computed`);
   }
 
-  // Disc thickness: the mean distance to the neighbouring counted slice centres, so a slice left out
-  // inside the stack is covered half by each neighbour (linear interpolation of the area).
-  const gaps = counted.slice(1).map((s, i) => Math.abs(s.zMm - counted[i]!.zMm));
-  const stackGap = median(zMm.slice(1).map((z, i) => Math.abs(z - zMm[i]!)));
+  // Disc thickness: half the distance to each neighbouring counted slice centre, so a slice left out
+  // inside the stack is covered half by each neighbour (linear interpolation of the area); outwards at
+  // the ends, half the distance to the next slice of the stack (counted or not), else to the one inside.
+  if (zMm.length < 2) throw new DataError('a single slice: the distance between slices is unknown, no volume can be computed');
+  const physicalGap = (s: number, dir: -1 | 1): number => Math.abs(zMm[s + dir] === undefined ? zMm[s - dir]! - zMm[s]! : zMm[s + dir]! - zMm[s]!);
   counted.forEach((s, i) => {
-    const around = [gaps[i - 1], gaps[i]].filter((g): g is number => g !== undefined);
-    s.thicknessMm = around.length > 0 ? mean(around) : stackGap;
+    const before = i > 0 ? Math.abs(s.zMm - counted[i - 1]!.zMm) : physicalGap(s.slice, -1);
+    const after = i + 1 < counted.length ? Math.abs(counted[i + 1]!.zMm - s.zMm) : physicalGap(s.slice, 1);
+    s.thicknessMm = (before + after) / 2;
   });
   if (counted.length < 3) warnings.push(`only ${counted.length} slice${counted.length > 1 ? 's' : ''} counted: the volumes miss most of the ventricle`);
 
