@@ -284,10 +284,14 @@ export function buildCine(group: SeriesGroup, dir: string): CineSeries {
   const ordered = clusters.map((c) => [...c].sort((a, b) => phaseKey(a) - phaseKey(b)));
   const phases = phaseCount(ordered.map((c) => c.length), images);
 
-  const crowded = ordered.findIndex((c) => c.length > phases);
+  // More images at a position than phases, or two at one trigger time: two acquisitions at one position.
+  const distinctTimes = (c: DicomSlice[]): number => (useTrigger ? new Set(c.map((i) => Math.round(i.triggerTime!))).size : c.length);
+  const crowded = ordered.findIndex((c) => c.length > phases || distinctTimes(c) < c.length);
   if (crowded >= 0) {
+    const c = ordered[crowded]!;
+    const what = c.length > phases ? `the series has ${phases} phases` : `at only ${distinctTimes(c)} different trigger times`;
     throw new DataError(
-      `${dir}: ${seriesName(group)}: slice ${crowded + 1} (at ${zs[crowded]!.toFixed(1)} mm) holds ${ordered[crowded]!.length} images, the series has ${phases} phases: ` +
+      `${dir}: ${seriesName(group)}: slice ${crowded + 1} (at ${zs[crowded]!.toFixed(1)} mm) holds ${c.length} images, ${what}: ` +
         'two acquisitions at one position? keep one of them in the folder',
     );
   }

@@ -53,7 +53,7 @@ function element(group: number, elem: number, vr: string, value: Uint8Array, exp
 
 const str = (s: string): Uint8Array => new TextEncoder().encode(s);
 /** A decimal string (DS) holds at most 16 characters. */
-const ds = (v: number): string => {
+const decimal = (v: number): string => {
   const text = String(v);
   return text.length <= 16 ? text : String(Number(v.toPrecision(10)));
 };
@@ -99,9 +99,9 @@ export function makeDicom(f: DicomFixture): Uint8Array {
   if (f.cardiacImages !== undefined) e(0x0018, 0x1090, 'IS', str(String(f.cardiacImages)));
   if (f.seriesUid !== undefined) e(0x0020, 0x000e, 'UI', str(f.seriesUid));
   if (f.instanceNumber !== undefined) e(0x0020, 0x0013, 'IS', str(String(f.instanceNumber)));
-  if (f.position) e(0x0020, 0x0032, 'DS', str(f.position.map(ds).join('\\')));
-  if (f.orientation) e(0x0020, 0x0037, 'DS', str(f.orientation.map(ds).join('\\')));
-  if (f.sliceLocation !== undefined) e(0x0020, 0x1041, 'DS', str(ds(f.sliceLocation)));
+  if (f.position) e(0x0020, 0x0032, 'DS', str(f.position.map(decimal).join('\\')));
+  if (f.orientation) e(0x0020, 0x0037, 'DS', str(f.orientation.map(decimal).join('\\')));
+  if (f.sliceLocation !== undefined) e(0x0020, 0x1041, 'DS', str(decimal(f.sliceLocation)));
   e(0x0028, 0x0002, 'US', u16(1));
   e(0x0028, 0x0010, 'US', u16(f.rows));
   e(0x0028, 0x0011, 'US', u16(f.columns));
