@@ -26,6 +26,7 @@ export function resolveVolumesModel(name: string): string {
       `the bundled model '${BUNDLED_MODEL}' is not installed (no ${bundled}); pass --model RUN_DIR or a model.json, e.g. a run of 'lvseg train'`,
     );
   }
+  if (/[\\/]|\.json$/i.test(name)) throw new CheckpointError(`--model ${name}: no such model file or run directory`);
   throw new CheckpointError(`--model ${name}: no such model file, run directory or bundled model (models/${name}/)`);
 }
 

@@ -27,3 +27,8 @@ export { splitSamples } from './split.js';
 export type { SplitOptions } from './split.js';
 export { Dataset, stackSamples } from './pipeline.js';
 export type { SampleBatch } from './pipeline.js';
+export {
+  readDicomFolder, groupSeries, describeSeries, chooseSeries, buildCine, cineHeartRate, readCineSeries, sliceNormal,
+  resolveContourDir, readCineContours,
+} from './dicom-series.js';
+export type { DicomFolderScan, SeriesGroup, CineSeries, CineSlice, CineContours } from './dicom-series.js';

@@ -19,3 +19,11 @@ export {
 } from './predict.js';
 export { predictInputs, readPngImage, readDicomImage } from './predict-inputs.js';
 export { findRunConfig, readRunScale, resolveInputScale, dicomScalingWarning } from './run-config.js';
+export {
+  computeVolumes, measureMask, describeVolumeRule, DEFAULT_VOLUME_RULE,
+  type VolumeRule, type VolumeResult, type VolumeOptions, type ImageMeasure, type SliceVolumes, type CellStatus,
+} from './volumes.js';
+export {
+  seriesVolumes, measureCine, measureExpertContours, modelSegmenter,
+  type Segmenter, type CineImage, type MaskGrid, type CineMeasurement, type ExpertMeasurement, type SeriesVolumes, type SeriesVolumesOptions,
+} from './cine-volumes.js';

@@ -9,7 +9,8 @@ import type { MaskLike } from './mask-metrics.js';
 /**
  * The slice rule's thresholds. An image is *absent* (no LV) below `minAreaMm2`; in a full cine an image
  * *jumps* when its area differs from the median of its four nearest phases by more than `maxAreaChange`
- * (a fraction) or its mask centre lies more than `maxCentreShiftMm` from theirs. A slice counts when the
+ * (a fraction) or its mask centre lies more than `maxCentreShiftMm` from theirs; a mask over more than
+ * `maxImageFraction` of the image is no LV at all and excludes its slice. A slice counts when the
  * LV is present in every phase; up to `maxRepairs` isolated absent or jumping images (no two in adjacent
  * phases) are replaced by the mean of their two neighbouring phases, more exclude the slice. The counted
  * slices must form one stack: an excluded slice between counted ones is bridged by the disc thicknesses,
@@ -23,6 +24,8 @@ export interface VolumeRule {
   maxCentreShiftMm: number;
   maxRepairs: number;
   maxAxisStepMm: number;
+  /** A mask covering more of the image than this fraction is not an LV (the LV is < 10% of a short-axis field of view). */
+  maxImageFraction: number;
 }
 
 export const DEFAULT_VOLUME_RULE: VolumeRule = {
@@ -32,12 +35,15 @@ export const DEFAULT_VOLUME_RULE: VolumeRule = {
   maxCentreShiftMm: 10,
   maxRepairs: 2,
   maxAxisStepMm: 20,
+  // A model fed wrongly scaled pixels marks the whole image; such masks must not give a volume.
+  maxImageFraction: 0.2,
 };
 
 /** The rule in words, for outputs that say which rule was used. */
 export function describeVolumeRule(rule: VolumeRule): string {
   return (
     `each image's mask reduced to its largest connected component; LV absent below ${rule.minAreaMm2} mm²; ` +
+    `a mask over more than ${Math.round(rule.maxImageFraction * 100)}% of the image is not an LV and excludes its slice; ` +
     `an image jumps when its area differs from the median of its 4 nearest phases by more than ${Math.round(rule.maxAreaChange * 100)}% ` +
     `or its centre by more than ${rule.maxCentreShiftMm} mm; a slice counts when the LV is present in every phase, up to ` +
     `${rule.maxRepairs} isolated absent/jumping images interpolated from their neighbouring phases; counted slices form one stack ` +
@@ -49,6 +55,8 @@ export function describeVolumeRule(rule: VolumeRule): string {
 /** What the rule needs of one image's mask: its area and the centre of the mask in the slice plane. */
 export interface ImageMeasure {
   areaMm2: number;
+  /** The fraction of the image the mask covers. */
+  fraction?: number;
   /** Mask centre in mm, in in-plane coordinates shared by all slices of the stack; undefined for an empty mask. */
   centreMm?: [number, number];
 }
@@ -67,14 +75,14 @@ export function measureMask(
     sumRow += Math.floor(i / columns);
     sumCol += i % columns;
   }
-  const measure: ImageMeasure = { areaMm2: n * pixelSpacing[0] * pixelSpacing[1] };
+  const measure: ImageMeasure = { areaMm2: n * pixelSpacing[0] * pixelSpacing[1], fraction: n / (rows * columns) };
   // Pixel centres at +0.5, as the contour files count them.
   if (n > 0) measure.centreMm = [origin[0] + (sumCol / n + 0.5) * pixelSpacing[1], origin[1] + (sumRow / n + 0.5) * pixelSpacing[0]];
   return measure;
 }
 
 /** One image's fate under the rule. */
-export type CellStatus = 'ok' | 'absent' | 'jump' | 'repaired' | 'missing';
+export type CellStatus = 'ok' | 'absent' | 'oversized' | 'jump' | 'repaired' | 'missing';
 
 export interface SliceVolumes {
   /** 0-based index along the slice normal. */
@@ -139,7 +147,8 @@ function listPhases(numbers: readonly number[]): string {
 /** Marks absent and (in a cycle) jumping images of one slice. */
 function classify(row: readonly (ImageMeasure | undefined)[], rule: VolumeRule, cyclic: boolean): CellStatus[] {
   const P = row.length;
-  const status: CellStatus[] = row.map((m) => (m === undefined ? 'missing' : m.areaMm2 < rule.minAreaMm2 ? 'absent' : 'ok'));
+  const status: CellStatus[] = row.map((m) =>
+    m === undefined ? 'missing' : (m.fraction ?? 0) > rule.maxImageFraction ? 'oversized' : m.areaMm2 < rule.minAreaMm2 ? 'absent' : 'ok');
   if (!cyclic || P < 5) return status;
   const at = (p: number): number => ((p % P) + P) % P;
   const jumps = (p: number, trusted: readonly CellStatus[], least: number): boolean => {
@@ -182,6 +191,11 @@ export function computeVolumes(measures: readonly (readonly (ImageMeasure | unde
     const record: SliceVolumes = { slice: s, zMm: zMm[s]!, counted: false, areasMm2, usedAreasMm2: used, status };
     if (status.every((c) => c === 'missing')) {
       record.reason = 'no images';
+      return record;
+    }
+    const oversized = status.flatMap((c, p) => (c === 'oversized' ? [p] : []));
+    if (oversized.length > 0) {
+      record.reason = `mask covers more than ${Math.round(rule.maxImageFraction * 100)}% of the image at phase${oversized.length > 1 ? 's' : ''} ${listPhases(oversized.map(name))}: not an LV (wrongly scaled input?)`;
       return record;
     }
     const absent = status.flatMap((c, p) => (c === 'absent' ? [p] : []));

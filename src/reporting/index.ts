@@ -7,3 +7,9 @@ export { EventFileWriter, computeHistogram, FILE_VERSION, type Histogram, type E
 export { readRun, type RunRecord, type RunImage, type ModelSummaryFile, type EvaluationFile, type PerImageRecord } from './run.js';
 export { renderReport, writeReport, writeRunReport, bestEpoch, runScore, differingSettings } from './report.js';
 export { writeSamplePanels, safeImageName } from './samples.js';
+export {
+  buildVolumesRecord, phasesCsv, areasCsv, layoutVolumeCurve, renderVolumeCurveSvg, renderVolumeCurvePng, composeVolumeGrid,
+  renderVolumeGridPng, volumesFiles, readVolumesOutput, isVolumesOutput, VOLUMES_FILES,
+  type VolumesRecord, type SliceRecord, type ExpertRecord, type VolumesOutput,
+} from './volumes.js';
+export { composeOutlineTile } from './panels.js';

@@ -244,15 +244,21 @@ export function layoutVolumeCurve(record: VolumesRecord, options: { width?: numb
   }
   flush();
   for (const p of record.phases) if (p.volumeMl !== null) shapes.push({ kind: 'circle', cx: xOf(p.phase), cy: yOf(p.volumeMl), r: 2.5, fill: lvseg });
-  const mark = (phase: number, v: number, label: string): void => {
+  // Labels near the plot's sides are anchored inwards so they stay inside the figure.
+  const label = (x: number, y: number, text: string, color: string): void => {
+    const half = textWidth(text, 1.5) / 2;
+    const anchor = x + half > plot.x + plot.w ? 'end' : x - half < plot.x ? 'start' : 'middle';
+    shapes.push({ kind: 'text', x: anchor === 'end' ? x + 6 : anchor === 'start' ? x - 6 : x, y, text, size: 1.5, anchor, color });
+  };
+  const mark = (phase: number, v: number, name: string): void => {
     shapes.push({ kind: 'circle', cx: xOf(phase), cy: yOf(v), r: 5, fill: red });
-    shapes.push({ kind: 'text', x: xOf(phase), y: yOf(v) - 20, text: `${label} ${v.toFixed(0)} mL`, size: 1.5, anchor: 'middle', color: red });
+    label(xOf(phase), yOf(v) - 20, `${name} ${v.toFixed(0)} mL`, red);
   };
   mark(record.edPhase, record.edvMl, 'ED');
   mark(record.esPhase, record.esvMl, 'ES');
   for (const e of expertPoints) {
     shapes.push({ kind: 'rect', x: xOf(e.phase) - 5, y: yOf(e.v) - 5, w: 10, h: 10, fill: green });
-    shapes.push({ kind: 'text', x: xOf(e.phase), y: yOf(e.v) + 9, text: `${e.label} ${e.v.toFixed(0)}`, size: 1.5, anchor: 'middle', color: green });
+    label(xOf(e.phase), yOf(e.v) + 9, `${e.label} ${e.v.toFixed(0)}`, green);
   }
   const legend = `lvseg: EDV ${record.edvMl.toFixed(1)}  ESV ${record.esvMl.toFixed(1)}  EF ${record.efPct.toFixed(1)}%` +
     (record.experts ? `   experts: EDV ${record.experts.edvMl.toFixed(1)}  ESV ${record.experts.esvMl.toFixed(1)}  EF ${record.experts.efPct.toFixed(1)}%` : '');

@@ -112,6 +112,13 @@ describe('lvseg volumes', () => {
     expect(m.err).toMatch(/the bundled model 'lv-sunnybrook' is not installed .*pass --model RUN_DIR or a model\.json/);
   });
 
+  it('prints no EF when the masks cover the images (pixels the model was not scaled for)', async () => {
+    const r = await captureCli(['volumes', phantom.dir, '--model', model, '--scale', 'none', '--backend', 'cpu']);
+    expect(r.code).toBe(1);
+    expect(r.out).not.toMatch(/EF/);
+    expect(r.err).toMatch(/no slice has a plausible LV mask in every phase \(mask covers more than 20% of the image at phases 1–20: not an LV \(wrongly scaled input\?\)\)/);
+  });
+
   it('fails in one line on a folder that is not a cine, before loading a model', async () => {
     const still = join(root, 'still');
     writePhantomCine(still, { phases: 1, slices: 3 });
