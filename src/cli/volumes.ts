@@ -127,12 +127,7 @@ export const command: Command = {
     if (warning) console.error(`warning: ${warning}`);
     const model = await loadModel(modelPath);
     const started = Date.now();
-    let measured;
-    try {
-      measured = await measureCine(cine, modelSegmenter(model, scale));
-    } finally {
-      model.dispose();
-    }
+    const measured = await measureCine(cine, modelSegmenter(model, scale)).finally(() => model.dispose());
     const analysis: SeriesVolumes = { scan, groups, cine, measured };
     if (contourDir) analysis.experts = await measureExpertContours(cine, contourDir);
     const record = buildVolumesRecord(analysis, { model: modelFile, scale: formatScaling(scale), backend: backend.name });
