@@ -88,7 +88,7 @@ export const command: Command = {
     'segments every image with the model and sums discs (area × distance between slice centres) per phase under a ' +
     'stated slice rule (docs/volumes.md). ED and ES are the largest and smallest volumes. With --contours, the experts\' ' +
     'EDV/ESV/EF by the same rule are printed beside. --out DIR gets volumes.json, phases.csv, areas.csv, ' +
-    'volume-curve.svg/.png, masks-ed-es.png and report.html, all or nothing.',
+    'volume-curve.svg/.png, masks-ed-es.png and volumes.html, all or nothing.',
   options: [
     { name: 'model', type: 'string', value: 'NAME', description: 'a run directory, a model.json, or a bundled model name', default: BUNDLED_MODEL },
     { name: 'out', type: 'string', value: 'DIR', description: 'folder for the JSON, CSVs, curve, mask grid and report (replaced whole)', default: '' },

@@ -23,6 +23,7 @@ export {
   computeVolumes, measureMask, describeVolumeRule, DEFAULT_VOLUME_RULE,
   type VolumeRule, type VolumeResult, type VolumeOptions, type ImageMeasure, type SliceVolumes, type CellStatus,
 } from './volumes.js';
+export { findModelSettings } from './run-config.js';
 export {
   seriesVolumes, measureCine, measureExpertContours, modelSegmenter,
   type Segmenter, type CineImage, type MaskGrid, type CineMeasurement, type ExpertMeasurement, type SeriesVolumes, type SeriesVolumesOptions,

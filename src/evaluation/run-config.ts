@@ -10,16 +10,13 @@ import { resolveModelJson } from '../models/io.js';
 
 /**
  * The run directory's config.json for a model path: the run directory itself, or the run above a
- * `model.json` in `RUN/model/`, `RUN/best/` or `RUN/checkpoints/<name>/`, or an `lvseg.json` beside the
- * model.json. Undefined for a bare model.
+ * `model.json` in `RUN/model/`, `RUN/best/` or `RUN/checkpoints/<name>/`. Undefined for a bare model.
  */
 export function findRunConfig(modelPath: string): string | undefined {
   const candidates: string[] = [];
   if (existsSync(modelPath) && statSync(modelPath).isDirectory()) candidates.push(join(modelPath, 'config.json'));
-  const dir = dirname(resolve(resolveModelJson(modelPath)));
-  // A bare model can declare its own settings (a bundled model's scale) in lvseg.json beside model.json.
-  candidates.push(join(dir, 'lvseg.json'));
   // Only the run layout's own folders lead up to a run: an unrelated config.json above a bare model is not one.
+  const dir = dirname(resolve(resolveModelJson(modelPath)));
   if (basename(dir) === 'model' || basename(dir) === 'best') candidates.push(join(dir, '..', 'config.json'));
   if (basename(dirname(dir)) === 'checkpoints') candidates.push(join(dir, '..', '..', 'config.json'));
   return candidates.find((f) => existsSync(f));
@@ -44,13 +41,19 @@ export function readRunScale(configFile: string): Scaling | undefined {
   }
 }
 
+/** `lvseg.json` beside a model.json: a bare (bundled) model's own settings, such as its `scale`. */
+export function findModelSettings(modelPath: string): string | undefined {
+  const file = join(dirname(resolve(resolveModelJson(modelPath))), 'lvseg.json');
+  return existsSync(file) ? file : undefined;
+}
+
 /**
- * The scaling to apply to a model's inputs: `--scale` when given, else the run's, else none (with the
- * reason, for the user).
+ * The scaling to apply to a model's inputs: `--scale` when given, else the model's lvseg.json's, else
+ * the run's, else none (with the reason, for the user).
  */
 export function resolveInputScale(modelPath: string, given: string | undefined): { scale: Scaling; origin: string } {
   if (given !== undefined && given !== '') return { scale: parseScaling(given), origin: '--scale' };
-  const config = findRunConfig(modelPath);
+  const config = findModelSettings(modelPath) ?? findRunConfig(modelPath);
   const fromRun = config ? readRunScale(config) : undefined;
   if (fromRun !== undefined) return { scale: fromRun, origin: config! };
   return { scale: 'none', origin: config ? `${config} has no scale` : 'no run config.json found; pass --scale if the model was trained on scaled images' };

@@ -4,7 +4,6 @@
  * come from a model or from expert contours (see cine-volumes.ts).
  */
 import { DataError } from '../errors.js';
-import type { MaskLike } from './mask-metrics.js';
 
 /**
  * The slice rule's thresholds. An image is *absent* (no LV) below `minAreaMm2`; in a full cine an image
@@ -66,7 +65,7 @@ export interface ImageMeasure {
  * on the row and column directions), so centres of parallel slices are comparable.
  */
 export function measureMask(
-  mask: MaskLike, rows: number, columns: number, pixelSpacing: readonly [number, number], origin: readonly [number, number] = [0, 0],
+  mask: ArrayLike<number>, rows: number, columns: number, pixelSpacing: readonly [number, number], origin: readonly [number, number] = [0, 0],
 ): ImageMeasure {
   let n = 0, sumRow = 0, sumCol = 0;
   for (let i = 0; i < rows * columns; i++) {

@@ -23,7 +23,7 @@ export const VOLUMES_FILES = {
   curveSvg: 'volume-curve.svg',
   curvePng: 'volume-curve.png',
   grid: 'masks-ed-es.png',
-  report: 'report.html',
+  report: 'volumes.html',
 } as const;
 
 export interface SliceRecord {

@@ -66,7 +66,7 @@ describe('lvseg volumes', () => {
     expect(record.countedSlices).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
     expect(record.heartRateBpm).toBe(75);
     expect(record.series).toMatchObject({ slices: 12, phases: 20, images: 240, sliceCentresFrom: 'ImagePositionPatient' });
-    expect(readdirSync(out).sort()).toEqual(['areas.csv', 'masks-ed-es.png', 'phases.csv', 'report.html', 'volume-curve.png', 'volume-curve.svg', 'volumes.json']);
+    expect(readdirSync(out).sort()).toEqual(['areas.csv', 'masks-ed-es.png', 'phases.csv', 'volume-curve.png', 'volume-curve.svg', 'volumes.html', 'volumes.json']);
     expect(JSON.parse(readFileSync(join(out, 'volumes.json'), 'utf8'))).toEqual(record);
     const phases = readFileSync(join(out, 'phases.csv'), 'utf8').trim().split('\n');
     expect(phases[0]).toBe('phase,trigger_time_ms,volume_ml,ed,es');
@@ -77,7 +77,7 @@ describe('lvseg volumes', () => {
     expect(areas[1]).toMatch(/^1,[-\d.]+,0,no LV in any phase,,1,0,0,absent$/);
     expect(readFileSync(join(out, 'volume-curve.svg'), 'utf8')).toMatch(/LV volume over the cardiac cycle/);
     expect(readFileSync(join(out, 'masks-ed-es.png')).subarray(1, 4).toString()).toBe('PNG');
-    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    const html = readFileSync(join(out, 'volumes.html'), 'utf8');
     expect(html).toMatch(/<h2>LV volumes: phantom sax cine<\/h2>/);
     expect(html).toContain(`<td>EDV (mL)</td><td class="num">${record.edvMl.toFixed(1)}</td>`);
   });
@@ -97,6 +97,17 @@ describe('lvseg volumes', () => {
     const r = await captureCli(['report', out, '--out', report]);
     expect(r.code).toBe(0);
     expect(readFileSync(report, 'utf8')).toMatch(/<h2>LV volumes: phantom sax cine<\/h2>/);
+  });
+
+  it("takes a bare model's scale from lvseg.json beside it, per image for DICOM when it is a fixed factor", async () => {
+    const dir = join(root, 'bundled');
+    mkdirSync(dir);
+    for (const f of readdirSync(join(root, 'model'))) writeFileSync(join(dir, f), readFileSync(join(root, 'model', f)));
+    writeFileSync(join(dir, 'lvseg.json'), JSON.stringify({ scale: '1/255' }));
+    const r = await captureCli(['volumes', phantom.dir, '--model', dir, '--backend', 'cpu']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/scale minmax \(the model's 1\/255 \(.*lvseg\.json\) is for 0-255 images; DICOM pixels are scaled per image to 0-1 instead\)/);
+    expect(r.out).toMatch(/slices {3}10 of 12 counted/);
   });
 
   it('refuses to replace a folder that is not a volumes output, and names the missing bundled model', async () => {
