@@ -107,6 +107,15 @@ describe('computeVolumes', () => {
     expect(r.slices.filter((s) => s.counted).map((s) => s.slice)).toEqual([1, 2, 3, 4]);
   });
 
+  it('drops an end slice whose area grows from ED to ES (the atrium beyond the valve)', () => {
+    const areas = beating(5, 20, 2000, 1000);
+    areas[4] = areas[4]!.map((_, p) => (p >= 8 && p <= 12 ? 1400 : 800)); // largest in systole
+    const r = computeVolumes(grid(areas), z(5), { cyclic: true });
+    expect(r.slices[4]!.counted).toBe(false);
+    expect(r.slices[4]!.reason).toMatch(/^its area grows from ED to ES \(800 to 1400 mm²\): not the ventricle/);
+    expect(r.edvMl).toBeCloseTo((4 * 2000 * 10) / 1000, 9);
+  });
+
   it('leaves a phase without a volume where a counted slice has no image, and chooses ED/ES among the others', () => {
     const m = grid(beating(4, 20, 2000, 1000));
     m[2]![0] = undefined;
