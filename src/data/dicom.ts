@@ -23,6 +23,23 @@ export interface DicomSlice {
   /** Trigger time (0018,1060), ms after the R wave: the cardiac phase. */
   triggerTime?: number;
   transferSyntax: string;
+  /** Series instance UID (0020,000E): which acquisition the image belongs to. */
+  seriesUid?: string;
+  /** Series number (0020,0011) and description (0008,103E), for messages. */
+  seriesNumber?: number;
+  seriesDescription?: string;
+  /** Image orientation (patient) (0020,0037): row then column direction cosines. */
+  orientation?: [number, number, number, number, number, number];
+  /** Slice thickness (0018,0050) and spacing between slices (0018,0088), mm. */
+  sliceThickness?: number;
+  spacingBetweenSlices?: number;
+  /** Slice location (0020,1041), mm: vendor-defined, used only when positions are missing. */
+  sliceLocation?: number;
+  /** Heart rate (0018,1088), beats per minute, and nominal RR interval (0018,1062), ms. */
+  heartRate?: number;
+  nominalInterval?: number;
+  /** Cardiac number of images (0018,1090): phases per slice in a cine. */
+  cardiacImages?: number;
 }
 
 function message(err: unknown): string {
@@ -98,7 +115,39 @@ function sliceFrom(ds: dicomParser.DataSet, bytes: Uint8Array, file: string): Di
   if (pos.every((p) => p !== undefined && Number.isFinite(p))) slice.position = pos as [number, number, number];
   const trig = ds.floatString('x00181060');
   if (trig !== undefined && Number.isFinite(trig)) slice.triggerTime = trig;
+  readSeriesFields(ds, slice);
   return slice;
+}
+
+const finite = (v: number | undefined): v is number => v !== undefined && Number.isFinite(v);
+
+/** The series, geometry and timing tags a cine analysis needs (lvseg volumes); each only when present and valid. */
+function readSeriesFields(ds: dicomParser.DataSet, slice: DicomSlice): void {
+  const text = (tag: string): string | undefined => ds.string(tag)?.replace(/\0/g, '').trim() || undefined;
+  const uid = text('x0020000e');
+  if (uid) slice.seriesUid = uid;
+  const seriesNumber = ds.intString('x00200011');
+  if (finite(seriesNumber)) slice.seriesNumber = seriesNumber;
+  const description = text('x0008103e');
+  if (description) slice.seriesDescription = description;
+  const orientation = [0, 1, 2, 3, 4, 5].map((k) => ds.floatString('x00200037', k));
+  if (orientation.every(finite)) slice.orientation = orientation as DicomSlice['orientation'];
+  const positive = (tag: string): number | undefined => {
+    const v = ds.floatString(tag);
+    return finite(v) && v > 0 ? v : undefined;
+  };
+  const thickness = positive('x00180050');
+  if (thickness !== undefined) slice.sliceThickness = thickness;
+  const between = positive('x00180088');
+  if (between !== undefined) slice.spacingBetweenSlices = between;
+  const location = ds.floatString('x00201041');
+  if (finite(location)) slice.sliceLocation = location;
+  const heartRate = positive('x00181088');
+  if (heartRate !== undefined) slice.heartRate = heartRate;
+  const interval = positive('x00181062');
+  if (interval !== undefined) slice.nominalInterval = interval;
+  const images = ds.intString('x00181090');
+  if (finite(images) && images > 0) slice.cardiacImages = images;
 }
 
 /** Reads one DICOM file. */

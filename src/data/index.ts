@@ -30,3 +30,8 @@ export type { SampleBatch } from './pipeline.js';
 export { cinePosition, cardiacPhases, phasesFromRWave, SUNNYBROOK_PHASES, ED_MAX_PHASES_FROM_R_WAVE } from './cardiac-phase.js';
 export type { CardiacPhase, CinePosition } from './cardiac-phase.js';
 export { parsePixelSpacing, parseSpacingCsv, readSpacingCsv, SPACING_FILE } from './spacing.js';
+export {
+  readDicomFolder, groupSeries, describeSeries, chooseSeries, buildCine, cineHeartRate, readCineSeries, sliceNormal,
+  resolveContourDir, readCineContours,
+} from './dicom-series.js';
+export type { DicomFolderScan, SeriesGroup, CineSeries, CineSlice, CineContours } from './dicom-series.js';

@@ -24,3 +24,12 @@ export {
 export { predictInputs, readPngImage, readDicomImage } from './predict-inputs.js';
 export { evaluateSavedModel, type SavedModelEvaluation, type SavedModelOptions } from './saved-model.js';
 export { findRunConfig, readRunScale, resolveInputScale, dicomScalingWarning } from './run-config.js';
+export {
+  computeVolumes, measureMask, describeVolumeRule, DEFAULT_VOLUME_RULE,
+  type VolumeRule, type VolumeResult, type VolumeOptions, type ImageMeasure, type SliceVolumes, type CellStatus,
+} from './volumes.js';
+export { findModelSettings } from './run-config.js';
+export {
+  seriesVolumes, measureCine, measureExpertContours, modelSegmenter,
+  type Segmenter, type CineImage, type MaskGrid, type CineMeasurement, type ExpertMeasurement, type SeriesVolumes, type SeriesVolumesOptions,
+} from './cine-volumes.js';

@@ -51,13 +51,19 @@ export function readRunScale(configFile: string): Scaling | undefined {
   }
 }
 
+/** `lvseg.json` beside a model.json: a bare (bundled) model's own settings, such as its `scale`. */
+export function findModelSettings(modelPath: string): string | undefined {
+  const file = join(dirname(resolve(resolveModelJson(modelPath))), 'lvseg.json');
+  return existsSync(file) ? file : undefined;
+}
+
 /**
- * The scaling to apply to a model's inputs: `--scale` when given, else the run's, else none (with the
- * reason, for the user).
+ * The scaling to apply to a model's inputs: `--scale` when given, else the model's lvseg.json's, else
+ * the run's, else none (with the reason, for the user).
  */
 export function resolveInputScale(modelPath: string, given: string | undefined): { scale: Scaling; origin: string } {
   if (given !== undefined && given !== '') return { scale: parseScaling(given), origin: '--scale' };
-  const config = findRunConfig(modelPath);
+  const config = findModelSettings(modelPath) ?? findRunConfig(modelPath);
   const fromRun = config ? readRunScale(config) : undefined;
   if (fromRun !== undefined) return { scale: fromRun, origin: config! };
   return { scale: 'none', origin: config ? `${config} has no scale` : 'no run config.json found; pass --scale if the model was trained on scaled images' };

@@ -31,7 +31,7 @@ const SERIES_LABEL: Record<string, string> = {
 };
 
 /** matplotlib's default cycle (tab10), so the figure reads like the lab's. */
-const PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+export const PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
 const DASHES: Array<[number, number] | undefined> = [undefined, [8, 5], [2, 4], [12, 4]];
 
 export function seriesLabel(key: string): string {

@@ -9,3 +9,9 @@ export { renderReport, writeReport, writeRunReport, bestEpoch, runScore, differi
 export { writeSamplePanels, safeImageName } from './samples.js';
 export { displayCallback } from './callbacks/display.js';
 export { TensorBoardCallback, type TensorBoardOptions } from './callbacks/tensorboard.js';
+export {
+  buildVolumesRecord, phasesCsv, areasCsv, layoutVolumeCurve, renderVolumeCurveSvg, renderVolumeCurvePng, composeVolumeGrid,
+  renderVolumeGridPng, volumesFiles, readVolumesOutput, isVolumesOutput, VOLUMES_FILES,
+  type VolumesRecord, type SliceRecord, type ExpertRecord, type VolumesOutput,
+} from './volumes.js';
+export { composeOutlineTile } from './panels.js';

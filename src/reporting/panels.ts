@@ -23,8 +23,8 @@ export interface PanelOptions {
   minTileWidth?: number;
 }
 
-const LABEL_COLOR: Rgb = [0, 200, 0];
-const PREDICTION_COLOR: Rgb = [230, 0, 0];
+export const LABEL_COLOR: Rgb = [0, 200, 0];
+export const PREDICTION_COLOR: Rgb = [230, 0, 0];
 const FONT_SCALE = 2;
 const GAP = 8;
 const MARGIN = 8;
@@ -112,4 +112,25 @@ function maskEdgeAt(mask: Uint8Array, width: number, height: number, zoom: numbe
   const sized = mask.length === height * width ? mask : Uint8Array.from({ length: height * width }, (_, i) => mask[i] ?? 0);
   const edge = boundaryPixels(resizeNearest(sized, height, width, H, W), H, W);
   return (x, y) => edge[y * W + x] === 1;
+}
+
+/**
+ * One image tile with mask outlines: the image in grey (its own min–max), magnified `zoom` times, each
+ * mask's outline one pixel wide in its colour (later ones on top). The grids of `lvseg volumes` are made
+ * of these.
+ */
+export function composeOutlineTile(
+  input: { image: Float32Array; height: number; width: number },
+  outlines: ReadonlyArray<{ mask: Uint8Array; color: Rgb }>,
+  zoom = 1,
+): RgbaImage {
+  const { image, height, width } = input;
+  if (image.length !== height * width) throw new RangeError(`tile image has ${image.length} values, expected ${height}x${width}`);
+  const base = greyAt(toGrey8(image), width, zoom);
+  const edges = outlines.map((o) => ({ at: maskEdgeAt(o.mask, width, height, zoom), color: o.color })).reverse();
+  const img = createImage(width * zoom, height * zoom);
+  for (let y = 0; y < height * zoom; y++) {
+    for (let x = 0; x < width * zoom; x++) blendPixel(img, x, y, edges.find((e) => e.at(x, y))?.color ?? base(x, y));
+  }
+  return img;
 }

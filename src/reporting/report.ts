@@ -6,6 +6,7 @@ import { layoutCurves, layoutHistogram, type CurveRun } from './charts.js';
 import { readRun, type PerImageRecord, type RunImage, type RunRecord } from './run.js';
 import { safeImageName } from './samples.js';
 import { escapeXml, sceneToSvg } from './scene.js';
+import { isVolumesOutput, layoutVolumeCurve, readVolumesOutput, type VolumesOutput } from './volumes.js';
 
 const esc = escapeXml;
 
@@ -226,13 +227,50 @@ function runSection(run: RunRecord, multi: boolean): string {
   return parts.join('\n');
 }
 
+const num = (v: number | null | undefined, digits = 1): string => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(digits) : '–');
+
+/** The volumes of one cine: the numbers (beside the experts' where given), the curve, the mask grid, the slices. */
+function volumesSection(v: VolumesOutput): string {
+  const r = v.record;
+  const e = r.experts;
+  const row = (label: string, ours: string, theirs?: string): string =>
+    `<tr><td>${esc(label)}</td><td class="num">${ours}</td>${e ? `<td class="num">${theirs ?? '–'}</td>` : ''}</tr>`;
+  const numbers = `<table><tr><th></th><th>lvseg</th>${e ? '<th>experts</th>' : ''}</tr>
+${row('EDV (mL)', num(r.edvMl), num(e?.edvMl))}${row('ESV (mL)', num(r.esvMl), num(e?.esvMl))}${row('SV (mL)', num(r.svMl), num(e?.svMl))}
+${row('EF (%)', num(r.efPct), num(e?.efPct))}${row('ED phase', String(r.edPhase), e ? String(e.edPhase) : undefined)}${row('ES phase', String(r.esPhase), e ? String(e.esPhase) : undefined)}
+${row('slices counted', esc(r.countedSlices.join(', ')), e ? esc(e.countedSlices.join(', ')) : undefined)}
+${row('heart rate (bpm)', num(r.heartRateBpm))}${row('cardiac output (L/min)', num(r.cardiacOutputLMin, 2))}</table>
+${r.heartRateSource ? `<p class="meta">Heart rate: ${esc(r.heartRateSource)}.</p>` : ''}
+${e ? `<p class="meta">Experts: ${esc(e.dir)}, contoured phases ${esc(e.phases.join(', '))}; with the contours rasterised as the training masks are (boundary pixels added): EDV ${num(e.asTrainingMasks.edvMl)}, ESV ${num(e.asTrainingMasks.esvMl)} mL, EF ${num(e.asTrainingMasks.efPct)}%.</p>` : ''}`;
+  const slices = r.slices.map((s) =>
+    `<tr><td>${s.slice}</td><td class="num">${num(s.zMm)}</td><td>${s.counted ? 'yes' : `no: ${esc(s.reason ?? '')}`}</td><td class="num">${num(s.thicknessMm)}</td>` +
+    `<td class="num">${num(s.areasMm2[r.edPhase - 1], 0)}</td><td class="num">${num(s.areasMm2[r.esPhase - 1], 0)}</td></tr>`);
+  const warnings = [...r.warnings, ...(e?.warnings ?? [])];
+  const s = r.series;
+  return [
+    `<section class="card"><h2>LV volumes: ${esc(s.description ?? s.uid)}</h2>`,
+    `<p class="meta">${esc(s.dir)}: series ${esc(s.uid)}, ${s.images} images, ${s.slices} slices × ${s.phases} phases, ${s.pixelSpacingMm.map((x) => x.toFixed(3)).join(' × ')} mm pixels; ` +
+      `slice centres from ${esc(s.sliceCentresFrom)}, phases by ${esc(s.phaseOrder)}. Masks: ${esc(Object.entries(r.segmenter).map(([k, x]) => `${k} ${x}`).join(', '))}.</p>`,
+    warnings.length > 0 ? `<p class="note">${warnings.map((w) => `warning: ${esc(w)}`).join('<br>')}</p>` : '',
+    `<div class="row"><div><h3>Volumes</h3>${numbers}</div><div><h3>Volume over the cycle</h3>${sceneToSvg(layoutVolumeCurve(r))}</div></div>`,
+    v.gridPng ? `<h3>ED and ES masks on every slice</h3><figure><img src="${dataUri(v.gridPng)}" alt="ED and ES masks"><figcaption>lvseg in red${e ? ', experts in green' : ''}; areas in cm².</figcaption></figure>` : '',
+    `<h3>Slices</h3><table><tr><th>slice</th><th>z (mm)</th><th>counted</th><th>disc (mm)</th><th>ED area (mm²)</th><th>ES area (mm²)</th></tr>${slices.join('')}</table>`,
+    `<p class="meta">Rule: ${esc(r.rule.text)}.</p></section>`,
+  ].join('\n');
+}
+
 /**
- * One self-contained HTML page for one or more runs: inline CSS and SVG, PNGs as data: URIs, no
- * scripts and no network, so it opens from disk anywhere.
+ * One self-contained HTML page for one or more runs (and volume analyses): inline CSS and SVG, PNGs as
+ * data: URIs, no scripts and no network, so it opens from disk anywhere.
  */
-export function renderReport(runs: readonly RunRecord[], options: { title?: string; generatedAt?: Date } = {}): string {
+export function renderReport(
+  runs: readonly RunRecord[], options: { title?: string; generatedAt?: Date; volumes?: readonly VolumesOutput[] } = {},
+): string {
   const multi = runs.length > 1;
-  const title = options.title ?? (multi ? `lvseg: ${runs.length} runs compared` : `lvseg run report: ${runs[0]?.name ?? ''}`);
+  const volumes = options.volumes ?? [];
+  const title = options.title ?? (multi ? `lvseg: ${runs.length} runs compared`
+    : runs.length === 0 && volumes.length > 0 ? `lvseg volumes: ${volumes.map((v) => v.record.series.description ?? v.record.series.uid).join(', ')}`
+    : `lvseg run report: ${runs[0]?.name ?? ''}`);
   const withHistory = runs.filter((r) => r.history.length > 0);
   const generated = (options.generatedAt ?? new Date()).toISOString().replace(/\.\d+Z$/, 'Z');
   return `<!DOCTYPE html>
@@ -244,14 +282,27 @@ export function renderReport(runs: readonly RunRecord[], options: { title?: stri
 ${multi ? comparisonTable(runs) : ''}
 ${multi && withHistory.length > 0 ? `<section class="card"><h2>Training curves</h2>${sceneToSvg(layoutCurves(withHistory.map(asCurveRun)))}</section>` : ''}
 ${runs.map((r) => runSection(r, multi)).join('\n')}
+${volumes.map(volumesSection).join('\n')}
 </main></body></html>
 `;
 }
 
-/** Reads the run directories and writes their report to `outFile` (atomically). */
-export async function writeReport(runDirs: readonly string[], outFile: string): Promise<string> {
-  const runs = runDirs.map(readRun);
-  await writeFileAtomic(outFile, renderReport(runs));
+/**
+ * Reads the directories and writes their report to `outFile` (atomically). A directory is a run, or a
+ * volumes folder (`lvseg volumes --out`); a run's own `volumes/` folder is reported with it.
+ */
+export async function writeReport(dirs: readonly string[], outFile: string): Promise<string> {
+  const runs: RunRecord[] = [];
+  const volumes: VolumesOutput[] = [];
+  for (const dir of dirs) {
+    if (isVolumesOutput(dir)) {
+      volumes.push(readVolumesOutput(dir));
+      continue;
+    }
+    runs.push(readRun(dir));
+    if (isVolumesOutput(runPath(dir, 'volumes'))) volumes.push(readVolumesOutput(runPath(dir, 'volumes')));
+  }
+  await writeFileAtomic(outFile, renderReport(runs, { volumes }));
   return outFile;
 }
 

@@ -37,6 +37,8 @@ export const RUN_PARTS = {
   samples: 'samples',
   /** TensorBoard event files: logs/train, logs/validation. */
   logs: 'logs',
+  /** `lvseg volumes --out RUN/volumes`: LV volumes and EF of a cine series. */
+  volumes: 'volumes',
 } as const;
 
 export type RunFile = keyof typeof RUN_FILES;

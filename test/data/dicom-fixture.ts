@@ -14,6 +14,13 @@ export interface DicomFixture {
   position?: [number, number, number];
   transferSyntax?: string;
   omitPixelData?: boolean;
+  seriesUid?: string;
+  seriesDescription?: string;
+  orientation?: [number, number, number, number, number, number];
+  sliceThickness?: number;
+  sliceLocation?: number;
+  heartRate?: number;
+  cardiacImages?: number;
 }
 
 const LONG_VRS = new Set(['OB', 'OW', 'OF', 'SQ', 'UT', 'UN']);
@@ -45,6 +52,11 @@ function element(group: number, elem: number, vr: string, value: Uint8Array, exp
 }
 
 const str = (s: string): Uint8Array => new TextEncoder().encode(s);
+/** A decimal string (DS) holds at most 16 characters. */
+const decimal = (v: number): string => {
+  const text = String(v);
+  return text.length <= 16 ? text : String(Number(v.toPrecision(10)));
+};
 function u16(n: number): Uint8Array {
   const b = new Uint8Array(2);
   new DataView(b.buffer).setUint16(0, n, true);
@@ -80,9 +92,16 @@ export function makeDicom(f: DicomFixture): Uint8Array {
   const e = (g: number, el: number, vr: string, v: Uint8Array): void => {
     ds.push(element(g, el, vr, v, explicit));
   };
+  if (f.seriesDescription !== undefined) e(0x0008, 0x103e, 'LO', str(f.seriesDescription));
+  if (f.sliceThickness !== undefined) e(0x0018, 0x0050, 'DS', str(String(f.sliceThickness)));
   if (f.triggerTime !== undefined) e(0x0018, 0x1060, 'DS', str(String(f.triggerTime)));
+  if (f.heartRate !== undefined) e(0x0018, 0x1088, 'IS', str(String(f.heartRate)));
+  if (f.cardiacImages !== undefined) e(0x0018, 0x1090, 'IS', str(String(f.cardiacImages)));
+  if (f.seriesUid !== undefined) e(0x0020, 0x000e, 'UI', str(f.seriesUid));
   if (f.instanceNumber !== undefined) e(0x0020, 0x0013, 'IS', str(String(f.instanceNumber)));
-  if (f.position) e(0x0020, 0x0032, 'DS', str(f.position.join('\\')));
+  if (f.position) e(0x0020, 0x0032, 'DS', str(f.position.map(decimal).join('\\')));
+  if (f.orientation) e(0x0020, 0x0037, 'DS', str(f.orientation.map(decimal).join('\\')));
+  if (f.sliceLocation !== undefined) e(0x0020, 0x1041, 'DS', str(decimal(f.sliceLocation)));
   e(0x0028, 0x0002, 'US', u16(1));
   e(0x0028, 0x0010, 'US', u16(f.rows));
   e(0x0028, 0x0011, 'US', u16(f.columns));

@@ -1,0 +1,344 @@
+/**
+ * LV volumes from per-slice areas: disc summation over a stack of short-axis slices, the rule that
+ * decides which slices count, ED/ES and the ejection fraction. Pure functions over numbers; the masks
+ * come from a model or from expert contours (see cine-volumes.ts).
+ */
+import { DataError } from '../errors.js';
+
+/**
+ * The slice rule's thresholds. An image is *absent* (no LV) below `minAreaMm2`; in a full cine an image
+ * *jumps* when its area differs from the median of its four nearest phases by more than `maxAreaChange`
+ * (a fraction) or its mask centre lies more than `maxCentreShiftMm` from theirs; a mask over more than
+ * `maxImageFraction` of the image is no LV at all and excludes its slice. A slice counts when the
+ * LV is present in every phase; up to `maxRepairs` isolated absent or jumping images (no two in adjacent
+ * phases) are replaced by the mean of their two neighbouring phases, more exclude the slice. The counted
+ * slices must form one stack: an excluded slice between counted ones is bridged by the disc thicknesses,
+ * counted slices beyond two or more excluded ones are dropped, and an end slice whose mask centre is more
+ * than `maxAxisStepMm` (in-plane) from its neighbour's is off the LV axis (a basal slice beyond the valve
+ * showing the atrium or outflow tract) and dropped.
+ */
+export interface VolumeRule {
+  minAreaMm2: number;
+  maxAreaChange: number;
+  maxCentreShiftMm: number;
+  maxRepairs: number;
+  maxAxisStepMm: number;
+  /** A mask covering more of the image than this fraction is not an LV (the LV is < 10% of a short-axis field of view). */
+  maxImageFraction: number;
+  /**
+   * An end slice whose area at ES exceeds its area at ED by more than this fraction is not the ventricle:
+   * the LV cavity shrinks at every level in systole, while the atrium beyond the valve fills.
+   */
+  maxSystolicGrowth: number;
+}
+
+export const DEFAULT_VOLUME_RULE: VolumeRule = {
+  // ~27 pixels at Sunnybrook's 1.37 mm: smaller blobs are noise, an apical cavity this small is within it.
+  minAreaMm2: 50,
+  maxAreaChange: 0.4,
+  maxCentreShiftMm: 10,
+  maxRepairs: 2,
+  maxAxisStepMm: 20,
+  // A model fed wrongly scaled pixels marks the whole image; such masks must not give a volume.
+  maxImageFraction: 0.2,
+  // SCD0000401's slice 2 (contoured by the experts) grows 6% from ED to ES; the atrial slices lvseg
+  // counted with a 12-epoch FCN grew 40% and 170%.
+  maxSystolicGrowth: 0.2,
+};
+
+/** The rule in words, for outputs that say which rule was used. */
+export function describeVolumeRule(rule: VolumeRule): string {
+  return (
+    `each image's mask reduced to its largest connected component; LV absent below ${rule.minAreaMm2} mm²; ` +
+    `a mask over more than ${Math.round(rule.maxImageFraction * 100)}% of the image is not an LV and excludes its slice; ` +
+    `an image jumps when its area differs from the median of its 4 nearest phases by more than ${Math.round(rule.maxAreaChange * 100)}% ` +
+    `or its centre by more than ${rule.maxCentreShiftMm} mm; a slice counts when the LV is present in every phase, up to ` +
+    `${rule.maxRepairs} isolated absent/jumping images interpolated from their neighbouring phases; counted slices form one stack ` +
+    `(single excluded slices inside bridged, slices beyond 2+ excluded ones dropped, end slices more than ${rule.maxAxisStepMm} mm ` +
+    `off the neighbouring slice's centre dropped, end slices whose area grows by more than ${Math.round(rule.maxSystolicGrowth * 100)}% from ED to ES dropped); volume = Σ area × disc thickness (half the distance to each neighbouring counted slice centre; outwards at the ends, half the slice spacing)`
+  );
+}
+
+/** What the rule needs of one image's mask: its area and the centre of the mask in the slice plane. */
+export interface ImageMeasure {
+  areaMm2: number;
+  /** The fraction of the image the mask covers. */
+  fraction?: number;
+  /** Mask centre in mm, in in-plane coordinates shared by all slices of the stack; undefined for an empty mask. */
+  centreMm?: [number, number];
+}
+
+/**
+ * Area and centre of a 0/1 mask. `origin` is the slice's in-plane offset (ImagePositionPatient projected
+ * on the row and column directions), so centres of parallel slices are comparable.
+ */
+export function measureMask(
+  mask: ArrayLike<number>, rows: number, columns: number, pixelSpacing: readonly [number, number], origin: readonly [number, number] = [0, 0],
+): ImageMeasure {
+  let n = 0, sumRow = 0, sumCol = 0;
+  for (let i = 0; i < rows * columns; i++) {
+    if (mask[i] === 0) continue;
+    n++;
+    sumRow += Math.floor(i / columns);
+    sumCol += i % columns;
+  }
+  const measure: ImageMeasure = { areaMm2: n * pixelSpacing[0] * pixelSpacing[1], fraction: n / (rows * columns) };
+  // Pixel centres at +0.5, as the contour files count them.
+  if (n > 0) measure.centreMm = [origin[0] + (sumCol / n + 0.5) * pixelSpacing[1], origin[1] + (sumRow / n + 0.5) * pixelSpacing[0]];
+  return measure;
+}
+
+/** One image's fate under the rule. */
+export type CellStatus = 'ok' | 'absent' | 'oversized' | 'jump' | 'repaired' | 'missing';
+
+export interface SliceVolumes {
+  /** 0-based index along the slice normal. */
+  slice: number;
+  zMm: number;
+  counted: boolean;
+  /** Why the slice does not count. */
+  reason?: string;
+  /** The disc thickness (mm) when counted. */
+  thicknessMm?: number;
+  /** The measured area per phase (mm²), null where the image is missing. */
+  areasMm2: (number | null)[];
+  /** The area the volume uses per phase: measured, or interpolated where repaired. */
+  usedAreasMm2: (number | null)[];
+  status: CellStatus[];
+}
+
+export interface VolumeResult {
+  slices: SliceVolumes[];
+  /** Volume per phase (mL), null where a counted slice has no image. */
+  volumesMl: (number | null)[];
+  /** Indices into the phases. */
+  ed: number;
+  es: number;
+  edvMl: number;
+  esvMl: number;
+  svMl: number;
+  efPct: number;
+  warnings: string[];
+}
+
+export interface VolumeOptions {
+  rule?: Partial<VolumeRule>;
+  /**
+   * The phases form a full cardiac cycle (consecutive, wrapping around), so neighbouring phases can be
+   * compared and isolated bad images repaired. False for contours drawn at ED and ES only.
+   */
+  cyclic: boolean;
+  /** Phase numbers for messages (default 1, 2, …). */
+  phaseNames?: readonly number[];
+}
+
+const mean = (v: readonly number[]): number => v.reduce((a, b) => a + b, 0) / v.length;
+const median = (values: readonly number[]): number => {
+  const s = [...values].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/** `1, 2, 5–7` from sorted phase numbers. */
+function listPhases(numbers: readonly number[]): string {
+  const parts: string[] = [];
+  for (let i = 0; i < numbers.length; i++) {
+    let j = i;
+    while (j + 1 < numbers.length && numbers[j + 1] === numbers[j]! + 1) j++;
+    parts.push(j > i + 1 ? `${numbers[i]}–${numbers[j]}` : j === i + 1 ? `${numbers[i]}, ${numbers[j]}` : String(numbers[i]));
+    i = j;
+  }
+  return parts.join(', ');
+}
+
+/** Marks absent and (in a cycle) jumping images of one slice. */
+function classify(row: readonly (ImageMeasure | undefined)[], rule: VolumeRule, cyclic: boolean): CellStatus[] {
+  const P = row.length;
+  const status: CellStatus[] = row.map((m) =>
+    m === undefined ? 'missing' : (m.fraction ?? 0) > rule.maxImageFraction ? 'oversized' : m.areaMm2 < rule.minAreaMm2 ? 'absent' : 'ok');
+  if (!cyclic || P < 5) return status;
+  const at = (p: number): number => ((p % P) + P) % P;
+  const jumps = (p: number, trusted: readonly CellStatus[], least: number): boolean => {
+    const near = [-2, -1, 1, 2].map((d) => at(p + d)).filter((q) => trusted[q] === 'ok');
+    if (near.length < least) return false;
+    const m = row[p]!;
+    const expected = median(near.map((q) => row[q]!.areaMm2));
+    const centres = near.map((q) => row[q]!.centreMm).filter((c): c is [number, number] => c !== undefined);
+    const centreShift = m.centreMm && centres.length >= least
+      ? Math.hypot(m.centreMm[0] - median(centres.map((c) => c[0])), m.centreMm[1] - median(centres.map((c) => c[1])))
+      : 0;
+    return Math.abs(m.areaMm2 - expected) > rule.maxAreaChange * expected || centreShift > rule.maxCentreShiftMm;
+  };
+  const first = status.map((c, p): CellStatus => {
+    // A dropout: the LV is there just before and just after.
+    if (c === 'absent') return status[at(p - 1)] === 'ok' && status[at(p + 1)] === 'ok' ? 'jump' : c;
+    return c === 'ok' && jumps(p, status, 2) ? 'jump' : c;
+  });
+  // A jump also pulls the median of its neighbours: judge the flagged images again against the unflagged only.
+  return first.map((c, p) => (c === 'jump' && status[p] === 'ok' && !jumps(p, first, 1) ? 'ok' : c));
+}
+
+/**
+ * Volumes per phase by disc summation under the slice rule (see VolumeRule). `measures[slice][phase]`
+ * is one image's measure (undefined: no image), slices in order along the normal with centres `zMm`.
+ * Throws a DataError when no slice counts or no phase has a volume.
+ */
+export function computeVolumes(measures: readonly (readonly (ImageMeasure | undefined)[])[], zMm: readonly number[], options: VolumeOptions): VolumeResult {
+  const rule: VolumeRule = { ...DEFAULT_VOLUME_RULE, ...options.rule };
+  const P = measures[0]?.length ?? 0;
+  if (measures.length === 0 || P === 0) throw new DataError('no images to measure');
+  if (zMm.length !== measures.length || measures.some((r) => r.length !== P)) throw new DataError('computeVolumes: one z per slice and the same phases on every slice');
+  const name = (p: number): number => options.phaseNames?.[p] ?? p + 1;
+  const warnings: string[] = [];
+
+  const slices: SliceVolumes[] = measures.map((row, s) => {
+    const status = classify(row, rule, options.cyclic);
+    const areasMm2 = row.map((m) => (m === undefined ? null : m.areaMm2));
+    const used = areasMm2.slice();
+    const record: SliceVolumes = { slice: s, zMm: zMm[s]!, counted: false, areasMm2, usedAreasMm2: used, status };
+    if (status.every((c) => c === 'missing')) {
+      record.reason = 'no images';
+      return record;
+    }
+    const oversized = status.flatMap((c, p) => (c === 'oversized' ? [p] : []));
+    if (oversized.length > 0) {
+      record.reason = `mask covers more than ${Math.round(rule.maxImageFraction * 100)}% of the image at phase${oversized.length > 1 ? 's' : ''} ${listPhases(oversized.map(name))}: not an LV (wrongly scaled input?)`;
+      return record;
+    }
+    const absent = status.flatMap((c, p) => (c === 'absent' ? [p] : []));
+    const jumps = status.flatMap((c, p) => (c === 'jump' ? [p] : []));
+    if (absent.length > 0) {
+      record.reason = absent.length === P ? 'no LV in any phase' : `no LV at phase${absent.length > 1 ? 's' : ''} ${listPhases(absent.map(name))}`;
+      return record;
+    }
+    if (jumps.length > 0) {
+      const adjacent = jumps.some((p) => jumps.includes((p + 1) % P));
+      if (jumps.length > rule.maxRepairs || adjacent) {
+        record.reason = `implausible mask at phase${jumps.length > 1 ? 's' : ''} ${listPhases(jumps.map(name))} (jumps between phases)`;
+        return record;
+      }
+      for (const p of jumps) {
+        const neighbours = [used[(p - 1 + P) % P], used[(p + 1) % P]].filter((a): a is number => a !== null);
+        used[p] = mean(neighbours);
+        status[p] = 'repaired';
+      }
+      warnings.push(`slice ${s + 1}: implausible mask at phase${jumps.length > 1 ? 's' : ''} ${listPhases(jumps.map(name))}, area interpolated from the neighbouring phases`);
+    }
+    record.counted = true;
+    return record;
+  });
+
+  keepOneStack(slices, measures, rule, warnings);
+  dropFillingEnds(slices, rule);
+  const counted = slices.filter((s) => s.counted);
+  if (counted.length === 0) {
+    const why = [...new Set(slices.map((s) => s.reason))].join('; ');
+    throw new DataError(`no slice has a plausible LV mask in every phase (${why}); no volume can be computed`);
+  }
+
+  // Disc thickness: half the distance to each neighbouring counted slice centre, so a slice left out
+  // inside the stack is covered half by each neighbour (linear interpolation of the area); outwards at
+  // the ends, half the distance to the next slice of the stack (counted or not), else to the one inside.
+  if (zMm.length < 2) throw new DataError('a single slice: the distance between slices is unknown, no volume can be computed');
+  const physicalGap = (s: number, dir: -1 | 1): number => Math.abs(zMm[s + dir] === undefined ? zMm[s - dir]! - zMm[s]! : zMm[s + dir]! - zMm[s]!);
+  counted.forEach((s, i) => {
+    const before = i > 0 ? Math.abs(s.zMm - counted[i - 1]!.zMm) : physicalGap(s.slice, -1);
+    const after = i + 1 < counted.length ? Math.abs(counted[i + 1]!.zMm - s.zMm) : physicalGap(s.slice, 1);
+    s.thicknessMm = (before + after) / 2;
+  });
+  if (counted.length < 3) warnings.push(`only ${counted.length} slice${counted.length > 1 ? 's' : ''} counted: the volumes miss most of the ventricle`);
+
+  const volumesMl = Array.from({ length: P }, (_, p) => {
+    let sum = 0;
+    for (const s of counted) {
+      const a = s.usedAreasMm2[p];
+      if (a === null || a === undefined) return null;
+      sum += a * s.thicknessMm!;
+    }
+    return sum / 1000;
+  });
+  const known = volumesMl.flatMap((v, p) => (v === null ? [] : [p]));
+  if (known.length === 0) throw new DataError('every phase lacks an image on a counted slice; no volume can be computed');
+  const unknown = volumesMl.flatMap((v, p) => (v === null ? [name(p)] : []));
+  if (unknown.length > 0) {
+    warnings.push(`no volume at phase${unknown.length > 1 ? 's' : ''} ${listPhases(unknown)} (an image is missing on a counted slice): ED and ES are chosen among the other ${known.length} phases`);
+  }
+  const ed = known.reduce((a, p) => (volumesMl[p]! > volumesMl[a]! ? p : a));
+  const es = known.reduce((a, p) => (volumesMl[p]! < volumesMl[a]! ? p : a));
+  const edvMl = volumesMl[ed]!, esvMl = volumesMl[es]!;
+  return { slices, volumesMl, ed, es, edvMl, esvMl, svMl: edvMl - esvMl, efPct: edvMl > 0 ? (100 * (edvMl - esvMl)) / edvMl : 0, warnings };
+}
+
+/** The mean centre of a slice's measured masks (jumping images left out). */
+function sliceCentre(s: SliceVolumes, row: readonly (ImageMeasure | undefined)[]): [number, number] | undefined {
+  const centres = row.flatMap((m, p) => (m?.centreMm && s.status[p] !== 'repaired' ? [m.centreMm] : []));
+  if (centres.length === 0) return undefined;
+  return [mean(centres.map((c) => c[0])), mean(centres.map((c) => c[1]))];
+}
+
+/** Drops counted slices that do not belong to the one LV stack (see VolumeRule). */
+function keepOneStack(slices: SliceVolumes[], measures: readonly (readonly (ImageMeasure | undefined)[])[], rule: VolumeRule, warnings: string[]): void {
+  // Runs of counted slices; a single excluded slice between two counted ones joins them.
+  const runs: SliceVolumes[][] = [];
+  let gap = Infinity;
+  for (const s of slices) {
+    if (!s.counted) {
+      gap++;
+      continue;
+    }
+    if (gap >= 2 || runs.length === 0) runs.push([]);
+    else if (gap === 1) warnings.push(`slice ${s.slice} is left out inside the stack (${slices[s.slice - 1]!.reason}): its disc is covered by slices ${s.slice - 1} and ${s.slice + 1}`);
+    runs[runs.length - 1]!.push(s);
+    gap = 0;
+  }
+  const size = (run: SliceVolumes[]): number => run.reduce((a, s) => a + mean(s.usedAreasMm2.filter((v): v is number => v !== null)), 0);
+  const main = runs.reduce<SliceVolumes[] | undefined>((best, r) => (!best || size(r) > size(best) ? r : best), undefined);
+  for (const run of runs) {
+    if (run === main) continue;
+    for (const s of run) {
+      s.counted = false;
+      s.reason = 'separated from the LV stack by two or more slices without a counted LV';
+    }
+  }
+  if (!main) return;
+  const stack = main.slice();
+  // End slices off the axis, from both ends inwards.
+  for (;;) {
+    if (stack.length < 2) break;
+    const check = (end: SliceVolumes, next: SliceVolumes): boolean => {
+      const a = sliceCentre(end, measures[end.slice]!), b = sliceCentre(next, measures[next.slice]!);
+      if (!a || !b) return false;
+      const d = Math.hypot(a[0] - b[0], a[1] - b[1]);
+      if (d <= rule.maxAxisStepMm) return false;
+      end.counted = false;
+      end.reason = `off the LV axis: its mask centre is ${d.toFixed(1)} mm from slice ${next.slice + 1}'s (beyond the valve or the apex?)`;
+      return true;
+    };
+    if (check(stack[0]!, stack[1]!)) stack.shift();
+    else if (check(stack[stack.length - 1]!, stack[stack.length - 2]!)) stack.pop();
+    else break;
+  }
+}
+
+/**
+ * Drops end slices of the stack whose area grows from ED to ES (by the summed areas of the counted
+ * slices), repeatedly from both ends, while three or more slices count.
+ */
+function dropFillingEnds(slices: SliceVolumes[], rule: VolumeRule): void {
+  for (;;) {
+    const counted = slices.filter((s) => s.counted);
+    if (counted.length < 3) return;
+    const P = counted[0]!.usedAreasMm2.length;
+    const sums = Array.from({ length: P }, (_, p) =>
+      counted.every((s) => s.usedAreasMm2[p] !== null) ? counted.reduce((a, s) => a + s.usedAreasMm2[p]!, 0) : null);
+    const known = sums.flatMap((v, p) => (v === null ? [] : [p]));
+    if (known.length < 2) return;
+    const ed = known.reduce((a, p) => (sums[p]! > sums[a]! ? p : a));
+    const es = known.reduce((a, p) => (sums[p]! < sums[a]! ? p : a));
+    const grows = (s: SliceVolumes): boolean => s.usedAreasMm2[es]! > (1 + rule.maxSystolicGrowth) * s.usedAreasMm2[ed]!;
+    const end = [counted[0]!, counted[counted.length - 1]!].find(grows);
+    if (!end) return;
+    end.counted = false;
+    end.reason = `its area grows from ED to ES (${end.usedAreasMm2[ed]!.toFixed(0)} to ${end.usedAreasMm2[es]!.toFixed(0)} mm²): not the ventricle (the atrium beyond the valve?)`;
+  }
+}

@@ -1,0 +1,145 @@
+import { describe, expect, it } from 'vitest';
+import { DataError } from '../../src/errors.js';
+import { computeVolumes, measureMask, type ImageMeasure } from '../../src/evaluation/volumes.js';
+
+/** A slice × phase grid of measures from areas (mm²), every mask centred at `centre`. */
+function grid(areas: (number | undefined)[][], centre: [number, number] = [0, 0]): (ImageMeasure | undefined)[][] {
+  return areas.map((row) => row.map((a) => (a === undefined ? undefined : a === 0 ? { areaMm2: 0 } : { areaMm2: a, centreMm: centre })));
+}
+
+/** `slices` rows of a beating area: `ed` at phase 0, `es` half a cycle later. */
+function beating(slices: number, phases: number, ed: number, es: number): number[][] {
+  return Array.from({ length: slices }, () =>
+    Array.from({ length: phases }, (_, p) => (ed + es) / 2 + ((ed - es) / 2) * Math.cos((2 * Math.PI * p) / phases)));
+}
+
+const z = (n: number, step = 10): number[] => Array.from({ length: n }, (_, i) => i * step);
+
+describe('measureMask', () => {
+  it('gives the area in mm² and the centre in mm from the pixel spacing and the slice origin', () => {
+    const mask = new Uint8Array(4 * 5);
+    for (const i of [6, 7, 11, 12]) mask[i] = 1; // rows 1-2, columns 1-2
+    const m = measureMask(mask, 4, 5, [2, 3], [100, 50]);
+    expect(m.areaMm2).toBe(24);
+    expect(m.centreMm).toEqual([100 + 2 * 3, 50 + 2 * 2]);
+    expect(measureMask(new Uint8Array(20), 4, 5, [1, 1]).centreMm).toBeUndefined();
+  });
+});
+
+describe('computeVolumes', () => {
+  it('sums discs of area × slice spacing and finds ED, ES, SV and EF', () => {
+    const r = computeVolumes(grid(beating(5, 20, 2000, 1000)), z(5), { cyclic: true });
+    expect(r.edvMl).toBeCloseTo((5 * 2000 * 10) / 1000, 9);
+    expect(r.esvMl).toBeCloseTo((5 * 1000 * 10) / 1000, 9);
+    expect(r.ed).toBe(0);
+    expect(r.es).toBe(10);
+    expect(r.svMl).toBeCloseTo(50, 9);
+    expect(r.efPct).toBeCloseTo(50, 9);
+    expect(r.slices.every((s) => s.counted && s.thicknessMm === 10)).toBe(true);
+    expect(r.warnings).toEqual([]);
+  });
+
+  it('gives each slice the mean distance to its neighbours when the spacing is uneven', () => {
+    const r = computeVolumes(grid([[100, 100], [100, 100], [100, 100]]), [0, 10, 30], { cyclic: false });
+    expect(r.slices.map((s) => s.thicknessMm)).toEqual([10, 15, 20]);
+    expect(r.edvMl).toBeCloseTo((100 * 45) / 1000, 9);
+  });
+
+  it('leaves out slices without LV in every phase, and says why', () => {
+    const areas = beating(6, 20, 2000, 1000);
+    areas[0] = areas[0]!.map(() => 0); // beyond the apex
+    areas[5] = areas[5]!.map((a, p) => (p >= 7 && p <= 13 ? 10 : a)); // basal: atrium in systole
+    const r = computeVolumes(grid(areas), z(6), { cyclic: true });
+    expect(r.slices.map((s) => s.counted)).toEqual([false, true, true, true, true, false]);
+    expect(r.slices[0]!.reason).toBe('no LV in any phase');
+    expect(r.slices[5]!.reason).toBe('no LV at phases 8–14');
+    expect(r.edvMl).toBeCloseTo(4 * 2000 * 10 / 1000, 9);
+  });
+
+  it('interpolates an isolated jump or dropout from the neighbouring phases and warns', () => {
+    const areas = beating(4, 20, 2000, 1000);
+    const truth = computeVolumes(grid(areas), z(4), { cyclic: true });
+    areas[1]![5] = 4500; // a spike
+    areas[2]![12] = 0; // a dropout
+    const r = computeVolumes(grid(areas), z(4), { cyclic: true });
+    expect(r.slices[1]!.status[5]).toBe('repaired');
+    expect(r.slices[2]!.status[12]).toBe('repaired');
+    expect(r.slices.every((s) => s.counted)).toBe(true);
+    expect(r.edvMl).toBeCloseTo(truth.edvMl, 6);
+    expect(Math.abs(r.esvMl - truth.esvMl) / truth.esvMl).toBeLessThan(0.01);
+    expect(r.warnings.join('\n')).toMatch(/slice 2: implausible mask at phase 6, area interpolated/);
+  });
+
+  it('flags a mask whose centre jumps though its area is right', () => {
+    const areas = beating(3, 20, 2000, 1000);
+    const m = grid(areas);
+    m[1]![3] = { areaMm2: areas[1]![3]!, centreMm: [25, 0] };
+    const r = computeVolumes(m, z(3), { cyclic: true });
+    expect(r.slices[1]!.status[3]).toBe('repaired');
+  });
+
+  it('excludes a slice with jumps in adjacent phases or more than the repairs allowed', () => {
+    const areas = beating(5, 20, 2000, 1000);
+    areas[2]![4] = 5000;
+    areas[2]![5] = 5000;
+    areas[4]![2] = 5000;
+    areas[4]![8] = 5000;
+    areas[4]![14] = 5000;
+    const r = computeVolumes(grid(areas), z(5), { cyclic: true });
+    expect(r.slices[2]!.counted).toBe(false);
+    expect(r.slices[2]!.reason).toMatch(/implausible mask at phases 5, 6/);
+    expect(r.slices[4]!.counted).toBe(false);
+    // Slice 3 (index 2) inside the stack is covered by its neighbours' discs: 10 + 5 mm each.
+    expect(r.slices[1]!.thicknessMm).toBe(15);
+    expect(r.slices[3]!.thicknessMm).toBe(15);
+    expect(r.warnings.join('\n')).toMatch(/slice 3 is left out inside the stack/);
+  });
+
+  it('drops a counted slice beyond two excluded ones, and an end slice off the LV axis', () => {
+    const areas = beating(8, 20, 2000, 1000);
+    areas[5] = areas[5]!.map(() => 0);
+    areas[6] = areas[6]!.map(() => 0);
+    const m = grid(areas);
+    m[0] = m[0]!.map((x) => ({ ...x!, centreMm: [30, 0] as [number, number] }));
+    const r = computeVolumes(m, z(8), { cyclic: true });
+    expect(r.slices[7]!.reason).toMatch(/separated from the LV stack/);
+    expect(r.slices[0]!.reason).toMatch(/off the LV axis: its mask centre is 30\.0 mm from slice 2's/);
+    expect(r.slices.filter((s) => s.counted).map((s) => s.slice)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('drops an end slice whose area grows from ED to ES (the atrium beyond the valve)', () => {
+    const areas = beating(5, 20, 2000, 1000);
+    areas[4] = areas[4]!.map((_, p) => (p >= 8 && p <= 12 ? 1400 : 800)); // largest in systole
+    const r = computeVolumes(grid(areas), z(5), { cyclic: true });
+    expect(r.slices[4]!.counted).toBe(false);
+    expect(r.slices[4]!.reason).toMatch(/^its area grows from ED to ES \(800 to 1400 mm²\): not the ventricle/);
+    expect(r.edvMl).toBeCloseTo((4 * 2000 * 10) / 1000, 9);
+  });
+
+  it('leaves a phase without a volume where a counted slice has no image, and chooses ED/ES among the others', () => {
+    const m = grid(beating(4, 20, 2000, 1000));
+    m[2]![0] = undefined;
+    const r = computeVolumes(m, z(4), { cyclic: true });
+    expect(r.volumesMl[0]).toBeNull();
+    expect(r.ed).not.toBe(0);
+    expect(r.es).toBe(10);
+    expect(r.warnings.join('\n')).toMatch(/no volume at phase 1 .*ED and ES are chosen among the other 19 phases/);
+  });
+
+  it('compares non-cyclic phases without temporal checks (expert contours at ED and ES)', () => {
+    const r = computeVolumes(grid([[0, 0], [1000, 600], [1200, 0], [900, 500]]), z(4), { cyclic: false, phaseNames: [8, 19] });
+    expect(r.slices.map((s) => s.counted)).toEqual([false, true, false, true]);
+    expect(r.slices[2]!.reason).toBe('no LV at phase 19');
+    // Slices 2 and 4 cover the left-out slice 3 between them: 5 + 10 mm each.
+    expect(r.slices[1]!.thicknessMm).toBe(15);
+    expect(r.edvMl).toBeCloseTo(((1000 + 900) * 15) / 1000, 9);
+  });
+
+  it('throws a DataError when no slice counts, and warns when fewer than three do', () => {
+    expect(() => computeVolumes(grid([[0, 0], [10, 10]]), z(2), { cyclic: false })).toThrow(DataError);
+    expect(() => computeVolumes(grid([[0, 0], [10, 10]]), z(2), { cyclic: false })).toThrow(/no slice has a plausible LV mask in every phase/);
+    const r = computeVolumes(grid([[0, 0], [500, 300]]), z(2), { cyclic: false });
+    expect(r.slices[1]!.thicknessMm).toBe(10);
+    expect(r.warnings).toContain('only 1 slice counted: the volumes miss most of the ventricle');
+  });
+});
