@@ -162,6 +162,7 @@ const DESCRIPTIONS: Record<RunFile | RunPart, string> = {
   panels: 'input | label | prediction after every epoch',
   samples: 'the best and worst validation images',
   logs: 'TensorBoard event files',
+  volumes: 'LV volumes and EF of a cine series (lvseg volumes --out RUN/volumes)',
 };
 
 function describeRun(runDir: string): string[] {
