@@ -15,7 +15,7 @@ export {
 } from './evaluate.js';
 export {
   predictMask, predictSample, resizeBilinear, resizeNearest, renderContourOverlay, formatContourText, encodeMaskPng,
-  PREDICTION_COLOUR, LABEL_COLOUR, type ImagePrediction, type OverlayColour,
+  PREDICTION_COLOUR, LABEL_COLOUR, measureMask, type ImagePrediction, type OverlayColour, type MaskMeasures,
 } from './predict.js';
 export { predictInputs, readPngImage, readDicomImage } from './predict-inputs.js';
-export { findRunConfig, readRunScale, resolveInputScale, dicomScalingWarning } from './run-config.js';
+export { findRunConfig, readRunScale, readModelMetadata, resolveInputScale, dicomScalingWarning } from './run-config.js';

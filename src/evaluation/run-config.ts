@@ -6,6 +6,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { CheckpointError } from '../errors.js';
 import { parseScaling, type Scaling } from '../data/scaling.js';
+import { MODEL_METADATA_FILE, parseModelMetadata, type ModelMetadata } from '../models/metadata.js';
 import { resolveModelJson } from '../models/io.js';
 
 /**
@@ -41,12 +42,27 @@ export function readRunScale(configFile: string): Scaling | undefined {
   }
 }
 
+/** The model's `lvseg.json` beside its model.json (a packaged model like lv-sunnybrook), when there is one. */
+export function readModelMetadata(modelPath: string): { file: string; meta: ModelMetadata } | undefined {
+  const file = join(dirname(resolve(resolveModelJson(modelPath))), MODEL_METADATA_FILE);
+  if (!existsSync(file)) return undefined;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new CheckpointError(`${file}: not readable JSON (${(err as Error).message}); fix it or pass --scale`);
+  }
+  return { file, meta: parseModelMetadata(raw, file) };
+}
+
 /**
- * The scaling to apply to a model's inputs: `--scale` when given, else the run's, else none (with the
+ * The scaling to apply to a model's inputs: `--scale` when given, else the model's lvseg.json, else the run's, else none (with the
  * reason, for the user).
  */
 export function resolveInputScale(modelPath: string, given: string | undefined): { scale: Scaling; origin: string } {
   if (given !== undefined && given !== '') return { scale: parseScaling(given), origin: '--scale' };
+  const metadata = readModelMetadata(modelPath);
+  if (metadata) return { scale: metadata.meta.scale, origin: metadata.file };
   const config = findRunConfig(modelPath);
   const fromRun = config ? readRunScale(config) : undefined;
   if (fromRun !== undefined) return { scale: fromRun, origin: config! };

@@ -8,3 +8,4 @@ export { validateModelSpec, loadModelSpec, buildModelFromSpec, type ModelSpec, t
 export { checkModelFitsData, lastActivation, softmaxLogitsWarning } from './fit.js';
 export { summarizeModel, formatSummary, type ModelSummary, type LayerSummary } from './summary.js';
 export { PRESETS, getPreset, type Preset } from './presets.js';
+export { MODEL_METADATA_FILE, parseModelMetadata, modelMetadataJson, type ModelMetadata } from './metadata.js';

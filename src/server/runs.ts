@@ -1,0 +1,88 @@
+/**
+ * The runs `lvseg serve` shows: the run directories directly under RUNS_DIR, read through readRun. A folder that
+ * readRun rejects is listed as broken with the reason, never an error of the server.
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { readRun } from '../reporting/run.js';
+import { dirInside } from './safe-path.js';
+
+/** How recently a run must have written history.json or config.json to count as training now. */
+const LIVE_MS = 120_000;
+
+/** One run as the dashboard and its event stream see it. */
+export interface RunView {
+  name: string;
+  status: 'training' | 'finished' | 'stopped' | 'broken';
+  error?: string;
+  config?: Record<string, unknown>;
+  history: { epoch: number; [metric: string]: number }[];
+  /** The epochs the run was asked for (config.json `epochs`). */
+  epochs?: number;
+  /** evaluation.json's metrics, when the run has been evaluated. */
+  metrics?: Record<string, number | string | null>;
+  /** `panels/epoch-NNN.png`, in epoch order. */
+  panels: string[];
+  /** URL of RUN/report.html, when there is one. */
+  report?: string;
+  /** URL of RUN/model/model.json, when the final model is saved. */
+  model?: string;
+}
+
+/** Names of the run folders directly under `runsDir` (hidden folders and folders linking outside skipped). */
+export function listRunNames(runsDir: string): string[] {
+  let entries: string[];
+  try {
+    entries = readdirSync(runsDir);
+  } catch {
+    return [];
+  }
+  return entries
+    .filter((name) => !name.startsWith('.') && dirInside(runsDir, join(runsDir, name)))
+    .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+}
+
+function mtime(file: string): number {
+  try {
+    return statSync(file).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
+/** A run's state for the dashboard; `name` must be one of listRunNames' (the caller checks). */
+export function viewRun(runsDir: string, name: string): RunView {
+  const dir = join(runsDir, name);
+  const base = `/runs/${encodeURIComponent(name)}/`;
+  let panels: string[] = [];
+  try {
+    panels = readdirSync(join(dir, 'panels')).filter((f) => /^epoch-\d+\.png$/.test(f)).sort().map((f) => `panels/${f}`);
+  } catch {
+    // No panels yet.
+  }
+  try {
+    const run = readRun(dir);
+    const view: RunView = { name, status: 'stopped', history: run.history, panels };
+    if (run.config) view.config = run.config;
+    if (typeof run.config?.epochs === 'number') view.epochs = run.config.epochs;
+    if (run.evaluation) view.metrics = run.evaluation.metrics;
+    if (existsSync(join(dir, 'report.html'))) view.report = `${base}report.html`;
+    if (existsSync(join(dir, 'model', 'model.json'))) {
+      view.model = `${base}model/model.json`;
+      view.status = 'finished';
+    } else if (Date.now() - Math.max(mtime(join(dir, 'history.json')), mtime(join(dir, 'config.json'))) < LIVE_MS) {
+      view.status = 'training';
+    }
+    return view;
+  } catch (err) {
+    return { name, status: 'broken', error: (err as Error).message, history: [], panels };
+  }
+}
+
+/** A cheap fingerprint of what a run's view depends on, so the event stream sends only changes. */
+export function runFingerprint(runsDir: string, name: string): string {
+  const dir = join(runsDir, name);
+  return ['config.json', 'history.json', 'evaluation.json', 'panels', 'model/model.json', 'report.html']
+    .map((f) => mtime(join(dir, f)))
+    .join(':');
+}
