@@ -3,7 +3,8 @@
  * readRun rejects is listed as broken with the reason, never an error of the server.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative, sep } from 'node:path';
+import { resolveModelJson } from '../models/io.js';
 import { readRun } from '../reporting/run.js';
 import { dirInside } from './safe-path.js';
 
@@ -25,7 +26,7 @@ export interface RunView {
   panels: string[];
   /** URL of RUN/report.html, when there is one. */
   report?: string;
-  /** URL of RUN/model/model.json, when the final model is saved. */
+  /** URL of the model `lvseg predict RUN` would use (best/ before model/), when the run has one. */
   model?: string;
 }
 
@@ -50,6 +51,15 @@ function mtime(file: string): number {
   }
 }
 
+/** The run's model.json as `lvseg predict RUN` resolves it, relative to the run, URL-style; undefined without one. */
+function modelOf(dir: string): string | undefined {
+  try {
+    return relative(dir, resolveModelJson(dir)).split(sep).map(encodeURIComponent).join('/');
+  } catch {
+    return undefined;
+  }
+}
+
 /** A run's state for the dashboard; `name` must be one of listRunNames' (the caller checks). */
 export function viewRun(runsDir: string, name: string): RunView {
   const dir = join(runsDir, name);
@@ -67,8 +77,9 @@ export function viewRun(runsDir: string, name: string): RunView {
     if (typeof run.config?.epochs === 'number') view.epochs = run.config.epochs;
     if (run.evaluation) view.metrics = run.evaluation.metrics;
     if (existsSync(join(dir, 'report.html'))) view.report = `${base}report.html`;
+    const model = modelOf(dir);
+    if (model) view.model = `${base}${model}`;
     if (existsSync(join(dir, 'model', 'model.json'))) {
-      view.model = `${base}model/model.json`;
       view.status = 'finished';
     } else if (Date.now() - Math.max(mtime(join(dir, 'history.json')), mtime(join(dir, 'config.json'))) < LIVE_MS) {
       view.status = 'training';
