@@ -95,6 +95,7 @@ async function useModel(load: () => Promise<tfl.LayersModel>, name: string): Pro
   model?.dispose();
   model = next;
   modelName = name;
+  document.body.dataset.lvsegModel = name;
   say(`model ${name} ready`);
   await segmentAll();
 }
