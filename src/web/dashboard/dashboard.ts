@@ -110,7 +110,7 @@ function showRun(name: string): void {
   const head = el('h2', {}, name);
   const status = el('p', { id: 'run-status' });
   const curveBox = el('section', { id: 'curves' });
-  const panel = el('img', { className: 'panel', id: 'panel', alt: 'the prediction panel of the latest epoch' });
+  const panel = el('img', { className: 'panel', id: 'panel', alt: 'the prediction panel of the latest epoch', hidden: true });
   const config = el('pre', { id: 'config' });
   app.append(el('section', {}, head, status), curveBox, el('section', {}, el('h3', {}, 'latest prediction panel'), panel), el('section', {}, el('h3', {}, 'config.json'), config));
   events = new EventSource(`/api/runs/${encodeURIComponent(name)}/events`);
@@ -126,7 +126,10 @@ function showRun(name: string): void {
     for (const c of charts.splice(0)) c.destroy();
     curveBox.replaceChildren(curves(r.history));
     const latest = r.panels.at(-1);
-    if (latest) panel.src = `${runUrl(r.name)}${latest}`;
+    if (latest) {
+      panel.src = `${runUrl(r.name)}${latest}`;
+      panel.hidden = false;
+    }
     config.textContent = JSON.stringify(r.config ?? {}, null, 2);
   });
 }
