@@ -30,17 +30,32 @@ export interface RunView {
   model?: string;
 }
 
-/** Names of the run folders directly under `runsDir` (hidden folders and folders linking outside skipped). */
-export function listRunNames(runsDir: string): string[] {
+function subfolders(runsDir: string, prefix: string): string[] {
   let entries: string[];
   try {
-    entries = readdirSync(runsDir);
+    entries = readdirSync(join(runsDir, prefix));
   } catch {
     return [];
   }
   return entries
-    .filter((name) => !name.startsWith('.') && dirInside(runsDir, join(runsDir, name)))
-    .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+    .filter((name) => !name.startsWith('.') && dirInside(runsDir, join(runsDir, prefix, name)))
+    .map((name) => (prefix ? `${prefix}/${name}` : name));
+}
+
+const looksLikeRun = (dir: string): boolean => existsSync(join(dir, 'config.json')) || existsSync(join(dir, 'history.json'));
+
+/**
+ * The runs under `runsDir`: its folders, and one level further down inside a folder that is no run itself but
+ * holds runs (a parameter search's `SEARCH/trial-NNN`, named `SEARCH/trial-NNN`). Hidden folders and folders
+ * linking outside `runsDir` are skipped; a folder that is neither a run nor holds one is listed (as broken).
+ */
+export function listRunNames(runsDir: string): string[] {
+  const names: string[] = [];
+  for (const name of subfolders(runsDir, '')) {
+    const inner = looksLikeRun(join(runsDir, name)) ? [] : subfolders(runsDir, name).filter((n) => looksLikeRun(join(runsDir, n)));
+    names.push(...(inner.length > 0 ? inner : [name]));
+  }
+  return names.sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
 }
 
 function mtime(file: string): number {
@@ -63,7 +78,7 @@ function modelOf(dir: string): string | undefined {
 /** A run's state for the dashboard; `name` must be one of listRunNames' (the caller checks). */
 export function viewRun(runsDir: string, name: string): RunView {
   const dir = join(runsDir, name);
-  const base = `/runs/${encodeURIComponent(name)}/`;
+  const base = `/runs/${name.split('/').map(encodeURIComponent).join('/')}/`;
   let panels: string[] = [];
   try {
     panels = readdirSync(join(dir, 'panels')).filter((f) => /^epoch-\d+\.png$/.test(f)).sort().map((f) => `panels/${f}`);

@@ -26,6 +26,8 @@ writeFileSync(join(runs, 'good', 'model', 'model.json'), '{}');
 writeFileSync(join(runs, 'good', 'panels', 'epoch-001.png'), 'png');
 writeFileSync(join(runs, 'broken', 'history.json'), '{"epochs": [ oops');
 writeFileSync(join(base, 'outside-run', 'config.json'), '{}');
+mkdirSync(join(runs, 'search', 'trial-001'), { recursive: true });
+writeFileSync(join(runs, 'search', 'trial-001', 'config.json'), JSON.stringify({ name: 'trial-001', lr: 0.01 }));
 symlinkSync(secret, join(runs, 'good', 'leak.txt'));
 symlinkSync(join(base, 'outside-run'), join(runs, 'linked-run'));
 
@@ -35,13 +37,15 @@ afterAll(() => app.close());
 describe('lvseg serve: what it serves', () => {
   it('lists the runs, a malformed one as broken with the reason, and offers the finished run\'s model', async () => {
     const list = (await app.inject('/api/runs')).json() as { name: string; status: string; error?: string }[];
-    expect(list.map((r) => r.name)).toEqual(['broken', 'good']);
+    expect(list.map((r) => r.name)).toEqual(['broken', 'good', 'search/trial-001']);
     expect(list[0]!.status).toBe('broken');
     expect(list[0]!.error).toMatch(/history\.json is not valid JSON/);
     expect(list[1]).toMatchObject({ status: 'finished', epochs: 2, panels: ['panels/epoch-001.png'], model: '/runs/good/model/model.json' });
     const models = (await app.inject('/segment/models.json')).json();
     expect(models).toEqual([{ id: 'run:good', label: 'good (run)', url: '/runs/good/model/model.json', scale: 'minmax' }]);
     expect((await app.inject('/runs/good/config.json')).json()).toMatchObject({ name: 'good' });
+    // A parameter search's trials are runs one level down, addressed as SEARCH/TRIAL.
+    expect((await app.inject('/api/runs/search%2Ftrial-001')).json()).toMatchObject({ name: 'search/trial-001', config: { lr: 0.01 } });
     const page = await app.inject('/segment/');
     expect(page.statusCode).toBe(200);
     expect(page.body).toContain('Nothing is uploaded');

@@ -35,7 +35,7 @@ function fmt(v: unknown): string {
   return typeof v === 'object' ? JSON.stringify(v) : String(v);
 }
 
-const runUrl = (name: string): string => `/runs/${encodeURIComponent(name)}/`;
+const runUrl = (name: string): string => `/runs/${name.split('/').map(encodeURIComponent).join('/')}/`;
 const lastOf = (r: RunView, key: string): unknown => r.history.at(-1)?.[key];
 
 function reset(): void {
@@ -48,7 +48,7 @@ function reset(): void {
 async function showList(): Promise<void> {
   const runs = (await (await fetch('/api/runs')).json()) as RunView[];
   const table = el('table', { id: 'runs' });
-  table.append(el('tr', {}, ...['', 'run', 'status', 'model', 'epochs', 'val_dice', 'val_loss', 'evaluation dice', 'report'].map((h) => el('th', {}, h))));
+  table.append(el('tr', {}, ...['', 'run', 'status', 'model', 'epochs', 'val_dice', 'val_loss', 'eval Dice', 'eval mean Dice', 'eval HD95', 'report'].map((h) => el('th', {}, h))));
   for (const r of runs) {
     const row = el('tr', { className: 'run' });
     row.dataset.run = r.name;
@@ -63,7 +63,9 @@ async function showList(): Promise<void> {
       el('td', {}, `${r.history.length}${r.epochs ? `/${r.epochs}` : ''}`),
       el('td', {}, fmt(lastOf(r, 'val_dice'))),
       el('td', {}, fmt(lastOf(r, 'val_loss'))),
-      el('td', {}, fmt(r.metrics?.dice ?? r.metrics?.labDice)),
+      el('td', {}, fmt(r.metrics?.dice)),
+      el('td', {}, fmt(r.metrics?.meanDice)),
+      el('td', {}, r.metrics?.hd95 === undefined ? '–' : `${fmt(r.metrics.hd95)} ${fmt(r.metrics.unit ?? '')}`),
       el('td', {}, r.report ? el('a', { href: r.report }, 'report') : '–'),
     );
     table.append(row);
@@ -141,6 +143,8 @@ async function showCompare(names: string[]): Promise<void> {
   table.append(el('tr', {}, el('th', {}, ''), ...runs.map((r) => el('th', {}, r.name))));
   const metricKeys = [...new Set(runs.flatMap((r) => Object.keys(r.history.at(-1) ?? {})))].filter((k) => k !== 'epoch').sort();
   for (const k of metricKeys) table.append(el('tr', {}, el('th', {}, `final ${k}`), ...runs.map((r) => el('td', {}, fmt(lastOf(r, k))))));
+  const evalKeys = [...new Set(runs.flatMap((r) => Object.keys(r.metrics ?? {})))].sort();
+  for (const k of evalKeys) table.append(el('tr', {}, el('th', {}, `evaluation ${k}`), ...runs.map((r) => el('td', {}, fmt(r.metrics?.[k])))));
   for (const k of keys) {
     const values = runs.map((r) => fmt(r.config?.[k]));
     const differs = new Set(values).size > 1;
