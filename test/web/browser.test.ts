@@ -32,6 +32,8 @@ const run = promisify(execFile);
 const base = mkdtempSync(join(tmpdir(), 'lvseg-web-'));
 const runs = join(base, 'runs');
 const inputs = join(base, 'inputs');
+const predicted = join(base, 'predicted');
+const site = join(base, 'site');
 const SPACING: [number, number] = [1.4, 1.3];
 
 /**
@@ -112,6 +114,11 @@ async function pageResults(page: Page, count: number): Promise<PageResult[]> {
   return raw.map((r) => JSON.parse(r) as PageResult);
 }
 
+async function downloaded(page: Page, button: string): Promise<string> {
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click(button)]);
+  return readFileSync((await download.path())!, 'utf8');
+}
+
 describe.skipIf(!hasChromium)('lvseg in the browser', () => {
   let context: BrowserContext;
   let serve: { child: ChildProcess; url: string };
@@ -122,13 +129,19 @@ describe.skipIf(!hasChromium)('lvseg in the browser', () => {
     mkdirSync(runs, { recursive: true });
     await writeThresholdRun(join(runs, 'threshold'));
     files = writeInputs();
-    serve = await startServe(runs);
-    context = await chromium.launchPersistentContext(join(base, 'chromium-profile'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync'],
-    });
+    // The slow starts at once: the server, the browser, and the CLI runs the page is compared with.
+    [serve, context] = await Promise.all([
+      startServe(runs),
+      chromium.launchPersistentContext(join(base, 'chromium-profile'), {
+        executablePath: CHROMIUM,
+        headless: true,
+        acceptDownloads: true,
+        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+          '--disable-component-update', '--disable-sync'],
+      }),
+      run(process.execPath, [CLI, 'predict', join(runs, 'threshold'), ...files, '--out', predicted]),
+      run(process.execPath, [CLI, 'web', 'build', '--out', site]),
+    ]);
   });
 
   afterAll(async () => {
@@ -146,9 +159,7 @@ describe.skipIf(!hasChromium)('lvseg in the browser', () => {
     await page.locator('input[type=file]').first().setInputFiles(files);
     const results = await pageResults(page, files.length);
 
-    const out = join(base, 'predicted');
-    await run(process.execPath, [CLI, 'predict', join(runs, 'threshold'), ...files, '--out', out]);
-    const cli = JSON.parse(readFileSync(join(out, 'predictions.json'), 'utf8')) as { images: { input: string; lvAreaPx: number; lvAreaMm2: number | null; width: number; height: number }[] };
+    const cli = JSON.parse(readFileSync(join(predicted, 'predictions.json'), 'utf8')) as { images: { input: string; lvAreaPx: number; lvAreaMm2: number | null; width: number; height: number }[] };
     for (const file of files) {
       const mine = results.find((r) => r.name === basename(file))!;
       const theirs = cli.images.find((i) => i.input === file)!;
@@ -162,14 +173,19 @@ describe.skipIf(!hasChromium)('lvseg in the browser', () => {
     expect(dicom.areaMm2).toBeCloseTo(dicom.areaPx * SPACING[0] * SPACING[1], 6);
     expect(results.find((r) => r.name === 'phantom.png')!.areaMm2).toBeNull();
     if (files.length > 2) expect(results.find((r) => r.name === 'sunnybrook.dcm')!.areaMm2).not.toBeNull();
+    // The downloads: the areas of every image as CSV, and the shown image's contour in Sunnybrook's text format.
+    const csv = await downloaded(page, '#dl-csv');
+    expect(csv.split('\n').filter((l) => l !== '').length).toBe(files.length + 1);
+    const contour = (await downloaded(page, '#dl-contour')).trim().split('\n');
+    const cliContour = readFileSync(join(predicted, 'inputs_phantom-icontour-auto.txt'), 'utf8').trim().split('\n');
+    for (const line of contour) expect(line).toMatch(/^\d+\.\d\d \d+\.\d\d$/);
+    expect(Math.abs(contour.length - cliContour.length)).toBeLessThanOrEqual(6);
     const origin = new URL(serve.url).origin;
     expect(requests.filter((u) => !u.startsWith(origin) && !u.startsWith('blob:') && !u.startsWith('data:'))).toEqual([]);
     await page.close();
   });
 
   it('works from the plain static folder of lvseg web build, with a model.json the user picks', async () => {
-    const site = join(base, 'site');
-    await run(process.execPath, [CLI, 'web', 'build', '--out', site]);
     const { server, url } = await staticServer(site);
     const page = await context.newPage();
     try {
@@ -182,7 +198,7 @@ describe.skipIf(!hasChromium)('lvseg in the browser', () => {
       expect(await page.locator('#scale').inputValue()).toBe('minmax');
       await page.locator('input[type=file]').first().setInputFiles(files.slice(0, 2));
       const results = await pageResults(page, 2);
-      const viaServe = JSON.parse(readFileSync(join(base, 'predicted', 'predictions.json'), 'utf8')) as { images: { input: string; lvAreaPx: number }[] };
+      const viaServe = JSON.parse(readFileSync(join(predicted, 'predictions.json'), 'utf8')) as { images: { input: string; lvAreaPx: number }[] };
       for (const r of results) {
         const theirs = viaServe.images.find((i) => basename(i.input) === r.name)!;
         expect(Math.abs(r.areaPx - theirs.lvAreaPx), r.name).toBeLessThanOrEqual(3);
