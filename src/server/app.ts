@@ -101,7 +101,7 @@ export function buildApp(options: ServeOptions): FastifyInstance {
       streams.delete(res);
     });
   });
-  app.addHook('onClose', async () => {
+  app.addHook('preClose', async () => {
     for (const res of streams) res.end();
   });
   return app;
