@@ -21,5 +21,5 @@ export { detectOutputKind, modelInputSize, predictScores, type OutputKind } from
 export {
   predictMask, measureMask, formatContourText, renderContourOverlay, PREDICTION_COLOUR, LABEL_COLOUR,
   type MaskMeasures, type OverlayColour,
-} from './evaluation/segment.js';
+} from './evaluation/predict-core.js';
 export { MODEL_METADATA_FILE, parseModelMetadata, modelMetadataJson, type ModelMetadata } from './models/metadata.js';

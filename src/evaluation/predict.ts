@@ -1,6 +1,6 @@
 /**
  * Prediction on new images: the outputs `lvseg predict` writes (mask PNG, contour overlay, Sunnybrook-style
- * contour text). The segmentation itself lives in segment.ts, shared with the browser page.
+ * contour text). The segmentation itself lives in predict-core.ts, shared with the browser page.
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { Sample } from '../data/sample.js';
@@ -11,13 +11,13 @@ import { extractContour, type Point } from './contours.js';
 import { foregroundArea } from './mask-metrics.js';
 import {
   formatContourText, LABEL_COLOUR, measureMask, predictMask, PREDICTION_COLOUR, renderContourOverlay, type OverlayColour,
-} from './segment.js';
+} from './predict-core.js';
 
 export { encodeMaskPng, resizeNearest, resizeBilinear };
 export {
   formatContourText, LABEL_COLOUR, measureMask, predictMask, PREDICTION_COLOUR, renderContourOverlay, type MaskMeasures,
   type OverlayColour,
-} from './segment.js';
+} from './predict-core.js';
 
 /** Everything `lvseg predict` writes and reports for one image. */
 export interface ImagePrediction {
