@@ -10,9 +10,9 @@ say() { echo "[setup] $*" >&2; }
 # a content hash of the files under the given paths (missing paths count as empty)
 hash_of() { { find "$@" -type f 2>/dev/null || true; } | LC_ALL=C sort | xargs -r sha1sum | sha1sum | cut -c1-40; }
 
-# 1. System packages: a compiler toolchain and oneDNN for the native backend.
+# 1. System packages: a compiler toolchain and oneDNN for the native backend; chromium for the browser tests;
 # Mesa's EGL and llvmpipe give the webgpu backend an adapter on machines without a GPU (tests).
-system_packages=(g++ make python3 libdnnl-dev libegl1 libegl-mesa0 libgl1-mesa-dri)
+system_packages=(g++ make python3 libdnnl-dev chromium libegl1 libegl-mesa0 libgl1-mesa-dri)
 if [ "${LVSEG_SKIP_APT:-0}" != 1 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   missing=()
   for p in "${system_packages[@]}"; do
@@ -54,11 +54,12 @@ if [ -f binding.gyp ] && [ "${LVSEG_SKIP_NATIVE:-0}" != 1 ]; then
   fi
 fi
 
-# 4. The TypeScript build, when sources changed.
-src_hash=$(hash_of src bench proto tsconfig.json package-lock.json)
+# 4. The TypeScript build and the web pages' bundles (dist/web), when sources changed.
+src_hash=$(hash_of src bench proto tsconfig.json package-lock.json scripts/build-web.mjs)
 if [ ! -f dist/.lvseg-src-hash ] || [ "$(cat dist/.lvseg-src-hash)" != "$src_hash" ]; then
   say "building TypeScript"
   rm -rf dist
   npx --no-install tsc -p tsconfig.json
+  node scripts/build-web.mjs
   echo "$src_hash" > dist/.lvseg-src-hash
 fi

@@ -19,13 +19,13 @@ export {
 } from './summaries.js';
 export {
   predictMask, predictSample, resizeBilinear, resizeNearest, renderContourOverlay, formatContourText, encodeMaskPng,
-  PREDICTION_COLOUR, LABEL_COLOUR, type ImagePrediction, type OverlayColour,
+  PREDICTION_COLOUR, LABEL_COLOUR, measureMask, type ImagePrediction, type OverlayColour, type MaskMeasures,
 } from './predict.js';
 export { predictInputs, readPngImage, readDicomImage } from './predict-inputs.js';
 export { evaluateSavedModel, type SavedModelEvaluation, type SavedModelOptions } from './saved-model.js';
 export { findRunConfig, readRunScale, resolveInputScale, dicomScalingWarning } from './run-config.js';
 export {
-  computeVolumes, measureMask, describeVolumeRule, DEFAULT_VOLUME_RULE,
+  computeVolumes, measureMask as measureSliceMask, describeVolumeRule, DEFAULT_VOLUME_RULE,
   type VolumeRule, type VolumeResult, type VolumeOptions, type ImageMeasure, type SliceVolumes, type CellStatus,
 } from './volumes.js';
 export { findModelSettings } from './run-config.js';

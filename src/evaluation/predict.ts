@@ -1,98 +1,24 @@
 /**
- * Prediction on new images: masks from a model, resized to and from the model's input size, with the
- * outputs `lvseg predict` writes (mask PNG, contour overlay, Sunnybrook-style contour text).
+ * Prediction on new images: the outputs `lvseg predict` writes (mask PNG, contour overlay, Sunnybrook-style
+ * contour text). The segmentation itself lives in predict-core.ts, shared with the browser page.
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { Sample } from '../data/sample.js';
-import { DataError } from '../errors.js';
 import { encodeMaskPng, resizeNearest } from '../imaging/mask.js';
-import { resizeBilinear } from '../imaging/resize.js';
-import { encodePngRgba, toGrey8, type RgbaImage } from '../imaging/png.js';
+import { encodePngRgba } from '../imaging/png.js';
+import { resizeBilinear } from '../imaging/resample.js';
 import { extractContour, type Point } from './contours.js';
-import { modelInputSize, predictScores } from './evaluate.js';
-import { argmaxLabels, foregroundArea } from '../imaging/mask-metrics.js';
+import { foregroundArea } from '../imaging/mask-metrics.js';
 import { segmentSamples, type SegmentSettings } from './segment.js';
+import {
+  formatContourText, LABEL_COLOUR, measureMask, predictMask, PREDICTION_COLOUR, renderContourOverlay, type OverlayColour,
+} from './predict-core.js';
 
-export { encodeMaskPng, resizeBilinear, resizeNearest };
-
-/**
- * The predicted class mask of one image at the image's own size. Images of another size than a model
- * with a fixed input are resized bilinearly to the input size and the mask back with nearest
- * neighbours; `resized` says whether that happened.
- */
-export async function predictMask(
-  model: tfl.LayersModel,
-  image: Float32Array,
-  height: number,
-  width: number,
-): Promise<{ mask: Uint8Array; resized: boolean }> {
-  if (image.length !== height * width) throw new DataError(`predictMask: image has ${image.length} values, not ${height}×${width}`);
-  const fixed = modelInputSize(model);
-  const inHeight = fixed.height ?? height;
-  const inWidth = fixed.width ?? width;
-  const resized = inHeight !== height || inWidth !== width;
-  const input = resized ? resizeBilinear(image, height, width, inHeight, inWidth) : image;
-  const { scores, classes } = await predictScores(model, [input], inHeight, inWidth);
-  const mask = argmaxLabels(scores, inHeight * inWidth, classes);
-  return { mask: resized ? resizeNearest(mask, inHeight, inWidth, height, width) : mask, resized };
-}
-
-/** A contour as Sunnybrook's contour files write it: `x y` per line, two decimals, pixel coordinates. */
-export function formatContourText(points: readonly Point[]): string {
-  return points.map(([x, y]) => `${x.toFixed(2)} ${y.toFixed(2)}\n`).join('');
-}
-
-
-export type OverlayColour = readonly [number, number, number];
-
-export const PREDICTION_COLOUR: OverlayColour = [255, 48, 48];
-export const LABEL_COLOUR: OverlayColour = [48, 220, 48];
-
-/**
- * Draws a closed polygon one pixel wide, stepping at most half a pixel so no gaps open; pixel (r, c)
- * covers [c, c+1) × [r, r+1) as in the contour files.
- */
-function strokePolygon(image: RgbaImage, points: readonly Point[], colour: OverlayColour): void {
-  const plot = (x: number, y: number): void => {
-    const c = Math.floor(x);
-    const r = Math.floor(y);
-    if (c < 0 || r < 0 || c >= image.width || r >= image.height) return;
-    const o = (r * image.width + c) * 4;
-    image.data[o] = colour[0];
-    image.data[o + 1] = colour[1];
-    image.data[o + 2] = colour[2];
-    image.data[o + 3] = 255;
-  };
-  for (let i = 0; i < points.length; i++) {
-    const [x1, y1] = points[i]!;
-    const [x2, y2] = points[(i + 1) % points.length]!;
-    const steps = Math.max(1, Math.ceil(2 * Math.max(Math.abs(x2 - x1), Math.abs(y2 - y1))));
-    for (let s = 0; s <= steps; s++) plot(x1 + ((x2 - x1) * s) / steps, y1 + ((y2 - y1) * s) / steps);
-  }
-}
-
-/**
- * The image in grey (its own min–max) with contours drawn over it: the expert's (when given) in green
- * first, then the prediction's in red on top.
- */
-export function renderContourOverlay(
-  image: Float32Array,
-  height: number,
-  width: number,
-  contours: { points: readonly Point[]; colour: OverlayColour }[],
-): RgbaImage {
-  const grey = toGrey8(image);
-  const data = new Uint8Array(height * width * 4);
-  for (let i = 0; i < grey.length; i++) {
-    data[4 * i] = grey[i]!;
-    data[4 * i + 1] = grey[i]!;
-    data[4 * i + 2] = grey[i]!;
-    data[4 * i + 3] = 255;
-  }
-  const out: RgbaImage = { width, height, data };
-  for (const { points, colour } of contours) strokePolygon(out, points, colour);
-  return out;
-}
+export { encodeMaskPng, resizeNearest, resizeBilinear };
+export {
+  formatContourText, LABEL_COLOUR, measureMask, predictMask, PREDICTION_COLOUR, renderContourOverlay, type MaskMeasures,
+  type OverlayColour,
+} from './predict-core.js';
 
 /** Everything `lvseg predict` writes and reports for one image. */
 export interface ImagePrediction {
@@ -107,15 +33,14 @@ export interface ImagePrediction {
 }
 
 /**
- * Predicts one sample (through the inference pipeline when `segment` is given, as for a model with an
- * lvseg.json) and renders its outputs. The expert contour is drawn too when the sample carries
- * a non-empty label (inputs from labelled datasets or TFRecords).
+ * Predicts one sample (through the model's inference pipeline `segment`, when it has one) and renders
+ * its outputs. The expert contour is drawn too when the sample carries a non-empty label (inputs from
+ * labelled datasets or TFRecords).
  */
 export async function predictSample(model: tfl.LayersModel, sample: Sample, segment?: SegmentSettings): Promise<ImagePrediction> {
   const { image, height, width, spacing, label } = sample;
-  const { mask, resized } = segment ? segmentSamples(model, [sample], segment)[0]! : await predictMask(model, image, height, width);
-  const contour = extractContour(mask, height, width);
-  const lvAreaPx = foregroundArea(mask);
+  const { mask, resized } = segment ? (await segmentSamples(model, [sample], segment))[0]! : await predictMask(model, image, height, width);
+  const { contour, lvAreaPx, lvAreaMm2 } = measureMask(mask, height, width, spacing);
   const contours: { points: readonly Point[]; colour: OverlayColour }[] = [];
   if (label && label.length === height * width && foregroundArea(label) > 0) {
     contours.push({ points: extractContour(label, height, width), colour: LABEL_COLOUR });
@@ -130,6 +55,6 @@ export async function predictSample(model: tfl.LayersModel, sample: Sample, segm
     overlayPng: encodePngRgba(renderContourOverlay(image, height, width, contours)),
     contourText: formatContourText(contour),
   };
-  if (spacing) result.lvAreaMm2 = lvAreaPx * spacing[0] * spacing[1];
+  if (lvAreaMm2 !== undefined) result.lvAreaMm2 = lvAreaMm2;
   return result;
 }

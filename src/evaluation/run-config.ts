@@ -7,9 +7,9 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { CheckpointError } from '../errors.js';
 import { parseScaling, type Scaling } from '../data/scaling.js';
-import { resolveModelJson, resolveModelPath } from '../models/io.js';
+import { readModelMetadata, resolveModelJson, resolveModelPath } from '../models/io.js';
 import { RUN_PARTS, runPath } from '../runs/run-dir.js';
-import { METADATA_FILE, readModelMetadata } from '../models/metadata.js';
+import { METADATA_FILE } from '../models/metadata.js';
 import { checkPreprocessing } from '../transforms/preprocess.js';
 import type { SegmentSettings } from './segment.js';
 

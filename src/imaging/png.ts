@@ -1,4 +1,7 @@
 import { PNG } from 'pngjs';
+import { lumaGrey, type RgbaImage } from './pixels.js';
+
+export { toGrey8, lumaGrey, type RgbaImage } from './pixels.js';
 
 /** An RGBA or grey raster in memory. */
 export interface GreyImage {
@@ -7,13 +10,6 @@ export interface GreyImage {
   /** Row-major values; 8-bit images hold 0–255, 16-bit images 0–65535. */
   data: Uint16Array | Uint8Array;
   bitDepth: 8 | 16;
-}
-
-export interface RgbaImage {
-  width: number;
-  height: number;
-  /** Row-major RGBA, 4 bytes a pixel. */
-  data: Uint8Array;
 }
 
 /** Decodes an 8- or 16-bit PNG into grey values (colour PNGs are reduced to their luma). */
@@ -25,7 +21,7 @@ export function decodePngGrey(bytes: Uint8Array): GreyImage {
   const out = depth === 16 ? new Uint16Array(width * height) : new Uint8Array(width * height);
   for (let i = 0; i < width * height; i++) {
     const r = src[4 * i]!, g = src[4 * i + 1]!, b = src[4 * i + 2]!;
-    out[i] = r === g && g === b ? r : Math.round(0.299 * r + 0.587 * g + 0.114 * b);
+    out[i] = lumaGrey(r, g, b);
   }
   return { width, height, data: out, bitDepth: depth };
 }
@@ -42,19 +38,4 @@ export function encodePngRgba(image: RgbaImage): Buffer {
   const png = new PNG({ width: image.width, height: image.height });
   png.data = Buffer.from(image.data.buffer, image.data.byteOffset, image.width * image.height * 4);
   return PNG.sync.write(png);
-}
-
-/** Maps float values to 0–255 grey by their own min–max (a flat image maps to 0). */
-export function toGrey8(values: ArrayLike<number>): Uint8Array {
-  let lo = Infinity, hi = -Infinity;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i]!;
-    if (v < lo) lo = v;
-    if (v > hi) hi = v;
-  }
-  const out = new Uint8Array(values.length);
-  const span = hi - lo;
-  if (!(span > 0)) return out;
-  for (let i = 0; i < values.length; i++) out[i] = Math.round(((values[i]! - lo) / span) * 255);
-  return out;
 }

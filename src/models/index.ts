@@ -8,3 +8,5 @@ export { validateModelSpec, loadModelSpec, buildModelFromSpec, type ModelSpec, t
 export { checkModelFitsData, lastActivation, softmaxLogitsWarning } from './fit.js';
 export { summarizeModel, formatSummary, type ModelSummary, type LayerSummary } from './summary.js';
 export { PRESETS, getPreset, type Preset } from './presets.js';
+export { METADATA_FILE, checkModelMetadata, NO_INFERENCE_EXTRAS, type ModelMetadata, type InferenceSettings } from './metadata.js';
+export { readModelMetadata } from './io.js';

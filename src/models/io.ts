@@ -1,12 +1,12 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { writeFileAtomic } from '../io/atomic.js';
 import { CheckpointError } from '../errors.js';
 import { PACKAGE_ROOT } from '../paths.js';
 import { RUN_PARTS } from '../runs/run-dir.js';
-import { METADATA_FILE, type ModelMetadata } from './metadata.js';
+import { checkModelMetadata, METADATA_FILE, type ModelMetadata } from './metadata.js';
 
 export interface SaveOptions {
   /** Written as `lvseg.json` beside model.json (before it), so the folder alone is enough to use the model. */
@@ -179,4 +179,17 @@ export function resolveModelJson(ref: string): string {
     if (existsSync(f)) return f;
   }
   throw new CheckpointError(`${path}: no model.json, best/model.json or model/model.json inside; pass a run directory or a model.json`);
+}
+
+/** The lvseg.json beside a model.json, or undefined when there is none (models saved before it existed). */
+export function readModelMetadata(modelJson: string): ModelMetadata | undefined {
+  const file = join(dirname(modelJson), METADATA_FILE);
+  if (!existsSync(file)) return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new CheckpointError(`${file}: not readable JSON (${(err as Error).message}); fix or delete the file`);
+  }
+  return checkModelMetadata(json, file);
 }

@@ -3,8 +3,6 @@
  * scaling, preprocessing, test-time augmentation, post-processing) and, for a shipped model, where it
  * came from and how well it did.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { CheckpointError } from '../errors.js';
 import { checkPreprocessing, type Preprocessing } from '../transforms/preprocess.js';
 
@@ -60,17 +58,4 @@ export function checkModelMetadata(value: unknown, file: string): ModelMetadata 
     fail(file, "field 'inference' must be {tta: none|flips, postprocess: {largestComponent, fillHoles}}");
   }
   return { ...(m as unknown as ModelMetadata), preprocessing };
-}
-
-/** The lvseg.json beside a model.json, or undefined when there is none (models saved before it existed). */
-export function readModelMetadata(modelJson: string): ModelMetadata | undefined {
-  const file = join(dirname(modelJson), METADATA_FILE);
-  if (!existsSync(file)) return undefined;
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    return fail(file, `not readable JSON (${(err as Error).message})`);
-  }
-  return checkModelMetadata(json, file);
 }

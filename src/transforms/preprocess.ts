@@ -5,8 +5,7 @@
  */
 import type { Sample } from '../data/sample.js';
 import { UsageError } from '../errors.js';
-import { resizeNearest } from '../imaging/mask.js';
-import { resizeBilinear } from '../imaging/resize.js';
+import { resizeBilinear, resizeNearest } from '../imaging/resample.js';
 import { compose, type Transform } from './compose.js';
 import { normalize, normalizeIntensity } from './intensity.js';
 import { centredWindow, cropOrPad, resampleToSpacing } from './spatial.js';

@@ -7,7 +7,8 @@ import { selectBackend } from '../../src/backends/select.js';
 import { CheckpointError } from '../../src/errors.js';
 import { buildModel } from '../../src/models/build.js';
 import { float16Bits, loadModel, saveModel } from '../../src/models/io.js';
-import { readModelMetadata, type ModelMetadata } from '../../src/models/metadata.js';
+import type { ModelMetadata } from '../../src/models/metadata.js';
+import { readModelMetadata } from '../../src/models/io.js';
 import { withSeededRandom } from '../../src/training/seed.js';
 
 const METADATA: ModelMetadata = {

@@ -1,4 +1,18 @@
-/** Image resampling on plain pixel arrays (no tfjs). */
+/** Resampling of images and masks between sizes, with half-pixel centres (no tfjs, no Node). */
+
+/** Nearest-neighbour resampling of a mask with half-pixel centres, so classes stay classes. */
+export function resizeNearest(mask: Uint8Array, height: number, width: number, outHeight: number, outWidth: number): Uint8Array {
+  if (height === outHeight && width === outWidth) return mask.slice();
+  const out = new Uint8Array(outHeight * outWidth);
+  for (let y = 0; y < outHeight; y++) {
+    const sy = Math.min(Math.floor(((y + 0.5) * height) / outHeight), height - 1);
+    for (let x = 0; x < outWidth; x++) {
+      const sx = Math.min(Math.floor(((x + 0.5) * width) / outWidth), width - 1);
+      out[y * outWidth + x] = mask[sy * width + sx]!;
+    }
+  }
+  return out;
+}
 
 /**
  * Bilinear resampling of a row-major image with half-pixel centres (tf.image.resizeBilinear with

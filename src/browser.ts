@@ -1,0 +1,25 @@
+/**
+ * lvseg's browser-safe core (`import … from 'lvseg/browser'`): everything a web page needs to run an lvseg
+ * model the way `lvseg predict` does (scaling, resizing, argmax, contours, areas, mask metrics, DICOM
+ * decoding, model metadata), without any `node:` module. The CLI imports the same modules, so there is one
+ * implementation; test/web/browser-core.test.ts bundles this entry for the browser and checks it.
+ */
+export * from './errors.js';
+export { applyScaling, parseScaling, formatScaling, LAB_SCALING, type Scaling } from './data/scaling.js';
+export { decodeDicom, SUPPORTED_TRANSFER_SYNTAXES, type DicomSlice } from './data/dicom-decode.js';
+export { parseContour, rasterizeContour, PIXEL_CENTRE, type Contour, type RasterizeOptions } from './data/contour-polygon.js';
+export { toGrey8, lumaGrey, type RgbaImage } from './imaging/pixels.js';
+export { resizeBilinear, resizeNearest } from './imaging/resample.js';
+export {
+  confusionCounts, addCounts, diceFromCounts, diceCoefficient, labDice, iou, iouFromCounts, precision,
+  precisionFromCounts, recall, recallFromCounts, pixelAccuracy, accuracyFromCounts, foregroundArea, argmaxLabels,
+  type ConfusionCounts, type MaskLike,
+} from './imaging/mask-metrics.js';
+export { largestComponent, boundaryPixels, extractContour, polygonArea, type Point as ContourPoint } from './evaluation/contours.js';
+export { hausdorff95, averagePerpendicularDistance, type Spacing as PixelSpacing } from './evaluation/surface-distance.js';
+export { detectOutputKind, modelInputSize, predictScores, type OutputKind } from './evaluation/evaluate.js';
+export {
+  predictMask, measureMask, formatContourText, renderContourOverlay, PREDICTION_COLOUR, LABEL_COLOUR,
+  type MaskMeasures, type OverlayColour,
+} from './evaluation/predict-core.js';
+export { METADATA_FILE, checkModelMetadata, type ModelMetadata, type InferenceSettings } from './models/metadata.js';

@@ -1,0 +1,65 @@
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { UsageError } from '../errors.js';
+import { isLoopback, startServer } from '../server/app.js';
+import { writeStaticSegmentPage } from '../server/static-site.js';
+import type { Command } from './command.js';
+
+const serve: Command = {
+  name: 'serve',
+  usage: 'serve [RUNS_DIR] [--port N] [--host H]',
+  summary: 'a local web app: runs with live curves, comparisons, and the in-browser segmentation page',
+  description:
+    'Serves the run directories under RUNS_DIR (default: runs): their configs, final metrics and reports, the curves ' +
+    'of a run training now as they grow, runs side by side, and at /segment the segmentation page, which runs a model ' +
+    'on your DICOM/PNG/JPEG images inside the browser (nothing is uploaded). Read-only; binds 127.0.0.1 unless --host ' +
+    'says otherwise. Stop it with Ctrl-C.',
+  options: [
+    { name: 'port', type: 'number', value: 'N', description: 'TCP port (0: any free one)', default: 8100 },
+    { name: 'host', type: 'string', value: 'H', description: 'interface to listen on; another than 127.0.0.1 exposes your runs to the network', default: '127.0.0.1' },
+  ],
+  async run(args) {
+    const runsDir = resolve(args.positionals[0] ?? 'runs');
+    if (args.positionals.length > 1) throw new UsageError("serve takes one RUNS_DIR; put the runs to show in one folder");
+    if (!existsSync(runsDir) || !statSync(runsDir).isDirectory()) {
+      throw new UsageError(`runs folder ${runsDir} not found; pass the folder holding your run directories ('lvseg serve runs')`);
+    }
+    const port = args.options.port as number;
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port takes a port number 0-65535, not ${port}`);
+    const host = String(args.options.host);
+    if (!isLoopback(host)) {
+      console.error(`warning: listening on ${host}: anyone who can reach this machine can read the runs in ${runsDir}`);
+    }
+    const { url, app } = await startServer({ runsDir, port, host });
+    console.log(`lvseg serve: ${url} (runs in ${runsDir}); segmentation page: ${url}segment/`);
+    await new Promise<void>((done) => {
+      const stop = (): void => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        void app.close().then(done);
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+    return 0;
+  },
+};
+
+const webBuild: Command = {
+  name: 'web build',
+  usage: 'web build --out DIR',
+  summary: 'write the segmentation page as a static folder that any static file server can serve',
+  description:
+    'Copies the in-browser segmentation page (HTML, script, tfjs wasm binaries) and the models bundled with lvseg into ' +
+    'DIR, with a models.json listing them. Serve DIR with any static file server (e.g. python3 -m http.server) and open it.',
+  options: [{ name: 'out', type: 'string', value: 'DIR', description: 'folder to write (created)', default: '' }],
+  async run(args) {
+    const out = String(args.options.out);
+    if (!out) throw new UsageError("web build needs --out DIR: 'lvseg web build --out site'");
+    const models = writeStaticSegmentPage(resolve(out));
+    console.log(`wrote the segmentation page to ${out} (${models} bundled model${models === 1 ? '' : 's'}); serve it with any static file server`);
+    return 0;
+  },
+};
+
+export const commands: Command[] = [serve, webBuild];

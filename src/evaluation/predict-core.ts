@@ -1,0 +1,106 @@
+/**
+ * The segmentation of one image, from model to mask to contour and area, and its overlay and contour
+ * text: tfjs-core and typed arrays only (no Node, no PNG codec), so `lvseg predict` and the browser
+ * page run the same code.
+ */
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { DataError } from '../errors.js';
+import { toGrey8, type RgbaImage } from '../imaging/pixels.js';
+import { resizeBilinear, resizeNearest } from '../imaging/resample.js';
+import { extractContour, type Point } from './contours.js';
+import { modelInputSize, predictScores } from './evaluate.js';
+import { argmaxLabels, foregroundArea } from '../imaging/mask-metrics.js';
+
+/**
+ * The predicted class mask of one image at the image's own size. Images of another size than a model
+ * with a fixed input are resized bilinearly to the input size and the mask back with nearest
+ * neighbours; `resized` says whether that happened.
+ */
+export async function predictMask(
+  model: tfl.LayersModel,
+  image: Float32Array,
+  height: number,
+  width: number,
+): Promise<{ mask: Uint8Array; resized: boolean }> {
+  if (image.length !== height * width) throw new DataError(`predictMask: image has ${image.length} values, not ${height}×${width}`);
+  const fixed = modelInputSize(model);
+  const inHeight = fixed.height ?? height;
+  const inWidth = fixed.width ?? width;
+  const resized = inHeight !== height || inWidth !== width;
+  const input = resized ? resizeBilinear(image, height, width, inHeight, inWidth) : image;
+  const { scores, classes } = await predictScores(model, [input], inHeight, inWidth);
+  const mask = argmaxLabels(scores, inHeight * inWidth, classes);
+  return { mask: resized ? resizeNearest(mask, inHeight, inWidth, height, width) : mask, resized };
+}
+
+/** A contour as Sunnybrook's contour files write it: `x y` per line, two decimals, pixel coordinates. */
+export function formatContourText(points: readonly Point[]): string {
+  return points.map(([x, y]) => `${x.toFixed(2)} ${y.toFixed(2)}\n`).join('');
+}
+
+
+export type OverlayColour = readonly [number, number, number];
+
+export const PREDICTION_COLOUR: OverlayColour = [255, 48, 48];
+export const LABEL_COLOUR: OverlayColour = [48, 220, 48];
+
+/**
+ * Draws a closed polygon one pixel wide, stepping at most half a pixel so no gaps open; pixel (r, c)
+ * covers [c, c+1) × [r, r+1) as in the contour files.
+ */
+function strokePolygon(image: RgbaImage, points: readonly Point[], colour: OverlayColour): void {
+  const plot = (x: number, y: number): void => {
+    const c = Math.floor(x);
+    const r = Math.floor(y);
+    if (c < 0 || r < 0 || c >= image.width || r >= image.height) return;
+    const o = (r * image.width + c) * 4;
+    image.data[o] = colour[0];
+    image.data[o + 1] = colour[1];
+    image.data[o + 2] = colour[2];
+    image.data[o + 3] = 255;
+  };
+  for (let i = 0; i < points.length; i++) {
+    const [x1, y1] = points[i]!;
+    const [x2, y2] = points[(i + 1) % points.length]!;
+    const steps = Math.max(1, Math.ceil(2 * Math.max(Math.abs(x2 - x1), Math.abs(y2 - y1))));
+    for (let s = 0; s <= steps; s++) plot(x1 + ((x2 - x1) * s) / steps, y1 + ((y2 - y1) * s) / steps);
+  }
+}
+
+/**
+ * The image in grey (its own min–max) with contours drawn over it: the expert's (when given) in green
+ * first, then the prediction's in red on top.
+ */
+export function renderContourOverlay(
+  image: Float32Array,
+  height: number,
+  width: number,
+  contours: { points: readonly Point[]; colour: OverlayColour }[],
+): RgbaImage {
+  const grey = toGrey8(image);
+  const data = new Uint8Array(height * width * 4);
+  for (let i = 0; i < grey.length; i++) {
+    data[4 * i] = grey[i]!;
+    data[4 * i + 1] = grey[i]!;
+    data[4 * i + 2] = grey[i]!;
+    data[4 * i + 3] = 255;
+  }
+  const out: RgbaImage = { width, height, data };
+  for (const { points, colour } of contours) strokePolygon(out, points, colour);
+  return out;
+}
+
+/** What a predicted mask says: the LV outline, its area in pixels and, where the spacing is known, in mm². */
+export interface MaskMeasures {
+  contour: Point[];
+  lvAreaPx: number;
+  lvAreaMm2?: number;
+}
+
+/** The LV outline and area of a mask; `spacing` is [row, column] mm per pixel (DICOM's Pixel Spacing). */
+export function measureMask(mask: Uint8Array, height: number, width: number, spacing?: readonly [number, number]): MaskMeasures {
+  const lvAreaPx = foregroundArea(mask);
+  const measures: MaskMeasures = { contour: extractContour(mask, height, width), lvAreaPx };
+  if (spacing) measures.lvAreaMm2 = lvAreaPx * spacing[0] * spacing[1];
+  return measures;
+}

@@ -1,0 +1,181 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { networkInterfaces, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp, startServer } from '../../src/server/app.js';
+import { fileInside } from '../../src/server/safe-path.js';
+import { writeStaticSegmentPage } from '../../src/server/static-site.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const CLI = join(ROOT, 'bin', 'lvseg.js');
+
+// A runs folder with a good run, a broken one, a secret beside it and links pointing out of it.
+const base = mkdtempSync(join(tmpdir(), 'lvseg-serve-'));
+const runs = join(base, 'runs');
+const secret = join(base, 'secret.txt');
+mkdirSync(join(runs, 'good', 'model'), { recursive: true });
+mkdirSync(join(runs, 'good', 'panels'), { recursive: true });
+mkdirSync(join(runs, 'broken'), { recursive: true });
+mkdirSync(join(base, 'outside-run'), { recursive: true });
+writeFileSync(secret, 'not for the web');
+writeFileSync(join(runs, 'good', 'config.json'), JSON.stringify({ name: 'good', model: 'fcn-small', scale: 'minmax', epochs: 2 }));
+writeFileSync(join(runs, 'good', 'history.json'), JSON.stringify({ epochs: [{ epoch: 0, loss: 0.5, val_dice: 0.3 }, { epoch: 1, loss: 0.4, val_dice: 0.5 }] }));
+writeFileSync(join(runs, 'good', 'model', 'model.json'), '{}');
+writeFileSync(join(runs, 'good', 'panels', 'epoch-001.png'), 'png');
+writeFileSync(join(runs, 'broken', 'history.json'), '{"epochs": [ oops');
+writeFileSync(join(base, 'outside-run', 'config.json'), '{}');
+mkdirSync(join(runs, 'search', 'trial-001'), { recursive: true });
+writeFileSync(join(runs, 'search', 'trial-001', 'config.json'), JSON.stringify({ name: 'trial-001', lr: 0.01 }));
+symlinkSync(secret, join(runs, 'good', 'leak.txt'));
+symlinkSync(join(base, 'outside-run'), join(runs, 'linked-run'));
+
+const app = buildApp({ runsDir: runs, modelsDir: join(base, 'no-models') });
+afterAll(() => app.close());
+
+describe('lvseg serve: what it serves', () => {
+  it('lists the runs, a malformed one as broken with the reason, and offers the finished run\'s model', async () => {
+    const list = (await app.inject('/api/runs')).json() as { name: string; status: string; error?: string }[];
+    expect(list.map((r) => r.name)).toEqual(['broken', 'good', 'search/trial-001']);
+    expect(list[0]!.status).toBe('broken');
+    expect(list[0]!.error).toMatch(/history\.json is not valid JSON/);
+    expect(list[1]).toMatchObject({ status: 'finished', epochs: 2, panels: ['panels/epoch-001.png'], model: '/runs/good/model/model.json' });
+    const models = (await app.inject('/segment/models.json')).json();
+    expect(models).toEqual([{ id: 'run:good', label: 'good (run)', url: '/runs/good/model/model.json', scale: 'minmax' }]);
+    expect((await app.inject('/runs/good/config.json')).json()).toMatchObject({ name: 'good' });
+    // A parameter search's trials are runs one level down, addressed as SEARCH/TRIAL.
+    expect((await app.inject('/api/runs/search%2Ftrial-001')).json()).toMatchObject({ name: 'search/trial-001', config: { lr: 0.01 } });
+    const page = await app.inject('/segment/');
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain('Nothing is uploaded');
+    expect((await app.inject('/segment/tfjs-backend-wasm.wasm')).headers['content-type']).toBe('application/wasm');
+  });
+
+  it('streams a run as server-sent events', async () => {
+    const { url, app: live } = await startServer({ runsDir: runs, port: 0 });
+    try {
+      const body = await new Promise<string>((resolve, reject) => {
+        request(`${url}api/runs/good/events`, (res) => {
+          expect(res.headers['content-type']).toBe('text/event-stream');
+          res.setEncoding('utf8');
+          res.once('data', (chunk: string) => {
+            res.destroy();
+            resolve(chunk);
+          });
+        }).on('error', reject).end();
+      });
+      expect(body).toMatch(/^event: run\ndata: \{"name":"good"/);
+    } finally {
+      await live.close();
+    }
+  });
+});
+
+describe('lvseg serve: safety', () => {
+  it('refuses path traversal, absolute paths and encoded escapes', async () => {
+    for (const path of ['/runs/../secret.txt', '/runs/%2e%2e/secret.txt', '/runs/good/%2e%2e/%2e%2e/secret.txt', '/runs/%2Fetc%2Fpasswd',
+      '/runs//etc/passwd', '/runs/good/..%5C..%5Csecret.txt', '/segment/..%2F..%2Fpackage.json', '/runs/good/config.json%00.png']) {
+      const res = await app.inject(path);
+      expect(res.statusCode, path).toBe(404);
+      expect(res.body, path).not.toContain('not for the web');
+    }
+    expect(fileInside(runs, '../secret.txt')).toBeUndefined();
+    expect(fileInside(runs, secret)).toBeUndefined();
+  });
+
+  it('follows no symbolic link out of RUNS_DIR, neither to a file nor to a run', async () => {
+    const leak = await app.inject('/runs/good/leak.txt');
+    expect(leak.statusCode).toBe(404);
+    expect(leak.body).not.toContain('not for the web');
+    expect((await app.inject('/runs/linked-run/config.json')).statusCode).toBe(404);
+    expect((await app.inject('/api/runs/linked-run')).statusCode).toBe(404);
+  });
+
+  it('is read-only: no method but GET and HEAD reaches anything, and the run is untouched', async () => {
+    for (const method of ['POST', 'PUT', 'DELETE', 'PATCH'] as const) {
+      const res = await app.inject({ method, url: '/runs/good/config.json', payload: '{}' });
+      expect(res.statusCode, method).toBe(404);
+    }
+    expect(JSON.parse(readFileSync(join(runs, 'good', 'config.json'), 'utf8')).name).toBe('good');
+  });
+
+  it('refuses a huge body and a huge header, and goes on serving', async () => {
+    const { url, app: live } = await startServer({ runsDir: runs, port: 0 });
+    const send = (options: { method: string; path: string; headers?: Record<string, string>; body?: Buffer }) =>
+      new Promise<number | string>((resolve) => {
+        const req = request(`${url.replace(/\/$/, '')}${options.path}`, { method: options.method, headers: options.headers }, (res) => {
+          res.resume();
+          resolve(res.statusCode!);
+        });
+        // A server that refuses a body mid-upload may reset the connection before the client reads its answer.
+        req.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
+        req.end(options.body);
+      });
+    try {
+      const big = Buffer.alloc(8 * 1024 * 1024, 0x61);
+      expect([413, 'ECONNRESET', 'EPIPE']).toContain(await send({ method: 'POST', path: '/api/runs', headers: { 'content-type': 'application/json' }, body: big }));
+      expect([431, 'ECONNRESET', 'EPIPE']).toContain(await send({ method: 'GET', path: '/api/runs', headers: { 'x-huge': 'a'.repeat(64 * 1024) } }));
+      expect([431, 'ECONNRESET', 'EPIPE']).toContain(await send({ method: 'GET', path: `/runs/${'a'.repeat(64 * 1024)}` }));
+      expect(await send({ method: 'GET', path: '/api/runs' })).toBe(200);
+    } finally {
+      await live.close();
+    }
+  });
+
+  it('binds 127.0.0.1 without --host, and warns when --host opens it to the network', async () => {
+    const serve = (args: string[]) => {
+      const child = spawn(process.execPath, [CLI, 'serve', runs, '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.stderr.on('data', (d) => (err += d));
+      const url = new Promise<string>((resolve, reject) => {
+        child.stdout.on('data', () => {
+          const m = /(http:\/\/\S+\/) /.exec(out);
+          if (m) resolve(m[1]!);
+        });
+        child.on('exit', (code) => reject(new Error(`serve exited ${code}: ${err}`)));
+      });
+      return { child, url, stderr: () => err };
+    };
+    const local = serve([]);
+    try {
+      const url = new URL(await local.url);
+      expect(url.hostname).toBe('127.0.0.1');
+      expect(local.stderr()).not.toMatch(/warning/);
+      // Another interface of this machine, if it has one, must not answer.
+      const other = Object.values(networkInterfaces()).flat().find((a) => a && a.family === 'IPv4' && !a.internal);
+      if (other) {
+        const refused = await new Promise<string>((resolve) => {
+          request(`http://${other.address}:${url.port}/api/runs`, () => resolve('answered')).on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error')).end();
+        });
+        expect(refused).toBe('ECONNREFUSED');
+      }
+    } finally {
+      local.child.kill('SIGTERM');
+    }
+    const open = serve(['--host', '0.0.0.0']);
+    try {
+      await open.url;
+      expect(open.stderr()).toMatch(/warning: listening on 0\.0\.0\.0: anyone who can reach this machine can read the runs/);
+    } finally {
+      open.child.kill('SIGTERM');
+    }
+  });
+});
+
+describe('lvseg web build', () => {
+  it('writes the page as a static folder with its script, wasm binaries and a models.json', () => {
+    const out = join(base, 'site');
+    const modelsDir = join(base, 'models');
+    mkdirSync(join(modelsDir, 'lv-test'), { recursive: true });
+    writeFileSync(join(modelsDir, 'lv-test', 'model.json'), '{}');
+    writeFileSync(join(modelsDir, 'lv-test', 'lvseg.json'), JSON.stringify({ name: 'lv-test', scale: '1/255' }));
+    expect(writeStaticSegmentPage(out, undefined, modelsDir)).toBe(1);
+    for (const f of ['index.html', 'segment.js', 'segment.css', 'tfjs-backend-wasm.wasm', 'models/lv-test/model.json']) expect(existsSync(join(out, f)), f).toBe(true);
+    expect(JSON.parse(readFileSync(join(out, 'models.json'), 'utf8'))).toEqual([
+      { id: 'bundled:lv-test', label: 'lv-test', url: 'models/lv-test/model.json', scale: '1/255' },
+    ]);
+  });
+});
