@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testModelMetadata } from '../models/metadata-fixture.js';
 import { readCineSeries, resolveContourDir } from '../../src/data/dicom-series.js';
 import { measureExpertContours } from '../../src/evaluation/cine-volumes.js';
 import { extractContour } from '../../src/evaluation/contours.js';
@@ -103,7 +104,7 @@ describe('lvseg volumes', () => {
     const dir = join(root, 'bundled');
     mkdirSync(dir);
     for (const f of readdirSync(join(root, 'model'))) writeFileSync(join(dir, f), readFileSync(join(root, 'model', f)));
-    writeFileSync(join(dir, 'lvseg.json'), JSON.stringify({ scale: '1/255' }));
+    writeFileSync(join(dir, 'lvseg.json'), JSON.stringify(testModelMetadata('1/255')));
     const r = await captureCli(['volumes', phantom.dir, '--model', dir, '--backend', 'cpu']);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/scale minmax \(the model's 1\/255 \(.*lvseg\.json\) is for 0-255 images; DICOM pixels are scaled per image to 0-1 instead\)/);

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { testModelMetadata } from '../models/metadata-fixture.js';
 import { selectBackend } from '../../src/backends/select.js';
 import { saveModel } from '../../src/models/io.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
@@ -40,7 +41,7 @@ describe('lvseg demo', () => {
     const models = join(mkdtempSync(join(tmpdir(), 'lvseg-demo-models-')), 'models');
     mkdirSync(models);
     await saveModel(thresholdModel(null, null), join(models, 'lv-sunnybrook'));
-    writeFileSync(join(models, 'lv-sunnybrook', 'lvseg.json'), JSON.stringify({ scale: '1/255' }));
+    writeFileSync(join(models, 'lv-sunnybrook', 'lvseg.json'), JSON.stringify(testModelMetadata('1/255', 128)));
     const out = join(mkdtempSync(join(tmpdir(), 'lvseg-demo-')), 'run');
     const r = await demoWithModels(['--out', out, '--epochs', '1'], models);
     expect(r.stdout).toMatch(/The bundled model lv-sunnybrook on the 96 sample slices: mean per-image Dice 0\.\d{4}, \d+ of 96 contours good \(APD < 5 mm\)\. These patients were in its training data/);

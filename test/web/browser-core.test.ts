@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
+import { testModelMetadata } from '../models/metadata-fixture.js';
 import * as core from '../../src/browser.js';
 import { decodeDicom } from '../../src/data/dicom.js';
 import { resolveInputScale } from '../../src/evaluation/run-config.js';
@@ -73,20 +74,19 @@ describe('the browser-safe core (lvseg/browser)', () => {
 });
 
 describe('model metadata (lvseg.json)', () => {
-  it('parses scale, input size and classes, and names the file and field when wrong', () => {
-    const meta = core.parseModelMetadata({ name: 'lv-sunnybrook', scale: '1/255', inputSize: [256, 256], classes: 2, extra: 1 }, 'm/lvseg.json');
-    expect(meta).toEqual({ name: 'lv-sunnybrook', scale: 1 / 255, inputSize: [256, 256], classes: 2 });
-    expect(core.modelMetadataJson(meta).scale).toBe('1/255');
-    expect(() => core.parseModelMetadata({ scale: 'sideways' }, 'm/lvseg.json')).toThrow(/m\/lvseg.json: field 'scale'/);
-    expect(() => core.parseModelMetadata({ scale: 'minmax', inputSize: [256] }, 'm/lvseg.json')).toThrow(/field 'inputSize'/);
-    expect(() => core.parseModelMetadata([], 'm/lvseg.json')).toThrow(/m\/lvseg.json: expected a JSON object/);
+  it('checks an lvseg.json in the page as the CLI does, and names the file and field when wrong', () => {
+    const meta = testModelMetadata('1/255', 256);
+    expect(core.checkModelMetadata(meta, 'm/lvseg.json')).toEqual(meta);
+    expect(() => core.checkModelMetadata({ ...meta, scale: 3 }, 'm/lvseg.json')).toThrow(/m\/lvseg.json: field 'scale'/);
+    expect(() => core.checkModelMetadata({ ...meta, input: { height: 256 } }, 'm/lvseg.json')).toThrow(/field 'input'/);
+    expect(() => core.checkModelMetadata([], 'm/lvseg.json')).toThrow(/m\/lvseg.json/);
   });
 
   it('gives the CLI its scaling from lvseg.json beside model.json, before any run config', () => {
     const dir = mkdtempSync(join(tmpdir(), 'lvseg-meta-'));
     mkdirSync(join(dir, 'm'));
     writeFileSync(join(dir, 'm', 'model.json'), '{}');
-    writeFileSync(join(dir, 'm', 'lvseg.json'), JSON.stringify({ scale: 'minmax' }));
+    writeFileSync(join(dir, 'm', 'lvseg.json'), JSON.stringify(testModelMetadata('minmax')));
     expect(resolveInputScale(join(dir, 'm', 'model.json'), undefined)).toEqual({ scale: 'minmax', origin: join(dir, 'm', 'lvseg.json') });
     expect(resolveInputScale(join(dir, 'm', 'model.json'), '1/255').scale).toBe(1 / 255);
   });

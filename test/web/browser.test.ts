@@ -15,6 +15,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import * as tf from '@tensorflow/tfjs-core';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testModelMetadata } from '../models/metadata-fixture.js';
 import { generatePhantom } from '../../src/data/synthetic.js';
 import { encodePngGrey, toGrey8 } from '../../src/imaging/png.js';
 import { saveModel } from '../../src/models/io.js';
@@ -192,7 +193,7 @@ describe.skipIf(!hasChromium)('lvseg in the browser', () => {
       await page.goto(url);
       await page.waitForSelector('body[data-lvseg-ready]');
       const model = join(runs, 'threshold', 'model');
-      writeFileSync(join(base, 'lvseg.json'), JSON.stringify({ name: 'threshold', scale: 'minmax' }));
+      writeFileSync(join(base, 'lvseg.json'), JSON.stringify(testModelMetadata('minmax')));
       await page.locator('#model-files').setInputFiles([join(model, 'model.json'), join(model, 'weights.bin'), join(base, 'lvseg.json')]);
       await page.waitForSelector('body[data-lvseg-model="model.json"]');
       expect(await page.locator('#scale').inputValue()).toBe('minmax');

@@ -4,6 +4,7 @@ import { request } from 'node:http';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testModelMetadata } from '../models/metadata-fixture.js';
 import { buildApp, startServer } from '../../src/server/app.js';
 import { fileInside } from '../../src/server/safe-path.js';
 import { writeStaticSegmentPage } from '../../src/server/static-site.js';
@@ -171,7 +172,7 @@ describe('lvseg web build', () => {
     const modelsDir = join(base, 'models');
     mkdirSync(join(modelsDir, 'lv-test'), { recursive: true });
     writeFileSync(join(modelsDir, 'lv-test', 'model.json'), '{}');
-    writeFileSync(join(modelsDir, 'lv-test', 'lvseg.json'), JSON.stringify({ name: 'lv-test', scale: '1/255' }));
+    writeFileSync(join(modelsDir, 'lv-test', 'lvseg.json'), JSON.stringify(testModelMetadata('1/255')));
     expect(writeStaticSegmentPage(out, undefined, modelsDir)).toBe(1);
     for (const f of ['index.html', 'segment.js', 'segment.css', 'tfjs-backend-wasm.wasm', 'models/lv-test/model.json']) expect(existsSync(join(out, f)), f).toBe(true);
     expect(JSON.parse(readFileSync(join(out, 'models.json'), 'utf8'))).toEqual([

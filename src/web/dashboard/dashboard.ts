@@ -114,7 +114,7 @@ function showRun(name: string): void {
   const curveBox = el('section', { id: 'curves' });
   const panel = el('img', { className: 'panel', id: 'panel', alt: 'the prediction panel of the latest epoch', hidden: true });
   const config = el('pre', { id: 'config' });
-  app.append(el('section', {}, head, status), curveBox, el('section', {}, el('h3', {}, 'latest prediction panel'), panel), el('section', {}, el('h3', {}, 'config.json'), config));
+  app.append(el('section', {}, head, status), curveBox, el('section', {}, el('h3', {}, 'latest prediction panel'), panel), el('section', {}, el('h3', {}, 'configuration'), config));
   events = new EventSource(`/api/runs/${encodeURIComponent(name)}/events`);
   events.addEventListener('run', (message) => {
     const r = JSON.parse((message as MessageEvent<string>).data) as RunView;
