@@ -4,7 +4,7 @@ import { openSource } from '../data/source.js';
 import { UsageError } from '../errors.js';
 import { evaluateModel, type EvaluationMetrics, type PerImageResult } from '../evaluation/evaluate.js';
 import { dicomScalingWarning, resolveInputScale } from '../evaluation/run-config.js';
-import { writeFileAtomic } from '../io/atomic.js';
+import { checkOutputFile, writeOutputFile } from '../io/output.js';
 import { loadModel, resolveModelJson } from '../models/io.js';
 import { backendOption, type Command } from './command.js';
 
@@ -64,6 +64,7 @@ export const command: Command = {
     { name: 'data', type: 'string', value: 'SRC', description: 'labelled data: TFRecord file, PNG or DICOM folder, or synthetic:N[:SEED][:SIZE]', default: '' },
     { name: 'json', type: 'boolean', description: 'print one JSON object instead of the table', default: false },
     { name: 'per-image', type: 'string', value: 'FILE.csv', description: 'also write per-image metrics to this CSV file', default: '' },
+    { name: 'overwrite', type: 'boolean', description: 'replace an existing --per-image file', default: false },
     { name: 'scale', type: 'string', value: 'S', description: "pixel scaling (1/255, minmax, zscore, none); default: the run's", default: '' },
     { name: 'batch-size', type: 'number', value: 'N', description: "images per batch (the lab's Dice depends on it)", default: 8 },
     backendOption,
@@ -78,6 +79,10 @@ export const command: Command = {
     const batchSize = args.options['batch-size'] as number;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new UsageError(`--batch-size takes a positive integer, not ${batchSize}`);
     const json = args.options.json as boolean;
+    const perImageFile = args.options['per-image'] as string;
+    const perImageOutput = { flag: '--per-image', command: 'lvseg evaluate', overwrite: args.options.overwrite as boolean };
+    // before the model runs: a folder or an existing file named by --per-image fails now, not after minutes
+    if (perImageFile) checkOutputFile(perImageFile, perImageOutput);
 
     const backend = await selectBackend(args.options.backend as BackendName);
     if (backend.notice && !json) console.error(backend.notice);
@@ -90,8 +95,7 @@ export const command: Command = {
     const { metrics, perImage } = await evaluateModel(model, source.samples(), { batchSize });
     model.dispose();
 
-    const perImageFile = args.options['per-image'] as string;
-    if (perImageFile) await writeFileAtomic(perImageFile, perImageCsv(perImage, metrics.unit));
+    if (perImageFile) await writeOutputFile(perImageFile, perImageCsv(perImage, metrics.unit), perImageOutput);
     if (json) {
       console.log(JSON.stringify({ ...metrics, model: modelFile, data: source.description, scale: formatScaling(scale), backend: backend.name }));
       return 0;

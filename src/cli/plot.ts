@@ -1,5 +1,5 @@
 import { extname } from 'node:path';
-import { writeFileAtomic } from '../io/atomic.js';
+import { checkOutputFile, writeOutputFile } from '../io/output.js';
 import { UsageError } from '../errors.js';
 import { renderCurvesPng, renderCurvesSvg, type CurveRun } from '../reporting/charts.js';
 import { readRun } from '../reporting/run.js';
@@ -22,19 +22,22 @@ export const command: Command = {
   options: [
     { name: 'out', type: 'string', value: 'FILE', description: 'output file, .svg or .png', default: 'curves.svg' },
     { name: 'series', type: 'list', value: 'KEYS', description: 'history keys to draw', default: ['loss', 'val_loss', 'val_dice'] },
+    { name: 'overwrite', type: 'boolean', description: 'replace an existing --out file', default: false },
     { name: 'title', type: 'string', value: 'TEXT', description: 'figure title (empty: derived from the runs)', default: '' },
   ],
   async run(args) {
     if (args.positionals.length === 0) throw new UsageError("lvseg plot needs at least one run directory: 'lvseg plot RUN... --out curves.svg'");
     const out = String(args.options.out);
     const format = figureFormat(out);
+    const output = { flag: '--out', command: 'lvseg plot', overwrite: args.options.overwrite as boolean };
+    checkOutputFile(out, output);
     const runs: CurveRun[] = args.positionals.map((dir) => {
       const run = readRun(dir);
       if (run.history.length === 0) throw new UsageError(`${dir} has no epochs in history.json yet; plot it after the first epoch`);
       return { name: run.name, epochs: run.history };
     });
     const options = { series: args.options.series as string[], title: String(args.options.title) || undefined };
-    await writeFileAtomic(out, format === 'svg' ? renderCurvesSvg(runs, options) : renderCurvesPng(runs, options));
+    await writeOutputFile(out, format === 'svg' ? renderCurvesSvg(runs, options) : renderCurvesPng(runs, options), output);
     console.log(`wrote ${out} (${runs.length} run${runs.length > 1 ? 's' : ''}, ${Math.max(...runs.map((r) => r.epochs.length))} epochs)`);
     return 0;
   },

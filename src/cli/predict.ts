@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { selectBackend, type BackendName } from '../backends/select.js';
 import { formatScaling } from '../data/scaling.js';
@@ -6,12 +8,20 @@ import { predictInputs } from '../evaluation/predict-inputs.js';
 import { predictSample } from '../evaluation/predict.js';
 import { dicomScalingWarning, resolveInputScale } from '../evaluation/run-config.js';
 import { writeFileAtomic } from '../io/atomic.js';
+import { openOutputFolder } from '../io/output.js';
 import { loadModel, resolveModelJson } from '../models/io.js';
 import { backendOption, type Command } from './command.js';
 
-/** A file-name stem from a sample name like `SC-HF-I-04/IM-0001-0087`, unique among `taken`. */
+/** Longest stem kept whole: with `-icontour-auto.txt` and a `-N` suffix a file name stays far under 255 bytes. */
+const MAX_STEM = 120;
+
+/**
+ * A file-name stem from a sample name like `SC-HF-I-04/IM-0001-0087`, unique among `taken`; a longer
+ * name is cut and given a hash of the whole, so a 300-character record name stays a valid file name.
+ */
 export function outputStem(name: string, taken: Set<string>): string {
-  const base = name.replace(/[\\/]+/g, '_').replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, '') || 'image';
+  let base = name.replace(/[\\/]+/g, '_').replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, '') || 'image';
+  if (base.length > MAX_STEM) base = `${base.slice(0, MAX_STEM - 9)}-${createHash('sha256').update(name).digest('hex').slice(0, 8)}`;
   let stem = base;
   for (let n = 2; taken.has(stem); n++) stem = `${base}-${n}`;
   taken.add(stem);
@@ -46,7 +56,8 @@ export const command: Command = {
     'spacing is known. Images of another size than the model input are resized bilinearly in and the mask ' +
     'back by nearest neighbour.',
   options: [
-    { name: 'out', type: 'string', value: 'DIR', description: 'folder for the outputs (created)', default: '' },
+    { name: 'out', type: 'string', value: 'DIR', description: 'folder for the outputs (created; it appears once every image is done)', default: '' },
+    { name: 'overwrite', type: 'boolean', description: 'replace the outputs of an earlier predict in --out', default: false },
     { name: 'scale', type: 'string', value: 'S', description: "pixel scaling (1/255, minmax, zscore, none); default: the run's", default: '' },
     backendOption,
   ],
@@ -64,6 +75,7 @@ export const command: Command = {
     const { scale, origin } = resolveInputScale(modelPath, args.options.scale as string);
     console.error(`model ${modelFile}; scale ${formatScaling(scale)} (${origin}); backend ${backend.name}`);
     const model = await loadModel(modelPath);
+    const folder = await openOutputFolder(out, { flag: '--out', command: 'lvseg predict', overwrite: args.options.overwrite as boolean, isOwnOutput: isPredictOutput });
 
     let warnedDicom = false;
     const taken = new Set<string>();
@@ -77,9 +89,9 @@ export const command: Command = {
       const prediction = await predictSample(model, sample);
       const stem = outputStem(sample.name, taken);
       const files = { mask: `${stem}.mask.png`, overlay: `${stem}.overlay.png`, contour: `${stem}-icontour-auto.txt` };
-      await writeFileAtomic(join(out, files.mask), prediction.maskPng);
-      await writeFileAtomic(join(out, files.overlay), prediction.overlayPng);
-      await writeFileAtomic(join(out, files.contour), prediction.contourText);
+      await writeFileAtomic(join(folder.path, files.mask), prediction.maskPng);
+      await writeFileAtomic(join(folder.path, files.overlay), prediction.overlayPng);
+      await writeFileAtomic(join(folder.path, files.contour), prediction.contourText);
       images.push({
         name: sample.name,
         patient: sample.patient,
@@ -111,8 +123,23 @@ export const command: Command = {
         lvAreaMm2: withSpacing.length > 0 ? withSpacing.reduce((n, i) => n + i.lvAreaMm2!, 0) : null,
       },
     };
-    await writeFileAtomic(join(out, 'predictions.json'), JSON.stringify(summary, null, 2) + '\n');
+    await writeFileAtomic(join(folder.path, 'predictions.json'), JSON.stringify(summary, null, 2) + '\n');
+    await folder.commit();
     console.log(`${images.length} images, LV ${summary.totals.lvAreaPx} px in total; summary: ${join(out, 'predictions.json')}`);
     return 0;
   },
 };
+
+/** Whether a folder holds only what an earlier predict wrote: its predictions.json and the files it lists. */
+function isPredictOutput(dir: string, entries: string[]): boolean {
+  const file = join(dir, 'predictions.json');
+  if (!existsSync(file)) return false;
+  try {
+    const listed = new Set<string>(['predictions.json']);
+    const { images } = JSON.parse(readFileSync(file, 'utf8')) as { images: PredictionSummaryEntry[] };
+    for (const i of images) for (const f of [i.mask, i.overlay, i.contour]) listed.add(f);
+    return entries.every((e) => listed.has(e));
+  } catch {
+    return false;
+  }
+}

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { checkImageSize, readImageFile } from '../io/limits.js';
 import dicomParser from 'dicom-parser';
 import { DataError } from '../errors.js';
 
@@ -63,6 +63,7 @@ function sliceFrom(ds: dicomParser.DataSet, bytes: Uint8Array, file: string): Di
   const columns = ds.uint16('x00280011');
   const bitsAllocated = ds.uint16('x00280100');
   if (!rows || !columns) throw new DataError(`${file}: DICOM lacks Rows/Columns (0028,0010/0011)`);
+  checkImageSize(columns, rows, file);
   if (bitsAllocated !== 8 && bitsAllocated !== 16) {
     throw new DataError(`${file}: BitsAllocated ${bitsAllocated ?? '(missing)'} is not supported; lvseg reads 8- and 16-bit images`);
   }
@@ -103,11 +104,5 @@ function sliceFrom(ds: dicomParser.DataSet, bytes: Uint8Array, file: string): Di
 
 /** Reads one DICOM file. */
 export async function readDicomSlice(file: string): Promise<DicomSlice> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(file);
-  } catch (err) {
-    throw new DataError(`cannot read DICOM file ${file}: ${(err as Error).message}`, { cause: err });
-  }
-  return decodeDicom(bytes, file);
+  return decodeDicom(await readImageFile(file, 'DICOM'), file);
 }

@@ -94,8 +94,22 @@ export async function loadLatestCheckpoint(checkpointsDir: string): Promise<Load
   } catch (err) {
     throw new CheckpointError(`${dir}: unreadable checkpoint state (${(err as Error).message}); delete this folder to resume from the one before`);
   }
-  const model = await loadModel(join(dir, 'model.json'));
-  const bin = readFileSync(join(dir, 'optimizer.bin'));
+  const unusable = (why: string): CheckpointError => new CheckpointError(`${dir}: unusable checkpoint (${why}); delete this folder to resume from the one before`);
+  let model: tfl.LayersModel;
+  try {
+    model = await loadModel(join(dir, 'model.json'));
+  } catch (err) {
+    throw err instanceof CheckpointError ? unusable(err.message) : err;
+  }
+  const binFile = join(dir, 'optimizer.bin');
+  const bin = existsSync(binFile) ? readFileSync(binFile) : Buffer.alloc(0);
+  for (const w of manifest.weights ?? []) {
+    const need = w.shape.reduce((n, d) => n * d, 1) * 4;
+    if (w.length !== need || w.offset + w.length > bin.length) {
+      model.dispose();
+      throw unusable(`${binFile} holds ${bin.length} bytes, too few for optimizer weight '${w.name}' at ${w.offset}+${need}; truncated`);
+    }
+  }
   return {
     dir,
     model,
