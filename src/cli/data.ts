@@ -103,7 +103,7 @@ const inspect: Command = {
     const out = args.options.out as string;
     if (!(Number.isInteger(n) && n >= 0)) throw new UsageError(`--samples takes a whole number, not ${n}`);
     if (n > 0 && out === '') throw new UsageError('--samples needs --out DIR for the panels');
-    const folder = n > 0 ? await openOutputFolder(out, { ...outputOptions(args, 'lvseg data inspect'), isOwnOutput: (_, entries) => entries.every((e) => PANEL_FILE.test(e)) }) : undefined;
+    const folder = n > 0 ? await openOutputFolder(out, { ...outputOptions(args, 'lvseg data inspect'), ownEntries: () => (e) => PANEL_FILE.test(e) }) : undefined;
     const source = await openSource(spec, { scale: parseScaling(args.options.scale as string) });
     const summary = await summarizeSource(spec, source);
     const panels: string[] = [];
@@ -263,7 +263,7 @@ const synth: Command = {
       console.log(`wrote ${n} phantoms to ${out}`);
       return 0;
     }
-    const folder = await openOutputFolder(out, { ...output, isOwnOutput: (dir, entries) => existsSync(join(dir, SYNTH_FILE)) && entries.every((e) => SYNTH_ENTRIES.includes(e)) });
+    const folder = await openOutputFolder(out, { ...output, ownEntries: (dir) => (e) => existsSync(join(dir, SYNTH_FILE)) && SYNTH_ENTRIES.includes(e) });
     for await (const s of syntheticSource(count, seed, size).samples()) {
       const slice = s.name.slice(s.name.indexOf('/') + 1);
       await writeFileAtomic(join(folder.path, 'images', s.patient, `${slice}.png`), encodePngGrey(size, size, Uint8Array.from(s.image)));

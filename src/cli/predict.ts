@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { selectBackend, type BackendName } from '../backends/select.js';
 import { formatScaling } from '../data/scaling.js';
@@ -75,7 +75,7 @@ export const command: Command = {
     const { scale, origin } = resolveInputScale(modelPath, args.options.scale as string);
     console.error(`model ${modelFile}; scale ${formatScaling(scale)} (${origin}); backend ${backend.name}`);
     const model = await loadModel(modelPath);
-    const folder = await openOutputFolder(out, { flag: '--out', command: 'lvseg predict', overwrite: args.options.overwrite as boolean, isOwnOutput: isPredictOutput });
+    const folder = await openOutputFolder(out, { flag: '--out', command: 'lvseg predict', overwrite: args.options.overwrite as boolean, ownEntries: predictOutputs });
 
     let warnedDicom = false;
     const taken = new Set<string>();
@@ -130,16 +130,16 @@ export const command: Command = {
   },
 };
 
-/** Whether a folder holds only what an earlier predict wrote: its predictions.json and the files it lists. */
-function isPredictOutput(dir: string, entries: string[]): boolean {
+/** What an earlier predict wrote in `dir`: its predictions.json and the files that lists. */
+function predictOutputs(dir: string): (entry: string) => boolean {
   const file = join(dir, 'predictions.json');
-  if (!existsSync(file)) return false;
+  const listed = new Set<string>();
   try {
-    const listed = new Set<string>(['predictions.json']);
     const { images } = JSON.parse(readFileSync(file, 'utf8')) as { images: PredictionSummaryEntry[] };
     for (const i of images) for (const f of [i.mask, i.overlay, i.contour]) listed.add(f);
-    return entries.every((e) => listed.has(e));
+    listed.add('predictions.json');
   } catch {
-    return false;
+    // no predictions.json lvseg could have written: nothing in the folder is predict's
   }
+  return (entry) => listed.has(entry);
 }

@@ -19,8 +19,11 @@ export interface OutputOptions {
 }
 
 export interface OutputFolderOptions extends OutputOptions {
-  /** Whether `entries` of the existing folder `dir` are all this command's own output, so --overwrite may replace them. */
-  isOwnOutput(dir: string, entries: string[]): boolean;
+  /**
+   * Which entries of the existing folder `dir` are this command's own earlier output: when all are,
+   * --overwrite may replace the folder; any other entry makes it refused.
+   */
+  ownEntries(dir: string): (entry: string) => boolean;
 }
 
 let counter = 0;
@@ -71,8 +74,10 @@ export function checkOutputFolder(dir: string, options: OutputFolderOptions): 'n
   if (!statSync(dir).isDirectory()) throw new OutputError(`${options.flag} ${dir} is a file; pass a folder`);
   const entries = readdirSync(dir);
   if (entries.length === 0) return 'replace';
-  if (!options.isOwnOutput(dir, entries)) {
-    throw new OutputError(`${options.flag} ${dir} holds files '${options.command}' did not write (${listSome(entries)}); pass an empty or new folder`);
+  const own = options.ownEntries(dir);
+  const foreign = entries.filter((e) => !own(e));
+  if (foreign.length > 0) {
+    throw new OutputError(`${options.flag} ${dir} holds files '${options.command}' did not write (${listSome(foreign)}); pass an empty or new folder`);
   }
   if (!options.overwrite) {
     throw new OutputError(`${options.flag} ${dir} already holds the output of an earlier '${options.command}'; pass --overwrite to replace it, or another ${options.flag}`);

@@ -80,7 +80,7 @@ function weightFilePath(dir: string, name: unknown, file: string): string {
   if (typeof name !== 'string' || name === '' || rel === '' || rel.startsWith('..') || isAbsolute(rel)) {
     throw new CheckpointError(`${file}: weights path ${JSON.stringify(name)} is not a file inside the model's folder; a model.json names its weights files beside it`);
   }
-  return path;
+  return join(dir, name);
 }
 
 const BYTES_PER: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2 };

@@ -151,7 +151,7 @@ export async function runTraining(input: TrainConfig & Partial<RunFacts>, resume
     samplePosition = checkpoint.state.samplePosition;
     for (const e of readHistory(runDir).epochs) if (e.epoch < initialEpoch) previousEpochs[e.epoch] = e;
     if (initialEpoch >= config.epochs) {
-      throw new UsageError(`${runDir} has trained ${initialEpoch} of ${config.epochs} epochs already; to train it longer pass --resume ${runDir} --epochs N with N > ${initialEpoch}`);
+      throw new UsageError(`${runDir} has finished ${initialEpoch} epochs and --epochs ${config.epochs} asks for no more; to train it longer pass --resume ${runDir} --epochs N with N > ${initialEpoch}`);
     }
     warn(`resuming ${runDir} from ${checkpoint.dir} (epoch ${initialEpoch} of ${config.epochs} done)`);
   } else {
