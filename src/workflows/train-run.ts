@@ -231,14 +231,13 @@ const MEMORY_SHARE = 0.75;
  * is kept for the backward pass and gets a gradient of the same size (float32), per image of the batch.
  * A batch of 100000 once ran 17 s and took 5.7 GB before failing with a Node buffer error.
  */
-function checkMemoryFits(model: tfl.LayersModel, batchSize: number, inputSize: number): void {
+export function checkMemoryFits(model: tfl.LayersModel, batchSize: number, inputSize: number, available = totalmem() * MEMORY_SHARE): void {
   let perImage = 0;
   for (const layer of model.layers) {
     const shapes = (Array.isArray(layer.outputShape[0]) ? layer.outputShape : [layer.outputShape]) as (number | null)[][];
     for (const shape of shapes) perImage += shape.slice(1).reduce<number>((n, d) => n * (d ?? 1), 1);
   }
   const needed = perImage * 4 * 2 * batchSize;
-  const available = totalmem() * MEMORY_SHARE;
   if (needed > available) {
     const gb = (b: number): string => (b / 2 ** 30).toFixed(1);
     throw new UsageError(`--batch-size ${batchSize} needs about ${gb(needed)} GB for the activations of ${model.name} at ${inputSize}x${inputSize}, more than the ${gb(available)} GB this machine can give; pass a smaller --batch-size`);

@@ -65,7 +65,7 @@ function setSeededWeights(model: tfl.LayersModel, seed: number): void {
   const rng = seededUniform(seed);
   model.setWeights(
     model.weights.map((w) => {
-      const size = w.shape.reduce((a, b) => a * (b ?? 1), 1);
+      const size = w.shape.reduce<number>((a, b) => a * (b ?? 1), 1);
       const ones = /gamma|moving_variance/.test(w.name);
       const zeros = /moving_mean/.test(w.name);
       const values = Float32Array.from({ length: size }, () => (ones ? 1 : zeros ? 0 : (rng() * 2 - 1) * 0.3));
