@@ -1,5 +1,5 @@
 import { extname } from 'node:path';
-import { checkOutputFile, writeOutputFile } from '../io/output.js';
+import { writeOutputFile } from '../io/output.js';
 import { UsageError } from '../errors.js';
 import { renderCurvesPng, renderCurvesSvg, type CurveRun } from '../reporting/charts.js';
 import { readRun } from '../reporting/run.js';
@@ -29,13 +29,12 @@ export const command: Command = {
     if (args.positionals.length === 0) throw new UsageError("lvseg plot needs at least one run directory: 'lvseg plot RUN... --out curves.svg'");
     const out = String(args.options.out);
     const format = figureFormat(out);
-    const output = { flag: '--out', command: 'lvseg plot', overwrite: args.options.overwrite as boolean };
-    checkOutputFile(out, output);
     const runs: CurveRun[] = args.positionals.map((dir) => {
       const run = readRun(dir);
       if (run.history.length === 0) throw new UsageError(`${dir} has no epochs in history.json yet; plot it after the first epoch`);
       return { name: run.name, epochs: run.history };
     });
+    const output = { flag: '--out', command: 'lvseg plot', overwrite: args.options.overwrite as boolean };
     const options = { series: args.options.series as string[], title: String(args.options.title) || undefined };
     await writeOutputFile(out, format === 'svg' ? renderCurvesSvg(runs, options) : renderCurvesPng(runs, options), output);
     console.log(`wrote ${out} (${runs.length} run${runs.length > 1 ? 's' : ''}, ${Math.max(...runs.map((r) => r.epochs.length))} epochs)`);
