@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { CheckpointError } from '../errors.js';
-import { writeFileAtomic } from '../io/atomic.js';
+import { trackTemp, writeFileAtomic } from '../io/atomic.js';
 import { loadModel, saveModel } from '../models/io.js';
 
 /** What a checkpoint records besides the weights: enough to continue exactly where training stopped. */
@@ -40,6 +40,7 @@ export async function writeCheckpoint(
   const name = checkpointDirName(state.epoch);
   const tmp = join(checkpointsDir, `.${name}.tmp-${process.pid}`);
   rmSync(tmp, { recursive: true, force: true });
+  const untrack = trackTemp(tmp);
   mkdirSync(tmp);
   await saveModel(model, tmp);
   const named = await optimizer.getWeights();
@@ -61,6 +62,7 @@ export async function writeCheckpoint(
   const final = join(checkpointsDir, name);
   rmSync(final, { recursive: true, force: true });
   renameSync(tmp, final);
+  untrack();
   for (const old of listCheckpoints(checkpointsDir).slice(0, -keep)) rmSync(join(checkpointsDir, old), { recursive: true, force: true });
   return final;
 }
