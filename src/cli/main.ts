@@ -3,7 +3,7 @@ import type { Command } from './command.js';
 import { loadCommands } from './commands.js';
 import { formatHelp, parseArgs } from './options.js';
 import { VERSION } from '../version.js';
-import { runInterruptCleanups } from '../io/atomic.js';
+import { cleanUpOnSignals, runInterruptCleanups } from '../io/atomic.js';
 import { explainWriteError } from '../io/output.js';
 
 /** Runs `lvseg <command> …` and returns the exit code; errors print one line (`--debug` for the stack). */
@@ -11,7 +11,7 @@ export async function main(argv: string[]): Promise<number> {
   const debug = argv.includes('--debug');
   const args = argv.filter((a) => a !== '--debug');
   const commands = await loadCommands();
-  removeTempsOnSignals();
+  cleanUpOnSignals();
   try {
     if (args.length === 0 || args[0] === '--help' || args[0] === '-h' || args[0] === 'help') {
       console.log(globalHelp(commands));
@@ -69,21 +69,4 @@ function globalHelp(commands: Command[]): string {
     '',
     'Global options: --help, --version, --debug (print the stack on errors)',
   ].join('\n');
-}
-
-let signalsHandled = false;
-
-/**
- * On SIGINT/SIGTERM, removes the temporary outputs in flight, then lets the signal end the process as
- * it would have (the exit status still says which signal).
- */
-function removeTempsOnSignals(): void {
-  if (signalsHandled) return;
-  signalsHandled = true;
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      runInterruptCleanups();
-      process.kill(process.pid, signal);
-    });
-  }
 }

@@ -165,10 +165,13 @@ export async function runTraining(input: TrainConfig & Partial<RunFacts>, resume
 
   // Until its first checkpoint a new run cannot be resumed: a failure or a signal before then (a NaN
   // loss at step 2) removes what it wrote, so the folder is as it was and can be used again.
+  const hasCheckpoint = (): boolean => listCheckpoints(runPath(runDir, 'checkpoints')).length > 0;
   const discard = (): void => {
-    if (!resumeDir && listCheckpoints(runPath(runDir, 'checkpoints')).length === 0) discardNewRun(runDir, existed);
+    if (!resumeDir && !hasCheckpoint()) discardNewRun(runDir, existed);
   };
   const untrack = onInterrupt(discard);
+  // from the first checkpoint on there is nothing to discard, and signals end the process as usual
+  const releaseAfterCheckpoint: TrainingCallback = { onEpochEnd: () => (hasCheckpoint() ? untrack() : undefined) };
   try {
     return await trainAndFinish();
   } catch (err) {
@@ -187,6 +190,7 @@ export async function runTraining(input: TrainConfig & Partial<RunFacts>, resume
     const callbacks: TrainingCallback[] = [
       historyCallback(),
       checkpointCallback(),
+      releaseAfterCheckpoint,
       bestModelCallback(),
       displayCallback(),
       ...(config.earlyStopping !== null ? [earlyStoppingCallback({ patience: config.earlyStopping })] : []),
