@@ -26,3 +26,6 @@ export class UsageError extends LvsegError {}
 
 /** Training that cannot go on (e.g. a NaN loss). */
 export class TrainingError extends LvsegError {}
+
+/** An output that cannot be written: it exists, its folder holds files lvseg did not write, or it is not writable. */
+export class OutputError extends LvsegError {}

@@ -1,9 +1,10 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataError, UsageError } from '../errors.js';
 import { encodePngGrey } from '../imaging/png.js';
 import { encodeMaskPng } from '../imaging/mask.js';
 import { writeFileAtomic } from '../io/atomic.js';
+import { openOutputFolder, withOutputFiles, type OutputOptions } from '../io/output.js';
 import { renderPanel } from '../reporting/panels.js';
 import { safeImageName } from '../reporting/samples.js';
 import { encodeLabExample } from '../data/lab-schema.js';
@@ -93,6 +94,7 @@ const inspect: Command = {
     { name: 'json', type: 'boolean', description: 'print one JSON object (count, patients, height, width, lvFraction, ...)', default: false },
     { name: 'samples', type: 'number', value: 'N', description: 'write panels of N samples (needs --out)', default: 0 },
     { name: 'out', type: 'string', value: 'DIR', description: 'folder for the panels', default: '' },
+    { name: 'overwrite', type: 'boolean', description: 'replace the panels of an earlier inspect in --out', default: false },
     { name: 'scale', type: 'string', value: 'S', description: 'pixel scaling before the value range: 1/1024, 1/255, minmax, zscore, none', default: 'none' },
   ],
   async run(args) {
@@ -101,23 +103,24 @@ const inspect: Command = {
     const out = args.options.out as string;
     if (!(Number.isInteger(n) && n >= 0)) throw new UsageError(`--samples takes a whole number, not ${n}`);
     if (n > 0 && out === '') throw new UsageError('--samples needs --out DIR for the panels');
+    const folder = n > 0 ? await openOutputFolder(out, { ...outputOptions(args, 'lvseg data inspect'), ownEntries: () => (e) => PANEL_FILE.test(e) }) : undefined;
     const source = await openSource(spec, { scale: parseScaling(args.options.scale as string) });
     const summary = await summarizeSource(spec, source);
     const panels: string[] = [];
-    if (n > 0) {
-      mkdirSync(out, { recursive: true });
+    if (folder) {
       const step = summary.count / Math.min(n, summary.count);
       const wanted = new Set(Array.from({ length: Math.min(n, summary.count) }, (_, k) => Math.floor(k * step)));
       const last = Math.max(...wanted);
       let i = 0;
       for await (const s of source.samples()) {
         if (wanted.has(i)) {
-          const file = join(out, `${String(i).padStart(4, '0')}-${safeImageName(s.name)}.png`);
-          await writeFileAtomic(file, renderPanel({ image: s.image, height: s.height, width: s.width, label: s.label }));
-          panels.push(file);
+          const file = `${String(i).padStart(4, '0')}-${safeImageName(s.name)}.png`;
+          await writeFileAtomic(join(folder.path, file), renderPanel({ image: s.image, height: s.height, width: s.width, label: s.label }));
+          panels.push(join(out, file));
         }
         if (i++ === last) break; // the rest of the source holds no wanted sample
       }
+      await folder.commit();
     }
     if (args.options.json) {
       console.log(JSON.stringify({ ...summary, panels }));
@@ -147,6 +150,13 @@ const inspect: Command = {
   },
 };
 
+/** The panels `data inspect --samples` writes: NNNN-<name>.png. */
+const PANEL_FILE = /^\d{4}-.*\.png$/;
+
+function outputOptions(args: ParsedArgs, command: string): OutputOptions {
+  return { flag: '--out', command, overwrite: args.options.overwrite as boolean };
+}
+
 function fmt(v: number): string {
   return Number.isInteger(v) ? String(v) : v.toPrecision(5);
 }
@@ -174,6 +184,7 @@ const convert: Command = {
   options: [
     { name: 'out', type: 'string', value: 'FILE', description: 'output TFRecord file', default: '' },
     { name: 'gzip', type: 'boolean', description: 'GZIP-compress the output', default: false },
+    { name: 'overwrite', type: 'boolean', description: 'replace existing output files', default: false },
     { name: 'split', type: 'string', value: 'BY', description: 'also split into -train and -val files', default: 'none', choices: ['none', 'patient', 'random'] },
     { name: 'val-fraction', type: 'number', value: 'F', description: 'share of samples for validation with --split', default: 0.1 },
     { name: 'seed', type: 'number', value: 'S', description: 'seed of the split', default: 0 },
@@ -183,23 +194,27 @@ const convert: Command = {
     const out = args.options.out as string;
     if (out === '') throw new UsageError("'lvseg data convert' needs --out FILE.tfrecords");
     const gzip = args.options.gzip as boolean;
-    const source = await openSource(spec, { scale: 'none' });
     const by = args.options.split as string;
+    const output = outputOptions(args, 'lvseg data convert');
+    const source = await openSource(spec, { scale: 'none' });
     let message: string;
     if (by === 'none') {
-      const n = await writeTfRecords(out, encodedSamples(source.samples()), { gzip });
+      const n = await withOutputFiles([out], output, ([tmp]) => writeTfRecords(tmp!, encodedSamples(source.samples()), { gzip }));
       message = `wrote ${n} samples to ${out}`;
     } else {
-      const samples = await readAllSamples(source);
-      const { train, val } = splitSamples(samples, {
-        by: by as 'patient' | 'random',
-        valFraction: args.options['val-fraction'] as number,
-        seed: args.options.seed as number,
-      });
       const trainFile = splitFileName(out, 'train');
       const valFile = splitFileName(out, 'val');
-      await writeTfRecords(trainFile, encodedSamples(train), { gzip });
-      await writeTfRecords(valFile, encodedSamples(val), { gzip });
+      const { train, val } = await withOutputFiles([trainFile, valFile], output, async ([trainTmp, valTmp]) => {
+        const samples = await readAllSamples(source);
+        const split = splitSamples(samples, {
+          by: by as 'patient' | 'random',
+          valFraction: args.options['val-fraction'] as number,
+          seed: args.options.seed as number,
+        });
+        await writeTfRecords(trainTmp!, encodedSamples(split.train), { gzip });
+        await writeTfRecords(valTmp!, encodedSamples(split.val), { gzip });
+        return split;
+      });
       const pt = new Set(train.map((s) => s.patient)).size;
       const pv = new Set(val.map((s) => s.patient)).size;
       message = `wrote ${train.length} samples (${pt} patients) to ${trainFile} and ${val.length} (${pv} patients) to ${valFile}, split by ${by}`;
@@ -214,6 +229,10 @@ const convert: Command = {
   },
 };
 
+/** What a synthetic PNG dataset holds: its parameters (which also mark the folder as synth's own), images and masks. */
+const SYNTH_FILE = 'synth.json';
+const SYNTH_ENTRIES = [SYNTH_FILE, 'images', 'masks'];
+
 const synth: Command = {
   name: 'data synth',
   usage: 'data synth --count N --seed S --out DIR|FILE.tfrecords',
@@ -226,6 +245,7 @@ const synth: Command = {
     { name: 'size', type: 'number', value: 'PX', description: 'image height and width', default: 256 },
     { name: 'out', type: 'string', value: 'DIR|FILE', description: 'output folder or .tfrecords file', default: '' },
     { name: 'gzip', type: 'boolean', description: 'GZIP-compress a TFRecord output', default: false },
+    { name: 'overwrite', type: 'boolean', description: 'replace an earlier synth output at --out', default: false },
   ],
   async run(args) {
     const out = args.options.out as string;
@@ -236,16 +256,21 @@ const synth: Command = {
     if (!(Number.isInteger(count) && count >= 1)) throw new UsageError(`--count takes a whole number >= 1, not ${count}`);
     if (!Number.isInteger(seed)) throw new UsageError(`--seed takes a whole number, not ${seed}`);
     if (!(Number.isInteger(size) && size >= 16)) throw new UsageError(`--size takes a whole number >= 16, not ${size}`);
+    const output = outputOptions(args, 'lvseg data synth');
     if (isTfRecordName(out)) {
-      const n = await writeTfRecords(out, encodedSamples(syntheticSource(count, seed, size).samples()), { gzip: args.options.gzip as boolean });
+      const phantoms = encodedSamples(syntheticSource(count, seed, size).samples());
+      const n = await withOutputFiles([out], output, ([tmp]) => writeTfRecords(tmp!, phantoms, { gzip: args.options.gzip as boolean }));
       console.log(`wrote ${n} phantoms to ${out}`);
       return 0;
     }
+    const folder = await openOutputFolder(out, { ...output, ownEntries: (dir) => (e) => existsSync(join(dir, SYNTH_FILE)) && SYNTH_ENTRIES.includes(e) });
     for await (const s of syntheticSource(count, seed, size).samples()) {
       const slice = s.name.slice(s.name.indexOf('/') + 1);
-      await writeFileAtomic(join(out, 'images', s.patient, `${slice}.png`), encodePngGrey(size, size, Uint8Array.from(s.image)));
-      await writeFileAtomic(join(out, 'masks', 'endo', s.patient, `${slice}.png`), encodeMaskPng(s.label, size, size));
+      await writeFileAtomic(join(folder.path, 'images', s.patient, `${slice}.png`), encodePngGrey(size, size, Uint8Array.from(s.image)));
+      await writeFileAtomic(join(folder.path, 'masks', 'endo', s.patient, `${slice}.png`), encodeMaskPng(s.label, size, size));
     }
+    await writeFileAtomic(join(folder.path, SYNTH_FILE), JSON.stringify({ writtenBy: 'lvseg data synth', count, seed, size }, null, 2) + '\n');
+    await folder.commit();
     console.log(`wrote ${count} phantoms to ${out} (PNG dataset: images/, masks/endo/)`);
     return 0;
   },

@@ -12,7 +12,7 @@ import { GOOD_CONTOUR_APD_MM, type GroupSummary } from '../evaluation/summaries.
 import { dicomScalingWarning } from '../evaluation/run-config.js';
 import { evaluateSavedModel } from '../evaluation/saved-model.js';
 import { describeSegment } from '../evaluation/segment.js';
-import { writeFileAtomic } from '../io/atomic.js';
+import { checkOutputFile, writeOutputFile } from '../io/output.js';
 import { backendOption, type Command } from './command.js';
 
 const METRIC_ROWS: [keyof EvaluationMetrics, string, boolean][] = [
@@ -122,6 +122,7 @@ export const command: Command = {
     { name: 'data', type: 'string', value: 'SRC', description: 'labelled data: TFRecord file, PNG or DICOM folder, or synthetic:N[:SEED][:SIZE]', default: '' },
     { name: 'json', type: 'boolean', description: 'print one JSON object instead of the table', default: false },
     { name: 'per-image', type: 'string', value: 'FILE.csv', description: 'also write per-image metrics to this CSV file', default: '' },
+    { name: 'overwrite', type: 'boolean', description: 'replace an existing --per-image file', default: false },
     { name: 'scale', type: 'string', value: 'S', description: "pixel scaling (1/255, minmax, zscore, none); default: the run's", default: '' },
     { name: 'spacing', type: 'string', value: 'MM', description: 'pixel spacing in mm (or ROW,COL) for data that does not carry one; the shared PNG/TFRecord sets: 1.367', default: '' },
     { name: 'batch-size', type: 'number', value: 'N', description: "images per batch (the lab's Dice depends on it)", default: 8 },
@@ -141,6 +142,10 @@ export const command: Command = {
     const json = args.options.json as boolean;
     const spacingText = args.options.spacing as string;
     const spacing = spacingText ? parsePixelSpacing(spacingText) : undefined;
+    const perImageFile = args.options['per-image'] as string;
+    const perImageOutput = { flag: '--per-image', command: 'lvseg evaluate', overwrite: args.options.overwrite as boolean };
+    // before the model runs: a folder or an existing file named by --per-image fails now, not after minutes
+    if (perImageFile) checkOutputFile(perImageFile, perImageOutput);
 
     const backend = await selectBackend(args.options.backend as BackendName);
     if (backend.notice && !json) console.error(backend.notice);
@@ -149,8 +154,7 @@ export const command: Command = {
     const warning = source.kind === 'dicom' ? dicomScalingWarning(scale) : undefined;
     if (warning) console.error(`warning: ${warning}`);
 
-    const perImageFile = args.options['per-image'] as string;
-    if (perImageFile) await writeFileAtomic(perImageFile, perImageCsv(perImage, metrics.unit));
+    if (perImageFile) await writeOutputFile(perImageFile, perImageCsv(perImage, metrics.unit), perImageOutput);
     if (json) {
       console.log(JSON.stringify({ ...evaluationDocument(result), model: modelFile, data: source.description, scale: formatScaling(scale), backend: backend.name, inference: segment ?? null }));
       return 0;

@@ -3,12 +3,15 @@ import type { Command } from './command.js';
 import { loadCommands } from './commands.js';
 import { formatHelp, parseArgs } from './options.js';
 import { VERSION } from '../version.js';
+import { cleanUpOnSignals, runInterruptCleanups } from '../io/atomic.js';
+import { explainWriteError } from '../io/output.js';
 
 /** Runs `lvseg <command> …` and returns the exit code; errors print one line (`--debug` for the stack). */
 export async function main(argv: string[]): Promise<number> {
   const debug = argv.includes('--debug');
   const args = argv.filter((a) => a !== '--debug');
   const commands = await loadCommands();
+  cleanUpOnSignals();
   try {
     if (args.length === 0 || args[0] === '--help' || args[0] === '-h' || args[0] === 'help') {
       console.log(globalHelp(commands));
@@ -24,7 +27,10 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     return await command.run(parseArgs(rest, command.options, command.name));
-  } catch (err) {
+  } catch (caught) {
+    // a failed command leaves no temporary output behind, and a write error names the real output
+    const err = explainWriteError(caught);
+    runInterruptCleanups();
     if (err instanceof LvsegError && !debug) {
       console.error(`lvseg: ${err.message}`);
       return 1;

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { selectBackend } from '../backends/select.js';
 import { UsageError } from '../errors.js';
-import { writeFileAtomic } from '../io/atomic.js';
+import { checkOutputFile, writeOutputFile } from '../io/output.js';
 import { buildModel, MODEL_NAMES } from '../models/build.js';
 import { loadModel } from '../models/io.js';
 import { buildModelFromSpec, loadModelSpec } from '../models/spec.js';
@@ -22,12 +22,15 @@ export const command: Command = {
     { name: 'model-spec', type: 'string', value: 'FILE', description: 'JSON model spec', default: '' },
     { name: 'input-size', type: 'number', value: 'N', description: 'input height and width for built-in networks and specs', default: 256 },
     { name: 'out', type: 'string', value: 'FILE', description: 'output file, .svg or .png', default: 'model.svg' },
+    { name: 'overwrite', type: 'boolean', description: 'replace an existing --out file', default: false },
   ],
   async run(args) {
     const name = String(args.options.model), specFile = String(args.options['model-spec']);
     if ((name === '') === (specFile === '')) throw new UsageError('pass exactly one of --model NAME and --model-spec FILE');
     const out = String(args.options.out);
     const format = figureFormat(out);
+    const output = { flag: '--out', command: 'lvseg plot-model', overwrite: args.options.overwrite as boolean };
+    checkOutputFile(out, output);
     const inputSize = Number(args.options['input-size']);
     if (!Number.isInteger(inputSize) || inputSize < 8) throw new UsageError(`--input-size takes a whole number of pixels >= 8, not ${inputSize}`);
     // Building initialises weights; the cpu backend is enough for a drawing.
@@ -37,7 +40,7 @@ export const command: Command = {
     else if ((MODEL_NAMES as readonly string[]).includes(name)) model = buildModel(name, { inputSize });
     else if (existsSync(name)) model = await loadModel(name);
     else throw new UsageError(`--model ${name}: not a built-in network (${MODEL_NAMES.join(', ')}) nor an existing model path`);
-    await writeFileAtomic(out, format === 'svg' ? renderModelDiagram(model) : renderModelDiagramPng(model));
+    await writeOutputFile(out, format === 'svg' ? renderModelDiagram(model) : renderModelDiagramPng(model), output);
     console.log(`wrote ${out} (${model.layers.length} layers, ${model.countParams().toLocaleString('en-US')} parameters)`);
     model.dispose();
     return 0;

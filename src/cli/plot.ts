@@ -1,5 +1,5 @@
 import { extname } from 'node:path';
-import { writeFileAtomic } from '../io/atomic.js';
+import { writeOutputFile } from '../io/output.js';
 import { UsageError } from '../errors.js';
 import { renderCurvesPng, renderCurvesSvg, type CurveRun } from '../reporting/charts.js';
 import { readRun } from '../reporting/run.js';
@@ -22,6 +22,7 @@ export const command: Command = {
   options: [
     { name: 'out', type: 'string', value: 'FILE', description: 'output file, .svg or .png', default: 'curves.svg' },
     { name: 'series', type: 'list', value: 'KEYS', description: 'history keys to draw', default: ['loss', 'val_loss', 'val_dice'] },
+    { name: 'overwrite', type: 'boolean', description: 'replace an existing --out file', default: false },
     { name: 'title', type: 'string', value: 'TEXT', description: 'figure title (empty: derived from the runs)', default: '' },
   ],
   async run(args) {
@@ -33,8 +34,9 @@ export const command: Command = {
       if (run.history.length === 0) throw new UsageError(`${dir} has no epochs in history.json yet; plot it after the first epoch`);
       return { name: run.name, epochs: run.history };
     });
+    const output = { flag: '--out', command: 'lvseg plot', overwrite: args.options.overwrite as boolean };
     const options = { series: args.options.series as string[], title: String(args.options.title) || undefined };
-    await writeFileAtomic(out, format === 'svg' ? renderCurvesSvg(runs, options) : renderCurvesPng(runs, options));
+    await writeOutputFile(out, format === 'svg' ? renderCurvesSvg(runs, options) : renderCurvesPng(runs, options), output);
     console.log(`wrote ${out} (${runs.length} run${runs.length > 1 ? 's' : ''}, ${Math.max(...runs.map((r) => r.epochs.length))} epochs)`);
     return 0;
   },

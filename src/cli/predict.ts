@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { selectBackend, type BackendName } from '../backends/select.js';
 import { formatScaling } from '../data/scaling.js';
@@ -8,12 +10,20 @@ import { predictSample } from '../evaluation/predict.js';
 import { describeSegment } from '../evaluation/segment.js';
 import { dicomScalingWarning, resolveModelSettings } from '../evaluation/run-config.js';
 import { writeFileAtomic } from '../io/atomic.js';
+import { openOutputFolder } from '../io/output.js';
 import { loadModel, resolveModelJson } from '../models/io.js';
 import { backendOption, type Command } from './command.js';
 
-/** A file-name stem from a sample name like `SC-HF-I-04/IM-0001-0087`, unique among `taken`. */
+/** Longest stem kept whole: with `-icontour-auto.txt` and a `-N` suffix a file name stays far under 255 bytes. */
+const MAX_STEM = 120;
+
+/**
+ * A file-name stem from a sample name like `SC-HF-I-04/IM-0001-0087`, unique among `taken`; a longer
+ * name is cut and given a hash of the whole, so a 300-character record name stays a valid file name.
+ */
 export function outputStem(name: string, taken: Set<string>): string {
-  const base = name.replace(/[\\/]+/g, '_').replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, '') || 'image';
+  let base = name.replace(/[\\/]+/g, '_').replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, '') || 'image';
+  if (base.length > MAX_STEM) base = `${base.slice(0, MAX_STEM - 9)}-${createHash('sha256').update(name).digest('hex').slice(0, 8)}`;
   let stem = base;
   for (let n = 2; taken.has(stem); n++) stem = `${base}-${n}`;
   taken.add(stem);
@@ -49,7 +59,8 @@ export const command: Command = {
     'back by nearest neighbour; a model with an lvseg.json runs its own pipeline instead (resampling to its ' +
     'spacing, a region of interest, normalisation, test-time flips, post-processing), for images of any size.',
   options: [
-    { name: 'out', type: 'string', value: 'DIR', description: 'folder for the outputs (created)', default: '' },
+    { name: 'out', type: 'string', value: 'DIR', description: 'folder for the outputs (created; it appears once every image is done)', default: '' },
+    { name: 'overwrite', type: 'boolean', description: 'replace the outputs of an earlier predict in --out', default: false },
     { name: 'scale', type: 'string', value: 'S', description: "pixel scaling (1/255, minmax, zscore, none); default: the run's", default: '' },
     { name: 'tta', type: 'boolean', description: "test-time flips, where the model's lvseg.json asks for them (--no-tta: off)", default: true },
     { name: 'postprocess', type: 'boolean', description: "largest component and holes filled, where the model's lvseg.json asks for them (--no-postprocess: off)", default: true },
@@ -72,6 +83,7 @@ export const command: Command = {
     const { scale, origin, segment } = resolveModelSettings(modelPath, { scale: args.options.scale as string, tta: args.options.tta as boolean, postprocess: args.options.postprocess as boolean });
     console.error(`model ${modelFile}; scale ${formatScaling(scale)} (${origin}); backend ${backend.name}${segment ? `; ${describeSegment(segment)}` : ''}`);
     const model = await loadModel(modelPath);
+    const folder = await openOutputFolder(out, { flag: '--out', command: 'lvseg predict', overwrite: args.options.overwrite as boolean, ownEntries: predictOutputs });
 
     let warnedDicom = false;
     const taken = new Set<string>();
@@ -86,9 +98,9 @@ export const command: Command = {
       const prediction = await predictSample(model, sample, segment);
       const stem = outputStem(sample.name, taken);
       const files = { mask: `${stem}.mask.png`, overlay: `${stem}.overlay.png`, contour: `${stem}-icontour-auto.txt` };
-      await writeFileAtomic(join(out, files.mask), prediction.maskPng);
-      await writeFileAtomic(join(out, files.overlay), prediction.overlayPng);
-      await writeFileAtomic(join(out, files.contour), prediction.contourText);
+      await writeFileAtomic(join(folder.path, files.mask), prediction.maskPng);
+      await writeFileAtomic(join(folder.path, files.overlay), prediction.overlayPng);
+      await writeFileAtomic(join(folder.path, files.contour), prediction.contourText);
       images.push({
         name: sample.name,
         patient: sample.patient,
@@ -120,8 +132,23 @@ export const command: Command = {
         lvAreaMm2: withSpacing.length > 0 ? withSpacing.reduce((n, i) => n + i.lvAreaMm2!, 0) : null,
       },
     };
-    await writeFileAtomic(join(out, 'predictions.json'), JSON.stringify(summary, null, 2) + '\n');
+    await writeFileAtomic(join(folder.path, 'predictions.json'), JSON.stringify(summary, null, 2) + '\n');
+    await folder.commit();
     console.log(`${images.length} images, LV ${summary.totals.lvAreaPx} px in total; summary: ${join(out, 'predictions.json')}`);
     return 0;
   },
 };
+
+/** What an earlier predict wrote in `dir`: its predictions.json and the files that lists. */
+function predictOutputs(dir: string): (entry: string) => boolean {
+  const file = join(dir, 'predictions.json');
+  const listed = new Set<string>();
+  try {
+    const { images } = JSON.parse(readFileSync(file, 'utf8')) as { images: PredictionSummaryEntry[] };
+    for (const i of images) for (const f of [i.mask, i.overlay, i.contour]) listed.add(f);
+    listed.add('predictions.json');
+  } catch {
+    // no predictions.json lvseg could have written: nothing in the folder is predict's
+  }
+  return (entry) => listed.has(entry);
+}

@@ -4,6 +4,7 @@
  */
 import dicomParser from 'dicom-parser';
 import { DataError } from '../errors.js';
+import { checkImageSize } from '../imaging/limits.js';
 
 /** The transfer syntaxes lvseg decodes: uncompressed little-endian, implicit and explicit VR. */
 export const SUPPORTED_TRANSFER_SYNTAXES: Record<string, string> = {
@@ -83,6 +84,7 @@ function sliceFrom(ds: dicomParser.DataSet, bytes: Uint8Array, file: string): Di
   const columns = ds.uint16('x00280011');
   const bitsAllocated = ds.uint16('x00280100');
   if (!rows || !columns) throw new DataError(`${file}: DICOM lacks Rows/Columns (0028,0010/0011)`);
+  checkImageSize(columns, rows, file);
   if (bitsAllocated !== 8 && bitsAllocated !== 16) {
     throw new DataError(`${file}: BitsAllocated ${bitsAllocated ?? '(missing)'} is not supported; lvseg reads 8- and 16-bit images`);
   }

@@ -1,8 +1,8 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { DataError } from '../errors.js';
 import { decodePngGrey } from '../imaging/png.js';
+import { readImageFile } from '../io/limits.js';
 import type { Sample } from './sample.js';
 import { applyScaling, type Scaling } from './scaling.js';
 import { readSpacingCsv, SPACING_FILE } from './spacing.js';
@@ -17,15 +17,11 @@ export interface PngSlice {
 }
 
 async function decodePngFile(file: string): Promise<{ width: number; height: number; data: Uint8Array | Uint16Array; bitDepth: 8 | 16 }> {
-  let bytes: Uint8Array;
+  const bytes = await readImageFile(file, 'PNG');
   try {
-    bytes = await readFile(file);
+    return decodePngGrey(bytes, file);
   } catch (err) {
-    throw new DataError(`cannot read PNG file ${file}: ${(err as Error).message}`, { cause: err });
-  }
-  try {
-    return decodePngGrey(bytes);
-  } catch (err) {
+    if (err instanceof DataError) throw err;
     throw new DataError(`${file}: not a readable PNG (${(err as Error).message})`, { cause: err });
   }
 }
@@ -43,15 +39,24 @@ export function isPngDataset(dir: string): boolean {
 
 const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
-/** The `[case, slice]` pairs of a PNG dataset, in a stable (sorted) order. */
-export function listPngDataset(dir: string): [string, string][] {
+/** The PNG files of a folder (`.png` in any case) by their name without the extension. */
+function pngFilesIn(dir: string): Map<string, string> {
+  const files = new Map<string, string>();
+  if (!existsSync(dir)) return files;
+  for (const f of readdirSync(dir).sort(byName)) if (extname(f).toLowerCase() === '.png') files.set(basename(f, extname(f)), f);
+  return files;
+}
+
+/**
+ * The `[case, slice, file]` triples of a PNG dataset, in a stable (sorted) order; `file` is the image's
+ * own name, so `IM-1.PNG` is opened as it is listed.
+ */
+export function listPngDataset(dir: string): [string, string, string][] {
   const imagesDir = join(dir, 'images');
-  const out: [string, string][] = [];
+  const out: [string, string, string][] = [];
   for (const c of readdirSync(imagesDir).sort(byName)) {
     if (!statSync(join(imagesDir, c)).isDirectory()) continue;
-    for (const f of readdirSync(join(imagesDir, c)).sort(byName)) {
-      if (extname(f).toLowerCase() === '.png') out.push([c, basename(f, extname(f))]);
-    }
+    for (const [slice, f] of pngFilesIn(join(imagesDir, c))) out.push([c, slice, f]);
   }
   return out;
 }
@@ -63,10 +68,13 @@ export function listPngDataset(dir: string): [string, string][] {
  */
 export async function* readPngDataset(dir: string, scale: Scaling = 'none'): AsyncGenerator<Sample> {
   const spacing = readSpacingCsv(join(dir, SPACING_FILE));
-  for (const [c, slice] of listPngDataset(dir)) {
-    const imageFile = join(dir, 'images', c, `${slice}.png`);
-    const maskFile = join(dir, 'masks', 'endo', c, `${slice}.png`);
-    if (!existsSync(maskFile)) throw new DataError(`${imageFile}: no mask at ${maskFile}; every image of a PNG dataset needs its endo mask`);
+  const masks = new Map<string, Map<string, string>>();
+  for (const [c, slice, file] of listPngDataset(dir)) {
+    const imageFile = join(dir, 'images', c, file);
+    if (!masks.has(c)) masks.set(c, pngFilesIn(join(dir, 'masks', 'endo', c)));
+    const maskName = masks.get(c)!.get(slice);
+    const maskFile = join(dir, 'masks', 'endo', c, maskName ?? `${slice}.png`);
+    if (maskName === undefined) throw new DataError(`${imageFile}: no mask at ${maskFile}; every image of a PNG dataset needs its endo mask`);
     const img = await decodePngFile(imageFile);
     const mask = await decodePngFile(maskFile);
     if (mask.width !== img.width || mask.height !== img.height) {

@@ -102,7 +102,7 @@ function sourcesInside(dir: string, depth = 2): string[] {
     if (entry.isDirectory()) {
       if (isPngDataset(path) || isSunnybrookDicom(path)) found.push(path);
       else if (depth > 1) found.push(...sourcesInside(path, depth - 1));
-    } else if (/\.tfrecords?(\.gz)?$/.test(entry.name)) found.push(path);
+    } else if (/\.tfrecords?(\.gz)?$/i.test(entry.name)) found.push(path);
   }
   return found;
 }

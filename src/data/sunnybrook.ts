@@ -25,19 +25,45 @@ export function normalizePatientId(id: string): string {
   return id.replace(/-(\d)$/, '-0$1');
 }
 
-/** link.csv rows: DICOM folder → challenge id. */
-export function readLinkCsv(dir: string): { folder: string; id: string }[] {
+/** A name that stays inside its folder when joined to it: no separators, not `.` or `..`. */
+const PLAIN_NAME = /^(?!\.\.?$)[^/\\\0]+$/;
+
+/**
+ * link.csv rows: DICOM folder → challenge id. Both are folder names inside the dataset (an id like
+ * `../../../etc` once read outside it); a row repeated exactly is read once, with a warning in
+ * `report` (it once doubled every sample); a folder or an id linked twice differently is an error.
+ */
+export function readLinkCsv(dir: string, report?: SourceReport): { folder: string; id: string }[] {
   const file = join(dir, 'link.csv');
-  const lines = readFileSync(file, 'utf8').split(/\r?\n/).filter((l) => l.trim() !== '');
+  const lines = readFileSync(file, 'utf8').split(/\r?\n/);
   const header = lines[0]?.split(',').map((s) => s.trim());
   if (!header || header[0] !== 'patient_id' || header[1] !== 'original_id') {
     throw new DataError(`${file}: expected the header 'patient_id,original_id'`);
   }
-  return lines.slice(1).map((line, i) => {
+  const rows: { folder: string; id: string }[] = [];
+  const byFolder = new Map<string, { id: string; line: number }>();
+  const byId = new Map<string, { folder: string; line: number }>();
+  lines.forEach((line, i) => {
+    if (i === 0 || line.trim() === '') return;
+    const at = `${file}:${i + 1}`;
     const [folder, id] = line.split(',').map((s) => s.trim());
-    if (!folder || !id) throw new DataError(`${file}:${i + 2}: expected 'DICOM folder,challenge id', got '${line}'`);
-    return { folder, id };
+    if (!folder || !id) throw new DataError(`${at}: expected 'DICOM folder,challenge id', got '${line}'`);
+    for (const [what, name] of [['DICOM folder', folder], ['challenge id', id]] as const) {
+      if (!PLAIN_NAME.test(name)) throw new DataError(`${at}: ${what} '${name}' is not a plain folder name; link.csv names folders inside ${dir}, not paths`);
+    }
+    const seen = byFolder.get(folder);
+    if (seen && seen.id === id) {
+      report?.warnings.push(`${at}: repeats line ${seen.line} ('${folder},${id}'); read once`);
+      return;
+    }
+    if (seen) throw new DataError(`${at}: DICOM folder '${folder}' is linked to '${seen.id}' on line ${seen.line} and to '${id}' here; keep one`);
+    const other = byId.get(id);
+    if (other) throw new DataError(`${at}: challenge id '${id}' is linked to '${other.folder}' on line ${other.line} and to '${folder}' here; keep one`);
+    byFolder.set(folder, { id, line: i + 1 });
+    byId.set(id, { folder, line: i + 1 });
+    rows.push({ folder, id });
   });
+  return rows;
 }
 
 const CONTOUR = /^IM-\d+-(\d+)-icontour-manual\.txt$/;
@@ -49,7 +75,7 @@ const CONTOUR = /^IM-\d+-(\d+)-icontour-manual\.txt$/;
  * spacing comes from the DICOM.
  */
 export async function* readSunnybrookDicom(dir: string, scale: Scaling = 'none', report?: SourceReport): AsyncGenerator<Sample> {
-  for (const { folder, id } of readLinkCsv(dir)) {
+  for (const { folder, id } of readLinkCsv(dir, report)) {
     const patient = normalizePatientId(id);
     const contourDir = join(dir, 'contourfiles', id, 'i-contours');
     if (!existsSync(contourDir)) {

@@ -2,6 +2,7 @@ import { PNG } from 'pngjs';
 import { lumaGrey, type RgbaImage } from './pixels.js';
 
 export { toGrey8, lumaGrey, type RgbaImage } from './pixels.js';
+import { checkImageSize } from './limits.js';
 
 /** An RGBA or grey raster in memory. */
 export interface GreyImage {
@@ -12,8 +13,23 @@ export interface GreyImage {
   bitDepth: 8 | 16;
 }
 
-/** Decodes an 8- or 16-bit PNG into grey values (colour PNGs are reduced to their luma). */
-export function decodePngGrey(bytes: Uint8Array): GreyImage {
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+
+/** Width and height from a PNG's IHDR chunk, or undefined when `bytes` does not start like a PNG. */
+export function pngDimensions(bytes: Uint8Array): { width: number; height: number } | undefined {
+  if (bytes.length < 24 || PNG_SIGNATURE.some((b, i) => bytes[i] !== b)) return undefined;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (String.fromCharCode(...bytes.subarray(12, 16)) !== 'IHDR') return undefined;
+  return { width: view.getUint32(16), height: view.getUint32(20) };
+}
+
+/**
+ * Decodes an 8- or 16-bit PNG into grey values (colour PNGs are reduced to their luma). The size in
+ * the header is checked first: a small file can claim a huge image. `name` names it in errors.
+ */
+export function decodePngGrey(bytes: Uint8Array, name = 'PNG'): GreyImage {
+  const dims = pngDimensions(bytes);
+  if (dims) checkImageSize(dims.width, dims.height, name);
   const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { skipRescale: true } as never);
   const { width, height } = png;
   const depth = (png as unknown as { depth?: number }).depth === 16 ? 16 : 8;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readdir, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Sample } from '../data/sample.js';
@@ -7,7 +8,9 @@ import { runPath } from '../runs/run-dir.js';
 
 /** A file-name-safe form of an image name (`synthetic/100` → `synthetic_100`); the report matches on it. */
 export function safeImageName(name: string): string {
-  return name.replace(/[^\w.-]+/g, '_');
+  const safe = name.replace(/[^\w.-]+/g, '_');
+  // a record name can be of any length; a file name cannot (300 characters once gave ENAMETOOLONG)
+  return safe.length <= 100 ? safe : `${safe.slice(0, 91)}-${createHash('sha256').update(name).digest('hex').slice(0, 8)}`;
 }
 
 /**

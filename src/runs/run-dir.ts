@@ -2,10 +2,11 @@
  * The run directory: its layout and the typed contents of its files. Every layer that reads or writes
  * a run goes through here, so the layout is declared once. It imports only types from those layers.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { CheckpointError } from '../errors.js';
+import { CheckpointError, OutputError, UsageError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
+import { checkWritableLocation, listSome } from '../io/output.js';
 import type { ModelSummary } from '../models/summary.js';
 import type { RunConfig } from '../training/config.js';
 import type { EpochLogs } from '../training/callbacks/types.js';
@@ -120,4 +121,30 @@ export function checkRunDir(runDir: string): void {
   if (!isRunDir(runDir)) {
     throw new CheckpointError(`${runDir} has neither config.json nor history.json; is it a run directory written by 'lvseg train'?`);
   }
+}
+
+/**
+ * Fails unless `runDir` can take a new run: absent or an empty folder (a folder with another program's
+ * history.json or report.html is refused, not overwritten). Returns whether the folder exists.
+ */
+export function checkNewRunDir(runDir: string): boolean {
+  checkWritableLocation(runDir, { flag: '--out', command: 'lvseg train', overwrite: false });
+  if (!existsSync(runDir)) return false;
+  if (!statSync(runDir).isDirectory()) throw new OutputError(`--out ${runDir} is a file; pass a folder for the run`);
+  const entries = readdirSync(runDir);
+  if (entries.length === 0) return true;
+  if (entries.includes(RUN_FILES.config)) {
+    throw new UsageError(`${runDir} already holds a run; continue it with --resume ${runDir}, or pass another --out`);
+  }
+  throw new OutputError(`--out ${runDir} holds files 'lvseg train' did not write (${listSome(entries)}); pass an empty or new folder`);
+}
+
+/** Removes what a new run wrote: the whole folder, or only its contents when the folder was there before. */
+export function discardNewRun(runDir: string, existed: boolean): void {
+  if (!existed) {
+    rmSync(runDir, { recursive: true, force: true });
+    return;
+  }
+  if (!existsSync(runDir)) return;
+  for (const entry of readdirSync(runDir)) rmSync(join(runDir, entry), { recursive: true, force: true });
 }

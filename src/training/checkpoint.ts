@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { CheckpointError } from '../errors.js';
-import { writeFileAtomic } from '../io/atomic.js';
+import { trackTemp, writeFileAtomic } from '../io/atomic.js';
 import { loadModel, saveModel } from '../models/io.js';
 
 /** What a checkpoint records besides the weights: enough to continue exactly where training stopped. */
@@ -40,6 +40,7 @@ export async function writeCheckpoint(
   const name = checkpointDirName(state.epoch);
   const tmp = join(checkpointsDir, `.${name}.tmp-${process.pid}`);
   rmSync(tmp, { recursive: true, force: true });
+  const untrack = trackTemp(tmp);
   mkdirSync(tmp);
   await saveModel(model, tmp);
   const named = await optimizer.getWeights();
@@ -61,6 +62,7 @@ export async function writeCheckpoint(
   const final = join(checkpointsDir, name);
   rmSync(final, { recursive: true, force: true });
   renameSync(tmp, final);
+  untrack();
   for (const old of listCheckpoints(checkpointsDir).slice(0, -keep)) rmSync(join(checkpointsDir, old), { recursive: true, force: true });
   return final;
 }
@@ -94,8 +96,22 @@ export async function loadLatestCheckpoint(checkpointsDir: string): Promise<Load
   } catch (err) {
     throw new CheckpointError(`${dir}: unreadable checkpoint state (${(err as Error).message}); delete this folder to resume from the one before`);
   }
-  const model = await loadModel(join(dir, 'model.json'));
-  const bin = readFileSync(join(dir, 'optimizer.bin'));
+  const unusable = (why: string): CheckpointError => new CheckpointError(`${dir}: unusable checkpoint (${why}); delete this folder to resume from the one before`);
+  let model: tfl.LayersModel;
+  try {
+    model = await loadModel(join(dir, 'model.json'));
+  } catch (err) {
+    throw err instanceof CheckpointError ? unusable(err.message) : err;
+  }
+  const binFile = join(dir, 'optimizer.bin');
+  const bin = existsSync(binFile) ? readFileSync(binFile) : Buffer.alloc(0);
+  for (const w of manifest.weights ?? []) {
+    const need = w.shape.reduce((n, d) => n * d, 1) * 4;
+    if (w.length !== need || w.offset + w.length > bin.length) {
+      model.dispose();
+      throw unusable(`${binFile} holds ${bin.length} bytes, too few for optimizer weight '${w.name}' at ${w.offset}+${need}; truncated`);
+    }
+  }
   return {
     dir,
     model,

@@ -54,7 +54,7 @@ export const TRAIN_OPTIONS = {
   batchSize: declare({ schema: positiveInt, default: 1, flag: 'number', value: 'N', must: 'be a positive integer', help: 'images per step' }),
   stepsPerEpoch: declare({ schema: positiveInt.nullable(), default: null, flag: 'number', value: 'N', zeroIsNull: true, must: 'be a positive integer', help: 'steps per epoch; 0: one pass over the training set' }),
   shuffleBuffer: declare({ schema: positiveInt, default: 10, flag: 'number', value: 'N', must: 'be a positive integer', help: "shuffle buffer size (tf.data's shuffle)" }),
-  lr: declare({ schema: z.number().positive(), default: 0.001, flag: 'number', value: 'RATE', must: 'be a positive number', help: 'learning rate' }),
+  lr: declare({ schema: z.number().positive().max(1), default: 0.001, flag: 'number', value: 'RATE', must: 'be a positive number no larger than 1', help: 'learning rate' }),
   optimizer: declare({ schema: z.enum(['adam', 'sgd']), default: 'adam', flag: 'string', value: 'NAME', choices: ['adam', 'sgd'], must: 'be adam or sgd', help: 'optimizer' }),
   loss: declare({ schema: z.enum(LOSS_NAMES), default: 'sparse-ce', flag: 'string', value: 'NAME', choices: LOSS_NAMES, must: `be one of ${LOSS_NAMES.join(', ')}`, help: 'loss on the logits' }),
   metrics: declare({

@@ -105,6 +105,9 @@ export async function fitModel(opts: FitOptions): Promise<FitResult> {
     const started = Date.now();
     const means = new RunningMeans();
     for (let step = 0; step < stepsPerEpoch; step++) {
+      // back to the event loop once a step: awaits that resolve at once never get there, and a SIGINT or
+      // SIGTERM listener (the CLI's clean-up) would wait for the whole epoch
+      await new Promise<void>((resolve) => setImmediate(resolve));
       const batch = ((await batches.next()) as IteratorYieldResult<SampleBatch>).value;
       position += batch.size;
       if (opts.schedule) setLearningRate(optimizer, opts.schedule(epoch * stepsPerEpoch + step));

@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
@@ -9,6 +10,7 @@ import { openSource, readAllSamples } from '../data/source.js';
 import { parseScaling } from '../data/scaling.js';
 import { parsePixelSpacing } from '../data/spacing.js';
 import { CheckpointError, DataError, UsageError } from '../errors.js';
+import { onInterrupt } from '../io/atomic.js';
 import { splitSamples } from '../data/split.js';
 import { buildModel } from '../models/build.js';
 import { checkModelFitsData, softmaxLogitsWarning } from '../models/fit.js';
@@ -23,7 +25,7 @@ import { earlyStoppingCallback } from '../training/callbacks/early-stopping.js';
 import { historyCallback } from '../training/callbacks/history.js';
 import { progressCallback, type ProgressOptions } from '../training/callbacks/progress.js';
 import type { EpochLogs, TrainingCallback } from '../training/callbacks/types.js';
-import { loadLatestCheckpoint } from '../training/checkpoint.js';
+import { listCheckpoints, loadLatestCheckpoint } from '../training/checkpoint.js';
 import { checkRunConfig, type RunConfig, type RunFacts, type TrainConfig } from '../training/config.js';
 import { getLoss } from '../training/losses.js';
 import { withSeededRandom } from '../training/seed.js';
@@ -36,7 +38,7 @@ import { inputTransform, preprocessSample, resampleForModel } from '../transform
 import type { ModelMetadata } from '../models/metadata.js';
 import type { SegmentSettings } from '../evaluation/segment.js';
 import type { EvaluationResult } from '../evaluation/evaluate.js';
-import { readHistory, readRunFile, runPath, writeRunFile } from '../runs/run-dir.js';
+import { checkNewRunDir, discardNewRun, readHistory, readRunFile, runPath, writeRunFile } from '../runs/run-dir.js';
 
 export interface RunOptions {
   /** Where progress lines go (default stdout) and whether to draw the bar. */
@@ -118,9 +120,8 @@ function buildConfiguredModel(config: RunConfig, inputSize: number): tfl.LayersM
 export async function runTraining(input: TrainConfig & Partial<RunFacts>, resumeDir?: string, options: RunOptions = {}): Promise<RunResult> {
   const warn = options.warn ?? ((l: string) => console.error(l));
   const runDir = resumeDir ?? input.out ?? defaultRunDir(input);
-  if (!resumeDir && existsSync(runPath(runDir, 'config'))) {
-    throw new UsageError(`${runDir} already holds a run; continue it with --resume ${runDir}, or pass another --out`);
-  }
+  // a new run goes only into a new or empty folder: nothing of the user's is replaced or mixed in
+  const existed = resumeDir ? true : checkNewRunDir(runDir);
   const requested = input.backendRequested ?? input.backend;
   const backend = await selectBackend(requested as BackendName);
   if (backend.notice) warn(backend.notice);
@@ -133,6 +134,9 @@ export async function runTraining(input: TrainConfig & Partial<RunFacts>, resume
   const inputSize = prep?.roi?.size ?? train[0]!.height;
   const augment = input.augment ?? [];
   const transform = prep || augment.length > 0 ? compose(transformFromSpec(augment, 'augment'), ...(prep ? [inputTransform(prep)] : [])) : undefined;
+  if (input.batchSize > train.length) {
+    throw new UsageError(`--batch-size ${input.batchSize} is larger than the training set (${train.length} samples); pass at most ${train.length}`);
+  }
 
   const config: RunConfig = {
     ...input,
@@ -160,6 +164,9 @@ export async function runTraining(input: TrainConfig & Partial<RunFacts>, resume
     initialEpoch = checkpoint.state.epoch + 1;
     samplePosition = checkpoint.state.samplePosition;
     for (const e of readHistory(runDir).epochs) if (e.epoch < initialEpoch) previousEpochs[e.epoch] = e;
+    if (initialEpoch >= config.epochs) {
+      throw new UsageError(`${runDir} has finished ${initialEpoch} epochs and --epochs ${config.epochs} asks for no more; to train it longer pass --resume ${runDir} --epochs N with N > ${initialEpoch}`);
+    }
     warn(`resuming ${runDir} from ${checkpoint.dir} (epoch ${initialEpoch} of ${config.epochs} done)`);
   } else {
     if (resumeDir) warn(`${runDir}: no complete checkpoint yet; starting from epoch 1`);
@@ -168,55 +175,98 @@ export async function runTraining(input: TrainConfig & Partial<RunFacts>, resume
   checkModelFitsData(model, inputSize, inputSize, config.modelSpec ?? config.model ?? model.name);
   const softmaxWarning = softmaxLogitsWarning(model, config.loss);
   if (softmaxWarning) warn(softmaxWarning);
+  checkMemoryFits(model, config.batchSize, inputSize);
 
-  mkdirSync(runDir, { recursive: true });
-  await writeRunFile(runDir, 'config', config);
-  await writeRunFile(runDir, 'summary', summarizeModel(model));
+  // Until its first checkpoint a new run cannot be resumed: a failure or a signal before then (a NaN
+  // loss at step 2) removes what it wrote, so the folder is as it was and can be used again.
+  const hasCheckpoint = (): boolean => listCheckpoints(runPath(runDir, 'checkpoints')).length > 0;
+  const discard = (): void => {
+    if (!resumeDir && !hasCheckpoint()) discardNewRun(runDir, existed);
+  };
+  const untrack = onInterrupt(discard);
+  // from the first checkpoint on there is nothing to discard, and signals end the process as usual
+  const releaseAfterCheckpoint: TrainingCallback = { onEpochEnd: () => (hasCheckpoint() ? untrack() : undefined) };
+  try {
+    return await trainAndFinish();
+  } catch (err) {
+    discard();
+    throw err;
+  } finally {
+    untrack();
+  }
 
-  const stepsPerEpoch = config.stepsPerEpoch ?? Math.ceil(train.length / config.batchSize);
-  const scheduled = config.lrSchedule !== 'constant' || config.warmupEpochs > 0;
-  const schedule = scheduled
-    ? learningRateSchedule({ name: config.lrSchedule, lr: config.lr, totalSteps: config.epochs * stepsPerEpoch, warmupSteps: config.warmupEpochs * stepsPerEpoch })
-    : undefined;
-  const callbacks: TrainingCallback[] = [
-    historyCallback(),
-    checkpointCallback(),
-    bestModelCallback(),
-    displayCallback(),
-    ...(config.earlyStopping !== null ? [earlyStoppingCallback({ patience: config.earlyStopping })] : []),
-    ...(config.tensorboard ? [new TensorBoardCallback()] : []),
-    ...(options.callbacks ?? []),
-    // progress last, so the epoch line follows the files it reports on
-    progressCallback(options.progress),
-  ];
-  const result = await fitModel({
-    model,
-    optimizer,
-    train,
-    val: valInputs,
-    epochs: config.epochs,
-    initialEpoch,
-    batchSize: config.batchSize,
-    stepsPerEpoch,
-    shuffleBuffer: config.shuffleBuffer,
-    seed: config.seed,
-    samplePosition,
-    loss: getLoss(config.loss),
-    metrics: config.metrics,
-    callbacks,
-    runDir,
-    config,
-    learningRate: config.lr,
-    previousEpochs,
-    displaySample: valInputs[0] ?? (transform ? undefined : train[0]),
-    ...(transform ? { transform } : {}),
-    ...(schedule ? { schedule } : {}),
-  });
-  if (result.stopped) warn(result.stopped);
-  const segment = runSegmentSettings(config);
-  await saveModel(model, runPath(runDir, 'model'), segment ? { metadata: modelMetadata(config, segment) } : {});
-  const { evaluation, report } = await finishRun(runDir, model, val, segment);
-  return { runDir, config, history: result.history, final: result.history.at(-1), stopped: result.stopped, model, val, evaluation, report };
+  async function trainAndFinish(): Promise<RunResult> {
+    mkdirSync(runDir, { recursive: true });
+    await writeRunFile(runDir, 'config', config);
+    await writeRunFile(runDir, 'summary', summarizeModel(model));
+
+    const stepsPerEpoch = config.stepsPerEpoch ?? Math.ceil(train.length / config.batchSize);
+    const scheduled = config.lrSchedule !== 'constant' || config.warmupEpochs > 0;
+    const schedule = scheduled
+      ? learningRateSchedule({ name: config.lrSchedule, lr: config.lr, totalSteps: config.epochs * stepsPerEpoch, warmupSteps: config.warmupEpochs * stepsPerEpoch })
+      : undefined;
+    const callbacks: TrainingCallback[] = [
+      historyCallback(),
+      checkpointCallback(),
+      releaseAfterCheckpoint,
+      bestModelCallback(),
+      displayCallback(),
+      ...(config.earlyStopping !== null ? [earlyStoppingCallback({ patience: config.earlyStopping })] : []),
+      ...(config.tensorboard ? [new TensorBoardCallback()] : []),
+      ...(options.callbacks ?? []),
+      // progress last, so the epoch line follows the files it reports on
+      progressCallback(options.progress),
+    ];
+    const result = await fitModel({
+      model,
+      optimizer,
+      train,
+      val: valInputs,
+      epochs: config.epochs,
+      initialEpoch,
+      batchSize: config.batchSize,
+      stepsPerEpoch,
+      shuffleBuffer: config.shuffleBuffer,
+      seed: config.seed,
+      samplePosition,
+      loss: getLoss(config.loss),
+      metrics: config.metrics,
+      callbacks,
+      runDir,
+      config,
+      learningRate: config.lr,
+      previousEpochs,
+      displaySample: valInputs[0] ?? (transform ? undefined : train[0]),
+      ...(transform ? { transform } : {}),
+      ...(schedule ? { schedule } : {}),
+    });
+    if (result.stopped) warn(result.stopped);
+    const segment = runSegmentSettings(config);
+    await saveModel(model, runPath(runDir, 'model'), segment ? { metadata: modelMetadata(config, segment) } : {});
+    const { evaluation, report } = await finishRun(runDir, model, val, segment);
+    return { runDir, config, history: result.history, final: result.history.at(-1), stopped: result.stopped, model, val, evaluation, report };
+  }
+}
+
+/** Share of the machine's memory a run may plan to use for activations, leaving room for the data and the rest. */
+const MEMORY_SHARE = 0.75;
+
+/**
+ * Fails before anything is written when one training step cannot fit in memory: every layer's output
+ * is kept for the backward pass and gets a gradient of the same size (float32), per image of the batch.
+ * A batch of 100000 once ran 17 s and took 5.7 GB before failing with a Node buffer error.
+ */
+export function checkMemoryFits(model: tfl.LayersModel, batchSize: number, inputSize: number, available = totalmem() * MEMORY_SHARE): void {
+  let perImage = 0;
+  for (const layer of model.layers) {
+    const shapes = (Array.isArray(layer.outputShape[0]) ? layer.outputShape : [layer.outputShape]) as (number | null)[][];
+    for (const shape of shapes) perImage += shape.slice(1).reduce<number>((n, d) => n * (d ?? 1), 1);
+  }
+  const needed = perImage * 4 * 2 * batchSize;
+  if (needed > available) {
+    const gb = (b: number): string => (b / 2 ** 30).toFixed(1);
+    throw new UsageError(`--batch-size ${batchSize} needs about ${gb(needed)} GB for the activations of ${model.name} at ${inputSize}x${inputSize}, more than the ${gb(available)} GB this machine can give; pass a smaller --batch-size`);
+  }
 }
 
 /** The inference pipeline a run's model is used with: its preprocessing, TTA and post-processing. */

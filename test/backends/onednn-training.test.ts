@@ -98,7 +98,7 @@ describe.skipIf(!native.ok)('training on onednn', () => {
   test('the fused Adam update equals tf.train.adam, and getWeights exposes its moments', async () => {
     const start = Float32Array.from({ length: 1000 }, (_, i) => Math.sin(i));
     const grads = [0.5, -2, 3].map((s) => Float32Array.from({ length: 1000 }, (_, i) => s * Math.cos(i * 0.3)));
-    const run = async (backend: 'cpu' | 'onednn') => {
+    const run = async (backend: 'cpu' | 'onednn', restoreAfter?: { name: string; tensor: tf.Tensor }[]) => {
       await selectBackend(backend);
       const v = tf.variable(tf.tensor(start), true, `w_${backend}_${Math.random()}`);
       const opt = createOptimizer('adam', 0.05);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CheckpointError } from '../../src/errors.js';
 import { differingSettings, renderReport, writeReport, writeRunReport } from '../../src/reporting/report.js';
-import { readRun } from '../../src/reporting/run.js';
+import { readRun, type PerImageRecord } from '../../src/reporting/run.js';
 import { writeFakeRun } from './fake-run.js';
 
 let base: string;
@@ -105,7 +105,7 @@ describe('HTML report', () => {
 
   it('splits a small validation set into a best and a worst half, and prints fractions and counts apart', () => {
     const run = readRun(join(base, 'fast'));
-    run.evaluation!.perImage = [0.9, 0, 0.5, 0.2].map((dice, i) => ({ name: `img${i}`, dice, lvAreaPx: 1200 + i }));
+    run.evaluation!.perImage = [0.9, 0, 0.5, 0.2].map((dice, i) => ({ name: `img${i}`, dice, lvAreaPx: 1200 + i }) as PerImageRecord);
     run.summary!.layers[1]!.params = 0;
     const html = renderReport([run]);
     expect([...html.matchAll(/<tr><td>(best|worst)<\/td><td>(img\d)<\/td>/g)].map((m) => `${m[1]} ${m[2]}`))
@@ -116,7 +116,7 @@ describe('HTML report', () => {
 
   it("matches sample files to their image's Dice whether the name's slash became _ or -", () => {
     const run = readRun(join(base, 'fast'));
-    run.evaluation!.perImage = [{ name: 'synthetic/10', dice: 0.25 }, { name: 'synthetic/100', dice: 0.75 }, { name: 'SC-HF-I-01/IM-0048', dice: 0.5 }];
+    run.evaluation!.perImage = [{ name: 'synthetic/10', dice: 0.25 }, { name: 'synthetic/100', dice: 0.75 }, { name: 'SC-HF-I-01/IM-0048', dice: 0.5 }] as PerImageRecord[];
     const png = run.samples[0]!.png;
     run.samples = [
       { file: 'samples/worst-01-synthetic-10.png', png },

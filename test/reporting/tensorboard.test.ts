@@ -28,12 +28,13 @@ describe('TensorBoardCallback', () => {
     ] });
     const n = 16, image = new Float32Array(n * n), label = new Uint8Array(n * n);
     for (let i = 0; i < n * n; i++) { image[i] = (i % n) / n; label[i] = Math.hypot((i % n) - 8, Math.floor(i / n) - 8) < 4 ? 1 : 0; }
-    const ctx: TrainingContext = {
+    // only what the TensorBoard callback reads (no optimizer, seed or resume state)
+    const ctx = {
       model, runDir, config: { model: 'tiny', epochs: 3, lr: 0.001 },
       displaySample: { name: 'phantom-0', patient: 'p0', image, label, height: n, width: n },
-      predictLabel: async (s) => s.label.map((v) => 1 - v),
+      predictLabel: async (s: { label: Uint8Array }) => s.label.map((v) => 1 - v),
       learningRate: 0.001, totalEpochs: 3, stepsPerEpoch: 4, tf,
-    };
+    } as unknown as TrainingContext;
     const cb = new TensorBoardCallback({ host: 'testhost' });
     cb.onTrainBegin(ctx);
     for (const [epoch, l] of logs.entries()) await cb.onEpochEnd(epoch, l, ctx);
@@ -79,8 +80,8 @@ describe('TensorBoardCallback', () => {
       expect(histo.num ?? 0).toBe(data.length);
       expect(histo.min ?? 0).toBeCloseTo(Math.min(...data), 6);
       expect(histo.max ?? 0).toBeCloseTo(Math.max(...data), 6);
-      expect(histo.sum ?? 0).toBeCloseTo(data.reduce((a, b) => a + b, 0), 5);
-      expect(histo.bucket.reduce((a, b) => a + b, 0)).toBe(data.length);
+      expect(histo.sum ?? 0).toBeCloseTo(Array.from(data as ArrayLike<number>).reduce((a, b) => a + b, 0), 5);
+      expect(Array.from(histo.bucket as ArrayLike<number>).reduce((a, b) => a + b, 0)).toBe(data.length);
       expect(histo.bucket_limit).toHaveLength(histo.bucket.length);
     }
   });

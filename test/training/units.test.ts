@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import { selectBackend } from '../../src/backends/select.js';
 import { createOptimizer } from '../../src/backends/optimizers.js';
 import { softDiceLoss, sparseCrossEntropy } from '../../src/training/losses.js';
@@ -67,7 +68,7 @@ describe('checkpoints', () => {
     const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
     const x = tf.randomNormal([1, 8, 8, 1]);
     const y = tf.zeros([1, 8, 8], 'int32') as tf.Tensor3D;
-    const step = (opt: tf.Optimizer, m = model, v = vars): void =>
+    const step = (opt: tf.Optimizer, m: tfl.LayersModel = model, v = vars): void =>
       tf.tidy(() => { opt.minimize(() => sparseCrossEntropy(m.apply(x) as tf.Tensor4D, y), false, v); });
     for (let epoch = 0; epoch < 3; epoch++) {
       step(optimizer);
