@@ -32,7 +32,8 @@ export interface FitOptions {
   metrics: readonly MetricName[];
   callbacks?: TrainingCallback[];
   runDir: string;
-  config: RunConfig;
+  /** The run's configuration, for callbacks that record it (TensorBoard). */
+  config?: RunConfig;
   learningRate: number;
   /** Logs of the epochs done before a resume. */
   previousEpochs?: EpochLogs[];

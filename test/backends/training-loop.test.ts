@@ -31,7 +31,7 @@ async function shortRun(backend: 'cpu' | 'onednn' | 'wasm') {
   const { history } = await fitModel({
     model, optimizer, train: phantoms(0, 8), val: phantoms(100, 2), epochs: 2, batchSize: 2, stepsPerEpoch: 2,
     shuffleBuffer: 8, seed: 3, loss: sparseCrossEntropy, metrics: ['dice'], runDir: mkdtempSync(join(tmpdir(), 'lvseg-loop-')),
-    config: {}, learningRate: 1e-3,
+    learningRate: 1e-3,
   });
   optimizer.dispose();
   model.dispose();

@@ -36,7 +36,7 @@ export class TensorBoardCallback implements TrainingCallback {
     const host = this.options.host;
     this.train = new EventFileWriter(join(logDir, 'train'), { host });
     this.validation = new EventFileWriter(join(logDir, 'validation'), { host });
-    this.train.text('config', '```json\n' + JSON.stringify(ctx.config, null, 2) + '\n```', 0);
+    this.train.text('config', '```json\n' + JSON.stringify(ctx.config ?? {}, null, 2) + '\n```', 0);
     this.train.flush();
   }
 

@@ -12,7 +12,8 @@ export interface TrainingContext {
   /** The run directory everything is written to. */
   runDir: string;
   /** The resolved configuration, as written to config.json. */
-  config: RunConfig;
+  /** The run's configuration, for callbacks that record it (TensorBoard). */
+  config?: RunConfig;
   /** The fixed sample the display callback shows after every epoch. */
   displaySample?: Sample;
   /**
