@@ -1,0 +1,5 @@
+// The run directory's layout and files.
+export {
+  RUN_FILES, RUN_PARTS, runPath, isRunDir, checkRunDir, readRunFile, writeRunFile, readHistory,
+  type RunFile, type RunPart, type RunFileTypes, type HistoryFile,
+} from './run-dir.js';
