@@ -26,3 +26,6 @@ export class UsageError extends LvsegError {}
 
 /** Training that cannot go on (e.g. a NaN loss). */
 export class TrainingError extends LvsegError {}
+
+/** A job queue (Redis) that cannot be reached or used: address, connection, a job that vanished. */
+export class QueueError extends LvsegError {}

@@ -13,6 +13,7 @@ export async function loadCommands(): Promise<Command[]> {
     import('./plot.js'),
     import('./report.js'),
     import('./data.js'),
+    import('./search.js'),
   ] as Promise<{ command?: Command; commands?: Command[] }>[]);
   return modules.flatMap((m) => (m.commands ?? (m.command ? [m.command] : [])));
 }

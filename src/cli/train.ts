@@ -9,7 +9,7 @@ import type { OptionSpec, ParsedArgs } from './options.js';
 const OPTIONS = Object.entries(TRAIN_OPTIONS) as [TrainOptionName, OptionDeclaration][];
 
 /** A training option as a flag: `batchSize` → `--batch-size N`, with its default for --help. */
-function optionSpec(name: TrainOptionName, d: OptionDeclaration): OptionSpec {
+export function optionSpec(name: TrainOptionName, d: OptionDeclaration): OptionSpec {
   const fallback = d.default === null ? (d.zeroIsNull ? 0 : undefined) : d.default;
   return { name: flagName(name), type: d.flag, value: d.value, description: d.help, choices: d.choices, ...(fallback === undefined || fallback === '' ? {} : { default: fallback as OptionSpec['default'] }) };
 }
@@ -51,7 +51,7 @@ export const command: Command = {
 };
 
 /** Only the flags the user gave: defaults must not override a preset or a config file. */
-function givenFlags(args: ParsedArgs): Partial<Record<keyof TrainConfig, unknown>> {
+export function givenFlags(args: ParsedArgs): Partial<Record<keyof TrainConfig, unknown>> {
   const out: Partial<Record<keyof TrainConfig, unknown>> = {};
   for (const [name, d] of OPTIONS) {
     const flag = flagName(name);
