@@ -6,6 +6,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { CheckpointError } from '../errors.js';
 import { parseScaling, type Scaling } from '../data/scaling.js';
+import { ENSEMBLE_FILE } from '../models/ensemble.js';
 import { resolveModelJson } from '../models/io.js';
 import { RUN_PARTS, runPath } from '../runs/run-dir.js';
 
@@ -16,8 +17,11 @@ import { RUN_PARTS, runPath } from '../runs/run-dir.js';
 export function findRunConfig(modelPath: string): string | undefined {
   const candidates: string[] = [];
   if (existsSync(modelPath) && statSync(modelPath).isDirectory()) candidates.push(runPath(modelPath, 'config'));
+  const modelFile = resolveModelJson(modelPath);
+  // an ensemble records its members' scaling in its own file
+  if (basename(modelFile) === ENSEMBLE_FILE) return modelFile;
   // Only the run layout's own folders lead up to a run: an unrelated config.json above a bare model is not one.
-  const dir = dirname(resolve(resolveModelJson(modelPath)));
+  const dir = dirname(resolve(modelFile));
   if (basename(dir) === RUN_PARTS.model || basename(dir) === RUN_PARTS.best) candidates.push(runPath(join(dir, '..'), 'config'));
   if (basename(dirname(dir)) === RUN_PARTS.checkpoints) candidates.push(runPath(join(dir, '..', '..'), 'config'));
   return candidates.find((f) => existsSync(f));

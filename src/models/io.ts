@@ -1,10 +1,11 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, isAbsolute, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { writeFileAtomic } from '../io/atomic.js';
 import { CheckpointError } from '../errors.js';
 import { RUN_PARTS } from '../runs/run-dir.js';
+import { buildEnsemble, ENSEMBLE_FILE, readEnsembleFile } from './ensemble.js';
 
 /**
  * Saves a model in the TensorFlow.js layers format (`model.json` + `weights.bin`), loadable by
@@ -44,11 +45,17 @@ function concatWeightData(data: ArrayBuffer | ArrayBuffer[]): Uint8Array {
 
 /**
  * Loads a TF.js layers model from a `model.json` path, a folder holding one, or a run directory
- * (its `best/` model when present, else `model/`).
+ * (its `best/` model when present, else `model/`); or an ensemble (ensemble.json, or a folder holding
+ * one) as one model whose output is the mean of its members' softmax.
  */
 export async function loadModel(path: string): Promise<tfl.LayersModel> {
   const file = resolveModelJson(path);
   const dir = join(file, '..');
+  if (basename(file) === ENSEMBLE_FILE) {
+    const { members } = readEnsembleFile(file);
+    const models = await Promise.all(members.map((m) => loadModel(isAbsolute(m.model) ? m.model : join(dir, m.model))));
+    return buildEnsemble(models, members.map((m) => m.output));
+  }
   let json: { modelTopology: object; weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[] };
   try {
     json = JSON.parse(readFileSync(file, 'utf8'));
@@ -75,9 +82,9 @@ export async function loadModel(path: string): Promise<tfl.LayersModel> {
 export function resolveModelJson(path: string): string {
   if (!existsSync(path)) throw new CheckpointError(`${path}: no such model file or run directory`);
   if (statSync(path).isFile()) return path;
-  for (const candidate of ['model.json', join(RUN_PARTS.best, 'model.json'), join(RUN_PARTS.model, 'model.json')]) {
+  for (const candidate of ['model.json', join(RUN_PARTS.best, 'model.json'), join(RUN_PARTS.model, 'model.json'), ENSEMBLE_FILE]) {
     const f = join(path, candidate);
     if (existsSync(f)) return f;
   }
-  throw new CheckpointError(`${path}: no model.json, best/model.json or model/model.json inside; pass a run directory or a model.json`);
+  throw new CheckpointError(`${path}: no model.json, best/model.json, model/model.json or ${ENSEMBLE_FILE} inside; pass a run directory, a model.json or an ensemble`);
 }

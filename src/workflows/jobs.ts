@@ -76,6 +76,8 @@ export type JobResult = TrainJobResult | PredictJobResult;
 export interface WorkerPlace {
   /** Where a worker keeps the runs of studies whose folder it cannot see (default runs/worker). */
   out?: string;
+  /** Write into the study folder when it is visible here (default); false: always under `out`. */
+  useStudyFolder?: boolean;
   /** Progress lines of the training (default: none). */
   log?: (line: string) => void;
 }
@@ -122,7 +124,7 @@ export async function runJob(job: Job, place: WorkerPlace = {}): Promise<JobResu
       seconds: (Date.now() - started) / 1000,
     };
   }
-  const shared = seesStudyFolder(job.study);
+  const shared = place.useStudyFolder !== false && seesStudyFolder(job.study);
   const runDir = resolve(shared ? join(job.study.out, job.name) : join(place.out ?? join('runs', 'worker'), job.study.id, job.name));
   const progress = { stream: { write: (text: string) => place.log?.(`${job.name}: ${text.trimEnd()}`) }, bar: false };
   const options = { progress, warn: (line: string) => place.log?.(`${job.name}: ${line}`) };

@@ -140,8 +140,8 @@ export interface QueueWorkerOptions {
   /** How often workers look for jobs whose worker died (stalled) and put them back. */
   stalledMs?: number;
   place?: WorkerPlace;
-  /** Called when a job starts and ends. */
-  onJob?: (event: 'start' | 'done' | 'failed', job: Job, detail?: string) => void;
+  /** Called when a job starts, is done (its result is in Redis) or failed, and on queue errors (no job). */
+  onJob?: (event: 'start' | 'done' | 'failed' | 'error', job: Job | undefined, detail?: string) => void;
 }
 
 /** A running `lvseg worker`: `close()` finishes the job in hand and stops. */
@@ -156,14 +156,9 @@ export async function startQueueWorker(url: string, options: QueueWorkerOptions 
   const worker = new Worker(
     options.queueName ?? DEFAULT_QUEUE_NAME,
     async (bullJob) => {
-      const job = bullJob.data as Job;
-      options.onJob?.('start', job);
       try {
-        const result = await runJob(job, options.place);
-        options.onJob?.('done', job);
-        return result;
+        return await runJob(bullJob.data as Job, options.place);
       } catch (err) {
-        options.onJob?.('failed', job, errorLine(err));
         throw new Error(errorLine(err));
       }
     },
@@ -176,6 +171,12 @@ export async function startQueueWorker(url: string, options: QueueWorkerOptions 
       maxStalledCount: 2,
     },
   );
+  // Reported from the queue's events, not the processor: 'completed' fires only when Redis took the
+  // result, so a job whose lock this worker lost (and another worker re-ran) is not reported done here.
+  worker.on('active', (bullJob) => options.onJob?.('start', bullJob.data as Job));
+  worker.on('completed', (bullJob) => options.onJob?.('done', bullJob.data as Job));
+  worker.on('failed', (bullJob, err) => bullJob && options.onJob?.('failed', bullJob.data as Job, err.message));
+  worker.on('error', (err) => options.onJob?.('error', undefined, err.message));
   await worker.waitUntilReady();
   return { close: () => worker.close() };
 }
