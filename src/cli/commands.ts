@@ -14,6 +14,7 @@ export async function loadCommands(): Promise<Command[]> {
     import('./report.js'),
     import('./data.js'),
     import('./search.js'),
+    import('./cv.js'),
     import('./worker.js'),
   ] as Promise<{ command?: Command; commands?: Command[] }>[]);
   return modules.flatMap((m) => (m.commands ?? (m.command ? [m.command] : [])));

@@ -26,7 +26,7 @@ const JOURNAL = 'jobs';
  * Creates the study folder `out`, or with `resume` opens the one there. The folder's id ties jobs,
  * queue entries and worker folders to this study. `extra` is what the study records to resume itself.
  */
-export async function openStudy<T extends object>(out: string, kind: StudyFile['kind'], resume: boolean, extra: () => T): Promise<StudyFile & T> {
+export async function openStudy<T extends object>(out: string, kind: StudyFile['kind'], resume: boolean, extra: () => T | Promise<T>): Promise<StudyFile & T> {
   const file = join(out, STUDY_FILE);
   if (existsSync(file)) {
     if (!resume) throw new UsageError(`${out} already holds a ${kind}; continue it with --resume, or pass another --out`);
@@ -36,7 +36,7 @@ export async function openStudy<T extends object>(out: string, kind: StudyFile['
   }
   if (resume) throw new UsageError(`${out}: no ${STUDY_FILE}, so nothing to resume; drop --resume to start the ${kind}`);
   mkdirSync(out, { recursive: true });
-  const study = { id: `${kind}-${runStamp()}-${randomBytes(3).toString('hex')}`, kind, createdAt: new Date().toISOString(), ...extra() };
+  const study = { id: `${kind}-${runStamp()}-${randomBytes(3).toString('hex')}`, kind, createdAt: new Date().toISOString(), ...(await extra()) };
   await writeFileAtomic(file, JSON.stringify(study, null, 2) + '\n');
   return study;
 }
