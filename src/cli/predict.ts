@@ -8,6 +8,7 @@ import { dicomScalingWarning, resolveInputScale } from '../evaluation/run-config
 import { writeFileAtomic } from '../io/atomic.js';
 import { loadModel, resolveModelJson } from '../models/io.js';
 import { backendOption, type Command } from './command.js';
+import { predictOnQueue } from './predict-queue.js';
 
 /** A file-name stem from a sample name like `SC-HF-I-04/IM-0001-0087`, unique among `taken`. */
 export function outputStem(name: string, taken: Set<string>): string {
@@ -49,6 +50,8 @@ export const command: Command = {
     { name: 'out', type: 'string', value: 'DIR', description: 'folder for the outputs (created)', default: '' },
     { name: 'scale', type: 'string', value: 'S', description: "pixel scaling (1/255, minmax, zscore, none); default: the run's", default: '' },
     backendOption,
+    { name: 'queue', type: 'string', value: 'URL', description: "spread the inputs over 'lvseg worker' processes on a Redis queue (redis://HOST:PORT); MODEL and INPUTs must be readable there", default: '' },
+    { name: 'queue-name', type: 'string', value: 'NAME', description: 'the queue in Redis (as the workers)', default: 'lvseg' },
   ],
   async run(args) {
     const [modelPath, ...inputs] = args.positionals;
@@ -57,6 +60,7 @@ export const command: Command = {
     }
     const out = args.options.out as string;
     if (!out) throw new UsageError('predict needs --out DIR for the masks, overlays and contours');
+    if (args.options.queue) return predictOnQueue(args, modelPath, inputs, out);
 
     const backend = await selectBackend(args.options.backend as BackendName);
     if (backend.notice) console.error(backend.notice);

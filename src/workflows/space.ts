@@ -3,6 +3,7 @@
  * grid and seeded random sampling of trials. The format is documented in docs/search.md.
  */
 import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join } from 'node:path';
 import { createRng } from '../data/random.js';
 import { UsageError } from '../errors.js';
 import { loadModelSpec, validateModelSpec } from '../models/spec.js';
@@ -43,7 +44,10 @@ export function readSearchSpace(file: string): SearchSpace {
   } catch (err) {
     throw new UsageError(`${file}: cannot read the search space (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
-  return parseSearchSpace(json, file);
+  const space = parseSearchSpace(json, file);
+  // a model spec named in the space is next to it, not in the folder lvseg runs in
+  if (typeof space.base.modelSpec === 'string' && !isAbsolute(space.base.modelSpec)) space.base.modelSpec = join(dirname(file), space.base.modelSpec);
+  return space;
 }
 
 /**

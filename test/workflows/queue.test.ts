@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { checkRedis, parseRedisUrl } from '../../src/workflows/queue.js';
 import type { TrialRecord } from '../../src/workflows/search.js';
-import { ensureBuilt, LVSEG, runCli } from '../cli/run-cli.js';
+import { captureCli, ensureBuilt, LVSEG, runCli } from '../cli/run-cli.js';
 import { freePort, HAVE_REDIS, startRedis, type RedisServer } from './redis.js';
 
 /** Two 4-filter convolutions: a trial of it takes about a second on the cpu backend. */
@@ -126,7 +126,24 @@ describe.skipIf(!HAVE_REDIS)('lvseg search on a Redis queue with two lvseg worke
     expect(again.code).toBe(0);
     const after = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as TrialRecord[];
     expect(after).toEqual(JSON.parse(before));
-  }, 60_000);
+  it('spreads lvseg predict over a worker, with the same masks and areas as a local predict', async () => {
+    const results = JSON.parse(readFileSync(join(dir, 'search', 'results.json'), 'utf8')) as TrialRecord[];
+    const model = results.find((r) => r.runDir!.startsWith(join(dir, 'search')))!.runDir!;
+    const worker = startWorker(redis.url, join(dir, 'worker-c'));
+    const inputs = ['synthetic:2:300:32', 'synthetic:3:400:32'];
+    try {
+      const queued = await runCli(['predict', model, ...inputs, '--out', join(dir, 'pq'), '--backend', 'cpu', '--queue', redis.url]);
+      expect(queued.code).toBe(0);
+    } finally {
+      await stopWorker(worker);
+    }
+    const local = await captureCli(['predict', model, ...inputs, '--out', join(dir, 'pl'), '--backend', 'cpu']);
+    expect(local.code).toBe(0);
+    const read = (d: string): { name: string; lvAreaPx: number; mask: string }[] => JSON.parse(readFileSync(join(dir, d, 'predictions.json'), 'utf8')).images;
+    expect(read('pq').map((i) => [i.name, i.lvAreaPx])).toEqual(read('pl').map((i) => [i.name, i.lvAreaPx]));
+    expect(read('pq')).toHaveLength(5);
+    for (const image of read('pl')) expect(readFileSync(join(dir, 'pq', image.mask))).toEqual(readFileSync(join(dir, 'pl', image.mask)));
+  }, 120_000);
 });
 
 describe('a queue that cannot be reached', () => {
