@@ -126,6 +126,8 @@ describe.skipIf(!HAVE_REDIS)('lvseg search on a Redis queue with two lvseg worke
     expect(again.code).toBe(0);
     const after = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as TrialRecord[];
     expect(after).toEqual(JSON.parse(before));
+  }, 60_000);
+
   it('spreads lvseg predict over a worker, with the same masks and areas as a local predict', async () => {
     const results = JSON.parse(readFileSync(join(dir, 'search', 'results.json'), 'utf8')) as TrialRecord[];
     const model = results.find((r) => r.runDir!.startsWith(join(dir, 'search')))!.runDir!;
