@@ -60,7 +60,8 @@ export async function checkRedis(address: RedisAddress, timeoutMs = CONNECT_TIME
     socket.on('connect', () => socket.write(address.password ? `AUTH ${address.password}\r\nPING\r\n` : 'PING\r\n'));
     socket.on('data', (d) => {
       reply += d.toString('latin1');
-      if (!reply.includes('\r\n', reply.lastIndexOf('\r\n') > 0 && address.password ? reply.indexOf('\r\n') + 2 : 0)) return;
+      // one reply line per command sent (AUTH's, then PING's)
+      if (reply.split('\r\n').length - 1 < (address.password ? 2 : 1)) return;
       clearTimeout(timer);
       socket.destroy();
       if (reply.includes('+PONG')) resolve();
