@@ -12,8 +12,8 @@ import { errorLine, type JobOutcome, type JobRunner } from './runners.js';
 /** The queue's name in Redis unless --queue-name says otherwise. */
 export const DEFAULT_QUEUE_NAME = 'lvseg';
 
-/** How long to wait for Redis to answer before giving up with one line. */
-const CONNECT_TIMEOUT_MS = 3000;
+/** How long to wait for Redis to answer before giving up with one line (generous: a busy machine is slow to schedule us). */
+const CONNECT_TIMEOUT_MS = 5000;
 
 export interface RedisAddress {
   host: string;
@@ -95,6 +95,8 @@ export async function queueRunner(url: string, options: QueueRunnerOptions = {})
   await checkRedis(address);
   const name = options.queueName ?? DEFAULT_QUEUE_NAME;
   const queue = new Queue(name, { connection: connection(address) });
+  // the client reconnects by itself; without a listener a dropped connection would end the process
+  queue.on('error', (err) => options.log?.(`queue: ${err.message}`));
   const pollMs = options.pollMs ?? 500;
   return {
     description: `queue '${name}' on ${address.host}:${address.port}`,

@@ -83,7 +83,7 @@ describe.skipIf(!HAVE_REDIS)('lvseg search on a Redis queue with two lvseg worke
     try {
       const search = await runCli(['search', space, ...training, '--queue', redis.url, '--out', out]);
       expect(search.stderr).not.toMatch(/failed/);
-      expect(search.code).toBe(0);
+      expect(search.code, search.stderr).toBe(0);
     } finally {
       clearInterval(killer);
       await Promise.all(workers.map(stopWorker));
@@ -154,7 +154,7 @@ describe('a queue that cannot be reached', () => {
     const port = await freePort();
     const started = Date.now();
     await expect(checkRedis(parseRedisUrl(`redis://127.0.0.1:${port}`))).rejects.toThrow(`cannot reach Redis at 127.0.0.1:${port} (--queue redis://127.0.0.1:${port}): ECONNREFUSED; start redis-server there or fix the address`);
-    expect(Date.now() - started).toBeLessThan(3000);
+    expect(Date.now() - started).toBeLessThan(5000);
   });
 
   it('lvseg worker prints that line and exits 1', async () => {
