@@ -205,7 +205,7 @@ export function formatResultsTable(results: readonly TrialRecord[]): string {
     String(r.metrics.epochs),
     r.metrics.seconds === null ? '-' : r.metrics.seconds.toFixed(1),
   ]);
-  const header = ['rank', 'trial', 'status', ...paramNames, 'dice', 'best val_dice', 'epochs', 'seconds'];
+  const header = ['rank', 'trial', 'status', ...paramNames, 'dice', 'best val_dice', 'epochs run', 'seconds'];
   const widths = header.map((h, c) => Math.min(40, Math.max(h.length, ...rows.map((row) => row[c]!.length))));
   const line = (cells: string[]): string => cells.map((cell, c) => (cell.length > widths[c]! ? `${cell.slice(0, widths[c]! - 1)}~` : cell.padEnd(widths[c]!))).join('  ').trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
