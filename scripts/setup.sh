@@ -11,8 +11,9 @@ say() { echo "[setup] $*" >&2; }
 hash_of() { { find "$@" -type f 2>/dev/null || true; } | LC_ALL=C sort | xargs -r sha1sum | sha1sum | cut -c1-40; }
 
 # 1. System packages: a compiler toolchain and oneDNN for the native backend; chromium for the browser tests;
-# Mesa's EGL and llvmpipe give the webgpu backend an adapter on machines without a GPU (tests).
-system_packages=(g++ make python3 libdnnl-dev chromium libegl1 libegl-mesa0 libgl1-mesa-dri)
+# Mesa's EGL and llvmpipe give the webgpu backend an adapter on machines without a GPU (tests);
+# redis-server: the queue tests start their own on a free loopback port (lvseg search|cv|predict --queue).
+system_packages=(g++ make python3 libdnnl-dev chromium libegl1 libegl-mesa0 libgl1-mesa-dri redis-server)
 if [ "${LVSEG_SKIP_APT:-0}" != 1 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   missing=()
   for p in "${system_packages[@]}"; do

@@ -29,3 +29,5 @@ export class TrainingError extends LvsegError {}
 
 /** An output that cannot be written: it exists, its folder holds files lvseg did not write, or it is not writable. */
 export class OutputError extends LvsegError {}
+/** A job queue (Redis) that cannot be reached or used: address, connection, a job that vanished. */
+export class QueueError extends LvsegError {}

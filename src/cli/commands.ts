@@ -15,6 +15,9 @@ export async function loadCommands(): Promise<Command[]> {
     import('./data.js'),
     import('./volumes.js'),
     import('./serve.js'),
+    import('./search.js'),
+    import('./cv.js'),
+    import('./worker.js'),
   ] as Promise<{ command?: Command; commands?: Command[] }>[]);
   return modules.flatMap((m) => (m.commands ?? (m.command ? [m.command] : [])));
 }

@@ -13,6 +13,7 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { openOutputFolder } from '../io/output.js';
 import { loadModel, resolveModelJson } from '../models/io.js';
 import { backendOption, type Command } from './command.js';
+import { predictOnQueue } from './predict-queue.js';
 
 /** Longest stem kept whole: with `-icontour-auto.txt` and a `-N` suffix a file name stays far under 255 bytes. */
 const MAX_STEM = 120;
@@ -66,6 +67,8 @@ export const command: Command = {
     { name: 'postprocess', type: 'boolean', description: "largest component and holes filled, where the model's lvseg.json asks for them (--no-postprocess: off)", default: true },
     { name: 'spacing', type: 'string', value: 'MM', description: 'pixel spacing in mm (or ROW,COL) for images that do not carry one, for areas in mm²', default: '' },
     backendOption,
+    { name: 'queue', type: 'string', value: 'URL', description: "spread the inputs over 'lvseg worker' processes on a Redis queue (redis://HOST:PORT); MODEL and INPUTs must be readable there", default: '' },
+    { name: 'queue-name', type: 'string', value: 'NAME', description: 'the queue in Redis (as the workers)', default: 'lvseg' },
   ],
   async run(args) {
     const [modelPath, ...inputs] = args.positionals;
@@ -74,6 +77,7 @@ export const command: Command = {
     }
     const out = args.options.out as string;
     if (!out) throw new UsageError('predict needs --out DIR for the masks, overlays and contours');
+    if (args.options.queue) return predictOnQueue(args, modelPath, inputs, out);
     const spacingText = args.options.spacing as string;
     const spacing = spacingText ? parsePixelSpacing(spacingText) : undefined;
 

@@ -7,12 +7,12 @@ import type { Command } from './command.js';
 import type { OptionSpec, ParsedArgs } from './options.js';
 
 /** The options that are flags; the others (JSON values) come from a preset or --config FILE. */
-const OPTIONS = (Object.entries(TRAIN_OPTIONS) as [TrainOptionName, OptionDeclaration][]).filter(
+export const FLAG_OPTIONS = (Object.entries(TRAIN_OPTIONS) as [TrainOptionName, OptionDeclaration][]).filter(
   (entry): entry is [TrainOptionName, OptionDeclaration & { flag: NonNullable<OptionDeclaration['flag']> }] => entry[1].flag !== null,
 );
 
 /** A training option as a flag: `batchSize` → `--batch-size N`, with its default for --help. */
-function optionSpec(name: TrainOptionName, d: OptionDeclaration & { flag: NonNullable<OptionDeclaration['flag']> }): OptionSpec {
+export function optionSpec(name: TrainOptionName, d: OptionDeclaration & { flag: NonNullable<OptionDeclaration['flag']> }): OptionSpec {
   const fallback = d.default === null ? (d.zeroIsNull ? 0 : undefined) : d.default;
   return { name: flagName(name), type: d.flag, value: d.value, description: d.help, choices: d.choices, ...(fallback === undefined || fallback === '' ? {} : { default: fallback as OptionSpec['default'] }) };
 }
@@ -34,7 +34,7 @@ export const command: Command = {
     `evaluate follow. ${Object.entries(TRAIN_OPTIONS).filter(([, d]) => d.flag === null).map(([k]) => k).join(', ')} are set by a preset or in --config FILE.`,
   ].join('\n'),
   options: [
-    ...OPTIONS.map(([name, d]) => optionSpec(name, d)),
+    ...FLAG_OPTIONS.map(([name, d]) => optionSpec(name, d)),
     { name: 'config', type: 'string', value: 'FILE', description: 'JSON config with the same keys in camelCase (batchSize, lr, ...); flags win' },
     { name: 'resume', type: 'string', value: 'RUN', description: 'continue the run in RUN from its last checkpoint (other flags are ignored but --epochs and --backend)' },
   ],
@@ -58,9 +58,9 @@ export const command: Command = {
 };
 
 /** Only the flags the user gave: defaults must not override a preset or a config file. */
-function givenFlags(args: ParsedArgs): Partial<Record<keyof TrainConfig, unknown>> {
+export function givenFlags(args: ParsedArgs): Partial<Record<keyof TrainConfig, unknown>> {
   const out: Partial<Record<keyof TrainConfig, unknown>> = {};
-  for (const [name, d] of OPTIONS) {
+  for (const [name, d] of FLAG_OPTIONS) {
     const flag = flagName(name);
     if (!args.given.has(flag)) continue;
     const v = args.options[flag];

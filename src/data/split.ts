@@ -56,3 +56,39 @@ export function splitSamples<T extends { patient: string }>(samples: readonly T[
   samples.forEach((s, i) => (inVal.has(i) ? val : train).push(s));
   return { train, val };
 }
+
+/**
+ * The samples of the given patients as validation, all others as training (a cross-validation fold).
+ * A patient with no samples is an error: it is a typo, or the fold belongs to other data.
+ */
+export function holdOutPatients<T extends { patient: string }>(samples: readonly T[], patients: readonly string[]): { train: T[]; val: T[] } {
+  const held = new Set(patients);
+  const present = new Set(samples.map((s) => s.patient));
+  const missing = patients.filter((p) => !present.has(p));
+  if (missing.length > 0) throw new DataError(`validation patient(s) ${missing.join(', ')} have no samples in the training source (it has ${[...present].slice(0, 20).join(', ')}${present.size > 20 ? ', ...' : ''})`);
+  const train = samples.filter((s) => !held.has(s.patient));
+  const val = samples.filter((s) => held.has(s.patient));
+  if (train.length === 0) throw new DataError('holding out those patients leaves no training samples');
+  return { train, val };
+}
+
+/**
+ * K folds of patients for cross-validation, reproducibly for a seed: patients in a seeded random order,
+ * then each (the largest first) to the fold with the fewest samples so far, so folds are balanced by
+ * samples and every patient is in exactly one fold. Each fold's patients are sorted.
+ */
+export function patientFolds<T extends { patient: string }>(samples: readonly T[], k: number, seed: number): string[][] {
+  const counts = new Map<string, number>();
+  for (const s of samples) counts.set(s.patient, (counts.get(s.patient) ?? 0) + 1);
+  if (!Number.isInteger(k) || k < 2) throw new DataError(`cross-validation needs at least 2 folds, got ${k}`);
+  if (counts.size < k) throw new DataError(`cannot make ${k} folds of ${counts.size} patient(s): each fold needs a patient`);
+  const order = shuffled([...counts.keys()], createRng(seed)).sort((a, b) => counts.get(b)! - counts.get(a)!);
+  const folds: string[][] = Array.from({ length: k }, () => []);
+  const sizes = new Array<number>(k).fill(0);
+  for (const patient of order) {
+    const f = sizes.indexOf(Math.min(...sizes));
+    folds[f]!.push(patient);
+    sizes[f]! += counts.get(patient)!;
+  }
+  return folds.map((f) => f.sort());
+}

@@ -7,6 +7,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { CheckpointError } from '../errors.js';
 import { parseScaling, type Scaling } from '../data/scaling.js';
+import { ENSEMBLE_FILE } from '../models/ensemble.js';
 import { readModelMetadata, resolveModelJson, resolveModelPath } from '../models/io.js';
 import { RUN_PARTS, runPath } from '../runs/run-dir.js';
 import { METADATA_FILE } from '../models/metadata.js';
@@ -23,8 +24,11 @@ export function findRunConfig(modelRef: string): string | undefined {
   const modelPath = resolveModelPath(modelRef);
   const candidates: string[] = [];
   if (existsSync(modelPath) && statSync(modelPath).isDirectory()) candidates.push(runPath(modelPath, 'config'));
+  const modelFile = resolveModelJson(modelPath);
+  // an ensemble records its members' scaling in its own file
+  if (basename(modelFile) === ENSEMBLE_FILE) return modelFile;
   // Only the run layout's own folders lead up to a run: an unrelated config.json above a bare model is not one.
-  const dir = dirname(resolve(resolveModelJson(modelPath)));
+  const dir = dirname(resolve(modelFile));
   if (basename(dir) === RUN_PARTS.model || basename(dir) === RUN_PARTS.best) candidates.push(runPath(join(dir, '..'), 'config'));
   if (basename(dirname(dir)) === RUN_PARTS.checkpoints) candidates.push(runPath(join(dir, '..', '..'), 'config'));
   // A model folder outside a run (a bundled model) describes itself in lvseg.json.

@@ -1,11 +1,12 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { writeFileAtomic } from '../io/atomic.js';
 import { CheckpointError } from '../errors.js';
 import { PACKAGE_ROOT } from '../paths.js';
 import { RUN_PARTS } from '../runs/run-dir.js';
+import { buildEnsemble, ENSEMBLE_FILE, readEnsembleFile } from './ensemble.js';
 import { checkModelMetadata, METADATA_FILE, type ModelMetadata } from './metadata.js';
 
 export interface SaveOptions {
@@ -114,6 +115,11 @@ function concatWeightData(data: ArrayBuffer | ArrayBuffer[]): Uint8Array {
 export async function loadModel(path: string): Promise<tfl.LayersModel> {
   const file = resolveModelJson(path);
   const dir = join(file, '..');
+  if (basename(file) === ENSEMBLE_FILE) {
+    const { members } = readEnsembleFile(file);
+    const models = await Promise.all(members.map((m) => loadModel(isAbsolute(m.model) ? m.model : join(dir, m.model))));
+    return buildEnsemble(models, members.map((m) => m.output));
+  }
   let json: { modelTopology: object; weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[] };
   try {
     json = JSON.parse(readFileSync(file, 'utf8'));
@@ -217,11 +223,11 @@ export function resolveModelPath(ref: string, modelsDir = bundledModelsDir()): s
 export function resolveModelJson(ref: string): string {
   const path = resolveModelPath(ref);
   if (statSync(path).isFile()) return path;
-  for (const candidate of ['model.json', join(RUN_PARTS.best, 'model.json'), join(RUN_PARTS.model, 'model.json')]) {
+  for (const candidate of ['model.json', join(RUN_PARTS.best, 'model.json'), join(RUN_PARTS.model, 'model.json'), ENSEMBLE_FILE]) {
     const f = join(path, candidate);
     if (existsSync(f)) return f;
   }
-  throw new CheckpointError(`${path}: no model.json, best/model.json or model/model.json inside; pass a run directory or a model.json`);
+  throw new CheckpointError(`${path}: no model.json, best/model.json, model/model.json or ${ENSEMBLE_FILE} inside; pass a run directory, a model.json or an ensemble`);
 }
 
 /** The lvseg.json beside a model.json, or undefined when there is none (models saved before it existed). */

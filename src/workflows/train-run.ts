@@ -11,7 +11,7 @@ import { parseScaling } from '../data/scaling.js';
 import { parsePixelSpacing } from '../data/spacing.js';
 import { CheckpointError, DataError, UsageError } from '../errors.js';
 import { onInterrupt } from '../io/atomic.js';
-import { splitSamples } from '../data/split.js';
+import { holdOutPatients, splitSamples } from '../data/split.js';
 import { buildModel } from '../models/build.js';
 import { checkModelFitsData, softmaxLogitsWarning } from '../models/fit.js';
 import { saveModel } from '../models/io.js';
@@ -88,7 +88,9 @@ export async function loadTrainingData(config: TrainConfig): Promise<{ train: Sa
   let train = await readAllSamples(await openSource(config.train, { scale, spacing }));
   if (train.length === 0) throw new DataError(`${config.train}: no training samples`);
   let val: Sample[];
-  if (config.val === null) {
+  if (config.val === null && config.valPatients !== null) {
+    ({ train, val } = holdOutPatients(train, config.valPatients));
+  } else if (config.val === null) {
     ({ train, val } = splitSamples(train, { by: config.split, valFraction: config.valFraction, seed: config.seed }));
   } else {
     val = await readAllSamples(await openSource(config.val, { scale, spacing }));

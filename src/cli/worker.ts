@@ -1,0 +1,58 @@
+import { hostname } from 'node:os';
+import { UsageError } from '../errors.js';
+import { startQueueWorker } from '../workflows/queue.js';
+import { threadEnv } from '../workflows/runners.js';
+import type { Command } from './command.js';
+
+export const command: Command = {
+  name: 'worker',
+  usage: 'worker --queue redis://HOST:PORT [--out DIR] [--threads N]',
+  summary: "take search, CV and predict jobs from a Redis queue and run them (until Ctrl-C)",
+  description: [
+    "Serves 'lvseg search|cv|predict --queue URL': takes one job at a time from the queue, runs it and sends the",
+    'result (config, history, evaluation; masks for predict) back through Redis. The data paths in the jobs must be',
+    'readable here. Runs go into the study folder when this machine sees it (a shared --out), else into',
+    '--out DIR/<study>/<trial>; the coordinator records the host and path. A worker killed mid-job loses its job',
+    'to another worker after --lock-ms. SIGINT or SIGTERM finish the job in hand, then stop.',
+  ].join('\n'),
+  options: [
+    { name: 'queue', type: 'string', value: 'URL', description: 'the Redis queue: redis://HOST:PORT', default: '' },
+    { name: 'queue-name', type: 'string', value: 'NAME', description: 'the queue in Redis (as the coordinator)', default: 'lvseg' },
+    { name: 'out', type: 'string', value: 'DIR', description: "where runs go when the study folder is not visible here", default: 'runs/worker' },
+    { name: 'use-study-folder', type: 'boolean', description: 'write runs into the study folder when it is visible here (--no-use-study-folder: always under --out)', default: true },
+    { name: 'threads', type: 'number', value: 'N', description: 'compute threads (OMP_NUM_THREADS for onednn; 0: all cores)', default: 0 },
+    { name: 'lock-ms', type: 'number', value: 'MS', description: "a job's lock; a worker dead this long loses its job to another", default: 30000 },
+    { name: 'stalled-ms', type: 'number', value: 'MS', description: 'how often to look for jobs of dead workers', default: 30000 },
+  ],
+  async run(args) {
+    const queue = args.options.queue as string;
+    if (!queue) throw new UsageError("worker needs --queue redis://HOST:PORT (the coordinator's --queue)");
+    const threads = args.options.threads as number;
+    if (!Number.isInteger(threads) || threads < 0) throw new UsageError(`--threads takes a positive integer, not ${threads}`);
+    for (const name of ['lock-ms', 'stalled-ms']) {
+      const v = args.options[name] as number;
+      if (!Number.isInteger(v) || v < 100) throw new UsageError(`--${name} takes milliseconds (at least 100), not ${v}`);
+    }
+    // before the backend loads: OpenMP reads it once
+    if (threads > 0) Object.assign(process.env, threadEnv(threads));
+    const log = (line: string): void => console.error(line);
+    const worker = await startQueueWorker(queue, {
+      queueName: args.options['queue-name'] as string,
+      lockMs: args.options['lock-ms'] as number,
+      stalledMs: args.options['stalled-ms'] as number,
+      place: { out: args.options.out as string, useStudyFolder: args.options['use-study-folder'] as boolean, log },
+      onJob: (event, job, detail) => console.log(`${event}${job ? ` ${job.study.id} ${job.name}` : ''}${detail ? `: ${detail}` : ''}`),
+    });
+    console.log(`worker ${hostname()}:${process.pid} on ${queue} (queue '${args.options['queue-name']}'); Ctrl-C to stop`);
+    await new Promise<void>((resolve) => {
+      const stop = (): void => {
+        console.error('stopping after the job in hand');
+        resolve();
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+    await worker.close();
+    return 0;
+  },
+};

@@ -1,0 +1,26 @@
+/**
+ * Batch inference spread over workers: one job per input (a file, folder or TFRecord), run wherever
+ * the JobRunner puts it (local processes or a Redis queue), the masks and contours sent back.
+ */
+import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+import { DataError } from '../errors.js';
+import type { InferenceOptions } from './api.js';
+import type { PredictJob, PredictJobResult } from './jobs.js';
+import type { JobRunner } from './runners.js';
+import { runStamp } from './train-run.js';
+
+/** Segments `inputs` with `model` (paths the workers can read), in input order; a failed input fails the batch. */
+export async function predictBatch(model: string, inputs: readonly string[], options: InferenceOptions, runner: JobRunner, out: string): Promise<PredictJobResult['images']> {
+  const study = { id: `predict-${runStamp()}-${randomBytes(3).toString('hex')}`, out: resolve(out) };
+  // absolute paths: a worker's working folder is not the coordinator's
+  const jobs: PredictJob[] = inputs.map((input, i) => ({ kind: 'predict', study, name: `input-${i + 1}`, model: resolve(model), inputs: [input.startsWith('synthetic:') ? input : resolve(input)], options }));
+  const results = new Map<string, PredictJobResult['images']>();
+  const errors: string[] = [];
+  await runner.run(jobs, async (job, outcome) => {
+    if (outcome.ok) results.set(job.name, (outcome.result as PredictJobResult).images);
+    else errors.push(`${(job as PredictJob).inputs[0]}: ${outcome.error}`);
+  });
+  if (errors.length > 0) throw new DataError(`batch predict: ${errors.length} of ${jobs.length} inputs failed: ${errors.join('; ')}`);
+  return jobs.flatMap((j) => results.get(j.name)!);
+}
