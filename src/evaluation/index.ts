@@ -18,4 +18,6 @@ export {
   PREDICTION_COLOUR, LABEL_COLOUR, type ImagePrediction, type OverlayColour,
 } from './predict.js';
 export { predictInputs, readPngImage, readDicomImage } from './predict-inputs.js';
-export { findRunConfig, readRunScale, resolveInputScale, dicomScalingWarning } from './run-config.js';
+export { findRunConfig, readRunScale, resolveInputScale, dicomScalingWarning, readRunInference, resolveModelSettings, type ModelSettings } from './run-config.js';
+export { segmentSamples, foregroundProbabilities, describeSegment, type SegmentSettings, type Segmentation } from './segment.js';
+export { fillHoles, postprocessMask } from './postprocess.js';

@@ -1,5 +1,6 @@
 // The models layer's public API.
-export { saveModel, loadModel, resolveModelJson } from './io.js';
+export { saveModel, loadModel, resolveModelJson, float16Bits, type SaveOptions } from './io.js';
+export { readModelMetadata, checkModelMetadata, METADATA_FILE, type ModelMetadata, type InferenceSettings } from './metadata.js';
 export { buildDense, type DenseOptions } from './dense.js';
 export { buildFcn, type FcnOptions } from './fcn.js';
 export { buildUnet, type UnetOptions } from './unet.js';

@@ -22,8 +22,6 @@ export interface InferenceSettings {
   };
 }
 
-export const NO_INFERENCE_EXTRAS: InferenceSettings = { tta: 'none', postprocess: { largestComponent: false, fillHoles: false } };
-
 export interface ModelMetadata {
   format: 'lvseg-model';
   version: 1;

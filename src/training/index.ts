@@ -1,8 +1,9 @@
 // The training layer's public API.
 export { fitModel, predictLabels, evaluateLossAndMetrics, type FitOptions, type FitResult } from './train.js';
-export { runTraining, loadTrainingData, readRunConfig, defaultRunDir, type RunOptions, type RunResult } from './run.js';
+export { runTraining, loadTrainingData, readRunConfig, defaultRunDir, runSegmentSettings, modelMetadata, type RunOptions, type RunResult } from './run.js';
+export { learningRateSchedule, SCHEDULE_NAMES, type LearningRateSchedule, type ScheduleName, type ScheduleOptions } from './schedule.js';
 export { finishRun } from './finish.js';
-export { resolveTrainConfig, TRAIN_DEFAULTS, type TrainConfig } from './config.js';
+export { resolveTrainConfig, TRAIN_DEFAULTS, type TrainConfig, type UnetVariant } from './config.js';
 export { getLoss, sparseCrossEntropy, softDiceLoss, LOSS_NAMES, type LossName, type LossFn } from './losses.js';
 export { batchMetric, batchMetrics, checkMetricNames, RunningMeans, METRIC_NAMES, type MetricName } from './metrics.js';
 export { writeCheckpoint, loadLatestCheckpoint, listCheckpoints, checkpointDirName, type CheckpointState, type LoadedCheckpoint } from './checkpoint.js';
