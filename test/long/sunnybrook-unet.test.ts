@@ -8,9 +8,9 @@ import { ensureBuilt, runCli } from '../cli/run-cli.js';
 
 // Issue 9's check: the sunnybrook-unet preset on the 15 training patients, measured on the 15 unseen
 // validation patients (all 266 slices, full images, through the model's pipeline: TTA and post-processing).
-// The issue's target is 0.92; the preset reached MEASURED (see README, "A model for unseen patients"), so
+// The issue's target is 0.92; the preset reached 0.868 (README, "A model for unseen patients"), short of it, so
 // this holds MEASURED minus a margin for seed-free run-to-run noise (thread scheduling changes sums).
-const MEASURED = Number.NaN;
+const MEASURED = 0.868;
 const THRESHOLD = MEASURED - 0.02;
 const DATA = join(PACKAGE_ROOT, '..', 'shared', 'data', 'sunnybrook', 'png');
 const hasData = existsSync(join(DATA, 'training')) && existsSync(join(DATA, 'validation'));
