@@ -14,6 +14,7 @@ const benchmarks: Promise<{ benchmark: Benchmark }>[] = [
   import('./tfrecord.bench.js'),
   import('./mask-metrics.bench.js'),
   import('./train-step.bench.js'),
+  import('./transforms.bench.js'),
   import('./wasm.bench.js'),
 ];
 

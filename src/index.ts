@@ -2,6 +2,7 @@
 export * from './errors.js';
 export type { Sample } from './data/sample.js';
 export * from './data/index.js';
+export * from './transforms/index.js';
 export * from './models/index.js';
 export * from './training/index.js';
 export * from './evaluation/index.js';

@@ -23,7 +23,7 @@ export {
 } from './predict.js';
 export { predictInputs, readPngImage, readDicomImage } from './predict-inputs.js';
 export { evaluateSavedModel, type SavedModelEvaluation, type SavedModelOptions } from './saved-model.js';
-export { findRunConfig, readRunScale, resolveInputScale, dicomScalingWarning } from './run-config.js';
+export { findRunConfig, readRunScale, resolveInputScale, dicomScalingWarning, readRunInference, resolveModelSettings, type ModelSettings } from './run-config.js';
 export {
   computeVolumes, measureMask as measureSliceMask, describeVolumeRule, DEFAULT_VOLUME_RULE,
   type VolumeRule, type VolumeResult, type VolumeOptions, type ImageMeasure, type SliceVolumes, type CellStatus,
@@ -33,3 +33,5 @@ export {
   seriesVolumes, measureCine, measureExpertContours, modelSegmenter,
   type Segmenter, type CineImage, type MaskGrid, type CineMeasurement, type ExpertMeasurement, type SeriesVolumes, type SeriesVolumesOptions,
 } from './cine-volumes.js';
+export { segmentSamples, foregroundProbabilities, describeSegment, type SegmentSettings, type Segmentation } from './segment.js';
+export { fillHoles, postprocessMask } from './postprocess.js';

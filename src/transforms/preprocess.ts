@@ -8,7 +8,7 @@ import { UsageError } from '../errors.js';
 import { resizeBilinear, resizeNearest } from '../imaging/resample.js';
 import { compose, type Transform } from './compose.js';
 import { normalize, normalizeIntensity } from './intensity.js';
-import { centredWindow, cropOrPad, resampleToSpacing } from './spatial.js';
+import { centreCrop, centredWindow, cropOrPad, resampleToSpacing } from './spatial.js';
 
 export interface Preprocessing {
   /** Pixel spacing (mm) the model works at: images that know theirs are resampled to it; the others are taken to be at it. */
@@ -61,13 +61,7 @@ export function checkPreprocessing(value: unknown, where: string): Preprocessing
 /** The ROI crop and the normalisation as one transform (training applies it after the augmentation). */
 export function inputTransform(prep: Preprocessing): Transform {
   const steps: Transform[] = [];
-  if (prep.roi) {
-    const { size } = prep.roi;
-    steps.push((s) => {
-      const { top, left } = centredWindow(s.height, s.width, size, size);
-      return cropOrPad(s, top, left, size, size);
-    });
-  }
+  if (prep.roi) steps.push(centreCrop(prep.roi.size));
   if (prep.intensity) steps.push(normalize(prep.intensity.low, prep.intensity.high));
   return compose(...steps);
 }
@@ -113,11 +107,6 @@ function uncrop<T extends Uint8Array | Float32Array>(values: T, g: InputGeometry
     out.set(values.subarray(src + x0, src + x1), y * g.resampledWidth + x0);
   }
   return out;
-}
-
-/** A mask of the model's input mapped back to the original image: uncropped (background outside), resized by nearest neighbour. */
-export function restoreMask(mask: Uint8Array, g: InputGeometry): Uint8Array {
-  return resizeNearest(uncrop(mask, g, (n) => new Uint8Array(n)), g.resampledHeight, g.resampledWidth, g.height, g.width);
 }
 
 /** A foreground-probability map of the model's input mapped back to the original image (0 outside the ROI, bilinear). */

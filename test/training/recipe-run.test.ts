@@ -1,0 +1,33 @@
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { resolveModelSettings } from '../../src/evaluation/run-config.js';
+import { readModelMetadata } from '../../src/models/io.js';
+import { resolveTrainConfig } from '../../src/training/config.js';
+import { runTraining } from '../../src/workflows/train-run.js';
+
+describe('a training run with the recipe options', () => {
+  it('trains on augmented ROI crops, lists the transforms in config.json and writes an lvseg.json', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'lvseg-recipe-run-')), 'run');
+    const config = resolveTrainConfig(
+      { preset: 'sunnybrook-unet', train: 'synthetic:6:1:64', val: 'synthetic:3:50:64', epochs: 1, backend: 'cpu', out, tensorboard: false },
+      { unet: { depth: 2, baseFilters: 4, batchNorm: true, batchNormMomentum: 0.9 }, preprocessing: { spacing: null, roi: { method: 'centre-crop', size: 32 }, intensity: { method: 'percentile-zscore', low: 1, high: 99 } } },
+    );
+    const result = await runTraining(config, undefined, { progress: { stream: { write: () => true } }, warn: () => {} });
+    expect(result.model.inputs[0]!.shape).toEqual([null, 32, 32, 1]);
+    const saved = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
+    expect(saved.augment.map((t: { type: string }) => t.type)).toEqual(['flip', 'affine', 'gamma', 'contrast', 'noise', 'blur']);
+    expect(saved.inputSize).toBe(32);
+    const metadata = readModelMetadata(join(out, 'model', 'model.json'))!;
+    expect(metadata.input).toEqual({ height: 32, width: 32, channels: 1 });
+    expect(metadata.inference.tta).toBe('flips');
+    // the final evaluation ran the pipeline on the full 64x64 validation images
+    const evaluation = JSON.parse(readFileSync(join(out, 'evaluation.json'), 'utf8'));
+    expect(evaluation.perImage).toHaveLength(3);
+    // best/ has no lvseg.json of its own: the run's config.json gives the same pipeline
+    expect(existsSync(join(out, 'best', 'lvseg.json'))).toBe(false);
+    expect(resolveModelSettings(out).segment).toEqual({ preprocessing: metadata.preprocessing, inference: metadata.inference });
+    expect(resolveModelSettings(out, { tta: false }).segment!.inference.tta).toBe('none');
+  }, 600_000);
+});
