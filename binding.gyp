@@ -10,7 +10,10 @@
         "native/matmul.cc",
         "native/elementwise.cc",
         "native/copy.cc",
-        "native/normalization.cc"
+        "native/normalization.cc",
+        "native/entries.cc",
+        "native/pool_direct.cc",
+        "native/cpu_info.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],

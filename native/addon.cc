@@ -5,6 +5,7 @@
 #include <malloc.h>
 #include <omp.h>
 #include <exception>
+#include "entries.h"
 #include "kernels.h"
 
 namespace {
@@ -203,6 +204,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("copyRows", Napi::Function::New(env, CopyRows));
   exports.Set("channelAffine", Napi::Function::New(env, ChannelAffine));
   exports.Set("channelSums", Napi::Function::New(env, ChannelSums));
+  exports.Set("maxPoolDirect", Napi::Function::New(env, lvseg::entries::MaxPoolDirect));
+  exports.Set("maxPoolGradDirect", Napi::Function::New(env, lvseg::entries::MaxPoolGradDirect));
+  exports.Set("cpuInfo", Napi::Function::New(env, lvseg::entries::CpuInfo));
   return exports;
 }
 

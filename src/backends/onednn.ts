@@ -305,7 +305,7 @@ function nativeKernels(addon: NativeAddon): Map<string, KernelFactory> {
     const dims = poolDims(info);
     if (!dims) return null;
     const y = output(backend, info.outShape);
-    addon.maxPool(values(backend, x), y.data, dims);
+    addon.maxPoolDirect(values(backend, x), y.data, dims);
     return y.info;
   }));
 
@@ -316,7 +316,7 @@ function nativeKernels(addon: NativeAddon): Map<string, KernelFactory> {
     const dims = poolDims(info);
     if (!dims || !util.arraysEqual(info.outShape, dy.shape)) return null;
     const dx = output(backend, [...input.shape]);
-    addon.maxPoolGrad(values(backend, input), values(backend, dy), dx.data, dims);
+    addon.maxPoolGradDirect(values(backend, input), values(backend, dy), dx.data, dims);
     return dx.info;
   }));
 

@@ -152,6 +152,20 @@ describe.skipIf(!native.ok)('onednn kernels match the cpu backend', () => {
     });
   });
 
+  // Inputs rounded to five levels, so most windows hold tied maxima: the gradient must go to the first of
+  // them, as on cpu, in the 2x2 path (tiled, and with a row left over) and the generic one.
+  test.each([
+    [[2, 8, 6, 16], 2, 2, 'valid'], [[1, 9, 8, 3], 2, 2, 'valid'], [[2, 7, 7, 5], 3, 2, 'same'],
+  ] as const)('maxPool gradient with tied maxima goes to the first: %j k%d s%d %s', (shape, k, s, pad) => {
+    const arrays = randomArrays({ x: [...shape] }, 4);
+    arrays.x.data = arrays.x.data.map((v) => Math.round(v * 2) / 2);
+    expectSameOnBoth(arrays, ({ x }) => {
+      const f = (a: tf.Tensor) => tf.maxPool(a as tf.Tensor4D, k, s, pad);
+      const y = f(x);
+      return [y, tf.grad(f)(x, tf.add(tf.mod(tf.reshape(tf.range(0, y.size), y.shape), 3), 1))];
+    });
+  });
+
   test.each([
     [[5, 7], [7, 3], false, false], [[7, 5], [7, 3], true, false], [[5, 7], [3, 7], false, true],
     [[7, 5], [3, 7], true, true], [[3, 4, 6], [3, 6, 2], false, false], [[1, 9], [1, 4], true, false], [[1, 6], [5, 1], true, true], [[40, 1], [1, 30], false, false],
