@@ -16,6 +16,8 @@ constexpr int kConvDims = 17;
 void conv2dForward(const float* x, const float* w, const float* bias, float* y, const int* dims, bool relu);
 void conv2dBackwardData(const float* dy, const float* w, float* dx, const int* dims);
 void conv2dBackwardWeights(const float* x, const float* dy, float* dw, const int* dims);
+// conv_direct.cc: the forward pass as direct loops, for input x output channels <= 16 (conv.cc's fewChannels).
+void conv2dForwardFewChannels(const float* x, const float* w, const float* bias, float* y, const int* dims, bool relu);
 
 // pool dims: N, IH, IW, C, OH, OW, KH, KW, SH, SW, PT, PL, PB, PR
 constexpr int kPoolDims = 14;

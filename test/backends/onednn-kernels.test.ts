@@ -65,7 +65,10 @@ interface ConvCase { n: number; h: number; w: number; ci: number; co: number; k:
 // Strides 1, 2 and 16; kernels 1 to 31; same and valid; batch 1 to 4; odd sizes.
 const convCases: ConvCase[] = [
   { n: 1, h: 9, w: 7, ci: 1, co: 3, k: 1, s: 1, pad: 'same' },
-  // one input channel, like the FCN's first layer (a separate native path: im2col + matmul)
+  // one input channel and more than 16 outputs, like the FCN's first layer (a separate native path:
+  // im2col + matmul); input x output channels <= 16 run as direct loops, more on oneDNN's kernels
+  { n: 2, h: 21, w: 18, ci: 1, co: 20, k: 5, s: 2, pad: 'same' },
+  { n: 2, h: 12, w: 10, ci: 6, co: 5, k: 3, s: 1, pad: 'same' },
   { n: 3, h: 21, w: 18, ci: 1, co: 7, k: 5, s: 2, pad: 'same' },
   { n: 2, h: 17, w: 19, ci: 3, co: 4, k: 5, s: 2, pad: 'same' },
   { n: 3, h: 11, w: 13, ci: 5, co: 2, k: 3, s: 1, pad: 'valid' },
