@@ -65,7 +65,21 @@ export function trainStep(net: tfl.LayersModel, optimizer: tf.Optimizer, { x, y 
   return loss;
 }
 
-interface TrainingTime { stepMs: number; tensorsFlat: boolean; loss: number; peakRssMb: number; peakRssFirstMb: number; peakRssLastMb: number }
+interface TrainingTime {
+  stepMs: number; cpuMs: number; tensorsFlat: boolean; loss: number; peakRssMb: number; peakRssFirstMb: number; peakRssLastMb: number;
+}
+
+/**
+ * CPU milliseconds (all threads, user + system) that f takes. On a machine shared with other jobs the
+ * wall time of a step swings 2-3x with their load; the CPU time it costs (OpenMP threads wait passively,
+ * so waiting costs none) moves much less, and is compared beside it.
+ */
+function cpuMs(f: () => void): number {
+  const start = process.cpuUsage();
+  f();
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1000;
+}
 
 async function timeTraining(model: ModelName, size: number, batch: number, steps: number): Promise<TrainingTime> {
   const net = buildBenchModel(model, size);
@@ -76,12 +90,13 @@ async function timeTraining(model: ModelName, size: number, batch: number, steps
   for (let i = 0; i < 2; i++) loss = trainStep(net, optimizer, data);
   const tensorsBefore = tf.memory().numTensors;
   const times: number[] = [];
+  const cpuTimes: number[] = [];
   const peaks: number[] = [];
   const rss = peakRssMeter();
   for (let i = 0; i < steps; i++) {
     rss.start();
     const start = performance.now();
-    loss = trainStep(net, optimizer, data);
+    cpuTimes.push(cpuMs(() => { loss = trainStep(net, optimizer, data); }));
     times.push(performance.now() - start);
     peaks.push(rss.peakMb());
   }
@@ -90,23 +105,24 @@ async function timeTraining(model: ModelName, size: number, batch: number, steps
   tf.dispose([x, y]);
   optimizer.dispose();
   net.dispose();
-  return { stepMs, tensorsFlat, loss, peakRssMb: median(peaks), peakRssFirstMb: peaks[0], peakRssLastMb: peaks[peaks.length - 1] };
+  return { stepMs, cpuMs: median(cpuTimes), tensorsFlat, loss, peakRssMb: median(peaks), peakRssFirstMb: peaks[0], peakRssLastMb: peaks[peaks.length - 1] };
 }
 
-async function timeInference(model: ModelName, size: number, batch: number, steps: number): Promise<number> {
+async function timeInference(model: ModelName, size: number, batch: number, steps: number): Promise<{ ips: number; cpuIps: number }> {
   const net = buildBenchModel(model, size);
   const { x, y } = makeBatch(batch, size);
   // Nothing is returned from tf.tidy: it would walk a returned typed array value by value.
   tf.tidy(() => { (net.predict(x) as tf.Tensor).dataSync(); });
   const times: number[] = [];
+  const cpuTimes: number[] = [];
   for (let i = 0; i < Math.max(3, steps); i++) {
     const start = performance.now();
-    tf.tidy(() => { (net.predict(x) as tf.Tensor).dataSync(); });
+    cpuTimes.push(cpuMs(() => tf.tidy(() => { (net.predict(x) as tf.Tensor).dataSync(); })));
     times.push(performance.now() - start);
   }
   tf.dispose([x, y]);
   net.dispose();
-  return batch / (median(times) / 1000);
+  return { ips: batch / (median(times) / 1000), cpuIps: batch / (median(cpuTimes) / 1000) };
 }
 
 /** Per-kernel milliseconds of one training step (tf.profile, best of three), largest first. */
@@ -136,7 +152,7 @@ const PEER = join(PACKAGE_ROOT, 'bench', 'peers', 'torch_step.py');
 const PYTHON = '/usr/bin/python3';
 
 interface PeerResult {
-  step_ms: number; version: string; threads: number; images_per_s?: number; aten_capability?: string;
+  step_ms: number; cpu_ms?: number; version: string; threads: number; images_per_s?: number; images_per_cpu_s?: number; aten_capability?: string;
   peak_rss_mb?: number; peak_rss_first_mb?: number; peak_rss_last_mb?: number;
 }
 
@@ -218,14 +234,15 @@ async function run(emit: Emit, args: string[]): Promise<void> {
         const n = selected.name === 'cpu' ? 1 : steps;
         const cpu = lvsegCpu(selected.name, dispatch.lvseg);
         const r = await timeTraining(model, size, batch, n);
-        const ips = await timeInference(model, size, batch, n);
+        const inf = await timeInference(model, size, batch, n);
         results.push({
           bench: 'train-step', model, size, backend: selected.name, batch, step_ms: round1(r.stepMs),
-          per_image_ms: round1(r.stepMs / batch), steps: n, statistic: 'median', tensors_flat: r.tensorsFlat,
+          per_image_ms: round1(r.stepMs / batch), cpu_ms: round1(r.cpuMs), steps: n, statistic: 'median', tensors_flat: r.tensorsFlat,
           peak_rss_mb: round1(r.peakRssMb), peak_rss_first_mb: round1(r.peakRssFirstMb), peak_rss_last_mb: round1(r.peakRssLastMb),
-          loss: r.loss, cpu, stepMs: r.stepMs,
+          loss: r.loss, cpu, stepMs: r.stepMs, cpuMs: r.cpuMs,
         });
-        results.push({ bench: 'inference', model, size, backend: selected.name, batch, images_per_s: round1(ips), cpu, ips });
+        results.push({ bench: 'inference', model, size, backend: selected.name, batch, images_per_s: round1(inf.ips),
+          images_per_cpu_s: round1(inf.cpuIps), cpu, ips: inf.ips, cpuIps: inf.cpuIps });
       }
       const after = await runPeer(model, size, batch, threads, steps);
       const peers = [before, after].filter((p) => p !== undefined);
@@ -234,24 +251,29 @@ async function run(emit: Emit, args: string[]): Promise<void> {
         return v.length ? v.reduce((sum, x) => sum + x, 0) / v.length : undefined;
       };
       const peerMs = mean((p) => p.step_ms);
+      const peerCpuMs = mean((p) => p.cpu_ms);
       const peerIps = mean((p) => p.images_per_s);
+      const peerCpuIps = mean((p) => p.images_per_cpu_s);
       if (peerMs !== undefined) {
         const cpu: CpuRecord = { model: cpuModel(), cores: coreCount(), threads: peers[0].threads, onednn_isa: dispatch.pytorch?.isa ?? 'unknown',
           onednn_impls: dispatch.pytorch?.impls, aten_capability: peers[0].aten_capability, max_cpu_isa: cap ?? 'all',
           omp_wait_policy: peerEnv().OMP_WAIT_POLICY };
         emit({ bench: 'train-step', model, size, backend: 'pytorch', version: peers[0].version, batch, step_ms: round1(peerMs),
-          runs_ms: peers.map((p) => p.step_ms), statistic: 'median', peak_rss_mb: mean((p) => p.peak_rss_mb),
+          runs_ms: peers.map((p) => p.step_ms), cpu_ms: peerCpuMs, statistic: 'median', peak_rss_mb: mean((p) => p.peak_rss_mb),
           peak_rss_first_mb: peers[0].peak_rss_first_mb, peak_rss_last_mb: peers[peers.length - 1].peak_rss_last_mb, cpu });
         if (peerIps !== undefined) {
           emit({ bench: 'inference', model, size, backend: 'pytorch', version: peers[0].version, batch, images_per_s: round1(peerIps),
-            runs_images_per_s: peers.map((p) => p.images_per_s), cpu });
+            runs_images_per_s: peers.map((p) => p.images_per_s), images_per_cpu_s: peerCpuIps, cpu });
         }
       }
-      for (const { stepMs, ips, ...record } of results) {
-        const ratio = peerMs !== undefined && typeof stepMs === 'number' ? { pytorch_ms: round1(peerMs), ratio: Math.round((stepMs / peerMs) * 100) / 100 } : {};
-        const speedup = peerIps !== undefined && typeof ips === 'number'
-          ? { pytorch_images_per_s: round1(peerIps), speedup: Math.round((ips / peerIps) * 100) / 100 } : {};
-        emit({ ...record, ...ratio, ...speedup });
+      const quotient = (a: unknown, b: number | undefined) => (typeof a === 'number' && b !== undefined ? Math.round((a / b) * 100) / 100 : undefined);
+      for (const { stepMs, cpuMs: ownCpuMs, ips, cpuIps, ...record } of results) {
+        // ratio: step time over PyTorch's (below 1 is faster); speedup: images/s over PyTorch's (above 1 is faster);
+        // the cpu_ variants compare CPU time instead of wall time.
+        const vsPeer = record.bench === 'train-step'
+          ? { pytorch_ms: peerMs && round1(peerMs), ratio: quotient(stepMs, peerMs), cpu_ratio: quotient(ownCpuMs, peerCpuMs) }
+          : { pytorch_images_per_s: peerIps && round1(peerIps), speedup: quotient(ips, peerIps), cpu_speedup: quotient(cpuIps, peerCpuIps) };
+        emit({ ...record, ...vsPeer });
       }
     }
   }

@@ -6,7 +6,8 @@ unet, unet-bn and unet-small are lvseg's buildUnet (src/models/unet.ts) layer fo
 Needs Debian's python3-torch (`apt-get install -y python3-torch`), run with /usr/bin/python3.
 Usage: torch_step.py [--model fcn|dense|unet|unet-bn|unet-small] [--size 256] [--batch N] [--threads N]
                      [--steps N] [--inference]
-Prints one JSON line: {"peer": "pytorch", "model": ..., "batch": ..., "step_ms": ... (median), ...}
+Prints one JSON line: {"peer": "pytorch", "model": ..., "batch": ..., "step_ms": ... (median), "cpu_ms": ... (CPU time
+of a step, all threads), ...}
 """
 import argparse, json, os, re, statistics, time
 import torch, torch.nn as nn
@@ -93,22 +94,26 @@ def step():
 
 m.train()
 for _ in range(3): step()
-times, peaks = [], []
+times, cpu_times, peaks = [], [], []
 for _ in range(a.steps):
     reset = peak_rss_reset()
-    t = time.perf_counter(); step(); times.append((time.perf_counter() - t) * 1000)
+    t, c = time.perf_counter(), time.process_time(); step()
+    times.append((time.perf_counter() - t) * 1000); cpu_times.append((time.process_time() - c) * 1000)
     peaks.append(peak_rss_mb() if reset else None)
 ms = statistics.median(times)
 out = {'peer': 'pytorch', 'version': torch.__version__, 'threads': torch.get_num_threads(), 'model': a.model, 'size': size,
        'batch': a.batch, 'step_ms': round(ms, 2), 'per_image_ms': round(ms / a.batch, 2), 'statistic': 'median',
+       'cpu_ms': round(statistics.median(cpu_times), 2),
        'aten_capability': (re.search(r'CPU capability usage: (\w+)', torch.__config__.show()) or [None, None])[1]}
 if peaks[0] is not None:
     out.update(peak_rss_mb=round(statistics.median(peaks), 1), peak_rss_first_mb=round(peaks[0], 1), peak_rss_last_mb=round(peaks[-1], 1))
 if a.inference:
     m.eval()
     with torch.no_grad():
-        m(x); t_inf = []
+        m(x); t_inf, c_inf = [], []
         for _ in range(max(3, a.steps)):
-            t = time.perf_counter(); m(x); t_inf.append(time.perf_counter() - t)
+            t, c = time.perf_counter(), time.process_time(); m(x)
+            t_inf.append(time.perf_counter() - t); c_inf.append(time.process_time() - c)
     out['images_per_s'] = round(a.batch / statistics.median(t_inf), 1)
+    out['images_per_cpu_s'] = round(a.batch / statistics.median(c_inf), 1)
 print(json.dumps(out))
