@@ -6,7 +6,6 @@
         "native/addon.cc",
         "native/engine.cc",
         "native/conv.cc",
-        "native/pool.cc",
         "native/matmul.cc",
         "native/elementwise.cc",
         "native/copy.cc",

@@ -66,18 +66,6 @@ Napi::Value Conv2dBackwardWeights(const Napi::CallbackInfo& info) {
   });
 }
 
-Napi::Value MaxPool(const Napi::CallbackInfo& info) {
-  requireFloatArrays(info, {0, 1});
-  return guarded(info, [&] { lvseg::maxPoolForward(floats(info[0]), floats(info[1]), intDims(info, 2, lvseg::kPoolDims)); });
-}
-
-Napi::Value MaxPoolGrad(const Napi::CallbackInfo& info) {
-  requireFloatArrays(info, {0, 1, 2});
-  return guarded(info, [&] {
-    lvseg::maxPoolBackward(floats(info[0]), floats(info[1]), floats(info[2]), intDims(info, 3, lvseg::kPoolDims));
-  });
-}
-
 Napi::Value MatMul(const Napi::CallbackInfo& info) {
   requireFloatArrays(info, {0, 1, 3});
   requireFloatArrays(info, {2}, true);
@@ -191,8 +179,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("conv2d", Napi::Function::New(env, Conv2d));
   exports.Set("conv2dBackwardData", Napi::Function::New(env, Conv2dBackwardData));
   exports.Set("conv2dBackwardWeights", Napi::Function::New(env, Conv2dBackwardWeights));
-  exports.Set("maxPool", Napi::Function::New(env, MaxPool));
-  exports.Set("maxPoolGrad", Napi::Function::New(env, MaxPoolGrad));
   exports.Set("matMul", Napi::Function::New(env, MatMul));
   exports.Set("adam", Napi::Function::New(env, Adam));
   exports.Set("sgd", Napi::Function::New(env, Sgd));

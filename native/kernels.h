@@ -21,8 +21,9 @@ void conv2dForwardFewChannels(const float* x, const float* w, const float* bias,
 
 // pool dims: N, IH, IW, C, OH, OW, KH, KW, SH, SW, PT, PL, PB, PR
 constexpr int kPoolDims = 14;
-void maxPoolForward(const float* x, float* y, const int* dims);
-void maxPoolBackward(const float* x, const float* dy, float* dx, const int* dims);
+// pool_direct.cc (direct loops; oneDNN's pooling was slower, see there)
+void maxPoolDirect(const float* x, float* y, const int* dims);
+void maxPoolGradDirect(const float* x, const float* dy, float* dx, const int* dims);
 
 // matmul dims: batch, M, K, N, transposeA, transposeB, batchB (1 = broadcast b)
 constexpr int kMatMulDims = 7;
