@@ -6,11 +6,14 @@
         "native/addon.cc",
         "native/engine.cc",
         "native/conv.cc",
-        "native/pool.cc",
         "native/matmul.cc",
         "native/elementwise.cc",
         "native/copy.cc",
-        "native/normalization.cc"
+        "native/normalization.cc",
+        "native/entries.cc",
+        "native/pool_direct.cc",
+        "native/cpu_info.cc",
+        "native/conv_direct.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except", "lvseg_onednn_isa"],

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <sstream>
 #include <string>
+#include "entries.h"
 #include "kernels.h"
 
 namespace {
@@ -218,7 +219,7 @@ Napi::Value MaxPool(const Napi::CallbackInfo& info) {
   const auto [xLength, yLength] = checkPool(a, d);
   a.length("x", x.length, xLength);
   a.length("y", y.length, yLength);
-  locked(info, [&] { lvseg::maxPoolForward(x.data, y.data, d); });
+  locked(info, [&] { lvseg::maxPoolDirect(x.data, y.data, d); });
   return info.Env().Undefined();
 }
 
@@ -230,7 +231,7 @@ Napi::Value MaxPoolGrad(const Napi::CallbackInfo& info) {
   a.length("x", x.length, xLength);
   a.length("dy", dy.length, yLength);
   a.length("dx", dx.length, xLength);
-  locked(info, [&] { lvseg::maxPoolBackward(x.data, dy.data, dx.data, d); });
+  locked(info, [&] { lvseg::maxPoolGradDirect(x.data, dy.data, dx.data, d); });
   return info.Env().Undefined();
 }
 
@@ -418,8 +419,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("conv2d", Napi::Function::New(env, Conv2d));
   exports.Set("conv2dBackwardData", Napi::Function::New(env, Conv2dBackwardData));
   exports.Set("conv2dBackwardWeights", Napi::Function::New(env, Conv2dBackwardWeights));
-  exports.Set("maxPool", Napi::Function::New(env, MaxPool));
-  exports.Set("maxPoolGrad", Napi::Function::New(env, MaxPoolGrad));
   exports.Set("matMul", Napi::Function::New(env, MatMul));
   exports.Set("adam", Napi::Function::New(env, Adam));
   exports.Set("sgd", Napi::Function::New(env, Sgd));
@@ -431,6 +430,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("copyRows", Napi::Function::New(env, CopyRows));
   exports.Set("channelAffine", Napi::Function::New(env, ChannelAffine));
   exports.Set("channelSums", Napi::Function::New(env, ChannelSums));
+  exports.Set("maxPool", Napi::Function::New(env, MaxPool));
+  exports.Set("maxPoolGrad", Napi::Function::New(env, MaxPoolGrad));
+  exports.Set("cpuInfo", Napi::Function::New(env, lvseg::entries::CpuInfo));
   return exports;
 }
 

@@ -193,7 +193,13 @@ static void conv2dSingleChannel(const float* x, const float* w, const float* bia
   matMul(col.data(), w, bias, y, mm, relu);
 }
 
+// Few channels on both sides (the FCN's 31x31/16 upsampling, 2 -> 2): oneDNN falls back to its gemm-based
+// convolution there, which reorders and im2cols a 31x31 window per pixel and allocates per-thread buffers
+// on every call; direct loops do the ~1M multiply-adds of the FCN's case in less time.
+static bool fewChannels(const int* d) { return int64_t{d[ConvDim::InChannels]} * d[ConvDim::OutChannels] <= 16; }
+
 void conv2dForward(const float* x, const float* w, const float* bias, float* y, const int* dims, bool relu) {
+  if (fewChannels(dims)) return conv2dForwardFewChannels(x, w, bias, y, dims, relu);
   if (dims[ConvDim::InChannels] == 1) return conv2dSingleChannel(x, w, bias, y, dims, relu);
   static Cache<ConvForward> cache;
   const bool withBias = bias != nullptr;
@@ -208,11 +214,6 @@ void conv2dForward(const float* x, const float* w, const float* bias, float* y, 
   e.prim.execute(st, e.args);
   st.wait();
 }
-
-// Few channels on both sides (the FCN's 31x31/16 upsampling, 2 -> 2): oneDNN falls back to its gemm-based
-// convolution there, which reorders and im2cols a 31x31 window per pixel and allocates per-thread buffers
-// on every call; the direct loops below do the ~1M multiply-adds of the FCN's case in less time.
-static bool fewChannels(const int* d) { return int64_t{d[ConvDim::InChannels]} * d[ConvDim::OutChannels] <= 16; }
 
 // dx[n, iy, ix, ic] = sum over the (ky, oy) with oy * SH - PT + ky * DH == iy (and likewise along x) of
 // sum_oc dy[n, oy, ox, oc] * w[ky, kx, ic, oc]: a gather, so rows are independent and run in parallel.

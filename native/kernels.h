@@ -17,10 +17,12 @@ constexpr int64_t kParallelMin = 1 << 22;
 void conv2dForward(const float* x, const float* w, const float* bias, float* y, const int* dims, bool relu);
 void conv2dBackwardData(const float* dy, const float* w, float* dx, const int* dims);
 void conv2dBackwardWeights(const float* x, const float* dy, float* dw, const int* dims);
+// conv_direct.cc: the forward pass as direct loops, for input x output channels <= 16 (conv.cc's fewChannels).
+void conv2dForwardFewChannels(const float* x, const float* w, const float* bias, float* y, const int* dims, bool relu);
 
-// dims: PoolDim::Count values (contract.h).
-void maxPoolForward(const float* x, float* y, const int* dims);
-void maxPoolBackward(const float* x, const float* dy, float* dx, const int* dims);
+// dims: PoolDim::Count values (contract.h); pool_direct.cc (direct loops: oneDNN's pooling was slower on AVX2, see there).
+void maxPoolDirect(const float* x, float* y, const int* dims);
+void maxPoolGradDirect(const float* x, const float* dy, float* dx, const int* dims);
 
 // dims: MatMulDim::Count values (contract.h).
 void matMul(const float* a, const float* b, const float* bias, float* c, const int* dims, bool relu);

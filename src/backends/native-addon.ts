@@ -18,8 +18,11 @@ export interface NativeAddon {
   conv2d(x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array, dims: Int32Array, relu: boolean): void;
   conv2dBackwardData(dy: Float32Array, w: Float32Array, dx: Float32Array, dims: Int32Array): void;
   conv2dBackwardWeights(x: Float32Array, dy: Float32Array, dw: Float32Array, dims: Int32Array): void;
+  /** Max pooling and its gradient as direct loops (native/pool_direct.cc); dims as kPoolDims in native/kernels.h. */
   maxPool(x: Float32Array, y: Float32Array, dims: Int32Array): void;
   maxPoolGrad(x: Float32Array, dy: Float32Array, dx: Float32Array, dims: Int32Array): void;
+  /** The ISA oneDNN dispatches to (after ONEDNN_MAX_CPU_ISA) and the one lvseg's own loops were compiled for. */
+  cpuInfo(): { onednnIsa: string; compiledIsa: string };
   matMul(a: Float32Array, b: Float32Array, bias: Float32Array | null, c: Float32Array, dims: Int32Array, relu: boolean): void;
   adam(value: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, lr: number, beta1: number, beta2: number,
     oneMinusAccBeta1: number, oneMinusAccBeta2: number, epsilon: number): void;

@@ -83,7 +83,10 @@ interface ConvCase { n: number; h: number; w: number; ci: number; co: number; k:
 // Strides 1, 2 and 16; kernels 1 to 31; same and valid; batch 1 to 4; odd sizes.
 const convCases: ConvCase[] = [
   { n: 1, h: 9, w: 7, ci: 1, co: 3, k: 1, s: 1, pad: 'same' },
-  // one input channel, like the FCN's first layer (a separate native path: im2col + matmul)
+  // one input channel and more than 16 outputs, like the FCN's first layer (a separate native path:
+  // im2col + matmul); input x output channels <= 16 run as direct loops, more on oneDNN's kernels
+  { n: 2, h: 21, w: 18, ci: 1, co: 20, k: 5, s: 2, pad: 'same' },
+  { n: 2, h: 12, w: 10, ci: 6, co: 5, k: 3, s: 1, pad: 'same' },
   { n: 3, h: 21, w: 18, ci: 1, co: 7, k: 5, s: 2, pad: 'same' },
   { n: 2, h: 17, w: 19, ci: 3, co: 4, k: 5, s: 2, pad: 'same' },
   { n: 3, h: 11, w: 13, ci: 5, co: 2, k: 3, s: 1, pad: 'valid' },
@@ -168,6 +171,20 @@ describe.skipIf(!native.ok)('onednn kernels match the cpu backend', () => {
       const y = f(x);
       return [y, tf.grad(f)(x, tf.add(tf.mod(tf.reshape(tf.range(0, y.size), y.shape), 3), 1))];
     }, { native: ['MaxPool', 'MaxPoolGrad'] });
+  });
+
+  // Inputs rounded to five levels, so most windows hold tied maxima: the gradient must go to the first of
+  // them, as on cpu, in the 2x2 path (tiled, and with a row left over) and the generic one.
+  test.each([
+    [[2, 8, 6, 16], 2, 2, 'valid'], [[1, 9, 8, 3], 2, 2, 'valid'], [[2, 7, 7, 5], 3, 2, 'same'],
+  ] as const)('maxPool gradient with tied maxima goes to the first: %j k%d s%d %s', (shape, k, s, pad) => {
+    const arrays = randomArrays({ x: [...shape] }, 4);
+    arrays.x.data = arrays.x.data.map((v) => Math.round(v * 2) / 2);
+    expectSameOnBoth(arrays, ({ x }) => {
+      const f = (a: tf.Tensor) => tf.maxPool(a as tf.Tensor4D, k, s, pad);
+      const y = f(x);
+      return [y, tf.grad(f)(x, tf.add(tf.mod(tf.reshape(tf.range(0, y.size), y.shape), 3), 1))];
+    });
   });
 
   test.each([
