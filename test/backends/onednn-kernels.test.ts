@@ -184,7 +184,7 @@ describe.skipIf(!native.ok)('onednn kernels match the cpu backend', () => {
       const f = (a: tf.Tensor) => tf.maxPool(a as tf.Tensor4D, k, s, pad);
       const y = f(x);
       return [y, tf.grad(f)(x, tf.add(tf.mod(tf.reshape(tf.range(0, y.size), y.shape), 3), 1))];
-    });
+    }, { native: ['MaxPool', 'MaxPoolGrad'] });
   });
 
   test.each([
