@@ -5,9 +5,9 @@ import { readCineSeries, resolveContourDir, describeSeries } from '../data/dicom
 import { formatScaling, parseScaling, type Scaling } from '../data/scaling.js';
 import { CheckpointError, UsageError } from '../errors.js';
 import { measureCine, measureExpertContours, modelSegmenter, type SeriesVolumes } from '../evaluation/cine-volumes.js';
-import { dicomScalingWarning, resolveInputScale } from '../evaluation/run-config.js';
+import { dicomScalingWarning, resolveInputScale, resolveModelSettings } from '../evaluation/run-config.js';
 import { writeDirAtomic } from '../io/atomic.js';
-import { loadModel, resolveModelJson } from '../models/io.js';
+import { bundledModelNames, bundledModelsDir, loadModel, resolveModelJson, resolveModelPath } from '../models/io.js';
 import { PACKAGE_ROOT } from '../paths.js';
 import { renderReport } from '../reporting/report.js';
 import { buildVolumesRecord, isVolumesOutput, VOLUMES_FILES, volumesFiles, type VolumesRecord } from '../reporting/volumes.js';
@@ -18,16 +18,12 @@ export const BUNDLED_MODEL = 'lv-sunnybrook';
 
 /** A model path, or the name of a model bundled under models/<name>/. */
 export function resolveVolumesModel(name: string): string {
-  if (existsSync(name)) return name;
-  const bundled = join(PACKAGE_ROOT, 'models', name);
-  if (existsSync(bundled)) return bundled;
-  if (name === BUNDLED_MODEL) {
+  if (name === BUNDLED_MODEL && !existsSync(name) && !bundledModelNames().includes(name)) {
     throw new CheckpointError(
-      `the bundled model '${BUNDLED_MODEL}' is not installed (no ${bundled}); pass --model RUN_DIR or a model.json, e.g. a run of 'lvseg train'`,
+      `the bundled model '${BUNDLED_MODEL}' is not installed (no ${join(bundledModelsDir(), name)}); pass --model RUN_DIR or a model.json, e.g. a run of 'lvseg train'`,
     );
   }
-  if (/[\\/]|\.json$/i.test(name)) throw new CheckpointError(`--model ${name}: no such model file or run directory`);
-  throw new CheckpointError(`--model ${name}: no such model file, run directory or bundled model (models/${name}/)`);
+  return resolveModelPath(name);
 }
 
 /**
@@ -127,7 +123,8 @@ export const command: Command = {
     if (warning) console.error(`warning: ${warning}`);
     const model = await loadModel(modelPath);
     const started = Date.now();
-    const measured = await measureCine(cine, modelSegmenter(model, scale)).finally(() => model.dispose());
+    const { segment } = resolveModelSettings(modelPath);
+    const measured = await measureCine(cine, modelSegmenter(model, scale, segment)).finally(() => model.dispose());
     const analysis: SeriesVolumes = { scan, groups, cine, measured };
     if (contourDir) analysis.experts = await measureExpertContours(cine, contourDir);
     const record = buildVolumesRecord(analysis, { model: modelFile, scale: formatScaling(scale), backend: backend.name });

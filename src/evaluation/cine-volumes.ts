@@ -13,6 +13,8 @@ import { applyScaling, type Scaling } from '../data/scaling.js';
 import { DataError } from '../errors.js';
 import { largestComponent } from './contours.js';
 import { predictMask } from './predict.js';
+import { segmentSamples, type SegmentSettings } from './segment.js';
+import type { Sample } from '../data/sample.js';
 import { computeVolumes, measureMask, type ImageMeasure, type VolumeResult, type VolumeRule } from './volumes.js';
 
 /** One image of a cine, where it sits in the grid. */
@@ -26,14 +28,19 @@ export interface CineImage {
 export type Segmenter = (image: CineImage) => Promise<Uint8Array>;
 
 /**
- * A segmenter on a model through the prediction path of predict.ts. `scale` is applied to a copy of each
- * image's pixels (rescaled DICOM values) first.
+ * A segmenter on a model through the prediction path of predict.ts, or through the model's inference
+ * pipeline `segment` (lvseg.json: spacing, region of interest, normalisation, flips, post-processing)
+ * when it has one. `scale` is applied to a copy of each image's pixels (rescaled DICOM values) first.
  */
-export function modelSegmenter(model: tfl.LayersModel, scale: Scaling): Segmenter {
+export function modelSegmenter(model: tfl.LayersModel, scale: Scaling, segment?: SegmentSettings): Segmenter {
   return async ({ image }) => {
     const input = applyScaling(image.pixels.slice(), scale);
-    const { mask } = await predictMask(model, input, image.rows, image.columns);
-    return mask;
+    if (!segment) return (await predictMask(model, input, image.rows, image.columns)).mask;
+    const sample: Sample = {
+      name: image.file, patient: '', image: input, label: new Uint8Array(input.length), height: image.rows, width: image.columns,
+      ...(image.spacing ? { spacing: image.spacing } : {}),
+    };
+    return (await segmentSamples(model, [sample], segment))[0]!.mask;
   };
 }
 

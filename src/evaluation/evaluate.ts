@@ -274,7 +274,7 @@ export async function evaluateModel(
     samples: Sample[],
   ): Promise<{ predictions: Uint8Array[]; scoresOf: (i: number) => Float32Array; classes: number; scoreKind: OutputKind }> => {
     if (options.segment) {
-      const segmented = segmentSamples(model, samples, options.segment);
+      const segmented = await segmentSamples(model, samples, options.segment);
       const scoresOf = (i: number): Float32Array => {
         const p = segmented[i]!.foreground;
         const two = new Float32Array(2 * p.length);

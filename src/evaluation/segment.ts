@@ -34,7 +34,7 @@ const FLIPS: readonly [boolean, boolean][] = [[false, false], [true, false], [fa
  * Foreground probabilities of same-sized model inputs, averaged over the flips when `tta` is `flips`.
  * One forward pass for all images and their flips.
  */
-export function foregroundProbabilities(model: tfl.LayersModel, images: readonly Float32Array[], height: number, width: number, tta: InferenceSettings['tta']): Float32Array[] {
+export async function foregroundProbabilities(model: tfl.LayersModel, images: readonly Float32Array[], height: number, width: number, tta: InferenceSettings['tta']): Promise<Float32Array[]> {
   const flips = tta === 'flips' ? FLIPS : FLIPS.slice(0, 1);
   const pixels = height * width;
   const input = new Float32Array(images.length * flips.length * pixels);
@@ -47,9 +47,13 @@ export function foregroundProbabilities(model: tfl.LayersModel, images: readonly
     const p = probabilities ? y : tf.softmax(y as tf.Tensor4D, -1);
     return tf.squeeze(tf.slice(p, [0, 0, 0, 1], [-1, -1, -1, 1]), [3]);
   });
-  // read outside tf.tidy: see training/train.ts predictLabels
-  const values = output.dataSync() as Float32Array;
-  output.dispose();
+  // read outside tf.tidy (see training/train.ts predictLabels), and asynchronously (webgpu in Node)
+  let values: Float32Array;
+  try {
+    values = (await output.data()) as Float32Array;
+  } finally {
+    output.dispose();
+  }
   return images.map((_, i) => {
     const mean = new Float32Array(pixels);
     flips.forEach(([h, v], f) => {
@@ -64,7 +68,7 @@ export function foregroundProbabilities(model: tfl.LayersModel, images: readonly
  * Segments samples of any size: each is preprocessed to the model's input, predicted (with TTA), mapped
  * back to its own size, thresholded at 0.5 (argmax of two classes) and post-processed.
  */
-export function segmentSamples(model: tfl.LayersModel, samples: readonly Sample[], settings: SegmentSettings): Segmentation[] {
+export async function segmentSamples(model: tfl.LayersModel, samples: readonly Sample[], settings: SegmentSettings): Promise<Segmentation[]> {
   if (samples.length === 0) return [];
   const prepared = samples.map((s) => preprocessSample(s, settings.preprocessing));
   const out: Segmentation[] = new Array(samples.length);
@@ -76,7 +80,7 @@ export function segmentSamples(model: tfl.LayersModel, samples: readonly Sample[
   });
   for (const indices of groups.values()) {
     const { height, width } = prepared[indices[0]!]!.input;
-    const probs = foregroundProbabilities(model, indices.map((i) => prepared[i]!.input.image), height, width, settings.inference.tta);
+    const probs = await foregroundProbabilities(model, indices.map((i) => prepared[i]!.input.image), height, width, settings.inference.tta);
     indices.forEach((i, k) => {
       const { geometry } = prepared[i]!;
       const foreground = restoreProbabilities(probs[k]!, geometry);

@@ -193,7 +193,7 @@ describe('lvseg evaluate --per-image', () => {
     expectOneLineFailure(await run(csv), /--per-image .*per-image\.csv already exists; pass --overwrite to replace it, or another file name$/);
     expect(readFileSync(csv, 'utf8')).toBe('mine');
     expect((await run(csv, '--overwrite')).code).toBe(0);
-    expect(readFileSync(csv, 'utf8')).toMatch(/^name,patient,dice,/);
+    expect(readFileSync(csv, 'utf8')).toMatch(/^name,patient,phase,dice,/);
     expectOneLineFailure(await run(join(csv, 'x.csv')), /cannot write --per-image .*x\.csv: .*per-image\.csv is a file, not a folder/);
   });
 });

@@ -119,7 +119,13 @@ describe('lvseg volumes', () => {
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/--out .*busy exists and is not an lvseg volumes folder/);
     expect(existsSync(join(busy, 'keep.txt'))).toBe(true);
-    const m = await captureCli(['volumes', phantom.dir, '--backend', 'cpu']);
+    // no bundled models: the default --model lv-sunnybrook is then missing
+    const previous = process.env.LVSEG_MODELS_DIR;
+    process.env.LVSEG_MODELS_DIR = join(root, 'no-models');
+    const m = await captureCli(['volumes', phantom.dir, '--backend', 'cpu']).finally(() => {
+      if (previous === undefined) delete process.env.LVSEG_MODELS_DIR;
+      else process.env.LVSEG_MODELS_DIR = previous;
+    });
     expect(m.code).toBe(1);
     expect(m.err).toMatch(/the bundled model 'lv-sunnybrook' is not installed .*pass --model RUN_DIR or a model\.json/);
   });

@@ -34,10 +34,10 @@ beforeAll(async () => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('the inference pipeline', () => {
-  it('returns a mask of each image its own size, the LV where it was', () => {
+  it('returns a mask of each image its own size, the LV where it was', async () => {
     const model = thresholdModel(64, 64);
     const samples = [discSample(96, 96, 10), discSample(72, 80, 8), discSample(160, 160, 12)];
-    const out = segmentSamples(model, samples, SETTINGS);
+    const out = await segmentSamples(model, samples, SETTINGS);
     out.forEach((s, i) => {
       expect(s.mask.length).toBe(samples[i]!.height * samples[i]!.width);
       expect(Array.from(s.mask)).toEqual(Array.from(samples[i]!.label));
@@ -45,11 +45,11 @@ describe('the inference pipeline', () => {
     expect(out.every((s) => !s.resized)).toBe(true);
   });
 
-  it('gives the same mask with and without flips for a flip-equivariant model', () => {
+  it('gives the same mask with and without flips for a flip-equivariant model', async () => {
     const model = thresholdModel(64, 64);
     const s = discSample(80, 80, 9);
-    const plain = segmentSamples(model, [s], { ...SETTINGS, inference: { tta: 'none', postprocess: { largestComponent: false, fillHoles: false } } })[0]!;
-    const tta = segmentSamples(model, [s], SETTINGS)[0]!;
+    const plain = (await segmentSamples(model, [s], { ...SETTINGS, inference: { tta: 'none', postprocess: { largestComponent: false, fillHoles: false } } }))[0]!;
+    const tta = (await segmentSamples(model, [s], SETTINGS))[0]!;
     expect(Array.from(tta.mask)).toEqual(Array.from(plain.mask));
     for (let i = 0; i < plain.foreground.length; i += 97) expect(tta.foreground[i]).toBeCloseTo(plain.foreground[i]!, 5);
   });

@@ -41,7 +41,7 @@ describe('the shipped lv-sunnybrook model', () => {
       { ...p, image: resizeBilinear(p.image, 256, 256, 192, 208), label: new Uint8Array(192 * 208), height: 192, width: 208 },
       { ...p, image: resizeBilinear(p.image, 256, 256, 512, 512), label: new Uint8Array(512 * 512), height: 512, width: 512 },
     ];
-    const out = segmentSamples(model, samples, { preprocessing: meta.preprocessing, inference: meta.inference });
+    const out = await segmentSamples(model, samples, { preprocessing: meta.preprocessing, inference: meta.inference });
     expect(out.map((s) => s.mask.length)).toEqual([256 * 256, 192 * 208, 512 * 512]);
     expect(out.every((s) => s.mask.every((v) => v === 0 || v === 1))).toBe(true);
     model.dispose();

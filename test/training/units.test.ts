@@ -93,6 +93,6 @@ describe('the spacing setting of a training run', () => {
     expect(resolveTrainConfig({ model: 'fcn', train: 'synthetic:2' }).spacing).toBeNull();
     expect(resolveTrainConfig({ model: 'fcn', train: 'synthetic:2' }, { spacing: 1.367 }).spacing).toBe('1.367');
     expect(resolveTrainConfig({ model: 'fcn', train: 'synthetic:2', spacing: '1.4,1.2' }).spacing).toBe('1.4,1.2');
-    expect(() => resolveTrainConfig({ model: 'fcn', train: 'synthetic:2', spacing: 'wide' })).toThrow(/spacing: 'wide' is not a pixel spacing/);
+    expect(() => resolveTrainConfig({ model: 'fcn', train: 'synthetic:2', spacing: 'wide' })).toThrow(/spacing must be a pixel spacing in mm like 1.367 or ROW,COL, got "wide"/);
   });
 });

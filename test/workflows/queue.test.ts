@@ -109,7 +109,7 @@ describe.skipIf(!HAVE_REDIS)('lvseg search on a Redis queue with two lvseg worke
     const train = await runCli(['train', ...training, '--lr', String(trial.config.lr), '--batch-size', String(trial.config.batchSize), '--out', local]);
     expect(train.code).toBe(0);
     const localHistory = JSON.parse(readFileSync(join(local, 'history.json'), 'utf8')).epochs[0];
-    const localEval = JSON.parse(readFileSync(join(local, 'evaluation.json'), 'utf8')).metrics;
+    const localEval = JSON.parse(readFileSync(join(local, 'evaluation.json'), 'utf8'));
     const remoteHistory = JSON.parse(readFileSync(join(trial.dir!, 'history.json'), 'utf8')).epochs[0];
     expect(remoteHistory.loss).toBe(localHistory.loss);
     expect(remoteHistory.val_loss).toBe(localHistory.val_loss);
