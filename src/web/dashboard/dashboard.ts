@@ -4,20 +4,8 @@
  * by side. Routes live in the URL hash: #/, #/run/NAME, #/compare/A,B,…
  */
 import uPlot from 'uplot';
-
-/** What /api/runs lists and /api/runs/NAME/events sends (src/server/runs.ts, RunView). */
-interface RunView {
-  name: string;
-  status: 'training' | 'finished' | 'broken';
-  error?: string;
-  config?: Record<string, unknown>;
-  history: { epoch: number; [metric: string]: number }[];
-  epochs?: number;
-  metrics?: Record<string, number | string | null>;
-  panels: string[];
-  report?: string;
-  model?: string;
-}
+// What /api/runs lists and /api/runs/NAME/events sends; a type only, so nothing of the server is bundled.
+import type { RunView } from '../../server/runs.js';
 
 const app = document.getElementById('app')!;
 let events: EventSource | undefined;
