@@ -38,14 +38,18 @@ export interface SliceRecord {
   status: string[];
 }
 
-export interface ExpertRecord {
-  dir: string;
+/** The numbers a cardiologist reads: volumes in mL, EF in %, the ED and ES phases (from 1). */
+export interface VolumeSummary {
   edvMl: number;
   esvMl: number;
   svMl: number;
   efPct: number;
   edPhase: number;
   esPhase: number;
+}
+
+export interface ExpertRecord extends VolumeSummary {
+  dir: string;
   /** The contoured phases (1-based). */
   phases: number[];
   countedSlices: number[];
@@ -56,13 +60,7 @@ export interface ExpertRecord {
 }
 
 /** volumes.json, and the object `lvseg volumes --json` prints. Phases and slices count from 1. */
-export interface VolumesRecord {
-  edvMl: number;
-  esvMl: number;
-  svMl: number;
-  efPct: number;
-  edPhase: number;
-  esPhase: number;
+export interface VolumesRecord extends VolumeSummary {
   heartRateBpm: number | null;
   heartRateSource: string | null;
   cardiacOutputLMin: number | null;
