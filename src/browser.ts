@@ -17,7 +17,7 @@ export {
 } from './imaging/mask-metrics.js';
 export { largestComponent, boundaryPixels, extractContour, polygonArea, type Point as ContourPoint } from './evaluation/contours.js';
 export { hausdorff95, averagePerpendicularDistance, type Spacing as PixelSpacing } from './evaluation/surface-distance.js';
-export { detectOutputKind, modelInputSize, predictScores, type OutputKind } from './evaluation/evaluate.js';
+export { detectOutputKind, modelInputSize, predictScores, type OutputKind } from './models/predict.js';
 export {
   predictMask, measureMask, formatContourText, renderContourOverlay, PREDICTION_COLOUR, LABEL_COLOUR,
   type MaskMeasures, type OverlayColour,

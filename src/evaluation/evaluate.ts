@@ -3,11 +3,10 @@
  * per-image overlap and distance metrics of mask-metrics.ts and surface-distance.ts, and their
  * summaries per patient, per phase (ED/ES) and by the Sunnybrook challenge's protocol (summaries.ts).
  */
-import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { cardiacPhases, type CardiacPhase } from '../data/cardiac-phase.js';
 import type { Sample } from '../data/sample.js';
-import { DataError, ModelSpecError } from '../errors.js';
+import { DataError } from '../errors.js';
 import {
   accuracyFromCounts,
   addCounts,
@@ -30,12 +29,14 @@ import {
 } from './summaries.js';
 import { averagePerpendicularDistance, hausdorff95 } from './surface-distance.js';
 import { segmentSamples, type SegmentSettings } from './segment.js';
-
-/** Whether a model's output is raw per-pixel scores (logits) or softmax probabilities. */
-export type OutputKind = 'logits' | 'probabilities';
+import { detectOutputKind, modelInputSize, predictScores, type OutputKind } from '../models/predict.js';
+import { scoresLoss, sparseCrossEntropy, type LossFn } from '../training/losses.js';
 
 export interface EvaluationMetrics {
-  /** Mean per-pixel sparse softmax cross-entropy over every pixel of the set. */
+  /**
+   * The loss (the run's training loss; by default the lab's sparse softmax cross-entropy) per batch of
+   * `batchSize`, averaged over the images: training's val_loss computation (training/losses.ts scoresLoss).
+   */
   loss: number;
   /** Correct pixels / all pixels, over the whole set. */
   accuracy: number;
@@ -96,8 +97,10 @@ export interface EvaluationResult {
 }
 
 export interface EvaluateOptions {
-  /** Images per forward pass and per lab-Dice batch (default 8). */
+  /** Images per forward pass, per loss and per lab-Dice batch (default 8). */
   batchSize?: number;
+  /** The loss to report (default: the lab's sparse softmax cross-entropy); a run passes its training loss. */
+  loss?: LossFn;
   /** Override the detection of logits vs probabilities from the model's last layer. */
   outputs?: OutputKind;
   /**
@@ -105,115 +108,6 @@ export interface EvaluateOptions {
    * any size), as `lvseg predict` does for a model with an lvseg.json. Without it, the model's raw argmax.
    */
   segment?: SegmentSettings;
-}
-
-interface LayerLike {
-  getClassName(): string;
-  getConfig(): Record<string, unknown>;
-  outputShape: unknown;
-  inboundNodes?: { inboundLayers: LayerLike[] }[];
-}
-
-/** Layers that only move values around, so the activation that matters is further up. */
-const SHAPE_ONLY = new Set(['Reshape', 'Flatten', 'Permute', 'Cropping2D', 'ZeroPadding2D', 'UpSampling2D', 'Dropout']);
-
-const sameShape = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
-
-/**
- * `probabilities` when the model ends in a softmax over the class axis (a Softmax layer, an
- * Activation('softmax') or a layer with `activation: 'softmax'`, found through reshapes); `logits`
- * otherwise. A softmax over another axis, like the lab's Task 1 `Dense(H·W·2, softmax)` before its
- * Reshape, does not give per-pixel probabilities: its outputs are treated as logits, as the lab's
- * from-logits loss treated them (hence its stuck loss of ln 2).
- */
-export function detectOutputKind(model: tfl.LayersModel): OutputKind {
-  const finalShape = model.outputs[0]?.shape;
-  let layer = model.layers[model.layers.length - 1] as unknown as LayerLike | undefined;
-  while (layer) {
-    const cls = layer.getClassName();
-    const config = layer.getConfig();
-    const softmax = cls === 'Softmax' || config.activation === 'softmax';
-    if (softmax) {
-      const axis = config.axis ?? -1;
-      const overClasses = (axis === -1 || (Array.isArray(axis) && axis.length === 1 && axis[0] === -1)) && sameShape(layer.outputShape, finalShape);
-      return overClasses ? 'probabilities' : 'logits';
-    }
-    if (!SHAPE_ONLY.has(cls)) return 'logits';
-    layer = layer.inboundNodes?.[0]?.inboundLayers[0];
-  }
-  return 'logits';
-}
-
-/** The model's fixed input height and width, or null where the model accepts any size. */
-export function modelInputSize(model: tfl.LayersModel): { height: number | null; width: number | null } {
-  const shape = model.inputs[0]?.shape;
-  if (!shape || shape.length !== 4 || (shape[3] !== 1 && shape[3] !== null)) {
-    throw new ModelSpecError(
-      `model input has shape [${shape?.map((d) => d ?? 'null').join(', ')}]; lvseg models take [batch, height, width, 1] grey images`,
-    );
-  }
-  return { height: shape[1] ?? null, width: shape[2] ?? null };
-}
-
-/**
- * Runs the model on same-sized images and returns the per-pixel class scores, channel last
- * (`images.length · height · width · classes` values), and the number of classes. All tensors are
- * disposed before it returns.
- */
-export async function predictScores(
-  model: tfl.LayersModel,
-  images: readonly Float32Array[],
-  height: number,
-  width: number,
-): Promise<{ scores: Float32Array; classes: number }> {
-  const pixels = height * width;
-  const input = new Float32Array(images.length * pixels);
-  images.forEach((image, i) => input.set(image, i * pixels));
-  const output = tf.tidy(() => {
-    const x = tf.tensor4d(input, [images.length, height, width, 1]);
-    const y = model.predict(x);
-    if (Array.isArray(y)) throw new ModelSpecError(`model has ${y.length} outputs; lvseg models have one per-pixel output`);
-    return y as tf.Tensor;
-  });
-  try {
-    const scores = (await output.data()) as Float32Array;
-    const perImage = scores.length / images.length;
-    const classes = perImage / pixels;
-    if (!Number.isInteger(classes) || classes < 2) {
-      throw new ModelSpecError(
-        `model output has ${perImage} values per ${height}×${width} image; expected ${pixels}·classes (classes ≥ 2, channel last)`,
-      );
-    }
-    return { scores, classes };
-  } finally {
-    output.dispose();
-  }
-}
-
-/**
- * Sum over pixels of the sparse softmax cross-entropy: log Σ exp(z) − z[label] from logits, or
- * −log p[label] (clipped at 1e-7, as Keras does) from probabilities.
- */
-export function crossEntropySum(scores: Float32Array, labels: Uint8Array, classes: number, kind: OutputKind): number {
-  if (scores.length !== labels.length * classes) {
-    throw new DataError(`crossEntropySum: ${scores.length} scores for ${labels.length} labels × ${classes} classes`);
-  }
-  let total = 0;
-  for (let i = 0; i < labels.length; i++) {
-    const base = i * classes;
-    const target = Math.min(labels[i]!, classes - 1);
-    if (kind === 'probabilities') {
-      const p = Math.min(Math.max(scores[base + target]!, 1e-7), 1 - 1e-7);
-      total -= Math.log(p);
-      continue;
-    }
-    let max = -Infinity;
-    for (let k = 0; k < classes; k++) max = Math.max(max, scores[base + k]!);
-    let sum = 0;
-    for (let k = 0; k < classes; k++) sum += Math.exp(scores[base + k]! - max);
-    total += max + Math.log(sum) - scores[base + target]!;
-  }
-  return total;
 }
 
 /**
@@ -258,6 +152,7 @@ export async function evaluateModel(
     throw new DataError(`evaluateModel: batchSize must be a positive integer, got ${batchSize}`);
   }
   const kind = options.outputs ?? detectOutputKind(model);
+  const lossFn = options.loss ?? sparseCrossEntropy;
   const fixed = modelInputSize(model);
   const perImage: PerImageResult[] = [];
   const batchDice: number[] = [];
@@ -269,39 +164,34 @@ export async function evaluateModel(
   const pixelDistances: { hd95: number; apd: number }[] = [];
   let batch: Sample[] = [];
 
-  /** Masks of one batch, and each image's per-pixel class scores for the loss. */
-  const predictBatch = async (
-    samples: Sample[],
-  ): Promise<{ predictions: Uint8Array[]; scoresOf: (i: number) => Float32Array; classes: number; scoreKind: OutputKind }> => {
+  /** Masks of one batch, and the batch's loss. */
+  const predictBatch = async (samples: Sample[]): Promise<{ predictions: Uint8Array[]; loss: number }> => {
+    const { height, width } = samples[0]!;
+    const pixels = height * width;
+    const labels = samples.map((s) => s.label);
     if (options.segment) {
       const segmented = await segmentSamples(model, samples, options.segment);
-      const scoresOf = (i: number): Float32Array => {
-        const p = segmented[i]!.foreground;
-        const two = new Float32Array(2 * p.length);
-        for (let k = 0; k < p.length; k++) (two[2 * k] = 1 - p[k]!), (two[2 * k + 1] = p[k]!);
-        return two;
-      };
-      return { predictions: segmented.map((s) => s.mask), scoresOf, classes: 2, scoreKind: 'probabilities' };
+      const probabilities = new Float32Array(2 * pixels * samples.length);
+      segmented.forEach(({ foreground }, i) => {
+        for (let k = 0; k < pixels; k++) (probabilities[2 * (i * pixels + k)] = 1 - foreground[k]!), (probabilities[2 * (i * pixels + k) + 1] = foreground[k]!);
+      });
+      return { predictions: segmented.map((s) => s.mask), loss: await scoresLoss(lossFn, probabilities, labels, height, width, 'probabilities') };
     }
-    const { height, width } = samples[0]!;
     const { scores, classes } = await predictScores(model, samples.map((s) => s.image), height, width);
-    const pixels = height * width;
-    const labels = argmaxLabels(scores, pixels, classes);
+    const masks = argmaxLabels(scores, pixels, classes);
     return {
-      predictions: samples.map((_, i) => labels.subarray(i * pixels, (i + 1) * pixels)),
-      scoresOf: (i) => scores.subarray(i * pixels * classes, (i + 1) * pixels * classes),
-      classes,
-      scoreKind: kind,
+      predictions: samples.map((_, i) => masks.subarray(i * pixels, (i + 1) * pixels)),
+      loss: await scoresLoss(lossFn, scores, labels, height, width, kind),
     };
   };
 
   const flush = async (): Promise<void> => {
     if (batch.length === 0) return;
-    const { predictions, scoresOf, classes, scoreKind } = await predictBatch(batch);
+    const { predictions, loss } = await predictBatch(batch);
+    lossSum += loss * batch.length;
     // One count per image serves its metrics, the set's totals and the batch's lab Dice.
     let batchCounts: ConfusionCounts = { tp: 0, fp: 0, fn: 0, tn: 0 };
     batch.forEach((sample, i) => {
-      lossSum += crossEntropySum(scoresOf(i), sample.label, classes, scoreKind);
       const counts = confusionCounts(predictions[i]!, sample.label);
       totals = addCounts(totals, counts);
       batchCounts = addCounts(batchCounts, counts);
@@ -352,7 +242,6 @@ export async function evaluateModel(
     });
   }
   const distances = perImage.filter((r) => Number.isFinite(r.hd95) && Number.isFinite(r.apd));
-  const pixelsTotal = totals.tp + totals.fp + totals.fn + totals.tn;
   const phases = cardiacPhases(perImage);
   for (const r of perImage) {
     const phase = phases.get(r.name);
@@ -362,7 +251,7 @@ export async function evaluateModel(
   const challenge = challengeSummary(perImage, unit);
   return {
     metrics: {
-      loss: lossSum / pixelsTotal,
+      loss: lossSum / perImage.length,
       accuracy: accuracyFromCounts(totals),
       dice: mean(batchDice),
       meanDice: mean(perImage.map((r) => r.dice)),

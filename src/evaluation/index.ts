@@ -10,8 +10,8 @@ export {
   percentile, type Spacing as PixelSpacing,
 } from './surface-distance.js';
 export {
-  evaluateModel, evaluationDocument, detectOutputKind, modelInputSize, predictScores, crossEntropySum, scoreImage,
-  type EvaluationMetrics, type PerImageResult, type EvaluationResult, type EvaluateOptions, type OutputKind,
+  evaluateModel, evaluationDocument, scoreImage,
+  type EvaluationMetrics, type PerImageResult, type EvaluationResult, type EvaluateOptions,
 } from './evaluate.js';
 export {
   GOOD_CONTOUR_APD_MM, isGoodContour, summarizeGroup, challengeSummary, perPatientSummaries, perPhaseSummaries,

@@ -8,7 +8,7 @@ import { DataError } from '../errors.js';
 import { toGrey8, type RgbaImage } from '../imaging/pixels.js';
 import { resizeBilinear, resizeNearest } from '../imaging/resample.js';
 import { extractContour, type Point } from './contours.js';
-import { modelInputSize, predictScores } from './evaluate.js';
+import { modelInputSize, predictScores } from '../models/predict.js';
 import { argmaxLabels, foregroundArea } from '../imaging/mask-metrics.js';
 
 /**

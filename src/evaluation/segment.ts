@@ -3,14 +3,13 @@
  * (resample, ROI, normalise) → model → test-time augmentation → back to the original image → threshold
  * → post-process. `lvseg predict` and `lvseg evaluate` both run it, so what is measured is what users get.
  */
-import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { Sample } from '../data/sample.js';
 import { ModelSpecError } from '../errors.js';
 import type { InferenceSettings } from '../models/metadata.js';
 import { preprocessSample, restoreProbabilities, type Preprocessing } from '../transforms/preprocess.js';
 import { flipValues } from '../transforms/spatial.js';
-import { detectOutputKind } from './evaluate.js';
+import { detectOutputKind, predictScores } from '../models/predict.js';
 import { postprocessMask } from './postprocess.js';
 
 export interface SegmentSettings {
@@ -37,23 +36,13 @@ const FLIPS: readonly [boolean, boolean][] = [[false, false], [true, false], [fa
 export async function foregroundProbabilities(model: tfl.LayersModel, images: readonly Float32Array[], height: number, width: number, tta: InferenceSettings['tta']): Promise<Float32Array[]> {
   const flips = tta === 'flips' ? FLIPS : FLIPS.slice(0, 1);
   const pixels = height * width;
-  const input = new Float32Array(images.length * flips.length * pixels);
-  images.forEach((image, i) => flips.forEach(([h, v], f) => input.set(flipValues(image, height, width, h, v), (i * flips.length + f) * pixels)));
+  const inputs = images.flatMap((image) => flips.map(([h, v]) => flipValues(image, height, width, h, v)));
+  const { scores, classes } = await predictScores(model, inputs, height, width);
+  if (classes !== 2) throw new ModelSpecError(`model output has ${classes} classes; the inference pipeline takes 2 (background, LV)`);
   const probabilities = detectOutputKind(model) === 'probabilities';
-  const output = tf.tidy(() => {
-    const y = model.predict(tf.tensor4d(input, [images.length * flips.length, height, width, 1]));
-    if (Array.isArray(y)) throw new ModelSpecError(`model has ${y.length} outputs; lvseg models have one per-pixel output`);
-    if (y.shape[3] !== 2) throw new ModelSpecError(`model output has ${y.shape[3]} classes; the inference pipeline takes 2 (background, LV)`);
-    const p = probabilities ? y : tf.softmax(y as tf.Tensor4D, -1);
-    return tf.squeeze(tf.slice(p, [0, 0, 0, 1], [-1, -1, -1, 1]), [3]);
-  });
-  // read outside tf.tidy (see training/train.ts predictLabels), and asynchronously (webgpu in Node)
-  let values: Float32Array;
-  try {
-    values = (await output.data()) as Float32Array;
-  } finally {
-    output.dispose();
-  }
+  // the softmax of two logits, for class 1
+  const values = new Float32Array(inputs.length * pixels);
+  for (let k = 0; k < values.length; k++) values[k] = probabilities ? scores[2 * k + 1]! : 1 / (1 + Math.exp(scores[2 * k]! - scores[2 * k + 1]!));
   return images.map((_, i) => {
     const mean = new Float32Array(pixels);
     flips.forEach(([h, v], f) => {

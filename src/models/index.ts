@@ -10,3 +10,4 @@ export { summarizeModel, formatSummary, type ModelSummary, type LayerSummary } f
 export { PRESETS, getPreset, type Preset } from './presets.js';
 export { METADATA_FILE, checkModelMetadata, NO_INFERENCE_EXTRAS, type ModelMetadata, type InferenceSettings } from './metadata.js';
 export { readModelMetadata } from './io.js';
+export { predictScores, detectOutputKind, modelInputSize, type OutputKind } from './predict.js';

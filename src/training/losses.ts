@@ -50,3 +50,35 @@ export function getLoss(name: string): LossFn {
       throw new UsageError(`unknown loss '${name}'; use one of ${LOSS_NAMES.join(', ')}`);
   }
 }
+
+/**
+ * The loss of outputs already read from a model: `scores` channel last for `labels.length` images of
+ * height × width. The epoch's val_loss and evaluation's loss are this one computation, so a run's
+ * evaluation.json repeats its last val_loss. Probabilities (a per-pixel softmax output, or the inference
+ * pipeline's averaged foreground) enter as their logarithms, clipped to [1e-7, 1 − 1e-7] as Keras clips
+ * them: those are logits of the same distribution, so a from-logits loss gives −log p of the label.
+ */
+export async function scoresLoss(
+  loss: LossFn,
+  scores: Float32Array,
+  labels: readonly Uint8Array[],
+  height: number,
+  width: number,
+  kind: 'logits' | 'probabilities',
+): Promise<number> {
+  const pixels = height * width;
+  const classes = scores.length / (labels.length * pixels);
+  const flatLabels = new Int32Array(labels.length * pixels);
+  labels.forEach((label, i) => flatLabels.set(label, i * pixels));
+  const value = tf.tidy(() => {
+    const outputs = tf.tensor4d(scores, [labels.length, height, width, classes]);
+    const logits = kind === 'probabilities' ? tf.log(tf.clipByValue(outputs, 1e-7, 1 - 1e-7)) : outputs;
+    return loss(logits as tf.Tensor4D, tf.tensor3d(flatLabels, [labels.length, height, width], 'int32'));
+  });
+  try {
+    // read asynchronously: the webgpu backend cannot read synchronously in Node
+    return (await value.data())[0]!;
+  } finally {
+    value.dispose();
+  }
+}

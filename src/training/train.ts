@@ -1,12 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { Dataset, stackSamples, type SampleBatch } from '../data/pipeline.js';
+import { Dataset, type SampleBatch } from '../data/pipeline.js';
 import type { Sample } from '../data/sample.js';
 import { TrainingError } from '../errors.js';
 import { argmaxLabels } from '../imaging/mask-metrics.js';
 import type { EpochLogs, TrainingCallback, TrainingContext } from './callbacks/types.js';
 import type { RunConfig } from './config.js';
-import type { LossFn } from './losses.js';
+import { scoresLoss, type LossFn } from './losses.js';
+import { detectOutputKind, predictScores } from '../models/predict.js';
 import { batchMetrics, RunningMeans, type MetricName } from './metrics.js';
 import { setLearningRate } from '../backends/optimizers.js';
 import { rngAt, type Transform } from '../transforms/compose.js';
@@ -194,14 +195,15 @@ async function readAndDispose(t: tf.Tensor): Promise<tf.TypedArray> {
 /** Argmax masks of `samples` with the current weights (inference mode). */
 export async function predictLabels(model: tfl.LayersModel, samples: readonly Sample[]): Promise<Uint8Array[]> {
   if (samples.length === 0) return [];
-  const batch = stackSamples(samples);
-  // Values are read outside tf.tidy: a typed array returned from it is walked element by element in
-  // search of tensors (~1 us per value, 0.1 s per 256x256x2 image).
-  const probs = (await readAndDispose(tf.tidy(() => model.predict(imagesTensor(batch)) as tf.Tensor))) as Float32Array;
-  return splitMasks(argmaxLabels(probs, batch.height * batch.width), batch.size);
+  const { height, width } = samples[0]!;
+  const { scores, classes } = await predictScores(model, samples.map((s) => s.image), height, width);
+  return splitMasks(argmaxLabels(scores, height * width, classes), samples.length);
 }
 
-/** Mean loss and metrics over `samples` in batches, in inference mode; keys get `prefix`. */
+/**
+ * Mean loss and metrics over `samples` in batches, in inference mode; keys get `prefix`. The loss is
+ * scoresLoss, the one evaluation computes, on what predictScores gives.
+ */
 export async function evaluateLossAndMetrics(
   model: tfl.LayersModel,
   samples: readonly Sample[],
@@ -211,19 +213,15 @@ export async function evaluateLossAndMetrics(
   prefix = '',
 ): Promise<EpochLogs> {
   const means = new RunningMeans();
+  const kind = detectOutputKind(model);
   for (let start = 0; start < samples.length; start += batchSize) {
-    const batch = stackSamples(samples.slice(start, start + batchSize));
-    const [lossTensor, argmax] = tf.tidy(() => {
-      const logits = model.predict(imagesTensor(batch)) as tf.Tensor4D;
-      return [loss(logits, labelsTensor(batch)), tf.argMax(logits, -1)];
-    });
-    const lossValue = (await readAndDispose(lossTensor))[0]!;
-    const flat = Uint8Array.from(await readAndDispose(argmax));
-    means.add('loss', lossValue, batch.size);
-    const preds = splitMasks(flat, batch.size);
-    const labels = batch.samples.map((s) => s.label);
-    const values = batchMetrics(metrics, preds, labels);
-    metrics.forEach((m, k) => means.add(m, values[k]!, batch.size));
+    const batch = samples.slice(start, start + batchSize);
+    const { height, width } = batch[0]!;
+    const labels = batch.map((s) => s.label);
+    const { scores, classes } = await predictScores(model, batch.map((s) => s.image), height, width);
+    means.add('loss', await scoresLoss(loss, scores, labels, height, width, kind), batch.length);
+    const values = batchMetrics(metrics, splitMasks(argmaxLabels(scores, height * width, classes), batch.length), labels);
+    metrics.forEach((m, k) => means.add(m, values[k]!, batch.length));
   }
   return means.values(prefix);
 }

@@ -245,7 +245,7 @@ export async function runTraining(input: TrainConfig & Partial<RunFacts>, resume
     if (result.stopped) warn(result.stopped);
     const segment = runSegmentSettings(config);
     await saveModel(model, runPath(runDir, 'model'), segment ? { metadata: modelMetadata(config, segment) } : {});
-    const { evaluation, report } = await finishRun(runDir, model, val, segment);
+    const { evaluation, report } = await finishRun(runDir, model, val, { loss: getLoss(config.loss), batchSize: config.batchSize, ...(segment ? { segment } : {}) });
     return { runDir, config, history: result.history, final: result.history.at(-1), stopped: result.stopped, model, val, evaluation, report };
   }
 }

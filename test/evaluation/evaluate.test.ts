@@ -3,7 +3,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { selectBackend } from '../../src/backends/select.js';
 import type { Sample } from '../../src/data/sample.js';
-import { crossEntropySum, detectOutputKind, evaluateModel } from '../../src/evaluation/evaluate.js';
+import { evaluateModel } from '../../src/evaluation/evaluate.js';
+import { detectOutputKind } from '../../src/models/predict.js';
+import { getLoss, scoresLoss, softDiceLoss } from '../../src/training/losses.js';
 import { thresholdModel } from './tiny-model.js';
 
 beforeAll(async () => {
@@ -119,11 +121,24 @@ describe('evaluateModel', () => {
   });
 });
 
-describe('crossEntropySum', () => {
-  it('sums log-sum-exp minus the label logit', () => {
-    expect(crossEntropySum(Float32Array.from([0, 0, 2, 0]), Uint8Array.from([1, 0]), 2, 'logits')).toBeCloseTo(
-      Math.log(2) + Math.log(1 + Math.exp(-2)),
-      6,
-    );
+describe('scoresLoss', () => {
+  it('gives log-sum-exp minus the label logit, averaged over pixels, from logits', async () => {
+    const loss = await scoresLoss(getLoss('sparse-ce'), Float32Array.from([0, 0, 2, 0]), [Uint8Array.from([1, 0])], 1, 2, 'logits');
+    expect(loss).toBeCloseTo((Math.log(2) + Math.log(1 + Math.exp(-2))) / 2, 6);
+  });
+
+  it('gives −log p of the label from probabilities, clipped as Keras clips them', async () => {
+    const loss = await scoresLoss(getLoss('sparse-ce'), Float32Array.from([0.25, 0.75, 1, 0]), [Uint8Array.from([1, 1])], 1, 2, 'probabilities');
+    expect(loss).toBeCloseTo((-Math.log(0.75) - Math.log(1e-7)) / 2, 4);
+  });
+
+  it('is the soft Dice loss of the probabilities for the dice loss, whatever form they come in', async () => {
+    const p = [0.9, 0.2, 0.6, 0.1];
+    const labels = [Uint8Array.from([1, 0, 1, 0])];
+    const expected = 1 - (2 * (0.9 + 0.6) + 1) / (p.reduce((a, b) => a + b) + 2 + 1);
+    const probs = Float32Array.from(p.flatMap((q) => [1 - q, q]));
+    const logits = Float32Array.from(p.flatMap((q) => [0, Math.log(q / (1 - q))]));
+    expect(await scoresLoss(softDiceLoss, probs, labels, 2, 2, 'probabilities')).toBeCloseTo(expected, 5);
+    expect(await scoresLoss(softDiceLoss, logits, labels, 2, 2, 'logits')).toBeCloseTo(expected, 5);
   });
 });

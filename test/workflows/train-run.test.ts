@@ -55,6 +55,10 @@ describe('a tiny training run', () => {
     for (const key of ['loss', 'dice', 'accuracy', 'val_loss', 'val_dice', 'val_accuracy', 'seconds', 'tensors']) expect(typeof history[0][key], key).toBe('number');
     // the same tensors are alive after every epoch: nothing leaks per step or per epoch
     expect(history.map((e: { tensors: number }) => e.tensors)).toEqual(Array(3).fill(history[0].tensors));
+    // one prediction path and one loss: the final model's evaluation repeats the last epoch's validation
+    expect(evaluation.batchSize).toBe(2);
+    expect(evaluation.loss).toBeCloseTo(history[2].val_loss, 6);
+    expect(evaluation.dice).toBeCloseTo(history[2].val_dice, 6);
     const cfg = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
     expect(cfg).toMatchObject({ modelSpec: TINY, backend: 'cpu', backendRequested: 'cpu', seed: 42, epochs: 3, batchSize: 2, inputSize: 32, scale: '1/255', trainSize: 8, valSize: 4 });
     expect(cfg.versions.tfjs).toBe('4.22.0');
