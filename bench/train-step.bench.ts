@@ -10,6 +10,7 @@ import { createOptimizer } from '../src/backends/optimizers.js';
 import { selectBackend, type BackendName } from '../src/backends/select.js';
 import { buildModel } from '../src/models/build.js';
 import { PACKAGE_ROOT } from '../src/paths.js';
+import { fuseBatchNormTraining } from '../src/training/batch-norm.js';
 import { sparseCrossEntropy } from '../src/training/losses.js';
 import {
   atenCapabilityFor, coreCount, cpuModel, isaAbove, peakRssMeter, probeDispatch, requestedIsa, type CpuRecord, type Dispatch,
@@ -24,22 +25,31 @@ import { kernelTotals, median } from './stats.js';
  * --backends onednn,wasm  --batches 1,8  --models fcn,dense,unet,unet-bn,unet-small  --size 256 (input side;
  * the lab's fcn and dense are 256 only)  --steps N  --threads N (onednn and PyTorch; default all cores)
  * --isa avx2 (caps oneDNN for both sides, as ONEDNN_MAX_CPU_ISA=AVX2 does, and PyTorch's own kernels with
- * ATEN_CPU_CAPABILITY)  --profile (per-kernel times of one step on the first backend).
+ * ATEN_CPU_CAPABILITY)  --profile (per-kernel times of one step on the first backend)  --batch-norm fused,stock
+ * (the fused training-mode batch norm lvseg trains with, tfjs's own composition, or both in turn; default fused).
  * Every line records the CPU and the ISA each side dispatched to (checked with ONEDNN_VERBOSE), and the
  * training lines the peak resident memory of a step.
  */
 export const MODELS = ['fcn', 'dense', 'unet', 'unet-bn', 'unet-small'] as const;
 export type ModelName = (typeof MODELS)[number];
 
-/** lvseg's own networks, as `lvseg train` builds them; `unet-bn` is `unet` with batch normalization. */
-export function buildBenchModel(model: ModelName, size: number): tfl.LayersModel {
-  switch (model) {
-    case 'fcn': return buildModel('fcn');
-    case 'dense': return buildModel('dense');
-    case 'unet': return buildModel('unet', { inputSize: size });
-    case 'unet-bn': return buildModel('unet', { inputSize: size, batchNorm: true });
-    case 'unet-small': return buildModel('unet-small', { inputSize: size });
-  }
+/**
+ * lvseg's own networks, as `lvseg train` builds and trains them (training-mode batch norm through the
+ * backend's fused kernels; `stockBatchNorm`: tfjs's own composition); `unet-bn` is `unet` with batch
+ * normalization.
+ */
+export function buildBenchModel(model: ModelName, size: number, stockBatchNorm = false): tfl.LayersModel {
+  const net = (() => {
+    switch (model) {
+      case 'fcn': return buildModel('fcn');
+      case 'dense': return buildModel('dense');
+      case 'unet': return buildModel('unet', { inputSize: size });
+      case 'unet-bn': return buildModel('unet', { inputSize: size, batchNorm: true });
+      case 'unet-small': return buildModel('unet-small', { inputSize: size });
+    }
+  })();
+  if (!stockBatchNorm) fuseBatchNormTraining(net);
+  return net;
 }
 
 function option(args: string[], name: string, fallback: string): string {
@@ -81,8 +91,8 @@ function cpuMs(f: () => void): number {
   return (used.user + used.system) / 1000;
 }
 
-async function timeTraining(model: ModelName, size: number, batch: number, steps: number): Promise<TrainingTime> {
-  const net = buildBenchModel(model, size);
+async function timeTraining(model: ModelName, size: number, batch: number, steps: number, stockBatchNorm: boolean): Promise<TrainingTime> {
+  const net = buildBenchModel(model, size, stockBatchNorm);
   const optimizer = createOptimizer('adam', 1e-3);
   const data = makeBatch(batch, size);
   const { x, y } = data;
@@ -126,8 +136,8 @@ async function timeInference(model: ModelName, size: number, batch: number, step
 }
 
 /** Per-kernel milliseconds of one training step (tf.profile, best of three), largest first. */
-async function profileStep(model: ModelName, size: number, batch: number): Promise<{ kernel: string; ms: number; calls: number }[]> {
-  const net = buildBenchModel(model, size);
+async function profileStep(model: ModelName, size: number, batch: number, stockBatchNorm: boolean): Promise<{ kernel: string; ms: number; calls: number }[]> {
+  const net = buildBenchModel(model, size, stockBatchNorm);
   const optimizer = createOptimizer('adam', 1e-3);
   const data = makeBatch(batch, size);
   const { x, y } = data;
@@ -216,6 +226,9 @@ async function run(emit: Emit, args: string[]): Promise<void> {
   if ((models.includes('fcn') || models.includes('dense')) && size !== 256) throw new Error('train-step bench: the lab\'s fcn and dense take --size 256 only');
   const steps = Number(option(args, 'steps', '5'));
   const threads = Number(option(args, 'threads', '0'));
+  // --batch-norm fused,stock times both, one after the other, against one PyTorch measurement
+  const batchNorms = option(args, 'batch-norm', 'fused').split(',');
+  if (batchNorms.some((b) => b !== 'fused' && b !== 'stock')) throw new Error('train-step bench: --batch-norm takes fused, stock or both');
   // oneDNN reads its cap when the addon first uses it, after this; the peers inherit it.
   const isaOption = option(args, 'isa', '');
   if (isaOption) process.env.ONEDNN_MAX_CPU_ISA = isaOption.toUpperCase();
@@ -228,19 +241,21 @@ async function run(emit: Emit, args: string[]): Promise<void> {
       // processes that changes during the run weighs on both sides alike.
       const before = await runPeer(model, size, batch, threads, steps);
       const results: Record<string, unknown>[] = [];
-      for (const name of backends) {
+      for (const name of backends) for (const batchNorm of batchNorms) {
         const selected = await selectBackend(name);
         // The pure-JS cpu backend takes minutes per FCN step: one step is all it gets.
         const n = selected.name === 'cpu' ? 1 : steps;
         const cpu = lvsegCpu(selected.name, dispatch.lvseg);
-        const r = await timeTraining(model, size, batch, n);
-        const inf = await timeInference(model, size, batch, n);
+        const r = await timeTraining(model, size, batch, n, batchNorm === 'stock');
         results.push({
-          bench: 'train-step', model, size, backend: selected.name, batch, step_ms: round1(r.stepMs),
+          bench: 'train-step', model, size, backend: selected.name, ...(batchNorms.length > 1 ? { batch_norm: batchNorm } : {}), batch, step_ms: round1(r.stepMs),
           per_image_ms: round1(r.stepMs / batch), cpu_ms: round1(r.cpuMs), steps: n, statistic: 'median', tensors_flat: r.tensorsFlat,
           peak_rss_mb: round1(r.peakRssMb), peak_rss_first_mb: round1(r.peakRssFirstMb), peak_rss_last_mb: round1(r.peakRssLastMb),
           loss: r.loss, cpu, stepMs: r.stepMs, cpuMs: r.cpuMs,
         });
+        // inference does not depend on the training-mode batch norm: one record
+        if (batchNorm !== batchNorms[0]) continue;
+        const inf = await timeInference(model, size, batch, n);
         results.push({ bench: 'inference', model, size, backend: selected.name, batch, images_per_s: round1(inf.ips),
           images_per_cpu_s: round1(inf.cpuIps), cpu, ips: inf.ips, cpuIps: inf.cpuIps });
       }
@@ -280,7 +295,7 @@ async function run(emit: Emit, args: string[]): Promise<void> {
   if (args.includes('--profile')) {
     for (const model of models) {
       await selectBackend(backends[0]);
-      const kernels = await profileStep(model, size, batches[0]);
+      const kernels = await profileStep(model, size, batches[0], batchNorms[0] === 'stock');
       emit({ bench: 'train-step-profile', model, size, backend: backends[0], batch: batches[0], kernels, cpu_fallbacks: onednnFallbackCounts(),
         cpu: lvsegCpu(backends[0], undefined) });
     }

@@ -386,6 +386,21 @@ Napi::Value ChannelSums(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// channelMix(u, v, m, a, b, d, y): y = a*u + b*(v - m) + d, with m, a, b and d one value per channel.
+Napi::Value ChannelMix(const Napi::CallbackInfo& info) {
+  const Args a(info, "channelMix", 7);
+  const auto u = a.floats(0), v = a.floats(1), m = a.floats(2), sa = a.floats(3), sb = a.floats(4), sd = a.floats(5), y = a.floats(6);
+  const int64_t channels = m.length;
+  a.require(channels >= 1 && u.length % channels == 0, "the channel count must be at least 1 and divide u's length");
+  a.length("v", v.length, u.length);
+  a.length("a", sa.length, channels);
+  a.length("b", sb.length, channels);
+  a.length("d", sd.length, channels);
+  a.length("y", y.length, u.length);
+  locked(info, [&] { lvseg::channelMix(u.data, v.data, m.data, sa.data, sb.data, sd.data, y.data, u.length / channels, channels); });
+  return info.Env().Undefined();
+}
+
 // Threads for oneDNN and the elementwise loops (OpenMP); 0 or less leaves OpenMP's default (all cores).
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   const Args a(info, "setNumThreads", 1);
@@ -430,6 +445,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("copyRows", Napi::Function::New(env, CopyRows));
   exports.Set("channelAffine", Napi::Function::New(env, ChannelAffine));
   exports.Set("channelSums", Napi::Function::New(env, ChannelSums));
+  exports.Set("channelMix", Napi::Function::New(env, ChannelMix));
   exports.Set("maxPool", Napi::Function::New(env, MaxPool));
   exports.Set("maxPoolGrad", Napi::Function::New(env, MaxPoolGrad));
   exports.Set("cpuInfo", Napi::Function::New(env, lvseg::entries::CpuInfo));

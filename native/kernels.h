@@ -56,5 +56,8 @@ int64_t cachedPrimitives();
 void channelAffine(const float* x, const float* m, const float* a, const float* b, float* y, int64_t rows, int64_t channels);
 void channelSums(const float* x, const float* dy, const float* mean, float* sumDy, float* sumDyXc, int64_t rows,
                  int64_t channels);
+// y = a[c]*u + b[c]*(v - m[c]) + d[c] over the innermost axis: the input gradient of training-mode batch norm.
+void channelMix(const float* u, const float* v, const float* m, const float* a, const float* b, const float* d, float* y,
+                int64_t rows, int64_t channels);
 
 }  // namespace lvseg

@@ -44,4 +44,16 @@ void channelSums(const float* x, const float* dy, const float* mean, float* sumD
   }
 }
 
+void channelMix(const float* u, const float* v, const float* m, const float* a, const float* b, const float* d, float* y,
+                int64_t rows, int64_t channels) {
+#pragma omp parallel for schedule(static) if (rows * channels > kParallelMin)
+  for (int64_t r = 0; r < rows; r++) {
+    const float* ur = u + r * channels;
+    const float* vr = v + r * channels;
+    float* yr = y + r * channels;
+#pragma omp simd
+    for (int64_t c = 0; c < channels; c++) yr[c] = a[c] * ur[c] + b[c] * (vr[c] - m[c]) + d[c];
+  }
+}
+
 }  // namespace lvseg

@@ -39,6 +39,8 @@ export interface NativeAddon {
   channelAffine(x: Float32Array, m: Float32Array, a: Float32Array, b: Float32Array, y: Float32Array): void;
   /** Per channel: sumDy[c] = sum dy, sumDyXc[c] = sum dy * (x - mean[c]). */
   channelSums(x: Float32Array, dy: Float32Array, mean: Float32Array, sumDy: Float32Array, sumDyXc: Float32Array): void;
+  /** y = a[c] * u + b[c] * (v - m[c]) + d[c] over the innermost axis (m, a, b and d: one value per channel). */
+  channelMix(u: Float32Array, v: Float32Array, m: Float32Array, a: Float32Array, b: Float32Array, d: Float32Array, y: Float32Array): void;
 }
 
 export const ADDON_PATH = join(PACKAGE_ROOT, 'build', 'Release', 'lvseg_onednn.node');

@@ -6,6 +6,7 @@ import { TrainingError } from '../errors.js';
 import { argmaxLabels } from '../imaging/mask-metrics.js';
 import type { EpochLogs, TrainingCallback, TrainingContext } from './callbacks/types.js';
 import type { RunConfig } from './config.js';
+import { fuseBatchNormTraining } from './batch-norm.js';
 import { scoresLoss, type LossFn } from './losses.js';
 import { detectOutputKind, predictScores } from '../models/predict.js';
 import { batchMetrics, RunningMeans, type MetricName } from './metrics.js';
@@ -64,6 +65,7 @@ export async function fitModel(opts: FitOptions): Promise<FitResult> {
   const history = [...(opts.previousEpochs ?? [])].slice(0, initialEpoch);
   if (train.length === 0) throw new TrainingError('the training set is empty; check --train');
   const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  fuseBatchNormTraining(model);
   // The lab's input pipeline, endless, started `position` samples in (see Dataset). No cache(): the
   // samples are in memory already (splitting needs them all).
   let position = opts.samplePosition ?? 0;

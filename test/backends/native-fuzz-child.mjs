@@ -106,6 +106,7 @@ const entries = {
   },
   channelAffine: () => { const c = int(1, 6), rows = int(0, 20); return [floats(rows * c), floats(c), floats(c), floats(c), floats(rows * c)]; },
   channelSums: () => { const c = int(1, 6), rows = int(0, 20); return [floats(rows * c), floats(rows * c), floats(c), floats(c), floats(c)]; },
+  channelMix: () => { const c = int(1, 6), rows = int(0, 20); return [floats(rows * c), floats(rows * c), floats(c), floats(c), floats(c), floats(c), floats(rows * c)]; },
   setNumThreads: () => [pick([0, -1, 1, 2])],
 };
 

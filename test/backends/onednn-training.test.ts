@@ -5,6 +5,8 @@ import { createOptimizer } from '../../src/backends/optimizers.js';
 import { selectBackend } from '../../src/backends/select.js';
 import { onednnFallbackCounts, registerOnednnBackend } from '../../src/backends/onednn/index.js';
 import { buildModel } from '../../src/models/build.js';
+import { onednnKernelCounts } from '../../src/backends/onednn/index.js';
+import { fuseBatchNormTraining } from '../../src/training/batch-norm.js';
 
 const native = registerOnednnBackend();
 if (!native.ok) console.warn(`[onednn training tests skipped] ${native.reason}; build it with 'npm run setup'`);
@@ -26,9 +28,10 @@ function lossOf(labels: tf.Tensor, logits: tf.Tensor): tf.Scalar {
 
 /** Five Adam steps from fixed weights and data on `backend`; the losses, and tensors alive after each step. */
 async function fiveSteps(backend: 'onednn' | 'wasm' | 'cpu', weights: Float32Array[], optimizerName: 'adam' | 'sgd' = 'adam',
-  build: () => tfl.LayersModel = smallFcn) {
+  build: () => tfl.LayersModel = smallFcn, fused = false) {
   await selectBackend(backend);
   const model = build();
+  if (fused) fuseBatchNormTraining(model);
   model.setWeights(weights.map((w, i) => tf.tensor(w, model.getWeights()[i].shape)));
   const optimizer = createOptimizer(optimizerName, 0.01);
   const x = tf.tensor4d(Float32Array.from({ length: 2 * 256 }, (_, i) => Math.sin(i * 0.37)), [2, 16, 16, 1]);
@@ -45,8 +48,9 @@ async function fiveSteps(backend: 'onednn' | 'wasm' | 'cpu', weights: Float32Arr
   const moments = (await optimizer.getWeights()).length;
   tf.dispose([x, y]);
   optimizer.dispose();
+  const moving = model.layers.filter((l) => l.getClassName() === 'BatchNormalization').flatMap((l) => l.getWeights().slice(2).map((w) => Array.from(w.dataSync())));
   model.dispose();
-  return { losses, tensors, moments };
+  return { losses, tensors, moments, moving };
 }
 
 async function initialWeights(build: () => tfl.LayersModel = smallFcn): Promise<Float32Array[]> {
@@ -86,6 +90,55 @@ describe.skipIf(!native.ok)('training on onednn', () => {
     expectClose(onednn.losses, cpu.losses, 1e-3);
     expect(new Set(onednn.tensors.slice(1)).size).toBe(1);
     expect(onednnFallbackCounts()).toEqual(before);
+  });
+
+  test("the fused training-mode batch norm: the U-Net's five steps and moving averages match cpu, one native pass per layer", async () => {
+    const unet = () => buildModel('unet', { inputSize: 16, depth: 2, baseFilters: 3, batchNorm: true });
+    const weights = await initialWeights(unet);
+    const cpu = await fiveSteps('cpu', weights, 'adam', unet);
+    const runs = (name: string): number => onednnKernelCounts().native[name] ?? 0;
+    const [before, beforeGrad] = [runs('LvsegBatchNormTraining'), runs('LvsegBatchNormTrainingGrad')];
+    const fused = await fiveSteps('onednn', weights, 'adam', unet, true);
+    // one forward and one backward kernel per batch-norm layer and step
+    const probe = unet();
+    const layers = probe.layers.filter((l) => l.getClassName() === 'BatchNormalization').length;
+    probe.dispose();
+    expect(layers).toBe(10);
+    expect(runs('LvsegBatchNormTraining') - before).toBe(5 * layers);
+    expect(runs('LvsegBatchNormTrainingGrad') - beforeGrad).toBe(5 * layers);
+    expectClose(fused.losses, cpu.losses, 1e-3);
+    expect(new Set(fused.tensors.slice(1)).size).toBe(1);
+    expect(fused.moving).toHaveLength(cpu.moving.length);
+    fused.moving.forEach((values, i) => values.forEach((v, k) => expect(Math.abs(v - cpu.moving[i]![k]!), `moving ${i}[${k}]`).toBeLessThan(1e-3 * (1 + Math.abs(cpu.moving[i]![k]!)))));
+  });
+
+  test('the fused batch norm gives the stock output and gradients to x, gamma and beta', async () => {
+    await selectBackend('onednn');
+    const layer = () => {
+      const m = tfl.sequential({ layers: [tfl.layers.batchNormalization({ inputShape: [5, 4, 3], gammaInitializer: 'glorotUniform', betaInitializer: 'glorotUniform' })] });
+      return m;
+    };
+    const x = tf.tensor4d(Float32Array.from({ length: 2 * 5 * 4 * 3 }, (_, i) => 3 * Math.sin(i * 0.7) + (i % 3)), [2, 5, 4, 3]);
+    const w = tf.tensor4d(Float32Array.from({ length: 2 * 5 * 4 * 3 }, (_, i) => Math.cos(i * 0.3)), [2, 5, 4, 3]);
+    const grads = (fused: boolean) => {
+      const model = layer();
+      if (fused) fuseBatchNormTraining(model);
+      const [gamma, beta] = model.layers[0]!.trainableWeights.map((v) => v.read());
+      (gamma as tf.Variable).assign(tf.tensor1d([0.5, 1.5, -1]));
+      (beta as tf.Variable).assign(tf.tensor1d([0.1, -0.2, 0.3]));
+      const f = (input: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(model.apply(input, { training: true }) as tf.Tensor, w));
+      const y = (model.apply(x, { training: true }) as tf.Tensor).dataSync();
+      const { value, grads: g } = tf.variableGrads(() => f(x, gamma!, beta!) as tf.Scalar, [gamma as tf.Variable, beta as tf.Variable]);
+      const dx = tf.grad((input: tf.Tensor) => f(input, gamma!, beta!))(x).dataSync();
+      const out = { y: Array.from(y), value: value.dataSync()[0], dGamma: Array.from(Object.values(g)[0]!.dataSync()), dBeta: Array.from(Object.values(g)[1]!.dataSync()), dx: Array.from(dx) };
+      model.dispose();
+      return out;
+    };
+    const stock = grads(false);
+    const fused = grads(true);
+    for (const key of ['y', 'dGamma', 'dBeta', 'dx'] as const) fused[key].forEach((v, i) => expect(Math.abs(v - stock[key][i]!), `${key}[${i}]`).toBeLessThan(1e-4));
+    expect(fused.value).toBeCloseTo(stock.value, 4);
+    tf.dispose([x, w]);
   });
 
   test('five SGD steps match the cpu losses', async () => {

@@ -8,7 +8,7 @@ import { elementwiseKernels, registerReluGradient } from './elementwise.js';
 import { ONEDNN_BACKEND, exposingInputs, pool, type KernelTable } from './kernel.js';
 import { registerSoftmaxCrossEntropy } from './loss.js';
 import { matMulKernels } from './matmul.js';
-import { normalizationKernels, registerBatchNormGradient } from './normalization.js';
+import { normalizationKernels, registerBatchNormGradient, registerBatchNormTraining } from './normalization.js';
 import { poolKernels } from './pool.js';
 import { reduceKernels, registerMeanGradient } from './reduce.js';
 
@@ -85,6 +85,7 @@ export function registerOnednnBackend(): { ok: true } | { ok: false; reason: str
   }
   registerReluGradient(addon);
   registerBatchNormGradient(addon);
+  registerBatchNormTraining(addon);
   registerMeanGradient();
   registerSoftmaxCrossEntropy(addon);
   registered = true;

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { getGradient, util } from '@tensorflow/tfjs-core';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD } from '../fused-batch-norm.js';
 import type { NativeAddon } from '../native-addon.js';
 import { ONEDNN_BACKEND, countNativeRun, isF32, output, values, withFallback, type KernelTable } from './kernel.js';
 
@@ -88,6 +89,69 @@ export function registerBatchNormGradient(addon: NativeAddon): void {
       if (scale != null) inputs.scale = scale;
       const [dx, dMean, dVariance, dScale, dOffset] = tf.engine().runKernel(BATCH_NORM_GRAD, inputs, attrs) as tf.Tensor[];
       return { x: () => dx, mean: () => dMean, variance: () => dVariance, scale: () => dScale, offset: () => dOffset };
+    },
+  });
+}
+
+/**
+ * On onednn, training-mode batch normalization as two kernels (see fused-batch-norm.ts): forward, the
+ * batch mean and variance in two per-channel passes (double sums) and y in a third; backward, the two
+ * per-channel sums and dx in one pass, `dx = γ·s·(dy − Σdy/n − (x − μ)·s²·Σdy(x − μ)/n)`, s = 1/√(σ² + ε).
+ * tfjs's composition (tf.moments, then batchNorm, and their gradients) makes ~12 full-size passes.
+ */
+export function registerBatchNormTraining(addon: NativeAddon): void {
+  const epsilonOf = (attrs: unknown): number => (attrs as { varianceEpsilon?: number }).varianceEpsilon ?? 0.001;
+  tf.registerKernel({
+    kernelName: BATCH_NORM_TRAINING,
+    backendName: ONEDNN_BACKEND,
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const cpu = backend as MathBackendCPU;
+      const { x, scale, offset } = inputs as { x: TensorInfo; scale: TensorInfo; offset: TensorInfo };
+      const channels = x.shape[x.shape.length - 1]!;
+      const rows = util.sizeFromShape(x.shape) / channels;
+      const xs = values(cpu, x), g = values(cpu, scale), b = values(cpu, offset);
+      const mean = output(cpu, [channels]), variance = output(cpu, [channels]);
+      const sums = new Float32Array(channels), squares = new Float32Array(channels);
+      addon.channelSums(xs, xs, new Float32Array(channels), sums, squares);
+      for (let c = 0; c < channels; c++) mean.data[c] = sums[c]! / rows;
+      // Σ x·(x − μ) = Σ (x − μ)²: the variance from a second pass, without E[x²] − μ²'s cancellation
+      addon.channelSums(xs, xs, mean.data, sums, squares);
+      const a = new Float32Array(channels);
+      for (let c = 0; c < channels; c++) {
+        variance.data[c] = squares[c]! / rows;
+        a[c] = g[c]! / Math.sqrt(variance.data[c]! + epsilonOf(attrs));
+      }
+      const y = output(cpu, [...x.shape]);
+      addon.channelAffine(xs, mean.data, a, b, y.data);
+      countNativeRun(BATCH_NORM_TRAINING);
+      return [y.info, mean.info, variance.info];
+    },
+  });
+  tf.registerKernel({
+    kernelName: BATCH_NORM_TRAINING_GRAD,
+    backendName: ONEDNN_BACKEND,
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const cpu = backend as MathBackendCPU;
+      const { x, dy, mean, variance, scale } = inputs as Record<'x' | 'dy' | 'mean' | 'variance' | 'scale', TensorInfo>;
+      const channels = mean.shape[0]!;
+      const rows = util.sizeFromShape(x.shape) / channels;
+      const m = values(cpu, mean), v = values(cpu, variance), g = values(cpu, scale);
+      const sumDy = new Float32Array(channels), sumDyXc = new Float32Array(channels);
+      addon.channelSums(values(cpu, x), values(cpu, dy), m, sumDy, sumDyXc);
+      const dScale = output(cpu, [channels]), dOffset = output(cpu, [channels]);
+      const a = new Float32Array(channels), b = new Float32Array(channels), d = new Float32Array(channels);
+      for (let c = 0; c < channels; c++) {
+        const s = 1 / Math.sqrt(v[c]! + epsilonOf(attrs));
+        dScale.data[c] = s * sumDyXc[c]!;
+        dOffset.data[c] = sumDy[c]!;
+        a[c] = g[c]! * s;
+        b[c] = (-g[c]! * s * s * s * sumDyXc[c]!) / rows;
+        d[c] = (-g[c]! * s * sumDy[c]!) / rows;
+      }
+      const dx = output(cpu, [...x.shape]);
+      addon.channelMix(values(cpu, dy), values(cpu, x), m, a, b, d, dx.data);
+      countNativeRun(BATCH_NORM_TRAINING_GRAD);
+      return [dx.info, dScale.info, dOffset.info];
     },
   });
 }
