@@ -1,9 +1,9 @@
 /**
  * lvseg's browser-safe core (`import … from 'lvseg/browser'`): everything a web page needs to run an lvseg
- * model the way `lvseg predict` does (scaling, the model's inference pipeline from its lvseg.json:
+ * model the way `lvseg predict` does (scaling; the model's inference pipeline from its lvseg.json:
  * resampling, ROI, intensity normalisation, test-time flips, post-processing; argmax, contours, areas, mask
- * metrics, DICOM decoding, model metadata), without any `node:` module. The CLI imports the same modules, so there is one
- * implementation; test/web/browser-core.test.ts bundles this entry for the browser and checks it.
+ * metrics, DICOM decoding, model metadata), without any `node:` module. The CLI imports the same modules,
+ * so there is one implementation; test/web/browser-core.test.ts bundles this entry for the browser and checks it.
  */
 export * from './errors.js';
 export { applyScaling, parseScaling, formatScaling, LAB_SCALING, type Scaling } from './data/scaling.js';
