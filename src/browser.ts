@@ -1,8 +1,9 @@
 /**
  * lvseg's browser-safe core (`import … from 'lvseg/browser'`): everything a web page needs to run an lvseg
- * model the way `lvseg predict` does (scaling, resizing, argmax, contours, areas, mask metrics, DICOM
- * decoding, model metadata), without any `node:` module. The CLI imports the same modules, so there is one
- * implementation; test/web/browser-core.test.ts bundles this entry for the browser and checks it.
+ * model the way `lvseg predict` does (scaling; the model's inference pipeline from its lvseg.json:
+ * resampling, ROI, intensity normalisation, test-time flips, post-processing; argmax, contours, areas, mask
+ * metrics, DICOM decoding, model metadata), without any `node:` module. The CLI imports the same modules,
+ * so there is one implementation; test/web/browser-core.test.ts bundles this entry for the browser and checks it.
  */
 export * from './errors.js';
 export { applyScaling, parseScaling, formatScaling, LAB_SCALING, type Scaling } from './data/scaling.js';
@@ -19,7 +20,11 @@ export { largestComponent, boundaryPixels, extractContour, polygonArea, type Poi
 export { hausdorff95, averagePerpendicularDistance, type Spacing as PixelSpacing } from './evaluation/surface-distance.js';
 export { detectOutputKind, modelInputSize, predictScores, type OutputKind } from './models/predict.js';
 export {
-  predictMask, measureMask, formatContourText, renderContourOverlay, PREDICTION_COLOUR, LABEL_COLOUR,
+  predictMask, segmentImage, measureMask, formatContourText, renderContourOverlay, PREDICTION_COLOUR, LABEL_COLOUR,
   type MaskMeasures, type OverlayColour,
 } from './evaluation/predict-core.js';
+export { segmentSamples, foregroundProbabilities, describeSegment, type SegmentSettings, type Segmentation } from './evaluation/segment.js';
+export { checkPreprocessing, preprocessSample, restoreProbabilities, type Preprocessing, type InputGeometry } from './transforms/preprocess.js';
+export { postprocessMask, fillHoles } from './evaluation/postprocess.js';
+export type { Sample } from './data/sample.js';
 export { METADATA_FILE, checkModelMetadata, type ModelMetadata, type InferenceSettings } from './models/metadata.js';

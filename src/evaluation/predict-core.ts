@@ -4,12 +4,14 @@
  * page run the same code.
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
+import type { Sample } from '../data/sample.js';
 import { DataError } from '../errors.js';
 import { toGrey8, type RgbaImage } from '../imaging/pixels.js';
 import { resizeBilinear, resizeNearest } from '../imaging/resample.js';
 import { extractContour, type Point } from './contours.js';
 import { modelInputSize, predictScores } from '../models/predict.js';
 import { argmaxLabels, foregroundArea } from '../imaging/mask-metrics.js';
+import { segmentSamples, type SegmentSettings } from './segment.js';
 
 /**
  * The predicted class mask of one image at the image's own size. Images of another size than a model
@@ -33,11 +35,20 @@ export async function predictMask(
   return { mask: resized ? resizeNearest(mask, inHeight, inWidth, height, width) : mask, resized };
 }
 
+/**
+ * The mask of one (scaled) sample as `lvseg predict` makes it: through the model's inference pipeline
+ * (preprocessing, test-time flips, post-processing) when it has one, else straight through the model.
+ */
+export async function segmentImage(model: tfl.LayersModel, sample: Sample, segment?: SegmentSettings): Promise<{ mask: Uint8Array; resized: boolean }> {
+  if (!segment) return predictMask(model, sample.image, sample.height, sample.width);
+  const { mask, resized } = (await segmentSamples(model, [sample], segment))[0]!;
+  return { mask, resized };
+}
+
 /** A contour as Sunnybrook's contour files write it: `x y` per line, two decimals, pixel coordinates. */
 export function formatContourText(points: readonly Point[]): string {
   return points.map(([x, y]) => `${x.toFixed(2)} ${y.toFixed(2)}\n`).join('');
 }
-
 
 export type OverlayColour = readonly [number, number, number];
 

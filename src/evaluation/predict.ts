@@ -9,14 +9,14 @@ import { encodePngRgba } from '../imaging/png.js';
 import { resizeBilinear } from '../imaging/resample.js';
 import { extractContour, type Point } from './contours.js';
 import { foregroundArea } from '../imaging/mask-metrics.js';
-import { segmentSamples, type SegmentSettings } from './segment.js';
+import type { SegmentSettings } from './segment.js';
 import {
-  formatContourText, LABEL_COLOUR, measureMask, predictMask, PREDICTION_COLOUR, renderContourOverlay, type OverlayColour,
+  formatContourText, LABEL_COLOUR, measureMask, PREDICTION_COLOUR, renderContourOverlay, segmentImage, type OverlayColour,
 } from './predict-core.js';
 
 export { encodeMaskPng, resizeNearest, resizeBilinear };
 export {
-  formatContourText, LABEL_COLOUR, measureMask, predictMask, PREDICTION_COLOUR, renderContourOverlay, type MaskMeasures,
+  formatContourText, LABEL_COLOUR, measureMask, predictMask, PREDICTION_COLOUR, renderContourOverlay, segmentImage, type MaskMeasures,
   type OverlayColour,
 } from './predict-core.js';
 
@@ -39,7 +39,7 @@ export interface ImagePrediction {
  */
 export async function predictSample(model: tfl.LayersModel, sample: Sample, segment?: SegmentSettings): Promise<ImagePrediction> {
   const { image, height, width, spacing, label } = sample;
-  const { mask, resized } = segment ? (await segmentSamples(model, [sample], segment))[0]! : await predictMask(model, image, height, width);
+  const { mask, resized } = await segmentImage(model, sample, segment);
   const { contour, lvAreaPx, lvAreaMm2 } = measureMask(mask, height, width, spacing);
   const contours: { points: readonly Point[]; colour: OverlayColour }[] = [];
   if (label && label.length === height * width && foregroundArea(label) > 0) {

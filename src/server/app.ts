@@ -1,6 +1,6 @@
 /**
  * `lvseg serve`: a local, read-only web app over run directories (fastify). Routes: the dashboard (/), its
- * API (/api/runs, /api/runs/NAME, /api/runs/NAME/events as server-sent events), the runs' files (/runs/…), the
+ * API (/api/runs, /api/runs/NAME; server-sent events: /api/events for the run list, /api/runs/NAME/events for one run), the runs' files (/runs/…), the
  * segmentation page (/segment/) with the runs' models in its list, and the bundled models (/models/…).
  * Only GET and HEAD exist; files come only from under RUNS_DIR and lvseg's own assets (see safe-path.ts).
  */
@@ -67,7 +67,7 @@ export function buildApp(options: ServeOptions): FastifyInstance {
   app.get('/', (_req, reply) => sendFile(reply, fileInside(join(assets, 'dashboard'), 'index.html')));
   app.get('/assets/dashboard/*', (req, reply) => sendFile(reply, fileInside(join(assets, 'dashboard'), (req.params as { '*': string })['*'])));
   app.get('/segment', (_req, reply) => reply.redirect('/segment/'));
-  app.get('/segment/models.json', (_req, reply) => reply.send([...bundledModels('/models/', modelsDir), ...runModels(views())]));
+  app.get('/segment/models.json', (_req, reply) => reply.send([...bundledModels('/models/', modelsDir), ...runModels(runsDir, views())]));
   app.get('/segment/*', (req, reply) => {
     const rest = (req.params as { '*': string })['*'];
     return sendFile(reply, fileInside(join(assets, 'segment'), rest === '' ? 'index.html' : rest));
@@ -80,19 +80,18 @@ export function buildApp(options: ServeOptions): FastifyInstance {
     const { name } = req.params as { name: string };
     return isRun(name) ? reply.send(viewRun(runsDir, name)) : reply.code(404).send({ error: `no run '${name}'` });
   });
-  app.get('/api/runs/:name/events', (req, reply) => {
-    const { name } = req.params as { name: string };
-    if (!isRun(name)) return reply.code(404).send({ error: `no run '${name}'` });
+  /** Sends `event` with `payload()` now and again whenever `fingerprint()` changes, until the client leaves. */
+  const stream = (reply: FastifyReply, event: string, fingerprint: () => string, payload: () => unknown): void => {
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
     streams.add(res);
-    let last = '';
+    let last: string | undefined;
     const send = (): void => {
-      const fingerprint = runFingerprint(runsDir, name);
-      if (fingerprint === last) return;
-      last = fingerprint;
-      res.write(`event: run\ndata: ${JSON.stringify(viewRun(runsDir, name))}\n\n`);
+      const now = fingerprint();
+      if (now === last) return;
+      last = now;
+      res.write(`event: ${event}\ndata: ${JSON.stringify(payload())}\n\n`);
     };
     send();
     const timer = setInterval(send, POLL_MS);
@@ -100,6 +99,15 @@ export function buildApp(options: ServeOptions): FastifyInstance {
       clearInterval(timer);
       streams.delete(res);
     });
+  };
+  // The run list as it changes: a run that starts after the dashboard opened appears without a reload.
+  app.get('/api/events', (_req, reply) => {
+    stream(reply, 'runs', () => listRunNames(runsDir).map((n) => `${n}=${runFingerprint(runsDir, n)}`).join('\n'), views);
+  });
+  app.get('/api/runs/:name/events', (req, reply) => {
+    const { name } = req.params as { name: string };
+    if (!isRun(name)) return reply.code(404).send({ error: `no run '${name}'` });
+    stream(reply, 'run', () => runFingerprint(runsDir, name), () => viewRun(runsDir, name));
   });
   app.addHook('preClose', async () => {
     for (const res of streams) res.end();

@@ -1,11 +1,14 @@
 /**
  * The models the segmentation page offers: the ones bundled with lvseg (`models/NAME/` in the package, with
- * their lvseg.json) and, under `lvseg serve`, every run's final model with the scaling from its config.json.
+ * their lvseg.json) and, under `lvseg serve`, every run's model. Each entry carries the scaling and the
+ * inference pipeline `lvseg predict` would use for that model (resolveModelSettings, the CLI's own
+ * resolution), so the page runs it exactly as the CLI does.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatScaling, parseScaling } from '../data/scaling.js';
-import { checkModelMetadata, METADATA_FILE } from '../models/metadata.js';
+import { formatScaling } from '../data/scaling.js';
+import { resolveModelSettings } from '../evaluation/run-config.js';
+import type { SegmentSettings } from '../evaluation/segment.js';
 import { PACKAGE_ROOT } from '../paths.js';
 import type { RunView } from './runs.js';
 
@@ -18,7 +21,21 @@ export interface ListedModel {
   label: string;
   url: string;
   scale?: string;
-  description?: string;
+  /** The model's inference pipeline (preprocessing, test-time flips, post-processing), when it has one. */
+  segment?: SegmentSettings;
+  /** Why the model's settings could not be read (the page then uses its scaling menu and no pipeline). */
+  problem?: string;
+}
+
+/** `entry` with the scale and pipeline `lvseg predict MODEL` would use; `model` is a run, model folder or model.json. */
+function withSettings(entry: ListedModel, model: string): ListedModel {
+  try {
+    const { scale, segment } = resolveModelSettings(model);
+    return { ...entry, scale: formatScaling(scale), ...(segment ? { segment } : {}) };
+  } catch (err) {
+    // A model whose lvseg.json or config.json is unreadable is still offered, saying why.
+    return { ...entry, problem: (err as Error).message };
+  }
 }
 
 /** The bundled models; `urlBase` is where their folders are served (`/models/` or `models/`). */
@@ -26,33 +43,16 @@ export function bundledModels(urlBase: string, dir = BUNDLED_MODELS_DIR): Listed
   if (!existsSync(dir)) return [];
   const listed: ListedModel[] = [];
   for (const name of readdirSync(dir).sort()) {
-    if (!existsSync(join(dir, name, 'model.json'))) continue;
-    const entry: ListedModel = { id: `bundled:${name}`, label: name, url: `${urlBase}${encodeURIComponent(name)}/model.json` };
-    const metaFile = join(dir, name, METADATA_FILE);
-    if (existsSync(metaFile)) {
-      const meta = checkModelMetadata(JSON.parse(readFileSync(metaFile, 'utf8')), metaFile);
-      entry.scale = formatScaling(parseScaling(meta.scale));
-    }
-    listed.push(entry);
+    const modelJson = join(dir, name, 'model.json');
+    if (!existsSync(modelJson)) continue;
+    listed.push(withSettings({ id: `bundled:${name}`, label: name, url: `${urlBase}${encodeURIComponent(name)}/model.json` }, modelJson));
   }
   return listed;
 }
 
-/** Each finished run's model, with the scaling it was trained with. */
-export function runModels(runs: readonly RunView[]): ListedModel[] {
-  const listed: ListedModel[] = [];
-  for (const run of runs) {
-    if (!run.model) continue;
-    const entry: ListedModel = { id: `run:${run.name}`, label: `${run.name} (run)`, url: run.model };
-    const scale = run.config?.scale;
-    if (typeof scale === 'number' || typeof scale === 'string') {
-      try {
-        entry.scale = formatScaling(parseScaling(scale));
-      } catch {
-        // A run with an unreadable scale is still offered; the page's scaling menu then decides.
-      }
-    }
-    listed.push(entry);
-  }
-  return listed;
+/** Each run's model (as `lvseg predict RUN` picks it) that a browser can load: a layers model.json, not an ensemble. */
+export function runModels(runsDir: string, runs: readonly RunView[]): ListedModel[] {
+  return runs
+    .filter((run) => run.model?.endsWith('/model.json'))
+    .map((run) => withSettings({ id: `run:${run.name}`, label: `${run.name} (run)`, url: run.model! }, join(runsDir, run.name)));
 }

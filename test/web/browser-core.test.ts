@@ -7,7 +7,9 @@ import { testModelMetadata } from '../models/metadata-fixture.js';
 import * as core from '../../src/browser.js';
 import { decodeDicom } from '../../src/data/dicom.js';
 import { resolveInputScale } from '../../src/evaluation/run-config.js';
-import { predictMask, measureMask, formatContourText } from '../../src/evaluation/predict.js';
+import { predictMask, measureMask, formatContourText, segmentImage } from '../../src/evaluation/predict.js';
+import { segmentSamples } from '../../src/evaluation/segment.js';
+import { preprocessSample } from '../../src/transforms/preprocess.js';
 import { resizeNearest } from '../../src/imaging/mask.js';
 import { toGrey8 } from '../../src/imaging/png.js';
 import { makeDicom } from '../data/dicom-fixture.js';
@@ -28,6 +30,8 @@ describe('the browser-safe core (lvseg/browser)', () => {
     const inputs = Object.keys(result.metafile.inputs);
     expect(inputs.some((f) => f.endsWith('src/browser.ts'))).toBe(true);
     expect(inputs.some((f) => f.includes('dicom-parser'))).toBe(true);
+    // The model's inference pipeline (preprocessing, test-time flips, post-processing) is part of it.
+    for (const f of ['src/evaluation/segment.ts', 'src/transforms/preprocess.ts', 'src/evaluation/postprocess.ts']) expect(inputs, f).toContain(f);
     const nodeInputs = inputs.filter((f) => f.startsWith('node:') || /\bsrc\/(io|cli|server)\//.test(f) || f.endsWith('src/paths.ts'));
     expect(nodeInputs).toEqual([]);
     const text = result.outputFiles[0]!.text;
@@ -48,6 +52,9 @@ describe('the browser-safe core (lvseg/browser)', () => {
 
   it('exports the very functions the CLI runs, so page and CLI share one implementation', () => {
     expect(core.predictMask).toBe(predictMask);
+    expect(core.segmentImage).toBe(segmentImage);
+    expect(core.segmentSamples).toBe(segmentSamples);
+    expect(core.preprocessSample).toBe(preprocessSample);
     expect(core.measureMask).toBe(measureMask);
     expect(core.formatContourText).toBe(formatContourText);
     expect(core.decodeDicom).toBe(decodeDicom);

@@ -1,11 +1,13 @@
 /**
  * End to end in a real browser (Debian's chromium driven by playwright-core, no browser download): the page
- * served by `lvseg serve` segments a DICOM and a PNG as `lvseg predict` does, the dashboard shows a training
- * run appear and its curve grow, and the page also works from the plain static folder of `lvseg web build`.
+ * served by `lvseg serve` segments a DICOM and a PNG as `lvseg predict` does, through the model's inference
+ * pipeline (a test model with resampling, ROI, z-score, test-time flips and post-processing in its lvseg.json,
+ * and the bundled lv-sunnybrook on a real Sunnybrook slice); the dashboard shows a training run appear without
+ * a reload and its curve grow; and the page also works from the plain static folder of `lvseg web build`.
  * One browser launch for the whole file.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { basename, extname, join } from 'node:path';
@@ -16,6 +18,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testModelMetadata } from '../models/metadata-fixture.js';
+import { parseContour, polygonArea } from '../../src/browser.js';
 import { generatePhantom } from '../../src/data/synthetic.js';
 import { encodePngGrey, toGrey8 } from '../../src/imaging/png.js';
 import { saveModel } from '../../src/models/io.js';
@@ -24,34 +27,48 @@ import { makeDicom } from '../data/dicom-fixture.js';
 const ROOT = join(import.meta.dirname, '..', '..');
 const CLI = join(ROOT, 'bin', 'lvseg.js');
 const CHROMIUM = '/usr/bin/chromium';
-const SHARED_DICOM = join(ROOT, '..', 'shared', 'data', 'sunnybrook', 'dicom', 'dicoms', 'SCD0000301', '20.dcm');
+// A mid-ventricular slice of validation patient SC-HF-I-05 (never seen by lv-sunnybrook), as DICOM and as PNG, and its expert contour.
+const SUNNYBROOK = join(ROOT, '..', 'shared', 'data', 'sunnybrook');
+const REAL_DICOM = join(SUNNYBROOK, 'dicom', 'dicoms', 'SCD0000401', '80.dcm');
+const REAL_PNG = join(SUNNYBROOK, 'png', 'validation', 'images', 'SC-HF-I-05', 'IM-0001-0080.png');
+const REAL_CONTOUR = join(SUNNYBROOK, 'dicom', 'contourfiles', 'SC-HF-I-5', 'i-contours', 'IM-0001-0080-icontour-manual.txt');
 const hasChromium = existsSync(CHROMIUM);
+const hasSunnybrook = [REAL_DICOM, REAL_PNG, REAL_CONTOUR].every((f) => existsSync(f));
 if (!hasChromium) console.warn(`browser tests skipped: ${CHROMIUM} not found (apt-get install -y chromium, or run scripts/setup.sh as root)`);
-if (!existsSync(SHARED_DICOM)) console.warn(`browser test: ${SHARED_DICOM} not found; the page is checked on a written DICOM only`);
+if (hasChromium && !hasSunnybrook) console.warn(`browser test of the bundled model on real data skipped: ${SUNNYBROOK} not found`);
 
 const run = promisify(execFile);
 const base = mkdtempSync(join(tmpdir(), 'lvseg-web-'));
 const runs = join(base, 'runs');
 const inputs = join(base, 'inputs');
 const predicted = join(base, 'predicted');
+const predictedReal = join(base, 'predicted-real');
 const site = join(base, 'site');
 const SPACING: [number, number] = [1.4, 1.3];
 
+/** The test model's inference pipeline: every step of the bundled model's, at the phantoms' scale. */
+const PIPELINE = {
+  ...testModelMetadata('none', 64),
+  preprocessing: { spacing: 1, roi: { method: 'centre-crop', size: 64 }, intensity: { method: 'percentile-zscore', low: 1, high: 99 } },
+  inference: { tta: 'flips', postprocess: { largestComponent: true, fillHoles: true } },
+};
+
 /**
- * A model whose masks are easy to check and far from empty: the 3×3 mean of the min-max scaled image above
- * 0.4987, as a real Conv2D with fixed weights (channel 0 scores 0, channel 1 scores mean - 0.4987). Not 0.5:
- * the phantoms' flat regions give windows whose mean is exactly 0.5, where the sign of the score depends on
- * the order of the additions, which differs between backends (and their convolution algorithms).
+ * A run whose model masks are easy to check and far from empty: the 3×3 mean of the z-scored image above
+ * 0.3013, as a real Conv2D with fixed weights (channel 0 scores 0, channel 1 scores mean - 0.3013), with the
+ * pipeline above in its lvseg.json as `lvseg train` writes it. An odd threshold so that no flat region of
+ * the phantoms sits on it, where the sign would depend on the order of the additions, which differs between
+ * backends.
  */
-async function writeThresholdRun(dir: string): Promise<void> {
+async function writePipelineRun(dir: string): Promise<void> {
   const input = tfl.input({ shape: [64, 64, 1] });
   const conv = tfl.layers.conv2d({ filters: 2, kernelSize: 3, padding: 'same', name: 'threshold' });
   const model = tfl.model({ inputs: input, outputs: conv.apply(input) as tfl.SymbolicTensor });
   const kernel = new Float32Array(18);
   for (let k = 0; k < 9; k++) kernel[2 * k + 1] = 1 / 9;
-  conv.setWeights([tf.tensor4d(kernel, [3, 3, 1, 2]), tf.tensor1d([0, -0.4987])]);
-  await saveModel(model, join(dir, 'model'));
-  writeFileSync(join(dir, 'config.json'), JSON.stringify({ name: 'threshold', model: 'threshold', scale: 'minmax', epochs: 0 }));
+  conv.setWeights([tf.tensor4d(kernel, [3, 3, 1, 2]), tf.tensor1d([0, -0.3013])]);
+  await saveModel(model, join(dir, 'model'), { metadata: PIPELINE as ReturnType<typeof testModelMetadata> });
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ name: 'pipeline', model: 'threshold', scale: 'none', epochs: 0 }));
 }
 
 function writeInputs(): string[] {
@@ -63,12 +80,7 @@ function writeInputs(): string[] {
   const other = generatePhantom(11, 80);
   const png = join(inputs, 'phantom.png');
   writeFileSync(png, encodePngGrey(80, 80, toGrey8(other.image)));
-  const files = [dicom, png];
-  if (existsSync(SHARED_DICOM)) {
-    copyFileSync(SHARED_DICOM, join(inputs, 'sunnybrook.dcm'));
-    files.push(join(inputs, 'sunnybrook.dcm'));
-  }
-  return files;
+  return [dicom, png];
 }
 
 function startServe(dir: string): Promise<{ child: ChildProcess; url: string }> {
@@ -109,6 +121,35 @@ interface PageResult {
   areaPx: number;
   areaMm2: number | null;
   backend: string;
+  pipeline: string | null;
+}
+
+interface CliImage {
+  input: string;
+  width: number;
+  height: number;
+  lvAreaPx: number;
+  lvAreaMm2: number | null;
+  spacing: [number, number] | null;
+}
+
+function cliImages(folder: string): CliImage[] {
+  return (JSON.parse(readFileSync(join(folder, 'predictions.json'), 'utf8')) as { images: CliImage[] }).images;
+}
+
+/** The page's result for each input equals lvseg predict's within a few pixels; returns the pairs. */
+function expectSameAsCli(results: PageResult[], files: string[], cli: CliImage[]): { page: PageResult; cli: CliImage }[] {
+  expect(results.map((r) => r.name).sort()).toEqual(files.map((f) => basename(f)).sort());
+  return files.map((file) => {
+    const mine = results.find((r) => r.name === basename(file))!;
+    const theirs = cli.find((i) => i.input === file)!;
+    expect(theirs, file).toBeDefined();
+    expect([mine.width, mine.height]).toEqual([theirs.width, theirs.height]);
+    expect(theirs.lvAreaPx, file).toBeGreaterThan(30);
+    expect(Math.abs(mine.areaPx - theirs.lvAreaPx), `${file}: page ${mine.areaPx} px, CLI ${theirs.lvAreaPx} px`).toBeLessThanOrEqual(3);
+    expect(['webgpu', 'webgl', 'wasm']).toContain(mine.backend);
+    return { page: mine, cli: theirs };
+  });
 }
 
 async function pageResults(page: Page, count: number): Promise<PageResult[]> {
@@ -127,10 +168,11 @@ describe.skipIf(!hasChromium)('lvseg in the browser', () => {
   let serve: { child: ChildProcess; url: string };
   let training: ChildProcess | undefined;
   let files: string[];
+  const realFiles = [REAL_DICOM, REAL_PNG];
 
   beforeAll(async () => {
     mkdirSync(runs, { recursive: true });
-    await writeThresholdRun(join(runs, 'threshold'));
+    await writePipelineRun(join(runs, 'pipeline'));
     files = writeInputs();
     // The slow starts at once: the server, the browser, and the CLI runs the page is compared with.
     [serve, context] = await Promise.all([
@@ -142,7 +184,8 @@ describe.skipIf(!hasChromium)('lvseg in the browser', () => {
         args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
           '--disable-component-update', '--disable-sync'],
       }),
-      run(process.execPath, [CLI, 'predict', join(runs, 'threshold'), ...files, '--out', predicted]),
+      run(process.execPath, [CLI, 'predict', join(runs, 'pipeline'), ...files, '--out', predicted]),
+      hasSunnybrook ? run(process.execPath, [CLI, 'predict', 'lv-sunnybrook', ...realFiles, '--out', predictedReal]) : undefined,
       run(process.execPath, [CLI, 'web', 'build', '--out', site]),
     ]);
   });
@@ -153,29 +196,20 @@ describe.skipIf(!hasChromium)('lvseg in the browser', () => {
     serve?.child.kill('SIGTERM');
   });
 
-  it('segments a DICOM and a PNG in the page as lvseg predict does, asking nothing of any other server', async () => {
+  it('segments a DICOM and a PNG through the model\'s pipeline as lvseg predict does, asking nothing of any other server', async () => {
     const page = await context.newPage();
     const requests: string[] = [];
     page.on('request', (r) => requests.push(r.url()));
-    await page.goto(`${serve.url}segment/?model=run:threshold`);
-    await page.waitForSelector('body[data-lvseg-model="threshold (run)"]');
+    await page.goto(`${serve.url}segment/?model=run:pipeline`);
+    await page.waitForSelector('body[data-lvseg-model="pipeline (run)"]');
     await page.locator('input[type=file]').first().setInputFiles(files);
     const results = await pageResults(page, files.length);
-
-    const cli = JSON.parse(readFileSync(join(predicted, 'predictions.json'), 'utf8')) as { images: { input: string; lvAreaPx: number; lvAreaMm2: number | null; width: number; height: number }[] };
-    for (const file of files) {
-      const mine = results.find((r) => r.name === basename(file))!;
-      const theirs = cli.images.find((i) => i.input === file)!;
-      expect(mine, file).toBeDefined();
-      expect([mine.width, mine.height]).toEqual([theirs.width, theirs.height]);
-      expect(theirs.lvAreaPx, file).toBeGreaterThan(30);
-      expect(Math.abs(mine.areaPx - theirs.lvAreaPx), `${file}: page ${mine.areaPx} px, CLI ${theirs.lvAreaPx} px`).toBeLessThanOrEqual(3);
-      expect(['webgpu', 'webgl', 'wasm']).toContain(mine.backend);
+    for (const { page: mine } of expectSameAsCli(results, files, cliImages(predicted))) {
+      expect(mine.pipeline).toBe('pipeline: resample to 1 mm, centre 64x64 ROI, clip to percentiles 1-99 + z-score, TTA over 4 flips, largest component, holes filled');
     }
     const dicom = results.find((r) => r.name === 'phantom.dcm')!;
     expect(dicom.areaMm2).toBeCloseTo(dicom.areaPx * SPACING[0] * SPACING[1], 6);
     expect(results.find((r) => r.name === 'phantom.png')!.areaMm2).toBeNull();
-    if (files.length > 2) expect(results.find((r) => r.name === 'sunnybrook.dcm')!.areaMm2).not.toBeNull();
     // The downloads: the areas of every image as CSV, and the shown image's contour in Sunnybrook's text format.
     const csv = await downloaded(page, '#dl-csv');
     expect(csv.split('\n').filter((l) => l !== '').length).toBe(files.length + 1);
@@ -188,42 +222,58 @@ describe.skipIf(!hasChromium)('lvseg in the browser', () => {
     await page.close();
   });
 
-  it('works from the plain static folder of lvseg web build, with a model.json the user picks', async () => {
+  it.skipIf(!hasSunnybrook)('segments a real Sunnybrook slice with the bundled lv-sunnybrook as lvseg predict does, DICOM and PNG', async () => {
+    const page = await context.newPage();
+    // wasm: headless Chromium without a GPU emulates webgl in software, which takes ~45 s on this U-Net, wasm ~5 s.
+    await page.goto(`${serve.url}segment/?model=bundled:lv-sunnybrook&backend=wasm`);
+    await page.waitForSelector('body[data-lvseg-model="lv-sunnybrook"]');
+    await page.locator('input[type=file]').first().setInputFiles(realFiles);
+    const results = await pageResults(page, realFiles.length);
+    const pairs = expectSameAsCli(results, realFiles, cliImages(predictedReal));
+    const [dicom, png] = pairs.map((p) => p.page);
+    for (const r of [dicom!, png!]) expect(r.pipeline).toMatch(/^pipeline: resample to 1\.367 mm, centre 128x128 ROI, .*TTA over 4 flips/);
+    // mm² from the DICOM's own Pixel Spacing (1.367 mm in this series), as the CLI read it.
+    const spacing = pairs[0]!.cli.spacing!;
+    expect(spacing[0]).toBeCloseTo(1.367, 2);
+    expect(dicom!.areaMm2).toBeCloseTo(dicom!.areaPx * spacing[0] * spacing[1], 6);
+    expect(Math.abs(dicom!.areaMm2! - pairs[0]!.cli.lvAreaMm2!)).toBeLessThanOrEqual(3 * spacing[0] * spacing[1]);
+    expect(png!.areaMm2).toBeNull();
+    // A real segmentation, not merely a consistent one: within 20% of the expert's contour area.
+    const expert = Math.abs(polygonArea(parseContour(readFileSync(REAL_CONTOUR, 'utf8'), REAL_CONTOUR)));
+    for (const r of [dicom!, png!]) expect(Math.abs(r.areaPx - expert) / expert, `${r.name}: ${r.areaPx} px vs expert ${expert.toFixed(0)} px`).toBeLessThan(0.2);
+    await page.close();
+  });
+
+  it('works from the plain static folder of lvseg web build, with a model.json and lvseg.json the user picks', async () => {
     const { server, url } = await staticServer(site);
     const page = await context.newPage();
     try {
       await page.goto(url);
       await page.waitForSelector('body[data-lvseg-ready]');
-      const model = join(runs, 'threshold', 'model');
-      writeFileSync(join(base, 'lvseg.json'), JSON.stringify(testModelMetadata('minmax')));
-      await page.locator('#model-files').setInputFiles([join(model, 'model.json'), join(model, 'weights.bin'), join(base, 'lvseg.json')]);
+      const model = join(runs, 'pipeline', 'model');
+      await page.locator('#model-files').setInputFiles([join(model, 'model.json'), join(model, 'weights.bin'), join(model, 'lvseg.json')]);
       await page.waitForSelector('body[data-lvseg-model="model.json"]');
-      expect(await page.locator('#scale').inputValue()).toBe('minmax');
-      await page.locator('input[type=file]').first().setInputFiles(files.slice(0, 2));
-      const results = await pageResults(page, 2);
-      const viaServe = JSON.parse(readFileSync(join(predicted, 'predictions.json'), 'utf8')) as { images: { input: string; lvAreaPx: number }[] };
-      for (const r of results) {
-        const theirs = viaServe.images.find((i) => basename(i.input) === r.name)!;
-        expect(Math.abs(r.areaPx - theirs.lvAreaPx), r.name).toBeLessThanOrEqual(3);
-      }
+      expect(await page.locator('#scale').inputValue()).toBe('none');
+      await page.locator('input[type=file]').first().setInputFiles(files);
+      const results = await pageResults(page, files.length);
+      for (const { page: mine } of expectSameAsCli(results, files, cliImages(predicted))) expect(mine.pipeline).toMatch(/centre 64x64 ROI/);
     } finally {
       await page.close();
       server.close();
     }
   });
 
-  it('shows a training run appear on the dashboard and its curve grow, epoch by epoch', async () => {
+  it('shows a training run appear on the dashboard without a reload, and its curve grow epoch by epoch', async () => {
     const page = await context.newPage();
     await page.goto(serve.url);
-    await page.waitForSelector('tr.run[data-run="threshold"]');
+    await page.waitForSelector('tr.run[data-run="pipeline"]');
     training = spawn(process.execPath, [CLI, 'train', '--model', 'fcn-small', '--train', 'synthetic:32:1:64', '--val', 'synthetic:8:100:64',
       '--epochs', '4', '--scale', 'minmax', '--no-tensorboard', '--out', join(runs, 'live')], { stdio: 'ignore' });
     const finished = new Promise<number | null>((resolve) => training!.on('exit', resolve));
-    await expect.poll(async () => {
-      await page.reload();
-      return page.locator('tr.run[data-run="live"]').count();
-    }, { timeout: 60_000, interval: 500 }).toBe(1);
-    await page.goto(`${serve.url}#/run/live`);
+    // The list follows the runs folder by itself (server-sent events): no reload here.
+    await page.waitForSelector('tr.run[data-run="live"]', { timeout: 60_000 });
+    await page.click('tr.run[data-run="live"] a');
+    await page.waitForSelector('#chart-loss');
     const seen: number[] = [];
     let exit: number | null | undefined;
     void finished.then((code) => (exit = code));
@@ -240,6 +290,9 @@ describe.skipIf(!hasChromium)('lvseg in the browser', () => {
     expect([...seen].sort((a, b) => a - b)).toEqual(seen);
     await expect.poll(() => page.locator('#panel').getAttribute('src'), { timeout: 10_000 }).toMatch(/\/runs\/live\/panels\/epoch-004\.png$/);
     await expect.poll(() => page.locator('#run-status').getAttribute('class'), { timeout: 10_000 }).toBe('finished');
+    // Back on the list, the finished run shows as such, again without a reload.
+    await page.click('header a');
+    await expect.poll(() => page.locator('tr.run[data-run="live"]').getAttribute('data-status'), { timeout: 10_000 }).toBe('finished');
     await page.close();
   });
 });

@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testModelMetadata } from '../models/metadata-fixture.js';
 import { buildApp, startServer } from '../../src/server/app.js';
+import { BUNDLED_MODELS_DIR, bundledModels } from '../../src/server/models.js';
 import { fileInside } from '../../src/server/safe-path.js';
 import { writeStaticSegmentPage } from '../../src/server/static-site.js';
 
@@ -32,18 +33,32 @@ writeFileSync(join(runs, 'search', 'trial-001', 'config.json'), JSON.stringify({
 symlinkSync(secret, join(runs, 'good', 'leak.txt'));
 symlinkSync(join(base, 'outside-run'), join(runs, 'linked-run'));
 
+// A run whose config asks for the inference pipeline (as `lvseg train --preset …` records it), with no lvseg.json.
+const PIPELINE = {
+  preprocessing: { spacing: 1.367, roi: { method: 'centre-crop' as const, size: 128 }, intensity: { method: 'percentile-zscore' as const, low: 1, high: 99 } },
+  inference: { tta: 'flips' as const, postprocess: { largestComponent: true, fillHoles: true } },
+};
+mkdirSync(join(runs, 'piped', 'model'), { recursive: true });
+writeFileSync(join(runs, 'piped', 'config.json'), JSON.stringify({ name: 'piped', scale: '1/255', epochs: 1, preprocessing: PIPELINE.preprocessing, tta: true, postprocess: true }));
+writeFileSync(join(runs, 'piped', 'history.json'), JSON.stringify({ epochs: [{ epoch: 0, loss: 0.5 }] }));
+writeFileSync(join(runs, 'piped', 'model', 'model.json'), '{}');
+
 const app = buildApp({ runsDir: runs, modelsDir: join(base, 'no-models') });
 afterAll(() => app.close());
 
 describe('lvseg serve: what it serves', () => {
   it('lists the runs, a malformed one as broken with the reason, and offers the finished run\'s model', async () => {
     const list = (await app.inject('/api/runs')).json() as { name: string; status: string; error?: string }[];
-    expect(list.map((r) => r.name)).toEqual(['broken', 'good', 'search/trial-001']);
+    expect(list.map((r) => r.name)).toEqual(['broken', 'good', 'piped', 'search/trial-001']);
     expect(list[0]!.status).toBe('broken');
     expect(list[0]!.error).toMatch(/history\.json is not valid JSON/);
     expect(list[1]).toMatchObject({ status: 'finished', epochs: 2, panels: ['panels/epoch-001.png'], model: '/runs/good/model/model.json' });
     const models = (await app.inject('/segment/models.json')).json();
-    expect(models).toEqual([{ id: 'run:good', label: 'good (run)', url: '/runs/good/model/model.json', scale: 'minmax' }]);
+    // Each with the scale and pipeline `lvseg predict RUN` would use: none for good, its config's for piped.
+    expect(models).toEqual([
+      { id: 'run:good', label: 'good (run)', url: '/runs/good/model/model.json', scale: 'minmax' },
+      { id: 'run:piped', label: 'piped (run)', url: '/runs/piped/model/model.json', scale: '1/255', segment: PIPELINE },
+    ]);
     expect((await app.inject('/runs/good/config.json')).json()).toMatchObject({ name: 'good' });
     // A parameter search's trials are runs one level down, addressed as SEARCH/TRIAL.
     expect((await app.inject('/api/runs/search%2Ftrial-001')).json()).toMatchObject({ name: 'search/trial-001', config: { lr: 0.01 } });
@@ -51,6 +66,48 @@ describe('lvseg serve: what it serves', () => {
     expect(page.statusCode).toBe(200);
     expect(page.body).toContain('Nothing is uploaded');
     expect((await app.inject('/segment/tfjs-backend-wasm.wasm')).headers['content-type']).toBe('application/wasm');
+  });
+
+  it('offers the bundled lv-sunnybrook with the pipeline of its lvseg.json', () => {
+    const [entry] = bundledModels('/models/').filter((m) => m.id === 'bundled:lv-sunnybrook');
+    const meta = JSON.parse(readFileSync(join(BUNDLED_MODELS_DIR, 'lv-sunnybrook', 'lvseg.json'), 'utf8')) as { preprocessing: unknown; inference: unknown };
+    expect(entry).toEqual({ id: 'bundled:lv-sunnybrook', label: 'lv-sunnybrook', url: '/models/lv-sunnybrook/model.json', scale: '1/255', segment: { preprocessing: meta.preprocessing, inference: meta.inference } });
+  });
+
+  it('streams the run list as server-sent events, again when a run appears', async () => {
+    const { url, app: live } = await startServer({ runsDir: runs, port: 0 });
+    try {
+      const lists = await new Promise<string[][]>((resolve, reject) => {
+        const seen: string[][] = [];
+        let buffer = '';
+        request(`${url}api/events`, (res) => {
+          expect(res.headers['content-type']).toBe('text/event-stream');
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => {
+            buffer += chunk;
+            for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+              const message = buffer.slice(0, end);
+              buffer = buffer.slice(end + 2);
+              expect(message).toMatch(/^event: runs\ndata: /);
+              seen.push((JSON.parse(message.slice(message.indexOf('data: ') + 6)) as { name: string }[]).map((r) => r.name));
+              if (seen.length === 1) {
+                mkdirSync(join(runs, 'zz-new'));
+                writeFileSync(join(runs, 'zz-new', 'config.json'), JSON.stringify({ name: 'zz-new', epochs: 3 }));
+              }
+              if (seen.length === 2) {
+                res.destroy();
+                resolve(seen);
+              }
+            }
+          });
+        }).on('error', reject).end();
+      });
+      expect(lists[0]).not.toContain('zz-new');
+      expect(lists[1]).toContain('zz-new');
+    } finally {
+      rmSync(join(runs, 'zz-new'), { recursive: true, force: true });
+      await live.close();
+    }
   });
 
   it('streams a run as server-sent events', async () => {
@@ -167,16 +224,16 @@ describe('lvseg serve: safety', () => {
 });
 
 describe('lvseg web build', () => {
-  it('writes the page as a static folder with its script, wasm binaries and a models.json', () => {
+  it('writes the page as a static folder with its script, wasm binaries and a models.json with each model\'s pipeline', () => {
     const out = join(base, 'site');
     const modelsDir = join(base, 'models');
     mkdirSync(join(modelsDir, 'lv-test'), { recursive: true });
     writeFileSync(join(modelsDir, 'lv-test', 'model.json'), '{}');
-    writeFileSync(join(modelsDir, 'lv-test', 'lvseg.json'), JSON.stringify(testModelMetadata('1/255')));
+    writeFileSync(join(modelsDir, 'lv-test', 'lvseg.json'), JSON.stringify({ ...testModelMetadata('1/255'), ...PIPELINE }));
     expect(writeStaticSegmentPage(out, undefined, modelsDir)).toBe(1);
     for (const f of ['index.html', 'segment.js', 'segment.css', 'tfjs-backend-wasm.wasm', 'models/lv-test/model.json']) expect(existsSync(join(out, f)), f).toBe(true);
     expect(JSON.parse(readFileSync(join(out, 'models.json'), 'utf8'))).toEqual([
-      { id: 'bundled:lv-test', label: 'lv-test', url: 'models/lv-test/model.json', scale: '1/255' },
+      { id: 'bundled:lv-test', label: 'lv-test', url: 'models/lv-test/model.json', scale: '1/255', segment: PIPELINE },
     ]);
   });
 });

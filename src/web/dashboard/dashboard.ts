@@ -1,6 +1,6 @@
 /**
- * The runs dashboard of `lvseg serve`: the list of runs, one run with live curves (server-sent events from
- * /api/runs/NAME/events following its history.json) and its latest prediction panel, and runs compared side
+ * The runs dashboard of `lvseg serve`: the list of runs, kept current (server-sent events from /api/events), one
+ * run with live curves (server-sent events from /api/runs/NAME/events following its history.json) and its latest prediction panel, and runs compared side
  * by side. Routes live in the URL hash: #/, #/run/NAME, #/compare/A,B,…
  */
 import uPlot from 'uplot';
@@ -33,15 +33,13 @@ function reset(): void {
   app.replaceChildren();
 }
 
-async function showList(): Promise<void> {
-  const runs = (await (await fetch('/api/runs')).json()) as RunView[];
-  const table = el('table', { id: 'runs' });
-  table.append(el('tr', {}, ...['', 'run', 'status', 'model', 'epochs', 'val_dice', 'val_loss', 'eval Dice', 'eval mean Dice', 'eval HD95', 'report'].map((h) => el('th', {}, h))));
-  for (const r of runs) {
+/** The run list's rows; boxes the user ticked stay ticked when the list is redrawn. */
+function runRows(runs: RunView[], ticked: Set<string>): HTMLTableRowElement[] {
+  return runs.map((r) => {
     const row = el('tr', { className: 'run' });
     row.dataset.run = r.name;
     row.dataset.status = r.status;
-    const box = el('input', { type: 'checkbox', value: r.name });
+    const box = el('input', { type: 'checkbox', value: r.name, checked: ticked.has(r.name) });
     const status = el('td', { className: r.status }, r.status === 'broken' ? `broken: ${r.error ?? ''}` : r.status);
     row.append(
       el('td', {}, box),
@@ -56,14 +54,28 @@ async function showList(): Promise<void> {
       el('td', {}, r.metrics?.hd95 === undefined ? '–' : `${fmt(r.metrics.hd95)} ${fmt(r.metrics.unit ?? '')}`),
       el('td', {}, r.report ? el('a', { href: r.report }, 'report') : '–'),
     );
-    table.append(row);
-  }
+    return row;
+  });
+}
+
+function showList(): void {
+  const heading = el('h2', {}, 'runs');
+  const table = el('table', { id: 'runs' });
+  const head = el('tr', {}, ...['', 'run', 'status', 'model', 'epochs', 'val_dice', 'val_loss', 'eval Dice', 'eval mean Dice', 'eval HD95', 'report'].map((h) => el('th', {}, h)));
+  // The server sends the list now and again whenever a run appears, trains on or finishes.
+  events = new EventSource('/api/events');
+  events.addEventListener('runs', (message) => {
+    const runs = JSON.parse((message as MessageEvent<string>).data) as RunView[];
+    const ticked = new Set(Array.from(table.querySelectorAll<HTMLInputElement>('input:checked'), (b) => b.value));
+    heading.textContent = `${runs.length} runs`;
+    table.replaceChildren(head, ...runRows(runs, ticked));
+  });
   const compare = el('button', {}, 'compare selected');
   compare.addEventListener('click', () => {
     const names = Array.from(table.querySelectorAll<HTMLInputElement>('input:checked')).map((b) => encodeURIComponent(b.value));
     if (names.length > 0) location.hash = `#/compare/${names.join(',')}`;
   });
-  app.append(el('section', {}, el('h2', {}, `${runs.length} runs`), table, compare));
+  app.append(el('section', {}, heading, table, compare));
 }
 
 function seriesKeys(history: RunView['history'], prefixes: string[]): string[] {
@@ -149,7 +161,7 @@ function route(): void {
   const [, page, arg] = location.hash.split('/');
   const done = page === 'run' && arg ? Promise.resolve(showRun(decodeURIComponent(arg)))
     : page === 'compare' && arg ? showCompare(arg.split(',').map(decodeURIComponent))
-    : showList();
+    : Promise.resolve(showList());
   done.catch((err: Error) => app.append(el('p', { className: 'broken' }, err.message)));
 }
 

@@ -1,7 +1,8 @@
 /**
  * The segmentation page: images in, LV contours and areas out, all in this tab. The steps are the browser-safe
- * core's (scaling, predictMask, measureMask, renderContourOverlay, formatContourText), the ones `lvseg
- * predict` runs, so the page and the CLI give the same masks. Each finished image's result is a row with a
+ * core's (scaling, segmentImage with the model's inference pipeline from its lvseg.json or run config,
+ * measureMask, renderContourOverlay, formatContourText), the ones `lvseg predict` runs, so the page and the
+ * CLI give the same masks. Each finished image's result is a row with a
  * `data-lvseg-result` attribute for automation.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -10,8 +11,8 @@ import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import {
-  applyScaling, formatContourText, formatScaling, measureMask, METADATA_FILE, checkModelMetadata, parseScaling,
-  predictMask, PREDICTION_COLOUR, renderContourOverlay, type Scaling,
+  applyScaling, checkModelMetadata, describeSegment, formatContourText, formatScaling, measureMask, METADATA_FILE, parseScaling,
+  PREDICTION_COLOUR, renderContourOverlay, segmentImage, type Sample, type Scaling, type SegmentSettings,
 } from '../../browser.js';
 import { decodeImageFile, seriesOrder, type PageImage } from './decode.js';
 
@@ -22,6 +23,10 @@ interface ListedModel {
   /** model.json, relative to the page or absolute on its own server. */
   url: string;
   scale?: string;
+  /** The model's inference pipeline, as `lvseg predict` resolves it (the server or `lvseg web build` fills it in). */
+  segment?: SegmentSettings;
+  /** Why the model's settings could not be read. */
+  problem?: string;
 }
 
 interface ImageResult {
@@ -50,6 +55,9 @@ const rows = $<HTMLTableSectionElement>('results');
 let backend = '';
 let model: tfl.LayersModel | undefined;
 let modelName = '';
+let pipeline: SegmentSettings | undefined;
+// Each model choice gets a number; a load that finishes after a newer choice is dropped.
+let choice = 0;
 let images: PageImage[] = [];
 let results: (ImageResult | undefined)[] = [];
 let selected = 0;
@@ -89,12 +97,18 @@ function setScale(scale: Scaling): void {
   scaleSelect.value = text;
 }
 
-async function useModel(load: () => Promise<tfl.LayersModel>, name: string): Promise<void> {
+async function useModel(load: () => Promise<tfl.LayersModel>, name: string, segment: SegmentSettings | undefined): Promise<void> {
+  const mine = ++choice;
   say(`loading model ${name}…`);
   const next = await load();
+  if (mine !== choice) {
+    next.dispose();
+    return;
+  }
   model?.dispose();
   model = next;
   modelName = name;
+  pipeline = segment;
   document.body.dataset.lvsegModel = name;
   say(`model ${name} ready`);
   await segmentAll();
@@ -114,19 +128,23 @@ async function chooseListedModel(listed: ListedModel[]): Promise<void> {
   const entry = listed.find((m) => m.id === modelSelect.value);
   if (!entry) return;
   if (entry.scale) setScale(parseScaling(entry.scale));
-  await useModel(() => tfl.loadLayersModel(entry.url), entry.label);
+  if (entry.problem) say(`model ${entry.label}: ${entry.problem}`);
+  await useModel(() => tfl.loadLayersModel(entry.url), entry.label, entry.segment);
 }
 
 /** A model the user dropped: its model.json, the weight files it names, and its lvseg.json when given. */
 async function chooseDroppedModel(files: File[]): Promise<void> {
   const json = files.find((f) => f.name.endsWith('.json') && f.name !== METADATA_FILE);
   if (!json) throw new Error('pick the model.json together with its .bin weight files');
-  const meta = files.find((f) => f.name === METADATA_FILE);
-  if (meta) setScale(parseScaling(checkModelMetadata(JSON.parse(await meta.text()), meta.name).scale));
+  const metaFile = files.find((f) => f.name === METADATA_FILE);
+  const meta = metaFile ? checkModelMetadata(JSON.parse(await metaFile.text()), metaFile.name) : undefined;
+  if (meta) setScale(parseScaling(meta.scale));
   const weights = files.filter((f) => f.name.endsWith('.bin'));
   modelSelect.add(new Option(`${json.name} (yours)`, 'dropped'));
   modelSelect.value = 'dropped';
-  await useModel(() => tfl.loadLayersModel(tf.io.browserFiles([json, ...weights])), json.name);
+  // As the CLI reads a model's lvseg.json (resolveModelSettings): its preprocessing and inference settings are the pipeline.
+  const segment = meta ? { preprocessing: meta.preprocessing, inference: meta.inference } : undefined;
+  await useModel(() => tfl.loadLayersModel(tf.io.browserFiles([json, ...weights])), json.name, segment);
 }
 
 function resultRecord(r: ImageResult): Record<string, unknown> {
@@ -139,6 +157,7 @@ function resultRecord(r: ImageResult): Record<string, unknown> {
     spacing: r.image.spacing ?? null,
     backend,
     model: modelName,
+    pipeline: pipeline ? describeSegment(pipeline) : null,
   };
 }
 
@@ -171,8 +190,12 @@ function addRow(index: number, image: PageImage): HTMLTableRowElement {
 }
 
 async function segmentOne(image: PageImage, scale: Scaling): Promise<ImageResult> {
-  const input = applyScaling(image.pixels.slice(), scale);
-  const { mask } = await predictMask(model!, input, image.height, image.width);
+  // The sample as the CLI's image readers make it (predict-inputs.ts): scaled, unlabelled, with its spacing.
+  const sample: Sample = {
+    name: image.name, patient: '', image: applyScaling(image.pixels.slice(), scale), label: new Uint8Array(image.height * image.width),
+    height: image.height, width: image.width, ...(image.spacing ? { spacing: image.spacing } : {}),
+  };
+  const { mask } = await segmentImage(model!, sample, pipeline);
   const measures = measureMask(mask, image.height, image.width, image.spacing);
   const rgba = renderContourOverlay(image.pixels, image.height, image.width, [{ points: measures.contour, colour: PREDICTION_COLOUR }]);
   return {
@@ -220,7 +243,7 @@ async function segmentAll(): Promise<void> {
     if (i === selected || i === 0) show(selected);
   }
   const done = results.filter((r) => r !== undefined).length;
-  say(`${done} of ${images.length} images segmented with ${modelName} on ${backend}, scale ${formatScaling(scale)}`);
+  say(`${done} of ${images.length} images segmented with ${modelName} on ${backend}, scale ${formatScaling(scale)}; ${pipeline ? describeSegment(pipeline) : 'no pipeline'}`);
   for (const id of ['dl-json', 'dl-csv']) $<HTMLButtonElement>(id).disabled = done === 0;
   show(selected);
 }
