@@ -151,7 +151,7 @@ export const command: Command = {
     if (backend.notice && !json) console.error(backend.notice);
     const result = await evaluateSavedModel(modelPath, data, { scale: args.options.scale as string, spacing, batchSize, tta: args.options.tta as boolean, postprocess: args.options.postprocess as boolean });
     const { metrics, perImage, modelFile, scale, scaleOrigin: origin, source, segment } = result;
-    const warning = source.kind === 'dicom' ? dicomScalingWarning(scale) : undefined;
+    const warning = source.kind === 'dicom' ? dicomScalingWarning(scale, segment) : undefined;
     if (warning) console.error(`warning: ${warning}`);
 
     if (perImageFile) await writeOutputFile(perImageFile, perImageCsv(perImage, metrics.unit), perImageOutput);

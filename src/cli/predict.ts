@@ -95,7 +95,7 @@ export const command: Command = {
     for await (const { sample, input } of predictInputs(inputs, scale)) {
       if (!warnedDicom && /\.(dcm|dicom)$/i.test(input)) {
         warnedDicom = true;
-        const warning = dicomScalingWarning(scale);
+        const warning = dicomScalingWarning(scale, segment);
         if (warning) console.error(`warning: ${warning}`);
       }
       if (spacing && !sample.spacing) sample.spacing = [...spacing];

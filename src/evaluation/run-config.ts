@@ -78,8 +78,9 @@ export function resolveInputScale(modelPath: string, given: string | undefined):
  * min–max rescaled to 0–255 per slice by their publisher, so a model trained on them with 1/255 expects
  * per-image 0–1 values, which `minmax` gives for DICOM input. Undefined when there is nothing to warn of.
  */
-export function dicomScalingWarning(scale: Scaling): string | undefined {
-  if (typeof scale !== 'number') return undefined;
+export function dicomScalingWarning(scale: Scaling, segment?: SegmentSettings): string | undefined {
+  // a pipeline that normalises each image (percentile clipping + z-score) cancels any linear scaling
+  if (typeof scale !== 'number' || segment?.preprocessing.intensity) return undefined;
   return (
     `DICOM pixels are raw scanner intensities, not the 0-255 of the PNG/TFRecord data; a model trained on those ` +
     `with a fixed factor expects per-image 0-1 values: pass --scale minmax`

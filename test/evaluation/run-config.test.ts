@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findRunConfig, resolveInputScale } from '../../src/evaluation/run-config.js';
+import { dicomScalingWarning, findRunConfig, resolveInputScale } from '../../src/evaluation/run-config.js';
 
 let dir: string;
 
@@ -37,5 +37,18 @@ describe('the scaling a model was trained with', () => {
     writeFileSync(join(dir, 'run', 'config.json'), JSON.stringify({ scale: 'loud' }));
     expect(() => resolveInputScale(join(dir, 'run'), '')).toThrow(/config\.json: field 'scale'/);
     writeFileSync(join(dir, 'run', 'config.json'), JSON.stringify({ scale: '1/255' }));
+  });
+});
+
+describe('the DICOM scaling warning', () => {
+  const pipeline = (intensity: boolean) => ({
+    preprocessing: { spacing: null, roi: null, intensity: intensity ? { method: 'percentile-zscore' as const, low: 1, high: 99 } : null },
+    inference: { tta: 'none' as const, postprocess: { largestComponent: false, fillHoles: false } },
+  });
+  it('warns of a fixed factor on raw DICOM values, unless the model normalises each image itself', () => {
+    expect(dicomScalingWarning(1 / 255)).toMatch(/--scale minmax/);
+    expect(dicomScalingWarning(1 / 255, pipeline(false))).toMatch(/--scale minmax/);
+    expect(dicomScalingWarning(1 / 255, pipeline(true))).toBeUndefined();
+    expect(dicomScalingWarning('minmax')).toBeUndefined();
   });
 });
