@@ -8,6 +8,7 @@ import { DataError } from '../errors.js';
 /**
  * The slice rule's thresholds. An image is *absent* (no LV) below `minAreaMm2`; in a full cine an image
  * *jumps* when its area differs from the median of its four nearest phases by more than `maxAreaChange`
+ * (× 20 / phases in cines of fewer than 20 phases)
  * (a fraction) or its mask centre lies more than `maxCentreShiftMm` from theirs; a mask over more than
  * `maxImageFraction` of the image is no LV at all and excludes its slice. A slice counts when the
  * LV is present in every phase; up to `maxRepairs` isolated absent or jumping images (no two in adjacent
@@ -65,6 +66,7 @@ export function describeVolumeRule(rule: VolumeRule): string {
     `each image's mask reduced to its largest connected component; LV absent below ${rule.minAreaMm2} mm²; ` +
     `a mask over more than ${Math.round(rule.maxImageFraction * 100)}% of the image is not an LV and excludes its slice; ` +
     `an image jumps when its area differs from the median of its 4 nearest phases by more than ${Math.round(rule.maxAreaChange * 100)}% ` +
+    `(scaled by 20 / phases below 20 phases) ` +
     `or its centre by more than ${rule.maxCentreShiftMm} mm; a slice counts when the LV is present in every phase, up to ` +
     `${rule.maxRepairs} isolated absent/jumping images interpolated from their neighbouring phases; counted slices form one stack ` +
     `(single excluded slices inside bridged, slices beyond 2+ excluded ones dropped, end slices more than ${rule.maxAxisStepMm} mm ` +
@@ -173,6 +175,9 @@ function classify(row: readonly (ImageMeasure | undefined)[], rule: VolumeRule, 
     m === undefined ? 'missing' : (m.fraction ?? 0) > rule.maxImageFraction ? 'oversized' : m.areaMm2 < rule.minAreaMm2 ? 'absent' : 'ok');
   if (!cyclic || P < 5) return status;
   const at = (p: number): number => ((p % P) + P) % P;
+  // The four nearest phases span a fifth of a 20-phase cycle but half of an 8-phase one, where a beating
+  // ventricle's ES area lies 43% below their median (a phantom of EF 71%): the limit widens with coarser cines.
+  const areaLimit = rule.maxAreaChange * Math.max(1, 20 / P);
   const jumps = (p: number, trusted: readonly CellStatus[], least: number): boolean => {
     const near = [-2, -1, 1, 2].map((d) => at(p + d)).filter((q) => trusted[q] === 'ok');
     if (near.length < least) return false;
@@ -182,7 +187,7 @@ function classify(row: readonly (ImageMeasure | undefined)[], rule: VolumeRule, 
     const centreShift = m.centreMm && centres.length >= least
       ? Math.hypot(m.centreMm[0] - median(centres.map((c) => c[0])), m.centreMm[1] - median(centres.map((c) => c[1])))
       : 0;
-    return Math.abs(m.areaMm2 - expected) > rule.maxAreaChange * expected || centreShift > rule.maxCentreShiftMm;
+    return Math.abs(m.areaMm2 - expected) > areaLimit * expected || centreShift > rule.maxCentreShiftMm;
   };
   const first = status.map((c, p): CellStatus => {
     // A dropout: the LV is there just before and just after.
