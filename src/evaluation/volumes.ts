@@ -8,8 +8,8 @@ import { DataError } from '../errors.js';
 /**
  * The slice rule's thresholds. An image is *absent* (no LV) below `minAreaMm2`; in a full cine an image
  * *jumps* when its area differs from the median of its four nearest phases by more than `maxAreaChange`
- * (× 20 / phases in cines of fewer than 20 phases)
- * (a fraction) or its mask centre lies more than `maxCentreShiftMm` from theirs; a mask over more than
+ * (a fraction; × 20 / phases in cines of fewer than 20 phases) or its mask centre lies more than
+ * `maxCentreShiftMm` from theirs; a mask over more than
  * `maxImageFraction` of the image is no LV at all and excludes its slice. A slice counts when the
  * LV is present in every phase; up to `maxRepairs` isolated absent or jumping images (no two in adjacent
  * phases) are replaced by the mean of their two neighbouring phases, more exclude the slice. The counted
@@ -33,11 +33,11 @@ export interface VolumeRule {
   maxSystolicGrowth: number;
   /**
    * In a full cycle, an end slice whose area changes between two consecutive phases, lastingly (not a
-   * one-phase spike), by more than this fraction of its largest area is crossed by the valve plane: the base moves 1–1.5 cm along the long axis
-   * over the cycle, so a slice at the valve shows the ventricle in some phases and the atrium or outflow
-   * tract in others and its area steps where the content switches, while a slice inside the ventricle
-   * follows the ventricle's smooth volume curve. Scaled by 20 / phases for cines with fewer than 20 phases,
-   * where smooth curves also step further.
+   * one-phase spike), by more than this fraction of its largest area is crossed by the valve plane: the
+   * base moves 1–1.5 cm along the long axis over the cycle, so a slice at the valve shows the ventricle in
+   * some phases and the atrium or outflow tract in others and its area steps where the content switches,
+   * while a slice inside the ventricle follows the ventricle's smooth volume curve. Scaled by 20 / phases
+   * for cines of fewer than 20 phases, where smooth curves also step further.
    */
   maxPhaseStep: number;
 }
