@@ -2,8 +2,9 @@
  * lvseg's browser-safe core (`import … from 'lvseg/browser'`): everything a web page needs to run an lvseg
  * model the way `lvseg predict` does (scaling; the model's inference pipeline from its lvseg.json:
  * resampling, ROI, intensity normalisation, test-time flips, post-processing; argmax, contours, areas, mask
- * metrics, DICOM decoding, model metadata), without any `node:` module. The CLI imports the same modules,
- * so there is one implementation; test/web/browser-core.test.ts bundles this entry for the browser and checks it.
+ * metrics, DICOM decoding, model metadata) and to turn a cine series into LV volumes and EF as `lvseg
+ * volumes` does, without any `node:` module. The CLI imports the same modules, so there is one
+ * implementation; test/web/browser-core.test.ts bundles this entry for the browser and checks it.
  */
 export * from './errors.js';
 export { applyScaling, parseScaling, formatScaling, LAB_SCALING, type Scaling } from './data/scaling.js';
@@ -28,3 +29,10 @@ export { checkPreprocessing, preprocessSample, restoreProbabilities, type Prepro
 export { postprocessMask, fillHoles } from './evaluation/postprocess.js';
 export type { Sample } from './data/sample.js';
 export { METADATA_FILE, checkModelMetadata, type ModelMetadata, type InferenceSettings } from './models/metadata.js';
+export {
+  groupSeries, describeSeries, chooseSeries, buildCine, cineHeartRate, sliceNormal, type SeriesGroup, type CineSeries, type CineSlice,
+} from './data/cine-grid.js';
+export {
+  computeVolumes, describeVolumeRule, DEFAULT_VOLUME_RULE, type VolumeRule, type VolumeResult, type SliceVolumes, type CellStatus,
+} from './evaluation/volumes.js';
+export { measureCine, type CineImage, type CineMeasurement, type MaskGrid, type Segmenter } from './evaluation/cine-measure.js';

@@ -8,24 +8,16 @@ import { rasterizeContour } from '../data/contours.js';
 import {
   readCineContours, readCineSeries, resolveContourDir, type CineContours, type CineSeries, type DicomFolderScan, type SeriesGroup,
 } from '../data/dicom-series.js';
-import type { DicomSlice } from '../data/dicom.js';
 import { applyScaling, type Scaling } from '../data/scaling.js';
 import { DataError } from '../errors.js';
 import { largestComponent } from './contours.js';
+import { measureCine, measureGrid, type CineMeasurement, type MaskGrid, type Segmenter } from './cine-measure.js';
 import { predictMask } from './predict.js';
 import { segmentSamples, type SegmentSettings } from './segment.js';
 import type { Sample } from '../data/sample.js';
-import { computeVolumes, measureMask, type ImageMeasure, type VolumeResult, type VolumeRule } from './volumes.js';
+import { computeVolumes, type VolumeResult, type VolumeRule } from './volumes.js';
 
-/** One image of a cine, where it sits in the grid. */
-export interface CineImage {
-  slice: number;
-  phase: number;
-  image: DicomSlice;
-}
-
-/** Anything that turns a cine image into a 0/1 LV mask of the image's size. */
-export type Segmenter = (image: CineImage) => Promise<Uint8Array>;
+export { measureCine, type CineImage, type CineMeasurement, type MaskGrid, type Segmenter } from './cine-measure.js';
 
 /**
  * A segmenter on a model through the prediction path of predict.ts, or through the model's inference
@@ -42,59 +34,6 @@ export function modelSegmenter(model: tfl.LayersModel, scale: Scaling, segment?:
     };
     return (await segmentSamples(model, [sample], segment))[0]!.mask;
   };
-}
-
-/** The in-plane offset of a slice (ImagePositionPatient on the row and column directions), 0 when unknown. */
-function inPlaneOrigin(cine: CineSeries, slice: number): [number, number] {
-  const p = cine.slices[slice]!.position;
-  const o = cine.orientation;
-  if (!p || !o) return [0, 0];
-  return [p[0] * o[0] + p[1] * o[1] + p[2] * o[2], p[0] * o[3] + p[1] * o[4] + p[2] * o[5]];
-}
-
-/** Masks at grid cells (slice × phase), reduced to their largest connected component. */
-export type MaskGrid = (Uint8Array | undefined)[][];
-
-function measureGrid(cine: CineSeries, masks: MaskGrid, phases: readonly number[]): (ImageMeasure | undefined)[][] {
-  return masks.map((row, s) => phases.map((p) => {
-    const mask = row[p];
-    return mask ? measureMask(mask, cine.rows, cine.columns, cine.pixelSpacing, inPlaneOrigin(cine, s)) : undefined;
-  }));
-}
-
-export interface CineMeasurement {
-  masks: MaskGrid;
-  result: VolumeResult;
-}
-
-/** Segments every image of the cine and measures the volumes per phase. `onImage` reports progress. */
-export async function measureCine(
-  cine: CineSeries, segment: Segmenter, options: { rule?: Partial<VolumeRule>; onImage?: (done: number, total: number) => void } = {},
-): Promise<CineMeasurement> {
-  const total = cine.grid.reduce((n, row) => n + row.filter(Boolean).length, 0);
-  let done = 0;
-  const masks: MaskGrid = [];
-  for (let s = 0; s < cine.grid.length; s++) {
-    const row: (Uint8Array | undefined)[] = [];
-    for (let p = 0; p < cine.phases; p++) {
-      const image = cine.grid[s]![p];
-      if (!image) {
-        row.push(undefined);
-        continue;
-      }
-      const mask = await segment({ slice: s, phase: p, image });
-      if (mask.length !== image.rows * image.columns) {
-        throw new RangeError(`segmenter returned ${mask.length} pixels for the ${image.rows}×${image.columns} image ${image.file}`);
-      }
-      // Islands apart from the main blob are not the LV blood pool (rule, step 1).
-      row.push(largestComponent(mask, image.rows, image.columns));
-      options.onImage?.(++done, total);
-    }
-    masks.push(row);
-  }
-  const phases = Array.from({ length: cine.phases }, (_, p) => p);
-  const result = computeVolumes(measureGrid(cine, masks, phases), cine.slices.map((s) => s.zMm), { rule: options.rule, cyclic: true });
-  return { masks, result };
 }
 
 /** The experts' volumes: the same rule over the contoured slices, at the contoured phases only. */

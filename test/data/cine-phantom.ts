@@ -28,6 +28,12 @@ export interface PhantomCineOptions {
   omit?: Array<[number, number]>;
   /** Write no TriggerTime. */
   noTriggerTime?: boolean;
+  /**
+   * The last slice, beyond the valve plane, shows what a slice at the valve does: the base of the ventricle
+   * in the diastolic half of the cycle, the smaller atrium in the systolic half (the valve plane moving
+   * through the slice), switching from one phase to the next. Not part of the volume.
+   */
+  atrium?: boolean;
   /** First instance number (instances count up slice by slice from the last slice, so file order ≠ slice order). */
   firstInstance?: number;
 }
@@ -44,7 +50,7 @@ export interface PhantomCine {
   volumesMl: number[];
   edPhase: number;
   esPhase: number;
-  /** Slice centres along the normal (mm), in order; slices 0 and last lie beyond the cuts (no LV). */
+  /** Slice centres along the normal (mm), in order; slices 0 and last lie beyond the cuts (no LV; the atrium on the last with `atrium`). */
   zMm: number[];
   /** The LV mask of a slice at a phase, as drawn in the images. */
   mask(slice: number, phase: number): Uint8Array;
@@ -72,12 +78,19 @@ export function writePhantomCine(dir: string, options: PhantomCineOptions = {}):
   const centre = [N / 2 * ps + 3, N / 2 * ps - 4];
   const omitted = new Set((options.omit ?? []).map(([s, p]) => `${s}:${p}`));
 
+  // Strictly inside the systolic half: cos(π/2) is 6e-17, not 0, and would tip one quarter point over.
+  const systolic = (p: number): boolean => Math.cos((2 * Math.PI * (p - ed)) / P) < -1e-9;
   const ellipse = (slice: number, p: number, grow: number): Uint8Array => {
     const z = zMm[slice]!;
     const out = new Uint8Array(N * N);
-    if (Math.abs(z) > cut) return out;
-    const f = Math.sqrt(1 - (z * z) / (c * c));
-    const a = radius(p) * f + grow, b = aspect * radius(p) * f + grow;
+    const atrial = options.atrium === true && slice === S - 1;
+    if (Math.abs(z) > cut && !atrial) return out;
+    // The atrial slice: the ventricle as at the cut in diastole, a round atrium 0.44 × the ED radius in systole
+    // (its area a third below the ventricle's at the switch, as on SCD0000401's slice 11; not enough to read as a jump).
+    const f = Math.sqrt(1 - (Math.min(Math.abs(z), cut) / c) ** 2);
+    const atrialRadius = 0.44 * edR;
+    const a = (atrial && systolic(p) ? atrialRadius : radius(p) * f) + grow;
+    const b = (atrial && systolic(p) ? atrialRadius : aspect * radius(p) * f) + grow;
     for (let r = 0; r < N; r++) {
       for (let col = 0; col < N; col++) {
         const x = (col + 0.5) * ps - centre[0]!, y = (r + 0.5) * ps - centre[1]!;

@@ -116,6 +116,49 @@ describe('computeVolumes', () => {
     expect(r.edvMl).toBeCloseTo((4 * 2000 * 10) / 1000, 9);
   });
 
+  it('drops an end slice whose area steps between two phases (the valve plane crossing it), and says where', () => {
+    const areas = beating(5, 20, 2000, 1000);
+    // Ventricle at diastole, a smaller atrium in phases 6–14: 1900 → 1200 mm² is 37% of the largest.
+    areas[4] = areas[4]!.map((a, p) => (p >= 5 && p <= 13 ? 1200 : a + 300));
+    const r = computeVolumes(grid(areas), z(5), { cyclic: true });
+    expect(r.slices[4]!.counted).toBe(false);
+    expect(r.slices[4]!.reason).toMatch(/^its area steps by \d+% of its largest from phase \d+ to \d+ \(\d+ to 1200 mm²; a slice inside the ventricle changes by at most 20%\): the valve plane crosses it/);
+    expect(r.slices.filter((s) => s.counted).map((s) => s.slice)).toEqual([0, 1, 2, 3]);
+    expect(r.edvMl).toBeCloseTo((4 * 2000 * 10) / 1000, 9);
+    // A smooth ventricular curve steps by 8% of its largest per phase at 20 phases: kept.
+    expect(computeVolumes(grid(beating(5, 20, 2000, 1000)), z(5), { cyclic: true }).slices.every((s) => s.counted)).toBe(true);
+  });
+
+  it('tells a lasting step from a one-phase spike, and sees the step through the jump repair', () => {
+    const spiked = beating(5, 20, 2000, 1000);
+    spiked[4]![3] = spiked[4]![3]! * 1.5; // one slipped mask: a jump, repaired, the slice still counts
+    const r = computeVolumes(grid(spiked), z(5), { cyclic: true });
+    expect(r.slices[4]!.status[3]).toBe('repaired');
+    expect(r.slices[4]!.counted).toBe(true);
+    // A switch so large that the jump rule flags and repairs the image at each side of it: the repair would
+    // turn the step into a ramp of half steps, the measured areas keep it whole.
+    const switched = beating(5, 20, 2000, 1000);
+    switched[4] = switched[4]!.map((a, p) => (p >= 8 && p <= 12 ? 450 : a));
+    const s = computeVolumes(grid(switched), z(5), { cyclic: true }).slices[4]!;
+    expect([s.status[8], s.status[12]]).toEqual(['repaired', 'repaired']);
+    expect(Math.round(s.usedAreasMm2[8]!)).toBe(828); // 1206 → 828 → 450: half steps of 19%, within the 20%
+    expect(s.reason).toMatch(/^its area steps by 38% of its largest from phase 8 to 9 \(1206 to 450 mm².*the valve plane crosses it/);
+  });
+
+  it('allows larger steps per phase in a cine of fewer than 20 phases, and none of this at ED and ES only', () => {
+    // The same step of 30% of the largest area: beyond the 20% at 20 phases, within 20% × 20 / 10 = 40% at 10.
+    const stepped = (P: number): number[][] => {
+      const areas = beating(5, P, 2000, 1000);
+      areas[4] = areas[4]!.map((_, p) => (p >= P / 4 && p < (3 * P) / 4 ? 1400 : 2000));
+      return areas;
+    };
+    expect(computeVolumes(grid(stepped(20)), z(5), { cyclic: true }).slices[4]!.reason).toMatch(/^its area steps by 30% .*at most 20%\)/);
+    expect(computeVolumes(grid(stepped(10)), z(5), { cyclic: true }).slices[4]!.counted).toBe(true);
+    // Two contoured phases are no cycle: a basal slice that shrinks by 60% from ED to ES still counts.
+    const experts = computeVolumes(grid([[2000, 1000], [2000, 1000], [2000, 800]]), z(3), { cyclic: false });
+    expect(experts.slices.every((s) => s.counted)).toBe(true);
+  });
+
   it('leaves a phase without a volume where a counted slice has no image, and chooses ED/ES among the others', () => {
     const m = grid(beating(4, 20, 2000, 1000));
     m[2]![0] = undefined;

@@ -11,6 +11,9 @@ import { predictMask, measureMask, formatContourText, segmentImage } from '../..
 import { segmentSamples } from '../../src/evaluation/segment.js';
 import { preprocessSample } from '../../src/transforms/preprocess.js';
 import { resizeNearest } from '../../src/imaging/mask.js';
+import { buildCine, groupSeries } from '../../src/data/dicom-series.js';
+import { measureCine } from '../../src/evaluation/cine-volumes.js';
+import { computeVolumes } from '../../src/evaluation/volumes.js';
 import { toGrey8 } from '../../src/imaging/png.js';
 import { makeDicom } from '../data/dicom-fixture.js';
 
@@ -60,6 +63,11 @@ describe('the browser-safe core (lvseg/browser)', () => {
     expect(core.decodeDicom).toBe(decodeDicom);
     expect(core.resizeNearest).toBe(resizeNearest);
     expect(core.toGrey8).toBe(toGrey8);
+    // lvseg volumes: the cine layout, the masks to volumes, the slice rule.
+    expect(core.groupSeries).toBe(groupSeries);
+    expect(core.buildCine).toBe(buildCine);
+    expect(core.measureCine).toBe(measureCine);
+    expect(core.computeVolumes).toBe(computeVolumes);
   });
 
   it('decodes a 16-bit DICOM with its rescale and spacing from bytes alone', () => {

@@ -7,7 +7,7 @@
  * One browser launch for the whole file.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { basename, extname, join } from 'node:path';
@@ -23,6 +23,7 @@ import { generatePhantom } from '../../src/data/synthetic.js';
 import { encodePngGrey, toGrey8 } from '../../src/imaging/png.js';
 import { saveModel } from '../../src/models/io.js';
 import { makeDicom } from '../data/dicom-fixture.js';
+import { writePhantomCine } from '../data/cine-phantom.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const CLI = join(ROOT, 'bin', 'lvseg.js');
@@ -241,6 +242,28 @@ describe.skipIf(!hasChromium)('lvseg in the browser', () => {
     // A real segmentation, not merely a consistent one: within 20% of the expert's contour area.
     const expert = Math.abs(polygonArea(parseContour(readFileSync(REAL_CONTOUR, 'utf8'), REAL_CONTOUR)));
     for (const r of [dicom!, png!]) expect(Math.abs(r.areaPx - expert) / expert, `${r.name}: ${r.areaPx} px vs expert ${expert.toFixed(0)} px`).toBeLessThan(0.2);
+    await page.close();
+  });
+
+  it('measures the LV volumes of a dropped cine with the numbers of lvseg volumes', async () => {
+    const cine = writePhantomCine(join(base, 'cine'), { slices: 8, phases: 16, size: 64, pixelMm: 1.9, atrium: true });
+    const cliRun = run(process.execPath, [CLI, 'volumes', cine.dir, '--model', join(runs, 'pipeline'), '--json']);
+    const page = await context.newPage();
+    await page.goto(`${serve.url}segment/?model=run:pipeline`);
+    await page.waitForSelector('body[data-lvseg-model="pipeline (run)"]');
+    const dicoms = readdirSync(cine.dir).map((f) => join(cine.dir, f));
+    await page.locator('input[type=file]').first().setInputFiles(dicoms);
+    await page.waitForSelector('#volumes[data-lvseg-volumes]', { timeout: 90_000 });
+    const mine = JSON.parse((await page.getAttribute('#volumes', 'data-lvseg-volumes'))!) as { edvMl: number; esvMl: number; efPct: number; edPhase: number; esPhase: number; countedSlices: number[] };
+    const cli = JSON.parse((await cliRun).stdout) as typeof mine;
+    // The same code over masks from two tfjs backends (wasm in the page, the CLI's own): the same slices and phases, volumes to 1%.
+    expect(mine.countedSlices).toEqual(cli.countedSlices);
+    expect(mine.countedSlices).not.toContain(8);
+    expect([mine.edPhase, mine.esPhase]).toEqual([cli.edPhase, cli.esPhase]);
+    expect(Math.abs(mine.edvMl - cli.edvMl) / cli.edvMl).toBeLessThan(0.01);
+    expect(Math.abs(mine.esvMl - cli.esvMl) / cli.esvMl).toBeLessThan(0.01);
+    expect(Math.abs(mine.efPct - cli.efPct)).toBeLessThan(0.5);
+    expect(await page.locator('#volumes').textContent()).toMatch(/slice 8 left out: its area steps by/);
     await page.close();
   });
 

@@ -3,7 +3,7 @@
  * rescale and pixel spacing kept), PNG and JPEG through the browser's image decoder reduced to grey with the
  * same rule as the CLI's PNG reader.
  */
-import { DataError, decodeDicom, lumaGrey } from '../../browser.js';
+import { DataError, decodeDicom, lumaGrey, type DicomSlice } from '../../browser.js';
 
 export interface PageImage {
   name: string;
@@ -15,6 +15,8 @@ export interface PageImage {
   spacing?: [number, number];
   /** DICOM Instance Number, to order a series. */
   instanceNumber?: number;
+  /** The decoded DICOM (positions, orientation, trigger time, series): what the volumes section lays out. */
+  dicom?: DicomSlice;
 }
 
 function isDicom(bytes: Uint8Array): boolean {
@@ -48,7 +50,7 @@ export async function decodeImageFile(file: File): Promise<PageImage> {
   const bytes = new Uint8Array(await file.arrayBuffer());
   if (isDicom(bytes)) {
     const slice = decodeDicom(bytes, name);
-    const image: PageImage = { name, height: slice.rows, width: slice.columns, pixels: slice.pixels };
+    const image: PageImage = { name, height: slice.rows, width: slice.columns, pixels: slice.pixels, dicom: slice };
     if (slice.spacing) image.spacing = slice.spacing;
     if (slice.instanceNumber !== undefined) image.instanceNumber = slice.instanceNumber;
     return image;

@@ -15,6 +15,7 @@ import {
   PREDICTION_COLOUR, renderContourOverlay, segmentImage, type Sample, type Scaling, type SegmentSettings,
 } from '../../browser.js';
 import { decodeImageFile, seriesOrder, type PageImage } from './decode.js';
+import { clearVolumes, droppedVolumes, renderVolumes } from './volumes-view.js';
 
 /** One entry of the page's models.json: a model the page offers in its list. */
 interface ListedModel {
@@ -219,6 +220,7 @@ async function segmentAll(): Promise<void> {
   progress.max = Math.max(1, images.length);
   progress.value = 0;
   for (const id of ['dl-json', 'dl-csv']) $<HTMLButtonElement>(id).disabled = true;
+  clearVolumes($('volumes'));
   if (!model || images.length === 0) {
     say(model ? 'model ready: drop or pick images' : 'choose a model');
     return;
@@ -246,6 +248,8 @@ async function segmentAll(): Promise<void> {
   say(`${done} of ${images.length} images segmented with ${modelName} on ${backend}, scale ${formatScaling(scale)}; ${pipeline ? describeSegment(pipeline) : 'no pipeline'}`);
   for (const id of ['dl-json', 'dl-csv']) $<HTMLButtonElement>(id).disabled = done === 0;
   show(selected);
+  const volumes = await droppedVolumes(results.flatMap((r) => (r?.image.dicom ? [{ dicom: r.image.dicom, mask: r.mask }] : [])));
+  if (mine === pass) renderVolumes($('volumes'), volumes);
 }
 
 async function takeImages(files: File[]): Promise<void> {

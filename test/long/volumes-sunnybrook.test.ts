@@ -1,0 +1,33 @@
+/**
+ * Issue 11's done-when on the shared full cines: `lvseg volumes` with the bundled lv-sunnybrook gives an EF
+ * within 5 points of the experts' (same disc rule) and EDV and ESV within 10%, counting the experts' slices.
+ * Segments 460 images on the CPU: a few minutes, so it runs with the long tests.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { PACKAGE_ROOT } from '../../src/paths.js';
+import { ensureBuilt, runCli } from '../cli/run-cli.js';
+
+const SHARED = join(PACKAGE_ROOT, '..', 'shared', 'data', 'sunnybrook', 'dicom');
+const MODEL = join(PACKAGE_ROOT, 'models', 'lv-sunnybrook', 'model.json');
+const ready = existsSync(join(SHARED, 'dicoms', 'SCD0000401')) && existsSync(MODEL);
+if (!ready) console.warn(`[skip] lvseg volumes on the Sunnybrook cines: ${SHARED} or ${MODEL} is absent`);
+
+interface Summary { edvMl: number; esvMl: number; efPct: number; countedSlices: number[] }
+
+describe.skipIf(!ready)('lvseg volumes with the bundled model on the shared cines', () => {
+  beforeAll(() => ensureBuilt());
+
+  it.each(['SCD0000101', 'SCD0000401'])('%s: EF within 5 points, EDV and ESV within 10% of the experts, on their slices', async (patient) => {
+    const r = await runCli(['volumes', join(SHARED, 'dicoms', patient), '--contours', SHARED, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const record = JSON.parse(r.stdout) as Summary & { experts: Summary };
+    const e = record.experts;
+    expect(Math.abs(record.efPct - e.efPct)).toBeLessThan(5);
+    expect(Math.abs(record.edvMl / e.edvMl - 1)).toBeLessThan(0.1);
+    expect(Math.abs(record.esvMl / e.esvMl - 1)).toBeLessThan(0.1);
+    // Measured 2026-11-30: slices 2–10 for both, as the experts (SCD0000401's slice 11 out by the valve-crossing rule).
+    expect(record.countedSlices).toEqual(e.countedSlices);
+  }, 900_000);
+});
