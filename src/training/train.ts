@@ -8,7 +8,7 @@ import type { EpochLogs, TrainingCallback, TrainingContext } from './callbacks/t
 import type { RunConfig } from './config.js';
 import type { LossFn } from './losses.js';
 import { batchMetrics, RunningMeans, type MetricName } from './metrics.js';
-import { setLearningRate } from '../backends/optimizers.js';
+import { setLearningRate } from '../backends/learning-rate.js';
 import { rngAt, type Transform } from '../transforms/compose.js';
 import type { LearningRateSchedule } from './schedule.js';
 
