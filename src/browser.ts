@@ -1,7 +1,8 @@
 /**
  * lvseg's browser-safe core (`import … from 'lvseg/browser'`): everything a web page needs to run an lvseg
  * model the way `lvseg predict` does (scaling, resizing, argmax, contours, areas, mask metrics, DICOM
- * decoding, model metadata), without any `node:` module. The CLI imports the same modules, so there is one
+ * decoding, model metadata) and to train one the way `lvseg train` does (the lab's TFRecords, the data
+ * pipeline, the networks, losses, metrics and the training loop itself), without any `node:` module. The CLI imports the same modules, so there is one
  * implementation; test/web/browser-core.test.ts bundles this entry for the browser and checks it.
  */
 export * from './errors.js';
@@ -23,3 +24,17 @@ export {
   type MaskMeasures, type OverlayColour,
 } from './evaluation/predict-core.js';
 export { METADATA_FILE, checkModelMetadata, type ModelMetadata, type InferenceSettings } from './models/metadata.js';
+export { plainModelMetadata } from './models/metadata.js';
+export { WEIGHTS_FILE, concatWeightData, layersModelJson } from './models/layers-format.js';
+export { readTfRecordBlob, tfRecordsFromChunks, isGzip } from './data/tfrecord-stream.js';
+export { decodeLabExample, encodeLabExample } from './data/lab-schema.js';
+export type { Sample } from './data/sample.js';
+export { splitSamples } from './data/split.js';
+export { buildModel, MODEL_NAMES, type ModelName } from './models/build.js';
+export { checkModelFitsData } from './models/fit.js';
+export { PRESETS, type Preset } from './models/presets.js';
+export { fitModel, type FitOptions, type FitResult } from './training/train.js';
+export { getLoss, LOSS_NAMES, type LossName } from './training/losses.js';
+export { METRIC_NAMES, type MetricName } from './training/metrics.js';
+export { withSeededRandom } from './training/seed.js';
+export type { TrainingCallback, TrainingContext, EpochLogs } from './training/callbacks/types.js';
