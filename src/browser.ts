@@ -37,4 +37,5 @@ export { fitModel, type FitOptions, type FitResult } from './training/train.js';
 export { getLoss, LOSS_NAMES, type LossName } from './training/losses.js';
 export { METRIC_NAMES, type MetricName } from './training/metrics.js';
 export { withSeededRandom } from './training/seed.js';
+export { registerWasmTrainingKernels } from './backends/wasm-kernels.js';
 export type { TrainingCallback, TrainingContext, EpochLogs } from './training/callbacks/types.js';

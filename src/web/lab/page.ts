@@ -2,7 +2,8 @@
  * The lab in a browser tab: the lab's TFRecords or a PNG dataset in, a trained network out, with live loss and
  * Dice curves and a prediction panel after each epoch. The training is `lvseg train`'s own code from the
  * browser-safe core (the data pipeline, buildModel under withSeededRandom, the sparse cross-entropy, the
- * metrics, fitModel), on webgpu where the browser has it, else webgl, else wasm, else cpu. Each finished epoch
+ * metrics, fitModel), on webgpu where the browser has it, else webgl, else wasm (with lvseg's wasm training
+ * kernels), else cpu. Each finished epoch
  * is a table row with a `data-lvseg-epoch` attribute holding JSON {epoch, loss, valLoss, valDice, backend,
  * ms, stepLosses} for automation. `?model=NAME&epochs=N` (and batch, steps, lr, scale, seed, backend)
  * preselect the form.
@@ -17,7 +18,7 @@ import uPlot from 'uplot';
 import {
   applyScaling, buildModel, checkModelFitsData, concatWeightData, diceCoefficient, extractContour, fitModel, formatScaling,
   getLoss, LABEL_COLOUR, layersModelJson, METADATA_FILE, MODEL_NAMES, parseScaling, plainModelMetadata, PREDICTION_COLOUR,
-  PRESETS, renderContourOverlay, UsageError, WEIGHTS_FILE, withSeededRandom, type EpochLogs, type MetricName, type Sample,
+  PRESETS, registerWasmTrainingKernels, renderContourOverlay, UsageError, WEIGHTS_FILE, withSeededRandom, type EpochLogs, type MetricName, type Sample,
   type TrainingCallback,
 } from '../../browser.js';
 import { labSplit, readLabData, type LabData } from './data.js';
@@ -114,6 +115,8 @@ async function chooseBackend(): Promise<string> {
   const order = forced ? [forced] : ['webgpu', 'webgl', 'wasm', 'cpu'];
   for (const name of order) {
     try {
+      // wasm lacks Conv2DBackpropFilter: lvseg's wasm training kernels, as `lvseg train --backend wasm` uses.
+      if (name === 'wasm') registerWasmTrainingKernels();
       if (await tf.setBackend(name)) {
         await tf.ready();
         return name;
@@ -238,6 +241,7 @@ function pageCallback(epochs: number, stepsPerEpoch: number, batchSize: number):
       diceChart.setData([series[0]!, series[3]!, series[4]!]);
       if (ctx.displaySample) drawPanel(ctx.displaySample, await ctx.predictLabel(ctx.displaySample), epoch + 1);
       addEpochRow(record);
+      if (trained) trained.training.epochs = epoch + 1;
       downloadButton.disabled = false;
       if (stopRequested) ctx.stopTraining = `stopped from the page after epoch ${epoch + 1}`;
     },
@@ -269,12 +273,20 @@ async function train(): Promise<void> {
   epochRows.replaceChildren();
   const started = new Date().toISOString();
   model?.dispose();
-  // As `lvseg train` builds it: the seed fixes the initial weights.
-  model = withSeededRandom(seed, () => buildModel(name, { inputSize, softmax: false }));
-  checkModelFitsData(model, inputSize, inputSize, name);
+  model = undefined;
+  trained = undefined;
   // createOptimizer's choice on every backend but the native one: tf.train.adam (no weight decay).
   const optimizer = tf.train.adam(lr);
   try {
+    // As `lvseg train` builds it: the seed fixes the initial weights.
+    model = withSeededRandom(seed, () => buildModel(name, { inputSize, softmax: false }));
+    checkModelFitsData(model, inputSize, inputSize, name);
+    // What lvseg.json will say of the model; `epochs` counts up as they finish (the model can be taken at any epoch's end).
+    trained = {
+      scale: formatScaling(scale),
+      inputSize,
+      training: { model: name, epochs: 0, batchSize, stepsPerEpoch, lr, loss: LAB.loss, seed, backend, data: split.description, trainSize: trainSet.length, valSize: valSet.length, startedAt: started, where: 'lvseg lab page', tfjs: tf.version_core },
+    };
     const result = await fitModel({
       model,
       optimizer,
@@ -292,11 +304,6 @@ async function train(): Promise<void> {
       learningRate: lr,
       displaySample: valSet[0] ?? trainSet[0],
     });
-    trained = {
-      scale: formatScaling(scale),
-      inputSize,
-      training: { model: name, epochs: result.history.length, batchSize, stepsPerEpoch, lr, loss: LAB.loss, seed, backend, data: split.description, trainSize: trainSet.length, valSize: valSet.length, startedAt: started, where: 'lvseg lab page', tfjs: tf.version_core },
-    };
     const last = result.history.at(-1);
     say(`${result.stopped ?? 'trained'}: ${result.history.length} epochs on ${backend}${last?.val_dice !== undefined ? `, val Dice ${last.val_dice.toFixed(4)}` : ''}; download the model to use it with lvseg evaluate / predict`);
     document.body.dataset.lvsegTrained = String(result.history.length);
