@@ -1,5 +1,6 @@
-// Bundles lvseg's web pages (src/web/) into dist/web/ with esbuild: the segmentation page and the runs
-// dashboard, each a plain static folder that works offline. Run by `npm run build` and scripts/setup.sh.
+// Bundles lvseg's web pages (src/web/) into dist/web/ with esbuild: the segmentation page, the runs
+// dashboard and the lab page (training in the tab), each a plain static folder that works offline. Run by
+// `npm run build` and scripts/setup.sh.
 import { copyFileSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,4 +30,10 @@ await page('dashboard', 'dashboard.ts', 'dashboard.js', [
   ['src/web/dashboard/index.html', 'index.html'],
   ['src/web/dashboard/dashboard.css', 'dashboard.css'],
   ['node_modules/uplot/dist/uPlot.min.css', 'uPlot.min.css'],
+]);
+await page('lab', 'page.ts', 'lab.js', [
+  ['src/web/lab/index.html', 'index.html'],
+  ['src/web/lab/lab.css', 'lab.css'],
+  ['node_modules/uplot/dist/uPlot.min.css', 'uPlot.min.css'],
+  ...wasm,
 ]);

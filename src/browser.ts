@@ -2,8 +2,10 @@
  * lvseg's browser-safe core (`import … from 'lvseg/browser'`): everything a web page needs to run an lvseg
  * model the way `lvseg predict` does (scaling; the model's inference pipeline from its lvseg.json:
  * resampling, ROI, intensity normalisation, test-time flips, post-processing; argmax, contours, areas, mask
- * metrics, DICOM decoding, model metadata) and to turn a cine series into LV volumes and EF as `lvseg
- * volumes` does, without any `node:` module. The CLI imports the same modules, so there is one
+ * metrics, DICOM decoding, model metadata), to turn a cine series into LV volumes and EF as `lvseg volumes`
+ * does, and to train a model the way `lvseg train` does (the lab's TFRecords, the data pipeline, the
+ * networks, losses, metrics and the training loop itself), without any `node:` module. The CLI imports the
+ * same modules, so there is one
  * implementation; test/web/browser-core.test.ts bundles this entry for the browser and checks it.
  */
 export * from './errors.js';
@@ -36,3 +38,17 @@ export {
   computeVolumes, describeVolumeRule, DEFAULT_VOLUME_RULE, type VolumeRule, type VolumeResult, type SliceVolumes, type CellStatus,
 } from './evaluation/volumes.js';
 export { measureCine, type CineImage, type CineMeasurement, type MaskGrid, type Segmenter } from './evaluation/cine-measure.js';
+export { plainModelMetadata } from './models/metadata.js';
+export { WEIGHTS_FILE, concatWeightData, layersModelJson } from './models/layers-format.js';
+export { readTfRecordBlob, tfRecordsFromChunks, isGzip } from './data/tfrecord-stream.js';
+export { decodeLabExample, encodeLabExample } from './data/lab-schema.js';
+export { splitSamples } from './data/split.js';
+export { buildModel, MODEL_NAMES, type ModelName } from './models/build.js';
+export { checkModelFitsData } from './models/fit.js';
+export { PRESETS, type Preset } from './models/presets.js';
+export { fitModel, type FitOptions, type FitResult } from './training/train.js';
+export { getLoss, LOSS_NAMES, type LossName } from './training/losses.js';
+export { METRIC_NAMES, type MetricName } from './training/metrics.js';
+export { withSeededRandom } from './training/seed.js';
+export { registerWasmTrainingKernels } from './backends/wasm-kernels.js';
+export type { TrainingCallback, TrainingContext, EpochLogs } from './training/callbacks/types.js';

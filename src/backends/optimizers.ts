@@ -20,11 +20,7 @@ export function createOptimizer(name: OptimizerName, learningRate: number, { wei
   return weightDecay > 0 ? new AdamW(learningRate, weightDecay) : tf.train.adam(learningRate);
 }
 
-/** Sets the rate a (fused or tfjs) Adam or SGD optimizer uses from its next step on. */
-export function setLearningRate(optimizer: tf.Optimizer, learningRate: number): void {
-  // tfjs's optimizers read the field at every applyGradients; it is protected only in the typings
-  (optimizer as unknown as { learningRate: number }).learningRate = learningRate;
-}
+export { setLearningRate } from './learning-rate.js';
 
 /** Whether a variable is a kernel that weight decay applies to (rank ≥ 2; biases and batch-norm vectors are rank 1). */
 function decays(variable: tf.Variable): boolean {

@@ -1,5 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { isLoopback, startServer } from '../server/app.js';
 import { writeStaticSegmentPage } from '../server/static-site.js';
@@ -8,11 +8,12 @@ import type { Command } from './command.js';
 const serve: Command = {
   name: 'serve',
   usage: 'serve [RUNS_DIR] [--port N] [--host H]',
-  summary: 'a local web app: runs with live curves, comparisons, and the in-browser segmentation page',
+  summary: 'a local web app: runs with live curves, comparisons, and the in-browser segmentation and lab pages',
   description:
     'Serves the run directories under RUNS_DIR (default: runs): their configs, final metrics and reports, the curves ' +
     'of a run training now as they grow, runs side by side, and at /segment the segmentation page, which runs a model ' +
-    'on your DICOM/PNG/JPEG images inside the browser (nothing is uploaded). Read-only; binds 127.0.0.1 unless --host ' +
+    'on your DICOM/PNG/JPEG images inside the browser (nothing is uploaded), and at /lab the lab page, which trains a ' +
+    "network on the lab's TFRecords or a PNG dataset in the browser (WebGPU where there is one). Read-only; binds 127.0.0.1 unless --host " +
     'says otherwise. Stop it with Ctrl-C.',
   options: [
     { name: 'port', type: 'number', value: 'N', description: 'TCP port (0: any free one)', default: 8100 },
@@ -31,7 +32,7 @@ const serve: Command = {
       console.error(`warning: listening on ${host}: anyone who can reach this machine can read the runs in ${runsDir}`);
     }
     const { url, app } = await startServer({ runsDir, port, host });
-    console.log(`lvseg serve: ${url} (runs in ${runsDir}); segmentation page: ${url}segment/`);
+    console.log(`lvseg serve: ${url} (runs in ${runsDir}); segmentation page: ${url}segment/; lab (training in the browser): ${url}lab/`);
     await new Promise<void>((done) => {
       const stop = (): void => {
         process.off('SIGINT', stop);
@@ -48,16 +49,17 @@ const serve: Command = {
 const webBuild: Command = {
   name: 'web build',
   usage: 'web build --out DIR',
-  summary: 'write the segmentation page as a static folder that any static file server can serve',
+  summary: 'write the segmentation page (and the lab page, in lab/) as a static folder that any static file server can serve',
   description:
     'Copies the in-browser segmentation page (HTML, script, tfjs wasm binaries) and the models bundled with lvseg into ' +
-    'DIR, with a models.json listing them. Serve DIR with any static file server (e.g. python3 -m http.server) and open it.',
+    'DIR, with a models.json listing them, and the lab page (training in the browser) in DIR/lab/. Serve DIR with any static ' +
+    'file server (e.g. python3 -m http.server) and open it.',
   options: [{ name: 'out', type: 'string', value: 'DIR', description: 'folder to write (created)', default: '' }],
   async run(args) {
     const out = String(args.options.out);
     if (!out) throw new UsageError("web build needs --out DIR: 'lvseg web build --out site'");
     const models = writeStaticSegmentPage(resolve(out));
-    console.log(`wrote the segmentation page to ${out} (${models} bundled model${models === 1 ? '' : 's'}); serve it with any static file server`);
+    console.log(`wrote the segmentation page to ${out} (${models} bundled model${models === 1 ? '' : 's'}) and the lab page to ${join(out, 'lab')}; serve it with any static file server`);
     return 0;
   },
 };

@@ -1,6 +1,5 @@
-import type protobuf from 'protobufjs';
+import protobuf from 'protobufjs';
 import { DataError } from '../errors.js';
-import { loadProto } from './proto.js';
 
 /** One tf.train.Feature: exactly one of TensorFlow's three list kinds. */
 export type FeatureValue =
@@ -11,9 +10,32 @@ export type FeatureValue =
 /** A tf.train.Example's features by name. */
 export type ExampleFeatures = Record<string, FeatureValue>;
 
+/**
+ * tf.train.Example as protobufjs reflection JSON: proto/example.proto and proto/feature.proto (TensorFlow's),
+ * the messages an Example uses, written here rather than read from proto/ so the lab page can parse
+ * TFRecords without a file system. test/data/example.test.ts checks it against the .proto files.
+ */
+export const EXAMPLE_PROTO_JSON = {
+  nested: {
+    tensorflow: {
+      nested: {
+        Example: { fields: { features: { type: 'Features', id: 1 } } },
+        BytesList: { fields: { value: { rule: 'repeated', type: 'bytes', id: 1 } } },
+        FloatList: { fields: { value: { rule: 'repeated', type: 'float', id: 1, options: { packed: true } } } },
+        Int64List: { fields: { value: { rule: 'repeated', type: 'int64', id: 1, options: { packed: true } } } },
+        Feature: {
+          oneofs: { kind: { oneof: ['bytes_list', 'float_list', 'int64_list'] } },
+          fields: { bytes_list: { type: 'BytesList', id: 1 }, float_list: { type: 'FloatList', id: 2 }, int64_list: { type: 'Int64List', id: 3 } },
+        },
+        Features: { fields: { feature: { keyType: 'string', type: 'Feature', id: 1 } } },
+      },
+    },
+  },
+};
+
 let exampleType: protobuf.Type | undefined;
 function example(): protobuf.Type {
-  exampleType ??= loadProto('example.proto').lookupType('tensorflow.Example');
+  exampleType ??= protobuf.Root.fromJSON(EXAMPLE_PROTO_JSON).lookupType('tensorflow.Example');
   return exampleType;
 }
 

@@ -10,6 +10,7 @@ export type { Rng } from './random.js';
 export { crc32c, maskCrc32c, maskedCrc32c } from './crc32c.js';
 export { readTfRecords, writeTfRecords, frameTfRecord, isGzip, MAX_RECORD_BYTES } from './tfrecord.js';
 export type { WriteTfRecordsOptions } from './tfrecord.js';
+export { readTfRecordBlob, tfRecordsFromChunks } from './tfrecord-stream.js';
 export { loadProto, PROTO_DIR } from './proto.js';
 export { encodeExample, decodeExample } from './example.js';
 export type { ExampleFeatures, FeatureValue } from './example.js';

@@ -8,6 +8,7 @@ import { PACKAGE_ROOT } from '../paths.js';
 import { RUN_PARTS } from '../runs/run-dir.js';
 import { buildEnsemble, ENSEMBLE_FILE, readEnsembleFile } from './ensemble.js';
 import { checkModelMetadata, METADATA_FILE, type ModelMetadata } from './metadata.js';
+import { concatWeightData, layersModelJson, WEIGHTS_FILE } from './layers-format.js';
 
 export interface SaveOptions {
   /** Written as `lvseg.json` beside model.json (before it), so the folder alone is enough to use the model. */
@@ -30,17 +31,9 @@ export async function saveModel(model: tfl.LayersModel, dir: string, options: Sa
       let weightData = artifacts.weightData ? concatWeightData(artifacts.weightData) : new Uint8Array(0);
       let weightSpecs = artifacts.weightSpecs ?? [];
       if (options.float16) ({ weightData, weightSpecs } = quantizeFloat16(weightData, weightSpecs));
-      await writeFileAtomic(join(dir, 'weights.bin'), weightData);
+      await writeFileAtomic(join(dir, WEIGHTS_FILE), weightData);
       if (options.metadata) await writeFileAtomic(join(dir, METADATA_FILE), JSON.stringify(options.metadata, null, 2) + '\n');
-      const modelJson = {
-        format: artifacts.format ?? 'layers-model',
-        generatedBy: artifacts.generatedBy,
-        convertedBy: artifacts.convertedBy ?? null,
-        modelTopology: artifacts.modelTopology,
-        trainingConfig: artifacts.trainingConfig,
-        weightsManifest: [{ paths: ['weights.bin'], weights: weightSpecs }],
-      };
-      await writeFileAtomic(join(dir, 'model.json'), JSON.stringify(modelJson));
+      await writeFileAtomic(join(dir, 'model.json'), JSON.stringify(layersModelJson(artifacts, weightSpecs)));
       return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
     }),
   );
@@ -94,18 +87,6 @@ function quantizeFloat16(data: Uint8Array, specs: tf.io.WeightsManifestEntry[]):
     out.push({ ...spec, quantization: { dtype: 'float16' } });
   }
   return { weightData: concatWeightData(parts.map((p) => p.buffer.slice(p.byteOffset, p.byteOffset + p.byteLength) as ArrayBuffer)), weightSpecs: out };
-}
-
-function concatWeightData(data: ArrayBuffer | ArrayBuffer[]): Uint8Array {
-  const buffers = Array.isArray(data) ? data : [data];
-  const total = buffers.reduce((n, b) => n + b.byteLength, 0);
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const b of buffers) {
-    out.set(new Uint8Array(b), offset);
-    offset += b.byteLength;
-  }
-  return out;
 }
 
 /**

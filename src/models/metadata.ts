@@ -59,3 +59,20 @@ export function checkModelMetadata(value: unknown, file: string): ModelMetadata 
   }
   return { ...(m as unknown as ModelMetadata), preprocessing };
 }
+
+/**
+ * The lvseg.json of a model that takes the whole image as the lab's do: no preprocessing, no test-time
+ * flips, no post-processing; only its input size and the scaling it was trained with, so `lvseg evaluate`
+ * and `predict` scale its inputs right. The lab page writes it beside the model it trained.
+ */
+export function plainModelMetadata(inputSize: number, scale: string, training?: Record<string, unknown>): ModelMetadata {
+  return {
+    format: 'lvseg-model',
+    version: 1,
+    input: { height: inputSize, width: inputSize, channels: 1 },
+    scale,
+    preprocessing: { spacing: null, roi: null, intensity: null },
+    inference: NO_INFERENCE_EXTRAS,
+    ...(training ? { training } : {}),
+  };
+}

@@ -1,7 +1,8 @@
 /**
  * `lvseg serve`: a local, read-only web app over run directories (fastify). Routes: the dashboard (/), its
  * API (/api/runs, /api/runs/NAME; server-sent events: /api/events for the run list, /api/runs/NAME/events for one run), the runs' files (/runs/…), the
- * segmentation page (/segment/) with the runs' models in its list, and the bundled models (/models/…).
+ * segmentation page (/segment/) with the runs' models in its list, the lab page (/lab/: training in the tab),
+ * and the bundled models (/models/…).
  * Only GET and HEAD exist; files come only from under RUNS_DIR and lvseg's own assets (see safe-path.ts).
  */
 import { createReadStream, existsSync } from 'node:fs';
@@ -71,6 +72,11 @@ export function buildApp(options: ServeOptions): FastifyInstance {
   app.get('/segment/*', (req, reply) => {
     const rest = (req.params as { '*': string })['*'];
     return sendFile(reply, fileInside(join(assets, 'segment'), rest === '' ? 'index.html' : rest));
+  });
+  app.get('/lab', (req, reply) => reply.redirect(`/lab/${req.url.slice('/lab'.length)}`));
+  app.get('/lab/*', (req, reply) => {
+    const rest = (req.params as { '*': string })['*'];
+    return sendFile(reply, fileInside(join(assets, 'lab'), rest === '' ? 'index.html' : rest));
   });
   app.get('/models/*', (req, reply) => sendFile(reply, fileInside(modelsDir, (req.params as { '*': string })['*'])));
   app.get('/runs/*', (req, reply) => sendFile(reply, fileInside(runsDir, (req.params as { '*': string })['*'])));

@@ -10,7 +10,7 @@ import { fuseBatchNormTraining } from './batch-norm.js';
 import { scoresLoss, type LossFn } from './losses.js';
 import { detectOutputKind, predictScores } from '../models/predict.js';
 import { batchMetrics, RunningMeans, type MetricName } from './metrics.js';
-import { setLearningRate } from '../backends/optimizers.js';
+import { setLearningRate } from '../backends/learning-rate.js';
 import { rngAt, type Transform } from '../transforms/compose.js';
 import type { LearningRateSchedule } from './schedule.js';
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DataError } from '../../src/errors.js';
-import { decodeExample, decodeLabExample, encodeExample, encodeLabExample, generatePhantom } from '../../src/data/index.js';
+import { decodeExample, decodeLabExample, encodeExample, encodeLabExample, generatePhantom, loadProto } from '../../src/data/index.js';
+import { EXAMPLE_PROTO_JSON } from '../../src/data/example.js';
 
 describe('tf.train.Example', () => {
   it('round-trips bytes, float and int64 features', () => {
@@ -20,6 +21,13 @@ describe('tf.train.Example', () => {
     // Example{features{feature{key:"h" value{int64_list{value:7}}}}} as tf.train.Example.SerializeToString()
     const expected = [0x0a, 0x0c, 0x0a, 0x0a, 0x0a, 0x01, 0x68, 0x12, 0x05, 0x1a, 0x03, 0x0a, 0x01, 0x07];
     expect(Array.from(encodeExample({ h: { kind: 'int64', value: [7] } }))).toEqual(expected);
+  });
+
+  it('declares in code exactly the messages of proto/example.proto and feature.proto it uses', () => {
+    const fromFiles = loadProto('example.proto').toJSON() as { nested: { tensorflow: { nested: Record<string, unknown> } } };
+    const inCode = EXAMPLE_PROTO_JSON.nested.tensorflow.nested;
+    for (const [name, message] of Object.entries(inCode)) expect(message, name).toEqual(fromFiles.nested.tensorflow.nested[name]);
+    expect(Object.keys(inCode).sort()).toEqual(['BytesList', 'Example', 'Feature', 'Features', 'FloatList', 'Int64List']);
   });
 
   it('turns bytes that are not an Example into a DataError naming the record', () => {

@@ -5,6 +5,7 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { DataError } from '../../src/errors.js';
 import { crc32c, frameTfRecord, maskedCrc32c, readTfRecords, writeTfRecords } from '../../src/data/index.js';
+import { readTfRecordBlob } from '../../src/data/tfrecord-stream.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'lvseg-tfrecord-'));
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -103,5 +104,19 @@ describe('TFRecord framing', () => {
     const err = await failure(file);
     expect(err).toBeInstanceOf(DataError);
     expect(err.message).toContain(file);
+  });
+
+  it('reads a Blob as the lab page does (gzip through DecompressionStream) to the records readTfRecords reads', async () => {
+    const records = ['one', '', 'three'.repeat(100_000)];
+    const gz = join(tmp, 'blob.tfrecords.gz');
+    await writeTfRecords(gz, records.map(enc), { gzip: true });
+    const fromBlob: string[] = [];
+    for await (const r of readTfRecordBlob(new Blob([readFileSync(gz)]), 'picked.tfrecords.gz')) fromBlob.push(new TextDecoder().decode(r));
+    expect(fromBlob).toEqual(await readAll(gz));
+    const cut = gzipSync(frameTfRecord(enc('payload'.repeat(100))));
+    const blobFailure = async (): Promise<void> => {
+      for await (const _ of readTfRecordBlob(new Blob([cut.subarray(0, cut.length - 8)]), 'cut.tfrecords.gz')) void _;
+    };
+    await expect(blobFailure()).rejects.toThrow(/^cut\.tfrecords\.gz: /);
   });
 });

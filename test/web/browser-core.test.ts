@@ -16,6 +16,10 @@ import { measureCine } from '../../src/evaluation/cine-volumes.js';
 import { computeVolumes } from '../../src/evaluation/volumes.js';
 import { toGrey8 } from '../../src/imaging/png.js';
 import { makeDicom } from '../data/dicom-fixture.js';
+import { fitModel } from '../../src/training/train.js';
+import { decodeLabExample } from '../../src/data/lab-schema.js';
+import { buildModel } from '../../src/models/build.js';
+import { getLoss } from '../../src/training/losses.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -47,10 +51,11 @@ describe('the browser-safe core (lvseg/browser)', () => {
     expect(pkg.exports['./browser']!.default).toBe('./dist/src/browser.js');
   });
 
-  it('the page bundle built by setup holds no node: import either', () => {
-    const bundle = join(ROOT, 'dist', 'web', 'segment', 'segment.js');
-    if (!existsSync(bundle)) throw new Error(`${bundle} missing: run scripts/setup.sh (npm run build)`);
-    expect(readFileSync(bundle, 'utf8')).not.toMatch(/(from\s*|import\s*\(\s*|require\s*\(\s*)["']node:/);
+  it('the page bundles built by setup hold no node: import either', () => {
+    for (const bundle of [join(ROOT, 'dist', 'web', 'segment', 'segment.js'), join(ROOT, 'dist', 'web', 'lab', 'lab.js')]) {
+      if (!existsSync(bundle)) throw new Error(`${bundle} missing: run scripts/setup.sh (npm run build)`);
+      expect(readFileSync(bundle, 'utf8'), bundle).not.toMatch(/(from\s*|import\s*\(\s*|require\s*\(\s*)["']node:/);
+    }
   });
 
   it('exports the very functions the CLI runs, so page and CLI share one implementation', () => {
@@ -68,6 +73,13 @@ describe('the browser-safe core (lvseg/browser)', () => {
     expect(core.buildCine).toBe(buildCine);
     expect(core.measureCine).toBe(measureCine);
     expect(core.computeVolumes).toBe(computeVolumes);
+  });
+
+  it('exports the training code lvseg train runs, so the lab page trains with the CLI\'s loop', () => {
+    expect(core.fitModel).toBe(fitModel);
+    expect(core.decodeLabExample).toBe(decodeLabExample);
+    expect(core.buildModel).toBe(buildModel);
+    expect(core.getLoss).toBe(getLoss);
   });
 
   it('decodes a 16-bit DICOM with its rescale and spacing from bytes alone', () => {

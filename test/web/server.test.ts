@@ -110,6 +110,17 @@ describe('lvseg serve: what it serves', () => {
     }
   });
 
+  it('serves the lab page at /lab/, keeping the preselections of /lab?model=…', async () => {
+    const redirect = await app.inject('/lab?model=fcn-small&epochs=2');
+    expect(redirect.statusCode).toBe(302);
+    expect(redirect.headers.location).toBe('/lab/?model=fcn-small&epochs=2');
+    const page = await app.inject('/lab/?model=fcn-small');
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain('<script type="module" src="lab.js">');
+    for (const file of ['lab.js', 'lab.css', 'uPlot.min.css', 'tfjs-backend-wasm.wasm']) expect((await app.inject(`/lab/${file}`)).statusCode, file).toBe(200);
+    expect((await app.inject('/lab/..%2F..%2Fpackage.json')).statusCode).toBe(404);
+  });
+
   it('streams a run as server-sent events', async () => {
     const { url, app: live } = await startServer({ runsDir: runs, port: 0 });
     try {
@@ -231,7 +242,9 @@ describe('lvseg web build', () => {
     writeFileSync(join(modelsDir, 'lv-test', 'model.json'), '{}');
     writeFileSync(join(modelsDir, 'lv-test', 'lvseg.json'), JSON.stringify({ ...testModelMetadata('1/255'), ...PIPELINE }));
     expect(writeStaticSegmentPage(out, undefined, modelsDir)).toBe(1);
-    for (const f of ['index.html', 'segment.js', 'segment.css', 'tfjs-backend-wasm.wasm', 'models/lv-test/model.json']) expect(existsSync(join(out, f)), f).toBe(true);
+    for (const f of ['index.html', 'segment.js', 'segment.css', 'tfjs-backend-wasm.wasm', 'models/lv-test/model.json', 'lab/index.html', 'lab/lab.js', 'lab/tfjs-backend-wasm.wasm']) {
+      expect(existsSync(join(out, f)), f).toBe(true);
+    }
     expect(JSON.parse(readFileSync(join(out, 'models.json'), 'utf8'))).toEqual([
       { id: 'bundled:lv-test', label: 'lv-test', url: 'models/lv-test/model.json', scale: '1/255', segment: PIPELINE },
     ]);
