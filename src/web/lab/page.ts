@@ -175,6 +175,8 @@ function liveChart(holder: HTMLElement, title: string, labels: [string, string])
       width,
       height: 240,
       scales: { x: { time: false } },
+      // whole epochs on the x axis
+      axes: [{ incrs: [1, 2, 5, 10, 20, 50, 100] }, {}],
       series: [{ label: 'epoch' }, ...labels.map((label, i) => ({ label, stroke: COLOURS[i]!, width: 2 }))],
     },
     [[], [], []],
