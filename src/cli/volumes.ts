@@ -8,7 +8,6 @@ import { measureCine, measureExpertContours, modelSegmenter, type SeriesVolumes 
 import { dicomScalingWarning, resolveInputScale, resolveModelSettings } from '../evaluation/run-config.js';
 import { writeDirAtomic } from '../io/atomic.js';
 import { bundledModelNames, bundledModelsDir, loadModel, resolveModelJson, resolveModelPath } from '../models/io.js';
-import { PACKAGE_ROOT } from '../paths.js';
 import { renderReport } from '../reporting/report.js';
 import { buildVolumesRecord, isVolumesOutput, VOLUMES_FILES, volumesFiles, type VolumesRecord } from '../reporting/volumes.js';
 import { backendOption, type Command } from './command.js';

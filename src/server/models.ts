@@ -19,6 +19,7 @@ export const BUNDLED_MODELS_DIR = join(PACKAGE_ROOT, 'models');
 export interface ListedModel {
   id: string;
   label: string;
+  /** model.json, relative to the page or absolute on its own server. */
   url: string;
   scale?: string;
   /** The model's inference pipeline (preprocessing, test-time flips, post-processing), when it has one. */

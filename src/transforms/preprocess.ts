@@ -5,7 +5,7 @@
  */
 import type { Sample } from '../data/sample.js';
 import { UsageError } from '../errors.js';
-import { resizeBilinear, resizeNearest } from '../imaging/resample.js';
+import { resizeBilinear } from '../imaging/resample.js';
 import { compose, type Transform } from './compose.js';
 import { normalize, normalizeIntensity } from './intensity.js';
 import { centreCrop, centredWindow, cropOrPad, resampleToSpacing } from './spatial.js';

@@ -3,7 +3,6 @@
  * nearest neighbour so it keeps its classes. Pure functions over typed arrays; the random ones take the
  * generator they draw from.
  */
-import type { Rng } from '../data/random.js';
 import type { Sample } from '../data/sample.js';
 import { DataError } from '../errors.js';
 import type { Transform } from './compose.js';

@@ -6,7 +6,7 @@ import { readCineSeries } from '../../src/data/dicom-series.js';
 import { DataError } from '../../src/errors.js';
 import { seriesVolumes, type Segmenter } from '../../src/evaluation/cine-volumes.js';
 import { makeDicom } from '../data/dicom-fixture.js';
-import { writePhantomCine, PHANTOM_ORIENTATION, type PhantomCine } from '../data/cine-phantom.js';
+import { writePhantomCine, type PhantomCine } from '../data/cine-phantom.js';
 
 const root = mkdtempSync(join(tmpdir(), 'lvseg-cine-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

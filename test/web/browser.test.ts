@@ -24,16 +24,13 @@ import { encodePngGrey, toGrey8 } from '../../src/imaging/png.js';
 import { saveModel } from '../../src/models/io.js';
 import { makeDicom } from '../data/dicom-fixture.js';
 import { writePhantomCine } from '../data/cine-phantom.js';
+import { CHROMIUM, CLI, ROOT, hasChromium, startServe } from './serve-child.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
-const CLI = join(ROOT, 'bin', 'lvseg.js');
-const CHROMIUM = '/usr/bin/chromium';
 // A mid-ventricular slice of validation patient SC-HF-I-05 (never seen by lv-sunnybrook), as DICOM and as PNG, and its expert contour.
 const SUNNYBROOK = join(ROOT, '..', 'shared', 'data', 'sunnybrook');
 const REAL_DICOM = join(SUNNYBROOK, 'dicom', 'dicoms', 'SCD0000401', '80.dcm');
 const REAL_PNG = join(SUNNYBROOK, 'png', 'validation', 'images', 'SC-HF-I-05', 'IM-0001-0080.png');
 const REAL_CONTOUR = join(SUNNYBROOK, 'dicom', 'contourfiles', 'SC-HF-I-5', 'i-contours', 'IM-0001-0080-icontour-manual.txt');
-const hasChromium = existsSync(CHROMIUM);
 const hasSunnybrook = [REAL_DICOM, REAL_PNG, REAL_CONTOUR].every((f) => existsSync(f));
 if (!hasChromium) console.warn(`browser tests skipped: ${CHROMIUM} not found (apt-get install -y chromium, or run scripts/setup.sh as root)`);
 if (hasChromium && !hasSunnybrook) console.warn(`browser test of the bundled model on real data skipped: ${SUNNYBROOK} not found`);
@@ -82,21 +79,6 @@ function writeInputs(): string[] {
   const png = join(inputs, 'phantom.png');
   writeFileSync(png, encodePngGrey(80, 80, toGrey8(other.image)));
   return [dicom, png];
-}
-
-function startServe(dir: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [CLI, 'serve', dir, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stderr!.on('data', (d) => (err += d));
-  return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const m = /(http:\/\/\S+\/) /.exec(out);
-      if (m) resolve({ child, url: m[1]! });
-    });
-    child.on('exit', (code) => reject(new Error(`lvseg serve exited ${code}: ${err}`)));
-  });
 }
 
 /** A plain static file server, as a user would put the folder of `lvseg web build` behind. */

@@ -4,8 +4,8 @@
  * the tab and must match `lvseg train --backend cpu` on the same files, seed and data order; the model it
  * offers for download must load in `lvseg evaluate` and score as it did in the tab.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { execFile, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -17,11 +17,8 @@ import { writeTfRecords } from '../../src/data/tfrecord.js';
 import { encodePngGrey } from '../../src/imaging/png.js';
 import { readHistory, readRunFile } from '../../src/runs/run-dir.js';
 import type { EpochRecord } from '../../src/web/lab/page.js';
+import { CHROMIUM, CLI, hasChromium, startServe } from './serve-child.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
-const CLI = join(ROOT, 'bin', 'lvseg.js');
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) console.warn(`lab page tests skipped: ${CHROMIUM} not found (apt-get install -y chromium, or run scripts/setup.sh as root)`);
 
 const run = promisify(execFile);
@@ -53,21 +50,6 @@ function writePngDataset(): string {
     }
   }
   return dir;
-}
-
-function startServe(dir: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [CLI, 'serve', dir, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stderr!.on('data', (d) => (err += d));
-  return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const m = /(http:\/\/\S+\/) /.exec(out);
-      if (m) resolve({ child, url: m[1]! });
-    });
-    child.on('exit', (code) => reject(new Error(`lvseg serve exited ${code}: ${err}`)));
-  });
 }
 
 async function epochRecords(page: Page, count: number): Promise<EpochRecord[]> {

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, 
 import { request } from 'node:http';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { testModelMetadata } from '../models/metadata-fixture.js';
 import { buildApp, startServer } from '../../src/server/app.js';
 import { BUNDLED_MODELS_DIR, bundledModels } from '../../src/server/models.js';

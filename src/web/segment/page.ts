@@ -16,19 +16,8 @@ import {
 } from '../../browser.js';
 import { decodeImageFile, seriesOrder, type PageImage } from './decode.js';
 import { clearVolumes, droppedVolumes, renderVolumes } from './volumes-view.js';
+import type { ListedModel } from '../../server/models.js';
 
-/** One entry of the page's models.json: a model the page offers in its list. */
-interface ListedModel {
-  id: string;
-  label: string;
-  /** model.json, relative to the page or absolute on its own server. */
-  url: string;
-  scale?: string;
-  /** The model's inference pipeline, as `lvseg predict` resolves it (the server or `lvseg web build` fills it in). */
-  segment?: SegmentSettings;
-  /** Why the model's settings could not be read. */
-  problem?: string;
-}
 
 interface ImageResult {
   image: PageImage;
