@@ -9,6 +9,7 @@ import { onednnAddon, onednnFallbackCounts, setOnednnThreads } from '../src/back
 import { createOptimizer } from '../src/backends/optimizers.js';
 import { selectBackend, type BackendName } from '../src/backends/select.js';
 import { buildModel } from '../src/models/build.js';
+import { inferenceModel } from '../src/models/fold.js';
 import { PACKAGE_ROOT } from '../src/paths.js';
 import { fuseBatchNormTraining } from '../src/training/batch-norm.js';
 import { sparseCrossEntropy } from '../src/training/losses.js';
@@ -118,8 +119,11 @@ async function timeTraining(model: ModelName, size: number, batch: number, steps
   return { stepMs, cpuMs: median(cpuTimes), tensorsFlat, loss, peakRssMb: median(peaks), peakRssFirstMb: peaks[0], peakRssLastMb: peaks[peaks.length - 1] };
 }
 
+/** Images per second of the model's forward pass as `lvseg predict` runs it: its inference form (models/fold.ts). */
 async function timeInference(model: ModelName, size: number, batch: number, steps: number): Promise<{ ips: number; cpuIps: number }> {
-  const net = buildBenchModel(model, size);
+  const built = buildBenchModel(model, size);
+  const net = await inferenceModel(built);
+  if (net !== built) built.dispose();
   const { x, y } = makeBatch(batch, size);
   // Nothing is returned from tf.tidy: it would walk a returned typed array value by value.
   tf.tidy(() => { (net.predict(x) as tf.Tensor).dataSync(); });

@@ -155,11 +155,74 @@ struct Geometry {
 
 }  // namespace
 
-// A one-channel input (the FCN's first layer) as im2col + matmul: with HWIO weights and one input
-// channel the filter is already the [KH*KW, OC] matrix and the NHWC output the [N*OH*OW, OC] result.
-// oneDNN's NHWC kernels handle IC = 1 poorly (12.9 ms for the FCN's 1->100 5x5/2 layer on one core).
+// A one-channel input (the FCN's first layer): oneDNN's NHWC kernels handle IC = 1 poorly (12.9 ms for
+// the FCN's 1->100 5x5/2 layer on one core). With HWIO weights and one input channel the filter is the
+// [KH*KW, OC] matrix, so each output pixel is its input window (gathered once, zeros outside the image)
+// times that matrix: direct loops with the output channels in register blocks. Windows of more than
+// kMaxTaps taps go through im2col + matmul instead.
+constexpr int64_t kMaxTaps = 64;
+// Register blocks: kPixelBlock output pixels times kChannelBlock channels of accumulators, enough
+// independent FMA chains to hide their latency, few enough to stay in the 16 (AVX2) or 32 registers.
+#if defined(__AVX512F__)
+constexpr int64_t kChannelBlock = 32;
+#else
+constexpr int64_t kChannelBlock = 16;
+#endif
+constexpr int64_t kPixelBlock = 4;
+
+static void conv2dSingleChannelDirect(const float* x, const float* w, const float* bias, float* y, const Geometry& g, bool relu) {
+  const int64_t n = g.n, ih = g.ih, iw = g.iw, oh = g.oh, ow = g.ow, oc = g.oc, kh = g.kh, kw = g.kw;
+  const int64_t sh = g.sh, sw = g.sw, pt = g.pt, pl = g.pl, dh = g.dh, dw = g.dw, taps = kh * kw;
+  // The filter and bias padded to whole channel blocks, so that every block runs the same loop.
+  const int64_t ocPad = (oc + kChannelBlock - 1) / kChannelBlock * kChannelBlock;
+  std::vector<float> wPad(static_cast<size_t>(taps * ocPad), 0.f), biasPad(static_cast<size_t>(ocPad), 0.f);
+  for (int64_t t = 0; t < taps; t++) std::copy(w + t * oc, w + (t + 1) * oc, wPad.begin() + t * ocPad);
+  if (bias) std::copy(bias, bias + oc, biasPad.begin());
+#pragma omp parallel for collapse(2) schedule(static) if (n * oh * ow * taps * oc > (1 << 18))
+  for (int64_t b = 0; b < n; b++) {
+    for (int64_t r = 0; r < oh; r++) {
+      const float* img = x + b * ih * iw;
+      for (int64_t c0 = 0; c0 < ow; c0 += kPixelBlock) {
+        // The windows of up to kPixelBlock pixels, tap-major; pixels past the row's end read zeros and are not stored.
+        float patch[kMaxTaps][kPixelBlock];
+        for (int64_t p = 0; p < kPixelBlock; p++) {
+          const int64_t c = c0 + p;
+          for (int64_t i = 0; i < kh; i++) {
+            const int64_t yy = r * sh - pt + i * dh;
+            for (int64_t j = 0; j < kw; j++) {
+              const int64_t xx = c * sw - pl + j * dw;
+              patch[i * kw + j][p] = (c < ow && yy >= 0 && yy < ih && xx >= 0 && xx < iw) ? img[yy * iw + xx] : 0.f;
+            }
+          }
+        }
+        const int64_t pixels = std::min(kPixelBlock, ow - c0);
+        float* out = y + ((b * oh + r) * ow + c0) * oc;
+        for (int64_t o0 = 0; o0 < ocPad; o0 += kChannelBlock) {
+          float acc[kPixelBlock][kChannelBlock];
+          for (int64_t p = 0; p < kPixelBlock; p++) {
+            for (int64_t k = 0; k < kChannelBlock; k++) acc[p][k] = biasPad[o0 + k];
+          }
+          for (int64_t t = 0; t < taps; t++) {
+            const float* wt = wPad.data() + t * ocPad + o0;
+            for (int64_t p = 0; p < kPixelBlock; p++) {
+              const float v = patch[t][p];
+#pragma omp simd
+              for (int64_t k = 0; k < kChannelBlock; k++) acc[p][k] += v * wt[k];
+            }
+          }
+          const int64_t width = std::min(kChannelBlock, oc - o0);
+          for (int64_t p = 0; p < pixels; p++) {
+            for (int64_t k = 0; k < width; k++) out[p * oc + o0 + k] = relu ? std::max(acc[p][k], 0.f) : acc[p][k];
+          }
+        }
+      }
+    }
+  }
+}
+
 static void conv2dSingleChannel(const float* x, const float* w, const float* bias, float* y, const int* d, bool relu) {
   const Geometry g(d);
+  if (g.kh * g.kw <= kMaxTaps) return conv2dSingleChannelDirect(x, w, bias, y, g, relu);
   const int64_t n = g.n, ih = g.ih, iw = g.iw, oh = g.oh, ow = g.ow, oc = g.oc, kh = g.kh, kw = g.kw;
   const int64_t sh = g.sh, sw = g.sw, pt = g.pt, pl = g.pl, dh = g.dh, dw = g.dw;
   static std::vector<float> col;
@@ -217,8 +280,7 @@ void conv2dForward(const float* x, const float* w, const float* bias, float* y, 
 
 // dx[n, iy, ix, ic] = sum over the (ky, oy) with oy * SH - PT + ky * DH == iy (and likewise along x) of
 // sum_oc dy[n, oy, ox, oc] * w[ky, kx, ic, oc]: a gather, so rows are independent and run in parallel.
-static void conv2dBackwardDataDirect(const float* dy, const float* w, float* dx, const int* d) {
-  const Geometry g(d);
+static void conv2dBackwardDataGather(const float* dy, const float* w, float* dx, const Geometry& g) {
   const int64_t n = g.n, ih = g.ih, iw = g.iw, ic = g.ic, oh = g.oh, ow = g.ow, oc = g.oc, kh = g.kh, kw = g.kw;
   const int64_t sh = g.sh, sw = g.sw, pt = g.pt, pl = g.pl, dh = g.dh, dw = g.dw;
   // Along x, the (kx, ox) pairs that reach each input column, once for all rows.
@@ -255,6 +317,135 @@ static void conv2dBackwardDataDirect(const float* dy, const float* w, float* dx,
   }
 }
 
+// Without dilation the (kx, ox) pairs that reach one dx row form, for each ox, one run of consecutive
+// columns ix = ox * SW - PL + kx, and w[ky, kx, ic, oc] runs with them: so each (ky, oy, ox) adds
+// dy[n, oy, ox, :] times a contiguous block of w to a contiguous block of the dx row, a loop the compiler
+// vectorizes (the FCN's 31x31/16 upsampling: 2.3 ms as the gather above, ~10x less this way).
+static void conv2dBackwardDataRuns(const float* dy, const float* w, float* dx, const Geometry& g) {
+  const int64_t n = g.n, ih = g.ih, iw = g.iw, ic = g.ic, oh = g.oh, ow = g.ow, oc = g.oc, kh = g.kh, kw = g.kw;
+  const int64_t sh = g.sh, sw = g.sw, pt = g.pt, pl = g.pl;
+#pragma omp parallel for collapse(2) schedule(static) if (n * ih * iw * ic * oc > (1 << 16))
+  for (int64_t b = 0; b < n; b++) {
+    for (int64_t iy = 0; iy < ih; iy++) {
+      float* row = dx + (b * ih + iy) * iw * ic;
+      std::fill(row, row + iw * ic, 0.f);
+      for (int64_t ky = 0; ky < kh; ky++) {
+        const int64_t t = iy + pt - ky;
+        if (t < 0 || t % sh != 0 || t / sh >= oh) continue;
+        const float* dyRow = dy + (b * oh + t / sh) * ow * oc;
+        const float* wRow = w + ky * kw * ic * oc;
+        for (int64_t ox = 0; ox < ow; ox++) {
+          const int64_t x0 = ox * sw - pl;
+          const int64_t kx0 = std::max<int64_t>(0, -x0), kx1 = std::min(kw, iw - x0);
+          if (kx0 >= kx1) continue;
+          const float* gv = dyRow + ox * oc;
+          const float* wk = wRow + kx0 * ic * oc;
+          float* out = row + (x0 + kx0) * ic;
+          const int64_t len = (kx1 - kx0) * ic;
+          if (oc == 2) {
+            const float g0 = gv[0], g1 = gv[1];
+#pragma omp simd
+            for (int64_t j = 0; j < len; j++) out[j] += g0 * wk[2 * j] + g1 * wk[2 * j + 1];
+          } else {
+            for (int64_t j = 0; j < len; j++) {
+              float sum = 0.f;
+              for (int64_t o = 0; o < oc; o++) sum += gv[o] * wk[j * oc + o];
+              out[j] += sum;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// A transposed convolution whose kernel is its stride, unpadded (the U-Net's 2x2/2 up-sampling): each dx
+// pixel takes exactly one tap, so dx is dy [N*OH*OW, OC] times w as [OC, KH*KW*IC] (the HWIO filter,
+// transposed in place), a matmul whose rows are KHxKW blocks of dx. oneDNN's backward-data convolution
+// took 10.1 ms for the U-Net's four at batch 1 under the AVX2 cap.
+static bool tiles(const Geometry& g) {
+  return g.kh == g.sh && g.kw == g.sw && g.pt == 0 && g.pl == 0 && g.dh == 1 && g.dw == 1 && g.oh * g.sh == g.ih &&
+         g.ow * g.sw == g.iw;
+}
+
+// Narrow rows (up to kTileStridedMinWidth dx columns) as one matmul into a scratch buffer, whose rows are
+// then copied out as KHxKW blocks: oneDNN runs the strided form below as a batch of small matmuls,
+// slower there than the copy.
+constexpr int64_t kTileStridedMinWidth = 64;
+
+static void conv2dBackwardDataTilesCopied(const float* dy, const float* w, float* dx, const Geometry& g) {
+  const int64_t blockRow = g.kw * g.ic, cols = g.kh * blockRow, m = g.n * g.oh * g.ow;
+  static std::vector<float> rows;
+  const size_t size = static_cast<size_t>(m * cols);
+  if (rows.capacity() > 4 * size) std::vector<float>().swap(rows);
+  rows.resize(size);
+  int mm[MatMulDim::Count] = {};
+  mm[MatMulDim::Batch] = 1;
+  mm[MatMulDim::M] = static_cast<int>(m);  // the size of dy, which addon.cc checked fits an int
+  mm[MatMulDim::K] = static_cast<int>(g.oc);
+  mm[MatMulDim::N] = static_cast<int>(cols);
+  mm[MatMulDim::TransposeB] = 1;
+  mm[MatMulDim::BatchB] = 1;
+  matMul(dy, w, nullptr, rows.data(), mm, false);
+  const float* r = rows.data();
+#pragma omp parallel for collapse(2) schedule(static) if (m * cols > kParallelMin)
+  for (int64_t b = 0; b < g.n; b++) {
+    for (int64_t y = 0; y < g.oh; y++) {
+      for (int64_t ky = 0; ky < g.kh; ky++) {
+        float* dst = dx + ((b * g.ih + y * g.sh + ky) * g.iw) * g.ic;
+        for (int64_t x = 0; x < g.ow; x++) {
+          const float* src = r + ((b * g.oh + y) * g.ow + x) * cols + ky * blockRow;
+          std::copy(src, src + blockRow, dst + x * blockRow);
+        }
+      }
+    }
+  }
+}
+
+// One matmul per filter row ky, written straight into dx through strides: batch (n, y), rows x, columns
+// (kx, ic) of dx row y * SH + ky.
+struct TileMatMul {
+  matmul prim;
+  memory a, b, c;
+  std::unordered_map<int, memory> args;
+};
+
+static std::unique_ptr<TileMatMul> makeTileMatMul(const Geometry& g) {
+  const memory::dim batch = g.n * g.oh, m = g.ow, k = g.oc, n = g.kw * g.ic;
+  memory::desc aMd({batch, m, k}, dt::f32, memory::dims{m * k, k, 1});
+  memory::desc bMd({1, k, n}, dt::f32, memory::dims{k * n, 1, k});
+  memory::desc cMd({batch, m, n}, dt::f32, memory::dims{g.sh * g.iw * g.ic, n, 1});
+  matmul::primitive_desc pd(matmul::desc(aMd, bMd, cMd), primitive_attr(), cpuEngine());
+  auto e = std::make_unique<TileMatMul>();
+  e->prim = matmul(pd);
+  e->a = memory(aMd, cpuEngine(), nullptr);
+  e->b = memory(bMd, cpuEngine(), nullptr);
+  e->c = memory(cMd, cpuEngine(), nullptr);
+  e->args = {{DNNL_ARG_SRC, e->a}, {DNNL_ARG_WEIGHTS, e->b}, {DNNL_ARG_DST, e->c}};
+  return e;
+}
+
+static void conv2dBackwardDataTiles(const float* dy, const float* w, float* dx, const int* dims) {
+  const Geometry g(dims);
+  if (g.ow < kTileStridedMinWidth) return conv2dBackwardDataTilesCopied(dy, w, dx, g);
+  static Cache<TileMatMul> cache;
+  TileMatMul& e = cached(cache, shapeKey("bwd-data-tiles", dims, ConvDim::Count), [&] { return makeTileMatMul(g); });
+  auto& st = cpuStream();
+  e.a.set_data_handle(const_cast<float*>(dy));
+  for (int64_t ky = 0; ky < g.kh; ky++) {
+    e.b.set_data_handle(const_cast<float*>(w + ky * g.kw * g.ic * g.oc));
+    e.c.set_data_handle(dx + ky * g.iw * g.ic);
+    e.prim.execute(st, e.args);
+  }
+  st.wait();
+}
+
+static void conv2dBackwardDataDirect(const float* dy, const float* w, float* dx, const int* d) {
+  const Geometry g(d);
+  if (g.dh == 1 && g.dw == 1) return conv2dBackwardDataRuns(dy, w, dx, g);
+  conv2dBackwardDataGather(dy, w, dx, g);
+}
+
 // dw[ky, kx, ic, oc] = sum over n, oy, ox of x[n, oy * SH - PT + ky * DH, ox * SW - PL + kx * DW, ic] * dy[n, oy, ox, oc].
 static void conv2dBackwardWeightsDirect(const float* x, const float* dy, float* dwOut, const int* d) {
   const Geometry g(d);
@@ -286,6 +477,7 @@ static void conv2dBackwardWeightsDirect(const float* x, const float* dy, float* 
 
 void conv2dBackwardData(const float* dy, const float* w, float* dx, const int* dims) {
   if (fewChannels(dims)) return conv2dBackwardDataDirect(dy, w, dx, dims);
+  if (tiles(Geometry(dims))) return conv2dBackwardDataTiles(dy, w, dx, dims);
   static Cache<ConvBackwardData> cache;
   ConvBackwardData& e = cached(cache, shapeKey("bwd-data", dims, ConvDim::Count), [&] { return makeBackwardData(dims); });
   auto& st = cpuStream();

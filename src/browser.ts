@@ -22,6 +22,7 @@ export {
 export { largestComponent, boundaryPixels, extractContour, polygonArea, type Point as ContourPoint } from './evaluation/contours.js';
 export { hausdorff95, averagePerpendicularDistance, type Spacing as PixelSpacing } from './evaluation/surface-distance.js';
 export { detectOutputKind, modelInputSize, predictScores, type OutputKind } from './models/predict.js';
+export { inferenceModel } from './models/fold.js';
 export {
   predictMask, segmentImage, measureMask, formatContourText, renderContourOverlay, PREDICTION_COLOUR, LABEL_COLOUR,
   type MaskMeasures, type OverlayColour,

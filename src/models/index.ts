@@ -12,3 +12,4 @@ export { METADATA_FILE, checkModelMetadata, plainModelMetadata, NO_INFERENCE_EXT
 export { WEIGHTS_FILE, concatWeightData, layersModelJson } from './layers-format.js';
 export { readModelMetadata } from './io.js';
 export { predictScores, detectOutputKind, modelInputSize, type OutputKind } from './predict.js';
+export { inferenceModel } from './fold.js';

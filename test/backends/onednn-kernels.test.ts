@@ -84,8 +84,12 @@ interface ConvCase { n: number; h: number; w: number; ci: number; co: number; k:
 const convCases: ConvCase[] = [
   { n: 1, h: 9, w: 7, ci: 1, co: 3, k: 1, s: 1, pad: 'same' },
   // one input channel and more than 16 outputs, like the FCN's first layer (a separate native path:
-  // im2col + matmul); input x output channels <= 16 run as direct loops, more on oneDNN's kernels
+  // direct loops); input x output channels <= 16 run as other direct loops, more on oneDNN's kernels
   { n: 2, h: 21, w: 18, ci: 1, co: 20, k: 5, s: 2, pad: 'same' },
+  // more channels than one register block (16 or 32) and rows that end mid pixel-block; a window of more
+  // than 64 taps (im2col + matmul)
+  { n: 1, h: 23, w: 30, ci: 1, co: 37, k: 5, s: 2, pad: 'same' },
+  { n: 1, h: 19, w: 22, ci: 1, co: 18, k: 9, s: 1, pad: 'valid' },
   { n: 2, h: 12, w: 10, ci: 6, co: 5, k: 3, s: 1, pad: 'same' },
   { n: 3, h: 21, w: 18, ci: 1, co: 7, k: 5, s: 2, pad: 'same' },
   { n: 2, h: 17, w: 19, ci: 3, co: 4, k: 5, s: 2, pad: 'same' },

@@ -12,7 +12,7 @@ import '@tensorflow/tfjs-backend-webgpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import {
   applyScaling, checkModelMetadata, describeSegment, formatContourText, formatScaling, measureMask, METADATA_FILE, parseScaling,
-  PREDICTION_COLOUR, renderContourOverlay, segmentImage, type Sample, type Scaling, type SegmentSettings,
+  inferenceModel, PREDICTION_COLOUR, renderContourOverlay, segmentImage, type Sample, type Scaling, type SegmentSettings,
 } from '../../browser.js';
 import { decodeImageFile, seriesOrder, type PageImage } from './decode.js';
 import { clearVolumes, droppedVolumes, renderVolumes } from './volumes-view.js';
@@ -90,7 +90,9 @@ function setScale(scale: Scaling): void {
 async function useModel(load: () => Promise<tfl.LayersModel>, name: string, segment: SegmentSettings | undefined): Promise<void> {
   const mine = ++choice;
   say(`loading model ${name}…`);
-  const next = await load();
+  const saved = await load();
+  const next = await inferenceModel(saved);
+  if (next !== saved) saved.dispose();
   if (mine !== choice) {
     next.dispose();
     return;
