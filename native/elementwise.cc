@@ -73,13 +73,20 @@ static void binaryLoop(F f, const float* a, const float* b, float* out, int64_t 
 #pragma omp parallel for simd schedule(static) if (n > kParallelMin)
     for (int64_t i = 0; i < n; i++) out[i] = f(a[i], b0);
   } else {
-    const int64_t rows = n / bn;
+    // A short period (a bias over 2 channels) repeated into a longer one, so each row is a long simd loop.
+    const int64_t repeat = bn < 64 && n % (bn * (256 / bn)) == 0 ? 256 / bn : 1;
+    const int64_t period = bn * repeat, rows = n / period;
+    float wide[256];
+    if (repeat > 1) {
+      for (int64_t j = 0; j < period; j++) wide[j] = b[j % bn];
+    }
+    const float* bp = repeat > 1 ? wide : b;
 #pragma omp parallel for schedule(static) if (n > kParallelMin)
     for (int64_t r = 0; r < rows; r++) {
-      const float* ar = a + r * bn;
-      float* outr = out + r * bn;
+      const float* ar = a + r * period;
+      float* outr = out + r * period;
 #pragma omp simd
-      for (int64_t j = 0; j < bn; j++) outr[j] = f(ar[j], b[j]);
+      for (int64_t j = 0; j < period; j++) outr[j] = f(ar[j], bp[j]);
     }
   }
 }
