@@ -11,7 +11,7 @@ import { describeSegment } from '../evaluation/segment.js';
 import { dicomScalingWarning, resolveModelSettings } from '../evaluation/run-config.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { openOutputFolder } from '../io/output.js';
-import { loadModel, resolveModelJson } from '../models/io.js';
+import { loadInferenceModel, resolveModelJson } from '../models/io.js';
 import { backendOption, type Command } from './command.js';
 import { predictOnQueue } from './predict-queue.js';
 
@@ -86,7 +86,7 @@ export const command: Command = {
     const modelFile = resolveModelJson(modelPath);
     const { scale, origin, segment } = resolveModelSettings(modelPath, { scale: args.options.scale as string, tta: args.options.tta as boolean, postprocess: args.options.postprocess as boolean });
     console.error(`model ${modelFile}; scale ${formatScaling(scale)} (${origin}); backend ${backend.name}${segment ? `; ${describeSegment(segment)}` : ''}`);
-    const model = await loadModel(modelPath);
+    const model = await loadInferenceModel(modelPath);
     const folder = await openOutputFolder(out, { flag: '--out', command: 'lvseg predict', overwrite: args.options.overwrite as boolean, ownEntries: predictOutputs });
 
     let warnedDicom = false;

@@ -7,7 +7,7 @@ import { CheckpointError, UsageError } from '../errors.js';
 import { measureCine, measureExpertContours, modelSegmenter, type SeriesVolumes } from '../evaluation/cine-volumes.js';
 import { dicomScalingWarning, resolveInputScale, resolveModelSettings } from '../evaluation/run-config.js';
 import { writeDirAtomic } from '../io/atomic.js';
-import { bundledModelNames, bundledModelsDir, loadModel, resolveModelJson, resolveModelPath } from '../models/io.js';
+import { bundledModelNames, bundledModelsDir, loadInferenceModel, resolveModelJson, resolveModelPath } from '../models/io.js';
 import { renderReport } from '../reporting/report.js';
 import { buildVolumesRecord, isVolumesOutput, VOLUMES_FILES, volumesFiles, type VolumesRecord } from '../reporting/volumes.js';
 import { backendOption, type Command } from './command.js';
@@ -120,7 +120,7 @@ export const command: Command = {
     const { scale, note, warning } = dicomScale(modelPath, args.options.scale as string);
     say(`model    ${modelFile}; scale ${formatScaling(scale)} (${note}); backend ${backend.name}`);
     if (warning) console.error(`warning: ${warning}`);
-    const model = await loadModel(modelPath);
+    const model = await loadInferenceModel(modelPath);
     const started = Date.now();
     const { segment } = resolveModelSettings(modelPath);
     const measured = await measureCine(cine, modelSegmenter(model, scale, segment)).finally(() => model.dispose());

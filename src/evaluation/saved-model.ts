@@ -5,7 +5,7 @@
 import { openSource, type SampleSource } from '../data/source.js';
 import type { Scaling } from '../data/scaling.js';
 import type { PixelSpacing } from '../data/spacing.js';
-import { loadModel, resolveModelJson } from '../models/io.js';
+import { loadInferenceModel, resolveModelJson } from '../models/io.js';
 import { evaluateModel, type EvaluationResult } from './evaluate.js';
 import { resolveModelSettings } from './run-config.js';
 import type { SegmentSettings } from './segment.js';
@@ -38,7 +38,7 @@ export async function evaluateSavedModel(modelRef: string, data: string, options
   const modelFile = resolveModelJson(modelRef);
   const { scale, origin, segment } = resolveModelSettings(modelRef, options);
   const source = await openSource(data, { scale, spacing: options.spacing });
-  const model = await loadModel(modelRef);
+  const model = await loadInferenceModel(modelRef);
   try {
     const result = await evaluateModel(model, source.samples(), { batchSize: options.batchSize ?? 8, ...(segment ? { segment } : {}) });
     return { ...result, modelFile, scale, scaleOrigin: origin, source, ...(segment ? { segment } : {}) };

@@ -9,6 +9,7 @@ import { RUN_PARTS } from '../runs/run-dir.js';
 import { buildEnsemble, ENSEMBLE_FILE, readEnsembleFile } from './ensemble.js';
 import { checkModelMetadata, METADATA_FILE, type ModelMetadata } from './metadata.js';
 import { concatWeightData, layersModelJson, WEIGHTS_FILE } from './layers-format.js';
+import { inferenceModel } from './fold.js';
 
 export interface SaveOptions {
   /** Written as `lvseg.json` beside model.json (before it), so the folder alone is enough to use the model. */
@@ -87,6 +88,17 @@ function quantizeFloat16(data: Uint8Array, specs: tf.io.WeightsManifestEntry[]):
     out.push({ ...spec, quantization: { dtype: 'float16' } });
   }
   return { weightData: concatWeightData(parts.map((p) => p.buffer.slice(p.byteOffset, p.byteOffset + p.byteLength) as ArrayBuffer)), weightSpecs: out };
+}
+
+/**
+ * loadModel, then the model's inference form (batch norms folded into their convolutions, relus fused:
+ * models/fold.ts): what predict, evaluate, volumes and the library's inference run. Not for training.
+ */
+export async function loadInferenceModel(path: string): Promise<tfl.LayersModel> {
+  const saved = await loadModel(path);
+  const model = await inferenceModel(saved);
+  if (model !== saved) saved.dispose();
+  return model;
 }
 
 /**

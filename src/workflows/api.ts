@@ -12,8 +12,7 @@ import { predictSample, type ImagePrediction } from '../evaluation/predict.js';
 import { resolveModelSettings } from '../evaluation/run-config.js';
 import { evaluateSavedModel, type SavedModelEvaluation } from '../evaluation/saved-model.js';
 import type { SegmentSettings } from '../evaluation/segment.js';
-import { inferenceModel } from '../models/fold.js';
-import { loadModel as loadLayersModel, resolveModelJson } from '../models/io.js';
+import { loadInferenceModel, resolveModelJson } from '../models/io.js';
 import { resolveTrainConfig, type TrainConfig } from '../training/config.js';
 import { readRunConfig, runTraining, type RunOptions, type RunResult } from './train-run.js';
 
@@ -53,10 +52,7 @@ export interface LoadedModel {
 export async function loadModel(path: string, options: Omit<InferenceOptions, 'backend' | 'batchSize' | 'spacing'> = {}): Promise<LoadedModel> {
   const file = resolveModelJson(path);
   const { scale, origin, segment } = resolveModelSettings(path, options);
-  const saved = await loadLayersModel(path);
-  const model = await inferenceModel(saved);
-  if (model !== saved) saved.dispose();
-  return { model, file, scale, scaleOrigin: origin, ...(segment ? { segment } : {}) };
+  return { model: await loadInferenceModel(path), file, scale, scaleOrigin: origin, ...(segment ? { segment } : {}) };
 }
 
 export interface InferenceOptions {
