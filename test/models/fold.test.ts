@@ -42,7 +42,7 @@ describe('inferenceModel', () => {
   });
   const input = tf.tidy(() => tf.randomNormal([2, 32, 32, 1], 0, 1, 'float32', 7));
 
-  it.each([
+  it.each<[string, { batchNorm: boolean; residual?: boolean }]>([
     ['U-Net with batch norm', { batchNorm: true }],
     ['residual U-Net with batch norm', { batchNorm: true, residual: true }],
   ])('folds every batch norm of a %s into its convolution and gives the same outputs', async (_, options) => {
