@@ -41,7 +41,8 @@ function isLinear(config: Record<string, unknown>): boolean {
 function batchNormAffine(layer: tfl.layers.Layer): { scale: Float32Array; shift: Float32Array } {
   const config = layer.getConfig();
   const epsilon = Number(config.epsilon ?? 1e-3);
-  const named = new Map(layer.weights.map((w, i) => [w.originalName.split('/').pop()!, layer.getWeights()[i]]));
+  const values = layer.getWeights();
+  const named = new Map(layer.weights.map((w, i) => [w.originalName.split('/').pop()!, values[i]]));
   const mean = named.get('moving_mean')!.dataSync() as Float32Array;
   const variance = named.get('moving_variance')!.dataSync() as Float32Array;
   const gamma = named.get('gamma')?.dataSync();
