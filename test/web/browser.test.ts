@@ -272,8 +272,11 @@ describe.skipIf(!hasChromium)('lvseg in the browser', () => {
     const page = await context.newPage();
     await page.goto(serve.url);
     await page.waitForSelector('tr.run[data-run="pipeline"]');
-    training = spawn(process.execPath, [CLI, 'train', '--model', 'fcn-small', '--train', 'synthetic:32:1:64', '--val', 'synthetic:8:100:64',
-      '--epochs', '4', '--scale', 'minmax', '--no-tensorboard', '--out', join(runs, 'live')], { stdio: 'ignore' });
+    // Ten epochs of about a second each: long enough that the page opens the run while it still trains
+    // (four epochs of 32 images ended within a second, sometimes before the page had the run open).
+    const epochs = 10;
+    training = spawn(process.execPath, [CLI, 'train', '--model', 'fcn-small', '--train', 'synthetic:128:1:64', '--val', 'synthetic:8:100:64',
+      '--epochs', String(epochs), '--scale', 'minmax', '--no-tensorboard', '--out', join(runs, 'live')], { stdio: 'ignore' });
     const finished = new Promise<number | null>((resolve) => training!.on('exit', resolve));
     // The list follows the runs folder by itself (server-sent events): no reload here.
     await page.waitForSelector('tr.run[data-run="live"]', { timeout: 60_000 });
@@ -282,18 +285,18 @@ describe.skipIf(!hasChromium)('lvseg in the browser', () => {
     const seen: number[] = [];
     let exit: number | null | undefined;
     void finished.then((code) => (exit = code));
-    while (exit === undefined || seen.at(-1) !== 4) {
+    while (exit === undefined || seen.at(-1) !== epochs) {
       const points = await page.locator('#chart-loss').getAttribute('data-points').catch(() => null);
       if (points !== null && Number(points) !== seen.at(-1)) seen.push(Number(points));
       if (exit !== undefined && exit !== 0) break;
       await page.waitForTimeout(150);
     }
     expect(exit).toBe(0);
-    expect(seen.at(-1)).toBe(4);
+    expect(seen.at(-1)).toBe(epochs);
     // The curve was seen part-way, then longer: it grew while the run trained.
     expect(seen.length).toBeGreaterThanOrEqual(2);
     expect([...seen].sort((a, b) => a - b)).toEqual(seen);
-    await expect.poll(() => page.locator('#panel').getAttribute('src'), { timeout: 10_000 }).toMatch(/\/runs\/live\/panels\/epoch-004\.png$/);
+    await expect.poll(() => page.locator('#panel').getAttribute('src'), { timeout: 10_000 }).toMatch(/\/runs\/live\/panels\/epoch-010\.png$/);
     await expect.poll(() => page.locator('#run-status').getAttribute('class'), { timeout: 10_000 }).toBe('finished');
     // Back on the list, the finished run shows as such, again without a reload.
     await page.click('header a');
