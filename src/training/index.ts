@@ -5,7 +5,7 @@ export {
   type TrainConfig, type RunConfig, type RunFacts, type TrainOptionName, type OptionDeclaration, type FlagType,
 } from './config.js';
 export { learningRateSchedule, SCHEDULE_NAMES, type LearningRateSchedule, type ScheduleName, type ScheduleOptions } from './schedule.js';
-export { getLoss, sparseCrossEntropy, softDiceLoss, scoresLoss, LOSS_NAMES, type LossName, type LossFn } from './losses.js';
+export { getLoss, sparseCrossEntropy, softDiceLoss, imageDiceLoss, scoresLoss, LOSS_NAMES, type LossName, type LossFn } from './losses.js';
 export { batchMetric, batchMetrics, checkMetricNames, RunningMeans, METRIC_NAMES, type MetricName } from './metrics.js';
 export { writeCheckpoint, loadLatestCheckpoint, listCheckpoints, checkpointDirName, type CheckpointState, type LoadedCheckpoint } from './checkpoint.js';
 export { withSeededRandom } from './seed.js';

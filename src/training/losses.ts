@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { fusedSparseCrossEntropy } from '../backends/fused-loss.js';
 import { UsageError } from '../errors.js';
 
-export const LOSS_NAMES = ['sparse-ce', 'dice', 'ce+dice'] as const;
+export const LOSS_NAMES = ['sparse-ce', 'dice', 'ce+dice', 'image-dice', 'ce+image-dice'] as const;
 export type LossName = (typeof LOSS_NAMES)[number];
 
 /** A loss over per-pixel logits [B, H, W, 2] and integer labels [B, H, W]; returns a scalar. */
@@ -25,18 +25,30 @@ export const sparseCrossEntropy: LossFn = (logits, labels) =>
   });
 
 /**
- * Soft Dice loss on the foreground probability, pooled over the batch with smooth 1 like the lab's
- * metric: 1 − (2·Σp·y + 1)/(Σp + Σy + 1). A differentiable surrogate on tensors; the Dice *metric* is
- * the evaluation layer's `labDice` on argmax masks.
+ * Soft Dice loss on the foreground probability with smooth 1, like the lab's metric:
+ * 1 − (2·Σp·y + 1)/(Σp + Σy + 1). `pooled` sums over the whole batch (the lab's Dice); per image, it is the
+ * mean over the batch of each image's own Dice loss, so a small apical LV weighs as much as a large basal
+ * one, as it does in the mean per-image Dice that evaluation reports. A differentiable surrogate on
+ * tensors; the Dice *metric* is the evaluation layer's `labDice` on argmax masks.
  */
-export const softDiceLoss: LossFn = (logits, labels) =>
-  tf.tidy(() => {
+function softDice(logits: tf.Tensor4D, labels: tf.Tensor3D, pooled: boolean): tf.Scalar {
+  return tf.tidy(() => {
     const foreground = tf.squeeze(tf.slice(tf.softmax(logits, -1), [0, 0, 0, 1], [-1, -1, -1, 1]), [3]);
     const y = tf.cast(labels, 'float32');
-    const intersection = tf.sum(tf.mul(foreground, y));
-    const sizes = tf.add(tf.sum(foreground), tf.sum(y));
-    return tf.sub(1, tf.div(tf.add(tf.mul(2, intersection), 1), tf.add(sizes, 1))) as tf.Scalar;
+    const axes = pooled ? undefined : [1, 2];
+    const intersection = tf.sum(tf.mul(foreground, y), axes);
+    const sizes = tf.add(tf.sum(foreground, axes), tf.sum(y, axes));
+    return tf.mean(tf.sub(1, tf.div(tf.add(tf.mul(2, intersection), 1), tf.add(sizes, 1)))) as tf.Scalar;
   });
+}
+
+/** Soft Dice loss pooled over the batch (see `softDice`). */
+export const softDiceLoss: LossFn = (logits, labels) => softDice(logits, labels, true);
+
+/** Soft Dice loss per image, averaged over the batch (see `softDice`). */
+export const imageDiceLoss: LossFn = (logits, labels) => softDice(logits, labels, false);
+
+const plus = (a: LossFn, b: LossFn): LossFn => (logits, labels) => tf.tidy(() => tf.add(a(logits, labels), b(logits, labels)) as tf.Scalar);
 
 export function getLoss(name: string): LossFn {
   switch (name) {
@@ -45,7 +57,11 @@ export function getLoss(name: string): LossFn {
     case 'dice':
       return softDiceLoss;
     case 'ce+dice':
-      return (logits, labels) => tf.tidy(() => tf.add(sparseCrossEntropy(logits, labels), softDiceLoss(logits, labels)) as tf.Scalar);
+      return plus(sparseCrossEntropy, softDiceLoss);
+    case 'image-dice':
+      return imageDiceLoss;
+    case 'ce+image-dice':
+      return plus(sparseCrossEntropy, imageDiceLoss);
     default:
       throw new UsageError(`unknown loss '${name}'; use one of ${LOSS_NAMES.join(', ')}`);
   }

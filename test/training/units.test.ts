@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { selectBackend } from '../../src/backends/select.js';
 import { createOptimizer } from '../../src/backends/optimizers.js';
-import { softDiceLoss, sparseCrossEntropy } from '../../src/training/losses.js';
+import { getLoss, imageDiceLoss, softDiceLoss, sparseCrossEntropy } from '../../src/training/losses.js';
 import { resolveTrainConfig } from '../../src/training/config.js';
 import { batchMetric, batchMetrics, METRIC_NAMES } from '../../src/training/metrics.js';
 import { loadLatestCheckpoint, writeCheckpoint } from '../../src/training/checkpoint.js';
@@ -30,6 +30,16 @@ describe('losses', () => {
     expect(softDiceLoss(right, labels).dataSync()[0]).toBeCloseTo(0, 5);
     // (2·0 + 1)/(2 + 2 + 1) = 0.2 → loss 0.8
     expect(softDiceLoss(wrong, labels).dataSync()[0]).toBeCloseTo(0.8, 5);
+  });
+
+  it('per-image soft Dice weighs a small mask as much as a large one; pooled Dice does not', () => {
+    // image 0: a 1-pixel LV, missed; image 1: a 3-pixel LV, found
+    const labels = tf.tensor3d([[[1, 0, 0, 0]], [[1, 1, 1, 0]]], [2, 1, 4], 'int32');
+    const logits = tf.tensor4d([[[[20, -20], [20, -20], [20, -20], [20, -20]]], [[[-20, 20], [-20, 20], [-20, 20], [20, -20]]]]);
+    // per image: (1 − 1/2 + 1 − 7/7) / 2 = 0.25; pooled: 1 − (2·3 + 1)/(3 + 4 + 1) = 0.125
+    expect(imageDiceLoss(logits, labels).dataSync()[0]).toBeCloseTo(0.25, 5);
+    expect(softDiceLoss(logits, labels).dataSync()[0]).toBeCloseTo(0.125, 5);
+    expect(getLoss('ce+image-dice')(logits, labels).dataSync()[0]).toBeCloseTo(0.25 + sparseCrossEntropy(logits, labels).dataSync()[0]!, 5);
   });
 });
 
