@@ -13,7 +13,8 @@
         "native/entries.cc",
         "native/pool_direct.cc",
         "native/cpu_info.cc",
-        "native/conv_direct.cc"
+        "native/conv_direct.cc",
+        "native/conv_winograd.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except", "lvseg_onednn_isa"],

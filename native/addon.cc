@@ -163,16 +163,18 @@ ConvLengths checkConv(const Args& a, const int* d) {
 }
 
 Napi::Value Conv2d(const Napi::CallbackInfo& info) {
-  const Args a(info, "conv2d", 6);
+  const Args a(info, "conv2d", 7);
   const auto x = a.floats(0), w = a.floats(1), bias = a.optionalFloats(2), y = a.floats(3);
   const int* d = a.dims(4, lvseg::ConvDim::Count);
   const bool relu = a.flag(5);
+  const double weightsToken = a.number(6);
+  a.require(weightsToken >= 0 && weightsToken == static_cast<double>(static_cast<uint64_t>(weightsToken)), "weights token must be a whole number >= 0");
   const ConvLengths l = checkConv(a, d);
   a.length("x", x.length, l.x);
   a.length("filter", w.length, l.w);
   a.length("y", y.length, l.y);
   if (bias.data) a.length("bias", bias.length, d[lvseg::ConvDim::OutChannels]);
-  locked(info, [&] { lvseg::conv2dForward(x.data, w.data, bias.data, y.data, d, relu); });
+  locked(info, [&] { lvseg::conv2dForward(x.data, w.data, bias.data, y.data, d, relu, static_cast<uint64_t>(weightsToken)); });
   return info.Env().Undefined();
 }
 

@@ -14,10 +14,17 @@ namespace lvseg {
 constexpr int64_t kParallelMin = 1 << 22;
 
 // dims: ConvDim::Count values, laid out as contract.h says.
-void conv2dForward(const float* x, const float* w, const float* bias, float* y, const int* dims, bool relu);
+// weightsToken: 0, or a number that stands for these exact weight values (the caller gives a new one
+// whenever the values may have changed); with one, the weights are reordered into oneDNN's layout once,
+// not per call.
+void conv2dForward(const float* x, const float* w, const float* bias, float* y, const int* dims, bool relu,
+                   uint64_t weightsToken = 0);
 void conv2dBackwardData(const float* dy, const float* w, float* dx, const int* dims);
 void conv2dBackwardWeights(const float* x, const float* dy, float* dw, const int* dims);
 // conv_direct.cc: the forward pass as direct loops, for input x output channels <= 16 (conv.cc's fewChannels).
+// 3x3, stride 1, at least 64 channels in and out: Winograd F(2x2, 3x3) (conv_winograd.cc).
+bool winogradApplies(const int* dims);
+void conv2dWinograd(const float* x, const float* w, const float* bias, float* y, const int* dims, bool relu, uint64_t weightsToken);
 void conv2dForwardFewChannels(const float* x, const float* w, const float* bias, float* y, const int* dims, bool relu);
 
 // dims: PoolDim::Count values (contract.h); pool_direct.cc (direct loops: oneDNN's pooling was slower on AVX2, see there).

@@ -15,7 +15,8 @@ export interface NativeAddon {
   setNumThreads(n: number): number;
   /** oneDNN primitives cached over all kinds (each kind keeps at most 64, least recently used out). */
   cachedPrimitives(): number;
-  conv2d(x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array, dims: Int32Array, relu: boolean): void;
+  /** weightsToken: 0, or a number that stands for these exact filter values (see onednn/kernel.ts `valuesToken`). */
+  conv2d(x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array, dims: Int32Array, relu: boolean, weightsToken: number): void;
   conv2dBackwardData(dy: Float32Array, w: Float32Array, dx: Float32Array, dims: Int32Array): void;
   conv2dBackwardWeights(x: Float32Array, dy: Float32Array, dw: Float32Array, dims: Int32Array): void;
   /** Max pooling and its gradient as direct loops (native/pool_direct.cc); dims as kPoolDims in native/kernels.h. */

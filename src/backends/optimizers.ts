@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from './native-addon.js';
-import { ONEDNN_BACKEND, onednnAddon } from './onednn/index.js';
+import { ONEDNN_BACKEND, onednnAddon, writtenInPlace } from './onednn/index.js';
 
 export type OptimizerName = 'adam' | 'sgd';
 
@@ -63,7 +63,9 @@ function ownBuffer(backend: MathBackendCPU, variable: tf.Variable): Float32Array
     const copy = (backend.data.get(variable.dataId).values as Float32Array).slice();
     tf.tidy(() => variable.assign(tf.tensor(copy, variable.shape, 'float32')));
   }
-  return backend.data.get(variable.dataId).values as Float32Array;
+  const values = backend.data.get(variable.dataId).values as Float32Array;
+  writtenInPlace(values);
+  return values;
 }
 
 function gradientList(grads: Gradients): { name: string; tensor: tf.Tensor }[] {

@@ -78,7 +78,7 @@ function poolGeometry() {
 
 // Each entry point: a generator of consistent arguments.
 const entries = {
-  conv2d: () => { const g = conv(); return [floats(g.x), floats(g.w), random() < 0.5 ? floats(g.oc) : null, floats(g.y), g.dims, random() < 0.5]; },
+  conv2d: () => { const g = conv(); return [floats(g.x), floats(g.w), random() < 0.5 ? floats(g.oc) : null, floats(g.y), g.dims, random() < 0.5, random() < 0.5 ? 0 : 1 + Math.floor(random() * 5)]; },
   conv2dBackwardData: () => { const g = conv(); return [floats(g.y), floats(g.w), floats(g.x), g.dims]; },
   conv2dBackwardWeights: () => { const g = conv(); return [floats(g.x), floats(g.y), floats(g.w), g.dims]; },
   maxPool: () => { const g = poolGeometry(); return [floats(g.x), floats(g.y), g.dims]; },

@@ -81,6 +81,18 @@ function expectSameOnBoth(arrays: Arrays, compute: Compute, expected: KernelExpe
 interface ConvCase { n: number; h: number; w: number; ci: number; co: number; k: number; s: number; pad: 'same' | 'valid' }
 
 // Strides 1, 2 and 16; kernels 1 to 31; same and valid; batch 1 to 4; odd sizes.
+// 3x3, stride 1, large enough for Winograd F(2x2, 3x3) under both ISAs' rules (native/conv_winograd.cc
+// `winogradApplies`); odd sizes cut the last 2x2 tiles. Forward only: the gradients are oneDNN's.
+const WINOGRAD_CASES: ConvCase[] = [
+  { n: 1, h: 16, w: 16, ci: 200, co: 300, k: 3, s: 1, pad: 'same' },
+  { n: 2, h: 23, w: 21, ci: 128, co: 130, k: 3, s: 1, pad: 'same' },
+  { n: 4, h: 21, w: 14, ci: 129, co: 128, k: 3, s: 1, pad: 'valid' },
+];
+const FEW_OUTPUT_CASES: ConvCase[] = [
+  { n: 1, h: 16, w: 16, ci: 300, co: 2, k: 3, s: 1, pad: 'same' },
+  { n: 2, h: 11, w: 9, ci: 37, co: 1, k: 3, s: 2, pad: 'valid' },
+  { n: 1, h: 7, w: 10, ci: 16, co: 4, k: 5, s: 1, pad: 'same' },
+];
 const convCases: ConvCase[] = [
   { n: 1, h: 9, w: 7, ci: 1, co: 3, k: 1, s: 1, pad: 'same' },
   // one input channel and more than 16 outputs, like the FCN's first layer (a separate native path:
@@ -99,6 +111,9 @@ const convCases: ConvCase[] = [
   { n: 2, h: 33, w: 35, ci: 1, co: 2, k: 31, s: 1, pad: 'valid' },
   { n: 1, h: 49, w: 33, ci: 2, co: 3, k: 7, s: 16, pad: 'valid' },
   { n: 2, h: 8, w: 8, ci: 7, co: 5, k: 2, s: 2, pad: 'same' },
+  // few outputs from many inputs, like the FCN's 300 -> 2 score layer (direct dot products over the input
+  // channels): an odd channel count for the simd tail, stride 2, one output channel, four
+  ...FEW_OUTPUT_CASES,
 ];
 // And a few drawn at random (fixed seed, so a failure is reproducible).
 const draw = rng(2026);
@@ -130,6 +145,13 @@ describe.skipIf(!native.ok)('onednn kernels match the cpu backend', () => {
         tf.fused.conv2d({ x: a as tf.Tensor4D, filter: k as tf.Tensor4D, strides: c.s, pad: c.pad, bias, activation: 'relu' });
       return [f(x, w, b), ...tf.grads(f)([x, w, b])];
     }, { native: ['FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'LvsegReluGrad'] });
+  });
+
+  test.each([...FEW_OUTPUT_CASES, ...WINOGRAD_CASES].map((c) => [label(c), c] as const))('fused conv2d with bias and relu, few outputs or Winograd: %s', (_, c) => {
+    const arrays = randomArrays({ x: [c.n, c.h, c.w, c.ci], w: [c.k, c.k, c.ci, c.co], b: [c.co] }, c.ci);
+    expectSameOnBoth(arrays, ({ x, w, b }) =>
+      [tf.fused.conv2d({ x: x as tf.Tensor4D, filter: w as tf.Tensor4D, strides: c.s, pad: c.pad, bias: b, activation: 'relu' })],
+    { native: ['FusedConv2D'] });
   });
 
   test('sparse softmax cross-entropy and its gradient (one native kernel on onednn) match the composed ops', () => {
@@ -390,5 +412,54 @@ describe.skipIf(!native.ok)('onednn U-Net kernels match the cpu backend', () => 
       };
       return [f(x, scale, offset), ...tf.grads(f)([x, scale, offset], dy)];
     }, { native: ['FusedBatchNorm', 'LvsegBatchNormGrad', 'Mean'] });
+  });
+});
+
+// The native convolution reorders a filter into oneDNN's layout once while its values stay the same
+// (onednn/kernel.ts `valuesToken`). Every way a filter's buffer can change must reorder it again.
+describe.skipIf(!native.ok)('onednn convolution filters that change', () => {
+  // 16 → 24 channels: oneDNN's own path, which reorders the filter; 64 → 64: Winograd, which transforms it
+  describe.each([
+    ['oneDNN', { x: [1, 9, 9, 16], w: [3, 3, 16, 24] }],
+    ['Winograd', { x: [2, 20, 20, 128], w: [3, 3, 128, 128] }],
+  ])('%s', (_, shapes) => {
+    const conv = (x: tf.Tensor, w: tf.Tensor) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same');
+    const onCpu = (x: Float32Array, w: Float32Array): Float32Array => runOn('cpu', { x: { shape: shapes.x, data: x }, w: { shape: shapes.w, data: w } },
+      (t) => [conv(t.x!, t.w!)])[0]!;
+    // the file's tolerance: 1e-4 of the largest reference magnitude
+    const close = (a: Float32Array, b: Float32Array) =>
+      expect(Math.max(...a.map((v, i) => Math.abs(v - b[i]!)))).toBeLessThanOrEqual(1e-4 * Math.max(1, ...b.map(Math.abs)));
+
+    test('a filter updated in place by the optimizer, and a pooled buffer that holds another filter', async () => {
+      const { x, w } = randomArrays(shapes, 53);
+      const { createOptimizer } = await import('../../src/backends/optimizers.js');
+      tf.setBackend('onednn');
+      const xt = tf.tensor(x!.data, x!.shape);
+      const variable = tf.variable(tf.tensor(w!.data, w!.shape));
+      const sgd = createOptimizer('sgd', 0.5);
+      for (let step = 0; step < 3; step++) {
+        // the same filter twice (the second call skips the reorder), then one in-place update
+        const first = tf.tidy(() => conv(xt, variable).dataSync() as Float32Array);
+        const again = tf.tidy(() => conv(xt, variable).dataSync() as Float32Array);
+        const now = (variable.dataSync() as Float32Array).slice();
+        tf.setBackend('cpu');
+        const expected = onCpu(x!.data, now);
+        tf.setBackend('onednn');
+        close(first, expected);
+        close(again, expected);
+        tf.tidy(() => sgd.minimize(() => tf.mean(tf.square(conv(xt, variable))) as tf.Scalar));
+      }
+      // Filters made by a native kernel come from the pool: a disposed one's buffer holds the next.
+      for (const offset of [0, 0.25, -0.5]) {
+        const got = tf.tidy(() => conv(xt, tf.add(variable, offset)).dataSync() as Float32Array);
+        const shifted = (variable.dataSync() as Float32Array).map((v) => v + offset);
+        tf.setBackend('cpu');
+        const expected = onCpu(x!.data, shifted);
+        tf.setBackend('onednn');
+        close(got, expected);
+      }
+      tf.dispose([xt, variable]);
+      sgd.dispose();
+    });
   });
 });

@@ -2,7 +2,7 @@ import { backend_util, util } from '@tensorflow/tfjs-core';
 import type { NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import type { NativeAddon } from '../native-addon.js';
 import { ConvDim, packDims } from './contract.js';
-import { isF32, output, values, withFallback, type KernelTable, type NativeKernel, type Pad, type Rounding, type Shape4 } from './kernel.js';
+import { isF32, output, values, valuesToken, withFallback, type KernelTable, type NativeKernel, type Pad, type Rounding, type Shape4 } from './kernel.js';
 
 /**
  * The convolutions: Conv2D, FusedConv2D (bias, relu as a oneDNN post-op), Conv2DBackpropInput (also the
@@ -56,7 +56,8 @@ export function convKernels(addon: NativeAddon, kernels: KernelTable): void {
       biasValues = values(backend, bias);
     }
     const y = output(backend, info.outShape);
-    addon.conv2d(values(backend, x), values(backend, filter), biasValues, y.data, dims, activation === 'relu');
+    const w = values(backend, filter);
+    addon.conv2d(values(backend, x), w, biasValues, y.data, dims, activation === 'relu', valuesToken(w));
     return y.info;
   };
   kernels.set('Conv2D', withFallback(conv2d(false)));

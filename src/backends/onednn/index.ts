@@ -20,7 +20,7 @@ import { reduceKernels, registerMeanGradient } from './reduce.js';
  * kernels are grouped by family, one module each (conv, pool, matmul, elementwise, reduce,
  * data-movement, normalization, loss); contract.ts holds the op codes and dims layouts the addon reads.
  */
-export { ONEDNN_BACKEND, onednnFallbackCounts, onednnKernelCounts, type KernelCounts } from './kernel.js';
+export { ONEDNN_BACKEND, onednnFallbackCounts, onednnKernelCounts, writtenInPlace, type KernelCounts } from './kernel.js';
 
 let registered = false;
 

@@ -18,9 +18,31 @@ export function isF32(backend: MathBackendCPU, ...ts: TensorInfo[]): boolean {
   return ts.every((t) => t.dtype === 'float32' && backend.data.get(t.dataId).values instanceof Float32Array);
 }
 
+/**
+ * Tokens for buffers whose values stay as they are, so the native convolution can reorder a filter into
+ * oneDNN's layout once per token instead of on every call (the filters of a model at inference). A buffer
+ * loses its token whenever something may write to it: the pool hands it out again (`output`), or an
+ * optimizer updates a variable in place (`writtenInPlace`). TensorFlow.js itself never writes to a
+ * tensor's values.
+ */
+const tokens = new WeakMap<Float32Array, number>();
+let lastToken = 0;
+
+export function valuesToken(values: Float32Array): number {
+  let token = tokens.get(values);
+  if (token === undefined) tokens.set(values, (token = ++lastToken));
+  return token;
+}
+
+/** `values` is about to be written in place: its token no longer stands for its contents. */
+export function writtenInPlace(values: Float32Array): void {
+  tokens.delete(values);
+}
+
 /** An output buffer from the pool, not cleared: every native kernel writes all of its output. */
 export function output(backend: MathBackendCPU, shape: number[]): { info: TensorInfo; data: Float32Array } {
   const data = pool.take(util.sizeFromShape(shape));
+  writtenInPlace(data);
   return { info: backend.makeTensorInfo(shape, 'float32', data), data };
 }
 
