@@ -447,7 +447,7 @@ describe.skipIf(!native.ok)('onednn convolution filters that change', () => {
         tf.setBackend('onednn');
         close(first, expected);
         close(again, expected);
-        tf.tidy(() => sgd.minimize(() => tf.mean(tf.square(conv(xt, variable))) as tf.Scalar));
+        tf.tidy(() => { sgd.minimize(() => tf.mean(tf.square(conv(xt, variable))) as tf.Scalar); });
       }
       // Filters made by a native kernel come from the pool: a disposed one's buffer holds the next.
       for (const offset of [0, 0.25, -0.5]) {
