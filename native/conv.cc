@@ -263,56 +263,12 @@ static void conv2dSingleChannel(const float* x, const float* w, const float* bia
 // on every call; direct loops do the ~1M multiply-adds of the FCN's case in less time.
 static bool fewChannels(const int* d) { return int64_t{d[ConvDim::InChannels]} * d[ConvDim::OutChannels] <= 16; }
 
-// Few output channels from many input channels (the FCN's score layer, 3x3, 300 -> 2): oneDNN's blocked
-// kernels pad the two channels to a whole block and ran it at ~7 GFLOP/s (0.35-0.45 ms under the AVX2
-// cap for 2.8 MFLOP). Here each output value is a dot product of an input window with one filter, over
-// contiguous input channels: the HWIO filter is transposed once per call to [OC][KH*KW][IC].
-constexpr int64_t kMaxFewOutputs = 4;
-static bool fewOutputs(const int* d) { return d[ConvDim::OutChannels] <= kMaxFewOutputs && d[ConvDim::InChannels] >= 16; }
-
-static void conv2dFewOutputs(const float* x, const float* w, const float* bias, float* y, const int* d, bool relu) {
-  const Geometry g(d);
-  const int64_t n = g.n, ih = g.ih, iw = g.iw, ic = g.ic, oh = g.oh, ow = g.ow, oc = g.oc, kh = g.kh, kw = g.kw;
-  const int64_t sh = g.sh, sw = g.sw, pt = g.pt, pl = g.pl, dh = g.dh, dw = g.dw, taps = kh * kw;
-  std::vector<float> wT(static_cast<size_t>(oc * taps * ic));
-  for (int64_t t = 0; t < taps; t++) {
-    for (int64_t c = 0; c < ic; c++) {
-      for (int64_t o = 0; o < oc; o++) wT[static_cast<size_t>((o * taps + t) * ic + c)] = w[(t * ic + c) * oc + o];
-    }
-  }
-#pragma omp parallel for collapse(2) schedule(static) if (n * oh * ow * taps * ic * oc > (1 << 20))
-  for (int64_t b = 0; b < n; b++) {
-    for (int64_t oy = 0; oy < oh; oy++) {
-      for (int64_t ox = 0; ox < ow; ox++) {
-        float acc[kMaxFewOutputs];
-        for (int64_t o = 0; o < oc; o++) acc[o] = bias ? bias[o] : 0.f;
-        for (int64_t ky = 0; ky < kh; ky++) {
-          const int64_t iy = oy * sh - pt + ky * dh;
-          if (iy < 0 || iy >= ih) continue;
-          for (int64_t kx = 0; kx < kw; kx++) {
-            const int64_t ix = ox * sw - pl + kx * dw;
-            if (ix < 0 || ix >= iw) continue;
-            const float* xv = x + ((b * ih + iy) * iw + ix) * ic;
-            for (int64_t o = 0; o < oc; o++) {
-              const float* wv = wT.data() + (o * taps + ky * kw + kx) * ic;
-              float sum = 0.f;
-#pragma omp simd reduction(+ : sum)
-              for (int64_t c = 0; c < ic; c++) sum += xv[c] * wv[c];
-              acc[o] += sum;
-            }
-          }
-        }
-        float* out = y + ((b * oh + oy) * ow + ox) * oc;
-        for (int64_t o = 0; o < oc; o++) out[o] = relu ? std::max(acc[o], 0.f) : acc[o];
-      }
-    }
-  }
-}
+// Few outputs from many inputs (the FCN's score layer, 300 -> 2): conv_direct.cc's loops.
+static bool fewOutputs(const int* d) { return d[ConvDim::OutChannels] <= 4 && d[ConvDim::InChannels] >= 16; }
 
 void conv2dForward(const float* x, const float* w, const float* bias, float* y, const int* dims, bool relu, uint64_t weightsToken) {
-  if (fewChannels(dims)) return conv2dForwardFewChannels(x, w, bias, y, dims, relu);
+  if (fewChannels(dims) || fewOutputs(dims)) return conv2dForwardDirect(x, w, bias, y, dims, relu);
   if (dims[ConvDim::InChannels] == 1) return conv2dSingleChannel(x, w, bias, y, dims, relu);
-  if (fewOutputs(dims)) return conv2dFewOutputs(x, w, bias, y, dims, relu);
   if (winogradApplies(dims)) return conv2dWinograd(x, w, bias, y, dims, relu, weightsToken);
   static Cache<ConvForward> cache;
   const bool withBias = bias != nullptr;

@@ -21,11 +21,13 @@ void conv2dForward(const float* x, const float* w, const float* bias, float* y, 
                    uint64_t weightsToken = 0);
 void conv2dBackwardData(const float* dy, const float* w, float* dx, const int* dims);
 void conv2dBackwardWeights(const float* x, const float* dy, float* dw, const int* dims);
-// conv_direct.cc: the forward pass as direct loops, for input x output channels <= 16 (conv.cc's fewChannels).
+// conv_direct.cc: the forward pass as direct loops, for input x output channels <= 16 or at most
+// kMaxDirectOutputs outputs (conv.cc's fewChannels and fewOutputs).
+constexpr int64_t kMaxDirectOutputs = 16;
+void conv2dForwardDirect(const float* x, const float* w, const float* bias, float* y, const int* dims, bool relu);
 // 3x3, stride 1, at least 64 channels in and out: Winograd F(2x2, 3x3) (conv_winograd.cc).
 bool winogradApplies(const int* dims);
 void conv2dWinograd(const float* x, const float* w, const float* bias, float* y, const int* dims, bool relu, uint64_t weightsToken);
-void conv2dForwardFewChannels(const float* x, const float* w, const float* bias, float* y, const int* dims, bool relu);
 
 // dims: PoolDim::Count values (contract.h); pool_direct.cc (direct loops: oneDNN's pooling was slower on AVX2, see there).
 void maxPoolDirect(const float* x, float* y, const int* dims);
