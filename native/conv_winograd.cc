@@ -3,7 +3,7 @@
 // AVX-512; on AVX2 its direct kernels ran the FCN's 16x16 layers (200 -> 300, 300 -> 300) at ~150
 // GFLOP/s, which is most of the FCN's inference at batch 1.
 //   V[xi][tile][ic] = (B^T d B)[xi]  the input tiles, 4x4 windows with a stride of 2, zeros outside
-//   U[xi][ic][oc]   = (G g G^T)[xi]  the filter, made once per weights token (conv.cc)
+//   U[xi][ic][oc]   = (G g G^T)[xi]  the filter, made again only when its weights token changes (onednn/kernel.ts)
 //   M[xi]           = V[xi] U[xi]    16 matmuls of [tiles, ic] x [ic, oc] on oneDNN
 //   y tile          = A^T M A        + bias, relu
 // Channels are the innermost dimension everywhere (NHWC), so every transform runs as simd over channels.
@@ -34,8 +34,6 @@ struct Filter {
   std::vector<float> u;
 };
 constexpr size_t kFilterBytes = size_t{64} << 20;
-
-const std::vector<float>& transformedFilter(const float* w, int64_t ic, int64_t oc, uint64_t token);
 }  // namespace
 
 // Where it pays, measured per layer against oneDNN's direct kernels (docs/backends.md): under AVX2 for
@@ -57,8 +55,9 @@ bool winogradApplies(const int* d) {
   return avx512 ? tiles * d[ConvDim::InChannels] * d[ConvDim::OutChannels] >= (int64_t{3} << 20) : tiles >= 64;
 }
 
+namespace {
 // U = G g G^T for every (ic, oc), G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1]; g from HWIO weights.
-static void transformFilter(const float* w, float* u, int64_t ic, int64_t oc) {
+void transformFilter(const float* w, float* u, int64_t ic, int64_t oc) {
 #pragma omp parallel if (ic * oc * 9 > (1 << 16))
   {
     std::vector<float> t(static_cast<size_t>(kTile * 3 * oc));  // G g: 4 rows x 3 columns, per oc
@@ -92,7 +91,6 @@ static void transformFilter(const float* w, float* u, int64_t ic, int64_t oc) {
   }
 }
 
-namespace {
 const std::vector<float>& transformedFilter(const float* w, int64_t ic, int64_t oc, uint64_t token) {
   static std::list<Filter> filters;
   static Filter scratch{nullptr, 0, {}};
@@ -132,10 +130,12 @@ void conv2dWinograd(const float* x, const float* w, const float* bias, float* y,
   // The filter in the transformed domain, kept while the same weights come back (inference).
   const std::vector<float>& u = transformedFilter(w, ic, oc, weightsToken);
 
-  static std::vector<float> v, m;
+  // Scratch kept between calls (calls are serialised): the transformed input and products, and a row of
+  // zeros that stands for the input outside the image.
+  static std::vector<float> v, m, zeros;
   v.resize(static_cast<size_t>(kXi * tiles * ic));
   m.resize(static_cast<size_t>(kXi * tiles * oc));
-  const std::vector<float> zeros(static_cast<size_t>(ic), 0.f);
+  zeros.resize(static_cast<size_t>(ic), 0.f);
 
   // V = B^T d B, B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], per tile, simd over input channels.
 #pragma omp parallel for schedule(static) if (tiles * ic * 16 > (1 << 16))

@@ -5,7 +5,7 @@
 //   node scripts/ship-model.mjs RUN models/lv-sunnybrook --val ../shared/data/sunnybrook/png/validation --command "lvseg train …"
 // Needs the build (npm run build). Each file is written atomically; lvseg.json gets the numbers last.
 import { execFileSync } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -21,11 +21,12 @@ if (!run || !dest || !values.val || !values.command) {
 const { loadModel, saveModel, readModelMetadata } = await import(join(ROOT, 'dist/src/models/io.js'));
 const { writeFileAtomic } = await import(join(ROOT, 'dist/src/io/atomic.js'));
 const { selectBackend } = await import(join(ROOT, 'dist/src/backends/select.js'));
+const { readRunFile, runPath } = await import(join(ROOT, 'dist/src/runs/run-dir.js'));
 await selectBackend('cpu');
 
 const meta = readModelMetadata(join(run, 'model', 'model.json'));
-const history = JSON.parse(readFileSync(join(run, 'history.json'), 'utf8')).epochs;
-const config = JSON.parse(readFileSync(join(run, 'config.json'), 'utf8'));
+const history = readRunFile(run, 'history').epochs;
+const config = readRunFile(run, 'config');
 const { data: _paths, ...recipe } = meta.training;
 const training = {
   ...recipe,
@@ -36,7 +37,7 @@ const training = {
   startedAt: config.startedAt,
   command: values.command,
   // from the start of training to the run's final evaluation
-  wallSeconds: Math.round((statSync(join(run, 'evaluation.json')).mtimeMs - Date.parse(config.startedAt)) / 1000),
+  wallSeconds: Math.round((statSync(runPath(run, 'evaluation')).mtimeMs - Date.parse(config.startedAt)) / 1000),
   epochsTrained: history.length,
   source: 'RUN/model',
   epochSeconds: history.map((e) => Math.round(e.seconds)),
