@@ -25,7 +25,8 @@ void conv2dBackwardWeights(const float* x, const float* dy, float* dw, const int
 // kMaxDirectOutputs outputs (conv.cc's fewChannels and fewOutputs).
 constexpr int64_t kMaxDirectOutputs = 16;
 void conv2dForwardDirect(const float* x, const float* w, const float* bias, float* y, const int* dims, bool relu);
-// 3x3, stride 1, at least 64 channels in and out: Winograd F(2x2, 3x3) (conv_winograd.cc).
+// 3x3 stride 1 (or 5x5 stride 2, split into phases), at least 64 channels in and out: Winograd F(4x4, 3x3)
+// or F(2x2, 3x3) (conv_winograd.cc).
 bool winogradApplies(const int* dims);
 void conv2dWinograd(const float* x, const float* w, const float* bias, float* y, const int* dims, bool relu, uint64_t weightsToken);
 

@@ -81,12 +81,16 @@ function expectSameOnBoth(arrays: Arrays, compute: Compute, expected: KernelExpe
 interface ConvCase { n: number; h: number; w: number; ci: number; co: number; k: number; s: number; pad: 'same' | 'valid' }
 
 // Strides 1, 2 and 16; kernels 1 to 31; same and valid; batch 1 to 4; odd sizes.
-// 3x3, stride 1, large enough for Winograd F(2x2, 3x3) under both ISAs' rules (native/conv_winograd.cc
-// `winogradApplies`); odd sizes cut the last 2x2 tiles. Forward only: the gradients are oneDNN's.
+// 3x3 stride 1, and 5x5 or 6x6 stride 2 (split into four phases), large enough for Winograd under both
+// ISAs' rules (native/conv_winograd.cc `winogradApplies`): F(4x4, 3x3), and F(2x2, 3x3) for the 6x6
+// output; odd sizes cut the last tiles and pad unevenly. Forward only: the gradients are oneDNN's.
 const WINOGRAD_CASES: ConvCase[] = [
   { n: 1, h: 16, w: 16, ci: 200, co: 300, k: 3, s: 1, pad: 'same' },
   { n: 2, h: 23, w: 21, ci: 128, co: 130, k: 3, s: 1, pad: 'same' },
   { n: 4, h: 21, w: 14, ci: 129, co: 128, k: 3, s: 1, pad: 'valid' },
+  { n: 2, h: 39, w: 36, ci: 48, co: 128, k: 5, s: 2, pad: 'same' },
+  { n: 1, h: 37, w: 41, ci: 64, co: 192, k: 6, s: 2, pad: 'valid' },
+  { n: 8, h: 6, w: 6, ci: 256, co: 192, k: 3, s: 1, pad: 'same' },
 ];
 const FEW_OUTPUT_CASES: ConvCase[] = [
   { n: 1, h: 16, w: 16, ci: 300, co: 2, k: 3, s: 1, pad: 'same' },
