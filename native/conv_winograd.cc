@@ -184,29 +184,26 @@ void transformFilter(const float* w, float* u, int64_t k, int64_t s, int64_t ic,
   }
 }
 
-template <int M>
-const std::vector<float>& transformedFilter(const float* w, int64_t k, int64_t s, int64_t ic, int64_t oc, uint64_t token) {
+// The entry for the weights at w transformed into `size` floats (the size tells the tile), and whether
+// its values must be transformed (again): new, or the token changed. One list for both tile sizes, so
+// kFilterBytes bounds them together. Token 0 (values that may change under us): a scratch entry, always stale.
+std::vector<float>& filterEntry(const float* w, size_t size, uint64_t token, bool& stale) {
   static std::list<Filter> filters;
   static Filter scratch{nullptr, 0, {}};
-  constexpr int T = Transforms<M>::T;
-  const size_t size = static_cast<size_t>(T * T * s * s * ic * oc);
+  stale = true;
   if (token == 0) {
     scratch.u.resize(size);
-    transformFilter<M>(w, scratch.u.data(), k, s, ic, oc);
     return scratch.u;
   }
   auto it = std::find_if(filters.begin(), filters.end(), [&](const Filter& f) { return f.w == w && f.u.size() == size; });
   if (it != filters.end()) {
     filters.splice(filters.begin(), filters, it);
     Filter& f = filters.front();
-    if (f.token != token) {
-      transformFilter<M>(w, f.u.data(), k, s, ic, oc);
-      f.token = token;
-    }
+    stale = f.token != token;
+    f.token = token;
     return f.u;
   }
   Filter& f = filters.emplace_front(Filter{w, token, std::vector<float>(size)});
-  transformFilter<M>(w, f.u.data(), k, s, ic, oc);
   size_t bytes = 0;
   for (auto e = filters.begin(); e != filters.end();) {
     bytes += e->u.size() * sizeof(float);
@@ -214,6 +211,10 @@ const std::vector<float>& transformedFilter(const float* w, int64_t k, int64_t s
   }
   return f.u;
 }
+
+// Scratch kept between calls (calls are serialised), shared by both tile sizes: the transformed input V,
+// the products M, and a row of zeros that stands for the input outside the image.
+std::vector<float> transformedInput, products, zeroRow;
 
 template <int M>
 void winograd(const float* x, const float* w, const float* bias, float* y, const int* d, bool relu, uint64_t weightsToken) {
@@ -226,11 +227,13 @@ void winograd(const float* x, const float* w, const float* bias, float* y, const
   const int64_t s = winogradStride(d), vcs = s * s * ic;
 
   // The filter in the transformed domain, kept while the same weights come back (inference).
-  const std::vector<float>& u = transformedFilter<M>(w, d[ConvDim::FilterHeight], s, ic, oc, weightsToken);
+  bool stale;
+  std::vector<float>& u = filterEntry(w, static_cast<size_t>(Xi * vcs * oc), weightsToken, stale);
+  if (stale) transformFilter<M>(w, u.data(), d[ConvDim::FilterHeight], s, ic, oc);
 
-  // Scratch kept between calls (calls are serialised): the transformed input and products, and a row of
-  // zeros that stands for the input outside the image.
-  static std::vector<float> v, m, zeros;
+  std::vector<float>& v = transformedInput;
+  std::vector<float>& m = products;
+  std::vector<float>& zeros = zeroRow;
   v.resize(static_cast<size_t>(Xi * tiles * vcs));
   m.resize(static_cast<size_t>(Xi * tiles * oc));
   zeros.resize(static_cast<size_t>(ic), 0.f);
