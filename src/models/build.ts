@@ -1,4 +1,4 @@
-import type * as tfl from '@tensorflow/tfjs-layers';
+import * as tfl from '@tensorflow/tfjs-layers';
 import { ModelSpecError } from '../errors.js';
 import { buildDense } from './dense.js';
 import { buildFcn } from './fcn.js';
@@ -18,6 +18,7 @@ export interface BuildOptions {
   batchNorm?: boolean;
   batchNormMomentum?: number;
   residual?: boolean;
+  deepSupervision?: number;
 }
 
 /**
@@ -46,6 +47,16 @@ export function buildModel(name: ModelName | string, options: BuildOptions = {})
 
 /** The U-Net options that were given (an undefined one must not hide the named model's default). */
 function unetVariant(options: BuildOptions): Partial<UnetOptions> {
-  const { depth, baseFilters, batchNorm, batchNormMomentum, residual } = options;
-  return Object.fromEntries(Object.entries({ depth, baseFilters, batchNorm, batchNormMomentum, residual }).filter(([, v]) => v !== undefined));
+  const { depth, baseFilters, batchNorm, batchNormMomentum, residual, deepSupervision } = options;
+  return Object.fromEntries(Object.entries({ depth, baseFilters, batchNorm, batchNormMomentum, residual, deepSupervision }).filter(([, v]) => v !== undefined));
+}
+
+/**
+ * The model that segments: `model` itself, or for a model with auxiliary outputs (a deep-supervised
+ * U-Net's training graph) its first output alone, sharing the layers and weights. What is saved as a
+ * run's model and what predict runs.
+ */
+export function segmentationModel(model: tfl.LayersModel): tfl.LayersModel {
+  if (model.outputs.length < 2) return model;
+  return tfl.model({ inputs: model.inputs, outputs: model.outputs[0]!, name: model.name });
 }

@@ -10,6 +10,7 @@ import { buildEnsemble, ENSEMBLE_FILE, readEnsembleFile } from './ensemble.js';
 import { checkModelMetadata, METADATA_FILE, type ModelMetadata } from './metadata.js';
 import { concatWeightData, layersModelJson, WEIGHTS_FILE } from './layers-format.js';
 import { inferenceModel } from './fold.js';
+import { segmentationModel } from './build.js';
 
 export interface SaveOptions {
   /** Written as `lvseg.json` beside model.json (before it), so the folder alone is enough to use the model. */
@@ -95,7 +96,7 @@ function quantizeFloat16(data: Uint8Array, specs: tf.io.WeightsManifestEntry[]):
  * models/fold.ts): what predict, evaluate, volumes and the library's inference run. Not for training.
  */
 export async function loadInferenceModel(path: string): Promise<tfl.LayersModel> {
-  const saved = await loadModel(path);
+  const saved = segmentationModel(await loadModel(path));
   const model = await inferenceModel(saved);
   if (model !== saved) saved.dispose();
   return model;
@@ -111,7 +112,7 @@ export async function loadModel(path: string): Promise<tfl.LayersModel> {
   if (basename(file) === ENSEMBLE_FILE) {
     const { members } = readEnsembleFile(file);
     const models = await Promise.all(members.map((m) => loadModel(isAbsolute(m.model) ? m.model : join(dir, m.model))));
-    return buildEnsemble(models, members.map((m) => m.output));
+    return buildEnsemble(models.map(segmentationModel), members.map((m) => m.output));
   }
   let json: { modelTopology: object; weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[] };
   try {

@@ -20,7 +20,7 @@ export interface Preset {
   stepsPerEpoch: null;
   /** The recipe options of the training config (issue 9), where the preset sets them. */
   recipe?: {
-    unet?: Pick<UnetOptions, 'depth' | 'baseFilters' | 'batchNorm' | 'batchNormMomentum' | 'residual'>;
+    unet?: Pick<UnetOptions, 'depth' | 'baseFilters' | 'batchNorm' | 'batchNormMomentum' | 'residual' | 'deepSupervision'>;
     preprocessing?: Preprocessing;
     augment?: TransformSpec[];
     lrSchedule?: 'constant' | 'cosine' | 'poly';

@@ -113,11 +113,11 @@ export const TRAIN_OPTIONS = {
   out: declare({ schema: optionalPath, default: null, flag: 'string', value: 'DIR', must: 'be a folder path', help: 'run directory (default: runs/<preset-or-model>-<time>)' }),
   // The recipe for unseen patients (the sunnybrook-unet preset); the defaults keep the lab's behaviour.
   unet: declare({
-    schema: z.strictObject({ depth: positiveInt.optional(), baseFilters: positiveInt.optional(), batchNorm: z.boolean().optional(), batchNormMomentum: z.number().gt(0).lt(1).optional(), residual: z.boolean().optional() }).nullable(),
+    schema: z.strictObject({ depth: positiveInt.optional(), baseFilters: positiveInt.optional(), batchNorm: z.boolean().optional(), batchNormMomentum: z.number().gt(0).lt(1).optional(), residual: z.boolean().optional(), deepSupervision: z.number().int().min(0).optional() }).nullable(),
     default: null,
     flag: null,
-    must: 'be an object {depth, baseFilters, batchNorm, batchNormMomentum, residual}',
-    help: 'U-Net variant (models unet, unet-small): depth, baseFilters, batchNorm, batchNormMomentum, residual',
+    must: 'be an object {depth, baseFilters, batchNorm, batchNormMomentum, residual, deepSupervision}',
+    help: 'U-Net variant (models unet, unet-small): depth, baseFilters, batchNorm, batchNormMomentum, residual, deepSupervision (auxiliary outputs at that many decoder levels)',
   }),
   preprocessing: declare({
     schema: z.custom<Preprocessing>((v) => typeof v === 'object').nullable(),

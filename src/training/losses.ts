@@ -50,6 +50,20 @@ export const imageDiceLoss: LossFn = (logits, labels) => softDice(logits, labels
 
 const plus = (a: LossFn, b: LossFn): LossFn => (logits, labels) => tf.tidy(() => tf.add(a(logits, labels), b(logits, labels)) as tf.Scalar);
 
+/**
+ * The loss of a deep-supervised model's outputs [logits, aux1, …, auxk] (aux j at 1/2^j of the input
+ * size, upsampled): weights 1, 1/2, …, 1/2^k normalised to sum 1, as nnU-Net weighs its levels. One
+ * output: `loss` of it.
+ */
+export function supervisedLoss(loss: LossFn, outputs: readonly tf.Tensor4D[], labels: tf.Tensor3D): tf.Scalar {
+  if (outputs.length === 1) return loss(outputs[0]!, labels);
+  return tf.tidy(() => {
+    const weights = outputs.map((_, j) => 2 ** -j);
+    const total = weights.reduce((a, b) => a + b, 0);
+    return tf.addN(outputs.map((o, j) => tf.mul(weights[j]! / total, loss(o, labels)))) as tf.Scalar;
+  });
+}
+
 export function getLoss(name: string): LossFn {
   switch (name) {
     case 'sparse-ce':

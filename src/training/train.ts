@@ -7,7 +7,7 @@ import { argmaxLabels } from '../imaging/mask-metrics.js';
 import type { EpochLogs, TrainingCallback, TrainingContext } from './callbacks/types.js';
 import type { RunConfig } from './config.js';
 import { fuseBatchNormTraining } from './batch-norm.js';
-import { scoresLoss, type LossFn } from './losses.js';
+import { scoresLoss, supervisedLoss, type LossFn } from './losses.js';
 import { detectOutputKind, predictScores } from '../models/predict.js';
 import { batchMetrics, RunningMeans, type MetricName } from './metrics.js';
 import { setLearningRate } from '../backends/learning-rate.js';
@@ -15,7 +15,13 @@ import { rngAt, type Transform } from '../transforms/compose.js';
 import type { LearningRateSchedule } from './schedule.js';
 
 export interface FitOptions {
+  /** The model that segments: validation, the display sample and the best model use it. */
   model: tfl.LayersModel;
+  /**
+   * What the steps train, when it is more than `model`: `model` with auxiliary outputs after its own
+   * (a deep-supervised U-Net; see supervisedLoss), sharing its layers. Checkpoints save this one.
+   */
+  trainingModel?: tfl.LayersModel;
   /** From createOptimizer (src/backends/optimizers.ts). */
   optimizer: tf.Optimizer;
   train: readonly Sample[];
@@ -60,12 +66,13 @@ export interface FitResult {
  */
 export async function fitModel(opts: FitOptions): Promise<FitResult> {
   const { model, optimizer, train, val, batchSize, stepsPerEpoch, loss, metrics } = opts;
+  const trainingModel = opts.trainingModel ?? model;
   const callbacks = opts.callbacks ?? [];
   const initialEpoch = opts.initialEpoch ?? 0;
   const history = [...(opts.previousEpochs ?? [])].slice(0, initialEpoch);
   if (train.length === 0) throw new TrainingError('the training set is empty; check --train');
-  const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  fuseBatchNormTraining(model);
+  const variables = trainingModel.trainableWeights.map((w) => w.read() as tf.Variable);
+  fuseBatchNormTraining(trainingModel);
   // The lab's input pipeline, endless, started `position` samples in (see Dataset). No cache(): the
   // samples are in memory already (splitting needs them all).
   let position = opts.samplePosition ?? 0;
@@ -81,6 +88,7 @@ export async function fitModel(opts: FitOptions): Promise<FitResult> {
   let epochEndMasks: Map<Sample, Uint8Array> | undefined;
   const ctx: TrainingContext = {
     model,
+    trainingModel,
     runDir: opts.runDir,
     config: opts.config,
     displaySample: opts.displaySample,
@@ -115,7 +123,7 @@ export async function fitModel(opts: FitOptions): Promise<FitResult> {
       const batch = ((await batches.next()) as IteratorYieldResult<SampleBatch>).value;
       position += batch.size;
       if (opts.schedule) setLearningRate(optimizer, opts.schedule(epoch * stepsPerEpoch + step));
-      const { lossValue, preds } = await trainStep(model, optimizer, variables, loss, batch);
+      const { lossValue, preds } = await trainStep(trainingModel, optimizer, variables, loss, batch);
       if (!Number.isFinite(lossValue)) {
         const kept = epoch > 0 ? `the last good checkpoint (epoch ${epoch}) is kept in ${opts.runDir}/checkpoints; ` : '';
         throw new TrainingError(
@@ -159,7 +167,10 @@ function splitMasks(flat: Uint8Array, count: number): Uint8Array[] {
   return Array.from({ length: count }, (_, i) => flat.subarray(i * n, (i + 1) * n));
 }
 
-/** One optimisation step; returns the loss and the argmax masks of the batch as predicted in that step. */
+/**
+ * One optimisation step; returns the loss (of every output, supervisedLoss) and the argmax masks of the
+ * batch as predicted in that step (the first output).
+ */
 async function trainStep(
   model: tfl.LayersModel,
   optimizer: tf.Optimizer,
@@ -172,9 +183,10 @@ async function trainStep(
     const xs = imagesTensor(batch);
     const ys = labelsTensor(batch);
     return optimizer.minimize(() => {
-      const logits = model.apply(xs, { training: true }) as tf.Tensor4D;
-      argmax = tf.keep(tf.argMax(logits, -1));
-      return loss(logits, ys);
+      const out = model.apply(xs, { training: true }) as tf.Tensor4D | tf.Tensor4D[];
+      const outputs = Array.isArray(out) ? out : [out];
+      argmax = tf.keep(tf.argMax(outputs[0]!, -1));
+      return supervisedLoss(loss, outputs, ys);
     }, true, variables)!;
   });
   const lossValue = (await readAndDispose(lossTensor))[0]!;

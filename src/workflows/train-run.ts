@@ -12,7 +12,7 @@ import { parsePixelSpacing } from '../data/spacing.js';
 import { CheckpointError, DataError, UsageError } from '../errors.js';
 import { onInterrupt } from '../io/atomic.js';
 import { holdOutPatients, splitSamples } from '../data/split.js';
-import { buildModel } from '../models/build.js';
+import { buildModel, segmentationModel } from '../models/build.js';
 import { checkModelFitsData, softmaxLogitsWarning } from '../models/fit.js';
 import { saveModel } from '../models/io.js';
 import { buildModelFromSpec, loadModelSpec, validateModelSpec } from '../models/spec.js';
@@ -155,13 +155,14 @@ export async function runTraining(input: TrainConfig & Partial<RunFacts>, resume
   if (config.modelSpec !== null && config.modelSpecContent === undefined) config.modelSpecContent = loadModelSpec(config.modelSpec);
 
   const optimizer = createOptimizer(config.optimizer, config.lr, { weightDecay: config.weightDecay ?? 0 });
-  let model: tfl.LayersModel;
+  // with deep supervision the steps train a graph with auxiliary outputs; the model is its first output
+  let trainingModel: tfl.LayersModel;
   let initialEpoch = 0;
   let samplePosition = 0;
   let previousEpochs: EpochLogs[] = [];
   const checkpoint = resumeDir ? await loadLatestCheckpoint(runPath(runDir, 'checkpoints')) : undefined;
   if (resumeDir && checkpoint) {
-    model = checkpoint.model;
+    trainingModel = checkpoint.model;
     await checkpoint.restoreOptimizer(optimizer);
     initialEpoch = checkpoint.state.epoch + 1;
     samplePosition = checkpoint.state.samplePosition;
@@ -172,12 +173,13 @@ export async function runTraining(input: TrainConfig & Partial<RunFacts>, resume
     warn(`resuming ${runDir} from ${checkpoint.dir} (epoch ${initialEpoch} of ${config.epochs} done)`);
   } else {
     if (resumeDir) warn(`${runDir}: no complete checkpoint yet; starting from epoch 1`);
-    model = buildConfiguredModel(config, inputSize);
+    trainingModel = buildConfiguredModel(config, inputSize);
   }
+  const model = segmentationModel(trainingModel);
   checkModelFitsData(model, inputSize, inputSize, config.modelSpec ?? config.model ?? model.name);
   const softmaxWarning = softmaxLogitsWarning(model, config.loss);
   if (softmaxWarning) warn(softmaxWarning);
-  checkMemoryFits(model, config.batchSize, inputSize);
+  checkMemoryFits(trainingModel, config.batchSize, inputSize);
 
   // Until its first checkpoint a new run cannot be resumed: a failure or a signal before then (a NaN
   // loss at step 2) removes what it wrote, so the folder is as it was and can be used again.
@@ -221,6 +223,7 @@ export async function runTraining(input: TrainConfig & Partial<RunFacts>, resume
     ];
     const result = await fitModel({
       model,
+      ...(trainingModel !== model ? { trainingModel } : {}),
       optimizer,
       train,
       val: valInputs,

@@ -3,10 +3,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createOptimizer, setLearningRate } from '../../src/backends/optimizers.js';
 import { selectBackend } from '../../src/backends/select.js';
 import { UsageError } from '../../src/errors.js';
-import { buildModel } from '../../src/models/build.js';
+import { buildModel, segmentationModel } from '../../src/models/build.js';
 import { summarizeModel } from '../../src/models/summary.js';
 import { resolveTrainConfig } from '../../src/training/config.js';
 import { learningRateSchedule } from '../../src/training/schedule.js';
+import { supervisedLoss, type LossFn } from '../../src/training/losses.js';
 
 beforeAll(async () => {
   await selectBackend('cpu');
@@ -55,6 +56,27 @@ describe('U-Net variants and the sunnybrook-unet preset', () => {
     expect(residual.layers.filter((l) => l.getClassName() === 'Add')).toHaveLength(2 * 2 + 1);
     expect(summarizeModel(residual).totalParams).toBeGreaterThan(plain.totalParams);
     expect(residual.outputs[0]!.shape).toEqual([null, 32, 32, 2]);
+  });
+
+  it('adds deep-supervision heads at full size after the logits; the segmentation model is the first output', () => {
+    const training = buildModel('unet', { inputSize: 32, depth: 3, baseFilters: 4, deepSupervision: 2 });
+    expect(training.outputs.map((o) => o.shape)).toEqual([[null, 32, 32, 2], [null, 32, 32, 2], [null, 32, 32, 2]]);
+    expect(training.outputNames).toEqual(['logits', 'aux1_up', 'aux2_up']);
+    const model = segmentationModel(training);
+    expect(model.outputs).toHaveLength(1);
+    expect(model.layers.some((l) => l.name.startsWith('aux'))).toBe(false);
+    // the heads are two 1×1 convs: (8 + 1)·2 and (16 + 1)·2 weights, shared otherwise
+    expect(summarizeModel(training).totalParams - summarizeModel(model).totalParams).toBe(18 + 34);
+    expect(segmentationModel(model)).toBe(model);
+    expect(() => buildModel('unet', { inputSize: 32, depth: 3, baseFilters: 4, deepSupervision: 3 })).toThrow(/has 2 decoder levels below its output; pass 0 to 2/);
+  });
+
+  it('weighs the outputs 1, 1/2, 1/4, … normalised', () => {
+    const meanLoss: LossFn = (logits) => tf.mean(logits) as tf.Scalar;
+    const labels = tf.zeros([1, 2, 2], 'int32') as tf.Tensor3D;
+    const outputs = [1, 2, 4].map((v) => tf.fill([1, 2, 2, 2], v) as tf.Tensor4D);
+    expect(supervisedLoss(meanLoss, outputs, labels).dataSync()[0]).toBeCloseTo((1 + 0.5 * 2 + 0.25 * 4) / 1.75, 6);
+    expect(supervisedLoss(meanLoss, outputs.slice(0, 1), labels).dataSync()[0]).toBeCloseTo(1, 6);
   });
 
   it('keeps unet-small at depth 3 unless the variant says otherwise', () => {

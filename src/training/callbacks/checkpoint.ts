@@ -11,7 +11,7 @@ export function checkpointCallback({ keep = 2 }: { keep?: number } = {}): Traini
     async onEpochEnd(epoch, _logs, ctx) {
       await writeCheckpoint(
         runPath(ctx.runDir, 'checkpoints'),
-        ctx.model,
+        ctx.trainingModel,
         ctx.optimizer,
         { epoch, samplePosition: ctx.samplePosition(), seed: ctx.seed, savedAt: new Date().toISOString() },
         keep,

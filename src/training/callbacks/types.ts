@@ -9,6 +9,8 @@ export type EpochLogs = Record<string, number>;
 /** What every callback can see during training. */
 export interface TrainingContext {
   model: LayersModel;
+  /** What the training steps run: `model`, or `model` with auxiliary heads (deep supervision); checkpoints save this one. */
+  trainingModel: LayersModel;
   /** The run directory everything is written to. */
   runDir: string;
   /** The resolved configuration, as written to config.json. */
