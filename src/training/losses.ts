@@ -25,6 +25,19 @@ export const sparseCrossEntropy: LossFn = (logits, labels) =>
   });
 
 /**
+ * The softmax's class-1 channel [B, H, W, 1]. With two classes that is sigmoid(l1 − l0), which is ~10×
+ * faster than the softmax and its gradient on the cpu-derived backends (their softmax reduces over a
+ * last axis of 2: 38 ms against 3 ms for a batch of 4 at 128×128).
+ */
+function foregroundProbability(logits: tf.Tensor4D): tf.Tensor4D {
+  if (logits.shape[3] === 2) {
+    const [background, lv] = tf.split(logits, 2, 3) as [tf.Tensor4D, tf.Tensor4D];
+    return tf.sigmoid(tf.sub(lv, background)) as tf.Tensor4D;
+  }
+  return tf.slice(tf.softmax(logits, -1), [0, 0, 0, 1], [-1, -1, -1, 1]);
+}
+
+/**
  * Soft Dice loss on the foreground probability with smooth 1, like the lab's metric:
  * 1 − (2·Σp·y + 1)/(Σp + Σy + 1). `pooled` sums over the whole batch (the lab's Dice); per image, it is the
  * mean over the batch of each image's own Dice loss, so a small apical LV weighs as much as a large basal
@@ -33,7 +46,7 @@ export const sparseCrossEntropy: LossFn = (logits, labels) =>
  */
 function softDice(logits: tf.Tensor4D, labels: tf.Tensor3D, pooled: boolean): tf.Scalar {
   return tf.tidy(() => {
-    const foreground = tf.squeeze(tf.slice(tf.softmax(logits, -1), [0, 0, 0, 1], [-1, -1, -1, 1]), [3]);
+    const foreground = tf.squeeze(foregroundProbability(logits), [3]);
     const y = tf.cast(labels, 'float32');
     const axes = pooled ? undefined : [1, 2];
     const intersection = tf.sum(tf.mul(foreground, y), axes);

@@ -41,6 +41,21 @@ describe('losses', () => {
     expect(softDiceLoss(logits, labels).dataSync()[0]).toBeCloseTo(0.125, 5);
     expect(getLoss('ce+image-dice')(logits, labels).dataSync()[0]).toBeCloseTo(0.25 + sparseCrossEntropy(logits, labels).dataSync()[0]!, 5);
   });
+  it("soft Dice's two-class shortcut (a sigmoid of the logit difference) gives the softmax's value and gradient", () => {
+    const logits = tf.randomNormal([2, 5, 5, 2], 0, 3, 'float32', 1) as tf.Tensor4D;
+    const labels = tf.cast(tf.greater(tf.randomUniform([2, 5, 5], 0, 1, 'float32', 2), 0.6), 'int32') as tf.Tensor3D;
+    const viaSoftmax = (l: tf.Tensor4D): tf.Scalar => {
+      const p = tf.squeeze(tf.slice(tf.softmax(l, -1), [0, 0, 0, 1], [-1, -1, -1, 1]), [3]);
+      const y = tf.cast(labels, 'float32');
+      const inter = tf.sum(tf.mul(p, y), [1, 2]);
+      return tf.mean(tf.sub(1, tf.div(tf.add(tf.mul(2, inter), 1), tf.add(tf.add(tf.sum(p, [1, 2]), tf.sum(y, [1, 2])), 1)))) as tf.Scalar;
+    };
+    expect(imageDiceLoss(logits, labels).dataSync()[0]).toBeCloseTo(viaSoftmax(logits).dataSync()[0]!, 6);
+    const fast = tf.grad((l) => imageDiceLoss(l as tf.Tensor4D, labels))(logits).dataSync();
+    const reference = tf.grad((l) => viaSoftmax(l as tf.Tensor4D))(logits).dataSync();
+    expect(Math.max(...fast.map((v, i) => Math.abs(v - reference[i]!)))).toBeLessThan(1e-6);
+    expect(Math.max(...reference.map(Math.abs))).toBeGreaterThan(1e-3);
+  });
 });
 
 describe('metrics', () => {
