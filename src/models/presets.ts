@@ -13,7 +13,7 @@ export interface Preset {
   shuffleBuffer: number;
   lr: number;
   optimizer: 'adam';
-  loss: 'sparse-ce' | 'ce+dice';
+  loss: 'sparse-ce' | 'ce+dice' | 'ce+image-dice';
   /** The lab divides pixel values by 1024; the shared TFRecords (0–255) want `--scale 1/255`. */
   scale: number;
   /** `null`: one step per training image, as the lab does. */
@@ -34,18 +34,20 @@ export interface Preset {
 /**
  * The recipe for patients the model has never seen (issue 9): a batch-norm U-Net on a centred 128×128
  * region of interest (every Sunnybrook LV lies inside it), per-image percentile clipping + z-score,
- * strong augmentation (any rotation, flips, scale, shift, gamma, contrast, noise, blur), CE + Dice,
- * AdamW with warm-up and cosine decay; at inference the mean over four flips, then the largest
- * component with its holes filled.
+ * strong augmentation (any rotation, flips, scale, shift, gamma, contrast, noise, blur), CE + a soft
+ * Dice per image, AdamW with warm-up and cosine decay over 40 epochs; at inference the mean over four
+ * flips, then the largest component with its holes filled. 40 epochs with the per-image Dice gave mean
+ * per-image Dice 0.888–0.891 on the unseen validation patients in three runs whose float sums differed;
+ * 15 epochs with the pooled Dice (the preset before) gave 0.868 and 0.851 (README).
  */
 const sunnybrookUnet: Preset = {
   model: 'unet',
-  epochs: 15,
+  epochs: 40,
   batchSize: 4,
   shuffleBuffer: 1000,
   lr: 0.002,
   optimizer: 'adam',
-  loss: 'ce+dice',
+  loss: 'ce+image-dice',
   // any factor does: the per-image z-score removes it; 1/255 keeps raw values readable in panels
   scale: 1 / 255,
   stepsPerEpoch: null,
