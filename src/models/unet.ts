@@ -17,7 +17,7 @@ export interface UnetOptions {
   /**
    * Deep supervision: auxiliary logits from the k decoder levels below the output (1/2, 1/4, … of the
    * input size), each upsampled bilinearly to the input size. The model's outputs are then
-   * [logits, aux1, …, auxk]; training weighs their losses (deepSupervisionWeights) and inference uses
+   * [logits, aux1, …, auxk]; training weighs their losses (supervisedLoss) and inference uses
    * the first output only (segmentationModel). 0: off.
    */
   deepSupervision?: number;

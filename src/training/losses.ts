@@ -27,7 +27,7 @@ export const sparseCrossEntropy: LossFn = (logits, labels) =>
 /**
  * The softmax's class-1 channel [B, H, W, 1]. With two classes that is sigmoid(l1 − l0), which is ~10×
  * faster than the softmax and its gradient on the cpu-derived backends (their softmax reduces over a
- * last axis of 2: 38 ms against 3 ms for a batch of 4 at 128×128).
+ * last axis of 2: 38 ms against 4 ms, forward and gradient, for a batch of 4 at 128×128).
  */
 function foregroundProbability(logits: tf.Tensor4D): tf.Tensor4D {
   if (logits.shape[3] === 2) {

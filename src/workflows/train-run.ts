@@ -223,7 +223,7 @@ export async function runTraining(input: TrainConfig & Partial<RunFacts>, resume
     ];
     const result = await fitModel({
       model,
-      ...(trainingModel !== model ? { trainingModel } : {}),
+      trainingModel,
       optimizer,
       train,
       val: valInputs,
