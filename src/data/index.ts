@@ -1,7 +1,7 @@
 // The data layer's public API.
 export type { Sample } from './sample.js';
 export { generatePhantom, phantomPatient, PHANTOM_SLICES_PER_PATIENT } from './synthetic.js';
-export { openSource, syntheticSource, tfrecordSource, pngSource, dicomSource, readAllSamples, withDefaultSpacing, SOURCE_KINDS_HELP } from './source.js';
+export { openSource, concatSources, syntheticSource, tfrecordSource, pngSource, dicomSource, readAllSamples, withDefaultSpacing, SOURCE_KINDS_HELP } from './source.js';
 export type { SampleSource, SourceOptions } from './source.js';
 export { applyScaling, parseScaling, formatScaling, LAB_SCALING } from './scaling.js';
 export type { Scaling } from './scaling.js';

@@ -41,8 +41,35 @@ export const SOURCE_KINDS_HELP =
  * or a DICOM+contours folder. The kind is detected from the content, not the name.
  */
 export async function openSource(spec: string, options: SourceOptions = {}): Promise<SampleSource> {
+  const parts = spec.split(',').map((p) => p.trim());
+  if (parts.length > 1 && !existsSync(spec)) {
+    if (parts.some((p) => p === '')) throw new DataError(`source '${spec}' has an empty part; join sources with commas, e.g. png/training,png/validation`);
+    return concatSources(await Promise.all(parts.map((p) => openSource(p, options))));
+  }
   const source = await openSourceAs(spec, options.scale ?? 'none');
   return options.spacing ? withDefaultSpacing(source, options.spacing) : source;
+}
+
+/**
+ * Several sources read one after another (`--train png/training,png/validation`). A sample name seen
+ * twice is an error: the same slice would count twice, and a patient could land on both sides of a split.
+ */
+export function concatSources(sources: SampleSource[]): SampleSource {
+  return {
+    kind: sources[0]!.kind,
+    description: sources.map((s) => s.description).join(' + '),
+    async *samples() {
+      const seen = new Map<string, string>();
+      for (const source of sources) {
+        for await (const s of source.samples()) {
+          const first = seen.get(s.name);
+          if (first !== undefined) throw new DataError(`sample '${s.name}' is in both ${first} and ${source.description}; list each source once`);
+          seen.set(s.name, source.description);
+          yield s;
+        }
+      }
+    },
+  };
 }
 
 /** `source` with `spacing` given to every sample that has none. */

@@ -46,7 +46,7 @@ export const TRAIN_OPTIONS = {
   modelSpec: declare({ schema: optionalPath, default: null, flag: 'string', value: 'FILE', must: 'be the path of a JSON model spec', help: 'a JSON model spec ({"layers": [{"type": "Conv2D", "args": {...}}, ...]})' }),
   preset: declare({ schema: z.string().nullable(), default: null, flag: 'string', value: 'NAME', choices: Object.keys(PRESETS), must: `be one of ${Object.keys(PRESETS).join(', ')}`, help: "the lab's settings" }),
   softmax: declare({ schema: z.boolean(), default: false, flag: 'boolean', must: 'be true or false', help: "dense only: the lab's Task 1 softmax output (set by lab-task1)" }),
-  train: declare({ schema: z.string().min(1), default: '', flag: 'string', value: 'SRC', must: 'be a data source', help: 'training data source: a TFRecord file, PNG or DICOM folder, or synthetic:N[:SEED][:SIZE]' }),
+  train: declare({ schema: z.string().min(1), default: '', flag: 'string', value: 'SRC', must: 'be a data source', help: 'training data source: a TFRecord file, PNG or DICOM folder, or synthetic:N[:SEED][:SIZE]; several joined with commas' }),
   val: declare({ schema: optionalPath, default: null, flag: 'string', value: 'SRC', must: 'be a data source', help: 'validation source; without it the training source is split' }),
   split: declare({ schema: z.enum(['random', 'patient']), default: 'patient', flag: 'string', value: 'BY', choices: ['random', 'patient'], must: 'be random or patient', help: 'how to split off validation data without --val' }),
   valPatients: declare({

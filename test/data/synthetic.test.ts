@@ -56,3 +56,24 @@ describe('openSource synthetic', () => {
     await expect(openSource('/nonexistent/x.tfrecords')).rejects.toThrow(/does not exist; expected a TFRecord file/);
   });
 });
+
+describe('openSource with several sources', () => {
+  it('reads comma-joined sources one after another, each scaled as asked', async () => {
+    const src = await openSource('synthetic:2:0:32, synthetic:2:20:32', { scale: 1 / 255 });
+    const samples = await readAllSamples(src);
+    expect(samples.map((s) => s.name)).toEqual([
+      'synthetic-p000/slice-0000',
+      'synthetic-p000/slice-0001',
+      'synthetic-p002/slice-0020',
+      'synthetic-p002/slice-0021',
+    ]);
+    expect(samples[2]!.image[100]).toBeCloseTo(generatePhantom(20, 32).image[100]! / 255, 6);
+    expect(src.description).toMatch(/seeds 0\.\.1 \+ .*seeds 20\.\.21/);
+  });
+
+  it('rejects a slice listed twice and an empty part, naming them', async () => {
+    await expect(readAllSamples(await openSource('synthetic:3:0:32,synthetic:2:2:32'))).rejects.toThrow(/sample 'synthetic-p000\/slice-0002' is in both .*seeds 0\.\.2.* and .*seeds 2\.\.3/);
+    await expect(openSource('synthetic:2,')).rejects.toThrow(/has an empty part/);
+    await expect(openSource('synthetic:2,/nonexistent/x')).rejects.toThrow(/source '\/nonexistent\/x' does not exist/);
+  });
+});
