@@ -150,13 +150,14 @@ export const command: Command = {
     const backend = await selectBackend(args.options.backend as BackendName);
     if (backend.notice && !json) console.error(backend.notice);
     const result = await evaluateSavedModel(modelPath, data, { scale: args.options.scale as string, spacing, batchSize, tta: args.options.tta as boolean, postprocess: args.options.postprocess as boolean });
-    const { metrics, perImage, modelFile, scale, scaleOrigin: origin, source, segment } = result;
+    const { metrics, perImage, modelFile, scale, scaleOrigin: origin, source, segment, seenPatients } = result;
     const warning = source.kind === 'dicom' ? dicomScalingWarning(scale, segment) : undefined;
     if (warning) console.error(`warning: ${warning}`);
+    if (seenPatients && seenPatients.length > 0) console.error(`warning: ${seenWarning(seenPatients, perImage)}`);
 
     if (perImageFile) await writeOutputFile(perImageFile, perImageCsv(perImage, metrics.unit), perImageOutput);
     if (json) {
-      console.log(JSON.stringify({ ...evaluationDocument(result), model: modelFile, data: source.description, scale: formatScaling(scale), backend: backend.name, inference: segment ?? null }));
+      console.log(JSON.stringify({ ...evaluationDocument(result), model: modelFile, data: source.description, scale: formatScaling(scale), backend: backend.name, inference: segment ?? null, seenPatients: seenPatients ?? null }));
       return 0;
     }
     console.log(`model    ${modelFile}`);
@@ -173,3 +174,11 @@ export const command: Command = {
     return 0;
   },
 };
+
+/** Says which of the data's patients the model was trained on, so nobody quotes those numbers as unseen. */
+export function seenWarning(seen: string[], perImage: { patient: string }[]): string {
+  const all = new Set(perImage.map((r) => r.patient)).size;
+  const names = seen.length <= 4 ? seen.join(', ') : `${seen.slice(0, 3).join(', ')} and ${seen.length - 3} more`;
+  const what = seen.length === all ? `all ${all} patients` : `${seen.length} of the ${all} patients`;
+  return `${what} in the data were in this model's training data (${names}): these numbers are not of unseen patients`;
+}

@@ -137,3 +137,20 @@ export function resolveModelSettings(modelPath: string, given: { scale?: string;
   const scaled = given.scale !== undefined && given.scale !== '' ? resolveInputScale(modelPath, given.scale) : (fromMetadata ?? resolveInputScale(modelPath, undefined));
   return { ...scaled, ...(segment ? { segment } : {}) };
 }
+
+/**
+ * The patients a model was trained on, from its lvseg.json (`training.data.trainPatients`) or its run's
+ * config.json (`trainPatients`); undefined where neither records them (older runs, other models).
+ */
+export function readTrainPatients(modelPath: string): string[] | undefined {
+  const file = findModelSettings(modelPath) ?? findRunConfig(modelPath);
+  if (!file || basename(file) === ENSEMBLE_FILE) return undefined;
+  let record: { trainPatients?: unknown; training?: { data?: { trainPatients?: unknown } } };
+  try {
+    record = JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    return undefined; // the scale's reading of the same file reports it
+  }
+  const list = record.training?.data?.trainPatients ?? record.trainPatients;
+  return Array.isArray(list) && list.every((p) => typeof p === 'string') ? list : undefined;
+}

@@ -7,7 +7,7 @@ import type { Scaling } from '../data/scaling.js';
 import type { PixelSpacing } from '../data/spacing.js';
 import { loadInferenceModel, resolveModelJson } from '../models/io.js';
 import { evaluateModel, type EvaluationResult } from './evaluate.js';
-import { resolveModelSettings } from './run-config.js';
+import { readTrainPatients, resolveModelSettings } from './run-config.js';
 import type { SegmentSettings } from './segment.js';
 
 export interface SavedModelEvaluation extends EvaluationResult {
@@ -19,6 +19,11 @@ export interface SavedModelEvaluation extends EvaluationResult {
   source: SampleSource;
   /** The inference pipeline the model was measured through (its lvseg.json or its run's), if any. */
   segment?: SegmentSettings;
+  /**
+   * The data's patients that the model was trained on (its lvseg.json or run records them): its numbers
+   * on those are not of unseen patients. Empty when none was; undefined when the model does not say.
+   */
+  seenPatients?: string[];
 }
 
 export interface SavedModelOptions {
@@ -41,7 +46,9 @@ export async function evaluateSavedModel(modelRef: string, data: string, options
   const model = await loadInferenceModel(modelRef);
   try {
     const result = await evaluateModel(model, source.samples(), { batchSize: options.batchSize ?? 8, ...(segment ? { segment } : {}) });
-    return { ...result, modelFile, scale, scaleOrigin: origin, source, ...(segment ? { segment } : {}) };
+    const trained = readTrainPatients(modelRef);
+    const seenPatients = trained && [...new Set(result.perImage.map((r) => r.patient))].filter((p) => trained.includes(p)).sort();
+    return { ...result, modelFile, scale, scaleOrigin: origin, source, ...(segment ? { segment } : {}), ...(seenPatients ? { seenPatients } : {}) };
   } finally {
     model.dispose();
   }

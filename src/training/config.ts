@@ -155,6 +155,8 @@ export interface RunFacts {
   inputSize: number;
   trainSize: number;
   valSize: number;
+  /** The training samples' patients, sorted: what `evaluate` checks other data against (absent in older runs). */
+  trainPatients?: string[];
   versions: { lvseg: string; tfjs: string; node: string };
   startedAt: string;
 }
@@ -165,7 +167,8 @@ export type RunConfig = TrainConfig & RunFacts;
 export const TRAIN_DEFAULTS = Object.fromEntries(Object.entries(TRAIN_OPTIONS).map(([k, d]) => [k, d.default])) as unknown as TrainConfig;
 
 const OPTION_NAMES = Object.keys(TRAIN_OPTIONS) as TrainOptionName[];
-const RUN_FACT_NAMES = ['backendRequested', 'inputSize', 'trainSize', 'valSize', 'versions', 'startedAt', 'modelSpecContent'];
+const RUN_FACT_NAMES = ['backendRequested', 'inputSize', 'trainSize', 'valSize', 'trainPatients', 'versions', 'startedAt', 'modelSpecContent'];
+const OPTIONAL_FACTS = ['trainPatients', 'modelSpecContent'];
 
 /** `batchSize` → `batch-size`. */
 export function flagName(option: string): string {
@@ -221,7 +224,7 @@ export function checkTrainConfig<T extends Record<string, unknown>>(config: T, s
 /** Checks a run's config.json as read back (to resume it): its options as above, its facts present. */
 export function checkRunConfig(config: Record<string, unknown>, file: string): RunConfig {
   const checked = checkTrainConfig(config, file);
-  const missing = RUN_FACT_NAMES.filter((k) => k !== 'modelSpecContent' && checked[k] === undefined);
+  const missing = RUN_FACT_NAMES.filter((k) => !OPTIONAL_FACTS.includes(k) && checked[k] === undefined);
   if (missing.length > 0) throw new UsageError(`${file}: ${missing.join(', ')} missing; is it a config.json that 'lvseg train' wrote?`);
   return checked as unknown as RunConfig;
 }

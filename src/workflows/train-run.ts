@@ -149,6 +149,7 @@ export async function runTraining(input: TrainConfig & Partial<RunFacts>, resume
     inputSize,
     trainSize: train.length,
     valSize: val.length,
+    trainPatients: [...new Set(loaded.train.map((s) => s.patient))].sort(),
     versions: { lvseg: VERSION, tfjs: tf.version_core, node: process.versions.node },
     startedAt: input.startedAt ?? new Date().toISOString(),
   };
@@ -295,7 +296,7 @@ export function modelMetadata(config: RunConfig, segment: SegmentSettings): Mode
       preset: config.preset,
       model: config.model,
       unet: config.unet,
-      data: { train: config.train, val: config.val, trainSize: config.trainSize, valSize: config.valSize },
+      data: { train: config.train, val: config.val, trainSize: config.trainSize, valSize: config.valSize, ...(config.trainPatients ? { trainPatients: config.trainPatients } : {}) },
       augment: config.augment,
       epochs: config.epochs,
       batchSize: config.batchSize,

@@ -8,6 +8,7 @@ import { syntheticSource, readAllSamples } from '../../src/data/source.js';
 import { evaluateModel } from '../../src/evaluation/evaluate.js';
 import { saveModel } from '../../src/models/io.js';
 import { thresholdModel } from '../evaluation/tiny-model.js';
+import { testModelMetadata } from '../models/metadata-fixture.js';
 
 let dir: string;
 let run: string;
@@ -91,5 +92,28 @@ describe('lvseg evaluate', () => {
     expect(err).toMatch(/evaluate needs --data SRC/);
     const missing = await capture(['evaluate', join(dir, 'nope'), '--data', 'synthetic:1', '--backend', 'cpu']);
     expect(missing.err).toMatch(/no such model file or run directory, and not a bundled model/);
+  });
+  it('says which patients of the data the model was trained on, from its run or its lvseg.json', async () => {
+    // synthetic:8:4 holds synthetic-p000 (seeds 4-7) and synthetic-p001 (seeds 8-11)
+    const seen = join(dir, 'seen-run');
+    await saveModel(thresholdModel(32, 32), join(seen, 'model'));
+    writeFileSync(join(seen, 'config.json'), JSON.stringify({ scale: '1/255', trainPatients: ['synthetic-p000', 'SC-HF-I-01'] }));
+    const fromRun = await capture(['evaluate', seen, '--data', 'synthetic:8:4:32', '--json', '--backend', 'cpu']);
+    expect(fromRun.code).toBe(0);
+    expect(JSON.parse(fromRun.out).seenPatients).toEqual(['synthetic-p000']);
+    expect(fromRun.err).toContain("warning: 1 of the 2 patients in the data were in this model's training data (synthetic-p000): these numbers are not of unseen patients");
+
+    const bundled = join(dir, 'bundled');
+    await saveModel(thresholdModel(32, 32), bundled);
+    const meta = { ...testModelMetadata('1/255'), training: { data: { trainPatients: ['synthetic-p000', 'synthetic-p001'] } } };
+    writeFileSync(join(bundled, 'lvseg.json'), JSON.stringify(meta));
+    const fromMeta = await capture(['evaluate', bundled, '--data', 'synthetic:8:4:32', '--backend', 'cpu']);
+    expect(fromMeta.code).toBe(0);
+    expect(fromMeta.err).toMatch(/all 2 patients in the data were in this model's training data \(synthetic-p000, synthetic-p001\)/);
+
+    // a run that does not record its patients says nothing either way
+    const silent = await capture(['evaluate', run, '--data', 'synthetic:8:4:32', '--json', '--backend', 'cpu']);
+    expect(JSON.parse(silent.out).seenPatients).toBeNull();
+    expect(silent.err).not.toMatch(/training data/);
   });
 });

@@ -45,6 +45,12 @@ describe('lvseg demo', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'lvseg-demo-')), 'run');
     const r = await demoWithModels(['--out', out, '--epochs', '1'], models);
     expect(r.stdout).toMatch(/The bundled model lv-sunnybrook on the 40 slices of the sample's validation patients: mean per-image Dice 0\.\d{4}, \d+ of 40 contours good \(APD < 5 mm\)\. It has never seen these patients/);
+    // a model whose lvseg.json lists those patients among its training data is not called unseen
+    const seen = { ...testModelMetadata('1/255', 128), training: { data: { trainPatients: ['SC-HF-I-01', 'SC-HF-I-05'] } } };
+    writeFileSync(join(models, 'lv-sunnybrook', 'lvseg.json'), JSON.stringify(seen));
+    const again = await demoWithModels(['--out', `${out}-2`, '--epochs', '1'], models);
+    expect(again.stdout).toMatch(/contours good \(APD < 5 mm\)\. It was trained on these patients too, so this is not a measure of unseen ones/);
+    expect(again.stdout).not.toMatch(/It has never seen these patients/);
   });
 
   it('with --data synthetic trains on phantoms and reaches validation Dice > 0.7', async () => {

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { resolveModelSettings } from '../../src/evaluation/run-config.js';
+import { readTrainPatients, resolveModelSettings } from '../../src/evaluation/run-config.js';
 import { readModelMetadata } from '../../src/models/io.js';
 import { resolveTrainConfig } from '../../src/training/config.js';
 import { runTraining } from '../../src/workflows/train-run.js';
@@ -22,6 +22,11 @@ describe('a training run with the recipe options', () => {
     const metadata = readModelMetadata(join(out, 'model', 'model.json'))!;
     expect(metadata.input).toEqual({ height: 32, width: 32, channels: 1 });
     expect(metadata.inference.tta).toBe('flips');
+    // the seeds 1-6 all belong to phantom patient p000 (seeds 0-7); the run and its model both say so, for evaluate's check
+    expect(saved.trainPatients).toEqual(['synthetic-p000']);
+    expect((metadata.training!.data as { trainPatients: string[] }).trainPatients).toEqual(['synthetic-p000']);
+    expect(readTrainPatients(out)).toEqual(['synthetic-p000']);
+    expect(readTrainPatients(join(out, 'model'))).toEqual(['synthetic-p000']);
     // the final evaluation ran the pipeline on the full 64x64 validation images
     const evaluation = JSON.parse(readFileSync(join(out, 'evaluation.json'), 'utf8'));
     expect(evaluation.perImage).toHaveLength(3);
