@@ -31,7 +31,7 @@ export { segmentSamples, foregroundProbabilities, describeSegment, type SegmentS
 export { checkPreprocessing, preprocessSample, restoreProbabilities, type Preprocessing, type InputGeometry } from './transforms/preprocess.js';
 export { postprocessMask, fillHoles } from './evaluation/postprocess.js';
 export type { Sample } from './data/sample.js';
-export { METADATA_FILE, checkModelMetadata, type ModelMetadata, type InferenceSettings } from './models/metadata.js';
+export { METADATA_FILE, checkModelMetadata, type ModelMetadata, type InferenceSettings, type LabelConvention } from './models/metadata.js';
 export {
   groupSeries, describeSeries, chooseSeries, buildCine, cineHeartRate, sliceNormal, type SeriesGroup, type CineSeries, type CineSlice,
 } from './data/cine-grid.js';

@@ -122,11 +122,12 @@ export const command: Command = {
     if (warning) console.error(`warning: ${warning}`);
     const model = await loadInferenceModel(modelPath);
     const started = Date.now();
-    const { segment } = resolveModelSettings(modelPath);
-    const measured = await measureCine(cine, modelSegmenter(model, scale, segment)).finally(() => model.dispose());
+    const { segment, labels } = resolveModelSettings(modelPath);
+    if (labels === 'contour-included') say("areas   to the contour line: the model draws its masks with the line's pixels, as its training masks were");
+    const measured = await measureCine(cine, modelSegmenter(model, scale, segment), { labels }).finally(() => model.dispose());
     const analysis: SeriesVolumes = { scan, groups, cine, measured };
     if (contourDir) analysis.experts = await measureExpertContours(cine, contourDir);
-    const record = buildVolumesRecord(analysis, { model: modelFile, scale: formatScaling(scale), backend: backend.name });
+    const record = buildVolumesRecord(analysis, { model: modelFile, scale: formatScaling(scale), backend: backend.name, labels });
     say(`segmented ${cine.grid.flat().filter(Boolean).length} images in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
     if (out) {

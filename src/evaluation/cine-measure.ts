@@ -5,6 +5,7 @@
  */
 import type { CineSeries } from '../data/cine-grid.js';
 import type { DicomSlice } from '../data/dicom-decode.js';
+import type { LabelConvention } from '../models/metadata.js';
 import { largestComponent } from './contours.js';
 import { computeVolumes, measureMask, type ImageMeasure, type VolumeResult, type VolumeRule } from './volumes.js';
 
@@ -29,10 +30,10 @@ function inPlaneOrigin(cine: CineSeries, slice: number): [number, number] {
 /** Masks at grid cells (slice × phase), reduced to their largest connected component. */
 export type MaskGrid = (Uint8Array | undefined)[][];
 
-export function measureGrid(cine: CineSeries, masks: MaskGrid, phases: readonly number[]): (ImageMeasure | undefined)[][] {
+export function measureGrid(cine: CineSeries, masks: MaskGrid, phases: readonly number[], labels: LabelConvention = 'inside'): (ImageMeasure | undefined)[][] {
   return masks.map((row, s) => phases.map((p) => {
     const mask = row[p];
-    return mask ? measureMask(mask, cine.rows, cine.columns, cine.pixelSpacing, inPlaneOrigin(cine, s)) : undefined;
+    return mask ? measureMask(mask, cine.rows, cine.columns, cine.pixelSpacing, inPlaneOrigin(cine, s), labels) : undefined;
   }));
 }
 
@@ -41,9 +42,13 @@ export interface CineMeasurement {
   result: VolumeResult;
 }
 
-/** Segments every image of the cine and measures the volumes per phase. `onImage` reports progress. */
+/**
+ * Segments every image of the cine and measures the volumes per phase. `labels`: how the segmenter draws
+ * its masks (a model: as its training masks were; default inside the line). `onImage` reports progress.
+ */
 export async function measureCine(
-  cine: CineSeries, segment: Segmenter, options: { rule?: Partial<VolumeRule>; onImage?: (done: number, total: number) => void } = {},
+  cine: CineSeries, segment: Segmenter,
+  options: { rule?: Partial<VolumeRule>; labels?: LabelConvention; onImage?: (done: number, total: number) => void } = {},
 ): Promise<CineMeasurement> {
   const total = cine.grid.reduce((n, row) => n + row.filter(Boolean).length, 0);
   let done = 0;
@@ -67,6 +72,6 @@ export async function measureCine(
     masks.push(row);
   }
   const phases = Array.from({ length: cine.phases }, (_, p) => p);
-  const result = computeVolumes(measureGrid(cine, masks, phases), cine.slices.map((s) => s.zMm), { rule: options.rule, cyclic: true });
+  const result = computeVolumes(measureGrid(cine, masks, phases, options.labels), cine.slices.map((s) => s.zMm), { rule: options.rule, cyclic: true });
   return { masks, result };
 }

@@ -15,6 +15,7 @@ import { measureCine, measureGrid, type CineMeasurement, type MaskGrid, type Seg
 import { predictMask } from './predict.js';
 import { segmentSamples, type SegmentSettings } from './segment.js';
 import type { Sample } from '../data/sample.js';
+import type { LabelConvention } from '../models/metadata.js';
 import { computeVolumes, type VolumeResult, type VolumeRule } from './volumes.js';
 
 export { measureCine, type CineImage, type CineMeasurement, type MaskGrid, type Segmenter } from './cine-measure.js';
@@ -107,6 +108,8 @@ export interface SeriesVolumesOptions {
   /** Expert contours: a Sunnybrook contour folder (see resolveContourDir). */
   contours?: string;
   rule?: Partial<VolumeRule>;
+  /** How the segmenter draws its masks (a model: as its training masks were drawn; see LabelConvention). */
+  labels?: LabelConvention;
   onImage?: (done: number, total: number) => void;
 }
 
@@ -114,7 +117,7 @@ export interface SeriesVolumesOptions {
 export async function seriesVolumes(dir: string, options: SeriesVolumesOptions): Promise<SeriesVolumes> {
   const { cine, groups, scan } = await readCineSeries(dir, options.seriesUid);
   const contourDir = options.contours ? resolveContourDir(options.contours, dir) : undefined;
-  const measured = await measureCine(cine, options.segmenter, { rule: options.rule, onImage: options.onImage });
+  const measured = await measureCine(cine, options.segmenter, { rule: options.rule, labels: options.labels, onImage: options.onImage });
   const out: SeriesVolumes = { scan, groups, cine, measured };
   if (contourDir) out.experts = await measureExpertContours(cine, contourDir, options.rule);
   return out;

@@ -10,7 +10,7 @@ import { parseScaling, type Scaling } from '../data/scaling.js';
 import { ENSEMBLE_FILE } from '../models/ensemble.js';
 import { readModelMetadata, resolveModelJson, resolveModelPath } from '../models/io.js';
 import { RUN_PARTS, runPath } from '../runs/run-dir.js';
-import { METADATA_FILE } from '../models/metadata.js';
+import { LABEL_CONVENTIONS, METADATA_FILE, type LabelConvention } from '../models/metadata.js';
 import { checkPreprocessing } from '../transforms/preprocess.js';
 import type { SegmentSettings } from './segment.js';
 
@@ -107,6 +107,8 @@ export interface ModelSettings {
   origin: string;
   /** The inference pipeline's settings; undefined for models without preprocessing metadata (the plain path). */
   segment?: SegmentSettings;
+  /** How the model's training masks were drawn (lvseg.json or the run's config.json; default inside). */
+  labels: LabelConvention;
 }
 
 /**
@@ -118,12 +120,15 @@ export function resolveModelSettings(modelPath: string, given: { scale?: string;
   const metadata = readModelMetadata(modelJson);
   let segment: SegmentSettings | undefined;
   let fromMetadata: { scale: Scaling; origin: string } | undefined;
+  let labels: LabelConvention = 'inside';
   if (metadata) {
     segment = { preprocessing: metadata.preprocessing, inference: metadata.inference };
     fromMetadata = { scale: parseScaling(metadata.scale), origin: join(dirname(modelJson), METADATA_FILE) };
+    labels = metadata.labels ?? 'inside';
   } else {
     const config = findRunConfig(modelPath);
     segment = config ? readRunInference(config) : undefined;
+    if (config && basename(config) !== ENSEMBLE_FILE) labels = readRunLabels(config);
   }
   if (segment) {
     segment = {
@@ -135,7 +140,17 @@ export function resolveModelSettings(modelPath: string, given: { scale?: string;
     };
   }
   const scaled = given.scale !== undefined && given.scale !== '' ? resolveInputScale(modelPath, given.scale) : (fromMetadata ?? resolveInputScale(modelPath, undefined));
-  return { ...scaled, ...(segment ? { segment } : {}) };
+  return { ...scaled, ...(segment ? { segment } : {}), labels };
+}
+
+/** A run config's `labels` (how its training masks were drawn); `inside` where it has none or another value. */
+function readRunLabels(configFile: string): LabelConvention {
+  try {
+    const { labels } = JSON.parse(readFileSync(configFile, 'utf8')) as { labels?: unknown };
+    return (LABEL_CONVENTIONS as readonly unknown[]).includes(labels) ? (labels as LabelConvention) : 'inside';
+  } catch {
+    return 'inside'; // the scale's reading of the same file reports it
+  }
 }
 
 /**

@@ -8,7 +8,7 @@ export { validateModelSpec, loadModelSpec, buildModelFromSpec, type ModelSpec, t
 export { checkModelFitsData, lastActivation, softmaxLogitsWarning } from './fit.js';
 export { summarizeModel, formatSummary, type ModelSummary, type LayerSummary } from './summary.js';
 export { PRESETS, getPreset, type Preset } from './presets.js';
-export { METADATA_FILE, checkModelMetadata, plainModelMetadata, NO_INFERENCE_EXTRAS, type ModelMetadata, type InferenceSettings } from './metadata.js';
+export { METADATA_FILE, checkModelMetadata, plainModelMetadata, NO_INFERENCE_EXTRAS, LABEL_CONVENTIONS, type ModelMetadata, type InferenceSettings, type LabelConvention } from './metadata.js';
 export { WEIGHTS_FILE, concatWeightData, layersModelJson } from './layers-format.js';
 export { readModelMetadata } from './io.js';
 export { predictScores, detectOutputKind, modelInputSize, type OutputKind } from './predict.js';

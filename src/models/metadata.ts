@@ -20,6 +20,15 @@ export interface InferenceSettings {
   };
 }
 
+/**
+ * How a model's training masks were drawn: `inside` (the pixels whose centres lie inside the contour
+ * line) or `contour-included` (those and every pixel the line passes through, as the published Sunnybrook
+ * masks and lvseg's DICOM reader draw them). Such a model's masks are half a pixel wider all round than
+ * the line, 5–7% of an LV's area; `lvseg volumes` measures them to the line (volumes.ts, measureMask).
+ */
+export const LABEL_CONVENTIONS = ['inside', 'contour-included'] as const;
+export type LabelConvention = (typeof LABEL_CONVENTIONS)[number];
+
 export const NO_INFERENCE_EXTRAS: InferenceSettings = { tta: 'none', postprocess: { largestComponent: false, fillHoles: false } };
 
 export interface ModelMetadata {
@@ -31,6 +40,8 @@ export interface ModelMetadata {
   scale: string;
   preprocessing: Preprocessing;
   inference: InferenceSettings;
+  /** How its training masks were drawn; absent: `inside`. */
+  labels?: LabelConvention;
   /** Where the model came from: free-form but conventionally data, command, epochs, wallSeconds, validation. */
   training?: Record<string, unknown>;
 }
@@ -57,6 +68,7 @@ export function checkModelMetadata(value: unknown, file: string): ModelMetadata 
   if (!inf || (inf.tta !== 'none' && inf.tta !== 'flips') || typeof inf.postprocess?.largestComponent !== 'boolean' || typeof inf.postprocess?.fillHoles !== 'boolean') {
     fail(file, "field 'inference' must be {tta: none|flips, postprocess: {largestComponent, fillHoles}}");
   }
+  if (m.labels !== undefined && !(LABEL_CONVENTIONS as readonly unknown[]).includes(m.labels)) fail(file, `field 'labels' must be one of ${LABEL_CONVENTIONS.join(', ')}`);
   return { ...(m as unknown as ModelMetadata), preprocessing };
 }
 

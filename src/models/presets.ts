@@ -1,6 +1,7 @@
 import { UsageError } from '../errors.js';
 import type { TransformSpec } from '../transforms/compose.js';
 import type { Preprocessing } from '../transforms/preprocess.js';
+import type { LabelConvention } from './metadata.js';
 import type { UnetOptions } from './unet.js';
 
 /** The lab's exact training settings per task, and the recipe that generalises to unseen patients. */
@@ -28,6 +29,7 @@ export interface Preset {
     weightDecay?: number;
     tta?: boolean;
     postprocess?: boolean;
+    labels?: LabelConvention;
   };
 }
 
@@ -67,6 +69,8 @@ const sunnybrookUnet: Preset = {
     weightDecay: 1e-4,
     tta: true,
     postprocess: true,
+    // the published Sunnybrook masks include the pixels the experts' line passes through
+    labels: 'contour-included',
   },
 };
 

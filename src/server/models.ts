@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { formatScaling } from '../data/scaling.js';
 import { resolveModelSettings } from '../evaluation/run-config.js';
 import type { SegmentSettings } from '../evaluation/segment.js';
+import type { LabelConvention } from '../models/metadata.js';
 import { PACKAGE_ROOT } from '../paths.js';
 import type { RunView } from './runs.js';
 
@@ -24,6 +25,8 @@ export interface ListedModel {
   scale?: string;
   /** The model's inference pipeline (preprocessing, test-time flips, post-processing), when it has one. */
   segment?: SegmentSettings;
+  /** How the model's training masks were drawn: the page measures its volumes as `lvseg volumes` does. */
+  labels?: LabelConvention;
   /** Why the model's settings could not be read (the page then uses its scaling menu and no pipeline). */
   problem?: string;
 }
@@ -31,8 +34,8 @@ export interface ListedModel {
 /** `entry` with the scale and pipeline `lvseg predict MODEL` would use; `model` is a run, model folder or model.json. */
 function withSettings(entry: ListedModel, model: string): ListedModel {
   try {
-    const { scale, segment } = resolveModelSettings(model);
-    return { ...entry, scale: formatScaling(scale), ...(segment ? { segment } : {}) };
+    const { scale, segment, labels } = resolveModelSettings(model);
+    return { ...entry, scale: formatScaling(scale), ...(segment ? { segment } : {}), labels };
   } catch (err) {
     // A model whose lvseg.json or config.json is unreadable is still offered, saying why.
     return { ...entry, problem: (err as Error).message };

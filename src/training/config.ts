@@ -13,6 +13,7 @@ import { parseScaling, formatScaling } from '../data/scaling.js';
 import { parsePixelSpacing } from '../data/spacing.js';
 import { LOSS_NAMES } from './losses.js';
 import { METRIC_NAMES } from './metrics.js';
+import { LABEL_CONVENTIONS } from '../models/metadata.js';
 import { SCHEDULE_NAMES } from './schedule.js';
 import { checkPreprocessing, type Preprocessing } from '../transforms/preprocess.js';
 import { transformFromSpec, type TransformSpec } from '../transforms/compose.js';
@@ -138,6 +139,15 @@ export const TRAIN_OPTIONS = {
   weightDecay: declare({ schema: z.number().nonnegative(), default: 0, flag: 'number', value: 'W', must: 'be a non-negative number', help: "AdamW's decoupled weight decay (0: plain Adam)" }),
   tta: declare({ schema: z.boolean(), default: false, flag: 'boolean', must: 'be true or false', help: "test-time flips in the model's inference pipeline (needs preprocessing)" }),
   postprocess: declare({ schema: z.boolean(), default: false, flag: 'boolean', must: 'be true or false', help: "largest component + holes filled in the model's inference pipeline (needs preprocessing)" }),
+  labels: declare({
+    schema: z.enum(LABEL_CONVENTIONS),
+    default: 'inside',
+    flag: 'string',
+    value: 'HOW',
+    choices: LABEL_CONVENTIONS,
+    must: `be one of ${LABEL_CONVENTIONS.join(', ')}`,
+    help: "how the training masks were drawn: the pixels inside the contour line, or those and the line's own (contour-included: the Sunnybrook masks); lvseg volumes measures the model's masks to the line",
+  }),
 };
 
 export type TrainOptionName = keyof typeof TRAIN_OPTIONS;

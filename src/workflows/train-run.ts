@@ -292,6 +292,7 @@ export function modelMetadata(config: RunConfig, segment: SegmentSettings): Mode
     scale: config.scale,
     preprocessing: segment.preprocessing,
     inference: segment.inference,
+    ...(config.labels && config.labels !== 'inside' ? { labels: config.labels } : {}),
     training: {
       preset: config.preset,
       model: config.model,

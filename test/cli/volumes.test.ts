@@ -111,6 +111,29 @@ describe('lvseg volumes', () => {
     expect(r.out).toMatch(/slices {3}10 of 12 counted/);
   });
 
+  it("measures to the contour line when the model's lvseg.json says its training masks included the line's pixels", async () => {
+    const dir = join(root, 'contour-included');
+    mkdirSync(dir);
+    for (const f of readdirSync(join(root, 'model'))) writeFileSync(join(dir, f), readFileSync(join(root, 'model', f)));
+    const volumes = async (labels: string): Promise<{ record: VolumesRecord; text: string }> => {
+      writeFileSync(join(dir, 'lvseg.json'), JSON.stringify({ ...testModelMetadata('1/255'), labels }));
+      const json = await captureCli(['volumes', phantom.dir, '--model', dir, '--backend', 'cpu', '--json']);
+      const text = await captureCli(['volumes', phantom.dir, '--model', dir, '--backend', 'cpu']);
+      expect(json.code).toBe(0);
+      return { record: JSON.parse(json.out) as VolumesRecord, text: text.out };
+    };
+    const inside = await volumes('inside');
+    const included = await volumes('contour-included');
+    expect(inside.record.segmenter.labels).toBe('inside');
+    expect(included.record.segmenter.labels).toBe('contour-included');
+    expect(included.text).toMatch(/areas {3}to the contour line: the model draws its masks with the line's pixels/);
+    expect(inside.text).not.toMatch(/to the contour line/);
+    // the same masks, each less 0.6 of its edge pixels: a few percent of a phantom LV
+    const ratio = included.record.edvMl / inside.record.edvMl;
+    expect(ratio).toBeGreaterThan(0.85);
+    expect(ratio).toBeLessThan(0.98);
+  });
+
   it('refuses to replace a folder that is not a volumes output, and names the missing bundled model', async () => {
     const busy = join(root, 'busy');
     await captureCli(['volumes', phantom.dir, '--model', model, '--out', join(busy, 'x'), '--scale', 'minmax', '--backend', 'cpu']);

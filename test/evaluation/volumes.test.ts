@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DataError } from '../../src/errors.js';
+import { rasterizeContour } from '../../src/data/contours.js';
 import { computeVolumes, measureMask, type ImageMeasure } from '../../src/evaluation/volumes.js';
 
 /** A slice × phase grid of measures from areas (mm²), every mask centred at `centre`. */
@@ -23,6 +24,23 @@ describe('measureMask', () => {
     expect(m.areaMm2).toBe(24);
     expect(m.centreMm).toEqual([100 + 2 * 3, 50 + 2 * 2]);
     expect(measureMask(new Uint8Array(20), 4, 5, [1, 1]).centreMm).toBeUndefined();
+  });
+
+  it("measures a mask drawn with its contour's pixels to the line, as the experts' areas are", () => {
+    // a circle of radius r pixels, drawn as the Sunnybrook masks are (inside + the line's pixels)
+    for (const r of [8, 15, 25]) {
+      const contour: [number, number][] = Array.from({ length: 96 }, (_, i) => [64.3 + r * Math.cos((i * Math.PI) / 48), 63.8 + r * Math.sin((i * Math.PI) / 48)]);
+      const polygon = 0.5 * 96 * r * r * Math.sin(Math.PI / 48);
+      const drawn = rasterizeContour(contour, 128, 128, { boundary: true });
+      const pixels = measureMask(drawn, 128, 128, [1, 1]).areaMm2;
+      const toLine = measureMask(drawn, 128, 128, [1, 1], [0, 0], 'contour-included');
+      expect(pixels / polygon - 1).toBeGreaterThan(0.03);
+      // pixel counts overshoot by 14%, 7% and 3%; to the line, within 1.5%
+      expect(Math.abs(toLine.areaMm2 / polygon - 1)).toBeLessThan(0.015);
+      // the centre and the covered fraction stay those of the pixels
+      expect(toLine.centreMm).toEqual(measureMask(drawn, 128, 128, [1, 1]).centreMm);
+      expect(toLine.fraction).toBe(pixels / (128 * 128));
+    }
   });
 });
 
@@ -114,6 +132,26 @@ describe('computeVolumes', () => {
     expect(r.slices[4]!.counted).toBe(false);
     expect(r.slices[4]!.reason).toMatch(/^its area grows from ED to ES \(800 to 1400 mm²\): not the ventricle/);
     expect(r.edvMl).toBeCloseTo((4 * 2000 * 10) / 1000, 9);
+  });
+
+  it('drops the basal end slice whose area moves against the ventricle over the cycle (the atrium filling), not the apical one', () => {
+    const areas = beating(5, 20, 2000, 1000);
+    areas[0] = beating(1, 20, 800, 400)[0]!; // the apex: the smaller end at ED
+    // the base: 1400 mm² at ED, rising to 1600 in systole, under the 20% growth limit and without a step
+    areas[4] = beating(1, 20, 1400, 1600)[0]!;
+    const r = computeVolumes(grid(areas), z(5), { cyclic: true });
+    expect(r.slices[4]!.counted).toBe(false);
+    expect(r.slices[4]!.reason).toMatch(/^its area moves against the rest of the ventricle over the cycle \(correlation -1\.00\): the atrium beyond the valve/);
+    expect(r.edvMl).toBeCloseTo(((800 + 3 * 2000) * 10) / 1000, 9);
+    // the same curve at the apical end stays: no atrium lies there
+    const apical = beating(5, 20, 2000, 1000);
+    apical[0] = beating(1, 20, 600, 700)[0]!;
+    expect(computeVolumes(grid(apical), z(5), { cyclic: true }).slices[0]!.counted).toBe(true);
+    // and with fewer than five phases the rule does not apply
+    const four = beating(5, 4, 2000, 1000);
+    four[0] = beating(1, 4, 800, 400)[0]!;
+    four[4] = beating(1, 4, 1400, 1600)[0]!;
+    expect(computeVolumes(grid(four), z(5), { cyclic: true }).slices[4]!.counted).toBe(true);
   });
 
   it('drops an end slice whose area steps between two phases (the valve plane crossing it), and says where', () => {

@@ -34,5 +34,9 @@ describe('a training run with the recipe options', () => {
     expect(existsSync(join(out, 'best', 'lvseg.json'))).toBe(false);
     expect(resolveModelSettings(out).segment).toEqual({ preprocessing: metadata.preprocessing, inference: metadata.inference });
     expect(resolveModelSettings(out, { tta: false }).segment!.inference.tta).toBe('none');
+    // the preset's masks include the contour's pixels: the model and the run both say so, for lvseg volumes
+    expect(metadata.labels).toBe('contour-included');
+    expect(resolveModelSettings(out).labels).toBe('contour-included');
+    expect(resolveModelSettings(join(out, 'model')).labels).toBe('contour-included');
   }, 600_000);
 });

@@ -12,7 +12,7 @@ import '@tensorflow/tfjs-backend-webgpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import {
   applyScaling, checkModelMetadata, describeSegment, formatContourText, formatScaling, measureMask, METADATA_FILE, parseScaling,
-  inferenceModel, PREDICTION_COLOUR, renderContourOverlay, segmentImage, type Sample, type Scaling, type SegmentSettings,
+  inferenceModel, PREDICTION_COLOUR, renderContourOverlay, segmentImage, type LabelConvention, type Sample, type Scaling, type SegmentSettings,
 } from '../../browser.js';
 import { decodeImageFile, seriesOrder, type PageImage } from './decode.js';
 import { clearVolumes, droppedVolumes, renderVolumes } from './volumes-view.js';
@@ -46,6 +46,8 @@ let backend = '';
 let model: tfl.LayersModel | undefined;
 let modelName = '';
 let pipeline: SegmentSettings | undefined;
+/** How the model's training masks were drawn (its lvseg.json): the volumes are measured accordingly. */
+let labels: LabelConvention = 'inside';
 // Each model choice gets a number; a load that finishes after a newer choice is dropped.
 let choice = 0;
 let images: PageImage[] = [];
@@ -87,7 +89,7 @@ function setScale(scale: Scaling): void {
   scaleSelect.value = text;
 }
 
-async function useModel(load: () => Promise<tfl.LayersModel>, name: string, segment: SegmentSettings | undefined): Promise<void> {
+async function useModel(load: () => Promise<tfl.LayersModel>, name: string, segment: SegmentSettings | undefined, drawn: LabelConvention = 'inside'): Promise<void> {
   const mine = ++choice;
   say(`loading model ${name}…`);
   const saved = await load();
@@ -101,6 +103,7 @@ async function useModel(load: () => Promise<tfl.LayersModel>, name: string, segm
   model = next;
   modelName = name;
   pipeline = segment;
+  labels = drawn;
   document.body.dataset.lvsegModel = name;
   say(`model ${name} ready`);
   await segmentAll();
@@ -121,7 +124,7 @@ async function chooseListedModel(listed: ListedModel[]): Promise<void> {
   if (!entry) return;
   if (entry.scale) setScale(parseScaling(entry.scale));
   if (entry.problem) say(`model ${entry.label}: ${entry.problem}`);
-  await useModel(() => tfl.loadLayersModel(entry.url), entry.label, entry.segment);
+  await useModel(() => tfl.loadLayersModel(entry.url), entry.label, entry.segment, entry.labels);
 }
 
 /** A model the user dropped: its model.json, the weight files it names, and its lvseg.json when given. */
@@ -136,7 +139,7 @@ async function chooseDroppedModel(files: File[]): Promise<void> {
   modelSelect.value = 'dropped';
   // As the CLI reads a model's lvseg.json (resolveModelSettings): its preprocessing and inference settings are the pipeline.
   const segment = meta ? { preprocessing: meta.preprocessing, inference: meta.inference } : undefined;
-  await useModel(() => tfl.loadLayersModel(tf.io.browserFiles([json, ...weights])), json.name, segment);
+  await useModel(() => tfl.loadLayersModel(tf.io.browserFiles([json, ...weights])), json.name, segment, meta?.labels);
 }
 
 function resultRecord(r: ImageResult): Record<string, unknown> {
@@ -239,7 +242,7 @@ async function segmentAll(): Promise<void> {
   say(`${done} of ${images.length} images segmented with ${modelName} on ${backend}, scale ${formatScaling(scale)}; ${pipeline ? describeSegment(pipeline) : 'no pipeline'}`);
   for (const id of ['dl-json', 'dl-csv']) $<HTMLButtonElement>(id).disabled = done === 0;
   show(selected);
-  const volumes = await droppedVolumes(results.flatMap((r) => (r?.image.dicom ? [{ dicom: r.image.dicom, mask: r.mask }] : [])));
+  const volumes = await droppedVolumes(results.flatMap((r) => (r?.image.dicom ? [{ dicom: r.image.dicom, mask: r.mask }] : [])), labels);
   if (mine === pass) renderVolumes($('volumes'), volumes);
 }
 

@@ -7,7 +7,7 @@
  */
 import {
   buildCine, chooseSeries, DataError, describeSeries, describeVolumeRule, DEFAULT_VOLUME_RULE, groupSeries, measureCine, type CineSeries,
-  type DicomSlice, type VolumeResult,
+  type DicomSlice, type LabelConvention, type VolumeResult,
 } from '../../browser.js';
 
 /** One segmented DICOM image of the page. */
@@ -28,13 +28,13 @@ const WHERE = 'the dropped files';
  * The volumes of the dropped series from the page's masks: only the segmented DICOM images take part (an
  * image that failed is a missing phase, said as a warning); fewer than two DICOM images is nothing to measure.
  */
-export async function droppedVolumes(segmented: readonly SegmentedDicom[]): Promise<DroppedVolumes> {
+export async function droppedVolumes(segmented: readonly SegmentedDicom[], labels: LabelConvention = 'inside'): Promise<DroppedVolumes> {
   if (segmented.length < 2) return { kind: 'none' };
   const masks = new Map(segmented.map((s) => [s.dicom, s.mask]));
   try {
     const groups = groupSeries(segmented.map((s) => s.dicom));
     const cine = buildCine(chooseSeries(groups, WHERE), WHERE);
-    const { result } = await measureCine(cine, async ({ image }) => masks.get(image)!);
+    const { result } = await measureCine(cine, async ({ image }) => masks.get(image)!, { labels });
     const others = groups.length > 1 ? [`${groups.length} series among the files, the cine with the most images measured: ${groups.map(describeSeries).join('; ')}`] : [];
     return { kind: 'volumes', cine, result, warnings: [...others, ...cine.warnings, ...result.warnings] };
   } catch (err) {
