@@ -20,7 +20,7 @@ function record(): VolumesRecord {
     },
     seriesFound: [{ uid: '1.2.3', description: 'sax', images: 7, positions: 2, problem: null }],
     segmenter: { model: 'm.json' },
-    rule: { minAreaMm2: 50, maxAreaChange: 0.4, maxCentreShiftMm: 10, maxRepairs: 2, maxAxisStepMm: 20, maxImageFraction: 0.2, maxSystolicGrowth: 0.2, maxPhaseStep: 0.2, text: 'the rule' },
+    rule: { minAreaMm2: 50, maxAreaChange: 0.4, maxCentreShiftMm: 10, maxRepairs: 2, maxAxisStepMm: 20, maxImageFraction: 0.2, maxSystolicGrowth: 0.2, maxPhaseStep: 0.2, minBasalCorrelation: -0.5, text: 'the rule' },
     phases: [
       { phase: 1, triggerTimeMs: 0, volumeMl: 30 }, { phase: 2, triggerTimeMs: 250, volumeMl: 18 },
       { phase: 3, triggerTimeMs: 500, volumeMl: null }, { phase: 4, triggerTimeMs: 750, volumeMl: 25 },
