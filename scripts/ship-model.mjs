@@ -63,7 +63,10 @@ const training = {
   weights: 'float16 (quantised from the float32 run model)',
 };
 const model = await loadModel(join(run, 'model'));
-await saveModel(model, dest, { metadata: { ...meta, training }, float16: true });
+// the preset trains on the published Sunnybrook masks, which include the contour's pixels (runs from
+// before the labels option was recorded lack it)
+const shipped = { ...meta, labels: meta.labels ?? 'contour-included', training };
+await saveModel(model, dest, { metadata: shipped, float16: true });
 model.dispose();
 
 const evaluate = (model, ...flags) => {
@@ -95,5 +98,5 @@ if (seen.length === 0) {
   };
   training.inSample = { note: 'this float16 model on the same slices, which it was trained on: not a measure of accuracy on new patients', pipeline: evaluate(dest) };
 }
-await writeFileAtomic(join(dest, 'lvseg.json'), JSON.stringify({ ...meta, training }, null, 2) + '\n');
+await writeFileAtomic(join(dest, 'lvseg.json'), JSON.stringify(shipped, null, 2) + '\n');
 console.log(`${dest}: mean per-image Dice ${training.validation.pipeline.meanDice.toFixed(4)} through the pipeline, ${training.validation.withoutTtaAndPostprocess.meanDice.toFixed(4)} without TTA and post-processing${seen.length > 0 ? ` (the recipe on unseen patients); ${training.inSample.pipeline.meanDice.toFixed(4)} in-sample` : ''}`);

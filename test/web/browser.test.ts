@@ -26,7 +26,7 @@ import { makeDicom } from '../data/dicom-fixture.js';
 import { writePhantomCine } from '../data/cine-phantom.js';
 import { CHROMIUM, CLI, ROOT, hasChromium, startServe } from './serve-child.js';
 
-// A mid-ventricular slice of validation patient SC-HF-I-05 (never seen by lv-sunnybrook), as DICOM and as PNG, and its expert contour.
+// A mid-ventricular slice of validation patient SC-HF-I-05, as DICOM and as PNG, and its expert contour.
 const SUNNYBROOK = join(ROOT, '..', 'shared', 'data', 'sunnybrook');
 const REAL_DICOM = join(SUNNYBROOK, 'dicom', 'dicoms', 'SCD0000401', '80.dcm');
 const REAL_PNG = join(SUNNYBROOK, 'png', 'validation', 'images', 'SC-HF-I-05', 'IM-0001-0080.png');
@@ -65,7 +65,8 @@ async function writePipelineRun(dir: string): Promise<void> {
   const kernel = new Float32Array(18);
   for (let k = 0; k < 9; k++) kernel[2 * k + 1] = 1 / 9;
   conv.setWeights([tf.tensor4d(kernel, [3, 3, 1, 2]), tf.tensor1d([0, -0.3013])]);
-  await saveModel(model, join(dir, 'model'), { metadata: PIPELINE as ReturnType<typeof testModelMetadata> });
+  // its masks measured to the contour line (labels), in the page as in lvseg volumes
+  await saveModel(model, join(dir, 'model'), { metadata: { ...PIPELINE, labels: 'contour-included' } as ReturnType<typeof testModelMetadata> });
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ name: 'pipeline', model: 'threshold', scale: 'none', epochs: 0 }));
 }
 
@@ -237,7 +238,8 @@ describe.skipIf(!hasChromium)('lvseg in the browser', () => {
     await page.locator('input[type=file]').first().setInputFiles(dicoms);
     await page.waitForSelector('#volumes[data-lvseg-volumes]', { timeout: 90_000 });
     const mine = JSON.parse((await page.getAttribute('#volumes', 'data-lvseg-volumes'))!) as { edvMl: number; esvMl: number; efPct: number; edPhase: number; esPhase: number; countedSlices: number[] };
-    const cli = JSON.parse((await cliRun).stdout) as typeof mine;
+    const cli = JSON.parse((await cliRun).stdout) as typeof mine & { segmenter: { labels: string } };
+    expect(cli.segmenter.labels).toBe('contour-included');
     // The same code over masks from two tfjs backends (wasm in the page, the CLI's own): the same slices and phases, volumes to 1%.
     expect(mine.countedSlices).toEqual(cli.countedSlices);
     expect(mine.countedSlices).not.toContain(8);

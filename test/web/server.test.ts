@@ -56,8 +56,8 @@ describe('lvseg serve: what it serves', () => {
     const models = (await app.inject('/segment/models.json')).json();
     // Each with the scale and pipeline `lvseg predict RUN` would use: none for good, its config's for piped.
     expect(models).toEqual([
-      { id: 'run:good', label: 'good (run)', url: '/runs/good/model/model.json', scale: 'minmax' },
-      { id: 'run:piped', label: 'piped (run)', url: '/runs/piped/model/model.json', scale: '1/255', segment: PIPELINE },
+      { id: 'run:good', label: 'good (run)', url: '/runs/good/model/model.json', scale: 'minmax', labels: 'inside' },
+      { id: 'run:piped', label: 'piped (run)', url: '/runs/piped/model/model.json', scale: '1/255', segment: PIPELINE, labels: 'inside' },
     ]);
     expect((await app.inject('/runs/good/config.json')).json()).toMatchObject({ name: 'good' });
     // A parameter search's trials are runs one level down, addressed as SEARCH/TRIAL.
@@ -71,7 +71,7 @@ describe('lvseg serve: what it serves', () => {
   it('offers the bundled lv-sunnybrook with the pipeline of its lvseg.json', () => {
     const [entry] = bundledModels('/models/').filter((m) => m.id === 'bundled:lv-sunnybrook');
     const meta = JSON.parse(readFileSync(join(BUNDLED_MODELS_DIR, 'lv-sunnybrook', 'lvseg.json'), 'utf8')) as { preprocessing: unknown; inference: unknown };
-    expect(entry).toEqual({ id: 'bundled:lv-sunnybrook', label: 'lv-sunnybrook', url: '/models/lv-sunnybrook/model.json', scale: '1/255', segment: { preprocessing: meta.preprocessing, inference: meta.inference } });
+    expect(entry).toEqual({ id: 'bundled:lv-sunnybrook', label: 'lv-sunnybrook', url: '/models/lv-sunnybrook/model.json', scale: '1/255', segment: { preprocessing: meta.preprocessing, inference: meta.inference }, labels: 'contour-included' });
   });
 
   it('streams the run list as server-sent events, again when a run appears', async () => {
@@ -246,7 +246,7 @@ describe('lvseg web build', () => {
       expect(existsSync(join(out, f)), f).toBe(true);
     }
     expect(JSON.parse(readFileSync(join(out, 'models.json'), 'utf8'))).toEqual([
-      { id: 'bundled:lv-test', label: 'lv-test', url: 'models/lv-test/model.json', scale: '1/255', segment: PIPELINE },
+      { id: 'bundled:lv-test', label: 'lv-test', url: 'models/lv-test/model.json', scale: '1/255', segment: PIPELINE, labels: 'inside' },
     ]);
   });
 });
