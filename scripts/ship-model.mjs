@@ -65,7 +65,8 @@ const training = {
 const model = await loadModel(join(run, 'model'));
 // the preset trains on the published Sunnybrook masks, which include the contour's pixels (runs from
 // before the labels option was recorded lack it)
-const shipped = { ...meta, labels: meta.labels ?? 'contour-included', training };
+const { training: _recorded, ...usage } = meta;
+const shipped = { ...usage, labels: meta.labels ?? 'contour-included', training };
 await saveModel(model, dest, { metadata: shipped, float16: true });
 model.dispose();
 

@@ -123,7 +123,7 @@ export const command: Command = {
     const model = await loadInferenceModel(modelPath);
     const started = Date.now();
     const { segment, labels } = resolveModelSettings(modelPath);
-    if (labels === 'contour-included') say("areas   to the contour line: the model draws its masks with the line's pixels, as its training masks were");
+    if (labels === 'contour-included') say("areas    to the contour line: the model draws its masks with the line's pixels, as its training masks were");
     const measured = await measureCine(cine, modelSegmenter(model, scale, segment), { labels }).finally(() => model.dispose());
     const analysis: SeriesVolumes = { scan, groups, cine, measured };
     if (contourDir) analysis.experts = await measureExpertContours(cine, contourDir);

@@ -126,7 +126,7 @@ describe('lvseg volumes', () => {
     const included = await volumes('contour-included');
     expect(inside.record.segmenter.labels).toBe('inside');
     expect(included.record.segmenter.labels).toBe('contour-included');
-    expect(included.text).toMatch(/areas {3}to the contour line: the model draws its masks with the line's pixels/);
+    expect(included.text).toMatch(/areas {4}to the contour line: the model draws its masks with the line's pixels/);
     expect(inside.text).not.toMatch(/to the contour line/);
     // the same masks, each less 0.6 of its edge pixels: a few percent of a phantom LV
     const ratio = included.record.edvMl / inside.record.edvMl;
