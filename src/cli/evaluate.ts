@@ -176,7 +176,7 @@ export const command: Command = {
 };
 
 /** Says which of the data's patients the model was trained on, so nobody quotes those numbers as unseen. */
-export function seenWarning(seen: string[], perImage: { patient: string }[]): string {
+function seenWarning(seen: string[], perImage: { patient: string }[]): string {
   const all = new Set(perImage.map((r) => r.patient)).size;
   const names = seen.length <= 4 ? seen.join(', ') : `${seen.slice(0, 3).join(', ')} and ${seen.length - 3} more`;
   const what = seen.length === all ? `all ${all} patients` : `${seen.length} of the ${all} patients`;

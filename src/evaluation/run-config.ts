@@ -109,6 +109,8 @@ export interface ModelSettings {
   segment?: SegmentSettings;
   /** How the model's training masks were drawn (lvseg.json or the run's config.json; default inside). */
   labels: LabelConvention;
+  /** The patients it was trained on, where its lvseg.json or run records them. */
+  trainPatients?: string[];
 }
 
 /**
@@ -120,15 +122,15 @@ export function resolveModelSettings(modelPath: string, given: { scale?: string;
   const metadata = readModelMetadata(modelJson);
   let segment: SegmentSettings | undefined;
   let fromMetadata: { scale: Scaling; origin: string } | undefined;
-  let labels: LabelConvention = 'inside';
+  let facts: Pick<ModelSettings, 'labels' | 'trainPatients'> = { labels: 'inside' };
   if (metadata) {
     segment = { preprocessing: metadata.preprocessing, inference: metadata.inference };
     fromMetadata = { scale: parseScaling(metadata.scale), origin: join(dirname(modelJson), METADATA_FILE) };
-    labels = metadata.labels ?? 'inside';
+    facts = trainingFacts(metadata);
   } else {
     const config = findRunConfig(modelPath);
     segment = config ? readRunInference(config) : undefined;
-    if (config && basename(config) !== ENSEMBLE_FILE) labels = readRunLabels(config);
+    if (config && basename(config) !== ENSEMBLE_FILE) facts = trainingFacts(readJsonQuietly(config));
   }
   if (segment) {
     segment = {
@@ -140,17 +142,23 @@ export function resolveModelSettings(modelPath: string, given: { scale?: string;
     };
   }
   const scaled = given.scale !== undefined && given.scale !== '' ? resolveInputScale(modelPath, given.scale) : (fromMetadata ?? resolveInputScale(modelPath, undefined));
-  return { ...scaled, ...(segment ? { segment } : {}), labels };
+  return { ...scaled, ...(segment ? { segment } : {}), ...facts };
 }
 
-/** A run config's `labels` (how its training masks were drawn); `inside` where it has none or another value. */
-function readRunLabels(configFile: string): LabelConvention {
+/** A JSON file's content; {} where it cannot be read (the scale's reading of the same file reports that). */
+function readJsonQuietly(file: string): Record<string, unknown> {
   try {
-    const { labels } = JSON.parse(readFileSync(configFile, 'utf8')) as { labels?: unknown };
-    return (LABEL_CONVENTIONS as readonly unknown[]).includes(labels) ? (labels as LabelConvention) : 'inside';
+    return JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
   } catch {
-    return 'inside'; // the scale's reading of the same file reports it
+    return {};
   }
+}
+
+/** What an lvseg.json (`labels`, `training.data.trainPatients`) or a run's config.json (`labels`, `trainPatients`) says of the training data. */
+function trainingFacts(record: { labels?: unknown; trainPatients?: unknown; training?: { data?: { trainPatients?: unknown } } }): Pick<ModelSettings, 'labels' | 'trainPatients'> {
+  const labels = (LABEL_CONVENTIONS as readonly unknown[]).includes(record.labels) ? (record.labels as LabelConvention) : 'inside';
+  const list = record.training?.data?.trainPatients ?? record.trainPatients;
+  return Array.isArray(list) && list.every((p) => typeof p === 'string') ? { labels, trainPatients: list } : { labels };
 }
 
 /**
@@ -158,14 +166,5 @@ function readRunLabels(configFile: string): LabelConvention {
  * config.json (`trainPatients`); undefined where neither records them (older runs, other models).
  */
 export function readTrainPatients(modelPath: string): string[] | undefined {
-  const file = findModelSettings(modelPath) ?? findRunConfig(modelPath);
-  if (!file || basename(file) === ENSEMBLE_FILE) return undefined;
-  let record: { trainPatients?: unknown; training?: { data?: { trainPatients?: unknown } } };
-  try {
-    record = JSON.parse(readFileSync(file, 'utf8'));
-  } catch {
-    return undefined; // the scale's reading of the same file reports it
-  }
-  const list = record.training?.data?.trainPatients ?? record.trainPatients;
-  return Array.isArray(list) && list.every((p) => typeof p === 'string') ? list : undefined;
+  return resolveModelSettings(modelPath).trainPatients;
 }

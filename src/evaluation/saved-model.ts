@@ -7,7 +7,7 @@ import type { Scaling } from '../data/scaling.js';
 import type { PixelSpacing } from '../data/spacing.js';
 import { loadInferenceModel, resolveModelJson } from '../models/io.js';
 import { evaluateModel, type EvaluationResult } from './evaluate.js';
-import { readTrainPatients, resolveModelSettings } from './run-config.js';
+import { resolveModelSettings } from './run-config.js';
 import type { SegmentSettings } from './segment.js';
 
 export interface SavedModelEvaluation extends EvaluationResult {
@@ -41,12 +41,11 @@ export interface SavedModelOptions {
 /** Evaluates the model `modelRef` (a run, model folder, model.json or bundled name) on the source `data`. */
 export async function evaluateSavedModel(modelRef: string, data: string, options: SavedModelOptions = {}): Promise<SavedModelEvaluation> {
   const modelFile = resolveModelJson(modelRef);
-  const { scale, origin, segment } = resolveModelSettings(modelRef, options);
+  const { scale, origin, segment, trainPatients: trained } = resolveModelSettings(modelRef, options);
   const source = await openSource(data, { scale, spacing: options.spacing });
   const model = await loadInferenceModel(modelRef);
   try {
     const result = await evaluateModel(model, source.samples(), { batchSize: options.batchSize ?? 8, ...(segment ? { segment } : {}) });
-    const trained = readTrainPatients(modelRef);
     const seenPatients = trained && [...new Set(result.perImage.map((r) => r.patient))].filter((p) => trained.includes(p)).sort();
     return { ...result, modelFile, scale, scaleOrigin: origin, source, ...(segment ? { segment } : {}), ...(seenPatients ? { seenPatients } : {}) };
   } finally {
