@@ -1,7 +1,7 @@
 /** Per-image cost of the evaluation metrics on 256×256 masks: two overlapping discs, LV-sized. */
 import type { Benchmark } from './main.js';
 import { diceCoefficient } from '../src/imaging/mask-metrics.js';
-import { extractContour } from '../src/evaluation/contours.js';
+import { extractContour } from '../src/imaging/contours.js';
 import { averagePerpendicularDistance, hausdorff95 } from '../src/evaluation/surface-distance.js';
 
 function disc(size: number, cx: number, cy: number, radius: number): Uint8Array {

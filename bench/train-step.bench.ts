@@ -12,7 +12,7 @@ import { buildModel } from '../src/models/build.js';
 import { inferenceModel } from '../src/models/fold.js';
 import { PACKAGE_ROOT } from '../src/paths.js';
 import { fuseBatchNormTraining } from '../src/training/batch-norm.js';
-import { sparseCrossEntropy } from '../src/training/losses.js';
+import { sparseCrossEntropy } from '../src/losses/losses.js';
 import {
   atenCapabilityFor, coreCount, cpuModel, isaAbove, peakRssMeter, probeDispatch, requestedIsa, type CpuRecord, type Dispatch,
 } from './machine.js';

@@ -10,7 +10,7 @@ import { selectBackend } from '../src/backends/select.js';
 import { createOptimizer } from '../src/backends/optimizers.js';
 import { registerWasmTrainingKernels, wasmOwnKernel } from '../src/backends/wasm-kernels.js';
 import { buildModel } from '../src/models/build.js';
-import { sparseCrossEntropy } from '../src/training/losses.js';
+import { sparseCrossEntropy } from '../src/losses/losses.js';
 import type { Benchmark, Emit } from './main.js';
 import { kernelTotals, median } from './stats.js';
 

@@ -11,7 +11,7 @@
 export * from './errors.js';
 export { applyScaling, parseScaling, formatScaling, LAB_SCALING, type Scaling } from './data/scaling.js';
 export { decodeDicom, SUPPORTED_TRANSFER_SYNTAXES, type DicomSlice } from './data/dicom-decode.js';
-export { parseContour, rasterizeContour, PIXEL_CENTRE, type Contour, type RasterizeOptions } from './data/contour-polygon.js';
+export { parseContour, rasterizeContour, PIXEL_CENTRE, type Contour, type RasterizeOptions } from './imaging/contour-polygon.js';
 export { toGrey8, lumaGrey, type RgbaImage } from './imaging/pixels.js';
 export { resizeBilinear, resizeNearest } from './imaging/resample.js';
 export {
@@ -19,17 +19,17 @@ export {
   precisionFromCounts, recall, recallFromCounts, pixelAccuracy, accuracyFromCounts, foregroundArea, argmaxLabels,
   type ConfusionCounts, type MaskLike,
 } from './imaging/mask-metrics.js';
-export { largestComponent, boundaryPixels, extractContour, polygonArea, type Point as ContourPoint } from './evaluation/contours.js';
+export { largestComponent, boundaryPixels, extractContour, polygonArea, type Point as ContourPoint } from './imaging/contours.js';
 export { hausdorff95, averagePerpendicularDistance, type Spacing as PixelSpacing } from './evaluation/surface-distance.js';
 export { detectOutputKind, modelInputSize, predictScores, type OutputKind } from './models/predict.js';
 export { inferenceModel } from './models/fold.js';
 export {
   predictMask, segmentImage, measureMask, formatContourText, renderContourOverlay, PREDICTION_COLOUR, LABEL_COLOUR,
   type MaskMeasures, type OverlayColour,
-} from './evaluation/predict-core.js';
-export { segmentSamples, foregroundProbabilities, describeSegment, type SegmentSettings, type Segmentation } from './evaluation/segment.js';
+} from './inference/predict-core.js';
+export { segmentSamples, foregroundProbabilities, describeSegment, type SegmentSettings, type Segmentation } from './inference/segment.js';
 export { checkPreprocessing, preprocessSample, restoreProbabilities, type Preprocessing, type InputGeometry } from './transforms/preprocess.js';
-export { postprocessMask, fillHoles } from './evaluation/postprocess.js';
+export { postprocessMask, fillHoles } from './inference/postprocess.js';
 export type { Sample } from './data/sample.js';
 export { METADATA_FILE, checkModelMetadata, type ModelMetadata, type InferenceSettings, type LabelConvention } from './models/metadata.js';
 export {
@@ -48,7 +48,7 @@ export { buildModel, MODEL_NAMES, type ModelName } from './models/build.js';
 export { checkModelFitsData } from './models/fit.js';
 export { PRESETS, type Preset } from './models/presets.js';
 export { fitModel, type FitOptions, type FitResult } from './training/train.js';
-export { getLoss, LOSS_NAMES, type LossName } from './training/losses.js';
+export { getLoss, LOSS_NAMES, type LossName } from './losses/losses.js';
 export { METRIC_NAMES, type MetricName } from './training/metrics.js';
 export { withSeededRandom } from './training/seed.js';
 export { registerWasmTrainingKernels } from './backends/wasm-kernels.js';

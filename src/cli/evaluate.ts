@@ -9,9 +9,9 @@ import {
   type PerImageResult,
 } from '../evaluation/evaluate.js';
 import { GOOD_CONTOUR_APD_MM, type GroupSummary } from '../evaluation/summaries.js';
-import { dicomScalingWarning } from '../evaluation/run-config.js';
+import { dicomScalingWarning } from '../inference/run-config.js';
 import { evaluateSavedModel } from '../evaluation/saved-model.js';
-import { describeSegment } from '../evaluation/segment.js';
+import { describeSegment } from '../inference/segment.js';
 import { checkOutputFile, writeOutputFile } from '../io/output.js';
 import { backendOption, type Command } from './command.js';
 

@@ -5,7 +5,7 @@ import { readCineSeries, resolveContourDir, describeSeries } from '../data/dicom
 import { formatScaling, parseScaling, type Scaling } from '../data/scaling.js';
 import { CheckpointError, UsageError } from '../errors.js';
 import { measureCine, measureExpertContours, modelSegmenter, type SeriesVolumes } from '../evaluation/cine-volumes.js';
-import { dicomScalingWarning, resolveInputScale, resolveModelSettings } from '../evaluation/run-config.js';
+import { dicomScalingWarning, resolveInputScale, resolveModelSettings } from '../inference/run-config.js';
 import { writeDirAtomic } from '../io/atomic.js';
 import { bundledModelNames, bundledModelsDir, loadInferenceModel, resolveModelJson, resolveModelPath } from '../models/io.js';
 import { renderReport } from '../reporting/report.js';

@@ -6,7 +6,7 @@
 import type { CineSeries } from '../data/cine-grid.js';
 import type { DicomSlice } from '../data/dicom-decode.js';
 import type { LabelConvention } from '../models/metadata.js';
-import { largestComponent } from './contours.js';
+import { largestComponent } from '../imaging/contours.js';
 import { computeVolumes, measureMask, type ImageMeasure, type VolumeResult, type VolumeRule } from './volumes.js';
 
 /** One image of a cine, where it sits in the grid. */

@@ -10,10 +10,10 @@ import {
 } from '../data/dicom-series.js';
 import { applyScaling, type Scaling } from '../data/scaling.js';
 import { DataError } from '../errors.js';
-import { largestComponent } from './contours.js';
+import { largestComponent } from '../imaging/contours.js';
 import { measureCine, measureGrid, type CineMeasurement, type MaskGrid, type Segmenter } from './cine-measure.js';
-import { predictMask } from './predict.js';
-import { segmentSamples, type SegmentSettings } from './segment.js';
+import { predictMask } from '../inference/predict.js';
+import { segmentSamples, type SegmentSettings } from '../inference/segment.js';
 import type { Sample } from '../data/sample.js';
 import type { LabelConvention } from '../models/metadata.js';
 import { computeVolumes, type VolumeResult, type VolumeRule } from './volumes.js';

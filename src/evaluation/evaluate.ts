@@ -28,14 +28,14 @@ import {
   type PatientSummary,
 } from './summaries.js';
 import { averagePerpendicularDistance, hausdorff95 } from './surface-distance.js';
-import { segmentSamples, type SegmentSettings } from './segment.js';
+import { segmentSamples, type SegmentSettings } from '../inference/segment.js';
 import { detectOutputKind, modelInputSize, predictScores, type OutputKind } from '../models/predict.js';
-import { scoresLoss, sparseCrossEntropy, type LossFn } from '../training/losses.js';
+import { scoresLoss, sparseCrossEntropy, type LossFn } from '../losses/losses.js';
 
 export interface EvaluationMetrics {
   /**
    * The loss (the run's training loss; by default the lab's sparse softmax cross-entropy) per batch of
-   * `batchSize`, averaged over the images: training's val_loss computation (training/losses.ts scoresLoss).
+   * `batchSize`, averaged over the images: training's val_loss computation (losses/losses.ts scoresLoss).
    */
   loss: number;
   /** Correct pixels / all pixels, over the whole set. */

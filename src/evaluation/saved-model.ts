@@ -7,8 +7,8 @@ import type { Scaling } from '../data/scaling.js';
 import type { PixelSpacing } from '../data/spacing.js';
 import { loadInferenceModel, resolveModelJson } from '../models/io.js';
 import { evaluateModel, type EvaluationResult } from './evaluate.js';
-import { resolveModelSettings } from './run-config.js';
-import type { SegmentSettings } from './segment.js';
+import { resolveModelSettings } from '../inference/run-config.js';
+import type { SegmentSettings } from '../inference/segment.js';
 
 export interface SavedModelEvaluation extends EvaluationResult {
   /** The model.json evaluated. */

@@ -7,7 +7,7 @@
  * that average these (evaluateModel) leave NaN out and report how many images were averaged.
  */
 import { DataError } from '../errors.js';
-import { boundaryPixels, extractContour, type Point } from './contours.js';
+import { boundaryPixels, extractContour, type Point } from '../imaging/contours.js';
 import { foregroundArea, type MaskLike } from '../imaging/mask-metrics.js';
 
 export type Spacing = readonly [row: number, column: number];

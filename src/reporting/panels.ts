@@ -1,4 +1,4 @@
-import { boundaryPixels } from '../evaluation/contours.js';
+import { boundaryPixels } from '../imaging/contours.js';
 import { resizeNearest } from '../imaging/mask.js';
 import { encodePngRgba, toGrey8, type RgbaImage } from '../imaging/png.js';
 import { textHeight, textWidth } from './font.js';

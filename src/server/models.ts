@@ -7,8 +7,8 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatScaling } from '../data/scaling.js';
-import { resolveModelSettings } from '../evaluation/run-config.js';
-import type { SegmentSettings } from '../evaluation/segment.js';
+import { resolveModelSettings } from '../inference/run-config.js';
+import type { SegmentSettings } from '../inference/segment.js';
 import type { LabelConvention } from '../models/metadata.js';
 import { PACKAGE_ROOT } from '../paths.js';
 import type { RunView } from './runs.js';

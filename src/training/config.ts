@@ -11,7 +11,7 @@ import { getPreset, PRESETS } from '../models/presets.js';
 import { validateModelSpec } from '../models/spec.js';
 import { parseScaling, formatScaling } from '../data/scaling.js';
 import { parsePixelSpacing } from '../data/spacing.js';
-import { LOSS_NAMES } from './losses.js';
+import { LOSS_NAMES } from '../losses/losses.js';
 import { METRIC_NAMES } from './metrics.js';
 import { LABEL_CONVENTIONS } from '../models/metadata.js';
 import { SCHEDULE_NAMES } from './schedule.js';

@@ -7,7 +7,7 @@ import { argmaxLabels } from '../imaging/mask-metrics.js';
 import type { EpochLogs, TrainingCallback, TrainingContext } from './callbacks/types.js';
 import type { RunConfig } from './config.js';
 import { fuseBatchNormTraining } from './batch-norm.js';
-import { scoresLoss, supervisedLoss, type LossFn } from './losses.js';
+import { scoresLoss, supervisedLoss, type LossFn } from '../losses/losses.js';
 import { detectOutputKind, predictScores } from '../models/predict.js';
 import { batchMetrics, RunningMeans, type MetricName } from './metrics.js';
 import { setLearningRate } from '../backends/learning-rate.js';

@@ -1,11 +1,11 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { Sample } from '../data/sample.js';
 import { evaluateModel, evaluationDocument, type EvaluationResult } from '../evaluation/evaluate.js';
-import { segmentSamples, type SegmentSettings } from '../evaluation/segment.js';
+import { segmentSamples, type SegmentSettings } from '../inference/segment.js';
 import { writeSamplePanels } from '../reporting/samples.js';
 import { writeRunReport } from '../reporting/report.js';
 import { writeRunFile } from '../runs/run-dir.js';
-import type { LossFn } from '../training/losses.js';
+import type { LossFn } from '../losses/losses.js';
 import { predictLabels } from '../training/train.js';
 
 /** How many of the best and of the worst validation images get a panel in RUN/samples/. */

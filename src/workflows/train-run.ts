@@ -27,7 +27,7 @@ import { progressCallback, type ProgressOptions } from '../training/callbacks/pr
 import type { EpochLogs, TrainingCallback } from '../training/callbacks/types.js';
 import { listCheckpoints, loadLatestCheckpoint } from '../training/checkpoint.js';
 import { checkRunConfig, type RunConfig, type RunFacts, type TrainConfig } from '../training/config.js';
-import { getLoss } from '../training/losses.js';
+import { getLoss } from '../losses/losses.js';
 import { withSeededRandom } from '../training/seed.js';
 import { fitModel } from '../training/train.js';
 import { finishRun } from './finish.js';
@@ -36,7 +36,7 @@ import { learningRateSchedule } from '../training/schedule.js';
 import { compose, transformFromSpec } from '../transforms/compose.js';
 import { inputTransform, preprocessSample, resampleForModel } from '../transforms/preprocess.js';
 import type { ModelMetadata } from '../models/metadata.js';
-import type { SegmentSettings } from '../evaluation/segment.js';
+import type { SegmentSettings } from '../inference/segment.js';
 import type { EvaluationResult } from '../evaluation/evaluate.js';
 import { checkNewRunDir, discardNewRun, readHistory, readRunFile, runPath, writeRunFile } from '../runs/run-dir.js';
 

@@ -4,7 +4,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { describe, expect, test } from 'vitest';
 import { onednnKernelCounts, registerOnednnBackend } from '../../src/backends/onednn/index.js';
-import { sparseCrossEntropy } from '../../src/training/losses.js';
+import { sparseCrossEntropy } from '../../src/losses/losses.js';
 
 // Every native kernel against the tfjs cpu backend on the same inputs. Tolerance: the largest absolute
 // difference is at most 1e-4 of the largest reference magnitude (or 1e-4 when that is below 1): float32

@@ -9,7 +9,7 @@ import { selectBackend } from '../../src/backends/select.js';
 import type { Sample } from '../../src/data/sample.js';
 import { generatePhantom } from '../../src/data/synthetic.js';
 import { buildModel } from '../../src/models/build.js';
-import { sparseCrossEntropy } from '../../src/training/losses.js';
+import { sparseCrossEntropy } from '../../src/losses/losses.js';
 import { withSeededRandom } from '../../src/training/seed.js';
 import { fitModel } from '../../src/training/train.js';
 

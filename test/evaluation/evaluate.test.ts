@@ -5,7 +5,7 @@ import { selectBackend } from '../../src/backends/select.js';
 import type { Sample } from '../../src/data/sample.js';
 import { evaluateModel } from '../../src/evaluation/evaluate.js';
 import { detectOutputKind } from '../../src/models/predict.js';
-import { getLoss, scoresLoss, softDiceLoss } from '../../src/training/losses.js';
+import { getLoss, scoresLoss, softDiceLoss } from '../../src/losses/losses.js';
 import { thresholdModel } from './tiny-model.js';
 
 beforeAll(async () => {

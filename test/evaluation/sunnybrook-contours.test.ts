@@ -5,10 +5,10 @@ import { selectBackend } from '../../src/backends/select.js';
 import { readContourFile, rasterizeContour } from '../../src/data/contours.js';
 import type { Sample } from '../../src/data/sample.js';
 import { openSource } from '../../src/data/source.js';
-import { extractContour } from '../../src/evaluation/contours.js';
+import { extractContour } from '../../src/imaging/contours.js';
 import { evaluateModel } from '../../src/evaluation/evaluate.js';
-import { readDicomImage } from '../../src/evaluation/predict-inputs.js';
-import { predictSample } from '../../src/evaluation/predict.js';
+import { readDicomImage } from '../../src/inference/predict-inputs.js';
+import { predictSample } from '../../src/inference/predict.js';
 import { meanContourDistance } from '../../src/evaluation/surface-distance.js';
 import { thresholdModel } from './tiny-model.js';
 

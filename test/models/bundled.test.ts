@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../src/backends/select.js';
-import { findRunConfig } from '../../src/evaluation/run-config.js';
+import { findRunConfig } from '../../src/inference/run-config.js';
 import { bundledModelNames, bundledModelsDir, loadModel, resolveModelJson, resolveModelPath, saveModel } from '../../src/models/io.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { captureCli } from '../cli/run-cli.js';

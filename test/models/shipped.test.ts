@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../src/backends/select.js';
 import { generatePhantom } from '../../src/data/synthetic.js';
-import { segmentSamples } from '../../src/evaluation/segment.js';
+import { segmentSamples } from '../../src/inference/segment.js';
 import { loadModel } from '../../src/models/io.js';
 import { readModelMetadata } from '../../src/models/io.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readTrainPatients, resolveModelSettings } from '../../src/evaluation/run-config.js';
+import { readTrainPatients, resolveModelSettings } from '../../src/inference/run-config.js';
 import { readModelMetadata } from '../../src/models/io.js';
 import { resolveTrainConfig } from '../../src/training/config.js';
 import { runTraining } from '../../src/workflows/train-run.js';

@@ -7,7 +7,7 @@ import { buildModel, segmentationModel } from '../../src/models/build.js';
 import { summarizeModel } from '../../src/models/summary.js';
 import { resolveTrainConfig } from '../../src/training/config.js';
 import { learningRateSchedule } from '../../src/training/schedule.js';
-import { supervisedLoss, type LossFn } from '../../src/training/losses.js';
+import { supervisedLoss, type LossFn } from '../../src/losses/losses.js';
 
 beforeAll(async () => {
   await selectBackend('cpu');

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { selectBackend } from '../../src/backends/select.js';
 import { createOptimizer } from '../../src/backends/optimizers.js';
-import { getLoss, imageDiceLoss, softDiceLoss, sparseCrossEntropy } from '../../src/training/losses.js';
+import { getLoss, imageDiceLoss, softDiceLoss, sparseCrossEntropy } from '../../src/losses/losses.js';
 import { resolveTrainConfig } from '../../src/training/config.js';
 import { batchMetric, batchMetrics, METRIC_NAMES } from '../../src/training/metrics.js';
 import { loadLatestCheckpoint, writeCheckpoint } from '../../src/training/checkpoint.js';

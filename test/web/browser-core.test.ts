@@ -6,9 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { testModelMetadata } from '../models/metadata-fixture.js';
 import * as core from '../../src/browser.js';
 import { decodeDicom } from '../../src/data/dicom.js';
-import { resolveInputScale } from '../../src/evaluation/run-config.js';
-import { predictMask, measureMask, formatContourText, segmentImage } from '../../src/evaluation/predict.js';
-import { segmentSamples } from '../../src/evaluation/segment.js';
+import { resolveInputScale } from '../../src/inference/run-config.js';
+import { predictMask, measureMask, formatContourText, segmentImage } from '../../src/inference/predict.js';
+import { segmentSamples } from '../../src/inference/segment.js';
 import { preprocessSample } from '../../src/transforms/preprocess.js';
 import { resizeNearest } from '../../src/imaging/mask.js';
 import { buildCine, groupSeries } from '../../src/data/dicom-series.js';
@@ -19,7 +19,7 @@ import { makeDicom } from '../data/dicom-fixture.js';
 import { fitModel } from '../../src/training/train.js';
 import { decodeLabExample } from '../../src/data/lab-schema.js';
 import { buildModel } from '../../src/models/build.js';
-import { getLoss } from '../../src/training/losses.js';
+import { getLoss } from '../../src/losses/losses.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -38,7 +38,7 @@ describe('the browser-safe core (lvseg/browser)', () => {
     expect(inputs.some((f) => f.endsWith('src/browser.ts'))).toBe(true);
     expect(inputs.some((f) => f.includes('dicom-parser'))).toBe(true);
     // The model's inference pipeline (preprocessing, test-time flips, post-processing) is part of it.
-    for (const f of ['src/evaluation/segment.ts', 'src/transforms/preprocess.ts', 'src/evaluation/postprocess.ts']) expect(inputs, f).toContain(f);
+    for (const f of ['src/inference/segment.ts', 'src/transforms/preprocess.ts', 'src/inference/postprocess.ts']) expect(inputs, f).toContain(f);
     const nodeInputs = inputs.filter((f) => f.startsWith('node:') || /\bsrc\/(io|cli|server)\//.test(f) || f.endsWith('src/paths.ts'));
     expect(nodeInputs).toEqual([]);
     const text = result.outputFiles[0]!.text;

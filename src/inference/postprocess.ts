@@ -1,5 +1,5 @@
 /** Post-processing of predicted masks: pure functions on 0/1 pixel arrays. */
-import { largestComponent } from './contours.js';
+import { largestComponent } from '../imaging/contours.js';
 
 /**
  * `mask` with its holes filled: background pixels not 4-connected to the image border become

@@ -5,12 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../src/backends/select.js';
 import type { Sample } from '../../src/data/sample.js';
 import { evaluateModel } from '../../src/evaluation/evaluate.js';
-import { segmentSamples, type SegmentSettings } from '../../src/evaluation/segment.js';
+import { segmentSamples, type SegmentSettings } from '../../src/inference/segment.js';
 import { decodePngGrey, encodePngGrey } from '../../src/imaging/png.js';
 import { saveModel } from '../../src/models/io.js';
 import { captureCli } from '../cli/run-cli.js';
-import { disc } from './shapes.js';
-import { thresholdModel } from './tiny-model.js';
+import { disc } from '../evaluation/shapes.js';
+import { thresholdModel } from '../evaluation/tiny-model.js';
 
 // The threshold model marks pixels above 0.5; after the z-score the bright disc is well above it.
 const SETTINGS: SegmentSettings = {

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dicomScalingWarning, findRunConfig, resolveInputScale } from '../../src/evaluation/run-config.js';
+import { dicomScalingWarning, findRunConfig, resolveInputScale } from '../../src/inference/run-config.js';
 
 let dir: string;
 

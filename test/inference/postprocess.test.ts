@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { fillHoles, postprocessMask } from '../../src/evaluation/postprocess.js';
-import { rect } from './shapes.js';
+import { fillHoles, postprocessMask } from '../../src/inference/postprocess.js';
+import { rect } from '../evaluation/shapes.js';
 
 describe('post-processing', () => {
   it('fills holes but not bays open to the border', () => {

@@ -8,7 +8,7 @@ import type { Sample } from '../data/sample.js';
 import { DataError } from '../errors.js';
 import { toGrey8, type RgbaImage } from '../imaging/pixels.js';
 import { resizeBilinear, resizeNearest } from '../imaging/resample.js';
-import { extractContour, type Point } from './contours.js';
+import { extractContour, type Point } from '../imaging/contours.js';
 import { modelInputSize, predictScores } from '../models/predict.js';
 import { argmaxLabels, foregroundArea } from '../imaging/mask-metrics.js';
 import { segmentSamples, type SegmentSettings } from './segment.js';

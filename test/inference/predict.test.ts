@@ -8,9 +8,9 @@ import {
   renderContourOverlay,
   resizeBilinear,
   resizeNearest,
-} from '../../src/evaluation/predict.js';
-import { thresholdModel } from './tiny-model.js';
-import { disc } from './shapes.js';
+} from '../../src/inference/predict.js';
+import { thresholdModel } from '../evaluation/tiny-model.js';
+import { disc } from '../evaluation/shapes.js';
 
 beforeAll(async () => {
   await selectBackend('cpu');

@@ -4,9 +4,9 @@
  * pixel (row r, column c) covers [c, c+1) × [r, r+1), so its centre is (x = c + 0.5, y = r + 0.5), and
  * rasterizeContour fills a traced contour back to the same mask.
  */
-import { PIXEL_CENTRE } from '../data/contour-polygon.js';
+import { PIXEL_CENTRE } from './contour-polygon.js';
 import { DataError } from '../errors.js';
-import type { MaskLike } from '../imaging/mask-metrics.js';
+import type { MaskLike } from './mask-metrics.js';
 
 export type Point = [x: number, y: number];
 

@@ -7,7 +7,7 @@ import type { Sample } from '../data/sample.js';
 import { encodeMaskPng, resizeNearest } from '../imaging/mask.js';
 import { encodePngRgba } from '../imaging/png.js';
 import { resizeBilinear } from '../imaging/resample.js';
-import { extractContour, type Point } from './contours.js';
+import { extractContour, type Point } from '../imaging/contours.js';
 import { foregroundArea } from '../imaging/mask-metrics.js';
 import type { SegmentSettings } from './segment.js';
 import {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { boundaryPixels, extractContour, largestComponent, polygonArea } from '../../src/evaluation/contours.js';
+import { boundaryPixels, extractContour, largestComponent, polygonArea } from '../../src/imaging/contours.js';
 import { rasterizeContour } from '../../src/data/contours.js';
 import { foregroundArea } from '../../src/imaging/mask-metrics.js';
-import { disc, rect } from './shapes.js';
+import { disc, rect } from '../evaluation/shapes.js';
 
 describe('extractContour', () => {
   it('outlines a single pixel as a clockwise diamond through its edge middles, centre at +0.5', () => {
