@@ -1,46 +1,8 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { selectBackend, type BackendName } from '../backends/select.js';
-import { readCineSeries, resolveContourDir, describeSeries } from '../data/dicom-series.js';
-import { formatScaling, parseScaling, type Scaling } from '../data/scaling.js';
-import { CheckpointError, UsageError } from '../errors.js';
-import { measureCine, measureExpertContours, modelSegmenter, type SeriesVolumes } from '../evaluation/cine-volumes.js';
-import { dicomScalingWarning, resolveInputScale, resolveModelSettings } from '../inference/run-config.js';
-import { writeDirAtomic } from '../io/atomic.js';
-import { bundledModelNames, bundledModelsDir, loadInferenceModel, resolveModelJson, resolveModelPath } from '../models/io.js';
-import { renderReport } from '../reporting/report.js';
-import { buildVolumesRecord, isVolumesOutput, VOLUMES_FILES, volumesFiles, type VolumesRecord } from '../reporting/volumes.js';
+import type { BackendName } from '../backends/select.js';
+import { UsageError } from '../errors.js';
+import { VOLUMES_FILES, type VolumesRecord } from '../reporting/volumes.js';
+import { BUNDLED_MODEL, measureSeriesVolumes } from '../workflows/volumes.js';
 import { backendOption, type Command } from './command.js';
-
-/** The model lvseg ships for this job (issue 6); until it is installed, --model must name one. */
-export const BUNDLED_MODEL = 'lv-sunnybrook';
-
-/** A model path, or the name of a model bundled under models/<name>/. */
-export function resolveVolumesModel(name: string): string {
-  if (name === BUNDLED_MODEL && !existsSync(name) && !bundledModelNames().includes(name)) {
-    throw new CheckpointError(
-      `the bundled model '${BUNDLED_MODEL}' is not installed (no ${join(bundledModelsDir(), name)}); pass --model RUN_DIR or a model.json, e.g. a run of 'lvseg train'`,
-    );
-  }
-  return resolveModelPath(name);
-}
-
-/**
- * The scaling for raw DICOM pixels: --scale when given; else the model's own, except that a fixed factor
- * (a model trained on the 0–255 PNG/TFRecord data) becomes per-image min–max, which is what those images
- * were made with (see dicomScalingWarning).
- */
-function dicomScale(modelPath: string, given: string): { scale: Scaling; note: string; warning?: string } {
-  if (given) {
-    const scale = parseScaling(given);
-    return { scale, note: '--scale', warning: dicomScalingWarning(scale) };
-  }
-  const { scale, origin } = resolveInputScale(modelPath, undefined);
-  if (typeof scale === 'number') {
-    return { scale: 'minmax', note: `the model's ${formatScaling(scale)} (${origin}) is for 0-255 images; DICOM pixels are scaled per image to 0-1 instead` };
-  }
-  return { scale, note: origin };
-}
 
 const fixed = (v: number | null | undefined, digits = 1): string => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(digits) : '-');
 
@@ -98,43 +60,20 @@ export const command: Command = {
     if (!dir || extra.length > 0) throw new UsageError("volumes takes one SERIES_DIR; e.g. 'lvseg volumes dicoms/SCD0000101 --out vol101'");
     const json = args.options.json as boolean;
     const out = args.options.out as string;
-    if (out && existsSync(out) && statSync(out).isDirectory() && readdirSync(out).length > 0 && !isVolumesOutput(out)) {
-      throw new UsageError(`--out ${out} exists and is not an lvseg volumes folder (no ${VOLUMES_FILES.record}); it would be replaced whole: pick a new folder`);
-    }
     const say = (line: string): void => {
       if (!json) console.log(line);
     };
-    const modelPath = resolveVolumesModel(args.options.model as string);
-    const modelFile = resolveModelJson(modelPath);
-    const contoursArg = args.options.contours as string;
-    const contourDir = contoursArg ? resolveContourDir(contoursArg, dir) : undefined;
-
-    // The series first: bad input fails before a backend and a model are loaded.
-    const { cine, groups, scan } = await readCineSeries(dir, (args.options.series as string) || undefined);
-    const found = groups.length === 1 ? '1 series in the folder' : `${groups.length} series in the folder: ${groups.map(describeSeries).join('; ')}`;
-    say(`series   ${cine.uid}${cine.description ? ` '${cine.description}'` : ''}: ${cine.slices.length} slices × ${cine.phases} phases (${found})`);
-    if (scan.notDicom.length > 0) say(`         ${scan.notDicom.length} non-DICOM file(s) skipped, e.g. ${scan.notDicom[0]}`);
-
-    const backend = await selectBackend(args.options.backend as BackendName);
-    if (backend.notice && !json) console.error(backend.notice);
-    const { scale, note, warning } = dicomScale(modelPath, args.options.scale as string);
-    say(`model    ${modelFile}; scale ${formatScaling(scale)} (${note}); backend ${backend.name}`);
-    if (warning) console.error(`warning: ${warning}`);
-    const model = await loadInferenceModel(modelPath);
-    const started = Date.now();
-    const { segment, labels } = resolveModelSettings(modelPath);
-    if (labels === 'contour-included') say("areas    to the contour line: the model draws its masks with the line's pixels, as its training masks were");
-    const measured = await measureCine(cine, modelSegmenter(model, scale, segment), { labels }).finally(() => model.dispose());
-    const analysis: SeriesVolumes = { scan, groups, cine, measured };
-    if (contourDir) analysis.experts = await measureExpertContours(cine, contourDir);
-    const record = buildVolumesRecord(analysis, { model: modelFile, scale: formatScaling(scale), backend: backend.name, labels });
-    say(`segmented ${cine.grid.flat().filter(Boolean).length} images in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-
-    if (out) {
-      const files = volumesFiles(analysis, record);
-      files[VOLUMES_FILES.report] = renderReport([], { volumes: [{ dir: out, record, gridPng: files[VOLUMES_FILES.grid] as Buffer }] });
-      await writeDirAtomic(out, files);
-    }
+    const { record } = await measureSeriesVolumes(dir, {
+      model: args.options.model as string,
+      series: args.options.series as string,
+      contours: args.options.contours as string,
+      scale: args.options.scale as string,
+      backend: args.options.backend as BackendName,
+      out,
+      log: say,
+      notice: (line) => (json ? undefined : console.error(line)),
+      warn: (line) => console.error(`warning: ${line}`),
+    });
     for (const w of [...record.warnings, ...(record.experts?.warnings ?? [])]) console.error(`warning: ${w}`);
     if (json) {
       console.log(JSON.stringify(record));

@@ -1,0 +1,106 @@
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { selectBackend, type BackendName } from '../backends/select.js';
+import { readCineSeries, resolveContourDir, describeSeries } from '../data/dicom-series.js';
+import { formatScaling, parseScaling, type Scaling } from '../data/scaling.js';
+import { CheckpointError, UsageError } from '../errors.js';
+import { measureCine, measureExpertContours, modelSegmenter, type SeriesVolumes } from '../evaluation/cine-volumes.js';
+import { dicomScalingWarning, resolveInputScale, resolveModelSettings } from '../inference/run-config.js';
+import { writeDirAtomic } from '../io/atomic.js';
+import { bundledModelNames, bundledModelsDir, loadInferenceModel, resolveModelJson, resolveModelPath } from '../models/io.js';
+import { renderReport } from '../reporting/report.js';
+import { buildVolumesRecord, isVolumesOutput, VOLUMES_FILES, volumesFiles, type VolumesRecord } from '../reporting/volumes.js';
+
+/** The model lvseg ships for this job (issue 6); until it is installed, --model must name one. */
+export const BUNDLED_MODEL = 'lv-sunnybrook';
+
+/** A model path, or the name of a model bundled under models/<name>/. */
+export function resolveVolumesModel(name: string): string {
+  if (name === BUNDLED_MODEL && !existsSync(name) && !bundledModelNames().includes(name)) {
+    throw new CheckpointError(
+      `the bundled model '${BUNDLED_MODEL}' is not installed (no ${join(bundledModelsDir(), name)}); pass --model RUN_DIR or a model.json, e.g. a run of 'lvseg train'`,
+    );
+  }
+  return resolveModelPath(name);
+}
+
+/**
+ * The scaling for raw DICOM pixels: --scale when given; else the model's own, except that a fixed factor
+ * (a model trained on the 0–255 PNG/TFRecord data) becomes per-image min–max, which is what those images
+ * were made with (see dicomScalingWarning).
+ */
+function dicomScale(modelPath: string, given: string): { scale: Scaling; note: string; warning?: string } {
+  if (given) {
+    const scale = parseScaling(given);
+    return { scale, note: '--scale', warning: dicomScalingWarning(scale) };
+  }
+  const { scale, origin } = resolveInputScale(modelPath, undefined);
+  if (typeof scale === 'number') {
+    return { scale: 'minmax', note: `the model's ${formatScaling(scale)} (${origin}) is for 0-255 images; DICOM pixels are scaled per image to 0-1 instead` };
+  }
+  return { scale, note: origin };
+}
+
+export interface VolumesOptions {
+  /** A run directory, a model.json, or a bundled model's name (default BUNDLED_MODEL). */
+  model?: string;
+  /** The SeriesInstanceUID to measure when the folder holds several. */
+  series?: string;
+  /** Expert contours in the Sunnybrook layout, measured by the same rule beside the model's. */
+  contours?: string;
+  /** Pixel scaling; default the model's, per image for DICOM. */
+  scale?: string;
+  backend?: BackendName;
+  /** Folder for the JSON, CSVs, curve, mask grid and report, replaced whole. */
+  out?: string;
+  /** What is done, a line at a time (the series, the model, the timing). */
+  log?: (line: string) => void;
+  /** The backend's notice. */
+  notice?: (line: string) => void;
+  /** Warnings about the scaling. */
+  warn?: (line: string) => void;
+}
+
+/**
+ * A short-axis cine series to LV volumes: reads the series (before a backend and model are loaded, so bad
+ * input fails first), segments every image, measures per phase, adds the experts' numbers when
+ * `contours` is given, and writes `out` (all or nothing). The volume workflow behind `lvseg volumes`.
+ */
+export async function measureSeriesVolumes(dir: string, options: VolumesOptions = {}): Promise<{ record: VolumesRecord; analysis: SeriesVolumes }> {
+  const log = options.log ?? (() => {});
+  const { out } = options;
+  if (out && existsSync(out) && statSync(out).isDirectory() && readdirSync(out).length > 0 && !isVolumesOutput(out)) {
+    throw new UsageError(`--out ${out} exists and is not an lvseg volumes folder (no ${VOLUMES_FILES.record}); it would be replaced whole: pick a new folder`);
+  }
+  const modelPath = resolveVolumesModel(options.model ?? BUNDLED_MODEL);
+  const modelFile = resolveModelJson(modelPath);
+  const contourDir = options.contours ? resolveContourDir(options.contours, dir) : undefined;
+
+  // The series first: bad input fails before a backend and a model are loaded.
+  const { cine, groups, scan } = await readCineSeries(dir, options.series || undefined);
+  const found = groups.length === 1 ? '1 series in the folder' : `${groups.length} series in the folder: ${groups.map(describeSeries).join('; ')}`;
+  log(`series   ${cine.uid}${cine.description ? ` '${cine.description}'` : ''}: ${cine.slices.length} slices × ${cine.phases} phases (${found})`);
+  if (scan.notDicom.length > 0) log(`         ${scan.notDicom.length} non-DICOM file(s) skipped, e.g. ${scan.notDicom[0]}`);
+
+  const backend = await selectBackend(options.backend ?? 'auto');
+  if (backend.notice) options.notice?.(backend.notice);
+  const { scale, note, warning } = dicomScale(modelPath, options.scale ?? '');
+  log(`model    ${modelFile}; scale ${formatScaling(scale)} (${note}); backend ${backend.name}`);
+  if (warning) options.warn?.(warning);
+  const model = await loadInferenceModel(modelPath);
+  const started = Date.now();
+  const { segment, labels } = resolveModelSettings(modelPath);
+  if (labels === 'contour-included') log("areas    to the contour line: the model draws its masks with the line's pixels, as its training masks were");
+  const measured = await measureCine(cine, modelSegmenter(model, scale, segment), { labels }).finally(() => model.dispose());
+  const analysis: SeriesVolumes = { scan, groups, cine, measured };
+  if (contourDir) analysis.experts = await measureExpertContours(cine, contourDir);
+  const record = buildVolumesRecord(analysis, { model: modelFile, scale: formatScaling(scale), backend: backend.name, labels });
+  log(`segmented ${cine.grid.flat().filter(Boolean).length} images in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+
+  if (out) {
+    const files = volumesFiles(analysis, record);
+    files[VOLUMES_FILES.report] = renderReport([], { volumes: [{ dir: out, record, gridPng: files[VOLUMES_FILES.grid] as Buffer }] });
+    await writeDirAtomic(out, files);
+  }
+  return { record, analysis };
+}
