@@ -24,8 +24,20 @@ export class BackendError extends LvsegError {}
 /** Bad command-line usage or configuration: unknown flag, missing value, wrong type. */
 export class UsageError extends LvsegError {}
 
-/** Training that cannot go on (e.g. a NaN loss). */
-export class TrainingError extends LvsegError {}
+/**
+ * Training that cannot go on (e.g. a NaN loss). `epoch` and `step` (from 1) say where in the loop it
+ * stopped, so the caller that knows the run can add what to do (resume from the last checkpoint).
+ */
+export class TrainingError extends LvsegError {
+  readonly epoch?: number;
+  readonly step?: number;
+
+  constructor(message: string, options: { cause?: unknown; epoch?: number; step?: number } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    if (options.epoch !== undefined) this.epoch = options.epoch;
+    if (options.step !== undefined) this.step = options.step;
+  }
+}
 
 /** An output that cannot be written: it exists, its folder holds files lvseg did not write, or it is not writable. */
 export class OutputError extends LvsegError {}

@@ -39,7 +39,6 @@ export interface FitOptions {
   loss: LossFn;
   metrics: readonly MetricName[];
   callbacks?: TrainingCallback[];
-  runDir: string;
   /** The run's configuration, for callbacks that record it (TensorBoard). */
   config?: RunConfig;
   learningRate: number;
@@ -89,7 +88,6 @@ export async function fitModel(opts: FitOptions): Promise<FitResult> {
   const ctx: TrainingContext = {
     model,
     trainingModel,
-    runDir: opts.runDir,
     config: opts.config,
     displaySample: opts.displaySample,
     predictLabel: async (sample) => {
@@ -125,10 +123,7 @@ export async function fitModel(opts: FitOptions): Promise<FitResult> {
       if (opts.schedule) setLearningRate(optimizer, opts.schedule(epoch * stepsPerEpoch + step));
       const { lossValue, preds } = await trainStep(trainingModel, optimizer, variables, loss, batch);
       if (!Number.isFinite(lossValue)) {
-        const kept = epoch > 0 ? `the last good checkpoint (epoch ${epoch}) is kept in ${opts.runDir}/checkpoints; ` : '';
-        throw new TrainingError(
-          `loss became ${lossValue} at epoch ${epoch + 1}, step ${step + 1}: training stopped; ${kept}lower --lr or check --scale and the data, then train again${epoch > 0 ? ` or --resume ${opts.runDir}` : ''}`,
-        );
+        throw new TrainingError(`loss became ${lossValue} at epoch ${epoch + 1}, step ${step + 1}: training stopped`, { epoch: epoch + 1, step: step + 1 });
       }
       means.add('loss', lossValue, batch.size);
       const labels = batch.samples.map((s) => s.label);

@@ -9,7 +9,7 @@ import type { Sample } from '../data/sample.js';
 import { openSource, readAllSamples } from '../data/source.js';
 import { parseScaling } from '../data/scaling.js';
 import { parsePixelSpacing } from '../data/spacing.js';
-import { CheckpointError, DataError, UsageError } from '../errors.js';
+import { CheckpointError, DataError, TrainingError, UsageError } from '../errors.js';
 import { onInterrupt } from '../io/atomic.js';
 import { holdOutPatients, splitSamples } from '../data/split.js';
 import { buildModel, segmentationModel } from '../models/build.js';
@@ -195,7 +195,7 @@ export async function runTraining(input: TrainConfig & Partial<RunFacts>, resume
     return await trainAndFinish();
   } catch (err) {
     discard();
-    throw err;
+    throw withResumeAdvice(err, runDir);
   } finally {
     untrack();
   }
@@ -211,13 +211,13 @@ export async function runTraining(input: TrainConfig & Partial<RunFacts>, resume
       ? learningRateSchedule({ name: config.lrSchedule, lr: config.lr, totalSteps: config.epochs * stepsPerEpoch, warmupSteps: config.warmupEpochs * stepsPerEpoch })
       : undefined;
     const callbacks: TrainingCallback[] = [
-      historyCallback(),
-      checkpointCallback(),
+      historyCallback({ file: runPath(runDir, 'history') }),
+      checkpointCallback({ dir: runPath(runDir, 'checkpoints') }),
       releaseAfterCheckpoint,
-      bestModelCallback(),
-      displayCallback(),
+      bestModelCallback({ dir: runPath(runDir, 'best') }),
+      displayCallback({ dir: runPath(runDir, 'panels') }),
       ...(config.earlyStopping !== null ? [earlyStoppingCallback({ patience: config.earlyStopping })] : []),
-      ...(config.tensorboard ? [new TensorBoardCallback()] : []),
+      ...(config.tensorboard ? [new TensorBoardCallback({ logDir: runPath(runDir, 'logs') })] : []),
       ...(options.callbacks ?? []),
       // progress last, so the epoch line follows the files it reports on
       progressCallback(options.progress),
@@ -238,7 +238,6 @@ export async function runTraining(input: TrainConfig & Partial<RunFacts>, resume
       loss: getLoss(config.loss),
       metrics: config.metrics,
       callbacks,
-      runDir,
       config,
       learningRate: config.lr,
       previousEpochs,
@@ -252,6 +251,18 @@ export async function runTraining(input: TrainConfig & Partial<RunFacts>, resume
     const { evaluation, report } = await finishRun(runDir, model, val, { loss: getLoss(config.loss), batchSize: config.batchSize, ...(segment ? { segment } : {}) });
     return { runDir, config, history: result.history, final: result.history.at(-1), stopped: result.stopped, model, val, evaluation, report };
   }
+}
+
+/**
+ * The loop's TrainingError at an epoch and step (a NaN loss), with what to do in this run: the last good
+ * checkpoint it keeps, and --resume from it.
+ */
+function withResumeAdvice(err: unknown, runDir: string): unknown {
+  if (!(err instanceof TrainingError) || err.epoch === undefined) return err;
+  const done = err.epoch - 1;
+  const kept = done > 0 ? `the last good checkpoint (epoch ${done}) is kept in ${runPath(runDir, 'checkpoints')}; ` : '';
+  const advice = `${kept}lower --lr or check --scale and the data, then train again${done > 0 ? ` or --resume ${runDir}` : ''}`;
+  return new TrainingError(`${err.message}; ${advice}`, { cause: err, epoch: err.epoch, ...(err.step !== undefined ? { step: err.step } : {}) });
 }
 
 /** Share of the machine's memory a run may plan to use for activations, leaving room for the data and the rest. */

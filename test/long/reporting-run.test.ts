@@ -19,7 +19,7 @@ describe('TensorBoard files and report of a real 3-epoch run', () => {
     });
     const result = await runTraining(config, undefined, {
       progress: { stream: { write: () => true } }, warn: () => {},
-      callbacks: [new TensorBoardCallback({ host: 'e2ehost' })],
+      callbacks: [new TensorBoardCallback({ logDir: join(out, 'logs'), host: 'e2ehost' })],
     });
 
     // The end of the run wrote the evaluation, the sample panels (the 3 best and, of the 4 validation

@@ -30,12 +30,12 @@ describe('TensorBoardCallback', () => {
     for (let i = 0; i < n * n; i++) { image[i] = (i % n) / n; label[i] = Math.hypot((i % n) - 8, Math.floor(i / n) - 8) < 4 ? 1 : 0; }
     // only what the TensorBoard callback reads (no optimizer, seed or resume state)
     const ctx = {
-      model, runDir, config: { model: 'tiny', epochs: 3, lr: 0.001 },
+      model, config: { model: 'tiny', epochs: 3, lr: 0.001 },
       displaySample: { name: 'phantom-0', patient: 'p0', image, label, height: n, width: n },
       predictLabel: async (s: { label: Uint8Array }) => s.label.map((v) => 1 - v),
       learningRate: 0.001, totalEpochs: 3, stepsPerEpoch: 4, tf,
     } as unknown as TrainingContext;
-    const cb = new TensorBoardCallback({ host: 'testhost' });
+    const cb = new TensorBoardCallback({ logDir: join(runDir, 'logs'), host: 'testhost' });
     cb.onTrainBegin(ctx);
     for (const [epoch, l] of logs.entries()) await cb.onEpochEnd(epoch, l, ctx);
     cb.onTrainEnd();

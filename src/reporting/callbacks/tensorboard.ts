@@ -2,12 +2,11 @@ import { join } from 'node:path';
 import { encodePngRgba } from '../../imaging/png.js';
 import { composePanel } from '../panels.js';
 import { EventFileWriter } from '../tensorboard.js';
-import { runPath } from '../../runs/run-dir.js';
 import type { EpochLogs, TrainingCallback, TrainingContext } from '../../training/callbacks/types.js';
 
 export interface TensorBoardOptions {
-  /** Where the `train/` and `validation/` folders go; default `RUN/logs`. */
-  logDir?: string;
+  /** Where the `train/` and `validation/` folders go (a run's RUN/logs). */
+  logDir: string;
   /** Weight histograms every this many epochs (Keras's histogram_freq); 0 turns them off. Default 1. */
   histogramFreq?: number;
   /** The display panel as an image summary each epoch. Default true. */
@@ -29,10 +28,10 @@ export class TensorBoardCallback implements TrainingCallback {
   private train?: EventFileWriter;
   private validation?: EventFileWriter;
 
-  constructor(private readonly options: TensorBoardOptions = {}) {}
+  constructor(private readonly options: TensorBoardOptions) {}
 
   onTrainBegin(ctx: TrainingContext): void {
-    const logDir = this.options.logDir ?? runPath(ctx.runDir, 'logs');
+    const { logDir } = this.options;
     const host = this.options.host;
     this.train = new EventFileWriter(join(logDir, 'train'), { host });
     this.validation = new EventFileWriter(join(logDir, 'validation'), { host });

@@ -1,20 +1,26 @@
-import { readHistory, writeRunFile, type HistoryFile } from '../../runs/run-dir.js';
-import type { TrainingCallback } from './types.js';
+import { writeFileAtomic } from '../../io/atomic.js';
+import type { EpochLogs, TrainingCallback } from './types.js';
+
+export interface HistoryOptions {
+  /** The JSON file the history goes to (a run's RUN/history.json). */
+  file: string;
+}
 
 /**
- * RUN/history.json, rewritten atomically after every epoch: `{"epochs": [{"epoch": 0, "loss": …,
- * "seconds": …, "tensors": …}, …]}`. On a resume, epochs from the resumed one on are dropped first, so
- * each epoch appears exactly once even when a kill came between the history and the checkpoint.
+ * `file`, rewritten atomically after every epoch: `{"epochs": [{"epoch": 0, "loss": …, "seconds": …,
+ * "tensors": …}, …]}`. On a resume it starts from the epochs before the resumed one (the loop's
+ * previousEpochs), so each epoch appears exactly once even when a kill came between the history and the
+ * checkpoint.
  */
-export function historyCallback(): TrainingCallback {
-  let epochs: HistoryFile['epochs'] = [];
+export function historyCallback({ file }: HistoryOptions): TrainingCallback {
+  let epochs: (EpochLogs & { epoch: number })[] = [];
   return {
     onTrainBegin(ctx) {
-      epochs = readHistory(ctx.runDir).epochs.filter((e) => e.epoch < ctx.initialEpoch);
+      epochs = ctx.previousEpochs.flatMap((logs, epoch) => (logs ? [{ epoch, ...logs }] : []));
     },
-    async onEpochEnd(epoch, logs, ctx) {
+    async onEpochEnd(epoch, logs) {
       epochs.push({ epoch, ...logs });
-      await writeRunFile(ctx.runDir, 'history', { epochs });
+      await writeFileAtomic(file, JSON.stringify({ epochs }, null, 2));
     },
   };
 }

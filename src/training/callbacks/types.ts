@@ -11,9 +11,6 @@ export interface TrainingContext {
   model: LayersModel;
   /** What the training steps run: `model`, or `model` with auxiliary heads (deep supervision); checkpoints save this one. */
   trainingModel: LayersModel;
-  /** The run directory everything is written to. */
-  runDir: string;
-  /** The resolved configuration, as written to config.json. */
   /** The run's configuration, for callbacks that record it (TensorBoard). */
   config?: RunConfig;
   /** The fixed sample the display callback shows after every epoch. */

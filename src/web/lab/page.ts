@@ -302,7 +302,6 @@ async function train(): Promise<void> {
       loss: getLoss(LAB.loss),
       metrics: METRICS,
       callbacks: [pageCallback(epochs, stepsPerEpoch, batchSize)],
-      runDir: 'this browser tab',
       learningRate: lr,
       displaySample: valSet[0] ?? trainSet[0],
     });
