@@ -1,7 +1,8 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { evaluateSavedModel } from '../evaluation/saved-model.js';
-import { bundledModelNames, readModelMetadata, resolveModelJson } from '../models/io.js';
+import { resolveModelJson } from '../inference/run-config.js';
+import { bundledModelNames, readModelMetadata } from '../models/io.js';
 import { PACKAGE_ROOT } from '../paths.js';
 import { resolveTrainConfig } from '../training/config.js';
 import { runStamp, runTraining } from '../workflows/train-run.js';

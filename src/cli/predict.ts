@@ -8,10 +8,10 @@ import { UsageError } from '../errors.js';
 import { predictInputs } from '../inference/predict-inputs.js';
 import { predictSample } from '../inference/predict.js';
 import { describeSegment } from '../inference/segment.js';
-import { dicomScalingWarning, resolveModelSettings } from '../inference/run-config.js';
+import { resolveModelJson, dicomScalingWarning, resolveModelSettings } from '../inference/run-config.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { openOutputFolder } from '../io/output.js';
-import { loadInferenceModel, resolveModelJson } from '../models/io.js';
+import { loadInferenceModel } from '../models/io.js';
 import { backendOption, type Command } from './command.js';
 import { predictOnQueue } from './predict-queue.js';
 
@@ -86,7 +86,7 @@ export const command: Command = {
     const modelFile = resolveModelJson(modelPath);
     const { scale, origin, segment } = resolveModelSettings(modelPath, { scale: args.options.scale as string, tta: args.options.tta as boolean, postprocess: args.options.postprocess as boolean });
     console.error(`model ${modelFile}; scale ${formatScaling(scale)} (${origin}); backend ${backend.name}${segment ? `; ${describeSegment(segment)}` : ''}`);
-    const model = await loadInferenceModel(modelPath);
+    const model = await loadInferenceModel(modelFile);
     const folder = await openOutputFolder(out, { flag: '--out', command: 'lvseg predict', overwrite: args.options.overwrite as boolean, ownEntries: predictOutputs });
 
     let warnedDicom = false;

@@ -5,9 +5,9 @@
 import { openSource, type SampleSource } from '../data/source.js';
 import type { Scaling } from '../data/scaling.js';
 import type { PixelSpacing } from '../data/spacing.js';
-import { loadInferenceModel, resolveModelJson } from '../models/io.js';
+import { loadInferenceModel } from '../models/io.js';
 import { evaluateModel, type EvaluationResult } from './evaluate.js';
-import { resolveModelSettings } from '../inference/run-config.js';
+import { resolveModelJson, resolveModelSettings } from '../inference/run-config.js';
 import type { SegmentSettings } from '../inference/segment.js';
 
 export interface SavedModelEvaluation extends EvaluationResult {
@@ -43,7 +43,7 @@ export async function evaluateSavedModel(modelRef: string, data: string, options
   const modelFile = resolveModelJson(modelRef);
   const { scale, origin, segment, trainPatients: trained } = resolveModelSettings(modelRef, options);
   const source = await openSource(data, { scale, spacing: options.spacing });
-  const model = await loadInferenceModel(modelRef);
+  const model = await loadInferenceModel(modelFile);
   try {
     const result = await evaluateModel(model, source.samples(), { batchSize: options.batchSize ?? 8, ...(segment ? { segment } : {}) });
     const seenPatients = trained && [...new Set(result.perImage.map((r) => r.patient))].filter((p) => trained.includes(p)).sort();

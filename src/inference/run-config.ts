@@ -8,11 +8,25 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { CheckpointError } from '../errors.js';
 import { parseScaling, type Scaling } from '../data/scaling.js';
 import { ENSEMBLE_FILE } from '../models/ensemble.js';
-import { readModelMetadata, resolveModelJson, resolveModelPath } from '../models/io.js';
+import { readModelMetadata, resolveModelPath } from '../models/io.js';
 import { RUN_PARTS, runPath } from '../runs/run-dir.js';
 import { LABEL_CONVENTIONS, METADATA_FILE, type LabelConvention } from '../models/metadata.js';
 import { checkPreprocessing } from '../transforms/preprocess.js';
 import type { SegmentSettings } from './segment.js';
+
+/**
+ * Finds the model.json a user means by `ref`: a model.json, a folder or run directory (its `best/` model
+ * when present, else `model/`), an ensemble, or a bundled model's name.
+ */
+export function resolveModelJson(ref: string): string {
+  const path = resolveModelPath(ref);
+  if (statSync(path).isFile()) return path;
+  for (const candidate of ['model.json', join(RUN_PARTS.best, 'model.json'), join(RUN_PARTS.model, 'model.json'), ENSEMBLE_FILE]) {
+    const f = join(path, candidate);
+    if (existsSync(f)) return f;
+  }
+  throw new CheckpointError(`${path}: no model.json, best/model.json, model/model.json or ${ENSEMBLE_FILE} inside; pass a run directory, a model.json or an ensemble`);
+}
 
 /**
  * The file that records how a model's inputs were scaled: the run directory's config.json for a model

@@ -5,7 +5,6 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { writeFileAtomic } from '../io/atomic.js';
 import { CheckpointError } from '../errors.js';
 import { PACKAGE_ROOT } from '../paths.js';
-import { RUN_PARTS } from '../runs/run-dir.js';
 import { buildEnsemble, ENSEMBLE_FILE, readEnsembleFile } from './ensemble.js';
 import { checkModelMetadata, METADATA_FILE, type ModelMetadata } from './metadata.js';
 import { concatWeightData, layersModelJson, WEIGHTS_FILE } from './layers-format.js';
@@ -103,11 +102,12 @@ export async function loadInferenceModel(path: string): Promise<tfl.LayersModel>
 }
 
 /**
- * Loads a TF.js layers model from a `model.json` path, a folder holding one, a run directory (its
- * `best/` model when present, else `model/`), or the name of a bundled model (bundledModelsDir).
+ * Loads a TF.js layers model from a `model.json` path, a folder holding one, an ensemble, or the name
+ * of a bundled model (bundledModelsDir). A run directory is resolved to its model.json first
+ * (resolveModelJson in inference/run-config.ts).
  */
 export async function loadModel(path: string): Promise<tfl.LayersModel> {
-  const file = resolveModelJson(path);
+  const file = findModelFile(path);
   const dir = join(file, '..');
   if (basename(file) === ENSEMBLE_FILE) {
     const { members } = readEnsembleFile(file);
@@ -213,15 +213,18 @@ export function resolveModelPath(ref: string, modelsDir = bundledModelsDir()): s
   throw new CheckpointError(`${ref}: no such model file or run directory, and not a bundled model (${listed})`);
 }
 
-/** Finds the model.json a user means by `ref`: a model.json, a folder or run directory, or a bundled model's name. */
-export function resolveModelJson(ref: string): string {
+/**
+ * The model file `ref` names: a model.json or ensemble file, a folder holding one, or a bundled model's
+ * name. A run directory is resolved above this layer (resolveModelJson in inference/run-config.ts).
+ */
+export function findModelFile(ref: string): string {
   const path = resolveModelPath(ref);
   if (statSync(path).isFile()) return path;
-  for (const candidate of ['model.json', join(RUN_PARTS.best, 'model.json'), join(RUN_PARTS.model, 'model.json'), ENSEMBLE_FILE]) {
+  for (const candidate of ['model.json', ENSEMBLE_FILE]) {
     const f = join(path, candidate);
     if (existsSync(f)) return f;
   }
-  throw new CheckpointError(`${path}: no model.json, best/model.json, model/model.json or ${ENSEMBLE_FILE} inside; pass a run directory, a model.json or an ensemble`);
+  throw new CheckpointError(`${path}: no model.json or ${ENSEMBLE_FILE} inside; pass a model.json, a folder holding one, or an ensemble`);
 }
 
 /** The lvseg.json beside a model.json, or undefined when there is none (models saved before it existed). */

@@ -1,8 +1,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import type { EvaluationMetrics, PerImageResult } from '../evaluation/evaluate.js';
+import type { EvaluationDocument, EvaluationMetrics, PerImageResult } from '../evaluation/evaluate.js';
 import type { ModelSummary } from '../models/summary.js';
-import { checkRunDir, readHistory, readRunFile, runPath, type RunFileTypes, type RunPart } from '../runs/run-dir.js';
+import { checkRunDir, readHistory, readRunFile, runPath, type RunPart } from '../runs/run-dir.js';
 import type { RunConfig } from '../training/config.js';
 import type { HistoryEpoch } from './charts.js';
 
@@ -35,7 +35,7 @@ export interface RunRecord {
 export function readRun(runDir: string): RunRecord {
   checkRunDir(runDir);
   const dir = resolve(runDir);
-  const config = readRunFile(dir, 'config');
+  const config = readRunFile<'config', RunConfig>(dir, 'config');
   const history = readHistory(dir).epochs.map((e, i) => ({ ...e, epoch: Number.isFinite(e.epoch) ? e.epoch : i }));
   const pngNames = (part: RunPart): string[] => {
     const folder = runPath(dir, part);
@@ -51,15 +51,15 @@ export function readRun(runDir: string): RunRecord {
     name: basename(dir),
     config,
     history,
-    summary: readRunFile(dir, 'summary'),
-    evaluation: reportMetrics(readRunFile(dir, 'evaluation')),
+    summary: readRunFile<'summary', ModelSummary>(dir, 'summary'),
+    evaluation: reportMetrics(readRunFile<'evaluation', EvaluationDocument>(dir, 'evaluation')),
     samples: pngNames('samples').map((f) => read('samples', f)),
     lastPanel,
   };
 }
 
 /** The metrics of evaluation.json (its numbers and strings) apart from its per-image list. */
-function reportMetrics(doc: RunFileTypes['evaluation'] | undefined): RunRecord['evaluation'] {
+function reportMetrics(doc: EvaluationDocument | undefined): RunRecord['evaluation'] {
   if (!doc) return undefined;
   const metrics: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(doc)) if (v === null || typeof v === 'number' || typeof v === 'string') metrics[k] = v;

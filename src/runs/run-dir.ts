@@ -1,16 +1,13 @@
 /**
- * The run directory: its layout and the typed contents of its files. Every layer that reads or writes
- * a run goes through here, so the layout is declared once. It imports only types from those layers.
+ * The run directory: its layout and the shapes of its files. Every layer that reads or writes a run goes
+ * through here, so the layout is declared once. It imports nothing from the layers that fill a run: they
+ * name the full type of a file they read back (RunConfig, ModelSummary, EvaluationDocument).
  */
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CheckpointError, OutputError, UsageError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { checkWritableLocation, listSome } from '../io/output.js';
-import type { ModelSummary } from '../models/summary.js';
-import type { RunConfig } from '../training/config.js';
-import type { EpochLogs } from '../training/callbacks/types.js';
-import type { EvaluationDocument } from '../evaluation/evaluate.js';
 
 /** The JSON files of a run, by what they hold. */
 export const RUN_FILES = {
@@ -45,17 +42,23 @@ export const RUN_PARTS = {
 export type RunFile = keyof typeof RUN_FILES;
 export type RunPart = keyof typeof RUN_PARTS;
 
-/** `RUN/history.json`. */
+/** `RUN/history.json`: per epoch the loop's logs (`loss`, `val_dice`, …, EpochLogs) and the epoch. */
 export interface HistoryFile {
-  epochs: (EpochLogs & { epoch: number })[];
+  epochs: (Record<string, number> & { epoch: number })[];
 }
 
-/** The type of each JSON file of a run. */
+/**
+ * What the run directory knows of each JSON file of a run: the shape it checks on reading. A reader
+ * that needs more names the file's full type, `readRunFile<'config', RunConfig>(dir, 'config')`.
+ */
 export interface RunFileTypes {
-  config: RunConfig;
-  summary: ModelSummary;
+  /** RunConfig (training/config.ts). */
+  config: object;
+  /** ModelSummary (models/summary.ts). */
+  summary: { layers: unknown[] };
   history: HistoryFile;
-  evaluation: EvaluationDocument;
+  /** EvaluationDocument (evaluation/evaluate.ts). */
+  evaluation: { perImage: unknown[] };
 }
 
 /** The path of a file or folder of the run in `runDir`. */
@@ -82,9 +85,10 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 /**
  * Reads one JSON file of a run, or undefined when the run has not written it. A file that is not
- * JSON, or not of the file's shape, is a CheckpointError naming it.
+ * JSON, or not of the file's shape, is a CheckpointError naming it. `T`: the file's full type, when
+ * the caller knows it.
  */
-export function readRunFile<K extends RunFile>(runDir: string, file: K): RunFileTypes[K] | undefined {
+export function readRunFile<K extends RunFile, T extends RunFileTypes[K] = RunFileTypes[K]>(runDir: string, file: K): T | undefined {
   const path = runPath(runDir, file);
   if (!existsSync(path)) return undefined;
   let value: unknown;
@@ -100,7 +104,7 @@ export function readRunFile<K extends RunFile>(runDir: string, file: K): RunFile
     const { metrics, ...rest } = value as Record<string, unknown>;
     value = { ...(metrics as object), ...rest };
   }
-  return value as RunFileTypes[K];
+  return value as T;
 }
 
 /** Writes one JSON file of a run atomically. */

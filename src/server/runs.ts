@@ -4,7 +4,7 @@
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
-import { resolveModelJson } from '../models/io.js';
+import { resolveModelJson } from '../inference/run-config.js';
 import { isRunDir, RUN_PARTS, runPath } from '../runs/run-dir.js';
 import { readRun } from '../reporting/run.js';
 import { dirInside } from './safe-path.js';

@@ -9,10 +9,10 @@ import type { Scaling } from '../data/scaling.js';
 import { parsePixelSpacing } from '../data/spacing.js';
 import { predictInputs } from '../inference/predict-inputs.js';
 import { predictSample, type ImagePrediction } from '../inference/predict.js';
-import { resolveModelSettings } from '../inference/run-config.js';
+import { resolveModelJson, resolveModelSettings } from '../inference/run-config.js';
 import { evaluateSavedModel, type SavedModelEvaluation } from '../evaluation/saved-model.js';
 import type { SegmentSettings } from '../inference/segment.js';
-import { loadInferenceModel, resolveModelJson } from '../models/io.js';
+import { loadInferenceModel } from '../models/io.js';
 import { resolveTrainConfig, type TrainConfig } from '../training/config.js';
 import { readRunConfig, runTraining, type RunOptions, type RunResult } from './train-run.js';
 
@@ -52,7 +52,7 @@ export interface LoadedModel {
 export async function loadModel(path: string, options: Omit<InferenceOptions, 'backend' | 'batchSize' | 'spacing'> = {}): Promise<LoadedModel> {
   const file = resolveModelJson(path);
   const { scale, origin, segment } = resolveModelSettings(path, options);
-  return { model: await loadInferenceModel(path), file, scale, scaleOrigin: origin, ...(segment ? { segment } : {}) };
+  return { model: await loadInferenceModel(file), file, scale, scaleOrigin: origin, ...(segment ? { segment } : {}) };
 }
 
 export interface InferenceOptions {

@@ -5,9 +5,9 @@ import { readCineSeries, resolveContourDir, describeSeries } from '../data/dicom
 import { formatScaling, parseScaling, type Scaling } from '../data/scaling.js';
 import { CheckpointError, UsageError } from '../errors.js';
 import { measureCine, measureExpertContours, modelSegmenter, type SeriesVolumes } from '../evaluation/cine-volumes.js';
-import { dicomScalingWarning, resolveInputScale, resolveModelSettings } from '../inference/run-config.js';
+import { resolveModelJson, dicomScalingWarning, resolveInputScale, resolveModelSettings } from '../inference/run-config.js';
 import { writeDirAtomic } from '../io/atomic.js';
-import { bundledModelNames, bundledModelsDir, loadInferenceModel, resolveModelJson, resolveModelPath } from '../models/io.js';
+import { bundledModelNames, bundledModelsDir, loadInferenceModel, resolveModelPath } from '../models/io.js';
 import { renderReport } from '../reporting/report.js';
 import { buildVolumesRecord, isVolumesOutput, VOLUMES_FILES, volumesFiles, type VolumesRecord } from '../reporting/volumes.js';
 
@@ -87,7 +87,7 @@ export async function measureSeriesVolumes(dir: string, options: VolumesOptions 
   const { scale, note, warning } = dicomScale(modelPath, options.scale ?? '');
   log(`model    ${modelFile}; scale ${formatScaling(scale)} (${note}); backend ${backend.name}`);
   if (warning) options.warn?.(warning);
-  const model = await loadInferenceModel(modelPath);
+  const model = await loadInferenceModel(modelFile);
   const started = Date.now();
   const { segment, labels } = resolveModelSettings(modelPath);
   if (labels === 'contour-included') log("areas    to the contour line: the model draws its masks with the line's pixels, as its training masks were");

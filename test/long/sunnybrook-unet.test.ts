@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { readRunFile } from '../../src/runs/run-dir.js';
+import type { EvaluationDocument } from '../../src/evaluation/evaluate.js';
 import { selectBackend } from '../../src/backends/select.js';
 import { ensureBuilt, runCli } from '../cli/run-cli.js';
 
@@ -31,7 +32,7 @@ describe.skipIf(!hasData || backend !== 'onednn')('the sunnybrook-unet preset on
     const history = JSON.parse(readFileSync(join(out, 'history.json'), 'utf8')).epochs as { val_dice: number }[];
     console.log(`val_dice per epoch: ${history.map((e) => e.val_dice.toFixed(4)).join(' ')}; ${((Date.now() - started) / 60000).toFixed(1)} min`);
     // evaluation.json is one flat document (every metric at the top level), read through the run-directory module
-    const metrics = readRunFile(out, 'evaluation')!;
+    const metrics = readRunFile<'evaluation', EvaluationDocument>(out, 'evaluation')!;
     expect(metrics.count).toBe(266);
     expect(metrics.meanDice).toBeGreaterThanOrEqual(THRESHOLD);
     expect(existsSync(join(out, 'model', 'lvseg.json'))).toBe(true);

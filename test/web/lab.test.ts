@@ -16,6 +16,7 @@ import { generatePhantom } from '../../src/data/synthetic.js';
 import { writeTfRecords } from '../../src/data/tfrecord.js';
 import { encodePngGrey } from '../../src/imaging/png.js';
 import { readHistory, readRunFile } from '../../src/runs/run-dir.js';
+import type { RunConfig } from '../../src/training/config.js';
 import type { EpochRecord } from '../../src/web/lab/page.js';
 import { CHROMIUM, CLI, hasChromium, startServe } from './serve-child.js';
 
@@ -170,7 +171,7 @@ describe.skipIf(!hasChromium)('the lab page: training in a browser tab', () => {
     await page.locator('#folder').setInputFiles(png);
     await page.waitForSelector('#train:not([disabled])');
     await cliPng;
-    const config = readRunFile(join(base, 'runs', 'png'), 'config')!;
+    const config = readRunFile<'config', RunConfig>(join(base, 'runs', 'png'), 'config')!;
     expect(await page.textContent('#data-status')).toContain(`${config.trainSize} training and ${config.valSize} validation slices from png/`);
     await page.click('#train');
     const [first] = await epochRecords(page, 1);
