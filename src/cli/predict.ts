@@ -8,7 +8,7 @@ import { UsageError } from '../errors.js';
 import { predictInputs } from '../inference/predict-inputs.js';
 import { predictSample } from '../inference/predict.js';
 import { describeSegment } from '../inference/segment.js';
-import { resolveModelJson, dicomScalingWarning, resolveModelSettings } from '../inference/run-config.js';
+import { dicomScalingWarning, resolveModel } from '../inference/run-config.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { openOutputFolder } from '../io/output.js';
 import { loadInferenceModel } from '../models/io.js';
@@ -83,8 +83,8 @@ export const command: Command = {
 
     const backend = await selectBackend(args.options.backend as BackendName);
     if (backend.notice) console.error(backend.notice);
-    const modelFile = resolveModelJson(modelPath);
-    const { scale, origin, segment } = resolveModelSettings(modelPath, { scale: args.options.scale as string, tta: args.options.tta as boolean, postprocess: args.options.postprocess as boolean });
+    const { modelJson: modelFile, settings } = resolveModel(modelPath, { scale: args.options.scale as string, tta: args.options.tta as boolean, postprocess: args.options.postprocess as boolean });
+    const { scale, origin, segment } = settings;
     console.error(`model ${modelFile}; scale ${formatScaling(scale)} (${origin}); backend ${backend.name}${segment ? `; ${describeSegment(segment)}` : ''}`);
     const model = await loadInferenceModel(modelFile);
     const folder = await openOutputFolder(out, { flag: '--out', command: 'lvseg predict', overwrite: args.options.overwrite as boolean, ownEntries: predictOutputs });

@@ -7,7 +7,7 @@ import type { Scaling } from '../data/scaling.js';
 import type { PixelSpacing } from '../data/spacing.js';
 import { loadInferenceModel } from '../models/io.js';
 import { evaluateModel, type EvaluationResult } from './evaluate.js';
-import { resolveModelJson, resolveModelSettings } from '../inference/run-config.js';
+import { resolveModel } from '../inference/run-config.js';
 import type { SegmentSettings } from '../inference/segment.js';
 
 export interface SavedModelEvaluation extends EvaluationResult {
@@ -40,8 +40,8 @@ export interface SavedModelOptions {
 
 /** Evaluates the model `modelRef` (a run, model folder, model.json or bundled name) on the source `data`. */
 export async function evaluateSavedModel(modelRef: string, data: string, options: SavedModelOptions = {}): Promise<SavedModelEvaluation> {
-  const modelFile = resolveModelJson(modelRef);
-  const { scale, origin, segment, trainPatients: trained } = resolveModelSettings(modelRef, options);
+  const { modelJson: modelFile, settings } = resolveModel(modelRef, options);
+  const { scale, origin, segment, trainPatients: trained } = settings;
   const source = await openSource(data, { scale, spacing: options.spacing });
   const model = await loadInferenceModel(modelFile);
   try {

@@ -28,17 +28,42 @@ export function resolveModelJson(ref: string): string {
   throw new CheckpointError(`${path}: no model.json, best/model.json, model/model.json or ${ENSEMBLE_FILE} inside; pass a run directory, a model.json or an ensemble`);
 }
 
+/** A model reference found on disk once: the path it names (a bundled name resolved) and its model.json. */
+export interface ModelLocation {
+  path: string;
+  modelJson: string;
+}
+
+/** A model reference resolved at the edge, passed down instead of the reference: where it is and how to run it. */
+export interface ResolvedModel extends ModelLocation {
+  settings: ModelSettings;
+}
+
+/**
+ * Resolves a model reference (a run directory, a folder, a model.json, an ensemble or a bundled name) once:
+ * its model.json and its settings (resolveModelSettings, with `given` overriding them).
+ */
+export function resolveModel(ref: string, given: { scale?: string; tta?: boolean; postprocess?: boolean } = {}): ResolvedModel {
+  const location = locateModel(ref);
+  return { ...location, settings: resolveModelSettings(location, given) };
+}
+
+function locateModel(model: string | ModelLocation): ModelLocation {
+  if (typeof model !== 'string') return model;
+  const path = resolveModelPath(model);
+  return { path, modelJson: resolveModelJson(path) };
+}
+
 /**
  * The file that records how a model's inputs were scaled: the run directory's config.json for a model
  * in a run (the run directory itself, or the run above a `model.json` in `RUN/model/`, `RUN/best/` or
  * `RUN/checkpoints/<name>/`), else the lvseg.json beside the model.json (bundled models). `modelRef`
  * may be a bundled model's name. Undefined for a bare model.
  */
-export function findRunConfig(modelRef: string): string | undefined {
-  const modelPath = resolveModelPath(modelRef);
+export function findRunConfig(modelRef: string | ModelLocation): string | undefined {
+  const { path: modelPath, modelJson: modelFile } = locateModel(modelRef);
   const candidates: string[] = [];
   if (existsSync(modelPath) && statSync(modelPath).isDirectory()) candidates.push(runPath(modelPath, 'config'));
-  const modelFile = resolveModelJson(modelPath);
   // an ensemble records its members' scaling in its own file
   if (basename(modelFile) === ENSEMBLE_FILE) return modelFile;
   // Only the run layout's own folders lead up to a run: an unrelated config.json above a bare model is not one.
@@ -70,8 +95,8 @@ export function readRunScale(configFile: string): Scaling | undefined {
 }
 
 /** `lvseg.json` beside a model.json: a bare (bundled) model's own settings, such as its `scale`. */
-export function findModelSettings(modelPath: string): string | undefined {
-  const file = join(dirname(resolve(resolveModelJson(modelPath))), 'lvseg.json');
+export function findModelSettings(modelPath: string | ModelLocation): string | undefined {
+  const file = join(dirname(resolve(locateModel(modelPath).modelJson)), 'lvseg.json');
   return existsSync(file) ? file : undefined;
 }
 
@@ -79,9 +104,10 @@ export function findModelSettings(modelPath: string): string | undefined {
  * The scaling to apply to a model's inputs: `--scale` when given, else the model's lvseg.json's, else
  * the run's, else none (with the reason, for the user).
  */
-export function resolveInputScale(modelPath: string, given: string | undefined): { scale: Scaling; origin: string } {
+export function resolveInputScale(modelPath: string | ModelLocation, given: string | undefined): { scale: Scaling; origin: string } {
   if (given !== undefined && given !== '') return { scale: parseScaling(given), origin: '--scale' };
-  const config = findModelSettings(modelPath) ?? findRunConfig(modelPath);
+  const location = locateModel(modelPath);
+  const config = findModelSettings(location) ?? findRunConfig(location);
   const fromRun = config ? readRunScale(config) : undefined;
   if (fromRun !== undefined) return { scale: fromRun, origin: config! };
   return { scale: 'none', origin: config ? `${config} has no scale` : 'no run config.json found; pass --scale if the model was trained on scaled images' };
@@ -131,8 +157,9 @@ export interface ModelSettings {
  * How to run a model: its lvseg.json first, else its run's config.json, else nothing but `--scale`.
  * `--scale` wins over both; `tta: false` / `postprocess: false` switch those off (to measure without).
  */
-export function resolveModelSettings(modelPath: string, given: { scale?: string; tta?: boolean; postprocess?: boolean } = {}): ModelSettings {
-  const modelJson = resolveModelJson(modelPath);
+export function resolveModelSettings(model: string | ModelLocation, given: { scale?: string; tta?: boolean; postprocess?: boolean } = {}): ModelSettings {
+  const location = locateModel(model);
+  const { modelJson } = location;
   const metadata = readModelMetadata(modelJson);
   let segment: SegmentSettings | undefined;
   let fromMetadata: { scale: Scaling; origin: string } | undefined;
@@ -142,7 +169,7 @@ export function resolveModelSettings(modelPath: string, given: { scale?: string;
     fromMetadata = { scale: parseScaling(metadata.scale), origin: join(dirname(modelJson), METADATA_FILE) };
     facts = trainingFacts(metadata);
   } else {
-    const config = findRunConfig(modelPath);
+    const config = findRunConfig(location);
     segment = config ? readRunInference(config) : undefined;
     if (config && basename(config) !== ENSEMBLE_FILE) facts = trainingFacts(readJsonQuietly(config));
   }
@@ -155,7 +182,7 @@ export function resolveModelSettings(modelPath: string, given: { scale?: string;
       },
     };
   }
-  const scaled = given.scale !== undefined && given.scale !== '' ? resolveInputScale(modelPath, given.scale) : (fromMetadata ?? resolveInputScale(modelPath, undefined));
+  const scaled = given.scale !== undefined && given.scale !== '' ? resolveInputScale(location, given.scale) : (fromMetadata ?? resolveInputScale(location, undefined));
   return { ...scaled, ...(segment ? { segment } : {}), ...facts };
 }
 

@@ -9,7 +9,7 @@ import type { Scaling } from '../data/scaling.js';
 import { parsePixelSpacing } from '../data/spacing.js';
 import { predictInputs } from '../inference/predict-inputs.js';
 import { predictSample, type ImagePrediction } from '../inference/predict.js';
-import { resolveModelJson, resolveModelSettings } from '../inference/run-config.js';
+import { resolveModel } from '../inference/run-config.js';
 import { evaluateSavedModel, type SavedModelEvaluation } from '../evaluation/saved-model.js';
 import type { SegmentSettings } from '../inference/segment.js';
 import { loadInferenceModel } from '../models/io.js';
@@ -50,8 +50,8 @@ export interface LoadedModel {
  * it was trained with; the options override them.
  */
 export async function loadModel(path: string, options: Omit<InferenceOptions, 'backend' | 'batchSize' | 'spacing'> = {}): Promise<LoadedModel> {
-  const file = resolveModelJson(path);
-  const { scale, origin, segment } = resolveModelSettings(path, options);
+  const { modelJson: file, settings } = resolveModel(path, options);
+  const { scale, origin, segment } = settings;
   return { model: await loadInferenceModel(file), file, scale, scaleOrigin: origin, ...(segment ? { segment } : {}) };
 }
 

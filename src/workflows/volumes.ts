@@ -5,7 +5,7 @@ import { readCineSeries, resolveContourDir, describeSeries } from '../data/dicom
 import { formatScaling, parseScaling, type Scaling } from '../data/scaling.js';
 import { CheckpointError, UsageError } from '../errors.js';
 import { measureCine, measureExpertContours, modelSegmenter, type SeriesVolumes } from '../evaluation/cine-volumes.js';
-import { resolveModelJson, dicomScalingWarning, resolveInputScale, resolveModelSettings } from '../inference/run-config.js';
+import { dicomScalingWarning, resolveInputScale, resolveModel, type ModelLocation } from '../inference/run-config.js';
 import { writeDirAtomic } from '../io/atomic.js';
 import { bundledModelNames, bundledModelsDir, loadInferenceModel, resolveModelPath } from '../models/io.js';
 import { renderReport } from '../reporting/report.js';
@@ -29,12 +29,12 @@ export function resolveVolumesModel(name: string): string {
  * (a model trained on the 0–255 PNG/TFRecord data) becomes per-image min–max, which is what those images
  * were made with (see dicomScalingWarning).
  */
-function dicomScale(modelPath: string, given: string): { scale: Scaling; note: string; warning?: string } {
+function dicomScale(model: ModelLocation, given: string): { scale: Scaling; note: string; warning?: string } {
   if (given) {
     const scale = parseScaling(given);
     return { scale, note: '--scale', warning: dicomScalingWarning(scale) };
   }
-  const { scale, origin } = resolveInputScale(modelPath, undefined);
+  const { scale, origin } = resolveInputScale(model, undefined);
   if (typeof scale === 'number') {
     return { scale: 'minmax', note: `the model's ${formatScaling(scale)} (${origin}) is for 0-255 images; DICOM pixels are scaled per image to 0-1 instead` };
   }
@@ -72,8 +72,8 @@ export async function measureSeriesVolumes(dir: string, options: VolumesOptions 
   if (out && existsSync(out) && statSync(out).isDirectory() && readdirSync(out).length > 0 && !isVolumesOutput(out)) {
     throw new UsageError(`--out ${out} exists and is not an lvseg volumes folder (no ${VOLUMES_FILES.record}); it would be replaced whole: pick a new folder`);
   }
-  const modelPath = resolveVolumesModel(options.model ?? BUNDLED_MODEL);
-  const modelFile = resolveModelJson(modelPath);
+  const resolved = resolveModel(resolveVolumesModel(options.model ?? BUNDLED_MODEL));
+  const modelFile = resolved.modelJson;
   const contourDir = options.contours ? resolveContourDir(options.contours, dir) : undefined;
 
   // The series first: bad input fails before a backend and a model are loaded.
@@ -84,12 +84,12 @@ export async function measureSeriesVolumes(dir: string, options: VolumesOptions 
 
   const backend = await selectBackend(options.backend ?? 'auto');
   if (backend.notice) options.notice?.(backend.notice);
-  const { scale, note, warning } = dicomScale(modelPath, options.scale ?? '');
+  const { scale, note, warning } = dicomScale(resolved, options.scale ?? '');
   log(`model    ${modelFile}; scale ${formatScaling(scale)} (${note}); backend ${backend.name}`);
   if (warning) options.warn?.(warning);
   const model = await loadInferenceModel(modelFile);
   const started = Date.now();
-  const { segment, labels } = resolveModelSettings(modelPath);
+  const { segment, labels } = resolved.settings;
   if (labels === 'contour-included') log("areas    to the contour line: the model draws its masks with the line's pixels, as its training masks were");
   const measured = await measureCine(cine, modelSegmenter(model, scale, segment), { labels }).finally(() => model.dispose());
   const analysis: SeriesVolumes = { scan, groups, cine, measured };

@@ -2,7 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dicomScalingWarning, findRunConfig, resolveInputScale } from '../../src/inference/run-config.js';
+import { dicomScalingWarning, findRunConfig, resolveInputScale, resolveModel, resolveModelJson, resolveModelSettings } from '../../src/inference/run-config.js';
+import { loadModel } from '../../src/models/io.js';
 
 let dir: string;
 
@@ -37,6 +38,33 @@ describe('the scaling a model was trained with', () => {
     writeFileSync(join(dir, 'run', 'config.json'), JSON.stringify({ scale: 'loud' }));
     expect(() => resolveInputScale(join(dir, 'run'), '')).toThrow(/config\.json: field 'scale'/);
     writeFileSync(join(dir, 'run', 'config.json'), JSON.stringify({ scale: '1/255' }));
+  });
+});
+
+describe('a model reference resolved once', () => {
+  it("gives a run directory's best model.json and its settings in one value", () => {
+    const run = join(dir, 'run');
+    const resolved = resolveModel(run, { tta: false });
+    expect(resolved.path).toBe(run);
+    expect(resolved.modelJson).toBe(join(run, 'best', 'model.json'));
+    expect(resolved.settings).toEqual(resolveModelSettings(run, { tta: false }));
+    expect(resolved.settings).toMatchObject({ origin: join(run, 'config.json'), labels: 'inside' });
+    expect(resolved.settings.scale).toBeCloseTo(1 / 255, 12);
+  });
+
+  it('is used as it is: the settings follow the model.json it holds, not a second lookup of its path', () => {
+    const loose = join(dir, 'loose', 'models');
+    expect(resolveInputScale(loose, '').scale).toBe('none');
+    // the same path with the run's model.json: the run's config.json (1/255) is what counts
+    const location = { path: loose, modelJson: join(dir, 'run', 'model', 'model.json') };
+    expect(resolveModelSettings(location).origin).toBe(join(dir, 'run', 'config.json'));
+    expect(resolveInputScale(location, '').scale).toBeCloseTo(1 / 255, 12);
+  });
+
+  it('is a run-directory notion the model layer does not have: loading a run folder asks for its model.json', async () => {
+    const run = join(dir, 'run');
+    expect(resolveModelJson(run)).toBe(join(run, 'best', 'model.json'));
+    await expect(loadModel(run)).rejects.toThrow(`${run}: no model.json or ensemble.json inside; pass a model.json, a folder holding one, or an ensemble`);
   });
 });
 
