@@ -13,6 +13,7 @@ import { dicomScalingWarning } from '../evaluation/run-config.js';
 import { evaluateSavedModel } from '../evaluation/saved-model.js';
 import { describeSegment } from '../evaluation/segment.js';
 import { checkOutputFile, writeOutputFile } from '../io/output.js';
+import { toCsv } from '../reporting/csv.js';
 import { backendOption, type Command } from './command.js';
 
 const METRIC_ROWS: [keyof EvaluationMetrics, string, boolean][] = [
@@ -93,16 +94,10 @@ const CSV_COLUMNS: (keyof PerImageResult)[] = [
   'name', 'patient', 'phase', 'dice', 'iou', 'precision', 'recall', 'accuracy', 'hd95', 'apd', 'goodContour', 'lvAreaPx', 'labelAreaPx', 'lvAreaMm2',
 ];
 
-function csvField(value: unknown): string {
-  if (value === undefined || (typeof value === 'number' && !Number.isFinite(value))) return '';
-  const text = String(value);
-  return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
-
 /** Per-image results as CSV, one row per image; empty cells where a value is undefined (NaN). */
 export function perImageCsv(rows: readonly PerImageResult[], unit: string): string {
   const header = CSV_COLUMNS.map((c) => (c === 'hd95' || c === 'apd' ? `${c}_${unit}` : c));
-  return [header.join(','), ...rows.map((r) => CSV_COLUMNS.map((c) => csvField(r[c])).join(','))].join('\n') + '\n';
+  return toCsv(header, rows.map((r) => CSV_COLUMNS.map((c) => r[c])));
 }
 
 export const command: Command = {

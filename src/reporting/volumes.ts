@@ -10,6 +10,7 @@ import type { ExpertMeasurement, MaskGrid, SeriesVolumes } from '../evaluation/c
 import { describeVolumeRule, DEFAULT_VOLUME_RULE, type SliceVolumes, type VolumeResult, type VolumeRule } from '../evaluation/volumes.js';
 import { encodePngRgba, type RgbaImage } from '../imaging/png.js';
 import { PALETTE } from './charts.js';
+import { toCsv } from './csv.js';
 import { textWidth } from './font.js';
 import { composeOutlineTile, LABEL_COLOR, PREDICTION_COLOR } from './panels.js';
 import { blendPixel, createImage, drawText, type Rgb } from './raster.js';
@@ -156,29 +157,21 @@ export function buildVolumesRecord(analysis: SeriesVolumes, segmenter: Record<st
   return record;
 }
 
-function csvCell(v: unknown): string {
-  if (v === null || v === undefined) return '';
-  const text = String(v);
-  return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
-
-const csv = (rows: unknown[][]): string => rows.map((r) => r.map(csvCell).join(',')).join('\n') + '\n';
-
 /** One row per phase: trigger time, volume, and whether it is ED or ES. */
 export function phasesCsv(record: VolumesRecord): string {
-  return csv([
+  return toCsv(
     ['phase', 'trigger_time_ms', 'volume_ml', 'ed', 'es'],
-    ...record.phases.map((p) => [p.phase, p.triggerTimeMs, p.volumeMl, p.phase === record.edPhase ? 1 : 0, p.phase === record.esPhase ? 1 : 0]),
-  ]);
+    record.phases.map((p) => [p.phase, p.triggerTimeMs, p.volumeMl, p.phase === record.edPhase ? 1 : 0, p.phase === record.esPhase ? 1 : 0]),
+  );
 }
 
 /** One row per slice and phase: the measured area, the area used, the image's status and whether the slice counted. */
 export function areasCsv(record: VolumesRecord): string {
-  const rows: unknown[][] = [['slice', 'z_mm', 'counted', 'reason', 'thickness_mm', 'phase', 'area_mm2', 'used_area_mm2', 'status']];
+  const rows: unknown[][] = [];
   for (const s of record.slices) {
     s.areasMm2.forEach((a, p) => rows.push([s.slice, s.zMm, s.counted ? 1 : 0, s.reason, s.thicknessMm, p + 1, a, s.usedAreasMm2[p], s.status[p]]));
   }
-  return csv(rows);
+  return toCsv(['slice', 'z_mm', 'counted', 'reason', 'thickness_mm', 'phase', 'area_mm2', 'used_area_mm2', 'status'], rows);
 }
 
 /** Round tick steps for a 0..max axis, about five of them. */
