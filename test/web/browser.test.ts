@@ -195,6 +195,8 @@ describe.skipIf(!hasChromium)('lvseg in the browser', () => {
     // The downloads: the areas of every image as CSV, and the shown image's contour in Sunnybrook's text format.
     const csv = await downloaded(page, '#dl-csv');
     expect(csv.split('\n').filter((l) => l !== '').length).toBe(files.length + 1);
+    // The shared CSV writer: a PNG has no mm² and no spacing, so empty cells, never "null" or "NaN".
+    expect(csv).toMatch(/^phantom\.png,80,80,\d+,,,$/m);
     const contour = (await downloaded(page, '#dl-contour')).trim().split('\n');
     const cliContour = readFileSync(join(predicted, 'inputs_phantom-icontour-auto.txt'), 'utf8').trim().split('\n');
     for (const line of contour) expect(line).toMatch(/^\d+\.\d\d \d+\.\d\d$/);
