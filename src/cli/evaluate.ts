@@ -13,6 +13,7 @@ import { dicomScalingWarning } from '../evaluation/run-config.js';
 import { evaluateSavedModel } from '../evaluation/saved-model.js';
 import { describeSegment } from '../evaluation/segment.js';
 import { checkOutputFile, writeOutputFile } from '../io/output.js';
+import { BUNDLED_MODEL } from '../models/io.js';
 import { toCsv } from '../reporting/csv.js';
 import { backendOption, type Command } from './command.js';
 
@@ -106,7 +107,7 @@ export const command: Command = {
   summary: 'measure a model on labelled data: Dice, IoU, HD95, APD, per patient, ED/ES, the Sunnybrook challenge protocol',
   description:
     'Loads a model (a run directory, its best/ model first, a model.json, or a bundled model by name such as ' +
-    "lv-sunnybrook) and measures it on labelled data: loss, pixel accuracy, the lab's Dice (per batch, smooth 1, " +
+    `${BUNDLED_MODEL}) and measures it on labelled data: loss, pixel accuracy, the lab's Dice (per batch, smooth 1, ` +
     'averaged over batches), mean per-image Dice, IoU, precision, recall, Hausdorff 95 and the Sunnybrook average ' +
     'perpendicular distance (mm where the pixel spacing is known: DICOM, a spacing.csv, or --spacing); per patient, ' +
     "per phase (ED/ES) and by the Sunnybrook challenge's protocol (share of contours with APD < 5 mm, Dice and APD " +
