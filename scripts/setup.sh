@@ -12,8 +12,9 @@ hash_of() { { find "$@" -type f 2>/dev/null || true; } | LC_ALL=C sort | xargs -
 
 # 1. System packages: a compiler toolchain and oneDNN for the native backend; chromium for the browser tests;
 # Mesa's EGL and llvmpipe give the webgpu backend an adapter on machines without a GPU (tests);
-# redis-server: the queue tests start their own on a free loopback port (lvseg search|cv|predict --queue).
-system_packages=(g++ make python3 libdnnl-dev chromium libegl1 libegl-mesa0 libgl1-mesa-dri redis-server)
+# redis-server: the queue tests start their own on a free loopback port (lvseg search|cv|predict --queue);
+# fonts-dejavu-core: DejaVu Sans Mono, the text of the PNG figures (resvg reads its files, src/reporting/scene.ts).
+system_packages=(g++ make python3 libdnnl-dev chromium libegl1 libegl-mesa0 libgl1-mesa-dri redis-server fonts-dejavu-core)
 if [ "${LVSEG_SKIP_APT:-0}" != 1 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   missing=()
   for p in "${system_packages[@]}"; do

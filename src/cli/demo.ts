@@ -2,7 +2,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { evaluateSavedModel } from '../evaluation/saved-model.js';
 import { resolveModelJson } from '../inference/run-config.js';
-import { bundledModelNames, readModelMetadata } from '../models/io.js';
+import { BUNDLED_MODEL, bundledModelNames, readModelMetadata } from '../models/io.js';
 import { PACKAGE_ROOT } from '../paths.js';
 import { resolveTrainConfig } from '../training/config.js';
 import { runStamp, runTraining } from '../workflows/train-run.js';
@@ -34,9 +34,6 @@ const DEMO_MODEL_SPEC: ModelSpec = {
  * to validate on, with the pixel spacing of their DICOM series in spacing.csv.
  */
 export const SUNNYBROOK_SAMPLE = join(PACKAGE_ROOT, 'data', 'sunnybrook-sample');
-
-/** The bundled model the demo also runs on the sample, when it is there. */
-const BUNDLED_MODEL = 'lv-sunnybrook';
 
 /**
  * The demo's settings, about a minute on the native backend. The sample and the phantoms: the small

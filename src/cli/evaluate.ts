@@ -13,6 +13,8 @@ import { dicomScalingWarning } from '../inference/run-config.js';
 import { evaluateSavedModel } from '../evaluation/saved-model.js';
 import { describeSegment } from '../inference/segment.js';
 import { checkOutputFile, writeOutputFile } from '../io/output.js';
+import { BUNDLED_MODEL } from '../models/io.js';
+import { toCsv } from '../reporting/csv.js';
 import { backendOption, type Command } from './command.js';
 
 const METRIC_ROWS: [keyof EvaluationMetrics, string, boolean][] = [
@@ -93,16 +95,10 @@ const CSV_COLUMNS: (keyof PerImageResult)[] = [
   'name', 'patient', 'phase', 'dice', 'iou', 'precision', 'recall', 'accuracy', 'hd95', 'apd', 'goodContour', 'lvAreaPx', 'labelAreaPx', 'lvAreaMm2',
 ];
 
-function csvField(value: unknown): string {
-  if (value === undefined || (typeof value === 'number' && !Number.isFinite(value))) return '';
-  const text = String(value);
-  return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
-
 /** Per-image results as CSV, one row per image; empty cells where a value is undefined (NaN). */
 export function perImageCsv(rows: readonly PerImageResult[], unit: string): string {
   const header = CSV_COLUMNS.map((c) => (c === 'hd95' || c === 'apd' ? `${c}_${unit}` : c));
-  return [header.join(','), ...rows.map((r) => CSV_COLUMNS.map((c) => csvField(r[c])).join(','))].join('\n') + '\n';
+  return toCsv(header, rows.map((r) => CSV_COLUMNS.map((c) => r[c])));
 }
 
 export const command: Command = {
@@ -111,7 +107,7 @@ export const command: Command = {
   summary: 'measure a model on labelled data: Dice, IoU, HD95, APD, per patient, ED/ES, the Sunnybrook challenge protocol',
   description:
     'Loads a model (a run directory, its best/ model first, a model.json, or a bundled model by name such as ' +
-    "lv-sunnybrook) and measures it on labelled data: loss, pixel accuracy, the lab's Dice (per batch, smooth 1, " +
+    `${BUNDLED_MODEL}) and measures it on labelled data: loss, pixel accuracy, the lab's Dice (per batch, smooth 1, ` +
     'averaged over batches), mean per-image Dice, IoU, precision, recall, Hausdorff 95 and the Sunnybrook average ' +
     'perpendicular distance (mm where the pixel spacing is known: DICOM, a spacing.csv, or --spacing); per patient, ' +
     "per phase (ED/ES) and by the Sunnybrook challenge's protocol (share of contours with APD < 5 mm, Dice and APD " +

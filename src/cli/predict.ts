@@ -11,7 +11,7 @@ import { describeSegment } from '../inference/segment.js';
 import { dicomScalingWarning, resolveModel } from '../inference/run-config.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { openOutputFolder } from '../io/output.js';
-import { loadInferenceModel } from '../models/io.js';
+import { BUNDLED_MODEL, loadInferenceModel } from '../models/io.js';
 import { backendOption, type Command } from './command.js';
 import { predictOnQueue } from './predict-queue.js';
 
@@ -52,7 +52,7 @@ export const command: Command = {
   usage: 'predict MODEL|NAME INPUT... --out DIR [--scale S] [--spacing MM] [--backend NAME]',
   summary: 'segment new images: mask PNG, contour overlay, contour text and LV areas per image',
   description:
-    'Runs a model (a run directory, a model.json, or a bundled model by name such as lv-sunnybrook) on PNG files, folders of PNGs, TFRecord files, dataset folders ' +
+    `Runs a model (a run directory, a model.json, or a bundled model by name such as ${BUNDLED_MODEL}) on PNG files, folders of PNGs, TFRecord files, dataset folders ` +
     'or synthetic:N and writes, per image, <name>.mask.png (LV = 255), <name>.overlay.png (the image with the ' +
     'predicted contour in red and, for labelled inputs, the expert contour in green), <name>-icontour-auto.txt ' +
     '(Sunnybrook-style "x y" per line) and one predictions.json with the LV area in pixels and mm² where the ' +

@@ -1,7 +1,8 @@
 import type { BackendName } from '../backends/select.js';
 import { UsageError } from '../errors.js';
 import { VOLUMES_FILES, type VolumesRecord } from '../reporting/volumes.js';
-import { BUNDLED_MODEL, measureSeriesVolumes } from '../workflows/volumes.js';
+import { BUNDLED_MODEL } from '../models/io.js';
+import { measureSeriesVolumes } from '../workflows/volumes.js';
 import { backendOption, type Command } from './command.js';
 
 const fixed = (v: number | null | undefined, digits = 1): string => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(digits) : '-');

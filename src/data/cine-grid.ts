@@ -5,6 +5,7 @@
  * the folder) and the browser page (dropped files) use the same.
  */
 import { DataError, UsageError } from '../errors.js';
+import { median } from '../imaging/statistics.js';
 import type { DicomSlice } from './dicom-decode.js';
 
 type Vec3 = [number, number, number];
@@ -172,12 +173,6 @@ export interface CineSeries {
   heartRate?: { bpm: number; source: string };
   warnings: string[];
 }
-
-const median = (values: readonly number[]): number => {
-  const s = [...values].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 function commonValue(values: (number | undefined)[]): number | undefined {
   const known = values.filter((v): v is number => v !== undefined);

@@ -7,6 +7,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { cardiacPhases, type CardiacPhase } from '../data/cardiac-phase.js';
 import type { Sample } from '../data/sample.js';
 import { DataError } from '../errors.js';
+import { mean } from '../imaging/statistics.js';
 import {
   accuracyFromCounts,
   addCounts,
@@ -132,10 +133,6 @@ export function scoreImage(sample: Sample, prediction: Uint8Array, counts = conf
   };
   if (spacing) result.lvAreaMm2 = lvAreaPx * spacing[0] * spacing[1];
   return result;
-}
-
-function mean(values: readonly number[]): number {
-  return values.length === 0 ? NaN : values.reduce((a, b) => a + b, 0) / values.length;
 }
 
 /**

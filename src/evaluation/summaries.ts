@@ -7,6 +7,7 @@
  * beside them. Pure functions over the per-image results.
  */
 import type { CardiacPhase } from '../data/cardiac-phase.js';
+import { mean } from '../imaging/statistics.js';
 
 /** The challenge's threshold: a contour with APD below this many millimetres is "good". */
 export const GOOD_CONTOUR_APD_MM = 5;
@@ -57,10 +58,6 @@ export interface PatientSummary extends GroupSummary {
 export interface ChallengeSummary extends GroupSummary {
   rule: string;
   thresholdMm: number;
-}
-
-function mean(values: readonly number[]): number {
-  return values.length === 0 ? NaN : values.reduce((a, b) => a + b, 0) / values.length;
 }
 
 /** Whether an image's predicted contour is good by the challenge's rule (distances in mm). */

@@ -4,6 +4,7 @@
  * come from a model or from expert contours (see cine-volumes.ts).
  */
 import { DataError } from '../errors.js';
+import { mean, median } from '../imaging/statistics.js';
 import type { LabelConvention } from '../models/metadata.js';
 
 /**
@@ -174,13 +175,6 @@ export interface VolumeOptions {
   /** Phase numbers for messages (default 1, 2, …). */
   phaseNames?: readonly number[];
 }
-
-const mean = (v: readonly number[]): number => v.reduce((a, b) => a + b, 0) / v.length;
-const median = (values: readonly number[]): number => {
-  const s = [...values].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 /** `1, 2, 5–7` from sorted phase numbers. */
 function listPhases(numbers: readonly number[]): string {

@@ -179,6 +179,9 @@ export function checkWeightData(specs: readonly tf.io.WeightsManifestEntry[], da
   }
 }
 
+/** The model lvseg ships (trained on the Sunnybrook patients): `lvseg volumes`' default and the demo's second act. */
+export const BUNDLED_MODEL = 'lv-sunnybrook';
+
 /**
  * Where bundled models live, one folder each (`lv-sunnybrook/` holds model.json): `<package root>/models/`,
  * or the folder in the environment variable LVSEG_MODELS_DIR (tests, or models kept elsewhere).

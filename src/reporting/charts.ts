@@ -1,5 +1,4 @@
-import { textWidth } from './font.js';
-import { sceneToPng, sceneToSvg, type Scene, type Shape } from './scene.js';
+import { sceneToPng, sceneToSvg, textWidth, type Scene, type Shape } from './scene.js';
 
 /** One epoch of `RUN/history.json`: `loss`, `val_loss`, `val_dice`, … (epoch counts from 0). */
 export interface HistoryEpoch {

@@ -1,6 +1,5 @@
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { textHeight, textWidth } from './font.js';
-import { sceneToPng, sceneToSvg, type Scene, type Shape } from './scene.js';
+import { sceneToPng, sceneToSvg, textHeight, textWidth, type Scene, type Shape } from './scene.js';
 
 /** One box of the diagram: a layer with the shapes going in and out. */
 export interface DiagramNode {

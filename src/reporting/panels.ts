@@ -1,8 +1,32 @@
 import { boundaryPixels } from '../imaging/contours.js';
 import { resizeNearest } from '../imaging/mask.js';
-import { encodePngRgba, toGrey8, type RgbaImage } from '../imaging/png.js';
-import { textHeight, textWidth } from './font.js';
-import { blendPixel, createImage, drawText, type Rgb } from './raster.js';
+import { toGrey8, type RgbaImage } from '../imaging/png.js';
+import { rasterizeScene, sceneToPng, textHeight, textWidth, type Scene, type Shape } from './scene.js';
+
+/** An opaque colour as [r, g, b], 0–255. */
+export type Rgb = readonly [number, number, number];
+
+/** `#rrggbb` of a colour, for a Scene. */
+export const hexColor = (c: Rgb): string => `#${c.map((v) => v.toString(16).padStart(2, '0')).join('')}`;
+
+/** An opaque image whose pixel (x, y) is `at(x, y)`. */
+export function pixelImage(width: number, height: number, at: (x: number, y: number) => Rgb): RgbaImage {
+  const data = new Uint8Array(width * height * 4);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const c = at(x, y), o = (y * width + x) * 4;
+      data[o] = c[0]; data[o + 1] = c[1]; data[o + 2] = c[2]; data[o + 3] = 255;
+    }
+  }
+  return { width, height, data };
+}
+
+/** A legend entry (a short bar in `color`, then `text`) at (x, y); returns where the next one starts. */
+export function legendEntry(shapes: Shape[], x: number, y: number, color: Rgb, text: string, size: number): number {
+  shapes.push({ kind: 'rect', x, y: y + 5, w: 20, h: 4, fill: hexColor(color) });
+  shapes.push({ kind: 'text', x: x + 26, y, text, size });
+  return x + 26 + textWidth(text, size) + 20;
+}
 
 export interface PanelInput {
   image: Float32Array;
@@ -34,10 +58,15 @@ const MARGIN = 8;
  * grey (image by its own min–max, masks 0 black / 1 white), optionally with a contour overlay tile.
  */
 export function renderPanel(input: PanelInput, options: PanelOptions = {}): Buffer {
-  return encodePngRgba(composePanel(input, options));
+  return sceneToPng(layoutPanel(input, options));
 }
 
+/** The panel's pixels, as renderPanel's PNG holds them. */
 export function composePanel(input: PanelInput, options: PanelOptions = {}): RgbaImage {
+  return rasterizeScene(layoutPanel(input, options));
+}
+
+function layoutPanel(input: PanelInput, options: PanelOptions): Scene {
   const { image, height, width, label, prediction } = input;
   if (image.length !== height * width) {
     throw new RangeError(`panel image has ${image.length} values, expected ${height}x${width} = ${height * width}`);
@@ -65,30 +94,25 @@ export function composePanel(input: PanelInput, options: PanelOptions = {}): Rgb
   const captionH = options.caption || options.contours ? textHeight(FONT_SCALE) + 14 : 0;
   const W = MARGIN * 2 + tiles.length * tileW + (tiles.length - 1) * GAP;
   const H = MARGIN * 2 + titleH + tileH + captionH;
-  const img = createImage(W, H);
-  const black: Rgb = [0, 0, 0];
+  const shapes: Shape[] = [];
   tiles.forEach((tile, t) => {
-    const ox = MARGIN + t * (tileW + GAP), oy = MARGIN + titleH;
+    const ox = MARGIN + t * (tileW + GAP);
     if (titles) {
-      const scale = textWidth(tile.title, FONT_SCALE) <= tileW ? FONT_SCALE : 1;
-      drawText(img, tile.title, ox + tileW / 2, MARGIN + 2, black, scale, 'middle');
+      const size = textWidth(tile.title, FONT_SCALE) <= tileW ? FONT_SCALE : 1;
+      shapes.push({ kind: 'text', x: ox + tileW / 2, y: MARGIN + 2, text: tile.title, size, anchor: 'middle' });
     }
-    for (let y = 0; y < tileH; y++) for (let x = 0; x < tileW; x++) blendPixel(img, ox + x, oy + y, tile.pixels(x, y));
+    shapes.push({ kind: 'image', x: ox, y: MARGIN + titleH, image: pixelImage(tileW, tileH, tile.pixels) });
   });
   const captionY = MARGIN + titleH + tileH + 8;
   let cx = MARGIN;
   if (options.contours && (label || prediction)) {
-    if (label) cx = legendEntry(img, cx, captionY, LABEL_COLOR, 'label');
-    if (prediction) cx = legendEntry(img, cx, captionY, PREDICTION_COLOR, 'prediction');
+    if (label) cx = legendEntry(shapes, cx, captionY, LABEL_COLOR, 'label', FONT_SCALE);
+    if (prediction) cx = legendEntry(shapes, cx, captionY, PREDICTION_COLOR, 'prediction', FONT_SCALE);
   }
-  if (options.caption) drawText(img, options.caption, cx, captionY, black, textWidth(options.caption, FONT_SCALE) <= W - cx - MARGIN ? FONT_SCALE : 1);
-  return img;
-}
-
-function legendEntry(img: RgbaImage, x: number, y: number, color: Rgb, text: string): number {
-  for (let dy = 0; dy < 4; dy++) for (let dx = 0; dx < 20; dx++) blendPixel(img, x + dx, y + 5 + dy, color);
-  drawText(img, text, x + 26, y, [0, 0, 0], FONT_SCALE);
-  return x + 26 + textWidth(text, FONT_SCALE) + 20;
+  if (options.caption) {
+    shapes.push({ kind: 'text', x: cx, y: captionY, text: options.caption, size: textWidth(options.caption, FONT_SCALE) <= W - cx - MARGIN ? FONT_SCALE : 1 });
+  }
+  return { width: W, height: H, background: '#ffffff', shapes };
 }
 
 function maskToGrey(mask: Uint8Array): Uint8Array {
@@ -128,9 +152,5 @@ export function composeOutlineTile(
   if (image.length !== height * width) throw new RangeError(`tile image has ${image.length} values, expected ${height}x${width}`);
   const base = greyAt(toGrey8(image), width, zoom);
   const edges = outlines.map((o) => ({ at: maskEdgeAt(o.mask, width, height, zoom), color: o.color })).reverse();
-  const img = createImage(width * zoom, height * zoom);
-  for (let y = 0; y < height * zoom; y++) {
-    for (let x = 0; x < width * zoom; x++) blendPixel(img, x, y, edges.find((e) => e.at(x, y))?.color ?? base(x, y));
-  }
-  return img;
+  return pixelImage(width * zoom, height * zoom, (x, y) => edges.find((e) => e.at(x, y))?.color ?? base(x, y));
 }

@@ -1,21 +1,34 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Resvg, type ResvgRenderOptions } from '@resvg/resvg-js';
 import { encodePngRgba, type RgbaImage } from '../imaging/png.js';
-import { GLYPH_HEIGHT } from './font.js';
-import {
-  createImage, downsample2x, drawLine, drawText, fillCircle, fillRect, parseColor, strokeRect,
-  type TextAnchor,
-} from './raster.js';
 
 /**
- * A figure as a list of simple shapes in pixel coordinates. Charts and diagrams are laid out once as a
- * Scene; `sceneToSvg` and `sceneToPng` then draw the same picture, so the SVG and the PNG never differ.
- * Text sizes are the 5x7 font's magnification: a glyph is 7·size pixels tall and advances 6·size.
+ * A figure as a list of simple shapes in pixel coordinates. Charts, diagrams, panels and grids are laid out
+ * once as a Scene; `sceneToSvg` writes it as SVG and `sceneToPng` renders that same SVG with resvg, so the
+ * SVG and the PNG never differ. Text is DejaVu Sans Mono at 10·size px: a capital is about 7·size pixels tall
+ * and a character advances 6·size (textWidth, textHeight), which is what layouts measure with.
  */
 export type Shape =
   | { kind: 'rect'; x: number; y: number; w: number; h: number; fill?: string; stroke?: string; strokeWidth?: number; opacity?: number }
   | { kind: 'line'; x1: number; y1: number; x2: number; y2: number; stroke: string; width?: number; dash?: [number, number] }
   | { kind: 'polyline'; points: ReadonlyArray<readonly [number, number]>; stroke: string; width?: number; dash?: [number, number] }
   | { kind: 'circle'; cx: number; cy: number; r: number; fill: string }
-  | { kind: 'text'; x: number; y: number; text: string; size: number; color?: string; anchor?: TextAnchor; vertical?: boolean; bold?: boolean };
+  | { kind: 'text'; x: number; y: number; text: string; size: number; color?: string; anchor?: TextAnchor; vertical?: boolean; bold?: boolean }
+  /** Pixels drawn one to one (an MRI tile with its outlines), the top-left corner at (x, y). */
+  | { kind: 'image'; x: number; y: number; image: RgbaImage };
+
+export type TextAnchor = 'start' | 'middle' | 'end';
+
+/** Height in pixels of a capital of text at `size` (its box from y to the baseline). */
+export function textHeight(size: number): number {
+  return 7 * size;
+}
+
+/** Width in pixels of `text` at `size`: 6·size a character, less the space after the last. */
+export function textWidth(text: string, size: number): number {
+  return text.length === 0 ? 0 : (text.length * 6 - 1) * size;
+}
 
 export interface Scene {
   width: number;
@@ -59,64 +72,42 @@ function shapeToSvg(s: Shape): string {
       return `<polyline points="${s.points.map(([x, y]) => `${num(x)},${num(y)}`).join(' ')}" fill="none" stroke="${s.stroke}" stroke-width="${s.width ?? 1}" stroke-linejoin="round"${dashAttr(s.dash)}/>`;
     case 'circle':
       return `<circle cx="${num(s.cx)}" cy="${num(s.cy)}" r="${num(s.r)}" fill="${s.fill}"/>`;
+    case 'image':
+      return `<image x="${num(s.x)}" y="${num(s.y)}" width="${s.image.width}" height="${s.image.height}" image-rendering="optimizeSpeed" ` +
+        `href="data:image/png;base64,${encodePngRgba(s.image).toString('base64')}"/>`;
     case 'text': {
-      // The bitmap font's box is 7·size tall from y; a monospace font at 10·size px has about the
-      // same advance (0.6 em) and cap height (0.7 em), so the SVG baseline sits at y + 7·size.
+      // A monospace font at 10·size px advances 0.6 em and has capitals 0.7 em tall: the baseline sits at y + 7·size.
       const anchor = s.anchor === 'middle' ? 'middle' : s.anchor === 'end' ? 'end' : 'start';
       const common = `font-size="${10 * s.size}" fill="${s.color ?? '#000000'}" text-anchor="${anchor}"${s.bold ? ' font-weight="bold"' : ''}`;
       if (s.vertical) {
-        const bx = s.x + GLYPH_HEIGHT * s.size;
+        const bx = s.x + textHeight(s.size);
         return `<text x="0" y="0" transform="translate(${num(bx)},${num(s.y)}) rotate(-90)" ${common}>${escapeXml(s.text)}</text>`;
       }
-      return `<text x="${num(s.x)}" y="${num(s.y + GLYPH_HEIGHT * s.size)}" ${common}>${escapeXml(s.text)}</text>`;
+      return `<text x="${num(s.x)}" y="${num(s.y + textHeight(s.size))}" ${common}>${escapeXml(s.text)}</text>`;
     }
   }
 }
 
 /**
- * Rasterises the scene to RGBA: drawn at twice the size and averaged down, which smooths the lines
- * without an anti-aliasing rasteriser.
+ * DejaVu Sans Mono (Debian's fonts-dejavu-core, which scripts/setup.sh installs), so figures look the same on
+ * every such machine; elsewhere the system's fonts, where the SVG's font list names macOS's and Windows'.
  */
-export function rasterizeScene(scene: Scene): RgbaImage {
-  const k = 2;
-  const img = createImage(scene.width * k, scene.height * k, parseColor(scene.background ?? '#ffffff'));
-  for (const s of scene.shapes) {
-    switch (s.kind) {
-      case 'rect':
-        if (s.fill && s.fill !== 'none') fillRect(img, s.x * k, s.y * k, s.w * k, s.h * k, parseColor(s.fill), s.opacity ?? 1);
-        if (s.stroke) strokeRect(img, s.x * k, s.y * k, s.w * k, s.h * k, parseColor(s.stroke), Math.max(1, Math.round((s.strokeWidth ?? 1) * k)));
-        break;
-      case 'line':
-        drawLine(img, s.x1 * k, s.y1 * k, s.x2 * k, s.y2 * k, parseColor(s.stroke), (s.width ?? 1) * k, scaleDash(s.dash, k));
-        break;
-      case 'polyline': {
-        let offset = 0;
-        for (let i = 1; i < s.points.length; i++) {
-          const [ax, ay] = s.points[i - 1]!, [bx, by] = s.points[i]!;
-          offset = drawLine(img, ax * k, ay * k, bx * k, by * k, parseColor(s.stroke), (s.width ?? 1) * k, scaleDash(s.dash, k), offset);
-        }
-        if (s.points.length === 1) fillCircle(img, s.points[0]![0] * k, s.points[0]![1] * k, (s.width ?? 1) * k, parseColor(s.stroke));
-        break;
-      }
-      case 'circle':
-        fillCircle(img, s.cx * k, s.cy * k, s.r * k, parseColor(s.fill));
-        break;
-      case 'text': {
-        const color = parseColor(s.color ?? '#000000');
-        drawText(img, s.text, s.x * k, s.y * k, color, s.size * k, s.anchor, s.vertical);
-        // Bold: the same glyphs once more, one font pixel to the right.
-        if (s.bold) drawText(img, s.text, s.x * k + (s.vertical ? 0 : k), s.y * k + (s.vertical ? -k : 0), color, s.size * k, s.anchor, s.vertical);
-        break;
-      }
-    }
-  }
-  return downsample2x(img);
+const DEJAVU = ['DejaVuSansMono.ttf', 'DejaVuSansMono-Bold.ttf'].map((f) => join('/usr/share/fonts/truetype/dejavu', f)).filter((f) => existsSync(f));
+const FONTS: ResvgRenderOptions['font'] = DEJAVU.length > 0
+  ? { loadSystemFonts: false, fontFiles: DEJAVU, defaultFontFamily: 'DejaVu Sans Mono', monospaceFamily: 'DejaVu Sans Mono' }
+  : { loadSystemFonts: true };
+
+function render(scene: Scene): ReturnType<Resvg['render']> {
+  // A PNG is opaque: white where the scene sets no background.
+  return new Resvg(sceneToSvg(scene), { font: FONTS, background: scene.background ?? '#ffffff' }).render();
 }
 
-function scaleDash(dash: [number, number] | undefined, k: number): [number, number] | undefined {
-  return dash ? [dash[0] * k, dash[1] * k] : undefined;
+/** The scene's pixels, as its PNG shows them. */
+export function rasterizeScene(scene: Scene): RgbaImage {
+  const image = render(scene);
+  return { width: image.width, height: image.height, data: new Uint8Array(image.pixels) };
 }
 
 export function sceneToPng(scene: Scene): Buffer {
-  return encodePngRgba(rasterizeScene(scene));
+  return render(scene).asPng();
 }

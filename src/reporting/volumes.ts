@@ -8,12 +8,11 @@ import { join, resolve } from 'node:path';
 import { CheckpointError } from '../errors.js';
 import type { ExpertMeasurement, MaskGrid, SeriesVolumes } from '../evaluation/cine-volumes.js';
 import { describeVolumeRule, DEFAULT_VOLUME_RULE, type SliceVolumes, type VolumeResult, type VolumeRule } from '../evaluation/volumes.js';
-import { encodePngRgba, type RgbaImage } from '../imaging/png.js';
+import type { RgbaImage } from '../imaging/png.js';
 import { PALETTE } from './charts.js';
-import { textWidth } from './font.js';
-import { composeOutlineTile, LABEL_COLOR, PREDICTION_COLOR } from './panels.js';
-import { blendPixel, createImage, drawText, type Rgb } from './raster.js';
-import { sceneToPng, sceneToSvg, type Scene, type Shape } from './scene.js';
+import { toCsv } from './csv.js';
+import { composeOutlineTile, hexColor, LABEL_COLOR, legendEntry, PREDICTION_COLOR, type Rgb } from './panels.js';
+import { rasterizeScene, sceneToPng, sceneToSvg, textWidth, type Scene, type Shape } from './scene.js';
 
 /** The files of a volumes folder. */
 export const VOLUMES_FILES = {
@@ -156,29 +155,21 @@ export function buildVolumesRecord(analysis: SeriesVolumes, segmenter: Record<st
   return record;
 }
 
-function csvCell(v: unknown): string {
-  if (v === null || v === undefined) return '';
-  const text = String(v);
-  return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
-
-const csv = (rows: unknown[][]): string => rows.map((r) => r.map(csvCell).join(',')).join('\n') + '\n';
-
 /** One row per phase: trigger time, volume, and whether it is ED or ES. */
 export function phasesCsv(record: VolumesRecord): string {
-  return csv([
+  return toCsv(
     ['phase', 'trigger_time_ms', 'volume_ml', 'ed', 'es'],
-    ...record.phases.map((p) => [p.phase, p.triggerTimeMs, p.volumeMl, p.phase === record.edPhase ? 1 : 0, p.phase === record.esPhase ? 1 : 0]),
-  ]);
+    record.phases.map((p) => [p.phase, p.triggerTimeMs, p.volumeMl, p.phase === record.edPhase ? 1 : 0, p.phase === record.esPhase ? 1 : 0]),
+  );
 }
 
 /** One row per slice and phase: the measured area, the area used, the image's status and whether the slice counted. */
 export function areasCsv(record: VolumesRecord): string {
-  const rows: unknown[][] = [['slice', 'z_mm', 'counted', 'reason', 'thickness_mm', 'phase', 'area_mm2', 'used_area_mm2', 'status']];
+  const rows: unknown[][] = [];
   for (const s of record.slices) {
     s.areasMm2.forEach((a, p) => rows.push([s.slice, s.zMm, s.counted ? 1 : 0, s.reason, s.thicknessMm, p + 1, a, s.usedAreasMm2[p], s.status[p]]));
   }
-  return csv(rows);
+  return toCsv(['slice', 'z_mm', 'counted', 'reason', 'thickness_mm', 'phase', 'area_mm2', 'used_area_mm2', 'status'], rows);
 }
 
 /** Round tick steps for a 0..max axis, about five of them. */
@@ -299,8 +290,8 @@ function crop<T extends Float32Array | Uint8Array>(values: T, columns: number, b
   return out;
 }
 
-const BLACK: Rgb = [0, 0, 0];
-const GREY: Rgb = [120, 120, 120];
+const GREY = '#787878';
+const RED = '#aa0000';
 
 /**
  * The picture a reader checks first: every slice (rows, in order along the normal) at ED and ES
@@ -309,6 +300,10 @@ const GREY: Rgb = [120, 120, 120];
  * lvseg's). Each row says whether the slice counted, and why not.
  */
 export function composeVolumeGrid(analysis: SeriesVolumes, record: VolumesRecord): RgbaImage {
+  return rasterizeScene(layoutVolumeGrid(analysis, record));
+}
+
+function layoutVolumeGrid(analysis: SeriesVolumes, record: VolumesRecord): Scene {
   const { cine, measured, experts } = analysis;
   const columns: { title: string; phase: number; expert: boolean }[] = [
     { title: `ED (phase ${record.edPhase})`, phase: record.edPhase - 1, expert: false },
@@ -326,20 +321,22 @@ export function composeVolumeGrid(analysis: SeriesVolumes, record: VolumesRecord
   const gap = 6, margin = 8, label = 150, titleH = 24, legendH = 22;
   const W = margin * 2 + label + columns.length * (tile + gap);
   const H = margin * 2 + titleH + cine.slices.length * (tile + gap) + legendH;
-  const img = createImage(W, H);
-  columns.forEach((c, k) => drawText(img, c.title, margin + label + k * (tile + gap) + tile / 2, margin, BLACK, textWidth(c.title, 2) <= tile ? 2 : 1, 'middle'));
+  const shapes: Shape[] = columns.map((c, k) => (
+    { kind: 'text', x: margin + label + k * (tile + gap) + tile / 2, y: margin, text: c.title, size: textWidth(c.title, 2) <= tile ? 2 : 1, anchor: 'middle' }
+  ));
+  const text = (x: number, y: number, t: string, size: number, color?: string): void => void shapes.push({ kind: 'text', x, y, text: t, size, color });
   cine.slices.forEach((slice, s) => {
     const y = margin + titleH + s * (tile + gap);
     const info = measured.result.slices[s]!;
-    drawText(img, `slice ${s + 1}`, margin, y + 4, BLACK, 2);
-    drawText(img, `${slice.zMm.toFixed(1)} mm`, margin, y + 24, GREY, 1);
-    drawText(img, info.counted ? 'counted' : 'left out', margin, y + 38, info.counted ? [0, 120, 0] : [170, 0, 0], 2);
-    if (!info.counted && info.reason) wrapText(img, info.reason, margin, y + 58, label - 8, tile - 58);
+    text(margin, y + 4, `slice ${s + 1}`, 2);
+    text(margin, y + 24, `${slice.zMm.toFixed(1)} mm`, 1, GREY);
+    text(margin, y + 38, info.counted ? 'counted' : 'left out', 2, info.counted ? '#007800' : RED);
+    if (!info.counted && info.reason) wrapLines(info.reason, label - 8, tile - 58).forEach((l, i) => text(margin, y + 58 + i * 10, l, 1, RED));
     columns.forEach((c, k) => {
       const x = margin + label + k * (tile + gap);
       const image = cine.grid[s]![c.phase];
       if (!image) {
-        drawText(img, 'no image', x + tile / 2, y + tile / 2 - 4, GREY, 1, 'middle');
+        shapes.push({ kind: 'text', x: x + tile / 2, y: y + tile / 2 - 4, text: 'no image', size: 1, color: GREY, anchor: 'middle' });
         return;
       }
       const outlines: { mask: Uint8Array; color: Rgb }[] = [];
@@ -347,30 +344,20 @@ export function composeVolumeGrid(analysis: SeriesVolumes, record: VolumesRecord
       if (expertMask) outlines.push({ mask: crop(expertMask, cine.columns, box), color: LABEL_COLOR });
       const mask = measured.masks[s]?.[c.phase];
       if (mask) outlines.push({ mask: crop(mask, cine.columns, box), color: PREDICTION_COLOR });
-      const t = composeOutlineTile({ image: crop(image.pixels, cine.columns, box), height: box.size, width: box.size }, outlines, zoom);
-      for (let ty = 0; ty < t.height; ty++) {
-        for (let tx = 0; tx < t.width; tx++) {
-          const o = (ty * t.width + tx) * 4;
-          blendPixel(img, x + tx, y + ty, [t.data[o]!, t.data[o + 1]!, t.data[o + 2]!]);
-        }
-      }
+      const pixels = composeOutlineTile({ image: crop(image.pixels, cine.columns, box), height: box.size, width: box.size }, outlines, zoom);
+      shapes.push({ kind: 'image', x, y, image: pixels });
       const area = info.areasMm2[c.phase];
-      if (area !== null && area !== undefined) drawText(img, `${(area / 100).toFixed(1)} cm2`, x + 3, y + tile - 10, [255, 255, 0], 1);
+      if (area !== null && area !== undefined) text(x + 3, y + tile - 10, `${(area / 100).toFixed(1)} cm²`, 1, hexColor([255, 255, 0]));
     });
   });
   const ly = H - margin - 12;
-  const legend = (x: number, color: Rgb, text: string): number => {
-    for (let dy = 0; dy < 4; dy++) for (let dx = 0; dx < 20; dx++) blendPixel(img, x + dx, ly + 4 + dy, color);
-    drawText(img, text, x + 26, ly, BLACK, 2);
-    return x + 26 + textWidth(text, 2) + 20;
-  };
-  const next = legend(margin, PREDICTION_COLOR, 'lvseg');
-  if (experts) legend(next, LABEL_COLOR, 'experts');
-  return img;
+  const next = legendEntry(shapes, margin, ly - 1, PREDICTION_COLOR, 'lvseg', 2);
+  if (experts) legendEntry(shapes, next, ly - 1, LABEL_COLOR, 'experts', 2);
+  return { width: W, height: H, background: '#ffffff', shapes };
 }
 
-/** Small text wrapped at spaces into a box (rows of the 1x font, 10 px apart), cut where the box ends. */
-function wrapText(img: RgbaImage, text: string, x: number, y: number, width: number, height: number): void {
+/** Small text wrapped at spaces into lines of a box (size-1 text, 10 px apart), cut where the box ends. */
+function wrapLines(text: string, width: number, height: number): string[] {
   const perLine = Math.max(1, Math.floor(width / 6));
   const lines: string[] = [];
   let line = '';
@@ -381,11 +368,11 @@ function wrapText(img: RgbaImage, text: string, x: number, y: number, width: num
     } else line = line ? `${line} ${word}` : word;
   }
   if (line) lines.push(line);
-  lines.slice(0, Math.max(0, Math.floor(height / 10))).forEach((l, i) => drawText(img, l, x, y + i * 10, [170, 0, 0], 1));
+  return lines.slice(0, Math.max(0, Math.floor(height / 10)));
 }
 
 export function renderVolumeGridPng(analysis: SeriesVolumes, record: VolumesRecord): Buffer {
-  return encodePngRgba(composeVolumeGrid(analysis, record));
+  return sceneToPng(layoutVolumeGrid(analysis, record));
 }
 
 /** Every file of a volumes folder but the report, by name. */

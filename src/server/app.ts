@@ -10,8 +10,9 @@ import type { ServerResponse } from 'node:http';
 import { extname, join } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { UsageError } from '../errors.js';
+import { bundledModelsDir } from '../models/io.js';
 import { PACKAGE_ROOT } from '../paths.js';
-import { BUNDLED_MODELS_DIR, bundledModels, runModels } from './models.js';
+import { bundledModels, runModels } from './models.js';
 import { listRunNames, runFingerprint, viewRun } from './runs.js';
 import { fileInside } from './safe-path.js';
 
@@ -56,7 +57,7 @@ function sendFile(reply: FastifyReply, file: string | undefined): FastifyReply {
 export function buildApp(options: ServeOptions): FastifyInstance {
   const { runsDir } = options;
   const assets = options.assetsDir ?? WEB_ASSETS_DIR;
-  const modelsDir = options.modelsDir ?? BUNDLED_MODELS_DIR;
+  const modelsDir = options.modelsDir ?? bundledModelsDir();
   if (!existsSync(join(assets, 'segment', 'index.html'))) {
     throw new UsageError(`lvseg's web pages are not built (${assets} is missing); run 'npm run build' in the lvseg folder`);
   }

@@ -4,17 +4,13 @@
  * inference pipeline `lvseg predict` would use for that model (resolveModelSettings, the CLI's own
  * resolution), so the page runs it exactly as the CLI does.
  */
-import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatScaling } from '../data/scaling.js';
 import { resolveModelSettings } from '../inference/run-config.js';
 import type { SegmentSettings } from '../inference/segment.js';
+import { bundledModelNames, bundledModelsDir } from '../models/io.js';
 import type { LabelConvention } from '../models/metadata.js';
-import { PACKAGE_ROOT } from '../paths.js';
 import type { RunView } from './runs.js';
-
-/** The folder of bundled models (lv-sunnybrook), each `NAME/model.json` + weights + lvseg.json. */
-export const BUNDLED_MODELS_DIR = join(PACKAGE_ROOT, 'models');
 
 /** An entry of the page's models.json. */
 export interface ListedModel {
@@ -42,16 +38,13 @@ function withSettings(entry: ListedModel, model: string): ListedModel {
   }
 }
 
-/** The bundled models; `urlBase` is where their folders are served (`/models/` or `models/`). */
-export function bundledModels(urlBase: string, dir = BUNDLED_MODELS_DIR): ListedModel[] {
-  if (!existsSync(dir)) return [];
-  const listed: ListedModel[] = [];
-  for (const name of readdirSync(dir).sort()) {
-    const modelJson = join(dir, name, 'model.json');
-    if (!existsSync(modelJson)) continue;
-    listed.push(withSettings({ id: `bundled:${name}`, label: name, url: `${urlBase}${encodeURIComponent(name)}/model.json` }, modelJson));
-  }
-  return listed;
+/**
+ * The bundled models (`dir`: bundledModelsDir(), which honours LVSEG_MODELS_DIR as every command does); `urlBase`
+ * is where their folders are served (`/models/` or `models/`).
+ */
+export function bundledModels(urlBase: string, dir = bundledModelsDir()): ListedModel[] {
+  return bundledModelNames(dir).map((name) =>
+    withSettings({ id: `bundled:${name}`, label: name, url: `${urlBase}${encodeURIComponent(name)}/model.json` }, join(dir, name, 'model.json')));
 }
 
 /** Each run's model (as `lvseg predict RUN` picks it) that a browser can load: a layers model.json, not an ensemble. */

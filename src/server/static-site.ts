@@ -6,14 +6,15 @@ import { cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { WEB_ASSETS_DIR } from './app.js';
-import { BUNDLED_MODELS_DIR, bundledModels } from './models.js';
+import { bundledModelsDir } from '../models/io.js';
+import { bundledModels } from './models.js';
 
 /**
  * Writes the page to `outDir`: index.html, its script, the wasm binaries, `models/NAME/` for each bundled
  * model and a models.json listing them; and the lab page to `outDir/lab/`. Any static file server (or `python3 -m http.server`) can serve it.
  * Returns the number of models listed.
  */
-export function writeStaticSegmentPage(outDir: string, assetsDir = WEB_ASSETS_DIR, modelsDir = BUNDLED_MODELS_DIR): number {
+export function writeStaticSegmentPage(outDir: string, assetsDir = WEB_ASSETS_DIR, modelsDir = bundledModelsDir()): number {
   const page = join(assetsDir, 'segment');
   if (!existsSync(join(page, 'index.html'))) throw new UsageError(`lvseg's web pages are not built (${page} is missing); run 'npm run build' in the lvseg folder`);
   mkdirSync(outDir, { recursive: true });

@@ -1,6 +1,7 @@
 import {
   accuracyFromCounts, addCounts, confusionCounts, diceFromCounts, iou, iouFromCounts, labDice, pixelAccuracy, type ConfusionCounts,
 } from '../imaging/mask-metrics.js';
+import { mean } from '../imaging/statistics.js';
 import { UsageError } from '../errors.js';
 
 /**
@@ -49,10 +50,6 @@ export function checkMetricNames(names: readonly string[]): MetricName[] {
     if (!(METRIC_NAMES as readonly string[]).includes(n)) throw new UsageError(`unknown metric '${n}'; use any of ${METRIC_NAMES.join(', ')}`);
   }
   return names as MetricName[];
-}
-
-function mean(values: number[]): number {
-  return values.reduce((a, b) => a + b, 0) / values.length;
 }
 
 /** Keras-style running means of per-batch values, weighted by batch size. */

@@ -15,12 +15,13 @@ import { detectOutputKind } from '../models/predict.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { ENSEMBLE_FILE, type EnsembleFile } from '../models/ensemble.js';
 import { loadModel } from '../models/io.js';
+import { toCsv } from '../reporting/csv.js';
 import { writeReport } from '../reporting/report.js';
 import { runPath } from '../runs/run-dir.js';
 import { resolveTrainConfig, type TrainOptionName } from '../training/config.js';
 import type { TrainJob, TrainJobResult } from './jobs.js';
 import type { JobRunner } from './runners.js';
-import { csvField, meanSd, openStudy, recordRun, runStudyJobs, studyRef } from './study.js';
+import { meanSd, openStudy, recordRun, runStudyJobs, studyRef } from './study.js';
 
 export interface CvOptions {
   /** Training options (`train` is the source the folds split; `val` must not be set). */
@@ -146,7 +147,7 @@ function cvCsv(folds: readonly FoldRecord[], summary: CvResult['summary']): stri
   const rows = folds.map((f) => [f.fold, f.status, f.valPatients.join(' '), f.trainSize, f.valSize, ...CV_METRICS.map((k) => f.metrics[k]), f.seconds, f.host, f.runDir, f.error]);
   rows.push(['mean', '', '', '', '', ...CV_METRICS.map((k) => summary[k].mean), '', '', '', '']);
   rows.push(['sd', '', '', '', '', ...CV_METRICS.map((k) => summary[k].sd), '', '', '', '']);
-  return [header.join(','), ...rows.map((r) => r.map(csvField).join(','))].join('\n') + '\n';
+  return toCsv(header, rows);
 }
 
 /** The per-fold table with a mean ± sd row, as lvseg cv prints it. */

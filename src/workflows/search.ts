@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
+import { toCsv } from '../reporting/csv.js';
 import { writeReport } from '../reporting/report.js';
 import { runPath } from '../runs/run-dir.js';
 import { resolveTrainConfig, type TrainConfig, type TrainOptionName } from '../training/config.js';
@@ -14,7 +15,7 @@ import type { EpochLogs } from '../training/callbacks/types.js';
 import type { TrainJob, TrainJobResult } from './jobs.js';
 import type { JobOutcome, JobRunner } from './runners.js';
 import { sampleTrials, trialConfig, type SearchSpace, type TrialParams } from './space.js';
-import { csvField, openStudy, recordRun, runStudyJobs, studyRef } from './study.js';
+import { openStudy, recordRun, runStudyJobs, studyRef } from './study.js';
 
 export interface SearchOptions {
   space: SearchSpace;
@@ -188,8 +189,8 @@ const METRIC_COLUMNS: (keyof TrialMetrics)[] = ['dice', 'meanDice', 'iou', 'hd95
 export function resultsCsv(results: readonly TrialRecord[]): string {
   const paramNames = [...new Set(results.flatMap((r) => Object.keys(r.params)))];
   const header = ['rank', 'trial', 'status', ...paramNames, ...METRIC_COLUMNS, 'host', 'runDir', 'error'];
-  const rows = results.map((r) => [r.rank, r.trial, r.status, ...paramNames.map((p) => r.params[p]), ...METRIC_COLUMNS.map((m) => r.metrics[m]), r.host, r.runDir, r.error].map(csvField).join(','));
-  return [header.join(','), ...rows].join('\n') + '\n';
+  const rows = results.map((r) => [r.rank, r.trial, r.status, ...paramNames.map((p) => r.params[p]), ...METRIC_COLUMNS.map((m) => r.metrics[m]), r.host, r.runDir, r.error]);
+  return toCsv(header, rows);
 }
 
 /** The results table as lvseg search prints it. */

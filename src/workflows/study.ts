@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
+import { mean } from '../imaging/statistics.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { writeRunFile } from '../runs/run-dir.js';
 import { jobKey, STUDY_FILE, type Job, type TrainJobResult } from './jobs.js';
@@ -87,15 +88,8 @@ export async function recordRun(out: string, result: TrainJobResult): Promise<st
 /** Mean and sample standard deviation (n - 1); sd is NaN for fewer than two values. */
 export function meanSd(values: readonly number[]): { mean: number; sd: number } {
   const finite = values.filter((v) => Number.isFinite(v));
-  if (finite.length === 0) return { mean: NaN, sd: NaN };
-  const mean = finite.reduce((a, b) => a + b, 0) / finite.length;
-  const sd = finite.length < 2 ? NaN : Math.sqrt(finite.reduce((a, b) => a + (b - mean) ** 2, 0) / (finite.length - 1));
-  return { mean, sd };
+  const m = mean(finite);
+  const sd = finite.length < 2 ? NaN : Math.sqrt(finite.reduce((a, b) => a + (b - m) ** 2, 0) / (finite.length - 1));
+  return { mean: m, sd };
 }
 
-/** A CSV field: quoted when needed, empty for undefined, null and NaN. */
-export function csvField(value: unknown): string {
-  if (value === undefined || value === null || (typeof value === 'number' && !Number.isFinite(value))) return '';
-  const text = typeof value === 'object' ? JSON.stringify(value) : String(value);
-  return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}

@@ -7,12 +7,9 @@ import { CheckpointError, UsageError } from '../errors.js';
 import { measureCine, measureExpertContours, modelSegmenter, type SeriesVolumes } from '../evaluation/cine-volumes.js';
 import { dicomScalingWarning, resolveInputScale, resolveModel, type ModelLocation } from '../inference/run-config.js';
 import { writeDirAtomic } from '../io/atomic.js';
-import { bundledModelNames, bundledModelsDir, loadInferenceModel, resolveModelPath } from '../models/io.js';
+import { BUNDLED_MODEL, bundledModelNames, bundledModelsDir, loadInferenceModel, resolveModelPath } from '../models/io.js';
 import { renderReport } from '../reporting/report.js';
 import { buildVolumesRecord, isVolumesOutput, VOLUMES_FILES, volumesFiles, type VolumesRecord } from '../reporting/volumes.js';
-
-/** The model lvseg ships for this job (issue 6); until it is installed, --model must name one. */
-export const BUNDLED_MODEL = 'lv-sunnybrook';
 
 /** A model path, or the name of a model bundled under models/<name>/. */
 export function resolveVolumesModel(name: string): string {

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { testModelMetadata } from '../models/metadata-fixture.js';
 import { buildApp, startServer } from '../../src/server/app.js';
-import { BUNDLED_MODELS_DIR, bundledModels } from '../../src/server/models.js';
+import { bundledModelsDir } from '../../src/models/io.js';
+import { bundledModels } from '../../src/server/models.js';
 import { fileInside } from '../../src/server/safe-path.js';
 import { writeStaticSegmentPage } from '../../src/server/static-site.js';
 
@@ -44,7 +45,10 @@ writeFileSync(join(runs, 'piped', 'history.json'), JSON.stringify({ epochs: [{ e
 writeFileSync(join(runs, 'piped', 'model', 'model.json'), '{}');
 
 const app = buildApp({ runsDir: runs, modelsDir: join(base, 'no-models') });
-afterAll(() => app.close());
+afterAll(async () => {
+  await app.close();
+  rmSync(base, { recursive: true, force: true });
+});
 
 describe('lvseg serve: what it serves', () => {
   it('lists the runs, a malformed one as broken with the reason, and offers the finished run\'s model', async () => {
@@ -70,38 +74,62 @@ describe('lvseg serve: what it serves', () => {
 
   it('offers the bundled lv-sunnybrook with the pipeline of its lvseg.json', () => {
     const [entry] = bundledModels('/models/').filter((m) => m.id === 'bundled:lv-sunnybrook');
-    const meta = JSON.parse(readFileSync(join(BUNDLED_MODELS_DIR, 'lv-sunnybrook', 'lvseg.json'), 'utf8')) as { preprocessing: unknown; inference: unknown };
+    const meta = JSON.parse(readFileSync(join(bundledModelsDir(), 'lv-sunnybrook', 'lvseg.json'), 'utf8')) as { preprocessing: unknown; inference: unknown };
     expect(entry).toEqual({ id: 'bundled:lv-sunnybrook', label: 'lv-sunnybrook', url: '/models/lv-sunnybrook/model.json', scale: '1/255', segment: { preprocessing: meta.preprocessing, inference: meta.inference }, labels: 'contour-included' });
+  });
+
+  it('lists the bundled models of LVSEG_MODELS_DIR, as every command finds them', async () => {
+    const elsewhere = join(base, 'models-elsewhere');
+    mkdirSync(join(elsewhere, 'lv-other'), { recursive: true });
+    writeFileSync(join(elsewhere, 'lv-other', 'model.json'), '{}');
+    writeFileSync(join(elsewhere, 'lv-other', 'lvseg.json'), JSON.stringify(testModelMetadata('1/255')));
+    const saved = process.env.LVSEG_MODELS_DIR;
+    process.env.LVSEG_MODELS_DIR = elsewhere;
+    try {
+      const served = buildApp({ runsDir: runs });
+      try {
+        const listed = ((await served.inject('/segment/models.json')).json() as { id: string }[]).map((m) => m.id);
+        expect(listed.filter((id) => id.startsWith('bundled:'))).toEqual(['bundled:lv-other']);
+        expect((await served.inject('/models/lv-other/model.json')).body).toBe('{}');
+      } finally {
+        await served.close();
+      }
+    } finally {
+      if (saved === undefined) delete process.env.LVSEG_MODELS_DIR;
+      else process.env.LVSEG_MODELS_DIR = saved;
+    }
   });
 
   it('streams the run list as server-sent events, again when a run appears', async () => {
     const { url, app: live } = await startServer({ runsDir: runs, port: 0 });
     try {
-      const lists = await new Promise<string[][]>((resolve, reject) => {
-        const seen: string[][] = [];
+      // The handlers only collect (an expect thrown in one would hang the test, not fail it); the asserts follow.
+      const { type, messages } = await new Promise<{ type: string | undefined; messages: string[] }>((resolve, reject) => {
+        const messages: string[] = [];
         let buffer = '';
         request(`${url}api/events`, (res) => {
-          expect(res.headers['content-type']).toBe('text/event-stream');
           res.setEncoding('utf8');
           res.on('data', (chunk: string) => {
             buffer += chunk;
             for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-              const message = buffer.slice(0, end);
+              messages.push(buffer.slice(0, end));
               buffer = buffer.slice(end + 2);
-              expect(message).toMatch(/^event: runs\ndata: /);
-              seen.push((JSON.parse(message.slice(message.indexOf('data: ') + 6)) as { name: string }[]).map((r) => r.name));
-              if (seen.length === 1) {
+              if (messages.length === 1) {
                 mkdirSync(join(runs, 'zz-new'));
                 writeFileSync(join(runs, 'zz-new', 'config.json'), JSON.stringify({ name: 'zz-new', epochs: 3 }));
               }
-              if (seen.length === 2) {
+              if (messages.length === 2) {
                 res.destroy();
-                resolve(seen);
+                resolve({ type: res.headers['content-type'], messages });
               }
             }
           });
+          res.on('error', reject);
         }).on('error', reject).end();
       });
+      expect(type).toBe('text/event-stream');
+      for (const m of messages) expect(m).toMatch(/^event: runs\ndata: /);
+      const lists = messages.map((m) => (JSON.parse(m.slice(m.indexOf('data: ') + 6)) as { name: string }[]).map((r) => r.name));
       expect(lists[0]).not.toContain('zz-new');
       expect(lists[1]).toContain('zz-new');
     } finally {
@@ -124,16 +152,17 @@ describe('lvseg serve: what it serves', () => {
   it('streams a run as server-sent events', async () => {
     const { url, app: live } = await startServer({ runsDir: runs, port: 0 });
     try {
-      const body = await new Promise<string>((resolve, reject) => {
+      const { type, body } = await new Promise<{ type: string | undefined; body: string }>((resolve, reject) => {
         request(`${url}api/runs/good/events`, (res) => {
-          expect(res.headers['content-type']).toBe('text/event-stream');
           res.setEncoding('utf8');
           res.once('data', (chunk: string) => {
             res.destroy();
-            resolve(chunk);
+            resolve({ type: res.headers['content-type'], body: chunk });
           });
+          res.on('error', reject);
         }).on('error', reject).end();
       });
+      expect(type).toBe('text/event-stream');
       expect(body).toMatch(/^event: run\ndata: \{"name":"good"/);
     } finally {
       await live.close();

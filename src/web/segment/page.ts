@@ -16,6 +16,7 @@ import {
 } from '../../browser.js';
 import { decodeImageFile, seriesOrder, type PageImage } from './decode.js';
 import { clearVolumes, droppedVolumes, renderVolumes } from './volumes-view.js';
+import { toCsv } from '../../reporting/csv.js';
 import type { ListedModel } from '../../server/models.js';
 
 
@@ -291,13 +292,8 @@ function maskBlob(r: ImageResult): Promise<Blob> {
 }
 
 function areasCsv(): string {
-  const lines = ['name,width,height,areaPx,areaMm2,rowSpacingMm,columnSpacingMm'];
-  for (const r of results) {
-    if (!r) continue;
-    const sp = r.image.spacing;
-    lines.push([JSON.stringify(r.image.name), r.image.width, r.image.height, r.areaPx, r.areaMm2 ?? '', sp?.[0] ?? '', sp?.[1] ?? ''].join(','));
-  }
-  return lines.join('\n') + '\n';
+  const rows = results.filter((r) => r !== undefined).map((r) => [r.image.name, r.image.width, r.image.height, r.areaPx, r.areaMm2, r.image.spacing?.[0], r.image.spacing?.[1]]);
+  return toCsv(['name', 'width', 'height', 'areaPx', 'areaMm2', 'rowSpacingMm', 'columnSpacingMm'], rows);
 }
 
 function wire(listed: ListedModel[]): void {
