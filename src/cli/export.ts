@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { selectBackend } from '../backends/select.js';
 import { formatScaling } from '../data/scaling.js';
@@ -6,8 +5,8 @@ import { ModelSpecError, UsageError } from '../errors.js';
 import { resolveModelSettings } from '../evaluation/run-config.js';
 import { exportOnnx } from '../export/onnx.js';
 import { checkOutputFile, writeOutputFile } from '../io/output.js';
-import { loadInferenceModel, resolveModelJson } from '../models/io.js';
-import { METADATA_FILE } from '../models/metadata.js';
+import { loadInferenceModel, readModelMetadata, resolveModelJson } from '../models/io.js';
+import { METADATA_FILE, type ModelMetadata } from '../models/metadata.js';
 import { detectOutputKind } from '../models/predict.js';
 import { VERSION } from '../version.js';
 import type { Command } from './command.js';
@@ -63,7 +62,8 @@ export const command: Command = {
       const shape = model.outputs[0]!.shape;
       const count = shape[shape.length - 1];
       if (typeof count !== 'number') throw new ModelSpecError(`${modelJson}: the output's class axis has no fixed size`);
-      const lvsegJson = readLvsegJson(modelJson);
+      // the whole lvseg.json travels in the metadata; `classes` is read where a model records its class names
+      const lvsegJson = readModelMetadata(modelJson) as (ModelMetadata & { classes?: unknown }) | undefined;
       const classes = classNames(String(args.options.classes), lvsegJson?.classes, count, modelJson);
       const [, height, width] = model.inputs[0]!.shape;
       const kind = detectOutputKind(model);
@@ -87,12 +87,3 @@ export const command: Command = {
     return 0;
   },
 };
-
-/** The model's lvseg.json as it is on disk (for the export's metadata), or undefined. */
-function readLvsegJson(modelJson: string): Record<string, unknown> | undefined {
-  try {
-    return JSON.parse(readFileSync(join(dirname(modelJson), METADATA_FILE), 'utf8')) as Record<string, unknown>;
-  } catch {
-    return undefined;
-  }
-}

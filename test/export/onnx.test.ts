@@ -66,7 +66,7 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
 
 /**
  * Exports `model` (its inference form, as lvseg export does) and checks onnxruntime-node against
- * lvseg's predictScores on `inputs`: logits within 1e-4, identical argmax masks.
+ * lvseg's predictScores on `inputs`: logits within 1e-4, the same argmax masks wherever the logits decide them.
  */
 async function expectSameAsLvseg(model: tfl.LayersModel, inputs: Float32Array[], size: number): Promise<{ classes: number; foreground: number; bytes: Uint8Array }> {
   const folded = await inferenceModel(model);
@@ -76,9 +76,25 @@ async function expectSameAsLvseg(model: tfl.LayersModel, inputs: Float32Array[],
   const onnx = await runOnnx(bytes, inputs, size, size);
   expect(onnx.dims).toEqual([inputs.length, size, size, lvseg.classes]);
   expect(maxAbsDiff(onnx.scores, lvseg.scores)).toBeLessThan(1e-4);
+  // A randomly initialised network has pixels whose two best logits tie to within float rounding, where
+  // any two implementations may pick either class; the masks must agree wherever the choice is decided
+  // at the logits' tolerance, and such ties must stay rare (a trained model's masks agree everywhere: below).
+  const decided = decidedPixels(lvseg.scores, lvseg.classes, 2e-4);
   const mask = argmax(onnx.scores, lvseg.classes);
-  expect(mask).toEqual(argmax(lvseg.scores, lvseg.classes));
+  const own = argmax(lvseg.scores, lvseg.classes);
+  expect(mask.filter((_, p) => decided[p] === 1)).toEqual(own.filter((_, p) => decided[p] === 1));
+  expect(decided.length - decided.reduce((n, v) => n + v, 0)).toBeLessThan(decided.length / 200);
   return { classes: lvseg.classes, foreground: mask.reduce((n, v) => n + (v > 0 ? 1 : 0), 0), bytes };
+}
+
+/** 1 where the highest score beats the second by more than `margin`. */
+function decidedPixels(scores: Float32Array, classes: number, margin: number): Uint8Array {
+  const out = new Uint8Array(scores.length / classes);
+  for (let p = 0; p < out.length; p++) {
+    const sorted = Array.from(scores.subarray(p * classes, (p + 1) * classes)).sort((a, b) => b - a);
+    out[p] = sorted[0]! - sorted[1]! > margin ? 1 : 0;
+  }
+  return out;
 }
 
 /** Moves every weight away from its initial value (batch norms' statistics included), seeded. */
@@ -100,6 +116,7 @@ function randomizeWeights(model: tfl.LayersModel, seed: number): void {
 describe('lvseg export --format onnx: onnxruntime-node gives what lvseg gives', () => {
   it("the lab FCN (Conv2DTranspose 31x31/16 cropped to 256): logits within 1e-4, same masks", async () => {
     const model = buildModel('fcn');
+    randomizeWeights(model, 3);
     const { classes } = await expectSameAsLvseg(model, images(2, 256), 256);
     expect(classes).toBe(2);
     model.dispose();
@@ -107,6 +124,7 @@ describe('lvseg export --format onnx: onnxruntime-node gives what lvseg gives', 
 
   it("the lab's dense network (flatten order channels last): logits within 1e-4, same masks", async () => {
     const model = buildModel('dense');
+    randomizeWeights(model, 4);
     await expectSameAsLvseg(model, images(2, 256, 3), 256);
     model.dispose();
   });
@@ -118,6 +136,13 @@ describe('lvseg export --format onnx: onnxruntime-node gives what lvseg gives', 
     const { bytes } = await expectSameAsLvseg(model, images(3, 128, 5), 128);
     // folded: no BatchNormalization node is left in the graph
     expect(Buffer.from(bytes).includes('BatchNormalization')).toBe(false);
+    model.dispose();
+  });
+
+  it.each(['fcn-small', 'fcn-deep', 'unet-small'])('the %s network at 64x64', async (name) => {
+    const model = buildModel(name, { inputSize: 64 });
+    randomizeWeights(model, 17);
+    await expectSameAsLvseg(model, images(2, 64, 13), 64);
     model.dispose();
   });
 
