@@ -10,7 +10,9 @@
  *   cross-origin isolated page (bench/web/onnx-page.ts).
  * Options: --models fcn,sunnybrook-unet  --backends onednn,wasm  --batches 1,8  --runs N (timed runs per
  * side, default 7)  --threads N (onednn and onnxruntime; default all cores)  --isa avx2 (caps oneDNN;
- * onnxruntime's own kernels have no such cap and are recorded as they are)  --no-browser  --browser-only.
+ * onnxruntime's own kernels have no such cap and are recorded as they are)  --onnxruntime-spinning (its
+ * threads spin while they wait, its default; off here, as lvseg's)  --no-browser  --browser-only.
+ * `cpu_speedup` compares the CPU time (all threads) of a run instead of its wall time.
  */
 import { createServer, type Server } from 'node:http';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -68,20 +70,35 @@ async function loadOrt(): Promise<Ort | undefined> {
  * Milliseconds of `runs` lvseg forward passes and as many onnxruntime runs, alternating (after one
  * warm-up each), as medians.
  */
-async function alternate(lvseg: () => void, onnx: () => Promise<void>, runs: number): Promise<{ lvsegMs: number; onnxMs: number; lvsegRuns: number[]; onnxRuns: number[] }> {
+async function alternate(lvseg: () => void, onnx: () => Promise<void>, runs: number): Promise<{
+  lvsegMs: number; onnxMs: number; lvsegCpuMs: number; onnxCpuMs: number; lvsegRuns: number[]; onnxRuns: number[];
+}> {
   lvseg();
   await onnx();
   const a: number[] = [];
   const b: number[] = [];
+  const aCpu: number[] = [];
+  const bCpu: number[] = [];
+  const cpuMs = (since: NodeJS.CpuUsage): number => {
+    const used = process.cpuUsage(since);
+    return (used.user + used.system) / 1000;
+  };
   for (let i = 0; i < runs; i++) {
+    let cpu = process.cpuUsage();
     let start = performance.now();
     lvseg();
     a.push(performance.now() - start);
+    aCpu.push(cpuMs(cpu));
+    cpu = process.cpuUsage();
     start = performance.now();
     await onnx();
     b.push(performance.now() - start);
+    bCpu.push(cpuMs(cpu));
   }
-  return { lvsegMs: median(a), onnxMs: median(b), lvsegRuns: a.map((v) => round(v)), onnxRuns: b.map((v) => round(v)) };
+  return {
+    lvsegMs: median(a), onnxMs: median(b), lvsegCpuMs: median(aCpu), onnxCpuMs: median(bCpu),
+    lvsegRuns: a.map((v) => round(v)), onnxRuns: b.map((v) => round(v)),
+  };
 }
 
 async function runNode(emit: Emit, args: string[], ort: Ort): Promise<void> {
@@ -93,6 +110,7 @@ async function runNode(emit: Emit, args: string[], ort: Ort): Promise<void> {
   const runs = Number(option(args, 'runs', '7'));
   const threadsOption = Number(option(args, 'threads', '0'));
   const threads = threadsOption > 0 ? threadsOption : coreCount();
+  const spinning = args.includes('--onnxruntime-spinning');
   const isa = option(args, 'isa', '');
   if (isa) process.env.ONEDNN_MAX_CPU_ISA = isa.toUpperCase();
   if (backends.includes('onednn')) setOnednnThreads(threadsOption);
@@ -103,11 +121,17 @@ async function runNode(emit: Emit, args: string[], ort: Ort): Promise<void> {
       const net = await inferenceModel(built);
       const bytes = exportOnnx(net);
       if (net !== built) built.dispose();
-      const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential' });
+      // Its pool's threads wait passively unless --onnxruntime-spinning, as lvseg's OpenMP threads and the PyTorch
+      // peer's do here: threads that spin while they wait take the shared cores from everything else.
+      const session = await ort.InferenceSession.create(bytes, {
+        intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential',
+        extra: { session: { intra_op: { allow_spinning: spinning ? '1' : '0' } } },
+      });
       const addon = selected.name === 'onednn' ? onednnAddon() : undefined;
       const cpu = {
         model: cpuModel(), cores: coreCount(), max_cpu_isa: requestedIsa() ?? 'all',
         lvseg_threads: addon ? addon.setNumThreads(0) : 1, onednn_isa: addon ? addon.cpuInfo().onednnIsa : 'none', onnxruntime_threads: threads,
+        onnxruntime_spinning: spinning,
       };
       for (const batch of batches) {
         const data = batchData(batch, size);
@@ -121,7 +145,8 @@ async function runNode(emit: Emit, args: string[], ort: Ort): Promise<void> {
         x.dispose();
         emit({
           bench: 'onnx', model, size, batch, backend: selected.name, lvseg_ms: round(t.lvsegMs), onnxruntime_ms: round(t.onnxMs),
-          speedup: round(t.onnxMs / t.lvsegMs, 2), lvseg_images_per_s: round((batch * 1000) / t.lvsegMs), onnxruntime_images_per_s: round((batch * 1000) / t.onnxMs),
+          speedup: round(t.onnxMs / t.lvsegMs, 2), lvseg_cpu_ms: round(t.lvsegCpuMs), onnxruntime_cpu_ms: round(t.onnxCpuMs),
+          cpu_speedup: round(t.onnxCpuMs / t.lvsegCpuMs, 2), lvseg_images_per_s: round((batch * 1000) / t.lvsegMs), onnxruntime_images_per_s: round((batch * 1000) / t.onnxMs),
           runs, statistic: 'median', lvseg_runs_ms: t.lvsegRuns, onnxruntime_runs_ms: t.onnxRuns, onnxruntime: `onnxruntime-node ${ort.env.versions.node} cpu`, cpu,
         });
       }
