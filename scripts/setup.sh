@@ -33,7 +33,8 @@ fi
 lock_hash=$(sha1sum package-lock.json | cut -c1-40)
 if [ ! -f node_modules/.lvseg-lock-hash ] || [ "$(cat node_modules/.lvseg-lock-hash)" != "$lock_hash" ]; then
   say "npm ci"
-  npm ci --no-audit --no-fund --loglevel=error >&2
+  # onnxruntime-node's install script downloads extra (GPU) binaries and fails offline; its CPU ones are in the package
+  ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error >&2
   echo "$lock_hash" > node_modules/.lvseg-lock-hash
 fi
 

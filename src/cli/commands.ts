@@ -18,6 +18,7 @@ export async function loadCommands(): Promise<Command[]> {
     import('./search.js'),
     import('./cv.js'),
     import('./worker.js'),
+    import('./export.js'),
   ] as Promise<{ command?: Command; commands?: Command[] }>[]);
   return modules.flatMap((m) => (m.commands ?? (m.command ? [m.command] : [])));
 }

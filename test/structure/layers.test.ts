@@ -21,7 +21,7 @@ function sourceFiles(dir: string): string[] {
  */
 const LAYERS = [
   'errors.ts', 'paths.ts', 'version.ts',
-  'imaging', 'io', 'backends', 'data', 'transforms', 'models', 'losses', 'training', 'runs', 'inference', 'evaluation', 'reporting',
+  'imaging', 'io', 'backends', 'data', 'transforms', 'models', 'losses', 'training', 'runs', 'inference', 'export', 'evaluation', 'reporting',
   'browser.ts', 'server', 'workflows', 'index.ts', 'web', 'cli',
 ] as const;
 
