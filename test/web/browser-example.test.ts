@@ -9,10 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generatePhantom } from '../../src/data/synthetic.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { ensureBuilt } from '../cli/run-cli.js';
-import { makeDicom } from '../data/dicom-fixture.js';
+import { phantomDicom } from './phantom-dicom.js';
 
 const EXAMPLE = join(PACKAGE_ROOT, 'examples', 'browser', 'segment.mjs');
 const RUNNER = join(PACKAGE_ROOT, 'test', 'web', 'example-in-node.mjs');
@@ -27,17 +26,11 @@ interface ExampleResult {
 }
 
 /** The README's copy of the example: the js block after the `browser-example` marker. */
-export function readmeBrowserExample(): string {
+function readmeBrowserExample(): string {
   const readme = readFileSync(join(PACKAGE_ROOT, 'README.md'), 'utf8');
   const block = /<!-- browser-example -->\s*```js\n([\s\S]*?)```/.exec(readme);
   if (!block) throw new Error('README.md has no browser example after <!-- browser-example -->');
   return block[1]!;
-}
-
-/** A 256×256 phantom slice written as a 16-bit DICOM with a 1.25 mm spacing. */
-export function phantomDicom(): Uint8Array {
-  const { image } = generatePhantom(3, 256);
-  return makeDicom({ rows: 256, columns: 256, bits: 16, values: Array.from(image, (v) => Math.round(v * 4)), spacing: [1.25, 1.25] });
 }
 
 const run = promisify(execFile);
