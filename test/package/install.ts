@@ -9,12 +9,17 @@ import { ensureBuilt } from '../cli/run-cli.js';
 // asynchronous, so the test worker keeps answering vitest during the minute an install takes
 const run = promisify(execFile);
 
-/** The README's library example: the js block after the `library-example` marker. */
-export function readmeLibraryExample(): string {
+/** The js block after the `<!-- marker -->` comment in README.md. */
+export function readmeBlock(marker: string): string {
   const readme = readFileSync(join(PACKAGE_ROOT, 'README.md'), 'utf8');
-  const block = /<!-- library-example -->\s*```js\n([\s\S]*?)```/.exec(readme);
-  if (!block) throw new Error('README.md has no library example after <!-- library-example -->');
+  const block = new RegExp(`<!-- ${marker} -->\\s*\`\`\`js\\n([\\s\\S]*?)\`\`\``).exec(readme);
+  if (!block) throw new Error(`README.md has no js block after <!-- ${marker} -->`);
   return block[1]!;
+}
+
+/** The README's library example. */
+export function readmeLibraryExample(): string {
+  return readmeBlock('library-example');
 }
 
 /** npm's own script (npm-cli.js), to run npm under another node binary. */

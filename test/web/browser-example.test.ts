@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { ensureBuilt } from '../cli/run-cli.js';
+import { readmeBlock } from '../package/install.js';
 import { phantomDicom } from './phantom-dicom.js';
 
 const EXAMPLE = join(PACKAGE_ROOT, 'examples', 'browser', 'segment.mjs');
@@ -23,14 +24,6 @@ interface ExampleResult {
   lvAreaMm2: number | undefined;
   maskLength: number;
   backend: string;
-}
-
-/** The README's copy of the example: the js block after the `browser-example` marker. */
-function readmeBrowserExample(): string {
-  const readme = readFileSync(join(PACKAGE_ROOT, 'README.md'), 'utf8');
-  const block = /<!-- browser-example -->\s*```js\n([\s\S]*?)```/.exec(readme);
-  if (!block) throw new Error('README.md has no browser example after <!-- browser-example -->');
-  return block[1]!;
 }
 
 const run = promisify(execFile);
@@ -59,7 +52,7 @@ describe('the lvseg/browser example', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('is the code README shows', () => {
-    expect(readmeBrowserExample()).toBe(readFileSync(EXAMPLE, 'utf8'));
+    expect(readmeBlock('browser-example')).toBe(readFileSync(EXAMPLE, 'utf8'));
   });
 
   it("segments a DICOM on wasm with the model's lvseg.json settings, as lvseg predict does", async () => {
