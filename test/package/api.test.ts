@@ -37,12 +37,12 @@ describe("the package's API", () => {
       return new Map(text.split(/^### /m).slice(1).map((s) => [s.split('\n')[0]!.replace(/\\_/g, '_').replace(/\(\)$/, ''), s]));
     };
     const root = sections('lvseg.md');
-    const browser = sections('lvseg/browser.md');
+    const browser = sections('lvseg.browser.md');
     for (const name of PUBLIC_NAMES) {
       let section = root.get(name);
       expect(section, `docs/api/lvseg.md has no section for ${name}: run npm run docs:api`).toBeDefined();
       // a name lvseg/browser exports too is documented there, and lvseg.md links to it
-      if (section!.startsWith(`${name}\n\nRe-exports [${name}](lvseg/browser.md#`)) section = browser.get(name);
+      if (section!.startsWith(`${name}\n\nRe-exports [${name}](lvseg.browser.md#`)) section = browser.get(name);
       // typedoc writes the signature, "Defined in: …", then the doc comment's text before the next heading
       const prose = (section?.split(/^Defined in:.*$/m)[1] ?? '').split(/^#/m)[0]!.trim();
       expect(prose, `${name} has no doc comment in docs/api`).not.toBe('');
