@@ -21,7 +21,7 @@ if (!run || !dest || !values.val || !values.command) {
   process.exit(2);
 }
 
-const { loadModel, saveModel, readModelMetadata } = await import(join(ROOT, 'dist/src/models/io.js'));
+const { loadLayersModel, saveModel, readModelMetadata } = await import(join(ROOT, 'dist/src/models/io.js'));
 const { writeFileAtomic } = await import(join(ROOT, 'dist/src/io/atomic.js'));
 const { selectBackend } = await import(join(ROOT, 'dist/src/backends/select.js'));
 const { readRunFile, runPath } = await import(join(ROOT, 'dist/src/runs/run-dir.js'));
@@ -62,7 +62,7 @@ const training = {
   valDicePerEpoch: history.map((e) => Number(e.val_dice.toFixed(4))),
   weights: 'float16 (quantised from the float32 run model)',
 };
-const model = await loadModel(join(run, 'model'));
+const model = await loadLayersModel(join(run, 'model'));
 // the preset trains on the published Sunnybrook masks, which include the contour's pixels (runs from
 // before the labels option was recorded lack it)
 const { training: _recorded, ...usage } = meta;

@@ -7,6 +7,11 @@
  * networks, losses, metrics and the training loop itself), without any `node:` module. The CLI imports the
  * same modules, so there is one
  * implementation; test/web/browser-core.test.ts bundles this entry for the browser and checks it.
+ *
+ * An example, the module examples/browser/segment.mjs (test/web/browser-example.test.ts runs it):
+ *
+ * {@includeCode ../examples/browser/segment.mjs}
+ * @module lvseg/browser
  */
 export * from './errors.js';
 export { applyScaling, parseScaling, formatScaling, LAB_SCALING, type Scaling } from './data/scaling.js';

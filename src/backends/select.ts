@@ -10,9 +10,11 @@ import { registerWebGpuBackend, WEBGPU_BACKEND } from './webgpu.js';
 
 /** Every name --backend takes. */
 export const BACKEND_NAMES = ['auto', 'webgpu', 'onednn', 'wasm', 'cpu'] as const;
+/** One of BACKEND_NAMES. */
 export type BackendName = (typeof BACKEND_NAMES)[number];
 export const BACKEND_HELP = 'compute backend: auto picks webgpu on a real GPU, else onednn when the native addon loads, else wasm';
 
+/** The backend selectBackend made active, and its notice when `auto` fell back. */
 export interface SelectedBackend {
   /** The backend in use: webgpu, onednn, wasm or cpu. */
   name: Exclude<BackendName, 'auto'>;

@@ -5,7 +5,7 @@ import { UsageError } from '../errors.js';
 import { checkOutputFile, writeOutputFile } from '../io/output.js';
 import { buildModel, MODEL_NAMES } from '../models/build.js';
 import { resolveModelJson } from '../inference/run-config.js';
-import { loadModel } from '../models/io.js';
+import { loadLayersModel } from '../models/io.js';
 import { buildModelFromSpec, loadModelSpec } from '../models/spec.js';
 import { renderModelDiagram, renderModelDiagramPng } from '../reporting/model-diagram.js';
 import type { Command } from './command.js';
@@ -39,7 +39,7 @@ export const command: Command = {
     let model: LayersModel;
     if (specFile) model = buildModelFromSpec(loadModelSpec(specFile), { inputSize });
     else if ((MODEL_NAMES as readonly string[]).includes(name)) model = buildModel(name, { inputSize });
-    else if (existsSync(name)) model = await loadModel(resolveModelJson(name));
+    else if (existsSync(name)) model = await loadLayersModel(resolveModelJson(name));
     else throw new UsageError(`--model ${name}: not a built-in network (${MODEL_NAMES.join(', ')}) nor an existing model path`);
     await writeOutputFile(out, format === 'svg' ? renderModelDiagram(model) : renderModelDiagramPng(model), output);
     console.log(`wrote ${out} (${model.layers.length} layers, ${model.countParams().toLocaleString('en-US')} parameters)`);

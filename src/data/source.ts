@@ -19,6 +19,7 @@ export interface SampleSource {
   report?: SourceReport;
 }
 
+/** How openSource reads: the pixel scaling, and the spacing for images that carry none. */
 export interface SourceOptions {
   /** Pixel scaling applied to every image; default `none` (the source's own units). */
   scale?: Scaling;

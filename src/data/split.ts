@@ -1,6 +1,7 @@
 import { DataError } from '../errors.js';
 import { createRng, type Rng } from './random.js';
 
+/** How splitSamples divides samples into training and validation. */
 export interface SplitOptions {
   /** `random`: by slice, as the lab does; `patient`: no patient on both sides. */
   by: 'random' | 'patient';

@@ -7,7 +7,7 @@ import type { CineSeries } from '../data/cine-grid.js';
 import type { DicomSlice } from '../data/dicom-decode.js';
 import type { LabelConvention } from '../models/metadata.js';
 import { largestComponent } from '../imaging/contours.js';
-import { computeVolumes, measureMask, type ImageMeasure, type VolumeResult, type VolumeRule } from './volumes.js';
+import { computeVolumes, measureSliceMask, type ImageMeasure, type VolumeResult, type VolumeRule } from './volumes.js';
 
 /** One image of a cine, where it sits in the grid. */
 export interface CineImage {
@@ -33,7 +33,7 @@ export type MaskGrid = (Uint8Array | undefined)[][];
 export function measureGrid(cine: CineSeries, masks: MaskGrid, phases: readonly number[], labels: LabelConvention = 'inside'): (ImageMeasure | undefined)[][] {
   return masks.map((row, s) => phases.map((p) => {
     const mask = row[p];
-    return mask ? measureMask(mask, cine.rows, cine.columns, cine.pixelSpacing, inPlaneOrigin(cine, s), labels) : undefined;
+    return mask ? measureSliceMask(mask, cine.rows, cine.columns, cine.pixelSpacing, inPlaneOrigin(cine, s), labels) : undefined;
   }));
 }
 

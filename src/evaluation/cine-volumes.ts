@@ -101,6 +101,7 @@ export interface SeriesVolumes {
   experts?: ExpertMeasurement;
 }
 
+/** How seriesVolumes segments and measures a cine series, and where the experts' contours are. */
 export interface SeriesVolumesOptions {
   segmenter: Segmenter;
   /** SeriesInstanceUID to measure when the folder holds several series. */

@@ -33,6 +33,7 @@ import { segmentSamples, type SegmentSettings } from '../inference/segment.js';
 import { detectOutputKind, modelInputSize, predictScores, type OutputKind } from '../models/predict.js';
 import { scoresLoss, sparseCrossEntropy, type LossFn } from '../losses/losses.js';
 
+/** The mean metrics over a dataset: loss, accuracy, the lab's Dice, mean Dice, IoU, precision, recall, HD95, APD. */
 export interface EvaluationMetrics {
   /**
    * The loss (the run's training loss; by default the lab's sparse softmax cross-entropy) per batch of
@@ -87,6 +88,7 @@ export interface PerImageResult {
   goodContour?: boolean;
 }
 
+/** An evaluation: the mean metrics, the challenge protocol, per image, per patient and per phase. */
 export interface EvaluationResult {
   metrics: EvaluationMetrics;
   /** The Sunnybrook challenge's protocol over the whole set. */
@@ -97,6 +99,7 @@ export interface EvaluationResult {
   perImage: PerImageResult[];
 }
 
+/** How evaluateModel runs: batch size, the loss to report, output kind and the inference pipeline. */
 export interface EvaluateOptions {
   /** Images per forward pass, per loss and per lab-Dice batch (default 8). */
   batchSize?: number;

@@ -19,7 +19,7 @@ export {
 } from './summaries.js';
 export { evaluateSavedModel, type SavedModelEvaluation, type SavedModelOptions } from './saved-model.js';
 export {
-  computeVolumes, measureMask as measureSliceMask, describeVolumeRule, DEFAULT_VOLUME_RULE,
+  computeVolumes, measureSliceMask, describeVolumeRule, DEFAULT_VOLUME_RULE,
   type VolumeRule, type VolumeResult, type VolumeOptions, type ImageMeasure, type SliceVolumes, type CellStatus,
 } from './volumes.js';
 export {

@@ -10,6 +10,7 @@ import { evaluateModel, type EvaluationResult } from './evaluate.js';
 import { resolveModel } from '../inference/run-config.js';
 import type { SegmentSettings } from '../inference/segment.js';
 
+/** What evaluate returns: the evaluation, the model file and the scaling and pipeline it ran with. */
 export interface SavedModelEvaluation extends EvaluationResult {
   /** The model.json evaluated. */
   modelFile: string;

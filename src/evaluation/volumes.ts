@@ -111,7 +111,7 @@ const EDGE_PIXEL_OUTSIDE = 0.6;
  * contour's pixels (`labels`: contour-included, as models trained on the Sunnybrook masks draw them) is
  * measured to the line through its edge pixels, as the experts' areas are.
  */
-export function measureMask(
+export function measureSliceMask(
   mask: ArrayLike<number>, rows: number, columns: number, pixelSpacing: readonly [number, number], origin: readonly [number, number] = [0, 0],
   labels: LabelConvention = 'inside',
 ): ImageMeasure {
@@ -151,6 +151,7 @@ export interface SliceVolumes {
   status: CellStatus[];
 }
 
+/** The volume rule's result: per-slice status, volume per phase, ED/ES, EDV, ESV, SV and EF. */
 export interface VolumeResult {
   slices: SliceVolumes[];
   /** Volume per phase (mL), null where a counted slice has no image. */

@@ -2,7 +2,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { fusedSparseCrossEntropy } from '../backends/fused-loss.js';
 import { UsageError } from '../errors.js';
 
+/** The losses `--loss` takes. */
 export const LOSS_NAMES = ['sparse-ce', 'dice', 'ce+dice', 'image-dice', 'ce+image-dice'] as const;
+/** One of LOSS_NAMES. */
 export type LossName = (typeof LOSS_NAMES)[number];
 
 /** A loss over per-pixel logits [B, H, W, 2] and integer labels [B, H, W]; returns a scalar. */
@@ -77,6 +79,7 @@ export function supervisedLoss(loss: LossFn, outputs: readonly tf.Tensor4D[], la
   });
 }
 
+/** The loss function of a name in LOSS_NAMES; throws a UsageError for any other. */
 export function getLoss(name: string): LossFn {
   switch (name) {
     case 'sparse-ce':

@@ -4,9 +4,12 @@ import { buildDense } from './dense.js';
 import { buildFcn } from './fcn.js';
 import { buildUnet, type UnetOptions } from './unet.js';
 
+/** The built-in networks `buildModel` and `--model` take. */
 export const MODEL_NAMES = ['dense', 'fcn', 'fcn-deep', 'unet', 'fcn-small', 'unet-small'] as const;
+/** One of MODEL_NAMES. */
 export type ModelName = (typeof MODEL_NAMES)[number];
 
+/** How buildModel sizes a built-in network. */
 export interface BuildOptions {
   /** Input height and width (square); from the data, default 256. */
   inputSize?: number;

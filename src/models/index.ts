@@ -1,5 +1,5 @@
 // The models layer's public API.
-export { saveModel, loadModel as loadLayersModel, loadInferenceModel, resolveModelPath, float16Bits, type SaveOptions, bundledModelsDir, bundledModelNames } from './io.js';
+export { saveModel, loadLayersModel, loadInferenceModel, resolveModelPath, float16Bits, type SaveOptions, bundledModelsDir, bundledModelNames } from './io.js';
 export { buildDense, type DenseOptions } from './dense.js';
 export { buildFcn, type FcnOptions } from './fcn.js';
 export { buildUnet, type UnetOptions } from './unet.js';

@@ -11,6 +11,7 @@ import { concatWeightData, layersModelJson, WEIGHTS_FILE } from './layers-format
 import { inferenceModel } from './fold.js';
 import { segmentationModel } from './build.js';
 
+/** What saveModel writes beside the weights (lvseg.json), and whether as float16. */
 export interface SaveOptions {
   /** Written as `lvseg.json` beside model.json (before it), so the folder alone is enough to use the model. */
   metadata?: ModelMetadata;
@@ -91,11 +92,11 @@ function quantizeFloat16(data: Uint8Array, specs: tf.io.WeightsManifestEntry[]):
 }
 
 /**
- * loadModel, then the model's inference form (batch norms folded into their convolutions, relus fused:
+ * loadLayersModel, then the model's inference form (batch norms folded into their convolutions, relus fused:
  * models/fold.ts): what predict, evaluate, volumes and the library's inference run. Not for training.
  */
 export async function loadInferenceModel(path: string): Promise<tfl.LayersModel> {
-  const saved = segmentationModel(await loadModel(path));
+  const saved = segmentationModel(await loadLayersModel(path));
   const model = await inferenceModel(saved);
   if (model !== saved) saved.dispose();
   return model;
@@ -106,12 +107,12 @@ export async function loadInferenceModel(path: string): Promise<tfl.LayersModel>
  * of a bundled model (bundledModelsDir). A run directory is resolved to its model.json first
  * (resolveModelJson in inference/run-config.ts).
  */
-export async function loadModel(path: string): Promise<tfl.LayersModel> {
+export async function loadLayersModel(path: string): Promise<tfl.LayersModel> {
   const file = findModelFile(path);
   const dir = join(file, '..');
   if (basename(file) === ENSEMBLE_FILE) {
     const { members } = readEnsembleFile(file);
-    const models = await Promise.all(members.map((m) => loadModel(isAbsolute(m.model) ? m.model : join(dir, m.model))));
+    const models = await Promise.all(members.map((m) => loadLayersModel(isAbsolute(m.model) ? m.model : join(dir, m.model))));
     return buildEnsemble(models.map(segmentationModel), members.map((m) => m.output));
   }
   let json: { modelTopology: object; weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[] };

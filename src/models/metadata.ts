@@ -24,13 +24,14 @@ export interface InferenceSettings {
  * How a model's training masks were drawn: `inside` (the pixels whose centres lie inside the contour
  * line) or `contour-included` (those and every pixel the line passes through, as the published Sunnybrook
  * masks and lvseg's DICOM reader draw them). Such a model's masks are half a pixel wider all round than
- * the line, 5–7% of an LV's area; `lvseg volumes` measures them to the line (volumes.ts, measureMask).
+ * the line, 5–7% of an LV's area; `lvseg volumes` measures them to the line (volumes.ts, measureSliceMask).
  */
 export const LABEL_CONVENTIONS = ['inside', 'contour-included'] as const;
 export type LabelConvention = (typeof LABEL_CONVENTIONS)[number];
 
 export const NO_INFERENCE_EXTRAS: InferenceSettings = { tta: 'none', postprocess: { largestComponent: false, fillHoles: false } };
 
+/** A model's `lvseg.json`: its input, scaling, preprocessing, inference settings, labels and training facts. */
 export interface ModelMetadata {
   format: 'lvseg-model';
   version: 1;

@@ -76,6 +76,7 @@ const sunnybrookUnet: Preset = {
 
 const lab = { batchSize: 1, shuffleBuffer: 10, lr: 0.001, optimizer: 'adam', loss: 'sparse-ce', scale: 1 / 1024, stepsPerEpoch: null } as const;
 
+/** The presets `--preset` takes, by name: the lab's tasks and `sunnybrook-unet`. */
 export const PRESETS: Record<string, Preset> = {
   'lab-task1': { ...lab, model: 'dense', softmax: true, epochs: 20 },
   'lab-task2': { ...lab, model: 'fcn', epochs: 20 },

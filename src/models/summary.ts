@@ -15,6 +15,7 @@ export interface ModelSummary {
   trainableParams: number;
 }
 
+/** Each layer's name, type, output shape and parameters, and the totals: what `lvseg summary` prints. */
 export function summarizeModel(model: tfl.LayersModel): ModelSummary {
   const layers = model.layers.map((layer) => {
     const out = layer.outputShape;

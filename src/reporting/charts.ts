@@ -108,6 +108,7 @@ function epochTicks(maxEpoch: number): number[] {
   return ticks;
 }
 
+/** The lab's loss and Dice curves of one or more runs as an SVG document: what `lvseg plot` writes. */
 export function renderCurvesSvg(runs: readonly CurveRun[], options?: CurveOptions): string {
   return sceneToSvg(layoutCurves(runs, options));
 }

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { CheckpointError } from '../errors.js';
 import { trackTemp, writeFileAtomic } from '../io/atomic.js';
-import { loadModel, saveModel } from '../models/io.js';
+import { loadLayersModel, saveModel } from '../models/io.js';
 
 /** What a checkpoint records besides the weights: enough to continue exactly where training stopped. */
 export interface CheckpointState {
@@ -99,7 +99,7 @@ export async function loadLatestCheckpoint(checkpointsDir: string): Promise<Load
   const unusable = (why: string): CheckpointError => new CheckpointError(`${dir}: unusable checkpoint (${why}); delete this folder to resume from the one before`);
   let model: tfl.LayersModel;
   try {
-    model = await loadModel(join(dir, 'model.json'));
+    model = await loadLayersModel(join(dir, 'model.json'));
   } catch (err) {
     throw err instanceof CheckpointError ? unusable(err.message) : err;
   }

@@ -174,6 +174,7 @@ export interface RunFacts {
 /** RUN/config.json: the resolved options and the facts of the run. */
 export type RunConfig = TrainConfig & RunFacts;
 
+/** Every training option's default, from its declaration in TRAIN_OPTIONS. */
 export const TRAIN_DEFAULTS = Object.fromEntries(Object.entries(TRAIN_OPTIONS).map(([k, d]) => [k, d.default])) as unknown as TrainConfig;
 
 const OPTION_NAMES = Object.keys(TRAIN_OPTIONS) as TrainOptionName[];

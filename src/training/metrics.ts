@@ -9,6 +9,7 @@ import { UsageError } from '../errors.js';
  * Dice implementation in lvseg (`labDice`, the lab's batch-pooled Dice with smooth 1).
  */
 export const METRIC_NAMES = ['accuracy', 'dice', 'iou'] as const;
+/** One of METRIC_NAMES. */
 export type MetricName = (typeof METRIC_NAMES)[number];
 
 /** One batch's value of `name`, from its predicted and true masks (one Uint8Array per image). */

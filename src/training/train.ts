@@ -14,6 +14,7 @@ import { setLearningRate } from '../backends/learning-rate.js';
 import { rngAt, type Transform } from '../transforms/compose.js';
 import type { LearningRateSchedule } from './schedule.js';
 
+/** The training loop's inputs: the model, the data, the configuration and the callbacks. */
 export interface FitOptions {
   /** The model that segments: validation, the display sample and the best model use it. */
   model: tfl.LayersModel;
@@ -51,6 +52,7 @@ export interface FitOptions {
   schedule?: LearningRateSchedule;
 }
 
+/** What the training loop returns: every epoch's logs and why it stopped early. */
 export interface FitResult {
   /** Every epoch's logs, including those before a resume (index = epoch). */
   history: EpochLogs[];

@@ -47,17 +47,21 @@ export interface LoadedModel {
 /**
  * Loads a model from a run directory (its best/ model first), a folder holding model.json, a
  * model.json or a bundled model's name (`lv-sunnybrook`), with the input scaling and inference pipeline
- * it was trained with; the options override them.
+ * it was trained with; the options override them. Like evaluate and predict it selects the backend
+ * first (`backend`, default auto), so it works as a program's first lvseg call.
  */
-export async function loadModel(path: string, options: Omit<InferenceOptions, 'backend' | 'batchSize' | 'spacing'> = {}): Promise<LoadedModel> {
+export async function loadModel(path: string, options: Omit<InferenceOptions, 'batchSize' | 'spacing'> = {}): Promise<LoadedModel> {
+  await selectBackend(options.backend ?? 'auto');
   const { modelJson: file, settings } = resolveModel(path, options);
   const { scale, origin, segment } = settings;
   return { model: await loadInferenceModel(file), file, scale, scaleOrigin: origin, ...(segment ? { segment } : {}) };
 }
 
+/** Options of loadModel, evaluate and predict. */
 export interface InferenceOptions {
   /** Pixel scaling (`1/255`, `minmax`, …); default: the model's run's. */
   scale?: string;
+  /** The compute backend to select first (`auto`: webgpu on a real GPU, else onednn, else wasm). */
   backend?: BackendName;
   /** Images per forward pass (evaluate; the lab's Dice depends on it). Default 8. */
   batchSize?: number;
@@ -87,7 +91,6 @@ export interface Prediction extends ImagePrediction {
  * form of `lvseg predict`, without writing files.
  */
 export async function predict(model: string, inputs: readonly string[], options: InferenceOptions = {}): Promise<Prediction[]> {
-  await selectBackend(options.backend ?? 'auto');
   const loaded = await loadModel(model, options);
   const results: Prediction[] = [];
   try {

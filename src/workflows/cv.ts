@@ -14,7 +14,7 @@ import type { EvaluationMetrics } from '../evaluation/evaluate.js';
 import { detectOutputKind } from '../models/predict.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { ENSEMBLE_FILE, type EnsembleFile } from '../models/ensemble.js';
-import { loadModel } from '../models/io.js';
+import { loadLayersModel } from '../models/io.js';
 import { toCsv } from '../reporting/csv.js';
 import { writeReport } from '../reporting/report.js';
 import { runPath } from '../runs/run-dir.js';
@@ -23,6 +23,7 @@ import type { TrainJob, TrainJobResult } from './jobs.js';
 import type { JobRunner } from './runners.js';
 import { meanSd, openStudy, recordRun, runStudyJobs, studyRef } from './study.js';
 
+/** A K-fold cross-validation by patient: the training options, the folds, where it writes and where folds run. */
 export interface CvOptions {
   /** Training options (`train` is the source the folds split; `val` must not be set). */
   flags: Partial<Record<TrainOptionName, unknown>>;
@@ -37,6 +38,7 @@ export interface CvOptions {
 export const CV_METRICS = ['dice', 'meanDice', 'iou', 'precision', 'recall', 'hd95', 'apd', 'loss', 'accuracy'] as const satisfies readonly (keyof EvaluationMetrics)[];
 export type CvMetric = (typeof CV_METRICS)[number];
 
+/** One fold of a cross-validation: its validation patients, metrics and run. */
 export interface FoldRecord {
   fold: number;
   name: string;
@@ -53,6 +55,7 @@ export interface FoldRecord {
   error?: string;
 }
 
+/** The folds' records, each metric's mean and sd over the folds, and the ensemble of their models. */
 export interface CvResult {
   folds: FoldRecord[];
   summary: Record<CvMetric, { mean: number; sd: number }>;
@@ -129,7 +132,7 @@ async function writeEnsemble(out: string, folds: readonly FoldRecord[], scale: s
   await tf.ready();
   for (const model of models as string[]) {
     // loaded once to record whether it outputs logits or probabilities
-    const loaded = await loadModel(model);
+    const loaded = await loadLayersModel(model);
     members.push({ model: relative(dir, model), output: detectOutputKind(loaded) });
     loaded.dispose();
   }

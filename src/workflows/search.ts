@@ -17,6 +17,7 @@ import type { JobOutcome, JobRunner } from './runners.js';
 import { sampleTrials, trialConfig, type SearchSpace, type TrialParams } from './space.js';
 import { openStudy, recordRun, runStudyJobs, studyRef } from './study.js';
 
+/** A parameter search: its space, the base training options, where it writes and where its trials run. */
 export interface SearchOptions {
   space: SearchSpace;
   /** The space's file name, for messages. */
@@ -46,6 +47,7 @@ export interface TrialMetrics {
   seconds: number | null;
 }
 
+/** One trial of a search as results.json records it: its parameters, metrics, rank and where its run is. */
 export interface TrialRecord {
   trial: number;
   name: string;

@@ -17,6 +17,7 @@ export type Dimension =
   /** Each value sets several parameters at once (e.g. a stride and the upsampling that must match it). */
   | { kind: 'group'; values: Record<string, unknown>[] };
 
+/** A search space file (SPACE.json) as read: the method, the trials and the parameters to vary. */
 export interface SearchSpace {
   method: 'grid' | 'random';
   /** Random: how many trials (default 10); grid: at most this many of the grid, in order. */

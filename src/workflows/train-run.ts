@@ -40,6 +40,7 @@ import type { SegmentSettings } from '../inference/segment.js';
 import type { EvaluationResult } from '../evaluation/evaluate.js';
 import { checkNewRunDir, discardNewRun, readHistory, readRunFile, runPath, writeRunFile } from '../runs/run-dir.js';
 
+/** Where a run's progress lines and warnings go, and extra callbacks. */
 export interface RunOptions {
   /** Where progress lines go (default stdout) and whether to draw the bar. */
   progress?: ProgressOptions;
@@ -49,6 +50,7 @@ export interface RunOptions {
   callbacks?: TrainingCallback[];
 }
 
+/** A finished run: its folder, resolved configuration, history and final evaluation. */
 export interface RunResult {
   runDir: string;
   config: RunConfig;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DataError } from '../../src/errors.js';
 import { rasterizeContour } from '../../src/data/contours.js';
-import { computeVolumes, measureMask, type ImageMeasure } from '../../src/evaluation/volumes.js';
+import { computeVolumes, measureSliceMask, type ImageMeasure } from '../../src/evaluation/volumes.js';
 
 /** A slice × phase grid of measures from areas (mm²), every mask centred at `centre`. */
 function grid(areas: (number | undefined)[][], centre: [number, number] = [0, 0]): (ImageMeasure | undefined)[][] {
@@ -16,14 +16,14 @@ function beating(slices: number, phases: number, ed: number, es: number): number
 
 const z = (n: number, step = 10): number[] => Array.from({ length: n }, (_, i) => i * step);
 
-describe('measureMask', () => {
+describe('measureSliceMask', () => {
   it('gives the area in mm² and the centre in mm from the pixel spacing and the slice origin', () => {
     const mask = new Uint8Array(4 * 5);
     for (const i of [6, 7, 11, 12]) mask[i] = 1; // rows 1-2, columns 1-2
-    const m = measureMask(mask, 4, 5, [2, 3], [100, 50]);
+    const m = measureSliceMask(mask, 4, 5, [2, 3], [100, 50]);
     expect(m.areaMm2).toBe(24);
     expect(m.centreMm).toEqual([100 + 2 * 3, 50 + 2 * 2]);
-    expect(measureMask(new Uint8Array(20), 4, 5, [1, 1]).centreMm).toBeUndefined();
+    expect(measureSliceMask(new Uint8Array(20), 4, 5, [1, 1]).centreMm).toBeUndefined();
   });
 
   it("measures a mask drawn with its contour's pixels to the line, as the experts' areas are", () => {
@@ -32,13 +32,13 @@ describe('measureMask', () => {
       const contour: [number, number][] = Array.from({ length: 96 }, (_, i) => [64.3 + r * Math.cos((i * Math.PI) / 48), 63.8 + r * Math.sin((i * Math.PI) / 48)]);
       const polygon = 0.5 * 96 * r * r * Math.sin(Math.PI / 48);
       const drawn = rasterizeContour(contour, 128, 128, { boundary: true });
-      const pixels = measureMask(drawn, 128, 128, [1, 1]).areaMm2;
-      const toLine = measureMask(drawn, 128, 128, [1, 1], [0, 0], 'contour-included');
+      const pixels = measureSliceMask(drawn, 128, 128, [1, 1]).areaMm2;
+      const toLine = measureSliceMask(drawn, 128, 128, [1, 1], [0, 0], 'contour-included');
       expect(pixels / polygon - 1).toBeGreaterThan(0.03);
       // pixel counts overshoot by 14%, 7% and 3%; to the line, within 1.5%
       expect(Math.abs(toLine.areaMm2 / polygon - 1)).toBeLessThan(0.015);
       // the centre and the covered fraction stay those of the pixels
-      expect(toLine.centreMm).toEqual(measureMask(drawn, 128, 128, [1, 1]).centreMm);
+      expect(toLine.centreMm).toEqual(measureSliceMask(drawn, 128, 128, [1, 1]).centreMm);
       expect(toLine.fraction).toBe(pixels / (128 * 128));
     }
   });

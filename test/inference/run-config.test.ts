@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dicomScalingWarning, findRunConfig, resolveInputScale, resolveModel, resolveModelJson, resolveModelSettings } from '../../src/inference/run-config.js';
-import { loadModel } from '../../src/models/io.js';
+import { loadLayersModel } from '../../src/models/io.js';
 
 let dir: string;
 
@@ -64,7 +64,7 @@ describe('a model reference resolved once', () => {
   it('is a run-directory notion the model layer does not have: loading a run folder asks for its model.json', async () => {
     const run = join(dir, 'run');
     expect(resolveModelJson(run)).toBe(join(run, 'best', 'model.json'));
-    await expect(loadModel(run)).rejects.toThrow(`${run}: no model.json or ensemble.json inside; pass a model.json, a folder holding one, or an ensemble`);
+    await expect(loadLayersModel(run)).rejects.toThrow(`${run}: no model.json or ensemble.json inside; pass a model.json, a folder holding one, or an ensemble`);
   });
 });
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../src/backends/select.js';
 import { resolveModelJson, findRunConfig } from '../../src/inference/run-config.js';
-import { bundledModelNames, bundledModelsDir, loadModel, resolveModelPath, saveModel } from '../../src/models/io.js';
+import { bundledModelNames, bundledModelsDir, loadLayersModel, resolveModelPath, saveModel } from '../../src/models/io.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { captureCli } from '../cli/run-cli.js';
 import { thresholdModel } from '../evaluation/tiny-model.js';
@@ -57,7 +57,7 @@ describe('bundled model names', () => {
   });
 
   it('load, and take their scaling from lvseg.json', async () => {
-    const model = await loadModel('lv-tiny');
+    const model = await loadLayersModel('lv-tiny');
     expect(model.inputs[0]!.shape).toEqual([null, 32, 32, 1]);
     model.dispose();
     expect(findRunConfig('lv-tiny')).toBe(join(models, 'lv-tiny', 'lvseg.json'));

@@ -6,7 +6,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildEnsemble, ENSEMBLE_FILE } from '../../src/models/ensemble.js';
-import { loadModel, saveModel } from '../../src/models/io.js';
+import { loadLayersModel, saveModel } from '../../src/models/io.js';
 
 function member(seed: number, softmax = false): tfl.LayersModel {
   const m = tfl.sequential({ name: 'fcn' });
@@ -39,11 +39,11 @@ describe('ensembles', () => {
     await saveModel(a, join(dir, 'a'));
     await saveModel(b, join(dir, 'b'));
     writeFileSync(join(dir, ENSEMBLE_FILE), JSON.stringify({ members: [{ model: 'a', output: 'logits' }, { model: join(dir, 'b'), output: 'logits' }], scale: '1/255' }));
-    const loaded = await loadModel(dir);
+    const loaded = await loadLayersModel(dir);
     const expected = tf.div(tf.add(tf.softmax(a.predict(input) as tf.Tensor), tf.softmax(b.predict(input) as tf.Tensor)), 2);
     const diff = Math.max(...(await tf.abs(tf.sub(tf.exp(loaded.predict(input) as tf.Tensor), expected)).data()));
     expect(diff).toBeLessThan(1e-6);
     writeFileSync(join(dir, ENSEMBLE_FILE), JSON.stringify({ members: [{ model: 'a' }] }));
-    await expect(loadModel(dir)).rejects.toThrow(`${join(dir, ENSEMBLE_FILE)}: members[0] must be {"model": PATH, "output": "logits"|"probabilities"}`);
+    await expect(loadLayersModel(dir)).rejects.toThrow(`${join(dir, ENSEMBLE_FILE)}: members[0] must be {"model": PATH, "output": "logits"|"probabilities"}`);
   });
 });

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../src/backends/select.js';
 import { CheckpointError } from '../../src/errors.js';
 import { buildModel } from '../../src/models/build.js';
-import { float16Bits, loadModel, saveModel } from '../../src/models/io.js';
+import { float16Bits, loadLayersModel, saveModel } from '../../src/models/io.js';
 import type { ModelMetadata } from '../../src/models/metadata.js';
 import { readModelMetadata } from '../../src/models/io.js';
 import { withSeededRandom } from '../../src/training/seed.js';
@@ -46,7 +46,7 @@ describe('float16 weights', () => {
     await saveModel(model, join(dir, 'f16'), { float16: true, metadata: METADATA });
     const size = (d: string) => statSync(join(dir, d, 'weights.bin')).size;
     expect(size('f16')).toBe(size('f32') / 2);
-    const back = await loadModel(join(dir, 'f16'));
+    const back = await loadLayersModel(join(dir, 'f16'));
     const x = tf.randomUniform([1, 32, 32, 1], 0, 1, 'float32', 3);
     const [a, b] = [model.predict(x) as tf.Tensor, back.predict(x) as tf.Tensor];
     const diff = tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!;

@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../src/backends/select.js';
 import { generatePhantom } from '../../src/data/synthetic.js';
 import { segmentSamples } from '../../src/inference/segment.js';
-import { loadModel } from '../../src/models/io.js';
+import { loadLayersModel } from '../../src/models/io.js';
 import { readModelMetadata } from '../../src/models/io.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { resizeBilinear } from '../../src/imaging/resample.js';
@@ -33,7 +33,7 @@ describe('the shipped lv-sunnybrook model', () => {
   });
 
   it('segments 256x256, 192x208 and 512x512 images into masks of their own sizes', async () => {
-    const model = await loadModel(DIR);
+    const model = await loadLayersModel(DIR);
     const meta = readModelMetadata(join(DIR, 'model.json'))!;
     const p = generatePhantom(0, 256);
     const samples = [

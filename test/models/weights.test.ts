@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../src/backends/select.js';
 import { CheckpointError } from '../../src/errors.js';
-import { loadModel, saveModel } from '../../src/models/io.js';
+import { loadLayersModel, saveModel } from '../../src/models/io.js';
 import { thresholdModel } from '../evaluation/tiny-model.js';
 
 let dir: string;
@@ -28,7 +28,7 @@ function variant(name: string, change: (folder: string) => void): string {
 
 describe('loading weights', () => {
   it('loads a sound model', async () => {
-    const model = await loadModel(good);
+    const model = await loadLayersModel(good);
     expect(model.getWeights().map((w) => Array.from(w.dataSync()))).toEqual([[0, 1], [0, -0.5]]);
     model.dispose();
   });
@@ -40,7 +40,7 @@ describe('loading weights', () => {
         new DataView(bin.buffer, bin.byteOffset).setFloat32(4, value, true);
         writeFileSync(join(f, 'weights.bin'), bin);
       });
-      await expect(loadModel(folder)).rejects.toThrow(
+      await expect(loadLayersModel(folder)).rejects.toThrow(
         `${join(folder, 'weights.bin')}: weight 'scores/kernel' holds NaN or infinite values (the training diverged); retrain, e.g. with a lower --lr, or use an earlier checkpoint`,
       );
     }
@@ -48,7 +48,7 @@ describe('loading weights', () => {
 
   it('names a truncated weights file and what to do', async () => {
     const folder = variant('truncated', (f) => writeFileSync(join(f, 'weights.bin'), readFileSync(join(f, 'weights.bin')).subarray(0, 5)));
-    await expect(loadModel(folder)).rejects.toThrow(
+    await expect(loadLayersModel(folder)).rejects.toThrow(
       `${join(folder, 'weights.bin')}: holds 5 bytes but ${join(folder, 'model.json')} needs 16; the file is truncated (or from another model): copy or save the model again`,
     );
   });
@@ -60,7 +60,7 @@ describe('loading weights', () => {
         json.weightsManifest[0].paths = [path];
         writeFileSync(join(f, 'model.json'), JSON.stringify(json));
       });
-      const err = await loadModel(folder).catch((e: unknown) => e);
+      const err = await loadLayersModel(folder).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(CheckpointError);
       expect((err as Error).message).toBe(`${join(folder, 'model.json')}: weights path ${JSON.stringify(path)} is not a file inside the model's folder; a model.json names its weights files beside it`);
     }

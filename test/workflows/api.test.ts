@@ -41,7 +41,7 @@ describe("the library's entry points", () => {
     await train({ model: 'unet', unet, train: 'synthetic:6:1:32', val: 'synthetic:3:100:32', epochs: 1, batchSize: 2, lr: 0.01, scale: '1/255', backend: 'cpu', out, tensorboard: false }, quiet);
     const outputs = (file: string): unknown[] => JSON.parse(readFileSync(join(out, file), 'utf8')).modelTopology.config.output_layers;
     const auxKernel = async (epoch: string): Promise<Float32Array> => {
-      const { loadModel: loadLayers } = await import('../../src/models/io.js');
+      const { loadLayersModel: loadLayers } = await import('../../src/models/io.js');
       const m = await loadLayers(join(out, 'checkpoints', epoch, 'model.json'));
       const values = m.getLayer('aux1_logits').getWeights()[0]!.dataSync() as Float32Array;
       m.dispose();

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolveTrainConfig, type TrainConfig } from '../../src/training/config.js';
 import { runTraining } from '../../src/workflows/train-run.js';
-import { loadModel } from '../../src/models/io.js';
+import { loadLayersModel } from '../../src/models/io.js';
 import { TrainingError } from '../../src/errors.js';
 import type { TrainingCallback } from '../../src/training/callbacks/types.js';
 
@@ -70,7 +70,7 @@ describe('a tiny training run', () => {
     const best = JSON.parse(readFileSync(join(out, 'best', 'best.json'), 'utf8'));
     expect(best.value).toBe(Math.max(...history.map((e: { val_dice: number }) => e.val_dice)));
     await expect(runTraining(tinyConfig(out), undefined, { progress: { stream: silent }, warn: () => {} })).rejects.toThrow(/already holds a run; continue it with --resume/);
-    const reloaded = await loadModel(join(out, 'model'));
+    const reloaded = await loadLayersModel(join(out, 'model'));
     expect(reloaded.countParams()).toBe(result.model.countParams());
   });
 
