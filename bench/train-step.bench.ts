@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import { onednnAddon, onednnFallbackCounts, setOnednnThreads } from '../src/backends/onednn/index.js';
 import { createOptimizer } from '../src/backends/optimizers.js';
 import { selectBackend, type BackendName } from '../src/backends/select.js';

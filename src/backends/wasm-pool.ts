@@ -74,17 +74,17 @@ export function maxPoolBackprop(x: Float32Array, dy: Float32Array, dx: Float32Ar
 /** A MaxPoolGrad kernel for wasm (float32, NHWC); `fallback` (wasm's own) handles anything else. */
 export function makeWasmMaxPoolGrad(fallback: KernelFunc | undefined): KernelFunc {
   return (args) => {
-    const dy = args.inputs['dy'] as TensorInfo;
-    const x = args.inputs['input'] as TensorInfo;
+    const dy = args.inputs.dy as TensorInfo;
+    const x = args.inputs.input as TensorInfo;
     const attrs = args.attrs ?? {};
     if ((x.dtype !== 'float32' || dy.dtype !== 'float32') && fallback) return fallback(args);
     const info = backend_util.computePool2DInfo(
       x.shape as [number, number, number, number],
-      attrs['filterSize'] as number | [number, number],
-      attrs['strides'] as number | [number, number],
+      attrs.filterSize as number | [number, number],
+      attrs.strides as number | [number, number],
       1,
-      attrs['pad'] as 'valid' | 'same' | number,
-      attrs['dimRoundingMode'] as 'floor' | 'round' | 'ceil' | undefined,
+      attrs.pad as 'valid' | 'same' | number,
+      attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
     );
     const backend = args.backend as BackendWasm;
     const out = backend.makeOutput(x.shape, 'float32');

@@ -35,15 +35,15 @@ export function withExplicitSamePadding(wasmOwn: KernelFunc | undefined, depthwi
   if (!wasmOwn) throw new Error('withExplicitSamePadding needs wasm\'s own kernel to wrap');
   return (args) => {
     const attrs = args.attrs ?? {};
-    const dataFormat = attrs['dataFormat'] as string | undefined;
-    if (attrs['pad'] !== 'same' || dataFormat === 'NCHW') return wasmOwn(args);
-    const x = args.inputs['x'] as TensorInfo;
-    const filter = args.inputs['filter'] as TensorInfo;
+    const dataFormat = attrs.dataFormat as string | undefined;
+    if (attrs.pad !== 'same' || dataFormat === 'NCHW') return wasmOwn(args);
+    const x = args.inputs.x as TensorInfo;
+    const filter = args.inputs.filter as TensorInfo;
     const pad = samePaddingAsExplicit(
       x.shape,
       filter.shape,
-      attrs['strides'] as number | [number, number],
-      (attrs['dilations'] as number | [number, number] | undefined) ?? 1,
+      attrs.strides as number | [number, number],
+      (attrs.dilations as number | [number, number] | undefined) ?? 1,
       depthwise,
     );
     return wasmOwn({ ...args, attrs: { ...attrs, pad } as unknown as NamedAttrMap });

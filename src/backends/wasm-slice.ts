@@ -73,9 +73,9 @@ export function makeWasmSlice(fallback: KernelFunc | undefined): KernelFunc {
   return (args) => {
     const { inputs } = args;
     const attrs = args.attrs ?? {};
-    const x = inputs['x'] as TensorInfo;
+    const x = inputs.x as TensorInfo;
     if (x.dtype === 'string' && fallback) return fallback(args);
-    const [begin, size] = slice_util.parseSliceParams(x, attrs['begin'] as number[], attrs['size'] as number[]);
+    const [begin, size] = slice_util.parseSliceParams(x, attrs.begin as number[], attrs.size as number[]);
     return sliceOnHeap(args.backend as BackendWasm, x, begin, size);
   };
 }
@@ -85,10 +85,10 @@ export function makeWasmSplitV(fallback: KernelFunc | undefined): KernelFunc {
   return (args) => {
     const { inputs } = args;
     const attrs = args.attrs ?? {};
-    const x = inputs['x'] as TensorInfo;
+    const x = inputs.x as TensorInfo;
     if (x.dtype === 'string' && fallback) return fallback(args);
-    const axis = util.parseAxisParam(attrs['axis'] as number, x.shape)[0]!;
-    const sizes = prepareSplitSizes(x.shape[axis]!, attrs['numOrSizeSplits'] as number | number[]);
+    const axis = util.parseAxisParam(attrs.axis as number, x.shape)[0]!;
+    const sizes = prepareSplitSizes(x.shape[axis]!, attrs.numOrSizeSplits as number | number[]);
     const begin = new Array<number>(x.shape.length).fill(0);
     return sizes.map((s) => {
       const size = [...x.shape];

@@ -78,7 +78,7 @@ function sliceFrom(ds: dicomParser.DataSet, bytes: Uint8Array, file: string): Di
   if (!(ts in SUPPORTED_TRANSFER_SYNTAXES)) {
     throw new DataError(`${file}: unsupported transfer syntax ${ts || '(missing)'}; lvseg reads uncompressed little-endian DICOM (convert with e.g. 'gdcmconv --raw')`);
   }
-  const pixel = ds.elements['x7fe00010'];
+  const pixel = ds.elements.x7fe00010;
   if (!pixel) throw new DataError(`${file}: DICOM has no pixel data (7FE0,0010)`);
   const rows = ds.uint16('x00280010');
   const columns = ds.uint16('x00280011');

@@ -9,7 +9,7 @@
  * first (NCHW), the layout every ONNX runtime's convolutions expect; the input's transpose is a reshape
  * (one channel) and the output gets one Transpose. Batch is a free dimension (`batch`).
  */
-import * as tfl from '@tensorflow/tfjs-layers';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import type protobuf from 'protobufjs';
 import { loadProto } from '../data/proto.js';
 import { ModelSpecError } from '../errors.js';

@@ -162,7 +162,7 @@ export async function runTraining(input: TrainConfig & Partial<RunFacts>, resume
   let trainingModel: tfl.LayersModel;
   let initialEpoch = 0;
   let samplePosition = 0;
-  let previousEpochs: EpochLogs[] = [];
+  const previousEpochs: EpochLogs[] = [];
   const checkpoint = resumeDir ? await loadLatestCheckpoint(runPath(runDir, 'checkpoints')) : undefined;
   if (resumeDir && checkpoint) {
     trainingModel = checkpoint.model;

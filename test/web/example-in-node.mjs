@@ -3,7 +3,7 @@
 // Usage: node example-in-node.mjs EXAMPLE ROOT MODEL_DIR_IN_ROOT DICOM
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { join, relative, resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 const [example, root, modelDir, dicom] = process.argv.slice(2);
