@@ -1,10 +1,12 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { selectBackend, type BackendName } from '../backends/select.js';
-import { readCineSeries, resolveContourDir, describeSeries } from '../data/dicom-series.js';
+import { resolveContourDir, describeSeries } from '../data/dicom-series.js';
+import { isNiftiName } from '../data/nifti.js';
+import { readCine } from '../data/nifti-cine.js';
 import { formatScaling, parseScaling, type Scaling } from '../data/scaling.js';
 import { CheckpointError, UsageError } from '../errors.js';
-import { measureCine, measureExpertContours, modelSegmenter, type SeriesVolumes } from '../evaluation/cine-volumes.js';
+import { measureCine, measureExpertContours, modelSegmenter, NIFTI_CONTOURS, type SeriesVolumes } from '../evaluation/cine-volumes.js';
 import { dicomScalingWarning, resolveInputScale, resolveModelSettings } from '../evaluation/run-config.js';
 import { writeDirAtomic } from '../io/atomic.js';
 import { bundledModelNames, bundledModelsDir, loadInferenceModel, resolveModelJson, resolveModelPath } from '../models/io.js';
@@ -75,7 +77,7 @@ function compactList(numbers: readonly number[]): string {
 
 export const command: Command = {
   name: 'volumes',
-  usage: 'volumes SERIES_DIR [--model NAME] [--out DIR] [--json] [--contours DIR] [--series UID]',
+  usage: 'volumes SERIES_DIR|CINE.nii.gz [--model NAME] [--out DIR] [--json] [--contours DIR] [--series UID]',
   summary: 'a short-axis cine series to LV volumes per phase, EDV, ESV, SV, EF and the heart rate',
   description:
     'Reads every DICOM file under SERIES_DIR, groups them by SeriesInstanceUID (several series: the short-axis cine with ' +
@@ -107,10 +109,11 @@ export const command: Command = {
     const modelPath = resolveVolumesModel(args.options.model as string);
     const modelFile = resolveModelJson(modelPath);
     const contoursArg = args.options.contours as string;
+    if (contoursArg && isNiftiName(dir)) throw new UsageError(NIFTI_CONTOURS);
     const contourDir = contoursArg ? resolveContourDir(contoursArg, dir) : undefined;
 
     // The series first: bad input fails before a backend and a model are loaded.
-    const { cine, groups, scan } = await readCineSeries(dir, (args.options.series as string) || undefined);
+    const { cine, groups, scan } = await readCine(dir, (args.options.series as string) || undefined);
     const found = groups.length === 1 ? '1 series in the folder' : `${groups.length} series in the folder: ${groups.map(describeSeries).join('; ')}`;
     say(`series   ${cine.uid}${cine.description ? ` '${cine.description}'` : ''}: ${cine.slices.length} slices × ${cine.phases} phases (${found})`);
     if (scan.notDicom.length > 0) say(`         ${scan.notDicom.length} non-DICOM file(s) skipped, e.g. ${scan.notDicom[0]}`);
