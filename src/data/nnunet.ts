@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { DataError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { compactImageData, encodeNifti, isNiftiName, readNifti, volumeSlice, type NiftiVolume } from './nifti.js';
+import { compactImageData, encodeNifti, isNiftiName, readNifti, volumeSlice, type NiftiGeometry, type NiftiVolume } from './nifti.js';
 import type { Sample } from './sample.js';
 import { applyScaling, type Scaling } from './scaling.js';
 import type { SourceReport } from './sunnybrook.js';
@@ -25,6 +25,8 @@ export interface NnunetDataset {
   numTraining?: number;
   /** The one channel's name (e.g. 'cineMRI'). */
   channel: string;
+  /** Cases lvseg wrote from 2D slices without a pixel spacing (dataset.json `lvseg.noSpacing`): their pixdim of 1 mm is a placeholder. */
+  noSpacing: Set<string>;
 }
 
 /** True when `dir` holds a dataset.json and an imagesTr folder. */
@@ -64,7 +66,11 @@ export function readDatasetJson(dir: string): NnunetDataset {
   }
   const fileEnding = json.file_ending === undefined ? '.nii.gz' : json.file_ending;
   if (fileEnding !== '.nii.gz' && fileEnding !== '.nii') throw new DataError(`${file}: 'file_ending' is ${JSON.stringify(fileEnding)}; lvseg reads '.nii.gz' or '.nii'`);
-  const dataset: NnunetDataset = { dir, classes: classes as string[], fileEnding, channel: String(channelList[0]![1]) };
+  const noSpacing = (json.lvseg as { noSpacing?: unknown } | undefined)?.noSpacing;
+  const dataset: NnunetDataset = {
+    dir, classes: classes as string[], fileEnding, channel: String(channelList[0]![1]),
+    noSpacing: new Set(Array.isArray(noSpacing) ? noSpacing.map(String) : []),
+  };
   if (typeof json.numTraining === 'number') dataset.numTraining = json.numTraining;
   return dataset;
 }
@@ -74,6 +80,8 @@ export interface NnunetCase {
   id: string;
   image: string;
   label?: string;
+  /** The header's spacing is a placeholder (see NnunetDataset.noSpacing): the samples get none. */
+  noSpacing?: boolean;
 }
 
 /** The cases of `imagesTr` (with their labelsTr files, which must exist) or `imagesTs`, sorted by id. */
@@ -83,7 +91,7 @@ export function listNnunetCases(dataset: NnunetDataset, part: 'imagesTr' | 'imag
   const suffix = `_0000${dataset.fileEnding}`;
   const ids = readdirSync(folder).filter((f) => f.endsWith(suffix)).map((f) => f.slice(0, -suffix.length)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   return ids.map((id) => {
-    const c: NnunetCase = { id, image: join(folder, `${id}${suffix}`) };
+    const c: NnunetCase = { id, image: join(folder, `${id}${suffix}`), ...(dataset.noSpacing.has(id) ? { noSpacing: true } : {}) };
     if (part === 'imagesTr') {
       c.label = join(dataset.dir, 'labelsTr', `${id}${dataset.fileEnding}`);
       if (!existsSync(c.label)) throw new DataError(`${c.image}: no label map at ${c.label}; every case of imagesTr needs its labelsTr file`);
@@ -118,23 +126,24 @@ function checkLabelMap(label: NiftiVolume, image: NiftiVolume, classes: number):
  * The slices of one volume as samples (time point by time point, slice by slice), image scaled per
  * slice; the label map's values as class indices, or all background without one.
  */
-export function* volumeSamples(id: string, image: NiftiVolume, scale: Scaling, label?: Uint8Array): Generator<Sample & { z: number; t: number }> {
+export function* volumeSamples(c: Pick<NnunetCase, 'id' | 'noSpacing'>, image: NiftiVolume, scale: Scaling, label?: Uint8Array): Generator<Sample & { z: number; t: number }> {
   const [nx, ny, nz, nt] = image.shape;
-  const spacing: [number, number] = [image.spacing[1], image.spacing[0]];
+  const id = c.id;
   for (let t = 0; t < nt; t++) {
     for (let z = 0; z < nz; z++) {
       const start = (t * nz + z) * nx * ny;
-      yield {
+      const sample: Sample & { z: number; t: number } = {
         name: sliceName(id, z, t, nt),
         patient: id,
         image: applyScaling(volumeSlice(image, z, t), scale),
         label: label ? label.slice(start, start + nx * ny) : new Uint8Array(nx * ny),
         height: ny,
         width: nx,
-        spacing: [...spacing],
         z,
         t,
       };
+      if (!c.noSpacing) sample.spacing = [image.spacing[1], image.spacing[0]];
+      yield sample;
     }
   }
 }
@@ -154,7 +163,7 @@ export async function* readNnunetDataset(dataset: NnunetDataset, scale: Scaling,
   }
   for (const c of cases) {
     const { image, label } = await readNnunetCase(c, dataset.classes.length);
-    for (const { z: _z, t: _t, ...sample } of volumeSamples(c.id, image, scale, label)) yield sample;
+    for (const { z: _z, t: _t, ...sample } of volumeSamples(c, image, scale, label)) yield sample;
   }
 }
 
@@ -162,7 +171,7 @@ export async function* readNnunetDataset(dataset: NnunetDataset, scale: Scaling,
  * Where a single NIfTI file sits in an nnU-Net dataset (`DATASET/imagesTr/CASE_0000.nii.gz`): the
  * dataset, the case id and its label map (imagesTr only); else the case id from the file name.
  */
-export function niftiFileCase(file: string): { id: string; dataset?: NnunetDataset; label?: string } {
+export function niftiFileCase(file: string): NnunetCase & { dataset?: NnunetDataset } {
   const name = basename(file);
   const ending = /\.nii\.gz$/i.test(name) ? name.slice(-7) : name.slice(-4);
   const stem = name.slice(0, -ending.length);
@@ -173,9 +182,11 @@ export function niftiFileCase(file: string): { id: string; dataset?: NnunetDatas
     const dataset = readDatasetJson(root);
     const id = stem.slice(0, -5);
     const label = join(root, 'labelsTr', `${id}${dataset.fileEnding}`);
-    return part === 'imagesTr' && existsSync(label) ? { id, dataset, label } : { id, dataset };
+    const c: NnunetCase & { dataset: NnunetDataset } = { id, image: file, dataset, ...(dataset.noSpacing.has(id) ? { noSpacing: true } : {}) };
+    if (part === 'imagesTr' && existsSync(label)) c.label = label;
+    return c;
   }
-  return { id: stem };
+  return { id: stem, image: file };
 }
 
 /** NIfTI files directly inside a folder, sorted by name. */
@@ -184,6 +195,22 @@ export function niftiFilesIn(dir: string): string[] {
     .filter((f) => isNiftiName(f) && statSync(join(dir, f)).isFile())
     .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
     .map((f) => join(dir, f));
+}
+
+/** Whether 2D slices can be stacked into one volume: one size and one spacing. */
+export function stackable(slices: readonly Pick<Sample, 'height' | 'width' | 'spacing'>[]): boolean {
+  const sizes = new Set(slices.map((s) => `${s.height}x${s.width}`));
+  const spacings = new Set(slices.map((s) => (s.spacing ? s.spacing.join('x') : '')));
+  return sizes.size === 1 && spacings.size === 1;
+}
+
+/**
+ * The grid of `count` stacked 2D slices like `first`: its in-plane spacing (1 mm where it has none) and a
+ * nominal 1 mm between slices, axis-aligned (2D slices carry no position).
+ */
+export function stackGeometry(first: Pick<Sample, 'height' | 'width' | 'spacing'>, count: number): NiftiGeometry {
+  const [rowMm, colMm] = first.spacing ?? [1, 1];
+  return { shape: [first.width, first.height, count], affine: [[colMm, 0, 0, 0], [0, rowMm, 0, 0], [0, 0, 1, 0]] };
 }
 
 /** What writeNnunetDataset wrote. */
@@ -217,6 +244,7 @@ export async function writeNnunetDataset(
     byPatient.get(s.patient)!.push(s);
   }
   const slicesOf: Record<string, string[]> = {};
+  const noSpacing: string[] = [];
   const taken = new Set<string>();
   let slices = 0;
   const writeCase = async (id: string, group: Sample[]): Promise<void> => {
@@ -233,17 +261,15 @@ export async function writeNnunetDataset(
       image.set(s.image, z * width * height);
       label.set(s.label, z * width * height);
     });
-    const [rowMm, colMm] = group[0]!.spacing ?? [1, 1];
-    const geometry = { shape: [width, height, group.length], affine: [[colMm, 0, 0, 0], [0, rowMm, 0, 0], [0, 0, 1, 0]] };
+    const geometry = stackGeometry(group[0]!, group.length);
     await writeFileAtomic(join(dir, 'imagesTr', `${unique}_0000.nii.gz`), encodeNifti(compactImageData(image), geometry, { gzip: true, description: `lvseg: ${group[0]!.patient}` }));
     await writeFileAtomic(join(dir, 'labelsTr', `${unique}.nii.gz`), encodeNifti(label, geometry, { gzip: true, description: `lvseg labels: ${group[0]!.patient}` }));
     slicesOf[unique] = group.map((s) => s.name);
+    if (!group[0]!.spacing) noSpacing.push(unique);
     slices += group.length;
   };
   for (const [patient, group] of byPatient) {
-    const sizes = new Set(group.map((s) => `${s.height}x${s.width}`));
-    const spacings = new Set(group.map((s) => (s.spacing ? s.spacing.join('x') : '')));
-    if (sizes.size === 1 && spacings.size === 1) await writeCase(caseId(patient), group);
+    if (stackable(group)) await writeCase(caseId(patient), group);
     else for (const [k, s] of group.entries()) await writeCase(`${caseId(patient)}-s${String(k).padStart(3, '0')}`, [s]);
   }
   const dataset = {
@@ -253,7 +279,7 @@ export async function writeNnunetDataset(
     labels: Object.fromEntries(classes.map((c, v) => [c, v])),
     numTraining: Object.keys(slicesOf).length,
     file_ending: '.nii.gz',
-    lvseg: { writtenBy: 'lvseg data convert', slices: slicesOf },
+    lvseg: { writtenBy: 'lvseg data convert', slices: slicesOf, ...(noSpacing.length > 0 ? { noSpacing } : {}) },
   };
   await writeFileAtomic(join(dir, DATASET_JSON), JSON.stringify(dataset, null, 2) + '\n');
   return { cases: dataset.numTraining, slices, classes };

@@ -244,8 +244,8 @@ export function niftiFileSource(file: string, scale: Scaling = 'none'): SampleSo
     async *samples() {
       source.report = { skipped: 0, warnings: found.label ? [] : [`${file}: no label map (only a volume in an nnU-Net imagesTr/ has one, in labelsTr/): its samples are unlabelled`] };
       const classes = found.dataset?.classes.length ?? 2;
-      const { image, label } = await readNnunetCase({ id: found.id, image: file, ...(found.label ? { label: found.label } : {}) }, classes);
-      for (const { z: _z, t: _t, ...sample } of volumeSamples(found.id, image, scale, label)) yield sample;
+      const { image, label } = await readNnunetCase(found, classes);
+      for (const { z: _z, t: _t, ...sample } of volumeSamples(found, image, scale, label)) yield sample;
     },
   };
   if (found.dataset) source.classes = found.dataset.classes;
