@@ -167,7 +167,8 @@ export async function readNifti(file: string): Promise<NiftiVolume> {
   const data = decodeVoxels(copyBuffer(content.subarray(offset), count * type.bytes), header, count);
   const unit = spatialUnitMm(header.xyzt_units);
   const affine = [0, 1, 2].map((r) => [0, 1, 2, 3].map((c) => (header.affine[r]![c] ?? 0) * unit)).concat([[0, 0, 0, 1]]);
-  const spacing = [0, 1, 2].map((c) => Math.hypot(affine[0]![c]!, affine[1]![c]!, affine[2]![c]!)) as [number, number, number];
+  // 7 significant digits: what float32 header fields hold, so 1.367188 mm stays 1.367188, not 1.3671879768
+  const spacing = [0, 1, 2].map((c) => Number(Math.hypot(affine[0]![c]!, affine[1]![c]!, affine[2]![c]!).toPrecision(7))) as [number, number, number];
   if (spacing.some((s) => !Number.isFinite(s) || s <= 0)) {
     throw new DataError(`${file}: its affine (sform/qform) gives a voxel size of ${spacing.map((s) => s.toPrecision(3)).join(' x ')} mm; fix the header's pixdim or sform`);
   }
