@@ -189,6 +189,31 @@ describe('NIfTI through predict and data inspect', () => {
     expect(JSON.parse(inspect.out)).toMatchObject({ kind: 'nifti', count: 6, height: 32, width: 32 });
   });
 
+  it('convert writes an nnU-Net folder all or nothing, replaced only with --overwrite; predict --format nifti stacks 2D inputs per patient', async () => {
+    const out = join(root, 'phantoms-nnunet');
+    const convert = (...extra: string[]): Promise<{ code: number; out: string; err: string }> =>
+      captureCli(['data', 'convert', 'synthetic:3:1:32', '--format', 'nnunet', '--out', out, ...extra]);
+    expect((await convert()).out).toMatch(/wrote 1 cases \(3 slices; labels 0 background, 1 lv\) to .* as an nnU-Net dataset/);
+    expect((await convert()).err).toMatch(/already holds the output of an earlier 'lvseg data convert'; pass --overwrite/);
+    expect((await convert('--overwrite')).code).toBe(0);
+    writeFileSync(join(out, 'notes.txt'), 'mine');
+    expect((await convert('--overwrite')).err).toMatch(/holds files 'lvseg data convert' did not write \(notes\.txt\)/);
+    expect((await captureCli(['data', 'convert', 'synthetic:3:1:32', '--format', 'nnunet', '--split', 'patient', '--out', join(root, 'x')])).err)
+      .toMatch(/--split writes TFRecords; leave it out with --format nnunet/);
+
+    const model = join(root, 'threshold-stack');
+    const tiny = thresholdModel(null, null);
+    await saveModel(tiny, model);
+    tiny.dispose();
+    const pred = join(root, 'pred-stack');
+    const r = await captureCli(['predict', join(model, 'model.json'), 'synthetic:3:1:32', '--out', pred, '--scale', 'minmax', '--backend', 'cpu', '--format', 'nifti']);
+    expect(r.code).toBe(0);
+    const summary = JSON.parse(readFileSync(join(pred, 'predictions.json'), 'utf8')) as { images: { lvAreaPx: number; labelMap: string }[]; labelMaps: { file: string; shape: number[]; geometry: string }[] };
+    expect(summary.labelMaps).toEqual([{ file: 'synthetic-p000.nii.gz', input: 'synthetic:3:1:32', shape: [32, 32, 3], geometry: 'stacked' }]);
+    const stacked = await readNifti(join(pred, 'synthetic-p000.nii.gz'));
+    summary.images.forEach((image, z) => expect(stacked.data.subarray(z * 1024, (z + 1) * 1024).reduce((n, v) => n + v, 0)).toBe(image.lvAreaPx));
+  });
+
   it('a dataset.json or label map that does not fit gives one line naming the file', async () => {
     const dir = join(root, 'bad');
     mkdirSync(dir);
