@@ -5,13 +5,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../src/backends/select.js';
 import { encodeNifti, readNifti } from '../../src/data/nifti.js';
 import { readDatasetJson, writeNnunetDataset } from '../../src/data/nnunet.js';
-import type { Sample } from '../../src/data/sample.js';
 import { openSource, readAllSamples, syntheticSource } from '../../src/data/source.js';
 import { DataError } from '../../src/errors.js';
 import { predict, train } from '../../src/index.js';
 import { saveModel } from '../../src/models/io.js';
 import type { VolumesRecord } from '../../src/reporting/volumes.js';
 import { captureCli } from '../cli/run-cli.js';
+import { FOUR_CLASSES, fourLabelPhantoms, writeFourLabelDataset } from './four-label-phantoms.js';
 import { thresholdModel } from '../evaluation/tiny-model.js';
 
 const root = mkdtempSync(join(tmpdir(), 'lvseg-nifti-dataset-'));
@@ -165,28 +165,22 @@ describe('NIfTI through predict and data inspect', () => {
   });
 
   it('a four-label phantom dataset (background, lv, myocardium, rv) round-trips with its class names', async () => {
-    // The NIfTI side of the four-label test: the multi-class work trains and evaluates on it.
-    const samples: Sample[] = (await readAllSamples(syntheticSource(6, 1, 32))).map((s) => {
-      const label = Uint8Array.from(s.label);
-      for (let y = 0; y < 32; y++) for (let x = 0; x < 32; x++) {
-        const i = y * 32 + x;
-        if (label[i] === 0 && x >= 2 && x < 8 && y >= 12 && y < 20) label[i] = 3; // a right ventricle beside the LV
-        else if (label[i] === 0 && y === 2) label[i] = 2; // a band of "myocardium"
-      }
-      return { ...s, label };
-    });
+    // The NIfTI side of issue 25's four-label test: the multi-class work trains and evaluates per class on it.
     const dir = join(root, 'four');
     mkdirSync(dir);
-    const written = await writeNnunetDataset(dir, samples, { classes: ['background', 'lv', 'myocardium', 'rv'], name: 'four', description: 'phantoms with four labels' });
-    expect(written).toEqual({ cases: new Set(samples.map((s) => s.patient)).size, slices: 6, classes: ['background', 'lv', 'myocardium', 'rv'] });
+    const written = await writeFourLabelDataset(dir, 8, 1, 32);
+    expect(written).toEqual({ cases: 2, slices: 8, classes: [...FOUR_CLASSES] });
     const source = await openSource(dir);
     expect(source.kind).toBe('nifti');
     expect(source.classes).toEqual(['background', 'lv', 'myocardium', 'rv']);
     const back = await readAllSamples(source);
-    expect(back.map((s) => s.label)).toEqual(samples.map((s) => s.label));
-    expect(new Set(back.flatMap((s) => [...s.label]))).toEqual(new Set([0, 1, 2, 3]));
+    const phantoms = fourLabelPhantoms(8, 1, 32);
+    expect(back.map((s) => [s.patient, s.spacing])).toEqual(phantoms.map((s) => [s.patient, s.spacing]));
+    expect(back.map((s) => s.label)).toEqual(phantoms.map((s) => s.label));
+    expect(back.map((s) => s.image)).toEqual(phantoms.map((s) => s.image));
+    for (const s of back) expect(new Set(s.label)).toEqual(new Set([0, 1, 2, 3]));
     const inspect = await captureCli(['data', 'inspect', dir, '--json']);
-    expect(JSON.parse(inspect.out)).toMatchObject({ kind: 'nifti', count: 6, height: 32, width: 32 });
+    expect(JSON.parse(inspect.out)).toMatchObject({ kind: 'nifti', count: 8, patients: 2, height: 32, width: 32, spacing: [1.5, 1.5] });
   });
 
   it('convert writes an nnU-Net folder all or nothing, replaced only with --overwrite; predict --format nifti stacks 2D inputs per patient', async () => {
