@@ -113,7 +113,7 @@ class LabelMaps {
 
 export const command: Command = {
   name: 'predict',
-  usage: 'predict MODEL|NAME INPUT... --out DIR [--scale S] [--spacing MM] [--backend NAME]',
+  usage: 'predict MODEL|NAME INPUT... --out DIR [--scale S] [--spacing MM] [--format auto|nifti] [--backend NAME]',
   summary: 'segment new images: mask PNG, contour overlay, contour text and LV areas per image',
   description:
     'Runs a model (a run directory, a model.json, or a bundled model by name such as lv-sunnybrook) on PNG, DICOM or NIfTI files, folders of them, TFRecord files, dataset folders ' +
