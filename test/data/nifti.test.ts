@@ -44,6 +44,36 @@ describe('NIfTI volumes', () => {
     for (let r = 0; r < 3; r++) for (let c = 0; c < 4; c++) expect(q[r]![c]!).toBeCloseTo(AFFINE[r]![c]!, 5);
   });
 
+  it('takes the affine from the sform, else from the qform, else from the pixdims', async () => {
+    const bytes = encodeNifti(new Uint8Array(8), { shape: [2, 2, 2], affine: AFFINE }, { gzip: false });
+    const edit = (change: (v: DataView) => void): Uint8Array => {
+      const copy = bytes.slice();
+      change(new DataView(copy.buffer));
+      return copy;
+    };
+    // qform only: the sform rows hold garbage the reader must not use
+    const qformOnly = edit((v) => {
+      v.setInt16(254, 0, true);
+      for (let i = 0; i < 12; i++) v.setFloat32(280 + 4 * i, 99, true);
+    });
+    const q = await readNifti(write('qform.nii', qformOnly));
+    for (let r = 0; r < 3; r++) for (let c = 0; c < 4; c++) expect(q.affine[r]![c]!).toBeCloseTo(AFFINE[r]![c]!, 5);
+    // sform only, in metres: scaled to mm
+    const sformMetres = edit((v) => {
+      v.setInt16(252, 0, true);
+      v.setUint8(123, 1);
+    });
+    expect((await readNifti(write('sform-m.nii', sformMetres))).spacing).toEqual([1250, 1500, 8000]);
+    // neither: the pixdims
+    const neither = edit((v) => {
+      v.setInt16(252, 0, true);
+      v.setInt16(254, 0, true);
+    });
+    const p = await readNifti(write('pixdim.nii', neither));
+    expect(p.spacing).toEqual([1.25, 1.5, 8]);
+    expect(p.affine[0]![3]).toBe(0);
+  });
+
   it('applies scl_slope and scl_inter, and reads a plain .nii of float32', async () => {
     const bytes = encodeNifti(Uint8Array.from([0, 1, 2, 3]), { shape: [2, 2, 1], affine: AFFINE }, { gzip: false });
     const view = new DataView(bytes.buffer);
