@@ -5,6 +5,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { readHeader } from 'nifti-reader-js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compactImageData, encodeLabelMapLike, encodeNifti, readNifti, volumeSlice } from '../../src/data/nifti.js';
+import { createRng } from '../../src/data/random.js';
 import { DataError } from '../../src/errors.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'lvseg-nifti-'));
@@ -147,5 +148,31 @@ describe('broken NIfTI files give one-line errors naming the file', () => {
     const bomb = new Uint8Array(good.length + 8 * 2 ** 20);
     bomb.set(good);
     expect(await failure('bomb.nii.gz', gzipSync(bomb))).toMatch(/inflates to more than the 33120 bytes its header describes/);
+  });
+});
+
+describe('a seeded fuzz of NIfTI files', () => {
+  it('300 mutations of a .nii and a .nii.gz give only one-line DataErrors or volumes', async () => {
+    const valid = encodeNifti(Int16Array.from({ length: 16 * 16 * 3 * 2 }, (_, i) => i % 500), { shape: [16, 16, 3, 2], affine: AFFINE, timeStepMs: 30 }, { gzip: false });
+    const rng = createRng(25);
+    const outcomes = new Map<string, number>();
+    for (let i = 0; i < 300; i++) {
+      const gz = i % 3 === 2;
+      let bytes = Uint8Array.from(gz ? gzipSync(valid) : valid);
+      const kind = rng.int(3);
+      // flip bytes (mostly in the header, where the fields are), truncate, or both
+      if (kind !== 1) for (let k = 1 + rng.int(4); k > 0; k--) bytes[rng.int(gz ? bytes.length : 352)] ^= 1 + rng.int(255);
+      if (kind !== 0) bytes = bytes.subarray(0, rng.int(bytes.length));
+      const file = write(`fuzz-${i}.nii${gz ? '.gz' : ''}`, bytes);
+      let outcome = 'volume';
+      try {
+        await readNifti(file);
+      } catch (err) {
+        outcome = err instanceof DataError && !(err as Error).message.includes('\n') && (err as Error).message.startsWith(file) ? 'DataError' : `mutation ${i}: ${(err as Error)?.constructor?.name}: ${(err as Error)?.message}`;
+      }
+      outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+    }
+    expect([...outcomes.keys()].filter((k) => k !== 'volume' && k !== 'DataError')).toEqual([]);
+    expect(outcomes.get('DataError')).toBeGreaterThan(100);
   });
 });
