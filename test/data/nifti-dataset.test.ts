@@ -181,6 +181,18 @@ describe('NIfTI through predict and data inspect', () => {
     for (const s of back) expect(new Set(s.label)).toEqual(new Set([0, 1, 2, 3]));
     const inspect = await captureCli(['data', 'inspect', dir, '--json']);
     expect(JSON.parse(inspect.out)).toMatchObject({ kind: 'nifti', count: 8, patients: 2, height: 32, width: 32, spacing: [1.5, 1.5] });
+
+    // imagesTs (no labels) as predict's input folder: one label map per case, named as nnU-Net names them
+    mkdirSync(join(dir, 'imagesTs'));
+    for (const f of readdirSync(join(dir, 'imagesTr'))) copyFileSync(join(dir, 'imagesTr', f), join(dir, 'imagesTs', f));
+    const model = join(root, 'threshold-ts');
+    const tiny = thresholdModel(null, null);
+    await saveModel(tiny, model);
+    tiny.dispose();
+    const r = await captureCli(['predict', join(model, 'model.json'), join(dir, 'imagesTs'), '--out', join(root, 'pred-ts'), '--scale', 'minmax', '--backend', 'cpu']);
+    expect(r.code).toBe(0);
+    const summary = JSON.parse(readFileSync(join(root, 'pred-ts', 'predictions.json'), 'utf8')) as { labelMaps: { file: string; shape: number[] }[] };
+    expect(summary.labelMaps.map((m) => [m.file, m.shape])).toEqual([['four-p000.nii.gz', [32, 32, 4, 1]], ['four-p001.nii.gz', [32, 32, 4, 1]]]);
   });
 
   it('convert writes an nnU-Net folder all or nothing, replaced only with --overwrite; predict --format nifti stacks 2D inputs per patient', async () => {
