@@ -1,13 +1,17 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import { DataError, UsageError } from '../errors.js';
 import { encodePngGrey } from '../imaging/png.js';
 import { encodeMaskPng } from '../imaging/mask.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { openOutputFolder, withOutputFiles, type OutputOptions } from '../io/output.js';
+import { openOutputFolder, withOutputFiles, withOutputFolder, writeOutputFile, type OutputOptions } from '../io/output.js';
 import { renderPanel } from '../reporting/panels.js';
 import { safeImageName } from '../reporting/samples.js';
 import { encodeLabExample } from '../data/lab-schema.js';
+import { encodeNifti, isNiftiName } from '../data/nifti.js';
+import { cineToNifti } from '../data/nifti-cine.js';
+import { DATASET_JSON, isLvsegNnunetDataset, writeNnunetDataset } from '../data/nnunet.js';
+import { readCineSeries } from '../data/dicom-series.js';
 import type { Sample } from '../data/sample.js';
 import { parseScaling } from '../data/scaling.js';
 import { openSource, readAllSamples, syntheticSource, type SampleSource } from '../data/source.js';
@@ -16,7 +20,7 @@ import { writeTfRecords } from '../data/tfrecord.js';
 import type { Command } from './command.js';
 import type { ParsedArgs } from './options.js';
 
-const SOURCE_HELP = 'SOURCE is a TFRecord file (gzip detected), a PNG dataset folder, a DICOM+contours folder or synthetic:N[:SEED][:SIZE].';
+const SOURCE_HELP = 'SOURCE is a TFRecord file (gzip detected), a PNG dataset folder, a DICOM+contours folder, a NIfTI volume (.nii, .nii.gz), an nnU-Net dataset folder or synthetic:N[:SEED][:SIZE].';
 
 function positionalSource(args: ParsedArgs, command: string): string {
   if (args.positionals.length !== 1) throw new UsageError(`'lvseg ${command}' takes one SOURCE, got ${args.positionals.length}; ${SOURCE_HELP}`);
@@ -176,13 +180,48 @@ async function* encodedSamples(samples: Iterable<Sample> | AsyncIterable<Sample>
   for await (const s of samples) yield encodeLabExample(s);
 }
 
+/** What `data convert` writes: from --format, else from the --out name (.nii/.nii.gz: a 4D cine, else TFRecords). */
+function convertFormat(format: string, out: string): 'tfrecord' | 'nnunet' | 'nifti' {
+  if (format !== 'auto') return format as 'tfrecord' | 'nnunet' | 'nifti';
+  return isNiftiName(out) ? 'nifti' : 'tfrecord';
+}
+
+/** The entries of a dataset folder `data convert --format nnunet` wrote. */
+const NNUNET_ENTRIES = [DATASET_JSON, 'imagesTr', 'labelsTr'];
+
+/** A source as an nnU-Net raw dataset folder (one NIfTI volume per patient, dataset.json with the class names). */
+async function convertToNnunet(spec: string, source: SampleSource, out: string, output: OutputOptions): Promise<string> {
+  const folder = { ...output, ownEntries: (dir: string) => (e: string) => isLvsegNnunetDataset(dir) && NNUNET_ENTRIES.includes(e) };
+  const written = await withOutputFolder(out, folder, (tmp) => writeNnunetDataset(tmp, source.samples(), {
+    ...(source.classes ? { classes: source.classes } : {}),
+    name: basename(resolve(out)),
+    description: `${source.description}, written by lvseg data convert: one volume per patient of its slices in source order, in-plane spacing from the source, 1 mm between slices (nominal)`,
+  }));
+  return `wrote ${written.cases} cases (${written.slices} slices; labels ${written.classes.map((c, v) => `${v} ${c}`).join(', ')}) to ${out} as an nnU-Net dataset (${NNUNET_ENTRIES.join(', ')})`;
+}
+
+/** A DICOM short-axis cine series folder as one 4D NIfTI (x, y, slice, time). */
+async function convertCineToNifti(dir: string, out: string, output: OutputOptions): Promise<string> {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`'lvseg data convert' to ${out} takes a DICOM series folder (a short-axis cine), not ${dir}`);
+  const { cine } = await readCineSeries(dir);
+  const { data, geometry, warnings } = cineToNifti(cine);
+  for (const w of [...cine.warnings, ...warnings]) console.error(`lvseg: warning: ${w}`);
+  await writeOutputFile(out, encodeNifti(data, geometry, { gzip: /\.gz$/i.test(out), description: `lvseg: cine ${cine.uid}`.slice(0, 79) }), output);
+  return `wrote ${out}: ${geometry.shape.join('x')} (x, y, slice, phase), ${cine.pixelSpacing[1]}x${cine.pixelSpacing[0]} mm pixels${geometry.timeStepMs ? `, ${geometry.timeStepMs.toFixed(1)} ms per phase` : ''}`;
+}
+
 const convert: Command = {
   name: 'data convert',
-  usage: 'data convert SOURCE --out FILE.tfrecords [--gzip] [--split patient|random --val-fraction F --seed S]',
-  summary: "write a source as TFRecords in the lab's schema (image values as int64 in the source's units)",
-  description: `Writes height, width, depth, name, image_raw (int64) and label_raw (uint8) per sample, plus patient and spacing; values are not scaled (non-integers are rounded). With --split, writes FILE-train and FILE-val. ${SOURCE_HELP}`,
+  usage: 'data convert SOURCE --out FILE.tfrecords|DIR|CINE.nii.gz [--format auto|tfrecord|nnunet|nifti] [--gzip] [--split patient|random --val-fraction F --seed S]',
+  summary: "write a source as TFRecords in the lab's schema, as an nnU-Net NIfTI dataset, or a DICOM cine as a 4D NIfTI",
+  description:
+    'TFRecords: height, width, depth, name, image_raw (int64) and label_raw (uint8) per sample, plus patient and spacing; values are not scaled ' +
+    '(non-integers are rounded). With --split, writes FILE-train and FILE-val. --format nnunet: DIR as an nnU-Net raw dataset ' +
+    '(imagesTr/CASE_0000.nii.gz, labelsTr/CASE.nii.gz, dataset.json with the class names), one volume per patient of its slices. ' +
+    `--format nifti (or --out *.nii[.gz]): a DICOM series folder (a short-axis cine) as one 4D NIfTI with its geometry and phase times. ${SOURCE_HELP}`,
   options: [
-    { name: 'out', type: 'string', value: 'FILE', description: 'output TFRecord file', default: '' },
+    { name: 'out', type: 'string', value: 'FILE|DIR', description: 'output TFRecord file, dataset folder (nnunet) or .nii.gz file (nifti)', default: '' },
+    { name: 'format', type: 'string', value: 'F', description: 'what to write; auto: nifti for an --out *.nii[.gz], else tfrecord', default: 'auto', choices: ['auto', 'tfrecord', 'nnunet', 'nifti'] },
     { name: 'gzip', type: 'boolean', description: 'GZIP-compress the output', default: false },
     { name: 'overwrite', type: 'boolean', description: 'replace existing output files', default: false },
     { name: 'split', type: 'string', value: 'BY', description: 'also split into -train and -val files', default: 'none', choices: ['none', 'patient', 'random'] },
@@ -192,13 +231,20 @@ const convert: Command = {
   async run(args) {
     const spec = positionalSource(args, 'data convert');
     const out = args.options.out as string;
-    if (out === '') throw new UsageError("'lvseg data convert' needs --out FILE.tfrecords");
+    if (out === '') throw new UsageError("'lvseg data convert' needs --out FILE.tfrecords, --out DIR --format nnunet, or --out CINE.nii.gz");
     const gzip = args.options.gzip as boolean;
     const by = args.options.split as string;
     const output = outputOptions(args, 'lvseg data convert');
+    const format = convertFormat(args.options.format as string, out);
+    if (format !== 'tfrecord' && by !== 'none') throw new UsageError(`--split writes TFRecords; leave it out with --format ${format}`);
+    if (format === 'nifti') {
+      console.log(await convertCineToNifti(spec, out, output));
+      return 0;
+    }
     const source = await openSource(spec, { scale: 'none' });
     let message: string;
-    if (by === 'none') {
+    if (format === 'nnunet') message = await convertToNnunet(spec, source, out, output);
+    else if (by === 'none') {
       const n = await withOutputFiles([out], output, ([tmp]) => writeTfRecords(tmp!, encodedSamples(source.samples()), { gzip }));
       message = `wrote ${n} samples to ${out}`;
     } else {

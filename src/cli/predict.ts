@@ -5,10 +5,13 @@ import { selectBackend, type BackendName } from '../backends/select.js';
 import { formatScaling } from '../data/scaling.js';
 import { parsePixelSpacing } from '../data/spacing.js';
 import { UsageError } from '../errors.js';
-import { predictInputs } from '../inference/predict-inputs.js';
+import { predictInputs, type PredictInput } from '../inference/predict-inputs.js';
 import { predictSample } from '../inference/predict.js';
 import { describeSegment } from '../inference/segment.js';
 import { dicomScalingWarning, resolveModel } from '../inference/run-config.js';
+import { encodeLabelMapLike, encodeNifti, type NiftiVolume } from '../data/nifti.js';
+import { stackable, stackGeometry } from '../data/nnunet.js';
+import type { Sample } from '../data/sample.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { openOutputFolder } from '../io/output.js';
 import { BUNDLED_MODEL, loadInferenceModel } from '../models/io.js';
@@ -45,14 +48,75 @@ export interface PredictionSummaryEntry {
   mask: string;
   overlay: string;
   contour: string;
+  /** The NIfTI label map this image's mask is a slice of, when one was written. */
+  labelMap?: string;
+}
+
+/** A NIfTI label map predict wrote: from a NIfTI volume (its grid) or from a patient's 2D slices stacked (--format nifti). */
+export interface LabelMapEntry {
+  file: string;
+  input: string;
+  shape: number[];
+  /** 'input': the NIfTI input's dims, pixdim, qform and sform; 'stacked': 2D slices in input order, 1 mm apart (nominal). */
+  geometry: 'input' | 'stacked';
+}
+
+/** Collects predicted masks into NIfTI label maps: one per NIfTI input volume, and (--format nifti) one per patient of other inputs. */
+class LabelMaps {
+  readonly written: LabelMapEntry[] = [];
+  private readonly volumes = new Map<NiftiVolume, Uint8Array>();
+  private readonly names = new Map<string, string>();
+  private readonly patients = new Map<string, { input: string; slices: { sample: Sample; mask: Uint8Array; entry: PredictionSummaryEntry }[] }>();
+
+  constructor(private readonly dir: string, private readonly stacked: boolean, private readonly taken: Set<string>) {}
+
+  /** Adds one slice's mask (and names its label map in `entry`); a volume's map is written with its last slice. */
+  async add({ sample, input, nifti }: PredictInput, mask: Uint8Array, entry: PredictionSummaryEntry): Promise<void> {
+    if (nifti) {
+      let labels = this.volumes.get(nifti.volume);
+      if (!labels) this.volumes.set(nifti.volume, (labels = new Uint8Array(nifti.volume.data.length)));
+      labels.set(mask, nifti.offset);
+      entry.labelMap = this.reserve(nifti.id);
+      if (nifti.last) {
+        await writeFileAtomic(join(this.dir, entry.labelMap), encodeLabelMapLike(nifti.volume, labels, { gzip: true, classes: labels.reduce((m, v) => Math.max(m, v + 1), 2) }));
+        this.written.push({ file: entry.labelMap, input: nifti.volume.file, shape: nifti.volume.shape, geometry: 'input' });
+        this.volumes.delete(nifti.volume);
+      }
+      return;
+    }
+    if (!this.stacked) return;
+    if (!this.patients.has(sample.patient)) this.patients.set(sample.patient, { input, slices: [] });
+    this.patients.get(sample.patient)!.slices.push({ sample, mask, entry });
+  }
+
+  private reserve(id: string): string {
+    if (!this.names.has(id)) this.names.set(id, `${outputStem(id, this.taken)}.nii.gz`);
+    return this.names.get(id)!;
+  }
+
+  /** Writes the stacked label maps of the non-NIfTI inputs (--format nifti). */
+  async finish(): Promise<void> {
+    for (const [patient, { input, slices }] of this.patients) {
+      const groups = stackable(slices.map((s) => s.sample)) ? [slices] : slices.map((s) => [s]);
+      for (const group of groups) {
+        const geometry = stackGeometry(group[0]!.sample, group.length);
+        const labels = new Uint8Array(group.length * group[0]!.mask.length);
+        group.forEach((s, z) => labels.set(s.mask, z * s.mask.length));
+        const file = `${outputStem(groups.length > 1 ? group[0]!.sample.name : patient, this.taken)}.nii.gz`;
+        await writeFileAtomic(join(this.dir, file), encodeNifti(labels, geometry, { gzip: true, description: 'lvseg label map' }));
+        for (const s of group) s.entry.labelMap = file;
+        this.written.push({ file, input, shape: [...geometry.shape], geometry: 'stacked' });
+      }
+    }
+  }
 }
 
 export const command: Command = {
   name: 'predict',
-  usage: 'predict MODEL|NAME INPUT... --out DIR [--scale S] [--spacing MM] [--backend NAME]',
+  usage: 'predict MODEL|NAME INPUT... --out DIR [--scale S] [--spacing MM] [--format auto|nifti] [--backend NAME]',
   summary: 'segment new images: mask PNG, contour overlay, contour text and LV areas per image',
   description:
-    `Runs a model (a run directory, a model.json, or a bundled model by name such as ${BUNDLED_MODEL}) on PNG files, folders of PNGs, TFRecord files, dataset folders ` +
+    `Runs a model (a run directory, a model.json, or a bundled model by name such as ${BUNDLED_MODEL}) on PNG, DICOM or NIfTI files, folders of them, TFRecord files, dataset folders ` +
     'or synthetic:N and writes, per image, <name>.mask.png (LV = 255), <name>.overlay.png (the image with the ' +
     'predicted contour in red and, for labelled inputs, the expert contour in green), <name>-icontour-auto.txt ' +
     '(Sunnybrook-style "x y" per line) and one predictions.json with the LV area in pixels and mm² where the ' +
@@ -66,6 +130,7 @@ export const command: Command = {
     { name: 'tta', type: 'boolean', description: "test-time flips, where the model's lvseg.json asks for them (--no-tta: off)", default: true },
     { name: 'postprocess', type: 'boolean', description: "largest component and holes filled, where the model's lvseg.json asks for them (--no-postprocess: off)", default: true },
     { name: 'spacing', type: 'string', value: 'MM', description: 'pixel spacing in mm (or ROW,COL) for images that do not carry one, for areas in mm²', default: '' },
+    { name: 'format', type: 'string', value: 'F', description: 'label maps: auto (a <case>.nii.gz on the grid of each NIfTI input), nifti (also one per patient of other inputs, its slices stacked)', default: 'auto', choices: ['auto', 'nifti'] },
     backendOption,
     { name: 'queue', type: 'string', value: 'URL', description: "spread the inputs over 'lvseg worker' processes on a Redis queue (redis://HOST:PORT); MODEL and INPUTs must be readable there", default: '' },
     { name: 'queue-name', type: 'string', value: 'NAME', description: 'the queue in Redis (as the workers)', default: 'lvseg' },
@@ -92,7 +157,9 @@ export const command: Command = {
     let warnedDicom = false;
     const taken = new Set<string>();
     const images: PredictionSummaryEntry[] = [];
-    for await (const { sample, input } of predictInputs(inputs, scale)) {
+    const labelMaps = new LabelMaps(folder.path, args.options.format === 'nifti', taken);
+    for await (const item of predictInputs(inputs, scale)) {
+      const { sample, input } = item;
       if (!warnedDicom && /\.(dcm|dicom)$/i.test(input)) {
         warnedDicom = true;
         const warning = dicomScalingWarning(scale, segment);
@@ -105,7 +172,7 @@ export const command: Command = {
       await writeFileAtomic(join(folder.path, files.mask), prediction.maskPng);
       await writeFileAtomic(join(folder.path, files.overlay), prediction.overlayPng);
       await writeFileAtomic(join(folder.path, files.contour), prediction.contourText);
-      images.push({
+      const entry: PredictionSummaryEntry = {
         name: sample.name,
         patient: sample.patient,
         input,
@@ -117,11 +184,14 @@ export const command: Command = {
         lvAreaMm2: prediction.lvAreaMm2 ?? null,
         contourPoints: prediction.contour.length,
         ...files,
-      });
+      };
+      images.push(entry);
+      await labelMaps.add(item, prediction.mask, entry);
       const mm = prediction.lvAreaMm2 === undefined ? '' : `, ${prediction.lvAreaMm2.toFixed(1)} mm²`;
       console.log(`${sample.name}: LV ${prediction.lvAreaPx} px${mm}${prediction.resized ? ' (resized)' : ''} -> ${join(out, files.overlay)}`);
     }
     model.dispose();
+    await labelMaps.finish();
 
     const withSpacing = images.filter((i) => i.lvAreaMm2 !== null);
     const summary = {
@@ -129,6 +199,7 @@ export const command: Command = {
       scale: formatScaling(scale),
       backend: backend.name,
       images,
+      labelMaps: labelMaps.written,
       totals: {
         images: images.length,
         lvAreaPx: images.reduce((n, i) => n + i.lvAreaPx, 0),
@@ -138,6 +209,7 @@ export const command: Command = {
     };
     await writeFileAtomic(join(folder.path, 'predictions.json'), JSON.stringify(summary, null, 2) + '\n');
     await folder.commit();
+    for (const m of labelMaps.written) console.log(`label map ${join(out, m.file)} (${m.shape.join('x')}, ${m.geometry === 'input' ? `the grid of ${m.input}` : 'slices stacked'})`);
     console.log(`${images.length} images, LV ${summary.totals.lvAreaPx} px in total; summary: ${join(out, 'predictions.json')}`);
     return 0;
   },
@@ -148,8 +220,9 @@ function predictOutputs(dir: string): (entry: string) => boolean {
   const file = join(dir, 'predictions.json');
   const listed = new Set<string>();
   try {
-    const { images } = JSON.parse(readFileSync(file, 'utf8')) as { images: PredictionSummaryEntry[] };
+    const { images, labelMaps } = JSON.parse(readFileSync(file, 'utf8')) as { images: PredictionSummaryEntry[]; labelMaps?: LabelMapEntry[] };
     for (const i of images) for (const f of [i.mask, i.overlay, i.contour]) listed.add(f);
+    for (const m of labelMaps ?? []) listed.add(m.file);
     listed.add('predictions.json');
   } catch {
     // no predictions.json lvseg could have written: nothing in the folder is predict's

@@ -38,7 +38,7 @@ function compactList(numbers: readonly number[]): string {
 
 export const command: Command = {
   name: 'volumes',
-  usage: 'volumes SERIES_DIR [--model NAME] [--out DIR] [--json] [--contours DIR] [--series UID]',
+  usage: 'volumes SERIES_DIR|CINE.nii.gz [--model NAME] [--out DIR] [--json] [--contours DIR] [--series UID]',
   summary: 'a short-axis cine series to LV volumes per phase, EDV, ESV, SV, EF and the heart rate',
   description:
     'Reads every DICOM file under SERIES_DIR, groups them by SeriesInstanceUID (several series: the short-axis cine with ' +

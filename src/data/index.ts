@@ -36,3 +36,9 @@ export {
   resolveContourDir, readCineContours,
 } from './dicom-series.js';
 export type { DicomFolderScan, SeriesGroup, CineSeries, CineSlice, CineContours } from './dicom-series.js';
+export { readNifti, volumeSlice, encodeNifti, encodeLabelMapLike, isNiftiName, compactImageData, MAX_NIFTI_VOXELS } from './nifti.js';
+export type { NiftiVolume, NiftiGeometry, NiftiHeader, NiftiData } from './nifti.js';
+export { isNnunetDataset, readDatasetJson, listNnunetCases, readNnunetCase, volumeSamples, writeNnunetDataset, DATASET_JSON } from './nnunet.js';
+export type { NnunetDataset, NnunetCase, WrittenDataset } from './nnunet.js';
+export { cineToNifti, readNiftiCine, readCine } from './nifti-cine.js';
+export { nnunetSource, niftiFileSource } from './source.js';

@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { DataError } from '../errors.js';
 import { decodeLabExample } from './lab-schema.js';
 import { isPngDataset, readPngDataset } from './png-dataset.js';
+import { isNiftiName } from './nifti.js';
+import { isNnunetDataset, niftiFileCase, readDatasetJson, readNnunetCase, readNnunetDataset, volumeSamples } from './nnunet.js';
 import type { Sample } from './sample.js';
 import { applyScaling, type Scaling } from './scaling.js';
 import type { PixelSpacing } from './spacing.js';
@@ -12,8 +14,10 @@ import { readTfRecords } from './tfrecord.js';
 
 /** Where samples come from. `samples()` reads lazily and in a stable order, so large sets stream. */
 export interface SampleSource {
-  kind: 'tfrecord' | 'png' | 'dicom' | 'synthetic';
+  kind: 'tfrecord' | 'png' | 'dicom' | 'synthetic' | 'nifti';
   description: string;
+  /** Class names by label value, background first (e.g. ['background', 'lv', 'myocardium']); absent: ['background', 'lv']. */
+  classes?: readonly string[];
   samples(): AsyncIterable<Sample>;
   /** Skips and warnings of the last full pass of `samples()` (e.g. a contour without its image). */
   report?: SourceReport;
@@ -35,7 +39,8 @@ const SYNTHETIC = /^synthetic:(\d+)(?::(-?\d+))?(?::(\d+))?$/;
 /** What a source spec may be, for error messages. */
 export const SOURCE_KINDS_HELP =
   'a TFRecord file (.tfrecords, optionally gzip), a PNG dataset folder (images/<CASE>/*.png + masks/endo/<CASE>/*.png), ' +
-  'a DICOM+contours folder (dicoms/, contourfiles/, link.csv) or synthetic:N[:SEED][:SIZE]';
+  'a DICOM+contours folder (dicoms/, contourfiles/, link.csv), a NIfTI volume (.nii, .nii.gz), an nnU-Net dataset folder ' +
+  '(dataset.json, imagesTr/, labelsTr/) or synthetic:N[:SEED][:SIZE]';
 
 /**
  * Opens a source from its spec: `synthetic:N[:SEED][:SIZE]`, a TFRecord file, a PNG dataset folder
@@ -56,8 +61,13 @@ export async function openSource(spec: string, options: SourceOptions = {}): Pro
  * twice is an error: the same slice would count twice, and a patient could land on both sides of a split.
  */
 export function concatSources(sources: SampleSource[]): SampleSource {
+  const names = (s: SampleSource): string => (s.classes ?? ['background', 'lv']).join(', ');
+  const other = sources.find((s) => names(s) !== names(sources[0]!));
+  if (other) throw new DataError(`${other.description} has the classes ${names(other)} but ${sources[0]!.description} has ${names(sources[0]!)}; join sources with the same labels`);
+  const classes = sources[0]!.classes;
   return {
     kind: sources[0]!.kind,
+    ...(classes ? { classes } : {}),
     description: sources.map((s) => s.description).join(' + '),
     async *samples() {
       const seen = new Map<string, string>();
@@ -78,6 +88,7 @@ export function withDefaultSpacing(source: SampleSource, spacing: PixelSpacing):
   const [row, column] = spacing;
   return {
     kind: source.kind,
+    ...(source.classes ? { classes: source.classes } : {}),
     // the DICOM source replaces its report on every pass, so read it through
     get report() {
       return source.report;
@@ -109,10 +120,12 @@ async function openSourceAs(spec: string, scale: Scaling): Promise<SampleSource>
   if (statSync(spec).isDirectory()) {
     if (isPngDataset(spec)) return pngSource(spec, scale);
     if (isSunnybrookDicom(spec)) return dicomSource(spec, scale);
+    if (isNnunetDataset(spec)) return nnunetSource(spec, scale);
     const inside = sourcesInside(spec);
     const hint = inside.length > 0 ? `; it holds: ${inside.join(', ')}` : `; expected ${SOURCE_KINDS_HELP}`;
-    throw new DataError(`source '${spec}' is a folder but neither a PNG dataset nor a DICOM+contours folder${hint}`);
+    throw new DataError(`source '${spec}' is a folder but neither a PNG dataset, a DICOM+contours folder nor an nnU-Net dataset${hint}`);
   }
+  if (isNiftiName(spec)) return niftiFileSource(spec, scale);
   const head = readHead(spec, 132);
   const isPng = head.length >= 8 && head[0] === 0x89 && head[1] === 0x50 && head[2] === 0x4e && head[3] === 0x47;
   const isDicom = head.length >= 132 && String.fromCharCode(...head.subarray(128, 132)) === 'DICM';
@@ -128,9 +141,9 @@ function sourcesInside(dir: string, depth = 2): string[] {
   for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) {
-      if (isPngDataset(path) || isSunnybrookDicom(path)) found.push(path);
+      if (isPngDataset(path) || isSunnybrookDicom(path) || isNnunetDataset(path)) found.push(path);
       else if (depth > 1) found.push(...sourcesInside(path, depth - 1));
-    } else if (/\.tfrecords?(\.gz)?$/i.test(entry.name)) found.push(path);
+    } else if (/\.tfrecords?(\.gz)?$/i.test(entry.name) || isNiftiName(entry.name)) found.push(path);
   }
   return found;
 }
@@ -194,6 +207,49 @@ export function dicomSource(dir: string, scale: Scaling = 'none'): SampleSource 
       }
     },
   };
+  return source;
+}
+
+/** An nnU-Net raw dataset folder: the slices of its imagesTr cases with their labelsTr maps, classes from dataset.json. */
+export function nnunetSource(dir: string, scale: Scaling = 'none'): SampleSource {
+  const dataset = readDatasetJson(dir);
+  const source: SampleSource = {
+    kind: 'nifti',
+    description: `nnU-Net dataset ${dir}`,
+    classes: dataset.classes,
+    report: { skipped: 0, warnings: [] },
+    async *samples() {
+      const report: SourceReport = { skipped: 0, warnings: [] };
+      source.report = report;
+      let count = 0;
+      for await (const s of readNnunetDataset(dataset, scale, report)) {
+        count++;
+        yield s;
+      }
+      if (count === 0) throw new DataError(`source '${dir}' is empty: no imagesTr/CASE_0000${dataset.fileEnding}`);
+    },
+  };
+  return source;
+}
+
+/**
+ * One NIfTI volume, slice by slice. Inside an nnU-Net dataset (`imagesTr/CASE_0000.nii.gz`) its labelsTr
+ * map and dataset.json's classes come with it; elsewhere it has no labels (all background, with a warning).
+ */
+export function niftiFileSource(file: string, scale: Scaling = 'none'): SampleSource {
+  const found = niftiFileCase(file);
+  const source: SampleSource = {
+    kind: 'nifti',
+    description: `NIfTI volume ${file}`,
+    report: { skipped: 0, warnings: [] },
+    async *samples() {
+      source.report = { skipped: 0, warnings: found.label ? [] : [`${file}: no label map (only a volume in an nnU-Net imagesTr/ has one, in labelsTr/): its samples are unlabelled`] };
+      const classes = found.dataset?.classes.length ?? 2;
+      const { image, label } = await readNnunetCase(found, classes);
+      for (const { z: _z, t: _t, ...sample } of volumeSamples(found, image, scale, label)) yield sample;
+    },
+  };
+  if (found.dataset) source.classes = found.dataset.classes;
   return source;
 }
 

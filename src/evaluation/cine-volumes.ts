@@ -6,10 +6,12 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { rasterizeContour } from '../data/contours.js';
 import {
-  readCineContours, readCineSeries, resolveContourDir, type CineContours, type CineSeries, type DicomFolderScan, type SeriesGroup,
+  readCineContours, resolveContourDir, type CineContours, type CineSeries, type DicomFolderScan, type SeriesGroup,
 } from '../data/dicom-series.js';
+import { isNiftiName } from '../data/nifti.js';
+import { readCine } from '../data/nifti-cine.js';
 import { applyScaling, type Scaling } from '../data/scaling.js';
-import { DataError } from '../errors.js';
+import { DataError, UsageError } from '../errors.js';
 import { largestComponent } from '../imaging/contours.js';
 import { measureCine, measureGrid, type CineMeasurement, type MaskGrid, type Segmenter } from './cine-measure.js';
 import { predictMask } from '../inference/predict.js';
@@ -92,6 +94,9 @@ export async function measureExpertContours(cine: CineSeries, contourDir: string
   return { dir: contours.dir, phases, masks, result, asTrainingMasks, warnings: contours.warnings };
 }
 
+/** Why --contours does not go with a NIfTI cine. */
+export const NIFTI_CONTOURS = "--contours: the Sunnybrook contours name DICOM instance numbers, which a NIfTI cine does not keep; measure the experts' on the DICOM series folder";
+
 /** Everything `lvseg volumes` computes for one folder. */
 export interface SeriesVolumes {
   scan: DicomFolderScan;
@@ -114,9 +119,10 @@ export interface SeriesVolumesOptions {
   onImage?: (done: number, total: number) => void;
 }
 
-/** The library entry: a folder of DICOM files to LV volumes, ED/ES, EF (and the experts' where given). */
+/** The library entry: a folder of DICOM files or a 4D NIfTI cine to LV volumes, ED/ES, EF (and the experts' where given). */
 export async function seriesVolumes(dir: string, options: SeriesVolumesOptions): Promise<SeriesVolumes> {
-  const { cine, groups, scan } = await readCineSeries(dir, options.seriesUid);
+  if (options.contours && isNiftiName(dir)) throw new UsageError(NIFTI_CONTOURS);
+  const { cine, groups, scan } = await readCine(dir, options.seriesUid);
   const contourDir = options.contours ? resolveContourDir(options.contours, dir) : undefined;
   const measured = await measureCine(cine, options.segmenter, { rule: options.rule, labels: options.labels, onImage: options.onImage });
   const out: SeriesVolumes = { scan, groups, cine, measured };

@@ -1,11 +1,13 @@
 /**
- * What `lvseg predict` accepts as input: single PNG or DICOM files, folders of them, and every source
- * openSource reads (TFRecord files, PNG dataset and DICOM+contours folders, synthetic:N), all as samples.
+ * What `lvseg predict` accepts as input: single PNG, DICOM or NIfTI files, folders of them, and every source
+ * openSource reads (TFRecord files, PNG dataset, DICOM+contours and nnU-Net folders, synthetic:N), all as samples.
  * Images read here carry no label (an all-background mask).
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { readDicomSlice } from '../data/dicom.js';
+import { isNiftiName, type NiftiVolume } from '../data/nifti.js';
+import { isNnunetDataset, listNnunetCases, niftiFileCase, readDatasetJson, readNnunetCase, volumeSamples, type NnunetCase } from '../data/nnunet.js';
 import { isPngDataset, readPngSlice } from '../data/png-dataset.js';
 import type { Sample } from '../data/sample.js';
 import { applyScaling, type Scaling } from '../data/scaling.js';
@@ -42,7 +44,36 @@ const PNG_FILE = /\.png$/i;
 const DICOM_FILE = /\.(dcm|dicom)$/i;
 
 function isImageFile(file: string): boolean {
-  return PNG_FILE.test(file) || DICOM_FILE.test(file);
+  return PNG_FILE.test(file) || DICOM_FILE.test(file) || isNiftiName(file);
+}
+
+/** One image to predict; a slice of a NIfTI volume says which, so the masks can be written back as a label map on its grid. */
+export interface PredictInput {
+  sample: Sample;
+  input: string;
+  nifti?: {
+    volume: NiftiVolume;
+    /** The case id (the file name without `_0000` and the extension): the label map's name. */
+    id: string;
+    /** Where the slice starts in the volume's voxels. */
+    offset: number;
+    /** The volume's last slice: its label map is complete. */
+    last: boolean;
+  };
+}
+
+/** The slices of a NIfTI volume (with its label map inside an nnU-Net imagesTr/, for the expert contour). */
+async function* niftiInputs(c: NnunetCase, classes: number, scale: Scaling, input: string): AsyncGenerator<PredictInput> {
+  const { image, label } = await readNnunetCase(c, classes);
+  const [nx, ny, nz, nt] = image.shape;
+  for (const { z, t, ...sample } of volumeSamples(c, image, scale, label)) {
+    yield { sample, input, nifti: { volume: image, id: c.id, offset: (t * nz + z) * nx * ny, last: t === nt - 1 && z === nz - 1 } };
+  }
+}
+
+function niftiFileInputs(file: string, scale: Scaling): AsyncGenerator<PredictInput> {
+  const found = niftiFileCase(file);
+  return niftiInputs(found, found.dataset?.classes.length ?? 2, scale, file);
 }
 
 function readImage(file: string, scale: Scaling): Promise<Sample> {
@@ -61,9 +92,18 @@ function imageFilesIn(dir: string): string[] {
  * Samples of every input in order: PNG/DICOM files and plain folders of them read here; dataset folders,
  * TFRecord files and synthetic:N by openSource (labelled, so overlays show the expert contour too).
  */
-export async function* predictInputs(inputs: readonly string[], scale: Scaling): AsyncGenerator<{ sample: Sample; input: string }> {
+export async function* predictInputs(inputs: readonly string[], scale: Scaling): AsyncGenerator<PredictInput> {
   for (const input of inputs) {
     const isPath = existsSync(input);
+    if (isPath && statSync(input).isFile() && isNiftiName(input)) {
+      yield* niftiFileInputs(input, scale);
+      continue;
+    }
+    if (isPath && statSync(input).isDirectory() && isNnunetDataset(input)) {
+      const dataset = readDatasetJson(input);
+      for (const c of listNnunetCases(dataset, 'imagesTr')) yield* niftiInputs(c, dataset.classes.length, scale, c.image);
+      continue;
+    }
     if (isPath && statSync(input).isFile() && isImageFile(input)) {
       yield { sample: await readImage(input, scale), input };
       continue;
@@ -71,7 +111,10 @@ export async function* predictInputs(inputs: readonly string[], scale: Scaling):
     if (isPath && statSync(input).isDirectory() && !isPngDataset(input) && !isSunnybrookDicom(input)) {
       const files = imageFilesIn(input);
       if (files.length > 0) {
-        for (const f of files) yield { sample: await readImage(f, scale), input: f };
+        for (const f of files) {
+          if (isNiftiName(f)) yield* niftiFileInputs(f, scale);
+          else yield { sample: await readImage(f, scale), input: f };
+        }
         continue;
       }
     }

@@ -1,10 +1,12 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { selectBackend, type BackendName } from '../backends/select.js';
-import { readCineSeries, resolveContourDir, describeSeries } from '../data/dicom-series.js';
+import { resolveContourDir, describeSeries } from '../data/dicom-series.js';
+import { isNiftiName } from '../data/nifti.js';
+import { readCine } from '../data/nifti-cine.js';
 import { formatScaling, parseScaling, type Scaling } from '../data/scaling.js';
 import { CheckpointError, UsageError } from '../errors.js';
-import { measureCine, measureExpertContours, modelSegmenter, type SeriesVolumes } from '../evaluation/cine-volumes.js';
+import { measureCine, measureExpertContours, modelSegmenter, NIFTI_CONTOURS, type SeriesVolumes } from '../evaluation/cine-volumes.js';
 import { dicomScalingWarning, resolveInputScale, resolveModel, type ModelLocation } from '../inference/run-config.js';
 import { writeDirAtomic } from '../io/atomic.js';
 import { BUNDLED_MODEL, bundledModelNames, bundledModelsDir, loadInferenceModel, resolveModelPath } from '../models/io.js';
@@ -71,10 +73,11 @@ export async function measureSeriesVolumes(dir: string, options: VolumesOptions 
   }
   const resolved = resolveModel(resolveVolumesModel(options.model ?? BUNDLED_MODEL));
   const modelFile = resolved.modelJson;
+  if (options.contours && isNiftiName(dir)) throw new UsageError(NIFTI_CONTOURS);
   const contourDir = options.contours ? resolveContourDir(options.contours, dir) : undefined;
 
   // The series first: bad input fails before a backend and a model are loaded.
-  const { cine, groups, scan } = await readCineSeries(dir, options.series || undefined);
+  const { cine, groups, scan } = await readCine(dir, options.series || undefined);
   const found = groups.length === 1 ? '1 series in the folder' : `${groups.length} series in the folder: ${groups.map(describeSeries).join('; ')}`;
   log(`series   ${cine.uid}${cine.description ? ` '${cine.description}'` : ''}: ${cine.slices.length} slices × ${cine.phases} phases (${found})`);
   if (scan.notDicom.length > 0) log(`         ${scan.notDicom.length} non-DICOM file(s) skipped, e.g. ${scan.notDicom[0]}`);

@@ -65,7 +65,7 @@ describe('lvseg data', () => {
   it('explains an unknown or empty source and a missing --out', async () => {
     const empty = join(tmp, 'empty-folder');
     mkdirSync(empty, { recursive: true });
-    expect((await run('data', 'inspect', empty)).err).toMatch(/is a folder but neither a PNG dataset nor a DICOM\+contours folder; expected a TFRecord file/);
+    expect((await run('data', 'inspect', empty)).err).toMatch(/is a folder but neither a PNG dataset, a DICOM\+contours folder nor an nnU-Net dataset; expected a TFRecord file/);
     const emptyFile = join(tmp, 'empty.tfrecords');
     writeFileSync(emptyFile, '');
     expect((await run('data', 'inspect', emptyFile)).err).toMatch(/is empty: no records/);
