@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { selectBackend, type BackendName } from '../backends/select.js';
 import { readCineSeries, resolveContourDir, describeSeries } from '../data/dicom-series.js';
@@ -6,10 +6,11 @@ import { formatScaling, parseScaling, type Scaling } from '../data/scaling.js';
 import { CheckpointError, UsageError } from '../errors.js';
 import { measureCine, measureExpertContours, modelSegmenter, type SeriesVolumes } from '../evaluation/cine-volumes.js';
 import { dicomScalingWarning, resolveInputScale, resolveModelSettings } from '../evaluation/run-config.js';
-import { writeDirAtomic } from '../io/atomic.js';
+import { checkOutputFolder, withOutputFolder, type OutputFolderOptions } from '../io/output.js';
 import { bundledModelNames, bundledModelsDir, loadInferenceModel, resolveModelJson, resolveModelPath } from '../models/io.js';
 import { renderReport } from '../reporting/report.js';
 import { buildVolumesRecord, isVolumesOutput, VOLUMES_FILES, volumesFiles, type VolumesRecord } from '../reporting/volumes.js';
+import { writeFile } from 'node:fs/promises';
 import { backendOption, type Command } from './command.js';
 
 /** The model lvseg ships for this job (issue 6); until it is installed, --model must name one. */
@@ -73,6 +74,12 @@ function compactList(numbers: readonly number[]): string {
   return parts.join(',') || 'none';
 }
 
+/** What an earlier volumes wrote in `dir`: its files, and only where its volumes.json is there. */
+function volumesOutputs(dir: string): (entry: string) => boolean {
+  const own = new Set<string>(isVolumesOutput(dir) ? Object.values(VOLUMES_FILES) : []);
+  return (entry) => own.has(entry);
+}
+
 export const command: Command = {
   name: 'volumes',
   usage: 'volumes SERIES_DIR [--model NAME] [--out DIR] [--json] [--contours DIR] [--series UID]',
@@ -86,7 +93,8 @@ export const command: Command = {
     'volume-curve.svg/.png, masks-ed-es.png and volumes.html, all or nothing.',
   options: [
     { name: 'model', type: 'string', value: 'NAME', description: 'a run directory, a model.json, or a bundled model name', default: BUNDLED_MODEL },
-    { name: 'out', type: 'string', value: 'DIR', description: 'folder for the JSON, CSVs, curve, mask grid and report (replaced whole)', default: '' },
+    { name: 'out', type: 'string', value: 'DIR', description: 'folder for the JSON, CSVs, curve, mask grid and report (created; it appears once all are written)', default: '' },
+    { name: 'overwrite', type: 'boolean', description: 'replace the output of an earlier volumes in --out', default: false },
     { name: 'json', type: 'boolean', description: 'print one JSON object (volumes.json) instead of the table', default: false },
     { name: 'contours', type: 'string', value: 'DIR', description: 'expert contours in the Sunnybrook layout (contourfiles/<ID>/i-contours/…)', default: '' },
     { name: 'series', type: 'string', value: 'UID', description: 'the SeriesInstanceUID to measure when the folder holds several', default: '' },
@@ -98,9 +106,9 @@ export const command: Command = {
     if (!dir || extra.length > 0) throw new UsageError("volumes takes one SERIES_DIR; e.g. 'lvseg volumes dicoms/SCD0000101 --out vol101'");
     const json = args.options.json as boolean;
     const out = args.options.out as string;
-    if (out && existsSync(out) && statSync(out).isDirectory() && readdirSync(out).length > 0 && !isVolumesOutput(out)) {
-      throw new UsageError(`--out ${out} exists and is not an lvseg volumes folder (no ${VOLUMES_FILES.record}); it would be replaced whole: pick a new folder`);
-    }
+    const output: OutputFolderOptions = { flag: '--out', command: 'lvseg volumes', overwrite: args.options.overwrite as boolean, ownEntries: volumesOutputs };
+    // before the work: a folder that would be refused is refused now, not after minutes of segmenting
+    if (out) checkOutputFolder(out, output);
     const say = (line: string): void => {
       if (!json) console.log(line);
     };
@@ -133,7 +141,9 @@ export const command: Command = {
     if (out) {
       const files = volumesFiles(analysis, record);
       files[VOLUMES_FILES.report] = renderReport([], { volumes: [{ dir: out, record, gridPng: files[VOLUMES_FILES.grid] as Buffer }] });
-      await writeDirAtomic(out, files);
+      await withOutputFolder(out, output, async (tmp) => {
+        for (const [name, data] of Object.entries(files)) await writeFile(join(tmp, name), data);
+      });
     }
     for (const w of [...record.warnings, ...(record.experts?.warnings ?? [])]) console.error(`warning: ${w}`);
     if (json) {
