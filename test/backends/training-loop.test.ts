@@ -1,5 +1,3 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, test } from 'vitest';
@@ -12,6 +10,7 @@ import { buildModel } from '../../src/models/build.js';
 import { sparseCrossEntropy } from '../../src/training/losses.js';
 import { withSeededRandom } from '../../src/training/seed.js';
 import { fitModel } from '../../src/training/train.js';
+import { tempDir } from '../temp.js';
 
 // One short training run per backend through lvseg's own loop (fitModel: the data pipeline, the loss
 // from losses.ts, createOptimizer's Adam, validation): a small U-Net on 32x32 phantoms, four steps.
@@ -30,7 +29,7 @@ async function shortRun(backend: 'cpu' | 'onednn' | 'wasm') {
   const optimizer = createOptimizer('adam', 1e-3);
   const { history } = await fitModel({
     model, optimizer, train: phantoms(0, 8), val: phantoms(100, 2), epochs: 2, batchSize: 2, stepsPerEpoch: 2,
-    shuffleBuffer: 8, seed: 3, loss: sparseCrossEntropy, metrics: ['dice'], runDir: mkdtempSync(join(tmpdir(), 'lvseg-loop-')),
+    shuffleBuffer: 8, seed: 3, loss: sparseCrossEntropy, metrics: ['dice'], runDir: tempDir('lvseg-loop-'),
     learningRate: 1e-3,
   });
   optimizer.dispose();
