@@ -97,6 +97,18 @@ describe('2. lvseg web build --out', () => {
   });
 });
 
+describe('search and cv --out', () => {
+  it("refuse a folder holding the user's files instead of growing a study among them", async () => {
+    const out = join(base, 'study');
+    mkdirSync(out);
+    writeFileSync(join(out, 'notes.txt'), 'mine');
+    const space = join(base, 'space.json');
+    writeFileSync(space, JSON.stringify({ lr: [0.01] }));
+    expectOneLine(await captureCli(['search', space, '--train', 'synthetic:4:1:32', '--out', out]), /--out .*study holds files 'lvseg search' did not write \(notes\.txt\); pass an empty or new folder/);
+    expect(readdirSync(out)).toEqual(['notes.txt']);
+  });
+});
+
 describe('6. a gzipped TFRecord declaring a huge record', () => {
   it('is refused from its header, before its bytes are gathered', async () => {
     const header = new Uint8Array(12);
