@@ -3,13 +3,15 @@
  * spawn), so that the developers and runs beside it do not blur the count; at the end the lvseg-* folders
  * left there are listed and fail the run, and the folder goes, so the system temp folder is as it was.
  */
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export default function setup(): () => void {
   const previous = process.env.TMPDIR;
   const dir = mkdtempSync(join(tmpdir(), 'lvseg-suite-'));
+  // open to every user, sticky, as /tmp is: a test runs a command as another user (outputs.test.ts)
+  chmodSync(dir, 0o1777);
   process.env.TMPDIR = dir;
   return () => {
     const left = readdirSync(dir).filter((e) => e.startsWith('lvseg-') || e.startsWith('.lvseg-'));

@@ -35,7 +35,7 @@ export function decodePngGrey(bytes: Uint8Array, name = 'PNG'): GreyImage {
   try {
     png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { skipRescale: true } as never);
   } catch (err) {
-    throw new DataError(`${name}: ${pngFailure(bytes, err)}; is the file complete? export or copy it again`, { cause: err });
+    throw new DataError(`${name}: not a readable PNG: ${pngFailure(bytes, err)}; is the file complete? export or copy it again`, { cause: err });
   }
   const { width, height } = png;
   const depth = (png as unknown as { depth?: number }).depth === 16 ? 16 : 8;
@@ -50,10 +50,10 @@ export function decodePngGrey(bytes: Uint8Array, name = 'PNG'): GreyImage {
 
 /** Why pngjs could not decode `bytes`, in lvseg's words (its own read "There are some read requests waitng on finished stream" for a cut-off file). */
 function pngFailure(bytes: Uint8Array, err: unknown): string {
-  if (!pngDimensions(bytes)) return 'not a PNG image (no PNG signature and header)';
+  if (!pngDimensions(bytes)) return 'no PNG signature and header';
   const message = err instanceof Error ? err.message : String(err);
-  if (/read requests waitng|unexpected end|truncated/i.test(message)) return `truncated PNG (${bytes.length} bytes end before the image data does)`;
-  return `corrupt PNG (${message.split('\n')[0]})`;
+  if (/read requests waitng|unexpected end|truncated/i.test(message)) return `truncated (its ${bytes.length} bytes end before the image data does)`;
+  return `corrupt (${message.split('\n')[0]})`;
 }
 
 /** Encodes 8-bit grey values as a PNG. */

@@ -191,7 +191,7 @@ describe('10. messages that say what is wrong', () => {
     const cut = join(base, 'cut.png');
     writeFileSync(cut, png.subarray(0, png.length - 30));
     const r = await captureCli(['predict', model, cut, '--out', join(base, 'p-cut'), '--backend', 'cpu']);
-    expectOneLine(r, /cut\.png: truncated PNG \(\d+ bytes end before the image data does\); is the file complete\?/);
+    expectOneLine(r, /cut\.png: not a readable PNG: truncated \(its \d+ bytes end before the image data does\); is the file complete\?/);
     expect(r.err).not.toMatch(/waitng/);
   });
 });
