@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { selectBackend, type BackendName } from '../backends/select.js';
 import { readCineSeries, resolveContourDir, describeSeries } from '../data/dicom-series.js';
@@ -10,7 +11,6 @@ import { checkOutputFolder, withOutputFolder, type OutputFolderOptions } from '.
 import { bundledModelNames, bundledModelsDir, loadInferenceModel, resolveModelJson, resolveModelPath } from '../models/io.js';
 import { renderReport } from '../reporting/report.js';
 import { buildVolumesRecord, isVolumesOutput, VOLUMES_FILES, volumesFiles, type VolumesRecord } from '../reporting/volumes.js';
-import { writeFile } from 'node:fs/promises';
 import { backendOption, type Command } from './command.js';
 
 /** The model lvseg ships for this job (issue 6); until it is installed, --model must name one. */
