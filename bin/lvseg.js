@@ -6,4 +6,10 @@ import { main } from '../dist/src/cli/main.js';
 // relative to PyTorch (docs/backends.md). LVSEG_MALLOPT=0 turns it off. Read when the addon loads.
 process.env.LVSEG_MALLOPT ??= '1';
 
-process.exitCode = await main(process.argv.slice(2));
+const code = await main(process.argv.slice(2));
+// A failed command has run its clean-ups; what may still hold the event loop (a queue client reconnecting,
+// a job abandoned in this process) must not keep it from exiting. A command that succeeded gets 2 s for
+// whatever it left to finish (an unref'd timer: a process with nothing left exits at once, as ever).
+if (code !== 0) process.exit(code);
+process.exitCode = code;
+setTimeout(() => process.exit(code), 2000).unref();

@@ -14,7 +14,7 @@ import { DATASET_JSON, isLvsegNnunetDataset, writeNnunetDataset } from '../data/
 import { readCineSeries } from '../data/dicom-series.js';
 import type { Sample } from '../data/sample.js';
 import { parseScaling } from '../data/scaling.js';
-import { openSource, readAllSamples, syntheticSource, type SampleSource } from '../data/source.js';
+import { MAX_SYNTHETIC_SIZE, openSource, readAllSamples, syntheticSource, type SampleSource } from '../data/source.js';
 import { splitSamples } from '../data/split.js';
 import { writeTfRecords } from '../data/tfrecord.js';
 import type { Command } from './command.js';
@@ -301,7 +301,7 @@ const synth: Command = {
     if (out === '') throw new UsageError("'lvseg data synth' needs --out DIR or --out FILE.tfrecords");
     if (!(Number.isInteger(count) && count >= 1)) throw new UsageError(`--count takes a whole number >= 1, not ${count}`);
     if (!Number.isInteger(seed)) throw new UsageError(`--seed takes a whole number, not ${seed}`);
-    if (!(Number.isInteger(size) && size >= 16)) throw new UsageError(`--size takes a whole number >= 16, not ${size}`);
+    if (!(Number.isInteger(size) && size >= 16 && size <= MAX_SYNTHETIC_SIZE)) throw new UsageError(`--size takes a whole number from 16 to ${MAX_SYNTHETIC_SIZE}, not ${size}`);
     const output = outputOptions(args, 'lvseg data synth');
     if (isTfRecordName(out)) {
       const phantoms = encodedSamples(syntheticSource(count, seed, size).samples());

@@ -17,6 +17,7 @@ import { openOutputFolder } from '../io/output.js';
 import { BUNDLED_MODEL, loadInferenceModel } from '../models/io.js';
 import { backendOption, type Command } from './command.js';
 import { predictOnQueue } from './predict-queue.js';
+import { QUEUE_TIMEOUT_OPTION } from './runner-options.js';
 
 /** Longest stem kept whole: with `-icontour-auto.txt` and a `-N` suffix a file name stays far under 255 bytes. */
 const MAX_STEM = 120;
@@ -134,6 +135,7 @@ export const command: Command = {
     backendOption,
     { name: 'queue', type: 'string', value: 'URL', description: "spread the inputs over 'lvseg worker' processes on a Redis queue (redis://HOST:PORT); MODEL and INPUTs must be readable there", default: '' },
     { name: 'queue-name', type: 'string', value: 'NAME', description: 'the queue in Redis (as the workers)', default: 'lvseg' },
+    QUEUE_TIMEOUT_OPTION,
   ],
   async run(args) {
     const [modelPath, ...inputs] = args.positionals;
@@ -216,7 +218,7 @@ export const command: Command = {
 };
 
 /** What an earlier predict wrote in `dir`: its predictions.json and the files that lists. */
-function predictOutputs(dir: string): (entry: string) => boolean {
+export function predictOutputs(dir: string): (entry: string) => boolean {
   const file = join(dir, 'predictions.json');
   const listed = new Set<string>();
   try {

@@ -2,7 +2,8 @@ import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { isLoopback, startServer } from '../server/app.js';
-import { writeStaticSegmentPage } from '../server/static-site.js';
+import { withOutputFolder } from '../io/output.js';
+import { staticSiteEntries, writeStaticSegmentPage } from '../server/static-site.js';
 import type { Command } from './command.js';
 
 const serve: Command = {
@@ -22,8 +23,11 @@ const serve: Command = {
   async run(args) {
     const runsDir = resolve(args.positionals[0] ?? 'runs');
     if (args.positionals.length > 1) throw new UsageError("serve takes one RUNS_DIR; put the runs to show in one folder");
-    if (!existsSync(runsDir) || !statSync(runsDir).isDirectory()) {
+    if (!existsSync(runsDir)) {
       throw new UsageError(`runs folder ${runsDir} not found; pass the folder holding your run directories ('lvseg serve runs')`);
+    }
+    if (!statSync(runsDir).isDirectory()) {
+      throw new UsageError(`${runsDir} is a file, not a runs folder: serve shows run directories (open images in the page it serves at /segment/); pass the folder holding your runs ('lvseg serve runs')`);
     }
     const port = args.options.port as number;
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port takes a port number 0-65535, not ${port}`);
@@ -54,11 +58,15 @@ const webBuild: Command = {
     'Copies the in-browser segmentation page (HTML, script, tfjs wasm binaries) and the models bundled with lvseg into ' +
     'DIR, with a models.json listing them, and the lab page (training in the browser) in DIR/lab/. Serve DIR with any static ' +
     'file server (e.g. python3 -m http.server) and open it.',
-  options: [{ name: 'out', type: 'string', value: 'DIR', description: 'folder to write (created)', default: '' }],
+  options: [
+    { name: 'out', type: 'string', value: 'DIR', description: 'folder to write (created; it appears once the whole site is written)', default: '' },
+    { name: 'overwrite', type: 'boolean', description: 'replace the site of an earlier web build in --out', default: false },
+  ],
   async run(args) {
     const out = String(args.options.out);
     if (!out) throw new UsageError("web build needs --out DIR: 'lvseg web build --out site'");
-    const models = writeStaticSegmentPage(resolve(out));
+    const output = { flag: '--out', command: 'lvseg web build', overwrite: args.options.overwrite as boolean, ownEntries: staticSiteEntries };
+    const models = await withOutputFolder(resolve(out), output, async (tmp) => writeStaticSegmentPage(tmp));
     console.log(`wrote the segmentation page to ${out} (${models} bundled model${models === 1 ? '' : 's'}) and the lab page to ${join(out, 'lab')}; serve it with any static file server`);
     return 0;
   },

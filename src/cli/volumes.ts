@@ -49,7 +49,9 @@ export const command: Command = {
     'volume-curve.svg/.png, masks-ed-es.png and volumes.html, all or nothing.',
   options: [
     { name: 'model', type: 'string', value: 'NAME', description: 'a run directory, a model.json, or a bundled model name', default: BUNDLED_MODEL },
-    { name: 'out', type: 'string', value: 'DIR', description: 'folder for the JSON, CSVs, curve, mask grid and report (replaced whole)', default: '' },
+    { name: 'out', type: 'string', value: 'DIR', description: 'folder for the JSON, CSVs, curve, mask grid and report (created; it appears once all are written)', default: '' },
+    { name: 'overwrite', type: 'boolean', description: 'replace the output of an earlier volumes in --out', default: false },
+    { name: 'overwrite', type: 'boolean', description: 'replace the output of an earlier volumes in --out', default: false },
     { name: 'json', type: 'boolean', description: 'print one JSON object (volumes.json) instead of the table', default: false },
     { name: 'contours', type: 'string', value: 'DIR', description: 'expert contours in the Sunnybrook layout (contourfiles/<ID>/i-contours/…)', default: '' },
     { name: 'series', type: 'string', value: 'UID', description: 'the SeriesInstanceUID to measure when the folder holds several', default: '' },
@@ -71,6 +73,7 @@ export const command: Command = {
       scale: args.options.scale as string,
       backend: args.options.backend as BackendName,
       out,
+      overwrite: args.options.overwrite as boolean,
       log: say,
       notice: (line) => (json ? undefined : console.error(line)),
       warn: (line) => console.error(`warning: ${line}`),

@@ -1,8 +1,9 @@
 import { hostname } from 'node:os';
-import { UsageError } from '../errors.js';
+import { QueueError, UsageError } from '../errors.js';
 import { startQueueWorker } from '../workflows/queue.js';
 import { threadEnv } from '../workflows/runners.js';
 import type { Command } from './command.js';
+import { QUEUE_TIMEOUT_OPTION, queueTimeoutMs } from './runner-options.js';
 
 export const command: Command = {
   name: 'worker',
@@ -13,7 +14,9 @@ export const command: Command = {
     'result (config, history, evaluation; masks for predict) back through Redis. The data paths in the jobs must be',
     'readable here. Runs go into the study folder when this machine sees it (a shared --out), else into',
     '--out DIR/<study>/<trial>; the coordinator records the host and path. A worker killed mid-job loses its job',
-    'to another worker after --lock-ms. SIGINT or SIGTERM finish the job in hand, then stop.',
+    'to another worker after --lock-ms. SIGINT or SIGTERM finish the job in hand, then stop; a second signal, or Redis',
+    'not answering, stops at once (the job goes back to the queue after --lock-ms). When Redis stays away longer than',
+    '--queue-timeout the worker exits 1 with one line.',
   ].join('\n'),
   options: [
     { name: 'queue', type: 'string', value: 'URL', description: 'the Redis queue: redis://HOST:PORT', default: '' },
@@ -23,6 +26,7 @@ export const command: Command = {
     { name: 'threads', type: 'number', value: 'N', description: 'compute threads (OMP_NUM_THREADS for onednn; 0: all cores)', default: 0 },
     { name: 'lock-ms', type: 'number', value: 'MS', description: "a job's lock; a worker dead this long loses its job to another", default: 30000 },
     { name: 'stalled-ms', type: 'number', value: 'MS', description: 'how often to look for jobs of dead workers', default: 30000 },
+    QUEUE_TIMEOUT_OPTION,
   ],
   async run(args) {
     const queue = args.options.queue as string;
@@ -42,17 +46,30 @@ export const command: Command = {
       stalledMs: args.options['stalled-ms'] as number,
       place: { out: args.options.out as string, useStudyFolder: args.options['use-study-folder'] as boolean, log },
       onJob: (event, job, detail) => console.log(`${event}${job ? ` ${job.study.id} ${job.name}` : ''}${detail ? `: ${detail}` : ''}`),
+      lostAfterMs: queueTimeoutMs(args),
     });
     console.log(`worker ${hostname()}:${process.pid} on ${queue} (queue '${args.options['queue-name']}'); Ctrl-C to stop`);
-    await new Promise<void>((resolve) => {
+    let signals = 0;
+    let now: () => void = () => {};
+    const forced = new Promise<void>((resolve) => (now = resolve));
+    const signalled = new Promise<void>((resolve) => {
       const stop = (): void => {
-        console.error('stopping after the job in hand');
+        signals++;
+        if (signals > 1) {
+          console.error('stopping now');
+          now();
+          return;
+        }
+        console.error(worker.current ? `stopping after the job in hand (${worker.current.name}); signal again to stop now` : 'stopping');
         resolve();
       };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
     });
-    await worker.close();
+    // Redis gone for longer than --queue-timeout ends the worker with one line (QueueError), signal or not
+    await Promise.race([signalled, worker.lost]);
+    await Promise.race([worker.close(), worker.lost, forced.then(() => worker.close(true))]);
+    if (signals > 1) throw new QueueError('stopped by a second signal; the job in hand goes back to the queue after --lock-ms');
     return 0;
   },
 };

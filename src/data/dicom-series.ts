@@ -41,7 +41,8 @@ const isDicomBytes = (b: Uint8Array): boolean => b.length >= 132 && b[128] === 0
 
 /** Reads every file under `dir` (sub-folders too, as scanners export them) that is a DICOM image. */
 export async function readDicomFolder(dir: string): Promise<DicomFolderScan> {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`${dir}: no such folder; pass the folder that holds the series' DICOM files`);
+  if (!existsSync(dir)) throw new UsageError(`${dir}: no such folder; pass the folder that holds the series' DICOM files`);
+  if (!statSync(dir).isDirectory()) throw new UsageError(`${dir} is a file, not a folder: volumes reads a whole cine series; pass the folder that holds the series' DICOM files (e.g. ${dirname(dir) || '.'})`);
   const scan: DicomFolderScan = { dir, images: [], notDicom: [], unreadable: [] };
   for (const file of listFiles(dir)) {
     const bytes = await readFile(file);
@@ -91,7 +92,8 @@ const ICONTOUR = /^IM-\d+-(\d+)-icontour-manual\.txt$/;
  * link.csv maps the series folder's name to, or the only patient there.
  */
 export function resolveContourDir(dir: string, seriesDir: string): string {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--contours ${dir}: no such folder`);
+  if (!existsSync(dir)) throw new UsageError(`--contours ${dir}: no such folder`);
+  if (!statSync(dir).isDirectory()) throw new UsageError(`--contours ${dir} is a file; pass the folder that holds i-contours/ (or the Sunnybrook contourfiles/)`);
   if (existsSync(join(dir, 'i-contours'))) return join(dir, 'i-contours');
   const base = existsSync(join(dir, 'contourfiles')) ? join(dir, 'contourfiles') : dir;
   const patients = readdirSync(base).filter((p) => existsSync(join(base, p, 'i-contours')));

@@ -103,6 +103,11 @@ export function withDefaultSpacing(source: SampleSource, spacing: PixelSpacing):
   };
 }
 
+/** Largest phantom side: an MRI slice is rarely above 512. */
+export const MAX_SYNTHETIC_SIZE = 2048;
+/** Most pixels a synthetic source generates in all (image and mask float32 in the cache: ~1 GB). */
+const MAX_SYNTHETIC_PIXELS = 2 ** 27;
+
 async function openSourceAs(spec: string, scale: Scaling): Promise<SampleSource> {
   const synth = SYNTHETIC.exec(spec.trim());
   if (synth) {
@@ -111,6 +116,11 @@ async function openSourceAs(spec: string, scale: Scaling): Promise<SampleSource>
     const size = synth[3] === undefined ? 256 : Number(synth[3]);
     if (count < 1) throw new DataError(`source '${spec}' is empty: synthetic:N needs N >= 1`);
     if (size < 16) throw new DataError(`source '${spec}': phantom size must be at least 16`);
+    if (size > MAX_SYNTHETIC_SIZE) throw new DataError(`source '${spec}': phantom size ${size} is more than ${MAX_SYNTHETIC_SIZE} pixels a side; pick a smaller SIZE, e.g. synthetic:${count}:${seed}:256`);
+    if (count * size * size > MAX_SYNTHETIC_PIXELS) {
+      const most = Math.floor(MAX_SYNTHETIC_PIXELS / (size * size));
+      throw new DataError(`source '${spec}': ${count} phantoms of ${size}x${size} is more than lvseg generates (${MAX_SYNTHETIC_PIXELS / 2 ** 20} M pixels, about 1 GB cached); use at most synthetic:${most}:${seed}:${size}`);
+    }
     return syntheticSource(count, seed, size, scale);
   }
   if (spec.startsWith('synthetic')) {

@@ -3,13 +3,16 @@
  * lab page (src/web/lab) shares with `readTfRecords` in tfrecord.ts, which feeds it a file stream.
  */
 import { DataError } from '../errors.js';
+import { MAX_IMAGE_FILE_BYTES } from '../imaging/limits.js';
 import { maskedCrc32c } from './crc32c.js';
 
 /**
  * TFRecord framing: uint64 LE length, masked CRC32C of those 8 bytes, the data, masked CRC32C of
- * the data. A record longer than this is taken as corruption rather than allocated.
+ * the data. A record longer than this is taken as corruption rather than allocated: a record is one
+ * example, so it gets the bound of one image file (at 1 GiB, a 1 MB gzip declaring one record took
+ * 2.15 GB of memory before its CRC failed).
  */
-export const MAX_RECORD_BYTES = 1 << 30;
+export const MAX_RECORD_BYTES = MAX_IMAGE_FILE_BYTES;
 
 /** True when the bytes start with the gzip magic (1f 8b). */
 export function isGzip(head: Uint8Array): boolean {
@@ -62,8 +65,10 @@ class ByteQueue {
  * The records framed in `chunks` (the bytes of `file`, already decompressed when `gz`). Both CRCs are
  * verified; a mismatch, a truncation or an error of the stream itself (a corrupt gzip) is a DataError
  * naming the file, the record index and the byte offset (in the decompressed stream for gzip files).
+ * `fileBytes`, the size of an uncompressed file, makes a record declared longer than the rest of the file
+ * a truncation at once, before its bytes are gathered.
  */
-export async function* tfRecordsFromChunks(chunks: AsyncIterable<Uint8Array>, file: string, gz: boolean): AsyncGenerator<Uint8Array> {
+export async function* tfRecordsFromChunks(chunks: AsyncIterable<Uint8Array>, file: string, gz: boolean, fileBytes?: number): AsyncGenerator<Uint8Array> {
   const where = gz ? ' (offset in the decompressed stream)' : '';
   const queue = new ByteQueue();
   let offset = 0; // of the next unread byte
@@ -87,7 +92,10 @@ export async function* tfRecordsFromChunks(chunks: AsyncIterable<Uint8Array>, fi
           }
           const len = view.getUint32(0, true) + view.getUint32(4, true) * 2 ** 32;
           if (len > MAX_RECORD_BYTES) {
-            throw new DataError(`${file}: record ${index} at byte ${recordOffset}${where}: implausible length ${len} bytes (corrupt file)`);
+            throw new DataError(`${file}: record ${index} at byte ${recordOffset}${where}: implausible length ${len} bytes, more than one record may hold (${MAX_RECORD_BYTES / 2 ** 20} MB; corrupt file)`);
+          }
+          if (!gz && fileBytes !== undefined && offset + len + 4 > fileBytes) {
+            throw new DataError(`${file}: truncated: record ${index} at byte ${recordOffset} needs ${12 + len + 4} bytes, only ${fileBytes - recordOffset} remain`);
           }
           length = len;
         }
@@ -140,5 +148,5 @@ export async function* readTfRecordBlob(blob: Blob, file: string): AsyncGenerato
   const gz = isGzip(new Uint8Array(await blob.slice(0, 2).arrayBuffer()));
   const raw = blob.stream() as ReadableStream<Uint8Array>;
   const stream = gz ? raw.pipeThrough(new DecompressionStream('gzip') as unknown as TransformStream<Uint8Array, Uint8Array>) : raw;
-  yield* tfRecordsFromChunks(streamChunks(stream), file, gz);
+  yield* tfRecordsFromChunks(streamChunks(stream), file, gz, blob.size);
 }

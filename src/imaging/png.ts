@@ -3,6 +3,7 @@ import { lumaGrey, type RgbaImage } from './pixels.js';
 
 export { toGrey8, lumaGrey, type RgbaImage } from './pixels.js';
 import { checkImageSize } from './limits.js';
+import { DataError } from '../errors.js';
 
 /** An RGBA or grey raster in memory. */
 export interface GreyImage {
@@ -30,7 +31,12 @@ export function pngDimensions(bytes: Uint8Array): { width: number; height: numbe
 export function decodePngGrey(bytes: Uint8Array, name = 'PNG'): GreyImage {
   const dims = pngDimensions(bytes);
   if (dims) checkImageSize(dims.width, dims.height, name);
-  const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { skipRescale: true } as never);
+  let png: PNG;
+  try {
+    png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { skipRescale: true } as never);
+  } catch (err) {
+    throw new DataError(`${name}: not a readable PNG: ${pngFailure(bytes, err)}; is the file complete? export or copy it again`, { cause: err });
+  }
   const { width, height } = png;
   const depth = (png as unknown as { depth?: number }).depth === 16 ? 16 : 8;
   const src = png.data as unknown as Uint8Array | Uint16Array;
@@ -40,6 +46,14 @@ export function decodePngGrey(bytes: Uint8Array, name = 'PNG'): GreyImage {
     out[i] = lumaGrey(r, g, b);
   }
   return { width, height, data: out, bitDepth: depth };
+}
+
+/** Why pngjs could not decode `bytes`, in lvseg's words (its own read "There are some read requests waitng on finished stream" for a cut-off file). */
+function pngFailure(bytes: Uint8Array, err: unknown): string {
+  if (!pngDimensions(bytes)) return 'no PNG signature and header';
+  const message = err instanceof Error ? err.message : String(err);
+  if (/read requests waitng|unexpected end|truncated/i.test(message)) return `truncated (its ${bytes.length} bytes end before the image data does)`;
+  return `corrupt (${message.split('\n')[0]})`;
 }
 
 /** Encodes 8-bit grey values as a PNG. */

@@ -31,6 +31,36 @@ function siblingTemp(path: string, kind: 'tmp' | 'old'): string {
   return join(dirname(resolve(path)), `.${basename(path)}.lvseg-${kind}-${process.pid}-${counter++}`);
 }
 
+/** Whether process `pid` is alive on this machine (one of another user counts as alive). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the temporary twins of `path` that a killed lvseg (SIGKILL, a crash: no clean-up ran) left
+ * beside it: `.NAME.lvseg-tmp|old-PID-N` whose process is gone. A running command's own are kept.
+ */
+export function removeStaleTemps(path: string): void {
+  const dir = dirname(resolve(path));
+  const prefix = `.${basename(path)}.lvseg-`;
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    if (!entry.startsWith(prefix)) continue;
+    const m = /^(?:tmp|old)-(\d+)-\d+$/.exec(entry.slice(prefix.length));
+    if (m && Number(m[1]) !== process.pid && !processAlive(Number(m[1]))) rmSync(join(dir, entry), { recursive: true, force: true });
+  }
+}
+
 const WRITE_ERRORS: Record<string, string> = {
   EACCES: 'permission denied',
   EPERM: 'permission denied',
@@ -131,6 +161,7 @@ export interface OutputFolder {
  */
 export async function openOutputFolder(dir: string, options: OutputFolderOptions): Promise<OutputFolder> {
   const state = checkOutputFolder(dir, options);
+  removeStaleTemps(dir);
   const tmp = siblingTemp(dir, 'tmp');
   const untrack = trackTemp(tmp);
   building.set(tmp, { output: dir, options });
@@ -189,6 +220,7 @@ export async function withOutputFolder<T>(dir: string, options: OutputFolderOpti
  */
 export async function withOutputFiles<T>(files: readonly string[], options: OutputOptions, write: (tmps: string[]) => Promise<T>): Promise<T> {
   for (const f of files) checkOutputFile(f, options);
+  for (const f of files) removeStaleTemps(f);
   const tmps = files.map((f) => siblingTemp(f, 'tmp'));
   const untracks = tmps.map((t) => trackTemp(t));
   try {

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -96,7 +96,9 @@ function quantizeFloat16(data: Uint8Array, specs: tf.io.WeightsManifestEntry[]):
  * models/fold.ts): what predict, evaluate, volumes and the library's inference run. Not for training.
  */
 export async function loadInferenceModel(path: string): Promise<tfl.LayersModel> {
-  const saved = segmentationModel(await loadLayersModel(path));
+  const loaded = await loadLayersModel(path);
+  checkSegmentationInput(loaded, findModelFile(path));
+  const saved = segmentationModel(loaded);
   const model = await inferenceModel(saved);
   if (model !== saved) saved.dispose();
   return model;
@@ -116,27 +118,71 @@ export async function loadLayersModel(path: string): Promise<tfl.LayersModel> {
     return buildEnsemble(models.map(segmentationModel), members.map((m) => m.output));
   }
   let json: { modelTopology: object; weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[] };
+  const bytes = readFileSync(file);
+  const binary = binaryKind(bytes);
+  if (binary) throw new CheckpointError(`${file}: not a TF.js model.json: it holds ${binary}; pass a model.json, a run directory or a bundled model's name`);
   try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
+    json = JSON.parse(bytes.toString('utf8'));
   } catch (err) {
-    throw new CheckpointError(`${file}: not a readable TF.js model.json (${(err as Error).message})`);
+    // JSON.parse quotes the text it choked on: control characters would break the one-line message
+    throw new CheckpointError(`${file}: not a readable TF.js model.json (${(err as Error).message.replace(/[\x00-\x1f\x7f]/g, '?')})`);
   }
   if (!Array.isArray(json.weightsManifest) || json.weightsManifest.some((g) => !Array.isArray(g?.paths) || !Array.isArray(g?.weights))) {
     throw new CheckpointError(`${file}: no weightsManifest [{paths, weights}]; is it a TF.js layers model.json?`);
   }
   const weightSpecs = json.weightsManifest.flatMap((g) => g.weights);
+  checkWeightSpecs(weightSpecs, file);
   const weightFiles = json.weightsManifest.flatMap((g) => g.paths.map((p) => weightFilePath(dir, p, file)));
   const weightData = concatWeightData(
     weightFiles.map((f) => {
       if (!existsSync(f)) throw new CheckpointError(`${f}: weights file named by ${file} is missing`);
+      if (!statSync(f).isFile()) throw new CheckpointError(`${f}: weights file named by ${file} is a folder, not a file; copy or save the model again`);
+      checkWeightFileInside(dir, f, file);
       const b = readFileSync(f);
       return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
     }),
   );
   checkWeightData(weightSpecs, weightData, weightFiles.join(' + '), file);
-  return tfl.loadLayersModel(
-    tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs, weightData: weightData.buffer as ArrayBuffer }),
-  );
+  let model: tfl.LayersModel;
+  try {
+    model = await tfl.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs, weightData: weightData.buffer as ArrayBuffer }));
+  } catch (err) {
+    // TF.js names neither the file nor the fix ("Shape mismatch: [5,5,3,25] vs. [5,5,1,25]")
+    throw new CheckpointError(`${file}: not a model lvseg can load: ${(err as Error).message.split('\n')[0]}; are model.json and its weights from the same saved model?`, { cause: err });
+  }
+  return model;
+}
+
+/** What a file that is no JSON text holds, for a message (a PNG given as the model once printed its raw bytes), or undefined. */
+function binaryKind(bytes: Uint8Array): string | undefined {
+  const starts = (...magic: number[]): boolean => magic.every((b, i) => bytes[i] === b);
+  if (starts(0x89, 0x50, 0x4e, 0x47)) return 'a PNG image';
+  if (starts(0xff, 0xd8, 0xff)) return 'a JPEG image';
+  if (starts(0x1f, 0x8b)) return 'gzip data';
+  if (bytes.length >= 132 && bytes[128] === 0x44 && bytes[129] === 0x49 && bytes[130] === 0x43 && bytes[131] === 0x4d) return 'a DICOM image';
+  if (bytes.subarray(0, 4096).includes(0)) return 'binary data';
+  return undefined;
+}
+
+/** Largest weight tensor a manifest may declare (elements): far above any segmentation network's. */
+const MAX_WEIGHT_ELEMENTS = 2 ** 28;
+
+/** Every manifest shape is a list of whole numbers of a plausible size (a negative or huge one once failed as "Invalid typed array length"). */
+function checkWeightSpecs(specs: readonly tf.io.WeightsManifestEntry[], file: string): void {
+  for (const spec of specs) {
+    const shape: unknown = spec?.shape;
+    const ok = Array.isArray(shape) && shape.every((d) => Number.isInteger(d) && d >= 0) && (shape as number[]).reduce((n, d) => n * d, 1) <= MAX_WEIGHT_ELEMENTS;
+    if (!ok) throw new CheckpointError(`${file}: weight '${String(spec?.name)}' has the shape ${JSON.stringify(shape)}, not a list of at most ${MAX_WEIGHT_ELEMENTS} elements; the manifest is corrupt: copy or save the model again`);
+  }
+}
+
+/** lvseg's models take images: a batch of HxWx1 (a 1-D or 3-channel input fails only deep in TF.js). */
+function checkSegmentationInput(model: tfl.LayersModel, file: string): void {
+  const shape = model.inputs[0]?.shape ?? [];
+  if (model.inputs.length !== 1 || shape.length !== 4 || shape[3] !== 1) {
+    model.dispose();
+    throw new CheckpointError(`${file}: the model's input is ${JSON.stringify(shape)}; lvseg's models take one grey image, [batch, height, width, 1]: pass a segmentation model saved by lvseg or converted to that input`);
+  }
 }
 
 /** A weights file named in a manifest, kept inside the model's folder (a `../` path once read files outside it). */
@@ -147,6 +193,19 @@ function weightFilePath(dir: string, name: unknown, file: string): string {
     throw new CheckpointError(`${file}: weights path ${JSON.stringify(name)} is not a file inside the model's folder; a model.json names its weights files beside it`);
   }
   return join(dir, name);
+}
+
+/**
+ * A weights file reached through a symbolic link must still lie inside the model's folder: the same
+ * confinement as the manifest's paths (and the server's files), so a model folder from elsewhere cannot
+ * make lvseg read a file outside it. A link inside the folder is fine.
+ */
+function checkWeightFileInside(dir: string, weights: string, file: string): void {
+  const realDir = realpathSync(dir);
+  const rel = relative(realDir, realpathSync(weights));
+  if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) {
+    throw new CheckpointError(`${weights}: a link to a file outside the model's folder (${realpathSync(weights)}); lvseg reads weights only from inside the folder: copy the file there instead of linking it`);
+  }
 }
 
 const BYTES_PER: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2 };

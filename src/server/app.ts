@@ -7,6 +7,8 @@
  */
 import { createReadStream, existsSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
+import { isIP } from 'node:net';
+import { hostname } from 'node:os';
 import { extname, join } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { UsageError } from '../errors.js';
@@ -30,6 +32,64 @@ const CONTENT_TYPES: Record<string, string> = {
   '.txt': 'text/plain; charset=utf-8',
   '.csv': 'text/csv; charset=utf-8',
 };
+
+/**
+ * Content-Security-Policy per part of the site, sent as a header (a <meta> tag cannot say
+ * frame-ancestors): no page of lvseg's may be framed by another site (clickjacking). The pages' own
+ * <meta> policies say the same for their static copies (lvseg web build).
+ */
+const CSP_COMMON = "frame-ancestors 'none'; base-uri 'none'; form-action 'none'; object-src 'none'";
+const CSP: [prefix: string, policy: string][] = [
+  ['/segment', "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; img-src 'self' blob: data:; connect-src 'self' blob: data:; style-src 'self' 'unsafe-inline'"],
+  // TF.js layers compiles its activation functions with new Function while training
+  ['/lab', "default-src 'self'; script-src 'self' 'wasm-unsafe-eval' 'unsafe-eval'; img-src 'self' blob: data:; connect-src 'self' blob: data:; style-src 'self' 'unsafe-inline'"],
+  // the dashboard and the runs' own files (report.html: inline style, no script)
+  ['', "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'"],
+];
+
+/** The CSP header for a request path. */
+export function contentSecurityPolicy(url: string): string {
+  const policy = CSP.find(([prefix]) => prefix === '' || url === prefix || url.startsWith(`${prefix}/`))![1];
+  return `${policy}; ${CSP_COMMON}`;
+}
+
+/** Machine names a Host header may carry besides IP literals: this machine's, and the one the server was told to bind. */
+function knownHostNames(bindHost: string): Set<string> {
+  return new Set(['localhost', hostname().toLowerCase(), bindHost.toLowerCase()]);
+}
+
+/**
+ * Why a request's Host (and Origin, when the browser sends one) does not name this server, or undefined
+ * when it does. A page on another site can make a browser send requests here under its own domain name
+ * resolved to 127.0.0.1 (DNS rebinding): its Host is that name, which is refused. An IP literal cannot be
+ * rebound, so any is taken; the port must be the one listened on.
+ */
+export function foreignRequest(headers: { host?: string; origin?: string }, port: number | undefined, bindHost: string): string | undefined {
+  const named = (authority: string | undefined): boolean => {
+    if (!authority) return false;
+    let url: URL;
+    try {
+      url = new URL(`http://${authority}`);
+    } catch {
+      return false;
+    }
+    if (url.username || url.password || url.pathname !== '/' || (port !== undefined && Number(url.port || 80) !== port)) return false;
+    const name = url.hostname.toLowerCase();
+    return isIP(name.replace(/^\[|\]$/g, '')) !== 0 || knownHostNames(bindHost).has(name);
+  };
+  if (!named(headers.host)) return `Host ${JSON.stringify(headers.host ?? '')} is not this server`;
+  const origin = headers.origin;
+  if (origin !== undefined && origin !== 'null') {
+    let url: URL | undefined;
+    try {
+      url = new URL(origin);
+    } catch {
+      url = undefined;
+    }
+    if (!url || url.protocol !== 'http:' || !named(url.host)) return `Origin ${JSON.stringify(origin)} is not this server`;
+  }
+  return undefined;
+}
 
 /** How often an event stream looks at its run's files. */
 const POLL_MS = 500;
@@ -62,6 +122,15 @@ export function buildApp(options: ServeOptions): FastifyInstance {
     throw new UsageError(`lvseg's web pages are not built (${assets} is missing); run 'npm run build' in the lvseg folder`);
   }
   const app = Fastify({ bodyLimit: BODY_LIMIT_BYTES, routerOptions: { maxParamLength: 500 }, requestTimeout: 30_000, return503OnClosing: true });
+  const bindHost = options.host ?? '127.0.0.1';
+  app.addHook('onRequest', async (req, reply) => {
+    // the port the request came in on, i.e. the one listened on (none for a request injected in a test)
+    const why = foreignRequest({ host: req.headers.host, origin: req.headers.origin }, req.socket.localPort, bindHost);
+    if (why) return reply.code(403).type('text/plain').send(`${why}: lvseg serve answers only requests addressed to it (a page of another site may not read your runs)\n`);
+    reply.header('content-security-policy', contentSecurityPolicy(req.url));
+    reply.header('x-frame-options', 'DENY');
+    reply.header('referrer-policy', 'no-referrer');
+  });
   const streams = new Set<ServerResponse>();
   const isRun = (name: string): boolean => listRunNames(runsDir).includes(name);
   const views = () => listRunNames(runsDir).map((name) => viewRun(runsDir, name));

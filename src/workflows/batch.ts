@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { DataError } from '../errors.js';
+import { resolveModelPath } from '../models/io.js';
 import type { InferenceOptions } from './api.js';
 import type { PredictJob, PredictJobResult } from './jobs.js';
 import type { JobRunner } from './runners.js';
@@ -13,8 +14,10 @@ import { runStamp } from './train-run.js';
 /** Segments `inputs` with `model` (paths the workers can read), in input order; a failed input fails the batch. */
 export async function predictBatch(model: string, inputs: readonly string[], options: InferenceOptions, runner: JobRunner, out: string): Promise<PredictJobResult['images']> {
   const study = { id: `predict-${runStamp()}-${randomBytes(3).toString('hex')}`, out: resolve(out) };
-  // absolute paths: a worker's working folder is not the coordinator's
-  const jobs: PredictJob[] = inputs.map((input, i) => ({ kind: 'predict', study, name: `input-${i + 1}`, model: resolve(model), inputs: [input.startsWith('synthetic:') ? input : resolve(input)], options }));
+  // absolute paths: a worker's working folder is not the coordinator's (and a bundled model's name is
+  // resolved here, not taken as a path under the current folder)
+  const modelPath = resolve(resolveModelPath(model));
+  const jobs: PredictJob[] = inputs.map((input, i) => ({ kind: 'predict', study, name: `input-${i + 1}`, model: modelPath, inputs: [input.startsWith('synthetic:') ? input : resolve(input)], options }));
   const results = new Map<string, PredictJobResult['images']>();
   const errors: string[] = [];
   await runner.run(jobs, async (job, outcome) => {

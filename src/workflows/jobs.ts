@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { evaluationDocument, type EvaluationDocument } from '../evaluation/evaluate.js';
-import { isRunDir, readRunFile } from '../runs/run-dir.js';
+import { isRunDir, readHistory, readRunFile, runPath } from '../runs/run-dir.js';
 import type { EpochLogs } from '../training/callbacks/types.js';
 import type { RunConfig, TrainConfig } from '../training/config.js';
 import { predict, type InferenceOptions } from './api.js';
@@ -94,6 +94,18 @@ export function seesStudyFolder(study: TrainJob['study']): boolean {
 }
 
 /**
+ * The recorded result of the run in `runDir` when it is complete (its report written) at `epochs` epochs,
+ * else undefined.
+ */
+function finishedRun(runDir: string, epochs: number): Pick<TrainJobResult, 'config' | 'history' | 'evaluation'> | undefined {
+  if (!isRunDir(runDir) || !existsSync(runPath(runDir, 'report'))) return undefined;
+  const config = readRunFile<'config', RunConfig>(runDir, 'config');
+  const history = readHistory(runDir).epochs;
+  if (!config || config.epochs !== epochs || history.length !== epochs) return undefined;
+  return { config, history, evaluation: readRunFile<'evaluation', EvaluationDocument>(runDir, 'evaluation') ?? null };
+}
+
+/**
  * Runs a job. A training job whose run directory already holds a run (an earlier attempt that was
  * killed, or a halving trial trained for fewer epochs) continues it from its last checkpoint, which
  * gives the same weights as an uninterrupted run.
@@ -128,6 +140,12 @@ export async function runJob(job: Job, place: WorkerPlace = {}): Promise<JobResu
   const runDir = resolve(shared ? join(job.study.out, job.name) : join(place.out ?? join('runs', 'worker'), job.study.id, job.name));
   const progress = { stream: { write: (text: string) => place.log?.(`${job.name}: ${text.trimEnd()}`) }, bar: false };
   const options = { progress, warn: (line: string) => place.log?.(`${job.name}: ${line}`) };
+  const finished = finishedRun(runDir, job.config.epochs);
+  if (finished) {
+    // run again after its result was lost (Redis went away before the coordinator took it): the run is complete
+    place.log?.(`${job.name}: already trained to epoch ${job.config.epochs} in ${runDir}; sending its result again`);
+    return { kind: 'train', name: job.name, host: hostname(), runDir, shared, ...finished, seconds: (Date.now() - started) / 1000 };
+  }
   const result = isRunDir(runDir) && readRunFile(runDir, 'config') !== undefined
     ? await runTraining({ ...readRunConfig(runDir), epochs: job.config.epochs }, runDir, options)
     : await runTraining({ ...job.config, out: runDir }, undefined, options);

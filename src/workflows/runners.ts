@@ -6,6 +6,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { LvsegError } from '../errors.js';
+import { onInterrupt } from '../io/atomic.js';
 import { PACKAGE_ROOT } from '../paths.js';
 import { runJob, type Job, type JobResult, type WorkerPlace } from './jobs.js';
 
@@ -68,10 +69,21 @@ const LOCAL_WORKER = join(PACKAGE_ROOT, 'dist', 'src', 'workflows', 'local-worke
  */
 export function localPoolRunner(workers: number, place: WorkerPlace = {}, threads = threadsPerWorker(workers)): JobRunner {
   const children = new Set<ChildProcess>();
+  // a signal to the coordinator (not only a Ctrl-C to the whole process group) stops its workers too
+  let untrack: (() => void) | undefined;
   const spawnChild = (): ChildProcess => {
     const child = fork(LOCAL_WORKER, [], { env: { ...process.env, ...threadEnv(threads) }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     children.add(child);
-    child.on('exit', () => children.delete(child));
+    untrack ??= onInterrupt(() => {
+      for (const c of children) c.kill('SIGTERM');
+    });
+    child.on('exit', () => {
+      children.delete(child);
+      if (children.size === 0) {
+        untrack?.();
+        untrack = undefined;
+      }
+    });
     return child;
   };
   return {

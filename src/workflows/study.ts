@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { mean } from '../imaging/statistics.js';
 import { writeFileAtomic } from '../io/atomic.js';
+import { checkOutputFolder } from '../io/output.js';
 import { writeRunFile } from '../runs/run-dir.js';
 import { jobKey, STUDY_FILE, type Job, type TrainJobResult } from './jobs.js';
 import type { JobOutcome, JobRunner } from './runners.js';
@@ -36,6 +37,8 @@ export async function openStudy<T extends object>(out: string, kind: StudyFile['
     return study;
   }
   if (resume) throw new UsageError(`${out}: no ${STUDY_FILE}, so nothing to resume; drop --resume to start the ${kind}`);
+  // a study grows in place (to be resumable), so, as for a run, only a new or empty folder is taken
+  checkOutputFolder(out, { flag: '--out', command: `lvseg ${kind}`, overwrite: false, ownEntries: () => () => false });
   mkdirSync(out, { recursive: true });
   const study = { id: `${kind}-${runStamp()}-${randomBytes(3).toString('hex')}`, kind, createdAt: new Date().toISOString(), ...(await extra()) };
   await writeFileAtomic(file, JSON.stringify(study, null, 2) + '\n');

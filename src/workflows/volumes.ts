@@ -1,4 +1,5 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { selectBackend, type BackendName } from '../backends/select.js';
 import { resolveContourDir, describeSeries } from '../data/dicom-series.js';
@@ -8,7 +9,7 @@ import { formatScaling, parseScaling, type Scaling } from '../data/scaling.js';
 import { CheckpointError, UsageError } from '../errors.js';
 import { measureCine, measureExpertContours, modelSegmenter, NIFTI_CONTOURS, type SeriesVolumes } from '../evaluation/cine-volumes.js';
 import { dicomScalingWarning, resolveInputScale, resolveModel, type ModelLocation } from '../inference/run-config.js';
-import { writeDirAtomic } from '../io/atomic.js';
+import { checkOutputFolder, withOutputFolder, type OutputFolderOptions } from '../io/output.js';
 import { BUNDLED_MODEL, bundledModelNames, bundledModelsDir, loadInferenceModel, resolveModelPath } from '../models/io.js';
 import { renderReport } from '../reporting/report.js';
 import { buildVolumesRecord, isVolumesOutput, VOLUMES_FILES, volumesFiles, type VolumesRecord } from '../reporting/volumes.js';
@@ -40,6 +41,12 @@ function dicomScale(model: ModelLocation, given: string): { scale: Scaling; note
   return { scale, note: origin };
 }
 
+/** What an earlier volumes wrote in `dir`: its files, and only where its volumes.json is there. */
+function volumesOutputs(dir: string): (entry: string) => boolean {
+  const own = new Set<string>(isVolumesOutput(dir) ? Object.values(VOLUMES_FILES) : []);
+  return (entry) => own.has(entry);
+}
+
 export interface VolumesOptions {
   /** A run directory, a model.json, or a bundled model's name (default BUNDLED_MODEL). */
   model?: string;
@@ -50,8 +57,10 @@ export interface VolumesOptions {
   /** Pixel scaling; default the model's, per image for DICOM. */
   scale?: string;
   backend?: BackendName;
-  /** Folder for the JSON, CSVs, curve, mask grid and report, replaced whole. */
+  /** Folder for the JSON, CSVs, curve, mask grid and report, written all or nothing. */
   out?: string;
+  /** Replace the output of an earlier volumes in `out` (a folder holding other files is refused even then). */
+  overwrite?: boolean;
   /** What is done, a line at a time (the series, the model, the timing). */
   log?: (line: string) => void;
   /** The backend's notice. */
@@ -68,9 +77,9 @@ export interface VolumesOptions {
 export async function measureSeriesVolumes(dir: string, options: VolumesOptions = {}): Promise<{ record: VolumesRecord; analysis: SeriesVolumes }> {
   const log = options.log ?? (() => {});
   const { out } = options;
-  if (out && existsSync(out) && statSync(out).isDirectory() && readdirSync(out).length > 0 && !isVolumesOutput(out)) {
-    throw new UsageError(`--out ${out} exists and is not an lvseg volumes folder (no ${VOLUMES_FILES.record}); it would be replaced whole: pick a new folder`);
-  }
+  const output: OutputFolderOptions = { flag: '--out', command: 'lvseg volumes', overwrite: options.overwrite ?? false, ownEntries: volumesOutputs };
+  // before the work: a folder that would be refused is refused now, not after minutes of segmenting
+  if (out) checkOutputFolder(out, output);
   const resolved = resolveModel(resolveVolumesModel(options.model ?? BUNDLED_MODEL));
   const modelFile = resolved.modelJson;
   if (options.contours && isNiftiName(dir)) throw new UsageError(NIFTI_CONTOURS);
@@ -100,7 +109,9 @@ export async function measureSeriesVolumes(dir: string, options: VolumesOptions 
   if (out) {
     const files = volumesFiles(analysis, record);
     files[VOLUMES_FILES.report] = renderReport([], { volumes: [{ dir: out, record, gridPng: files[VOLUMES_FILES.grid] as Buffer }] });
-    await writeDirAtomic(out, files);
+    await withOutputFolder(out, output, async (tmp) => {
+      for (const [name, data] of Object.entries(files)) await writeFile(join(tmp, name), data);
+    });
   }
   return { record, analysis };
 }

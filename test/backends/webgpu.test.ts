@@ -1,9 +1,8 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { registerWebGpuBackend } from '../../src/backends/webgpu.js';
 import { train } from '../../src/workflows/api.js';
+import { tempDir } from '../temp.js';
 
 // On a machine without a GPU, Dawn's OpenGL backend on Mesa's llvmpipe (setup installs libegl-mesa0
 // and libgl1-mesa-dri) gives a compatibility-mode adapter: the same WGSL kernels, run on the CPU.
@@ -15,7 +14,7 @@ describe.skipIf(!found.ok)('the webgpu backend in Node (dawn.node)', () => {
     const quiet = { progress: { stream: { write: () => true } }, warn: () => {} };
     const runs = [];
     for (const backend of ['cpu', 'webgpu'] as const) {
-      const out = join(mkdtempSync(join(tmpdir(), `lvseg-${backend}-`)), 'run');
+      const out = join(tempDir(`lvseg-${backend}-`), 'run');
       runs.push(await train({ modelSpec: 'test/training/tiny-model.json', train: 'synthetic:4:1:32', val: 'synthetic:2:100:32', epochs: 2, batchSize: 2, lr: 0.01, scale: '1/255', backend, out, tensorboard: false }, quiet));
     }
     const [cpu, gpu] = runs;

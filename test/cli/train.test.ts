@@ -1,8 +1,8 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, runCli } from './run-cli.js';
+import { tempDir } from '../temp.js';
 
 const TINY = 'test/training/tiny-model.json';
 const common = ['train', '--model-spec', TINY, '--train', 'synthetic:12:1:32', '--val', 'synthetic:4:100:32', '--epochs', '4', '--backend', 'cpu', '--scale', '1/255', '--batch-size', '2', '--lr', '0.01', '--no-tensorboard'];
@@ -15,7 +15,7 @@ beforeAll(() => ensureBuilt());
 
 describe('lvseg train --resume after SIGKILL', () => {
   it('a run killed during epoch 3 resumes, finishes every epoch once, and matches an uninterrupted run', async () => {
-    const base = mkdtempSync(join(tmpdir(), 'lvseg-cli-train-'));
+    const base = tempDir('lvseg-cli-train-');
     const straight = join(base, 'straight');
     const killed = join(base, 'killed');
     const r0 = await runCli([...common, '--out', straight]);

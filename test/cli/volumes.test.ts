@@ -140,7 +140,7 @@ describe('lvseg volumes', () => {
     writeFileSync(join(busy, 'keep.txt'), 'mine');
     const r = await captureCli(['volumes', phantom.dir, '--model', model, '--out', busy, '--backend', 'cpu']);
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/--out .*busy exists and is not an lvseg volumes folder/);
+    expect(r.err).toMatch(/--out .*busy holds files 'lvseg volumes' did not write \(keep\.txt, x\)/);
     expect(existsSync(join(busy, 'keep.txt'))).toBe(true);
     // no bundled models: the default --model lv-sunnybrook is then missing
     const previous = process.env.LVSEG_MODELS_DIR;

@@ -1,13 +1,13 @@
-import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { splitFileName } from '../../src/cli/data.js';
 import { generatePhantom, openSource, readAllSamples } from '../../src/data/index.js';
 import { makeDicom } from './dicom-fixture.js';
+import { tempDir } from '../temp.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'lvseg-cli-'));
+const tmp = tempDir('lvseg-cli-');
 
 async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];

@@ -1,13 +1,13 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { DataError } from '../../src/errors.js';
 import { createRng, decodeDicom, encodeLabExample, frameTfRecord, generatePhantom, openSource } from '../../src/data/index.js';
 import { makeDicom } from './dicom-fixture.js';
+import { tempDir } from '../temp.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'lvseg-fuzz-'));
+const tmp = tempDir('lvseg-fuzz-');
 
 /** A seeded mutation: flip 1-4 random bytes, truncate at a random point, or both. */
 function mutate(bytes: Uint8Array, rng: ReturnType<typeof createRng>): Uint8Array {

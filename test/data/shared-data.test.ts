@@ -1,8 +1,8 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Dataset, encodeLabExample, openSource, readAllSamples, readPngSlice, writeTfRecords } from '../../src/data/index.js';
+import { tempDir } from '../temp.js';
 
 // The shared Sunnybrook subset lives beside the worktree; these checks skip without it.
 const DATA = join(import.meta.dirname, '..', '..', '..', 'shared', 'data', 'sunnybrook');
@@ -66,7 +66,7 @@ describe.skipIf(!hasData)('the shared Sunnybrook data', () => {
 
   it('round-trips PNG -> TFRecord -> samples pixel for pixel (the first 16 validation slices; all, gzip, in test/long)', async () => {
     const png = await Dataset.fromSource(await openSource(join(DATA, 'png', 'validation'))).take(16).toArray();
-    const file = join(mkdtempSync(join(tmpdir(), 'lvseg-rt-')), 'val.tfrecords');
+    const file = join(tempDir('lvseg-rt-'), 'val.tfrecords');
     await writeTfRecords(file, png.map(encodeLabExample));
     const back = await readAllSamples(await openSource(file));
     expect(back.length).toBe(png.length);

@@ -1,13 +1,13 @@
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { DataError } from '../../src/errors.js';
 import { crc32c, frameTfRecord, maskedCrc32c, readTfRecords, writeTfRecords } from '../../src/data/index.js';
 import { readTfRecordBlob } from '../../src/data/tfrecord-stream.js';
+import { tempDir } from '../temp.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'lvseg-tfrecord-'));
+const tmp = tempDir('lvseg-tfrecord-');
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 
 async function readAll(file: string): Promise<string[]> {

@@ -1,5 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -7,6 +6,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildEnsemble, ENSEMBLE_FILE } from '../../src/models/ensemble.js';
 import { loadLayersModel, saveModel } from '../../src/models/io.js';
+import { tempDir } from '../temp.js';
 
 function member(seed: number, softmax = false): tfl.LayersModel {
   const m = tfl.sequential({ name: 'fcn' });
@@ -33,7 +33,7 @@ describe('ensembles', () => {
   });
 
   it('load from a folder with ensemble.json naming saved models', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'lvseg-ensemble-'));
+    const dir = tempDir('lvseg-ensemble-');
     const a = member(3);
     const b = member(4);
     await saveModel(a, join(dir, 'a'));

@@ -1,10 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { selectBackend } from '../../src/backends/select.js';
 import { buildModelFromSpec, loadModelSpec, validateModelSpec } from '../../src/models/spec.js';
 import { ModelSpecError } from '../../src/errors.js';
+import { tempDir } from '../temp.js';
 
 await selectBackend('cpu');
 
@@ -55,7 +55,7 @@ describe('JSON model specs', () => {
   });
 
   it('a spec file that is not JSON names the file', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'lvseg-spec-'));
+    const dir = tempDir('lvseg-spec-');
     const file = join(dir, 'bad.json');
     writeFileSync(file, '{"layers": [');
     expect(() => loadModelSpec(file)).toThrow(new RegExp(`${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: not valid JSON`));

@@ -1,12 +1,12 @@
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CheckpointError, UsageError } from '../../src/errors.js';
 import { checkRunDir, isRunDir, readHistory, readRunFile, runPath, writeRunFile } from '../../src/runs/run-dir.js';
 import { readRunConfig } from '../../src/workflows/train-run.js';
+import { tempDir } from '../temp.js';
 
-const tmp = (): string => mkdtempSync(join(tmpdir(), 'lvseg-rundir-'));
+const tmp = (): string => tempDir('lvseg-rundir-');
 
 describe('the run-directory module', () => {
   it('lays a run out as config.json, history.json, best/, checkpoints/ …', () => {

@@ -1,15 +1,15 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readTrainPatients, resolveModelSettings } from '../../src/inference/run-config.js';
 import { readModelMetadata } from '../../src/models/io.js';
 import { resolveTrainConfig } from '../../src/training/config.js';
 import { runTraining } from '../../src/workflows/train-run.js';
+import { tempDir } from '../temp.js';
 
 describe('a training run with the recipe options', () => {
   it('trains on augmented ROI crops, lists the transforms in config.json and writes an lvseg.json', async () => {
-    const out = join(mkdtempSync(join(tmpdir(), 'lvseg-recipe-run-')), 'run');
+    const out = join(tempDir('lvseg-recipe-run-'), 'run');
     const config = resolveTrainConfig(
       { preset: 'sunnybrook-unet', train: 'synthetic:6:1:64', val: 'synthetic:3:50:64', epochs: 1, backend: 'cpu', out, tensorboard: false },
       { unet: { depth: 2, baseFilters: 4, batchNorm: true, batchNormMomentum: 0.9 }, preprocessing: { spacing: null, roi: { method: 'centre-crop', size: 32 }, intensity: { method: 'percentile-zscore', low: 1, high: 99 } } },

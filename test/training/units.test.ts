@@ -1,5 +1,4 @@
-import { mkdtempSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
@@ -12,6 +11,7 @@ import { batchMetric, batchMetrics, METRIC_NAMES } from '../../src/training/metr
 import { loadLatestCheckpoint, writeCheckpoint } from '../../src/training/checkpoint.js';
 import { buildModelFromSpec, loadModelSpec } from '../../src/models/spec.js';
 import { UsageError } from '../../src/errors.js';
+import { tempDir } from '../temp.js';
 
 await selectBackend('cpu');
 
@@ -87,7 +87,7 @@ describe('training config', () => {
 
 describe('checkpoints', () => {
   it('round-trip the weights and the Adam moments, keeping the newest two', async () => {
-    const dir = join(mkdtempSync(join(tmpdir(), 'lvseg-ckpt-')), 'checkpoints');
+    const dir = join(tempDir('lvseg-ckpt-'), 'checkpoints');
     const model = buildModelFromSpec(loadModelSpec('test/training/tiny-model.json'), { inputSize: 8 });
     const optimizer = createOptimizer('adam', 0.01);
     const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);

@@ -1,5 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
@@ -20,6 +19,7 @@ import { fitModel } from '../../src/training/train.js';
 import { decodeLabExample } from '../../src/data/lab-schema.js';
 import { buildModel } from '../../src/models/build.js';
 import { getLoss } from '../../src/losses/losses.js';
+import { tempDir } from '../temp.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -110,7 +110,7 @@ describe('model metadata (lvseg.json)', () => {
   });
 
   it('gives the CLI its scaling from lvseg.json beside model.json, before any run config', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'lvseg-meta-'));
+    const dir = tempDir('lvseg-meta-');
     mkdirSync(join(dir, 'm'));
     writeFileSync(join(dir, 'm', 'model.json'), '{}');
     writeFileSync(join(dir, 'm', 'lvseg.json'), JSON.stringify(testModelMetadata('minmax')));

@@ -6,9 +6,8 @@
  * `lvseg web build`. One browser launch for the whole file; the dashboard has its own (dashboard.test.ts).
  */
 import { execFile, type ChildProcess } from 'node:child_process';
-import { createReadStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
 import { basename, extname, join } from 'node:path';
 import { promisify } from 'node:util';
 import '@tensorflow/tfjs-backend-cpu';
@@ -24,6 +23,7 @@ import { saveModel } from '../../src/models/io.js';
 import { makeDicom } from '../data/dicom-fixture.js';
 import { writePhantomCine } from '../data/cine-phantom.js';
 import { CHROMIUM, CLI, ROOT, hasChromium, startServe } from './serve-child.js';
+import { tempDir } from '../temp.js';
 
 // A mid-ventricular slice of validation patient SC-HF-I-05, as DICOM and as PNG, and its expert contour.
 const SUNNYBROOK = join(ROOT, '..', 'shared', 'data', 'sunnybrook');
@@ -35,7 +35,7 @@ if (!hasChromium) console.warn(`browser tests skipped: ${CHROMIUM} not found (ap
 if (hasChromium && !hasSunnybrook) console.warn(`browser test of the bundled model on real data skipped: ${SUNNYBROOK} not found`);
 
 const run = promisify(execFile);
-const base = mkdtempSync(join(tmpdir(), 'lvseg-web-'));
+const base = tempDir('lvseg-web-');
 const runs = join(base, 'runs');
 const inputs = join(base, 'inputs');
 const predicted = join(base, 'predicted');

@@ -6,7 +6,6 @@
  */
 import { execFile, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { chromium, type Browser, type Download, type Page } from 'playwright-core';
@@ -19,11 +18,12 @@ import { readHistory, readRunFile } from '../../src/runs/run-dir.js';
 import type { RunConfig } from '../../src/training/config.js';
 import type { EpochRecord } from '../../src/web/lab/page.js';
 import { CHROMIUM, CLI, hasChromium, startServe } from './serve-child.js';
+import { tempDir } from '../temp.js';
 
 if (!hasChromium) console.warn(`lab page tests skipped: ${CHROMIUM} not found (apt-get install -y chromium, or run scripts/setup.sh as root)`);
 
 const run = promisify(execFile);
-const base = mkdtempSync(join(tmpdir(), 'lvseg-lab-'));
+const base = tempDir('lvseg-lab-');
 const data = join(base, 'data');
 // The run's settings, for the page (URL) and the CLI (flags) alike: 2 epochs of 3 steps of 2 phantoms of 32×32.
 const SETTINGS = { model: 'fcn-small', epochs: 2, batch: 2, steps: 3, lr: 0.01, scale: '1/255', seed: 7 };

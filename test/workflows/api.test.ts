@@ -1,12 +1,12 @@
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { evaluate, loadModel, predict, resume, train } from '../../src/index.js';
+import { tempDir } from '../temp.js';
 
 describe("the library's entry points", () => {
   it('train, resume, loadModel, evaluate and predict work together on a tiny model', async () => {
-    const out = join(mkdtempSync(join(tmpdir(), 'lvseg-api-')), 'run');
+    const out = join(tempDir('lvseg-api-'), 'run');
     const quiet = { progress: { stream: { write: () => true } }, warn: () => {} };
     const run = await train(
       { modelSpec: 'test/training/tiny-model.json', train: 'synthetic:6:1:32', val: 'synthetic:3:100:32', epochs: 1, batchSize: 2, scale: '1/255', backend: 'cpu', out, tensorboard: false },
@@ -35,7 +35,7 @@ describe("the library's entry points", () => {
   });
 
   it('trains a deep-supervised U-Net: checkpoints keep its heads, the saved model is the segmentation alone', async () => {
-    const out = join(mkdtempSync(join(tmpdir(), 'lvseg-api-')), 'run');
+    const out = join(tempDir('lvseg-api-'), 'run');
     const quiet = { progress: { stream: { write: () => true } }, warn: () => {} };
     const unet = { depth: 2, baseFilters: 4, deepSupervision: 1 };
     await train({ model: 'unet', unet, train: 'synthetic:6:1:32', val: 'synthetic:3:100:32', epochs: 1, batchSize: 2, lr: 0.01, scale: '1/255', backend: 'cpu', out, tensorboard: false }, quiet);

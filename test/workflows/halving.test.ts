@@ -1,13 +1,13 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { TrialRecord } from '../../src/workflows/search.js';
 import { captureCli } from '../cli/run-cli.js';
+import { tempDir } from '../temp.js';
 
 describe('lvseg search with successive halving', () => {
   it('trains every trial one epoch, continues the better half to the full epochs and marks the rest pruned', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'lvseg-halving-'));
+    const dir = tempDir('lvseg-halving-');
     const space = join(dir, 'space.json');
     writeFileSync(space, JSON.stringify({ halving: { eta: 2, minEpochs: 1 }, params: { lr: [0.03, 0.01, 0.0001] } }));
     const out = join(dir, 'search');

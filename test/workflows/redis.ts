@@ -26,9 +26,9 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
-/** Starts a throwaway redis-server on a free loopback port with a temporary folder, without persistence. */
-export async function startRedis(): Promise<RedisServer> {
-  const port = await freePort();
+/** Starts a throwaway redis-server on a free loopback port (or `port`, to bring one back) with a temporary folder, without persistence. */
+export async function startRedis(port?: number): Promise<RedisServer> {
+  port ??= await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'lvseg-redis-'));
   const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';

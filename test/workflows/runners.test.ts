@@ -1,10 +1,9 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolveTrainConfig } from '../../src/training/config.js';
 import { jobKey, type TrainJob } from '../../src/workflows/jobs.js';
 import { inProcessRunner, threadEnv, threadsPerWorker, type JobOutcome } from '../../src/workflows/runners.js';
+import { tempDir } from '../temp.js';
 
 describe('job runners', () => {
   it('give each of K local workers cores / K threads, at least one', () => {
@@ -15,7 +14,7 @@ describe('job runners', () => {
   });
 
   it('report a job that throws as a failed outcome with its one-line error, and go on', async () => {
-    const out = mkdtempSync(join(tmpdir(), 'lvseg-runner-'));
+    const out = tempDir('lvseg-runner-');
     const job = (name: string, train: string): TrainJob => ({ kind: 'train', study: { id: 'study-x', out }, name, config: resolveTrainConfig({ train, modelSpec: 'test/training/tiny-model.json', epochs: 1, backend: 'cpu', tensorboard: false }) });
     const outcomes: [string, JobOutcome][] = [];
     await inProcessRunner({ out }).run([job('bad', join(out, 'missing.tfrecords')), job('bad-2', join(out, 'missing-2.tfrecords'))], async (j, o) => void outcomes.push([j.name, o]));

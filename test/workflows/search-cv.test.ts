@@ -1,16 +1,16 @@
-import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { FoldRecord } from '../../src/workflows/cv.js';
 import type { TrialRecord } from '../../src/workflows/search.js';
 import { captureCli, ensureBuilt, runCli } from '../cli/run-cli.js';
+import { tempDir } from '../temp.js';
 
 const TINY = 'test/training/tiny-model.json';
 const BASE = ['--model-spec', TINY, '--epochs', '1', '--backend', 'cpu', '--no-tensorboard'];
 
 describe('lvseg search in this process, and --resume', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'lvseg-search-'));
+  const dir = tempDir('lvseg-search-');
   const space = join(dir, 'space.json');
   const out = join(dir, 'search');
 
@@ -50,7 +50,7 @@ describe('lvseg cv with two local worker processes', () => {
   beforeAll(() => ensureBuilt(), 300_000);
 
   it('trains one run per patient fold, reports per-fold and mean ± sd, and evaluates the folds as one ensemble', async () => {
-    const out = join(mkdtempSync(join(tmpdir(), 'lvseg-cv-')), 'cv');
+    const out = join(tempDir('lvseg-cv-'), 'cv');
     // synthetic:24:1 holds 4 pseudo-patients of up to 8 slices
     const r = await runCli(['cv', '--folds', '3', '--train', 'synthetic:24:1:32', ...BASE, '--workers', '2', '--out', out]);
     expect(r.stderr).toMatch(/on 2 local worker processes x 1 thread/);

@@ -1,5 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolveTrainConfig, type TrainConfig } from '../../src/training/config.js';
@@ -7,6 +6,7 @@ import { runTraining } from '../../src/workflows/train-run.js';
 import { loadLayersModel } from '../../src/models/io.js';
 import { TrainingError } from '../../src/errors.js';
 import type { TrainingCallback } from '../../src/training/callbacks/types.js';
+import { tempDir } from '../temp.js';
 
 const TINY = 'test/training/tiny-model.json';
 const silent = { write: () => true };
@@ -27,7 +27,7 @@ function tinyConfig(out: string, extra: Partial<Record<keyof TrainConfig, unknow
   });
 }
 
-const tmpRun = (): string => join(mkdtempSync(join(tmpdir(), 'lvseg-run-')), 'run');
+const tmpRun = (): string => join(tempDir('lvseg-run-'), 'run');
 
 describe('a tiny training run', () => {
   it('writes every run-directory file, one Keras-style line per epoch, and keeps tensors alive flat', async () => {
