@@ -14,7 +14,7 @@ export async function predictOnQueue(args: ParsedArgs, model: string, inputs: re
   const log = (line: string): void => console.error(line);
   const runner = await queueRunner(args.options.queue as string, { queueName: args.options['queue-name'] as string, log });
   log(`${inputs.length} input(s) on ${runner.description}`);
-  let images;
+  let images: Awaited<ReturnType<typeof predictBatch>>;
   try {
     const scale = args.options.scale as string;
     images = await predictBatch(model, inputs, { ...(scale ? { scale } : {}), backend: args.options.backend as BackendName }, runner, out);
