@@ -48,7 +48,11 @@ try {
   page.on('console', (m) => m.type() === 'error' && console.log(`page: ${m.text()}`));
   page.on('crash', () => console.log('page crashed'));
   let shown = '';
-  status = setInterval(() => page.textContent('#status').then((t) => t !== shown && console.log((shown = t))).catch(() => {}), 5000);
+  status = setInterval(() => page.textContent('#status').then((t) => {
+    if (t === shown) return;
+    shown = t;
+    console.log(t);
+  }).catch(() => {}), 5000);
   await page.goto(`${url}lab/${query}`);
   await page.waitForSelector('body[data-lvseg-backend]');
   console.log(await page.textContent('#backend'));

@@ -46,7 +46,10 @@ export class BufferPool {
     const bytes = values.length * 4;
     if (this.pooledBytes + bytes > this.maxBytes) return;
     let list = this.free.get(values.length);
-    if (!list) this.free.set(values.length, (list = []));
+    if (!list) {
+      list = [];
+      this.free.set(values.length, list);
+    }
     list.push(values);
     this.pooledBytes += bytes;
   }

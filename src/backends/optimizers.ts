@@ -104,7 +104,10 @@ export class FusedAdam extends tf.AdamOptimizer {
   override applyGradients(variableGradients: Gradients): void {
     const list = gradientList(variableGradients);
     const backend = nativeReady(list);
-    if (!backend) return super.applyGradients(variableGradients);
+    if (!backend) {
+      super.applyGradients(variableGradients);
+      return;
+    }
     const state = this as unknown as AdamState;
     const oneMinusAcc1 = 1 - state.accBeta1.dataSync()[0];
     const oneMinusAcc2 = 1 - state.accBeta2.dataSync()[0];
@@ -141,7 +144,10 @@ export class FusedSgd extends tf.SGDOptimizer {
   override applyGradients(variableGradients: Gradients): void {
     const list = gradientList(variableGradients);
     const backend = nativeReady(list);
-    if (!backend) return super.applyGradients(variableGradients);
+    if (!backend) {
+      super.applyGradients(variableGradients);
+      return;
+    }
     for (const { name, tensor } of list) {
       if (tensor == null) continue;
       this.addon.sgd(ownBuffer(backend, tf.engine().registeredVariables[name]), bufferOf(backend, tensor)!, this.learningRate);

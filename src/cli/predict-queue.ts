@@ -20,7 +20,7 @@ export async function predictOnQueue(args: ParsedArgs, modelRef: string, inputs:
   const folder = await openOutputFolder(out, { flag: '--out', command: 'lvseg predict', overwrite: args.options.overwrite as boolean, ownEntries: predictOutputs });
   const runner = await queueRunner(args.options.queue as string, { queueName: args.options['queue-name'] as string, log, lostAfterMs: queueTimeoutMs(args) });
   log(`${inputs.length} input(s) on ${runner.description}`);
-  let images;
+  let images: Awaited<ReturnType<typeof predictBatch>>;
   try {
     const scale = args.options.scale as string;
     images = await predictBatch(model, inputs, { ...(scale ? { scale } : {}), backend: args.options.backend as BackendName }, runner, out);

@@ -116,9 +116,11 @@ export function resolveContourDir(dir: string, seriesDir: string): string {
  */
 export async function readCineContours(dir: string, cine: CineSeries): Promise<CineContours> {
   const where = new Map<number, { slice: number; phase: number }>();
-  cine.grid.forEach((row, slice) => row.forEach((img, phase) => {
-    if (img?.instanceNumber !== undefined) where.set(img.instanceNumber, { slice, phase });
-  }));
+  cine.grid.forEach((row, slice) => {
+    row.forEach((img, phase) => {
+      if (img?.instanceNumber !== undefined) where.set(img.instanceNumber, { slice, phase });
+    });
+  });
   const found: CineContours = { dir, contours: [], warnings: [] };
   const files = readdirSync(dir).filter((f) => ICONTOUR.test(f)).sort();
   if (files.length === 0) throw new DataError(`${dir}: no IM-0001-NNNN-icontour-manual.txt files`);

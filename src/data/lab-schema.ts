@@ -44,14 +44,14 @@ export interface DecodeLabOptions {
 }
 
 function scalar(f: FeatureValue | undefined, name: string, where: string): number {
-  if (!f || f.kind !== 'int64' || f.value.length !== 1) {
+  if (f?.kind !== 'int64' || f.value.length !== 1) {
     throw new DataError(`${where}: feature '${name}' must be one int64 (the lab's schema: height, width, depth, name, image_raw, label_raw)`);
   }
   return f.value[0]!;
 }
 
 function bytes(f: FeatureValue | undefined, name: string, where: string): Uint8Array {
-  if (!f || f.kind !== 'bytes' || f.value.length !== 1) {
+  if (f?.kind !== 'bytes' || f.value.length !== 1) {
     throw new DataError(`${where}: feature '${name}' must be one bytes value (the lab's schema: height, width, depth, name, image_raw, label_raw)`);
   }
   return f.value[0]!;

@@ -54,7 +54,9 @@ export function splitSamples<T extends { patient: string }>(samples: readonly T[
   }
   const train: T[] = [];
   const val: T[] = [];
-  samples.forEach((s, i) => (inVal.has(i) ? val : train).push(s));
+  samples.forEach((s, i) => {
+    (inVal.has(i) ? val : train).push(s);
+  });
   return { train, val };
 }
 

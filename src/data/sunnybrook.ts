@@ -37,7 +37,7 @@ export function readLinkCsv(dir: string, report?: SourceReport): { folder: strin
   const file = join(dir, 'link.csv');
   const lines = readFileSync(file, 'utf8').split(/\r?\n/);
   const header = lines[0]?.split(',').map((s) => s.trim());
-  if (!header || header[0] !== 'patient_id' || header[1] !== 'original_id') {
+  if (header?.[0] !== 'patient_id' || header[1] !== 'original_id') {
     throw new DataError(`${file}: expected the header 'patient_id,original_id'`);
   }
   const rows: { folder: string; id: string }[] = [];

@@ -173,7 +173,10 @@ export async function evaluateModel(
       const segmented = await segmentSamples(model, samples, options.segment);
       const probabilities = new Float32Array(2 * pixels * samples.length);
       segmented.forEach(({ foreground }, i) => {
-        for (let k = 0; k < pixels; k++) (probabilities[2 * (i * pixels + k)] = 1 - foreground[k]!), (probabilities[2 * (i * pixels + k) + 1] = foreground[k]!);
+        for (let k = 0; k < pixels; k++) {
+          probabilities[2 * (i * pixels + k)] = 1 - foreground[k]!;
+          probabilities[2 * (i * pixels + k) + 1] = foreground[k]!;
+        }
       });
       return { predictions: segmented.map((s) => s.mask), loss: await scoresLoss(lossFn, probabilities, labels, height, width, 'probabilities') };
     }

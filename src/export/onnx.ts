@@ -377,7 +377,7 @@ export function exportOnnx(model: tfl.LayersModel, options: OnnxExportOptions = 
   });
 
   // Depth-first from each output back to the input: every layer node is written once, after its inputs.
-  const valueOf = (t: SymbolicLike): Value => {
+  const valueFor = (t: SymbolicLike): Value => {
     const known = values.get(t.id);
     if (known) return known;
     const stack: SymbolicLike[] = [t];
@@ -403,7 +403,7 @@ export function exportOnnx(model: tfl.LayersModel, options: OnnxExportOptions = 
   };
 
   const outputs = model.outputs.map((o, i) => {
-    const v = valueOf(o as unknown as SymbolicLike);
+    const v = valueFor(o as unknown as SymbolicLike);
     const outName = outputNames[i]!;
     if (v.shape.length === 4) g.node('Transpose', [v.name], outName, [ints('perm', NCHW_TO_NHWC)], outName);
     else g.node('Identity', [v.name], outName, [], outName);

@@ -41,10 +41,22 @@ export function largestComponent(mask: MaskLike, height: number, width: number):
       size++;
       const c = i % width;
       // Left, right, up, down; each pushed once, when first labelled.
-      if (c > 0 && mask[i - 1] !== 0 && labels[i - 1] === 0) (labels[i - 1] = label), (stack[top++] = i - 1);
-      if (c < width - 1 && mask[i + 1] !== 0 && labels[i + 1] === 0) (labels[i + 1] = label), (stack[top++] = i + 1);
-      if (i >= width && mask[i - width] !== 0 && labels[i - width] === 0) (labels[i - width] = label), (stack[top++] = i - width);
-      if (i + width < n && mask[i + width] !== 0 && labels[i + width] === 0) (labels[i + width] = label), (stack[top++] = i + width);
+      if (c > 0 && mask[i - 1] !== 0 && labels[i - 1] === 0) {
+        labels[i - 1] = label;
+        stack[top++] = i - 1;
+      }
+      if (c < width - 1 && mask[i + 1] !== 0 && labels[i + 1] === 0) {
+        labels[i + 1] = label;
+        stack[top++] = i + 1;
+      }
+      if (i >= width && mask[i - width] !== 0 && labels[i - width] === 0) {
+        labels[i - width] = label;
+        stack[top++] = i - width;
+      }
+      if (i + width < n && mask[i + width] !== 0 && labels[i + width] === 0) {
+        labels[i + width] = label;
+        stack[top++] = i + width;
+      }
     }
     if (size > bestSize) {
       bestSize = size;

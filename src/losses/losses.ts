@@ -115,7 +115,9 @@ export async function scoresLoss(
   const pixels = height * width;
   const classes = scores.length / (labels.length * pixels);
   const flatLabels = new Int32Array(labels.length * pixels);
-  labels.forEach((label, i) => flatLabels.set(label, i * pixels));
+  labels.forEach((label, i) => {
+    flatLabels.set(label, i * pixels);
+  });
   const value = tf.tidy(() => {
     const outputs = tf.tensor4d(scores, [labels.length, height, width, classes]);
     const logits = kind === 'probabilities' ? tf.log(tf.clipByValue(outputs, 1e-7, 1 - 1e-7)) : outputs;

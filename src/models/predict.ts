@@ -50,7 +50,7 @@ export function detectOutputKind(model: tfl.LayersModel): OutputKind {
 /** The model's fixed input height and width, or null where the model accepts any size. */
 export function modelInputSize(model: tfl.LayersModel): { height: number | null; width: number | null } {
   const shape = model.inputs[0]?.shape;
-  if (!shape || shape.length !== 4 || (shape[3] !== 1 && shape[3] !== null)) {
+  if (shape?.length !== 4 || (shape[3] !== 1 && shape[3] !== null)) {
     throw new ModelSpecError(
       `model input has shape [${shape?.map((d) => d ?? 'null').join(', ')}]; lvseg models take [batch, height, width, 1] grey images`,
     );
@@ -71,7 +71,9 @@ export async function predictScores(
 ): Promise<{ scores: Float32Array; classes: number }> {
   const pixels = height * width;
   const input = new Float32Array(images.length * pixels);
-  images.forEach((image, i) => input.set(image, i * pixels));
+  images.forEach((image, i) => {
+    input.set(image, i * pixels);
+  });
   const output = tf.tidy(() => {
     const x = tf.tensor4d(input, [images.length, height, width, 1]);
     const y = model.predict(x);

@@ -154,7 +154,7 @@ export function buildModelFromSpec(spec: ModelSpec, { inputSize = 256 }: { input
   return model;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: a spec's args are JSON for whichever tfjs layer `type` names, and that layer validates them
 function makeLayer(type: string, args: any): tfl.layers.Layer {
   switch (type) {
     case 'Conv2D': return tfl.layers.conv2d(args);

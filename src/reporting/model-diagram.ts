@@ -69,7 +69,11 @@ export function layoutModelDiagram(model: LayersModel): Scene {
   const depth: number[] = [];
   nodes.forEach((n, i) => { depth[i] = n.inputs.length === 0 ? 0 : Math.max(...n.inputs.map((j) => depth[j]! + 1)); });
   const rows: number[][] = [];
-  nodes.forEach((_, i) => (rows[depth[i]!] ??= []).push(i));
+  nodes.forEach((_, i) => {
+    const d = depth[i]!;
+    rows[d] ??= [];
+    rows[d]!.push(i);
+  });
 
   const boxes = nodes.map((n) => {
     const title = `${n.name}: ${n.type}`;

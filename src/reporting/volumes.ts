@@ -167,7 +167,9 @@ export function phasesCsv(record: VolumesRecord): string {
 export function areasCsv(record: VolumesRecord): string {
   const rows: unknown[][] = [];
   for (const s of record.slices) {
-    s.areasMm2.forEach((a, p) => rows.push([s.slice, s.zMm, s.counted ? 1 : 0, s.reason, s.thicknessMm, p + 1, a, s.usedAreasMm2[p], s.status[p]]));
+    s.areasMm2.forEach((a, p) => {
+      rows.push([s.slice, s.zMm, s.counted ? 1 : 0, s.reason, s.thicknessMm, p + 1, a, s.usedAreasMm2[p], s.status[p]]);
+    });
   }
   return toCsv(['slice', 'z_mm', 'counted', 'reason', 'thickness_mm', 'phase', 'area_mm2', 'used_area_mm2', 'status'], rows);
 }
@@ -311,8 +313,9 @@ function layoutVolumeGrid(analysis: SeriesVolumes, record: VolumesRecord): Scene
   ];
   if (experts && record.experts) {
     const ed = record.experts.edPhase - 1, es = record.experts.esPhase - 1;
-    if (ed === columns[0]!.phase && es === columns[1]!.phase) columns.forEach((c) => (c.expert = true));
-    else columns.push({ title: `experts' ED (${ed + 1})`, phase: ed, expert: true }, { title: `experts' ES (${es + 1})`, phase: es, expert: true });
+    if (ed === columns[0]!.phase && es === columns[1]!.phase) {
+      for (const c of columns) c.expert = true;
+    } else columns.push({ title: `experts' ED (${ed + 1})`, phase: ed, expert: true }, { title: `experts' ES (${es + 1})`, phase: es, expert: true });
   }
   const grids = experts ? [measured.masks, experts.masks] : [measured.masks];
   const box = cropBox(grids, cine.rows, cine.columns);
@@ -331,7 +334,11 @@ function layoutVolumeGrid(analysis: SeriesVolumes, record: VolumesRecord): Scene
     text(margin, y + 4, `slice ${s + 1}`, 2);
     text(margin, y + 24, `${slice.zMm.toFixed(1)} mm`, 1, GREY);
     text(margin, y + 38, info.counted ? 'counted' : 'left out', 2, info.counted ? '#007800' : RED);
-    if (!info.counted && info.reason) wrapLines(info.reason, label - 8, tile - 58).forEach((l, i) => text(margin, y + 58 + i * 10, l, 1, RED));
+    if (!info.counted && info.reason) {
+      wrapLines(info.reason, label - 8, tile - 58).forEach((l, i) => {
+        text(margin, y + 58 + i * 10, l, 1, RED);
+      });
+    }
     columns.forEach((c, k) => {
       const x = margin + label + k * (tile + gap);
       const image = cine.grid[s]![c.phase];

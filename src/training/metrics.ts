@@ -40,6 +40,8 @@ export function batchMetrics(names: readonly MetricName[], preds: Uint8Array[], 
         return mean(counts.map(accuracyFromCounts));
       case 'iou':
         return mean(counts.map(iouFromCounts));
+      default:
+        throw new UsageError(`unknown metric '${name as string}'; use any of ${METRIC_NAMES.join(', ')}`);
     }
   });
 }

@@ -130,7 +130,9 @@ export async function fitModel(opts: FitOptions): Promise<FitResult> {
       means.add('loss', lossValue, batch.size);
       const labels = batch.samples.map((s) => s.label);
       const values = batchMetrics(metrics, preds, labels);
-      metrics.forEach((m, k) => means.add(m, values[k]!, batch.size));
+      metrics.forEach((m, k) => {
+        means.add(m, values[k]!, batch.size);
+      });
       for (const cb of callbacks) await cb.onBatchEnd?.(step, means.values(), ctx);
     }
     const logs: EpochLogs = { ...means.values() };
@@ -232,7 +234,9 @@ export async function evaluateLossAndMetrics(
     const { scores, classes } = await predictScores(model, batch.map((s) => s.image), height, width);
     means.add('loss', await scoresLoss(loss, scores, labels, height, width, kind), batch.length);
     const values = batchMetrics(metrics, splitMasks(argmaxLabels(scores, height * width, classes), batch.length), labels);
-    metrics.forEach((m, k) => means.add(m, values[k]!, batch.length));
+    metrics.forEach((m, k) => {
+      means.add(m, values[k]!, batch.length);
+    });
   }
   return means.values(prefix);
 }

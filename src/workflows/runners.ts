@@ -95,7 +95,10 @@ export function localPoolRunner(workers: number, place: WorkerPlace = {}, thread
         for (let job = queue.shift(); job !== undefined; job = queue.shift()) {
           const outcome = await new Promise<JobOutcome>((resolve) => {
             const onMessage = (message: JobOutcome | { log: string }): void => {
-              if ('log' in message) return place.log?.(message.log);
+              if ('log' in message) {
+                place.log?.(message.log);
+                return;
+              }
               cleanup();
               resolve(message);
             };

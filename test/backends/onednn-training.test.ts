@@ -69,7 +69,9 @@ async function initialWeights(build: () => tfl.LayersModel = smallFcn): Promise<
 }
 
 function expectClose(actual: number[], expected: number[], relative: number): void {
-  actual.forEach((v, i) => expect(Math.abs(v - expected[i]), `step ${i}: ${v} vs ${expected[i]}`).toBeLessThanOrEqual(relative * Math.abs(expected[i])));
+  actual.forEach((v, i) => {
+    expect(Math.abs(v - expected[i]), `step ${i}: ${v} vs ${expected[i]}`).toBeLessThanOrEqual(relative * Math.abs(expected[i]));
+  });
 }
 
 describe.skipIf(!native.ok)('training on onednn', () => {
@@ -116,7 +118,11 @@ describe.skipIf(!native.ok)('training on onednn', () => {
     expectClose(fused.losses, cpu.losses, 1e-3);
     expect(new Set(fused.tensors.slice(1)).size).toBe(1);
     expect(fused.moving).toHaveLength(cpu.moving.length);
-    fused.moving.forEach((values, i) => values.forEach((v, k) => expect(Math.abs(v - cpu.moving[i]![k]!), `moving ${i}[${k}]`).toBeLessThan(1e-3 * (1 + Math.abs(cpu.moving[i]![k]!)))));
+    fused.moving.forEach((values, i) => {
+      values.forEach((v, k) => {
+        expect(Math.abs(v - cpu.moving[i]![k]!), `moving ${i}[${k}]`).toBeLessThan(1e-3 * (1 + Math.abs(cpu.moving[i]![k]!)));
+      });
+    });
   });
 
   test('the fused batch norm gives the stock output and gradients to x, gamma and beta', async () => {
@@ -133,17 +139,21 @@ describe.skipIf(!native.ok)('training on onednn', () => {
       const [gamma, beta] = model.layers[0]!.trainableWeights.map((v) => v.read());
       (gamma as tf.Variable).assign(tf.tensor1d([0.5, 1.5, -1]));
       (beta as tf.Variable).assign(tf.tensor1d([0.1, -0.2, 0.3]));
-      const f = (input: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(model.apply(input, { training: true }) as tf.Tensor, w));
+      const f = (input: tf.Tensor) => tf.sum(tf.mul(model.apply(input, { training: true }) as tf.Tensor, w));
       const y = (model.apply(x, { training: true }) as tf.Tensor).dataSync();
-      const { value, grads: g } = tf.variableGrads(() => f(x, gamma!, beta!) as tf.Scalar, [gamma as tf.Variable, beta as tf.Variable]);
-      const dx = tf.grad((input: tf.Tensor) => f(input, gamma!, beta!))(x).dataSync();
+      const { value, grads: g } = tf.variableGrads(() => f(x) as tf.Scalar, [gamma as tf.Variable, beta as tf.Variable]);
+      const dx = tf.grad((input: tf.Tensor) => f(input))(x).dataSync();
       const out = { y: Array.from(y), value: value.dataSync()[0], dGamma: Array.from(Object.values(g)[0]!.dataSync()), dBeta: Array.from(Object.values(g)[1]!.dataSync()), dx: Array.from(dx) };
       model.dispose();
       return out;
     };
     const stock = grads(false);
     const fused = grads(true);
-    for (const key of ['y', 'dGamma', 'dBeta', 'dx'] as const) fused[key].forEach((v, i) => expect(Math.abs(v - stock[key][i]!), `${key}[${i}]`).toBeLessThan(1e-4));
+    for (const key of ['y', 'dGamma', 'dBeta', 'dx'] as const) {
+      fused[key].forEach((v, i) => {
+        expect(Math.abs(v - stock[key][i]!), `${key}[${i}]`).toBeLessThan(1e-4);
+      });
+    }
     expect(fused.value).toBeCloseTo(stock.value, 4);
     tf.dispose([x, w]);
   });
@@ -158,7 +168,7 @@ describe.skipIf(!native.ok)('training on onednn', () => {
   test('the fused Adam update equals tf.train.adam, and getWeights exposes its moments', async () => {
     const start = Float32Array.from({ length: 1000 }, (_, i) => Math.sin(i));
     const grads = [0.5, -2, 3].map((s) => Float32Array.from({ length: 1000 }, (_, i) => s * Math.cos(i * 0.3)));
-    const run = async (backend: 'cpu' | 'onednn', restoreAfter?: { name: string; tensor: tf.Tensor }[]) => {
+    const run = async (backend: 'cpu' | 'onednn') => {
       await selectBackend(backend);
       const v = tf.variable(tf.tensor(start), true, `w_${backend}_${Math.random()}`);
       const opt = createOptimizer('adam', 0.05);

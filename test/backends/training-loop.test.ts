@@ -39,8 +39,11 @@ async function shortRun(backend: 'cpu' | 'onednn' | 'wasm') {
 let cpuRun: ReturnType<typeof shortRun> | undefined;
 const cpuLosses = () => (cpuRun ??= shortRun('cpu'));
 
-const expectClose = (actual: [number, number][], expected: [number, number][]) =>
-  actual.flat().forEach((v, i) => expect(Math.abs(v - expected.flat()[i]), `${v} vs ${expected.flat()[i]}`).toBeLessThanOrEqual(1e-3 * Math.abs(expected.flat()[i])));
+const expectClose = (actual: [number, number][], expected: [number, number][]) => {
+  actual.flat().forEach((v, i) => {
+    expect(Math.abs(v - expected.flat()[i]), `${v} vs ${expected.flat()[i]}`).toBeLessThanOrEqual(1e-3 * Math.abs(expected.flat()[i]));
+  });
+};
 
 describe('a short training run through the training loop', () => {
   test.skipIf(!native.ok)('on onednn: the cpu losses, the native kernels and the fused loss ran, no cpu fallback', async () => {

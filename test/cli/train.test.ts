@@ -42,7 +42,9 @@ describe('lvseg train --resume after SIGKILL', () => {
     expect(resumed.map((e) => e.epoch)).toEqual([0, 1, 2, 3]);
     // same weights, optimizer moments and data order after the resume: the same losses as without the kill
     const reference = epochsOf(straight);
-    resumed.forEach((e, i) => expect(e.loss).toBeCloseTo(reference[i]!.loss, 5));
+    resumed.forEach((e, i) => {
+      expect(e.loss).toBeCloseTo(reference[i]!.loss, 5);
+    });
     expect(existsSync(join(killed, 'model', 'model.json'))).toBe(true);
   });
 });

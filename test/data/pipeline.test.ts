@@ -27,7 +27,9 @@ describe('Dataset', () => {
   it('keeps a small shuffle buffer local, as tf.data does', async () => {
     const out = await collect(Dataset.from(range(100)).shuffle(2, 1).iterate(0));
     // with a buffer of 2, element i can come out at position i+1 at the latest
-    out.forEach((v, pos) => expect(v).toBeLessThanOrEqual(pos + 1));
+    out.forEach((v, pos) => {
+      expect(v).toBeLessThanOrEqual(pos + 1);
+    });
     expect([...out].sort((a, b) => a - b)).toEqual(range(100));
   });
 
@@ -36,7 +38,9 @@ describe('Dataset', () => {
     const order = await collect(Dataset.from(range(50)).shuffle(10, 7).iterate(0));
     expect([...order].sort((a, b) => a - b)).toEqual(range(50));
     // item k cannot come out before position k - 9
-    order.forEach((item, pos) => expect(item).toBeLessThanOrEqual(pos + 9));
+    order.forEach((item, pos) => {
+      expect(item).toBeLessThanOrEqual(pos + 9);
+    });
   });
 
   it('resuming a repeated shuffle with skip(position) gives the same elements as never stopping', async () => {

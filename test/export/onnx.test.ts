@@ -38,7 +38,9 @@ async function runOnnx(bytes: Uint8Array, inputs: readonly Float32Array[], heigh
   const session = await ort.InferenceSession.create(bytes);
   try {
     const data = new Float32Array(inputs.length * height * width);
-    inputs.forEach((image, i) => data.set(image, i * height * width));
+    inputs.forEach((image, i) => {
+      data.set(image, i * height * width);
+    });
     const result = await session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', data, [inputs.length, height, width, 1]) });
     const out = result[session.outputNames[0]!]!;
     return { scores: out.data as Float32Array, dims: out.dims, outputName: session.outputNames[0]! };

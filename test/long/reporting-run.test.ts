@@ -38,7 +38,9 @@ describe('TensorBoard files and report of a real 3-epoch run', () => {
       expect(train.filter((v) => v.tag === tag).map((v) => v.step)).toEqual([0, 1, 2]);
       const v = val.filter((x) => x.tag === tag);
       expect(v.map((x) => x.step)).toEqual([0, 1, 2]);
-      v.forEach((x, e) => expect(x.simple_value).toBeCloseTo(history[e]![`val_${tag.slice(6)}`]!, 5));
+      v.forEach((x, e) => {
+        expect(x.simple_value).toBeCloseTo(history[e]![`val_${tag.slice(6)}`]!, 5);
+      });
     }
     const images = train.filter((v) => v.image);
     expect(images.map((v) => v.step)).toEqual([0, 1, 2]);

@@ -9,7 +9,10 @@ import { inferenceModel } from '../../src/models/fold.js';
 /** Gives every batch norm statistics and an affine map far from the identity, as training would. */
 function trainedLikeBatchNorms(model: tfl.LayersModel, seed: number): void {
   let s = seed;
-  const draw = () => ((s = (s * 16807) % 2147483647) / 2147483647);
+  const draw = () => {
+    s = (s * 16807) % 2147483647;
+    return s / 2147483647;
+  };
   for (const layer of model.layers) {
     if (layer.getClassName() !== 'BatchNormalization') continue;
     layer.setWeights(layer.weights.map((w) => {

@@ -57,10 +57,14 @@ describe('TensorBoardCallback', () => {
     for (const [tag, key] of [['epoch_loss', 'loss'], ['epoch_dice', 'dice'], ['epoch_accuracy', 'accuracy']] as const) {
       const t = train.filter((v) => v.tag === tag);
       expect(t.map((v) => v.step)).toEqual([0, 1, 2]);
-      t.forEach((v, e) => expect(v.simple_value).toBeCloseTo(logs[e]![key], 6));
+      t.forEach((v, e) => {
+        expect(v.simple_value).toBeCloseTo(logs[e]![key], 6);
+      });
       const w = val.filter((v) => v.tag === tag);
       expect(w.map((v) => v.step)).toEqual([0, 1, 2]);
-      w.forEach((v, e) => expect(v.simple_value).toBeCloseTo(logs[e]![`val_${key}`], 6));
+      w.forEach((v, e) => {
+        expect(v.simple_value).toBeCloseTo(logs[e]![`val_${key}`], 6);
+      });
     }
     expect(train.some((v) => v.tag === 'epoch_seconds' || v.tag.startsWith('epoch_val'))).toBe(false);
     expect(val.map((v) => v.tag).sort()).toEqual([...Array(3).fill('epoch_accuracy'), ...Array(3).fill('epoch_dice'), ...Array(3).fill('epoch_loss')]);

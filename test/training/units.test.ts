@@ -61,7 +61,10 @@ describe('losses', () => {
 describe('metrics', () => {
   it('batchMetrics gives every metric bit for bit as batchMetric does', () => {
     let state = 7;
-    const mask = (): Uint8Array => Uint8Array.from({ length: 37 }, () => ((state = (state * 1103515245 + 12345) % 2 ** 31) >> 16) & 1);
+    const mask = (): Uint8Array => Uint8Array.from({ length: 37 }, () => {
+      state = (state * 1103515245 + 12345) % 2 ** 31;
+      return (state >> 16) & 1;
+    });
     const preds = [mask(), mask(), new Uint8Array(37)];
     const labels = [mask(), new Uint8Array(37), new Uint8Array(37)];
     expect(batchMetrics(METRIC_NAMES, preds, labels)).toEqual(METRIC_NAMES.map((m) => batchMetric(m, preds, labels)));
@@ -109,7 +112,11 @@ describe('checkpoints', () => {
     step(restored, loaded.model, loaded.model.trainableWeights.map((w) => w.read() as tf.Variable));
     const a = model.getWeights().map((w) => Array.from(w.dataSync()));
     const b = loaded.model.getWeights().map((w) => Array.from(w.dataSync()));
-    a.forEach((wa, i) => wa.forEach((v, j) => expect(b[i]![j]).toBeCloseTo(v, 6)));
+    a.forEach((wa, i) => {
+      wa.forEach((v, j) => {
+        expect(b[i]![j]).toBeCloseTo(v, 6);
+      });
+    });
   });
 });
 

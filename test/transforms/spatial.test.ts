@@ -82,7 +82,10 @@ describe('random spatial transforms', () => {
         // the phantom's LV is brighter than its surroundings: the moved label still covers bright pixels
         let inside = 0;
         let outside = 0;
-        out.label.forEach((v, i) => (v ? (inside += out.image[i]!) : (outside += out.image[i]!)));
+        out.label.forEach((v, i) => {
+          if (v) inside += out.image[i]!;
+          else outside += out.image[i]!;
+        });
         const n = out.label.reduce((a, v) => a + v, 0);
         expect(inside / n).toBeGreaterThan(outside / (out.label.length - n));
       }

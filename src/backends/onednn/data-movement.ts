@@ -239,7 +239,8 @@ export function dataMovementKernels(addon: NativeAddon, kernels: KernelTable): v
       const r = reps[k];
       const next = [...shape];
       next[k] *= r;
-      const dst = t === 0 ? (result = output(backend, outShape)).data : new Float32Array(util.sizeFromShape(next));
+      if (t === 0) result = output(backend, outShape);
+      const dst = t === 0 ? result!.data : new Float32Array(util.sizeFromShape(next));
       if (outer <= r) {
         for (let o = 0; o < outer; o++) copyRows(addon, current, o * block, dst, o * block * r, r, block, 0, block);
       } else {

@@ -30,7 +30,10 @@ let lastToken = 0;
 
 export function valuesToken(values: Float32Array): number {
   let token = tokens.get(values);
-  if (token === undefined) tokens.set(values, (token = ++lastToken));
+  if (token === undefined) {
+    token = ++lastToken;
+    tokens.set(values, token);
+  }
   return token;
 }
 
