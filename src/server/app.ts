@@ -49,6 +49,10 @@ function sendFile(reply: FastifyReply, file: string | undefined): FastifyReply {
   return reply
     .type(CONTENT_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream')
     .header('x-content-type-options', 'nosniff')
+    // Cross-origin isolation: the pages' wasm backend gets SharedArrayBuffer, so threads (SIMD + 2 threads
+    // segment a 240-image cine about twice as fast as one thread on a 2-core CPU).
+    .header('cross-origin-opener-policy', 'same-origin')
+    .header('cross-origin-embedder-policy', 'require-corp')
     .send(createReadStream(file));
 }
 
