@@ -7,7 +7,7 @@
 import { zipSync } from 'fflate';
 import type { PageImage } from './decode.js';
 import type { DroppedVolumes } from './volumes-view.js';
-import { buildVolumesRecord, phasesCsv as cliPhasesCsv, type VolumesRecord } from '../../reporting/volumes-record.js';
+import { buildVolumesRecord, phasesCsv as cliPhasesCsv, type VolumesRecord } from '../../browser.js';
 
 /** What an export needs of one segmented image. */
 export interface ExportedImage {

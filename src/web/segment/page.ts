@@ -7,7 +7,7 @@
  * for automation.
  */
 import {
-  checkModelMetadata, describeSegment, formatScaling, METADATA_FILE, parseScaling, PREDICTION_COLOUR, renderContourOverlay,
+  checkModelMetadata, describeSegment, matchCineContours, measureExperts, formatScaling, METADATA_FILE, parseScaling, PREDICTION_COLOUR, renderContourOverlay,
   type LabelConvention, type Scaling, type SegmentSettings,
 } from '../../browser.js';
 import { $, describeBackend, download, rememberedBackend, wireBackendMenu, type BackendChoice } from '../kit.js';
@@ -57,6 +57,8 @@ let modelReady = false;
 let images: PageImage[] = [];
 let results: (ImageResult | undefined)[] = [];
 let found: DroppedVolumes = { kind: 'none' };
+/** The experts' contour files the user dropped (name, text): measured against the cine once there is one. */
+let expertFiles: { name: string; text: string }[] = [];
 let selected = 0;
 // Each new segmentation pass gets a number; an older pass stops when it sees a newer one (or a cancel).
 let pass = 0;
@@ -323,6 +325,7 @@ async function segmentAll(): Promise<void> {
   const volumes = await droppedVolumes(results.flatMap((r) => (r?.image.dicom ? [{ dicom: r.image.dicom, mask: r.mask }] : [])), labels);
   if (mine !== pass) return;
   found = volumes;
+  addExperts();
   renderVolumes($('volumes'), volumes, { thumbnail, pick: showCell });
   if (volumes.kind === 'volumes') {
     $('cine-nav').hidden = false;
@@ -347,6 +350,27 @@ function thumbnail(slice: number, phase: number): HTMLCanvasElement | undefined 
 function showCell(slice: number, phase: number): void {
   const index = indexOfCell(slice, phase);
   if (index >= 0) show(index);
+}
+
+/** The dropped expert contours measured on the cine by `lvseg volumes --contours`' rule, into `found`. */
+function addExperts(): void {
+  if (found.kind !== 'volumes' || expertFiles.length === 0) return;
+  try {
+    found.experts = measureExperts(found.cine, matchCineContours('the dropped contour files', expertFiles, found.cine));
+  } catch (err) {
+    delete found.experts;
+    say(`contours: ${(err as Error).message}`);
+  }
+}
+
+async function takeContours(files: File[]): Promise<void> {
+  expertFiles = await Promise.all(files.map(async (f) => ({ name: f.webkitRelativePath || f.name, text: await f.text() })));
+  if (found.kind !== 'volumes') {
+    say(`${files.length} contour file${files.length === 1 ? '' : 's'} kept: the experts' volumes follow once a cine is segmented`);
+    return;
+  }
+  addExperts();
+  renderVolumes($('volumes'), found, { thumbnail, pick: showCell });
 }
 
 function cancel(): void {
@@ -397,6 +421,8 @@ function wire(listed: ListedModel[]): void {
   scaleSelect.addEventListener('change', () => void segmentAll());
   spacingInput.addEventListener('change', () => void segmentAll());
   cancelButton.addEventListener('click', cancel);
+  const contoursInput = $<HTMLInputElement>('contours');
+  contoursInput.addEventListener('change', () => void takeContours(Array.from(contoursInput.files ?? [])).catch((err: Error) => say(`contours: ${err.message}`)));
   slider.addEventListener('input', () => show(Number(slider.value)));
   const cineMove = (): void => showCell(Number(sliceSlider.value) - 1, Number(phaseSlider.value) - 1);
   sliceSlider.addEventListener('input', cineMove);

@@ -7,9 +7,8 @@
  */
 import {
   buildCine, chooseSeries, DataError, describeSeries, describeVolumeRule, DEFAULT_VOLUME_RULE, groupSeries, measureCine, type CineMeasurement,
-  type CineSeries, type DicomSlice, type LabelConvention, type SeriesGroup, type VolumeResult,
+  type CineSeries, type DicomSlice, type ExpertMeasurement, type LabelConvention, type SeriesGroup, type VolumeResult,
 } from '../../browser.js';
-import type { ExpertMeasurement } from '../../evaluation/cine-volumes.js';
 
 /** One segmented DICOM image of the page. */
 export interface SegmentedDicom {
