@@ -4,7 +4,7 @@
  * as the experts' files are named), the areas as CSV, and for a cine the record and per-phase table of
  * `lvseg volumes` (volumes.json, phases.csv), built by the CLI's own code.
  */
-import { zipSync } from 'fflate';
+import { zipSync, zlibSync } from 'fflate';
 import type { PageImage } from './decode.js';
 import type { DroppedVolumes } from './volumes-view.js';
 import { buildVolumesRecord, phasesCsv as cliPhasesCsv, type VolumesRecord } from '../../browser.js';
@@ -42,27 +42,54 @@ function uniqueNames(names: string[]): string[] {
   });
 }
 
-function maskPng(image: PageImage, mask: Uint8Array): Promise<Uint8Array> {
-  const canvas = new OffscreenCanvas(image.width, image.height);
-  const context = canvas.getContext('2d')!;
-  const data = context.createImageData(image.width, image.height);
-  for (let i = 0; i < mask.length; i++) {
-    const v = mask[i] !== 0 ? 255 : 0;
-    data.data[4 * i] = v;
-    data.data[4 * i + 1] = v;
-    data.data[4 * i + 2] = v;
-    data.data[4 * i + 3] = 255;
+const CRC_TABLE = Uint32Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+
+function crc32(bytes: Uint8Array): number {
+  let c = 0xffffffff;
+  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff]! ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+function pngChunk(type: string, data: Uint8Array): Uint8Array {
+  const out = new Uint8Array(12 + data.length);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, data.length);
+  for (let i = 0; i < 4; i++) out[4 + i] = type.charCodeAt(i);
+  out.set(data, 8);
+  view.setUint32(8 + data.length, crc32(out.subarray(4, 8 + data.length)));
+  return out;
+}
+
+/**
+ * A mask as an 8-bit grey PNG, LV = 255, as `lvseg predict` writes `<name>.mask.png`; encoded here rather than
+ * through a canvas, which took seconds for a series on a busy CPU.
+ */
+export function maskPng(mask: Uint8Array, height: number, width: number): Uint8Array {
+  const rows = new Uint8Array(height * (width + 1));
+  for (let r = 0; r < height; r++) for (let c = 0; c < width; c++) rows[r * (width + 1) + 1 + c] = mask[r * width + c] !== 0 ? 255 : 0;
+  const header = new Uint8Array(13);
+  const view = new DataView(header.buffer);
+  view.setUint32(0, width);
+  view.setUint32(4, height);
+  header.set([8, 0, 0, 0, 0], 8);
+  const parts = [Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), pngChunk('IHDR', header), pngChunk('IDAT', zlibSync(rows)), pngChunk('IEND', new Uint8Array(0))];
+  const png = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    png.set(p, at);
+    at += p.length;
   }
-  context.putImageData(data, 0, 0);
-  return canvas.convertToBlob({ type: 'image/png' }).then(async (b) => new Uint8Array(await b.arrayBuffer()));
+  return png;
 }
 
 /** Each image's mask PNG, `<stem>.mask.png`, and all of them in one zip (stored: PNG is compressed already). */
-export async function masksZip(done: readonly ExportedImage[]): Promise<{ files: Record<string, Uint8Array>; zip: Uint8Array }> {
+export function masksZip(done: readonly ExportedImage[]): Uint8Array {
   const names = uniqueNames(done.map((r) => `${stem(r.image.name)}.mask.png`));
-  const files: Record<string, Uint8Array> = {};
-  for (const [i, r] of done.entries()) files[names[i]!] = await maskPng(r.image, r.mask);
-  return { files, zip: zipSync(files, { level: 0 }) };
+  return zipSync(Object.fromEntries(done.map((r, i) => [names[i]!, maskPng(r.mask, r.image.height, r.image.width)])), { level: 0 });
 }
 
 /** Every contour as a Sunnybrook text file, in one zip. */

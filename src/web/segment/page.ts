@@ -12,7 +12,7 @@ import {
 } from '../../browser.js';
 import { $, describeBackend, download, rememberedBackend, wireBackendMenu, type BackendChoice } from '../kit.js';
 import { decodeImageFile, seriesOrder, type PageImage } from './decode.js';
-import { areasCsv, contoursZip, masksZip, phasesCsv, stem, volumesRecord } from './exports.js';
+import { areasCsv, contoursZip, maskPng, masksZip, phasesCsv, stem, volumesRecord } from './exports.js';
 import { clearVolumes, droppedVolumes, renderVolumes, type DroppedVolumes } from './volumes-view.js';
 import type { WorkerReply, WorkerRequest } from './worker.js';
 import type { ListedModel } from '../../server/models.js';
@@ -429,13 +429,13 @@ function wire(listed: ListedModel[]): void {
   phaseSlider.addEventListener('input', cineMove);
   $('dl-mask').addEventListener('click', () => {
     const r = results[selected];
-    if (r) void masksZip([r]).then(({ files }) => download(`${stem(r.image.name)}.mask.png`, new Blob([Object.values(files)[0]! as Uint8Array<ArrayBuffer>], { type: 'image/png' })));
+    if (r) download(`${stem(r.image.name)}.mask.png`, new Blob([maskPng(r.mask, r.image.height, r.image.width) as Uint8Array<ArrayBuffer>], { type: 'image/png' }));
   });
   $('dl-contour').addEventListener('click', () => {
     const r = results[selected];
     if (r) download(`${stem(r.image.name)}-icontour-auto.txt`, new Blob([r.contourText], { type: 'text/plain' }));
   });
-  $('dl-masks').addEventListener('click', () => void masksZip(done()).then(({ zip }) => download('lv-masks.zip', new Blob([zip as Uint8Array<ArrayBuffer>], { type: 'application/zip' }))));
+  $('dl-masks').addEventListener('click', () => download('lv-masks.zip', new Blob([masksZip(done()) as Uint8Array<ArrayBuffer>], { type: 'application/zip' })));
   $('dl-contours').addEventListener('click', () => download('lv-contours.zip', new Blob([contoursZip(done()) as Uint8Array<ArrayBuffer>], { type: 'application/zip' })));
   $('dl-json').addEventListener('click', () => {
     const body = JSON.stringify({ model: modelName, scale: scaleSelect.value, backend, images: done().map(resultRecord) }, null, 2);
