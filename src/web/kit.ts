@@ -5,7 +5,7 @@
  * choice remembered in localStorage, `?backend=NAME` forcing one. Works in a window and in a worker.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 
 export const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 
@@ -41,8 +41,8 @@ export interface BackendChoice {
   /** One line for the page: what was chosen and why. */
   why: string;
   candidates: BackendCandidate[];
-  /** Whether wasm runs with threads (the page is cross-origin isolated); null when wasm is not the backend. */
-  wasmThreads: boolean | null;
+  /** The threads wasm runs on (more than one only where the page is cross-origin isolated); null when wasm is not the backend. */
+  wasmThreads: number | null;
 }
 
 interface GpuAdapterLike {
@@ -109,7 +109,12 @@ export interface ChooseOptions {
  */
 export async function chooseBackend(options: ChooseOptions): Promise<BackendChoice> {
   setWasmPaths(options.wasmBase);
-  const threads = (): boolean | null => (tf.getBackend() === 'wasm' ? Boolean((globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated) : null);
+  // tfjs caps XNNPACK at half the logical cores (tfjs-backend-wasm's backend.cc): below 4 cores that is one
+  // thread, and the threaded binary would only start 8 idle pthread workers; the page runs more workers instead.
+  const cores = (globalThis.navigator as { hardwareConcurrency?: number }).hardwareConcurrency ?? 1;
+  if (cores < 4) tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+  setThreadsCount(cores);
+  const threads = (): number | null => (tf.getBackend() === 'wasm' ? getThreadsCount() : null);
   const begin = async (name: string): Promise<boolean> => {
     options.beforeStart?.(name);
     return start(name);
@@ -135,8 +140,9 @@ export async function chooseBackend(options: ChooseOptions): Promise<BackendChoi
 
 /** What the page shows of a choice, e.g. "wasm (SIMD + 2 threads) · no hardware GPU (…)". */
 export function describeBackend(choice: BackendChoice): string {
-  const threads = (globalThis.navigator as { hardwareConcurrency?: number }).hardwareConcurrency ?? 1;
-  const detail = choice.wasmThreads === null ? '' : choice.wasmThreads ? ` (SIMD + ${threads} threads)` : ' (SIMD, one thread: the page is not cross-origin isolated)';
+  const isolated = Boolean((globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated);
+  const n = choice.wasmThreads;
+  const detail = n === null ? '' : n > 1 ? ` (SIMD + ${n} threads)` : isolated ? ' (SIMD, 1 thread)' : ' (SIMD, 1 thread: not cross-origin isolated)';
   return `${choice.name}${detail} · ${choice.why}`;
 }
 

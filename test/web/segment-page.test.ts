@@ -85,10 +85,17 @@ describe.skipIf(!hasChromium)('the segmentation page on a cine', () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     await page.goto(`${serve.url}segment/?model=run:pipeline`);
     await page.waitForSelector('body[data-lvseg-model="pipeline (run)"]');
-    // a 100 ms timer in the page: the longest it waits while the series is segmented
+    // A 100 ms timer in the page, and the page's long tasks (its own code holding the thread), while the series
+    // is segmented. On this shared 2-core machine the OS alone delays a timer by 300-600 ms at times (load 20,
+    // no long task at that moment), so the page is held to its own tasks under 300 ms and the timer to 1 s
+    // (the model on this thread froze the tab for a minute).
     await page.evaluate(() => {
-      const w = window as unknown as { maxWait: number };
+      const w = window as unknown as { maxWait: number; longest: number };
       w.maxWait = 0;
+      w.longest = 0;
+      new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) w.longest = Math.max(w.longest, e.duration);
+      }).observe({ type: 'longtask' });
       let last = performance.now();
       setInterval(() => {
         w.maxWait = Math.max(w.maxWait, performance.now() - last);
@@ -97,9 +104,17 @@ describe.skipIf(!hasChromium)('the segmentation page on a cine', () => {
     });
     await page.locator('#images').setInputFiles(cineFiles);
     await page.waitForSelector('#volumes[data-lvseg-volumes]', { timeout: 240_000 });
-    const maxWait = await page.evaluate(() => (window as unknown as { maxWait: number }).maxWait);
-    expect(maxWait, `the page's 100 ms timer waited ${maxWait.toFixed(0)} ms`).toBeLessThan(300);
-    expect(await page.textContent('#backend')).toMatch(/^backend: wasm \(SIMD \+ \d+ threads\)/);
+    const { maxWait, longest } = await page.evaluate(() => {
+      const w = window as unknown as { maxWait: number; longest: number };
+      return { maxWait: w.maxWait, longest: w.longest };
+    });
+    console.log(`segment page: longest task ${longest.toFixed(0)} ms, longest 100 ms timer wait ${maxWait.toFixed(0)} ms`);
+    expect(longest, `the page held its thread for ${longest.toFixed(0)} ms`).toBeLessThan(300);
+    expect(maxWait, `the page's 100 ms timer waited ${maxWait.toFixed(0)} ms`).toBeLessThan(1000);
+    // tfjs gives wasm half the logical cores as threads (1 here): the page runs a worker per share of the cores
+    const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+    expect(await page.textContent('#backend')).toMatch(/^backend: wasm \(SIMD[^)]*\)( × \d workers)? · no hardware GPU/);
+    if (cores <= 3) expect(await page.getAttribute('body', 'data-lvseg-workers')).toBe(String(cores));
     for (const measure of ['EF', 'EDV', 'ESV']) {
       const box = (await page.locator(`#volumes tr[data-measure="${measure}"]`).boundingBox())!;
       expect(box.y + box.height, `${measure} below the fold`).toBeLessThanOrEqual(800);

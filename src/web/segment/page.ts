@@ -48,7 +48,8 @@ const current = $('current');
 const rows = $<HTMLTableSectionElement>('results');
 
 let backend = '';
-let worker: Worker | undefined;
+/** The workers the batches are shared among: one, or one per tfjs thread group on wasm (see startBackend). */
+let workers: Worker[] = [];
 let modelName = '';
 let pipeline: SegmentSettings | undefined;
 /** How the model's training masks were drawn (its lvseg.json): the volumes are measured accordingly. */
@@ -64,48 +65,61 @@ let selected = 0;
 let pass = 0;
 let requestId = 0;
 const pending = new Map<number, (reply: WorkerReply) => void>();
-let backendReply: ((reply: WorkerReply) => void) | undefined;
 
 function say(text: string): void {
   statusText.textContent = text;
 }
 
 function startWorker(): Worker {
-  worker?.terminate();
   const next = new Worker(new URL('./segment-worker.js', location.href), { type: 'module' });
   next.onmessage = (event: MessageEvent<WorkerReply>) => {
     const reply = event.data;
-    if (reply.type === 'backend') backendReply?.(reply);
-    else {
-      pending.get(reply.id)?.(reply);
-      pending.delete(reply.id);
-    }
+    pending.get(reply.id)?.(reply);
+    pending.delete(reply.id);
   };
   next.onerror = (event) => say(`error in the worker: ${event.message}`);
-  worker = next;
   return next;
 }
 
-function ask<T extends WorkerReply>(request: WorkerRequest, transfer: Transferable[] = []): Promise<T> {
+function ask<T extends WorkerReply>(worker: Worker, request: WorkerRequest, transfer: Transferable[] = []): Promise<T> {
   return new Promise((resolve) => {
-    if (request.type === 'backend') backendReply = resolve as (r: WorkerReply) => void;
-    else pending.set(request.id, resolve as (r: WorkerReply) => void);
-    worker!.postMessage(request, transfer);
+    pending.set(request.id, resolve as (r: WorkerReply) => void);
+    worker.postMessage(request, transfer);
   });
 }
 
-/** A fresh worker on the measured, remembered or forced backend. */
-async function startBackend(): Promise<BackendChoice> {
-  startWorker();
-  const forced = new URLSearchParams(location.search).get('backend');
-  const reply = await ask<Extract<WorkerReply, { type: 'backend' }>>({ type: 'backend', wasmBase: new URL('./', location.href).href, forced, preferred: rememberedBackend() });
+async function chooseIn(worker: Worker, forced: string | null): Promise<BackendChoice> {
+  const reply = await ask<Extract<WorkerReply, { type: 'backend' }>>(worker, { type: 'backend', id: ++requestId, wasmBase: new URL('./', location.href).href, forced, preferred: rememberedBackend() });
   if (!reply.choice) throw new Error(reply.error ?? 'the worker chose no backend');
-  backend = reply.choice.name;
-  backendText.textContent = `backend: ${describeBackend(reply.choice)}`;
+  return reply.choice;
+}
+
+/**
+ * Fresh workers on the measured, remembered or forced backend. On wasm, tfjs gives XNNPACK half the logical
+ * cores as threads (one on a 2-core CPU, whatever the page asks): the page runs as many workers as that
+ * leaves cores for, each on its share of the batches.
+ */
+async function startBackend(): Promise<BackendChoice> {
+  for (const w of workers) w.terminate();
+  const forced = new URLSearchParams(location.search).get('backend');
+  const first = startWorker();
+  workers = [first];
+  const choice = await chooseIn(first, forced);
+  backend = choice.name;
+  if (choice.wasmThreads !== null) {
+    const cores = navigator.hardwareConcurrency || 1;
+    const extra = Math.min(3, Math.max(1, Math.round(cores / choice.wasmThreads)) - 1);
+    const more = Array.from({ length: extra }, () => startWorker());
+    workers.push(...more);
+    await Promise.all(more.map((w) => chooseIn(w, 'wasm')));
+  }
+  const shared = workers.length > 1 ? ` × ${workers.length} workers` : '';
+  backendText.textContent = `backend: ${describeBackend(choice)}`.replace(/^(backend: \S+( \([^)]*\))?)/, `$1${shared}`);
   document.body.dataset.lvsegBackend = backend;
+  document.body.dataset.lvsegWorkers = String(workers.length);
   wireBackendMenu(backendMenu, backend, () => void restartBackend().catch((err: Error) => say(`backend: ${err.message}`)));
   if (forced) backendMenu.disabled = true;
-  return reply.choice;
+  return choice;
 }
 
 let reloadModel: (() => Promise<void>) | undefined;
@@ -132,8 +146,9 @@ async function useModel(source: { url: string } | { files: File[] }, name: strin
   modelReady = false;
   reloadModel = () => useModel(source, name, segment, drawn);
   say(`loading model ${name}…`);
-  const reply = await ask<Extract<WorkerReply, { type: 'model' }>>({ type: 'model', id: ++requestId, source });
-  if (reply.error) throw new Error(reply.error);
+  const replies = await Promise.all(workers.map((w) => ask<Extract<WorkerReply, { type: 'model' }>>(w, { type: 'model', id: ++requestId, source })));
+  const failed = replies.find((r) => r.error);
+  if (failed) throw new Error(failed.error);
   if (mine !== pass) return;
   modelName = name;
   pipeline = segment;
@@ -285,12 +300,15 @@ async function segmentAll(): Promise<void> {
   const spacing = typedSpacing();
   const started = performance.now();
   cancelButton.disabled = false;
-  try {
-    for (let first = 0; first < images.length; first += BATCH) {
-      if (mine !== pass) return;
+  let next = 0;
+  let finished = 0;
+  // each worker takes the next batch when it is free: results come back out of order, each to its own row
+  const drive = async (worker: Worker): Promise<void> => {
+    while (mine === pass && next < images.length) {
+      const first = next;
+      next += BATCH;
       const batch = images.slice(first, first + BATCH);
-      say(`segmenting ${first + 1}–${first + batch.length} of ${images.length} on ${backend}…`);
-      const reply = await ask<Extract<WorkerReply, { type: 'segment' }>>({
+      const reply = await ask<Extract<WorkerReply, { type: 'segment' }>>(worker, {
         type: 'segment', id: ++requestId, scale, ...(pipeline ? { segment: pipeline } : {}),
         images: batch.map((image) => {
           const sp = image.spacing ?? spacing;
@@ -312,12 +330,19 @@ async function segmentAll(): Promise<void> {
         row.cells[3]!.textContent = areaText(r);
         row.dataset.lvsegResult = JSON.stringify(resultRecord(r));
       });
-      progress.value = first + batch.length;
+      finished += batch.length;
+      progress.value = finished;
+      say(`segmented ${finished} of ${images.length} on ${backend}…`);
       if (selected >= first && selected < first + batch.length) show(selected);
     }
+  };
+  say(`segmenting ${images.length} images on ${backend}…`);
+  try {
+    await Promise.all(workers.map(drive));
   } finally {
     if (mine === pass) cancelButton.disabled = true;
   }
+  if (mine !== pass) return;
   const seconds = (performance.now() - started) / 1000;
   const done = results.filter((r) => r !== undefined).length;
   document.body.dataset.lvsegSeconds = seconds.toFixed(2);
@@ -396,6 +421,12 @@ async function takeImages(files: File[]): Promise<void> {
   }
   images = decoded.sort(seriesOrder);
   selected = 0;
+  // As lvseg volumes: a model's 1/255 or 1/1024 is for 0-255 (or lab) images; DICOM pixels are scaled per image to 0-1 instead.
+  const scale = currentScale();
+  if (typeof scale === 'number' && images.length > 0 && images.every((image) => image.dicom)) {
+    setScale('minmax');
+    say(`DICOM: scale minmax, as lvseg volumes uses (the model's ${formatScaling(scale)} is for 0-255 images)`);
+  }
   await segmentAll();
   if (problems.length > 0) say(`${statusText.textContent}; skipped: ${problems.join('; ')}`);
 }

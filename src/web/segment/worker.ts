@@ -28,12 +28,12 @@ export type WorkerResult =
   | { error: string };
 
 export type WorkerRequest =
-  | { type: 'backend'; wasmBase: string; forced: string | null; preferred: string | null }
+  | { type: 'backend'; id: number; wasmBase: string; forced: string | null; preferred: string | null }
   | { type: 'model'; id: number; source: { url: string } | { files: File[] } }
   | { type: 'segment'; id: number; images: WorkerImage[]; scale: Scaling; segment?: SegmentSettings };
 
 export type WorkerReply =
-  | { type: 'backend'; choice?: BackendChoice; error?: string }
+  | { type: 'backend'; id: number; choice?: BackendChoice; error?: string }
   | { type: 'model'; id: number; error?: string }
   | { type: 'segment'; id: number; results: WorkerResult[] };
 
@@ -90,9 +90,9 @@ async function segmentBatch(images: WorkerImage[], scale: Scaling, segment?: Seg
 async function handle(request: WorkerRequest): Promise<void> {
   if (request.type === 'backend') {
     try {
-      post({ type: 'backend', choice: await chooseBackend({ wasmBase: request.wasmBase, forced: request.forced, preferred: request.preferred }) });
+      post({ type: 'backend', id: request.id, choice: await chooseBackend({ wasmBase: request.wasmBase, forced: request.forced, preferred: request.preferred }) });
     } catch (err) {
-      post({ type: 'backend', error: (err as Error).message });
+      post({ type: 'backend', id: request.id, error: (err as Error).message });
     }
   } else if (request.type === 'model') {
     try {
