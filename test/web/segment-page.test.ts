@@ -14,6 +14,7 @@ import { unzipSync } from 'fflate';
 import { PNG } from 'pngjs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { VolumeSummary } from '../../src/reporting/volumes-record.js';
 import { writePhantomCine, type PhantomCine } from '../data/cine-phantom.js';
 import { CHROMIUM, CLI, ROOT, hasChromium, startServe } from './serve-child.js';
 import { writePipelineRun } from './pipeline-run.js';
@@ -28,13 +29,7 @@ const base = mkdtempSync(join(tmpdir(), 'lvseg-segment-page-'));
 const runs = join(base, 'runs');
 const BROWSER_ARGS = ['--headless', '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
-interface Volumes {
-  edvMl: number;
-  esvMl: number;
-  svMl: number;
-  efPct: number;
-  edPhase: number;
-  esPhase: number;
+interface Volumes extends VolumeSummary {
   countedSlices: number[];
 }
 

@@ -1,6 +1,6 @@
 /**
  * The segmentation page: images in, LV contours, areas and (for a cine) volumes and EF out, all in this tab.
- * The model runs in a worker (worker.ts) on the backend the page kit measures as fastest here, with the steps
+ * The model runs in workers (worker.ts) on the backend the page kit measures as fastest here, with the steps
  * `lvseg predict` runs (scaling, segmentImage with the model's pipeline from its lvseg.json, measureMask), so
  * the page and the CLI give the same masks; this thread decodes, draws and measures volumes. Each finished
  * image's result is a row with a `data-lvseg-result` attribute, the volumes section has `data-lvseg-volumes`,
