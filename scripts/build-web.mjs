@@ -26,6 +26,7 @@ await page('segment', 'page.ts', 'segment.js', [
   ['src/web/segment/segment.css', 'segment.css'],
   ...wasm,
 ]);
+await build({ ...common, entryPoints: [join(root, 'src', 'web', 'segment', 'worker.ts')], outfile: join(out, 'segment', 'segment-worker.js') });
 await page('dashboard', 'dashboard.ts', 'dashboard.js', [
   ['src/web/dashboard/index.html', 'index.html'],
   ['src/web/dashboard/dashboard.css', 'dashboard.css'],

@@ -38,13 +38,17 @@ export { postprocessMask, fillHoles } from './inference/postprocess.js';
 export type { Sample } from './data/sample.js';
 export { METADATA_FILE, checkModelMetadata, type ModelMetadata, type InferenceSettings, type LabelConvention } from './models/metadata.js';
 export {
-  groupSeries, describeSeries, chooseSeries, buildCine, cineHeartRate, sliceNormal, type SeriesGroup, type CineSeries, type CineSlice,
+  groupSeries, describeSeries, chooseSeries, buildCine, cineHeartRate, sliceNormal, matchCineContours, ICONTOUR_FILE, type SeriesGroup, type CineSeries, type CineSlice,
+  type CineContours,
 } from './data/cine-grid.js';
 export {
   computeVolumes, describeVolumeRule, DEFAULT_VOLUME_RULE, type VolumeRule, type VolumeResult, type SliceVolumes, type CellStatus,
 } from './evaluation/volumes.js';
-export { measureCine, type CineImage, type CineMeasurement, type MaskGrid, type Segmenter } from './evaluation/cine-measure.js';
+export {
+  measureCine, measureExperts, type CineImage, type CineMeasurement, type ExpertMeasurement, type MaskGrid, type Segmenter,
+} from './evaluation/cine-measure.js';
 export { plainModelMetadata } from './models/metadata.js';
+export { buildVolumesRecord, phasesCsv, type VolumesRecord, type VolumesAnalysis } from './reporting/volumes-record.js';
 export { WEIGHTS_FILE, concatWeightData, layersModelJson } from './models/layers-format.js';
 export { readTfRecordBlob, tfRecordsFromChunks, isGzip } from './data/tfrecord-stream.js';
 export { decodeLabExample, encodeLabExample } from './data/lab-schema.js';

@@ -53,11 +53,13 @@ const serve: Command = {
 const webBuild: Command = {
   name: 'web build',
   usage: 'web build --out DIR',
-  summary: 'write the segmentation page (and the lab page, in lab/) as a static folder that any static file server can serve',
+  summary: 'write the segmentation page (DIR/segment/) and the lab page (DIR/lab/) as a static folder that any static file server can serve',
   description:
-    'Copies the in-browser segmentation page (HTML, script, tfjs wasm binaries) and the models bundled with lvseg into ' +
-    'DIR, with a models.json listing them, and the lab page (training in the browser) in DIR/lab/. Serve DIR with any static ' +
-    'file server (e.g. python3 -m http.server) and open it.',
+    'Copies the in-browser segmentation page (HTML, script, worker, tfjs wasm binaries) to DIR/segment/ with a models.json ' +
+    'listing the models bundled with lvseg (in DIR/models/), and the lab page (training in the browser) to DIR/lab/: the paths ' +
+    'lvseg serve uses. Serve DIR with any static file server (e.g. python3 -m http.server) and open it; a server that sends ' +
+    "'Cross-Origin-Opener-Policy: same-origin' and 'Cross-Origin-Embedder-Policy: require-corp' (DIR/_headers says so for " +
+    'Netlify and Cloudflare Pages) lets the wasm backend run with threads.',
   options: [
     { name: 'out', type: 'string', value: 'DIR', description: 'folder to write (created; it appears once the whole site is written)', default: '' },
     { name: 'overwrite', type: 'boolean', description: 'replace the site of an earlier web build in --out', default: false },
@@ -67,7 +69,7 @@ const webBuild: Command = {
     if (!out) throw new UsageError("web build needs --out DIR: 'lvseg web build --out site'");
     const output = { flag: '--out', command: 'lvseg web build', overwrite: args.options.overwrite as boolean, ownEntries: staticSiteEntries };
     const models = await withOutputFolder(resolve(out), output, async (tmp) => writeStaticSegmentPage(tmp));
-    console.log(`wrote the segmentation page to ${out} (${models} bundled model${models === 1 ? '' : 's'}) and the lab page to ${join(out, 'lab')}; serve it with any static file server`);
+    console.log(`wrote the segmentation page to ${join(out, 'segment')} (${models} bundled model${models === 1 ? '' : 's'}) and the lab page to ${join(out, 'lab')}; serve ${out} with any static file server`);
     return 0;
   },
 };

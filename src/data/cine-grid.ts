@@ -7,6 +7,7 @@
 import { DataError, UsageError } from '../errors.js';
 import { median } from '../imaging/statistics.js';
 import type { DicomSlice } from './dicom-decode.js';
+import { parseContour, type Contour } from '../imaging/contour-polygon.js';
 
 type Vec3 = [number, number, number];
 const dot = (a: readonly number[], b: readonly number[]): number => a[0]! * b[0]! + a[1]! * b[1]! + a[2]! * b[2]!;
@@ -314,4 +315,41 @@ export function cineHeartRate(images: readonly DicomSlice[], triggerTimes?: read
     if (step > 0) return { bpm: 60000 / cycle, source: 'estimated from trigger times (last trigger time + one phase step as the RR interval)' };
   }
   return undefined;
+}
+
+/** The expert i-contours of a cine, each at its grid cell. */
+export interface CineContours {
+  /** The i-contours folder read. */
+  dir: string;
+  contours: { slice: number; phase: number; contour: Contour; file: string }[];
+  warnings: string[];
+}
+
+/** Sunnybrook's expert inner contour files: IM-SSSS-NNNN-icontour-manual.txt, NNNN the image's InstanceNumber. */
+export const ICONTOUR_FILE = /^IM-\d+-(\d+)-icontour-manual\.txt$/;
+
+/**
+ * The expert i-contours among `files` (name, text; from a folder or dropped in a page) at their cells of the
+ * cine: contour `IM-0001-NNNN` belongs to the image with InstanceNumber NNNN. Contours whose image is not in
+ * the series are warnings; no contour file at all is an error.
+ */
+export function matchCineContours(dir: string, files: readonly { name: string; text: string }[], cine: CineSeries): CineContours {
+  const where = new Map<number, { slice: number; phase: number }>();
+  cine.grid.forEach((row, slice) => row.forEach((img, phase) => {
+    if (img?.instanceNumber !== undefined) where.set(img.instanceNumber, { slice, phase });
+  }));
+  const found: CineContours = { dir, contours: [], warnings: [] };
+  const base = (name: string): string => name.slice(name.lastIndexOf('/') + 1);
+  const contourFiles = files.filter((f) => ICONTOUR_FILE.test(base(f.name))).sort((a, b) => (base(a.name) < base(b.name) ? -1 : 1));
+  if (contourFiles.length === 0) throw new DataError(`${dir}: no IM-0001-NNNN-icontour-manual.txt files`);
+  for (const f of contourFiles) {
+    const instance = Number(ICONTOUR_FILE.exec(base(f.name))![1]);
+    const cell = where.get(instance);
+    if (!cell) {
+      found.warnings.push(`${f.name}: no image with InstanceNumber ${instance} in the series; contour left out`);
+      continue;
+    }
+    found.contours.push({ ...cell, contour: parseContour(f.text, f.name), file: f.name });
+  }
+  return found;
 }

@@ -7,8 +7,9 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { DataError, UsageError } from '../errors.js';
-import { buildCine, chooseSeries, groupSeries, type CineSeries, type SeriesGroup } from './cine-grid.js';
-import { readContourFile, type Contour } from './contours.js';
+import { buildCine, chooseSeries, groupSeries, ICONTOUR_FILE, matchCineContours, type CineContours, type CineSeries, type SeriesGroup } from './cine-grid.js';
+
+export type { CineContours } from './cine-grid.js';
 import { decodeDicom, type DicomSlice } from './dicom.js';
 import { readLinkCsv } from './sunnybrook.js';
 
@@ -77,14 +78,6 @@ export async function readCineSeries(dir: string, seriesUid?: string): Promise<{
 }
 
 /** Expert contours of a cine at their (slice, phase) cells. */
-export interface CineContours {
-  /** The i-contours folder read. */
-  dir: string;
-  contours: { slice: number; phase: number; contour: Contour; file: string }[];
-  warnings: string[];
-}
-
-const ICONTOUR = /^IM-\d+-(\d+)-icontour-manual\.txt$/;
 
 /**
  * The i-contours folder meant by `dir` for the series in `seriesDir`: `dir/i-contours`, or in a
@@ -112,27 +105,17 @@ export function resolveContourDir(dir: string, seriesDir: string): string {
 
 /**
  * Reads the expert i-contours of a cine: contour `IM-0001-NNNN` belongs to the image with InstanceNumber
- * NNNN. Contours whose image is not in the series are warnings.
+ * NNNN (matchCineContours). Contours whose image is not in the series are warnings.
  */
 export async function readCineContours(dir: string, cine: CineSeries): Promise<CineContours> {
-  const where = new Map<number, { slice: number; phase: number }>();
-  cine.grid.forEach((row, slice) => {
-    row.forEach((img, phase) => {
-      if (img?.instanceNumber !== undefined) where.set(img.instanceNumber, { slice, phase });
-    });
-  });
-  const found: CineContours = { dir, contours: [], warnings: [] };
-  const files = readdirSync(dir).filter((f) => ICONTOUR.test(f)).sort();
-  if (files.length === 0) throw new DataError(`${dir}: no IM-0001-NNNN-icontour-manual.txt files`);
-  for (const f of files) {
-    const instance = Number(ICONTOUR.exec(f)![1]);
-    const cell = where.get(instance);
+  const names = readdirSync(dir).filter((f) => ICONTOUR_FILE.test(f)).sort();
+  const files = await Promise.all(names.map(async (f) => {
     const file = join(dir, f);
-    if (!cell) {
-      found.warnings.push(`${file}: no image with InstanceNumber ${instance} in the series; contour left out`);
-      continue;
+    try {
+      return { name: file, text: await readFile(file, 'utf8') };
+    } catch (err) {
+      throw new DataError(`cannot read contour file ${file}: ${(err as Error).message}`, { cause: err });
     }
-    found.contours.push({ ...cell, contour: await readContourFile(file), file });
-  }
-  return found;
+  }));
+  return matchCineContours(dir, files, cine);
 }

@@ -4,23 +4,21 @@
  * experts' contours when they are at hand.
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { rasterizeContour } from '../data/contours.js';
 import {
-  readCineContours, resolveContourDir, type CineContours, type CineSeries, type DicomFolderScan, type SeriesGroup,
+  readCineContours, resolveContourDir, type CineSeries, type DicomFolderScan, type SeriesGroup,
 } from '../data/dicom-series.js';
 import { isNiftiName } from '../data/nifti.js';
 import { readCine } from '../data/nifti-cine.js';
 import { applyScaling, type Scaling } from '../data/scaling.js';
-import { DataError, UsageError } from '../errors.js';
-import { largestComponent } from '../imaging/contours.js';
-import { measureCine, measureGrid, type CineMeasurement, type MaskGrid, type Segmenter } from './cine-measure.js';
+import { UsageError } from '../errors.js';
+import { measureCine, measureExperts, type CineMeasurement, type ExpertMeasurement, type Segmenter } from './cine-measure.js';
 import { predictMask } from '../inference/predict.js';
 import { segmentSamples, type SegmentSettings } from '../inference/segment.js';
 import type { Sample } from '../data/sample.js';
 import type { LabelConvention } from '../models/metadata.js';
-import { computeVolumes, type VolumeResult, type VolumeRule } from './volumes.js';
+import type { VolumeRule } from './volumes.js';
 
-export { measureCine, type CineImage, type CineMeasurement, type MaskGrid, type Segmenter } from './cine-measure.js';
+export { measureCine, measureExperts, type CineImage, type CineMeasurement, type ExpertMeasurement, type MaskGrid, type Segmenter } from './cine-measure.js';
 
 /**
  * A segmenter on a model through the prediction path of predict.ts, or through the model's inference
@@ -39,59 +37,11 @@ export function modelSegmenter(model: tfl.LayersModel, scale: Scaling, segment?:
   };
 }
 
-/** The experts' volumes: the same rule over the contoured slices, at the contoured phases only. */
-export interface ExpertMeasurement {
-  dir: string;
-  /** The contoured phases (indices into the cine's phases). */
-  phases: number[];
-  /** The area inside each expert line (the polygon filled at pixel centres), at grid cells. */
-  masks: MaskGrid;
-  /** Volumes indexed like `phases`; `ed`/`es` index `phases` too. */
-  result: VolumeResult;
-  /**
-   * The same with the contours rasterised as the training masks are (boundary pixels added, as the
-   * published Sunnybrook masks do): what a model that learnt those masks perfectly would measure.
-   */
-  asTrainingMasks: VolumeResult;
-  warnings: string[];
-}
-
-function rasterizeExperts(cine: CineSeries, contours: CineContours, boundary: boolean): MaskGrid {
-  const masks: MaskGrid = cine.grid.map(() => new Array(cine.phases).fill(undefined));
-  for (const c of contours.contours) {
-    let mask: Uint8Array;
-    try {
-      mask = rasterizeContour(c.contour, cine.rows, cine.columns, { boundary });
-    } catch (err) {
-      throw new DataError(`${c.file}: ${(err as Error).message}`, { cause: err });
-    }
-    masks[c.slice]![c.phase] = largestComponent(mask, cine.rows, cine.columns);
-  }
-  return masks;
-}
-
 /**
- * Reads the experts' i-contours for the cine and measures them by the same rule (no temporal checks: they
- * are drawn at two phases). The volumes use the area inside each line: the polygon filled at pixel
- * centres, which matches its shoelace area within 0.1% on the shared data, where the boundary pixels of
- * the training masks add 5–6% (SCD0000101 EDV 191.2 vs 202.2 mL).
+ * Reads the experts' i-contours for the cine and measures them by the same rule (measureExperts).
  */
 export async function measureExpertContours(cine: CineSeries, contourDir: string, rule?: Partial<VolumeRule>): Promise<ExpertMeasurement> {
-  const contours = await readCineContours(contourDir, cine);
-  const phases = [...new Set(contours.contours.map((c) => c.phase))].sort((a, b) => a - b);
-  // A slice the experts did not contour at a phase has no LV there for them: an empty mask, not a missing image.
-  const empty = new Uint8Array(cine.rows * cine.columns);
-  const measure = (masks: MaskGrid): VolumeResult => {
-    const filled = masks.map((row, s) => row.map((m, p) => m ?? (cine.grid[s]![p] ? empty : undefined)));
-    return computeVolumes(measureGrid(cine, filled, phases), cine.slices.map((s) => s.zMm), { rule, cyclic: false, phaseNames: phases.map((p) => p + 1) });
-  };
-  const masks = rasterizeExperts(cine, contours, false);
-  const result = measure(masks);
-  const asTrainingMasks = measure(rasterizeExperts(cine, contours, true));
-  if (phases.length !== 2) {
-    result.warnings.push(`the experts contoured ${phases.length} phase${phases.length === 1 ? '' : 's'} (${phases.map((p) => p + 1).join(', ')}), not ED and ES only`);
-  }
-  return { dir: contours.dir, phases, masks, result, asTrainingMasks, warnings: contours.warnings };
+  return measureExperts(cine, await readCineContours(contourDir, cine), rule);
 }
 
 /** Why --contours does not go with a NIfTI cine. */

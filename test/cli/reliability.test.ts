@@ -84,7 +84,7 @@ describe('2. lvseg web build --out', () => {
 
     const fresh = join(base, 'site2');
     expect((await captureCli(['web', 'build', '--out', fresh])).code).toBe(0);
-    expect(readdirSync(fresh)).toEqual(expect.arrayContaining(['index.html', 'models.json', 'lab', 'segment.js']));
+    expect(readdirSync(fresh)).toEqual(expect.arrayContaining(['index.html', '_headers', 'segment', 'lab', 'models']));
     expectOneLine(await captureCli(['web', 'build', '--out', fresh]), /already holds the output of an earlier 'lvseg web build'; pass --overwrite/);
     expect((await captureCli(['web', 'build', '--out', fresh, '--overwrite'])).code).toBe(0);
     expect(readdirSync(base).filter((e) => e.includes('lvseg-'))).toEqual([]);

@@ -10,20 +10,16 @@ import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, rmS
 import { createServer, type Server } from 'node:http';
 import { basename, extname, join } from 'node:path';
 import { promisify } from 'node:util';
-import '@tensorflow/tfjs-backend-cpu';
-import * as tfl from '@tensorflow/tfjs-layers';
-import * as tf from '@tensorflow/tfjs-core';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testModelMetadata } from '../models/metadata-fixture.js';
 import { parseContour, polygonArea } from '../../src/browser.js';
 import { generatePhantom } from '../../src/data/synthetic.js';
 import { encodePngGrey, toGrey8 } from '../../src/imaging/png.js';
-import { saveModel } from '../../src/models/io.js';
 import { makeDicom } from '../data/dicom-fixture.js';
 import { writePhantomCine } from '../data/cine-phantom.js';
 import { CHROMIUM, CLI, ROOT, hasChromium, startServe } from './serve-child.js';
 import { tempDir } from '../temp.js';
+import { writePipelineRun } from './pipeline-run.js';
 
 // A mid-ventricular slice of validation patient SC-HF-I-05, as DICOM and as PNG, and its expert contour.
 const SUNNYBROOK = join(ROOT, '..', 'shared', 'data', 'sunnybrook');
@@ -42,32 +38,6 @@ const predicted = join(base, 'predicted');
 const predictedReal = join(base, 'predicted-real');
 const site = join(base, 'site');
 const SPACING: [number, number] = [1.4, 1.3];
-
-/** The test model's inference pipeline: every step of the bundled model's, at the phantoms' scale. */
-const PIPELINE = {
-  ...testModelMetadata('none', 64),
-  preprocessing: { spacing: 1, roi: { method: 'centre-crop', size: 64 }, intensity: { method: 'percentile-zscore', low: 1, high: 99 } },
-  inference: { tta: 'flips', postprocess: { largestComponent: true, fillHoles: true } },
-};
-
-/**
- * A run whose model masks are easy to check and far from empty: the 3×3 mean of the z-scored image above
- * 0.3013, as a real Conv2D with fixed weights (channel 0 scores 0, channel 1 scores mean - 0.3013), with the
- * pipeline above in its lvseg.json as `lvseg train` writes it. An odd threshold so that no flat region of
- * the phantoms sits on it, where the sign would depend on the order of the additions, which differs between
- * backends.
- */
-async function writePipelineRun(dir: string): Promise<void> {
-  const input = tfl.input({ shape: [64, 64, 1] });
-  const conv = tfl.layers.conv2d({ filters: 2, kernelSize: 3, padding: 'same', name: 'threshold' });
-  const model = tfl.model({ inputs: input, outputs: conv.apply(input) as tfl.SymbolicTensor });
-  const kernel = new Float32Array(18);
-  for (let k = 0; k < 9; k++) kernel[2 * k + 1] = 1 / 9;
-  conv.setWeights([tf.tensor4d(kernel, [3, 3, 1, 2]), tf.tensor1d([0, -0.3013])]);
-  // its masks measured to the contour line (labels), in the page as in lvseg volumes
-  await saveModel(model, join(dir, 'model'), { metadata: { ...PIPELINE, labels: 'contour-included' } as ReturnType<typeof testModelMetadata> });
-  writeFileSync(join(dir, 'config.json'), JSON.stringify({ name: 'pipeline', model: 'threshold', scale: 'none', epochs: 0 }));
-}
 
 function writeInputs(): string[] {
   mkdirSync(inputs, { recursive: true });
@@ -255,7 +225,7 @@ describe.skipIf(!hasChromium)('lvseg in the browser', () => {
     const { server, url } = await staticServer(site);
     const page = await context.newPage();
     try {
-      await page.goto(url);
+      await page.goto(`${url}segment/`);
       await page.waitForSelector('body[data-lvseg-ready]');
       const model = join(runs, 'pipeline', 'model');
       await page.locator('#model-files').setInputFiles([join(model, 'model.json'), join(model, 'weights.bin'), join(model, 'lvseg.json')]);

@@ -98,7 +98,8 @@ describe.skipIf(!hasChromium)('the lab page: training in a browser tab', () => {
     const page = await context.newPage();
     const requests: string[] = [];
     page.on('request', (r) => requests.push(r.url()));
-    const query = new URLSearchParams(Object.entries(SETTINGS).map(([k, v]) => [k, String(v)]));
+    // forced: on SwiftShader's adapter the page would choose wasm by itself (the next test)
+    const query = new URLSearchParams(Object.entries({ ...SETTINGS, backend: 'webgpu' }).map(([k, v]) => [k, String(v)]));
     await page.goto(`${serve.url}lab?${query}`);
     await page.waitForSelector('body[data-lvseg-backend]');
     expect(await page.getAttribute('body', 'data-lvseg-backend')).toBe('webgpu');
@@ -142,6 +143,25 @@ describe.skipIf(!hasChromium)('the lab page: training in a browser tab', () => {
     const origin = new URL(serve.url).origin;
     expect(requests.filter((u) => !u.startsWith(origin) && !u.startsWith('blob:') && !u.startsWith('data:'))).toEqual([]);
     await context.close();
+  });
+
+  it('passes over SwiftShader\'s software WebGPU adapter for wasm, sizes its defaults to it, and remembers a backend picked from the menu', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${serve.url}lab/`);
+    await page.waitForSelector('body[data-lvseg-backend]');
+    expect(await page.getAttribute('body', 'data-lvseg-backend')).toBe('wasm');
+    expect(await page.textContent('#backend')).toMatch(/wasm .*no hardware GPU \(webgpu: a software (\(fallback\) )?adapter/);
+    // minutes of training on the CPU, not the preset's hours
+    expect([await page.inputValue('#epochs'), await page.inputValue('#steps')]).toEqual(['3', '20']);
+    expect(await page.textContent('#status')).toMatch(/no GPU here \(wasm\)/);
+    // the menu's choice holds after a reload (the page starts again on it)
+    await Promise.all([page.waitForEvent('load'), page.selectOption('#backend-menu', 'webgpu')]);
+    await page.waitForSelector('body[data-lvseg-backend]');
+    expect(await page.getAttribute('body', 'data-lvseg-backend')).toBe('webgpu');
+    expect(await page.textContent('#backend')).toMatch(/webgpu · your choice/);
+    expect(await page.inputValue('#backend-menu')).toBe('webgpu');
+    await page.evaluate(() => localStorage.removeItem('lvseg.backend'));
+    await page.close();
   });
 
   // webgl is left out: on SwiftShader's GL it takes 40 s here and its first epoch's loss is 0.017 off cpu's.

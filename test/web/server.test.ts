@@ -69,6 +69,9 @@ describe('lvseg serve: what it serves', () => {
     const page = await app.inject('/segment/');
     expect(page.statusCode).toBe(200);
     expect(page.body).toContain('Nothing is uploaded');
+    // cross-origin isolated, so the page's wasm backend may use threads
+    expect([page.headers['cross-origin-opener-policy'], page.headers['cross-origin-embedder-policy']]).toEqual(['same-origin', 'require-corp']);
+    expect((await app.inject('/segment/segment-worker.js')).headers['cross-origin-embedder-policy']).toBe('require-corp');
     expect((await app.inject('/segment/tfjs-backend-wasm.wasm')).headers['content-type']).toBe('application/wasm');
   });
 
@@ -264,18 +267,21 @@ describe('lvseg serve: safety', () => {
 });
 
 describe('lvseg web build', () => {
-  it('writes the page as a static folder with its script, wasm binaries and a models.json with each model\'s pipeline', () => {
+  it('writes the pages as a static folder at serve\'s paths (segment/, lab/), with a models.json with each model\'s pipeline', () => {
     const out = join(base, 'site');
     const modelsDir = join(base, 'models');
     mkdirSync(join(modelsDir, 'lv-test'), { recursive: true });
     writeFileSync(join(modelsDir, 'lv-test', 'model.json'), '{}');
     writeFileSync(join(modelsDir, 'lv-test', 'lvseg.json'), JSON.stringify({ ...testModelMetadata('1/255'), ...PIPELINE }));
     expect(writeStaticSegmentPage(out, undefined, modelsDir)).toBe(1);
-    for (const f of ['index.html', 'segment.js', 'segment.css', 'tfjs-backend-wasm.wasm', 'models/lv-test/model.json', 'lab/index.html', 'lab/lab.js', 'lab/tfjs-backend-wasm.wasm']) {
+    for (const f of ['index.html', 'segment/index.html', 'segment/segment.js', 'segment/segment-worker.js', 'segment/segment.css', 'segment/tfjs-backend-wasm-threaded-simd.wasm',
+      'models/lv-test/model.json', 'lab/index.html', 'lab/lab.js', 'lab/tfjs-backend-wasm.wasm']) {
       expect(existsSync(join(out, f)), f).toBe(true);
     }
-    expect(JSON.parse(readFileSync(join(out, 'models.json'), 'utf8'))).toEqual([
-      { id: 'bundled:lv-test', label: 'lv-test', url: 'models/lv-test/model.json', scale: '1/255', segment: PIPELINE, labels: 'inside' },
+    // the models' URLs are relative to the page in segment/
+    expect(JSON.parse(readFileSync(join(out, 'segment', 'models.json'), 'utf8'))).toEqual([
+      { id: 'bundled:lv-test', label: 'lv-test', url: '../models/lv-test/model.json', scale: '1/255', segment: PIPELINE, labels: 'inside' },
     ]);
+    expect(readFileSync(join(out, '_headers'), 'utf8')).toMatch(/Cross-Origin-Opener-Policy: same-origin\n\s+Cross-Origin-Embedder-Policy: require-corp/);
   });
 });

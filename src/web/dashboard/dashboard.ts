@@ -23,6 +23,9 @@ function fmt(v: unknown): string {
   return typeof v === 'object' ? JSON.stringify(v) : String(v);
 }
 
+/** "1 run", "3 runs". */
+const count = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? '' : 's'}`;
+
 const runUrl = (name: string): string => `/runs/${name.split('/').map(encodeURIComponent).join('/')}/`;
 const lastOf = (r: RunView, key: string): unknown => r.history.at(-1)?.[key];
 
@@ -67,7 +70,7 @@ function showList(): void {
   events.addEventListener('runs', (message) => {
     const runs = JSON.parse((message as MessageEvent<string>).data) as RunView[];
     const ticked = new Set(Array.from(table.querySelectorAll<HTMLInputElement>('input:checked'), (b) => b.value));
-    heading.textContent = `${runs.length} runs`;
+    heading.textContent = count(runs.length, 'run');
     table.replaceChildren(head, ...runRows(runs, ticked));
   });
   const compare = el('button', {}, 'compare selected');
@@ -94,9 +97,14 @@ function chart(title: string, xs: number[], lines: { label: string; values: (num
     width: 480,
     height: 260,
     scales: { x: { time: false } },
+    // whole epochs on the x axis: a tick every 1, 2, 5, 10… epochs, never 1.5
+    axes: [{ incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000] }, {}],
     series: [{ label: 'epoch' }, ...lines.map((l, i) => ({ label: l.label, stroke: COLOURS[i % COLOURS.length], width: 2 }))],
   };
-  charts.push(new uPlot(opts, [xs, ...lines.map((l) => l.values)] as uPlot.AlignedData, holder));
+  const plot = new uPlot(opts, [xs, ...lines.map((l) => l.values)] as uPlot.AlignedData, holder);
+  // the legend shows the last epoch's values until the pointer picks another (uPlot shows "--" until hovered)
+  if (xs.length > 0) plot.setLegend({ idx: xs.length - 1 });
+  charts.push(plot);
   return holder;
 }
 
@@ -121,7 +129,7 @@ function showRun(name: string): void {
     status.className = r.status;
     status.dataset.epochs = String(r.history.length);
     status.replaceChildren(
-      `${r.status}${r.error ? `: ${r.error}` : ''} · ${r.history.length}${r.epochs ? ` of ${r.epochs}` : ''} epochs`,
+      `${r.status}${r.error ? `: ${r.error}` : ''} · ${r.epochs ? `${r.history.length} of ${count(r.epochs, 'epoch')}` : count(r.history.length, 'epoch')}`,
       ...(r.report ? [' · ', el('a', { href: r.report }, 'report')] : []),
       ...(r.model ? [' · ', el('a', { href: `/segment/?model=${encodeURIComponent(`run:${r.name}`)}` }, 'segment images with this model')] : []),
     );

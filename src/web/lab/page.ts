@@ -2,8 +2,8 @@
  * The lab in a browser tab: the lab's TFRecords or a PNG dataset in, a trained network out, with live loss and
  * Dice curves and a prediction panel after each epoch. The training is `lvseg train`'s own code from the
  * browser-safe core (the data pipeline, buildModel under withSeededRandom, the sparse cross-entropy, the
- * metrics, fitModel), on webgpu where the browser has it, else webgl, else wasm (with lvseg's wasm training
- * kernels), else cpu. Each finished epoch
+ * metrics, fitModel), on the backend the page kit measures as fastest (webgpu or webgl on a hardware adapter,
+ * else wasm with lvseg's wasm training kernels, else cpu), with defaults sized to it. Each finished epoch
  * is a table row with a `data-lvseg-epoch` attribute holding JSON {epoch, loss, valLoss, valDice, backend,
  * ms, stepLosses} for automation. `?model=NAME&epochs=N` (and batch, steps, lr, scale, seed, backend)
  * preselect the form.
@@ -13,7 +13,6 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import uPlot from 'uplot';
 import {
   applyScaling, buildModel, checkModelFitsData, concatWeightData, diceCoefficient, extractContour, fitModel, formatScaling,
@@ -22,6 +21,7 @@ import {
   type TrainingCallback,
 } from '../../browser.js';
 import { labSplit, readLabData, type LabData } from './data.js';
+import { $, chooseBackend, describeBackend, download, rememberedBackend, wireBackendMenu } from '../kit.js';
 
 /** What one finished epoch puts in its row's data-lvseg-epoch attribute. */
 export interface EpochRecord {
@@ -46,7 +46,6 @@ const LAB = PRESETS['lab-task3']!;
 /** `lvseg train`'s default metrics. */
 const METRICS: MetricName[] = ['dice', 'accuracy'];
 
-const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 const dataInput = $<HTMLInputElement>('data');
 const folderInput = $<HTMLInputElement>('folder');
 const drop = $('drop');
@@ -107,32 +106,36 @@ function prefill(): void {
   }
 }
 
-/** webgpu where the browser has an adapter, else webgl, else wasm, else cpu: the first that starts. */
-async function chooseBackend(): Promise<string> {
-  // The wasm binaries are among the page's own files.
-  setWasmPaths(new URL('./', location.href).href);
+/** Without a GPU an epoch of the lab's preset takes minutes: the form starts at a run that ends in minutes. */
+const CPU_DEFAULTS = { epochs: 3, steps: 20 };
+
+/** The measured backend (or the URL's, or the menu's); wasm with lvseg's training kernels (wasm lacks Conv2DBackpropFilter). */
+async function startBackend(): Promise<string> {
   const forced = new URLSearchParams(location.search).get('backend');
-  const order = forced ? [forced] : ['webgpu', 'webgl', 'wasm', 'cpu'];
-  for (const name of order) {
-    try {
-      // wasm lacks Conv2DBackpropFilter: lvseg's wasm training kernels, as `lvseg train --backend wasm` uses.
+  const choice = await chooseBackend({
+    wasmBase: new URL('./', location.href).href,
+    forced,
+    preferred: rememberedBackend(),
+    beforeStart: (name) => {
       if (name === 'wasm') registerWasmTrainingKernels();
-      if (await tf.setBackend(name)) {
-        await tf.ready();
-        return name;
-      }
-    } catch {
-      // Not available here (no adapter, no GL context); try the next.
-    }
-  }
-  throw new Error(`none of the tfjs backends ${order.join(', ')} starts in this browser`);
+    },
+    fallback: ['cpu'],
+  });
+  backendText.textContent = `backend: ${describeBackend(choice)}`;
+  const menu = $<HTMLSelectElement>('backend-menu');
+  // a new backend mid-page would leave the model on the old one: the page starts again on the new one
+  wireBackendMenu(menu, choice.name, () => location.reload());
+  menu.disabled = Boolean(forced);
+  return choice.name;
 }
 
-/** The WebGPU adapter's own name (a real GPU, or SwiftShader on the CPU), to say what is training. */
-async function adapterName(): Promise<string> {
-  const gpu = (navigator as { gpu?: { requestAdapter(): Promise<{ info?: Record<string, string> } | null> } }).gpu;
-  const info = (await gpu?.requestAdapter())?.info;
-  return info ? [info.vendor, info.architecture, info.description].filter((s) => s).join(' ') : '';
+/** Smaller defaults where no GPU trains, unless the URL set them. */
+function sizeDefaults(): void {
+  if (backend === 'webgpu' || backend === 'webgl') return;
+  const params = new URLSearchParams(location.search);
+  if (!params.has('epochs')) epochsInput.value = String(CPU_DEFAULTS.epochs);
+  if (!params.has('steps')) stepsInput.value = String(CPU_DEFAULTS.steps);
+  say(`pick the data · no GPU here (${backend}): the form starts at ${epochsInput.value} epochs of ${stepsInput.value || 'all'} steps, a few minutes; the preset's ${LAB.epochs} epochs take hours on the CPU.`);
 }
 
 function setNumber(input: HTMLInputElement, what: string, min: number, integer = true): number {
@@ -205,7 +208,7 @@ function addEpochRow(record: EpochRecord): void {
 }
 
 /** The page's training callback: progress, curves, panel and the epoch rows (the CLI's progress line, drawn). */
-function pageCallback(epochs: number, stepsPerEpoch: number, batchSize: number): TrainingCallback {
+function pageCallback(epochs: number, stepsPerEpoch: number, batchSize: number, valSize: number): TrainingCallback {
   const lossChart = liveChart($('chart-loss'), 'loss', ['loss', 'val_loss']);
   const diceChart = liveChart($('chart-dice'), 'Dice', ['dice', 'val_dice']);
   const series: number[][] = [[], [], [], [], []];
@@ -227,6 +230,8 @@ function pageCallback(epochs: number, stepsPerEpoch: number, batchSize: number):
       stepLosses.push(loss);
       progress.value = epochNow * stepsPerEpoch + step + 1;
       say(`epoch ${epochNow + 1}/${epochs} · step ${step + 1}/${stepsPerEpoch} (batch ${batchSize}) · loss ${logs.loss!.toFixed(4)} · on ${backend}`);
+      // the last step's end is where validation starts: say so, or the page looks hung while it runs
+      if (step + 1 === stepsPerEpoch && valSize > 0) say(`${statusText.textContent} · validating on ${valSize} slice${valSize === 1 ? '' : 's'}…`);
     },
     onEpochEnd: async (epoch, logs: EpochLogs, ctx) => {
       const record: EpochRecord = {
@@ -301,7 +306,7 @@ async function train(): Promise<void> {
       seed,
       loss: getLoss(LAB.loss),
       metrics: METRICS,
-      callbacks: [pageCallback(epochs, stepsPerEpoch, batchSize)],
+      callbacks: [pageCallback(epochs, stepsPerEpoch, batchSize, valSet.length)],
       learningRate: lr,
       displaySample: valSet[0] ?? trainSet[0],
     });
@@ -314,14 +319,6 @@ async function train(): Promise<void> {
     trainButton.disabled = false;
     stopButton.disabled = true;
   }
-}
-
-function download(name: string, blob: Blob): void {
-  const a = document.createElement('a');
-  a.href = URL.createObjectURL(blob);
-  a.download = name;
-  a.click();
-  setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
 }
 
 /** model.json, weights.bin and lvseg.json, the files `lvseg train` writes to RUN/model/: put them in one folder. */
@@ -366,9 +363,8 @@ function wire(): void {
 async function start(): Promise<void> {
   prefill();
   wire();
-  backend = await chooseBackend();
-  const adapter = backend === 'webgpu' ? await adapterName() : '';
-  backendText.textContent = `backend: ${backend}${adapter ? ` (${adapter})` : ''}${backend === 'webgpu' ? '' : ' (no WebGPU here)'}`;
+  backend = await startBackend();
+  sizeDefaults();
   document.body.dataset.lvsegBackend = backend;
 }
 

@@ -1,0 +1,114 @@
+/**
+ * The segmentation page's worker: the model runs here, off the page's thread, so the tab stays responsive
+ * while a 240-image series is segmented. It chooses its backend (the page kit's measured choice), loads the
+ * model, and segments batches of images the page sends, with `lvseg predict`'s steps (scaling, segmentImage
+ * through the model's pipeline, measureMask, formatContourText). The page drives the loop one batch at a
+ * time, so a cancel takes effect at the next batch. Messages: see WorkerRequest and WorkerReply.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import '@tensorflow/tfjs-backend-webgl';
+import '@tensorflow/tfjs-backend-webgpu';
+import {
+  applyScaling, formatContourText, inferenceModel, measureMask, segmentImage, segmentSamples, type Sample, type Scaling, type SegmentSettings,
+} from '../../browser.js';
+import { chooseBackend, type BackendChoice } from '../kit.js';
+
+/** One image to segment: its values in the source's units, as decode.ts gives them. */
+export interface WorkerImage {
+  pixels: Float32Array;
+  height: number;
+  width: number;
+  spacing?: [number, number];
+}
+
+/** One image's answer: its 0/1 mask and measures, or why it failed. */
+export type WorkerResult =
+  | { mask: Uint8Array; areaPx: number; areaMm2: number | null; contour: [number, number][]; contourText: string }
+  | { error: string };
+
+export type WorkerRequest =
+  | { type: 'backend'; id: number; wasmBase: string; forced: string | null; preferred: string | null }
+  | { type: 'model'; id: number; source: { url: string } | { files: File[] } }
+  | { type: 'segment'; id: number; images: WorkerImage[]; scale: Scaling; segment?: SegmentSettings };
+
+export type WorkerReply =
+  | { type: 'backend'; id: number; choice?: BackendChoice; error?: string }
+  | { type: 'model'; id: number; error?: string }
+  | { type: 'segment'; id: number; results: WorkerResult[] };
+
+let model: tfl.LayersModel | undefined;
+
+const post = (reply: WorkerReply, transfer: Transferable[] = []): void => (self as unknown as Worker).postMessage(reply, transfer);
+
+async function loadModel(source: { url: string } | { files: File[] }): Promise<void> {
+  const saved = 'url' in source
+    ? await tfl.loadLayersModel(source.url)
+    : await tfl.loadLayersModel(tf.io.browserFiles(source.files.filter((f) => f.name.endsWith('.json') || f.name.endsWith('.bin'))));
+  const next = await inferenceModel(saved);
+  if (next !== saved) saved.dispose();
+  model?.dispose();
+  model = next;
+}
+
+function sampleOf(image: WorkerImage, scale: Scaling): Sample {
+  // The sample as the CLI's image readers make it (predict-inputs.ts): scaled, unlabelled, with its spacing.
+  return {
+    name: '', patient: '', image: applyScaling(image.pixels.slice(), scale), label: new Uint8Array(image.height * image.width),
+    height: image.height, width: image.width, ...(image.spacing ? { spacing: image.spacing } : {}),
+  };
+}
+
+function measured(image: WorkerImage, mask: Uint8Array): WorkerResult {
+  const m = measureMask(mask, image.height, image.width, image.spacing);
+  return { mask, areaPx: m.lvAreaPx, areaMm2: m.lvAreaMm2 ?? null, contour: m.contour.map(([x, y]) => [x, y]), contourText: formatContourText(m.contour) };
+}
+
+/** The batch in one pass through the pipeline; image by image when that fails, so each failure is its own. */
+async function segmentBatch(images: WorkerImage[], scale: Scaling, segment?: SegmentSettings): Promise<WorkerResult[]> {
+  if (!model) return images.map(() => ({ error: 'no model loaded' }));
+  const samples = images.map((image) => sampleOf(image, scale));
+  if (segment && samples.length > 1) {
+    try {
+      const masks = await segmentSamples(model, samples, segment);
+      return masks.map((m, i) => measured(images[i]!, m.mask));
+    } catch {
+      // one bad image spoils the batch: retried one by one below
+    }
+  }
+  const out: WorkerResult[] = [];
+  for (const [i, sample] of samples.entries()) {
+    try {
+      out.push(measured(images[i]!, (await segmentImage(model, sample, segment)).mask));
+    } catch (err) {
+      out.push({ error: (err as Error).message });
+    }
+  }
+  return out;
+}
+
+async function handle(request: WorkerRequest): Promise<void> {
+  if (request.type === 'backend') {
+    try {
+      post({ type: 'backend', id: request.id, choice: await chooseBackend({ wasmBase: request.wasmBase, forced: request.forced, preferred: request.preferred }) });
+    } catch (err) {
+      post({ type: 'backend', id: request.id, error: (err as Error).message });
+    }
+  } else if (request.type === 'model') {
+    try {
+      await loadModel(request.source);
+      post({ type: 'model', id: request.id });
+    } catch (err) {
+      post({ type: 'model', id: request.id, error: (err as Error).message });
+    }
+  } else {
+    const results = await segmentBatch(request.images, request.scale, request.segment);
+    post({ type: 'segment', id: request.id, results }, results.flatMap((r) => ('mask' in r ? [r.mask.buffer as ArrayBuffer] : [])));
+  }
+}
+
+// One request at a time, in order: a model change waits for the batch in flight.
+let queue = Promise.resolve();
+self.onmessage = (event: MessageEvent<WorkerRequest>) => {
+  queue = queue.then(() => handle(event.data));
+};
