@@ -16,6 +16,7 @@ const benchmarks: Promise<{ benchmark: Benchmark }>[] = [
   import('./train-step.bench.js'),
   import('./transforms.bench.js'),
   import('./wasm.bench.js'),
+  import('./epoch.bench.js'),
 ];
 
 // Measure what the CLI runs: it opts in to the addon's malloc setting (bin/lvseg.js).

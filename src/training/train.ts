@@ -50,6 +50,23 @@ export interface FitOptions {
   transform?: Transform;
   /** The learning rate per global step (epoch · stepsPerEpoch + step); without it `learningRate` throughout. */
   schedule?: LearningRateSchedule;
+  /** Filled with one record per epoch trained: where its milliseconds went (the epoch bench reads it). */
+  profile?: EpochProfile[];
+}
+
+/**
+ * Milliseconds of one epoch by part: waiting for the next batch (augmentation and batching), the
+ * optimisation steps (with reading back their loss and masks), the training metrics, the per-step
+ * callbacks, validation, the epoch-end callbacks (checkpoint, best model, panel, history, progress).
+ */
+export interface EpochProfile {
+  data: number;
+  step: number;
+  metrics: number;
+  batchCallbacks: number;
+  validation: number;
+  epochCallbacks: number;
+  total: number;
 }
 
 export interface FitResult {
@@ -115,15 +132,24 @@ export async function fitModel(opts: FitOptions): Promise<FitResult> {
   for (let epoch = initialEpoch; epoch < opts.epochs; epoch++) {
     for (const cb of callbacks) await cb.onEpochBegin?.(epoch, ctx);
     const started = Date.now();
+    const part: EpochProfile = { data: 0, step: 0, metrics: 0, batchCallbacks: 0, validation: 0, epochCallbacks: 0, total: 0 };
+    let mark = performance.now();
+    const lap = (key: keyof EpochProfile): void => {
+      const now = performance.now();
+      part[key] += now - mark;
+      mark = now;
+    };
     const means = new RunningMeans();
     for (let step = 0; step < stepsPerEpoch; step++) {
       // back to the event loop once a step: awaits that resolve at once never get there, and a SIGINT or
       // SIGTERM listener (the CLI's clean-up) would wait for the whole epoch
       await new Promise<void>((resolve) => setImmediate(resolve));
       const batch = ((await batches.next()) as IteratorYieldResult<SampleBatch>).value;
+      lap('data');
       position += batch.size;
       if (opts.schedule) setLearningRate(optimizer, opts.schedule(epoch * stepsPerEpoch + step));
       const { lossValue, preds } = await trainStep(trainingModel, optimizer, variables, loss, batch);
+      lap('step');
       if (!Number.isFinite(lossValue)) {
         const kept = epoch > 0 ? `the last good checkpoint (epoch ${epoch}) is kept in ${opts.runDir}/checkpoints; ` : '';
         throw new TrainingError(
@@ -134,10 +160,13 @@ export async function fitModel(opts: FitOptions): Promise<FitResult> {
       const labels = batch.samples.map((s) => s.label);
       const values = batchMetrics(metrics, preds, labels);
       metrics.forEach((m, k) => means.add(m, values[k]!, batch.size));
+      lap('metrics');
       for (const cb of callbacks) await cb.onBatchEnd?.(step, means.values(), ctx);
+      lap('batchCallbacks');
     }
     const logs: EpochLogs = { ...means.values() };
     if (val.length > 0) Object.assign(logs, await evaluateLossAndMetrics(model, val, batchSize, loss, metrics, 'val_'));
+    lap('validation');
     logs.seconds = (Date.now() - started) / 1000;
     logs.tensors = tf.memory().numTensors;
     history[epoch] = logs;
@@ -148,6 +177,9 @@ export async function fitModel(opts: FitOptions): Promise<FitResult> {
     } finally {
       epochEndMasks = undefined;
     }
+    lap('epochCallbacks');
+    part.total = part.data + part.step + part.metrics + part.batchCallbacks + part.validation + part.epochCallbacks;
+    opts.profile?.push(part);
     if (ctx.stopTraining) break;
   }
   for (const cb of callbacks) await cb.onTrainEnd?.(lastLogs, ctx);

@@ -29,12 +29,12 @@ import { listCheckpoints, loadLatestCheckpoint } from '../training/checkpoint.js
 import { checkRunConfig, type RunConfig, type RunFacts, type TrainConfig } from '../training/config.js';
 import { getLoss } from '../training/losses.js';
 import { withSeededRandom } from '../training/seed.js';
-import { fitModel } from '../training/train.js';
+import { fitModel, type EpochProfile } from '../training/train.js';
 import { finishRun } from './finish.js';
 import { TensorBoardCallback } from '../reporting/callbacks/tensorboard.js';
 import { learningRateSchedule } from '../training/schedule.js';
-import { compose, transformFromSpec } from '../transforms/compose.js';
-import { inputTransform, preprocessSample, resampleForModel } from '../transforms/preprocess.js';
+import { transformFromSpec } from '../transforms/compose.js';
+import { preprocessSample, resampleForModel, trainingTransform } from '../transforms/preprocess.js';
 import type { ModelMetadata } from '../models/metadata.js';
 import type { SegmentSettings } from '../evaluation/segment.js';
 import type { EvaluationResult } from '../evaluation/evaluate.js';
@@ -47,6 +47,8 @@ export interface RunOptions {
   warn?: (line: string) => void;
   /** Extra callbacks after lvseg's own (e.g. TensorBoard). */
   callbacks?: TrainingCallback[];
+  /** Filled with where each epoch's milliseconds went (see EpochProfile). */
+  profile?: EpochProfile[];
 }
 
 export interface RunResult {
@@ -135,7 +137,7 @@ export async function runTraining(input: TrainConfig & Partial<RunFacts>, resume
   const valInputs = prep ? val.map((s) => preprocessSample(s, prep).input) : val;
   const inputSize = prep?.roi?.size ?? train[0]!.height;
   const augment = input.augment ?? [];
-  const transform = prep || augment.length > 0 ? compose(transformFromSpec(augment, 'augment'), ...(prep ? [inputTransform(prep)] : [])) : undefined;
+  const transform = prep ? trainingTransform(augment, prep) : augment.length > 0 ? transformFromSpec(augment, 'augment') : undefined;
   if (input.batchSize > train.length) {
     throw new UsageError(`--batch-size ${input.batchSize} is larger than the training set (${train.length} samples); pass at most ${train.length}`);
   }
@@ -245,6 +247,7 @@ export async function runTraining(input: TrainConfig & Partial<RunFacts>, resume
       displaySample: valInputs[0] ?? (transform ? undefined : train[0]),
       ...(transform ? { transform } : {}),
       ...(schedule ? { schedule } : {}),
+      ...(options.profile ? { profile: options.profile } : {}),
     });
     if (result.stopped) warn(result.stopped);
     const segment = runSegmentSettings(config);
