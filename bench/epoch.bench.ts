@@ -42,7 +42,7 @@ function peerAvailable(): boolean {
   }
 }
 
-interface PeerResult { version: string; threads: number; epochs_ms: number[]; parts_ms: Record<string, number>[] }
+interface PeerResult { version: string; threads: number; epochs_ms: number[]; cpus_ms: number[]; parts_ms: Record<string, number>[] }
 
 /** The slices as the peer reads them: raw float32 images and uint8 labels, row-major, one file each. */
 function writePeerData(dir: string, train: readonly Sample[], val: readonly Sample[]): void {
@@ -61,10 +61,14 @@ async function runPeer(dir: string, epochs: number): Promise<PeerResult> {
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as PeerResult;
 }
 
-/** The median of each part over the epochs after the first (which pays for warm-up). */
+/** The median over the epochs after the first (which pays for warm-up). */
+function steadyMedian(values: number[]): number {
+  return median(values.length > 1 ? values.slice(1) : values);
+}
+
+/** The median of each part over the epochs given. */
 function medianParts(parts: Record<string, number>[]): Record<string, number> {
-  const steady = parts.length > 1 ? parts.slice(1) : parts;
-  return Object.fromEntries(Object.keys(steady[0]!).map((k) => [k, Math.round(median(steady.map((p) => p[k]!)))]));
+  return Object.fromEntries(Object.keys(parts[0]!).map((k) => [k, Math.round(median(parts.map((p) => p[k]!)))]));
 }
 
 export const benchmark: Benchmark = {
@@ -105,23 +109,28 @@ export const benchmark: Benchmark = {
       const runMs = performance.now() - started;
       const after = peer ? await runPeer(work, epochs) : undefined;
 
-      const lvsegEpochs = profile.map((p) => Math.round(p.total));
-      const lvsegMs = median(lvsegEpochs.length > 1 ? lvsegEpochs.slice(1) : lvsegEpochs);
-      const parts = medianParts(profile.map(({ total: _total, ...p }) => p));
+      const lvsegMs = steadyMedian(profile.map((p) => p.total));
+      const lvsegCpuMs = steadyMedian(profile.map((p) => p.cpu));
+      const parts = medianParts(profile.slice(profile.length > 1 ? 1 : 0).map(({ total: _total, cpu: _cpu, ...p }) => p));
       emit({
         bench: 'epoch', recipe: 'sunnybrook-unet', backend: run.config.backend, batch: config.batchSize, train: train.length, val: val.length,
-        epoch_ms: lvsegMs, epochs_ms: lvsegEpochs, parts_ms: parts, augment_alone_ms: Math.round(augmentMs), batching_alone_ms: Math.round(batchMs),
-        run_ms: Math.round(runMs), outside_epochs_ms: Math.round(runMs - profile.reduce((n, p) => n + p.total, 0)), cores: availableParallelism(),
+        epoch_ms: Math.round(lvsegMs), cpu_ms: Math.round(lvsegCpuMs), epochs_ms: profile.map((p) => Math.round(p.total)), parts_ms: parts,
+        augment_alone_ms: Math.round(augmentMs), batching_alone_ms: Math.round(batchMs), run_ms: Math.round(runMs),
+        outside_epochs_ms: Math.round(runMs - profile.reduce((n, p) => n + p.total, 0)), cores: availableParallelism(),
       });
       const peers = [before, after].filter((p): p is PeerResult => p !== undefined);
       if (peers.length > 0) {
-        const peerEpochs = peers.map((p) => median(p.epochs_ms.length > 1 ? p.epochs_ms.slice(1) : p.epochs_ms));
-        const peerMs = peerEpochs.reduce((n, v) => n + v, 0) / peerEpochs.length;
+        const mean = (values: number[]): number => values.reduce((n, v) => n + v, 0) / values.length;
+        // the peer runs before and after lvseg: the mean of both evens out load that changed meanwhile
+        const peerMs = mean(peers.map((p) => steadyMedian(p.epochs_ms)));
+        const peerCpuMs = mean(peers.map((p) => steadyMedian(p.cpus_ms)));
         emit({
           bench: 'epoch', recipe: 'sunnybrook-unet', backend: 'pytorch', version: peers[0]!.version, threads: peers[0]!.threads, batch: config.batchSize,
-          epoch_ms: Math.round(peerMs), runs_ms: peerEpochs.map(Math.round), parts_ms: medianParts(peers.flatMap((p) => p.parts_ms)),
+          epoch_ms: Math.round(peerMs), cpu_ms: Math.round(peerCpuMs), runs_ms: peers.map((p) => Math.round(steadyMedian(p.epochs_ms))),
+          parts_ms: medianParts(peers.flatMap((p) => (p.parts_ms.length > 1 ? p.parts_ms.slice(1) : p.parts_ms))),
         });
-        emit({ bench: 'epoch', recipe: 'sunnybrook-unet', ratio: Math.round((lvsegMs / peerMs) * 100) / 100, note: 'lvseg epoch / PyTorch epoch, same run' });
+        const round2 = (v: number): number => Math.round(v * 100) / 100;
+        emit({ bench: 'epoch', recipe: 'sunnybrook-unet', ratio: round2(lvsegMs / peerMs), cpu_ratio: round2(lvsegCpuMs / peerCpuMs), note: 'lvseg / PyTorch per epoch, same run (wall, CPU time)' });
       }
     } finally {
       rmSync(work, { recursive: true, force: true });

@@ -11,7 +11,7 @@ The data come decoded from the bench (DATA/meta.json, train_images.f32, train_la
 val_labels.u8: the slices lvseg read, scaled 1/255) so both sides time the epoch, not PNG decoding, which
 both do once before training. Needs Debian's python3-torch, run with /usr/bin/python3.
 Usage: torch_epoch.py DATA [--epochs N] [--threads N]
-Prints one JSON line: {"peer": "pytorch", "epochs_ms": [...], "parts_ms": [{"data", "step", "metrics", "validation",
+Prints one JSON line: {"peer": "pytorch", "epochs_ms": [...], "cpus_ms": [...] (CPU time, all threads), "parts_ms": [{"data", "step", "metrics", "validation",
 "checkpoint"}...], ...}
 """
 import argparse, json, math, os, tempfile, time
@@ -94,10 +94,10 @@ sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
 val_in = torch.stack([normalize(centre_crop(v)) for v in val_x])[:, None]; val_lab = centre_crop(val_y).long()
 out = tempfile.mkdtemp(prefix='lvseg-torch-epoch-')
 
-epochs_ms, parts, best = [], [], -1.0
+epochs_ms, cpus_ms, parts, best = [], [], [], -1.0
 for epoch in range(a.epochs):
     part = dict(data=0.0, step=0.0, metrics=0.0, validation=0.0, checkpoint=0.0)
-    start = t = time.perf_counter()
+    start = t = time.perf_counter(); cpu_start = time.process_time()
     model.train()
     for x, y in loader:
         now = time.perf_counter(); part['data'] += now - t; t = now
@@ -115,8 +115,9 @@ for epoch in range(a.epochs):
     if sum(dices) / len(dices) > best:
         best = sum(dices) / len(dices); torch.save(model.state_dict(), os.path.join(out, 'best.pt'))
     now = time.perf_counter(); part['checkpoint'] += now - t
-    epochs_ms.append(round((now - start) * 1000, 1)); parts.append({k: round(v * 1000, 1) for k, v in part.items()})
+    epochs_ms.append(round((now - start) * 1000, 1)); cpus_ms.append(round((time.process_time() - cpu_start) * 1000, 1))
+    parts.append({k: round(v * 1000, 1) for k, v in part.items()})
 for f in os.listdir(out): os.remove(os.path.join(out, f))
 os.rmdir(out)
 print(json.dumps({'peer': 'pytorch', 'version': torch.__version__, 'threads': torch.get_num_threads(), 'batch': BATCH,
-                  'steps_per_epoch': steps, 'epochs_ms': epochs_ms, 'parts_ms': parts, 'val_dice': round(best, 4)}))
+                  'steps_per_epoch': steps, 'epochs_ms': epochs_ms, 'cpus_ms': cpus_ms, 'parts_ms': parts, 'val_dice': round(best, 4)}))

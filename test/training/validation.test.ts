@@ -1,0 +1,58 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { selectBackend } from '../../src/backends/select.js';
+import type { Sample } from '../../src/data/sample.js';
+import { generatePhantom } from '../../src/data/synthetic.js';
+import { argmaxLabels } from '../../src/imaging/mask-metrics.js';
+import { buildModel } from '../../src/models/build.js';
+import { predictScores } from '../../src/models/predict.js';
+import { getLoss, scoresLoss } from '../../src/training/losses.js';
+import { batchMetrics } from '../../src/training/metrics.js';
+import { withSeededRandom } from '../../src/training/seed.js';
+import { evaluateLossAndMetrics } from '../../src/training/train.js';
+
+const samples: Sample[] = Array.from({ length: 10 }, (_, i) => {
+  const s = generatePhantom(i, 32);
+  return { ...s, image: s.image.map((v) => v / 255) };
+});
+
+describe("training's validation", () => {
+  let model: LayersModel;
+  beforeAll(async () => {
+    await selectBackend('cpu');
+    model = withSeededRandom(5, () => buildModel('unet', { inputSize: 32, depth: 2, baseFilters: 4, batchNorm: true }));
+  });
+  afterAll(() => model.dispose());
+
+  it('runs the forward passes over several batches at once, and gives the loss and metrics of each batch (pooled Dice per batch)', async () => {
+    const loss = getLoss('ce+image-dice');
+    const batchSize = 3; // 3 + 3 + 3 + 1
+    const before = tf.memory().numTensors;
+    const logs = await evaluateLossAndMetrics(model, samples, batchSize, loss, ['dice', 'accuracy'], 'val_');
+    expect(tf.memory().numTensors).toBe(before);
+    let lossSum = 0;
+    let diceSum = 0;
+    let accuracySum = 0;
+    for (let start = 0; start < samples.length; start += batchSize) {
+      const batch = samples.slice(start, start + batchSize);
+      const labels = batch.map((s) => s.label);
+      const { scores, classes } = await predictScores(model, batch.map((s) => s.image), 32, 32);
+      lossSum += (await scoresLoss(loss, scores, labels, 32, 32, 'logits')) * batch.length;
+      const masks = argmaxLabels(scores, 1024, classes);
+      const [dice, accuracy] = batchMetrics(['dice', 'accuracy'], batch.map((_, i) => masks.subarray(i * 1024, (i + 1) * 1024)), labels);
+      diceSum += dice! * batch.length;
+      accuracySum += accuracy! * batch.length;
+    }
+    expect(Object.keys(logs).sort()).toEqual(['val_accuracy', 'val_dice', 'val_loss']);
+    expect(logs.val_loss).toBeCloseTo(lossSum / samples.length, 5);
+    expect(logs.val_dice).toBeCloseTo(diceSum / samples.length, 5);
+    expect(logs.val_accuracy).toBeCloseTo(accuracySum / samples.length, 5);
+    // a pooled Dice over all ten images would differ from the mean of the batches' pooled Dice
+    expect(logs.val_dice).toBeGreaterThan(0);
+  });
+
+  it('gives nothing for no samples', async () => {
+    expect(await evaluateLossAndMetrics(model, [], 4, getLoss('sparse-ce'), ['dice'])).toEqual({});
+  });
+});
