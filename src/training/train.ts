@@ -8,6 +8,7 @@ import type { EpochLogs, TrainingCallback, TrainingContext } from './callbacks/t
 import type { RunConfig } from './config.js';
 import { fuseBatchNormTraining } from './batch-norm.js';
 import { scoresLoss, supervisedLoss, type LossFn } from './losses.js';
+import { inferenceModel } from '../models/fold.js';
 import { detectOutputKind, predictScores } from '../models/predict.js';
 import { batchMetrics, RunningMeans, type MetricName } from './metrics.js';
 import { setLearningRate } from '../backends/learning-rate.js';
@@ -168,7 +169,16 @@ export async function fitModel(opts: FitOptions): Promise<FitResult> {
       lap('batchCallbacks');
     }
     const logs: EpochLogs = { ...means.values() };
-    if (val.length > 0) Object.assign(logs, await evaluateLossAndMetrics(model, val, batchSize, loss, metrics, 'val_'));
+    if (val.length > 0) {
+      // the model's inference form (batch norms folded into the convolutions, relus fused): the U-Net's
+      // forward pass in one kernel per conv → BN → relu instead of three, rebuilt from this epoch's weights
+      const net = await inferenceModel(model);
+      try {
+        Object.assign(logs, await evaluateLossAndMetrics(net, val, batchSize, loss, metrics, 'val_'));
+      } finally {
+        if (net !== model) net.dispose();
+      }
+    }
     lap('validation');
     logs.seconds = (Date.now() - started) / 1000;
     logs.tensors = tf.memory().numTensors;

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +13,8 @@ import { predictScores } from '../../src/models/predict.js';
 import { getLoss, scoresLoss } from '../../src/training/losses.js';
 import { batchMetrics } from '../../src/training/metrics.js';
 import { withSeededRandom } from '../../src/training/seed.js';
-import { evaluateLossAndMetrics } from '../../src/training/train.js';
+import { evaluateLossAndMetrics, fitModel } from '../../src/training/train.js';
+import { createOptimizer } from '../../src/backends/optimizers.js';
 
 const samples: Sample[] = Array.from({ length: 10 }, (_, i) => {
   const s = generatePhantom(i, 32);
@@ -50,6 +54,28 @@ describe("training's validation", () => {
     expect(logs.val_accuracy).toBeCloseTo(accuracySum / samples.length, 5);
     // a pooled Dice over all ten images would differ from the mean of the batches' pooled Dice
     expect(logs.val_dice).toBeGreaterThan(0);
+  });
+
+  it("in fitModel runs on the model's inference form: the model's own values, and no tensor left behind per epoch", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lvseg-validation-'));
+    try {
+      const net = withSeededRandom(6, () => buildModel('unet', { inputSize: 32, depth: 2, baseFilters: 4, batchNorm: true }));
+      const optimizer = createOptimizer('adam', 1e-3);
+      const loss = getLoss('ce+image-dice');
+      let direct: Record<string, number> | undefined;
+      const { history } = await fitModel({
+        model: net, optimizer, train: samples.slice(0, 4), val: samples.slice(4), epochs: 3, batchSize: 2, stepsPerEpoch: 2, shuffleBuffer: 4,
+        seed: 1, loss, metrics: ['dice'], runDir: dir, learningRate: 1e-3,
+        callbacks: [{ onEpochEnd: async (epoch) => { if (epoch === 2) direct = await evaluateLossAndMetrics(net, samples.slice(4), 2, loss, ['dice'], 'val_'); } }],
+      });
+      expect(history[2]!.val_loss).toBeCloseTo(direct!.val_loss!, 4);
+      expect(history[2]!.val_dice).toBeCloseTo(direct!.val_dice!, 3);
+      expect(history[2]!.tensors).toBe(history[1]!.tensors);
+      optimizer.dispose();
+      net.dispose();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('gives nothing for no samples', async () => {
