@@ -9,7 +9,7 @@ import { median } from './stats.js';
 import { generatePhantom } from '../src/data/synthetic.js';
 import { getPreset } from '../src/models/presets.js';
 import { compose, rngAt, transformFromSpec, type Transform } from '../src/transforms/compose.js';
-import { inputTransform, trainingTransform } from '../src/transforms/preprocess.js';
+import { inputTransform } from '../src/transforms/preprocess.js';
 
 /**
  * Images per second of wall time and per second of this process's CPU time: on a shared machine the
@@ -42,7 +42,5 @@ export const benchmark: Benchmark = {
     }
     const chain = compose(transformFromSpec(recipe.augment!), inputTransform(recipe.preprocessing!));
     emit({ bench: 'transforms', transform: 'sunnybrook-unet chain (augment + ROI + normalise)', size: 256, ...throughput(chain, count) });
-    const cropped = trainingTransform(recipe.augment!, recipe.preprocessing!);
-    emit({ bench: 'transforms', transform: 'sunnybrook-unet training transform (ROI crop fused into the affine, then intensity)', size: 256, ...throughput(cropped, count) });
   },
 };

@@ -7,7 +7,7 @@ import { createRng, type Rng } from '../data/random.js';
 import type { Sample } from '../data/sample.js';
 import { UsageError } from '../errors.js';
 import { normalize, randomBlur, randomContrast, randomGamma, randomNoise } from './intensity.js';
-import { centreCrop, randomAffine, type AffineOptions, randomFlip, randomGridDistortion, randomRotate90, resampleToSpacing } from './spatial.js';
+import { centreCrop, randomAffine, randomFlip, randomGridDistortion, randomRotate90, resampleToSpacing } from './spatial.js';
 
 export type Transform = (sample: Sample, rng: Rng) => Sample;
 
@@ -43,15 +43,14 @@ const num = (v: unknown, where: string): number | undefined => {
   throw new UsageError(`${where} must be a non-negative number, got ${JSON.stringify(v)}`);
 };
 
-const affineOptions = (o: Record<string, unknown>): AffineOptions => ({
-  degrees: num(o.degrees, 'affine.degrees'), scale: pair(o.scale, 'affine.scale'), translate: num(o.translate, 'affine.translate'), p: num(o.p, 'affine.p'),
-});
-
 /** The transforms a spec may name, with the options each takes (anything else is an error naming it). */
 const BUILDERS: Record<string, { options: string[]; build: Builder }> = {
   flip: { options: ['horizontal', 'vertical'], build: (o) => randomFlip({ horizontal: num(o.horizontal, 'flip.horizontal'), vertical: num(o.vertical, 'flip.vertical') }) },
   rotate90: { options: [], build: () => randomRotate90() },
-  affine: { options: ['degrees', 'scale', 'translate', 'p'], build: (o) => randomAffine(affineOptions(o)) },
+  affine: {
+    options: ['degrees', 'scale', 'translate', 'p'],
+    build: (o) => randomAffine({ degrees: num(o.degrees, 'affine.degrees'), scale: pair(o.scale, 'affine.scale'), translate: num(o.translate, 'affine.translate'), p: num(o.p, 'affine.p') }),
+  },
   grid: { options: ['grid', 'magnitude', 'p'], build: (o) => randomGridDistortion({ grid: num(o.grid, 'grid.grid'), magnitude: num(o.magnitude, 'grid.magnitude'), p: num(o.p, 'grid.p') }) },
   crop: {
     options: ['size'],
@@ -80,31 +79,6 @@ const BUILDERS: Record<string, { options: string[]; build: Builder }> = {
 };
 
 export const TRANSFORM_TYPES = Object.keys(BUILDERS);
-
-/** The transforms that move pixels; the others change their values only. */
-const SPATIAL_TYPES = new Set(['flip', 'rotate90', 'affine', 'grid', 'crop', 'resample']);
-
-/**
- * `transformFromSpec(specs)` then a centred `size` crop, with the crop moved to just after the last
- * spatial transform and, when that is an affine, fused into its resampling: the warp and the intensity
- * transforms touch only the window the model sees (a quarter of the pixels for the 128 window of a 256
- * slice; the epoch bench). The spatial part gives the same pixels as before; the intensity transforms
- * after it now take their statistics (range, mean, sd) from the window and draw noise for it alone.
- */
-export function transformThenCrop(specs: readonly TransformSpec[], size: number, where = 'transforms'): Transform {
-  const all = transformFromSpec(specs, where); // checks every entry, with its position in the list
-  if (specs.length === 0) return compose(all, centreCrop(size));
-  let last = specs.length - 1;
-  while (last >= 0 && !SPATIAL_TYPES.has(specs[last]!.type)) last--;
-  const spatial = specs.slice(0, last + 1);
-  const intensity = specs.slice(last + 1);
-  const final = spatial.at(-1);
-  const windowed =
-    final?.type === 'affine'
-      ? compose(transformFromSpec(spatial.slice(0, -1), where), randomAffine({ ...affineOptions(final), window: size }))
-      : compose(transformFromSpec(spatial, where), centreCrop(size));
-  return compose(windowed, transformFromSpec(intensity, where));
-}
 
 /** Builds the composition of a JSON transform list, checking every entry (`where` prefixes messages). */
 export function transformFromSpec(specs: readonly TransformSpec[], where = 'transforms'): Transform {

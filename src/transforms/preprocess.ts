@@ -6,7 +6,7 @@
 import type { Sample } from '../data/sample.js';
 import { UsageError } from '../errors.js';
 import { resizeBilinear } from '../imaging/resample.js';
-import { compose, transformFromSpec, transformThenCrop, type Transform, type TransformSpec } from './compose.js';
+import { compose, type Transform } from './compose.js';
 import { normalize, normalizeIntensity } from './intensity.js';
 import { centreCrop, centredWindow, cropOrPad, resampleToSpacing } from './spatial.js';
 
@@ -62,18 +62,6 @@ export function checkPreprocessing(value: unknown, where: string): Preprocessing
 export function inputTransform(prep: Preprocessing): Transform {
   const steps: Transform[] = [];
   if (prep.roi) steps.push(centreCrop(prep.roi.size));
-  if (prep.intensity) steps.push(normalize(prep.intensity.low, prep.intensity.high));
-  return compose(...steps);
-}
-
-/**
- * What training applies to each drawn sample: the augmentation `augment`, then the ROI crop and the
- * normalisation, the crop moved ahead of the intensity augmentation (transformThenCrop) so that only the
- * model's window is augmented.
- */
-export function trainingTransform(augment: readonly TransformSpec[], prep: Preprocessing): Transform {
-  if (!prep.roi) return compose(transformFromSpec(augment, 'augment'), inputTransform(prep));
-  const steps = [transformThenCrop(augment, prep.roi.size, 'augment')];
   if (prep.intensity) steps.push(normalize(prep.intensity.low, prep.intensity.high));
   return compose(...steps);
 }

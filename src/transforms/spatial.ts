@@ -48,17 +48,13 @@ export function remap(sample: Sample, xs: Float32Array, ys: Float32Array, outHei
   return { ...sample, image: outImage, label: outLabel, height: outHeight, width: outWidth };
 }
 
-/**
- * Resamples `sample` through `map` (output → input coordinates) into an `outHeight` × `outWidth` sample.
- * With a `window` origin the result is the window of the full output whose top-left corner is there: the
- * same values as warping everything and cropping, for the pixels of the window only.
- */
-export function warpAffine(sample: Sample, map: AffineMap, outHeight = sample.height, outWidth = sample.width, fill = 0, window = { top: 0, left: 0 }): Sample {
+/** Resamples `sample` through `map` (output → input coordinates) into an `outHeight` × `outWidth` sample. */
+export function warpAffine(sample: Sample, map: AffineMap, outHeight = sample.height, outWidth = sample.width, fill = 0): Sample {
   const [a, b, c, d, e, f] = map;
   const xs = new Float32Array(outHeight * outWidth);
   const ys = new Float32Array(outHeight * outWidth);
-  for (let y = window.top, o = 0; y < window.top + outHeight; y++) {
-    for (let x = window.left; x < window.left + outWidth; x++, o++) {
+  for (let y = 0, o = 0; y < outHeight; y++) {
+    for (let x = 0; x < outWidth; x++, o++) {
       xs[o] = a * x + b * y + c;
       ys[o] = d * x + e * y + f;
     }
@@ -196,29 +192,20 @@ export interface AffineOptions {
   translate?: number;
   /** Probability the transform is applied at all (default 1). */
   p?: number;
-  /**
-   * Only the centred `window` × `window` region of the result: the same draws and values as the
-   * transform followed by `centreCrop(window)`, at the cost of the window's pixels alone.
-   */
-  window?: number;
 }
 
 /** A random rotation, scaling and translation, in one resampling pass. */
-export function randomAffine({ degrees = 180, scale = [0.7, 1.4], translate = 0.1, p = 1, window }: AffineOptions = {}): Transform {
+export function randomAffine({ degrees = 180, scale = [0.7, 1.4], translate = 0.1, p = 1 }: AffineOptions = {}): Transform {
   if (!(scale[0] > 0 && scale[1] >= scale[0])) throw new DataError(`affine scale range must be 0 < lo <= hi, got [${scale.join(', ')}]`);
-  const crop = window === undefined ? undefined : centreCrop(window);
   return (sample, rng) => {
-    if (rng.next() >= p) return crop ? crop(sample, rng) : sample;
+    if (rng.next() >= p) return sample;
     const map = affineAboutCentre(sample.height, sample.width, {
       degrees: rng.uniform(-degrees, degrees),
       scale: Math.exp(rng.uniform(Math.log(scale[0]), Math.log(scale[1]))),
       dx: rng.uniform(-translate, translate) * sample.width,
       dy: rng.uniform(-translate, translate) * sample.height,
     });
-    if (window === undefined) return warpAffine(sample, map);
-    // a window beyond the image is padded with background, which the warp of a larger frame is not
-    if (window > sample.height || window > sample.width) return crop!(warpAffine(sample, map), rng);
-    return warpAffine(sample, map, window, window, 0, centredWindow(sample.height, sample.width, window, window));
+    return warpAffine(sample, map);
   };
 }
 

@@ -33,8 +33,8 @@ import { fitModel, type EpochProfile } from '../training/train.js';
 import { finishRun } from './finish.js';
 import { TensorBoardCallback } from '../reporting/callbacks/tensorboard.js';
 import { learningRateSchedule } from '../training/schedule.js';
-import { transformFromSpec } from '../transforms/compose.js';
-import { preprocessSample, resampleForModel, trainingTransform } from '../transforms/preprocess.js';
+import { compose, transformFromSpec } from '../transforms/compose.js';
+import { inputTransform, preprocessSample, resampleForModel } from '../transforms/preprocess.js';
 import type { ModelMetadata } from '../models/metadata.js';
 import type { SegmentSettings } from '../evaluation/segment.js';
 import type { EvaluationResult } from '../evaluation/evaluate.js';
@@ -137,7 +137,7 @@ export async function runTraining(input: TrainConfig & Partial<RunFacts>, resume
   const valInputs = prep ? val.map((s) => preprocessSample(s, prep).input) : val;
   const inputSize = prep?.roi?.size ?? train[0]!.height;
   const augment = input.augment ?? [];
-  const transform = prep ? trainingTransform(augment, prep) : augment.length > 0 ? transformFromSpec(augment, 'augment') : undefined;
+  const transform = prep || augment.length > 0 ? compose(transformFromSpec(augment, 'augment'), ...(prep ? [inputTransform(prep)] : [])) : undefined;
   if (input.batchSize > train.length) {
     throw new UsageError(`--batch-size ${input.batchSize} is larger than the training set (${train.length} samples); pass at most ${train.length}`);
   }

@@ -13,7 +13,7 @@ import { predictScores } from '../../src/models/predict.js';
 import { getLoss, scoresLoss } from '../../src/training/losses.js';
 import { batchMetrics } from '../../src/training/metrics.js';
 import { withSeededRandom } from '../../src/training/seed.js';
-import { evaluateLossAndMetrics, fitModel } from '../../src/training/train.js';
+import { evaluateLossAndMetrics, fitModel, type EpochProfile } from '../../src/training/train.js';
 import { createOptimizer } from '../../src/backends/optimizers.js';
 
 const samples: Sample[] = Array.from({ length: 10 }, (_, i) => {
@@ -56,14 +56,16 @@ describe("training's validation", () => {
     expect(logs.val_dice).toBeGreaterThan(0);
   });
 
-  it("in fitModel runs on the model's inference form: the model's own values, and no tensor left behind per epoch", async () => {
+  it("in fitModel runs on the model's inference form: the model's own values, no tensor left behind per epoch, its time in the profile", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lvseg-validation-'));
     try {
       const net = withSeededRandom(6, () => buildModel('unet', { inputSize: 32, depth: 2, baseFilters: 4, batchNorm: true }));
       const optimizer = createOptimizer('adam', 1e-3);
       const loss = getLoss('ce+image-dice');
       let direct: Record<string, number> | undefined;
+      const profile: EpochProfile[] = [];
       const { history } = await fitModel({
+        profile,
         model: net, optimizer, train: samples.slice(0, 4), val: samples.slice(4), epochs: 3, batchSize: 2, stepsPerEpoch: 2, shuffleBuffer: 4,
         seed: 1, loss, metrics: ['dice'], runDir: dir, learningRate: 1e-3,
         callbacks: [{ onEpochEnd: async (epoch) => { if (epoch === 2) direct = await evaluateLossAndMetrics(net, samples.slice(4), 2, loss, ['dice'], 'val_'); } }],
@@ -71,6 +73,15 @@ describe("training's validation", () => {
       expect(history[2]!.val_loss).toBeCloseTo(direct!.val_loss!, 4);
       expect(history[2]!.val_dice).toBeCloseTo(direct!.val_dice!, 3);
       expect(history[2]!.tensors).toBe(history[1]!.tensors);
+      // the epoch profile: one record per epoch, its parts adding up to its total
+      expect(profile).toHaveLength(3);
+      for (const p of profile) {
+        expect(p.step).toBeGreaterThan(0);
+        expect(p.validation).toBeGreaterThan(0);
+        expect(p.cpu).toBeGreaterThan(0);
+        expect(p.total).toBeCloseTo(p.data + p.step + p.metrics + p.batchCallbacks + p.validation + p.epochCallbacks, 6);
+        expect(p.total).toBeLessThanOrEqual(history[profile.indexOf(p)]!.seconds! * 1000 + 1000);
+      }
       optimizer.dispose();
       net.dispose();
     } finally {
