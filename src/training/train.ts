@@ -68,7 +68,7 @@ export interface EpochProfile {
   validation: number;
   epochCallbacks: number;
   total: number;
-  /** CPU milliseconds of the whole process in the epoch, all threads: on a shared machine steadier than wall time. */
+  /** CPU milliseconds of the whole process in the epoch, all threads (0 in a browser): on a shared machine steadier than wall time. */
   cpu: number;
 }
 
@@ -136,7 +136,8 @@ export async function fitModel(opts: FitOptions): Promise<FitResult> {
     for (const cb of callbacks) await cb.onEpochBegin?.(epoch, ctx);
     const started = Date.now();
     const part: EpochProfile = { data: 0, step: 0, metrics: 0, batchCallbacks: 0, validation: 0, epochCallbacks: 0, total: 0, cpu: 0 };
-    const cpuStart = process.cpuUsage();
+    // the browser's lab page trains with fitModel too: no process there
+    const cpuStart = opts.profile && typeof process !== 'undefined' ? process.cpuUsage() : undefined;
     let mark = performance.now();
     const lap = (key: keyof EpochProfile): void => {
       const now = performance.now();
@@ -192,8 +193,10 @@ export async function fitModel(opts: FitOptions): Promise<FitResult> {
     }
     lap('epochCallbacks');
     part.total = part.data + part.step + part.metrics + part.batchCallbacks + part.validation + part.epochCallbacks;
-    const cpu = process.cpuUsage(cpuStart);
-    part.cpu = (cpu.user + cpu.system) / 1000;
+    if (cpuStart) {
+      const cpu = process.cpuUsage(cpuStart);
+      part.cpu = (cpu.user + cpu.system) / 1000;
+    }
     opts.profile?.push(part);
     if (ctx.stopTraining) break;
   }
