@@ -17,6 +17,7 @@ const benchmarks: Promise<{ benchmark: Benchmark }>[] = [
   import('./transforms.bench.js'),
   import('./wasm.bench.js'),
   import('./onnx.bench.js'),
+  import('./epoch.bench.js'),
 ];
 
 // Measure what the CLI runs: it opts in to the addon's malloc setting (bin/lvseg.js).

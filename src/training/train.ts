@@ -8,6 +8,7 @@ import type { EpochLogs, TrainingCallback, TrainingContext } from './callbacks/t
 import type { RunConfig } from './config.js';
 import { fuseBatchNormTraining } from './batch-norm.js';
 import { scoresLoss, supervisedLoss, type LossFn } from '../losses/losses.js';
+import { inferenceModel } from '../models/fold.js';
 import { detectOutputKind, predictScores } from '../models/predict.js';
 import { batchMetrics, RunningMeans, type MetricName } from './metrics.js';
 import { setLearningRate } from '../backends/learning-rate.js';
@@ -50,6 +51,25 @@ export interface FitOptions {
   transform?: Transform;
   /** The learning rate per global step (epoch · stepsPerEpoch + step); without it `learningRate` throughout. */
   schedule?: LearningRateSchedule;
+  /** Filled with one record per epoch trained: where its milliseconds went (the epoch bench reads it). */
+  profile?: EpochProfile[];
+}
+
+/**
+ * Milliseconds of one epoch by part: waiting for the next batch (augmentation and batching), the
+ * optimisation steps (with reading back their loss and masks), the training metrics, the per-step
+ * callbacks, validation, the epoch-end callbacks (checkpoint, best model, panel, history, progress).
+ */
+export interface EpochProfile {
+  data: number;
+  step: number;
+  metrics: number;
+  batchCallbacks: number;
+  validation: number;
+  epochCallbacks: number;
+  total: number;
+  /** CPU milliseconds of the whole process in the epoch, all threads (0 in a browser): on a shared machine steadier than wall time. */
+  cpu: number;
 }
 
 /** What the training loop returns: every epoch's logs and why it stopped early. */
@@ -115,15 +135,26 @@ export async function fitModel(opts: FitOptions): Promise<FitResult> {
   for (let epoch = initialEpoch; epoch < opts.epochs; epoch++) {
     for (const cb of callbacks) await cb.onEpochBegin?.(epoch, ctx);
     const started = Date.now();
+    const part: EpochProfile = { data: 0, step: 0, metrics: 0, batchCallbacks: 0, validation: 0, epochCallbacks: 0, total: 0, cpu: 0 };
+    // the browser's lab page trains with fitModel too: no process there
+    const cpuStart = opts.profile && typeof process !== 'undefined' ? process.cpuUsage() : undefined;
+    let mark = performance.now();
+    const lap = (key: keyof EpochProfile): void => {
+      const now = performance.now();
+      part[key] += now - mark;
+      mark = now;
+    };
     const means = new RunningMeans();
     for (let step = 0; step < stepsPerEpoch; step++) {
       // back to the event loop once a step: awaits that resolve at once never get there, and a SIGINT or
       // SIGTERM listener (the CLI's clean-up) would wait for the whole epoch
       await new Promise<void>((resolve) => setImmediate(resolve));
       const batch = ((await batches.next()) as IteratorYieldResult<SampleBatch>).value;
+      lap('data');
       position += batch.size;
       if (opts.schedule) setLearningRate(optimizer, opts.schedule(epoch * stepsPerEpoch + step));
       const { lossValue, preds } = await trainStep(trainingModel, optimizer, variables, loss, batch);
+      lap('step');
       if (!Number.isFinite(lossValue)) {
         throw new TrainingError(`loss became ${lossValue} at epoch ${epoch + 1}, step ${step + 1}: training stopped`, { epoch: epoch + 1, step: step + 1 });
       }
@@ -133,10 +164,22 @@ export async function fitModel(opts: FitOptions): Promise<FitResult> {
       metrics.forEach((m, k) => {
         means.add(m, values[k]!, batch.size);
       });
+      lap('metrics');
       for (const cb of callbacks) await cb.onBatchEnd?.(step, means.values(), ctx);
+      lap('batchCallbacks');
     }
     const logs: EpochLogs = { ...means.values() };
-    if (val.length > 0) Object.assign(logs, await evaluateLossAndMetrics(model, val, batchSize, loss, metrics, 'val_'));
+    if (val.length > 0) {
+      // the model's inference form (batch norms folded into the convolutions, relus fused): the U-Net's
+      // forward pass in one kernel per conv → BN → relu instead of three, rebuilt from this epoch's weights
+      const net = await inferenceModel(model);
+      try {
+        Object.assign(logs, await evaluateLossAndMetrics(net, val, batchSize, loss, metrics, 'val_'));
+      } finally {
+        if (net !== model) net.dispose();
+      }
+    }
+    lap('validation');
     logs.seconds = (Date.now() - started) / 1000;
     logs.tensors = tf.memory().numTensors;
     history[epoch] = logs;
@@ -147,6 +190,13 @@ export async function fitModel(opts: FitOptions): Promise<FitResult> {
     } finally {
       epochEndMasks = undefined;
     }
+    lap('epochCallbacks');
+    part.total = part.data + part.step + part.metrics + part.batchCallbacks + part.validation + part.epochCallbacks;
+    if (cpuStart) {
+      const cpu = process.cpuUsage(cpuStart);
+      part.cpu = (cpu.user + cpu.system) / 1000;
+    }
+    opts.profile?.push(part);
     if (ctx.stopTraining) break;
   }
   for (const cb of callbacks) await cb.onTrainEnd?.(lastLogs, ctx);
@@ -227,16 +277,28 @@ export async function evaluateLossAndMetrics(
 ): Promise<EpochLogs> {
   const means = new RunningMeans();
   const kind = detectOutputKind(model);
-  for (let start = 0; start < samples.length; start += batchSize) {
-    const batch = samples.slice(start, start + batchSize);
-    const { height, width } = batch[0]!;
-    const labels = batch.map((s) => s.label);
-    const { scores, classes } = await predictScores(model, batch.map((s) => s.image), height, width);
-    means.add('loss', await scoresLoss(loss, scores, labels, height, width, kind), batch.length);
-    const values = batchMetrics(metrics, splitMasks(argmaxLabels(scores, height * width, classes), batch.length), labels);
-    metrics.forEach((m, k) => {
-      means.add(m, values[k]!, batch.length);
-    });
+  if (samples.length === 0) return means.values(prefix);
+  const { height, width } = samples[0]!;
+  const pixels = height * width;
+  // The forward passes take several batches at once (fewer, larger calls, which oneDNN runs faster per
+  // image); loss and metrics are still those of each batch, so val_dice stays the batches' pooled Dice.
+  const perForward = batchSize * Math.max(1, Math.floor(FORWARD_PIXELS / (batchSize * pixels)));
+  for (let chunk = 0; chunk < samples.length; chunk += perForward) {
+    const images = samples.slice(chunk, chunk + perForward);
+    const { scores, classes } = await predictScores(model, images.map((s) => s.image), height, width);
+    for (let start = 0; start < images.length; start += batchSize) {
+      const batch = images.slice(start, start + batchSize);
+      const labels = batch.map((s) => s.label);
+      const batchScores = scores.subarray(start * pixels * classes, (start + batch.length) * pixels * classes);
+      means.add('loss', await scoresLoss(loss, batchScores, labels, height, width, kind), batch.length);
+      const values = batchMetrics(metrics, splitMasks(argmaxLabels(batchScores, pixels, classes), batch.length), labels);
+      metrics.forEach((m, k) => {
+        means.add(m, values[k]!, batch.length);
+      });
+    }
   }
   return means.values(prefix);
 }
+
+/** Input pixels per validation forward pass: 32 images of 128×128 (8 of the lab's 256×256). */
+const FORWARD_PIXELS = 32 * 128 * 128;

@@ -29,7 +29,7 @@ import { listCheckpoints, loadLatestCheckpoint } from '../training/checkpoint.js
 import { checkRunConfig, type RunConfig, type RunFacts, type TrainConfig } from '../training/config.js';
 import { getLoss } from '../losses/losses.js';
 import { withSeededRandom } from '../training/seed.js';
-import { fitModel } from '../training/train.js';
+import { fitModel, type EpochProfile } from '../training/train.js';
 import { finishRun } from './finish.js';
 import { TensorBoardCallback } from '../reporting/callbacks/tensorboard.js';
 import { learningRateSchedule } from '../training/schedule.js';
@@ -48,6 +48,8 @@ export interface RunOptions {
   warn?: (line: string) => void;
   /** Extra callbacks after lvseg's own (e.g. TensorBoard). */
   callbacks?: TrainingCallback[];
+  /** Filled with where each epoch's milliseconds went (see EpochProfile). */
+  profile?: EpochProfile[];
 }
 
 /** A finished run: its folder, resolved configuration, history and final evaluation. */
@@ -246,6 +248,7 @@ export async function runTraining(input: TrainConfig & Partial<RunFacts>, resume
       displaySample: valInputs[0] ?? (transform ? undefined : train[0]),
       ...(transform ? { transform } : {}),
       ...(schedule ? { schedule } : {}),
+      ...(options.profile ? { profile: options.profile } : {}),
     });
     if (result.stopped) warn(result.stopped);
     const segment = runSegmentSettings(config);
