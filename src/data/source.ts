@@ -1,6 +1,7 @@
 import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataError } from '../errors.js';
+import { BINARY_CLASSES, LV_MYO_CLASSES, LV_MYO_RV_CLASSES, sameClasses, sunnybrookClasses } from './classes.js';
 import { decodeLabExample } from './lab-schema.js';
 import { isPngDataset, readPngDataset } from './png-dataset.js';
 import type { Sample } from './sample.js';
@@ -12,8 +13,10 @@ import { readTfRecords } from './tfrecord.js';
 
 /** Where samples come from. `samples()` reads lazily and in a stable order, so large sets stream. */
 export interface SampleSource {
-  kind: 'tfrecord' | 'png' | 'dicom' | 'synthetic';
+  kind: 'tfrecord' | 'png' | 'dicom' | 'synthetic' | 'nifti';
   description: string;
+  /** Class names by label value, background first (e.g. ['background', 'lv', 'myocardium']); absent: ['background', 'lv']. */
+  classes?: readonly string[];
   samples(): AsyncIterable<Sample>;
   /** Skips and warnings of the last full pass of `samples()` (e.g. a contour without its image). */
   report?: SourceReport;
@@ -27,6 +30,12 @@ export interface SourceOptions {
    * spacing.csv, TFRecord, synthetic); a DICOM header or a spacing.csv row is never overridden.
    */
   spacing?: PixelSpacing;
+  /**
+   * The classes to read where a source can give several: the Sunnybrook PNG and DICOM readers give
+   * ['background', 'lv'] (the default) or ['background', 'lv', 'myocardium'], the phantoms those or
+   * ['background', 'lv', 'myocardium', 'rv']. A source with its own names (NIfTI) keeps them.
+   */
+  classes?: readonly string[];
 }
 
 const SYNTHETIC = /^synthetic:(\d+)(?::(-?\d+))?(?::(\d+))?$/;
@@ -46,7 +55,7 @@ export async function openSource(spec: string, options: SourceOptions = {}): Pro
     if (parts.some((p) => p === '')) throw new DataError(`source '${spec}' has an empty part; join sources with commas, e.g. png/training,png/validation`);
     return concatSources(await Promise.all(parts.map((p) => openSource(p, options))));
   }
-  const source = await openSourceAs(spec, options.scale ?? 'none');
+  const source = await openSourceAs(spec, options.scale ?? 'none', options.classes);
   return options.spacing ? withDefaultSpacing(source, options.spacing) : source;
 }
 
@@ -55,8 +64,12 @@ export async function openSource(spec: string, options: SourceOptions = {}): Pro
  * twice is an error: the same slice would count twice, and a patient could land on both sides of a split.
  */
 export function concatSources(sources: SampleSource[]): SampleSource {
+  const classes = sourceClasses(sources[0]!);
+  const other = sources.find((s) => !sameClasses(sourceClasses(s), classes));
+  if (other) throw new DataError(`${other.description} has classes ${JSON.stringify(sourceClasses(other))} but ${sources[0]!.description} has ${JSON.stringify(classes)}; join sources with the same classes`);
   return {
     kind: sources[0]!.kind,
+    ...(sources[0]!.classes ? { classes } : {}),
     description: sources.map((s) => s.description).join(' + '),
     async *samples() {
       const seen = new Map<string, string>();
@@ -77,6 +90,7 @@ export function withDefaultSpacing(source: SampleSource, spacing: PixelSpacing):
   const [row, column] = spacing;
   return {
     kind: source.kind,
+    ...(source.classes ? { classes: source.classes } : {}),
     // the DICOM source replaces its report on every pass, so read it through
     get report() {
       return source.report;
@@ -91,7 +105,12 @@ export function withDefaultSpacing(source: SampleSource, spacing: PixelSpacing):
   };
 }
 
-async function openSourceAs(spec: string, scale: Scaling): Promise<SampleSource> {
+/** A source's class names; ['background', 'lv'] where it names none. */
+export function sourceClasses(source: SampleSource): readonly string[] {
+  return source.classes ?? BINARY_CLASSES;
+}
+
+async function openSourceAs(spec: string, scale: Scaling, classes?: readonly string[]): Promise<SampleSource> {
   const synth = SYNTHETIC.exec(spec.trim());
   if (synth) {
     const count = Number(synth[1]);
@@ -99,15 +118,15 @@ async function openSourceAs(spec: string, scale: Scaling): Promise<SampleSource>
     const size = synth[3] === undefined ? 256 : Number(synth[3]);
     if (count < 1) throw new DataError(`source '${spec}' is empty: synthetic:N needs N >= 1`);
     if (size < 16) throw new DataError(`source '${spec}': phantom size must be at least 16`);
-    return syntheticSource(count, seed, size, scale);
+    return syntheticSource(count, seed, size, scale, classes);
   }
   if (spec.startsWith('synthetic')) {
     throw new DataError(`source '${spec}' is not a valid synthetic spec: write synthetic:N[:SEED][:SIZE], e.g. synthetic:64:1`);
   }
   if (!existsSync(spec)) throw new DataError(`source '${spec}' does not exist; expected ${SOURCE_KINDS_HELP}`);
   if (statSync(spec).isDirectory()) {
-    if (isPngDataset(spec)) return pngSource(spec, scale);
-    if (isSunnybrookDicom(spec)) return dicomSource(spec, scale);
+    if (isPngDataset(spec)) return pngSource(spec, scale, classes);
+    if (isSunnybrookDicom(spec)) return dicomSource(spec, scale, classes);
     const inside = sourcesInside(spec);
     const hint = inside.length > 0 ? `; it holds: ${inside.join(', ')}` : `; expected ${SOURCE_KINDS_HELP}`;
     throw new DataError(`source '${spec}' is a folder but neither a PNG dataset nor a DICOM+contours folder${hint}`);
@@ -117,6 +136,9 @@ async function openSourceAs(spec: string, scale: Scaling): Promise<SampleSource>
   const isDicom = head.length >= 132 && String.fromCharCode(...head.subarray(128, 132)) === 'DICM';
   if (isPng || isDicom) {
     throw new DataError(`source '${spec}' is a single ${isPng ? 'PNG' : 'DICOM'} image, not a dataset; expected ${SOURCE_KINDS_HELP} ('lvseg predict' takes single images)`);
+  }
+  if (classes !== undefined && !sameClasses(classes, BINARY_CLASSES)) {
+    throw new DataError(`source '${spec}': a TFRecord of the lab's schema gives classes ${JSON.stringify(BINARY_CLASSES)}, not ${JSON.stringify(classes)}`);
   }
   return tfrecordSource(spec, scale);
 }
@@ -160,13 +182,17 @@ export function tfrecordSource(file: string, scale: Scaling = 'none'): SampleSou
   };
 }
 
-export function pngSource(dir: string, scale: Scaling = 'none'): SampleSource {
+/** A PNG dataset; with `classes` ['background', 'lv', 'myocardium'] its `masks/epi` give the wall (readPngDataset). */
+export function pngSource(dir: string, scale: Scaling = 'none', classes?: readonly string[]): SampleSource {
+  const named = sunnybrookClasses(classes, `PNG dataset ${dir}`);
+  const myocardium = named.length === 3;
   return {
     kind: 'png',
     description: `PNG dataset ${dir}`,
+    ...(myocardium ? { classes: named } : {}),
     async *samples() {
       let count = 0;
-      for await (const s of readPngDataset(dir, scale)) {
+      for await (const s of readPngDataset(dir, scale, { myocardium })) {
         count++;
         yield s;
       }
@@ -175,16 +201,20 @@ export function pngSource(dir: string, scale: Scaling = 'none'): SampleSource {
   };
 }
 
-export function dicomSource(dir: string, scale: Scaling = 'none'): SampleSource {
+/** A DICOM+contours folder; with `classes` ['background', 'lv', 'myocardium'] its o-contours give the wall. */
+export function dicomSource(dir: string, scale: Scaling = 'none', classes?: readonly string[]): SampleSource {
+  const named = sunnybrookClasses(classes, `DICOM+contours folder ${dir}`);
+  const myocardium = named.length === 3;
   const source: SampleSource = {
     kind: 'dicom',
     description: `DICOM+contours folder ${dir}`,
+    ...(myocardium ? { classes: named } : {}),
     report: { skipped: 0, warnings: [] },
     async *samples() {
       const report: SourceReport = { skipped: 0, warnings: [] };
       source.report = report;
       let count = 0;
-      for await (const s of readSunnybrookDicom(dir, scale, report)) {
+      for await (const s of readSunnybrookDicom(dir, scale, report, { myocardium })) {
         count++;
         yield s;
       }
@@ -196,14 +226,25 @@ export function dicomSource(dir: string, scale: Scaling = 'none'): SampleSource 
   return source;
 }
 
-/** `count` phantoms with seeds `seed`, `seed + 1`, …; consecutive seeds group into pseudo-patients. */
-export function syntheticSource(count: number, seed = 0, size = 256, scale: Scaling = 'none'): SampleSource {
+/**
+ * `count` phantoms with seeds `seed`, `seed + 1`, …; consecutive seeds group into pseudo-patients. Their
+ * labels: the blood pool, or with `classes` of 3 or 4 names the wall and the right ventricle too
+ * (generatePhantom).
+ */
+export function syntheticSource(count: number, seed = 0, size = 256, scale: Scaling = 'none', classes?: readonly string[]): SampleSource {
+  const where = `synthetic:${count}:${seed}:${size}`;
+  const named = classes === undefined || sameClasses(classes, BINARY_CLASSES) ? BINARY_CLASSES
+    : sameClasses(classes, LV_MYO_CLASSES) ? LV_MYO_CLASSES
+      : sameClasses(classes, LV_MYO_RV_CLASSES) ? LV_MYO_RV_CLASSES
+        : undefined;
+  if (!named) throw new DataError(`${where}: phantoms give classes ${[BINARY_CLASSES, LV_MYO_CLASSES, LV_MYO_RV_CLASSES].map((c) => JSON.stringify(c)).join(', ')}, not ${JSON.stringify(classes)}`);
   return {
     kind: 'synthetic',
     description: `${count} synthetic phantoms ${size}x${size}, seeds ${seed}..${seed + count - 1}`,
+    ...(named.length > 2 ? { classes: named } : {}),
     async *samples() {
       for (let i = 0; i < count; i++) {
-        const s = generatePhantom(seed + i, size);
+        const s = generatePhantom(seed + i, size, { classes: named.length });
         applyScaling(s.image, scale);
         yield s;
       }

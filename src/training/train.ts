@@ -7,7 +7,7 @@ import { argmaxLabels } from '../imaging/mask-metrics.js';
 import type { EpochLogs, TrainingCallback, TrainingContext } from './callbacks/types.js';
 import type { RunConfig } from './config.js';
 import { fuseBatchNormTraining } from './batch-norm.js';
-import { scoresLoss, supervisedLoss, type LossFn } from './losses.js';
+import { knownClasses, scoresLoss, supervisedLoss, type LossFn } from './losses.js';
 import { detectOutputKind, predictScores } from '../models/predict.js';
 import { batchMetrics, RunningMeans, type MetricName } from './metrics.js';
 import { setLearningRate } from '../backends/learning-rate.js';
@@ -50,6 +50,8 @@ export interface FitOptions {
   transform?: Transform;
   /** The learning rate per global step (epoch · stepsPerEpoch + step); without it `learningRate` throughout. */
   schedule?: LearningRateSchedule;
+  /** The number of classes K the model outputs (2 by default). */
+  classes?: number;
 }
 
 export interface FitResult {
@@ -66,6 +68,7 @@ export interface FitResult {
  */
 export async function fitModel(opts: FitOptions): Promise<FitResult> {
   const { model, optimizer, train, val, batchSize, stepsPerEpoch, loss, metrics } = opts;
+  const classes = opts.classes ?? 2;
   const trainingModel = opts.trainingModel ?? model;
   const callbacks = opts.callbacks ?? [];
   const initialEpoch = opts.initialEpoch ?? 0;
@@ -123,7 +126,7 @@ export async function fitModel(opts: FitOptions): Promise<FitResult> {
       const batch = ((await batches.next()) as IteratorYieldResult<SampleBatch>).value;
       position += batch.size;
       if (opts.schedule) setLearningRate(optimizer, opts.schedule(epoch * stepsPerEpoch + step));
-      const { lossValue, preds } = await trainStep(trainingModel, optimizer, variables, loss, batch);
+      const { lossValue, preds } = await trainStep(trainingModel, optimizer, variables, loss, batch, classes);
       if (!Number.isFinite(lossValue)) {
         const kept = epoch > 0 ? `the last good checkpoint (epoch ${epoch}) is kept in ${opts.runDir}/checkpoints; ` : '';
         throw new TrainingError(
@@ -132,12 +135,12 @@ export async function fitModel(opts: FitOptions): Promise<FitResult> {
       }
       means.add('loss', lossValue, batch.size);
       const labels = batch.samples.map((s) => s.label);
-      const values = batchMetrics(metrics, preds, labels);
+      const values = batchMetrics(metrics, preds, labels, { classes, labelled: batch.samples.map((s) => s.labelledClasses) });
       metrics.forEach((m, k) => means.add(m, values[k]!, batch.size));
       for (const cb of callbacks) await cb.onBatchEnd?.(step, means.values(), ctx);
     }
     const logs: EpochLogs = { ...means.values() };
-    if (val.length > 0) Object.assign(logs, await evaluateLossAndMetrics(model, val, batchSize, loss, metrics, 'val_'));
+    if (val.length > 0) Object.assign(logs, await evaluateLossAndMetrics(model, val, batchSize, loss, metrics, 'val_', classes));
     logs.seconds = (Date.now() - started) / 1000;
     logs.tensors = tf.memory().numTensors;
     history[epoch] = logs;
@@ -177,16 +180,18 @@ async function trainStep(
   variables: tf.Variable[],
   loss: LossFn,
   batch: SampleBatch,
+  classes: number,
 ): Promise<{ lossValue: number; preds: Uint8Array[] }> {
   let argmax: tf.Tensor | undefined;
   const lossTensor = tf.tidy(() => {
     const xs = imagesTensor(batch);
     const ys = labelsTensor(batch);
+    const known = knownClasses(batch.samples.map((s) => s.labelledClasses), classes);
     return optimizer.minimize(() => {
       const out = model.apply(xs, { training: true }) as tf.Tensor4D | tf.Tensor4D[];
       const outputs = Array.isArray(out) ? out : [out];
       argmax = tf.keep(tf.argMax(outputs[0]!, -1));
-      return supervisedLoss(loss, outputs, ys);
+      return supervisedLoss(loss, outputs, ys, known);
     }, true, variables)!;
   });
   const lossValue = (await readAndDispose(lossTensor))[0]!;
@@ -225,6 +230,7 @@ export async function evaluateLossAndMetrics(
   loss: LossFn,
   metrics: readonly MetricName[],
   prefix = '',
+  classes = 2,
 ): Promise<EpochLogs> {
   const means = new RunningMeans();
   const kind = detectOutputKind(model);
@@ -232,9 +238,10 @@ export async function evaluateLossAndMetrics(
     const batch = samples.slice(start, start + batchSize);
     const { height, width } = batch[0]!;
     const labels = batch.map((s) => s.label);
-    const { scores, classes } = await predictScores(model, batch.map((s) => s.image), height, width);
-    means.add('loss', await scoresLoss(loss, scores, labels, height, width, kind), batch.length);
-    const values = batchMetrics(metrics, splitMasks(argmaxLabels(scores, height * width, classes), batch.length), labels);
+    const labelled = batch.map((s) => s.labelledClasses);
+    const { scores, classes: outputs } = await predictScores(model, batch.map((s) => s.image), height, width);
+    means.add('loss', await scoresLoss(loss, scores, labels, height, width, kind, labelled), batch.length);
+    const values = batchMetrics(metrics, splitMasks(argmaxLabels(scores, height * width, outputs), batch.length), labels, { classes, labelled });
     metrics.forEach((m, k) => means.add(m, values[k]!, batch.length));
   }
   return means.values(prefix);
