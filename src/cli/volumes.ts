@@ -52,6 +52,9 @@ export function formatVolumesTable(r: VolumesRecord): string {
     ['ESV (mL)', fixed(r.esvMl), e && fixed(e.esvMl)],
     ['SV (mL)', fixed(r.svMl), e && fixed(e.svMl)],
     ['EF (%)', fixed(r.efPct), e && fixed(e.efPct)],
+    ...(r.lvMassG !== null || (e && e.lvMassG !== null)
+      ? ([['LV mass (g)', fixed(r.lvMassG), e && fixed(e.lvMassG)], ['wall (mm)', fixed(r.wall?.meanWallThicknessMm), e && fixed(e.wall?.meanWallThicknessMm)]] as [string, string, string | undefined][])
+      : []),
     ['ED phase', String(r.edPhase), e && String(e.edPhase)],
     ['ES phase', String(r.esPhase), e && String(e.esPhase)],
     ['slices', compactList(r.countedSlices), e && compactList(e.countedSlices)],
@@ -122,9 +125,9 @@ export const command: Command = {
     if (warning) console.error(`warning: ${warning}`);
     const model = await loadInferenceModel(modelPath);
     const started = Date.now();
-    const { segment, labels } = resolveModelSettings(modelPath);
+    const { segment, labels, classes } = resolveModelSettings(modelPath);
     if (labels === 'contour-included') say("areas    to the contour line: the model draws its masks with the line's pixels, as its training masks were");
-    const measured = await measureCine(cine, modelSegmenter(model, scale, segment), { labels }).finally(() => model.dispose());
+    const measured = await measureCine(cine, modelSegmenter(model, scale, segment), { labels, classes }).finally(() => model.dispose());
     const analysis: SeriesVolumes = { scan, groups, cine, measured };
     if (contourDir) analysis.experts = await measureExpertContours(cine, contourDir);
     const record = buildVolumesRecord(analysis, { model: modelFile, scale: formatScaling(scale), backend: backend.name, labels });

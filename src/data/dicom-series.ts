@@ -83,7 +83,7 @@ export interface CineContours {
   warnings: string[];
 }
 
-const ICONTOUR = /^IM-\d+-(\d+)-icontour-manual\.txt$/;
+const CONTOUR_FILE = { i: /^IM-\d+-(\d+)-icontour-manual\.txt$/, o: /^IM-\d+-(\d+)-ocontour-manual\.txt$/ };
 
 /**
  * The i-contours folder meant by `dir` for the series in `seriesDir`: `dir/i-contours`, or in a
@@ -109,17 +109,18 @@ export function resolveContourDir(dir: string, seriesDir: string): string {
 }
 
 /**
- * Reads the expert i-contours of a cine: contour `IM-0001-NNNN` belongs to the image with InstanceNumber
- * NNNN. Contours whose image is not in the series are warnings.
+ * Reads the expert i-contours (or with `which` 'o', the o-contours) of a cine: contour `IM-0001-NNNN`
+ * belongs to the image with InstanceNumber NNNN. Contours whose image is not in the series are warnings.
  */
-export async function readCineContours(dir: string, cine: CineSeries): Promise<CineContours> {
+export async function readCineContours(dir: string, cine: CineSeries, which: 'i' | 'o' = 'i'): Promise<CineContours> {
+  const ICONTOUR = CONTOUR_FILE[which];
   const where = new Map<number, { slice: number; phase: number }>();
   cine.grid.forEach((row, slice) => row.forEach((img, phase) => {
     if (img?.instanceNumber !== undefined) where.set(img.instanceNumber, { slice, phase });
   }));
   const found: CineContours = { dir, contours: [], warnings: [] };
   const files = readdirSync(dir).filter((f) => ICONTOUR.test(f)).sort();
-  if (files.length === 0) throw new DataError(`${dir}: no IM-0001-NNNN-icontour-manual.txt files`);
+  if (files.length === 0) throw new DataError(`${dir}: no IM-0001-NNNN-${which}contour-manual.txt files`);
   for (const f of files) {
     const instance = Number(ICONTOUR.exec(f)![1]);
     const cell = where.get(instance);

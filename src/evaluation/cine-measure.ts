@@ -7,7 +7,9 @@ import type { CineSeries } from '../data/cine-grid.js';
 import type { DicomSlice } from '../data/dicom-decode.js';
 import type { LabelConvention } from '../models/metadata.js';
 import { largestComponent } from './contours.js';
-import { computeVolumes, measureMask, type ImageMeasure, type VolumeResult, type VolumeRule } from './volumes.js';
+import { computeLvMass, computeVolumes, measureMask, type ImageMeasure, type MassResult, type MassSlice, type VolumeResult, type VolumeRule } from './volumes.js';
+import { regionMask } from '../imaging/mask-metrics.js';
+import { fillHoles } from './postprocess.js';
 
 /** One image of a cine, where it sits in the grid. */
 export interface CineImage {
@@ -16,7 +18,7 @@ export interface CineImage {
   image: DicomSlice;
 }
 
-/** Anything that turns a cine image into a 0/1 LV mask of the image's size. */
+/** Anything that turns a cine image into a 0/1 LV mask of the image's size (a class mask for a model of more than two classes). */
 export type Segmenter = (image: CineImage) => Promise<Uint8Array>;
 
 /** The in-plane offset of a slice (ImagePositionPatient on the row and column directions), 0 when unknown. */
@@ -40,6 +42,25 @@ export function measureGrid(cine: CineSeries, masks: MaskGrid, phases: readonly 
 export interface CineMeasurement {
   masks: MaskGrid;
   result: VolumeResult;
+  /** A model with a myocardium class: the region inside the epicardial line (lv ∪ myocardium, holes filled) per image. */
+  epiMasks?: MaskGrid;
+  /** A model with a myocardium class: LV mass and wall thickness at ED over the counted slices (computeLvMass). */
+  mass?: MassResult;
+}
+
+/**
+ * The ED slices of a mass: those of `slices` with a mask in both grids at `phase`, measured; the
+ * epicardial area at least the endocardial one.
+ */
+export function massSlices(cine: CineSeries, endo: MaskGrid, epi: MaskGrid, phase: number, slices: readonly number[], labels: LabelConvention = 'inside'): MassSlice[] {
+  return slices.flatMap((s) => {
+    const inner = endo[s]?.[phase];
+    const outer = epi[s]?.[phase];
+    if (!inner || !outer) return [];
+    const area = (mask: Uint8Array): number => measureMask(mask, cine.rows, cine.columns, cine.pixelSpacing, [0, 0], labels).areaMm2;
+    const endoAreaMm2 = area(inner);
+    return [{ slice: s, zMm: cine.slices[s]!.zMm, endoAreaMm2, epiAreaMm2: Math.max(endoAreaMm2, area(outer)) }];
+  });
 }
 
 /**
@@ -48,20 +69,28 @@ export interface CineMeasurement {
  */
 export async function measureCine(
   cine: CineSeries, segment: Segmenter,
-  options: { rule?: Partial<VolumeRule>; labels?: LabelConvention; onImage?: (done: number, total: number) => void } = {},
+  options: { rule?: Partial<VolumeRule>; labels?: LabelConvention; onImage?: (done: number, total: number) => void; classes?: readonly string[] } = {},
 ): Promise<CineMeasurement> {
+  const classes = options.classes ?? ['background', 'lv'];
+  const lv = Math.max(1, classes.indexOf('lv'));
+  const myo = classes.indexOf('myocardium');
+  const epiMasks: MaskGrid | undefined = myo > 0 ? [] : undefined;
   const total = cine.grid.reduce((n, row) => n + row.filter(Boolean).length, 0);
   let done = 0;
   const masks: MaskGrid = [];
   for (let s = 0; s < cine.grid.length; s++) {
     const row: (Uint8Array | undefined)[] = [];
+    const epiRow: (Uint8Array | undefined)[] = [];
     for (let p = 0; p < cine.phases; p++) {
       const image = cine.grid[s]![p];
       if (!image) {
         row.push(undefined);
+        epiRow.push(undefined);
         continue;
       }
-      const mask = await segment({ slice: s, phase: p, image });
+      const labels = await segment({ slice: s, phase: p, image });
+      const mask = classes.length > 2 ? regionMask(labels, [lv]) : labels;
+      if (epiMasks) epiRow.push(fillHoles(largestComponent(regionMask(labels, [lv, myo]), image.rows, image.columns), image.rows, image.columns));
       if (mask.length !== image.rows * image.columns) {
         throw new RangeError(`segmenter returned ${mask.length} pixels for the ${image.rows}×${image.columns} image ${image.file}`);
       }
@@ -70,8 +99,12 @@ export async function measureCine(
       options.onImage?.(++done, total);
     }
     masks.push(row);
+    epiMasks?.push(epiRow);
   }
   const phases = Array.from({ length: cine.phases }, (_, p) => p);
   const result = computeVolumes(measureGrid(cine, masks, phases, options.labels), cine.slices.map((s) => s.zMm), { rule: options.rule, cyclic: true });
-  return { masks, result };
+  if (!epiMasks) return { masks, result };
+  const counted = result.slices.filter((s) => s.counted).map((s) => s.slice);
+  const mass = computeLvMass(massSlices(cine, masks, epiMasks, result.ed, counted, options.labels), cine.slices.map((s) => s.zMm));
+  return { masks, result, epiMasks, ...(mass ? { mass } : {}) };
 }

@@ -16,7 +16,10 @@ import { predictMask } from './predict.js';
 import { segmentSamples, type SegmentSettings } from './segment.js';
 import type { Sample } from '../data/sample.js';
 import type { LabelConvention } from '../models/metadata.js';
-import { computeVolumes, type VolumeResult, type VolumeRule } from './volumes.js';
+import { computeLvMass, computeVolumes, type MassResult, type VolumeResult, type VolumeRule } from './volumes.js';
+import { massSlices } from './cine-measure.js';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 export { measureCine, type CineImage, type CineMeasurement, type MaskGrid, type Segmenter } from './cine-measure.js';
 
@@ -51,7 +54,15 @@ export interface ExpertMeasurement {
    * published Sunnybrook masks do): what a model that learnt those masks perfectly would measure.
    */
   asTrainingMasks: VolumeResult;
+  /** LV mass and wall thickness at the experts' ED over the slices where they drew both the i- and the o-contour. */
+  mass?: MassResult;
   warnings: string[];
+}
+
+/** The o-contours folder beside an i-contours folder, where there is one. */
+function outerContourDir(innerDir: string): string | undefined {
+  const dir = join(dirname(innerDir), 'o-contours');
+  return existsSync(dir) ? dir : undefined;
 }
 
 function rasterizeExperts(cine: CineSeries, contours: CineContours, boundary: boolean): MaskGrid {
@@ -89,7 +100,17 @@ export async function measureExpertContours(cine: CineSeries, contourDir: string
   if (phases.length !== 2) {
     result.warnings.push(`the experts contoured ${phases.length} phase${phases.length === 1 ? '' : 's'} (${phases.map((p) => p + 1).join(', ')}), not ED and ES only`);
   }
-  return { dir: contours.dir, phases, masks, result, asTrainingMasks, warnings: contours.warnings };
+  const outerDir = outerContourDir(contourDir);
+  let mass: MassResult | undefined;
+  const warnings = [...contours.warnings];
+  if (outerDir) {
+    const outer = await readCineContours(outerDir, cine, 'o');
+    warnings.push(...outer.warnings);
+    const ed = phases[result.ed]!;
+    const slices = cine.slices.map((_, s) => s);
+    mass = computeLvMass(massSlices(cine, masks, rasterizeExperts(cine, outer, false), ed, slices), cine.slices.map((s) => s.zMm));
+  }
+  return { dir: contours.dir, phases, masks, result, asTrainingMasks, ...(mass ? { mass } : {}), warnings };
 }
 
 /** Everything `lvseg volumes` computes for one folder. */

@@ -237,7 +237,7 @@ function volumesSection(v: VolumesOutput): string {
     `<tr><td>${esc(label)}</td><td class="num">${ours}</td>${e ? `<td class="num">${theirs ?? '–'}</td>` : ''}</tr>`;
   const numbers = `<table><tr><th></th><th>lvseg</th>${e ? '<th>experts</th>' : ''}</tr>
 ${row('EDV (mL)', num(r.edvMl), num(e?.edvMl))}${row('ESV (mL)', num(r.esvMl), num(e?.esvMl))}${row('SV (mL)', num(r.svMl), num(e?.svMl))}
-${row('EF (%)', num(r.efPct), num(e?.efPct))}${row('ED phase', String(r.edPhase), e ? String(e.edPhase) : undefined)}${row('ES phase', String(r.esPhase), e ? String(e.esPhase) : undefined)}
+${row('EF (%)', num(r.efPct), num(e?.efPct))}${r.lvMassG != null || e?.lvMassG != null ? row('LV mass (g)', num(r.lvMassG ?? null), num(e?.lvMassG ?? null)) + row('mean wall thickness (mm)', num(r.wall?.meanWallThicknessMm ?? null), num(e?.wall?.meanWallThicknessMm ?? null)) : ''}${row('ED phase', String(r.edPhase), e ? String(e.edPhase) : undefined)}${row('ES phase', String(r.esPhase), e ? String(e.esPhase) : undefined)}
 ${row('slices counted', esc(r.countedSlices.join(', ')), e ? esc(e.countedSlices.join(', ')) : undefined)}
 ${row('heart rate (bpm)', num(r.heartRateBpm))}${row('cardiac output (L/min)', num(r.cardiacOutputLMin, 2))}</table>
 ${r.heartRateSource ? `<p class="meta">Heart rate: ${esc(r.heartRateSource)}.</p>` : ''}
