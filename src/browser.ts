@@ -37,8 +37,9 @@ export {
 } from './data/cine-grid.js';
 export {
   computeVolumes, describeVolumeRule, DEFAULT_VOLUME_RULE, type VolumeRule, type VolumeResult, type SliceVolumes, type CellStatus,
+  computeLvMass, MYOCARDIUM_DENSITY_G_PER_ML, type MassResult, type MassSlice,
 } from './evaluation/volumes.js';
-export { measureCine, type CineImage, type CineMeasurement, type MaskGrid, type Segmenter } from './evaluation/cine-measure.js';
+export { measureCine, massSlices, type CineImage, type CineMeasurement, type MaskGrid, type Segmenter } from './evaluation/cine-measure.js';
 export { plainModelMetadata } from './models/metadata.js';
 export { WEIGHTS_FILE, concatWeightData, layersModelJson } from './models/layers-format.js';
 export { readTfRecordBlob, tfRecordsFromChunks, isGzip } from './data/tfrecord-stream.js';

@@ -25,8 +25,8 @@ export { predictInputs, readPngImage, readDicomImage } from './predict-inputs.js
 export { evaluateSavedModel, type SavedModelEvaluation, type SavedModelOptions } from './saved-model.js';
 export { findRunConfig, readRunScale, resolveInputScale, dicomScalingWarning, readRunInference, resolveModelSettings, type ModelSettings } from './run-config.js';
 export {
-  computeVolumes, measureMask as measureSliceMask, describeVolumeRule, DEFAULT_VOLUME_RULE,
-  type VolumeRule, type VolumeResult, type VolumeOptions, type ImageMeasure, type SliceVolumes, type CellStatus,
+  computeVolumes, measureMask as measureSliceMask, describeVolumeRule, DEFAULT_VOLUME_RULE, computeLvMass, MYOCARDIUM_DENSITY_G_PER_ML,
+  type MassResult, type MassSlice, type VolumeRule, type VolumeResult, type VolumeOptions, type ImageMeasure, type SliceVolumes, type CellStatus,
 } from './volumes.js';
 export { findModelSettings } from './run-config.js';
 export {
