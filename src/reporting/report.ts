@@ -164,7 +164,12 @@ function metricsTable(run: RunRecord): string {
       `<tr><td>${esc(label)}</td><td class="num">${fmt((m as unknown as Record<string, unknown>)[k], k === 'hd95' || k === 'apd' ? 2 : 4)}${(k === 'hd95' || k === 'apd') && unit ? ` ${esc(unit)}` : ''}</td></tr>`),
     ...Object.entries(m).filter(([k]) => !known.has(k)).map(([k, v]) => `<tr><td>${esc(k)}</td><td class="num">${fmt(v)}</td></tr>`),
   ];
-  return `<table class="kv">${rows.join('')}</table><p class="meta">On ${run.evaluation!.perImage.length} validation images.</p>`;
+  const classes = run.evaluation!.classes;
+  const perClass = classes
+    ? `<p class="meta">The table above is the blood pool's (lv). Per class, over the images whose label marks it:</p><table><tr><th>class</th><th>images</th><th>mean Dice</th><th>APD${unit ? ` ${esc(unit)}` : ''}</th><th>HD95${unit ? ` ${esc(unit)}` : ''}</th><th>good contours</th></tr>${Object.entries(classes).map(([name, c]) =>
+      `<tr><td>${esc(name)}</td><td class="num">${c.count}</td><td class="num">${fmt(c.meanDice, 4)}</td><td class="num">${fmt(c.apd, 2)}</td><td class="num">${fmt(c.hd95, 2)}</td><td class="num">${fmt(c.goodContourRate, 3)}</td></tr>`).join('')}</table>`
+    : '';
+  return `<table class="kv">${rows.join('')}</table><p class="meta">On ${run.evaluation!.perImage.length} validation images.</p>${perClass}`;
 }
 
 function ranked(perImage: readonly PerImageRecord[]): PerImageRecord[] {
