@@ -19,8 +19,8 @@ describe('a synthetic dataset with four labels', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'lvseg-four-')), 'run');
     runs.push(dirname(out));
     const config = resolveTrainConfig({
-      model: 'unet-small', train: 'synthetic:32:0:64', val: 'synthetic:4:500:64', classes: [...LV_MYO_RV_CLASSES],
-      epochs: 6, batchSize: 4, lr: 0.005, loss: 'ce+image-dice', scale: '1/255', backend: 'cpu', out, tensorboard: false, shuffleBuffer: 64,
+      model: 'unet-small', train: 'synthetic:64:0:64', val: 'synthetic:4:500:64', classes: [...LV_MYO_RV_CLASSES], unet: { batchNorm: true, batchNormMomentum: 0.9 },
+      epochs: 12, batchSize: 4, lr: 0.003, loss: 'ce+image-dice', scale: '1/255', backend: 'auto', out, tensorboard: false, shuffleBuffer: 64,
       preprocessing: { spacing: null, roi: null, intensity: { method: 'percentile-zscore', low: 1, high: 99 } },
     });
     const result = await runTraining(config, undefined, { progress: { stream: { write: () => true } }, warn: () => {} });
@@ -30,6 +30,7 @@ describe('a synthetic dataset with four labels', () => {
     expect(existsSync(join(out, 'report.html'))).toBe(true);
 
     const evaluation = await evaluateSavedModel(out, 'synthetic:8:900:64');
+    console.log(Object.entries(evaluation.classes!).map(([k, c]) => `${k} ${c.meanDice.toFixed(3)}`).join(', '));
     expect(Object.keys(evaluation.classes!)).toEqual(['lv', 'myocardium', 'rv', 'epicardium']);
     for (const name of ['lv', 'myocardium', 'rv', 'epicardium']) {
       const c = evaluation.classes![name]!;
@@ -40,8 +41,8 @@ describe('a synthetic dataset with four labels', () => {
     expect(evaluation.metrics.meanDice).toBeCloseTo(evaluation.classes!.lv!.meanDice, 10);
     expect(evaluation.classes!.lv!.meanDice).toBeGreaterThan(0.8);
     expect(evaluation.classes!.epicardium!.meanDice).toBeGreaterThan(0.8);
-    expect(evaluation.classes!.myocardium!.meanDice).toBeGreaterThan(0.4);
-    expect(evaluation.classes!.rv!.meanDice).toBeGreaterThan(0.4);
+    expect(evaluation.classes!.myocardium!.meanDice).toBeGreaterThan(0.7);
+    expect(evaluation.classes!.rv!.meanDice).toBeGreaterThan(0.7);
 
     // predict's mask holds the four classes
     const model = await loadInferenceModel(out);

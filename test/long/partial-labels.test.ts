@@ -23,10 +23,10 @@ const phantom = (seed: number): Sample => {
 };
 
 async function trainAndScore(train: Sample[], val: Sample[]): Promise<{ lv: number; myocardium: number; epicardium: number }> {
-  const model = withSeededRandom(7, () => buildModel('unet-small', { inputSize: 64, classes: 3 }));
+  const model = withSeededRandom(7, () => buildModel('unet-small', { inputSize: 64, classes: 3, batchNorm: true, batchNormMomentum: 0.9 }));
   await fitModel({
-    model, optimizer: createOptimizer('adam', 0.005), train, val: [], epochs: 12, batchSize: 4, stepsPerEpoch: Math.ceil(train.length / 4),
-    shuffleBuffer: train.length, seed: 7, loss: getLoss('ce+image-dice'), metrics: [], runDir: '', learningRate: 0.005, classes: 3,
+    model, optimizer: createOptimizer('adam', 0.003), train, val: [], epochs: 12, batchSize: 4, stepsPerEpoch: Math.ceil(train.length / 4),
+    shuffleBuffer: train.length, seed: 7, loss: getLoss('ce+image-dice'), metrics: [], runDir: '', learningRate: 0.003, classes: 3,
   });
   const r = await evaluateModel(model, val, { classes: LV_MYO_CLASSES });
   model.dispose();
