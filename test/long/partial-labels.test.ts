@@ -34,7 +34,7 @@ async function trainAndScore(train: Sample[], val: Sample[]): Promise<{ lv: numb
 }
 
 describe('partial labels on phantoms', () => {
-  it('merging background and the unmarked wall learns the wall better than calling it background', async () => {
+  it('merging background and the unmarked wall learns the wall no worse than calling it background', async () => {
     const full = Array.from({ length: 64 }, (_, i) => phantom(i));
     const hidden = (s: Sample): Sample => ({ ...s, label: s.label.map((v) => (v === 2 ? 0 : v)), labelledClasses: [0, 1] });
     const partial = full.map((s, i) => (i % 2 === 1 ? hidden(s) : s));
@@ -43,7 +43,9 @@ describe('partial labels on phantoms', () => {
     const merged = await trainAndScore(partial, val);
     const asBackground = await trainAndScore(naive, val);
     console.log(`partial labels: merged ${JSON.stringify(merged)}; hidden wall as background ${JSON.stringify(asBackground)}`);
-    expect(merged.myocardium).toBeGreaterThan(asBackground.myocardium);
-    expect(merged.lv).toBeGreaterThan(0.8);
+    // measured: 0.896 against 0.893 (docs/training.md): within noise on phantoms, so this holds "no worse"
+    expect(merged.myocardium).toBeGreaterThan(asBackground.myocardium - 0.01);
+    expect(merged.myocardium).toBeGreaterThan(0.8);
+    expect(merged.lv).toBeGreaterThan(0.9);
   });
 });
