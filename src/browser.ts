@@ -43,9 +43,10 @@ export {
 } from './data/cine-grid.js';
 export {
   computeVolumes, describeVolumeRule, DEFAULT_VOLUME_RULE, type VolumeRule, type VolumeResult, type SliceVolumes, type CellStatus,
+  computeLvMass, MYOCARDIUM_DENSITY_G_PER_ML, type MassResult, type MassSlice,
 } from './evaluation/volumes.js';
 export {
-  measureCine, measureExperts, type CineImage, type CineMeasurement, type ExpertMeasurement, type MaskGrid, type Segmenter,
+  measureCine, measureExperts, massSlices, type CineImage, type CineMeasurement, type ExpertMeasurement, type MaskGrid, type Segmenter,
 } from './evaluation/cine-measure.js';
 export { plainModelMetadata } from './models/metadata.js';
 export { buildVolumesRecord, phasesCsv, type VolumesRecord, type VolumesAnalysis } from './reporting/volumes-record.js';

@@ -45,6 +45,17 @@ export function formatMetricsTable(metrics: EvaluationMetrics): string {
 }
 
 const fixed = (value: number, digits: number): string => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
+
+/** Per class (a model of more than two classes): Dice, APD, HD95 and the good-contour rate over the images that mark it. */
+export function formatClassTable(result: EvaluationResult): string | undefined {
+  if (!result.classes) return undefined;
+  const unit = result.metrics.unit;
+  const lines = [`per class (over the images whose label marks it; the table above is the blood pool, lv):`, `  ${'class'.padEnd(12)}${'images'.padStart(7)}${'Dice'.padStart(9)}${`APD ${unit}`.padStart(10)}${`HD95 ${unit}`.padStart(11)}${'good'.padStart(8)}`];
+  for (const [name, c] of Object.entries(result.classes)) {
+    lines.push(`  ${name.padEnd(12)}${String(c.count).padStart(7)}${fixed(c.meanDice, 4).padStart(9)}${fixed(c.apd, 2).padStart(10)}${fixed(c.hd95, 2).padStart(11)}${percent(c.goodContourRate).padStart(8)}`);
+  }
+  return lines.join('\n');
+}
 const percent = (value: number): string => (Number.isFinite(value) ? `${(100 * value).toFixed(1)}%` : 'n/a');
 
 /**
@@ -162,6 +173,8 @@ export const command: Command = {
     console.log(`backend  ${backend.name}; ${metrics.count} images, batch size ${metrics.batchSize}`);
     if (segment) console.log(`${describeSegment(segment)}`);
     console.log(formatMetricsTable(metrics));
+    const classTable = formatClassTable(result);
+    if (classTable) console.log(`\n${classTable}`);
     console.log('');
     console.log(formatChallengeBlock(result));
     console.log('');

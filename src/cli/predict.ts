@@ -6,7 +6,7 @@ import { formatScaling } from '../data/scaling.js';
 import { parsePixelSpacing } from '../data/spacing.js';
 import { UsageError } from '../errors.js';
 import { predictInputs, type PredictInput } from '../inference/predict-inputs.js';
-import { predictSample } from '../inference/predict.js';
+import { formatContourText, predictSample } from '../inference/predict.js';
 import { describeSegment } from '../inference/segment.js';
 import { dicomScalingWarning, resolveModel } from '../inference/run-config.js';
 import { encodeLabelMapLike, encodeNifti, type NiftiVolume } from '../data/nifti.js';
@@ -49,6 +49,11 @@ export interface PredictionSummaryEntry {
   mask: string;
   overlay: string;
   contour: string;
+  /**
+   * A model of more than two classes: per class (and the epicardium), its area and its contour file
+   * (`-ocontour-auto.txt` for the epicardium, as Sunnybrook names the outer contour).
+   */
+  classes?: Record<string, { areaPx: number; areaMm2: number | null; contourPoints: number; contour: string }>;
   /** The NIfTI label map this image's mask is a slice of, when one was written. */
   labelMap?: string;
 }
@@ -151,7 +156,7 @@ export const command: Command = {
     const backend = await selectBackend(args.options.backend as BackendName);
     if (backend.notice) console.error(backend.notice);
     const { modelJson: modelFile, settings } = resolveModel(modelPath, { scale: args.options.scale as string, tta: args.options.tta as boolean, postprocess: args.options.postprocess as boolean });
-    const { scale, origin, segment } = settings;
+    const { scale, origin, segment, classes } = settings;
     console.error(`model ${modelFile}; scale ${formatScaling(scale)} (${origin}); backend ${backend.name}${segment ? `; ${describeSegment(segment)}` : ''}`);
     const model = await loadInferenceModel(modelFile);
     const folder = await openOutputFolder(out, { flag: '--out', command: 'lvseg predict', overwrite: args.options.overwrite as boolean, ownEntries: predictOutputs });
@@ -168,12 +173,18 @@ export const command: Command = {
         if (warning) console.error(`warning: ${warning}`);
       }
       if (spacing && !sample.spacing) sample.spacing = [...spacing];
-      const prediction = await predictSample(model, sample, segment);
+      const prediction = await predictSample(model, sample, segment, classes);
       const stem = outputStem(sample.name, taken);
       const files = { mask: `${stem}.mask.png`, overlay: `${stem}.overlay.png`, contour: `${stem}-icontour-auto.txt` };
       await writeFileAtomic(join(folder.path, files.mask), prediction.maskPng);
       await writeFileAtomic(join(folder.path, files.overlay), prediction.overlayPng);
       await writeFileAtomic(join(folder.path, files.contour), prediction.contourText);
+      const perClass: NonNullable<PredictionSummaryEntry['classes']> = {};
+      for (const [name, c] of Object.entries(prediction.classes ?? {})) {
+        const file = name === 'lv' ? files.contour : name === 'epicardium' ? `${stem}-ocontour-auto.txt` : `${stem}-${name.replace(/[^A-Za-z0-9_-]/g, '_')}-contour-auto.txt`;
+        if (file !== files.contour) await writeFileAtomic(join(folder.path, file), formatContourText(c.contour));
+        perClass[name] = { areaPx: c.lvAreaPx, areaMm2: c.lvAreaMm2 ?? null, contourPoints: c.contour.length, contour: file };
+      }
       const entry: PredictionSummaryEntry = {
         name: sample.name,
         patient: sample.patient,
@@ -186,6 +197,7 @@ export const command: Command = {
         lvAreaMm2: prediction.lvAreaMm2 ?? null,
         contourPoints: prediction.contour.length,
         ...files,
+        ...(prediction.classes ? { classes: perClass } : {}),
       };
       images.push(entry);
       await labelMaps.add(item, prediction.mask, entry);
@@ -200,6 +212,8 @@ export const command: Command = {
       model: modelFile,
       scale: formatScaling(scale),
       backend: backend.name,
+      // a model of more than two classes writes masks of class indices (0 = background)
+      ...(classes.length > 2 ? { classes } : {}),
       images,
       labelMaps: labelMaps.written,
       totals: {
@@ -223,7 +237,7 @@ export function predictOutputs(dir: string): (entry: string) => boolean {
   const listed = new Set<string>();
   try {
     const { images, labelMaps } = JSON.parse(readFileSync(file, 'utf8')) as { images: PredictionSummaryEntry[]; labelMaps?: LabelMapEntry[] };
-    for (const i of images) for (const f of [i.mask, i.overlay, i.contour]) listed.add(f);
+    for (const i of images) for (const f of [i.mask, i.overlay, i.contour, ...Object.values(i.classes ?? {}).map((c) => c.contour)]) listed.add(f);
     for (const m of labelMaps ?? []) listed.add(m.file);
     listed.add('predictions.json');
   } catch {

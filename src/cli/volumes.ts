@@ -15,6 +15,9 @@ export function formatVolumesTable(r: VolumesRecord): string {
     ['ESV (mL)', fixed(r.esvMl), e && fixed(e.esvMl)],
     ['SV (mL)', fixed(r.svMl), e && fixed(e.svMl)],
     ['EF (%)', fixed(r.efPct), e && fixed(e.efPct)],
+    ...(r.lvMassG !== null || (e && e.lvMassG !== null)
+      ? ([['LV mass (g)', fixed(r.lvMassG), e && fixed(e.lvMassG)], ['wall (mm)', fixed(r.wall?.meanWallThicknessMm), e && fixed(e.wall?.meanWallThicknessMm)]] as [string, string, string | undefined][])
+      : []),
     ['ED phase', String(r.edPhase), e && String(e.edPhase)],
     ['ES phase', String(r.esPhase), e && String(e.esPhase)],
     ['slices', compactList(r.countedSlices), e && compactList(e.countedSlices)],

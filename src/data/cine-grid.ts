@@ -317,33 +317,36 @@ export function cineHeartRate(images: readonly DicomSlice[], triggerTimes?: read
   return undefined;
 }
 
-/** The expert i-contours of a cine, each at its grid cell. */
+/** The expert contours of a cine, each at its grid cell. */
 export interface CineContours {
-  /** The i-contours folder read. */
+  /** The contours folder read. */
   dir: string;
   contours: { slice: number; phase: number; contour: Contour; file: string }[];
   warnings: string[];
 }
 
-/** Sunnybrook's expert inner contour files: IM-SSSS-NNNN-icontour-manual.txt, NNNN the image's InstanceNumber. */
-export const ICONTOUR_FILE = /^IM-\d+-(\d+)-icontour-manual\.txt$/;
+/** Sunnybrook's expert contour files, inner (i) and outer (o): IM-SSSS-NNNN-icontour-manual.txt, NNNN the image's InstanceNumber. */
+export const CONTOUR_FILES = { i: /^IM-\d+-(\d+)-icontour-manual\.txt$/, o: /^IM-\d+-(\d+)-ocontour-manual\.txt$/ } as const;
+/** The inner (endocardial) contour files. */
+export const ICONTOUR_FILE = CONTOUR_FILES.i;
 
 /**
- * The expert i-contours among `files` (name, text; from a folder or dropped in a page) at their cells of the
- * cine: contour `IM-0001-NNNN` belongs to the image with InstanceNumber NNNN. Contours whose image is not in
- * the series are warnings; no contour file at all is an error.
+ * The expert i-contours (or with `which` 'o', the o-contours) among `files` (name, text; from a folder or
+ * dropped in a page) at their cells of the cine: contour `IM-0001-NNNN` belongs to the image with
+ * InstanceNumber NNNN. Contours whose image is not in the series are warnings; no contour file at all is an error.
  */
-export function matchCineContours(dir: string, files: readonly { name: string; text: string }[], cine: CineSeries): CineContours {
+export function matchCineContours(dir: string, files: readonly { name: string; text: string }[], cine: CineSeries, which: 'i' | 'o' = 'i'): CineContours {
+  const pattern = CONTOUR_FILES[which];
   const where = new Map<number, { slice: number; phase: number }>();
   cine.grid.forEach((row, slice) => row.forEach((img, phase) => {
     if (img?.instanceNumber !== undefined) where.set(img.instanceNumber, { slice, phase });
   }));
   const found: CineContours = { dir, contours: [], warnings: [] };
   const base = (name: string): string => name.slice(name.lastIndexOf('/') + 1);
-  const contourFiles = files.filter((f) => ICONTOUR_FILE.test(base(f.name))).sort((a, b) => (base(a.name) < base(b.name) ? -1 : 1));
-  if (contourFiles.length === 0) throw new DataError(`${dir}: no IM-0001-NNNN-icontour-manual.txt files`);
+  const contourFiles = files.filter((f) => pattern.test(base(f.name))).sort((a, b) => (base(a.name) < base(b.name) ? -1 : 1));
+  if (contourFiles.length === 0) throw new DataError(`${dir}: no IM-0001-NNNN-${which}contour-manual.txt files`);
   for (const f of contourFiles) {
-    const instance = Number(ICONTOUR_FILE.exec(base(f.name))![1]);
+    const instance = Number(pattern.exec(base(f.name))![1]);
     const cell = where.get(instance);
     if (!cell) {
       found.warnings.push(`${f.name}: no image with InstanceNumber ${instance} in the series; contour left out`);

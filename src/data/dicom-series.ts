@@ -7,7 +7,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { DataError, UsageError } from '../errors.js';
-import { buildCine, chooseSeries, groupSeries, ICONTOUR_FILE, matchCineContours, type CineContours, type CineSeries, type SeriesGroup } from './cine-grid.js';
+import { buildCine, chooseSeries, CONTOUR_FILES, groupSeries, matchCineContours, type CineContours, type CineSeries, type SeriesGroup } from './cine-grid.js';
 
 export type { CineContours } from './cine-grid.js';
 import { decodeDicom, type DicomSlice } from './dicom.js';
@@ -104,11 +104,11 @@ export function resolveContourDir(dir: string, seriesDir: string): string {
 }
 
 /**
- * Reads the expert i-contours of a cine: contour `IM-0001-NNNN` belongs to the image with InstanceNumber
- * NNNN (matchCineContours). Contours whose image is not in the series are warnings.
+ * Reads the expert i-contours (or with `which` 'o', the o-contours) of a cine: contour `IM-0001-NNNN`
+ * belongs to the image with InstanceNumber NNNN (matchCineContours). Contours whose image is not in the series are warnings.
  */
-export async function readCineContours(dir: string, cine: CineSeries): Promise<CineContours> {
-  const names = readdirSync(dir).filter((f) => ICONTOUR_FILE.test(f)).sort();
+export async function readCineContours(dir: string, cine: CineSeries, which: 'i' | 'o' = 'i'): Promise<CineContours> {
+  const names = readdirSync(dir).filter((f) => CONTOUR_FILES[which].test(f)).sort();
   const files = await Promise.all(names.map(async (f) => {
     const file = join(dir, f);
     try {
@@ -117,5 +117,5 @@ export async function readCineContours(dir: string, cine: CineSeries): Promise<C
       throw new DataError(`cannot read contour file ${file}: ${(err as Error).message}`, { cause: err });
     }
   }));
-  return matchCineContours(dir, files, cine);
+  return matchCineContours(dir, files, cine, which);
 }

@@ -65,10 +65,13 @@ export function listPngDataset(dir: string): [string, string, string][] {
  * The samples of a PNG dataset `images/<CASE>/<slice>.png` + `masks/endo/<CASE>/<slice>.png`:
  * patient = CASE, name = CASE/slice, label = mask > 0, image in the PNG's units then scaled; the pixel
  * spacing of the case from the dataset's spacing.csv, when it has one (then every case needs a row).
+ * With `myocardium`, a slice that also has `masks/epi/<CASE>/<slice>.png` gets label 2 inside the epicardial
+ * mask but outside the endocardial one; a slice without it marks classes 0 and 1 only (`labelledClasses`).
  */
-export async function* readPngDataset(dir: string, scale: Scaling = 'none'): AsyncGenerator<Sample> {
+export async function* readPngDataset(dir: string, scale: Scaling = 'none', options: { myocardium?: boolean } = {}): AsyncGenerator<Sample> {
   const spacing = readSpacingCsv(join(dir, SPACING_FILE));
   const masks = new Map<string, Map<string, string>>();
+  const epiMasks = new Map<string, Map<string, string>>();
   for (const [c, slice, file] of listPngDataset(dir)) {
     const imageFile = join(dir, 'images', c, file);
     if (!masks.has(c)) masks.set(c, pngFilesIn(join(dir, 'masks', 'endo', c)));
@@ -76,12 +79,25 @@ export async function* readPngDataset(dir: string, scale: Scaling = 'none'): Asy
     const maskFile = join(dir, 'masks', 'endo', c, maskName ?? `${slice}.png`);
     if (maskName === undefined) throw new DataError(`${imageFile}: no mask at ${maskFile}; every image of a PNG dataset needs its endo mask`);
     const img = await decodePngFile(imageFile);
+    const checkSize = (file: string, m: { width: number; height: number }): void => {
+      if (m.width !== img.width || m.height !== img.height) throw new DataError(`${file}: mask is ${m.width}x${m.height} but its image is ${img.width}x${img.height}`);
+    };
     const mask = await decodePngFile(maskFile);
-    if (mask.width !== img.width || mask.height !== img.height) {
-      throw new DataError(`${maskFile}: mask is ${mask.width}x${mask.height} but its image is ${img.width}x${img.height}`);
-    }
+    checkSize(maskFile, mask);
     const label = new Uint8Array(img.width * img.height);
     for (let i = 0; i < label.length; i++) label[i] = mask.data[i]! > 0 ? 1 : 0;
+    let labelledClasses: readonly number[] | undefined;
+    if (options.myocardium) {
+      if (!epiMasks.has(c)) epiMasks.set(c, pngFilesIn(join(dir, 'masks', 'epi', c)));
+      const epiName = epiMasks.get(c)!.get(slice);
+      if (epiName === undefined) labelledClasses = [0, 1];
+      else {
+        const epiFile = join(dir, 'masks', 'epi', c, epiName);
+        const epi = await decodePngFile(epiFile);
+        checkSize(epiFile, epi);
+        for (let i = 0; i < label.length; i++) if (label[i] === 0 && epi.data[i]! > 0) label[i] = 2;
+      }
+    }
     const sample: Sample = {
       name: `${c}/${slice}`,
       patient: c,
@@ -89,6 +105,7 @@ export async function* readPngDataset(dir: string, scale: Scaling = 'none'): Asy
       label,
       height: img.height,
       width: img.width,
+      ...(labelledClasses ? { labelledClasses } : {}),
     };
     if (spacing.size > 0) {
       const caseSpacing = spacing.get(c);

@@ -1,6 +1,7 @@
 import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataError } from '../errors.js';
+import { BINARY_CLASSES, LV_MYO_CLASSES, LV_MYO_RV_CLASSES, sameClasses, sunnybrookClasses } from './classes.js';
 import { decodeLabExample } from './lab-schema.js';
 import { isPngDataset, readPngDataset } from './png-dataset.js';
 import { isNiftiName } from './nifti.js';
@@ -32,6 +33,12 @@ export interface SourceOptions {
    * spacing.csv, TFRecord, synthetic); a DICOM header or a spacing.csv row is never overridden.
    */
   spacing?: PixelSpacing;
+  /**
+   * The classes to read where a source can give several: the Sunnybrook PNG and DICOM readers give
+   * ['background', 'lv'] (the default) or ['background', 'lv', 'myocardium'], the phantoms those or
+   * ['background', 'lv', 'myocardium', 'rv']. A source with its own names (NIfTI) keeps them.
+   */
+  classes?: readonly string[];
 }
 
 const SYNTHETIC = /^synthetic:(\d+)(?::(-?\d+))?(?::(\d+))?$/;
@@ -52,7 +59,7 @@ export async function openSource(spec: string, options: SourceOptions = {}): Pro
     if (parts.some((p) => p === '')) throw new DataError(`source '${spec}' has an empty part; join sources with commas, e.g. png/training,png/validation`);
     return concatSources(await Promise.all(parts.map((p) => openSource(p, options))));
   }
-  const source = await openSourceAs(spec, options.scale ?? 'none');
+  const source = await openSourceAs(spec, options.scale ?? 'none', options.classes);
   return options.spacing ? withDefaultSpacing(source, options.spacing) : source;
 }
 
@@ -61,13 +68,12 @@ export async function openSource(spec: string, options: SourceOptions = {}): Pro
  * twice is an error: the same slice would count twice, and a patient could land on both sides of a split.
  */
 export function concatSources(sources: SampleSource[]): SampleSource {
-  const names = (s: SampleSource): string => (s.classes ?? ['background', 'lv']).join(', ');
-  const other = sources.find((s) => names(s) !== names(sources[0]!));
-  if (other) throw new DataError(`${other.description} has the classes ${names(other)} but ${sources[0]!.description} has ${names(sources[0]!)}; join sources with the same labels`);
-  const classes = sources[0]!.classes;
+  const classes = sourceClasses(sources[0]!);
+  const other = sources.find((s) => !sameClasses(sourceClasses(s), classes));
+  if (other) throw new DataError(`${other.description} has classes ${JSON.stringify(sourceClasses(other))} but ${sources[0]!.description} has ${JSON.stringify(classes)}; join sources with the same classes`);
   return {
     kind: sources[0]!.kind,
-    ...(classes ? { classes } : {}),
+    ...(sources[0]!.classes ? { classes } : {}),
     description: sources.map((s) => s.description).join(' + '),
     async *samples() {
       const seen = new Map<string, string>();
@@ -108,7 +114,12 @@ export const MAX_SYNTHETIC_SIZE = 2048;
 /** Most pixels a synthetic source generates in all (image and mask float32 in the cache: ~1 GB). */
 const MAX_SYNTHETIC_PIXELS = 2 ** 27;
 
-async function openSourceAs(spec: string, scale: Scaling): Promise<SampleSource> {
+/** A source's class names; ['background', 'lv'] where it names none. */
+export function sourceClasses(source: SampleSource): readonly string[] {
+  return source.classes ?? BINARY_CLASSES;
+}
+
+async function openSourceAs(spec: string, scale: Scaling, classes?: readonly string[]): Promise<SampleSource> {
   const synth = SYNTHETIC.exec(spec.trim());
   if (synth) {
     const count = Number(synth[1]);
@@ -121,15 +132,15 @@ async function openSourceAs(spec: string, scale: Scaling): Promise<SampleSource>
       const most = Math.floor(MAX_SYNTHETIC_PIXELS / (size * size));
       throw new DataError(`source '${spec}': ${count} phantoms of ${size}x${size} is more than lvseg generates (${MAX_SYNTHETIC_PIXELS / 2 ** 20} M pixels, about 1 GB cached); use at most synthetic:${most}:${seed}:${size}`);
     }
-    return syntheticSource(count, seed, size, scale);
+    return syntheticSource(count, seed, size, scale, classes);
   }
   if (spec.startsWith('synthetic')) {
     throw new DataError(`source '${spec}' is not a valid synthetic spec: write synthetic:N[:SEED][:SIZE], e.g. synthetic:64:1`);
   }
   if (!existsSync(spec)) throw new DataError(`source '${spec}' does not exist; expected ${SOURCE_KINDS_HELP}`);
   if (statSync(spec).isDirectory()) {
-    if (isPngDataset(spec)) return pngSource(spec, scale);
-    if (isSunnybrookDicom(spec)) return dicomSource(spec, scale);
+    if (isPngDataset(spec)) return pngSource(spec, scale, classes);
+    if (isSunnybrookDicom(spec)) return dicomSource(spec, scale, classes);
     if (isNnunetDataset(spec)) return nnunetSource(spec, scale);
     const inside = sourcesInside(spec);
     const hint = inside.length > 0 ? `; it holds: ${inside.join(', ')}` : `; expected ${SOURCE_KINDS_HELP}`;
@@ -141,6 +152,9 @@ async function openSourceAs(spec: string, scale: Scaling): Promise<SampleSource>
   const isDicom = head.length >= 132 && String.fromCharCode(...head.subarray(128, 132)) === 'DICM';
   if (isPng || isDicom) {
     throw new DataError(`source '${spec}' is a single ${isPng ? 'PNG' : 'DICOM'} image, not a dataset; expected ${SOURCE_KINDS_HELP} ('lvseg predict' takes single images)`);
+  }
+  if (classes !== undefined && !sameClasses(classes, BINARY_CLASSES)) {
+    throw new DataError(`source '${spec}': a TFRecord of the lab's schema gives classes ${JSON.stringify(BINARY_CLASSES)}, not ${JSON.stringify(classes)}`);
   }
   return tfrecordSource(spec, scale);
 }
@@ -184,13 +198,17 @@ export function tfrecordSource(file: string, scale: Scaling = 'none'): SampleSou
   };
 }
 
-export function pngSource(dir: string, scale: Scaling = 'none'): SampleSource {
+/** A PNG dataset; with `classes` ['background', 'lv', 'myocardium'] its `masks/epi` give the wall (readPngDataset). */
+export function pngSource(dir: string, scale: Scaling = 'none', classes?: readonly string[]): SampleSource {
+  const named = sunnybrookClasses(classes, `PNG dataset ${dir}`);
+  const myocardium = named.length === 3;
   return {
     kind: 'png',
     description: `PNG dataset ${dir}`,
+    ...(myocardium ? { classes: named } : {}),
     async *samples() {
       let count = 0;
-      for await (const s of readPngDataset(dir, scale)) {
+      for await (const s of readPngDataset(dir, scale, { myocardium })) {
         count++;
         yield s;
       }
@@ -199,16 +217,20 @@ export function pngSource(dir: string, scale: Scaling = 'none'): SampleSource {
   };
 }
 
-export function dicomSource(dir: string, scale: Scaling = 'none'): SampleSource {
+/** A DICOM+contours folder; with `classes` ['background', 'lv', 'myocardium'] its o-contours give the wall. */
+export function dicomSource(dir: string, scale: Scaling = 'none', classes?: readonly string[]): SampleSource {
+  const named = sunnybrookClasses(classes, `DICOM+contours folder ${dir}`);
+  const myocardium = named.length === 3;
   const source: SampleSource = {
     kind: 'dicom',
     description: `DICOM+contours folder ${dir}`,
+    ...(myocardium ? { classes: named } : {}),
     report: { skipped: 0, warnings: [] },
     async *samples() {
       const report: SourceReport = { skipped: 0, warnings: [] };
       source.report = report;
       let count = 0;
-      for await (const s of readSunnybrookDicom(dir, scale, report)) {
+      for await (const s of readSunnybrookDicom(dir, scale, report, { myocardium })) {
         count++;
         yield s;
       }
@@ -263,14 +285,25 @@ export function niftiFileSource(file: string, scale: Scaling = 'none'): SampleSo
   return source;
 }
 
-/** `count` phantoms with seeds `seed`, `seed + 1`, …; consecutive seeds group into pseudo-patients. */
-export function syntheticSource(count: number, seed = 0, size = 256, scale: Scaling = 'none'): SampleSource {
+/**
+ * `count` phantoms with seeds `seed`, `seed + 1`, …; consecutive seeds group into pseudo-patients. Their
+ * labels: the blood pool, or with `classes` of 3 or 4 names the wall and the right ventricle too
+ * (generatePhantom).
+ */
+export function syntheticSource(count: number, seed = 0, size = 256, scale: Scaling = 'none', classes?: readonly string[]): SampleSource {
+  const where = `synthetic:${count}:${seed}:${size}`;
+  const named = classes === undefined || sameClasses(classes, BINARY_CLASSES) ? BINARY_CLASSES
+    : sameClasses(classes, LV_MYO_CLASSES) ? LV_MYO_CLASSES
+      : sameClasses(classes, LV_MYO_RV_CLASSES) ? LV_MYO_RV_CLASSES
+        : undefined;
+  if (!named) throw new DataError(`${where}: phantoms give classes ${[BINARY_CLASSES, LV_MYO_CLASSES, LV_MYO_RV_CLASSES].map((c) => JSON.stringify(c)).join(', ')}, not ${JSON.stringify(classes)}`);
   return {
     kind: 'synthetic',
     description: `${count} synthetic phantoms ${size}x${size}, seeds ${seed}..${seed + count - 1}`,
+    ...(named.length > 2 ? { classes: named } : {}),
     async *samples() {
       for (let i = 0; i < count; i++) {
-        const s = generatePhantom(seed + i, size);
+        const s = generatePhantom(seed + i, size, { classes: named.length });
         applyScaling(s.image, scale);
         yield s;
       }

@@ -72,9 +72,11 @@ const CONTOUR = /^IM-\d+-(\d+)-icontour-manual\.txt$/;
  * Samples from the DICOM + expert contour layout: one per i-contour whose image exists
  * (contour `IM-0001-NNNN` → `dicoms/<folder>/<int(NNNN)>.dcm`). A contour without its image is a
  * warning and a skip, counted in `report`. Image values are the DICOM's rescaled units, then scaled;
- * spacing comes from the DICOM.
+ * spacing comes from the DICOM. With `myocardium`, a slice whose `o-contours/…-ocontour-manual.txt`
+ * exists gets label 2 inside the o-contour but outside the i-contour; the others mark classes 0 and 1
+ * only (`labelledClasses`).
  */
-export async function* readSunnybrookDicom(dir: string, scale: Scaling = 'none', report?: SourceReport): AsyncGenerator<Sample> {
+export async function* readSunnybrookDicom(dir: string, scale: Scaling = 'none', report?: SourceReport, options: { myocardium?: boolean } = {}): AsyncGenerator<Sample> {
   for (const { folder, id } of readLinkCsv(dir, report)) {
     const patient = normalizePatientId(id);
     const contourDir = join(dir, 'contourfiles', id, 'i-contours');
@@ -105,6 +107,20 @@ export async function* readSunnybrookDicom(dir: string, scale: Scaling = 'none',
       } catch (err) {
         throw new DataError(`${contourFile}: ${(err as Error).message}`, { cause: err });
       }
+      let labelledClasses: readonly number[] | undefined;
+      if (options.myocardium) {
+        const outerFile = join(dir, 'contourfiles', id, 'o-contours', f.replace('-icontour-', '-ocontour-'));
+        if (!existsSync(outerFile)) labelledClasses = [0, 1];
+        else {
+          let outer: Uint8Array;
+          try {
+            outer = rasterizeContour(await readContourFile(outerFile), slice.rows, slice.columns);
+          } catch (err) {
+            throw new DataError(`${outerFile}: ${(err as Error).message}`, { cause: err });
+          }
+          for (let i = 0; i < label.length; i++) if (label[i] === 0 && outer[i] !== 0) label[i] = 2;
+        }
+      }
       const sample: Sample = {
         name: `${patient}/${f.slice(0, f.indexOf('-icontour'))}`,
         patient,
@@ -112,6 +128,7 @@ export async function* readSunnybrookDicom(dir: string, scale: Scaling = 'none',
         label,
         height: slice.rows,
         width: slice.columns,
+        ...(labelledClasses ? { labelledClasses } : {}),
       };
       if (slice.spacing) sample.spacing = slice.spacing;
       yield sample;

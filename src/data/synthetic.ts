@@ -34,9 +34,13 @@ function ellipse(e: Omit<Ellipse, 'cos' | 'sin'>): Ellipse {
  * Values are integers 0–255 (the units of the shared PNG/TFRecord data), so a phantom written as the
  * lab's int64 TFRecord reads back pixel for pixel. The label is the LV blood pool (papillary muscles
  * inside it included, as in the Sunnybrook i-contours); a pixel is LV when its centre
- * (x + 0.5, y + 0.5) lies inside the blood-pool ellipse.
+ * (x + 0.5, y + 0.5) lies inside the blood-pool ellipse. With `classes` 3, the wall between the blood pool
+ * and the epicardial ellipse is label 2 (myocardium); with 4, the right ventricle's blood pool outside the
+ * LV's epicardium is label 3 too. The image is the same whatever the classes.
  */
-export function generatePhantom(seed: number, size = 256): Sample {
+export function generatePhantom(seed: number, size = 256, options: { classes?: 2 | 3 | 4 | number } = {}): Sample {
+  const classes = options.classes ?? 2;
+  if (![2, 3, 4].includes(classes)) throw new RangeError(`phantom classes must be 2, 3 or 4, got ${classes}`);
   if (!Number.isInteger(size) || size < 16) throw new RangeError(`phantom size must be an integer >= 16, got ${size}`);
   const s = size / 256; // geometry is designed at 256 px and scaled
   const patientSeed = Math.floor(Math.trunc(seed) / PHANTOM_SLICES_PER_PATIENT);
@@ -124,7 +128,10 @@ export function generatePhantom(seed: number, size = 256): Sample {
       const bias = 1 + bx * (px / size - 0.5) * 2 + by * (py / size - 0.5) * 2 + bumpA * Math.exp(-(dx * dx + dy * dy) * 8);
       v = Math.abs(v * bias + noiseSigma * rng.normal()); // magnitude images: noise folds at 0
       image[y * size + x] = Math.min(255, Math.round(v));
-      label[y * size + x] = signedDistance(lv, px, py) <= 0 ? 1 : 0;
+      label[y * size + x] = signedDistance(lv, px, py) <= 0 ? 1
+        : classes >= 3 && signedDistance(epi, px, py) <= 0 ? 2
+          : classes === 4 && signedDistance(rv, px, py) <= 0 ? 3
+            : 0;
     }
   }
   const patient = phantomPatient(seed);

@@ -9,7 +9,9 @@ import { DataError } from '../errors.js';
 import type { DicomSlice } from '../data/dicom-decode.js';
 import type { LabelConvention } from '../models/metadata.js';
 import { largestComponent } from '../imaging/contours.js';
-import { computeVolumes, measureSliceMask, type ImageMeasure, type VolumeResult, type VolumeRule } from './volumes.js';
+import { computeLvMass, computeVolumes, measureSliceMask, type ImageMeasure, type MassResult, type MassSlice, type VolumeResult, type VolumeRule } from './volumes.js';
+import { regionMask } from '../imaging/mask-metrics.js';
+import { fillHoles } from '../inference/postprocess.js';
 
 /** One image of a cine, where it sits in the grid. */
 export interface CineImage {
@@ -18,7 +20,7 @@ export interface CineImage {
   image: DicomSlice;
 }
 
-/** Anything that turns a cine image into a 0/1 LV mask of the image's size. */
+/** Anything that turns a cine image into a 0/1 LV mask of the image's size (a class mask for a model of more than two classes). */
 export type Segmenter = (image: CineImage) => Promise<Uint8Array>;
 
 /** The in-plane offset of a slice (ImagePositionPatient on the row and column directions), 0 when unknown. */
@@ -42,6 +44,25 @@ export function measureGrid(cine: CineSeries, masks: MaskGrid, phases: readonly 
 export interface CineMeasurement {
   masks: MaskGrid;
   result: VolumeResult;
+  /** A model with a myocardium class: the region inside the epicardial line (lv ∪ myocardium, holes filled) per image. */
+  epiMasks?: MaskGrid;
+  /** A model with a myocardium class: LV mass and wall thickness at ED over the counted slices (computeLvMass). */
+  mass?: MassResult;
+}
+
+/**
+ * The ED slices of a mass: those of `slices` with a mask in both grids at `phase`, measured; the
+ * epicardial area at least the endocardial one.
+ */
+export function massSlices(cine: CineSeries, endo: MaskGrid, epi: MaskGrid, phase: number, slices: readonly number[], labels: LabelConvention = 'inside'): MassSlice[] {
+  return slices.flatMap((s) => {
+    const inner = endo[s]?.[phase];
+    const outer = epi[s]?.[phase];
+    if (!inner || !outer) return [];
+    const area = (mask: Uint8Array): number => measureSliceMask(mask, cine.rows, cine.columns, cine.pixelSpacing, [0, 0], labels).areaMm2;
+    const endoAreaMm2 = area(inner);
+    return [{ slice: s, zMm: cine.slices[s]!.zMm, endoAreaMm2, epiAreaMm2: Math.max(endoAreaMm2, area(outer)) }];
+  });
 }
 
 /**
@@ -50,20 +71,28 @@ export interface CineMeasurement {
  */
 export async function measureCine(
   cine: CineSeries, segment: Segmenter,
-  options: { rule?: Partial<VolumeRule>; labels?: LabelConvention; onImage?: (done: number, total: number) => void } = {},
+  options: { rule?: Partial<VolumeRule>; labels?: LabelConvention; onImage?: (done: number, total: number) => void; classes?: readonly string[] } = {},
 ): Promise<CineMeasurement> {
+  const classes = options.classes ?? ['background', 'lv'];
+  const lv = Math.max(1, classes.indexOf('lv'));
+  const myo = classes.indexOf('myocardium');
+  const epiMasks: MaskGrid | undefined = myo > 0 ? [] : undefined;
   const total = cine.grid.reduce((n, row) => n + row.filter(Boolean).length, 0);
   let done = 0;
   const masks: MaskGrid = [];
   for (let s = 0; s < cine.grid.length; s++) {
     const row: (Uint8Array | undefined)[] = [];
+    const epiRow: (Uint8Array | undefined)[] = [];
     for (let p = 0; p < cine.phases; p++) {
       const image = cine.grid[s]![p];
       if (!image) {
         row.push(undefined);
+        epiRow.push(undefined);
         continue;
       }
-      const mask = await segment({ slice: s, phase: p, image });
+      const labels = await segment({ slice: s, phase: p, image });
+      const mask = classes.length > 2 ? regionMask(labels, [lv]) : labels;
+      if (epiMasks) epiRow.push(fillHoles(largestComponent(regionMask(labels, [lv, myo]), image.rows, image.columns), image.rows, image.columns));
       if (mask.length !== image.rows * image.columns) {
         throw new RangeError(`segmenter returned ${mask.length} pixels for the ${image.rows}×${image.columns} image ${image.file}`);
       }
@@ -72,10 +101,14 @@ export async function measureCine(
       options.onImage?.(++done, total);
     }
     masks.push(row);
+    epiMasks?.push(epiRow);
   }
   const phases = Array.from({ length: cine.phases }, (_, p) => p);
   const result = computeVolumes(measureGrid(cine, masks, phases, options.labels), cine.slices.map((s) => s.zMm), { rule: options.rule, cyclic: true });
-  return { masks, result };
+  if (!epiMasks) return { masks, result };
+  const counted = result.slices.filter((s) => s.counted).map((s) => s.slice);
+  const mass = computeLvMass(massSlices(cine, masks, epiMasks, result.ed, counted, options.labels), cine.slices.map((s) => s.zMm));
+  return { masks, result, epiMasks, ...(mass ? { mass } : {}) };
 }
 
 /** The experts' volumes: the same rule over the contoured slices, at the contoured phases only. */
@@ -92,6 +125,8 @@ export interface ExpertMeasurement {
    * published Sunnybrook masks do): what a model that learnt those masks perfectly would measure.
    */
   asTrainingMasks: VolumeResult;
+  /** LV mass and wall thickness at the experts' ED over the slices where they drew both the i- and the o-contour. */
+  mass?: MassResult;
   warnings: string[];
 }
 
@@ -115,7 +150,12 @@ function rasterizeExperts(cine: CineSeries, contours: CineContours, boundary: bo
  * line: the polygon filled at pixel centres, which matches its shoelace area within 0.1% on the shared data,
  * where the boundary pixels of the training masks add 5–6% (SCD0000101 EDV 191.2 vs 202.2 mL).
  */
-export function measureExperts(cine: CineSeries, contours: CineContours, rule?: Partial<VolumeRule>): ExpertMeasurement {
+export function measureExperts(
+  cine: CineSeries,
+  contours: CineContours,
+  rule?: Partial<VolumeRule>,
+  outer?: CineContours,
+): ExpertMeasurement {
   const phases = [...new Set(contours.contours.map((c) => c.phase))].sort((a, b) => a - b);
   // A slice the experts did not contour at a phase has no LV there for them: an empty mask, not a missing image.
   const empty = new Uint8Array(cine.rows * cine.columns);
@@ -129,5 +169,10 @@ export function measureExperts(cine: CineSeries, contours: CineContours, rule?: 
   if (phases.length !== 2) {
     result.warnings.push(`the experts contoured ${phases.length} phase${phases.length === 1 ? '' : 's'} (${phases.map((p) => p + 1).join(', ')}), not ED and ES only`);
   }
-  return { dir: contours.dir, phases, masks, result, asTrainingMasks, warnings: contours.warnings };
+  const warnings = [...contours.warnings, ...(outer?.warnings ?? [])];
+  if (!outer) return { dir: contours.dir, phases, masks, result, asTrainingMasks, warnings };
+  // the mass where both lines exist: massSlices skips the slices without an o-contour
+  const edSlices = massSlices(cine, masks, rasterizeExperts(cine, outer, false), phases[result.ed]!, cine.slices.map((_, s) => s));
+  const mass = computeLvMass(edSlices, cine.slices.map((s) => s.zMm));
+  return { dir: contours.dir, phases, masks, result, asTrainingMasks, mass, warnings };
 }

@@ -17,6 +17,8 @@ import { segmentSamples, type SegmentSettings } from '../inference/segment.js';
 import type { Sample } from '../data/sample.js';
 import type { LabelConvention } from '../models/metadata.js';
 import type { VolumeRule } from './volumes.js';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 export { measureCine, measureExperts, type CineImage, type CineMeasurement, type ExpertMeasurement, type MaskGrid, type Segmenter } from './cine-measure.js';
 
@@ -37,11 +39,19 @@ export function modelSegmenter(model: tfl.LayersModel, scale: Scaling, segment?:
   };
 }
 
+/** The o-contours folder beside an i-contours folder, where there is one. */
+function outerContourDir(innerDir: string): string | undefined {
+  const dir = join(dirname(innerDir), 'o-contours');
+  return existsSync(dir) ? dir : undefined;
+}
+
 /**
  * Reads the experts' i-contours for the cine and measures them by the same rule (measureExperts).
  */
 export async function measureExpertContours(cine: CineSeries, contourDir: string, rule?: Partial<VolumeRule>): Promise<ExpertMeasurement> {
-  return measureExperts(cine, await readCineContours(contourDir, cine), rule);
+  const outerDir = outerContourDir(contourDir);
+  const outer = outerDir ? await readCineContours(outerDir, cine, 'o') : undefined;
+  return measureExperts(cine, await readCineContours(contourDir, cine), rule, outer);
 }
 
 /** Why --contours does not go with a NIfTI cine. */

@@ -14,6 +14,7 @@ import {
   argmaxLabels,
   confusionCounts,
   diceFromCounts,
+  regionMask,
   iouFromCounts,
   precisionFromCounts,
   recallFromCounts,
@@ -32,6 +33,8 @@ import { averagePerpendicularDistance, hausdorff95 } from './surface-distance.js
 import { segmentSamples, type SegmentSettings } from '../inference/segment.js';
 import { detectOutputKind, modelInputSize, predictScores, type OutputKind } from '../models/predict.js';
 import { scoresLoss, sparseCrossEntropy, type LossFn } from '../losses/losses.js';
+import { BINARY_CLASSES } from '../data/classes.js';
+import { classRegions, scoreClasses, summarizeClasses, type ClassImageScore, type ClassSummary } from './class-metrics.js';
 
 /** The mean metrics over a dataset: loss, accuracy, the lab's Dice, mean Dice, IoU, precision, recall, HD95, APD. */
 export interface EvaluationMetrics {
@@ -86,6 +89,8 @@ export interface PerImageResult {
   phase?: CardiacPhase;
   /** Whether the predicted contour is good by the challenge's rule (APD < 5 mm); set where the unit is mm and the expert drew a contour. */
   goodContour?: boolean;
+  /** K > 2 classes: each class's (and the epicardium's) scores, where the label marks it. */
+  classes?: Record<string, ClassImageScore>;
 }
 
 /** An evaluation: the mean metrics, the challenge protocol, per image, per patient and per phase. */
@@ -97,6 +102,8 @@ export interface EvaluationResult {
   perPhase: Partial<Record<CardiacPhase, GroupSummary>>;
   perPatient: PatientSummary[];
   perImage: PerImageResult[];
+  /** K > 2 classes: per class (and the epicardium), keyed by name; the top-level metrics are the blood pool's (`lv`). */
+  classes?: Record<string, ClassSummary>;
 }
 
 /** How evaluateModel runs: batch size, the loss to report, output kind and the inference pipeline. */
@@ -112,6 +119,11 @@ export interface EvaluateOptions {
    * any size), as `lvseg predict` does for a model with an lvseg.json. Without it, the model's raw argmax.
    */
   segment?: SegmentSettings;
+  /**
+   * The model's class names, background first (default ['background', 'lv']). With more than two, the
+   * top-level metrics score class `lv` (else 1) alone and `classes` scores each class.
+   */
+  classes?: readonly string[];
 }
 
 /**
@@ -152,6 +164,10 @@ export async function evaluateModel(
     throw new DataError(`evaluateModel: batchSize must be a positive integer, got ${batchSize}`);
   }
   const kind = options.outputs ?? detectOutputKind(model);
+  const classNames = options.classes ?? BINARY_CLASSES;
+  const multi = classNames.length > 2;
+  const regions = multi ? classRegions(classNames) : [];
+  const lv = Math.max(1, classNames.indexOf('lv'));
   const lossFn = options.loss ?? sparseCrossEntropy;
   const fixed = modelInputSize(model);
   const perImage: PerImageResult[] = [];
@@ -169,6 +185,13 @@ export async function evaluateModel(
     const { height, width } = samples[0]!;
     const pixels = height * width;
     const labels = samples.map((s) => s.label);
+    const labelled = samples.map((s) => s.labelledClasses);
+    if (options.segment && multi) {
+      const segmented = await segmentSamples(model, samples, options.segment);
+      const probabilities = new Float32Array(classNames.length * pixels * samples.length);
+      segmented.forEach((s, i) => probabilities.set(s.probabilities!, i * pixels * classNames.length));
+      return { predictions: segmented.map((s) => s.mask), loss: await scoresLoss(lossFn, probabilities, labels, height, width, 'probabilities', labelled) };
+    }
     if (options.segment) {
       const segmented = await segmentSamples(model, samples, options.segment);
       const probabilities = new Float32Array(2 * pixels * samples.length);
@@ -184,21 +207,26 @@ export async function evaluateModel(
     const masks = argmaxLabels(scores, pixels, classes);
     return {
       predictions: samples.map((_, i) => masks.subarray(i * pixels, (i + 1) * pixels)),
-      loss: await scoresLoss(lossFn, scores, labels, height, width, kind),
+      loss: await scoresLoss(lossFn, scores, labels, height, width, kind, labelled),
     };
   };
 
   const flush = async (): Promise<void> => {
     if (batch.length === 0) return;
     const { predictions, loss } = await predictBatch(batch);
+    const wholePredictions = predictions.slice();
     lossSum += loss * batch.length;
     // One count per image serves its metrics, the set's totals and the batch's lab Dice.
     let batchCounts: ConfusionCounts = { tp: 0, fp: 0, fn: 0, tn: 0 };
-    batch.forEach((sample, i) => {
+    batch.forEach((whole, i) => {
+      // with K classes the top level is the blood pool's: its own 0/1 masks
+      const sample = multi ? { ...whole, label: regionMask(whole.label, [lv]) } : whole;
+      if (multi) predictions[i] = regionMask(predictions[i]!, [lv]);
       const counts = confusionCounts(predictions[i]!, sample.label);
       totals = addCounts(totals, counts);
       batchCounts = addCounts(batchCounts, counts);
       perImage.push(scoreImage(sample, predictions[i]!, counts));
+      if (multi) perImage[perImage.length - 1]!.classes = scoreClasses(whole, wholePredictions[i]!, regions);
       if (sample.spacing) {
         const r = perImage[perImage.length - 1]!;
         const [sr, sc] = sample.spacing;
@@ -273,11 +301,13 @@ export async function evaluateModel(
     perPhase: perPhaseSummaries(perImage, unit),
     perPatient: perPatientSummaries(perImage, unit),
     perImage,
+    ...(multi ? { classes: summarizeClasses(perImage, regions, unit) } : {}),
   };
 }
 
 /** `lvseg evaluate --json` and RUN/evaluation.json: every metric at the top level, then the groups and images. */
 export type EvaluationDocument = EvaluationMetrics & Omit<EvaluationResult, 'metrics'>;
+
 
 /**
  * The one JSON document of an evaluation, as `lvseg evaluate --json` prints it and a run's
@@ -291,6 +321,7 @@ export function evaluationDocument(result: EvaluationResult): EvaluationDocument
     apd,
     goodContourRate,
     ...rest,
+    ...(result.classes ? { classes: result.classes } : {}),
     challenge: result.challenge,
     perPhase: result.perPhase,
     perPatient: result.perPatient,

@@ -19,8 +19,8 @@ export {
 } from './summaries.js';
 export { evaluateSavedModel, type SavedModelEvaluation, type SavedModelOptions } from './saved-model.js';
 export {
-  computeVolumes, measureSliceMask, describeVolumeRule, DEFAULT_VOLUME_RULE,
-  type VolumeRule, type VolumeResult, type VolumeOptions, type ImageMeasure, type SliceVolumes, type CellStatus,
+  computeVolumes, measureSliceMask, describeVolumeRule, DEFAULT_VOLUME_RULE, computeLvMass, MYOCARDIUM_DENSITY_G_PER_ML,
+  type MassResult, type MassSlice, type VolumeRule, type VolumeResult, type VolumeOptions, type ImageMeasure, type SliceVolumes, type CellStatus,
 } from './volumes.js';
 export {
   seriesVolumes, measureCine, measureExpertContours, modelSegmenter,

@@ -2,7 +2,8 @@
  * Evaluation of a saved model, as `lvseg evaluate` and the demo do it: the model by path or bundled
  * name, its inputs scaled as it was trained, the data from any source.
  */
-import { openSource, type SampleSource } from '../data/source.js';
+import { openSource, type SampleSource, type SourceOptions } from '../data/source.js';
+import { DataError } from '../errors.js';
 import type { Scaling } from '../data/scaling.js';
 import type { PixelSpacing } from '../data/spacing.js';
 import { loadInferenceModel } from '../models/io.js';
@@ -39,14 +40,35 @@ export interface SavedModelOptions {
   postprocess?: boolean;
 }
 
+/**
+ * The source `data` read with a model's classes: a multi-class model on data that gives the blood pool
+ * only (a TFRecord, a binary PNG set) is scored on that: its samples mark classes 0 and 1 alone.
+ */
+export async function openSourceForClasses(data: string, options: SourceOptions, classes: readonly string[]): Promise<SampleSource> {
+  if (classes.length <= 2) return openSource(data, options);
+  try {
+    return await openSource(data, { ...options, classes });
+  } catch (err) {
+    if (!(err instanceof DataError && / gives classes /.test(err.message))) throw err;
+  }
+  const binary = await openSource(data, options);
+  return {
+    ...binary,
+    classes,
+    async *samples() {
+      for await (const s of binary.samples()) yield { ...s, labelledClasses: [0, 1] };
+    },
+  };
+}
+
 /** Evaluates the model `modelRef` (a run, model folder, model.json or bundled name) on the source `data`. */
 export async function evaluateSavedModel(modelRef: string, data: string, options: SavedModelOptions = {}): Promise<SavedModelEvaluation> {
   const { modelJson: modelFile, settings } = resolveModel(modelRef, options);
-  const { scale, origin, segment, trainPatients: trained } = settings;
-  const source = await openSource(data, { scale, spacing: options.spacing });
+  const { scale, origin, segment, trainPatients: trained, classes } = settings;
+  const source = await openSourceForClasses(data, { scale, spacing: options.spacing }, classes);
   const model = await loadInferenceModel(modelFile);
   try {
-    const result = await evaluateModel(model, source.samples(), { batchSize: options.batchSize ?? 8, ...(segment ? { segment } : {}) });
+    const result = await evaluateModel(model, source.samples(), { batchSize: options.batchSize ?? 8, ...(segment ? { segment } : {}), classes });
     const seenPatients = trained && [...new Set(result.perImage.map((r) => r.patient))].filter((p) => trained.includes(p)).sort();
     return { ...result, modelFile, scale, scaleOrigin: origin, source, ...(segment ? { segment } : {}), ...(seenPatients ? { seenPatients } : {}) };
   } finally {

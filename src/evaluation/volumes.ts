@@ -442,3 +442,65 @@ function dropNonVentricularEnds(slices: SliceVolumes[], rule: VolumeRule, cyclic
     dropped.s.reason = dropped.reason;
   }
 }
+
+/** Myocardial density (g/mL), the convention of cardiac MR reports. */
+export const MYOCARDIUM_DENSITY_G_PER_ML = 1.05;
+
+/** One short-axis slice at ED for the LV mass: the areas inside the endocardial and epicardial lines. */
+export interface MassSlice {
+  /** 0-based index along the slice normal. */
+  slice: number;
+  zMm: number;
+  endoAreaMm2: number;
+  epiAreaMm2: number;
+}
+
+export interface MassResult {
+  /** Myocardial volume × 1.05 g/mL. */
+  lvMassG: number;
+  myocardiumMl: number;
+  /** The mean of the slices' wall thicknesses. */
+  meanWallThicknessMm: number;
+  slices: {
+    slice: number;
+    /** epi − endo area. */
+    myocardiumMm2: number;
+    thicknessMm: number;
+    /**
+     * The mean wall thickness of the slice: the difference of the radii of the circles with the epicardial
+     * and the endocardial areas (the wall's area over its mean perimeter, for a ring).
+     */
+    wallThicknessMm: number;
+  }[];
+}
+
+/**
+ * LV mass at ED by the disc rule of computeVolumes: each slice's myocardium (epicardial minus endocardial
+ * area) × its disc thickness (half the distance to each neighbouring slice of `slices`; at the ends, half
+ * the distance to the next slice of the stack `allZMm`, else to the one inside), summed, × 1.05 g/mL.
+ * Undefined without a slice.
+ */
+export function computeLvMass(slices: readonly MassSlice[], allZMm: readonly number[]): MassResult | undefined {
+  const used = [...slices].sort((a, b) => a.slice - b.slice);
+  if (used.length === 0) return undefined;
+  const gap = (s: number, dir: -1 | 1): number => {
+    const next = allZMm[s + dir] ?? allZMm[s - dir];
+    return next === undefined ? 0 : Math.abs(next - allZMm[s]!);
+  };
+  let volume = 0;
+  const out: MassResult['slices'] = used.map((s, i) => {
+    const before = i > 0 ? Math.abs(s.zMm - used[i - 1]!.zMm) : gap(s.slice, -1);
+    const after = i + 1 < used.length ? Math.abs(used[i + 1]!.zMm - s.zMm) : gap(s.slice, 1);
+    const thicknessMm = (before + after) / 2;
+    const myocardiumMm2 = Math.max(0, s.epiAreaMm2 - s.endoAreaMm2);
+    volume += (myocardiumMm2 * thicknessMm) / 1000;
+    const wallThicknessMm = Math.sqrt(Math.max(s.epiAreaMm2, s.endoAreaMm2) / Math.PI) - Math.sqrt(s.endoAreaMm2 / Math.PI);
+    return { slice: s.slice, myocardiumMm2, thicknessMm, wallThicknessMm };
+  });
+  return {
+    lvMassG: volume * MYOCARDIUM_DENSITY_G_PER_ML,
+    myocardiumMl: volume,
+    meanWallThicknessMm: mean(out.map((s) => s.wallThicknessMm)),
+    slices: out,
+  };
+}

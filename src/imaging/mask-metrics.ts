@@ -48,6 +48,37 @@ export function confusionCounts(pred: MaskLike, label: MaskLike): ConfusionCount
   return { tp, fp, fn, tn: pred.length - tp - fp - fn };
 }
 
+/**
+ * The counts of one class (or a region of several, like the epicardium = lv ∪ myocardium) in a
+ * multi-class prediction and label: foreground = a value in `values`. For `values` [1..255] these are
+ * confusionCounts.
+ */
+export function regionCounts(pred: MaskLike, label: MaskLike, values: readonly number[]): ConfusionCounts {
+  checkSameLength(pred, label, 'regionCounts');
+  const inside = new Uint8Array(256);
+  for (const v of values) inside[v] = 1;
+  let tp = 0;
+  let fp = 0;
+  let fn = 0;
+  for (let i = 0; i < pred.length; i++) {
+    const p = inside[pred[i]!] === 1;
+    const l = inside[label[i]!] === 1;
+    if (p && l) tp++;
+    else if (p) fp++;
+    else if (l) fn++;
+  }
+  return { tp, fp, fn, tn: pred.length - tp - fp - fn };
+}
+
+/** The binary mask (1 inside, 0 outside) of the pixels whose class is in `values`. */
+export function regionMask(mask: MaskLike, values: readonly number[]): Uint8Array {
+  const inside = new Uint8Array(256);
+  for (const v of values) inside[v] = 1;
+  const out = new Uint8Array(mask.length);
+  for (let i = 0; i < mask.length; i++) out[i] = inside[mask[i]!]!;
+  return out;
+}
+
 /** Adds counts of several images: the lab pools pixels over a whole batch. */
 export function addCounts(a: ConfusionCounts, b: ConfusionCounts): ConfusionCounts {
   return { tp: a.tp + b.tp, fp: a.fp + b.fp, fn: a.fn + b.fn, tn: a.tn + b.tn };

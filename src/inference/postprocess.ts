@@ -38,6 +38,38 @@ export function fillHoles(mask: Uint8Array, height: number, width: number): Uint
   return out;
 }
 
+/**
+ * Post-processing of a K-class label map (K > 2, label 1 the blood pool): each foreground class keeps its
+ * largest component (the rest becomes background); with `fillHoles`, the holes of all the foreground
+ * together and those of class 1 become class 1, as papillary muscles and trabeculae inside the
+ * endocardial contour belong to the blood pool. With two classes it is postprocessMask.
+ */
+export function postprocessLabels(labels: Uint8Array, height: number, width: number, classes: number, settings: { largestComponent: boolean; fillHoles: boolean }): Uint8Array {
+  if (classes <= 2) return postprocessMask(labels, height, width, settings);
+  const out = labels.slice();
+  if (settings.largestComponent) {
+    for (let c = 1; c < classes; c++) {
+      const kept = largestComponent(classMask(out, c), height, width);
+      for (let i = 0; i < out.length; i++) if (out[i] === c && kept[i] === 0) out[i] = 0;
+    }
+  }
+  if (settings.fillHoles) {
+    const foreground = new Uint8Array(out.length);
+    for (let i = 0; i < out.length; i++) foreground[i] = out[i] === 0 ? 0 : 1;
+    const filled = fillHoles(foreground, height, width);
+    for (let i = 0; i < out.length; i++) if (out[i] === 0 && filled[i] === 1) out[i] = 1;
+    const pool = fillHoles(classMask(out, 1), height, width);
+    for (let i = 0; i < out.length; i++) if (pool[i] === 1) out[i] = 1;
+  }
+  return out;
+}
+
+function classMask(labels: Uint8Array, c: number): Uint8Array {
+  const mask = new Uint8Array(labels.length);
+  for (let i = 0; i < labels.length; i++) mask[i] = labels[i] === c ? 1 : 0;
+  return mask;
+}
+
 /** The post-processing `settings` ask for: the largest component first, then its holes filled. */
 export function postprocessMask(mask: Uint8Array, height: number, width: number, settings: { largestComponent: boolean; fillHoles: boolean }): Uint8Array {
   let out = mask;

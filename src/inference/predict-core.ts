@@ -10,7 +10,8 @@ import { toGrey8, type RgbaImage } from '../imaging/pixels.js';
 import { resizeBilinear, resizeNearest } from '../imaging/resample.js';
 import { extractContour, type Point } from '../imaging/contours.js';
 import { modelInputSize, predictScores } from '../models/predict.js';
-import { argmaxLabels, foregroundArea } from '../imaging/mask-metrics.js';
+import { argmaxLabels, foregroundArea, regionMask } from '../imaging/mask-metrics.js';
+import { classRegions } from '../data/classes.js';
 import { segmentSamples, type SegmentSettings } from './segment.js';
 
 /**
@@ -54,6 +55,33 @@ export type OverlayColour = readonly [number, number, number];
 
 export const PREDICTION_COLOUR: OverlayColour = [255, 48, 48];
 export const LABEL_COLOUR: OverlayColour = [48, 220, 48];
+
+/**
+ * The colour of each predicted class's contour in an overlay of a model of more than two classes, by
+ * region name (class or `epicardium`); the blood pool keeps PREDICTION_COLOUR; others cycle through the rest.
+ */
+const CLASS_COLOURS: Record<string, OverlayColour> = { lv: PREDICTION_COLOUR, epicardium: [255, 200, 40], rv: [60, 140, 255] };
+const MORE_COLOURS: readonly OverlayColour[] = [[230, 80, 230], [40, 220, 220], [255, 140, 40], [160, 120, 255]];
+
+export function classColour(name: string, index: number): OverlayColour {
+  return CLASS_COLOURS[name] ?? MORE_COLOURS[index % MORE_COLOURS.length]!;
+}
+
+/** One class's (or region's) outline and area in a K-class mask. */
+export interface ClassMeasures extends MaskMeasures {
+  /** The label values the region covers. */
+  values: number[];
+}
+
+/**
+ * The outline and area of each region of a K-class mask (every foreground class, and `epicardium` =
+ * lv ∪ myocardium where both are there; classRegions), with holes filled for the outline.
+ */
+export function measureClasses(mask: Uint8Array, height: number, width: number, classes: readonly string[], spacing?: readonly [number, number]): Record<string, ClassMeasures> {
+  const out: Record<string, ClassMeasures> = {};
+  for (const { name, values } of classRegions(classes)) out[name] = { ...measureMask(regionMask(mask, values), height, width, spacing), values };
+  return out;
+}
 
 /**
  * Draws a closed polygon one pixel wide, stepping at most half a pixel so no gaps open; pixel (r, c)

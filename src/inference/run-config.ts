@@ -13,6 +13,7 @@ import { RUN_PARTS, runPath } from '../runs/run-dir.js';
 import { LABEL_CONVENTIONS, METADATA_FILE, type LabelConvention } from '../models/metadata.js';
 import { checkPreprocessing } from '../transforms/preprocess.js';
 import type { SegmentSettings } from './segment.js';
+import { BINARY_CLASSES } from '../data/classes.js';
 
 /**
  * Finds the model.json a user means by `ref`: a model.json, a folder or run directory (its `best/` model
@@ -151,6 +152,8 @@ export interface ModelSettings {
   labels: LabelConvention;
   /** The patients it was trained on, where its lvseg.json or run records them. */
   trainPatients?: string[];
+  /** Its class names by output channel, background first (lvseg.json or the run's config.json `classes`; default ['background', 'lv']). */
+  classes: readonly string[];
 }
 
 /**
@@ -163,7 +166,7 @@ export function resolveModelSettings(model: string | ModelLocation, given: { sca
   const metadata = readModelMetadata(modelJson);
   let segment: SegmentSettings | undefined;
   let fromMetadata: { scale: Scaling; origin: string } | undefined;
-  let facts: Pick<ModelSettings, 'labels' | 'trainPatients'> = { labels: 'inside' };
+  let facts: Pick<ModelSettings, 'labels' | 'trainPatients' | 'classes'> = { labels: 'inside', classes: BINARY_CLASSES };
   if (metadata) {
     segment = { preprocessing: metadata.preprocessing, inference: metadata.inference };
     fromMetadata = { scale: parseScaling(metadata.scale), origin: join(dirname(modelJson), METADATA_FILE) };
@@ -195,11 +198,15 @@ function readJsonQuietly(file: string): Record<string, unknown> {
   }
 }
 
-/** What an lvseg.json (`labels`, `training.data.trainPatients`) or a run's config.json (`labels`, `trainPatients`) says of the training data. */
-function trainingFacts(record: { labels?: unknown; trainPatients?: unknown; training?: { data?: { trainPatients?: unknown } } }): Pick<ModelSettings, 'labels' | 'trainPatients'> {
+/**
+ * What an lvseg.json (`labels`, `classes`, `training.data.trainPatients`) or a run's config.json (`labels`,
+ * `classes`, `trainPatients`) says of the training data; runs and models without `classes` are binary.
+ */
+function trainingFacts(record: { labels?: unknown; classes?: unknown; trainPatients?: unknown; training?: { data?: { trainPatients?: unknown } } }): Pick<ModelSettings, 'labels' | 'trainPatients' | 'classes'> {
   const labels = (LABEL_CONVENTIONS as readonly unknown[]).includes(record.labels) ? (record.labels as LabelConvention) : 'inside';
+  const classes = Array.isArray(record.classes) && record.classes.length >= 2 && record.classes.every((c) => typeof c === 'string') ? (record.classes as string[]) : BINARY_CLASSES;
   const list = record.training?.data?.trainPatients ?? record.trainPatients;
-  return Array.isArray(list) && list.every((p) => typeof p === 'string') ? { labels, trainPatients: list } : { labels };
+  return Array.isArray(list) && list.every((p) => typeof p === 'string') ? { labels, classes, trainPatients: list } : { labels, classes };
 }
 
 /**

@@ -7,10 +7,11 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import type { Sample } from '../data/sample.js';
 import { ModelSpecError } from '../errors.js';
 import type { InferenceSettings } from '../models/metadata.js';
-import { preprocessSample, restoreProbabilities, type Preprocessing } from '../transforms/preprocess.js';
+import { preprocessSample, restoreProbabilities, type InputGeometry, type Preprocessing } from '../transforms/preprocess.js';
+import { argmaxLabels } from '../imaging/mask-metrics.js';
 import { flipValues } from '../transforms/spatial.js';
 import { detectOutputKind, predictScores } from '../models/predict.js';
-import { postprocessMask } from './postprocess.js';
+import { postprocessLabels, postprocessMask } from './postprocess.js';
 
 export interface SegmentSettings {
   preprocessing: Preprocessing;
@@ -18,10 +19,12 @@ export interface SegmentSettings {
 }
 
 export interface Segmentation {
-  /** The 0/1 mask at the image's own size, post-processed. */
+  /** The class mask at the image's own size, post-processed: 0/1 for two classes, 0…K−1 for K. */
   mask: Uint8Array;
-  /** The foreground probability at the image's own size (before post-processing). */
+  /** The foreground probability at the image's own size (before post-processing); for K classes 1 − p(background). */
   foreground: Float32Array;
+  /** K > 2 only: every class's probability at the image's own size, channel last (before post-processing). */
+  probabilities?: Float32Array;
   /** Whether the model saw a resampled image. */
   resized: boolean;
 }
@@ -54,11 +57,48 @@ export async function foregroundProbabilities(model: tfl.LayersModel, images: re
 }
 
 /**
+ * Class probabilities [pixels · K] of same-sized model inputs, channel last, averaged over the flips when
+ * `tta` is `flips`: foregroundProbabilities for K classes. One forward pass for all images and their flips.
+ */
+export async function classProbabilities(model: tfl.LayersModel, images: readonly Float32Array[], height: number, width: number, tta: InferenceSettings['tta']): Promise<{ probabilities: Float32Array[]; classes: number }> {
+  const flips = tta === 'flips' ? FLIPS : FLIPS.slice(0, 1);
+  const pixels = height * width;
+  const inputs = images.flatMap((image) => flips.map(([h, v]) => flipValues(image, height, width, h, v)));
+  const { scores, classes } = await predictScores(model, inputs, height, width);
+  if (detectOutputKind(model) !== 'probabilities') {
+    for (let p = 0; p < scores.length; p += classes) {
+      let max = -Infinity;
+      for (let c = 0; c < classes; c++) max = Math.max(max, scores[p + c]!);
+      let sum = 0;
+      for (let c = 0; c < classes; c++) sum += scores[p + c] = Math.exp(scores[p + c]! - max);
+      for (let c = 0; c < classes; c++) scores[p + c]! /= sum;
+    }
+  }
+  const channel = new Float32Array(pixels);
+  const probabilities = images.map((_, i) => {
+    const mean = new Float32Array(pixels * classes);
+    flips.forEach(([h, v], f) => {
+      const base = (i * flips.length + f) * pixels * classes;
+      for (let c = 0; c < classes; c++) {
+        for (let k = 0; k < pixels; k++) channel[k] = scores[base + k * classes + c]!;
+        const back = flipValues(channel, height, width, h, v);
+        for (let k = 0; k < pixels; k++) mean[k * classes + c]! += back[k]! / flips.length;
+      }
+    });
+    return mean;
+  });
+  return { probabilities, classes };
+}
+
+/**
  * Segments samples of any size: each is preprocessed to the model's input, predicted (with TTA), mapped
- * back to its own size, thresholded at 0.5 (argmax of two classes) and post-processed.
+ * back to its own size, thresholded at 0.5 (argmax of two classes; of K, each class's probability mapped
+ * back bilinearly, then the argmax) and post-processed (postprocessLabels).
  */
 export async function segmentSamples(model: tfl.LayersModel, samples: readonly Sample[], settings: SegmentSettings): Promise<Segmentation[]> {
   if (samples.length === 0) return [];
+  const outputs = model.outputs[0]?.shape.at(-1);
+  if (typeof outputs === 'number' && outputs > 2) return segmentClasses(model, samples, settings);
   const prepared = samples.map((s) => preprocessSample(s, settings.preprocessing));
   const out: Segmentation[] = new Array(samples.length);
   // group by input size: a crop gives one size for all, a model without a crop takes each size as it comes
@@ -83,6 +123,43 @@ export async function segmentSamples(model: tfl.LayersModel, samples: readonly S
     });
   }
   return out;
+}
+
+/** segmentSamples for a model of K > 2 classes. */
+async function segmentClasses(model: tfl.LayersModel, samples: readonly Sample[], settings: SegmentSettings): Promise<Segmentation[]> {
+  const out: Segmentation[] = [];
+  for (const sample of samples) {
+    const { input, geometry } = preprocessSample(sample, settings.preprocessing);
+    const { probabilities, classes } = await classProbabilities(model, [input.image], input.height, input.width, settings.inference.tta);
+    const inputPixels = input.height * input.width;
+    const pixels = geometry.height * geometry.width;
+    const restored = new Float32Array(pixels * classes);
+    const channel = new Float32Array(inputPixels);
+    for (let c = 0; c < classes; c++) {
+      for (let k = 0; k < inputPixels; k++) channel[k] = probabilities[0]![k * classes + c]!;
+      const back = restoreProbabilities(channel, geometry);
+      // outside the ROI: background
+      if (c === 0) for (let k = 0; k < pixels; k++) restored[k * classes] = back[k]! + outsideRoi(k, geometry);
+      else for (let k = 0; k < pixels; k++) restored[k * classes + c] = back[k]!;
+    }
+    const raw = argmaxLabels(restored, pixels, classes);
+    const foreground = new Float32Array(pixels);
+    for (let k = 0; k < pixels; k++) foreground[k] = 1 - restored[k * classes]!;
+    out.push({
+      mask: postprocessLabels(raw, geometry.height, geometry.width, classes, settings.inference.postprocess),
+      foreground,
+      probabilities: restored,
+      resized: geometry.resampledHeight !== geometry.height || geometry.resampledWidth !== geometry.width,
+    });
+  }
+  return out;
+}
+
+/** 0 where pixel k of the original image lies in the model's window, else a weight that makes it background. */
+function outsideRoi(k: number, g: InputGeometry): number {
+  const y = Math.floor((((k / g.width) | 0) + 0.5) * (g.resampledHeight / g.height));
+  const x = Math.floor(((k % g.width) + 0.5) * (g.resampledWidth / g.width));
+  return y >= g.top && y < g.top + g.inputHeight && x >= g.left && x < g.left + g.inputWidth ? 0 : 1;
 }
 
 /** One line for the user: what the pipeline does. */

@@ -7,23 +7,52 @@ export const LOSS_NAMES = ['sparse-ce', 'dice', 'ce+dice', 'image-dice', 'ce+ima
 /** One of LOSS_NAMES. */
 export type LossName = (typeof LOSS_NAMES)[number];
 
-/** A loss over per-pixel logits [B, H, W, 2] and integer labels [B, H, W]; returns a scalar. */
-export type LossFn = (logits: tf.Tensor4D, labels: tf.Tensor3D) => tf.Scalar;
+/**
+ * A loss over per-pixel logits [B, H, W, K] and integer labels [B, H, W]; returns a scalar. `known`
+ * [B, K] (1 or 0) says which classes each image's label marks (knownClasses): a class unmarked in an
+ * image may hide under its background there. Without it every label marks every class.
+ */
+export type LossFn = (logits: tf.Tensor4D, labels: tf.Tensor3D, known?: tf.Tensor2D) => tf.Scalar;
+
+/**
+ * The `known` tensor of a batch: [B, K] with 1 where sample b's label marks class k (Sample.labelledClasses,
+ * every class when absent); undefined when every sample marks every class, so a fully labelled batch takes
+ * the losses' plain path.
+ */
+export function knownClasses(labelled: readonly (readonly number[] | undefined)[], classes: number): tf.Tensor2D | undefined {
+  if (labelled.every((l) => l === undefined)) return undefined;
+  const values = new Float32Array(labelled.length * classes);
+  labelled.forEach((l, b) => {
+    for (let k = 0; k < classes; k++) values[b * classes + k] = l === undefined || l.includes(k) ? 1 : 0;
+  });
+  return tf.tensor2d(values, [labelled.length, classes]);
+}
 
 /**
  * Sparse softmax cross-entropy from logits, averaged over every pixel: the lab's
  * `SparseCategoricalCrossentropy(from_logits=True)`. Fed softmax outputs instead of logits (the lab's
  * Task 1), it sits at ln 2. On a backend with a fused kernel for it (onednn: one native pass
- * with its gradient) it runs that.
+ * with its gradient) it runs that. With `known`, a background pixel of an image that leaves classes
+ * unmarked counts as right when it is background or any of them: −log of their summed probability (the
+ * background and myocardium probabilities merged on a Sunnybrook slice with an endocardial contour only).
  */
-export const sparseCrossEntropy: LossFn = (logits, labels) =>
+export const sparseCrossEntropy: LossFn = (logits, labels, known) =>
   tf.tidy(() => {
     const classes = tf.cast(labels, 'int32');
-    const fused = fusedSparseCrossEntropy(logits, classes);
-    if (fused) return fused;
+    if (!known) {
+      const fused = fusedSparseCrossEntropy(logits, classes);
+      if (fused) return fused;
+    }
     const logProbs = tf.logSoftmax(logits, -1);
     const onehot = tf.oneHot(classes, logits.shape[3]);
-    return tf.neg(tf.mean(tf.sum(tf.mul(onehot, logProbs), -1))) as tf.Scalar;
+    if (!known) return tf.neg(tf.mean(tf.sum(tf.mul(onehot, logProbs), -1))) as tf.Scalar;
+    const [batch, height, width, k] = logits.shape;
+    const unknown = tf.reshape(tf.sub(1, known), [batch, 1, 1, k]);
+    const isBackground = tf.expandDims(tf.cast(tf.equal(classes, 0), 'float32'), -1);
+    const accepted = tf.minimum(1, tf.add(onehot, tf.mul(isBackground, unknown)));
+    // log Σ p over the accepted classes; the others pushed to exp(-1e4) = 0
+    const merged = tf.logSumExp(tf.add(logProbs, tf.mul(tf.sub(1, accepted), -1e4)), -1);
+    return tf.div(tf.neg(tf.sum(merged)), batch * height * width) as tf.Scalar;
   });
 
 /**
@@ -46,7 +75,8 @@ function foregroundProbability(logits: tf.Tensor4D): tf.Tensor4D {
  * one, as it does in the mean per-image Dice that evaluation reports. A differentiable surrogate on
  * tensors; the Dice *metric* is the evaluation layer's `labDice` on argmax masks.
  */
-function softDice(logits: tf.Tensor4D, labels: tf.Tensor3D, pooled: boolean): tf.Scalar {
+function softDice(logits: tf.Tensor4D, labels: tf.Tensor3D, pooled: boolean, known?: tf.Tensor2D): tf.Scalar {
+  if (logits.shape[3] > 2 || known) return softDiceOverClasses(logits, labels, pooled, known);
   return tf.tidy(() => {
     const foreground = tf.squeeze(foregroundProbability(logits), [3]);
     const y = tf.cast(labels, 'float32');
@@ -57,25 +87,49 @@ function softDice(logits: tf.Tensor4D, labels: tf.Tensor3D, pooled: boolean): tf
   });
 }
 
+/**
+ * softDice for K classes: each foreground class's soft Dice on its softmax channel against label == k,
+ * averaged over the classes (background left out, as nnU-Net does) and, per image, over the images. With
+ * `known`, a class an image does not mark takes no part in that image's Dice, nor in the pooled sums.
+ */
+function softDiceOverClasses(logits: tf.Tensor4D, labels: tf.Tensor3D, pooled: boolean, known?: tf.Tensor2D): tf.Scalar {
+  return tf.tidy(() => {
+    const [batch, , , k] = logits.shape;
+    const probs = tf.slice(tf.softmax(logits, -1), [0, 0, 0, 1], [-1, -1, -1, k - 1]);
+    const y = tf.slice(tf.oneHot(tf.cast(labels, 'int32'), k), [0, 0, 0, 1], [-1, -1, -1, k - 1]);
+    const weights = known ? tf.slice(known, [0, 1], [-1, k - 1]) : tf.ones([batch, k - 1]);
+    const intersection = tf.sum(tf.mul(probs, y), [1, 2]);
+    const sizes = tf.add(tf.sum(probs, [1, 2]), tf.sum(y, [1, 2]));
+    if (pooled) {
+      const i = tf.sum(tf.mul(intersection, weights), 0);
+      const s = tf.sum(tf.mul(sizes, weights), 0);
+      const dice = tf.div(tf.add(tf.mul(2, i), 1), tf.add(s, 1));
+      return tf.sub(1, tf.mean(dice)) as tf.Scalar;
+    }
+    const dice = tf.div(tf.add(tf.mul(2, intersection), 1), tf.add(sizes, 1));
+    return tf.sub(1, tf.div(tf.sum(tf.mul(dice, weights)), tf.maximum(tf.sum(weights), 1))) as tf.Scalar;
+  });
+}
+
 /** Soft Dice loss pooled over the batch (see `softDice`). */
-export const softDiceLoss: LossFn = (logits, labels) => softDice(logits, labels, true);
+export const softDiceLoss: LossFn = (logits, labels, known) => softDice(logits, labels, true, known);
 
 /** Soft Dice loss per image, averaged over the batch (see `softDice`). */
-export const imageDiceLoss: LossFn = (logits, labels) => softDice(logits, labels, false);
+export const imageDiceLoss: LossFn = (logits, labels, known) => softDice(logits, labels, false, known);
 
-const plus = (a: LossFn, b: LossFn): LossFn => (logits, labels) => tf.tidy(() => tf.add(a(logits, labels), b(logits, labels)) as tf.Scalar);
+const plus = (a: LossFn, b: LossFn): LossFn => (logits, labels, known) => tf.tidy(() => tf.add(a(logits, labels, known), b(logits, labels, known)) as tf.Scalar);
 
 /**
  * The loss of a deep-supervised model's outputs [logits, aux1, …, auxk] (aux j at 1/2^j of the input
  * size, upsampled): weights 1, 1/2, …, 1/2^k normalised to sum 1, as nnU-Net weighs its levels. One
  * output: `loss` of it.
  */
-export function supervisedLoss(loss: LossFn, outputs: readonly tf.Tensor4D[], labels: tf.Tensor3D): tf.Scalar {
-  if (outputs.length === 1) return loss(outputs[0]!, labels);
+export function supervisedLoss(loss: LossFn, outputs: readonly tf.Tensor4D[], labels: tf.Tensor3D, known?: tf.Tensor2D): tf.Scalar {
+  if (outputs.length === 1) return loss(outputs[0]!, labels, known);
   return tf.tidy(() => {
     const weights = outputs.map((_, j) => 2 ** -j);
     const total = weights.reduce((a, b) => a + b, 0);
-    return tf.addN(outputs.map((o, j) => tf.mul(weights[j]! / total, loss(o, labels)))) as tf.Scalar;
+    return tf.addN(outputs.map((o, j) => tf.mul(weights[j]! / total, loss(o, labels, known)))) as tf.Scalar;
   });
 }
 
@@ -111,6 +165,7 @@ export async function scoresLoss(
   height: number,
   width: number,
   kind: 'logits' | 'probabilities',
+  labelled: readonly (readonly number[] | undefined)[] = [],
 ): Promise<number> {
   const pixels = height * width;
   const classes = scores.length / (labels.length * pixels);
@@ -121,7 +176,8 @@ export async function scoresLoss(
   const value = tf.tidy(() => {
     const outputs = tf.tensor4d(scores, [labels.length, height, width, classes]);
     const logits = kind === 'probabilities' ? tf.log(tf.clipByValue(outputs, 1e-7, 1 - 1e-7)) : outputs;
-    return loss(logits as tf.Tensor4D, tf.tensor3d(flatLabels, [labels.length, height, width], 'int32'));
+    const known = knownClasses(labels.map((_, i) => labelled[i]), classes);
+    return loss(logits as tf.Tensor4D, tf.tensor3d(flatLabels, [labels.length, height, width], 'int32'), known);
   });
   try {
     // read asynchronously: the webgpu backend cannot read synchronously in Node

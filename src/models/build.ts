@@ -22,6 +22,8 @@ export interface BuildOptions {
   batchNormMomentum?: number;
   residual?: boolean;
   deepSupervision?: number;
+  /** Output channels, one per class (background first); default 2. */
+  classes?: number;
 }
 
 /**
@@ -29,20 +31,20 @@ export interface BuildOptions {
  * 8 base filters) are the demo's quick models.
  */
 export function buildModel(name: ModelName | string, options: BuildOptions = {}): tfl.LayersModel {
-  const { inputSize = 256 } = options;
+  const { inputSize = 256, classes = 2 } = options;
   switch (name) {
     case 'dense':
-      return buildDense({ inputSize, softmax: options.softmax ?? false });
+      return buildDense({ inputSize, softmax: options.softmax ?? false, classes });
     case 'fcn':
-      return buildFcn({ inputSize });
+      return buildFcn({ inputSize, classes });
     case 'fcn-deep':
-      return buildFcn({ inputSize, deep: true });
+      return buildFcn({ inputSize, deep: true, classes });
     case 'fcn-small':
-      return buildFcn({ inputSize, widthFactor: 0.25 });
+      return buildFcn({ inputSize, widthFactor: 0.25, classes });
     case 'unet':
-      return buildUnet({ depth: 4, baseFilters: 16, ...unetVariant(options), inputSize });
+      return buildUnet({ depth: 4, baseFilters: 16, ...unetVariant(options), inputSize, classes });
     case 'unet-small':
-      return buildUnet({ depth: 3, baseFilters: 8, ...unetVariant(options), inputSize });
+      return buildUnet({ depth: 3, baseFilters: 8, ...unetVariant(options), inputSize, classes });
     default:
       throw new ModelSpecError(`unknown model '${name}'; use one of ${MODEL_NAMES.join(', ')}, or --model-spec FILE for a JSON spec`);
   }

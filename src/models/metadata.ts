@@ -43,6 +43,8 @@ export interface ModelMetadata {
   inference: InferenceSettings;
   /** How its training masks were drawn; absent: `inside`. */
   labels?: LabelConvention;
+  /** Class names by output channel, background first; absent: ['background', 'lv']. */
+  classes?: readonly string[];
   /** Where the model came from: free-form but conventionally data, command, epochs, wallSeconds, validation. */
   training?: Record<string, unknown>;
 }
@@ -70,6 +72,9 @@ export function checkModelMetadata(value: unknown, file: string): ModelMetadata 
     fail(file, "field 'inference' must be {tta: none|flips, postprocess: {largestComponent, fillHoles}}");
   }
   if (m.labels !== undefined && !(LABEL_CONVENTIONS as readonly unknown[]).includes(m.labels)) fail(file, `field 'labels' must be one of ${LABEL_CONVENTIONS.join(', ')}`);
+  if (m.classes !== undefined && !(Array.isArray(m.classes) && m.classes.length >= 2 && m.classes.every((c) => typeof c === 'string' && c !== ''))) {
+    fail(file, "field 'classes' must be a list of at least 2 class names, background first");
+  }
   return { ...(m as unknown as ModelMetadata), preprocessing };
 }
 

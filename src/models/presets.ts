@@ -30,6 +30,8 @@ export interface Preset {
     tta?: boolean;
     postprocess?: boolean;
     labels?: LabelConvention;
+    /** Class names to read from the source (the Sunnybrook sets: with the myocardium). */
+    classes?: readonly string[];
   };
 }
 
@@ -74,6 +76,17 @@ const sunnybrookUnet: Preset = {
   },
 };
 
+/**
+ * sunnybrook-unet's recipe with three classes: background, the LV blood pool and the myocardium (the
+ * Sunnybrook epicardial masks or o-contours minus the endocardial ones). Slices with an endocardial
+ * contour only supervise the blood pool against the rest (Sample.labelledClasses; losses.ts merges the
+ * background and myocardium probabilities there and leaves their myocardium out of the Dice).
+ */
+const sunnybrookLvMyo: Preset = {
+  ...sunnybrookUnet,
+  recipe: { ...sunnybrookUnet.recipe, classes: ['background', 'lv', 'myocardium'] },
+};
+
 const lab = { batchSize: 1, shuffleBuffer: 10, lr: 0.001, optimizer: 'adam', loss: 'sparse-ce', scale: 1 / 1024, stepsPerEpoch: null } as const;
 
 /** The presets `--preset` takes, by name: the lab's tasks and `sunnybrook-unet`. */
@@ -83,6 +96,7 @@ export const PRESETS: Record<string, Preset> = {
   'lab-task3': { ...lab, model: 'fcn', epochs: 30 },
   'lab-search': { ...lab, model: 'fcn-deep', epochs: 60 },
   'sunnybrook-unet': sunnybrookUnet,
+  'sunnybrook-lv-myo': sunnybrookLvMyo,
 };
 
 export function getPreset(name: string): Preset {

@@ -21,11 +21,13 @@ export interface UnetOptions {
    * the first output only (segmentationModel). 0: off.
    */
   deepSupervision?: number;
+  /** Output channels, one per class (background first); default 2. */
+  classes?: number;
 }
 
 /**
  * A U-Net: per level two 3×3 convs (+ batch norm) with relu, 2×2 max pool down, 2×2 transposed conv up,
- * skip connections by concatenation, a 1×1 conv to 2 logits. With `residual`, each level's pair of
+ * skip connections by concatenation, a 1×1 conv to one logit per class (2 by default). With `residual`, each level's pair of
  * convs is a residual block (the second relu after the sum); with `deepSupervision`, auxiliary outputs
  * follow the logits (see UnetOptions).
  */
@@ -37,6 +39,7 @@ export function buildUnet({
   batchNormMomentum = 0.99,
   residual = false,
   deepSupervision = 0,
+  classes = 2,
 }: UnetOptions = {}): tfl.LayersModel {
   if (!Number.isInteger(deepSupervision) || deepSupervision < 0 || deepSupervision > depth - 1) {
     throw new ModelSpecError(`unet deepSupervision ${deepSupervision}: a U-Net of depth ${depth} has ${depth - 1} decoder levels below its output; pass 0 to ${depth - 1}`);
@@ -77,10 +80,10 @@ export function buildUnet({
     x = tfl.layers.concatenate({ name: `skip${level}` }).apply([skips[level]!, x]) as SymbolicTensor;
     x = block(x, filters, `dec${level}`);
     if (level >= 1 && level <= deepSupervision) {
-      const aux = tfl.layers.conv2d({ filters: 2, kernelSize: 1, name: `aux${level}_logits` }).apply(x) as SymbolicTensor;
+      const aux = tfl.layers.conv2d({ filters: classes, kernelSize: 1, name: `aux${level}_logits` }).apply(x) as SymbolicTensor;
       auxiliary.unshift(tfl.layers.upSampling2d({ size: [2 ** level, 2 ** level], interpolation: 'bilinear', name: `aux${level}_up` }).apply(aux) as SymbolicTensor);
     }
   }
-  const logits = tfl.layers.conv2d({ filters: 2, kernelSize: 1, name: 'logits' }).apply(x) as SymbolicTensor;
+  const logits = tfl.layers.conv2d({ filters: classes, kernelSize: 1, name: 'logits' }).apply(x) as SymbolicTensor;
   return tfl.model({ inputs: input, outputs: auxiliary.length > 0 ? [logits, ...auxiliary] : logits, name: 'unet' });
 }

@@ -77,8 +77,8 @@ function layoutPanel(input: PanelInput, options: PanelOptions): Scene {
   const tiles: Array<{ title: string; pixels: (x: number, y: number) => Rgb }> = [
     { title: 'Input Image', pixels: greyAt(grey, width, zoom) },
   ];
-  if (label) tiles.push({ title: 'Label', pixels: greyAt(maskToGrey(label), width, zoom) });
-  if (prediction) tiles.push({ title: 'Predicted Label', pixels: greyAt(maskToGrey(prediction), width, zoom) });
+  if (label) tiles.push({ title: 'Label', pixels: classesAt(label, width, zoom) });
+  if (prediction) tiles.push({ title: 'Predicted Label', pixels: classesAt(prediction, width, zoom) });
   if (options.contours && (label || prediction)) {
     const base = greyAt(grey, width, zoom);
     const labelEdge = label ? maskEdgeAt(label, width, height, zoom) : () => false;
@@ -115,8 +115,14 @@ function layoutPanel(input: PanelInput, options: PanelOptions): Scene {
   return { width: W, height: H, background: '#ffffff', shapes };
 }
 
-function maskToGrey(mask: Uint8Array): Uint8Array {
-  return mask.map((v) => (v > 0 ? 255 : 0));
+/** Mask tiles by class: background black, class 1 (the blood pool) white as in the lab, then a colour per class. */
+export const CLASS_TILE_COLORS: readonly Rgb[] = [[0, 0, 0], [255, 255, 255], [255, 160, 0], [60, 140, 255], [230, 80, 230], [40, 220, 220], [160, 220, 60]];
+
+function classesAt(mask: Uint8Array, width: number, zoom: number): (x: number, y: number) => Rgb {
+  return (x, y) => {
+    const v = mask[Math.floor(y / zoom) * width + Math.floor(x / zoom)]!;
+    return v === 0 ? CLASS_TILE_COLORS[0]! : CLASS_TILE_COLORS[1 + ((v - 1) % (CLASS_TILE_COLORS.length - 1))]!;
+  };
 }
 
 function greyAt(grey: Uint8Array, width: number, zoom: number): (x: number, y: number) => Rgb {

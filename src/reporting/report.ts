@@ -164,7 +164,12 @@ function metricsTable(run: RunRecord): string {
       `<tr><td>${esc(label)}</td><td class="num">${fmt((m as unknown as Record<string, unknown>)[k], k === 'hd95' || k === 'apd' ? 2 : 4)}${(k === 'hd95' || k === 'apd') && unit ? ` ${esc(unit)}` : ''}</td></tr>`),
     ...Object.entries(m).filter(([k]) => !known.has(k)).map(([k, v]) => `<tr><td>${esc(k)}</td><td class="num">${fmt(v)}</td></tr>`),
   ];
-  return `<table class="kv">${rows.join('')}</table><p class="meta">On ${run.evaluation!.perImage.length} validation images.</p>`;
+  const classes = run.evaluation!.classes;
+  const perClass = classes
+    ? `<p class="meta">The table above is the blood pool's (lv). Per class, over the images whose label marks it:</p><table><tr><th>class</th><th>images</th><th>mean Dice</th><th>APD${unit ? ` ${esc(unit)}` : ''}</th><th>HD95${unit ? ` ${esc(unit)}` : ''}</th><th>good contours</th></tr>${Object.entries(classes).map(([name, c]) =>
+      `<tr><td>${esc(name)}</td><td class="num">${c.count}</td><td class="num">${fmt(c.meanDice, 4)}</td><td class="num">${fmt(c.apd, 2)}</td><td class="num">${fmt(c.hd95, 2)}</td><td class="num">${fmt(c.goodContourRate, 3)}</td></tr>`).join('')}</table>`
+    : '';
+  return `<table class="kv">${rows.join('')}</table><p class="meta">On ${run.evaluation!.perImage.length} validation images.</p>${perClass}`;
 }
 
 function ranked(perImage: readonly PerImageRecord[]): PerImageRecord[] {
@@ -237,7 +242,7 @@ function volumesSection(v: VolumesOutput): string {
     `<tr><td>${esc(label)}</td><td class="num">${ours}</td>${e ? `<td class="num">${theirs ?? '–'}</td>` : ''}</tr>`;
   const numbers = `<table><tr><th></th><th>lvseg</th>${e ? '<th>experts</th>' : ''}</tr>
 ${row('EDV (mL)', num(r.edvMl), num(e?.edvMl))}${row('ESV (mL)', num(r.esvMl), num(e?.esvMl))}${row('SV (mL)', num(r.svMl), num(e?.svMl))}
-${row('EF (%)', num(r.efPct), num(e?.efPct))}${row('ED phase', String(r.edPhase), e ? String(e.edPhase) : undefined)}${row('ES phase', String(r.esPhase), e ? String(e.esPhase) : undefined)}
+${row('EF (%)', num(r.efPct), num(e?.efPct))}${r.lvMassG != null || e?.lvMassG != null ? row('LV mass (g)', num(r.lvMassG ?? null), num(e?.lvMassG ?? null)) + row('mean wall thickness (mm)', num(r.wall?.meanWallThicknessMm ?? null), num(e?.wall?.meanWallThicknessMm ?? null)) : ''}${row('ED phase', String(r.edPhase), e ? String(e.edPhase) : undefined)}${row('ES phase', String(r.esPhase), e ? String(e.esPhase) : undefined)}
 ${row('slices counted', esc(r.countedSlices.join(', ')), e ? esc(e.countedSlices.join(', ')) : undefined)}
 ${row('heart rate (bpm)', num(r.heartRateBpm))}${row('cardiac output (L/min)', num(r.cardiacOutputLMin, 2))}</table>
 ${r.heartRateSource ? `<p class="meta">Heart rate: ${esc(r.heartRateSource)}.</p>` : ''}

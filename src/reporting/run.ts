@@ -22,7 +22,7 @@ export interface RunRecord {
   config?: RunConfig;
   history: HistoryEpoch[];
   summary?: ModelSummary;
-  evaluation?: { metrics: EvaluationMetrics; perImage: PerImageRecord[] };
+  evaluation?: { metrics: EvaluationMetrics; perImage: PerImageRecord[]; classes?: Record<string, { meanDice: number | null; apd: number | null; hd95: number | null; goodContourRate: number | null; count: number }> };
   samples: RunImage[];
   /** The display panel of the last epoch (`panels/epoch-NNN.png`). */
   lastPanel?: RunImage;
@@ -63,5 +63,6 @@ function reportMetrics(doc: EvaluationDocument | undefined): RunRecord['evaluati
   if (!doc) return undefined;
   const metrics: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(doc)) if (v === null || typeof v === 'number' || typeof v === 'string') metrics[k] = v;
-  return { metrics: metrics as unknown as EvaluationMetrics, perImage: doc.perImage };
+  const classes = (doc as { classes?: NonNullable<RunRecord['evaluation']>['classes'] }).classes;
+  return { metrics: metrics as unknown as EvaluationMetrics, perImage: doc.perImage, ...(classes ? { classes } : {}) };
 }

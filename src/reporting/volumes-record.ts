@@ -4,7 +4,7 @@
  */
 import type { ExpertMeasurement, SeriesVolumes } from '../evaluation/cine-volumes.js';
 import { toCsv } from './csv.js';
-import { describeVolumeRule, DEFAULT_VOLUME_RULE, type SliceVolumes, type VolumeResult, type VolumeRule } from '../evaluation/volumes.js';
+import { describeVolumeRule, DEFAULT_VOLUME_RULE, type MassResult, type SliceVolumes, type VolumeResult, type VolumeRule } from '../evaluation/volumes.js';
 
 /** What the record is built from: the cine, its measurement, the series found and the experts' (when given). */
 export type VolumesAnalysis = Pick<SeriesVolumes, 'cine' | 'measured' | 'groups' | 'experts'>;
@@ -31,8 +31,19 @@ export interface VolumeSummary {
   esPhase: number;
 }
 
+/** LV mass and wall thickness at ED (computeLvMass), rounded. */
+export interface WallRecord {
+  myocardiumMl: number;
+  meanWallThicknessMm: number;
+  /** 1-based slices, their myocardial area and mean wall thickness. */
+  slices: { slice: number; myocardiumMm2: number; wallThicknessMm: number }[];
+}
+
 export interface ExpertRecord extends VolumeSummary {
   dir: string;
+  /** By the same rule over the ED slices with both an i- and an o-contour; null without o-contours. */
+  lvMassG: number | null;
+  wall: WallRecord | null;
   /** The contoured phases (1-based). */
   phases: number[];
   countedSlices: number[];
@@ -44,6 +55,9 @@ export interface ExpertRecord extends VolumeSummary {
 
 /** volumes.json, and the object `lvseg volumes --json` prints. Phases and slices count from 1. */
 export interface VolumesRecord extends VolumeSummary {
+  /** Myocardial volume at ED × 1.05 g/mL, for a model with a myocardium class; null for a blood-pool model. */
+  lvMassG: number | null;
+  wall: WallRecord | null;
   heartRateBpm: number | null;
   heartRateSource: string | null;
   cardiacOutputLMin: number | null;
@@ -72,6 +86,14 @@ export interface VolumesRecord extends VolumeSummary {
 
 export const round = (v: number, digits = 2): number => Number(v.toFixed(digits));
 
+function wallRecord(m: MassResult): WallRecord {
+  return {
+    myocardiumMl: round(m.myocardiumMl),
+    meanWallThicknessMm: round(m.meanWallThicknessMm),
+    slices: m.slices.map((s) => ({ slice: s.slice + 1, myocardiumMm2: round(s.myocardiumMm2, 1), wallThicknessMm: round(s.wallThicknessMm) })),
+  };
+}
+
 function sliceRecords(slices: readonly SliceVolumes[]): SliceRecord[] {
   return slices.map((s) => ({
     slice: s.slice + 1,
@@ -97,6 +119,8 @@ function expertRecord(e: ExpertMeasurement): ExpertRecord {
     phases: e.phases.map((p) => p + 1),
     countedSlices: countedOf(r),
     slices: sliceRecords(r.slices),
+    lvMassG: e.mass ? round(e.mass.lvMassG, 1) : null,
+    wall: e.mass ? wallRecord(e.mass) : null,
     asTrainingMasks: { edvMl: round(e.asTrainingMasks.edvMl), esvMl: round(e.asTrainingMasks.esvMl), efPct: round(e.asTrainingMasks.efPct) },
     warnings: [...e.warnings, ...r.warnings],
   };
@@ -116,6 +140,8 @@ export function buildVolumesRecord(
     edvMl: round(r.edvMl), esvMl: round(r.esvMl), svMl: round(r.svMl), efPct: round(r.efPct),
     edPhase: r.ed + 1,
     esPhase: r.es + 1,
+    lvMassG: measured.mass ? round(measured.mass.lvMassG, 1) : null,
+    wall: measured.mass ? wallRecord(measured.mass) : null,
     heartRateBpm: hr ? round(hr.bpm, 1) : null,
     heartRateSource: hr?.source ?? null,
     cardiacOutputLMin: hr ? round((r.svMl * hr.bpm) / 1000) : null,

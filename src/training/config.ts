@@ -139,6 +139,14 @@ export const TRAIN_OPTIONS = {
   weightDecay: declare({ schema: z.number().nonnegative(), default: 0, flag: 'number', value: 'W', must: 'be a non-negative number', help: "AdamW's decoupled weight decay (0: plain Adam)" }),
   tta: declare({ schema: z.boolean(), default: false, flag: 'boolean', must: 'be true or false', help: "test-time flips in the model's inference pipeline (needs preprocessing)" }),
   postprocess: declare({ schema: z.boolean(), default: false, flag: 'boolean', must: 'be true or false', help: "largest component + holes filled in the model's inference pipeline (needs preprocessing)" }),
+  classes: declare({
+    schema: z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v), z.array(z.string().min(1)).min(2).nullable()),
+    default: null,
+    flag: 'list',
+    value: 'LIST',
+    must: 'be a list of at least 2 class names, background first, like background,lv,myocardium',
+    help: "class names by label value, background first; the Sunnybrook PNG and DICOM sets give background,lv (the default) or background,lv,myocardium (their epicardial masks or o-contours); a run records the source's",
+  }),
   labels: declare({
     schema: z.enum(LABEL_CONVENTIONS),
     default: 'inside',

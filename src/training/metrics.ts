@@ -1,5 +1,5 @@
 import {
-  accuracyFromCounts, addCounts, confusionCounts, diceFromCounts, iou, iouFromCounts, labDice, pixelAccuracy, type ConfusionCounts,
+  accuracyFromCounts, addCounts, confusionCounts, diceFromCounts, iou, iouFromCounts, labDice, pixelAccuracy, regionCounts, type ConfusionCounts,
 } from '../imaging/mask-metrics.js';
 import { mean } from '../imaging/statistics.js';
 import { UsageError } from '../errors.js';
@@ -24,13 +24,23 @@ export function batchMetric(name: MetricName, preds: Uint8Array[], labels: Uint8
   }
 }
 
+/** What a batch's masks hold beyond two classes: K, and per image the classes its label marks. */
+export interface MetricClasses {
+  classes?: number;
+  labelled?: readonly (readonly number[] | undefined)[];
+}
+
 /**
  * One batch's value of every metric in `names` (equal to batchMetric for each), from one confusion count
  * per image: `preds` and `labels` hold one mask per image each. Dice is labDice's: counts summed over
- * the batch, smooth 1.
+ * the batch, smooth 1. With K > 2 classes, dice and iou are the means over the foreground classes of
+ * each class's value (over the images whose label marks that class), accuracy the share of pixels whose
+ * class is right.
  */
-export function batchMetrics(names: readonly MetricName[], preds: Uint8Array[], labels: Uint8Array[]): number[] {
+export function batchMetrics(names: readonly MetricName[], preds: Uint8Array[], labels: Uint8Array[], options: MetricClasses = {}): number[] {
   if (names.length === 0) return [];
+  const k = options.classes ?? 2;
+  if (k > 2) return multiClassMetrics(names, preds, labels, k, options.labelled ?? []);
   const counts = preds.map((p, i) => confusionCounts(p, labels[i]!));
   return names.map((name) => {
     switch (name) {
@@ -47,6 +57,26 @@ export function batchMetrics(names: readonly MetricName[], preds: Uint8Array[], 
 }
 
 const ZERO_COUNTS: ConfusionCounts = { tp: 0, fp: 0, fn: 0, tn: 0 };
+
+function multiClassMetrics(names: readonly MetricName[], preds: Uint8Array[], labels: Uint8Array[], k: number, labelled: readonly (readonly number[] | undefined)[]): number[] {
+  const marks = (i: number, c: number): boolean => labelled[i] === undefined || labelled[i]!.includes(c);
+  const perClass = (c: number): ConfusionCounts[] => preds.flatMap((p, i) => (marks(i, c) ? [regionCounts(p, labels[i]!, [c])] : []));
+  const classes = Array.from({ length: k - 1 }, (_, j) => perClass(j + 1)).filter((counts) => counts.length > 0);
+  return names.map((name) => {
+    switch (name) {
+      case 'dice':
+        return mean(classes.map((counts) => diceFromCounts(counts.reduce(addCounts, ZERO_COUNTS), 1)));
+      case 'iou':
+        return mean(classes.map((counts) => mean(counts.map(iouFromCounts))));
+      case 'accuracy':
+        return mean(preds.map((p, i) => {
+          let right = 0;
+          for (let j = 0; j < p.length; j++) if (p[j] === labels[i]![j]) right++;
+          return right / p.length;
+        }));
+    }
+  });
+}
 
 export function checkMetricNames(names: readonly string[]): MetricName[] {
   for (const n of names) {

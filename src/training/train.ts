@@ -7,7 +7,7 @@ import { argmaxLabels } from '../imaging/mask-metrics.js';
 import type { EpochLogs, TrainingCallback, TrainingContext } from './callbacks/types.js';
 import type { RunConfig } from './config.js';
 import { fuseBatchNormTraining } from './batch-norm.js';
-import { scoresLoss, supervisedLoss, type LossFn } from '../losses/losses.js';
+import { knownClasses, scoresLoss, supervisedLoss, type LossFn } from '../losses/losses.js';
 import { inferenceModel } from '../models/fold.js';
 import { detectOutputKind, predictScores } from '../models/predict.js';
 import { batchMetrics, RunningMeans, type MetricName } from './metrics.js';
@@ -53,6 +53,8 @@ export interface FitOptions {
   schedule?: LearningRateSchedule;
   /** Filled with one record per epoch trained: where its milliseconds went (the epoch bench reads it). */
   profile?: EpochProfile[];
+  /** The number of classes K the model outputs (2 by default). */
+  classes?: number;
 }
 
 /**
@@ -87,6 +89,7 @@ export interface FitResult {
  */
 export async function fitModel(opts: FitOptions): Promise<FitResult> {
   const { model, optimizer, train, val, batchSize, stepsPerEpoch, loss, metrics } = opts;
+  const classes = opts.classes ?? 2;
   const trainingModel = opts.trainingModel ?? model;
   const callbacks = opts.callbacks ?? [];
   const initialEpoch = opts.initialEpoch ?? 0;
@@ -153,14 +156,14 @@ export async function fitModel(opts: FitOptions): Promise<FitResult> {
       lap('data');
       position += batch.size;
       if (opts.schedule) setLearningRate(optimizer, opts.schedule(epoch * stepsPerEpoch + step));
-      const { lossValue, preds } = await trainStep(trainingModel, optimizer, variables, loss, batch);
+      const { lossValue, preds } = await trainStep(trainingModel, optimizer, variables, loss, batch, classes);
       lap('step');
       if (!Number.isFinite(lossValue)) {
         throw new TrainingError(`loss became ${lossValue} at epoch ${epoch + 1}, step ${step + 1}: training stopped`, { epoch: epoch + 1, step: step + 1 });
       }
       means.add('loss', lossValue, batch.size);
       const labels = batch.samples.map((s) => s.label);
-      const values = batchMetrics(metrics, preds, labels);
+      const values = batchMetrics(metrics, preds, labels, { classes, labelled: batch.samples.map((s) => s.labelledClasses) });
       metrics.forEach((m, k) => {
         means.add(m, values[k]!, batch.size);
       });
@@ -174,7 +177,7 @@ export async function fitModel(opts: FitOptions): Promise<FitResult> {
       // forward pass in one kernel per conv → BN → relu instead of three, rebuilt from this epoch's weights
       const net = await inferenceModel(model);
       try {
-        Object.assign(logs, await evaluateLossAndMetrics(net, val, batchSize, loss, metrics, 'val_'));
+        Object.assign(logs, await evaluateLossAndMetrics(net, val, batchSize, loss, metrics, 'val_', classes));
       } finally {
         if (net !== model) net.dispose();
       }
@@ -226,16 +229,18 @@ async function trainStep(
   variables: tf.Variable[],
   loss: LossFn,
   batch: SampleBatch,
+  classes: number,
 ): Promise<{ lossValue: number; preds: Uint8Array[] }> {
   let argmax: tf.Tensor | undefined;
   const lossTensor = tf.tidy(() => {
     const xs = imagesTensor(batch);
     const ys = labelsTensor(batch);
+    const known = knownClasses(batch.samples.map((s) => s.labelledClasses), classes);
     return optimizer.minimize(() => {
       const out = model.apply(xs, { training: true }) as tf.Tensor4D | tf.Tensor4D[];
       const outputs = Array.isArray(out) ? out : [out];
       argmax = tf.keep(tf.argMax(outputs[0]!, -1));
-      return supervisedLoss(loss, outputs, ys);
+      return supervisedLoss(loss, outputs, ys, known);
     }, true, variables)!;
   });
   const lossValue = (await readAndDispose(lossTensor))[0]!;
@@ -274,6 +279,7 @@ export async function evaluateLossAndMetrics(
   loss: LossFn,
   metrics: readonly MetricName[],
   prefix = '',
+  classes = 2,
 ): Promise<EpochLogs> {
   const means = new RunningMeans();
   const kind = detectOutputKind(model);
@@ -285,13 +291,14 @@ export async function evaluateLossAndMetrics(
   const perForward = batchSize * Math.max(1, Math.floor(FORWARD_PIXELS / (batchSize * pixels)));
   for (let chunk = 0; chunk < samples.length; chunk += perForward) {
     const images = samples.slice(chunk, chunk + perForward);
-    const { scores, classes } = await predictScores(model, images.map((s) => s.image), height, width);
+    const { scores, classes: outputs } = await predictScores(model, images.map((s) => s.image), height, width);
     for (let start = 0; start < images.length; start += batchSize) {
       const batch = images.slice(start, start + batchSize);
       const labels = batch.map((s) => s.label);
-      const batchScores = scores.subarray(start * pixels * classes, (start + batch.length) * pixels * classes);
-      means.add('loss', await scoresLoss(loss, batchScores, labels, height, width, kind), batch.length);
-      const values = batchMetrics(metrics, splitMasks(argmaxLabels(batchScores, pixels, classes), batch.length), labels);
+      const labelled = batch.map((s) => s.labelledClasses);
+      const batchScores = scores.subarray(start * pixels * outputs, (start + batch.length) * pixels * outputs);
+      means.add('loss', await scoresLoss(loss, batchScores, labels, height, width, kind, labelled), batch.length);
+      const values = batchMetrics(metrics, splitMasks(argmaxLabels(batchScores, pixels, outputs), batch.length), labels, { classes, labelled });
       metrics.forEach((m, k) => {
         means.add(m, values[k]!, batch.length);
       });

@@ -17,6 +17,8 @@ export interface FinishOptions {
   batchSize: number;
   /** The model's inference pipeline, where it has one. */
   segment?: SegmentSettings;
+  /** The model's class names (default ['background', 'lv']). */
+  classes?: readonly string[];
 }
 
 /**
@@ -30,11 +32,11 @@ export async function finishRun(
   runDir: string,
   model: tfl.LayersModel,
   val: readonly Sample[],
-  { loss, batchSize, segment }: FinishOptions,
+  { loss, batchSize, segment, classes }: FinishOptions,
 ): Promise<{ evaluation?: EvaluationResult; report: string }> {
   let evaluation: EvaluationResult | undefined;
   if (val.length > 0) {
-    evaluation = await evaluateModel(model, val, { batchSize, loss, ...(segment ? { segment } : {}) });
+    evaluation = await evaluateModel(model, val, { batchSize, loss, ...(segment ? { segment } : {}), ...(classes ? { classes } : {}) });
     await writeRunFile(runDir, 'evaluation', evaluationDocument(evaluation));
     const dice = evaluation.perImage.map((r) => r.dice);
     // only the images that get a panel are predicted again, one at a time

@@ -6,7 +6,8 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { createOptimizer } from '../backends/optimizers.js';
 import { selectBackend, type BackendName } from '../backends/select.js';
 import type { Sample } from '../data/sample.js';
-import { openSource, readAllSamples } from '../data/source.js';
+import { openSource, readAllSamples, sourceClasses } from '../data/source.js';
+import { BINARY_CLASSES, sameClasses } from '../data/classes.js';
 import { parseScaling } from '../data/scaling.js';
 import { parsePixelSpacing } from '../data/spacing.js';
 import { CheckpointError, DataError, TrainingError, UsageError } from '../errors.js';
@@ -85,11 +86,18 @@ export function readRunConfig(runDir: string): RunConfig {
   return checkRunConfig(config as unknown as Record<string, unknown>, runPath(runDir, 'config'));
 }
 
-/** Loads the training and validation samples of a config (splitting the training source when there is no --val). */
-export async function loadTrainingData(config: TrainConfig): Promise<{ train: Sample[]; val: Sample[] }> {
+/**
+ * Loads the training and validation samples of a config (splitting the training source when there is no
+ * --val), with the training source's class names (`config.classes` asks a source for them where it can
+ * give several).
+ */
+export async function loadTrainingData(config: TrainConfig): Promise<{ train: Sample[]; val: Sample[]; classes: readonly string[] }> {
   const scale = parseScaling(config.scale);
   const spacing = config.spacing ? parsePixelSpacing(config.spacing, 'spacing') : undefined;
-  let train = await readAllSamples(await openSource(config.train, { scale, spacing }));
+  const asked = config.classes ?? undefined;
+  const trainSource = await openSource(config.train, { scale, spacing, ...(asked ? { classes: asked } : {}) });
+  const classes = sourceClasses(trainSource);
+  let train = await readAllSamples(trainSource);
   if (train.length === 0) throw new DataError(`${config.train}: no training samples`);
   let val: Sample[];
   if (config.val === null && config.valPatients !== null) {
@@ -97,7 +105,11 @@ export async function loadTrainingData(config: TrainConfig): Promise<{ train: Sa
   } else if (config.val === null) {
     ({ train, val } = splitSamples(train, { by: config.split, valFraction: config.valFraction, seed: config.seed }));
   } else {
-    val = await readAllSamples(await openSource(config.val, { scale, spacing }));
+    const valSource = await openSource(config.val, { scale, spacing, classes });
+    if (!sameClasses(sourceClasses(valSource), classes)) {
+      throw new DataError(`${config.val}: has classes ${JSON.stringify(sourceClasses(valSource))} but the training data ${JSON.stringify(classes)}; validate on data with the same classes`);
+    }
+    val = await readAllSamples(valSource);
   }
   const { height, width } = train[0]!;
   for (const [what, set] of [['training', train], ['validation', val]] as const) {
@@ -105,7 +117,7 @@ export async function loadTrainingData(config: TrainConfig): Promise<{ train: Sa
     if (odd) throw new DataError(`${what} sample '${odd.name}' is ${odd.height}x${odd.width} but the first training sample is ${height}x${width}; lvseg trains on one image size`);
   }
   if (height !== width) throw new DataError(`training images are ${height}x${width}; the built-in models take square images`);
-  return { train, val };
+  return { train, val, classes };
 }
 
 function buildConfiguredModel(config: RunConfig, inputSize: number): tfl.LayersModel {
@@ -114,7 +126,7 @@ function buildConfiguredModel(config: RunConfig, inputSize: number): tfl.LayersM
       // runTraining has copied the spec file into modelSpecContent by now
       return buildModelFromSpec(validateModelSpec(config.modelSpecContent, config.modelSpec), { inputSize });
     }
-    return buildModel(config.model!, { inputSize, softmax: config.softmax, ...(config.unet ?? {}) });
+    return buildModel(config.model!, { inputSize, softmax: config.softmax, ...(config.unet ?? {}), classes: (config.classes ?? BINARY_CLASSES).length });
   });
 }
 
@@ -147,6 +159,7 @@ export async function runTraining(input: TrainConfig & Partial<RunFacts>, resume
   const config: RunConfig = {
     ...input,
     out: runDir,
+    classes: [...loaded.classes],
     // `backend` is what ran (the shared run-directory contract); `backendRequested` what was asked (auto)
     backend: backend.name,
     backendRequested: requested,
@@ -181,7 +194,7 @@ export async function runTraining(input: TrainConfig & Partial<RunFacts>, resume
     trainingModel = buildConfiguredModel(config, inputSize);
   }
   const model = segmentationModel(trainingModel);
-  checkModelFitsData(model, inputSize, inputSize, config.modelSpec ?? config.model ?? model.name);
+  checkModelFitsData(model, inputSize, inputSize, config.modelSpec ?? config.model ?? model.name, loaded.classes.length);
   const softmaxWarning = softmaxLogitsWarning(model, config.loss);
   if (softmaxWarning) warn(softmaxWarning);
   checkMemoryFits(trainingModel, config.batchSize, inputSize);
@@ -249,11 +262,12 @@ export async function runTraining(input: TrainConfig & Partial<RunFacts>, resume
       ...(transform ? { transform } : {}),
       ...(schedule ? { schedule } : {}),
       ...(options.profile ? { profile: options.profile } : {}),
+      classes: loaded.classes.length,
     });
     if (result.stopped) warn(result.stopped);
     const segment = runSegmentSettings(config);
     await saveModel(model, runPath(runDir, 'model'), segment ? { metadata: modelMetadata(config, segment) } : {});
-    const { evaluation, report } = await finishRun(runDir, model, val, { loss: getLoss(config.loss), batchSize: config.batchSize, ...(segment ? { segment } : {}) });
+    const { evaluation, report } = await finishRun(runDir, model, val, { loss: getLoss(config.loss), batchSize: config.batchSize, ...(segment ? { segment } : {}), classes: loaded.classes });
     return { runDir, config, history: result.history, final: result.history.at(-1), stopped: result.stopped, model, val, evaluation, report };
   }
 }
@@ -309,6 +323,7 @@ export function modelMetadata(config: RunConfig, segment: SegmentSettings): Mode
     preprocessing: segment.preprocessing,
     inference: segment.inference,
     ...(config.labels && config.labels !== 'inside' ? { labels: config.labels } : {}),
+    ...(config.classes ? { classes: config.classes } : {}),
     training: {
       preset: config.preset,
       model: config.model,

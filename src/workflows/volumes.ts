@@ -98,9 +98,9 @@ export async function measureSeriesVolumes(dir: string, options: VolumesOptions 
   if (warning) options.warn?.(warning);
   const model = await loadInferenceModel(modelFile);
   const started = Date.now();
-  const { segment, labels } = resolved.settings;
+  const { segment, labels, classes } = resolved.settings;
   if (labels === 'contour-included') log("areas    to the contour line: the model draws its masks with the line's pixels, as its training masks were");
-  const measured = await measureCine(cine, modelSegmenter(model, scale, segment), { labels }).finally(() => model.dispose());
+  const measured = await measureCine(cine, modelSegmenter(model, scale, segment), { labels, classes }).finally(() => model.dispose());
   const analysis: SeriesVolumes = { scan, groups, cine, measured };
   if (contourDir) analysis.experts = await measureExpertContours(cine, contourDir);
   const record = buildVolumesRecord(analysis, { model: modelFile, scale: formatScaling(scale), backend: backend.name, labels });

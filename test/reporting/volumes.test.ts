@@ -12,7 +12,7 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 /** A small record: 2 slices × 4 phases, no volume at phase 3, experts at phases 1 and 2. */
 function record(): VolumesRecord {
   return {
-    edvMl: 30, esvMl: 18, svMl: 12, efPct: 40, edPhase: 1, esPhase: 2,
+    edvMl: 30, esvMl: 18, svMl: 12, efPct: 40, edPhase: 1, esPhase: 2, lvMassG: null, wall: null,
     heartRateBpm: 60, heartRateSource: 'HeartRate (0018,1088)', cardiacOutputLMin: 0.72, countedSlices: [1, 2],
     series: {
       dir: '/data/cine', uid: '1.2.3', description: 'sax', images: 7, slices: 2, phases: 4, rows: 8, columns: 8,
@@ -32,7 +32,7 @@ function record(): VolumesRecord {
     })),
     experts: {
       dir: '/data/contours', edvMl: 31, esvMl: 19, svMl: 12, efPct: 38.7, edPhase: 1, esPhase: 2, phases: [1, 2], countedSlices: [1, 2],
-      slices: [], asTrainingMasks: { edvMl: 33, esvMl: 20, efPct: 39.4 }, warnings: [],
+      slices: [], asTrainingMasks: { edvMl: 33, esvMl: 20, efPct: 39.4 }, warnings: [], lvMassG: null, wall: null,
     },
     warnings: ['slice 1 has no image at phase 3'],
   };
