@@ -190,7 +190,7 @@ function convertFormat(format: string, out: string): 'tfrecord' | 'nnunet' | 'ni
 const NNUNET_ENTRIES = [DATASET_JSON, 'imagesTr', 'labelsTr'];
 
 /** A source as an nnU-Net raw dataset folder (one NIfTI volume per patient, dataset.json with the class names). */
-async function convertToNnunet(spec: string, source: SampleSource, out: string, output: OutputOptions): Promise<string> {
+async function convertToNnunet(_spec: string, source: SampleSource, out: string, output: OutputOptions): Promise<string> {
   const folder = { ...output, ownEntries: (dir: string) => (e: string) => isLvsegNnunetDataset(dir) && NNUNET_ENTRIES.includes(e) };
   const written = await withOutputFolder(out, folder, (tmp) => writeNnunetDataset(tmp, source.samples(), {
     ...(source.classes ? { classes: source.classes } : {}),

@@ -80,7 +80,10 @@ class LabelMaps {
   async add({ sample, input, nifti }: PredictInput, mask: Uint8Array, entry: PredictionSummaryEntry): Promise<void> {
     if (nifti) {
       let labels = this.volumes.get(nifti.volume);
-      if (!labels) this.volumes.set(nifti.volume, (labels = new Uint8Array(nifti.volume.data.length)));
+      if (!labels) {
+        labels = new Uint8Array(nifti.volume.data.length);
+        this.volumes.set(nifti.volume, labels);
+      }
       labels.set(mask, nifti.offset);
       entry.labelMap = this.reserve(nifti.id);
       if (nifti.last) {
@@ -107,7 +110,9 @@ class LabelMaps {
       for (const group of groups) {
         const geometry = stackGeometry(group[0]!.sample, group.length);
         const labels = new Uint8Array(group.length * group[0]!.mask.length);
-        group.forEach((s, z) => labels.set(s.mask, z * s.mask.length));
+        group.forEach((s, z) => {
+          labels.set(s.mask, z * s.mask.length);
+        });
         const file = `${outputStem(groups.length > 1 ? group[0]!.sample.name : patient, this.taken)}.nii.gz`;
         await writeFileAtomic(join(this.dir, file), encodeNifti(labels, geometry, { gzip: true, description: 'lvseg label map' }));
         for (const s of group) s.entry.labelMap = file;

@@ -338,9 +338,11 @@ export const ICONTOUR_FILE = CONTOUR_FILES.i;
 export function matchCineContours(dir: string, files: readonly { name: string; text: string }[], cine: CineSeries, which: 'i' | 'o' = 'i'): CineContours {
   const pattern = CONTOUR_FILES[which];
   const where = new Map<number, { slice: number; phase: number }>();
-  cine.grid.forEach((row, slice) => row.forEach((img, phase) => {
-    if (img?.instanceNumber !== undefined) where.set(img.instanceNumber, { slice, phase });
-  }));
+  cine.grid.forEach((row, slice) => {
+    row.forEach((img, phase) => {
+      if (img?.instanceNumber !== undefined) where.set(img.instanceNumber, { slice, phase });
+    });
+  });
   const found: CineContours = { dir, contours: [], warnings: [] };
   const base = (name: string): string => name.slice(name.lastIndexOf('/') + 1);
   const contourFiles = files.filter((f) => pattern.test(base(f.name))).sort((a, b) => (base(a.name) < base(b.name) ? -1 : 1));

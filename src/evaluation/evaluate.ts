@@ -189,7 +189,9 @@ export async function evaluateModel(
     if (options.segment && multi) {
       const segmented = await segmentSamples(model, samples, options.segment);
       const probabilities = new Float32Array(classNames.length * pixels * samples.length);
-      segmented.forEach((s, i) => probabilities.set(s.probabilities!, i * pixels * classNames.length));
+      segmented.forEach((s, i) => {
+        probabilities.set(s.probabilities!, i * pixels * classNames.length);
+      });
       return { predictions: segmented.map((s) => s.mask), loss: await scoresLoss(lossFn, probabilities, labels, height, width, 'probabilities', labelled) };
     }
     if (options.segment) {

@@ -54,7 +54,9 @@ export async function predictSample(model: tfl.LayersModel, sample: Sample, segm
   if (classes) {
     // the myocardium's ring is drawn by its two outlines, the blood pool's and the epicardium's
     const drawn = Object.entries(classes).filter(([name]) => !(name === 'myocardium' && classes.epicardium));
-    drawn.forEach(([name, c], i) => contours.push({ points: c.contour, colour: classColour(name, i) }));
+    drawn.forEach(([name, c], i) => {
+      contours.push({ points: c.contour, colour: classColour(name, i) });
+    });
   } else contours.push({ points: contour, colour: PREDICTION_COLOUR });
   const result: ImagePrediction = {
     mask,

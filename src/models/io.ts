@@ -125,6 +125,7 @@ export async function loadLayersModel(path: string): Promise<tfl.LayersModel> {
     json = JSON.parse(bytes.toString('utf8'));
   } catch (err) {
     // JSON.parse quotes the text it choked on: control characters would break the one-line message
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters are what this replaces
     throw new CheckpointError(`${file}: not a readable TF.js model.json (${(err as Error).message.replace(/[\x00-\x1f\x7f]/g, '?')})`);
   }
   if (!Array.isArray(json.weightsManifest) || json.weightsManifest.some((g) => !Array.isArray(g?.paths) || !Array.isArray(g?.weights))) {
@@ -200,7 +201,7 @@ function weightFilePath(dir: string, name: unknown, file: string): string {
  * confinement as the manifest's paths (and the server's files), so a model folder from elsewhere cannot
  * make lvseg read a file outside it. A link inside the folder is fine.
  */
-function checkWeightFileInside(dir: string, weights: string, file: string): void {
+function checkWeightFileInside(dir: string, weights: string, _file: string): void {
   const realDir = realpathSync(dir);
   const rel = relative(realDir, realpathSync(weights));
   if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) {

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CheckpointError } from '../errors.js';
-import type { ExpertMeasurement, MaskGrid, SeriesVolumes } from '../evaluation/cine-volumes.js';
+import type { MaskGrid, SeriesVolumes } from '../evaluation/cine-volumes.js';
 import { DEFAULT_VOLUME_RULE, type VolumeRule } from '../evaluation/volumes.js';
 import type { RgbaImage } from '../imaging/png.js';
 import { PALETTE } from './charts.js';

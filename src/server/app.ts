@@ -87,7 +87,7 @@ export function foreignRequest(headers: { host?: string; origin?: string }, port
     } catch {
       url = undefined;
     }
-    if (!url || url.protocol !== 'http:' || !named(url.host)) return `Origin ${JSON.stringify(origin)} is not this server`;
+    if (url?.protocol !== 'http:' || !named(url.host)) return `Origin ${JSON.stringify(origin)} is not this server`;
   }
   return undefined;
 }

@@ -74,6 +74,8 @@ function multiClassMetrics(names: readonly MetricName[], preds: Uint8Array[], la
           for (let j = 0; j < p.length; j++) if (p[j] === labels[i]![j]) right++;
           return right / p.length;
         }));
+      default:
+        throw new UsageError(`unknown metric '${name as string}'; use any of ${METRIC_NAMES.join(', ')}`);
     }
   });
 }

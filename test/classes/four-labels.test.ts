@@ -12,7 +12,9 @@ import { loadInferenceModel } from '../../src/models/io.js';
 import { resolveModelJson, resolveModelSettings } from '../../src/inference/run-config.js';
 
 const runs: string[] = [];
-afterAll(() => runs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+afterAll(() => {
+  for (const d of runs) rmSync(d, { recursive: true, force: true });
+});
 
 describe('a synthetic dataset with four labels', () => {
   it('trains a four-class U-Net that records its classes, and evaluates per class', async () => {

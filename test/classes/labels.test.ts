@@ -8,7 +8,9 @@ import { LV_MYO_CLASSES } from '../../src/data/classes.js';
 import { encodePngGrey } from '../../src/imaging/png.js';
 
 const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 /** A 4×4 PNG dataset of one case with two slices: s1 has endo and epi masks, s2 endo only. */
 function pngDataset(): string {

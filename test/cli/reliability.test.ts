@@ -38,11 +38,12 @@ function expectOneLine(r: { code: number; err: string }, message: RegExp): void 
   const lines = r.err.trimEnd().split('\n');
   expect(lines.at(-1)).toMatch(/^lvseg: /);
   expect(lines.at(-1)).toMatch(message);
-  // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: a message must carry none of them
   expect(lines.at(-1)).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f]/);
 }
 
 /** A copy of the saved model whose model.json or files `edit` changes. */
+// biome-ignore lint/suspicious/noExplicitAny: the tests break a model.json's fields on purpose
 function modelCopy(name: string, edit: (dir: string, json: Record<string, any>) => void): string {
   const dir = join(base, name);
   cpSync(model, dir, { recursive: true });

@@ -112,7 +112,9 @@ describe.skipIf(!haveShared)('Sunnybrook as an nnU-Net NIfTI dataset', () => {
       const d = fromDicom.slices[k]!;
       expect(Math.abs(s.zMm - d.zMm)).toBeLessThan(0.01);
       expect(Math.abs((s.thicknessMm ?? 0) - (d.thicknessMm ?? 0))).toBeLessThan(0.01);
-      s.areasMm2.forEach((a, p) => expect(Math.abs((a ?? 0) - (d.areasMm2[p] ?? 0))).toBeLessThan(0.11));
+      s.areasMm2.forEach((a, p) => {
+        expect(Math.abs((a ?? 0) - (d.areasMm2[p] ?? 0))).toBeLessThan(0.11);
+      });
     });
     const contours = await captureCli(['volumes', cine, '--model', join(model, 'model.json'), '--contours', join(SHARED, 'dicom')]);
     expect(contours.code).not.toBe(0);
@@ -131,7 +133,9 @@ describe('NIfTI through predict and data inspect', () => {
   it('predict writes the masks of a NIfTI volume as a label map with its dims, pixdim, qform and sform', async () => {
     const phantoms = await readAllSamples(syntheticSource(3, 4, 48));
     const image = new Float32Array(48 * 48 * 3);
-    phantoms.forEach((s, z) => image.set(s.image, z * 48 * 48));
+    phantoms.forEach((s, z) => {
+      image.set(s.image, z * 48 * 48);
+    });
     const input = join(root, 'oblique.nii.gz');
     writeFileSync(input, encodeNifti(image, { shape: [48, 48, 3], affine: OBLIQUE }, { gzip: true }));
     const model = join(root, 'threshold-predict');
@@ -217,7 +221,9 @@ describe('NIfTI through predict and data inspect', () => {
     const summary = JSON.parse(readFileSync(join(pred, 'predictions.json'), 'utf8')) as { images: { lvAreaPx: number; labelMap: string }[]; labelMaps: { file: string; shape: number[]; geometry: string }[] };
     expect(summary.labelMaps).toEqual([{ file: 'synthetic-p000.nii.gz', input: 'synthetic:3:1:32', shape: [32, 32, 3], geometry: 'stacked' }]);
     const stacked = await readNifti(join(pred, 'synthetic-p000.nii.gz'));
-    summary.images.forEach((image, z) => expect(stacked.data.subarray(z * 1024, (z + 1) * 1024).reduce((n, v) => n + v, 0)).toBe(image.lvAreaPx));
+    summary.images.forEach((image, z) => {
+      expect(stacked.data.subarray(z * 1024, (z + 1) * 1024).reduce((n, v) => n + v, 0)).toBe(image.lvAreaPx);
+    });
   });
 
   it('a dataset.json or label map that does not fit gives one line naming the file', async () => {

@@ -117,7 +117,7 @@ export function volumeCurve(result: VolumeResult, experts?: ExpertMeasurement): 
 }
 
 /** Every slice at ED and ES: its area, whether it counted, the image small; a click shows it in the viewer. */
-function edEsGrid(cine: CineSeries, result: VolumeResult, options: VolumesViewOptions): HTMLTableElement {
+function edEsGrid(_cine: CineSeries, result: VolumeResult, options: VolumesViewOptions): HTMLTableElement {
   const table = document.createElement('table');
   table.className = 'grid';
   const head = table.createTHead().insertRow();
