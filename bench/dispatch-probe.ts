@@ -10,14 +10,17 @@ import { selectBackend } from '../src/backends/select.js';
 import { buildBenchModel, makeBatch, MODELS, trainStep, type ModelName } from './train-step.bench.js';
 
 const [model, size, threads] = process.argv.slice(2);
-if (!(MODELS as readonly string[]).includes(model)) throw new Error(`dispatch-probe: unknown model ${model}; use ${MODELS.join(', ')}`);
+if (!(MODELS as readonly string[]).includes(model))
+  throw new Error(`dispatch-probe: unknown model ${model}; use ${MODELS.join(', ')}`);
 await selectBackend('onednn');
 setOnednnThreads(Number(threads ?? 0));
 const net = buildBenchModel(model as ModelName, Number(size ?? 256));
 const optimizer = createOptimizer('adam', 1e-3);
 const data = makeBatch(1, Number(size ?? 256));
 trainStep(net, optimizer, data);
-tf.tidy(() => { (net.predict(data.x) as tf.Tensor).dataSync(); });
+tf.tidy(() => {
+  (net.predict(data.x) as tf.Tensor).dataSync();
+});
 tf.dispose([data.x, data.y]);
 optimizer.dispose();
 net.dispose();

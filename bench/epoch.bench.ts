@@ -42,12 +42,21 @@ function peerAvailable(): boolean {
   }
 }
 
-interface PeerResult { version: string; threads: number; epochs_ms: number[]; cpus_ms: number[]; parts_ms: Record<string, number>[] }
+interface PeerResult {
+  version: string;
+  threads: number;
+  epochs_ms: number[];
+  cpus_ms: number[];
+  parts_ms: Record<string, number>[];
+}
 
 /** The slices as the peer reads them: raw float32 images and uint8 labels, row-major, one file each. */
 function writePeerData(dir: string, train: readonly Sample[], val: readonly Sample[]): void {
   const { height, width } = train[0]!;
-  for (const [name, set] of [['train', train], ['val', val]] as const) {
+  for (const [name, set] of [
+    ['train', train],
+    ['val', val],
+  ] as const) {
     const batch = stackSamples(set);
     writeFileSync(join(dir, `${name}_images.f32`), batch.images);
     writeFileSync(join(dir, `${name}_labels.u8`), batch.labels);
@@ -57,7 +66,11 @@ function writePeerData(dir: string, train: readonly Sample[], val: readonly Samp
 
 async function runPeer(dir: string, epochs: number): Promise<PeerResult> {
   const env = { ...process.env, OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY ?? 'PASSIVE' };
-  const { stdout } = await promisify(execFile)(PYTHON, [PEER, dir, '--epochs', String(epochs)], { timeout: 1_800_000, env, cwd: join(PACKAGE_ROOT, 'bench', 'peers') });
+  const { stdout } = await promisify(execFile)(PYTHON, [PEER, dir, '--epochs', String(epochs)], {
+    timeout: 1_800_000,
+    env,
+    cwd: join(PACKAGE_ROOT, 'bench', 'peers'),
+  });
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as PeerResult;
 }
 
@@ -86,7 +99,14 @@ export const benchmark: Benchmark = {
     const work = mkdtempSync(join(tmpdir(), 'lvseg-epoch-bench-'));
     try {
       const peer = peerAvailable();
-      if (!peer) emit({ bench: 'epoch', backend: 'pytorch', skipped: `${PYTHON} cannot import torch and numpy (apt-get install -y python3-torch); the PyTorch peer is left out` });
+      if (!peer)
+        emit({
+          bench: 'epoch',
+          backend: 'pytorch',
+          skipped:
+            `${PYTHON} cannot import torch and numpy (apt-get install -y python3-torch); the PyTorch peer is ` +
+            `left out`,
+        });
       if (peer) writePeerData(work, train, val);
       const before = peer ? await runPeer(work, epochs) : undefined;
 
@@ -111,12 +131,25 @@ export const benchmark: Benchmark = {
 
       const lvsegMs = steadyMedian(profile.map((p) => p.total));
       const lvsegCpuMs = steadyMedian(profile.map((p) => p.cpu));
-      const parts = medianParts(profile.slice(profile.length > 1 ? 1 : 0).map(({ total: _total, cpu: _cpu, ...p }) => p));
+      const parts = medianParts(
+        profile.slice(profile.length > 1 ? 1 : 0).map(({ total: _total, cpu: _cpu, ...p }) => p),
+      );
       emit({
-        bench: 'epoch', recipe: 'sunnybrook-unet', backend: run.config.backend, batch: config.batchSize, train: train.length, val: val.length,
-        epoch_ms: Math.round(lvsegMs), cpu_ms: Math.round(lvsegCpuMs), epochs_ms: profile.map((p) => Math.round(p.total)), parts_ms: parts,
-        augment_alone_ms: Math.round(augmentMs), batching_alone_ms: Math.round(batchMs), run_ms: Math.round(runMs),
-        outside_epochs_ms: Math.round(runMs - profile.reduce((n, p) => n + p.total, 0)), cores: availableParallelism(),
+        bench: 'epoch',
+        recipe: 'sunnybrook-unet',
+        backend: run.config.backend,
+        batch: config.batchSize,
+        train: train.length,
+        val: val.length,
+        epoch_ms: Math.round(lvsegMs),
+        cpu_ms: Math.round(lvsegCpuMs),
+        epochs_ms: profile.map((p) => Math.round(p.total)),
+        parts_ms: parts,
+        augment_alone_ms: Math.round(augmentMs),
+        batching_alone_ms: Math.round(batchMs),
+        run_ms: Math.round(runMs),
+        outside_epochs_ms: Math.round(runMs - profile.reduce((n, p) => n + p.total, 0)),
+        cores: availableParallelism(),
       });
       const peers = [before, after].filter((p): p is PeerResult => p !== undefined);
       if (peers.length > 0) {
@@ -125,12 +158,25 @@ export const benchmark: Benchmark = {
         const peerMs = mean(peers.map((p) => steadyMedian(p.epochs_ms)));
         const peerCpuMs = mean(peers.map((p) => steadyMedian(p.cpus_ms)));
         emit({
-          bench: 'epoch', recipe: 'sunnybrook-unet', backend: 'pytorch', version: peers[0]!.version, threads: peers[0]!.threads, batch: config.batchSize,
-          epoch_ms: Math.round(peerMs), cpu_ms: Math.round(peerCpuMs), runs_ms: peers.map((p) => Math.round(steadyMedian(p.epochs_ms))),
+          bench: 'epoch',
+          recipe: 'sunnybrook-unet',
+          backend: 'pytorch',
+          version: peers[0]!.version,
+          threads: peers[0]!.threads,
+          batch: config.batchSize,
+          epoch_ms: Math.round(peerMs),
+          cpu_ms: Math.round(peerCpuMs),
+          runs_ms: peers.map((p) => Math.round(steadyMedian(p.epochs_ms))),
           parts_ms: medianParts(peers.flatMap((p) => (p.parts_ms.length > 1 ? p.parts_ms.slice(1) : p.parts_ms))),
         });
         const round2 = (v: number): number => Math.round(v * 100) / 100;
-        emit({ bench: 'epoch', recipe: 'sunnybrook-unet', ratio: round2(lvsegMs / peerMs), cpu_ratio: round2(lvsegCpuMs / peerCpuMs), note: 'lvseg / PyTorch per epoch, same run (wall, CPU time)' });
+        emit({
+          bench: 'epoch',
+          recipe: 'sunnybrook-unet',
+          ratio: round2(lvsegMs / peerMs),
+          cpu_ratio: round2(lvsegCpuMs / peerCpuMs),
+          note: 'lvseg / PyTorch per epoch, same run (wall, CPU time)',
+        });
       }
     } finally {
       rmSync(work, { recursive: true, force: true });

@@ -10,21 +10,34 @@ import { availableParallelism, cpus } from 'node:os';
 import { promisify } from 'node:util';
 
 /** oneDNN's ISA names (ONEDNN_MAX_CPU_ISA values, lower case) from lowest to highest. */
-const ISA_ORDER = ['sse41', 'avx', 'avx2', 'avx2_vnni', 'avx512_core', 'avx512_core_vnni', 'avx512_core_bf16', 'avx512_core_amx'];
+const ISA_ORDER = [
+  'sse41',
+  'avx',
+  'avx2',
+  'avx2_vnni',
+  'avx512_core',
+  'avx512_core_vnni',
+  'avx512_core_bf16',
+  'avx512_core_amx',
+];
 
 /**
  * The ISA level of a oneDNN implementation name (`jit:avx2`, `brgconv:avx512_core`, `jit_1x1:avx512_core`),
  * or undefined for names that carry none (`gemm:jit`, `jit:uni`, `simple:any`).
  */
 export function implIsa(impl: string): string | undefined {
-  const m = /(avx512_core_amx|avx512_core_bf16|avx512_core_vnni|avx512_core|avx512_common|avx512_mic\w*|avx2_vnni|avx2|avx|sse41)\b/.exec(impl);
+  const m = new RegExp(
+    String.raw`(avx512_core_amx|avx512_core_bf16|avx512_core_vnni|avx512_core|avx512_common|avx512_mic\w*|` +
+      String.raw`avx2_vnni|avx2|avx|sse41)\b`,
+  ).exec(impl);
   if (!m) return undefined;
   return m[1] === 'avx512_common' || m[1].startsWith('avx512_mic') ? 'avx512_core' : m[1];
 }
 
 /** Whether ISA a is above b in oneDNN's order (unknown names compare as equal). */
 export function isaAbove(a: string, b: string): boolean {
-  const i = ISA_ORDER.indexOf(a.toLowerCase()), j = ISA_ORDER.indexOf(b.toLowerCase());
+  const i = ISA_ORDER.indexOf(a.toLowerCase()),
+    j = ISA_ORDER.indexOf(b.toLowerCase());
   return i >= 0 && j >= 0 && i > j;
 }
 
@@ -80,7 +93,12 @@ export function parseDispatch(stdout: string): Dispatch {
   for (const line of stdout.split('\n')) {
     if (line.startsWith('onednn_verbose,info,cpu,isa:')) isa = line.slice('onednn_verbose,info,cpu,isa:'.length).trim();
     const f = line.split(',');
-    if (f[0] === 'onednn_verbose' && f[1] === 'exec' && /^(convolution|deconvolution|pooling|pooling_v2|matmul|inner_product)$/.test(f[3])) impls.add(f[4]);
+    if (
+      f[0] === 'onednn_verbose' &&
+      f[1] === 'exec' &&
+      /^(convolution|deconvolution|pooling|pooling_v2|matmul|inner_product)$/.test(f[3])
+    )
+      impls.add(f[4]);
   }
   let highest: string | undefined;
   for (const impl of impls) {
@@ -91,9 +109,17 @@ export function parseDispatch(stdout: string): Dispatch {
 }
 
 /** Runs a command with ONEDNN_VERBOSE=1 and reports what oneDNN dispatched to; undefined if it fails. */
-export async function probeDispatch(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<Dispatch | undefined> {
+export async function probeDispatch(
+  file: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<Dispatch | undefined> {
   try {
-    const { stdout } = await promisify(execFile)(file, args, { env: { ...env, ONEDNN_VERBOSE: '1' }, timeout: 600_000, maxBuffer: 256 << 20 });
+    const { stdout } = await promisify(execFile)(file, args, {
+      env: { ...env, ONEDNN_VERBOSE: '1' },
+      timeout: 600_000,
+      maxBuffer: 256 << 20,
+    });
     return parseDispatch(stdout);
   } catch {
     return undefined;

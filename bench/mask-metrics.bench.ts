@@ -6,7 +6,8 @@ import { averagePerpendicularDistance, hausdorff95 } from '../src/evaluation/sur
 
 function disc(size: number, cx: number, cy: number, radius: number): Uint8Array {
   const m = new Uint8Array(size * size);
-  for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) if ((x - cx) ** 2 + (y - cy) ** 2 <= radius * radius) m[y * size + x] = 1;
+  for (let y = 0; y < size; y++)
+    for (let x = 0; x < size; x++) if ((x - cx) ** 2 + (y - cy) ** 2 <= radius * radius) m[y * size + x] = 1;
   return m;
 }
 
@@ -29,6 +30,7 @@ export const benchmark: Benchmark = {
       ['hausdorff95', () => hausdorff95(pred, label, size, size, [1.367, 1.367])],
       ['apd', () => averagePerpendicularDistance(pred, label, size, size, [1.367, 1.367])],
     ];
-    for (const [metric, fn] of cases) emit({ bench: 'mask-metrics', metric, size, ms_per_image: +timeMs(20, fn).toFixed(3) });
+    for (const [metric, fn] of cases)
+      emit({ bench: 'mask-metrics', metric, size, ms_per_image: +timeMs(20, fn).toFixed(3) });
   },
 };

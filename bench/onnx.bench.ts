@@ -71,8 +71,17 @@ async function loadOrt(): Promise<Ort | undefined> {
  * Milliseconds of `runs` lvseg forward passes and as many onnxruntime runs, alternating (after one
  * warm-up each), as medians.
  */
-async function alternate(lvseg: () => void, onnx: () => Promise<void>, runs: number): Promise<{
-  lvsegMs: number; onnxMs: number; lvsegCpuMs: number; onnxCpuMs: number; lvsegRuns: number[]; onnxRuns: number[];
+async function alternate(
+  lvseg: () => void,
+  onnx: () => Promise<void>,
+  runs: number,
+): Promise<{
+  lvsegMs: number;
+  onnxMs: number;
+  lvsegCpuMs: number;
+  onnxCpuMs: number;
+  lvsegRuns: number[];
+  onnxRuns: number[];
 }> {
   lvseg();
   await onnx();
@@ -97,8 +106,12 @@ async function alternate(lvseg: () => void, onnx: () => Promise<void>, runs: num
     bCpu.push(cpuMs(cpu));
   }
   return {
-    lvsegMs: median(a), onnxMs: median(b), lvsegCpuMs: median(aCpu), onnxCpuMs: median(bCpu),
-    lvsegRuns: a.map((v) => round(v)), onnxRuns: b.map((v) => round(v)),
+    lvsegMs: median(a),
+    onnxMs: median(b),
+    lvsegCpuMs: median(aCpu),
+    onnxCpuMs: median(bCpu),
+    lvsegRuns: a.map((v) => round(v)),
+    onnxRuns: b.map((v) => round(v)),
   };
 }
 
@@ -125,13 +138,20 @@ async function runNode(emit: Emit, args: string[], ort: Ort): Promise<void> {
       // Its pool's threads wait passively unless --onnxruntime-spinning, as lvseg's OpenMP threads and the PyTorch
       // peer's do here: threads that spin while they wait take the shared cores from everything else.
       const session = await ort.InferenceSession.create(bytes, {
-        intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential',
+        intraOpNumThreads: threads,
+        interOpNumThreads: 1,
+        graphOptimizationLevel: 'all',
+        executionMode: 'sequential',
         extra: { session: { intra_op: { allow_spinning: spinning ? '1' : '0' } } },
       });
       const addon = selected.name === 'onednn' ? onednnAddon() : undefined;
       const cpu = {
-        model: cpuModel(), cores: coreCount(), max_cpu_isa: requestedIsa() ?? 'all',
-        lvseg_threads: addon ? addon.setNumThreads(0) : 1, onednn_isa: addon ? addon.cpuInfo().onednnIsa : 'none', onnxruntime_threads: threads,
+        model: cpuModel(),
+        cores: coreCount(),
+        max_cpu_isa: requestedIsa() ?? 'all',
+        lvseg_threads: addon ? addon.setNumThreads(0) : 1,
+        onednn_isa: addon ? addon.cpuInfo().onednnIsa : 'none',
+        onnxruntime_threads: threads,
         onnxruntime_spinning: spinning,
       };
       for (const batch of batches) {
@@ -139,16 +159,36 @@ async function runNode(emit: Emit, args: string[], ort: Ort): Promise<void> {
         const x = tf.tensor4d(data, [batch, size, size, 1]);
         const feeds = { [session.inputNames[0]!]: new ort.Tensor('float32', data, [batch, size, size, 1]) };
         const t = await alternate(
-          () => tf.tidy(() => { (net.predict(x) as tf.Tensor).dataSync(); }),
-          async () => { await session.run(feeds); },
+          () =>
+            tf.tidy(() => {
+              (net.predict(x) as tf.Tensor).dataSync();
+            }),
+          async () => {
+            await session.run(feeds);
+          },
           runs,
         );
         x.dispose();
         emit({
-          bench: 'onnx', model, size, batch, backend: selected.name, lvseg_ms: round(t.lvsegMs), onnxruntime_ms: round(t.onnxMs),
-          speedup: round(t.onnxMs / t.lvsegMs, 2), lvseg_cpu_ms: round(t.lvsegCpuMs), onnxruntime_cpu_ms: round(t.onnxCpuMs),
-          cpu_speedup: round(t.onnxCpuMs / t.lvsegCpuMs, 2), lvseg_images_per_s: round((batch * 1000) / t.lvsegMs), onnxruntime_images_per_s: round((batch * 1000) / t.onnxMs),
-          runs, statistic: 'median', lvseg_runs_ms: t.lvsegRuns, onnxruntime_runs_ms: t.onnxRuns, onnxruntime: `onnxruntime-node ${ort.env.versions.node} cpu`, cpu,
+          bench: 'onnx',
+          model,
+          size,
+          batch,
+          backend: selected.name,
+          lvseg_ms: round(t.lvsegMs),
+          onnxruntime_ms: round(t.onnxMs),
+          speedup: round(t.onnxMs / t.lvsegMs, 2),
+          lvseg_cpu_ms: round(t.lvsegCpuMs),
+          onnxruntime_cpu_ms: round(t.onnxCpuMs),
+          cpu_speedup: round(t.onnxCpuMs / t.lvsegCpuMs, 2),
+          lvseg_images_per_s: round((batch * 1000) / t.lvsegMs),
+          onnxruntime_images_per_s: round((batch * 1000) / t.onnxMs),
+          runs,
+          statistic: 'median',
+          lvseg_runs_ms: t.lvsegRuns,
+          onnxruntime_runs_ms: t.onnxRuns,
+          onnxruntime: `onnxruntime-node ${ort.env.versions.node} cpu`,
+          cpu,
         });
       }
       await session.release();
@@ -158,14 +198,23 @@ async function runNode(emit: Emit, args: string[], ort: Ort): Promise<void> {
 }
 
 const CONTENT_TYPES: Record<string, string> = {
-  '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json',
-  '.bin': 'application/octet-stream', '.onnx': 'application/octet-stream',
+  '.html': 'text/html',
+  '.js': 'text/javascript',
+  '.mjs': 'text/javascript',
+  '.wasm': 'application/wasm',
+  '.json': 'application/json',
+  '.bin': 'application/octet-stream',
+  '.onnx': 'application/octet-stream',
 };
 
-/** A static server of `dir` on a free loopback port, cross-origin isolated (COOP + COEP), so both runtimes may use threads. */
+/** A static server of `dir` on a free loopback port, cross-origin isolated (COOP + COEP), so both runtimes may use
+ * threads. */
 function serveIsolated(dir: string): Promise<{ server: Server; url: string }> {
   const server = createServer((req, res) => {
-    const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(/^(\.\.[/\\])+/, '');
+    const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(
+      /^(\.\.[/\\])+/,
+      '',
+    );
     const file = join(dir, path === '/' ? 'index.html' : path);
     if (!file.startsWith(dir) || !existsSync(file)) {
       res.writeHead(404).end();
@@ -178,10 +227,12 @@ function serveIsolated(dir: string): Promise<{ server: Server; url: string }> {
     });
     res.end(readFileSync(file));
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => {
-    const address = server.address();
-    resolve({ server, url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/` });
-  }));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      resolve({ server, url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/` });
+    }),
+  );
 }
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -190,7 +241,10 @@ const BUNDLED = 'lv-sunnybrook';
 /** The bundled model in Chromium: the page's tfjs wasm backend beside onnxruntime-web on its ONNX export. */
 async function runBrowser(emit: Emit, args: string[]): Promise<void> {
   if (!existsSync(CHROMIUM)) {
-    emit({ bench: 'onnx-web', skipped: `${CHROMIUM} not found (apt-get install -y chromium, or run scripts/setup.sh as root)` });
+    emit({
+      bench: 'onnx-web',
+      skipped: `${CHROMIUM} not found (apt-get install -y chromium, or run scripts/setup.sh as root)`,
+    });
     return;
   }
   const batches = option(args, 'batches', '1,8').split(',').map(Number);
@@ -198,7 +252,17 @@ async function runBrowser(emit: Emit, args: string[]): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'lvseg-onnx-web-'));
   let server: Server | undefined;
   const { chromium } = await import('playwright-core');
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update'] });
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+    ],
+  });
   try {
     await selectBackend('cpu');
     const model = await loadInferenceModel(BUNDLED);
@@ -208,16 +272,29 @@ async function runBrowser(emit: Emit, args: string[]): Promise<void> {
     cpSync(modelDir, join(dir, 'model'), { recursive: true });
     const { build } = await import('esbuild');
     await build({
-      entryPoints: [join(PACKAGE_ROOT, 'bench', 'web', 'onnx-page.ts')], outfile: join(dir, 'page.js'), bundle: true, format: 'esm', platform: 'browser',
-      target: 'es2022', minify: true, logLevel: 'warning',
+      entryPoints: [join(PACKAGE_ROOT, 'bench', 'web', 'onnx-page.ts')],
+      outfile: join(dir, 'page.js'),
+      bundle: true,
+      format: 'esm',
+      platform: 'browser',
+      target: 'es2022',
+      minify: true,
+      logLevel: 'warning',
     });
     for (const [from, names] of [
-      ['node_modules/@tensorflow/tfjs-backend-wasm/dist', ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm']],
+      [
+        'node_modules/@tensorflow/tfjs-backend-wasm/dist',
+        ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'],
+      ],
       ['node_modules/onnxruntime-web/dist', ['ort-wasm-simd-threaded.wasm', 'ort-wasm-simd-threaded.mjs']],
     ] as const) {
       for (const n of names) cpSync(join(PACKAGE_ROOT, from, n), join(dir, n));
     }
-    writeFileSync(join(dir, 'index.html'), '<!doctype html><meta charset="utf-8"><title>lvseg onnx bench</title><script type="module" src="page.js"></script>');
+    writeFileSync(
+      join(dir, 'index.html'),
+      '<!doctype html><meta charset="utf-8"><title>lvseg onnx bench</title><script type="module" ' +
+        'src="page.js"></script>',
+    );
     const served = await serveIsolated(dir);
     server = served.server;
     const page = await browser.newPage();
@@ -226,10 +303,20 @@ async function runBrowser(emit: Emit, args: string[]): Promise<void> {
     await page.goto(served.url);
     await page.waitForFunction(() => 'lvsegOnnxBench' in window, undefined, { timeout: 60_000 });
     const result = await page.evaluate(
-      ({ batches, runs }) => (window as unknown as { lvsegOnnxBench(o: { batches: number[]; runs: number }): Promise<unknown[]> }).lvsegOnnxBench({ batches, runs }),
+      ({ batches, runs }) =>
+        (
+          window as unknown as { lvsegOnnxBench(o: { batches: number[]; runs: number }): Promise<unknown[]> }
+        ).lvsegOnnxBench({ batches, runs }),
       { batches, runs },
     );
-    for (const record of result as Record<string, unknown>[]) emit({ bench: 'onnx-web', model: BUNDLED, browser: `chromium ${browser.version()}`, cores: coreCount(), ...record });
+    for (const record of result as Record<string, unknown>[])
+      emit({
+        bench: 'onnx-web',
+        model: BUNDLED,
+        browser: `chromium ${browser.version()}`,
+        cores: coreCount(),
+        ...record,
+      });
     if (errors.length) emit({ bench: 'onnx-web', page_errors: errors });
   } finally {
     await browser.close();
@@ -241,7 +328,8 @@ async function runBrowser(emit: Emit, args: string[]): Promise<void> {
 async function run(emit: Emit, args: string[]): Promise<void> {
   if (!args.includes('--browser-only')) {
     const ort = await loadOrt();
-    if (!ort) emit({ bench: 'onnx', skipped: 'onnxruntime-node is not installed (npm ci with ONNXRUNTIME_NODE_INSTALL=skip)' });
+    if (!ort)
+      emit({ bench: 'onnx', skipped: 'onnxruntime-node is not installed (npm ci with ONNXRUNTIME_NODE_INSTALL=skip)' });
     else await runNode(emit, args, ort);
   }
   if (!args.includes('--no-browser')) await runBrowser(emit, args);

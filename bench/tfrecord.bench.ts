@@ -24,7 +24,10 @@ export const benchmark: Benchmark = {
   name: 'tfrecord',
   async run(emit, args) {
     const given = args.filter((a) => /\.tfrecords?(\.gz)?$/.test(a));
-    const files = given.length > 0 ? given : ['train_images.tfrecords.gz', 'val_images.tfrecords'].map((f) => join(SHARED, f)).filter(existsSync);
+    const files =
+      given.length > 0
+        ? given
+        : ['train_images.tfrecords.gz', 'val_images.tfrecords'].map((f) => join(SHARED, f)).filter(existsSync);
     let tmp: string | undefined;
     if (files.length === 0) {
       // Without the shared data, measure 256 phantoms of the same size, plain and gzip.
@@ -39,7 +42,13 @@ export const benchmark: Benchmark = {
     try {
       for (const file of files) {
         const { samples, seconds } = await readRate(file);
-        emit({ bench: 'tfrecord-read', file, samples, seconds: Number(seconds.toFixed(3)), samples_per_s: Number((samples / seconds).toFixed(1)) });
+        emit({
+          bench: 'tfrecord-read',
+          file,
+          samples,
+          seconds: Number(seconds.toFixed(3)),
+          samples_per_s: Number((samples / seconds).toFixed(1)),
+        });
       }
     } finally {
       if (tmp) rmSync(tmp, { recursive: true, force: true });

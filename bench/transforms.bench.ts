@@ -41,6 +41,11 @@ export const benchmark: Benchmark = {
       emit({ bench: 'transforms', transform: spec.type, size: 256, ...throughput(transformFromSpec([always]), count) });
     }
     const chain = compose(transformFromSpec(recipe.augment!), inputTransform(recipe.preprocessing!));
-    emit({ bench: 'transforms', transform: 'sunnybrook-unet chain (augment + ROI + normalise)', size: 256, ...throughput(chain, count) });
+    emit({
+      bench: 'transforms',
+      transform: 'sunnybrook-unet chain (augment + ROI + normalise)',
+      size: 256,
+      ...throughput(chain, count),
+    });
   },
 };

@@ -30,7 +30,9 @@ function makeFcnStep(batch: number): StepFixture {
   const model = buildModel('fcn');
   const optimizer = createOptimizer('adam', 1e-3);
   const images = tf.randomUniform([batch, SIZE, SIZE, 1], 0, 1, 'float32', 1);
-  const labels = tf.tidy(() => tf.cast(tf.greater(tf.randomUniform([batch, SIZE, SIZE], 0, 1, 'float32', 2), 0.8), 'int32')) as tf.Tensor3D;
+  const labels = tf.tidy(() =>
+    tf.cast(tf.greater(tf.randomUniform([batch, SIZE, SIZE], 0, 1, 'float32', 2), 0.8), 'int32'),
+  ) as tf.Tensor3D;
   const step = (): void => {
     const loss = optimizer.minimize(
       () => sparseCrossEntropy(model.apply(images, { training: true }) as tf.Tensor4D, labels),
@@ -50,7 +52,12 @@ function makeFcnStep(batch: number): StepFixture {
   };
 }
 
-function timeSteps(fixture: StepFixture): { stepMs: number; minMs: number; tensorsBefore: number; tensorsAfter: number } {
+function timeSteps(fixture: StepFixture): {
+  stepMs: number;
+  minMs: number;
+  tensorsBefore: number;
+  tensorsAfter: number;
+} {
   for (let i = 0; i < WARMUP_STEPS; i++) fixture.step();
   const tensorsBefore = tf.memory().numTensors;
   const times: number[] = [];
@@ -74,12 +81,42 @@ async function profileStep(emit: Emit): Promise<void> {
 }
 
 /** The FCN's Conv2DBackpropInput calls: the 3 stride-1 convs, conv2 (5x5/2), and the Conv2DTranspose forward. */
-const BACKPROP_INPUT_CASES: Array<{ label: string; dy: number[]; filter: number[]; inputShape: number[]; strides: number }> = [
+const BACKPROP_INPUT_CASES: Array<{
+  label: string;
+  dy: number[];
+  filter: number[];
+  inputShape: number[];
+  strides: number;
+}> = [
   { label: 'conv5 3x3 300->2', dy: [1, 16, 16, 2], filter: [3, 3, 300, 2], inputShape: [1, 16, 16, 300], strides: 1 },
-  { label: 'conv4 3x3 300->300', dy: [1, 16, 16, 300], filter: [3, 3, 300, 300], inputShape: [1, 16, 16, 300], strides: 1 },
-  { label: 'conv3 3x3 200->300', dy: [1, 16, 16, 300], filter: [3, 3, 200, 300], inputShape: [1, 16, 16, 200], strides: 1 },
-  { label: 'conv2 5x5/2 100->200', dy: [1, 32, 32, 200], filter: [5, 5, 100, 200], inputShape: [1, 64, 64, 100], strides: 2 },
-  { label: 'upsample forward 31x31/16', dy: [1, 16, 16, 2], filter: [31, 31, 2, 2], inputShape: [1, 256, 256, 2], strides: 16 },
+  {
+    label: 'conv4 3x3 300->300',
+    dy: [1, 16, 16, 300],
+    filter: [3, 3, 300, 300],
+    inputShape: [1, 16, 16, 300],
+    strides: 1,
+  },
+  {
+    label: 'conv3 3x3 200->300',
+    dy: [1, 16, 16, 300],
+    filter: [3, 3, 200, 300],
+    inputShape: [1, 16, 16, 200],
+    strides: 1,
+  },
+  {
+    label: 'conv2 5x5/2 100->200',
+    dy: [1, 32, 32, 200],
+    filter: [5, 5, 100, 200],
+    inputShape: [1, 64, 64, 100],
+    strides: 2,
+  },
+  {
+    label: 'upsample forward 31x31/16',
+    dy: [1, 16, 16, 2],
+    filter: [31, 31, 2, 2],
+    inputShape: [1, 256, 256, 2],
+    strides: 16,
+  },
 ];
 
 function timeKernel(run: () => void, repeats = 5): number {
@@ -98,7 +135,7 @@ function benchBackpropInput(emit: Emit, wasmOwn: KernelFunc): void {
   for (const c of BACKPROP_INPUT_CASES) {
     const dy = tf.randomUniform(c.dy, -1, 1, 'float32', 3);
     const filter = tf.randomUniform(c.filter, -1, 1, 'float32', 4);
-    const attrs = { strides: c.strides, pad: "same", dataFormat: "NHWC", inputShape: c.inputShape };
+    const attrs = { strides: c.strides, pad: 'same', dataFormat: 'NHWC', inputShape: c.inputShape };
     const ownMs = timeKernel(() => {
       const out = wasmOwn({ inputs: { dy, filter }, attrs, backend }) as TensorInfo;
       backend.disposeData(out.dataId);
@@ -106,7 +143,14 @@ function benchBackpropInput(emit: Emit, wasmOwn: KernelFunc): void {
     const lvsegMs = timeKernel(() => {
       (tf.engine().runKernel(Conv2DBackpropInput, { dy, filter }, attrs) as tf.Tensor).dispose();
     });
-    emit({ bench: 'kernel', kernel: Conv2DBackpropInput, backend: 'wasm', case: c.label, tfjs_wasm_ms: round(ownMs), lvseg_ms: round(lvsegMs) });
+    emit({
+      bench: 'kernel',
+      kernel: Conv2DBackpropInput,
+      backend: 'wasm',
+      case: c.label,
+      tfjs_wasm_ms: round(ownMs),
+      lvseg_ms: round(lvsegMs),
+    });
     dy.dispose();
     filter.dispose();
   }
@@ -127,7 +171,13 @@ export const benchmark: Benchmark = {
     let batch1Ms = Infinity;
     for (const batch of [1, 8]) {
       if (batch > 1 && batch1Ms * batch > BATCH8_LIMIT_MS * 1.5) {
-        emit({ bench: 'train-step', model: 'fcn', backend: 'wasm', batch, skipped: `batch 1 took ${round(batch1Ms)} ms` });
+        emit({
+          bench: 'train-step',
+          model: 'fcn',
+          backend: 'wasm',
+          batch,
+          skipped: `batch 1 took ${round(batch1Ms)} ms`,
+        });
         continue;
       }
       const fixture = makeFcnStep(batch);

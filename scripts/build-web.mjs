@@ -10,7 +10,15 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, 'dist', 'web');
 rmSync(out, { recursive: true, force: true });
 
-const common = { bundle: true, format: 'esm', platform: 'browser', target: 'es2022', minify: true, sourcemap: false, logLevel: 'warning' };
+const common = {
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: 'es2022',
+  minify: true,
+  sourcemap: false,
+  logLevel: 'warning',
+};
 
 async function page(name, entry, bundle, assets) {
   const dir = join(out, name);
@@ -20,13 +28,19 @@ async function page(name, entry, bundle, assets) {
 }
 
 const wasmDir = 'node_modules/@tensorflow/tfjs-backend-wasm/dist';
-const wasm = readdirSync(join(root, wasmDir)).filter((f) => f.endsWith('.wasm')).map((f) => [`${wasmDir}/${f}`, f]);
+const wasm = readdirSync(join(root, wasmDir))
+  .filter((f) => f.endsWith('.wasm'))
+  .map((f) => [`${wasmDir}/${f}`, f]);
 await page('segment', 'page.ts', 'segment.js', [
   ['src/web/segment/index.html', 'index.html'],
   ['src/web/segment/segment.css', 'segment.css'],
   ...wasm,
 ]);
-await build({ ...common, entryPoints: [join(root, 'src', 'web', 'segment', 'worker.ts')], outfile: join(out, 'segment', 'segment-worker.js') });
+await build({
+  ...common,
+  entryPoints: [join(root, 'src', 'web', 'segment', 'worker.ts')],
+  outfile: join(out, 'segment', 'segment-worker.js'),
+});
 await page('dashboard', 'dashboard.ts', 'dashboard.js', [
   ['src/web/dashboard/index.html', 'index.html'],
   ['src/web/dashboard/dashboard.css', 'dashboard.css'],

@@ -15,6 +15,10 @@ const gyp = process.env.npm_config_node_gyp;
 const [cmd, args] = gyp ? [process.execPath, [gyp, 'rebuild']] : ['node-gyp', ['rebuild']];
 const build = spawnSync(cmd, args, { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
 if (build.status !== 0) {
-  const why = (build.error?.message ?? build.stderr ?? '').split('\n').find((l) => /error/i.test(l)) ?? `exit ${build.status}`;
-  console.error(`lvseg: the native oneDNN addon did not build (${why.trim()}); lvseg will use the wasm backend. For the fast one: apt-get install libdnnl-dev g++ make, then npm rebuild lvseg`);
+  const why =
+    (build.error?.message ?? build.stderr ?? '').split('\n').find((l) => /error/i.test(l)) ?? `exit ${build.status}`;
+  console.error(
+    `lvseg: the native oneDNN addon did not build (${why.trim()}); lvseg will use the wasm backend. For the fast ` +
+      `one: apt-get install libdnnl-dev g++ make, then npm rebuild lvseg`,
+  );
 }

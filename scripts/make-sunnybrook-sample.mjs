@@ -35,7 +35,10 @@ for (const [split, patients] of Object.entries(PATIENTS)) {
       const from = join(SOURCE, split, kind, patient);
       const to = join(OUT, split, kind, patient);
       mkdirSync(to, { recursive: true });
-      for (const f of readdirSync(from).filter((f) => f.endsWith('.png')).sort()) writeFileSync(join(to, f), crop(join(from, f)));
+      for (const f of readdirSync(from)
+        .filter((f) => f.endsWith('.png'))
+        .sort())
+        writeFileSync(join(to, f), crop(join(from, f)));
     }
   }
   const rows = Object.entries(patients).map(([p, mm]) => `${p},${mm}`);

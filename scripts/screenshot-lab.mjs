@@ -29,7 +29,9 @@ async function subset(file, count) {
 const names = readdirSync(dataDir).filter((f) => /\.tfrecords?(\.gz)?$/.test(f));
 const files = await Promise.all(names.map((f) => subset(f, /(^|[_.-])val/.test(f) ? counts.val : counts.train)));
 
-const serve = spawn(process.execPath, [join(root, 'bin', 'lvseg.js'), 'serve', work, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+const serve = spawn(process.execPath, [join(root, 'bin', 'lvseg.js'), 'serve', work, '--port', '0'], {
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
 const url = await new Promise((resolve) => {
   let out = '';
   serve.stdout.on('data', (d) => {
@@ -40,7 +42,14 @@ const url = await new Promise((resolve) => {
 });
 const browser = await chromium.launch({
   executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader', '--disable-background-networking', '--no-first-run'],
+  args: [
+    '--headless',
+    '--no-sandbox',
+    '--enable-unsafe-webgpu',
+    '--use-webgpu-adapter=swiftshader',
+    '--disable-background-networking',
+    '--no-first-run',
+  ],
 });
 let status;
 try {
@@ -48,11 +57,18 @@ try {
   page.on('console', (m) => m.type() === 'error' && console.log(`page: ${m.text()}`));
   page.on('crash', () => console.log('page crashed'));
   let shown = '';
-  status = setInterval(() => page.textContent('#status').then((t) => {
-    if (t === shown) return;
-    shown = t;
-    console.log(t);
-  }).catch(() => {}), 5000);
+  status = setInterval(
+    () =>
+      page
+        .textContent('#status')
+        .then((t) => {
+          if (t === shown) return;
+          shown = t;
+          console.log(t);
+        })
+        .catch(() => {}),
+    5000,
+  );
   await page.goto(`${url}lab/${query}`);
   await page.waitForSelector('body[data-lvseg-backend]');
   console.log(await page.textContent('#backend'));
@@ -64,7 +80,10 @@ try {
   for (let seen = 0; seen < shotAfter; ) {
     await page.waitForFunction((n) => document.querySelectorAll('[data-lvseg-epoch]').length > n, seen, { timeout: 0 });
     seen = await page.locator('[data-lvseg-epoch]').count();
-    console.log(`${((Date.now() - started) / 1000).toFixed(0)} s:`, await page.locator('[data-lvseg-epoch]').last().getAttribute('data-lvseg-epoch'));
+    console.log(
+      `${((Date.now() - started) / 1000).toFixed(0)} s:`,
+      await page.locator('[data-lvseg-epoch]').last().getAttribute('data-lvseg-epoch'),
+    );
   }
   // mid-step of the next epoch, so the status line and the progress bar show training going on
   await page.waitForTimeout(3000);

@@ -15,10 +15,13 @@ const series = join(dicom, 'dicoms', 'SCD0000101');
 const contours = join(dicom, 'contourfiles', 'SC-HF-I-1', 'i-contours');
 const out = join(root, 'docs', 'segment.png');
 
-if (!existsSync(series) || !existsSync(contours)) throw new Error(`${series} not found: this script needs the shared Sunnybrook data`);
+if (!existsSync(series) || !existsSync(contours))
+  throw new Error(`${series} not found: this script needs the shared Sunnybrook data`);
 const files = readdirSync(series).map((f) => join(series, f));
 const runs = mkdtempSync(join(tmpdir(), 'lvseg-shot-'));
-const serve = spawn(process.execPath, [join(root, 'bin', 'lvseg.js'), 'serve', runs, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+const serve = spawn(process.execPath, [join(root, 'bin', 'lvseg.js'), 'serve', runs, '--port', '0'], {
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
 const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu'] });
 try {
   const url = await new Promise((resolve, reject) => {
@@ -42,7 +45,11 @@ try {
   await page.locator('#slice').fill(String(Math.ceil(volumes.slices / 2)));
   await page.locator('#phase').fill(String(volumes.edPhase));
   await page.screenshot({ path: out });
-  console.log(`wrote ${out}: EDV ${volumes.edvMl.toFixed(1)} ESV ${volumes.esvMl.toFixed(1)} EF ${volumes.efPct.toFixed(1)} after ${await page.getAttribute('body', 'data-lvseg-seconds')} s on ${await page.getAttribute('body', 'data-lvseg-backend')}`);
+  console.log(
+    `wrote ${out}: EDV ${volumes.edvMl.toFixed(1)} ESV ${volumes.esvMl.toFixed(1)} EF ` +
+      `${volumes.efPct.toFixed(1)} after ${await page.getAttribute('body', 'data-lvseg-seconds')} s on ` +
+      `${await page.getAttribute('body', 'data-lvseg-backend')}`,
+  );
 } finally {
   await browser.close();
   serve.kill('SIGTERM');

@@ -12,14 +12,28 @@ import { chromium } from 'playwright-core';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 const flag = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
-const series = args[0] && !args[0].startsWith('--') ? args[0] : join(root, '..', 'shared', 'data', 'sunnybrook', 'dicom', 'dicoms', 'SCD0000101');
+const series =
+  args[0] && !args[0].startsWith('--')
+    ? args[0]
+    : join(root, '..', 'shared', 'data', 'sunnybrook', 'dicom', 'dicoms', 'SCD0000101');
 const backend = flag('--backend', 'auto');
 const runs = Number(flag('--runs', '1'));
-const gpuArgs = args.includes('--swiftshader') ? ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-angle=swiftshader', '--use-webgpu-adapter=swiftshader'] : [];
-const files = readdirSync(series).filter((f) => f.endsWith('.dcm')).map((f) => join(series, f));
+const gpuArgs = args.includes('--swiftshader')
+  ? [
+      '--enable-unsafe-webgpu',
+      '--enable-features=Vulkan',
+      '--use-angle=swiftshader',
+      '--use-webgpu-adapter=swiftshader',
+    ]
+  : [];
+const files = readdirSync(series)
+  .filter((f) => f.endsWith('.dcm'))
+  .map((f) => join(series, f));
 
 const runsDir = mkdtempSync(join(tmpdir(), 'lvseg-time-'));
-const serve = spawn(process.execPath, [join(root, 'bin', 'lvseg.js'), 'serve', runsDir, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+const serve = spawn(process.execPath, [join(root, 'bin', 'lvseg.js'), 'serve', runsDir, '--port', '0'], {
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
 const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', ...gpuArgs] });
 try {
   const url = await new Promise((resolve, reject) => {
@@ -54,8 +68,12 @@ try {
     const volumes = JSON.parse(await page.getAttribute('#volumes', 'data-lvseg-volumes'));
     const maxWait = await page.evaluate(() => window.lvsegMaxWait);
     const chosen = await page.locator('#backend').textContent();
-    console.log(`run ${i + 1}: ${files.length} images, EDV/ESV/EF shown after ${seconds.toFixed(1)} s (segmenting ${await page.getAttribute('body', 'data-lvseg-seconds')} s); ` +
-      `EDV ${volumes.edvMl.toFixed(1)} ESV ${volumes.esvMl.toFixed(1)} EF ${volumes.efPct.toFixed(1)}; longest 100 ms timer wait ${maxWait.toFixed(0)} ms; ${chosen}`);
+    console.log(
+      `run ${i + 1}: ${files.length} images, EDV/ESV/EF shown after ${seconds.toFixed(1)} s (segmenting ` +
+        `${await page.getAttribute('body', 'data-lvseg-seconds')} s); ` +
+        `EDV ${volumes.edvMl.toFixed(1)} ESV ${volumes.esvMl.toFixed(1)} EF ${volumes.efPct.toFixed(1)}; longest 100 ` +
+        `ms timer wait ${maxWait.toFixed(0)} ms; ${chosen}`,
+    );
     await page.close();
   }
 } finally {

@@ -16,37 +16,118 @@
 export * from './errors.js';
 export { applyScaling, parseScaling, formatScaling, LAB_SCALING, type Scaling } from './data/scaling.js';
 export { decodeDicom, SUPPORTED_TRANSFER_SYNTAXES, type DicomSlice } from './data/dicom-decode.js';
-export { parseContour, rasterizeContour, PIXEL_CENTRE, type Contour, type RasterizeOptions } from './imaging/contour-polygon.js';
+export {
+  parseContour,
+  rasterizeContour,
+  PIXEL_CENTRE,
+  type Contour,
+  type RasterizeOptions,
+} from './imaging/contour-polygon.js';
 export { toGrey8, lumaGrey, type RgbaImage } from './imaging/pixels.js';
 export { resizeBilinear, resizeNearest } from './imaging/resample.js';
 export {
-  confusionCounts, addCounts, diceFromCounts, diceCoefficient, labDice, iou, iouFromCounts, precision,
-  precisionFromCounts, recall, recallFromCounts, pixelAccuracy, accuracyFromCounts, foregroundArea, argmaxLabels,
-  type ConfusionCounts, type MaskLike,
+  confusionCounts,
+  addCounts,
+  diceFromCounts,
+  diceCoefficient,
+  labDice,
+  iou,
+  iouFromCounts,
+  precision,
+  precisionFromCounts,
+  recall,
+  recallFromCounts,
+  pixelAccuracy,
+  accuracyFromCounts,
+  foregroundArea,
+  argmaxLabels,
+  type ConfusionCounts,
+  type MaskLike,
 } from './imaging/mask-metrics.js';
-export { largestComponent, boundaryPixels, extractContour, polygonArea, type Point as ContourPoint } from './imaging/contours.js';
-export { hausdorff95, averagePerpendicularDistance, type Spacing as PixelSpacing } from './evaluation/surface-distance.js';
+export {
+  largestComponent,
+  boundaryPixels,
+  extractContour,
+  polygonArea,
+  type Point as ContourPoint,
+} from './imaging/contours.js';
+export {
+  hausdorff95,
+  averagePerpendicularDistance,
+  type Spacing as PixelSpacing,
+} from './evaluation/surface-distance.js';
 export { detectOutputKind, modelInputSize, predictScores, type OutputKind } from './models/predict.js';
 export { inferenceModel } from './models/fold.js';
 export {
-  predictMask, segmentImage, measureMask, formatContourText, renderContourOverlay, PREDICTION_COLOUR, LABEL_COLOUR,
-  type MaskMeasures, type OverlayColour,
+  predictMask,
+  segmentImage,
+  measureMask,
+  formatContourText,
+  renderContourOverlay,
+  PREDICTION_COLOUR,
+  LABEL_COLOUR,
+  type MaskMeasures,
+  type OverlayColour,
 } from './inference/predict-core.js';
-export { segmentSamples, foregroundProbabilities, describeSegment, type SegmentSettings, type Segmentation } from './inference/segment.js';
-export { checkPreprocessing, preprocessSample, restoreProbabilities, type Preprocessing, type InputGeometry } from './transforms/preprocess.js';
+export {
+  segmentSamples,
+  foregroundProbabilities,
+  describeSegment,
+  type SegmentSettings,
+  type Segmentation,
+} from './inference/segment.js';
+export {
+  checkPreprocessing,
+  preprocessSample,
+  restoreProbabilities,
+  type Preprocessing,
+  type InputGeometry,
+} from './transforms/preprocess.js';
 export { postprocessMask, fillHoles } from './inference/postprocess.js';
 export type { Sample } from './data/sample.js';
-export { METADATA_FILE, checkModelMetadata, type ModelMetadata, type InferenceSettings, type LabelConvention } from './models/metadata.js';
 export {
-  groupSeries, describeSeries, chooseSeries, buildCine, cineHeartRate, sliceNormal, matchCineContours, ICONTOUR_FILE, type SeriesGroup, type CineSeries, type CineSlice,
+  METADATA_FILE,
+  checkModelMetadata,
+  type ModelMetadata,
+  type InferenceSettings,
+  type LabelConvention,
+} from './models/metadata.js';
+export {
+  groupSeries,
+  describeSeries,
+  chooseSeries,
+  buildCine,
+  cineHeartRate,
+  sliceNormal,
+  matchCineContours,
+  ICONTOUR_FILE,
+  type SeriesGroup,
+  type CineSeries,
+  type CineSlice,
   type CineContours,
 } from './data/cine-grid.js';
 export {
-  computeVolumes, describeVolumeRule, DEFAULT_VOLUME_RULE, type VolumeRule, type VolumeResult, type SliceVolumes, type CellStatus,
-  computeLvMass, MYOCARDIUM_DENSITY_G_PER_ML, type MassResult, type MassSlice,
+  computeVolumes,
+  describeVolumeRule,
+  DEFAULT_VOLUME_RULE,
+  type VolumeRule,
+  type VolumeResult,
+  type SliceVolumes,
+  type CellStatus,
+  computeLvMass,
+  MYOCARDIUM_DENSITY_G_PER_ML,
+  type MassResult,
+  type MassSlice,
 } from './evaluation/volumes.js';
 export {
-  measureCine, measureExperts, massSlices, type CineImage, type CineMeasurement, type ExpertMeasurement, type MaskGrid, type Segmenter,
+  measureCine,
+  measureExperts,
+  massSlices,
+  type CineImage,
+  type CineMeasurement,
+  type ExpertMeasurement,
+  type MaskGrid,
+  type Segmenter,
 } from './evaluation/cine-measure.js';
 export { plainModelMetadata } from './models/metadata.js';
 export { buildVolumesRecord, phasesCsv, type VolumesRecord, type VolumesAnalysis } from './reporting/volumes-record.js';

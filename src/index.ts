@@ -10,19 +10,40 @@
 
 // The workflows: what the CLI's commands do, as functions.
 export {
-  train, resume, evaluate, predict, loadModel,
-  type TrainOptions, type InferenceOptions, type LoadedModel, type Prediction,
+  train,
+  resume,
+  evaluate,
+  predict,
+  loadModel,
+  type TrainOptions,
+  type InferenceOptions,
+  type LoadedModel,
+  type Prediction,
 } from './workflows/api.js';
 export { readRunConfig, type RunOptions, type RunResult } from './workflows/train-run.js';
 export { runSearch, type SearchOptions, type TrialRecord } from './workflows/search.js';
 export { readSearchSpace, type SearchSpace } from './workflows/space.js';
 export { runCrossValidation, type CvOptions, type CvResult, type FoldRecord } from './workflows/cv.js';
-export { seriesVolumes, modelSegmenter, type SeriesVolumes, type SeriesVolumesOptions, type Segmenter } from './evaluation/cine-volumes.js';
+export {
+  seriesVolumes,
+  modelSegmenter,
+  type SeriesVolumes,
+  type SeriesVolumesOptions,
+  type Segmenter,
+} from './evaluation/cine-volumes.js';
 export type { SavedModelEvaluation } from './evaluation/saved-model.js';
 
 // The errors: one class per domain, each message naming the file or field and what to do.
 export {
-  LvsegError, DataError, ModelSpecError, CheckpointError, BackendError, UsageError, TrainingError, OutputError, QueueError,
+  LvsegError,
+  DataError,
+  ModelSpecError,
+  CheckpointError,
+  BackendError,
+  UsageError,
+  TrainingError,
+  OutputError,
+  QueueError,
 } from './errors.js';
 
 // Building blocks.
@@ -51,7 +72,12 @@ export { hausdorff95, averagePerpendicularDistance } from './evaluation/surface-
 export { extractContour } from './imaging/contours.js';
 export { measureMask, type MaskMeasures } from './inference/predict-core.js';
 export { computeVolumes, type VolumeResult } from './evaluation/volumes.js';
-export { evaluateModel, type EvaluateOptions, type EvaluationResult, type EvaluationMetrics } from './evaluation/evaluate.js';
+export {
+  evaluateModel,
+  type EvaluateOptions,
+  type EvaluationResult,
+  type EvaluationMetrics,
+} from './evaluation/evaluate.js';
 export { renderCurvesSvg } from './reporting/charts.js';
 export { renderModelDiagram } from './reporting/model-diagram.js';
 export { writeRunReport } from './reporting/report.js';

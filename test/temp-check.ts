@@ -18,6 +18,10 @@ export default function setup(): () => void {
     rmSync(dir, { recursive: true, force: true });
     if (previous === undefined) delete process.env.TMPDIR;
     else process.env.TMPDIR = previous;
-    if (left.length > 0) throw new Error(`the tests left ${left.length} temporary folder(s) behind: ${left.sort().join(', ')}; make them with tempDir() (test/temp.ts) or remove them in the test`);
+    if (left.length > 0)
+      throw new Error(
+        `the tests left ${left.length} temporary folder(s) behind: ${left.sort().join(', ')}; make them with ` +
+          `tempDir() (test/temp.ts) or remove them in the test`,
+      );
   };
 }

@@ -17,7 +17,13 @@ function median(values: number[]): number {
 
 const round = (v: number, digits = 1): number => Math.round(v * 10 ** digits) / 10 ** digits;
 
-async function lvsegOnnxBench({ batches, runs }: { batches: number[]; runs: number }): Promise<Record<string, unknown>[]> {
+async function lvsegOnnxBench({
+  batches,
+  runs,
+}: {
+  batches: number[];
+  runs: number;
+}): Promise<Record<string, unknown>[]> {
   const here = new URL('./', location.href).href;
   setWasmPaths(here);
   await tf.setBackend('wasm');
@@ -28,7 +34,10 @@ async function lvsegOnnxBench({ batches, runs }: { batches: number[]; runs: numb
   ort.env.wasm.wasmPaths = here;
   // threads where the page is cross-origin isolated (SharedArrayBuffer); both runtimes get the cores
   ort.env.wasm.numThreads = crossOriginIsolated ? navigator.hardwareConcurrency : 1;
-  const session = await ort.InferenceSession.create('model.onnx', { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+  const session = await ort.InferenceSession.create('model.onnx', {
+    executionProviders: ['wasm'],
+    graphOptimizationLevel: 'all',
+  });
   const records: Record<string, unknown>[] = [];
   for (const batch of batches) {
     const data = new Float32Array(batch * height! * width!);
@@ -59,9 +68,19 @@ async function lvsegOnnxBench({ batches, runs }: { batches: number[]; runs: numb
     const tfjsMs = median(a);
     const onnxMs = median(b);
     records.push({
-      batch, size: height, tfjs_backend: tf.getBackend(), tfjs_wasm_ms: round(tfjsMs), onnxruntime_web_ms: round(onnxMs), speedup: round(onnxMs / tfjsMs, 2),
-      tfjs_wasm_runs_ms: a.map((v) => round(v)), onnxruntime_web_runs_ms: b.map((v) => round(v)), runs, statistic: 'median',
-      cross_origin_isolated: crossOriginIsolated, tfjs_threads: getThreadsCount(), onnxruntime_threads: ort.env.wasm.numThreads,
+      batch,
+      size: height,
+      tfjs_backend: tf.getBackend(),
+      tfjs_wasm_ms: round(tfjsMs),
+      onnxruntime_web_ms: round(onnxMs),
+      speedup: round(onnxMs / tfjsMs, 2),
+      tfjs_wasm_runs_ms: a.map((v) => round(v)),
+      onnxruntime_web_runs_ms: b.map((v) => round(v)),
+      runs,
+      statistic: 'median',
+      cross_origin_isolated: crossOriginIsolated,
+      tfjs_threads: getThreadsCount(),
+      onnxruntime_threads: ort.env.wasm.numThreads,
       onnxruntime: `onnxruntime-web ${ort.env.versions.web} wasm simd`,
     });
   }

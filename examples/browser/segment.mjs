@@ -4,7 +4,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { loadLayersModel } from '@tensorflow/tfjs-layers';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { applyScaling, checkModelMetadata, decodeDicom, inferenceModel, measureMask, parseScaling, segmentImage } from 'lvseg/browser';
+import {
+  applyScaling,
+  checkModelMetadata,
+  decodeDicom,
+  inferenceModel,
+  measureMask,
+  parseScaling,
+  segmentImage,
+} from 'lvseg/browser';
 
 /** Loads the model in the folder `modelUrl` on tfjs's wasm backend, whose .wasm files are under `wasmUrl`. */
 export async function loadSegmenter(modelUrl, wasmUrl) {
@@ -25,11 +33,21 @@ export async function loadSegmenter(modelUrl, wasmUrl) {
 /** Segments one DICOM file's bytes: the LV mask, its contour and its area in px and mm². */
 export async function segmentDicom({ model, scale, segment }, bytes, name) {
   const { pixels, rows, columns, spacing } = decodeDicom(bytes, name);
-  const sample = { name, patient: name, image: applyScaling(pixels, scale), label: new Uint8Array(rows * columns), height: rows, width: columns, spacing };
+  const sample = {
+    name,
+    patient: name,
+    image: applyScaling(pixels, scale),
+    label: new Uint8Array(rows * columns),
+    height: rows,
+    width: columns,
+    spacing,
+  };
   const { mask } = await segmentImage(model, sample, segment);
   return { mask, ...measureMask(mask, rows, columns, spacing) };
 }
 
 // On the page, for a DICOM file the user picked:
-//   const lvseg = await loadSegmenter(new URL('models/lv-sunnybrook/', location.href), new URL('wasm/', location.href).href);
-//   const { lvAreaPx, lvAreaMm2, contour } = await segmentDicom(lvseg, new Uint8Array(await file.arrayBuffer()), file.name);
+//   const lvseg = await loadSegmenter(new URL('models/lv-sunnybrook/', location.href), new URL('wasm/',
+// location.href).href);
+//   const { lvAreaPx, lvAreaMm2, contour } = await segmentDicom(lvseg, new Uint8Array(await file.arrayBuffer()),
+// file.name);

@@ -20,7 +20,10 @@ export class BufferPool {
   private pooledBytes = 0;
 
   /** @param maxBytes what the free lists may hold; a released buffer beyond it is left to the collector. */
-  constructor(private readonly maxBytes: number, private readonly minElements = 1024) {}
+  constructor(
+    private readonly maxBytes: number,
+    private readonly minElements = 1024,
+  ) {}
 
   /** A buffer of `size` floats with unspecified contents, for a kernel that writes all of it. */
   take(size: number): Float32Array {

@@ -27,22 +27,35 @@ export function fusedBatchNormTraining(
   epsilon: number,
 ): { y: tf.Tensor; mean: tf.Tensor1D; variance: tf.Tensor1D } | undefined {
   const backend = tf.getBackend();
-  if (tf.getKernel(BATCH_NORM_TRAINING, backend) === undefined || tf.getKernel(BATCH_NORM_TRAINING_GRAD, backend) === undefined) return undefined;
+  if (
+    tf.getKernel(BATCH_NORM_TRAINING, backend) === undefined ||
+    tf.getKernel(BATCH_NORM_TRAINING_GRAD, backend) === undefined
+  )
+    return undefined;
   const channels = x.shape[x.rank - 1];
   const perChannel = (t: tf.Tensor): boolean => t.dtype === 'float32' && t.rank === 1 && t.size === channels;
-  if (x.dtype !== 'float32' || x.rank < 2 || x.size === 0 || !perChannel(scale) || !perChannel(offset)) return undefined;
+  if (x.dtype !== 'float32' || x.rank < 2 || x.size === 0 || !perChannel(scale) || !perChannel(offset))
+    return undefined;
   const attrs = { varianceEpsilon: epsilon };
   let stats: tf.Tensor[] = [];
   const normalize = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [input, gamma, beta, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
-    const [y, mean, variance] = tf.engine().runKernel(BATCH_NORM_TRAINING, { x: input, scale: gamma, offset: beta }, attrs) as tf.Tensor[];
+    const [y, mean, variance] = tf
+      .engine()
+      .runKernel(BATCH_NORM_TRAINING, { x: input, scale: gamma, offset: beta }, attrs) as tf.Tensor[];
     stats = [tf.keep(mean!), tf.keep(variance!)];
     save([input, mean!, variance!, gamma]);
     return {
       value: y!,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [sx, sMean, sVariance, sScale] = saved;
-        const [dx, dScale, dOffset] = tf.engine().runKernel(BATCH_NORM_TRAINING_GRAD, { x: sx!, dy, mean: sMean!, variance: sVariance!, scale: sScale! }, attrs) as tf.Tensor[];
+        const [dx, dScale, dOffset] = tf
+          .engine()
+          .runKernel(
+            BATCH_NORM_TRAINING_GRAD,
+            { x: sx!, dy, mean: sMean!, variance: sVariance!, scale: sScale! },
+            attrs,
+          ) as tf.Tensor[];
         return [dx!, dScale!, dOffset!];
       },
     };

@@ -19,7 +19,8 @@ export const SPARSE_SOFTMAX_CE = 'LvsegSparseSoftmaxCrossEntropy';
 export function fusedSparseCrossEntropy(logits: tf.Tensor, labels: tf.Tensor): tf.Scalar | undefined {
   if (tf.getKernel(SPARSE_SOFTMAX_CE, tf.getBackend()) === undefined) return undefined;
   if (logits.dtype !== 'float32' || labels.dtype !== 'int32') return undefined;
-  if (logits.rank < 1 || logits.size === 0 || !util.arraysEqual(logits.shape.slice(0, -1), labels.shape)) return undefined;
+  if (logits.rank < 1 || logits.size === 0 || !util.arraysEqual(logits.shape.slice(0, -1), labels.shape))
+    return undefined;
   const loss = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
     const [value, grad] = tf.engine().runKernel(SPARSE_SOFTMAX_CE, { logits: x, labels }) as tf.Tensor[];

@@ -16,7 +16,15 @@ export interface NativeAddon {
   /** oneDNN primitives cached over all kinds (each kind keeps at most 64, least recently used out). */
   cachedPrimitives(): number;
   /** weightsToken: 0, or a number that stands for these exact filter values (see onednn/kernel.ts `valuesToken`). */
-  conv2d(x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array, dims: Int32Array, relu: boolean, weightsToken: number): void;
+  conv2d(
+    x: Float32Array,
+    w: Float32Array,
+    bias: Float32Array | null,
+    y: Float32Array,
+    dims: Int32Array,
+    relu: boolean,
+    weightsToken: number,
+  ): void;
   conv2dBackwardData(dy: Float32Array, w: Float32Array, dx: Float32Array, dims: Int32Array): void;
   conv2dBackwardWeights(x: Float32Array, dy: Float32Array, dw: Float32Array, dims: Int32Array): void;
   /** Max pooling and its gradient as direct loops (native/pool_direct.cc); dims as kPoolDims in native/kernels.h. */
@@ -24,11 +32,35 @@ export interface NativeAddon {
   maxPoolGrad(x: Float32Array, dy: Float32Array, dx: Float32Array, dims: Int32Array): void;
   /** The ISA oneDNN dispatches to (after ONEDNN_MAX_CPU_ISA) and the one lvseg's own loops were compiled for. */
   cpuInfo(): { onednnIsa: string; compiledIsa: string };
-  matMul(a: Float32Array, b: Float32Array, bias: Float32Array | null, c: Float32Array, dims: Int32Array, relu: boolean): void;
-  adam(value: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, lr: number, beta1: number, beta2: number,
-    oneMinusAccBeta1: number, oneMinusAccBeta2: number, epsilon: number): void;
+  matMul(
+    a: Float32Array,
+    b: Float32Array,
+    bias: Float32Array | null,
+    c: Float32Array,
+    dims: Int32Array,
+    relu: boolean,
+  ): void;
+  adam(
+    value: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    g: Float32Array,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    oneMinusAccBeta1: number,
+    oneMinusAccBeta2: number,
+    epsilon: number,
+  ): void;
   sgd(value: Float32Array, g: Float32Array, lr: number): void;
-  binary(op: OpCode<typeof BinaryOp>, a: Float32Array, b: Float32Array, out: Float32Array, scalarA: boolean, blocked: boolean): void;
+  binary(
+    op: OpCode<typeof BinaryOp>,
+    a: Float32Array,
+    b: Float32Array,
+    out: Float32Array,
+    scalarA: boolean,
+    blocked: boolean,
+  ): void;
   unary(op: OpCode<typeof UnaryOp>, x: Float32Array, y: Float32Array, alpha: number): void;
   sumLeading(x: Float32Array, out: Float32Array): void;
   reduceInner(op: OpCode<typeof ReduceOp>, x: Float32Array, out: Float32Array): void;
@@ -41,7 +73,15 @@ export interface NativeAddon {
   /** Per channel: sumDy[c] = sum dy, sumDyXc[c] = sum dy * (x - mean[c]). */
   channelSums(x: Float32Array, dy: Float32Array, mean: Float32Array, sumDy: Float32Array, sumDyXc: Float32Array): void;
   /** y = a[c] * u + b[c] * (v - m[c]) + d[c] over the innermost axis (m, a, b and d: one value per channel). */
-  channelMix(u: Float32Array, v: Float32Array, m: Float32Array, a: Float32Array, b: Float32Array, d: Float32Array, y: Float32Array): void;
+  channelMix(
+    u: Float32Array,
+    v: Float32Array,
+    m: Float32Array,
+    a: Float32Array,
+    b: Float32Array,
+    d: Float32Array,
+    y: Float32Array,
+  ): void;
 }
 
 export const ADDON_PATH = join(PACKAGE_ROOT, 'build', 'Release', 'lvseg_onednn.node');
@@ -57,7 +97,13 @@ let loaded: AddonLoad | undefined;
 const CPUINFO_NAMES: Record<string, string> = { BMI: 'bmi1', LZCNT: 'abm', SSE3: 'pni' };
 
 const cpuFlags = (text: string): Set<string> =>
-  new Set((/^flags\s*:(.*)$/m.exec(text)?.[1] ?? '').trim().split(/\s+/).filter(Boolean).map((f) => f.replace(/_/g, '')));
+  new Set(
+    (/^flags\s*:(.*)$/m.exec(text)?.[1] ?? '')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map((f) => f.replace(/_/g, '')),
+  );
 
 /**
  * The instruction-set extensions the addon was compiled for that this CPU lacks. `record` is the file
@@ -67,7 +113,8 @@ const cpuFlags = (text: string): Set<string> =>
  */
 export function missingIsa(record: string, cpuinfo: string): string[] {
   const macros = (/^macros:(.*)$/m.exec(record)?.[1] ?? '').trim().split(/\s+/).filter(Boolean);
-  const built = cpuFlags(record), here = cpuFlags(cpuinfo);
+  const built = cpuFlags(record),
+    here = cpuFlags(cpuinfo);
   const flag = (macro: string) => (CPUINFO_NAMES[macro] ?? macro.toLowerCase()).replace(/_/g, '');
   return macros.filter((m) => built.has(flag(m)) && !here.has(flag(m))).map((m) => m.toLowerCase());
 }
@@ -78,11 +125,14 @@ export function missingIsa(record: string, cpuinfo: string): string[] {
  * would die of an illegal instruction at its first vector loop; this check runs before it is loaded.
  */
 function isaMismatch(): string | undefined {
-  if (!existsSync(ADDON_ISA_PATH)) return `the native oneDNN addon was built without its CPU record (${ADDON_ISA_PATH} is missing)`;
+  if (!existsSync(ADDON_ISA_PATH))
+    return `the native oneDNN addon was built without its CPU record (${ADDON_ISA_PATH} is missing)`;
   if (!existsSync('/proc/cpuinfo')) return undefined;
   const missing = missingIsa(readFileSync(ADDON_ISA_PATH, 'utf8'), readFileSync('/proc/cpuinfo', 'utf8'));
   if (missing.length === 0) return undefined;
-  return `the native oneDNN addon was built for a CPU with ${missing.join(', ')}, which this one lacks; rebuild it here`;
+  return (
+    `the native oneDNN addon was built for a CPU with ${missing.join(', ')}, which this one lacks; rebuild it ` + `here`
+  );
 }
 
 /** Loads the addon once; `reason` says in one line why it is not available. */

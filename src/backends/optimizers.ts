@@ -13,7 +13,11 @@ export type OptimizerName = 'adam' | 'sgd';
  * A `weightDecay` > 0 makes Adam AdamW: decoupled decay of the kernels (not biases or batch-norm
  * parameters), w ← w·(1 − lr·weightDecay) before each update.
  */
-export function createOptimizer(name: OptimizerName, learningRate: number, { weightDecay = 0 }: { weightDecay?: number } = {}): tf.Optimizer {
+export function createOptimizer(
+  name: OptimizerName,
+  learningRate: number,
+  { weightDecay = 0 }: { weightDecay?: number } = {},
+): tf.Optimizer {
   const addon = tf.getBackend() === ONEDNN_BACKEND ? onednnAddon() : undefined;
   if (name === 'sgd') return addon ? new FusedSgd(addon, learningRate) : tf.train.sgd(learningRate);
   if (addon) return new FusedAdam(addon, learningRate, weightDecay);
@@ -29,7 +33,10 @@ function decays(variable: tf.Variable): boolean {
 
 /** tf.train.adam with decoupled weight decay, for backends without the fused kernel. */
 class AdamW extends tf.AdamOptimizer {
-  constructor(learningRate: number, private readonly weightDecay: number) {
+  constructor(
+    learningRate: number,
+    private readonly weightDecay: number,
+  ) {
     super(learningRate, 0.9, 0.999);
   }
 
@@ -79,7 +86,8 @@ function nativeReady(list: { name: string; tensor: tf.Tensor }[]): MathBackendCP
   for (const { name, tensor } of list) {
     const variable = tf.engine().registeredVariables[name];
     if (tensor == null) continue;
-    if (!variable || !bufferOf(backend, variable) || !bufferOf(backend, tensor) || variable.size !== tensor.size) return undefined;
+    if (!variable || !bufferOf(backend, variable) || !bufferOf(backend, tensor) || variable.size !== tensor.size)
+      return undefined;
   }
   return backend;
 }
@@ -95,9 +103,14 @@ interface AdamState {
   learningRate: number;
 }
 
-/** tf.train.adam's math (beta1 0.9, beta2 0.999, epsilon 1e-7, bias correction) in one native kernel per variable; AdamW's decay in place before it. */
+/** tf.train.adam's math (beta1 0.9, beta2 0.999, epsilon 1e-7, bias correction) in one native kernel per variable;
+ * AdamW's decay in place before it. */
 export class FusedAdam extends tf.AdamOptimizer {
-  constructor(private readonly addon: NativeAddon, learningRate: number, private readonly weightDecay = 0) {
+  constructor(
+    private readonly addon: NativeAddon,
+    learningRate: number,
+    private readonly weightDecay = 0,
+  ) {
     super(learningRate, 0.9, 0.999);
   }
 
@@ -114,8 +127,14 @@ export class FusedAdam extends tf.AdamOptimizer {
     list.forEach(({ name, tensor }, i) => {
       const value = tf.engine().registeredVariables[name];
       // The moments are variables, as in tf.train.adam, so getWeights/setWeights see them unchanged.
-      state.accumulatedFirstMoment[i] ??= { originalName: `${name}/m`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
-      state.accumulatedSecondMoment[i] ??= { originalName: `${name}/v`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
+      state.accumulatedFirstMoment[i] ??= {
+        originalName: `${name}/m`,
+        variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
+      };
+      state.accumulatedSecondMoment[i] ??= {
+        originalName: `${name}/v`,
+        variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
+      };
       if (tensor == null) return;
       if (this.weightDecay > 0 && decays(value)) {
         const w = ownBuffer(backend, value);
@@ -124,8 +143,18 @@ export class FusedAdam extends tf.AdamOptimizer {
       }
       const m = ownBuffer(backend, state.accumulatedFirstMoment[i].variable);
       const v = ownBuffer(backend, state.accumulatedSecondMoment[i].variable);
-      this.addon.adam(ownBuffer(backend, value), m, v, bufferOf(backend, tensor)!, state.learningRate, state.beta1, state.beta2,
-        oneMinusAcc1, oneMinusAcc2, state.epsilon);
+      this.addon.adam(
+        ownBuffer(backend, value),
+        m,
+        v,
+        bufferOf(backend, tensor)!,
+        state.learningRate,
+        state.beta1,
+        state.beta2,
+        oneMinusAcc1,
+        oneMinusAcc2,
+        state.epsilon,
+      );
     });
     tf.tidy(() => {
       state.accBeta1.assign(tf.mul(state.accBeta1, state.beta1));
@@ -137,7 +166,10 @@ export class FusedAdam extends tf.AdamOptimizer {
 
 /** tf.train.sgd's update, value -= lr * gradient, in one native kernel per variable. */
 export class FusedSgd extends tf.SGDOptimizer {
-  constructor(private readonly addon: NativeAddon, learningRate: number) {
+  constructor(
+    private readonly addon: NativeAddon,
+    learningRate: number,
+  ) {
     super(learningRate);
   }
 
@@ -150,7 +182,11 @@ export class FusedSgd extends tf.SGDOptimizer {
     }
     for (const { name, tensor } of list) {
       if (tensor == null) continue;
-      this.addon.sgd(ownBuffer(backend, tf.engine().registeredVariables[name]), bufferOf(backend, tensor)!, this.learningRate);
+      this.addon.sgd(
+        ownBuffer(backend, tf.engine().registeredVariables[name]),
+        bufferOf(backend, tensor)!,
+        this.learningRate,
+      );
     }
     this.incrementIterations();
   }

@@ -12,7 +12,8 @@ import { registerWebGpuBackend, WEBGPU_BACKEND } from './webgpu.js';
 export const BACKEND_NAMES = ['auto', 'webgpu', 'onednn', 'wasm', 'cpu'] as const;
 /** One of BACKEND_NAMES. */
 export type BackendName = (typeof BACKEND_NAMES)[number];
-export const BACKEND_HELP = 'compute backend: auto picks webgpu on a real GPU, else onednn when the native addon loads, else wasm';
+export const BACKEND_HELP =
+  'compute backend: auto picks webgpu on a real GPU, else onednn when the native addon loads, else wasm';
 
 /** The backend selectBackend made active, and its notice when `auto` fell back. */
 export interface SelectedBackend {
@@ -33,7 +34,10 @@ export async function selectBackend(name: BackendName = 'auto'): Promise<Selecte
     const gpu = await registerWebGpuBackend(name === WEBGPU_BACKEND);
     if (gpu.ok) {
       wanted = WEBGPU_BACKEND;
-      notice = name === 'auto' || gpu.software ? `training on webgpu: ${gpu.adapter}${gpu.software ? ' (a CPU renderer: slow, for testing)' : ''}` : undefined;
+      notice =
+        name === 'auto' || gpu.software
+          ? `training on webgpu: ${gpu.adapter}${gpu.software ? ' (a CPU renderer: slow, for testing)' : ''}`
+          : undefined;
     } else if (name === WEBGPU_BACKEND) {
       throw new BackendError(`--backend webgpu: ${gpu.reason}; use --backend auto`);
     }
@@ -66,7 +70,10 @@ function quietCpuBackend(): void {
 /** A GPU's device node: only then is looking for a WebGPU adapter worth its start-up time. */
 function hasGpuDevice(): boolean {
   try {
-    return readdirSync('/dev').some((f) => f.startsWith('nvidia')) || (existsSync('/dev/dri') && readdirSync('/dev/dri').some((f) => f.startsWith('renderD')));
+    return (
+      readdirSync('/dev').some((f) => f.startsWith('nvidia')) ||
+      (existsSync('/dev/dri') && readdirSync('/dev/dri').some((f) => f.startsWith('renderD')))
+    );
   } catch {
     return false;
   }

@@ -151,7 +151,12 @@ export function conv2dBackpropInputNhwc(dy: Tensor4D, filter: Tensor4D, convInfo
   const phaseChannels = sh * sw * inChannels;
 
   // Filter phases: g[th, tw, oc, (rh, rw, ic)] = w[rh + (mh-1-th)*sh, rw + (mw-1-tw)*sw, ic, oc].
-  const wPadded = padIfNeeded(filter, [[0, mh * sh - filterHeight], [0, mw * sw - filterWidth], [0, 0], [0, 0]]);
+  const wPadded = padIfNeeded(filter, [
+    [0, mh * sh - filterHeight],
+    [0, mw * sw - filterWidth],
+    [0, 0],
+    [0, 0],
+  ]);
   const byPhase = tf.reshape(wPadded, [mh, sh, mw, sw * inChannels * outChannels]);
   const byTap = sh === 1 ? byPhase : tf.transpose(byPhase, [0, 2, 1, 3]); // [mh, mw, sh, (sw, ic, oc)]
   // Flipping both tap axes of the row-major (mh, mw) grid reverses its flattened order.
@@ -161,8 +166,17 @@ export function conv2dBackpropInputNhwc(dy: Tensor4D, filter: Tensor4D, convInfo
     [mh, mw, outChannels, phaseChannels],
   );
 
-  const dyUsed = sliceIfNeeded(dy, [0, rows.dyBegin, cols.dyBegin, 0], [batchSize, rows.dySize, cols.dySize, outChannels]);
-  const dyPadded = padIfNeeded(dyUsed, [[0, 0], [rows.padBefore, rows.padAfter], [cols.padBefore, cols.padAfter], [0, 0]]);
+  const dyUsed = sliceIfNeeded(
+    dy,
+    [0, rows.dyBegin, cols.dyBegin, 0],
+    [batchSize, rows.dySize, cols.dySize, outChannels],
+  );
+  const dyPadded = padIfNeeded(dyUsed, [
+    [0, 0],
+    [rows.padBefore, rows.padAfter],
+    [cols.padBefore, cols.padAfter],
+    [0, 0],
+  ]);
   const z = tf.conv2d(dyPadded, g, 1, 'valid'); // [n, blocksH, blocksW, (rh, rw, ic)]
 
   const full =
@@ -195,7 +209,12 @@ export function conv2dBackpropFilterNhwc(x: Tensor4D, dy: Tensor4D, convInfo: ba
   const bh = rows.blocks + 1;
 
   const xUsed = sliceIfNeeded(x, [0, 0, 0, 0], [batchSize, rows.xSize, cols.xSize, inChannels]);
-  const xPadded = padIfNeeded(xUsed, [[0, 0], [rows.padBefore, rows.padAfter + sh], [cols.padBefore, cols.padAfter], [0, 0]]);
+  const xPadded = padIfNeeded(xUsed, [
+    [0, 0],
+    [rows.padBefore, rows.padAfter + sh],
+    [cols.padBefore, cols.padAfter],
+    [0, 0],
+  ]);
   const phaseChannels = sh * sw * inChannels;
   // xs[(rh, rw, ic), n, qh*bw + qw] = xPadded[n, qh*sh + rh, qw*sw + rw, ic]: one transpose of
   // [(n, qh), rh, qw, (rw, ic)] to [rh, (rw, ic), (n, qh), qw].
@@ -205,7 +224,15 @@ export function conv2dBackpropFilterNhwc(x: Tensor4D, dy: Tensor4D, convInfo: ba
   );
 
   const widePositions = outHeight * bw;
-  const dyWide = tf.reshape(padIfNeeded(dy, [[0, 0], [0, 0], [0, bw - outWidth], [0, 0]]), [batchSize * widePositions, outChannels]);
+  const dyWide = tf.reshape(
+    padIfNeeded(dy, [
+      [0, 0],
+      [0, 0],
+      [0, bw - outWidth],
+      [0, 0],
+    ]),
+    [batchSize * widePositions, outChannels],
+  );
   const window = (channelBegin: number, channels: number, th: number, tw: number): tf.Tensor3D =>
     tf.slice(xs, [channelBegin, 0, th * bw + tw], [channels, batchSize, widePositions]);
 
@@ -237,7 +264,8 @@ export function conv2dBackpropFilterNhwc(x: Tensor4D, dy: Tensor4D, convInfo: ba
   ]);
   const dwTaps = tf.matMul(im2colT, dyWide); // [(mh, mw, rh, rw, ic), oc]
   // [(mh, mw, rh, rw, ic, oc)] -> [(mh, rh), (mw, rw), ic, oc], then drop taps past the kernel.
-  const byRow = sh === 1 ? dwTaps : tf.transpose(tf.reshape(dwTaps, [mh, mw, sh, sw * inChannels * outChannels]), [0, 2, 1, 3]);
+  const byRow =
+    sh === 1 ? dwTaps : tf.transpose(tf.reshape(dwTaps, [mh, mw, sh, sw * inChannels * outChannels]), [0, 2, 1, 3]);
   const dw = tf.reshape<tf.Rank.R4>(byRow, [mh * sh, mw * sw, inChannels, outChannels]);
   return sliceIfNeeded(dw, [0, 0, 0, 0], [filterHeight, filterWidth, inChannels, outChannels]);
 }

@@ -27,12 +27,17 @@ export function samePaddingAsExplicit(
     depthwise,
   );
   const { top, bottom, left, right } = info.padInfo;
-  return [[0, 0], [top, bottom], [left, right], [0, 0]];
+  return [
+    [0, 0],
+    [top, bottom],
+    [left, right],
+    [0, 0],
+  ];
 }
 
 /** Wraps wasm's own conv kernel so that `same` padding reaches it as explicit numbers (NHWC only). */
 export function withExplicitSamePadding(wasmOwn: KernelFunc | undefined, depthwise: boolean): KernelFunc {
-  if (!wasmOwn) throw new Error('withExplicitSamePadding needs wasm\'s own kernel to wrap');
+  if (!wasmOwn) throw new Error("withExplicitSamePadding needs wasm's own kernel to wrap");
   return (args) => {
     const attrs = args.attrs ?? {};
     const dataFormat = attrs.dataFormat as string | undefined;

@@ -18,7 +18,13 @@ const SHORT_RUN = 16;
  * into `dst` (row-major, shape `size`). Trailing axes that the window covers fully are merged into
  * one contiguous run. Pure; `dst` must hold prod(size) elements.
  */
-export function copyWindow(src: NumericArray, shape: readonly number[], begin: readonly number[], size: readonly number[], dst: NumericArray): void {
+export function copyWindow(
+  src: NumericArray,
+  shape: readonly number[],
+  begin: readonly number[],
+  size: readonly number[],
+  dst: NumericArray,
+): void {
   const rank = shape.length;
   const total = size.reduce((a, b) => a * b, 1);
   if (total === 0) return;

@@ -27,15 +27,16 @@ interface DawnModule {
   globals: Record<string, unknown>;
 }
 
-export type WebGpuFound =
-  | { ok: true; adapter: string; software: boolean }
-  | { ok: false; reason: string };
+export type WebGpuFound = { ok: true; adapter: string; software: boolean } | { ok: false; reason: string };
 
 /** CPU implementations of Vulkan and WebGPU: no faster than the onednn backend, so never `auto`'s pick. */
 const SOFTWARE_ADAPTER = /llvmpipe|lavapipe|swiftshader|softpipe/i;
 
 function describe(info: AdapterInfo | undefined): string {
-  return [info?.vendor, info?.architecture, info?.device, info?.description].filter((s) => s && s.length > 0).join(' ') || 'unnamed adapter';
+  return (
+    [info?.vendor, info?.architecture, info?.device, info?.description].filter((s) => s && s.length > 0).join(' ') ||
+    'unnamed adapter'
+  );
 }
 
 let found: Promise<WebGpuFound> | undefined;
@@ -48,7 +49,8 @@ export function registerWebGpuBackend(allowSoftware: boolean): Promise<WebGpuFou
   found ??= findAdapter();
   return found.then(async (result) => {
     if (!result.ok) return result;
-    if (result.software && !allowSoftware) return { ok: false, reason: `the only WebGPU adapter is a CPU renderer (${result.adapter})` };
+    if (result.software && !allowSoftware)
+      return { ok: false, reason: `the only WebGPU adapter is a CPU renderer (${result.adapter})` };
     await import('@tensorflow/tfjs-backend-webgpu');
     return result;
   });
@@ -64,7 +66,10 @@ async function findAdapter(): Promise<WebGpuFound> {
   try {
     dawn = (await import('webgpu')) as unknown as DawnModule;
   } catch (err) {
-    return { ok: false, reason: `the webgpu package (dawn.node) does not load (${String((err as Error).message).split('\n')[0]})` };
+    return {
+      ok: false,
+      reason: `the webgpu package (dawn.node) does not load (${String((err as Error).message).split('\n')[0]})`,
+    };
   }
   // Mesa's drivers complain on every start without a runtime folder.
   process.env.XDG_RUNTIME_DIR ??= tmpdir();
@@ -79,9 +84,18 @@ async function findAdapter(): Promise<WebGpuFound> {
   process.env.EGL_PLATFORM ??= 'surfaceless';
   const gl = dawn.create(['backend=opengl']);
   const compat = await gl.requestAdapter({ featureLevel: 'compatibility' });
-  if (!compat) return { ok: false, reason: adapter ? `the only WebGPU adapter is a CPU renderer (${describe(adapter.info)})` : 'no WebGPU adapter found (no GPU, no Vulkan or OpenGL driver)' };
+  if (!compat)
+    return {
+      ok: false,
+      reason: adapter
+        ? `the only WebGPU adapter is a CPU renderer (${describe(adapter.info)})`
+        : 'no WebGPU adapter found (no GPU, no Vulkan or OpenGL driver)',
+    };
   // tfjs asks for a plain adapter, which the OpenGL backend offers only in compatibility mode.
-  setNavigatorGpu({ ...gl, requestAdapter: (options = {}) => gl.requestAdapter({ ...options, featureLevel: 'compatibility' }) });
+  setNavigatorGpu({
+    ...gl,
+    requestAdapter: (options = {}) => gl.requestAdapter({ ...options, featureLevel: 'compatibility' }),
+  });
   return { ok: true, adapter: `${describe(compat.info)} (OpenGL, compatibility mode)`, software: true };
 }
 
@@ -91,5 +105,9 @@ function isSoftware(info: AdapterInfo | undefined): boolean {
 
 function setNavigatorGpu(gpu: Gpu): void {
   const navigator = (globalThis as { navigator?: object }).navigator ?? {};
-  Object.defineProperty(globalThis, 'navigator', { value: { ...navigator, gpu, getPreferredCanvasFormat: () => 'rgba8unorm' }, configurable: true, writable: true });
+  Object.defineProperty(globalThis, 'navigator', {
+    value: { ...navigator, gpu, getPreferredCanvasFormat: () => 'rgba8unorm' },
+    configurable: true,
+    writable: true,
+  });
 }

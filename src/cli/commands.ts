@@ -20,5 +20,5 @@ export async function loadCommands(): Promise<Command[]> {
     import('./worker.js'),
     import('./export.js'),
   ] as Promise<{ command?: Command; commands?: Command[] }>[]);
-  return modules.flatMap((m) => (m.commands ?? (m.command ? [m.command] : [])));
+  return modules.flatMap((m) => m.commands ?? (m.command ? [m.command] : []));
 }

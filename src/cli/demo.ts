@@ -41,18 +41,35 @@ export const SUNNYBROOK_SAMPLE = join(PACKAGE_ROOT, 'data', 'sunnybrook-sample')
  * (Task 3 reaches val Dice ~0.72 after 6 epochs), which learn real ventricles faster than the small
  * network at that size.
  */
-const SMALL_FCN = { modelSpec: '(lvseg demo built-in spec)', modelSpecContent: DEMO_MODEL_SPEC, batchSize: 4, lr: 0.003, loss: 'ce+dice' };
+const SMALL_FCN = {
+  modelSpec: '(lvseg demo built-in spec)',
+  modelSpecContent: DEMO_MODEL_SPEC,
+  batchSize: 4,
+  lr: 0.003,
+  loss: 'ce+dice',
+};
 // Batch 2 at lr 0.002 gave validation Dice 0.61 after 15 epochs where batch 4 at 0.003 gave 0.40 (both ~34 s of CPU).
-const SAMPLE = { ...SMALL_FCN, batchSize: 2, lr: 0.002, train: join(SUNNYBROOK_SAMPLE, 'training'), val: join(SUNNYBROOK_SAMPLE, 'validation'), epochs: 15 };
+const SAMPLE = {
+  ...SMALL_FCN,
+  batchSize: 2,
+  lr: 0.002,
+  train: join(SUNNYBROOK_SAMPLE, 'training'),
+  val: join(SUNNYBROOK_SAMPLE, 'validation'),
+  epochs: 15,
+};
 const SYNTHETIC = { ...SMALL_FCN, train: 'synthetic:64:1:96', val: 'synthetic:12:5000:96', epochs: 15 };
 const REAL = { model: 'fcn', epochs: 6, batchSize: 1, lr: 0.001, loss: 'sparse-ce' };
 
 /** What `--data` asks for: the bundled sample (default), phantoms, or a source to split by patient. */
-function demoSettings(data: string | undefined): { settings: Record<string, unknown>; what: 'sample' | 'synthetic' | 'real' } {
+function demoSettings(data: string | undefined): {
+  settings: Record<string, unknown>;
+  what: 'sample' | 'synthetic' | 'real';
+} {
   if (data === undefined) return { settings: SAMPLE, what: 'sample' };
   if (data === 'synthetic') return { settings: SYNTHETIC, what: 'synthetic' };
   // Phantoms of the user's choosing: validation is a patient-wise split of them.
-  if (data.startsWith('synthetic:')) return { settings: { ...SMALL_FCN, epochs: SYNTHETIC.epochs, train: data, val: null }, what: 'synthetic' };
+  if (data.startsWith('synthetic:'))
+    return { settings: { ...SMALL_FCN, epochs: SYNTHETIC.epochs, train: data, val: null }, what: 'synthetic' };
   return { settings: { ...REAL, train: data, val: null }, what: 'real' };
 }
 
@@ -71,9 +88,19 @@ export const command: Command = {
     'FCN and settings on it for 6 epochs, validating on a patient-wise 10% split.',
   ].join('\n'),
   options: [
-    { name: 'data', type: 'string', value: 'SRC', description: 'data instead of the bundled Sunnybrook sample: synthetic, synthetic:N[:SEED][:SIZE], or a source' },
+    {
+      name: 'data',
+      type: 'string',
+      value: 'SRC',
+      description: 'data instead of the bundled Sunnybrook sample: synthetic, synthetic:N[:SEED][:SIZE], or a source',
+    },
     { name: 'out', type: 'string', value: 'DIR', description: 'run directory (default: runs/demo-<time>)' },
-    { name: 'epochs', type: 'number', value: 'N', description: `epochs (default: ${SAMPLE.epochs} on the sample and phantoms, ${REAL.epochs} on other real data)` },
+    {
+      name: 'epochs',
+      type: 'number',
+      value: 'N',
+      description: `epochs (default: ${SAMPLE.epochs} on the sample and phantoms, ${REAL.epochs} on other real data)`,
+    },
     backendOption,
   ],
   async run(args) {
@@ -91,32 +118,54 @@ export const command: Command = {
     });
     const small = `a small FCN (${DEMO_MODEL_SPEC.layers.length} layers)`;
     const intro = {
-      sample: `lvseg demo: training ${small} on real cardiac MRI, ${config.train} (3 Sunnybrook patients), validating on ${config.val} (2 other patients)`,
-      synthetic: `lvseg demo: training ${small} on ${config.train} (synthetic phantoms), validating on ${config.val ?? 'a patient-wise split'}`,
-      real: `lvseg demo: training the lab's '${config.model}' on ${data}, validating on a patient-wise ${config.valFraction * 100}% split`,
+      sample:
+        `lvseg demo: training ${small} on real cardiac MRI, ${config.train} (3 Sunnybrook patients), ` +
+        `validating on ${config.val} (2 other patients)`,
+      synthetic:
+        `lvseg demo: training ${small} on ${config.train} (synthetic phantoms), validating on ` +
+        `${config.val ?? 'a patient-wise split'}`,
+      real:
+        `lvseg demo: training the lab's '${config.model}' on ${data}, validating on a patient-wise ` +
+        `${config.valFraction * 100}% split`,
     };
     console.log(intro[what]);
     const result = await runTraining(config);
     const m = result.evaluation?.metrics;
     const challenge = result.evaluation?.challenge;
     console.log('');
-    console.log(`Backend: ${String(result.config.backend)}; ${result.history.length} epochs; the run directory ${result.runDir} holds:`);
+    console.log(
+      `Backend: ${String(result.config.backend)}; ${result.history.length} epochs; the run directory ` +
+        `${result.runDir} holds:`,
+    );
     for (const line of describeRun(result.runDir)) console.log(`  ${line}`);
     if (m) {
       console.log('');
-      console.log(`Validation (${result.val.length} images): Dice ${m.dice.toFixed(4)} (lab, pooled), mean per-image Dice ${m.meanDice.toFixed(4)}, IoU ${m.iou.toFixed(4)}, pixel accuracy ${m.accuracy.toFixed(4)}`);
+      console.log(
+        `Validation (${result.val.length} images): Dice ${m.dice.toFixed(4)} (lab, pooled), mean per-image Dice ` +
+          `${m.meanDice.toFixed(4)}, IoU ${m.iou.toFixed(4)}, pixel accuracy ${m.accuracy.toFixed(4)}`,
+      );
       if (m.unit === 'mm' && challenge) {
         console.log(
-          `  APD ${m.apd.toFixed(2)} mm; Sunnybrook challenge protocol: ${challenge.goodContours} of ${challenge.contours} contours good (APD < 5 mm), ` +
+          `  APD ${m.apd.toFixed(2)} mm; Sunnybrook challenge protocol: ${challenge.goodContours} of ` +
+            `${challenge.contours} contours good (APD < 5 mm), ` +
             `Dice over those ${Number.isFinite(challenge.diceOverGood) ? challenge.diceOverGood.toFixed(4) : 'n/a'}`,
         );
       }
     }
     if (what === 'sample') await reportBundledModel();
     console.log('');
-    console.log(`Pictures: ${runPath(result.runDir, 'samples')}/ (the best and worst validation slices: image | expert | prediction),`);
-    console.log(`  ${runPath(result.runDir, 'panels')}/ (one per epoch) and ${runPath(result.runDir, 'report')} (open it in a browser).`);
-    console.log(`'tensorboard --logdir ${runPath(result.runDir, 'logs')}' shows the curves; 'lvseg predict ${result.runDir} IMAGE.png --out DIR' segments new images.`);
+    console.log(
+      `Pictures: ${runPath(result.runDir, 'samples')}/ (the best and worst validation slices: image | expert | ` +
+        `prediction),`,
+    );
+    console.log(
+      `  ${runPath(result.runDir, 'panels')}/ (one per epoch) and ${runPath(result.runDir, 'report')} (open it in a ` +
+        `browser).`,
+    );
+    console.log(
+      `'tensorboard --logdir ${runPath(result.runDir, 'logs')}' shows the curves; 'lvseg predict ` +
+        `${result.runDir} IMAGE.png --out DIR' segments new images.`,
+    );
     return 0;
   },
 };
@@ -129,7 +178,10 @@ export const command: Command = {
 async function reportBundledModel(): Promise<void> {
   console.log('');
   if (!bundledModelNames().includes(BUNDLED_MODEL)) {
-    console.log(`(The bundled model ${BUNDLED_MODEL} is not installed; with it, the demo also shows what a fully trained model does here.)`);
+    console.log(
+      `(The bundled model ${BUNDLED_MODEL} is not installed; with it, the demo also shows what a fully trained model ` +
+        `does here.)`,
+    );
     return;
   }
   try {
@@ -138,7 +190,8 @@ async function reportBundledModel(): Promise<void> {
     const good = perImage.filter((r) => r.goodContour).length;
     const contours = perImage.filter((r) => r.labelAreaPx > 0).length;
     console.log(
-      `The bundled model ${BUNDLED_MODEL} on the ${perImage.length} slices of the sample's validation patients: mean per-image Dice ${dice.toFixed(4)}, ` +
+      `The bundled model ${BUNDLED_MODEL} on the ${perImage.length} slices of the sample's validation patients: mean ` +
+        `per-image Dice ${dice.toFixed(4)}, ` +
         `${good} of ${contours} contours good (APD < 5 mm). ` +
         (seenPatients && seenPatients.length > 0
           ? `It was trained on these patients too, so this is not a measure of unseen ones${unseenScore()}.`
@@ -151,10 +204,13 @@ async function reportBundledModel(): Promise<void> {
 
 /** What the bundled model's lvseg.json says its recipe scored on patients it had not seen, as a clause. */
 function unseenScore(): string {
-  const validation = readModelMetadata(resolveModelJson(BUNDLED_MODEL))?.training?.validation as { pipeline?: { meanDice?: number; count?: number } } | undefined;
+  const validation = readModelMetadata(resolveModelJson(BUNDLED_MODEL))?.training?.validation as
+    | { pipeline?: { meanDice?: number; count?: number } }
+    | undefined;
   const { meanDice, count } = validation?.pipeline ?? {};
   return typeof meanDice === 'number'
-    ? `; its recipe trained without them scored a mean per-image Dice of ${meanDice.toFixed(3)} on ${count} slices of patients it had never seen (its lvseg.json)`
+    ? `; its recipe trained without them scored a mean per-image Dice of ${meanDice.toFixed(3)} on ${count} slices ` +
+        `of patients it had never seen (its lvseg.json)`
     : '';
 }
 

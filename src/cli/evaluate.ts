@@ -39,20 +39,31 @@ export function formatMetricsTable(metrics: EvaluationMetrics): string {
   });
   const left = metrics.count - metrics.distanceCount;
   if (left > 0) {
-    lines.push(`  (hd95 and apd over ${metrics.distanceCount} of ${metrics.count} images; ${left} had exactly one empty mask)`);
+    lines.push(
+      `  (hd95 and apd over ${metrics.distanceCount} of ${metrics.count} images; ${left} had exactly one empty mask)`,
+    );
   }
   return lines.join('\n');
 }
 
 const fixed = (value: number, digits: number): string => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
 
-/** Per class (a model of more than two classes): Dice, APD, HD95 and the good-contour rate over the images that mark it. */
+/** Per class (a model of more than two classes): Dice, APD, HD95 and the good-contour rate over the images that mark
+ * it. */
 export function formatClassTable(result: EvaluationResult): string | undefined {
   if (!result.classes) return undefined;
   const unit = result.metrics.unit;
-  const lines = [`per class (over the images whose label marks it; the table above is the blood pool, lv):`, `  ${'class'.padEnd(12)}${'images'.padStart(7)}${'Dice'.padStart(9)}${`APD ${unit}`.padStart(10)}${`HD95 ${unit}`.padStart(11)}${'good'.padStart(8)}`];
+  const lines = [
+    `per class (over the images whose label marks it; the table above is the blood pool, lv):`,
+    `  ${'class'.padEnd(12)}${'images'.padStart(7)}${'Dice'.padStart(9)}${(`APD ` + `${unit}`).padStart(
+      10,
+    )}${`HD95 ${unit}`.padStart(11)}${'good'.padStart(8)}`,
+  ];
   for (const [name, c] of Object.entries(result.classes)) {
-    lines.push(`  ${name.padEnd(12)}${String(c.count).padStart(7)}${fixed(c.meanDice, 4).padStart(9)}${fixed(c.apd, 2).padStart(10)}${fixed(c.hd95, 2).padStart(11)}${percent(c.goodContourRate).padStart(8)}`);
+    lines.push(
+      `  ${name.padEnd(12)}${String(c.count).padStart(7)}${fixed(c.meanDice, 4).padStart(9)}` +
+        `${fixed(c.apd, 2).padStart(10)}${fixed(c.hd95, 2).padStart(11)}${percent(c.goodContourRate).padStart(8)}`,
+    );
   }
   return lines.join('\n');
 }
@@ -64,17 +75,22 @@ const percent = (value: number): string => (Number.isFinite(value) ? `${(100 * v
  */
 export function formatChallengeBlock(result: EvaluationResult): string {
   const { challenge: c, metrics: m } = result;
-  const lines = [`Sunnybrook challenge protocol (Radau et al. 2009): a contour is good when its APD < ${GOOD_CONTOUR_APD_MM} mm`];
+  const lines = [
+    `Sunnybrook challenge protocol (Radau et al. 2009): a contour is good when its APD < ${GOOD_CONTOUR_APD_MM} mm`,
+  ];
   if (m.unit !== 'mm') {
     lines.push(
       '  not applicable: distances are in pixels. Give the pixel spacing with --spacing MM (the shared Sunnybrook',
-      "  PNG/TFRecord sets: --spacing 1.367, the DICOM series' in-plane spacing) or a spacing.csv in the dataset folder.",
+      "  PNG/TFRecord sets: --spacing 1.367, the DICOM series' in-plane spacing) or a spacing.csv in the dataset " +
+        'folder.',
     );
     return lines.join('\n');
   }
   lines.push(
-    `  good contours        ${c.goodContours} of ${c.contours} expert contours (${percent(c.goodContourRate)})   goodContourRate`,
-    `  Dice over good       ${fixed(c.diceOverGood, 4).padStart(8)}          what papers usually quote (failures left out)`,
+    `  good contours        ${c.goodContours} of ${c.contours} expert contours (${percent(c.goodContourRate)})   ` +
+      `goodContourRate`,
+    `  Dice over good       ${fixed(c.diceOverGood, 4).padStart(8)}          what papers usually quote (failures ` +
+      `left out)`,
     `  APD over good        ${fixed(c.apdOverGood, 2).padStart(8)} mm`,
     `  Dice over all        ${fixed(m.meanDice, 4).padStart(8)}          meanDice: every image counts`,
     `  APD over all         ${fixed(m.apd, 2).padStart(8)} mm       apd: every image with both contours`,
@@ -83,14 +99,23 @@ export function formatChallengeBlock(result: EvaluationResult): string {
 }
 
 function groupRow(label: string, g: GroupSummary, unit: string): string {
-  const good = unit === 'mm' ? `${String(g.goodContours).padStart(3)}/${String(g.contours).padEnd(3)} ${percent(g.goodContourRate).padStart(6)}` : 'n/a'.padEnd(14);
-  return `  ${label.padEnd(14)}${String(g.count).padStart(6)}${fixed(g.meanDice, 4).padStart(10)}${fixed(g.apd, 2).padStart(10)}${fixed(g.hd95, 2).padStart(10)}   ${good}${fixed(g.diceOverGood, 4).padStart(10)}`;
+  const good =
+    unit === 'mm'
+      ? `${String(g.goodContours).padStart(3)}/${String(g.contours).padEnd(3)} ` +
+        percent(g.goodContourRate).padStart(6)
+      : 'n/a'.padEnd(14);
+  const dice = fixed(g.meanDice, 4).padStart(10);
+  const distances = `${fixed(g.apd, 2).padStart(10)}${fixed(g.hd95, 2).padStart(10)}`;
+  const overGood = fixed(g.diceOverGood, 4).padStart(10);
+  return `  ${label.padEnd(14)}${String(g.count).padStart(6)}${dice}${distances}   ${good}${overGood}`;
 }
 
 /** ED/ES rows (where the names give the phase) and one row per patient, then the whole set. */
 export function formatGroupTable(result: EvaluationResult): string {
   const unit = result.metrics.unit;
-  const header = `  ${'patient'.padEnd(14)}${'images'.padStart(6)}${'meanDice'.padStart(10)}${`apd ${unit}`.padStart(10)}${`hd95 ${unit}`.padStart(10)}   ${'good (<5 mm)'.padEnd(14)}${'Dice good'.padStart(10)}`;
+  const header = `  ${'patient'.padEnd(14)}${'images'.padStart(6)}${'meanDice'.padStart(10)}${(
+    `apd ` + `${unit}`
+  ).padStart(10)}${`hd95 ${unit}`.padStart(10)}   ${'good (<5 mm)'.padEnd(14)}${'Dice good'.padStart(10)}`;
   const lines = [header];
   for (const p of result.perPatient) lines.push(groupRow(p.patient, p, unit));
   lines.push(groupRow('all', result.challenge, unit));
@@ -103,19 +128,37 @@ export function formatGroupTable(result: EvaluationResult): string {
 }
 
 const CSV_COLUMNS: (keyof PerImageResult)[] = [
-  'name', 'patient', 'phase', 'dice', 'iou', 'precision', 'recall', 'accuracy', 'hd95', 'apd', 'goodContour', 'lvAreaPx', 'labelAreaPx', 'lvAreaMm2',
+  'name',
+  'patient',
+  'phase',
+  'dice',
+  'iou',
+  'precision',
+  'recall',
+  'accuracy',
+  'hd95',
+  'apd',
+  'goodContour',
+  'lvAreaPx',
+  'labelAreaPx',
+  'lvAreaMm2',
 ];
 
 /** Per-image results as CSV, one row per image; empty cells where a value is undefined (NaN). */
 export function perImageCsv(rows: readonly PerImageResult[], unit: string): string {
   const header = CSV_COLUMNS.map((c) => (c === 'hd95' || c === 'apd' ? `${c}_${unit}` : c));
-  return toCsv(header, rows.map((r) => CSV_COLUMNS.map((c) => r[c])));
+  return toCsv(
+    header,
+    rows.map((r) => CSV_COLUMNS.map((c) => r[c])),
+  );
 }
 
 export const command: Command = {
   name: 'evaluate',
-  usage: 'evaluate RUN|MODEL|NAME --data SRC [--json] [--per-image FILE.csv] [--scale S] [--spacing MM] [--backend NAME]',
-  summary: 'measure a model on labelled data: Dice, IoU, HD95, APD, per patient, ED/ES, the Sunnybrook challenge protocol',
+  usage:
+    'evaluate RUN|MODEL|NAME --data SRC [--json] [--per-image FILE.csv] [--scale S] [--spacing MM] [--backend NAME]',
+  summary:
+    'measure a model on labelled data: Dice, IoU, HD95, APD, per patient, ED/ES, the Sunnybrook challenge protocol',
   description:
     'Loads a model (a run directory, its best/ model first, a model.json, or a bundled model by name such as ' +
     `${BUNDLED_MODEL}) and measures it on labelled data: loss, pixel accuracy, the lab's Dice (per batch, smooth 1, ` +
@@ -123,40 +166,97 @@ export const command: Command = {
     'perpendicular distance (mm where the pixel spacing is known: DICOM, a spacing.csv, or --spacing); per patient, ' +
     "per phase (ED/ES) and by the Sunnybrook challenge's protocol (share of contours with APD < 5 mm, Dice and APD " +
     "over those). Images are scaled as in training (the run's config.json) unless --scale says otherwise. " +
-    "A model with an lvseg.json is measured through its inference pipeline (preprocessing, test-time flips, " +
+    'A model with an lvseg.json is measured through its inference pipeline (preprocessing, test-time flips, ' +
     'post-processing), as `lvseg predict` runs it.',
   options: [
-    { name: 'data', type: 'string', value: 'SRC', description: 'labelled data: TFRecord file, PNG or DICOM folder, or synthetic:N[:SEED][:SIZE]', default: '' },
+    {
+      name: 'data',
+      type: 'string',
+      value: 'SRC',
+      description: 'labelled data: TFRecord file, PNG or DICOM folder, or synthetic:N[:SEED][:SIZE]',
+      default: '',
+    },
     { name: 'json', type: 'boolean', description: 'print one JSON object instead of the table', default: false },
-    { name: 'per-image', type: 'string', value: 'FILE.csv', description: 'also write per-image metrics to this CSV file', default: '' },
+    {
+      name: 'per-image',
+      type: 'string',
+      value: 'FILE.csv',
+      description: 'also write per-image metrics to this CSV file',
+      default: '',
+    },
     { name: 'overwrite', type: 'boolean', description: 'replace an existing --per-image file', default: false },
-    { name: 'scale', type: 'string', value: 'S', description: "pixel scaling (1/255, minmax, zscore, none); default: the run's", default: '' },
-    { name: 'spacing', type: 'string', value: 'MM', description: 'pixel spacing in mm (or ROW,COL) for data that does not carry one; the shared PNG/TFRecord sets: 1.367', default: '' },
-    { name: 'batch-size', type: 'number', value: 'N', description: "images per batch (the lab's Dice depends on it)", default: 8 },
-    { name: 'tta', type: 'boolean', description: "test-time flips, where the model's lvseg.json asks for them (--no-tta: off)", default: true },
-    { name: 'postprocess', type: 'boolean', description: "largest component and holes filled, where the model's lvseg.json asks for them (--no-postprocess: off)", default: true },
+    {
+      name: 'scale',
+      type: 'string',
+      value: 'S',
+      description: "pixel scaling (1/255, minmax, zscore, none); default: the run's",
+      default: '',
+    },
+    {
+      name: 'spacing',
+      type: 'string',
+      value: 'MM',
+      description:
+        'pixel spacing in mm (or ROW,COL) for data that does not carry one; the shared PNG/TFRecord sets: 1.367',
+      default: '',
+    },
+    {
+      name: 'batch-size',
+      type: 'number',
+      value: 'N',
+      description: "images per batch (the lab's Dice depends on it)",
+      default: 8,
+    },
+    {
+      name: 'tta',
+      type: 'boolean',
+      description: "test-time flips, where the model's lvseg.json asks for them (--no-tta: off)",
+      default: true,
+    },
+    {
+      name: 'postprocess',
+      type: 'boolean',
+      description:
+        "largest component and holes filled, where the model's lvseg.json asks for them (--no-postprocess: off)",
+      default: true,
+    },
     backendOption,
   ],
   async run(args) {
     const [modelPath, ...extra] = args.positionals;
     if (!modelPath || extra.length > 0) {
-      throw new UsageError("evaluate takes one RUN directory, model.json or bundled model name; e.g. 'lvseg evaluate runs/fcn --data val.tfrecords'");
+      throw new UsageError(
+        "evaluate takes one RUN directory, model.json or bundled model name; e.g. 'lvseg evaluate runs/fcn --data " +
+          "val.tfrecords'",
+      );
     }
     const data = args.options.data as string;
-    if (!data) throw new UsageError("evaluate needs --data SRC (a TFRecord file, a PNG or DICOM folder, or synthetic:N)");
+    if (!data)
+      throw new UsageError('evaluate needs --data SRC (a TFRecord file, a PNG or DICOM folder, or synthetic:N)');
     const batchSize = args.options['batch-size'] as number;
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new UsageError(`--batch-size takes a positive integer, not ${batchSize}`);
+    if (!Number.isInteger(batchSize) || batchSize < 1)
+      throw new UsageError(`--batch-size takes a positive integer, not ${batchSize}`);
     const json = args.options.json as boolean;
     const spacingText = args.options.spacing as string;
     const spacing = spacingText ? parsePixelSpacing(spacingText) : undefined;
     const perImageFile = args.options['per-image'] as string;
-    const perImageOutput = { flag: '--per-image', command: 'lvseg evaluate', overwrite: args.options.overwrite as boolean };
+    const perImageOutput = {
+      flag: '--per-image',
+      command: 'lvseg evaluate',
+      overwrite: args.options.overwrite as boolean,
+    };
     // before the model runs: a folder or an existing file named by --per-image fails now, not after minutes
     if (perImageFile) checkOutputFile(perImageFile, perImageOutput);
 
     const backend = await selectBackend(args.options.backend as BackendName);
     if (backend.notice && !json) console.error(backend.notice);
-    const result = await evaluateSavedModel(modelPath, data, { scale: args.options.scale as string, spacing, batchSize, tta: args.options.tta as boolean, postprocess: args.options.postprocess as boolean });
+    const result = await evaluateSavedModel(modelPath, data, {
+      scale: args.options.scale as string,
+      spacing,
+      batchSize,
+      tta: args.options.tta as boolean,
+      postprocess: args.options.postprocess as boolean,
+    });
     const { metrics, perImage, modelFile, scale, scaleOrigin: origin, source, segment, seenPatients } = result;
     const warning = source.kind === 'dicom' ? dicomScalingWarning(scale, segment) : undefined;
     if (warning) console.error(`warning: ${warning}`);
@@ -164,7 +264,17 @@ export const command: Command = {
 
     if (perImageFile) await writeOutputFile(perImageFile, perImageCsv(perImage, metrics.unit), perImageOutput);
     if (json) {
-      console.log(JSON.stringify({ ...evaluationDocument(result), model: modelFile, data: source.description, scale: formatScaling(scale), backend: backend.name, inference: segment ?? null, seenPatients: seenPatients ?? null }));
+      console.log(
+        JSON.stringify({
+          ...evaluationDocument(result),
+          model: modelFile,
+          data: source.description,
+          scale: formatScaling(scale),
+          backend: backend.name,
+          inference: segment ?? null,
+          seenPatients: seenPatients ?? null,
+        }),
+      );
       return 0;
     }
     console.log(`model    ${modelFile}`);

@@ -53,7 +53,8 @@ function findCommand(commands: Command[], args: string[]): { command: Command; r
     if (words.every((w, i) => args[i] === w)) return { command, rest: args.slice(words.length) };
   }
   const group = commands.filter((c) => c.name.startsWith(`${args[0]} `));
-  const hint = group.length > 0 ? `; '${args[0]}' takes one of: ${group.map((c) => c.name.split(' ')[1]).join(', ')}` : '';
+  const hint =
+    group.length > 0 ? `; '${args[0]}' takes one of: ${group.map((c) => c.name.split(' ')[1]).join(', ')}` : '';
   throw new UsageError(`unknown command '${args.slice(0, 2).join(' ')}'${hint}; run 'lvseg --help' for the commands`);
 }
 

@@ -49,7 +49,9 @@ export function parseArgs(argv: readonly string[], specs: readonly OptionSpec[],
       inline = 'false';
     }
     if (!spec) {
-      throw new UsageError(`unknown option --${name} for 'lvseg ${command}'; run 'lvseg ${command} --help' for the options`);
+      throw new UsageError(
+        `unknown option --${name} for 'lvseg ${command}'; run 'lvseg ${command} --help' for the options`,
+      );
     }
     let raw: string;
     if (spec.type === 'boolean') {
@@ -81,7 +83,10 @@ function convert(raw: string, spec: OptionSpec): OptionValue {
     return n;
   }
   if (spec.type === 'list') {
-    const items = raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+    const items = raw
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0);
     if (spec.choices) for (const item of items) checkChoice(item, spec);
     return items;
   }
@@ -106,7 +111,10 @@ export function parseNumber(raw: string): number | undefined {
 export function formatHelp(usage: string, description: string, specs: readonly OptionSpec[]): string {
   const rows = specs.map((s) => {
     const left = `--${s.name}${s.type === 'boolean' ? '' : ` ${s.value ?? s.type.toUpperCase()}`}`;
-    const def = s.default === undefined ? '' : ` (default: ${Array.isArray(s.default) ? s.default.join(',') : String(s.default)})`;
+    const def =
+      s.default === undefined
+        ? ''
+        : ` (default: ${Array.isArray(s.default) ? s.default.join(',') : String(s.default)})`;
     const choices = s.choices ? ` [${s.choices.join('|')}]` : '';
     return [left, `${s.description}${choices}${def}`] as const;
   });

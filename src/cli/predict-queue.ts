@@ -13,17 +13,37 @@ import { outputStem, predictOutputs, type PredictionSummaryEntry } from './predi
  * `lvseg predict MODEL INPUT... --out DIR --queue URL`: one job per INPUT for 'lvseg worker' processes;
  * the masks, overlays and contours come back through Redis and are written here as without --queue.
  */
-export async function predictOnQueue(args: ParsedArgs, modelRef: string, inputs: readonly string[], out: string): Promise<number> {
+export async function predictOnQueue(
+  args: ParsedArgs,
+  modelRef: string,
+  inputs: readonly string[],
+  out: string,
+): Promise<number> {
   const log = (line: string): void => console.error(line);
   // resolved here, where the bundled models are known: a bundled model's name is not a path on the workers
   const model = resolveModelJson(modelRef);
-  const folder = await openOutputFolder(out, { flag: '--out', command: 'lvseg predict', overwrite: args.options.overwrite as boolean, ownEntries: predictOutputs });
-  const runner = await queueRunner(args.options.queue as string, { queueName: args.options['queue-name'] as string, log, lostAfterMs: queueTimeoutMs(args) });
+  const folder = await openOutputFolder(out, {
+    flag: '--out',
+    command: 'lvseg predict',
+    overwrite: args.options.overwrite as boolean,
+    ownEntries: predictOutputs,
+  });
+  const runner = await queueRunner(args.options.queue as string, {
+    queueName: args.options['queue-name'] as string,
+    log,
+    lostAfterMs: queueTimeoutMs(args),
+  });
   log(`${inputs.length} input(s) on ${runner.description}`);
   let images: Awaited<ReturnType<typeof predictBatch>>;
   try {
     const scale = args.options.scale as string;
-    images = await predictBatch(model, inputs, { ...(scale ? { scale } : {}), backend: args.options.backend as BackendName }, runner, out);
+    images = await predictBatch(
+      model,
+      inputs,
+      { ...(scale ? { scale } : {}), backend: args.options.backend as BackendName },
+      runner,
+      out,
+    );
   } finally {
     await runner.close();
   }
@@ -53,6 +73,8 @@ export async function predictOnQueue(args: ParsedArgs, modelRef: string, inputs:
   };
   await writeFileAtomic(join(folder.path, 'predictions.json'), JSON.stringify(summary, null, 2) + '\n');
   await folder.commit();
-  console.log(`${entries.length} images, LV ${summary.totals.lvAreaPx} px in total; summary: ${join(out, 'predictions.json')}`);
+  console.log(
+    `${entries.length} images, LV ${summary.totals.lvAreaPx} px in total; summary: ${join(out, 'predictions.json')}`,
+  );
   return 0;
 }

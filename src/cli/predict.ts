@@ -27,8 +27,13 @@ const MAX_STEM = 120;
  * name is cut and given a hash of the whole, so a 300-character record name stays a valid file name.
  */
 export function outputStem(name: string, taken: Set<string>): string {
-  let base = name.replace(/[\\/]+/g, '_').replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, '') || 'image';
-  if (base.length > MAX_STEM) base = `${base.slice(0, MAX_STEM - 9)}-${createHash('sha256').update(name).digest('hex').slice(0, 8)}`;
+  let base =
+    name
+      .replace(/[\\/]+/g, '_')
+      .replace(/[^A-Za-z0-9._-]/g, '_')
+      .replace(/^\.+/, '') || 'image';
+  if (base.length > MAX_STEM)
+    base = `${base.slice(0, MAX_STEM - 9)}-${createHash('sha256').update(name).digest('hex').slice(0, 8)}`;
   let stem = base;
   for (let n = 2; taken.has(stem); n++) stem = `${base}-${n}`;
   taken.add(stem);
@@ -58,23 +63,33 @@ export interface PredictionSummaryEntry {
   labelMap?: string;
 }
 
-/** A NIfTI label map predict wrote: from a NIfTI volume (its grid) or from a patient's 2D slices stacked (--format nifti). */
+/** A NIfTI label map predict wrote: from a NIfTI volume (its grid) or from a patient's 2D slices stacked (--format
+ * nifti). */
 export interface LabelMapEntry {
   file: string;
   input: string;
   shape: number[];
-  /** 'input': the NIfTI input's dims, pixdim, qform and sform; 'stacked': 2D slices in input order, 1 mm apart (nominal). */
+  /** 'input': the NIfTI input's dims, pixdim, qform and sform; 'stacked': 2D slices in input order, 1 mm apart
+   * (nominal). */
   geometry: 'input' | 'stacked';
 }
 
-/** Collects predicted masks into NIfTI label maps: one per NIfTI input volume, and (--format nifti) one per patient of other inputs. */
+/** Collects predicted masks into NIfTI label maps: one per NIfTI input volume, and (--format nifti) one per patient of
+ * other inputs. */
 class LabelMaps {
   readonly written: LabelMapEntry[] = [];
   private readonly volumes = new Map<NiftiVolume, Uint8Array>();
   private readonly names = new Map<string, string>();
-  private readonly patients = new Map<string, { input: string; slices: { sample: Sample; mask: Uint8Array; entry: PredictionSummaryEntry }[] }>();
+  private readonly patients = new Map<
+    string,
+    { input: string; slices: { sample: Sample; mask: Uint8Array; entry: PredictionSummaryEntry }[] }
+  >();
 
-  constructor(private readonly dir: string, private readonly stacked: boolean, private readonly taken: Set<string>) {}
+  constructor(
+    private readonly dir: string,
+    private readonly stacked: boolean,
+    private readonly taken: Set<string>,
+  ) {}
 
   /** Adds one slice's mask (and names its label map in `entry`); a volume's map is written with its last slice. */
   async add({ sample, input, nifti }: PredictInput, mask: Uint8Array, entry: PredictionSummaryEntry): Promise<void> {
@@ -87,8 +102,19 @@ class LabelMaps {
       labels.set(mask, nifti.offset);
       entry.labelMap = this.reserve(nifti.id);
       if (nifti.last) {
-        await writeFileAtomic(join(this.dir, entry.labelMap), encodeLabelMapLike(nifti.volume, labels, { gzip: true, classes: labels.reduce((m, v) => Math.max(m, v + 1), 2) }));
-        this.written.push({ file: entry.labelMap, input: nifti.volume.file, shape: nifti.volume.shape, geometry: 'input' });
+        await writeFileAtomic(
+          join(this.dir, entry.labelMap),
+          encodeLabelMapLike(nifti.volume, labels, {
+            gzip: true,
+            classes: labels.reduce((m, v) => Math.max(m, v + 1), 2),
+          }),
+        );
+        this.written.push({
+          file: entry.labelMap,
+          input: nifti.volume.file,
+          shape: nifti.volume.shape,
+          geometry: 'input',
+        });
         this.volumes.delete(nifti.volume);
       }
       return;
@@ -114,7 +140,10 @@ class LabelMaps {
           labels.set(s.mask, z * s.mask.length);
         });
         const file = `${outputStem(groups.length > 1 ? group[0]!.sample.name : patient, this.taken)}.nii.gz`;
-        await writeFileAtomic(join(this.dir, file), encodeNifti(labels, geometry, { gzip: true, description: 'lvseg label map' }));
+        await writeFileAtomic(
+          join(this.dir, file),
+          encodeNifti(labels, geometry, { gzip: true, description: 'lvseg label map' }),
+        );
         for (const s of group) s.entry.labelMap = file;
         this.written.push({ file, input, shape: [...geometry.shape], geometry: 'stacked' });
       }
@@ -127,7 +156,8 @@ export const command: Command = {
   usage: 'predict MODEL|NAME INPUT... --out DIR [--scale S] [--spacing MM] [--format auto|nifti] [--backend NAME]',
   summary: 'segment new images: mask PNG, contour overlay, contour text and LV areas per image',
   description:
-    `Runs a model (a run directory, a model.json, or a bundled model by name such as ${BUNDLED_MODEL}) on PNG, DICOM or NIfTI files, folders of them, TFRecord files, dataset folders ` +
+    `Runs a model (a run directory, a model.json, or a bundled model by name such as ${BUNDLED_MODEL}) on PNG, DICOM ` +
+    `or NIfTI files, folders of them, TFRecord files, dataset folders ` +
     'or synthetic:N and writes, per image, <name>.mask.png (LV = 255), <name>.overlay.png (the image with the ' +
     'predicted contour in red and, for labelled inputs, the expert contour in green), <name>-icontour-auto.txt ' +
     '(Sunnybrook-style "x y" per line) and one predictions.json with the LV area in pixels and mm² where the ' +
@@ -135,22 +165,81 @@ export const command: Command = {
     'back by nearest neighbour; a model with an lvseg.json runs its own pipeline instead (resampling to its ' +
     'spacing, a region of interest, normalisation, test-time flips, post-processing), for images of any size.',
   options: [
-    { name: 'out', type: 'string', value: 'DIR', description: 'folder for the outputs (created; it appears once every image is done)', default: '' },
-    { name: 'overwrite', type: 'boolean', description: 'replace the outputs of an earlier predict in --out', default: false },
-    { name: 'scale', type: 'string', value: 'S', description: "pixel scaling (1/255, minmax, zscore, none); default: the run's", default: '' },
-    { name: 'tta', type: 'boolean', description: "test-time flips, where the model's lvseg.json asks for them (--no-tta: off)", default: true },
-    { name: 'postprocess', type: 'boolean', description: "largest component and holes filled, where the model's lvseg.json asks for them (--no-postprocess: off)", default: true },
-    { name: 'spacing', type: 'string', value: 'MM', description: 'pixel spacing in mm (or ROW,COL) for images that do not carry one, for areas in mm²', default: '' },
-    { name: 'format', type: 'string', value: 'F', description: 'label maps: auto (a <case>.nii.gz on the grid of each NIfTI input), nifti (also one per patient of other inputs, its slices stacked)', default: 'auto', choices: ['auto', 'nifti'] },
+    {
+      name: 'out',
+      type: 'string',
+      value: 'DIR',
+      description: 'folder for the outputs (created; it appears once every image is done)',
+      default: '',
+    },
+    {
+      name: 'overwrite',
+      type: 'boolean',
+      description: 'replace the outputs of an earlier predict in --out',
+      default: false,
+    },
+    {
+      name: 'scale',
+      type: 'string',
+      value: 'S',
+      description: "pixel scaling (1/255, minmax, zscore, none); default: the run's",
+      default: '',
+    },
+    {
+      name: 'tta',
+      type: 'boolean',
+      description: "test-time flips, where the model's lvseg.json asks for them (--no-tta: off)",
+      default: true,
+    },
+    {
+      name: 'postprocess',
+      type: 'boolean',
+      description:
+        "largest component and holes filled, where the model's lvseg.json asks for them (--no-postprocess: off)",
+      default: true,
+    },
+    {
+      name: 'spacing',
+      type: 'string',
+      value: 'MM',
+      description: 'pixel spacing in mm (or ROW,COL) for images that do not carry one, for areas in mm²',
+      default: '',
+    },
+    {
+      name: 'format',
+      type: 'string',
+      value: 'F',
+      description:
+        'label maps: auto (a <case>.nii.gz on the grid of each NIfTI input), nifti (also one per patient of other ' +
+        'inputs, its slices stacked)',
+      default: 'auto',
+      choices: ['auto', 'nifti'],
+    },
     backendOption,
-    { name: 'queue', type: 'string', value: 'URL', description: "spread the inputs over 'lvseg worker' processes on a Redis queue (redis://HOST:PORT); MODEL and INPUTs must be readable there", default: '' },
-    { name: 'queue-name', type: 'string', value: 'NAME', description: 'the queue in Redis (as the workers)', default: 'lvseg' },
+    {
+      name: 'queue',
+      type: 'string',
+      value: 'URL',
+      description:
+        "spread the inputs over 'lvseg worker' processes on a Redis queue (redis://HOST:PORT); MODEL and INPUTs must " +
+        'be readable there',
+      default: '',
+    },
+    {
+      name: 'queue-name',
+      type: 'string',
+      value: 'NAME',
+      description: 'the queue in Redis (as the workers)',
+      default: 'lvseg',
+    },
     QUEUE_TIMEOUT_OPTION,
   ],
   async run(args) {
     const [modelPath, ...inputs] = args.positionals;
     if (!modelPath || inputs.length === 0) {
-      throw new UsageError("predict takes a MODEL and at least one INPUT; e.g. 'lvseg predict runs/fcn slice.png --out predictions'");
+      throw new UsageError(
+        "predict takes a MODEL and at least one INPUT; e.g. 'lvseg predict runs/fcn slice.png --out predictions'",
+      );
     }
     const out = args.options.out as string;
     if (!out) throw new UsageError('predict needs --out DIR for the masks, overlays and contours');
@@ -160,11 +249,23 @@ export const command: Command = {
 
     const backend = await selectBackend(args.options.backend as BackendName);
     if (backend.notice) console.error(backend.notice);
-    const { modelJson: modelFile, settings } = resolveModel(modelPath, { scale: args.options.scale as string, tta: args.options.tta as boolean, postprocess: args.options.postprocess as boolean });
+    const { modelJson: modelFile, settings } = resolveModel(modelPath, {
+      scale: args.options.scale as string,
+      tta: args.options.tta as boolean,
+      postprocess: args.options.postprocess as boolean,
+    });
     const { scale, origin, segment, classes } = settings;
-    console.error(`model ${modelFile}; scale ${formatScaling(scale)} (${origin}); backend ${backend.name}${segment ? `; ${describeSegment(segment)}` : ''}`);
+    console.error(
+      `model ${modelFile}; scale ${formatScaling(scale)} (${origin}); backend ` +
+        `${backend.name}${segment ? `; ${describeSegment(segment)}` : ''}`,
+    );
     const model = await loadInferenceModel(modelFile);
-    const folder = await openOutputFolder(out, { flag: '--out', command: 'lvseg predict', overwrite: args.options.overwrite as boolean, ownEntries: predictOutputs });
+    const folder = await openOutputFolder(out, {
+      flag: '--out',
+      command: 'lvseg predict',
+      overwrite: args.options.overwrite as boolean,
+      ownEntries: predictOutputs,
+    });
 
     let warnedDicom = false;
     const taken = new Set<string>();
@@ -186,9 +287,19 @@ export const command: Command = {
       await writeFileAtomic(join(folder.path, files.contour), prediction.contourText);
       const perClass: NonNullable<PredictionSummaryEntry['classes']> = {};
       for (const [name, c] of Object.entries(prediction.classes ?? {})) {
-        const file = name === 'lv' ? files.contour : name === 'epicardium' ? `${stem}-ocontour-auto.txt` : `${stem}-${name.replace(/[^A-Za-z0-9_-]/g, '_')}-contour-auto.txt`;
+        const file =
+          name === 'lv'
+            ? files.contour
+            : name === 'epicardium'
+              ? `${stem}-ocontour-auto.txt`
+              : `${stem}-${name.replace(/[^A-Za-z0-9_-]/g, '_')}-contour-auto.txt`;
         if (file !== files.contour) await writeFileAtomic(join(folder.path, file), formatContourText(c.contour));
-        perClass[name] = { areaPx: c.lvAreaPx, areaMm2: c.lvAreaMm2 ?? null, contourPoints: c.contour.length, contour: file };
+        perClass[name] = {
+          areaPx: c.lvAreaPx,
+          areaMm2: c.lvAreaMm2 ?? null,
+          contourPoints: c.contour.length,
+          contour: file,
+        };
       }
       const entry: PredictionSummaryEntry = {
         name: sample.name,
@@ -207,7 +318,10 @@ export const command: Command = {
       images.push(entry);
       await labelMaps.add(item, prediction.mask, entry);
       const mm = prediction.lvAreaMm2 === undefined ? '' : `, ${prediction.lvAreaMm2.toFixed(1)} mm²`;
-      console.log(`${sample.name}: LV ${prediction.lvAreaPx} px${mm}${prediction.resized ? ' (resized)' : ''} -> ${join(out, files.overlay)}`);
+      console.log(
+        `${sample.name}: LV ${prediction.lvAreaPx} px${mm}${prediction.resized ? ' (resized)' : ''} -> ` +
+          `${join(out, files.overlay)}`,
+      );
     }
     model.dispose();
     await labelMaps.finish();
@@ -230,8 +344,14 @@ export const command: Command = {
     };
     await writeFileAtomic(join(folder.path, 'predictions.json'), JSON.stringify(summary, null, 2) + '\n');
     await folder.commit();
-    for (const m of labelMaps.written) console.log(`label map ${join(out, m.file)} (${m.shape.join('x')}, ${m.geometry === 'input' ? `the grid of ${m.input}` : 'slices stacked'})`);
-    console.log(`${images.length} images, LV ${summary.totals.lvAreaPx} px in total; summary: ${join(out, 'predictions.json')}`);
+    for (const m of labelMaps.written)
+      console.log(
+        `label map ${join(out, m.file)} (${m.shape.join('x')}, ` +
+          `${m.geometry === 'input' ? `the grid of ${m.input}` : 'slices stacked'})`,
+      );
+    console.log(
+      `${images.length} images, LV ${summary.totals.lvAreaPx} px in total; summary: ${join(out, 'predictions.json')}`,
+    );
     return 0;
   },
 };
@@ -241,8 +361,13 @@ export function predictOutputs(dir: string): (entry: string) => boolean {
   const file = join(dir, 'predictions.json');
   const listed = new Set<string>();
   try {
-    const { images, labelMaps } = JSON.parse(readFileSync(file, 'utf8')) as { images: PredictionSummaryEntry[]; labelMaps?: LabelMapEntry[] };
-    for (const i of images) for (const f of [i.mask, i.overlay, i.contour, ...Object.values(i.classes ?? {}).map((c) => c.contour)]) listed.add(f);
+    const { images, labelMaps } = JSON.parse(readFileSync(file, 'utf8')) as {
+      images: PredictionSummaryEntry[];
+      labelMaps?: LabelMapEntry[];
+    };
+    for (const i of images)
+      for (const f of [i.mask, i.overlay, i.contour, ...Object.values(i.classes ?? {}).map((c) => c.contour)])
+        listed.add(f);
     for (const m of labelMaps ?? []) listed.add(m.file);
     listed.add('predictions.json');
   } catch {

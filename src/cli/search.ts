@@ -11,7 +11,9 @@ const TRIAL_OPTIONS = FLAG_OPTIONS.filter(([name]) => name !== 'out');
 
 export const command: Command = {
   name: 'search',
-  usage: 'search SPACE.json --train SRC [--val SRC] [--trials N] [--workers K | --queue redis://HOST:PORT] [--out DIR] [--resume] [training options]',
+  usage:
+    'search SPACE.json --train SRC [--val SRC] [--trials N] [--workers K | --queue redis://HOST:PORT] [--out DIR] ' +
+    '[--resume] [training options]',
   summary: 'parameter search: train every trial of a search space, rank them (results.json, results.csv, report.html)',
   description: [
     'Trains one run per trial of a search space (docs/search.md: training options and spec.PATH fields of the model',
@@ -23,16 +25,38 @@ export const command: Command = {
   ].join('\n'),
   options: [
     ...TRIAL_OPTIONS.map(([name, d]) => optionSpec(name, d)),
-    { name: 'trials', type: 'number', value: 'N', description: "how many trials (random: draws; grid: the first N); default: the space's", default: 0 },
-    { name: 'out', type: 'string', value: 'DIR', description: 'the search folder (default: runs/search-<time>)', default: '' },
-    { name: 'resume', type: 'boolean', description: 'continue the search in --out, keeping its finished trials', default: false },
+    {
+      name: 'trials',
+      type: 'number',
+      value: 'N',
+      description: "how many trials (random: draws; grid: the first N); default: the space's",
+      default: 0,
+    },
+    {
+      name: 'out',
+      type: 'string',
+      value: 'DIR',
+      description: 'the search folder (default: runs/search-<time>)',
+      default: '',
+    },
+    {
+      name: 'resume',
+      type: 'boolean',
+      description: 'continue the search in --out, keeping its finished trials',
+      default: false,
+    },
     ...RUNNER_OPTIONS,
   ],
   async run(args) {
     const [spaceFile, ...extra] = args.positionals;
-    if (!spaceFile || extra.length > 0) throw new UsageError("search takes one SPACE.json; e.g. 'lvseg search examples/search/lr-batch.json --train synthetic:16 --model fcn-small'");
+    if (!spaceFile || extra.length > 0)
+      throw new UsageError(
+        "search takes one SPACE.json; e.g. 'lvseg search examples/search/lr-batch.json --train synthetic:16 --model " +
+          "fcn-small'",
+      );
     const trials = args.options.trials as number;
-    if (!Number.isInteger(trials) || trials < 0) throw new UsageError(`--trials takes a positive integer, not ${trials}`);
+    if (!Number.isInteger(trials) || trials < 0)
+      throw new UsageError(`--trials takes a positive integer, not ${trials}`);
     const resume = args.options.resume as boolean;
     const out = (args.options.out as string) || (resume ? '' : `runs/search-${runStamp()}`);
     if (!out) throw new UsageError('--resume needs --out DIR: the search folder to continue');
@@ -43,13 +67,24 @@ export const command: Command = {
     const runner = await runnerFromArgs(args, log);
     const started = Date.now();
     try {
-      const { results, files } = await runSearch({ space, source: spaceFile, flags, out, trials: trials || undefined, resume, runner, log });
+      const { results, files } = await runSearch({
+        space,
+        source: spaceFile,
+        flags,
+        out,
+        trials: trials || undefined,
+        resume,
+        runner,
+        log,
+      });
       console.log(formatResultsTable(results));
-      console.log(`${results.filter((r) => r.status === 'done').length} of ${results.length} trials done in ${((Date.now() - started) / 1000).toFixed(1)} s; ${files.join(', ')}`);
+      console.log(
+        `${results.filter((r) => r.status === 'done').length} of ${results.length} trials done in ` +
+          `${((Date.now() - started) / 1000).toFixed(1)} s; ${files.join(', ')}`,
+      );
       return results.some((r) => r.status === 'done') ? 0 : 1;
     } finally {
       await runner.close();
     }
   },
 };
-

@@ -1,6 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { UsageError } from '../errors.js';
-import { flagName, resolveTrainConfig, TRAIN_OPTIONS, type OptionDeclaration, type TrainConfig, type TrainOptionName } from '../training/config.js';
+import {
+  flagName,
+  resolveTrainConfig,
+  TRAIN_OPTIONS,
+  type OptionDeclaration,
+  type TrainConfig,
+  type TrainOptionName,
+} from '../training/config.js';
 import { formatLogs } from '../training/callbacks/progress.js';
 import { readRunConfig, runTraining } from '../workflows/train-run.js';
 import type { Command } from './command.js';
@@ -8,13 +15,24 @@ import type { OptionSpec, ParsedArgs } from './options.js';
 
 /** The options that are flags; the others (JSON values) come from a preset or --config FILE. */
 export const FLAG_OPTIONS = (Object.entries(TRAIN_OPTIONS) as [TrainOptionName, OptionDeclaration][]).filter(
-  (entry): entry is [TrainOptionName, OptionDeclaration & { flag: NonNullable<OptionDeclaration['flag']> }] => entry[1].flag !== null,
+  (entry): entry is [TrainOptionName, OptionDeclaration & { flag: NonNullable<OptionDeclaration['flag']> }] =>
+    entry[1].flag !== null,
 );
 
 /** A training option as a flag: `batchSize` → `--batch-size N`, with its default for --help. */
-export function optionSpec(name: TrainOptionName, d: OptionDeclaration & { flag: NonNullable<OptionDeclaration['flag']> }): OptionSpec {
+export function optionSpec(
+  name: TrainOptionName,
+  d: OptionDeclaration & { flag: NonNullable<OptionDeclaration['flag']> },
+): OptionSpec {
   const fallback = d.default === null ? (d.zeroIsNull ? 0 : undefined) : d.default;
-  return { name: flagName(name), type: d.flag, value: d.value, description: d.help, choices: d.choices, ...(fallback === undefined || fallback === '' ? {} : { default: fallback as OptionSpec['default'] }) };
+  return {
+    name: flagName(name),
+    type: d.flag,
+    value: d.value,
+    description: d.help,
+    choices: d.choices,
+    ...(fallback === undefined || fallback === '' ? {} : { default: fallback as OptionSpec['default'] }),
+  };
 }
 
 export const command: Command = {
@@ -24,19 +42,33 @@ export const command: Command = {
   description: [
     'Trains a network on a source (TFRecord file, PNG or DICOM folder, synthetic:N[:SEED][:SIZE]) and writes',
     'a run directory: config.json, summary.json, history.json, checkpoints/, best/, panels/, model/.',
-    'Settings come from defaults < --preset < --config FILE < flags. Presets are the lab\'s exact settings',
+    "Settings come from defaults < --preset < --config FILE < flags. Presets are the lab's exact settings",
     '(batch 1, shuffle buffer 10, Adam 0.001, steps per epoch = training-set size, scale 1/1024; the shared',
     'TFRecords, whose pixels run 0-255, want --scale 1/255). --resume RUN continues a killed run from its last',
     'completed epoch with the same data order.',
     'The sunnybrook-unet preset is the recipe for unseen patients: a U-Net with batch norm on a centred 128x128',
     'region of interest, per-image normalisation, strong augmentation, CE + per-image Dice, 40 epochs of AdamW',
     'with warm-up and cosine decay; its model/ gets an lvseg.json (preprocessing, test-time flips,',
-    `post-processing) that predict and evaluate follow. ${Object.entries(TRAIN_OPTIONS).filter(([, d]) => d.flag === null).map(([k]) => k).join(', ')} are set by a preset or in --config FILE.`,
+    `post-processing) that predict and evaluate follow. ${Object.entries(TRAIN_OPTIONS)
+      .filter(([, d]) => d.flag === null)
+      .map(([k]) => k)
+      .join(', ')} are set by a preset or in --config FILE.`,
   ].join('\n'),
   options: [
     ...FLAG_OPTIONS.map(([name, d]) => optionSpec(name, d)),
-    { name: 'config', type: 'string', value: 'FILE', description: 'JSON config with the same keys in camelCase (batchSize, lr, ...); flags win' },
-    { name: 'resume', type: 'string', value: 'RUN', description: 'continue the run in RUN from its last checkpoint (other flags are ignored but --epochs and --backend)' },
+    {
+      name: 'config',
+      type: 'string',
+      value: 'FILE',
+      description: 'JSON config with the same keys in camelCase (batchSize, lr, ...); flags win',
+    },
+    {
+      name: 'resume',
+      type: 'string',
+      value: 'RUN',
+      description:
+        'continue the run in RUN from its last checkpoint (other flags are ignored but --epochs and --backend)',
+    },
   ],
   async run(args) {
     const resume = args.options.resume as string | undefined;
@@ -46,13 +78,21 @@ export const command: Command = {
       if (args.given.has('epochs')) config = { ...config, epochs: args.options.epochs as number };
       if (args.given.has('backend')) config = { ...config, backendRequested: args.options.backend as string };
     } else {
-      config = resolveTrainConfig(givenFlags(args), readConfigFile(args.options.config as string | undefined), (args.options.config as string | undefined) ?? 'config');
+      config = resolveTrainConfig(
+        givenFlags(args),
+        readConfigFile(args.options.config as string | undefined),
+        (args.options.config as string | undefined) ?? 'config',
+      );
     }
     const result = await runTraining(config, resume);
     const m = result.evaluation?.metrics;
     console.log(`Run directory: ${result.runDir} (model/, best/, checkpoints/, panels/, history.json, report.html)`);
     if (result.final) console.log(`Last epoch: ${formatLogs(result.final)}`);
-    if (m) console.log(`Final model on the ${result.val.length} validation images: Dice ${m.dice.toFixed(4)} (lab), mean Dice ${m.meanDice.toFixed(4)}, IoU ${m.iou.toFixed(4)}`);
+    if (m)
+      console.log(
+        `Final model on the ${result.val.length} validation images: Dice ${m.dice.toFixed(4)} (lab), mean Dice ` +
+          `${m.meanDice.toFixed(4)}, IoU ${m.iou.toFixed(4)}`,
+      );
     return 0;
   },
 };

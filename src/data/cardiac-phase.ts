@@ -52,7 +52,10 @@ export const ED_MAX_PHASES_FROM_R_WAVE = 3;
  * ED when it lies within ED_MAX_PHASES_FROM_R_WAVE of the R wave, else ES. Names without an instance
  * number (synthetic phantoms, other datasets) get no phase.
  */
-export function cardiacPhases(samples: readonly { name: string; patient: string }[], phases = SUNNYBROOK_PHASES): Map<string, CardiacPhase> {
+export function cardiacPhases(
+  samples: readonly { name: string; patient: string }[],
+  phases = SUNNYBROOK_PHASES,
+): Map<string, CardiacPhase> {
   const byPatient = new Map<string, Set<number>>();
   const positions = new Map<string, CinePosition>();
   for (const { name, patient } of samples) {

@@ -42,7 +42,9 @@ export interface SeriesGroup {
 const NO_UID = '(no SeriesInstanceUID)';
 
 function seriesName(g: { uid: string; number?: number; description?: string }): string {
-  const extra = [g.number !== undefined ? `#${g.number}` : '', g.description ? `'${g.description}'` : ''].filter(Boolean).join(' ');
+  const extra = [g.number !== undefined ? `#${g.number}` : '', g.description ? `'${g.description}'` : '']
+    .filter(Boolean)
+    .join(' ');
   return `series ${g.uid}${extra ? ` (${extra})` : ''}`;
 }
 
@@ -74,27 +76,57 @@ function sameVector(a: readonly number[], b: readonly number[], tolerance: numbe
 function seriesProblem(images: readonly DicomSlice[]): { problem?: string; positions: number; maxPerPosition: number } {
   const first = images[0]!;
   const sizes = new Set(images.map((i) => `${i.rows}x${i.columns}`));
-  if (sizes.size > 1) return { problem: `mixed image sizes (${[...sizes].join(', ')}): not one acquisition`, positions: 0, maxPerPosition: 0 };
+  if (sizes.size > 1)
+    return {
+      problem: `mixed image sizes (${[...sizes].join(', ')}): not one acquisition`,
+      positions: 0,
+      maxPerPosition: 0,
+    };
   const withOrientation = images.filter((i) => i.orientation);
   if (withOrientation.length > 0 && withOrientation.length < images.length) {
-    return { problem: `${images.length - withOrientation.length} of ${images.length} images lack ImageOrientationPatient (0020,0037)`, positions: 0, maxPerPosition: 0 };
+    return {
+      problem:
+        `${images.length - withOrientation.length} of ${images.length} images lack ImageOrientationPatient ` +
+        `(0020,0037)`,
+      positions: 0,
+      maxPerPosition: 0,
+    };
   }
   const orientation = first.orientation;
   if (orientation && images.some((i) => !sameVector(i.orientation!, orientation, 1e-3))) {
     const kinds = new Set(images.map((i) => i.orientation!.map((v) => v.toFixed(3)).join('\\')));
-    return { problem: `mixed orientations (${kinds.size} different ImageOrientationPatient): not one stack of parallel slices`, positions: 0, maxPerPosition: 0 };
+    return {
+      problem: `mixed orientations (${kinds.size} different ImageOrientationPatient): not one stack of parallel slices`,
+      positions: 0,
+      maxPerPosition: 0,
+    };
   }
   const normal = orientation ? sliceNormal(orientation) : undefined;
   const located = images.every((i) => sliceCoordinate(i, normal) !== undefined);
   if (!located) {
-    return { problem: 'images without ImagePositionPatient (0020,0032) or SliceLocation (0020,1041): the slices cannot be ordered', positions: 0, maxPerPosition: 0 };
+    return {
+      problem:
+        'images without ImagePositionPatient (0020,0032) or SliceLocation (0020,1041): the slices cannot be ordered',
+      positions: 0,
+      maxPerPosition: 0,
+    };
   }
   const clusters = clusterPositions(images, (i) => sliceCoordinate(i, normal)!);
   const maxPerPosition = Math.max(...clusters.map((c) => c.length));
   const positions = clusters.length;
   if (positions === 1 && maxPerPosition === 1) return { problem: 'a single image', positions, maxPerPosition };
-  if (positions === 1) return { problem: `a single slice position (${maxPerPosition} images): a volume needs a stack of short-axis slices`, positions, maxPerPosition };
-  if (maxPerPosition === 1) return { problem: `not a cine: each of its ${positions} slice positions holds one image (no cardiac phases)`, positions, maxPerPosition };
+  if (positions === 1)
+    return {
+      problem: `a single slice position (${maxPerPosition} images): a volume needs a stack of short-axis slices`,
+      positions,
+      maxPerPosition,
+    };
+  if (maxPerPosition === 1)
+    return {
+      problem: `not a cine: each of its ${positions} slice positions holds one image (no cardiac phases)`,
+      positions,
+      maxPerPosition,
+    };
   return { positions, maxPerPosition };
 }
 
@@ -118,8 +150,17 @@ export function groupSeries(images: readonly DicomSlice[]): SeriesGroup[] {
 
 /** One line per series: what it holds. */
 export function describeSeries(g: SeriesGroup): string {
-  const layout = g.positions > 0 ? `, ${g.positions} slice position${g.positions > 1 ? 's' : ''} × up to ${g.maxPerPosition} image${g.maxPerPosition > 1 ? 's' : ''}` : '';
-  return `${seriesName(g)}: ${g.images.length} image${g.images.length > 1 ? 's' : ''}${layout}${g.problem ? ` — not measurable: ${g.problem}` : ''}`;
+  const layout =
+    g.positions > 0
+      ? `, ${g.positions} slice position${g.positions > 1 ? 's' : ''} × up to ` +
+        `${g.maxPerPosition} image${g.maxPerPosition > 1 ? 's' : ''}`
+      : '';
+  return (
+    `${seriesName(g)}: ` +
+    `${g.images.length} image${g.images.length > 1 ? 's' : ''}${layout}${
+      g.problem ? ` — not measurable: ` + `${g.problem}` : ''
+    }`
+  );
 }
 
 /**
@@ -137,14 +178,17 @@ export function chooseSeries(groups: readonly SeriesGroup[], dir: string, uid?: 
   const usable = groups.filter((g) => !g.problem);
   if (usable.length === 0) {
     const what = groups.map((g) => `${seriesName(g)}: ${g.problem}`).join('; ');
-    throw new DataError(`${dir}: no short-axis cine stack (several slice positions, each at several cardiac phases) found: ${what}`);
+    throw new DataError(
+      `${dir}: no short-axis cine stack (several slice positions, each at several cardiac phases) found: ${what}`,
+    );
   }
   return usable[0]!;
 }
 
 /** One slice position of a cine, in order along the slice normal. */
 export interface CineSlice {
-  /** Position of the slice centre along the normal (mm): positions · normal, else derived (see CineSeries.spacingSource). */
+  /** Position of the slice centre along the normal (mm): positions · normal, else derived (see
+   * CineSeries.spacingSource). */
   zMm: number;
   /** ImagePositionPatient of the slice's first image, when known. */
   position?: Vec3;
@@ -215,45 +259,63 @@ export function buildCine(group: SeriesGroup, dir: string): CineSeries {
     const thickness = commonValue(images.map((i) => i.sliceThickness));
     const step = between ?? thickness;
     if (step === undefined) {
-      throw new DataError(`${dir}: ${seriesName(group)} has no ImagePositionPatient/ImageOrientationPatient and no SliceThickness (0018,0050): the distance between slices is unknown`);
+      throw new DataError(
+        `${dir}: ${seriesName(group)} has no ImagePositionPatient/ImageOrientationPatient and no SliceThickness ` +
+          `(0018,0050): the distance between slices is unknown`,
+      );
     }
     spacingSource = between !== undefined ? 'SpacingBetweenSlices' : 'SliceThickness';
     zs = clusters.map((_, k) => k * step);
-    warnings.push(`no ImagePositionPatient/ImageOrientationPatient: slices ordered by SliceLocation and ${step} mm apart from ${spacingSource}`);
+    warnings.push(
+      `no ImagePositionPatient/ImageOrientationPatient: slices ordered by SliceLocation and ${step} mm apart from ` +
+        `${spacingSource}`,
+    );
   }
 
   const useTrigger = images.every((i) => i.triggerTime !== undefined);
   const useInstance = !useTrigger && images.every((i) => i.instanceNumber !== undefined);
   if (!useTrigger) {
-    warnings.push(useInstance
-      ? 'no TriggerTime (0018,1060) on every image: phases ordered by InstanceNumber'
-      : 'neither TriggerTime nor InstanceNumber on every image: phases ordered by file name');
+    warnings.push(
+      useInstance
+        ? 'no TriggerTime (0018,1060) on every image: phases ordered by InstanceNumber'
+        : 'neither TriggerTime nor InstanceNumber on every image: phases ordered by file name',
+    );
   }
   const phaseKey = (i: DicomSlice): number => (useTrigger ? i.triggerTime! : useInstance ? i.instanceNumber! : 0);
   const ordered = clusters.map((c) => [...c].sort((a, b) => phaseKey(a) - phaseKey(b)));
-  const phases = phaseCount(ordered.map((c) => c.length), images);
+  const phases = phaseCount(
+    ordered.map((c) => c.length),
+    images,
+  );
 
   // More images at a position than phases, or two at one trigger time: two acquisitions at one position.
-  const distinctTimes = (c: DicomSlice[]): number => (useTrigger ? new Set(c.map((i) => Math.round(i.triggerTime!))).size : c.length);
+  const distinctTimes = (c: DicomSlice[]): number =>
+    useTrigger ? new Set(c.map((i) => Math.round(i.triggerTime!))).size : c.length;
   const crowded = ordered.findIndex((c) => c.length > phases || distinctTimes(c) < c.length);
   if (crowded >= 0) {
     const c = ordered[crowded]!;
-    const what = c.length > phases ? `the series has ${phases} phases` : `at only ${distinctTimes(c)} different trigger times`;
+    const what =
+      c.length > phases ? `the series has ${phases} phases` : `at only ${distinctTimes(c)} different trigger times`;
     throw new DataError(
-      `${dir}: ${seriesName(group)}: slice ${crowded + 1} (at ${zs[crowded]!.toFixed(1)} mm) holds ${c.length} images, ${what}: ` +
+      `${dir}: ${seriesName(group)}: slice ${crowded + 1} (at ${zs[crowded]!.toFixed(1)} mm) holds ` +
+        `${c.length} images, ${what}: ` +
         'two acquisitions at one position? keep one of them in the folder',
     );
   }
   const complete = ordered.filter((c) => c.length === phases);
-  const triggerTimes = useTrigger && complete.length > 0
-    ? Array.from({ length: phases }, (_, p) => median(complete.map((c) => c[p]!.triggerTime!)))
-    : undefined;
+  const triggerTimes =
+    useTrigger && complete.length > 0
+      ? Array.from({ length: phases }, (_, p) => median(complete.map((c) => c[p]!.triggerTime!)))
+      : undefined;
 
   const grid: (DicomSlice | undefined)[][] = ordered.map((c, s) => {
     if (c.length === phases) return c;
     const row: (DicomSlice | undefined)[] = new Array(phases).fill(undefined);
     if (!triggerTimes) {
-      warnings.push(`slice ${s + 1} holds ${c.length} of ${phases} images and without trigger times they cannot be matched to phases: slice left empty`);
+      warnings.push(
+        `slice ${s + 1} holds ${c.length} of ${phases} images and without trigger times they cannot be matched to ` +
+          `phases: slice left empty`,
+      );
       return row;
     }
     // Nearest free phase by trigger time, so one missing image does not shift all the later ones.
@@ -261,7 +323,11 @@ export function buildCine(group: SeriesGroup, dir: string): CineSeries {
       let best = -1;
       for (let p = 0; p < phases; p++) {
         if (row[p]) continue;
-        if (best < 0 || Math.abs(triggerTimes[p]! - image.triggerTime!) < Math.abs(triggerTimes[best]! - image.triggerTime!)) best = p;
+        if (
+          best < 0 ||
+          Math.abs(triggerTimes[p]! - image.triggerTime!) < Math.abs(triggerTimes[best]! - image.triggerTime!)
+        )
+          best = p;
       }
       row[best] = image;
     }
@@ -272,7 +338,10 @@ export function buildCine(group: SeriesGroup, dir: string): CineSeries {
 
   const spacings = new Set(images.map((i) => (i.spacing ? i.spacing.join('\\') : '')));
   if (!first.spacing || spacings.size > 1) {
-    throw new DataError(`${dir}: ${seriesName(group)}: ${first.spacing ? 'mixed' : 'no'} PixelSpacing (0028,0030): LV areas in mm² need one in-plane spacing`);
+    throw new DataError(
+      `${dir}: ${seriesName(group)}: ${first.spacing ? 'mixed' : 'no'} PixelSpacing (0028,0030): LV areas in mm² ` +
+        `need one in-plane spacing`,
+    );
   }
 
   const cine: CineSeries = {
@@ -304,7 +373,10 @@ export function buildCine(group: SeriesGroup, dir: string): CineSeries {
  * The heart rate: the HeartRate tag, else 60000 / NominalInterval (the RR interval), else estimated from
  * the trigger times of a cine that spans the cycle (the last trigger time plus one phase step).
  */
-export function cineHeartRate(images: readonly DicomSlice[], triggerTimes?: readonly number[]): { bpm: number; source: string } | undefined {
+export function cineHeartRate(
+  images: readonly DicomSlice[],
+  triggerTimes?: readonly number[],
+): { bpm: number; source: string } | undefined {
   const tagged = commonValue(images.map((i) => i.heartRate));
   if (tagged !== undefined) return { bpm: tagged, source: 'HeartRate (0018,1088)' };
   const rr = commonValue(images.map((i) => i.nominalInterval));
@@ -312,7 +384,11 @@ export function cineHeartRate(images: readonly DicomSlice[], triggerTimes?: read
   if (triggerTimes && triggerTimes.length >= 2) {
     const step = (triggerTimes[triggerTimes.length - 1]! - triggerTimes[0]!) / (triggerTimes.length - 1);
     const cycle = triggerTimes[triggerTimes.length - 1]! + step;
-    if (step > 0) return { bpm: 60000 / cycle, source: 'estimated from trigger times (last trigger time + one phase step as the RR interval)' };
+    if (step > 0)
+      return {
+        bpm: 60000 / cycle,
+        source: 'estimated from trigger times (last trigger time + one phase step as the RR interval)',
+      };
   }
   return undefined;
 }
@@ -325,8 +401,12 @@ export interface CineContours {
   warnings: string[];
 }
 
-/** Sunnybrook's expert contour files, inner (i) and outer (o): IM-SSSS-NNNN-icontour-manual.txt, NNNN the image's InstanceNumber. */
-export const CONTOUR_FILES = { i: /^IM-\d+-(\d+)-icontour-manual\.txt$/, o: /^IM-\d+-(\d+)-ocontour-manual\.txt$/ } as const;
+/** Sunnybrook's expert contour files, inner (i) and outer (o): IM-SSSS-NNNN-icontour-manual.txt, NNNN the image's
+ * InstanceNumber. */
+export const CONTOUR_FILES = {
+  i: /^IM-\d+-(\d+)-icontour-manual\.txt$/,
+  o: /^IM-\d+-(\d+)-ocontour-manual\.txt$/,
+} as const;
 /** The inner (endocardial) contour files. */
 export const ICONTOUR_FILE = CONTOUR_FILES.i;
 
@@ -335,7 +415,12 @@ export const ICONTOUR_FILE = CONTOUR_FILES.i;
  * dropped in a page) at their cells of the cine: contour `IM-0001-NNNN` belongs to the image with
  * InstanceNumber NNNN. Contours whose image is not in the series are warnings; no contour file at all is an error.
  */
-export function matchCineContours(dir: string, files: readonly { name: string; text: string }[], cine: CineSeries, which: 'i' | 'o' = 'i'): CineContours {
+export function matchCineContours(
+  dir: string,
+  files: readonly { name: string; text: string }[],
+  cine: CineSeries,
+  which: 'i' | 'o' = 'i',
+): CineContours {
   const pattern = CONTOUR_FILES[which];
   const where = new Map<number, { slice: number; phase: number }>();
   cine.grid.forEach((row, slice) => {
@@ -345,7 +430,9 @@ export function matchCineContours(dir: string, files: readonly { name: string; t
   });
   const found: CineContours = { dir, contours: [], warnings: [] };
   const base = (name: string): string => name.slice(name.lastIndexOf('/') + 1);
-  const contourFiles = files.filter((f) => pattern.test(base(f.name))).sort((a, b) => (base(a.name) < base(b.name) ? -1 : 1));
+  const contourFiles = files
+    .filter((f) => pattern.test(base(f.name)))
+    .sort((a, b) => (base(a.name) < base(b.name) ? -1 : 1));
   if (contourFiles.length === 0) throw new DataError(`${dir}: no IM-0001-NNNN-${which}contour-manual.txt files`);
   for (const f of contourFiles) {
     const instance = Number(pattern.exec(base(f.name))![1]);

@@ -13,9 +13,15 @@ export const LV_MYO_RV_CLASSES: readonly string[] = ['background', 'lv', 'myocar
 /** A class list's problems, in one line naming `where`; returns it as given. */
 export function checkClasses(value: unknown, where: string): readonly string[] {
   if (!Array.isArray(value) || value.length < 2 || !value.every((c) => typeof c === 'string' && c !== '')) {
-    throw new DataError(`${where}: classes must be a list of at least 2 names, background first, e.g. ["background", "lv"]; got ${JSON.stringify(value)}`);
+    throw new DataError(
+      `${where}: classes must be a list of at least 2 names, background first, e.g. ["background", "lv"]; got ` +
+        `${JSON.stringify(value)}`,
+    );
   }
-  if (new Set(value).size !== value.length) throw new DataError(`${where}: classes ${JSON.stringify(value)} name a class twice; give each label value its own name`);
+  if (new Set(value).size !== value.length)
+    throw new DataError(
+      `${where}: classes ${JSON.stringify(value)} name a class twice; give each label value its own name`,
+    );
   return value as string[];
 }
 
@@ -36,7 +42,10 @@ export function classIndex(classes: readonly string[], name: string): number {
 export function sunnybrookClasses(requested: readonly string[] | undefined, where: string): readonly string[] {
   if (requested === undefined || sameClasses(requested, BINARY_CLASSES)) return BINARY_CLASSES;
   if (sameClasses(requested, LV_MYO_CLASSES)) return LV_MYO_CLASSES;
-  throw new DataError(`${where}: gives classes ${JSON.stringify(BINARY_CLASSES)} or ${JSON.stringify(LV_MYO_CLASSES)}, not ${JSON.stringify(requested)}`);
+  throw new DataError(
+    `${where}: gives classes ${JSON.stringify(BINARY_CLASSES)} or ${JSON.stringify(LV_MYO_CLASSES)}, not ` +
+      `${JSON.stringify(requested)}`,
+  );
 }
 
 /** A class, or a region of several classes, by name. */

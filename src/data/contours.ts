@@ -2,7 +2,13 @@ import { readFile } from 'node:fs/promises';
 import { DataError } from '../errors.js';
 import { parseContour, type Contour } from '../imaging/contour-polygon.js';
 
-export { parseContour, rasterizeContour, PIXEL_CENTRE, type Contour, type RasterizeOptions } from '../imaging/contour-polygon.js';
+export {
+  parseContour,
+  rasterizeContour,
+  PIXEL_CENTRE,
+  type Contour,
+  type RasterizeOptions,
+} from '../imaging/contour-polygon.js';
 
 export async function readContourFile(file: string): Promise<Contour> {
   let text: string;

@@ -76,7 +76,10 @@ export function decodeDicom(bytes: Uint8Array, file: string): DicomSlice {
 function sliceFrom(ds: dicomParser.DataSet, bytes: Uint8Array, file: string): DicomSlice {
   const ts = (ds.string('x00020010') ?? '').replace(/\0/g, '').trim();
   if (!(ts in SUPPORTED_TRANSFER_SYNTAXES)) {
-    throw new DataError(`${file}: unsupported transfer syntax ${ts || '(missing)'}; lvseg reads uncompressed little-endian DICOM (convert with e.g. 'gdcmconv --raw')`);
+    throw new DataError(
+      `${file}: unsupported transfer syntax ${ts || '(missing)'}; lvseg reads uncompressed little-endian DICOM ` +
+        `(convert with e.g. 'gdcmconv --raw')`,
+    );
   }
   const pixel = ds.elements.x7fe00010;
   if (!pixel) throw new DataError(`${file}: DICOM has no pixel data (7FE0,0010)`);
@@ -86,20 +89,27 @@ function sliceFrom(ds: dicomParser.DataSet, bytes: Uint8Array, file: string): Di
   if (!rows || !columns) throw new DataError(`${file}: DICOM lacks Rows/Columns (0028,0010/0011)`);
   checkImageSize(columns, rows, file);
   if (bitsAllocated !== 8 && bitsAllocated !== 16) {
-    throw new DataError(`${file}: BitsAllocated ${bitsAllocated ?? '(missing)'} is not supported; lvseg reads 8- and 16-bit images`);
+    throw new DataError(
+      `${file}: BitsAllocated ${bitsAllocated ?? '(missing)'} is not supported; lvseg reads 8- and 16-bit images`,
+    );
   }
   const samplesPerPixel = ds.uint16('x00280002') ?? 1;
-  if (samplesPerPixel !== 1) throw new DataError(`${file}: ${samplesPerPixel} samples per pixel; lvseg reads grey (1 sample) images`);
+  if (samplesPerPixel !== 1)
+    throw new DataError(`${file}: ${samplesPerPixel} samples per pixel; lvseg reads grey (1 sample) images`);
   const signed = (ds.uint16('x00280103') ?? 0) === 1;
   const bitsStored = Math.min(ds.uint16('x00280101') ?? bitsAllocated, bitsAllocated);
   const n = rows * columns;
   const bytesPer = bitsAllocated / 8;
   if (pixel.dataOffset + n * bytesPer > bytes.length || pixel.length < n * bytesPer) {
-    throw new DataError(`${file}: pixel data holds ${Math.min(pixel.length, bytes.length - pixel.dataOffset)} bytes, ${rows}x${columns}x${bitsAllocated}-bit needs ${n * bytesPer} (truncated file?)`);
+    throw new DataError(
+      `${file}: pixel data holds ${Math.min(pixel.length, bytes.length - pixel.dataOffset)} bytes, ` +
+        `${rows}x${columns}x${bitsAllocated}-bit needs ${n * bytesPer} (truncated file?)`,
+    );
   }
   const slope = ds.floatString('x00281053') ?? 1;
   const intercept = ds.floatString('x00281052') ?? 0;
-  if (!Number.isFinite(slope) || !Number.isFinite(intercept)) throw new DataError(`${file}: invalid rescale slope/intercept`);
+  if (!Number.isFinite(slope) || !Number.isFinite(intercept))
+    throw new DataError(`${file}: invalid rescale slope/intercept`);
   const pixels = new Float32Array(n);
   const view = new DataView(bytes.buffer, bytes.byteOffset + pixel.dataOffset, n * bytesPer);
   // Values use only BitsStored bits; the rest may hold overlays, so mask and sign-extend.

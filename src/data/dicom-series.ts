@@ -7,14 +7,31 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { DataError, UsageError } from '../errors.js';
-import { buildCine, chooseSeries, CONTOUR_FILES, groupSeries, matchCineContours, type CineContours, type CineSeries, type SeriesGroup } from './cine-grid.js';
+import {
+  buildCine,
+  chooseSeries,
+  CONTOUR_FILES,
+  groupSeries,
+  matchCineContours,
+  type CineContours,
+  type CineSeries,
+  type SeriesGroup,
+} from './cine-grid.js';
 
 export type { CineContours } from './cine-grid.js';
 import { decodeDicom, type DicomSlice } from './dicom.js';
 import { readLinkCsv } from './sunnybrook.js';
 
 export {
-  buildCine, chooseSeries, cineHeartRate, describeSeries, groupSeries, sliceNormal, type CineSeries, type CineSlice, type SeriesGroup,
+  buildCine,
+  chooseSeries,
+  cineHeartRate,
+  describeSeries,
+  groupSeries,
+  sliceNormal,
+  type CineSeries,
+  type CineSlice,
+  type SeriesGroup,
 } from './cine-grid.js';
 
 /** What reading a folder found: the decoded images, and the files left out with the reason. */
@@ -29,7 +46,9 @@ export interface DicomFolderScan {
 
 function listFiles(dir: string): string[] {
   const out: string[] = [];
-  const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
+  const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
+    a.name.localeCompare(b.name, 'en', { numeric: true }),
+  );
   for (const e of entries) {
     const path = join(dir, e.name);
     if (e.isDirectory()) out.push(...listFiles(path));
@@ -38,12 +57,18 @@ function listFiles(dir: string): string[] {
   return out;
 }
 
-const isDicomBytes = (b: Uint8Array): boolean => b.length >= 132 && b[128] === 0x44 && b[129] === 0x49 && b[130] === 0x43 && b[131] === 0x4d;
+const isDicomBytes = (b: Uint8Array): boolean =>
+  b.length >= 132 && b[128] === 0x44 && b[129] === 0x49 && b[130] === 0x43 && b[131] === 0x4d;
 
 /** Reads every file under `dir` (sub-folders too, as scanners export them) that is a DICOM image. */
 export async function readDicomFolder(dir: string): Promise<DicomFolderScan> {
-  if (!existsSync(dir)) throw new UsageError(`${dir}: no such folder; pass the folder that holds the series' DICOM files`);
-  if (!statSync(dir).isDirectory()) throw new UsageError(`${dir} is a file, not a folder: volumes reads a whole cine series; pass the folder that holds the series' DICOM files (e.g. ${dirname(dir) || '.'})`);
+  if (!existsSync(dir))
+    throw new UsageError(`${dir}: no such folder; pass the folder that holds the series' DICOM files`);
+  if (!statSync(dir).isDirectory())
+    throw new UsageError(
+      `${dir} is a file, not a folder: volumes reads a whole cine series; pass the folder that holds the series' ` +
+        `DICOM files (e.g. ${dirname(dir) || '.'})`,
+    );
   const scan: DicomFolderScan = { dir, images: [], notDicom: [], unreadable: [] };
   for (const file of listFiles(dir)) {
     const bytes = await readFile(file);
@@ -55,24 +80,37 @@ export async function readDicomFolder(dir: string): Promise<DicomFolderScan> {
       scan.images.push(decodeDicom(bytes, file));
     } catch (err) {
       if (!(err instanceof DataError)) throw err;
-      scan.unreadable.push({ file, reason: err.message.startsWith(`${file}: `) ? err.message.slice(file.length + 2) : err.message });
+      scan.unreadable.push({
+        file,
+        reason: err.message.startsWith(`${file}: `) ? err.message.slice(file.length + 2) : err.message,
+      });
     }
   }
   return scan;
 }
 
 /** Reads a folder and lays out its cine: the scan (for messages), the series found, the one chosen. */
-export async function readCineSeries(dir: string, seriesUid?: string): Promise<{ cine: CineSeries; groups: SeriesGroup[]; scan: DicomFolderScan }> {
+export async function readCineSeries(
+  dir: string,
+  seriesUid?: string,
+): Promise<{ cine: CineSeries; groups: SeriesGroup[]; scan: DicomFolderScan }> {
   const scan = await readDicomFolder(dir);
   if (scan.images.length === 0) {
-    const why = scan.unreadable.length > 0 ? `; ${scan.unreadable.length} DICOM file(s) unreadable, e.g. ${scan.unreadable[0]!.file}: ${scan.unreadable[0]!.reason}` : '';
+    const why =
+      scan.unreadable.length > 0
+        ? `; ${scan.unreadable.length} DICOM file(s) unreadable, e.g. ${scan.unreadable[0]!.file}: ` +
+          `${scan.unreadable[0]!.reason}`
+        : '';
     throw new DataError(`${dir}: no readable DICOM images (${scan.notDicom.length} other files)${why}`);
   }
   const groups = groupSeries(scan.images);
   const chosen = chooseSeries(groups, dir, seriesUid);
   const cine = buildCine(chosen, dir);
   if (scan.unreadable.length > 0) {
-    cine.warnings.unshift(`${scan.unreadable.length} DICOM file(s) could not be read and are left out, e.g. ${scan.unreadable[0]!.file}: ${scan.unreadable[0]!.reason}`);
+    cine.warnings.unshift(
+      `${scan.unreadable.length} DICOM file(s) could not be read and are left out, e.g. ${scan.unreadable[0]!.file}: ` +
+        `${scan.unreadable[0]!.reason}`,
+    );
   }
   return { cine, groups, scan };
 }
@@ -86,12 +124,18 @@ export async function readCineSeries(dir: string, seriesUid?: string): Promise<{
  */
 export function resolveContourDir(dir: string, seriesDir: string): string {
   if (!existsSync(dir)) throw new UsageError(`--contours ${dir}: no such folder`);
-  if (!statSync(dir).isDirectory()) throw new UsageError(`--contours ${dir} is a file; pass the folder that holds i-contours/ (or the Sunnybrook contourfiles/)`);
+  if (!statSync(dir).isDirectory())
+    throw new UsageError(
+      `--contours ${dir} is a file; pass the folder that holds i-contours/ (or the Sunnybrook contourfiles/)`,
+    );
   if (existsSync(join(dir, 'i-contours'))) return join(dir, 'i-contours');
   const base = existsSync(join(dir, 'contourfiles')) ? join(dir, 'contourfiles') : dir;
   const patients = readdirSync(base).filter((p) => existsSync(join(base, p, 'i-contours')));
   if (patients.length === 0) {
-    throw new UsageError(`--contours ${dir}: no i-contours folder (the Sunnybrook layout is contourfiles/<ID>/i-contours/IM-0001-NNNN-icontour-manual.txt)`);
+    throw new UsageError(
+      `--contours ${dir}: no i-contours folder (the Sunnybrook layout is ` +
+        `contourfiles/<ID>/i-contours/IM-0001-NNNN-icontour-manual.txt)`,
+    );
   }
   const folder = basename(resolve(seriesDir));
   for (const linkDir of [dir, dirname(resolve(base))]) {
@@ -100,22 +144,30 @@ export function resolveContourDir(dir: string, seriesDir: string): string {
     if (link && patients.includes(link.id)) return join(base, link.id, 'i-contours');
   }
   if (patients.length === 1) return join(base, patients[0]!, 'i-contours');
-  throw new UsageError(`--contours ${dir} holds contours of ${patients.length} patients and no link.csv maps '${folder}' to one: pass ${join(base, '<ID>')}`);
+  throw new UsageError(
+    `--contours ${dir} holds contours of ${patients.length} patients and no link.csv maps '${folder}' to one: pass ` +
+      `${join(base, '<ID>')}`,
+  );
 }
 
 /**
  * Reads the expert i-contours (or with `which` 'o', the o-contours) of a cine: contour `IM-0001-NNNN`
- * belongs to the image with InstanceNumber NNNN (matchCineContours). Contours whose image is not in the series are warnings.
+ * belongs to the image with InstanceNumber NNNN (matchCineContours). Contours whose image is not in the series are
+ * warnings.
  */
 export async function readCineContours(dir: string, cine: CineSeries, which: 'i' | 'o' = 'i'): Promise<CineContours> {
-  const names = readdirSync(dir).filter((f) => CONTOUR_FILES[which].test(f)).sort();
-  const files = await Promise.all(names.map(async (f) => {
-    const file = join(dir, f);
-    try {
-      return { name: file, text: await readFile(file, 'utf8') };
-    } catch (err) {
-      throw new DataError(`cannot read contour file ${file}: ${(err as Error).message}`, { cause: err });
-    }
-  }));
+  const names = readdirSync(dir)
+    .filter((f) => CONTOUR_FILES[which].test(f))
+    .sort();
+  const files = await Promise.all(
+    names.map(async (f) => {
+      const file = join(dir, f);
+      try {
+        return { name: file, text: await readFile(file, 'utf8') };
+      } catch (err) {
+        throw new DataError(`cannot read contour file ${file}: ${(err as Error).message}`, { cause: err });
+      }
+    }),
+  );
   return matchCineContours(dir, files, cine, which);
 }

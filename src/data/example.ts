@@ -25,7 +25,11 @@ export const EXAMPLE_PROTO_JSON = {
         Int64List: { fields: { value: { rule: 'repeated', type: 'int64', id: 1, options: { packed: true } } } },
         Feature: {
           oneofs: { kind: { oneof: ['bytes_list', 'float_list', 'int64_list'] } },
-          fields: { bytes_list: { type: 'BytesList', id: 1 }, float_list: { type: 'FloatList', id: 2 }, int64_list: { type: 'Int64List', id: 3 } },
+          fields: {
+            bytes_list: { type: 'BytesList', id: 1 },
+            float_list: { type: 'FloatList', id: 2 },
+            int64_list: { type: 'Int64List', id: 3 },
+          },
         },
         Features: { fields: { feature: { keyType: 'string', type: 'Feature', id: 1 } } },
       },
@@ -82,7 +86,10 @@ export function decodeExample(bytes: Uint8Array, where = 'record'): ExampleFeatu
     if (f.bytes_list) out[name] = { kind: 'bytes', value: (f.bytes_list.value ?? []) as Uint8Array[] };
     else if (f.float_list) out[name] = { kind: 'float', value: (f.float_list.value ?? []) as number[] };
     else if (f.int64_list) {
-      out[name] = { kind: 'int64', value: ((f.int64_list.value ?? []) as (number | LongLike | string)[]).map(toNumber) };
+      out[name] = {
+        kind: 'int64',
+        value: ((f.int64_list.value ?? []) as (number | LongLike | string)[]).map(toNumber),
+      };
     }
     // A feature with no kind set (allowed by the schema) carries no value; it is left out.
   }

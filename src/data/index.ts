@@ -1,7 +1,17 @@
 // The data layer's public API.
 export type { Sample } from './sample.js';
 export { generatePhantom, phantomPatient, PHANTOM_SLICES_PER_PATIENT } from './synthetic.js';
-export { openSource, concatSources, syntheticSource, tfrecordSource, pngSource, dicomSource, readAllSamples, withDefaultSpacing, SOURCE_KINDS_HELP } from './source.js';
+export {
+  openSource,
+  concatSources,
+  syntheticSource,
+  tfrecordSource,
+  pngSource,
+  dicomSource,
+  readAllSamples,
+  withDefaultSpacing,
+  SOURCE_KINDS_HELP,
+} from './source.js';
 export type { SampleSource, SourceOptions } from './source.js';
 export { applyScaling, parseScaling, formatScaling, LAB_SCALING } from './scaling.js';
 export type { Scaling } from './scaling.js';
@@ -28,17 +38,47 @@ export { splitSamples } from './split.js';
 export type { SplitOptions } from './split.js';
 export { Dataset, stackSamples } from './pipeline.js';
 export type { SampleBatch } from './pipeline.js';
-export { cinePosition, cardiacPhases, phasesFromRWave, SUNNYBROOK_PHASES, ED_MAX_PHASES_FROM_R_WAVE } from './cardiac-phase.js';
+export {
+  cinePosition,
+  cardiacPhases,
+  phasesFromRWave,
+  SUNNYBROOK_PHASES,
+  ED_MAX_PHASES_FROM_R_WAVE,
+} from './cardiac-phase.js';
 export type { CardiacPhase, CinePosition } from './cardiac-phase.js';
 export { parsePixelSpacing, parseSpacingCsv, readSpacingCsv, SPACING_FILE } from './spacing.js';
 export {
-  readDicomFolder, groupSeries, describeSeries, chooseSeries, buildCine, cineHeartRate, readCineSeries, sliceNormal,
-  resolveContourDir, readCineContours,
+  readDicomFolder,
+  groupSeries,
+  describeSeries,
+  chooseSeries,
+  buildCine,
+  cineHeartRate,
+  readCineSeries,
+  sliceNormal,
+  resolveContourDir,
+  readCineContours,
 } from './dicom-series.js';
 export type { DicomFolderScan, SeriesGroup, CineSeries, CineSlice, CineContours } from './dicom-series.js';
-export { readNifti, volumeSlice, encodeNifti, encodeLabelMapLike, isNiftiName, compactImageData, MAX_NIFTI_VOXELS } from './nifti.js';
+export {
+  readNifti,
+  volumeSlice,
+  encodeNifti,
+  encodeLabelMapLike,
+  isNiftiName,
+  compactImageData,
+  MAX_NIFTI_VOXELS,
+} from './nifti.js';
 export type { NiftiVolume, NiftiGeometry, NiftiHeader, NiftiData } from './nifti.js';
-export { isNnunetDataset, readDatasetJson, listNnunetCases, readNnunetCase, volumeSamples, writeNnunetDataset, DATASET_JSON } from './nnunet.js';
+export {
+  isNnunetDataset,
+  readDatasetJson,
+  listNnunetCases,
+  readNnunetCase,
+  volumeSamples,
+  writeNnunetDataset,
+  DATASET_JSON,
+} from './nnunet.js';
 export type { NnunetDataset, NnunetCase, WrittenDataset } from './nnunet.js';
 export { cineToNifti, readNiftiCine, readCine } from './nifti-cine.js';
 export { nnunetSource, niftiFileSource } from './source.js';

@@ -13,7 +13,10 @@ export function encodeLabExample(sample: Sample): Uint8Array {
   const { height, width } = sample;
   const n = height * width;
   if (sample.image.length !== n || sample.label.length !== n) {
-    throw new DataError(`sample ${sample.name}: image has ${sample.image.length} and label ${sample.label.length} values, expected ${height}x${width}`);
+    throw new DataError(
+      `sample ${sample.name}: image has ${sample.image.length} and label ${sample.label.length} values, expected ` +
+        `${height}x${width}`,
+    );
   }
   const image = new Uint8Array(n * 8);
   const words = new Int32Array(image.buffer);
@@ -45,14 +48,20 @@ export interface DecodeLabOptions {
 
 function scalar(f: FeatureValue | undefined, name: string, where: string): number {
   if (f?.kind !== 'int64' || f.value.length !== 1) {
-    throw new DataError(`${where}: feature '${name}' must be one int64 (the lab's schema: height, width, depth, name, image_raw, label_raw)`);
+    throw new DataError(
+      `${where}: feature '${name}' must be one int64 (the lab's schema: height, width, depth, name, image_raw, ` +
+        `label_raw)`,
+    );
   }
   return f.value[0]!;
 }
 
 function bytes(f: FeatureValue | undefined, name: string, where: string): Uint8Array {
   if (f?.kind !== 'bytes' || f.value.length !== 1) {
-    throw new DataError(`${where}: feature '${name}' must be one bytes value (the lab's schema: height, width, depth, name, image_raw, label_raw)`);
+    throw new DataError(
+      `${where}: feature '${name}' must be one bytes value (the lab's schema: height, width, depth, name, image_raw, ` +
+        `label_raw)`,
+    );
   }
   return f.value[0]!;
 }
@@ -67,26 +76,33 @@ export function decodeLabExample(record: Uint8Array, options: DecodeLabOptions =
   const height = scalar(f.height, 'height', where);
   const width = scalar(f.width, 'width', where);
   const depth = scalar(f.depth, 'depth', where);
-  if (height < 1 || width < 1 || height > 16384 || width > 16384) throw new DataError(`${where}: implausible size ${height}x${width}`);
+  if (height < 1 || width < 1 || height > 16384 || width > 16384)
+    throw new DataError(`${where}: implausible size ${height}x${width}`);
   if (depth !== 1) throw new DataError(`${where}: depth ${depth} is not supported; lvseg reads grey images (depth 1)`);
   const n = height * width * depth;
   const imageRaw = bytes(f.image_raw, 'image_raw', where);
   const labelRaw = bytes(f.label_raw, 'label_raw', where);
   if (imageRaw.length !== n * 8) {
-    throw new DataError(`${where}: image_raw has ${imageRaw.length} bytes, expected ${n * 8} (${height}x${width}x${depth} int64)`);
+    throw new DataError(
+      `${where}: image_raw has ${imageRaw.length} bytes, expected ${n * 8} (${height}x${width}x${depth} int64)`,
+    );
   }
   if (labelRaw.length !== n) {
-    throw new DataError(`${where}: label_raw has ${labelRaw.length} bytes, expected ${n} (${height}x${width}x${depth} uint8)`);
+    throw new DataError(
+      `${where}: label_raw has ${labelRaw.length} bytes, expected ${n} (${height}x${width}x${depth} uint8)`,
+    );
   }
   // An Int32Array view needs 4-byte alignment; protobuf hands out subarrays at any offset.
-  const aligned = imageRaw.byteOffset % 4 === 0 ? imageRaw : new Uint8Array(imageRaw); // a copy (Buffer.slice would not copy)
+  // a copy where unaligned (Buffer.slice would not copy)
+  const aligned = imageRaw.byteOffset % 4 === 0 ? imageRaw : new Uint8Array(imageRaw);
   const words = new Int32Array(aligned.buffer, aligned.byteOffset, n * 2);
   const image = new Float32Array(n);
   for (let i = 0; i < n; i++) image[i] = words[2 * i + 1]! * 4294967296 + (words[2 * i]! >>> 0);
   const label = new Uint8Array(n);
   for (let i = 0; i < n; i++) label[i] = labelRaw[i]! > 0 ? 1 : 0;
   applyScaling(image, options.scale ?? 'none');
-  const patientFeature = f.patient?.kind === 'bytes' && f.patient.value.length === 1 ? dec.decode(f.patient.value[0]) : undefined;
+  const patientFeature =
+    f.patient?.kind === 'bytes' && f.patient.value.length === 1 ? dec.decode(f.patient.value[0]) : undefined;
   const slash = name.lastIndexOf('/');
   const sample: Sample = {
     name,

@@ -38,19 +38,35 @@ export function cineToNifti(cine: CineSeries): { data: NiftiData; geometry: Nift
   const last = cine.slices[n - 1]!;
   const step = n > 1 ? (last.zMm - first.zMm) / (n - 1) : 1;
   const uneven = Math.max(...cine.slices.map((s, k) => Math.abs(s.zMm - (first.zMm + k * step))));
-  if (uneven > 0.1) warnings.push(`the slices are not evenly spaced (up to ${uneven.toFixed(2)} mm off a ${step.toFixed(2)} mm step): the NIfTI holds the mean step`);
+  if (uneven > 0.1)
+    warnings.push(
+      `the slices are not evenly spaced (up to ${uneven.toFixed(2)} mm off a ${step.toFixed(2)} mm step): the NIfTI ` +
+        `holds the mean step`,
+    );
   let affine: number[][];
   if (cine.orientation && first.position && last.position) {
     const rowDir = flipXY(cine.orientation.slice(0, 3));
     const colDir = flipXY(cine.orientation.slice(3, 6));
     const origin = flipXY(first.position);
-    const along = n > 1 ? flipXY(last.position.map((p, i) => (p - first.position![i]!) / (n - 1))) : unit([
-      rowDir[1] * colDir[2] - rowDir[2] * colDir[1], rowDir[2] * colDir[0] - rowDir[0] * colDir[2], rowDir[0] * colDir[1] - rowDir[1] * colDir[0],
-    ]);
+    const along =
+      n > 1
+        ? flipXY(last.position.map((p, i) => (p - first.position![i]!) / (n - 1)))
+        : unit([
+            rowDir[1] * colDir[2] - rowDir[2] * colDir[1],
+            rowDir[2] * colDir[0] - rowDir[0] * colDir[2],
+            rowDir[0] * colDir[1] - rowDir[1] * colDir[0],
+          ]);
     affine = [0, 1, 2].map((r) => [rowDir[r]! * colMm, colDir[r]! * rowMm, along[r]!, origin[r]!]);
   } else {
-    warnings.push('the series has no ImagePositionPatient/ImageOrientationPatient: the NIfTI gets an axis-aligned grid with the slice step only');
-    affine = [[colMm, 0, 0, 0], [0, rowMm, 0, 0], [0, 0, step, first.zMm]];
+    warnings.push(
+      'the series has no ImagePositionPatient/ImageOrientationPatient: the NIfTI gets an axis-aligned grid with the ' +
+        'slice step only',
+    );
+    affine = [
+      [colMm, 0, 0, 0],
+      [0, rowMm, 0, 0],
+      [0, 0, step, first.zMm],
+    ];
   }
   const geometry: NiftiGeometry = { shape: [columns, rows, n, phases], affine };
   const times = cine.triggerTimes;
@@ -92,10 +108,14 @@ function niftiImages(file: string, volume: Awaited<ReturnType<typeof readNifti>>
 }
 
 /** Reads a 4D NIfTI cine (x, y, slice, time) as `lvseg volumes` reads a DICOM series folder. */
-export async function readNiftiCine(file: string): Promise<{ cine: CineSeries; groups: SeriesGroup[]; scan: DicomFolderScan }> {
+export async function readNiftiCine(
+  file: string,
+): Promise<{ cine: CineSeries; groups: SeriesGroup[]; scan: DicomFolderScan }> {
   const volume = await readNifti(file);
   if (volume.shape[3] < 2 || volume.shape[2] < 2) {
-    throw new DataError(`${file}: a ${volume.shape.join('x')} volume; a cine for volumes is 4D: x, y, several slices, several phases`);
+    throw new DataError(
+      `${file}: a ${volume.shape.join('x')} volume; a cine for volumes is 4D: x, y, several slices, several phases`,
+    );
   }
   const images = niftiImages(file, volume);
   const groups = groupSeries(images);
@@ -105,8 +125,14 @@ export async function readNiftiCine(file: string): Promise<{ cine: CineSeries; g
 }
 
 /** A cine from a DICOM series folder, or from a 4D NIfTI file (where `seriesUid` does not apply). */
-export async function readCine(path: string, seriesUid?: string): Promise<{ cine: CineSeries; groups: SeriesGroup[]; scan: DicomFolderScan }> {
+export async function readCine(
+  path: string,
+  seriesUid?: string,
+): Promise<{ cine: CineSeries; groups: SeriesGroup[]; scan: DicomFolderScan }> {
   if (!isNiftiName(path)) return readCineSeries(path, seriesUid);
-  if (seriesUid) throw new UsageError(`--series ${seriesUid}: ${path} is a NIfTI volume, which holds one series; leave --series out`);
+  if (seriesUid)
+    throw new UsageError(
+      `--series ${seriesUid}: ${path} is a NIfTI volume, which holds one series; leave --series out`,
+    );
   return readNiftiCine(path);
 }

@@ -66,7 +66,9 @@ function headerFrom(prefix: Uint8Array, file: string): NiftiHeader {
   const one = copyBuffer(prefix, 348);
   const two = copyBuffer(prefix, 540);
   if (!isNIFTI1(one) && !isNIFTI2(two)) {
-    throw new DataError(`${file}: not a NIfTI-1 or NIfTI-2 file (no 'n+1'/'n+2' magic in its header); pass a .nii or .nii.gz volume`);
+    throw new DataError(
+      `${file}: not a NIfTI-1 or NIfTI-2 file (no 'n+1'/'n+2' magic in its header); pass a .nii or .nii.gz volume`,
+    );
   }
   try {
     return readHeader(isNIFTI1(one) ? one : two);
@@ -79,15 +81,24 @@ function headerFrom(prefix: Uint8Array, file: string): NiftiHeader {
 function volumeShape(header: NiftiHeader, file: string): [number, number, number, number] {
   const d = header.dims;
   const rank = d[0]!;
-  if (!(rank >= 2 && rank <= 7)) throw new DataError(`${file}: header dim[0] is ${rank}; a NIfTI image has 2 to 7 dimensions`);
+  if (!(rank >= 2 && rank <= 7))
+    throw new DataError(`${file}: header dim[0] is ${rank}; a NIfTI image has 2 to 7 dimensions`);
   const extra = d.slice(5, rank + 1).filter((n) => n > 1);
-  if (extra.length > 0) throw new DataError(`${file}: a ${rank}-dimensional volume (${d.slice(1, rank + 1).join('x')}); lvseg reads 2D, 3D and 4D (x, y, slice, time)`);
+  if (extra.length > 0)
+    throw new DataError(
+      `${file}: a ${rank}-dimensional volume (${d.slice(1, rank + 1).join('x')}); lvseg reads 2D, 3D and 4D (x, y, ` +
+        `slice, time)`,
+    );
   const shape = [1, 2, 3, 4].map((i) => (i <= rank ? d[i]! : 1)) as [number, number, number, number];
-  if (shape.some((n) => !(Number.isInteger(n) && n >= 1))) throw new DataError(`${file}: header dims ${shape.join('x')} hold an empty or negative size`);
+  if (shape.some((n) => !(Number.isInteger(n) && n >= 1)))
+    throw new DataError(`${file}: header dims ${shape.join('x')} hold an empty or negative size`);
   checkImageSize(shape[0], shape[1], file);
   const voxels = shape[0] * shape[1] * shape[2] * shape[3];
   if (voxels > MAX_NIFTI_VOXELS) {
-    throw new DataError(`${file}: ${shape.join('x')} = ${voxels} voxels, more than lvseg reads as one volume (${MAX_NIFTI_VOXELS}); crop or split it first`);
+    throw new DataError(
+      `${file}: ${shape.join('x')} = ${voxels} voxels, more than lvseg reads as one volume (${MAX_NIFTI_VOXELS}); ` +
+        `crop or split it first`,
+    );
   }
   return shape;
 }
@@ -111,14 +122,21 @@ function decodeVoxels(buffer: ArrayBuffer, header: NiftiHeader, count: number): 
   const little = header.littleEndian;
   const bytes = DATATYPES[code]!.bytes;
   const get: (offset: number) => number =
-    code === 2 ? (o) => view.getUint8(o)
-    : code === 256 ? (o) => view.getInt8(o)
-    : code === 4 ? (o) => view.getInt16(o, little)
-    : code === 512 ? (o) => view.getUint16(o, little)
-    : code === 8 ? (o) => view.getInt32(o, little)
-    : code === 768 ? (o) => view.getUint32(o, little)
-    : code === 16 ? (o) => view.getFloat32(o, little)
-    : (o) => view.getFloat64(o, little);
+    code === 2
+      ? (o) => view.getUint8(o)
+      : code === 256
+        ? (o) => view.getInt8(o)
+        : code === 4
+          ? (o) => view.getInt16(o, little)
+          : code === 512
+            ? (o) => view.getUint16(o, little)
+            : code === 8
+              ? (o) => view.getInt32(o, little)
+              : code === 768
+                ? (o) => view.getUint32(o, little)
+                : code === 16
+                  ? (o) => view.getFloat32(o, little)
+                  : (o) => view.getFloat64(o, little);
   for (let i = 0; i < count; i++) out[i] = get(i * bytes);
   // scl_slope 0 means "no scaling" in NIfTI; a non-finite one is ignored the same way.
   const slope = header.scl_slope;
@@ -140,13 +158,21 @@ export async function readNifti(file: string): Promise<NiftiVolume> {
   try {
     prefix = contentPrefix(bytes);
   } catch (err) {
-    throw new DataError(`${file}: corrupt gzip data (${(err as Error).message}); is the .nii.gz complete?`, { cause: err });
+    throw new DataError(`${file}: corrupt gzip data (${(err as Error).message}); is the .nii.gz complete?`, {
+      cause: err,
+    });
   }
-  if (prefix.length < 348) throw new DataError(`${file}: ${prefix.length} bytes, shorter than a NIfTI header (348); the file is truncated or not NIfTI`);
+  if (prefix.length < 348)
+    throw new DataError(
+      `${file}: ${prefix.length} bytes, shorter than a NIfTI header (348); the file is truncated or not NIfTI`,
+    );
   const header = headerFrom(prefix, file);
   const type = DATATYPES[header.datatypeCode];
   if (!type) {
-    throw new DataError(`${file}: NIfTI datatype ${header.datatypeCode} is not read by lvseg; store the image as uint8, int8, int16, uint16, int32, uint32, float32 or float64`);
+    throw new DataError(
+      `${file}: NIfTI datatype ${header.datatypeCode} is not read by lvseg; store the image as uint8, int8, int16, ` +
+        `uint16, int32, uint32, float32 or float64`,
+    );
   }
   const shape = volumeShape(header, file);
   const count = shape[0] * shape[1] * shape[2] * shape[3];
@@ -158,24 +184,38 @@ export async function readNifti(file: string): Promise<NiftiVolume> {
     content = isGzip(bytes) ? gunzipSync(bytes, { maxOutputLength: needed + 2 ** 20 }) : bytes;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ERR_BUFFER_TOO_LARGE' ? `it inflates to more than the ${needed} bytes its header describes` : `corrupt or truncated gzip data (${(err as Error).message})`;
+    const why =
+      code === 'ERR_BUFFER_TOO_LARGE'
+        ? `it inflates to more than the ${needed} bytes its header describes`
+        : `corrupt or truncated gzip data (${(err as Error).message})`;
     throw new DataError(`${file}: ${why}; re-export the volume`, { cause: err });
   }
   if (content.length < needed) {
-    throw new DataError(`${file}: truncated: its header describes ${shape.join('x')} ${type.name} voxels from byte ${offset} (${needed} bytes) but the ${isGzip(bytes) ? 'inflated ' : ''}file has ${content.length}`);
+    throw new DataError(
+      `${file}: truncated: its header describes ${shape.join('x')} ${type.name} voxels from byte ` +
+        `${offset} (${needed} bytes) but the ${isGzip(bytes) ? 'inflated ' : ''}file has ${content.length}`,
+    );
   }
   const data = decodeVoxels(copyBuffer(content.subarray(offset), count * type.bytes), header, count);
   const unit = spatialUnitMm(header.xyzt_units);
-  const affine = [0, 1, 2].map((r) => [0, 1, 2, 3].map((c) => (header.affine[r]![c] ?? 0) * unit)).concat([[0, 0, 0, 1]]);
+  const affine = [0, 1, 2]
+    .map((r) => [0, 1, 2, 3].map((c) => (header.affine[r]![c] ?? 0) * unit))
+    .concat([[0, 0, 0, 1]]);
   // 7 significant digits: what float32 header fields hold, so 1.367188 mm stays 1.367188, not 1.3671879768
-  const spacing = [0, 1, 2].map((c) => Number(Math.hypot(affine[0]![c]!, affine[1]![c]!, affine[2]![c]!).toPrecision(7))) as [number, number, number];
+  const spacing = [0, 1, 2].map((c) =>
+    Number(Math.hypot(affine[0]![c]!, affine[1]![c]!, affine[2]![c]!).toPrecision(7)),
+  ) as [number, number, number];
   if (spacing.some((s) => !Number.isFinite(s) || s <= 0)) {
-    throw new DataError(`${file}: its affine (sform/qform) gives a voxel size of ${spacing.map((s) => s.toPrecision(3)).join(' x ')} mm; fix the header's pixdim or sform`);
+    throw new DataError(
+      `${file}: its affine (sform/qform) gives a voxel size of ` +
+        `${spacing.map((s) => s.toPrecision(3)).join(' x ')} mm; fix the header's pixdim or sform`,
+    );
   }
   const volume: NiftiVolume = { file, header, shape, data, affine, spacing };
   const timeUnit = timeUnitMs(header.xyzt_units);
   const dt = header.pixDims[4];
-  if (shape[3] > 1 && timeUnit !== undefined && dt !== undefined && Number.isFinite(dt) && dt > 0) volume.timeStepMs = dt * timeUnit;
+  if (shape[3] > 1 && timeUnit !== undefined && dt !== undefined && Number.isFinite(dt) && dt > 0)
+    volume.timeStepMs = dt * timeUnit;
   return volume;
 }
 
@@ -207,22 +247,29 @@ function datatypeOf(data: NiftiData): { code: number; bits: number } {
   return { code: 16, bits: 32 };
 }
 
-/** Quaternion parameters of the rotation part of `affine`, or undefined where it is not a rotation (shear, zero columns). */
-function quaternionOf(affine: readonly (readonly number[])[]): { b: number; c: number; d: number; qfac: number; pixdim: [number, number, number] } | undefined {
+/** Quaternion parameters of the rotation part of `affine`, or undefined where it is not a rotation (shear, zero
+ * columns). */
+function quaternionOf(
+  affine: readonly (readonly number[])[],
+): { b: number; c: number; d: number; qfac: number; pixdim: [number, number, number] } | undefined {
   const col = (c: number): number[] => [affine[0]![c]!, affine[1]![c]!, affine[2]![c]!];
   const cols = [col(0), col(1), col(2)];
   const pixdim = cols.map((v) => Math.hypot(...v)) as [number, number, number];
   if (pixdim.some((p) => !(p > 0))) return undefined;
   const r = cols.map((v, i) => v.map((x) => x / pixdim[i]!));
-  const det = r[0]![0]! * (r[1]![1]! * r[2]![2]! - r[2]![1]! * r[1]![2]!) - r[1]![0]! * (r[0]![1]! * r[2]![2]! - r[2]![1]! * r[0]![2]!) + r[2]![0]! * (r[0]![1]! * r[1]![2]! - r[1]![1]! * r[0]![2]!);
+  const det =
+    r[0]![0]! * (r[1]![1]! * r[2]![2]! - r[2]![1]! * r[1]![2]!) -
+    r[1]![0]! * (r[0]![1]! * r[2]![2]! - r[2]![1]! * r[0]![2]!) +
+    r[2]![0]! * (r[0]![1]! * r[1]![2]! - r[1]![1]! * r[0]![2]!);
   const qfac = det < 0 ? -1 : 1;
   if (qfac < 0) r[2] = r[2]!.map((x) => -x);
   // m[row][col] from the column vectors; the standard matrix → quaternion (nifti1_io's mat44_to_quatern).
   const m = (row: number, c: number): number => r[c]![row]!;
-  for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) {
-    const dotp = m(0, i) * m(0, j) + m(1, i) * m(1, j) + m(2, i) * m(2, j);
-    if (Math.abs(dotp - (i === j ? 1 : 0)) > 1e-3) return undefined;
-  }
+  for (let i = 0; i < 3; i++)
+    for (let j = 0; j < 3; j++) {
+      const dotp = m(0, i) * m(0, j) + m(1, i) * m(1, j) + m(2, i) * m(2, j);
+      if (Math.abs(dotp - (i === j ? 1 : 0)) > 1e-3) return undefined;
+    }
   let a = m(0, 0) + m(1, 1) + m(2, 2) + 1;
   let b: number, c: number, d: number;
   if (a > 0.5) {
@@ -336,9 +383,14 @@ function encode(header: NIFTI1, data: NiftiData, gzip: boolean): Uint8Array {
 }
 
 /** A .nii (or, with `gzip`, .nii.gz) file's bytes: `data` (x fastest) on the grid of `geometry`. */
-export function encodeNifti(data: NiftiData, geometry: NiftiGeometry, options: { gzip: boolean; description?: string }): Uint8Array {
+export function encodeNifti(
+  data: NiftiData,
+  geometry: NiftiGeometry,
+  options: { gzip: boolean; description?: string },
+): Uint8Array {
   const n = geometry.shape.reduce((a, b) => a * b, 1);
-  if (data.length !== n) throw new RangeError(`NIfTI data holds ${data.length} voxels, its shape ${geometry.shape.join('x')} needs ${n}`);
+  if (data.length !== n)
+    throw new RangeError(`NIfTI data holds ${data.length} voxels, its shape ${geometry.shape.join('x')} needs ${n}`);
   return encode(headerFor(data, geometry, options.description ?? 'lvseg'), data, options.gzip);
 }
 
@@ -347,12 +399,18 @@ export function encodeNifti(data: NiftiData, geometry: NiftiGeometry, options: {
  * of the volume it was predicted from (dims, pixdim, qform and sform copied), so it opens aligned over the
  * scan in 3D Slicer, ITK-SNAP or niivue.
  */
-export function encodeLabelMapLike(volume: NiftiVolume, labels: Uint8Array, options: { gzip: boolean; classes: number }): Uint8Array {
-  if (labels.length !== volume.data.length) throw new RangeError(`label map holds ${labels.length} voxels, ${volume.file} has ${volume.data.length}`);
+export function encodeLabelMapLike(
+  volume: NiftiVolume,
+  labels: Uint8Array,
+  options: { gzip: boolean; classes: number },
+): Uint8Array {
+  if (labels.length !== volume.data.length)
+    throw new RangeError(`label map holds ${labels.length} voxels, ${volume.file} has ${volume.data.length}`);
   return encode(labelHeaderLike(volume.header, options.classes), labels, options.gzip);
 }
 
-/** The voxel type a converted image is stored as: int16 when every value is a whole number in its range, else float32. */
+/** The voxel type a converted image is stored as: int16 when every value is a whole number in its range, else float32.
+ * */
 export function compactImageData(values: Float32Array): Int16Array | Float32Array {
   for (const v of values) if (!Number.isInteger(v) || v < -32768 || v > 32767) return values;
   return Int16Array.from(values);

@@ -8,7 +8,15 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { DataError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { compactImageData, encodeNifti, isNiftiName, readNifti, volumeSlice, type NiftiGeometry, type NiftiVolume } from './nifti.js';
+import {
+  compactImageData,
+  encodeNifti,
+  isNiftiName,
+  readNifti,
+  volumeSlice,
+  type NiftiGeometry,
+  type NiftiVolume,
+} from './nifti.js';
 import type { Sample } from './sample.js';
 import { applyScaling, type Scaling } from './scaling.js';
 import type { SourceReport } from './sunnybrook.js';
@@ -25,7 +33,8 @@ export interface NnunetDataset {
   numTraining?: number;
   /** The one channel's name (e.g. 'cineMRI'). */
   channel: string;
-  /** Cases lvseg wrote from 2D slices without a pixel spacing (dataset.json `lvseg.noSpacing`): their pixdim of 1 mm is a placeholder. */
+  /** Cases lvseg wrote from 2D slices without a pixel spacing (dataset.json `lvseg.noSpacing`): their pixdim of 1 mm is
+   * a placeholder. */
   noSpacing: Set<string>;
 }
 
@@ -45,30 +54,46 @@ export function readDatasetJson(dir: string): NnunetDataset {
   }
   if (!json || typeof json !== 'object' || Array.isArray(json)) throw new DataError(`${file}: not a JSON object`);
   const channels = (json.channel_names ?? json.modality) as Record<string, unknown> | undefined;
-  if (!channels || typeof channels !== 'object') throw new DataError(`${file}: no 'channel_names' object (e.g. {"0": "cineMRI"})`);
+  if (!channels || typeof channels !== 'object')
+    throw new DataError(`${file}: no 'channel_names' object (e.g. {"0": "cineMRI"})`);
   const channelList = Object.entries(channels);
   if (channelList.length !== 1 || channelList[0]![0] !== '0') {
-    throw new DataError(`${file}: 'channel_names' lists ${channelList.length} channels (${Object.keys(channels).join(', ')}); lvseg segments one-channel images: keep channel "0" only`);
+    throw new DataError(
+      `${file}: 'channel_names' lists ${channelList.length} channels (${Object.keys(channels).join(', ')}); lvseg ` +
+        `segments one-channel images: keep channel "0" only`,
+    );
   }
   const labels = json.labels as Record<string, unknown> | undefined;
-  if (!labels || typeof labels !== 'object' || Array.isArray(labels)) throw new DataError(`${file}: no 'labels' object (e.g. {"background": 0, "lv": 1})`);
+  if (!labels || typeof labels !== 'object' || Array.isArray(labels))
+    throw new DataError(`${file}: no 'labels' object (e.g. {"background": 0, "lv": 1})`);
   const byValue = new Map<number, string>();
   for (const [name, value] of Object.entries(labels)) {
     if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 255) {
-      throw new DataError(`${file}: label '${name}' is ${JSON.stringify(value)}; lvseg reads one whole value 0-255 per label (region-based labels are not supported)`);
+      throw new DataError(
+        `${file}: label '${name}' is ${JSON.stringify(value)}; lvseg reads one whole value 0-255 per label ` +
+          `(region-based labels are not supported)`,
+      );
     }
-    if (byValue.has(value)) throw new DataError(`${file}: labels '${byValue.get(value)}' and '${name}' share the value ${value}`);
+    if (byValue.has(value))
+      throw new DataError(`${file}: labels '${byValue.get(value)}' and '${name}' share the value ${value}`);
     byValue.set(value, name);
   }
   const classes = Array.from({ length: byValue.size }, (_, v) => byValue.get(v));
   if (classes.some((c) => c === undefined) || byValue.size < 2) {
-    throw new DataError(`${file}: 'labels' must number the classes 0, 1, ... without gaps, background 0 (got ${[...byValue.keys()].sort((a, b) => a - b).join(', ')})`);
+    throw new DataError(
+      `${file}: 'labels' must number the classes 0, 1, ... without gaps, background 0 (got ` +
+        `${[...byValue.keys()].sort((a, b) => a - b).join(', ')})`,
+    );
   }
   const fileEnding = json.file_ending === undefined ? '.nii.gz' : json.file_ending;
-  if (fileEnding !== '.nii.gz' && fileEnding !== '.nii') throw new DataError(`${file}: 'file_ending' is ${JSON.stringify(fileEnding)}; lvseg reads '.nii.gz' or '.nii'`);
+  if (fileEnding !== '.nii.gz' && fileEnding !== '.nii')
+    throw new DataError(`${file}: 'file_ending' is ${JSON.stringify(fileEnding)}; lvseg reads '.nii.gz' or '.nii'`);
   const noSpacing = (json.lvseg as { noSpacing?: unknown } | undefined)?.noSpacing;
   const dataset: NnunetDataset = {
-    dir, classes: classes as string[], fileEnding, channel: String(channelList[0]![1]),
+    dir,
+    classes: classes as string[],
+    fileEnding,
+    channel: String(channelList[0]![1]),
     noSpacing: new Set(Array.isArray(noSpacing) ? noSpacing.map(String) : []),
   };
   if (typeof json.numTraining === 'number') dataset.numTraining = json.numTraining;
@@ -89,12 +114,20 @@ export function listNnunetCases(dataset: NnunetDataset, part: 'imagesTr' | 'imag
   const folder = join(dataset.dir, part);
   if (!existsSync(folder)) return [];
   const suffix = `_0000${dataset.fileEnding}`;
-  const ids = readdirSync(folder).filter((f) => f.endsWith(suffix)).map((f) => f.slice(0, -suffix.length)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const ids = readdirSync(folder)
+    .filter((f) => f.endsWith(suffix))
+    .map((f) => f.slice(0, -suffix.length))
+    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   return ids.map((id) => {
-    const c: NnunetCase = { id, image: join(folder, `${id}${suffix}`), ...(dataset.noSpacing.has(id) ? { noSpacing: true } : {}) };
+    const c: NnunetCase = {
+      id,
+      image: join(folder, `${id}${suffix}`),
+      ...(dataset.noSpacing.has(id) ? { noSpacing: true } : {}),
+    };
     if (part === 'imagesTr') {
       c.label = join(dataset.dir, 'labelsTr', `${id}${dataset.fileEnding}`);
-      if (!existsSync(c.label)) throw new DataError(`${c.image}: no label map at ${c.label}; every case of imagesTr needs its labelsTr file`);
+      if (!existsSync(c.label))
+        throw new DataError(`${c.image}: no label map at ${c.label}; every case of imagesTr needs its labelsTr file`);
     }
     return c;
   });
@@ -109,13 +142,17 @@ export function sliceName(id: string, z: number, t: number, timePoints: number):
 /** Fails unless `label` is a map of class indices on the grid of `image`. */
 function checkLabelMap(label: NiftiVolume, image: NiftiVolume, classes: number): Uint8Array {
   if (label.shape.join('x') !== image.shape.join('x')) {
-    throw new DataError(`${label.file}: label map is ${label.shape.join('x')} but its image ${image.file} is ${image.shape.join('x')}`);
+    throw new DataError(
+      `${label.file}: label map is ${label.shape.join('x')} but its image ${image.file} is ${image.shape.join('x')}`,
+    );
   }
   const out = new Uint8Array(label.data.length);
   for (let i = 0; i < out.length; i++) {
     const v = label.data[i]!;
     if (!(Number.isInteger(v) && v >= 0 && v < classes)) {
-      throw new DataError(`${label.file}: voxel ${i} holds ${v}, not a class index 0..${classes - 1} of dataset.json's labels`);
+      throw new DataError(
+        `${label.file}: voxel ${i} holds ${v}, not a class index 0..${classes - 1} of dataset.json's labels`,
+      );
     }
     out[i] = v;
   }
@@ -126,7 +163,12 @@ function checkLabelMap(label: NiftiVolume, image: NiftiVolume, classes: number):
  * The slices of one volume as samples (time point by time point, slice by slice), image scaled per
  * slice; the label map's values as class indices, or all background without one.
  */
-export function* volumeSamples(c: Pick<NnunetCase, 'id' | 'noSpacing'>, image: NiftiVolume, scale: Scaling, label?: Uint8Array): Generator<Sample & { z: number; t: number }> {
+export function* volumeSamples(
+  c: Pick<NnunetCase, 'id' | 'noSpacing'>,
+  image: NiftiVolume,
+  scale: Scaling,
+  label?: Uint8Array,
+): Generator<Sample & { z: number; t: number }> {
   const [nx, ny, nz, nt] = image.shape;
   const id = c.id;
   for (let t = 0; t < nt; t++) {
@@ -149,17 +191,27 @@ export function* volumeSamples(c: Pick<NnunetCase, 'id' | 'noSpacing'>, image: N
 }
 
 /** A case's image and checked label map, read. */
-export async function readNnunetCase(c: NnunetCase, classes: number): Promise<{ image: NiftiVolume; label?: Uint8Array }> {
+export async function readNnunetCase(
+  c: NnunetCase,
+  classes: number,
+): Promise<{ image: NiftiVolume; label?: Uint8Array }> {
   const image = await readNifti(c.image);
   if (!c.label) return { image };
   return { image, label: checkLabelMap(await readNifti(c.label), image, classes) };
 }
 
 /** The training cases of an nnU-Net dataset as samples; a numTraining that disagrees with imagesTr is a warning. */
-export async function* readNnunetDataset(dataset: NnunetDataset, scale: Scaling, report: SourceReport): AsyncGenerator<Sample> {
+export async function* readNnunetDataset(
+  dataset: NnunetDataset,
+  scale: Scaling,
+  report: SourceReport,
+): AsyncGenerator<Sample> {
   const cases = listNnunetCases(dataset, 'imagesTr');
   if (dataset.numTraining !== undefined && dataset.numTraining !== cases.length) {
-    report.warnings.push(`${join(dataset.dir, DATASET_JSON)}: numTraining is ${dataset.numTraining} but imagesTr holds ${cases.length} cases`);
+    report.warnings.push(
+      `${join(dataset.dir, DATASET_JSON)}: numTraining is ${dataset.numTraining} but imagesTr holds ` +
+        `${cases.length} cases`,
+    );
   }
   for (const c of cases) {
     const { image, label } = await readNnunetCase(c, dataset.classes.length);
@@ -182,7 +234,12 @@ export function niftiFileCase(file: string): NnunetCase & { dataset?: NnunetData
     const dataset = readDatasetJson(root);
     const id = stem.slice(0, -5);
     const label = join(root, 'labelsTr', `${id}${dataset.fileEnding}`);
-    const c: NnunetCase & { dataset: NnunetDataset } = { id, image: file, dataset, ...(dataset.noSpacing.has(id) ? { noSpacing: true } : {}) };
+    const c: NnunetCase & { dataset: NnunetDataset } = {
+      id,
+      image: file,
+      dataset,
+      ...(dataset.noSpacing.has(id) ? { noSpacing: true } : {}),
+    };
     if (part === 'imagesTr' && existsSync(label)) c.label = label;
     return c;
   }
@@ -210,7 +267,14 @@ export function stackable(slices: readonly Pick<Sample, 'height' | 'width' | 'sp
  */
 export function stackGeometry(first: Pick<Sample, 'height' | 'width' | 'spacing'>, count: number): NiftiGeometry {
   const [rowMm, colMm] = first.spacing ?? [1, 1];
-  return { shape: [first.width, first.height, count], affine: [[colMm, 0, 0, 0], [0, rowMm, 0, 0], [0, 0, 1, 0]] };
+  return {
+    shape: [first.width, first.height, count],
+    affine: [
+      [colMm, 0, 0, 0],
+      [0, rowMm, 0, 0],
+      [0, 0, 1, 0],
+    ],
+  };
 }
 
 /** What writeNnunetDataset wrote. */
@@ -256,21 +320,32 @@ export async function writeNnunetDataset(
     const label = new Uint8Array(image.length);
     group.forEach((s, z) => {
       for (let i = 0; i < s.label.length; i++) {
-        if (s.label[i]! >= classes.length) throw new DataError(`sample '${s.name}': label value ${s.label[i]} but the source has ${classes.length} classes (${classes.join(', ')})`);
+        if (s.label[i]! >= classes.length)
+          throw new DataError(
+            `sample '${s.name}': label value ${s.label[i]} but the source has ${classes.length} classes ` +
+              `(${classes.join(', ')})`,
+          );
       }
       image.set(s.image, z * width * height);
       label.set(s.label, z * width * height);
     });
     const geometry = stackGeometry(group[0]!, group.length);
-    await writeFileAtomic(join(dir, 'imagesTr', `${unique}_0000.nii.gz`), encodeNifti(compactImageData(image), geometry, { gzip: true, description: `lvseg: ${group[0]!.patient}` }));
-    await writeFileAtomic(join(dir, 'labelsTr', `${unique}.nii.gz`), encodeNifti(label, geometry, { gzip: true, description: `lvseg labels: ${group[0]!.patient}` }));
+    await writeFileAtomic(
+      join(dir, 'imagesTr', `${unique}_0000.nii.gz`),
+      encodeNifti(compactImageData(image), geometry, { gzip: true, description: `lvseg: ${group[0]!.patient}` }),
+    );
+    await writeFileAtomic(
+      join(dir, 'labelsTr', `${unique}.nii.gz`),
+      encodeNifti(label, geometry, { gzip: true, description: `lvseg labels: ${group[0]!.patient}` }),
+    );
     slicesOf[unique] = group.map((s) => s.name);
     if (!group[0]!.spacing) noSpacing.push(unique);
     slices += group.length;
   };
   for (const [patient, group] of byPatient) {
     if (stackable(group)) await writeCase(caseId(patient), group);
-    else for (const [k, s] of group.entries()) await writeCase(`${caseId(patient)}-s${String(k).padStart(3, '0')}`, [s]);
+    else
+      for (const [k, s] of group.entries()) await writeCase(`${caseId(patient)}-s${String(k).padStart(3, '0')}`, [s]);
   }
   const dataset = {
     name: options.name,

@@ -87,7 +87,8 @@ export class Dataset<T> implements AsyncIterable<T> {
    * (seed, iteration) alone.
    */
   shuffle(bufferSize: number, seed: number): Dataset<T> {
-    if (!(Number.isInteger(bufferSize) && bufferSize >= 1)) throw new DataError(`shuffle buffer must be a positive integer, got ${bufferSize}`);
+    if (!(Number.isInteger(bufferSize) && bufferSize >= 1))
+      throw new DataError(`shuffle buffer must be a positive integer, got ${bufferSize}`);
     const up = this.stage;
     return new Dataset(async function* (epoch) {
       const rng = createRng(seed * 7919 + epoch);
@@ -123,7 +124,8 @@ export class Dataset<T> implements AsyncIterable<T> {
     });
   }
 
-  /** Drops the first `count` elements (tf.data's skip). Upstream still runs: skipping shuffled samples in memory costs only the random draws. */
+  /** Drops the first `count` elements (tf.data's skip). Upstream still runs: skipping shuffled samples in memory costs
+   * only the random draws. */
   skip(count: number): Dataset<T> {
     const up = this.stage;
     return new Dataset(async function* (epoch) {
@@ -171,7 +173,8 @@ export class Dataset<T> implements AsyncIterable<T> {
 
   /** Stacks samples into batches of `size` (the last one smaller unless `dropRemainder`). */
   batch(this: Dataset<Sample>, size: number, options: { dropRemainder?: boolean } = {}): Dataset<SampleBatch> {
-    if (!(Number.isInteger(size) && size >= 1)) throw new DataError(`batch size must be a positive integer, got ${size}`);
+    if (!(Number.isInteger(size) && size >= 1))
+      throw new DataError(`batch size must be a positive integer, got ${size}`);
     const up = this.stage;
     return new Dataset(async function* (epoch) {
       let pending: Sample[] = [];
@@ -195,7 +198,10 @@ export function stackSamples(samples: readonly Sample[]): SampleBatch {
   const labels = new Uint8Array(samples.length * n);
   samples.forEach((s, i) => {
     if (s.height !== height || s.width !== width) {
-      throw new DataError(`sample ${s.name} is ${s.height}x${s.width}, but its batch is ${height}x${width}; resize the data or use batch size 1`);
+      throw new DataError(
+        `sample ${s.name} is ${s.height}x${s.width}, but its batch is ${height}x${width}; resize the data or use ` +
+          `batch size 1`,
+      );
     }
     images.set(s.image, i * n);
     labels.set(s.label, i * n);

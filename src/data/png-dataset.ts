@@ -16,7 +16,9 @@ export interface PngSlice {
   bitDepth: 8 | 16;
 }
 
-async function decodePngFile(file: string): Promise<{ width: number; height: number; data: Uint8Array | Uint16Array; bitDepth: 8 | 16 }> {
+async function decodePngFile(
+  file: string,
+): Promise<{ width: number; height: number; data: Uint8Array | Uint16Array; bitDepth: 8 | 16 }> {
   const bytes = await readImageFile(file, 'PNG');
   try {
     return decodePngGrey(bytes, file);
@@ -43,7 +45,8 @@ const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 function pngFilesIn(dir: string): Map<string, string> {
   const files = new Map<string, string>();
   if (!existsSync(dir)) return files;
-  for (const f of readdirSync(dir).sort(byName)) if (extname(f).toLowerCase() === '.png') files.set(basename(f, extname(f)), f);
+  for (const f of readdirSync(dir).sort(byName))
+    if (extname(f).toLowerCase() === '.png') files.set(basename(f, extname(f)), f);
   return files;
 }
 
@@ -68,7 +71,11 @@ export function listPngDataset(dir: string): [string, string, string][] {
  * With `myocardium`, a slice that also has `masks/epi/<CASE>/<slice>.png` gets label 2 inside the epicardial
  * mask but outside the endocardial one; a slice without it marks classes 0 and 1 only (`labelledClasses`).
  */
-export async function* readPngDataset(dir: string, scale: Scaling = 'none', options: { myocardium?: boolean } = {}): AsyncGenerator<Sample> {
+export async function* readPngDataset(
+  dir: string,
+  scale: Scaling = 'none',
+  options: { myocardium?: boolean } = {},
+): AsyncGenerator<Sample> {
   const spacing = readSpacingCsv(join(dir, SPACING_FILE));
   const masks = new Map<string, Map<string, string>>();
   const epiMasks = new Map<string, Map<string, string>>();
@@ -77,10 +84,12 @@ export async function* readPngDataset(dir: string, scale: Scaling = 'none', opti
     if (!masks.has(c)) masks.set(c, pngFilesIn(join(dir, 'masks', 'endo', c)));
     const maskName = masks.get(c)!.get(slice);
     const maskFile = join(dir, 'masks', 'endo', c, maskName ?? `${slice}.png`);
-    if (maskName === undefined) throw new DataError(`${imageFile}: no mask at ${maskFile}; every image of a PNG dataset needs its endo mask`);
+    if (maskName === undefined)
+      throw new DataError(`${imageFile}: no mask at ${maskFile}; every image of a PNG dataset needs its endo mask`);
     const img = await decodePngFile(imageFile);
     const checkSize = (file: string, m: { width: number; height: number }): void => {
-      if (m.width !== img.width || m.height !== img.height) throw new DataError(`${file}: mask is ${m.width}x${m.height} but its image is ${img.width}x${img.height}`);
+      if (m.width !== img.width || m.height !== img.height)
+        throw new DataError(`${file}: mask is ${m.width}x${m.height} but its image is ${img.width}x${img.height}`);
     };
     const mask = await decodePngFile(maskFile);
     checkSize(maskFile, mask);
@@ -110,7 +119,10 @@ export async function* readPngDataset(dir: string, scale: Scaling = 'none', opti
     if (spacing.size > 0) {
       const caseSpacing = spacing.get(c);
       // A partial file would mix mm and pixels in one evaluation; say which row is missing instead.
-      if (!caseSpacing) throw new DataError(`${join(dir, SPACING_FILE)}: no row for case '${c}'; list every case of images/ (or remove the file)`);
+      if (!caseSpacing)
+        throw new DataError(
+          `${join(dir, SPACING_FILE)}: no row for case '${c}'; list every case of images/ (or remove the file)`,
+        );
       sample.spacing = [...caseSpacing];
     }
     yield sample;

@@ -5,7 +5,14 @@ import { BINARY_CLASSES, LV_MYO_CLASSES, LV_MYO_RV_CLASSES, sameClasses, sunnybr
 import { decodeLabExample } from './lab-schema.js';
 import { isPngDataset, readPngDataset } from './png-dataset.js';
 import { isNiftiName } from './nifti.js';
-import { isNnunetDataset, niftiFileCase, readDatasetJson, readNnunetCase, readNnunetDataset, volumeSamples } from './nnunet.js';
+import {
+  isNnunetDataset,
+  niftiFileCase,
+  readDatasetJson,
+  readNnunetCase,
+  readNnunetDataset,
+  volumeSamples,
+} from './nnunet.js';
 import type { Sample } from './sample.js';
 import { applyScaling, type Scaling } from './scaling.js';
 import type { PixelSpacing } from './spacing.js';
@@ -17,7 +24,8 @@ import { readTfRecords } from './tfrecord.js';
 export interface SampleSource {
   kind: 'tfrecord' | 'png' | 'dicom' | 'synthetic' | 'nifti';
   description: string;
-  /** Class names by label value, background first (e.g. ['background', 'lv', 'myocardium']); absent: ['background', 'lv']. */
+  /** Class names by label value, background first (e.g. ['background', 'lv', 'myocardium']); absent: ['background',
+   * 'lv']. */
   classes?: readonly string[];
   samples(): AsyncIterable<Sample>;
   /** Skips and warnings of the last full pass of `samples()` (e.g. a contour without its image). */
@@ -45,8 +53,10 @@ const SYNTHETIC = /^synthetic:(\d+)(?::(-?\d+))?(?::(\d+))?$/;
 
 /** What a source spec may be, for error messages. */
 export const SOURCE_KINDS_HELP =
-  'a TFRecord file (.tfrecords, optionally gzip), a PNG dataset folder (images/<CASE>/*.png + masks/endo/<CASE>/*.png), ' +
-  'a DICOM+contours folder (dicoms/, contourfiles/, link.csv), a NIfTI volume (.nii, .nii.gz), an nnU-Net dataset folder ' +
+  'a TFRecord file (.tfrecords, optionally gzip), a PNG dataset folder (images/<CASE>/*.png + ' +
+  'masks/endo/<CASE>/*.png), ' +
+  'a DICOM+contours folder (dicoms/, contourfiles/, link.csv), a NIfTI volume (.nii, .nii.gz), an nnU-Net dataset ' +
+  'folder ' +
   '(dataset.json, imagesTr/, labelsTr/) or synthetic:N[:SEED][:SIZE]';
 
 /**
@@ -56,7 +66,10 @@ export const SOURCE_KINDS_HELP =
 export async function openSource(spec: string, options: SourceOptions = {}): Promise<SampleSource> {
   const parts = spec.split(',').map((p) => p.trim());
   if (parts.length > 1 && !existsSync(spec)) {
-    if (parts.some((p) => p === '')) throw new DataError(`source '${spec}' has an empty part; join sources with commas, e.g. png/training,png/validation`);
+    if (parts.some((p) => p === ''))
+      throw new DataError(
+        `source '${spec}' has an empty part; join sources with commas, e.g. png/training,png/validation`,
+      );
     return concatSources(await Promise.all(parts.map((p) => openSource(p, options))));
   }
   const source = await openSourceAs(spec, options.scale ?? 'none', options.classes);
@@ -70,7 +83,11 @@ export async function openSource(spec: string, options: SourceOptions = {}): Pro
 export function concatSources(sources: SampleSource[]): SampleSource {
   const classes = sourceClasses(sources[0]!);
   const other = sources.find((s) => !sameClasses(sourceClasses(s), classes));
-  if (other) throw new DataError(`${other.description} has classes ${JSON.stringify(sourceClasses(other))} but ${sources[0]!.description} has ${JSON.stringify(classes)}; join sources with the same classes`);
+  if (other)
+    throw new DataError(
+      `${other.description} has classes ${JSON.stringify(sourceClasses(other))} but ${sources[0]!.description} has ` +
+        `${JSON.stringify(classes)}; join sources with the same classes`,
+    );
   return {
     kind: sources[0]!.kind,
     ...(sources[0]!.classes ? { classes } : {}),
@@ -80,7 +97,10 @@ export function concatSources(sources: SampleSource[]): SampleSource {
       for (const source of sources) {
         for await (const s of source.samples()) {
           const first = seen.get(s.name);
-          if (first !== undefined) throw new DataError(`sample '${s.name}' is in both ${first} and ${source.description}; list each source once`);
+          if (first !== undefined)
+            throw new DataError(
+              `sample '${s.name}' is in both ${first} and ${source.description}; list each source once`,
+            );
           seen.set(s.name, source.description);
           yield s;
         }
@@ -99,7 +119,8 @@ export function withDefaultSpacing(source: SampleSource, spacing: PixelSpacing):
     get report() {
       return source.report;
     },
-    description: `${source.description}; spacing ${row === column ? row : `${row}x${column}`} mm where the source has none`,
+    description:
+      `${source.description}; spacing ${row === column ? row : `${row}x${column}`} mm where the source ` + `has none`,
     async *samples() {
       for await (const s of source.samples()) {
         if (!s.spacing) s.spacing = [row, column];
@@ -127,15 +148,25 @@ async function openSourceAs(spec: string, scale: Scaling, classes?: readonly str
     const size = synth[3] === undefined ? 256 : Number(synth[3]);
     if (count < 1) throw new DataError(`source '${spec}' is empty: synthetic:N needs N >= 1`);
     if (size < 16) throw new DataError(`source '${spec}': phantom size must be at least 16`);
-    if (size > MAX_SYNTHETIC_SIZE) throw new DataError(`source '${spec}': phantom size ${size} is more than ${MAX_SYNTHETIC_SIZE} pixels a side; pick a smaller SIZE, e.g. synthetic:${count}:${seed}:256`);
+    if (size > MAX_SYNTHETIC_SIZE)
+      throw new DataError(
+        `source '${spec}': phantom size ${size} is more than ${MAX_SYNTHETIC_SIZE} pixels a side; pick a smaller ` +
+          `SIZE, e.g. synthetic:${count}:${seed}:256`,
+      );
     if (count * size * size > MAX_SYNTHETIC_PIXELS) {
       const most = Math.floor(MAX_SYNTHETIC_PIXELS / (size * size));
-      throw new DataError(`source '${spec}': ${count} phantoms of ${size}x${size} is more than lvseg generates (${MAX_SYNTHETIC_PIXELS / 2 ** 20} M pixels, about 1 GB cached); use at most synthetic:${most}:${seed}:${size}`);
+      throw new DataError(
+        `source '${spec}': ${count} phantoms of ${size}x${size} is more than lvseg generates ` +
+          `(${MAX_SYNTHETIC_PIXELS / 2 ** 20} M pixels, about 1 GB cached); use at most ` +
+          `synthetic:${most}:${seed}:${size}`,
+      );
     }
     return syntheticSource(count, seed, size, scale, classes);
   }
   if (spec.startsWith('synthetic')) {
-    throw new DataError(`source '${spec}' is not a valid synthetic spec: write synthetic:N[:SEED][:SIZE], e.g. synthetic:64:1`);
+    throw new DataError(
+      `source '${spec}' is not a valid synthetic spec: write synthetic:N[:SEED][:SIZE], e.g. synthetic:64:1`,
+    );
   }
   if (!existsSync(spec)) throw new DataError(`source '${spec}' does not exist; expected ${SOURCE_KINDS_HELP}`);
   if (statSync(spec).isDirectory()) {
@@ -144,17 +175,25 @@ async function openSourceAs(spec: string, scale: Scaling, classes?: readonly str
     if (isNnunetDataset(spec)) return nnunetSource(spec, scale);
     const inside = sourcesInside(spec);
     const hint = inside.length > 0 ? `; it holds: ${inside.join(', ')}` : `; expected ${SOURCE_KINDS_HELP}`;
-    throw new DataError(`source '${spec}' is a folder but neither a PNG dataset, a DICOM+contours folder nor an nnU-Net dataset${hint}`);
+    throw new DataError(
+      `source '${spec}' is a folder but neither a PNG dataset, a DICOM+contours folder nor an nnU-Net dataset${hint}`,
+    );
   }
   if (isNiftiName(spec)) return niftiFileSource(spec, scale);
   const head = readHead(spec, 132);
   const isPng = head.length >= 8 && head[0] === 0x89 && head[1] === 0x50 && head[2] === 0x4e && head[3] === 0x47;
   const isDicom = head.length >= 132 && String.fromCharCode(...head.subarray(128, 132)) === 'DICM';
   if (isPng || isDicom) {
-    throw new DataError(`source '${spec}' is a single ${isPng ? 'PNG' : 'DICOM'} image, not a dataset; expected ${SOURCE_KINDS_HELP} ('lvseg predict' takes single images)`);
+    throw new DataError(
+      `source '${spec}' is a single ${isPng ? 'PNG' : 'DICOM'} image, not a dataset; expected ` +
+        `${SOURCE_KINDS_HELP} ('lvseg predict' takes single images)`,
+    );
   }
   if (classes !== undefined && !sameClasses(classes, BINARY_CLASSES)) {
-    throw new DataError(`source '${spec}': a TFRecord of the lab's schema gives classes ${JSON.stringify(BINARY_CLASSES)}, not ${JSON.stringify(classes)}`);
+    throw new DataError(
+      `source '${spec}': a TFRecord of the lab's schema gives classes ${JSON.stringify(BINARY_CLASSES)}, not ` +
+        `${JSON.stringify(classes)}`,
+    );
   }
   return tfrecordSource(spec, scale);
 }
@@ -242,7 +281,8 @@ export function dicomSource(dir: string, scale: Scaling = 'none', classes?: read
   return source;
 }
 
-/** An nnU-Net raw dataset folder: the slices of its imagesTr cases with their labelsTr maps, classes from dataset.json. */
+/** An nnU-Net raw dataset folder: the slices of its imagesTr cases with their labelsTr maps, classes from dataset.json.
+ * */
 export function nnunetSource(dir: string, scale: Scaling = 'none'): SampleSource {
   const dataset = readDatasetJson(dir);
   const source: SampleSource = {
@@ -275,7 +315,15 @@ export function niftiFileSource(file: string, scale: Scaling = 'none'): SampleSo
     description: `NIfTI volume ${file}`,
     report: { skipped: 0, warnings: [] },
     async *samples() {
-      source.report = { skipped: 0, warnings: found.label ? [] : [`${file}: no label map (only a volume in an nnU-Net imagesTr/ has one, in labelsTr/): its samples are unlabelled`] };
+      source.report = {
+        skipped: 0,
+        warnings: found.label
+          ? []
+          : [
+              `${file}: no label map (only a volume in an nnU-Net imagesTr/ has one, in labelsTr/): its samples are ` +
+                `unlabelled`,
+            ],
+      };
       const classes = found.dataset?.classes.length ?? 2;
       const { image, label } = await readNnunetCase(found, classes);
       for (const { z: _z, t: _t, ...sample } of volumeSamples(found, image, scale, label)) yield sample;
@@ -290,13 +338,28 @@ export function niftiFileSource(file: string, scale: Scaling = 'none'): SampleSo
  * labels: the blood pool, or with `classes` of 3 or 4 names the wall and the right ventricle too
  * (generatePhantom).
  */
-export function syntheticSource(count: number, seed = 0, size = 256, scale: Scaling = 'none', classes?: readonly string[]): SampleSource {
+export function syntheticSource(
+  count: number,
+  seed = 0,
+  size = 256,
+  scale: Scaling = 'none',
+  classes?: readonly string[],
+): SampleSource {
   const where = `synthetic:${count}:${seed}:${size}`;
-  const named = classes === undefined || sameClasses(classes, BINARY_CLASSES) ? BINARY_CLASSES
-    : sameClasses(classes, LV_MYO_CLASSES) ? LV_MYO_CLASSES
-      : sameClasses(classes, LV_MYO_RV_CLASSES) ? LV_MYO_RV_CLASSES
-        : undefined;
-  if (!named) throw new DataError(`${where}: phantoms give classes ${[BINARY_CLASSES, LV_MYO_CLASSES, LV_MYO_RV_CLASSES].map((c) => JSON.stringify(c)).join(', ')}, not ${JSON.stringify(classes)}`);
+  const named =
+    classes === undefined || sameClasses(classes, BINARY_CLASSES)
+      ? BINARY_CLASSES
+      : sameClasses(classes, LV_MYO_CLASSES)
+        ? LV_MYO_CLASSES
+        : sameClasses(classes, LV_MYO_RV_CLASSES)
+          ? LV_MYO_RV_CLASSES
+          : undefined;
+  if (!named)
+    throw new DataError(
+      `${where}: phantoms give classes ` +
+        `${[BINARY_CLASSES, LV_MYO_CLASSES, LV_MYO_RV_CLASSES].map((c) => JSON.stringify(c)).join(', ')}, not ` +
+        `${JSON.stringify(classes)}`,
+    );
   return {
     kind: 'synthetic',
     description: `${count} synthetic phantoms ${size}x${size}, seeds ${seed}..${seed + count - 1}`,

@@ -28,7 +28,9 @@ export function parsePixelSpacing(text: string, what = '--spacing'): PixelSpacin
   if ((parts.length === 1 || parts.length === 2) && values.every((v) => v !== undefined)) {
     return parts.length === 1 ? [values[0]!, values[0]!] : [values[0]!, values[1]!];
   }
-  throw new DataError(`${what}: '${text}' is not a pixel spacing; write millimetres per pixel, e.g. 1.367, or ROW,COLUMN like 1.4,1.2`);
+  throw new DataError(
+    `${what}: '${text}' is not a pixel spacing; write millimetres per pixel, e.g. 1.367, or ROW,COLUMN like 1.4,1.2`,
+  );
 }
 
 /**
@@ -36,12 +38,20 @@ export function parsePixelSpacing(text: string, what = '--spacing'): PixelSpacin
  * `case,row_mm,column_mm`, then one row per case. Blank lines and lines starting with `#` are skipped.
  */
 export function parseSpacingCsv(text: string, file: string): Map<string, PixelSpacing> {
-  const lines = text.split(/\r?\n/).map((l, i) => [l.trim(), i + 1] as const).filter(([l]) => l !== '' && !l.startsWith('#'));
-  const header = lines.shift()?.[0].split(',').map((h) => h.trim().toLowerCase());
+  const lines = text
+    .split(/\r?\n/)
+    .map((l, i) => [l.trim(), i + 1] as const)
+    .filter(([l]) => l !== '' && !l.startsWith('#'));
+  const header = lines
+    .shift()?.[0]
+    .split(',')
+    .map((h) => h.trim().toLowerCase());
   const square = header?.length === 2 && header[0] === 'case' && header[1] === 'spacing_mm';
   const rowColumn = header?.length === 3 && header[0] === 'case' && header[1] === 'row_mm' && header[2] === 'column_mm';
   if (!square && !rowColumn) {
-    throw new DataError(`${file}: the first line must be 'case,spacing_mm' or 'case,row_mm,column_mm', got '${header?.join(',') ?? ''}'`);
+    throw new DataError(
+      `${file}: the first line must be 'case,spacing_mm' or 'case,row_mm,column_mm', got '${header?.join(',') ?? ''}'`,
+    );
   }
   const out = new Map<string, PixelSpacing>();
   for (const [line, number] of lines) {

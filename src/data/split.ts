@@ -24,16 +24,24 @@ function shuffled<T>(items: readonly T[], rng: Rng): T[] {
  * input's order. By patient, whole patients go to validation (in a seeded random order) until it
  * holds the patient count closest to `valFraction` of the samples. Both sides are non-empty.
  */
-export function splitSamples<T extends { patient: string }>(samples: readonly T[], options: SplitOptions): { train: T[]; val: T[] } {
+export function splitSamples<T extends { patient: string }>(
+  samples: readonly T[],
+  options: SplitOptions,
+): { train: T[]; val: T[] } {
   const { by, valFraction, seed } = options;
-  if (!(valFraction > 0 && valFraction < 1)) throw new DataError(`validation fraction must be between 0 and 1 (exclusive), got ${valFraction}`);
+  if (!(valFraction > 0 && valFraction < 1))
+    throw new DataError(`validation fraction must be between 0 and 1 (exclusive), got ${valFraction}`);
   if (samples.length < 2) throw new DataError(`cannot split ${samples.length} sample(s): need at least 2`);
   const rng = createRng(seed);
   const target = samples.length * valFraction;
   const inVal = new Set<number>();
   if (by === 'random') {
     const k = Math.min(samples.length - 1, Math.max(1, Math.round(target)));
-    for (const i of shuffled(samples.map((_, i) => i), rng).slice(0, k)) inVal.add(i);
+    for (const i of shuffled(
+      samples.map((_, i) => i),
+      rng,
+    ).slice(0, k))
+      inVal.add(i);
   } else {
     const byPatient = new Map<string, number[]>();
     samples.forEach((s, i) => {
@@ -41,7 +49,10 @@ export function splitSamples<T extends { patient: string }>(samples: readonly T[
       if (list) list.push(i);
       else byPatient.set(s.patient, [i]);
     });
-    if (byPatient.size < 2) throw new DataError(`cannot split by patient: all ${samples.length} samples belong to one patient; use --split random`);
+    if (byPatient.size < 2)
+      throw new DataError(
+        `cannot split by patient: all ${samples.length} samples belong to one patient; use --split random`,
+      );
     const order = shuffled([...byPatient.keys()], rng);
     let count = 0;
     for (const p of order.slice(0, -1)) {
@@ -64,11 +75,18 @@ export function splitSamples<T extends { patient: string }>(samples: readonly T[
  * The samples of the given patients as validation, all others as training (a cross-validation fold).
  * A patient with no samples is an error: it is a typo, or the fold belongs to other data.
  */
-export function holdOutPatients<T extends { patient: string }>(samples: readonly T[], patients: readonly string[]): { train: T[]; val: T[] } {
+export function holdOutPatients<T extends { patient: string }>(
+  samples: readonly T[],
+  patients: readonly string[],
+): { train: T[]; val: T[] } {
   const held = new Set(patients);
   const present = new Set(samples.map((s) => s.patient));
   const missing = patients.filter((p) => !present.has(p));
-  if (missing.length > 0) throw new DataError(`validation patient(s) ${missing.join(', ')} have no samples in the training source (it has ${[...present].slice(0, 20).join(', ')}${present.size > 20 ? ', ...' : ''})`);
+  if (missing.length > 0)
+    throw new DataError(
+      `validation patient(s) ${missing.join(', ')} have no samples in the training source (it has ` +
+        `${[...present].slice(0, 20).join(', ')}${present.size > 20 ? ', ...' : ''})`,
+    );
   const train = samples.filter((s) => !held.has(s.patient));
   const val = samples.filter((s) => held.has(s.patient));
   if (train.length === 0) throw new DataError('holding out those patients leaves no training samples');
@@ -80,11 +98,16 @@ export function holdOutPatients<T extends { patient: string }>(samples: readonly
  * then each (the largest first) to the fold with the fewest samples so far, so folds are balanced by
  * samples and every patient is in exactly one fold. Each fold's patients are sorted.
  */
-export function patientFolds<T extends { patient: string }>(samples: readonly T[], k: number, seed: number): string[][] {
+export function patientFolds<T extends { patient: string }>(
+  samples: readonly T[],
+  k: number,
+  seed: number,
+): string[][] {
   const counts = new Map<string, number>();
   for (const s of samples) counts.set(s.patient, (counts.get(s.patient) ?? 0) + 1);
   if (!Number.isInteger(k) || k < 2) throw new DataError(`cross-validation needs at least 2 folds, got ${k}`);
-  if (counts.size < k) throw new DataError(`cannot make ${k} folds of ${counts.size} patient(s): each fold needs a patient`);
+  if (counts.size < k)
+    throw new DataError(`cannot make ${k} folds of ${counts.size} patient(s): each fold needs a patient`);
   const order = shuffled([...counts.keys()], createRng(seed)).sort((a, b) => counts.get(b)! - counts.get(a)!);
   const folds: string[][] = Array.from({ length: k }, () => []);
   const sizes = new Array<number>(k).fill(0);

@@ -48,17 +48,30 @@ export function readLinkCsv(dir: string, report?: SourceReport): { folder: strin
     const at = `${file}:${i + 1}`;
     const [folder, id] = line.split(',').map((s) => s.trim());
     if (!folder || !id) throw new DataError(`${at}: expected 'DICOM folder,challenge id', got '${line}'`);
-    for (const [what, name] of [['DICOM folder', folder], ['challenge id', id]] as const) {
-      if (!PLAIN_NAME.test(name)) throw new DataError(`${at}: ${what} '${name}' is not a plain folder name; link.csv names folders inside ${dir}, not paths`);
+    for (const [what, name] of [
+      ['DICOM folder', folder],
+      ['challenge id', id],
+    ] as const) {
+      if (!PLAIN_NAME.test(name))
+        throw new DataError(
+          `${at}: ${what} '${name}' is not a plain folder name; link.csv names folders inside ${dir}, not paths`,
+        );
     }
     const seen = byFolder.get(folder);
     if (seen && seen.id === id) {
       report?.warnings.push(`${at}: repeats line ${seen.line} ('${folder},${id}'); read once`);
       return;
     }
-    if (seen) throw new DataError(`${at}: DICOM folder '${folder}' is linked to '${seen.id}' on line ${seen.line} and to '${id}' here; keep one`);
+    if (seen)
+      throw new DataError(
+        `${at}: DICOM folder '${folder}' is linked to '${seen.id}' on line ${seen.line} and to '${id}' here; keep one`,
+      );
     const other = byId.get(id);
-    if (other) throw new DataError(`${at}: challenge id '${id}' is linked to '${other.folder}' on line ${other.line} and to '${folder}' here; keep one`);
+    if (other)
+      throw new DataError(
+        `${at}: challenge id '${id}' is linked to '${other.folder}' on line ${other.line} and to '${folder}' here; ` +
+          `keep one`,
+      );
     byFolder.set(folder, { id, line: i + 1 });
     byId.set(id, { folder, line: i + 1 });
     rows.push({ folder, id });
@@ -76,7 +89,12 @@ const CONTOUR = /^IM-\d+-(\d+)-icontour-manual\.txt$/;
  * exists gets label 2 inside the o-contour but outside the i-contour; the others mark classes 0 and 1
  * only (`labelledClasses`).
  */
-export async function* readSunnybrookDicom(dir: string, scale: Scaling = 'none', report?: SourceReport, options: { myocardium?: boolean } = {}): AsyncGenerator<Sample> {
+export async function* readSunnybrookDicom(
+  dir: string,
+  scale: Scaling = 'none',
+  report?: SourceReport,
+  options: { myocardium?: boolean } = {},
+): AsyncGenerator<Sample> {
   for (const { folder, id } of readLinkCsv(dir, report)) {
     const patient = normalizePatientId(id);
     const contourDir = join(dir, 'contourfiles', id, 'i-contours');
@@ -84,7 +102,9 @@ export async function* readSunnybrookDicom(dir: string, scale: Scaling = 'none',
       report?.warnings.push(`${contourDir}: missing; no contours for ${folder}`);
       continue;
     }
-    const files = readdirSync(contourDir).filter((f) => CONTOUR.test(f)).sort();
+    const files = readdirSync(contourDir)
+      .filter((f) => CONTOUR.test(f))
+      .sort();
     for (const f of files) {
       const nnnn = CONTOUR.exec(f)![1]!;
       const dcm = join(dir, 'dicoms', folder, `${Number(nnnn)}.dcm`);
@@ -97,7 +117,9 @@ export async function* readSunnybrookDicom(dir: string, scale: Scaling = 'none',
       }
       const slice = await readDicomSlice(dcm);
       if (slice.instanceNumber !== undefined && slice.instanceNumber !== Number(nnnn)) {
-        report?.warnings.push(`${dcm}: InstanceNumber ${slice.instanceNumber} differs from its contour's ${Number(nnnn)}`);
+        report?.warnings.push(
+          `${dcm}: InstanceNumber ${slice.instanceNumber} differs from its contour's ${Number(nnnn)}`,
+        );
       }
       const contourFile = join(contourDir, f);
       const contour = await readContourFile(contourFile);

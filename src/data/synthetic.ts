@@ -87,19 +87,23 @@ export function generatePhantom(seed: number, size = 256, options: { classes?: 2
   });
   const rvWall = 3 * s;
   const rvOuter: Ellipse = { ...rv, rx: rv.rx + rvWall, ry: rv.ry + rvWall };
-  const lungs: Ellipse[] = [-1, 1].map((side) => ellipse({
-    cx: body.cx + side * body.rx * 0.64,
-    cy: body.cy - body.ry * 0.1 + rng.uniform(-5, 5) * s,
-    rx: body.rx * pr.uniform(0.18, 0.24),
-    ry: body.ry * pr.uniform(0.45, 0.6),
-    angle: side * 0.2,
-  }));
+  const lungs: Ellipse[] = [-1, 1].map((side) =>
+    ellipse({
+      cx: body.cx + side * body.rx * 0.64,
+      cy: body.cy - body.ry * 0.1 + rng.uniform(-5, 5) * s,
+      rx: body.rx * pr.uniform(0.18, 0.24),
+      ry: body.ry * pr.uniform(0.45, 0.6),
+      angle: side * 0.2,
+    }),
+  );
   const papillary: Ellipse[] = [];
   const nPap = rng.int(3);
   for (let i = 0; i < nPap; i++) {
     const a = rng.uniform(0, 2 * Math.PI);
     const r = lvR * 0.7;
-    papillary.push(ellipse({ cx: lv.cx + Math.cos(a) * r, cy: lv.cy + Math.sin(a) * r, rx: lvR * 0.18, ry: lvR * 0.14, angle: a }));
+    papillary.push(
+      ellipse({ cx: lv.cx + Math.cos(a) * r, cy: lv.cy + Math.sin(a) * r, rx: lvR * 0.18, ry: lvR * 0.14, angle: a }),
+    );
   }
   // Smooth multiplicative bias (coil sensitivity): a tilted plane plus a broad bump.
   const bx = rng.uniform(-0.25, 0.25);
@@ -125,17 +129,29 @@ export function generatePhantom(seed: number, size = 256, options: { classes?: 2
       for (const p of papillary) v = mix(v, myoLevel, coverage(p, px, py, edge));
       const dx = (px - bumpX) / size;
       const dy = (py - bumpY) / size;
-      const bias = 1 + bx * (px / size - 0.5) * 2 + by * (py / size - 0.5) * 2 + bumpA * Math.exp(-(dx * dx + dy * dy) * 8);
+      const bias =
+        1 + bx * (px / size - 0.5) * 2 + by * (py / size - 0.5) * 2 + bumpA * Math.exp(-(dx * dx + dy * dy) * 8);
       v = Math.abs(v * bias + noiseSigma * rng.normal()); // magnitude images: noise folds at 0
       image[y * size + x] = Math.min(255, Math.round(v));
-      label[y * size + x] = signedDistance(lv, px, py) <= 0 ? 1
-        : classes >= 3 && signedDistance(epi, px, py) <= 0 ? 2
-          : classes === 4 && signedDistance(rv, px, py) <= 0 ? 3
-            : 0;
+      label[y * size + x] =
+        signedDistance(lv, px, py) <= 0
+          ? 1
+          : classes >= 3 && signedDistance(epi, px, py) <= 0
+            ? 2
+            : classes === 4 && signedDistance(rv, px, py) <= 0
+              ? 3
+              : 0;
     }
   }
   const patient = phantomPatient(seed);
-  return { name: `${patient}/slice-${String(seed).padStart(4, '0')}`, patient, image, label, height: size, width: size };
+  return {
+    name: `${patient}/slice-${String(seed).padStart(4, '0')}`,
+    patient,
+    image,
+    label,
+    height: size,
+    width: size,
+  };
 }
 
 function mix(under: number, over: number, alpha: number): number {

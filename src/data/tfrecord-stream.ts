@@ -68,7 +68,12 @@ class ByteQueue {
  * `fileBytes`, the size of an uncompressed file, makes a record declared longer than the rest of the file
  * a truncation at once, before its bytes are gathered.
  */
-export async function* tfRecordsFromChunks(chunks: AsyncIterable<Uint8Array>, file: string, gz: boolean, fileBytes?: number): AsyncGenerator<Uint8Array> {
+export async function* tfRecordsFromChunks(
+  chunks: AsyncIterable<Uint8Array>,
+  file: string,
+  gz: boolean,
+  fileBytes?: number,
+): AsyncGenerator<Uint8Array> {
   const where = gz ? ' (offset in the decompressed stream)' : '';
   const queue = new ByteQueue();
   let offset = 0; // of the next unread byte
@@ -88,14 +93,22 @@ export async function* tfRecordsFromChunks(chunks: AsyncIterable<Uint8Array>, fi
           const expected = view.getUint32(8, true);
           if (maskedCrc32c(header.subarray(0, 8)) !== expected) {
             const what = index === 0 ? 'not a TFRecord file, or a corrupt one' : 'corrupt file';
-            throw new DataError(`${file}: record ${index} at byte ${recordOffset}${where}: length CRC mismatch (${what})`);
+            throw new DataError(
+              `${file}: record ${index} at byte ${recordOffset}${where}: length CRC mismatch (${what})`,
+            );
           }
           const len = view.getUint32(0, true) + view.getUint32(4, true) * 2 ** 32;
           if (len > MAX_RECORD_BYTES) {
-            throw new DataError(`${file}: record ${index} at byte ${recordOffset}${where}: implausible length ${len} bytes, more than one record may hold (${MAX_RECORD_BYTES / 2 ** 20} MB; corrupt file)`);
+            throw new DataError(
+              `${file}: record ${index} at byte ${recordOffset}${where}: implausible length ${len} bytes, more than ` +
+                `one record may hold (${MAX_RECORD_BYTES / 2 ** 20} MB; corrupt file)`,
+            );
           }
           if (!gz && fileBytes !== undefined && offset + len + 4 > fileBytes) {
-            throw new DataError(`${file}: truncated: record ${index} at byte ${recordOffset} needs ${12 + len + 4} bytes, only ${fileBytes - recordOffset} remain`);
+            throw new DataError(
+              `${file}: truncated: record ${index} at byte ${recordOffset} needs ${12 + len + 4} bytes, only ` +
+                `${fileBytes - recordOffset} remain`,
+            );
           }
           length = len;
         }
@@ -104,7 +117,9 @@ export async function* tfRecordsFromChunks(chunks: AsyncIterable<Uint8Array>, fi
         const crcBytes = queue.take(4);
         const expected = new DataView(crcBytes.buffer, crcBytes.byteOffset, 4).getUint32(0, true);
         if (maskedCrc32c(data) !== expected) {
-          throw new DataError(`${file}: record ${index} at byte ${recordOffset}${where}: data CRC mismatch (corrupt file)`);
+          throw new DataError(
+            `${file}: record ${index} at byte ${recordOffset}${where}: data CRC mismatch (corrupt file)`,
+          );
         }
         offset += length + 4;
         length = -1;
@@ -121,7 +136,9 @@ export async function* tfRecordsFromChunks(chunks: AsyncIterable<Uint8Array>, fi
     const need = length >= 0 ? 12 + length + 4 : 12;
     const have = length >= 0 ? 12 + queue.size : queue.size;
     const at = length >= 0 ? recordOffset : offset;
-    throw new DataError(`${file}: truncated: record ${index} at byte ${at}${where} needs ${need} bytes, only ${have} remain`);
+    throw new DataError(
+      `${file}: truncated: record ${index} at byte ${at}${where} needs ${need} bytes, only ${have} remain`,
+    );
   }
 }
 
@@ -147,6 +164,8 @@ async function* streamChunks(stream: ReadableStream<Uint8Array>): AsyncGenerator
 export async function* readTfRecordBlob(blob: Blob, file: string): AsyncGenerator<Uint8Array> {
   const gz = isGzip(new Uint8Array(await blob.slice(0, 2).arrayBuffer()));
   const raw = blob.stream() as ReadableStream<Uint8Array>;
-  const stream = gz ? raw.pipeThrough(new DecompressionStream('gzip') as unknown as TransformStream<Uint8Array, Uint8Array>) : raw;
+  const stream = gz
+    ? raw.pipeThrough(new DecompressionStream('gzip') as unknown as TransformStream<Uint8Array, Uint8Array>)
+    : raw;
   yield* tfRecordsFromChunks(streamChunks(stream), file, gz, blob.size);
 }

@@ -50,7 +50,12 @@ export async function* readTfRecords(file: string): AsyncGenerator<Uint8Array> {
   const stream: Readable = gz ? raw.pipe(createGunzip({ chunkSize: 1 << 20 })) : raw;
   if (gz) raw.on('error', (err) => stream.destroy(err));
   try {
-    yield* tfRecordsFromChunks(stream as AsyncIterable<Uint8Array>, file, gz, gz ? undefined : (await fsp.stat(file)).size);
+    yield* tfRecordsFromChunks(
+      stream as AsyncIterable<Uint8Array>,
+      file,
+      gz,
+      gz ? undefined : (await fsp.stat(file)).size,
+    );
   } finally {
     stream.destroy();
     raw.destroy();

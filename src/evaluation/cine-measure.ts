@@ -9,7 +9,16 @@ import { DataError } from '../errors.js';
 import type { DicomSlice } from '../data/dicom-decode.js';
 import type { LabelConvention } from '../models/metadata.js';
 import { largestComponent } from '../imaging/contours.js';
-import { computeLvMass, computeVolumes, measureSliceMask, type ImageMeasure, type MassResult, type MassSlice, type VolumeResult, type VolumeRule } from './volumes.js';
+import {
+  computeLvMass,
+  computeVolumes,
+  measureSliceMask,
+  type ImageMeasure,
+  type MassResult,
+  type MassSlice,
+  type VolumeResult,
+  type VolumeRule,
+} from './volumes.js';
 import { regionMask } from '../imaging/mask-metrics.js';
 import { fillHoles } from '../inference/postprocess.js';
 
@@ -20,7 +29,8 @@ export interface CineImage {
   image: DicomSlice;
 }
 
-/** Anything that turns a cine image into a 0/1 LV mask of the image's size (a class mask for a model of more than two classes). */
+/** Anything that turns a cine image into a 0/1 LV mask of the image's size (a class mask for a model of more than two
+ * classes). */
 export type Segmenter = (image: CineImage) => Promise<Uint8Array>;
 
 /** The in-plane offset of a slice (ImagePositionPatient on the row and column directions), 0 when unknown. */
@@ -34,17 +44,27 @@ function inPlaneOrigin(cine: CineSeries, slice: number): [number, number] {
 /** Masks at grid cells (slice × phase), reduced to their largest connected component. */
 export type MaskGrid = (Uint8Array | undefined)[][];
 
-export function measureGrid(cine: CineSeries, masks: MaskGrid, phases: readonly number[], labels: LabelConvention = 'inside'): (ImageMeasure | undefined)[][] {
-  return masks.map((row, s) => phases.map((p) => {
-    const mask = row[p];
-    return mask ? measureSliceMask(mask, cine.rows, cine.columns, cine.pixelSpacing, inPlaneOrigin(cine, s), labels) : undefined;
-  }));
+export function measureGrid(
+  cine: CineSeries,
+  masks: MaskGrid,
+  phases: readonly number[],
+  labels: LabelConvention = 'inside',
+): (ImageMeasure | undefined)[][] {
+  return masks.map((row, s) =>
+    phases.map((p) => {
+      const mask = row[p];
+      return mask
+        ? measureSliceMask(mask, cine.rows, cine.columns, cine.pixelSpacing, inPlaneOrigin(cine, s), labels)
+        : undefined;
+    }),
+  );
 }
 
 export interface CineMeasurement {
   masks: MaskGrid;
   result: VolumeResult;
-  /** A model with a myocardium class: the region inside the epicardial line (lv ∪ myocardium, holes filled) per image. */
+  /** A model with a myocardium class: the region inside the epicardial line (lv ∪ myocardium, holes filled) per image.
+   * */
   epiMasks?: MaskGrid;
   /** A model with a myocardium class: LV mass and wall thickness at ED over the counted slices (computeLvMass). */
   mass?: MassResult;
@@ -54,12 +74,20 @@ export interface CineMeasurement {
  * The ED slices of a mass: those of `slices` with a mask in both grids at `phase`, measured; the
  * epicardial area at least the endocardial one.
  */
-export function massSlices(cine: CineSeries, endo: MaskGrid, epi: MaskGrid, phase: number, slices: readonly number[], labels: LabelConvention = 'inside'): MassSlice[] {
+export function massSlices(
+  cine: CineSeries,
+  endo: MaskGrid,
+  epi: MaskGrid,
+  phase: number,
+  slices: readonly number[],
+  labels: LabelConvention = 'inside',
+): MassSlice[] {
   return slices.flatMap((s) => {
     const inner = endo[s]?.[phase];
     const outer = epi[s]?.[phase];
     if (!inner || !outer) return [];
-    const area = (mask: Uint8Array): number => measureSliceMask(mask, cine.rows, cine.columns, cine.pixelSpacing, [0, 0], labels).areaMm2;
+    const area = (mask: Uint8Array): number =>
+      measureSliceMask(mask, cine.rows, cine.columns, cine.pixelSpacing, [0, 0], labels).areaMm2;
     const endoAreaMm2 = area(inner);
     return [{ slice: s, zMm: cine.slices[s]!.zMm, endoAreaMm2, epiAreaMm2: Math.max(endoAreaMm2, area(outer)) }];
   });
@@ -70,8 +98,14 @@ export function massSlices(cine: CineSeries, endo: MaskGrid, epi: MaskGrid, phas
  * its masks (a model: as its training masks were; default inside the line). `onImage` reports progress.
  */
 export async function measureCine(
-  cine: CineSeries, segment: Segmenter,
-  options: { rule?: Partial<VolumeRule>; labels?: LabelConvention; onImage?: (done: number, total: number) => void; classes?: readonly string[] } = {},
+  cine: CineSeries,
+  segment: Segmenter,
+  options: {
+    rule?: Partial<VolumeRule>;
+    labels?: LabelConvention;
+    onImage?: (done: number, total: number) => void;
+    classes?: readonly string[];
+  } = {},
 ): Promise<CineMeasurement> {
   const classes = options.classes ?? ['background', 'lv'];
   const lv = Math.max(1, classes.indexOf('lv'));
@@ -92,9 +126,18 @@ export async function measureCine(
       }
       const labels = await segment({ slice: s, phase: p, image });
       const mask = classes.length > 2 ? regionMask(labels, [lv]) : labels;
-      if (epiMasks) epiRow.push(fillHoles(largestComponent(regionMask(labels, [lv, myo]), image.rows, image.columns), image.rows, image.columns));
+      if (epiMasks)
+        epiRow.push(
+          fillHoles(
+            largestComponent(regionMask(labels, [lv, myo]), image.rows, image.columns),
+            image.rows,
+            image.columns,
+          ),
+        );
       if (mask.length !== image.rows * image.columns) {
-        throw new RangeError(`segmenter returned ${mask.length} pixels for the ${image.rows}×${image.columns} image ${image.file}`);
+        throw new RangeError(
+          `segmenter returned ${mask.length} pixels for the ${image.rows}×${image.columns} image ${image.file}`,
+        );
       }
       // Islands apart from the main blob are not the LV blood pool (rule, step 1).
       row.push(largestComponent(mask, image.rows, image.columns));
@@ -104,10 +147,17 @@ export async function measureCine(
     epiMasks?.push(epiRow);
   }
   const phases = Array.from({ length: cine.phases }, (_, p) => p);
-  const result = computeVolumes(measureGrid(cine, masks, phases, options.labels), cine.slices.map((s) => s.zMm), { rule: options.rule, cyclic: true });
+  const result = computeVolumes(
+    measureGrid(cine, masks, phases, options.labels),
+    cine.slices.map((s) => s.zMm),
+    { rule: options.rule, cyclic: true },
+  );
   if (!epiMasks) return { masks, result };
   const counted = result.slices.filter((s) => s.counted).map((s) => s.slice);
-  const mass = computeLvMass(massSlices(cine, masks, epiMasks, result.ed, counted, options.labels), cine.slices.map((s) => s.zMm));
+  const mass = computeLvMass(
+    massSlices(cine, masks, epiMasks, result.ed, counted, options.labels),
+    cine.slices.map((s) => s.zMm),
+  );
   return { masks, result, epiMasks, ...(mass ? { mass } : {}) };
 }
 
@@ -161,18 +211,35 @@ export function measureExperts(
   const empty = new Uint8Array(cine.rows * cine.columns);
   const measure = (masks: MaskGrid): VolumeResult => {
     const filled = masks.map((row, s) => row.map((m, p) => m ?? (cine.grid[s]![p] ? empty : undefined)));
-    return computeVolumes(measureGrid(cine, filled, phases), cine.slices.map((s) => s.zMm), { rule, cyclic: false, phaseNames: phases.map((p) => p + 1) });
+    return computeVolumes(
+      measureGrid(cine, filled, phases),
+      cine.slices.map((s) => s.zMm),
+      { rule, cyclic: false, phaseNames: phases.map((p) => p + 1) },
+    );
   };
   const masks = rasterizeExperts(cine, contours, false);
   const result = measure(masks);
   const asTrainingMasks = measure(rasterizeExperts(cine, contours, true));
   if (phases.length !== 2) {
-    result.warnings.push(`the experts contoured ${phases.length} phase${phases.length === 1 ? '' : 's'} (${phases.map((p) => p + 1).join(', ')}), not ED and ES only`);
+    result.warnings.push(
+      `the experts contoured ` +
+        `${phases.length} phase${phases.length === 1 ? '' : 's'} (${phases.map((p) => p + 1).join(', ')}), not ED ` +
+        `and ES only`,
+    );
   }
   const warnings = [...contours.warnings, ...(outer?.warnings ?? [])];
   if (!outer) return { dir: contours.dir, phases, masks, result, asTrainingMasks, warnings };
   // the mass where both lines exist: massSlices skips the slices without an o-contour
-  const edSlices = massSlices(cine, masks, rasterizeExperts(cine, outer, false), phases[result.ed]!, cine.slices.map((_, s) => s));
-  const mass = computeLvMass(edSlices, cine.slices.map((s) => s.zMm));
+  const edSlices = massSlices(
+    cine,
+    masks,
+    rasterizeExperts(cine, outer, false),
+    phases[result.ed]!,
+    cine.slices.map((_, s) => s),
+  );
+  const mass = computeLvMass(
+    edSlices,
+    cine.slices.map((s) => s.zMm),
+  );
   return { dir: contours.dir, phases, masks, result, asTrainingMasks, mass, warnings };
 }

@@ -35,8 +35,13 @@ export interface ClassSummary {
   perPatient: { patient: string; count: number; meanDice: number; apd: number }[];
 }
 
-/** Scores of `prediction` against `sample`'s label for each region the label marks; distances in mm where the sample has a spacing. */
-export function scoreClasses(sample: Sample, prediction: Uint8Array, regions: readonly ClassRegion[]): Record<string, ClassImageScore> {
+/** Scores of `prediction` against `sample`'s label for each region the label marks; distances in mm where the sample
+ * has a spacing. */
+export function scoreClasses(
+  sample: Sample,
+  prediction: Uint8Array,
+  regions: readonly ClassRegion[],
+): Record<string, ClassImageScore> {
   const out: Record<string, ClassImageScore> = {};
   for (const region of regions) {
     if (sample.labelledClasses && !region.values.every((v) => sample.labelledClasses!.includes(v))) continue;
@@ -74,11 +79,19 @@ export function summarizeClasses(
       meanDice: mean(scored.map((s) => s.dice)),
       apd: mean(distances.map((s) => s.apd)),
       hd95: mean(distances.map((s) => s.hd95)),
-      goodContourRate: unit === 'mm' && contours.length > 0 ? contours.filter((s) => Number.isFinite(s.apd) && s.apd < GOOD_CONTOUR_APD_MM).length / contours.length : NaN,
+      goodContourRate:
+        unit === 'mm' && contours.length > 0
+          ? contours.filter((s) => Number.isFinite(s.apd) && s.apd < GOOD_CONTOUR_APD_MM).length / contours.length
+          : NaN,
       count: scored.length,
       perPatient: patients.map((patient) => {
         const own = scored.filter((s) => s.patient === patient);
-        return { patient, count: own.length, meanDice: mean(own.map((s) => s.dice)), apd: mean(own.filter((s) => Number.isFinite(s.apd)).map((s) => s.apd)) };
+        return {
+          patient,
+          count: own.length,
+          meanDice: mean(own.map((s) => s.dice)),
+          apd: mean(own.filter((s) => Number.isFinite(s.apd)).map((s) => s.apd)),
+        };
       }),
     };
   }

@@ -34,7 +34,13 @@ import { segmentSamples, type SegmentSettings } from '../inference/segment.js';
 import { detectOutputKind, modelInputSize, predictScores, type OutputKind } from '../models/predict.js';
 import { scoresLoss, sparseCrossEntropy, type LossFn } from '../losses/losses.js';
 import { BINARY_CLASSES } from '../data/classes.js';
-import { classRegions, scoreClasses, summarizeClasses, type ClassImageScore, type ClassSummary } from './class-metrics.js';
+import {
+  classRegions,
+  scoreClasses,
+  summarizeClasses,
+  type ClassImageScore,
+  type ClassSummary,
+} from './class-metrics.js';
 
 /** The mean metrics over a dataset: loss, accuracy, the lab's Dice, mean Dice, IoU, precision, recall, HD95, APD. */
 export interface EvaluationMetrics {
@@ -45,7 +51,8 @@ export interface EvaluationMetrics {
   loss: number;
   /** Correct pixels / all pixels, over the whole set. */
   accuracy: number;
-  /** The lab's Dice: per batch, counts pooled over the batch with smooth 1; then the mean over batches (as Keras evaluate averages a metric function). */
+  /** The lab's Dice: per batch, counts pooled over the batch with smooth 1; then the mean over batches (as Keras
+   * evaluate averages a metric function). */
   dice: number;
   /** Mean of per-image Dice (smooth 0; 1 when prediction and label are both empty). */
   meanDice: number;
@@ -87,7 +94,8 @@ export interface PerImageResult {
   lvAreaMm2?: number;
   /** End-diastole or end-systole, for Sunnybrook cine names (data/cardiac-phase.ts). */
   phase?: CardiacPhase;
-  /** Whether the predicted contour is good by the challenge's rule (APD < 5 mm); set where the unit is mm and the expert drew a contour. */
+  /** Whether the predicted contour is good by the challenge's rule (APD < 5 mm); set where the unit is mm and the
+   * expert drew a contour. */
   goodContour?: boolean;
   /** K > 2 classes: each class's (and the epicardium's) scores, where the label marks it. */
   classes?: Record<string, ClassImageScore>;
@@ -102,7 +110,8 @@ export interface EvaluationResult {
   perPhase: Partial<Record<CardiacPhase, GroupSummary>>;
   perPatient: PatientSummary[];
   perImage: PerImageResult[];
-  /** K > 2 classes: per class (and the epicardium), keyed by name; the top-level metrics are the blood pool's (`lv`). */
+  /** K > 2 classes: per class (and the epicardium), keyed by name; the top-level metrics are the blood pool's (`lv`).
+   * */
   classes?: Record<string, ClassSummary>;
 }
 
@@ -130,7 +139,11 @@ export interface EvaluateOptions {
  * Per-image results for one prediction against its sample's label; distances in mm when the sample has a
  * spacing. `counts` lets evaluateModel pass the confusion counts it already has for its totals.
  */
-export function scoreImage(sample: Sample, prediction: Uint8Array, counts = confusionCounts(prediction, sample.label)): PerImageResult {
+export function scoreImage(
+  sample: Sample,
+  prediction: Uint8Array,
+  counts = confusionCounts(prediction, sample.label),
+): PerImageResult {
   const { height, width, spacing } = sample;
   const lvAreaPx = counts.tp + counts.fp;
   const result: PerImageResult = {
@@ -192,7 +205,10 @@ export async function evaluateModel(
       segmented.forEach((s, i) => {
         probabilities.set(s.probabilities!, i * pixels * classNames.length);
       });
-      return { predictions: segmented.map((s) => s.mask), loss: await scoresLoss(lossFn, probabilities, labels, height, width, 'probabilities', labelled) };
+      return {
+        predictions: segmented.map((s) => s.mask),
+        loss: await scoresLoss(lossFn, probabilities, labels, height, width, 'probabilities', labelled),
+      };
     }
     if (options.segment) {
       const segmented = await segmentSamples(model, samples, options.segment);
@@ -203,9 +219,17 @@ export async function evaluateModel(
           probabilities[2 * (i * pixels + k) + 1] = foreground[k]!;
         }
       });
-      return { predictions: segmented.map((s) => s.mask), loss: await scoresLoss(lossFn, probabilities, labels, height, width, 'probabilities') };
+      return {
+        predictions: segmented.map((s) => s.mask),
+        loss: await scoresLoss(lossFn, probabilities, labels, height, width, 'probabilities'),
+      };
     }
-    const { scores, classes } = await predictScores(model, samples.map((s) => s.image), height, width);
+    const { scores, classes } = await predictScores(
+      model,
+      samples.map((s) => s.image),
+      height,
+      width,
+    );
     const masks = argmaxLabels(scores, pixels, classes);
     return {
       predictions: samples.map((_, i) => masks.subarray(i * pixels, (i + 1) * pixels)),
@@ -249,7 +273,10 @@ export async function evaluateModel(
 
   for await (const sample of samples) {
     const { height, width, name } = sample;
-    if (!options.segment && ((fixed.height !== null && fixed.height !== height) || (fixed.width !== null && fixed.width !== width))) {
+    if (
+      !options.segment &&
+      ((fixed.height !== null && fixed.height !== height) || (fixed.width !== null && fixed.width !== width))
+    ) {
       throw new DataError(
         `${name}: image is ${height}×${width} but the model takes ${fixed.height}×${fixed.width}; ` +
           'evaluate on data of the training size (predict resizes, evaluate does not)',
@@ -309,7 +336,6 @@ export async function evaluateModel(
 
 /** `lvseg evaluate --json` and RUN/evaluation.json: every metric at the top level, then the groups and images. */
 export type EvaluationDocument = EvaluationMetrics & Omit<EvaluationResult, 'metrics'>;
-
 
 /**
  * The one JSON document of an evaluation, as `lvseg evaluate --json` prints it and a run's

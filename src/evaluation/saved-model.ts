@@ -44,7 +44,11 @@ export interface SavedModelOptions {
  * The source `data` read with a model's classes: a multi-class model on data that gives the blood pool
  * only (a TFRecord, a binary PNG set) is scored on that: its samples mark classes 0 and 1 alone.
  */
-export async function openSourceForClasses(data: string, options: SourceOptions, classes: readonly string[]): Promise<SampleSource> {
+export async function openSourceForClasses(
+  data: string,
+  options: SourceOptions,
+  classes: readonly string[],
+): Promise<SampleSource> {
   if (classes.length <= 2) return openSource(data, options);
   try {
     return await openSource(data, { ...options, classes });
@@ -62,15 +66,32 @@ export async function openSourceForClasses(data: string, options: SourceOptions,
 }
 
 /** Evaluates the model `modelRef` (a run, model folder, model.json or bundled name) on the source `data`. */
-export async function evaluateSavedModel(modelRef: string, data: string, options: SavedModelOptions = {}): Promise<SavedModelEvaluation> {
+export async function evaluateSavedModel(
+  modelRef: string,
+  data: string,
+  options: SavedModelOptions = {},
+): Promise<SavedModelEvaluation> {
   const { modelJson: modelFile, settings } = resolveModel(modelRef, options);
   const { scale, origin, segment, trainPatients: trained, classes } = settings;
   const source = await openSourceForClasses(data, { scale, spacing: options.spacing }, classes);
   const model = await loadInferenceModel(modelFile);
   try {
-    const result = await evaluateModel(model, source.samples(), { batchSize: options.batchSize ?? 8, ...(segment ? { segment } : {}), classes });
-    const seenPatients = trained && [...new Set(result.perImage.map((r) => r.patient))].filter((p) => trained.includes(p)).sort();
-    return { ...result, modelFile, scale, scaleOrigin: origin, source, ...(segment ? { segment } : {}), ...(seenPatients ? { seenPatients } : {}) };
+    const result = await evaluateModel(model, source.samples(), {
+      batchSize: options.batchSize ?? 8,
+      ...(segment ? { segment } : {}),
+      classes,
+    });
+    const seenPatients =
+      trained && [...new Set(result.perImage.map((r) => r.patient))].filter((p) => trained.includes(p)).sort();
+    return {
+      ...result,
+      modelFile,
+      scale,
+      scaleOrigin: origin,
+      source,
+      ...(segment ? { segment } : {}),
+      ...(seenPatients ? { seenPatients } : {}),
+    };
   } finally {
     model.dispose();
   }

@@ -101,7 +101,10 @@ export function perPatientSummaries(images: readonly ScoredImage[], unit: 'mm' |
 }
 
 /** ED and ES summaries, for the phases the images have (none for data without cine positions). */
-export function perPhaseSummaries(images: readonly ScoredImage[], unit: 'mm' | 'px'): Partial<Record<CardiacPhase, GroupSummary>> {
+export function perPhaseSummaries(
+  images: readonly ScoredImage[],
+  unit: 'mm' | 'px',
+): Partial<Record<CardiacPhase, GroupSummary>> {
   const out: Partial<Record<CardiacPhase, GroupSummary>> = {};
   for (const phase of ['ED', 'ES'] as const) {
     const group = images.filter((r) => r.phase === phase);

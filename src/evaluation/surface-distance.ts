@@ -16,7 +16,9 @@ function checkSpacing(spacing: Spacing | undefined, what: string): Spacing {
   if (spacing === undefined) return [1, 1];
   const [sr, sc] = spacing;
   if (!(sr > 0) || !(sc > 0) || !Number.isFinite(sr) || !Number.isFinite(sc)) {
-    throw new DataError(`${what}: pixel spacing must be two positive numbers [row_mm, column_mm], got [${spacing.join(', ')}]`);
+    throw new DataError(
+      `${what}: pixel spacing must be two positive numbers [row_mm, column_mm], got [${spacing.join(', ')}]`,
+    );
   }
   return spacing;
 }
@@ -54,7 +56,14 @@ export function distanceTransform(features: MaskLike, height: number, width: num
 }
 
 /** d[q] = min_p (step·(q − p))² + f[p] over the lower envelope of parabolas; handles infinite f. */
-function squaredDistance1d(f: Float64Array, n: number, step: number, d: Float64Array, v: Int32Array, z: Float64Array): void {
+function squaredDistance1d(
+  f: Float64Array,
+  n: number,
+  step: number,
+  d: Float64Array,
+  v: Int32Array,
+  z: Float64Array,
+): void {
   let k = -1;
   for (let q = 0; q < n; q++) {
     if (f[q] === Infinity) continue;
@@ -103,12 +112,30 @@ export function percentile(values: ArrayLike<number>, p: number): number {
 /**
  * Distances from each boundary pixel of `from` to the nearest boundary pixel of `to`, in spacing units.
  */
-export function directedBoundaryDistances(from: MaskLike, to: MaskLike, height: number, width: number, spacing?: Spacing): Float64Array {
-  return boundaryToBoundary(boundaryPixels(from, height, width), boundaryPixels(to, height, width), height, width, spacing);
+export function directedBoundaryDistances(
+  from: MaskLike,
+  to: MaskLike,
+  height: number,
+  width: number,
+  spacing?: Spacing,
+): Float64Array {
+  return boundaryToBoundary(
+    boundaryPixels(from, height, width),
+    boundaryPixels(to, height, width),
+    height,
+    width,
+    spacing,
+  );
 }
 
 /** directedBoundaryDistances on boundaries already found, so hausdorff95 finds each mask's only once. */
-function boundaryToBoundary(fromBoundary: MaskLike, toBoundary: MaskLike, height: number, width: number, spacing?: Spacing): Float64Array {
+function boundaryToBoundary(
+  fromBoundary: MaskLike,
+  toBoundary: MaskLike,
+  height: number,
+  width: number,
+  spacing?: Spacing,
+): Float64Array {
   const field = distanceTransform(toBoundary, height, width, spacing);
   const out: number[] = [];
   for (let i = 0; i < fromBoundary.length; i++) if (fromBoundary[i] !== 0) out.push(field[i]!);
@@ -181,7 +208,13 @@ export function meanContourDistance(from: readonly Point[], to: readonly Point[]
  * (extractContour); distances go to the nearest point of the expert polygon, not only its vertices.
  * Like the challenge, one-directional (automatic → expert).
  */
-export function averagePerpendicularDistance(pred: MaskLike, label: MaskLike, height: number, width: number, spacing?: Spacing): number {
+export function averagePerpendicularDistance(
+  pred: MaskLike,
+  label: MaskLike,
+  height: number,
+  width: number,
+  spacing?: Spacing,
+): number {
   checkSpacing(spacing, 'averagePerpendicularDistance');
   const auto = extractContour(pred, height, width);
   const expert = extractContour(label, height, width);

@@ -26,7 +26,8 @@ export interface VolumeRule {
   maxCentreShiftMm: number;
   maxRepairs: number;
   maxAxisStepMm: number;
-  /** A mask covering more of the image than this fraction is not an LV (the LV is < 10% of a short-axis field of view). */
+  /** A mask covering more of the image than this fraction is not an LV (the LV is < 10% of a short-axis field of view).
+   * */
   maxImageFraction: number;
   /**
    * An end slice whose area at ES exceeds its area at ED by more than this fraction is not the ventricle:
@@ -76,15 +77,26 @@ export const DEFAULT_VOLUME_RULE: VolumeRule = {
 export function describeVolumeRule(rule: VolumeRule): string {
   return (
     `each image's mask reduced to its largest connected component; LV absent below ${rule.minAreaMm2} mm²; ` +
-    `a mask over more than ${Math.round(rule.maxImageFraction * 100)}% of the image is not an LV and excludes its slice; ` +
-    `an image jumps when its area differs from the median of its 4 nearest phases by more than ${Math.round(rule.maxAreaChange * 100)}% ` +
+    `a mask over more than ${Math.round(rule.maxImageFraction * 100)}% of the image is not an LV and excludes its ` +
+    `slice; ` +
+    `an image jumps when its area differs from the median of its 4 nearest phases by more than ` +
+    `${Math.round(rule.maxAreaChange * 100)}% ` +
     `(scaled by 20 / phases below 20 phases) ` +
-    `or its centre by more than ${rule.maxCentreShiftMm} mm; a slice counts when the LV is present in every phase, up to ` +
-    `${rule.maxRepairs} isolated absent/jumping images interpolated from their neighbouring phases; counted slices form one stack ` +
-    `(single excluded slices inside bridged, slices beyond 2+ excluded ones dropped, end slices more than ${rule.maxAxisStepMm} mm ` +
-    `off the neighbouring slice's centre dropped, end slices whose area grows by more than ${Math.round(rule.maxSystolicGrowth * 100)}% from ED to ES dropped, ` +
-    `in a full cycle end slices whose area changes lastingly by more than ${Math.round(rule.maxPhaseStep * 100)}% of their largest area between two consecutive phases ` +
-    `(scaled by 20 / phases below 20 phases) dropped as crossed by the valve plane, over 5+ phases a basal end slice whose area correlates with the rest of the stack's by less than ${rule.minBasalCorrelation} dropped as the atrium); volume = Σ area × disc thickness (half the distance to each neighbouring counted slice centre; outwards at the ends, half the slice spacing)`
+    `or its centre by more than ${rule.maxCentreShiftMm} mm; a slice counts when the LV is present in every phase, ` +
+    `up to ` +
+    `${rule.maxRepairs} isolated absent/jumping images interpolated from their neighbouring phases; counted slices ` +
+    `form one stack ` +
+    `(single excluded slices inside bridged, slices beyond 2+ excluded ones dropped, end slices more than ` +
+    `${rule.maxAxisStepMm} mm ` +
+    `off the neighbouring slice's centre dropped, end slices whose area grows by more than ` +
+    `${Math.round(rule.maxSystolicGrowth * 100)}% from ED to ES dropped, ` +
+    `in a full cycle end slices whose area changes lastingly by more than ${Math.round(rule.maxPhaseStep * 100)}% of ` +
+    `their largest area between two consecutive phases ` +
+    `(scaled by 20 / phases below 20 phases) dropped as crossed by the valve plane, over 5+ phases a basal end slice ` +
+    `whose area correlates with the rest of the stack's by less than ${rule.minBasalCorrelation} dropped as the ` +
+    `atrium); ` +
+    `volume = Σ area × disc thickness (half the distance to each neighbouring counted slice centre; outwards at the ` +
+    `ends, half the slice spacing)`
   );
 }
 
@@ -112,15 +124,24 @@ const EDGE_PIXEL_OUTSIDE = 0.6;
  * measured to the line through its edge pixels, as the experts' areas are.
  */
 export function measureSliceMask(
-  mask: ArrayLike<number>, rows: number, columns: number, pixelSpacing: readonly [number, number], origin: readonly [number, number] = [0, 0],
+  mask: ArrayLike<number>,
+  rows: number,
+  columns: number,
+  pixelSpacing: readonly [number, number],
+  origin: readonly [number, number] = [0, 0],
   labels: LabelConvention = 'inside',
 ): ImageMeasure {
-  let n = 0, sumRow = 0, sumCol = 0, edge = 0;
-  const on = (r: number, c: number): boolean => r >= 0 && r < rows && c >= 0 && c < columns && mask[r * columns + c] !== 0;
+  let n = 0,
+    sumRow = 0,
+    sumCol = 0,
+    edge = 0;
+  const on = (r: number, c: number): boolean =>
+    r >= 0 && r < rows && c >= 0 && c < columns && mask[r * columns + c] !== 0;
   for (let i = 0; i < rows * columns; i++) {
     if (mask[i] === 0) continue;
     n++;
-    const r = Math.floor(i / columns), c = i % columns;
+    const r = Math.floor(i / columns),
+      c = i % columns;
     sumRow += r;
     sumCol += c;
     if (labels === 'contour-included' && !(on(r - 1, c) && on(r + 1, c) && on(r, c - 1) && on(r, c + 1))) edge++;
@@ -128,7 +149,11 @@ export function measureSliceMask(
   const area = Math.max(0, n - EDGE_PIXEL_OUTSIDE * edge);
   const measure: ImageMeasure = { areaMm2: area * pixelSpacing[0] * pixelSpacing[1], fraction: n / (rows * columns) };
   // Pixel centres at +0.5, as the contour files count them.
-  if (n > 0) measure.centreMm = [origin[0] + (sumCol / n + 0.5) * pixelSpacing[1], origin[1] + (sumRow / n + 0.5) * pixelSpacing[0]];
+  if (n > 0)
+    measure.centreMm = [
+      origin[0] + (sumCol / n + 0.5) * pixelSpacing[1],
+      origin[1] + (sumRow / n + 0.5) * pixelSpacing[0],
+    ];
   return measure;
 }
 
@@ -183,7 +208,9 @@ function listPhases(numbers: readonly number[]): string {
   for (let i = 0; i < numbers.length; i++) {
     let j = i;
     while (j + 1 < numbers.length && numbers[j + 1] === numbers[j]! + 1) j++;
-    parts.push(j > i + 1 ? `${numbers[i]}–${numbers[j]}` : j === i + 1 ? `${numbers[i]}, ${numbers[j]}` : String(numbers[i]));
+    parts.push(
+      j > i + 1 ? `${numbers[i]}–${numbers[j]}` : j === i + 1 ? `${numbers[i]}, ${numbers[j]}` : String(numbers[i]),
+    );
     i = j;
   }
   return parts.join(', ');
@@ -193,7 +220,14 @@ function listPhases(numbers: readonly number[]): string {
 function classify(row: readonly (ImageMeasure | undefined)[], rule: VolumeRule, cyclic: boolean): CellStatus[] {
   const P = row.length;
   const status: CellStatus[] = row.map((m) =>
-    m === undefined ? 'missing' : (m.fraction ?? 0) > rule.maxImageFraction ? 'oversized' : m.areaMm2 < rule.minAreaMm2 ? 'absent' : 'ok');
+    m === undefined
+      ? 'missing'
+      : (m.fraction ?? 0) > rule.maxImageFraction
+        ? 'oversized'
+        : m.areaMm2 < rule.minAreaMm2
+          ? 'absent'
+          : 'ok',
+  );
   if (!cyclic || P < 5) return status;
   const at = (p: number): number => ((p % P) + P) % P;
   // The four nearest phases span a fifth of a 20-phase cycle but half of an 8-phase one, where a beating
@@ -205,9 +239,10 @@ function classify(row: readonly (ImageMeasure | undefined)[], rule: VolumeRule, 
     const m = row[p]!;
     const expected = median(near.map((q) => row[q]!.areaMm2));
     const centres = near.map((q) => row[q]!.centreMm).filter((c): c is [number, number] => c !== undefined);
-    const centreShift = m.centreMm && centres.length >= least
-      ? Math.hypot(m.centreMm[0] - median(centres.map((c) => c[0])), m.centreMm[1] - median(centres.map((c) => c[1])))
-      : 0;
+    const centreShift =
+      m.centreMm && centres.length >= least
+        ? Math.hypot(m.centreMm[0] - median(centres.map((c) => c[0])), m.centreMm[1] - median(centres.map((c) => c[1])))
+        : 0;
     return Math.abs(m.areaMm2 - expected) > areaLimit * expected || centreShift > rule.maxCentreShiftMm;
   };
   const first = status.map((c, p): CellStatus => {
@@ -224,11 +259,16 @@ function classify(row: readonly (ImageMeasure | undefined)[], rule: VolumeRule, 
  * is one image's measure (undefined: no image), slices in order along the normal with centres `zMm`.
  * Throws a DataError when no slice counts or no phase has a volume.
  */
-export function computeVolumes(measures: readonly (readonly (ImageMeasure | undefined)[])[], zMm: readonly number[], options: VolumeOptions): VolumeResult {
+export function computeVolumes(
+  measures: readonly (readonly (ImageMeasure | undefined)[])[],
+  zMm: readonly number[],
+  options: VolumeOptions,
+): VolumeResult {
   const rule: VolumeRule = { ...DEFAULT_VOLUME_RULE, ...options.rule };
   const P = measures[0]?.length ?? 0;
   if (measures.length === 0 || P === 0) throw new DataError('no images to measure');
-  if (zMm.length !== measures.length || measures.some((r) => r.length !== P)) throw new DataError('computeVolumes: one z per slice and the same phases on every slice');
+  if (zMm.length !== measures.length || measures.some((r) => r.length !== P))
+    throw new DataError('computeVolumes: one z per slice and the same phases on every slice');
   const name = (p: number): number => options.phaseNames?.[p] ?? p + 1;
   const warnings: string[] = [];
 
@@ -243,19 +283,26 @@ export function computeVolumes(measures: readonly (readonly (ImageMeasure | unde
     }
     const oversized = status.flatMap((c, p) => (c === 'oversized' ? [p] : []));
     if (oversized.length > 0) {
-      record.reason = `mask covers more than ${Math.round(rule.maxImageFraction * 100)}% of the image at phase${oversized.length > 1 ? 's' : ''} ${listPhases(oversized.map(name))}: not an LV (wrongly scaled input?)`;
+      record.reason =
+        `mask covers more than ${Math.round(rule.maxImageFraction * 100)}% of the image at ` +
+        `phase${oversized.length > 1 ? 's' : ''} ${listPhases(oversized.map(name))}: not an LV (wrongly scaled input?)`;
       return record;
     }
     const absent = status.flatMap((c, p) => (c === 'absent' ? [p] : []));
     const jumps = status.flatMap((c, p) => (c === 'jump' ? [p] : []));
     if (absent.length > 0) {
-      record.reason = absent.length === P ? 'no LV in any phase' : `no LV at phase${absent.length > 1 ? 's' : ''} ${listPhases(absent.map(name))}`;
+      record.reason =
+        absent.length === P
+          ? 'no LV in any phase'
+          : `no LV at phase${absent.length > 1 ? 's' : ''} ${listPhases(absent.map(name))}`;
       return record;
     }
     if (jumps.length > 0) {
       const adjacent = jumps.some((p) => jumps.includes((p + 1) % P));
       if (jumps.length > rule.maxRepairs || adjacent) {
-        record.reason = `implausible mask at phase${jumps.length > 1 ? 's' : ''} ${listPhases(jumps.map(name))} (jumps between phases)`;
+        record.reason =
+          `implausible mask at ` +
+          `phase${jumps.length > 1 ? 's' : ''} ${listPhases(jumps.map(name))} (jumps between phases)`;
         return record;
       }
       for (const p of jumps) {
@@ -263,7 +310,10 @@ export function computeVolumes(measures: readonly (readonly (ImageMeasure | unde
         used[p] = mean(neighbours);
         status[p] = 'repaired';
       }
-      warnings.push(`slice ${s + 1}: implausible mask at phase${jumps.length > 1 ? 's' : ''} ${listPhases(jumps.map(name))}, area interpolated from the neighbouring phases`);
+      warnings.push(
+        `slice ${s + 1}: implausible mask at phase${jumps.length > 1 ? 's' : ''} ${listPhases(jumps.map(name))}, ` +
+          `area interpolated from the neighbouring phases`,
+      );
     }
     record.counted = true;
     return record;
@@ -280,14 +330,19 @@ export function computeVolumes(measures: readonly (readonly (ImageMeasure | unde
   // Disc thickness: half the distance to each neighbouring counted slice centre, so a slice left out
   // inside the stack is covered half by each neighbour (linear interpolation of the area); outwards at
   // the ends, half the distance to the next slice of the stack (counted or not), else to the one inside.
-  if (zMm.length < 2) throw new DataError('a single slice: the distance between slices is unknown, no volume can be computed');
-  const physicalGap = (s: number, dir: -1 | 1): number => Math.abs(zMm[s + dir] === undefined ? zMm[s - dir]! - zMm[s]! : zMm[s + dir]! - zMm[s]!);
+  if (zMm.length < 2)
+    throw new DataError('a single slice: the distance between slices is unknown, no volume can be computed');
+  const physicalGap = (s: number, dir: -1 | 1): number =>
+    Math.abs(zMm[s + dir] === undefined ? zMm[s - dir]! - zMm[s]! : zMm[s + dir]! - zMm[s]!);
   counted.forEach((s, i) => {
     const before = i > 0 ? Math.abs(s.zMm - counted[i - 1]!.zMm) : physicalGap(s.slice, -1);
     const after = i + 1 < counted.length ? Math.abs(counted[i + 1]!.zMm - s.zMm) : physicalGap(s.slice, 1);
     s.thicknessMm = (before + after) / 2;
   });
-  if (counted.length < 3) warnings.push(`only ${counted.length} slice${counted.length > 1 ? 's' : ''} counted: the volumes miss most of the ventricle`);
+  if (counted.length < 3)
+    warnings.push(
+      `only ${counted.length} slice${counted.length > 1 ? 's' : ''} counted: the volumes miss most of the ventricle`,
+    );
 
   const volumesMl = Array.from({ length: P }, (_, p) => {
     let sum = 0;
@@ -299,15 +354,30 @@ export function computeVolumes(measures: readonly (readonly (ImageMeasure | unde
     return sum / 1000;
   });
   const known = volumesMl.flatMap((v, p) => (v === null ? [] : [p]));
-  if (known.length === 0) throw new DataError('every phase lacks an image on a counted slice; no volume can be computed');
+  if (known.length === 0)
+    throw new DataError('every phase lacks an image on a counted slice; no volume can be computed');
   const unknown = volumesMl.flatMap((v, p) => (v === null ? [name(p)] : []));
   if (unknown.length > 0) {
-    warnings.push(`no volume at phase${unknown.length > 1 ? 's' : ''} ${listPhases(unknown)} (an image is missing on a counted slice): ED and ES are chosen among the other ${known.length} phases`);
+    warnings.push(
+      `no volume at phase${unknown.length > 1 ? 's' : ''} ${listPhases(unknown)} (an image is missing on a counted ` +
+        `slice): ED and ES are chosen among the other ${known.length} phases`,
+    );
   }
   const ed = known.reduce((a, p) => (volumesMl[p]! > volumesMl[a]! ? p : a));
   const es = known.reduce((a, p) => (volumesMl[p]! < volumesMl[a]! ? p : a));
-  const edvMl = volumesMl[ed]!, esvMl = volumesMl[es]!;
-  return { slices, volumesMl, ed, es, edvMl, esvMl, svMl: edvMl - esvMl, efPct: edvMl > 0 ? (100 * (edvMl - esvMl)) / edvMl : 0, warnings };
+  const edvMl = volumesMl[ed]!,
+    esvMl = volumesMl[es]!;
+  return {
+    slices,
+    volumesMl,
+    ed,
+    es,
+    edvMl,
+    esvMl,
+    svMl: edvMl - esvMl,
+    efPct: edvMl > 0 ? (100 * (edvMl - esvMl)) / edvMl : 0,
+    warnings,
+  };
 }
 
 /** The mean centre of a slice's measured masks (jumping images left out). */
@@ -318,7 +388,12 @@ function sliceCentre(s: SliceVolumes, row: readonly (ImageMeasure | undefined)[]
 }
 
 /** Drops counted slices that do not belong to the one LV stack (see VolumeRule). */
-function keepOneStack(slices: SliceVolumes[], measures: readonly (readonly (ImageMeasure | undefined)[])[], rule: VolumeRule, warnings: string[]): void {
+function keepOneStack(
+  slices: SliceVolumes[],
+  measures: readonly (readonly (ImageMeasure | undefined)[])[],
+  rule: VolumeRule,
+  warnings: string[],
+): void {
   // Runs of counted slices; a single excluded slice between two counted ones joins them.
   const runs: SliceVolumes[][] = [];
   let gap = Infinity;
@@ -328,12 +403,20 @@ function keepOneStack(slices: SliceVolumes[], measures: readonly (readonly (Imag
       continue;
     }
     if (gap >= 2 || runs.length === 0) runs.push([]);
-    else if (gap === 1) warnings.push(`slice ${s.slice} is left out inside the stack (${slices[s.slice - 1]!.reason}): its disc is covered by slices ${s.slice - 1} and ${s.slice + 1}`);
+    else if (gap === 1)
+      warnings.push(
+        `slice ${s.slice} is left out inside the stack (${slices[s.slice - 1]!.reason}): its disc is covered by ` +
+          `slices ${s.slice - 1} and ${s.slice + 1}`,
+      );
     runs[runs.length - 1]!.push(s);
     gap = 0;
   }
-  const size = (run: SliceVolumes[]): number => run.reduce((a, s) => a + mean(s.usedAreasMm2.filter((v): v is number => v !== null)), 0);
-  const main = runs.reduce<SliceVolumes[] | undefined>((best, r) => (!best || size(r) > size(best) ? r : best), undefined);
+  const size = (run: SliceVolumes[]): number =>
+    run.reduce((a, s) => a + mean(s.usedAreasMm2.filter((v): v is number => v !== null)), 0);
+  const main = runs.reduce<SliceVolumes[] | undefined>(
+    (best, r) => (!best || size(r) > size(best) ? r : best),
+    undefined,
+  );
   for (const run of runs) {
     if (run === main) continue;
     for (const s of run) {
@@ -347,12 +430,15 @@ function keepOneStack(slices: SliceVolumes[], measures: readonly (readonly (Imag
   for (;;) {
     if (stack.length < 2) break;
     const check = (end: SliceVolumes, next: SliceVolumes): boolean => {
-      const a = sliceCentre(end, measures[end.slice]!), b = sliceCentre(next, measures[next.slice]!);
+      const a = sliceCentre(end, measures[end.slice]!),
+        b = sliceCentre(next, measures[next.slice]!);
       if (!a || !b) return false;
       const d = Math.hypot(a[0] - b[0], a[1] - b[1]);
       if (d <= rule.maxAxisStepMm) return false;
       end.counted = false;
-      end.reason = `off the LV axis: its mask centre is ${d.toFixed(1)} mm from slice ${next.slice + 1}'s (beyond the valve or the apex?)`;
+      end.reason =
+        `off the LV axis: its mask centre is ${d.toFixed(1)} mm from slice ${next.slice + 1}'s (beyond ` +
+        `the valve or the apex?)`;
       return true;
     };
     if (check(stack[0]!, stack[1]!)) stack.shift();
@@ -384,8 +470,11 @@ function largestPhaseStep(areas: readonly (number | null)[]): { step: number; fr
 
 /** Pearson's correlation of two series; NaN when either is constant. */
 function pearson(a: readonly number[], b: readonly number[]): number {
-  const ma = mean(a), mb = mean(b);
-  let ab = 0, aa = 0, bb = 0;
+  const ma = mean(a),
+    mb = mean(b);
+  let ab = 0,
+    aa = 0,
+    bb = 0;
   for (let i = 0; i < a.length; i++) {
     ab += (a[i]! - ma) * (b[i]! - mb);
     aa += (a[i]! - ma) ** 2;
@@ -401,13 +490,19 @@ function pearson(a: readonly number[], b: readonly number[]): number {
  * plane crosses it; see VolumeRule.maxPhaseStep), and over five or more phases a basal end slice whose
  * area moves against the rest (VolumeRule.minBasalCorrelation). The same slices count at every phase.
  */
-function dropNonVentricularEnds(slices: SliceVolumes[], rule: VolumeRule, cyclic: boolean, name: (p: number) => number): void {
+function dropNonVentricularEnds(
+  slices: SliceVolumes[],
+  rule: VolumeRule,
+  cyclic: boolean,
+  name: (p: number) => number,
+): void {
   for (;;) {
     const counted = slices.filter((s) => s.counted);
     if (counted.length < 3) return;
     const P = counted[0]!.usedAreasMm2.length;
     const sums = Array.from({ length: P }, (_, p) =>
-      counted.every((s) => s.usedAreasMm2[p] !== null) ? counted.reduce((a, s) => a + s.usedAreasMm2[p]!, 0) : null);
+      counted.every((s) => s.usedAreasMm2[p] !== null) ? counted.reduce((a, s) => a + s.usedAreasMm2[p]!, 0) : null,
+    );
     const known = sums.flatMap((v, p) => (v === null ? [] : [p]));
     if (known.length < 2) return;
     const ed = known.reduce((a, p) => (sums[p]! > sums[a]! ? p : a));
@@ -415,15 +510,20 @@ function dropNonVentricularEnds(slices: SliceVolumes[], rule: VolumeRule, cyclic
     const stepLimit = rule.maxPhaseStep * Math.max(1, 20 / P);
     const why = (s: SliceVolumes): string | undefined => {
       if (s.usedAreasMm2[es]! > (1 + rule.maxSystolicGrowth) * s.usedAreasMm2[ed]!) {
-        return `its area grows from ED to ES (${s.usedAreasMm2[ed]!.toFixed(0)} to ${s.usedAreasMm2[es]!.toFixed(0)} mm²): not the ventricle (the atrium beyond the valve?)`;
+        return (
+          `its area grows from ED to ES (${s.usedAreasMm2[ed]!.toFixed(0)} to ` +
+          `${s.usedAreasMm2[es]!.toFixed(0)} mm²): not the ventricle (the atrium beyond the valve?)`
+        );
       }
       if (!cyclic || P < 5) return undefined;
       const largest = Math.max(...s.areasMm2.filter((a): a is number => a !== null));
       const { step, from, to } = largestPhaseStep(s.areasMm2);
       if (step <= stepLimit * largest) return undefined;
       return (
-        `its area steps by ${Math.round((100 * step) / largest)}% of its largest from phase ${name(from)} to ${name(to)} ` +
-        `(${s.areasMm2[from]!.toFixed(0)} to ${s.areasMm2[to]!.toFixed(0)} mm²; a slice inside the ventricle changes by at most ${Math.round(100 * stepLimit)}%): ` +
+        `its area steps by ${Math.round((100 * step) / largest)}% of its largest from phase ${name(from)} to ` +
+        `${name(to)} ` +
+        `(${s.areasMm2[from]!.toFixed(0)} to ${s.areasMm2[to]!.toFixed(0)} mm²; a slice inside the ventricle changes ` +
+        `by at most ${Math.round(100 * stepLimit)}%): ` +
         'the valve plane crosses it, ventricle in some phases, atrium or outflow tract in others'
       );
     };
@@ -432,9 +532,15 @@ function dropNonVentricularEnds(slices: SliceVolumes[], rule: VolumeRule, cyclic
     const movesAgainst = (s: SliceVolumes): string | undefined => {
       if (s !== basal || known.length < 5) return undefined;
       const rest = known.map((p) => sums[p]! - s.usedAreasMm2[p]!);
-      const r = pearson(known.map((p) => s.usedAreasMm2[p]!), rest);
+      const r = pearson(
+        known.map((p) => s.usedAreasMm2[p]!),
+        rest,
+      );
       if (!(r < rule.minBasalCorrelation)) return undefined;
-      return `its area moves against the rest of the ventricle over the cycle (correlation ${r.toFixed(2)}): the atrium beyond the valve, filling while the ventricle empties`;
+      return (
+        `its area moves against the rest of the ventricle over the cycle (correlation ${r.toFixed(2)}): the ` +
+        `atrium beyond the valve, filling while the ventricle empties`
+      );
     };
     const dropped = ends.map((s) => ({ s, reason: why(s) ?? movesAgainst(s) })).find((e) => e.reason !== undefined);
     if (!dropped) return;
@@ -494,7 +600,8 @@ export function computeLvMass(slices: readonly MassSlice[], allZMm: readonly num
     const thicknessMm = (before + after) / 2;
     const myocardiumMm2 = Math.max(0, s.epiAreaMm2 - s.endoAreaMm2);
     volume += (myocardiumMm2 * thicknessMm) / 1000;
-    const wallThicknessMm = Math.sqrt(Math.max(s.epiAreaMm2, s.endoAreaMm2) / Math.PI) - Math.sqrt(s.endoAreaMm2 / Math.PI);
+    const wallThicknessMm =
+      Math.sqrt(Math.max(s.epiAreaMm2, s.endoAreaMm2) / Math.PI) - Math.sqrt(s.endoAreaMm2 / Math.PI);
     return { slice: s.slice, myocardiumMm2, thicknessMm, wallThicknessMm };
   });
   return {

@@ -121,9 +121,19 @@ function samePads(size: number | null, kernel: number, stride: number, dilation 
 }
 
 /** Pads (or auto_pad) attributes of a convolution or pooling over a channels-last input `shape`. */
-function windowPadding(padding: unknown, shape: Shape, kernel: [number, number], strides: [number, number], dilation: [number, number], layer: string): Attribute[] {
+function windowPadding(
+  padding: unknown,
+  shape: Shape,
+  kernel: [number, number],
+  strides: [number, number],
+  dilation: [number, number],
+  layer: string,
+): Attribute[] {
   if (padding === 'valid') return [ints('pads', [0, 0, 0, 0])];
-  if (padding !== 'same') throw new ModelSpecError(`layer '${layer}': padding '${String(padding)}' has no ONNX form here; lvseg exports 'same' and 'valid'`);
+  if (padding !== 'same')
+    throw new ModelSpecError(
+      `layer '${layer}': padding '${String(padding)}' has no ONNX form here; lvseg exports 'same' and 'valid'`,
+    );
   const h = samePads(shape[1]!, kernel[0], strides[0], dilation[0]);
   const w = samePads(shape[2]!, kernel[1], strides[1], dilation[1]);
   // SAME_UPPER puts the odd pixel after, as TF's same does; used where the size is only known at run time
@@ -141,14 +151,23 @@ function onnxAxis(axis: number, rank: number): number {
 /** Float32 values of a layer's weights, by their short name (`kernel`, `bias`, `gamma`, `moving_mean`…). */
 function weightsOf(layer: tfl.layers.Layer): Map<string, { values: Float32Array; shape: number[] }> {
   const values = layer.getWeights();
-  return new Map(layer.weights.map((w, i) => [w.originalName.split('/').pop()!, { values: values[i]!.dataSync() as Float32Array, shape: values[i]!.shape }]));
+  return new Map(
+    layer.weights.map((w, i) => [
+      w.originalName.split('/').pop()!,
+      { values: values[i]!.dataSync() as Float32Array, shape: values[i]!.shape },
+    ]),
+  );
 }
 
 /**
  * `kernel` of shape [a, b, c, d] reordered to [order…] (indices into [a, b, c, d]): Conv2D's
  * [kh, kw, in, out] becomes ONNX's [out, in, kh, kw] with order [3, 2, 0, 1].
  */
-function permute4(values: Float32Array, shape: number[], order: [number, number, number, number]): { values: Float32Array; shape: number[] } {
+function permute4(
+  values: Float32Array,
+  shape: number[],
+  order: [number, number, number, number],
+): { values: Float32Array; shape: number[] } {
   const outShape = order.map((o) => shape[o]!);
   const strides = [shape[1]! * shape[2]! * shape[3]!, shape[2]! * shape[3]!, shape[3]!, 1];
   const out = new Float32Array(values.length);
@@ -168,15 +187,26 @@ function permute4(values: Float32Array, shape: number[], order: [number, number,
 /** The activation `name` applied to `input` (rank `rank`), or `input` itself for linear. */
 function activation(g: GraphWriter, input: string, name: unknown, rank: number, base: string): string {
   switch (name ?? 'linear') {
-    case 'linear': return input;
-    case 'relu': return g.node('Relu', [input], base);
-    case 'sigmoid': return g.node('Sigmoid', [input], base);
-    case 'tanh': return g.node('Tanh', [input], base);
-    case 'elu': return g.node('Elu', [input], base);
-    case 'softplus': return g.node('Softplus', [input], base);
+    case 'linear':
+      return input;
+    case 'relu':
+      return g.node('Relu', [input], base);
+    case 'sigmoid':
+      return g.node('Sigmoid', [input], base);
+    case 'tanh':
+      return g.node('Tanh', [input], base);
+    case 'elu':
+      return g.node('Elu', [input], base);
+    case 'softplus':
+      return g.node('Softplus', [input], base);
     // Keras' softmax is over the last (class) axis: the channel axis of the ONNX form
-    case 'softmax': return g.node('Softmax', [input], base, [int('axis', onnxAxis(-1, rank))]);
-    default: throw new ModelSpecError(`layer '${base}': activation '${String(name)}' has no ONNX form in lvseg export; use relu, sigmoid, tanh, elu, softplus, softmax or linear`);
+    case 'softmax':
+      return g.node('Softmax', [input], base, [int('axis', onnxAxis(-1, rank))]);
+    default:
+      throw new ModelSpecError(
+        `layer '${base}': activation '${String(name)}' has no ONNX form in lvseg export; use relu, sigmoid, tanh, ` +
+          `elu, softplus, softmax or linear`,
+      );
   }
 }
 
@@ -191,13 +221,20 @@ function writeLayer(g: GraphWriter, layer: tfl.layers.Layer, inputs: Value[], ou
   const [x] = inputs;
   const rank = outShape.length;
   const need4d = (): void => {
-    if (x!.shape.length !== 4) throw new ModelSpecError(`layer '${name}' (${cls}) on a rank-${x!.shape.length} value: lvseg export takes it on [batch, height, width, channels] only`);
+    if (x!.shape.length !== 4)
+      throw new ModelSpecError(
+        `layer '${name}' (${cls}) on a rank-${x!.shape.length} value: lvseg export takes it on [batch, height, ` +
+          `width, channels] only`,
+      );
   };
   switch (cls) {
     case 'Conv2D':
     case 'Conv2DTranspose': {
       need4d();
-      if (config.dataFormat === 'channels_first') throw new ModelSpecError(`layer '${name}': channels_first convolutions are not exported; lvseg builds channels_last`);
+      if (config.dataFormat === 'channels_first')
+        throw new ModelSpecError(
+          `layer '${name}': channels_first convolutions are not exported; lvseg builds channels_last`,
+        );
       const kernelSize = pair(config.kernelSize, `layer '${name}' kernelSize`);
       const strides = pair(config.strides ?? 1, `layer '${name}' strides`);
       const dilation = pair(config.dilationRate ?? 1, `layer '${name}' dilationRate`);
@@ -211,15 +248,20 @@ function writeLayer(g: GraphWriter, layer: tfl.layers.Layer, inputs: Value[], ou
       const common = [ints('kernel_shape', kernelSize), ints('strides', strides), ints('dilations', dilation)];
       let y: string;
       if (cls === 'Conv2D') {
-        y = g.node('Conv', inputsOfNode, name, [...common, ...windowPadding(config.padding, x!.shape, kernelSize, strides, dilation, name)]);
+        y = g.node('Conv', inputsOfNode, name, [
+          ...common,
+          ...windowPadding(config.padding, x!.shape, kernelSize, strides, dilation, name),
+        ]);
       } else {
-        if (dilation[0] !== 1 || dilation[1] !== 1) throw new ModelSpecError(`layer '${name}': a dilated Conv2DTranspose is not exported`);
+        if (dilation[0] !== 1 || dilation[1] !== 1)
+          throw new ModelSpecError(`layer '${name}': a dilated Conv2DTranspose is not exported`);
         // TF's transposed convolution crops what its forward convolution would pad: k − s in all, the odd pixel
         // after; where k < s the missing rows come after (output_padding).
         const pads: number[] = [0, 0, 0, 0];
         const outputPadding = [0, 0];
         for (const axis of [0, 1]) {
-          const k = kernelSize[axis]!, s = strides[axis]!;
+          const k = kernelSize[axis]!,
+            s = strides[axis]!;
           if (config.padding === 'same') {
             const total = k - s;
             if (total >= 0) {
@@ -229,17 +271,27 @@ function writeLayer(g: GraphWriter, layer: tfl.layers.Layer, inputs: Value[], ou
               outputPadding[axis] = -total;
             }
           } else if (config.padding !== 'valid') {
-            throw new ModelSpecError(`layer '${name}': padding '${String(config.padding)}' has no ONNX form here; lvseg exports 'same' and 'valid'`);
+            throw new ModelSpecError(
+              `layer '${name}': padding '${String(config.padding)}' has no ONNX form here; lvseg exports 'same' and ` +
+                `'valid'`,
+            );
           } else if (k < s) {
             outputPadding[axis] = s - k;
           }
         }
-        y = g.node('ConvTranspose', inputsOfNode, name, [...common, ints('pads', pads), ints('output_padding', outputPadding)]);
+        y = g.node('ConvTranspose', inputsOfNode, name, [
+          ...common,
+          ints('pads', pads),
+          ints('output_padding', outputPadding),
+        ]);
       }
       return activation(g, y, config.activation, 4, name);
     }
     case 'Dense': {
-      if (x!.shape.length !== 2) throw new ModelSpecError(`layer '${name}' (Dense) on a rank-${x!.shape.length} value: lvseg export takes Dense after Flatten only`);
+      if (x!.shape.length !== 2)
+        throw new ModelSpecError(
+          `layer '${name}' (Dense) on a rank-${x!.shape.length} value: lvseg export takes Dense after Flatten only`,
+        );
       const weights = weightsOf(layer);
       const kernel = weights.get('kernel')!;
       const bias = weights.get('bias');
@@ -249,12 +301,14 @@ function writeLayer(g: GraphWriter, layer: tfl.layers.Layer, inputs: Value[], ou
     }
     case 'Flatten': {
       // Keras flattens channels last: back to NHWC first so the element order is the same
-      const source = x!.shape.length === 4 ? g.node('Transpose', [x!.name], name, [ints('perm', NCHW_TO_NHWC)]) : x!.name;
+      const source =
+        x!.shape.length === 4 ? g.node('Transpose', [x!.name], name, [ints('perm', NCHW_TO_NHWC)]) : x!.name;
       return g.node('Flatten', [source], name, [int('axis', 1)]);
     }
     case 'Reshape': {
       const target = (config.targetShape as number[]).map((d) => (d === null ? -1 : d));
-      const source = x!.shape.length === 4 ? g.node('Transpose', [x!.name], name, [ints('perm', NCHW_TO_NHWC)]) : x!.name;
+      const source =
+        x!.shape.length === 4 ? g.node('Transpose', [x!.name], name, [ints('perm', NCHW_TO_NHWC)]) : x!.name;
       // 0 keeps the batch dimension as it is
       const y = g.node('Reshape', [source, g.int64s(`${name}/shape`, [0, ...target])], name);
       return rank === 4 ? g.node('Transpose', [y], name, [ints('perm', NHWC_TO_NCHW)]) : y;
@@ -264,7 +318,11 @@ function writeLayer(g: GraphWriter, layer: tfl.layers.Layer, inputs: Value[], ou
       need4d();
       const pool = pair(config.poolSize, `layer '${name}' poolSize`);
       const strides = pair(config.strides ?? config.poolSize, `layer '${name}' strides`);
-      const attributes = [ints('kernel_shape', pool), ints('strides', strides), ...windowPadding(config.padding, x!.shape, pool, strides, [1, 1], name)];
+      const attributes = [
+        ints('kernel_shape', pool),
+        ints('strides', strides),
+        ...windowPadding(config.padding, x!.shape, pool, strides, [1, 1], name),
+      ];
       // TF's average over a same-padded window counts the real pixels only
       if (cls === 'AveragePooling2D') attributes.push(int('count_include_pad', 0));
       return g.node(cls === 'MaxPooling2D' ? 'MaxPool' : 'AveragePool', [x!.name], name, attributes);
@@ -272,19 +330,28 @@ function writeLayer(g: GraphWriter, layer: tfl.layers.Layer, inputs: Value[], ou
     case 'BatchNormalization': {
       const axis = config.axis as number | number[];
       const a = Array.isArray(axis) ? axis[0]! : axis;
-      if (a !== -1 && a !== x!.shape.length - 1) throw new ModelSpecError(`layer '${name}': batch norm over axis ${JSON.stringify(axis)} is not exported; lvseg normalises the channel (last) axis`);
+      if (a !== -1 && a !== x!.shape.length - 1)
+        throw new ModelSpecError(
+          `layer '${name}': batch norm over axis ${JSON.stringify(axis)} is not exported; lvseg normalises the ` +
+            `channel (last) axis`,
+        );
       const weights = weightsOf(layer);
       const mean = weights.get('moving_mean')!;
       const channels = mean.values.length;
       const gamma = weights.get('gamma')?.values ?? new Float32Array(channels).fill(1);
       const beta = weights.get('beta')?.values ?? new Float32Array(channels);
-      return g.node('BatchNormalization', [
-        x!.name,
-        g.floats(`${name}/gamma`, gamma, [channels]),
-        g.floats(`${name}/beta`, beta, [channels]),
-        g.floats(`${name}/moving_mean`, mean.values, [channels]),
-        g.floats(`${name}/moving_variance`, weights.get('moving_variance')!.values, [channels]),
-      ], name, [float('epsilon', Number(config.epsilon ?? 1e-3))]);
+      return g.node(
+        'BatchNormalization',
+        [
+          x!.name,
+          g.floats(`${name}/gamma`, gamma, [channels]),
+          g.floats(`${name}/beta`, beta, [channels]),
+          g.floats(`${name}/moving_mean`, mean.values, [channels]),
+          g.floats(`${name}/moving_variance`, weights.get('moving_variance')!.values, [channels]),
+        ],
+        name,
+        [float('epsilon', Number(config.epsilon ?? 1e-3))],
+      );
     }
     case 'Activation':
       return activation(g, x!.name, config.activation, rank, name);
@@ -299,13 +366,30 @@ function writeLayer(g: GraphWriter, layer: tfl.layers.Layer, inputs: Value[], ou
       return g.node('Softmax', [x!.name], name, [int('axis', onnxAxis(a ?? -1, rank))]);
     }
     case 'Concatenate':
-      return g.node('Concat', inputs.map((v) => v.name), name, [int('axis', onnxAxis(Number(config.axis ?? -1), rank))]);
+      return g.node(
+        'Concat',
+        inputs.map((v) => v.name),
+        name,
+        [int('axis', onnxAxis(Number(config.axis ?? -1), rank))],
+      );
     case 'Add':
-      return g.node('Sum', inputs.map((v) => v.name), name);
+      return g.node(
+        'Sum',
+        inputs.map((v) => v.name),
+        name,
+      );
     case 'Average':
-      return g.node('Mean', inputs.map((v) => v.name), name);
+      return g.node(
+        'Mean',
+        inputs.map((v) => v.name),
+        name,
+      );
     case 'Maximum':
-      return g.node('Max', inputs.map((v) => v.name), name);
+      return g.node(
+        'Max',
+        inputs.map((v) => v.name),
+        name,
+      );
     case 'Multiply':
       return inputs.slice(1).reduce((acc, v) => g.node('Mul', [acc, v.name], name), inputs[0]!.name);
     case 'Dropout':
@@ -318,27 +402,47 @@ function writeLayer(g: GraphWriter, layer: tfl.layers.Layer, inputs: Value[], ou
       const size = pair(config.size ?? 2, `layer '${name}' size`);
       const bilinear = config.interpolation === 'bilinear';
       // TF.js resizes with align_corners and half_pixel_centers off: the asymmetric mapping
-      const attributes = [str('mode', bilinear ? 'linear' : 'nearest'), str('coordinate_transformation_mode', 'asymmetric')];
+      const attributes = [
+        str('mode', bilinear ? 'linear' : 'nearest'),
+        str('coordinate_transformation_mode', 'asymmetric'),
+      ];
       if (!bilinear) attributes.push(str('nearest_mode', 'floor'));
-      return g.node('Resize', [x!.name, '', g.floats(`${name}/scales`, new Float32Array([1, 1, size[0], size[1]]), [4])], name, attributes);
+      return g.node(
+        'Resize',
+        [x!.name, '', g.floats(`${name}/scales`, new Float32Array([1, 1, size[0], size[1]]), [4])],
+        name,
+        attributes,
+      );
     }
     case 'Cropping2D': {
       need4d();
-      const [[top, bottom], [left, right]] = (config.cropping as [[number, number], [number, number]]);
+      const [[top, bottom], [left, right]] = config.cropping as [[number, number], [number, number]];
       const [, h, w] = x!.shape;
-      if (h === null || w === null) throw new ModelSpecError(`layer '${name}': Cropping2D needs a fixed input size to export`);
-      return g.node('Slice', [x!.name, g.int64s(`${name}/starts`, [top, left]), g.int64s(`${name}/ends`, [h! - bottom, w! - right]), g.int64s(`${name}/axes`, [2, 3])], name);
+      if (h === null || w === null)
+        throw new ModelSpecError(`layer '${name}': Cropping2D needs a fixed input size to export`);
+      return g.node(
+        'Slice',
+        [
+          x!.name,
+          g.int64s(`${name}/starts`, [top, left]),
+          g.int64s(`${name}/ends`, [h! - bottom, w! - right]),
+          g.int64s(`${name}/axes`, [2, 3]),
+        ],
+        name,
+      );
     }
     case 'ZeroPadding2D': {
       need4d();
-      const [[top, bottom], [left, right]] = (config.padding as [[number, number], [number, number]]);
+      const [[top, bottom], [left, right]] = config.padding as [[number, number], [number, number]];
       return g.node('Pad', [x!.name, g.int64s(`${name}/pads`, [0, 0, top, left, 0, 0, bottom, right])], name);
     }
     default:
       throw new ModelSpecError(
-        `layer '${name}' (${cls}) has no ONNX form in lvseg export; it exports Conv2D, Conv2DTranspose, Dense, Flatten, Reshape, ` +
-        'MaxPooling2D, AveragePooling2D, BatchNormalization, Activation, ReLU, Softmax, Concatenate, Add, Average, Maximum, ' +
-        'Multiply, Dropout, UpSampling2D, Cropping2D and ZeroPadding2D (an ensemble: export each member)',
+        `layer '${name}' (${cls}) has no ONNX form in lvseg export; it exports Conv2D, Conv2DTranspose, Dense, ` +
+          `Flatten, Reshape, ` +
+          'MaxPooling2D, AveragePooling2D, BatchNormalization, Activation, ReLU, Softmax, Concatenate, Add, Average, ' +
+          'Maximum, ' +
+          'Multiply, Dropout, UpSampling2D, Cropping2D and ZeroPadding2D (an ensemble: export each member)',
       );
   }
 }
@@ -347,7 +451,11 @@ function tensorType(shape: Shape): Record<string, unknown> {
   return {
     tensor_type: {
       elem_type: FLOAT,
-      shape: { dim: shape.map((d, i) => (i === 0 || d === null ? { dim_param: i === 0 ? 'batch' : `dim${i}` } : { dim_value: d })) },
+      shape: {
+        dim: shape.map((d, i) =>
+          i === 0 || d === null ? { dim_param: i === 0 ? 'batch' : `dim${i}` } : { dim_value: d },
+        ),
+      },
     },
   };
 }
@@ -358,7 +466,10 @@ function tensorType(shape: Shape): Record<string, unknown> {
  * (`logits` or `probabilities`, as detectOutputKind says) are channels last, as in lvseg.
  */
 export function exportOnnx(model: tfl.LayersModel, options: OnnxExportOptions = {}): Uint8Array {
-  if (model.inputs.length !== 1) throw new ModelSpecError(`model '${model.name}' has ${model.inputs.length} inputs; lvseg export takes one image input`);
+  if (model.inputs.length !== 1)
+    throw new ModelSpecError(
+      `model '${model.name}' has ${model.inputs.length} inputs; lvseg export takes one image input`,
+    );
   const g = new GraphWriter();
   const input = model.inputs[0] as unknown as SymbolicLike;
   // the graph's own names first, so no layer's name (the U-Net's last conv is `logits`) takes them
@@ -367,12 +478,16 @@ export function exportOnnx(model: tfl.LayersModel, options: OnnxExportOptions = 
   const outputNames = model.outputs.map((_, i) => g.fresh(i === 0 ? kind : `output_${i}`));
   const values = new Map<number, Value>();
   // the graph's NCHW form of the image: one channel is a reshape (free), more a transpose
-  if (input.shape.length !== 4) throw new ModelSpecError(`model input has shape [${input.shape.join(', ')}]; lvseg export takes [batch, height, width, channels]`);
+  if (input.shape.length !== 4)
+    throw new ModelSpecError(
+      `model input has shape [${input.shape.join(', ')}]; lvseg export takes [batch, height, width, channels]`,
+    );
   const [, h, w, c] = input.shape;
   values.set(input.id, {
-    name: c === 1 && h !== null && w !== null
-      ? g.node('Reshape', [inputName, g.int64s('image/nchw_shape', [0, 1, h!, w!])], 'image_nchw')
-      : g.node('Transpose', [inputName], 'image_nchw', [ints('perm', NHWC_TO_NCHW)]),
+    name:
+      c === 1 && h !== null && w !== null
+        ? g.node('Reshape', [inputName, g.int64s('image/nchw_shape', [0, 1, h!, w!])], 'image_nchw')
+        : g.node('Transpose', [inputName], 'image_nchw', [ints('perm', NHWC_TO_NCHW)]),
     shape: input.shape,
   });
 
@@ -388,15 +503,26 @@ export function exportOnnx(model: tfl.LayersModel, options: OnnxExportOptions = 
         continue;
       }
       const node = (top.sourceLayer as unknown as { inboundNodes: NodeLike[] }).inboundNodes[top.nodeIndex];
-      if (!node || node.inputTensors.length === 0) throw new ModelSpecError(`model '${model.name}': value from layer '${top.sourceLayer.name}' does not come from the model's input`);
+      if (!node || node.inputTensors.length === 0)
+        throw new ModelSpecError(
+          `model '${model.name}': value from layer '${top.sourceLayer.name}' does not come from the model's input`,
+        );
       const pending = node.inputTensors.filter((i) => !values.has(i.id));
       if (pending.length > 0) {
         stack.push(...pending);
         continue;
       }
       stack.pop();
-      if (top.tensorIndex !== 0) throw new ModelSpecError(`layer '${top.sourceLayer.name}' has several outputs; lvseg export takes single-output layers`);
-      const name = writeLayer(g, top.sourceLayer, node.inputTensors.map((i) => values.get(i.id)!), top.shape);
+      if (top.tensorIndex !== 0)
+        throw new ModelSpecError(
+          `layer '${top.sourceLayer.name}' has several outputs; lvseg export takes single-output layers`,
+        );
+      const name = writeLayer(
+        g,
+        top.sourceLayer,
+        node.inputTensors.map((i) => values.get(i.id)!),
+        top.shape,
+      );
       values.set(top.id, { name, shape: top.shape });
     }
     return values.get(t.id)!;
@@ -417,7 +543,9 @@ export function exportOnnx(model: tfl.LayersModel, options: OnnxExportOptions = 
     producer_name: 'lvseg',
     producer_version: VERSION,
     model_version: 1,
-    doc_string: `lvseg ${model.name}: input ${inputName} [batch, height, width, 1] float32, channels last; output ${outputs[0]!.name} [batch, height, width, classes]`,
+    doc_string:
+      `lvseg ${model.name}: input ${inputName} [batch, height, width, 1] float32, channels last; output ` +
+      `${outputs[0]!.name} [batch, height, width, classes]`,
     opset_import: [{ domain: '', version: ONNX_OPSET }],
     graph: {
       name: model.name,

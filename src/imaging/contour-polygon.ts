@@ -33,7 +33,9 @@ export function parseContour(text: string, file: string): Contour {
     const x = Number(parts[0]);
     const y = Number(parts[1]);
     if (parts.length !== 2 || !Number.isFinite(x) || !Number.isFinite(y)) {
-      throw new DataError(`${file}:${i + 1}: malformed contour line '${line.slice(0, 40)}'; expected two numbers 'x y'`);
+      throw new DataError(
+        `${file}:${i + 1}: malformed contour line '${line.slice(0, 40)}'; expected two numbers 'x y'`,
+      );
     }
     points.push([x, y]);
   }
@@ -46,7 +48,12 @@ export function parseContour(text: string, file: string): Contour {
  * each pixel at (x + centre, y + centre), then adds the boundary pixels (see PIXEL_CENTRE). Edges are
  * half-open in y so a vertex on a scanline counts once.
  */
-export function rasterizeContour(contour: Contour, height: number, width: number, options: RasterizeOptions = {}): Uint8Array {
+export function rasterizeContour(
+  contour: Contour,
+  height: number,
+  width: number,
+  options: RasterizeOptions = {},
+): Uint8Array {
   const centre = options.centre ?? PIXEL_CENTRE;
   for (const [x, y] of contour) {
     // Far-off points are corruption, and would make the boundary line needlessly long.
@@ -85,7 +92,15 @@ export function rasterizeContour(contour: Contour, height: number, width: number
 }
 
 /** Bresenham's line between two pixels, both ends included, clipped to the mask. */
-function drawLine(mask: Uint8Array, height: number, width: number, x0: number, y0: number, x1: number, y1: number): void {
+function drawLine(
+  mask: Uint8Array,
+  height: number,
+  width: number,
+  x0: number,
+  y0: number,
+  x1: number,
+  y1: number,
+): void {
   const dx = Math.abs(x1 - x0);
   const dy = -Math.abs(y1 - y0);
   const sx = x0 < x1 ? 1 : -1;

@@ -11,8 +11,16 @@ import type { MaskLike } from './mask-metrics.js';
 export type Point = [x: number, y: number];
 
 function checkShape(mask: MaskLike, height: number, width: number, what: string): void {
-  if (!Number.isInteger(height) || !Number.isInteger(width) || height < 1 || width < 1 || mask.length !== height * width) {
-    throw new DataError(`${what}: mask has ${mask.length} pixels, not ${height}×${width}; pass the mask's own height and width`);
+  if (
+    !Number.isInteger(height) ||
+    !Number.isInteger(width) ||
+    height < 1 ||
+    width < 1 ||
+    mask.length !== height * width
+  ) {
+    throw new DataError(
+      `${what}: mask has ${mask.length} pixels, not ${height}×${width}; pass the mask's own height and width`,
+    );
   }
 }
 
@@ -80,8 +88,14 @@ export function boundaryPixels(mask: MaskLike, height: number, width: number): U
       const i = r * width + c;
       if (mask[i] === 0) continue;
       if (
-        r === 0 || c === 0 || r === height - 1 || c === width - 1 ||
-        mask[i - 1] === 0 || mask[i + 1] === 0 || mask[i - width] === 0 || mask[i + width] === 0
+        r === 0 ||
+        c === 0 ||
+        r === height - 1 ||
+        c === width - 1 ||
+        mask[i - 1] === 0 ||
+        mask[i + 1] === 0 ||
+        mask[i - width] === 0 ||
+        mask[i + width] === 0
       ) {
         out[i] = 1;
       }
@@ -94,10 +108,28 @@ export function boundaryPixels(mask: MaskLike, height: number, width: number): U
 // index a·8 + b·4 + c·2 + d) to the cell edges each segment joins: 0 top, 1 right, 2 bottom, 3 left.
 // Saddles (5, 10) keep diagonal pixels apart, consistent with 4-connected components.
 const SEGMENTS: readonly (readonly [number, number])[][] = [
-  [], [[3, 2]], [[2, 1]], [[3, 1]],
-  [[0, 1]], [[0, 1], [3, 2]], [[0, 2]], [[0, 3]],
-  [[0, 3]], [[0, 2]], [[0, 3], [2, 1]], [[0, 1]],
-  [[3, 1]], [[1, 2]], [[3, 2]], [],
+  [],
+  [[3, 2]],
+  [[2, 1]],
+  [[3, 1]],
+  [[0, 1]],
+  [
+    [0, 1],
+    [3, 2],
+  ],
+  [[0, 2]],
+  [[0, 3]],
+  [[0, 3]],
+  [[0, 2]],
+  [
+    [0, 3],
+    [2, 1],
+  ],
+  [[0, 1]],
+  [[3, 1]],
+  [[1, 2]],
+  [[3, 2]],
+  [],
 ];
 
 /**

@@ -1,4 +1,5 @@
-/** Bounds on the images lvseg decodes, checked from their headers before decoding (no file system: the page uses them too). */
+/** Bounds on the images lvseg decodes, checked from their headers before decoding (no file system: the page uses them
+ * too). */
 import { DataError } from '../errors.js';
 
 /** Largest image lvseg decodes: 16 M pixels (4096x4096), far above any MRI slice. */
@@ -11,6 +12,9 @@ export const MAX_IMAGE_FILE_BYTES = 256 * 2 ** 20;
 /** Fails unless a `width`x`height` image is within the bounds above. */
 export function checkImageSize(width: number, height: number, name: string): void {
   if (width > MAX_IMAGE_SIDE || height > MAX_IMAGE_SIDE || width * height > MAX_IMAGE_PIXELS) {
-    throw new DataError(`${name}: a ${width}x${height} image is larger than lvseg reads (at most ${MAX_IMAGE_PIXELS / 2 ** 20} M pixels, e.g. 4096x4096); resize it first`);
+    throw new DataError(
+      `${name}: a ${width}x${height} image is larger than lvseg reads (at most ${MAX_IMAGE_PIXELS / 2 ** 20} M ` +
+        `pixels, e.g. 4096x4096); resize it first`,
+    );
   }
 }

@@ -120,7 +120,8 @@ export function iouFromCounts(c: ConfusionCounts): number {
   return union === 0 ? 1 : c.tp / union;
 }
 
-/** TP / (TP + FP): how much of the prediction is ventricle. 1 when nothing is predicted and nothing is there, 0 when nothing is predicted but the label has ventricle. */
+/** TP / (TP + FP): how much of the prediction is ventricle. 1 when nothing is predicted and nothing is there, 0 when
+ * nothing is predicted but the label has ventricle. */
 export function precision(pred: MaskLike, label: MaskLike): number {
   return precisionFromCounts(confusionCounts(pred, label));
 }
@@ -131,7 +132,8 @@ export function precisionFromCounts(c: ConfusionCounts): number {
   return c.tp / predicted;
 }
 
-/** TP / (TP + FN): how much of the ventricle is found. 1 when the label is empty and nothing is predicted, 0 when the label is empty but something is predicted. */
+/** TP / (TP + FN): how much of the ventricle is found. 1 when the label is empty and nothing is predicted, 0 when the
+ * label is empty but something is predicted. */
 export function recall(pred: MaskLike, label: MaskLike): number {
   return recallFromCounts(confusionCounts(pred, label));
 }
@@ -170,7 +172,8 @@ export function argmaxLabels(scores: Float32Array, pixels: number, classes = 2):
   }
   if (!Number.isInteger(pixels) || pixels < 1 || scores.length % (pixels * classes) !== 0) {
     throw new DataError(
-      `argmaxLabels: ${scores.length} scores are not a whole number of images of ${pixels} pixels × ${classes} classes; ` +
+      `argmaxLabels: ${scores.length} scores are not a whole number of images of ${pixels} pixels × ` +
+        `${classes} classes; ` +
         'pass the model output with the classes as the last axis',
     );
   }

@@ -5,5 +5,9 @@ export { resizeNearest } from './resample.js';
 
 /** A class mask as an 8-bit PNG with the LV at 255 (the shared data's mask convention). */
 export function encodeMaskPng(mask: Uint8Array, height: number, width: number): Buffer {
-  return encodePngGrey(width, height, mask.map((v) => (v !== 0 ? 255 : 0)));
+  return encodePngGrey(
+    width,
+    height,
+    mask.map((v) => (v !== 0 ? 255 : 0)),
+  );
 }

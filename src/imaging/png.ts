@@ -35,24 +35,31 @@ export function decodePngGrey(bytes: Uint8Array, name = 'PNG'): GreyImage {
   try {
     png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { skipRescale: true } as never);
   } catch (err) {
-    throw new DataError(`${name}: not a readable PNG: ${pngFailure(bytes, err)}; is the file complete? export or copy it again`, { cause: err });
+    throw new DataError(
+      `${name}: not a readable PNG: ${pngFailure(bytes, err)}; is the file complete? export or copy it again`,
+      { cause: err },
+    );
   }
   const { width, height } = png;
   const depth = (png as unknown as { depth?: number }).depth === 16 ? 16 : 8;
   const src = png.data as unknown as Uint8Array | Uint16Array;
   const out = depth === 16 ? new Uint16Array(width * height) : new Uint8Array(width * height);
   for (let i = 0; i < width * height; i++) {
-    const r = src[4 * i]!, g = src[4 * i + 1]!, b = src[4 * i + 2]!;
+    const r = src[4 * i]!,
+      g = src[4 * i + 1]!,
+      b = src[4 * i + 2]!;
     out[i] = lumaGrey(r, g, b);
   }
   return { width, height, data: out, bitDepth: depth };
 }
 
-/** Why pngjs could not decode `bytes`, in lvseg's words (its own read "There are some read requests waitng on finished stream" for a cut-off file). */
+/** Why pngjs could not decode `bytes`, in lvseg's words (its own read "There are some read requests waitng on finished
+ * stream" for a cut-off file). */
 function pngFailure(bytes: Uint8Array, err: unknown): string {
   if (!pngDimensions(bytes)) return 'no PNG signature and header';
   const message = err instanceof Error ? err.message : String(err);
-  if (/read requests waitng|unexpected end|truncated/i.test(message)) return `truncated (its ${bytes.length} bytes end before the image data does)`;
+  if (/read requests waitng|unexpected end|truncated/i.test(message))
+    return `truncated (its ${bytes.length} bytes end before the image data does)`;
   return `corrupt (${message.split('\n')[0]})`;
 }
 

@@ -1,7 +1,13 @@
 /** Resampling of images and masks between sizes, with half-pixel centres (no tfjs, no Node). */
 
 /** Nearest-neighbour resampling of a mask with half-pixel centres, so classes stay classes. */
-export function resizeNearest(mask: Uint8Array, height: number, width: number, outHeight: number, outWidth: number): Uint8Array {
+export function resizeNearest(
+  mask: Uint8Array,
+  height: number,
+  width: number,
+  outHeight: number,
+  outWidth: number,
+): Uint8Array {
   if (height === outHeight && width === outWidth) return mask.slice();
   const out = new Uint8Array(outHeight * outWidth);
   for (let y = 0; y < outHeight; y++) {
@@ -18,7 +24,13 @@ export function resizeNearest(mask: Uint8Array, height: number, width: number, o
  * Bilinear resampling of a row-major image with half-pixel centres (tf.image.resizeBilinear with
  * halfPixelCenters, OpenCV's INTER_LINEAR): output pixel centres map onto the same physical positions.
  */
-export function resizeBilinear(image: Float32Array, height: number, width: number, outHeight: number, outWidth: number): Float32Array {
+export function resizeBilinear(
+  image: Float32Array,
+  height: number,
+  width: number,
+  outHeight: number,
+  outWidth: number,
+): Float32Array {
   if (height === outHeight && width === outWidth) return image.slice();
   const out = new Float32Array(outHeight * outWidth);
   const sy = height / outHeight;

@@ -44,7 +44,13 @@ export function fillHoles(mask: Uint8Array, height: number, width: number): Uint
  * together and those of class 1 become class 1, as papillary muscles and trabeculae inside the
  * endocardial contour belong to the blood pool. With two classes it is postprocessMask.
  */
-export function postprocessLabels(labels: Uint8Array, height: number, width: number, classes: number, settings: { largestComponent: boolean; fillHoles: boolean }): Uint8Array {
+export function postprocessLabels(
+  labels: Uint8Array,
+  height: number,
+  width: number,
+  classes: number,
+  settings: { largestComponent: boolean; fillHoles: boolean },
+): Uint8Array {
   if (classes <= 2) return postprocessMask(labels, height, width, settings);
   const out = labels.slice();
   if (settings.largestComponent) {
@@ -71,7 +77,12 @@ function classMask(labels: Uint8Array, c: number): Uint8Array {
 }
 
 /** The post-processing `settings` ask for: the largest component first, then its holes filled. */
-export function postprocessMask(mask: Uint8Array, height: number, width: number, settings: { largestComponent: boolean; fillHoles: boolean }): Uint8Array {
+export function postprocessMask(
+  mask: Uint8Array,
+  height: number,
+  width: number,
+  settings: { largestComponent: boolean; fillHoles: boolean },
+): Uint8Array {
   let out = mask;
   if (settings.largestComponent) out = largestComponent(out, height, width);
   if (settings.fillHoles) out = fillHoles(out, height, width);

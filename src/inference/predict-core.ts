@@ -25,7 +25,8 @@ export async function predictMask(
   height: number,
   width: number,
 ): Promise<{ mask: Uint8Array; resized: boolean }> {
-  if (image.length !== height * width) throw new DataError(`predictMask: image has ${image.length} values, not ${height}×${width}`);
+  if (image.length !== height * width)
+    throw new DataError(`predictMask: image has ${image.length} values, not ${height}×${width}`);
   const fixed = modelInputSize(model);
   const inHeight = fixed.height ?? height;
   const inWidth = fixed.width ?? width;
@@ -40,7 +41,11 @@ export async function predictMask(
  * The mask of one (scaled) sample as `lvseg predict` makes it: through the model's inference pipeline
  * (preprocessing, test-time flips, post-processing) when it has one, else straight through the model.
  */
-export async function segmentImage(model: tfl.LayersModel, sample: Sample, segment?: SegmentSettings): Promise<{ mask: Uint8Array; resized: boolean }> {
+export async function segmentImage(
+  model: tfl.LayersModel,
+  sample: Sample,
+  segment?: SegmentSettings,
+): Promise<{ mask: Uint8Array; resized: boolean }> {
   if (!segment) return predictMask(model, sample.image, sample.height, sample.width);
   const { mask, resized } = (await segmentSamples(model, [sample], segment))[0]!;
   return { mask, resized };
@@ -60,8 +65,17 @@ export const LABEL_COLOUR: OverlayColour = [48, 220, 48];
  * The colour of each predicted class's contour in an overlay of a model of more than two classes, by
  * region name (class or `epicardium`); the blood pool keeps PREDICTION_COLOUR; others cycle through the rest.
  */
-const CLASS_COLOURS: Record<string, OverlayColour> = { lv: PREDICTION_COLOUR, epicardium: [255, 200, 40], rv: [60, 140, 255] };
-const MORE_COLOURS: readonly OverlayColour[] = [[230, 80, 230], [40, 220, 220], [255, 140, 40], [160, 120, 255]];
+const CLASS_COLOURS: Record<string, OverlayColour> = {
+  lv: PREDICTION_COLOUR,
+  epicardium: [255, 200, 40],
+  rv: [60, 140, 255],
+};
+const MORE_COLOURS: readonly OverlayColour[] = [
+  [230, 80, 230],
+  [40, 220, 220],
+  [255, 140, 40],
+  [160, 120, 255],
+];
 
 export function classColour(name: string, index: number): OverlayColour {
   return CLASS_COLOURS[name] ?? MORE_COLOURS[index % MORE_COLOURS.length]!;
@@ -77,9 +91,16 @@ export interface ClassMeasures extends MaskMeasures {
  * The outline and area of each region of a K-class mask (every foreground class, and `epicardium` =
  * lv ∪ myocardium where both are there; classRegions), with holes filled for the outline.
  */
-export function measureClasses(mask: Uint8Array, height: number, width: number, classes: readonly string[], spacing?: readonly [number, number]): Record<string, ClassMeasures> {
+export function measureClasses(
+  mask: Uint8Array,
+  height: number,
+  width: number,
+  classes: readonly string[],
+  spacing?: readonly [number, number],
+): Record<string, ClassMeasures> {
   const out: Record<string, ClassMeasures> = {};
-  for (const { name, values } of classRegions(classes)) out[name] = { ...measureMask(regionMask(mask, values), height, width, spacing), values };
+  for (const { name, values } of classRegions(classes))
+    out[name] = { ...measureMask(regionMask(mask, values), height, width, spacing), values };
   return out;
 }
 
@@ -137,7 +158,12 @@ export interface MaskMeasures {
 }
 
 /** The LV outline and area of a mask; `spacing` is [row, column] mm per pixel (DICOM's Pixel Spacing). */
-export function measureMask(mask: Uint8Array, height: number, width: number, spacing?: readonly [number, number]): MaskMeasures {
+export function measureMask(
+  mask: Uint8Array,
+  height: number,
+  width: number,
+  spacing?: readonly [number, number],
+): MaskMeasures {
   const lvAreaPx = foregroundArea(mask);
   const measures: MaskMeasures = { contour: extractContour(mask, height, width), lvAreaPx };
   if (spacing) measures.lvAreaMm2 = lvAreaPx * spacing[0] * spacing[1];

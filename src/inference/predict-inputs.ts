@@ -7,14 +7,28 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { readDicomSlice } from '../data/dicom.js';
 import { isNiftiName, type NiftiVolume } from '../data/nifti.js';
-import { isNnunetDataset, listNnunetCases, niftiFileCase, readDatasetJson, readNnunetCase, volumeSamples, type NnunetCase } from '../data/nnunet.js';
+import {
+  isNnunetDataset,
+  listNnunetCases,
+  niftiFileCase,
+  readDatasetJson,
+  readNnunetCase,
+  volumeSamples,
+  type NnunetCase,
+} from '../data/nnunet.js';
 import { isPngDataset, readPngSlice } from '../data/png-dataset.js';
 import type { Sample } from '../data/sample.js';
 import { applyScaling, type Scaling } from '../data/scaling.js';
 import { openSource } from '../data/source.js';
 import { isSunnybrookDicom } from '../data/sunnybrook.js';
 
-function unlabelled(file: string, image: Float32Array, height: number, width: number, spacing?: [number, number]): Sample {
+function unlabelled(
+  file: string,
+  image: Float32Array,
+  height: number,
+  width: number,
+  spacing?: [number, number],
+): Sample {
   const folder = basename(dirname(resolve(file)));
   const sample: Sample = {
     name: `${folder}/${basename(file, extname(file))}`,
@@ -47,7 +61,8 @@ function isImageFile(file: string): boolean {
   return PNG_FILE.test(file) || DICOM_FILE.test(file) || isNiftiName(file);
 }
 
-/** One image to predict; a slice of a NIfTI volume says which, so the masks can be written back as a label map on its grid. */
+/** One image to predict; a slice of a NIfTI volume says which, so the masks can be written back as a label map on its
+ * grid. */
 export interface PredictInput {
   sample: Sample;
   input: string;
@@ -63,11 +78,20 @@ export interface PredictInput {
 }
 
 /** The slices of a NIfTI volume (with its label map inside an nnU-Net imagesTr/, for the expert contour). */
-async function* niftiInputs(c: NnunetCase, classes: number, scale: Scaling, input: string): AsyncGenerator<PredictInput> {
+async function* niftiInputs(
+  c: NnunetCase,
+  classes: number,
+  scale: Scaling,
+  input: string,
+): AsyncGenerator<PredictInput> {
   const { image, label } = await readNnunetCase(c, classes);
   const [nx, ny, nz, nt] = image.shape;
   for (const { z, t, ...sample } of volumeSamples(c, image, scale, label)) {
-    yield { sample, input, nifti: { volume: image, id: c.id, offset: (t * nz + z) * nx * ny, last: t === nt - 1 && z === nz - 1 } };
+    yield {
+      sample,
+      input,
+      nifti: { volume: image, id: c.id, offset: (t * nz + z) * nx * ny, last: t === nt - 1 && z === nz - 1 },
+    };
   }
 }
 
@@ -101,7 +125,8 @@ export async function* predictInputs(inputs: readonly string[], scale: Scaling):
     }
     if (isPath && statSync(input).isDirectory() && isNnunetDataset(input)) {
       const dataset = readDatasetJson(input);
-      for (const c of listNnunetCases(dataset, 'imagesTr')) yield* niftiInputs(c, dataset.classes.length, scale, c.image);
+      for (const c of listNnunetCases(dataset, 'imagesTr'))
+        yield* niftiInputs(c, dataset.classes.length, scale, c.image);
       continue;
     }
     if (isPath && statSync(input).isFile() && isImageFile(input)) {

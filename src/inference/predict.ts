@@ -11,12 +11,28 @@ import { extractContour, type Point } from '../imaging/contours.js';
 import { foregroundArea, regionMask } from '../imaging/mask-metrics.js';
 import type { SegmentSettings } from './segment.js';
 import {
-  classColour, formatContourText, LABEL_COLOUR, measureClasses, measureMask, PREDICTION_COLOUR, renderContourOverlay, segmentImage, type ClassMeasures, type OverlayColour,
+  classColour,
+  formatContourText,
+  LABEL_COLOUR,
+  measureClasses,
+  measureMask,
+  PREDICTION_COLOUR,
+  renderContourOverlay,
+  segmentImage,
+  type ClassMeasures,
+  type OverlayColour,
 } from './predict-core.js';
 
 export { encodeMaskPng, resizeNearest, resizeBilinear };
 export {
-  formatContourText, LABEL_COLOUR, measureMask, predictMask, PREDICTION_COLOUR, renderContourOverlay, segmentImage, type MaskMeasures,
+  formatContourText,
+  LABEL_COLOUR,
+  measureMask,
+  predictMask,
+  PREDICTION_COLOUR,
+  renderContourOverlay,
+  segmentImage,
+  type MaskMeasures,
   type OverlayColour,
 } from './predict-core.js';
 
@@ -40,7 +56,12 @@ export interface ImagePrediction {
  * its outputs. The expert contour is drawn too when the sample carries a non-empty label (inputs from
  * labelled datasets or TFRecords).
  */
-export async function predictSample(model: tfl.LayersModel, sample: Sample, segment?: SegmentSettings, classNames: readonly string[] = ['background', 'lv']): Promise<ImagePrediction> {
+export async function predictSample(
+  model: tfl.LayersModel,
+  sample: Sample,
+  segment?: SegmentSettings,
+  classNames: readonly string[] = ['background', 'lv'],
+): Promise<ImagePrediction> {
   const { image, height, width, spacing, label } = sample;
   const { mask, resized } = await segmentImage(model, sample, segment);
   const multi = classNames.length > 2;
@@ -48,7 +69,10 @@ export async function predictSample(model: tfl.LayersModel, sample: Sample, segm
   const { contour, lvAreaPx, lvAreaMm2 } = measureMask(multi ? regionMask(mask, [lv]) : mask, height, width, spacing);
   const contours: { points: readonly Point[]; colour: OverlayColour }[] = [];
   if (label && label.length === height * width && foregroundArea(label) > 0) {
-    contours.push({ points: extractContour(multi ? regionMask(label, [lv]) : label, height, width), colour: LABEL_COLOUR });
+    contours.push({
+      points: extractContour(multi ? regionMask(label, [lv]) : label, height, width),
+      colour: LABEL_COLOUR,
+    });
   }
   const classes = multi ? measureClasses(mask, height, width, classNames, spacing) : undefined;
   if (classes) {

@@ -22,11 +22,19 @@ import { BINARY_CLASSES } from '../data/classes.js';
 export function resolveModelJson(ref: string): string {
   const path = resolveModelPath(ref);
   if (statSync(path).isFile()) return path;
-  for (const candidate of ['model.json', join(RUN_PARTS.best, 'model.json'), join(RUN_PARTS.model, 'model.json'), ENSEMBLE_FILE]) {
+  for (const candidate of [
+    'model.json',
+    join(RUN_PARTS.best, 'model.json'),
+    join(RUN_PARTS.model, 'model.json'),
+    ENSEMBLE_FILE,
+  ]) {
     const f = join(path, candidate);
     if (existsSync(f)) return f;
   }
-  throw new CheckpointError(`${path}: no model.json, best/model.json, model/model.json or ${ENSEMBLE_FILE} inside; pass a run directory, a model.json or an ensemble`);
+  throw new CheckpointError(
+    `${path}: no model.json, best/model.json, model/model.json or ${ENSEMBLE_FILE} inside; pass a run directory, a ` +
+      `model.json or an ensemble`,
+  );
 }
 
 /** A model reference found on disk once: the path it names (a bundled name resolved) and its model.json. */
@@ -44,7 +52,10 @@ export interface ResolvedModel extends ModelLocation {
  * Resolves a model reference (a run directory, a folder, a model.json, an ensemble or a bundled name) once:
  * its model.json and its settings (resolveModelSettings, with `given` overriding them).
  */
-export function resolveModel(ref: string, given: { scale?: string; tta?: boolean; postprocess?: boolean } = {}): ResolvedModel {
+export function resolveModel(
+  ref: string,
+  given: { scale?: string; tta?: boolean; postprocess?: boolean } = {},
+): ResolvedModel {
   const location = locateModel(ref);
   return { ...location, settings: resolveModelSettings(location, given) };
 }
@@ -69,14 +80,16 @@ export function findRunConfig(modelRef: string | ModelLocation): string | undefi
   if (basename(modelFile) === ENSEMBLE_FILE) return modelFile;
   // Only the run layout's own folders lead up to a run: an unrelated config.json above a bare model is not one.
   const dir = dirname(resolve(modelFile));
-  if (basename(dir) === RUN_PARTS.model || basename(dir) === RUN_PARTS.best) candidates.push(runPath(join(dir, '..'), 'config'));
+  if (basename(dir) === RUN_PARTS.model || basename(dir) === RUN_PARTS.best)
+    candidates.push(runPath(join(dir, '..'), 'config'));
   if (basename(dirname(dir)) === RUN_PARTS.checkpoints) candidates.push(runPath(join(dir, '..', '..'), 'config'));
   // A model folder outside a run (a bundled model) describes itself in lvseg.json.
   candidates.push(join(dir, METADATA_FILE));
   return candidates.find((f) => existsSync(f));
 }
 
-/** The scaling recorded in a run's config.json or a model's lvseg.json (`scale`: a factor, `1/255`, minmax, zscore or none). */
+/** The scaling recorded in a run's config.json or a model's lvseg.json (`scale`: a factor, `1/255`, minmax, zscore or
+ * none). */
 export function readRunScale(configFile: string): Scaling | undefined {
   let config: { scale?: unknown };
   try {
@@ -86,7 +99,9 @@ export function readRunScale(configFile: string): Scaling | undefined {
   }
   if (config.scale === undefined || config.scale === null) return undefined;
   if (typeof config.scale !== 'number' && typeof config.scale !== 'string') {
-    throw new CheckpointError(`${configFile}: field 'scale' is ${JSON.stringify(config.scale)}, not a number or name; pass --scale`);
+    throw new CheckpointError(
+      `${configFile}: field 'scale' is ${JSON.stringify(config.scale)}, not a number or name; pass --scale`,
+    );
   }
   try {
     return parseScaling(config.scale);
@@ -105,13 +120,21 @@ export function findModelSettings(modelPath: string | ModelLocation): string | u
  * The scaling to apply to a model's inputs: `--scale` when given, else the model's lvseg.json's, else
  * the run's, else none (with the reason, for the user).
  */
-export function resolveInputScale(modelPath: string | ModelLocation, given: string | undefined): { scale: Scaling; origin: string } {
+export function resolveInputScale(
+  modelPath: string | ModelLocation,
+  given: string | undefined,
+): { scale: Scaling; origin: string } {
   if (given !== undefined && given !== '') return { scale: parseScaling(given), origin: '--scale' };
   const location = locateModel(modelPath);
   const config = findModelSettings(location) ?? findRunConfig(location);
   const fromRun = config ? readRunScale(config) : undefined;
   if (fromRun !== undefined) return { scale: fromRun, origin: config! };
-  return { scale: 'none', origin: config ? `${config} has no scale` : 'no run config.json found; pass --scale if the model was trained on scaled images' };
+  return {
+    scale: 'none',
+    origin: config
+      ? `${config} has no scale`
+      : 'no run config.json found; pass --scale if the model was trained on scaled images',
+  };
 }
 
 /**
@@ -128,7 +151,8 @@ export function dicomScalingWarning(scale: Scaling, segment?: SegmentSettings): 
   );
 }
 
-/** What a run's config.json says about inference, for models of the run that have no lvseg.json (best/, checkpoints). */
+/** What a run's config.json says about inference, for models of the run that have no lvseg.json (best/, checkpoints).
+ * */
 export function readRunInference(configFile: string): SegmentSettings | undefined {
   let config: { preprocessing?: unknown; tta?: unknown; postprocess?: unknown };
   try {
@@ -139,7 +163,13 @@ export function readRunInference(configFile: string): SegmentSettings | undefine
   if (config.preprocessing === undefined || config.preprocessing === null) return undefined;
   const preprocessing = checkPreprocessing(config.preprocessing, `${configFile}: preprocessing`);
   const post = config.postprocess === true;
-  return { preprocessing, inference: { tta: config.tta === true ? 'flips' : 'none', postprocess: { largestComponent: post, fillHoles: post } } };
+  return {
+    preprocessing,
+    inference: {
+      tta: config.tta === true ? 'flips' : 'none',
+      postprocess: { largestComponent: post, fillHoles: post },
+    },
+  };
 }
 
 export interface ModelSettings {
@@ -152,7 +182,8 @@ export interface ModelSettings {
   labels: LabelConvention;
   /** The patients it was trained on, where its lvseg.json or run records them. */
   trainPatients?: string[];
-  /** Its class names by output channel, background first (lvseg.json or the run's config.json `classes`; default ['background', 'lv']). */
+  /** Its class names by output channel, background first (lvseg.json or the run's config.json `classes`; default
+   * ['background', 'lv']). */
   classes: readonly string[];
 }
 
@@ -160,13 +191,19 @@ export interface ModelSettings {
  * How to run a model: its lvseg.json first, else its run's config.json, else nothing but `--scale`.
  * `--scale` wins over both; `tta: false` / `postprocess: false` switch those off (to measure without).
  */
-export function resolveModelSettings(model: string | ModelLocation, given: { scale?: string; tta?: boolean; postprocess?: boolean } = {}): ModelSettings {
+export function resolveModelSettings(
+  model: string | ModelLocation,
+  given: { scale?: string; tta?: boolean; postprocess?: boolean } = {},
+): ModelSettings {
   const location = locateModel(model);
   const { modelJson } = location;
   const metadata = readModelMetadata(modelJson);
   let segment: SegmentSettings | undefined;
   let fromMetadata: { scale: Scaling; origin: string } | undefined;
-  let facts: Pick<ModelSettings, 'labels' | 'trainPatients' | 'classes'> = { labels: 'inside', classes: BINARY_CLASSES };
+  let facts: Pick<ModelSettings, 'labels' | 'trainPatients' | 'classes'> = {
+    labels: 'inside',
+    classes: BINARY_CLASSES,
+  };
   if (metadata) {
     segment = { preprocessing: metadata.preprocessing, inference: metadata.inference };
     fromMetadata = { scale: parseScaling(metadata.scale), origin: join(dirname(modelJson), METADATA_FILE) };
@@ -181,11 +218,15 @@ export function resolveModelSettings(model: string | ModelLocation, given: { sca
       preprocessing: segment.preprocessing,
       inference: {
         tta: given.tta === false ? 'none' : segment.inference.tta,
-        postprocess: given.postprocess === false ? { largestComponent: false, fillHoles: false } : segment.inference.postprocess,
+        postprocess:
+          given.postprocess === false ? { largestComponent: false, fillHoles: false } : segment.inference.postprocess,
       },
     };
   }
-  const scaled = given.scale !== undefined && given.scale !== '' ? resolveInputScale(location, given.scale) : (fromMetadata ?? resolveInputScale(location, undefined));
+  const scaled =
+    given.scale !== undefined && given.scale !== ''
+      ? resolveInputScale(location, given.scale)
+      : (fromMetadata ?? resolveInputScale(location, undefined));
   return { ...scaled, ...(segment ? { segment } : {}), ...facts };
 }
 
@@ -202,11 +243,23 @@ function readJsonQuietly(file: string): Record<string, unknown> {
  * What an lvseg.json (`labels`, `classes`, `training.data.trainPatients`) or a run's config.json (`labels`,
  * `classes`, `trainPatients`) says of the training data; runs and models without `classes` are binary.
  */
-function trainingFacts(record: { labels?: unknown; classes?: unknown; trainPatients?: unknown; training?: { data?: { trainPatients?: unknown } } }): Pick<ModelSettings, 'labels' | 'trainPatients' | 'classes'> {
-  const labels = (LABEL_CONVENTIONS as readonly unknown[]).includes(record.labels) ? (record.labels as LabelConvention) : 'inside';
-  const classes = Array.isArray(record.classes) && record.classes.length >= 2 && record.classes.every((c) => typeof c === 'string') ? (record.classes as string[]) : BINARY_CLASSES;
+function trainingFacts(record: {
+  labels?: unknown;
+  classes?: unknown;
+  trainPatients?: unknown;
+  training?: { data?: { trainPatients?: unknown } };
+}): Pick<ModelSettings, 'labels' | 'trainPatients' | 'classes'> {
+  const labels = (LABEL_CONVENTIONS as readonly unknown[]).includes(record.labels)
+    ? (record.labels as LabelConvention)
+    : 'inside';
+  const classes =
+    Array.isArray(record.classes) && record.classes.length >= 2 && record.classes.every((c) => typeof c === 'string')
+      ? (record.classes as string[])
+      : BINARY_CLASSES;
   const list = record.training?.data?.trainPatients ?? record.trainPatients;
-  return Array.isArray(list) && list.every((p) => typeof p === 'string') ? { labels, classes, trainPatients: list } : { labels, classes };
+  return Array.isArray(list) && list.every((p) => typeof p === 'string')
+    ? { labels, classes, trainPatients: list }
+    : { labels, classes };
 }
 
 /**

@@ -7,7 +7,12 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import type { Sample } from '../data/sample.js';
 import { ModelSpecError } from '../errors.js';
 import type { InferenceSettings } from '../models/metadata.js';
-import { preprocessSample, restoreProbabilities, type InputGeometry, type Preprocessing } from '../transforms/preprocess.js';
+import {
+  preprocessSample,
+  restoreProbabilities,
+  type InputGeometry,
+  type Preprocessing,
+} from '../transforms/preprocess.js';
 import { argmaxLabels } from '../imaging/mask-metrics.js';
 import { flipValues } from '../transforms/spatial.js';
 import { detectOutputKind, predictScores } from '../models/predict.js';
@@ -30,26 +35,45 @@ export interface Segmentation {
 }
 
 /** The flips a TTA pass averages over: [horizontal, vertical]; each is its own inverse. */
-const FLIPS: readonly [boolean, boolean][] = [[false, false], [true, false], [false, true], [true, true]];
+const FLIPS: readonly [boolean, boolean][] = [
+  [false, false],
+  [true, false],
+  [false, true],
+  [true, true],
+];
 
 /**
  * Foreground probabilities of same-sized model inputs, averaged over the flips when `tta` is `flips`.
  * One forward pass for all images and their flips.
  */
-export async function foregroundProbabilities(model: tfl.LayersModel, images: readonly Float32Array[], height: number, width: number, tta: InferenceSettings['tta']): Promise<Float32Array[]> {
+export async function foregroundProbabilities(
+  model: tfl.LayersModel,
+  images: readonly Float32Array[],
+  height: number,
+  width: number,
+  tta: InferenceSettings['tta'],
+): Promise<Float32Array[]> {
   const flips = tta === 'flips' ? FLIPS : FLIPS.slice(0, 1);
   const pixels = height * width;
   const inputs = images.flatMap((image) => flips.map(([h, v]) => flipValues(image, height, width, h, v)));
   const { scores, classes } = await predictScores(model, inputs, height, width);
-  if (classes !== 2) throw new ModelSpecError(`model output has ${classes} classes; the inference pipeline takes 2 (background, LV)`);
+  if (classes !== 2)
+    throw new ModelSpecError(`model output has ${classes} classes; the inference pipeline takes 2 (background, LV)`);
   const probabilities = detectOutputKind(model) === 'probabilities';
   // the softmax of two logits, for class 1
   const values = new Float32Array(inputs.length * pixels);
-  for (let k = 0; k < values.length; k++) values[k] = probabilities ? scores[2 * k + 1]! : 1 / (1 + Math.exp(scores[2 * k]! - scores[2 * k + 1]!));
+  for (let k = 0; k < values.length; k++)
+    values[k] = probabilities ? scores[2 * k + 1]! : 1 / (1 + Math.exp(scores[2 * k]! - scores[2 * k + 1]!));
   return images.map((_, i) => {
     const mean = new Float32Array(pixels);
     flips.forEach(([h, v], f) => {
-      const back = flipValues(values.subarray((i * flips.length + f) * pixels, (i * flips.length + f + 1) * pixels), height, width, h, v);
+      const back = flipValues(
+        values.subarray((i * flips.length + f) * pixels, (i * flips.length + f + 1) * pixels),
+        height,
+        width,
+        h,
+        v,
+      );
       for (let k = 0; k < pixels; k++) mean[k]! += back[k]! / flips.length;
     });
     return mean;
@@ -60,7 +84,13 @@ export async function foregroundProbabilities(model: tfl.LayersModel, images: re
  * Class probabilities [pixels · K] of same-sized model inputs, channel last, averaged over the flips when
  * `tta` is `flips`: foregroundProbabilities for K classes. One forward pass for all images and their flips.
  */
-export async function classProbabilities(model: tfl.LayersModel, images: readonly Float32Array[], height: number, width: number, tta: InferenceSettings['tta']): Promise<{ probabilities: Float32Array[]; classes: number }> {
+export async function classProbabilities(
+  model: tfl.LayersModel,
+  images: readonly Float32Array[],
+  height: number,
+  width: number,
+  tta: InferenceSettings['tta'],
+): Promise<{ probabilities: Float32Array[]; classes: number }> {
   const flips = tta === 'flips' ? FLIPS : FLIPS.slice(0, 1);
   const pixels = height * width;
   const inputs = images.flatMap((image) => flips.map(([h, v]) => flipValues(image, height, width, h, v)));
@@ -95,7 +125,11 @@ export async function classProbabilities(model: tfl.LayersModel, images: readonl
  * back to its own size, thresholded at 0.5 (argmax of two classes; of K, each class's probability mapped
  * back bilinearly, then the argmax) and post-processed (postprocessLabels).
  */
-export async function segmentSamples(model: tfl.LayersModel, samples: readonly Sample[], settings: SegmentSettings): Promise<Segmentation[]> {
+export async function segmentSamples(
+  model: tfl.LayersModel,
+  samples: readonly Sample[],
+  settings: SegmentSettings,
+): Promise<Segmentation[]> {
   if (samples.length === 0) return [];
   const outputs = model.outputs[0]?.shape.at(-1);
   if (typeof outputs === 'number' && outputs > 2) return segmentClasses(model, samples, settings);
@@ -109,7 +143,13 @@ export async function segmentSamples(model: tfl.LayersModel, samples: readonly S
   });
   for (const indices of groups.values()) {
     const { height, width } = prepared[indices[0]!]!.input;
-    const probs = await foregroundProbabilities(model, indices.map((i) => prepared[i]!.input.image), height, width, settings.inference.tta);
+    const probs = await foregroundProbabilities(
+      model,
+      indices.map((i) => prepared[i]!.input.image),
+      height,
+      width,
+      settings.inference.tta,
+    );
     indices.forEach((i, k) => {
       const { geometry } = prepared[i]!;
       const foreground = restoreProbabilities(probs[k]!, geometry);
@@ -126,11 +166,21 @@ export async function segmentSamples(model: tfl.LayersModel, samples: readonly S
 }
 
 /** segmentSamples for a model of K > 2 classes. */
-async function segmentClasses(model: tfl.LayersModel, samples: readonly Sample[], settings: SegmentSettings): Promise<Segmentation[]> {
+async function segmentClasses(
+  model: tfl.LayersModel,
+  samples: readonly Sample[],
+  settings: SegmentSettings,
+): Promise<Segmentation[]> {
   const out: Segmentation[] = [];
   for (const sample of samples) {
     const { input, geometry } = preprocessSample(sample, settings.preprocessing);
-    const { probabilities, classes } = await classProbabilities(model, [input.image], input.height, input.width, settings.inference.tta);
+    const { probabilities, classes } = await classProbabilities(
+      model,
+      [input.image],
+      input.height,
+      input.width,
+      settings.inference.tta,
+    );
     const inputPixels = input.height * input.width;
     const pixels = geometry.height * geometry.width;
     const restored = new Float32Array(pixels * classes);

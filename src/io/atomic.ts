@@ -16,11 +16,16 @@ function tempPath(path: string): string {
 const inFlight = new Set<() => void>();
 let signalsEnabled = false;
 const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
-const listeners = new Map(SIGNALS.map((signal) => [signal, () => {
-  runInterruptCleanups();
-  // the listener is gone now: the same signal ends the process as it would have (exit status 128 + n)
-  process.kill(process.pid, signal);
-}]));
+const listeners = new Map(
+  SIGNALS.map((signal) => [
+    signal,
+    () => {
+      runInterruptCleanups();
+      // the listener is gone now: the same signal ends the process as it would have (exit status 128 + n)
+      process.kill(process.pid, signal);
+    },
+  ]),
+);
 
 function syncSignalListeners(): void {
   const wanted = signalsEnabled && inFlight.size > 0;

@@ -19,7 +19,10 @@ export async function readImageFile(file: string, what: string): Promise<Buffer>
     throw new DataError(`cannot read ${what} file ${file}: ${(err as Error).message}`, { cause: err });
   }
   if (size > MAX_IMAGE_FILE_BYTES) {
-    throw new DataError(`${file}: ${size} bytes, more than lvseg reads as one ${what} image (${MAX_IMAGE_FILE_BYTES} bytes = ${MAX_IMAGE_FILE_BYTES / 2 ** 20} MB); is it the right file?`);
+    throw new DataError(
+      `${file}: ${size} bytes, more than lvseg reads as one ${what} image (${MAX_IMAGE_FILE_BYTES} bytes = ` +
+        `${MAX_IMAGE_FILE_BYTES / 2 ** 20} MB); is it the right file?`,
+    );
   }
   try {
     return await readFile(file);

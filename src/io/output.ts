@@ -57,7 +57,8 @@ export function removeStaleTemps(path: string): void {
   for (const entry of entries) {
     if (!entry.startsWith(prefix)) continue;
     const m = /^(?:tmp|old)-(\d+)-\d+$/.exec(entry.slice(prefix.length));
-    if (m && Number(m[1]) !== process.pid && !processAlive(Number(m[1]))) rmSync(join(dir, entry), { recursive: true, force: true });
+    if (m && Number(m[1]) !== process.pid && !processAlive(Number(m[1])))
+      rmSync(join(dir, entry), { recursive: true, force: true });
   }
 }
 
@@ -82,22 +83,33 @@ export function outputWriteError(err: unknown, output: string, options: OutputOp
   // only failures on the output's side of the file system: an unreadable input keeps its own error
   const outputSide = dirname(resolve(output));
   if (typeof e.path === 'string' && !resolve(e.path).startsWith(outputSide)) return err;
-  return new OutputError(`cannot write ${options.flag} ${output}: ${WRITE_ERRORS[e.code]}; pass another ${options.flag} or fix the folder's permissions`, { cause: err });
+  return new OutputError(
+    `cannot write ${options.flag} ${output}: ${WRITE_ERRORS[e.code]}; pass another ${options.flag} or fix the ` +
+      `folder's permissions`,
+    { cause: err },
+  );
 }
 
 /** Fails with a one-line message unless files can be created in the folder that will hold `path`. */
 export function checkWritableLocation(path: string, options: OutputOptions): void {
   let dir = dirname(resolve(path));
   while (!existsSync(dir)) dir = dirname(dir);
-  if (!statSync(dir).isDirectory()) throw new OutputError(`cannot write ${options.flag} ${path}: ${dir} is a file, not a folder; pass another ${options.flag}`);
+  if (!statSync(dir).isDirectory())
+    throw new OutputError(
+      `cannot write ${options.flag} ${path}: ${dir} is a file, not a folder; pass another ${options.flag}`,
+    );
   try {
     accessSync(dir, constants.W_OK);
   } catch {
-    throw new OutputError(`cannot write ${options.flag} ${path}: ${dir} is not writable; pass another ${options.flag} or fix the folder's permissions`);
+    throw new OutputError(
+      `cannot write ${options.flag} ${path}: ${dir} is not writable; pass another ${options.flag} or fix the ` +
+        `folder's permissions`,
+    );
   }
 }
 
-/** What is in the way of writing the folder `dir`: nothing, an empty folder, or an earlier output of the same command. */
+/** What is in the way of writing the folder `dir`: nothing, an empty folder, or an earlier output of the same command.
+ * */
 export function checkOutputFolder(dir: string, options: OutputFolderOptions): 'new' | 'replace' {
   checkWritableLocation(dir, options);
   if (!existsSync(dir)) return 'new';
@@ -107,10 +119,16 @@ export function checkOutputFolder(dir: string, options: OutputFolderOptions): 'n
   const own = options.ownEntries(dir);
   const foreign = entries.filter((e) => !own(e));
   if (foreign.length > 0) {
-    throw new OutputError(`${options.flag} ${dir} holds files '${options.command}' did not write (${listSome(foreign)}); pass an empty or new folder`);
+    throw new OutputError(
+      `${options.flag} ${dir} holds files '${options.command}' did not write (${listSome(foreign)}); pass an empty ` +
+        `or new folder`,
+    );
   }
   if (!options.overwrite) {
-    throw new OutputError(`${options.flag} ${dir} already holds the output of an earlier '${options.command}'; pass --overwrite to replace it, or another ${options.flag}`);
+    throw new OutputError(
+      `${options.flag} ${dir} already holds the output of an earlier '${options.command}'; pass --overwrite to ` +
+        `replace it, or another ${options.flag}`,
+    );
   }
   return 'replace';
 }
@@ -120,7 +138,10 @@ export function checkOutputFile(file: string, options: OutputOptions): void {
   checkWritableLocation(file, options);
   if (!existsSync(file)) return;
   if (statSync(file).isDirectory()) throw new OutputError(`${options.flag} ${file} is a folder; pass a file name`);
-  if (!options.overwrite) throw new OutputError(`${options.flag} ${file} already exists; pass --overwrite to replace it, or another file name`);
+  if (!options.overwrite)
+    throw new OutputError(
+      `${options.flag} ${file} already exists; pass --overwrite to replace it, or another file name`,
+    );
 }
 
 /** A few names of a folder's entries for a message. */
@@ -202,7 +223,11 @@ export async function openOutputFolder(dir: string, options: OutputFolderOptions
 }
 
 /** openOutputFolder around `write`: committed when it succeeds, removed when it fails. */
-export async function withOutputFolder<T>(dir: string, options: OutputFolderOptions, write: (tmpDir: string) => Promise<T>): Promise<T> {
+export async function withOutputFolder<T>(
+  dir: string,
+  options: OutputFolderOptions,
+  write: (tmpDir: string) => Promise<T>,
+): Promise<T> {
   const folder = await openOutputFolder(dir, options);
   try {
     const result = await write(folder.path);
@@ -218,7 +243,11 @@ export async function withOutputFolder<T>(dir: string, options: OutputFolderOpti
  * Writes the files `files` through `write`, which gets one temporary path per file; all of them are
  * renamed into place only when `write` succeeded, so a failure leaves none of them.
  */
-export async function withOutputFiles<T>(files: readonly string[], options: OutputOptions, write: (tmps: string[]) => Promise<T>): Promise<T> {
+export async function withOutputFiles<T>(
+  files: readonly string[],
+  options: OutputOptions,
+  write: (tmps: string[]) => Promise<T>,
+): Promise<T> {
   for (const f of files) checkOutputFile(f, options);
   for (const f of files) removeStaleTemps(f);
   const tmps = files.map((f) => siblingTemp(f, 'tmp'));

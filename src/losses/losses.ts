@@ -19,7 +19,10 @@ export type LossFn = (logits: tf.Tensor4D, labels: tf.Tensor3D, known?: tf.Tenso
  * every class when absent); undefined when every sample marks every class, so a fully labelled batch takes
  * the losses' plain path.
  */
-export function knownClasses(labelled: readonly (readonly number[] | undefined)[], classes: number): tf.Tensor2D | undefined {
+export function knownClasses(
+  labelled: readonly (readonly number[] | undefined)[],
+  classes: number,
+): tf.Tensor2D | undefined {
   if (labelled.every((l) => l === undefined)) return undefined;
   const values = new Float32Array(labelled.length * classes);
   labelled.forEach((l, b) => {
@@ -92,7 +95,12 @@ function softDice(logits: tf.Tensor4D, labels: tf.Tensor3D, pooled: boolean, kno
  * averaged over the classes (background left out, as nnU-Net does) and, per image, over the images. With
  * `known`, a class an image does not mark takes no part in that image's Dice, nor in the pooled sums.
  */
-function softDiceOverClasses(logits: tf.Tensor4D, labels: tf.Tensor3D, pooled: boolean, known?: tf.Tensor2D): tf.Scalar {
+function softDiceOverClasses(
+  logits: tf.Tensor4D,
+  labels: tf.Tensor3D,
+  pooled: boolean,
+  known?: tf.Tensor2D,
+): tf.Scalar {
   return tf.tidy(() => {
     const [batch, , , k] = logits.shape;
     const probs = tf.slice(tf.softmax(logits, -1), [0, 0, 0, 1], [-1, -1, -1, k - 1]);
@@ -117,14 +125,22 @@ export const softDiceLoss: LossFn = (logits, labels, known) => softDice(logits, 
 /** Soft Dice loss per image, averaged over the batch (see `softDice`). */
 export const imageDiceLoss: LossFn = (logits, labels, known) => softDice(logits, labels, false, known);
 
-const plus = (a: LossFn, b: LossFn): LossFn => (logits, labels, known) => tf.tidy(() => tf.add(a(logits, labels, known), b(logits, labels, known)) as tf.Scalar);
+const plus =
+  (a: LossFn, b: LossFn): LossFn =>
+  (logits, labels, known) =>
+    tf.tidy(() => tf.add(a(logits, labels, known), b(logits, labels, known)) as tf.Scalar);
 
 /**
  * The loss of a deep-supervised model's outputs [logits, aux1, …, auxk] (aux j at 1/2^j of the input
  * size, upsampled): weights 1, 1/2, …, 1/2^k normalised to sum 1, as nnU-Net weighs its levels. One
  * output: `loss` of it.
  */
-export function supervisedLoss(loss: LossFn, outputs: readonly tf.Tensor4D[], labels: tf.Tensor3D, known?: tf.Tensor2D): tf.Scalar {
+export function supervisedLoss(
+  loss: LossFn,
+  outputs: readonly tf.Tensor4D[],
+  labels: tf.Tensor3D,
+  known?: tf.Tensor2D,
+): tf.Scalar {
   if (outputs.length === 1) return loss(outputs[0]!, labels, known);
   return tf.tidy(() => {
     const weights = outputs.map((_, j) => 2 ** -j);
@@ -176,7 +192,10 @@ export async function scoresLoss(
   const value = tf.tidy(() => {
     const outputs = tf.tensor4d(scores, [labels.length, height, width, classes]);
     const logits = kind === 'probabilities' ? tf.log(tf.clipByValue(outputs, 1e-7, 1 - 1e-7)) : outputs;
-    const known = knownClasses(labels.map((_, i) => labelled[i]), classes);
+    const known = knownClasses(
+      labels.map((_, i) => labelled[i]),
+      classes,
+    );
     return loss(logits as tf.Tensor4D, tf.tensor3d(flatLabels, [labels.length, height, width], 'int32'), known);
   });
   try {

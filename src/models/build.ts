@@ -46,14 +46,20 @@ export function buildModel(name: ModelName | string, options: BuildOptions = {})
     case 'unet-small':
       return buildUnet({ depth: 3, baseFilters: 8, ...unetVariant(options), inputSize, classes });
     default:
-      throw new ModelSpecError(`unknown model '${name}'; use one of ${MODEL_NAMES.join(', ')}, or --model-spec FILE for a JSON spec`);
+      throw new ModelSpecError(
+        `unknown model '${name}'; use one of ${MODEL_NAMES.join(', ')}, or --model-spec FILE for a JSON spec`,
+      );
   }
 }
 
 /** The U-Net options that were given (an undefined one must not hide the named model's default). */
 function unetVariant(options: BuildOptions): Partial<UnetOptions> {
   const { depth, baseFilters, batchNorm, batchNormMomentum, residual, deepSupervision } = options;
-  return Object.fromEntries(Object.entries({ depth, baseFilters, batchNorm, batchNormMomentum, residual, deepSupervision }).filter(([, v]) => v !== undefined));
+  return Object.fromEntries(
+    Object.entries({ depth, baseFilters, batchNorm, batchNormMomentum, residual, deepSupervision }).filter(
+      ([, v]) => v !== undefined,
+    ),
+  );
 }
 
 /**

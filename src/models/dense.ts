@@ -14,13 +14,23 @@ export interface DenseOptions {
   classes?: number;
 }
 
-/** The lab's Task 1 network: Flatten → Dense(64, relu) → Dense(H·W·2) → Reshape(H, W, 2); K in place of 2 for K classes. */
-export function buildDense({ inputSize = 256, softmax = false, hiddenUnits = 64, classes = 2 }: DenseOptions = {}): tfl.Sequential {
+/** The lab's Task 1 network: Flatten → Dense(64, relu) → Dense(H·W·2) → Reshape(H, W, 2); K in place of 2 for K
+ * classes. */
+export function buildDense({
+  inputSize = 256,
+  softmax = false,
+  hiddenUnits = 64,
+  classes = 2,
+}: DenseOptions = {}): tfl.Sequential {
   const model = tfl.sequential({ name: 'dense' });
   model.add(tfl.layers.flatten({ inputShape: [inputSize, inputSize, 1], name: 'flatten' }));
   model.add(tfl.layers.dense({ units: hiddenUnits, activation: 'relu', name: 'hidden' }));
   model.add(
-    tfl.layers.dense({ units: inputSize * inputSize * classes, activation: softmax ? 'softmax' : 'linear', name: 'output' }),
+    tfl.layers.dense({
+      units: inputSize * inputSize * classes,
+      activation: softmax ? 'softmax' : 'linear',
+      name: 'output',
+    }),
   );
   model.add(tfl.layers.reshape({ targetShape: [inputSize, inputSize, classes], name: 'reshape' }));
   return model;

@@ -12,7 +12,8 @@ import { CheckpointError } from '../errors.js';
 export const ENSEMBLE_FILE = 'ensemble.json';
 
 export interface EnsembleFile {
-  /** The members: a model path (a run directory, a folder with model.json or a model.json), relative to the ensemble folder or absolute; and whether it outputs logits or probabilities. */
+  /** The members: a model path (a run directory, a folder with model.json or a model.json), relative to the ensemble
+   * folder or absolute; and whether it outputs logits or probabilities. */
   members: { model: string; output: 'logits' | 'probabilities' }[];
   /** The input scaling the members were trained with (as in a run's config.json). */
   scale?: string | number;
@@ -29,7 +30,10 @@ export function readEnsembleFile(file: string): EnsembleFile {
     throw new CheckpointError(`${file}: not a readable ensemble file (${(err as Error).message})`);
   }
   const members = (json as { members?: unknown }).members;
-  if (!Array.isArray(members) || members.length === 0) throw new CheckpointError(`${file}: 'members' must be a non-empty list of {"model": PATH, "output": "logits"|"probabilities"}`);
+  if (!Array.isArray(members) || members.length === 0)
+    throw new CheckpointError(
+      `${file}: 'members' must be a non-empty list of {"model": PATH, "output": "logits"|"probabilities"}`,
+    );
   members.forEach((m: { model?: unknown; output?: unknown }, i) => {
     if (typeof m?.model !== 'string' || (m.output !== 'logits' && m.output !== 'probabilities')) {
       throw new CheckpointError(`${file}: members[${i}] must be {"model": PATH, "output": "logits"|"probabilities"}`);
@@ -69,17 +73,29 @@ class EnsembleMean extends tfl.layers.Layer {
  * One model from members that take the same input: each member runs on it, their softmax is averaged.
  * The members are layers of the ensemble: disposing it disposes them.
  */
-export function buildEnsemble(members: readonly tfl.LayersModel[], outputs: readonly EnsembleFile['members'][number]['output'][]): tfl.LayersModel {
+export function buildEnsemble(
+  members: readonly tfl.LayersModel[],
+  outputs: readonly EnsembleFile['members'][number]['output'][],
+): tfl.LayersModel {
   const shape = members[0]!.inputs[0]!.shape;
   for (const [i, m] of members.entries()) {
-    if (JSON.stringify(m.inputs[0]!.shape) !== JSON.stringify(shape) || JSON.stringify(m.outputs[0]!.shape) !== JSON.stringify(members[0]!.outputs[0]!.shape)) {
-      throw new CheckpointError(`ensemble member ${i + 1} takes [${m.inputs[0]!.shape}] -> [${m.outputs[0]!.shape}], member 1 [${shape}] -> [${members[0]!.outputs[0]!.shape}]; members must agree`);
+    if (
+      JSON.stringify(m.inputs[0]!.shape) !== JSON.stringify(shape) ||
+      JSON.stringify(m.outputs[0]!.shape) !== JSON.stringify(members[0]!.outputs[0]!.shape)
+    ) {
+      throw new CheckpointError(
+        `ensemble member ${i + 1} takes [${m.inputs[0]!.shape}] -> [${m.outputs[0]!.shape}], member 1 [${shape}] -> ` +
+          `[${members[0]!.outputs[0]!.shape}]; members must agree`,
+      );
     }
     // layer names must be unique in the ensemble, and every member of a CV has the same model name
     (m as unknown as { name: string }).name = `member_${i + 1}`;
   }
   const input = tfl.input({ shape: shape.slice(1) as number[], name: 'ensemble_input' });
   const memberOutputs = members.map((m) => m.apply(input) as tfl.SymbolicTensor);
-  const mean = new EnsembleMean({ name: 'ensemble_mean', probabilities: outputs.map((o) => o === 'probabilities') }).apply(memberOutputs) as tfl.SymbolicTensor;
+  const mean = new EnsembleMean({
+    name: 'ensemble_mean',
+    probabilities: outputs.map((o) => o === 'probabilities'),
+  }).apply(memberOutputs) as tfl.SymbolicTensor;
   return tfl.model({ inputs: input, outputs: mean, name: 'ensemble' });
 }

@@ -17,7 +17,12 @@ export interface FcnOptions {
  * (K in place of 2 for K classes).
  * Every conv has relu, as in the lab; the transposed conv outputs the logits.
  */
-export function buildFcn({ inputSize = 256, deep = false, widthFactor = 1, classes = 2 }: FcnOptions = {}): tfl.Sequential {
+export function buildFcn({
+  inputSize = 256,
+  deep = false,
+  widthFactor = 1,
+  classes = 2,
+}: FcnOptions = {}): tfl.Sequential {
   const f = (n: number): number => Math.max(1, Math.round(n * widthFactor));
   const model = tfl.sequential({ name: deep ? 'fcn_deep' : 'fcn' });
   const conv = (filters: number, kernelSize: number, strides: number, name: string, first = false): tfl.layers.Layer =>
@@ -30,7 +35,8 @@ export function buildFcn({ inputSize = 256, deep = false, widthFactor = 1, class
       activation: 'relu',
       name,
     });
-  const pool = (name: string): tfl.layers.Layer => tfl.layers.maxPooling2d({ poolSize: 2, strides: 2, padding: 'same', name });
+  const pool = (name: string): tfl.layers.Layer =>
+    tfl.layers.maxPooling2d({ poolSize: 2, strides: 2, padding: 'same', name });
   model.add(conv(f(100), 5, 2, 'conv1', true));
   model.add(pool('pool1'));
   model.add(conv(f(200), 5, 2, 'conv2'));
@@ -39,6 +45,8 @@ export function buildFcn({ inputSize = 256, deep = false, widthFactor = 1, class
   model.add(conv(f(300), 3, 1, 'conv4'));
   if (deep) model.add(conv(f(300), 3, 1, 'conv4b'));
   model.add(conv(classes, 3, 1, 'conv5'));
-  model.add(tfl.layers.conv2dTranspose({ filters: classes, kernelSize: 31, strides: 16, padding: 'same', name: 'upsample' }));
+  model.add(
+    tfl.layers.conv2dTranspose({ filters: classes, kernelSize: 31, strides: 16, padding: 'same', name: 'upsample' }),
+  );
   return model;
 }

@@ -75,21 +75,29 @@ export async function inferenceModel(model: tfl.LayersModel): Promise<tfl.Layers
     const inputs = inputsOf(layer);
     if (inputs?.length !== 1 || readers.get(inputs[0]) !== 1) return undefined;
     const conv = byName.get(inputs[0]);
-    return conv && CONVOLUTIONS.has(conv.class_name) && inputsOf(conv) !== null && isLinear(conv.config) ? conv : undefined;
+    return conv && CONVOLUTIONS.has(conv.class_name) && inputsOf(conv) !== null && isLinear(conv.config)
+      ? conv
+      : undefined;
   };
 
   const folded = new Map<string, string>(); // batch norm → its convolution
   for (const layer of layers) {
     if (layer.class_name !== 'BatchNormalization') continue;
     const axis = layer.config.axis;
-    const lastAxis = axis === -1 || axis === 3 || (Array.isArray(axis) && axis.length === 1 && (axis[0] === -1 || axis[0] === 3));
+    const lastAxis =
+      axis === -1 || axis === 3 || (Array.isArray(axis) && axis.length === 1 && (axis[0] === -1 || axis[0] === 3));
     const conv = soleConvInput(layer);
     if (!lastAxis || !conv || conv.config.data_format === 'channels_first') continue;
     folded.set(layer.name, conv.name);
     conv.config.use_bias = true;
     layer.class_name = 'Activation';
     const { trainable, dtype } = layer.config;
-    layer.config = { name: layer.name, activation: 'linear', ...(trainable === undefined ? {} : { trainable }), ...(dtype ? { dtype } : {}) };
+    layer.config = {
+      name: layer.name,
+      activation: 'linear',
+      ...(trainable === undefined ? {} : { trainable }),
+      ...(dtype ? { dtype } : {}),
+    };
   }
   // A relu read only from a linear convolution (directly, or through a batch norm folded just above).
   let fusedRelus = 0;
@@ -98,7 +106,8 @@ export async function inferenceModel(model: tfl.LayersModel): Promise<tfl.Layers
     const inputs = inputsOf(layer);
     if (inputs?.length !== 1 || readers.get(inputs[0]) !== 1) continue;
     const source = byName.get(inputs[0]);
-    const conv = source && folded.has(source.name) ? byName.get(folded.get(source.name)!) : source && soleConvInput(layer);
+    const conv =
+      source && folded.has(source.name) ? byName.get(folded.get(source.name)!) : source && soleConvInput(layer);
     if (!conv || !CONVOLUTIONS.has(conv.class_name) || !isLinear(conv.config)) continue;
     conv.config.activation = 'relu';
     layer.config = { ...layer.config, activation: 'linear' };
@@ -106,7 +115,9 @@ export async function inferenceModel(model: tfl.LayersModel): Promise<tfl.Layers
   }
   if (folded.size === 0 && fusedRelus === 0) return model;
 
-  const inference = await tfl.models.modelFromJSON({ modelTopology: topology as unknown as tf.io.ModelJSON['modelTopology'] });
+  const inference = await tfl.models.modelFromJSON({
+    modelTopology: topology as unknown as tf.io.ModelJSON['modelTopology'],
+  });
   const convOf = new Map([...folded].map(([bn, conv]) => [conv, bn]));
   for (const layer of inference.layers) {
     if (layer.weights.length === 0) continue;

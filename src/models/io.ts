@@ -34,7 +34,8 @@ export async function saveModel(model: tfl.LayersModel, dir: string, options: Sa
       let weightSpecs = artifacts.weightSpecs ?? [];
       if (options.float16) ({ weightData, weightSpecs } = quantizeFloat16(weightData, weightSpecs));
       await writeFileAtomic(join(dir, WEIGHTS_FILE), weightData);
-      if (options.metadata) await writeFileAtomic(join(dir, METADATA_FILE), JSON.stringify(options.metadata, null, 2) + '\n');
+      if (options.metadata)
+        await writeFileAtomic(join(dir, METADATA_FILE), JSON.stringify(options.metadata, null, 2) + '\n');
       await writeFileAtomic(join(dir, 'model.json'), JSON.stringify(layersModelJson(artifacts, weightSpecs)));
       return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
     }),
@@ -68,7 +69,10 @@ export function float16Bits(value: number): number {
 }
 
 /** float32 weights re-encoded as float16, with the manifest entries that say so. */
-function quantizeFloat16(data: Uint8Array, specs: tf.io.WeightsManifestEntry[]): { weightData: Uint8Array; weightSpecs: tf.io.WeightsManifestEntry[] } {
+function quantizeFloat16(
+  data: Uint8Array,
+  specs: tf.io.WeightsManifestEntry[],
+): { weightData: Uint8Array; weightSpecs: tf.io.WeightsManifestEntry[] } {
   const parts: Uint8Array[] = [];
   const out: tf.io.WeightsManifestEntry[] = [];
   let offset = 0;
@@ -88,7 +92,12 @@ function quantizeFloat16(data: Uint8Array, specs: tf.io.WeightsManifestEntry[]):
     parts.push(new Uint8Array(halves.buffer));
     out.push({ ...spec, quantization: { dtype: 'float16' } });
   }
-  return { weightData: concatWeightData(parts.map((p) => p.buffer.slice(p.byteOffset, p.byteOffset + p.byteLength) as ArrayBuffer)), weightSpecs: out };
+  return {
+    weightData: concatWeightData(
+      parts.map((p) => p.buffer.slice(p.byteOffset, p.byteOffset + p.byteLength) as ArrayBuffer),
+    ),
+    weightSpecs: out,
+  };
 }
 
 /**
@@ -114,21 +123,34 @@ export async function loadLayersModel(path: string): Promise<tfl.LayersModel> {
   const dir = join(file, '..');
   if (basename(file) === ENSEMBLE_FILE) {
     const { members } = readEnsembleFile(file);
-    const models = await Promise.all(members.map((m) => loadLayersModel(isAbsolute(m.model) ? m.model : join(dir, m.model))));
-    return buildEnsemble(models.map(segmentationModel), members.map((m) => m.output));
+    const models = await Promise.all(
+      members.map((m) => loadLayersModel(isAbsolute(m.model) ? m.model : join(dir, m.model))),
+    );
+    return buildEnsemble(
+      models.map(segmentationModel),
+      members.map((m) => m.output),
+    );
   }
   let json: { modelTopology: object; weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[] };
   const bytes = readFileSync(file);
   const binary = binaryKind(bytes);
-  if (binary) throw new CheckpointError(`${file}: not a TF.js model.json: it holds ${binary}; pass a model.json, a run directory or a bundled model's name`);
+  if (binary)
+    throw new CheckpointError(
+      `${file}: not a TF.js model.json: it holds ${binary}; pass a model.json, a run directory or a bundled model's ` +
+        `name`,
+    );
   try {
     json = JSON.parse(bytes.toString('utf8'));
   } catch (err) {
     // JSON.parse quotes the text it choked on: control characters would break the one-line message
     // biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters are what this replaces
-    throw new CheckpointError(`${file}: not a readable TF.js model.json (${(err as Error).message.replace(/[\x00-\x1f\x7f]/g, '?')})`);
+    const reason = (err as Error).message.replace(/[\x00-\x1f\x7f]/g, '?');
+    throw new CheckpointError(`${file}: not a readable TF.js model.json (${reason})`);
   }
-  if (!Array.isArray(json.weightsManifest) || json.weightsManifest.some((g) => !Array.isArray(g?.paths) || !Array.isArray(g?.weights))) {
+  if (
+    !Array.isArray(json.weightsManifest) ||
+    json.weightsManifest.some((g) => !Array.isArray(g?.paths) || !Array.isArray(g?.weights))
+  ) {
     throw new CheckpointError(`${file}: no weightsManifest [{paths, weights}]; is it a TF.js layers model.json?`);
   }
   const weightSpecs = json.weightsManifest.flatMap((g) => g.weights);
@@ -137,7 +159,10 @@ export async function loadLayersModel(path: string): Promise<tfl.LayersModel> {
   const weightData = concatWeightData(
     weightFiles.map((f) => {
       if (!existsSync(f)) throw new CheckpointError(`${f}: weights file named by ${file} is missing`);
-      if (!statSync(f).isFile()) throw new CheckpointError(`${f}: weights file named by ${file} is a folder, not a file; copy or save the model again`);
+      if (!statSync(f).isFile())
+        throw new CheckpointError(
+          `${f}: weights file named by ${file} is a folder, not a file; copy or save the model again`,
+        );
       checkWeightFileInside(dir, f, file);
       const b = readFileSync(f);
       return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
@@ -146,21 +171,33 @@ export async function loadLayersModel(path: string): Promise<tfl.LayersModel> {
   checkWeightData(weightSpecs, weightData, weightFiles.join(' + '), file);
   let model: tfl.LayersModel;
   try {
-    model = await tfl.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs, weightData: weightData.buffer as ArrayBuffer }));
+    model = await tfl.loadLayersModel(
+      tf.io.fromMemory({
+        modelTopology: json.modelTopology,
+        weightSpecs,
+        weightData: weightData.buffer as ArrayBuffer,
+      }),
+    );
   } catch (err) {
     // TF.js names neither the file nor the fix ("Shape mismatch: [5,5,3,25] vs. [5,5,1,25]")
-    throw new CheckpointError(`${file}: not a model lvseg can load: ${(err as Error).message.split('\n')[0]}; are model.json and its weights from the same saved model?`, { cause: err });
+    throw new CheckpointError(
+      `${file}: not a model lvseg can load: ${(err as Error).message.split('\n')[0]}; are model.json and its weights ` +
+        `from the same saved model?`,
+      { cause: err },
+    );
   }
   return model;
 }
 
-/** What a file that is no JSON text holds, for a message (a PNG given as the model once printed its raw bytes), or undefined. */
+/** What a file that is no JSON text holds, for a message (a PNG given as the model once printed its raw bytes), or
+ * undefined. */
 function binaryKind(bytes: Uint8Array): string | undefined {
   const starts = (...magic: number[]): boolean => magic.every((b, i) => bytes[i] === b);
   if (starts(0x89, 0x50, 0x4e, 0x47)) return 'a PNG image';
   if (starts(0xff, 0xd8, 0xff)) return 'a JPEG image';
   if (starts(0x1f, 0x8b)) return 'gzip data';
-  if (bytes.length >= 132 && bytes[128] === 0x44 && bytes[129] === 0x49 && bytes[130] === 0x43 && bytes[131] === 0x4d) return 'a DICOM image';
+  if (bytes.length >= 132 && bytes[128] === 0x44 && bytes[129] === 0x49 && bytes[130] === 0x43 && bytes[131] === 0x4d)
+    return 'a DICOM image';
   if (bytes.subarray(0, 4096).includes(0)) return 'binary data';
   return undefined;
 }
@@ -168,12 +205,20 @@ function binaryKind(bytes: Uint8Array): string | undefined {
 /** Largest weight tensor a manifest may declare (elements): far above any segmentation network's. */
 const MAX_WEIGHT_ELEMENTS = 2 ** 28;
 
-/** Every manifest shape is a list of whole numbers of a plausible size (a negative or huge one once failed as "Invalid typed array length"). */
+/** Every manifest shape is a list of whole numbers of a plausible size (a negative or huge one once failed as "Invalid
+ * typed array length"). */
 function checkWeightSpecs(specs: readonly tf.io.WeightsManifestEntry[], file: string): void {
   for (const spec of specs) {
     const shape: unknown = spec?.shape;
-    const ok = Array.isArray(shape) && shape.every((d) => Number.isInteger(d) && d >= 0) && (shape as number[]).reduce((n, d) => n * d, 1) <= MAX_WEIGHT_ELEMENTS;
-    if (!ok) throw new CheckpointError(`${file}: weight '${String(spec?.name)}' has the shape ${JSON.stringify(shape)}, not a list of at most ${MAX_WEIGHT_ELEMENTS} elements; the manifest is corrupt: copy or save the model again`);
+    const ok =
+      Array.isArray(shape) &&
+      shape.every((d) => Number.isInteger(d) && d >= 0) &&
+      (shape as number[]).reduce((n, d) => n * d, 1) <= MAX_WEIGHT_ELEMENTS;
+    if (!ok)
+      throw new CheckpointError(
+        `${file}: weight '${String(spec?.name)}' has the shape ${JSON.stringify(shape)}, not a list of at most ` +
+          `${MAX_WEIGHT_ELEMENTS} elements; the manifest is corrupt: copy or save the model again`,
+      );
   }
 }
 
@@ -182,7 +227,10 @@ function checkSegmentationInput(model: tfl.LayersModel, file: string): void {
   const shape = model.inputs[0]?.shape ?? [];
   if (model.inputs.length !== 1 || shape.length !== 4 || shape[3] !== 1) {
     model.dispose();
-    throw new CheckpointError(`${file}: the model's input is ${JSON.stringify(shape)}; lvseg's models take one grey image, [batch, height, width, 1]: pass a segmentation model saved by lvseg or converted to that input`);
+    throw new CheckpointError(
+      `${file}: the model's input is ${JSON.stringify(shape)}; lvseg's models take one grey image, [batch, height, ` +
+        `width, 1]: pass a segmentation model saved by lvseg or converted to that input`,
+    );
   }
 }
 
@@ -191,7 +239,10 @@ function weightFilePath(dir: string, name: unknown, file: string): string {
   const path = typeof name === 'string' ? resolve(dir, name) : '';
   const rel = relative(resolve(dir), path);
   if (typeof name !== 'string' || name === '' || rel === '' || rel.startsWith('..') || isAbsolute(rel)) {
-    throw new CheckpointError(`${file}: weights path ${JSON.stringify(name)} is not a file inside the model's folder; a model.json names its weights files beside it`);
+    throw new CheckpointError(
+      `${file}: weights path ${JSON.stringify(name)} is not a file inside the model's folder; a model.json names its ` +
+        `weights files beside it`,
+    );
   }
   return join(dir, name);
 }
@@ -205,7 +256,10 @@ function checkWeightFileInside(dir: string, weights: string, _file: string): voi
   const realDir = realpathSync(dir);
   const rel = relative(realDir, realpathSync(weights));
   if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) {
-    throw new CheckpointError(`${weights}: a link to a file outside the model's folder (${realpathSync(weights)}); lvseg reads weights only from inside the folder: copy the file there instead of linking it`);
+    throw new CheckpointError(
+      `${weights}: a link to a file outside the model's folder (${realpathSync(weights)}); lvseg reads weights only ` +
+        `from inside the folder: copy the file there instead of linking it`,
+    );
   }
 }
 
@@ -216,7 +270,12 @@ const BYTES_PER: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8
  * message naming it (TF.js only says "should have 36864 values but has 1704"), and NaN or infinite
  * weights (a diverged run) are refused instead of giving confident wrong answers.
  */
-export function checkWeightData(specs: readonly tf.io.WeightsManifestEntry[], data: Uint8Array, weightsFile: string, manifestFile: string): void {
+export function checkWeightData(
+  specs: readonly tf.io.WeightsManifestEntry[],
+  data: Uint8Array,
+  weightsFile: string,
+  manifestFile: string,
+): void {
   let offset = 0;
   const floats: { name: string; offset: number; count: number }[] = [];
   for (const spec of specs) {
@@ -227,14 +286,23 @@ export function checkWeightData(specs: readonly tf.io.WeightsManifestEntry[], da
     offset += bytes;
   }
   if (data.byteLength < offset) {
-    throw new CheckpointError(`${weightsFile}: holds ${data.byteLength} bytes but ${manifestFile} needs ${offset}; the file is truncated (or from another model): copy or save the model again`);
+    throw new CheckpointError(
+      `${weightsFile}: holds ${data.byteLength} bytes but ${manifestFile} needs ${offset}; the file is truncated (or ` +
+        `from another model): copy or save the model again`,
+    );
   }
   for (const { name, offset: at, count } of floats) {
     // a copy when unaligned: Float32Array needs a multiple of 4 as its offset
-    const values = (data.byteOffset + at) % 4 === 0 ? new Float32Array(data.buffer, data.byteOffset + at, count) : new Float32Array(data.slice(at, at + count * 4).buffer);
+    const values =
+      (data.byteOffset + at) % 4 === 0
+        ? new Float32Array(data.buffer, data.byteOffset + at, count)
+        : new Float32Array(data.slice(at, at + count * 4).buffer);
     for (let i = 0; i < count; i++) {
       if (!Number.isFinite(values[i]!)) {
-        throw new CheckpointError(`${weightsFile}: weight '${name}' holds NaN or infinite values (the training diverged); retrain, e.g. with a lower --lr, or use an earlier checkpoint`);
+        throw new CheckpointError(
+          `${weightsFile}: weight '${name}' holds NaN or infinite values (the training diverged); retrain, e.g. with ` +
+            `a lower --lr, or use an earlier checkpoint`,
+        );
       }
     }
   }
@@ -288,7 +356,9 @@ export function findModelFile(ref: string): string {
     const f = join(path, candidate);
     if (existsSync(f)) return f;
   }
-  throw new CheckpointError(`${path}: no model.json or ${ENSEMBLE_FILE} inside; pass a model.json, a folder holding one, or an ensemble`);
+  throw new CheckpointError(
+    `${path}: no model.json or ${ENSEMBLE_FILE} inside; pass a model.json, a folder holding one, or an ensemble`,
+  );
 }
 
 /** The lvseg.json beside a model.json, or undefined when there is none (models saved before it existed). */

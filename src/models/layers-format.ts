@@ -21,7 +21,10 @@ export function concatWeightData(data: ArrayBuffer | ArrayBuffer[]): Uint8Array 
 }
 
 /** model.json for `artifacts` whose weights, described by `weightSpecs`, are in WEIGHTS_FILE. */
-export function layersModelJson(artifacts: tf.io.ModelArtifacts, weightSpecs: tf.io.WeightsManifestEntry[]): Record<string, unknown> {
+export function layersModelJson(
+  artifacts: tf.io.ModelArtifacts,
+  weightSpecs: tf.io.WeightsManifestEntry[],
+): Record<string, unknown> {
   return {
     format: artifacts.format ?? 'layers-model',
     generatedBy: artifacts.generatedBy,

@@ -29,7 +29,10 @@ export interface InferenceSettings {
 export const LABEL_CONVENTIONS = ['inside', 'contour-included'] as const;
 export type LabelConvention = (typeof LABEL_CONVENTIONS)[number];
 
-export const NO_INFERENCE_EXTRAS: InferenceSettings = { tta: 'none', postprocess: { largestComponent: false, fillHoles: false } };
+export const NO_INFERENCE_EXTRAS: InferenceSettings = {
+  tta: 'none',
+  postprocess: { largestComponent: false, fillHoles: false },
+};
 
 /** A model's `lvseg.json`: its input, scaling, preprocessing, inference settings, labels and training facts. */
 export interface ModelMetadata {
@@ -50,16 +53,23 @@ export interface ModelMetadata {
 }
 
 function fail(file: string, what: string): never {
-  throw new CheckpointError(`${file}: ${what}; fix or delete the file (the model then falls back to its run's config.json)`);
+  throw new CheckpointError(
+    `${file}: ${what}; fix or delete the file (the model then falls back to its run's config.json)`,
+  );
 }
 
 /** Checks a parsed lvseg.json; `file` names it in errors. */
 export function checkModelMetadata(value: unknown, file: string): ModelMetadata {
   if (typeof value !== 'object' || value === null) fail(file, 'not a JSON object');
   const m = value as Record<string, unknown>;
-  if (m.format !== 'lvseg-model' || m.version !== 1) fail(file, `format ${JSON.stringify(m.format)} version ${JSON.stringify(m.version)} is not lvseg-model version 1`);
+  if (m.format !== 'lvseg-model' || m.version !== 1)
+    fail(file, `format ${JSON.stringify(m.format)} version ${JSON.stringify(m.version)} is not lvseg-model version 1`);
   const input = m.input as ModelMetadata['input'] | undefined;
-  if (!input || !(Number.isInteger(input.height) && input.height > 0 && Number.isInteger(input.width) && input.width > 0)) fail(file, "field 'input' must be {height, width, channels: 1}");
+  if (
+    !input ||
+    !(Number.isInteger(input.height) && input.height > 0 && Number.isInteger(input.width) && input.width > 0)
+  )
+    fail(file, "field 'input' must be {height, width, channels: 1}");
   if (typeof m.scale !== 'string') fail(file, "field 'scale' must be a scaling like 1/255 or none");
   let preprocessing: Preprocessing;
   try {
@@ -68,11 +78,20 @@ export function checkModelMetadata(value: unknown, file: string): ModelMetadata 
     return fail(file, (err as Error).message.replace(`${file}: `, ''));
   }
   const inf = m.inference as InferenceSettings | undefined;
-  if (!inf || (inf.tta !== 'none' && inf.tta !== 'flips') || typeof inf.postprocess?.largestComponent !== 'boolean' || typeof inf.postprocess?.fillHoles !== 'boolean') {
+  if (
+    !inf ||
+    (inf.tta !== 'none' && inf.tta !== 'flips') ||
+    typeof inf.postprocess?.largestComponent !== 'boolean' ||
+    typeof inf.postprocess?.fillHoles !== 'boolean'
+  ) {
     fail(file, "field 'inference' must be {tta: none|flips, postprocess: {largestComponent, fillHoles}}");
   }
-  if (m.labels !== undefined && !(LABEL_CONVENTIONS as readonly unknown[]).includes(m.labels)) fail(file, `field 'labels' must be one of ${LABEL_CONVENTIONS.join(', ')}`);
-  if (m.classes !== undefined && !(Array.isArray(m.classes) && m.classes.length >= 2 && m.classes.every((c) => typeof c === 'string' && c !== ''))) {
+  if (m.labels !== undefined && !(LABEL_CONVENTIONS as readonly unknown[]).includes(m.labels))
+    fail(file, `field 'labels' must be one of ${LABEL_CONVENTIONS.join(', ')}`);
+  if (
+    m.classes !== undefined &&
+    !(Array.isArray(m.classes) && m.classes.length >= 2 && m.classes.every((c) => typeof c === 'string' && c !== ''))
+  ) {
     fail(file, "field 'classes' must be a list of at least 2 class names, background first");
   }
   return { ...(m as unknown as ModelMetadata), preprocessing };
@@ -83,7 +102,11 @@ export function checkModelMetadata(value: unknown, file: string): ModelMetadata 
  * flips, no post-processing; only its input size and the scaling it was trained with, so `lvseg evaluate`
  * and `predict` scale its inputs right. The lab page writes it beside the model it trained.
  */
-export function plainModelMetadata(inputSize: number, scale: string, training?: Record<string, unknown>): ModelMetadata {
+export function plainModelMetadata(
+  inputSize: number,
+  scale: string,
+  training?: Record<string, unknown>,
+): ModelMetadata {
   return {
     format: 'lvseg-model',
     version: 1,

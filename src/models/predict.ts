@@ -38,7 +38,9 @@ export function detectOutputKind(model: tfl.LayersModel): OutputKind {
     const softmax = cls === 'Softmax' || config.activation === 'softmax';
     if (softmax) {
       const axis = config.axis ?? -1;
-      const overClasses = (axis === -1 || (Array.isArray(axis) && axis.length === 1 && axis[0] === -1)) && sameShape(layer.outputShape, finalShape);
+      const overClasses =
+        (axis === -1 || (Array.isArray(axis) && axis.length === 1 && axis[0] === -1)) &&
+        sameShape(layer.outputShape, finalShape);
       return overClasses ? 'probabilities' : 'logits';
     }
     if (!SHAPE_ONLY.has(cls)) return 'logits';
@@ -52,7 +54,8 @@ export function modelInputSize(model: tfl.LayersModel): { height: number | null;
   const shape = model.inputs[0]?.shape;
   if (shape?.length !== 4 || (shape[3] !== 1 && shape[3] !== null)) {
     throw new ModelSpecError(
-      `model input has shape [${shape?.map((d) => d ?? 'null').join(', ')}]; lvseg models take [batch, height, width, 1] grey images`,
+      `model input has shape [${shape?.map((d) => d ?? 'null').join(', ')}]; lvseg models take [batch, height, ` +
+        `width, 1] grey images`,
     );
   }
   return { height: shape[1] ?? null, width: shape[2] ?? null };
@@ -77,7 +80,8 @@ export async function predictScores(
   const output = tf.tidy(() => {
     const x = tf.tensor4d(input, [images.length, height, width, 1]);
     const y = model.predict(x);
-    if (Array.isArray(y)) throw new ModelSpecError(`model has ${y.length} outputs; lvseg models have one per-pixel output`);
+    if (Array.isArray(y))
+      throw new ModelSpecError(`model has ${y.length} outputs; lvseg models have one per-pixel output`);
     return y as tf.Tensor;
   });
   try {
@@ -86,7 +90,8 @@ export async function predictScores(
     const classes = perImage / pixels;
     if (!Number.isInteger(classes) || classes < 2) {
       throw new ModelSpecError(
-        `model output has ${perImage} values per ${height}×${width} image; expected ${pixels}·classes (classes ≥ 2, channel last)`,
+        `model output has ${perImage} values per ${height}×${width} image; expected ${pixels}·classes (classes ≥ 2, ` +
+          `channel last)`,
       );
     }
     return { scores, classes };
@@ -94,4 +99,3 @@ export async function predictScores(
     output.dispose();
   }
 }
-

@@ -21,7 +21,10 @@ export interface Preset {
   stepsPerEpoch: null;
   /** The recipe options of the training config (issue 9), where the preset sets them. */
   recipe?: {
-    unet?: Pick<UnetOptions, 'depth' | 'baseFilters' | 'batchNorm' | 'batchNormMomentum' | 'residual' | 'deepSupervision'>;
+    unet?: Pick<
+      UnetOptions,
+      'depth' | 'baseFilters' | 'batchNorm' | 'batchNormMomentum' | 'residual' | 'deepSupervision'
+    >;
     preprocessing?: Preprocessing;
     augment?: TransformSpec[];
     lrSchedule?: 'constant' | 'cosine' | 'poly';
@@ -57,7 +60,11 @@ const sunnybrookUnet: Preset = {
   stepsPerEpoch: null,
   recipe: {
     unet: { depth: 4, baseFilters: 16, batchNorm: true, batchNormMomentum: 0.9, residual: false },
-    preprocessing: { spacing: 1.367, roi: { method: 'centre-crop', size: 128 }, intensity: { method: 'percentile-zscore', low: 1, high: 99 } },
+    preprocessing: {
+      spacing: 1.367,
+      roi: { method: 'centre-crop', size: 128 },
+      intensity: { method: 'percentile-zscore', low: 1, high: 99 },
+    },
     augment: [
       { type: 'flip' },
       { type: 'affine', degrees: 180, scale: [0.8, 1.25], translate: 0.06 },
@@ -87,7 +94,15 @@ const sunnybrookLvMyo: Preset = {
   recipe: { ...sunnybrookUnet.recipe, classes: ['background', 'lv', 'myocardium'] },
 };
 
-const lab = { batchSize: 1, shuffleBuffer: 10, lr: 0.001, optimizer: 'adam', loss: 'sparse-ce', scale: 1 / 1024, stepsPerEpoch: null } as const;
+const lab = {
+  batchSize: 1,
+  shuffleBuffer: 10,
+  lr: 0.001,
+  optimizer: 'adam',
+  loss: 'sparse-ce',
+  scale: 1 / 1024,
+  stepsPerEpoch: null,
+} as const;
 
 /** The presets `--preset` takes, by name: the lab's tasks and `sunnybrook-unet`. */
 export const PRESETS: Record<string, Preset> = {

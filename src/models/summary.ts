@@ -19,19 +19,32 @@ export interface ModelSummary {
 export function summarizeModel(model: tfl.LayersModel): ModelSummary {
   const layers = model.layers.map((layer) => {
     const out = layer.outputShape;
-    const shape = (Array.isArray(out[0]) || out[0] === undefined ? (out[0] as (number | null)[] | undefined) ?? [] : out) as (number | null)[];
+    const shape = (
+      Array.isArray(out[0]) || out[0] === undefined ? ((out[0] as (number | null)[] | undefined) ?? []) : out
+    ) as (number | null)[];
     return { name: layer.name, type: layer.getClassName(), outputShape: shape, params: layer.countParams() };
   });
-  const trainableParams = model.trainableWeights.reduce((n, w) => n + w.shape.reduce<number>((a, b) => a * (b ?? 1), 1), 0);
+  const trainableParams = model.trainableWeights.reduce(
+    (n, w) => n + w.shape.reduce<number>((a, b) => a * (b ?? 1), 1),
+    0,
+  );
   return { name: model.name, layers, totalParams: model.countParams(), trainableParams };
 }
 
 /** The Keras-style table: layer (type), output shape, params, and the totals. */
 export function formatSummary(summary: ModelSummary): string {
-  const rows = summary.layers.map((l) => [`${l.name} (${l.type})`, `(${l.outputShape.map((d) => (d === null ? 'None' : d)).join(', ')})`, l.params.toLocaleString('en-US')]);
+  const rows = summary.layers.map((l) => [
+    `${l.name} (${l.type})`,
+    `(${l.outputShape.map((d) => (d === null ? 'None' : d)).join(', ')})`,
+    l.params.toLocaleString('en-US'),
+  ]);
   const head = ['Layer (type)', 'Output Shape', 'Param #'];
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)) + 3);
-  const line = (r: string[]): string => r.map((v, c) => v.padEnd(widths[c]!)).join('').trimEnd();
+  const line = (r: string[]): string =>
+    r
+      .map((v, c) => v.padEnd(widths[c]!))
+      .join('')
+      .trimEnd();
   const total = widths.reduce((a, b) => a + b, 0);
   const nonTrainable = summary.totalParams - summary.trainableParams;
   return [

@@ -27,7 +27,8 @@ export interface UnetOptions {
 
 /**
  * A U-Net: per level two 3×3 convs (+ batch norm) with relu, 2×2 max pool down, 2×2 transposed conv up,
- * skip connections by concatenation, a 1×1 conv to one logit per class (2 by default). With `residual`, each level's pair of
+ * skip connections by concatenation, a 1×1 conv to one logit per class (2 by default). With `residual`, each level's
+ * pair of
  * convs is a residual block (the second relu after the sum); with `deepSupervision`, auxiliary outputs
  * follow the logits (see UnetOptions).
  */
@@ -42,7 +43,10 @@ export function buildUnet({
   classes = 2,
 }: UnetOptions = {}): tfl.LayersModel {
   if (!Number.isInteger(deepSupervision) || deepSupervision < 0 || deepSupervision > depth - 1) {
-    throw new ModelSpecError(`unet deepSupervision ${deepSupervision}: a U-Net of depth ${depth} has ${depth - 1} decoder levels below its output; pass 0 to ${depth - 1}`);
+    throw new ModelSpecError(
+      `unet deepSupervision ${deepSupervision}: a U-Net of depth ${depth} has ${depth - 1} decoder levels below its ` +
+        `output; pass 0 to ${depth - 1}`,
+    );
   }
   const input = tfl.input({ shape: [inputSize, inputSize, 1], name: 'image' });
   const block = (x: SymbolicTensor, filters: number, name: string): SymbolicTensor => {
@@ -51,12 +55,18 @@ export function buildUnet({
       x = tfl.layers
         .conv2d({ filters, kernelSize: 3, padding: 'same', useBias: !batchNorm, name: `${name}_conv${i}` })
         .apply(x) as SymbolicTensor;
-      if (batchNorm) x = tfl.layers.batchNormalization({ momentum: batchNormMomentum, name: `${name}_bn${i}` }).apply(x) as SymbolicTensor;
+      if (batchNorm)
+        x = tfl.layers
+          .batchNormalization({ momentum: batchNormMomentum, name: `${name}_bn${i}` })
+          .apply(x) as SymbolicTensor;
       if (residual && i === 2) {
         const channels = inputOfBlock.shape[3];
-        const shortcut = channels === filters
-          ? inputOfBlock
-          : (tfl.layers.conv2d({ filters, kernelSize: 1, useBias: !batchNorm, name: `${name}_shortcut` }).apply(inputOfBlock) as SymbolicTensor);
+        const shortcut =
+          channels === filters
+            ? inputOfBlock
+            : (tfl.layers
+                .conv2d({ filters, kernelSize: 1, useBias: !batchNorm, name: `${name}_shortcut` })
+                .apply(inputOfBlock) as SymbolicTensor);
         x = tfl.layers.add({ name: `${name}_add` }).apply([x, shortcut]) as SymbolicTensor;
       }
       x = tfl.layers.activation({ activation: 'relu', name: `${name}_relu${i}` }).apply(x) as SymbolicTensor;
@@ -80,8 +90,14 @@ export function buildUnet({
     x = tfl.layers.concatenate({ name: `skip${level}` }).apply([skips[level]!, x]) as SymbolicTensor;
     x = block(x, filters, `dec${level}`);
     if (level >= 1 && level <= deepSupervision) {
-      const aux = tfl.layers.conv2d({ filters: classes, kernelSize: 1, name: `aux${level}_logits` }).apply(x) as SymbolicTensor;
-      auxiliary.unshift(tfl.layers.upSampling2d({ size: [2 ** level, 2 ** level], interpolation: 'bilinear', name: `aux${level}_up` }).apply(aux) as SymbolicTensor);
+      const aux = tfl.layers
+        .conv2d({ filters: classes, kernelSize: 1, name: `aux${level}_logits` })
+        .apply(x) as SymbolicTensor;
+      auxiliary.unshift(
+        tfl.layers
+          .upSampling2d({ size: [2 ** level, 2 ** level], interpolation: 'bilinear', name: `aux${level}_up` })
+          .apply(aux) as SymbolicTensor,
+      );
     }
   }
   const logits = tfl.layers.conv2d({ filters: classes, kernelSize: 1, name: 'logits' }).apply(x) as SymbolicTensor;

@@ -30,7 +30,18 @@ const SERIES_LABEL: Record<string, string> = {
 };
 
 /** matplotlib's default cycle (tab10), so the figure reads like the lab's. */
-export const PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+export const PALETTE = [
+  '#1f77b4',
+  '#ff7f0e',
+  '#2ca02c',
+  '#d62728',
+  '#9467bd',
+  '#8c564b',
+  '#e377c2',
+  '#7f7f7f',
+  '#bcbd22',
+  '#17becf',
+];
 const DASHES: Array<[number, number] | undefined> = [undefined, [8, 5], [2, 4], [12, 4]];
 
 export function seriesLabel(key: string): string {
@@ -47,23 +58,35 @@ export function layoutCurves(runs: readonly CurveRun[], options: CurveOptions = 
   const width = options.width ?? 860;
   const height = options.height ?? 480;
   const multi = runs.length > 1;
-  const entries = runs.flatMap((run, r) => series.map((key, s) => ({
-    run, key,
-    label: multi ? `${run.name}: ${seriesLabel(key)}` : seriesLabel(key),
-    color: PALETTE[(multi ? r : s) % PALETTE.length]!,
-    dash: multi ? DASHES[s % DASHES.length] : undefined,
-  })));
+  const entries = runs.flatMap((run, r) =>
+    series.map((key, s) => ({
+      run,
+      key,
+      label: multi ? `${run.name}: ${seriesLabel(key)}` : seriesLabel(key),
+      color: PALETTE[(multi ? r : s) % PALETTE.length]!,
+      dash: multi ? DASHES[s % DASHES.length] : undefined,
+    })),
+  );
 
   const legendWidth = Math.max(...entries.map((e) => textWidth(e.label, 1.5)), 60) + 44;
   const plot = { x: 64, y: 44, w: width - 64 - 24 - legendWidth, h: height - 44 - 56 };
   const maxEpoch = Math.max(1, ...runs.flatMap((r) => r.epochs.map((e) => e.epoch + 1)));
-  const xOf = (epoch1: number): number => plot.x + (maxEpoch === 1 ? plot.w / 2 : ((epoch1 - 1) / (maxEpoch - 1)) * plot.w);
+  const xOf = (epoch1: number): number =>
+    plot.x + (maxEpoch === 1 ? plot.w / 2 : ((epoch1 - 1) / (maxEpoch - 1)) * plot.w);
   const yOf = (v: number): number => plot.y + (1 - Math.min(1, Math.max(0, v))) * plot.h;
 
   const shapes: Shape[] = [];
-  shapes.push({ kind: 'text', x: plot.x + plot.w / 2, y: 14, text: options.title ?? (multi ? 'Training curves' : `Training curves: ${runs[0]?.name ?? ''}`), size: 2, anchor: 'middle' });
+  shapes.push({
+    kind: 'text',
+    x: plot.x + plot.w / 2,
+    y: 14,
+    text: options.title ?? (multi ? 'Training curves' : `Training curves: ${runs[0]?.name ?? ''}`),
+    size: 2,
+    anchor: 'middle',
+  });
   for (let i = 0; i <= 5; i++) {
-    const v = i / 5, y = yOf(v);
+    const v = i / 5,
+      y = yOf(v);
     shapes.push({ kind: 'line', x1: plot.x, y1: y, x2: plot.x + plot.w, y2: y, stroke: '#e4e4e4' });
     shapes.push({ kind: 'line', x1: plot.x - 5, y1: y, x2: plot.x, y2: y, stroke: '#000000' });
     shapes.push({ kind: 'text', x: plot.x - 9, y: y - 5, text: v.toFixed(1), size: 1.5, anchor: 'end' });
@@ -76,7 +99,15 @@ export function layoutCurves(runs: readonly CurveRun[], options: CurveOptions = 
   }
   shapes.push({ kind: 'rect', x: plot.x, y: plot.y, w: plot.w, h: plot.h, stroke: '#000000', strokeWidth: 1 });
   shapes.push({ kind: 'text', x: plot.x + plot.w / 2, y: height - 22, text: 'Epoch', size: 2, anchor: 'middle' });
-  shapes.push({ kind: 'text', x: 10, y: plot.y + plot.h / 2, text: 'Loss / Dice', size: 2, anchor: 'middle', vertical: true });
+  shapes.push({
+    kind: 'text',
+    x: 10,
+    y: plot.y + plot.h / 2,
+    text: 'Loss / Dice',
+    size: 2,
+    anchor: 'middle',
+    vertical: true,
+  });
 
   let clipped = false;
   for (const e of entries) {
@@ -86,10 +117,19 @@ export function layoutCurves(runs: readonly CurveRun[], options: CurveOptions = 
       .map((ep) => [xOf(ep.epoch + 1), yOf(ep[e.key]!)] as const);
     if (points.length === 0) continue;
     shapes.push({ kind: 'polyline', points, stroke: e.color, width: 2, dash: e.dash });
-    for (const [cx, cy] of points) if (!multi && points.length <= 40) shapes.push({ kind: 'circle', cx, cy, r: 2.5, fill: e.color });
+    for (const [cx, cy] of points)
+      if (!multi && points.length <= 40) shapes.push({ kind: 'circle', cx, cy, r: 2.5, fill: e.color });
   }
 
-  if (clipped) shapes.push({ kind: 'text', x: 8, y: height - 12, text: 'values outside 0..1 are drawn at the edge', size: 1, color: '#666666' });
+  if (clipped)
+    shapes.push({
+      kind: 'text',
+      x: 8,
+      y: height - 12,
+      text: 'values outside 0..1 are drawn at the edge',
+      size: 1,
+      color: '#666666',
+    });
 
   const lx = plot.x + plot.w + 16;
   entries.forEach((e, i) => {
@@ -120,15 +160,26 @@ export function renderCurvesPng(runs: readonly CurveRun[], options?: CurveOption
 /**
  * Bar chart of a distribution over [0, 1] (per-image Dice): `bins` equal bins, bar heights are counts.
  */
-export function layoutHistogram(values: readonly number[], options: { title?: string; xLabel?: string; bins?: number; width?: number; height?: number } = {}): Scene {
+export function layoutHistogram(
+  values: readonly number[],
+  options: { title?: string; xLabel?: string; bins?: number; width?: number; height?: number } = {},
+): Scene {
   const bins = options.bins ?? 20;
-  const width = options.width ?? 560, height = options.height ?? 300;
+  const width = options.width ?? 560,
+    height = options.height ?? 300;
   const counts = new Array<number>(bins).fill(0);
   for (const v of values) if (Number.isFinite(v)) counts[Math.min(bins - 1, Math.max(0, Math.floor(v * bins)))]!++;
   const maxCount = Math.max(1, ...counts);
   const plot = { x: 56, y: 36, w: width - 56 - 16, h: height - 36 - 52 };
   const shapes: Shape[] = [];
-  shapes.push({ kind: 'text', x: plot.x + plot.w / 2, y: 10, text: options.title ?? `Per-image Dice (n = ${values.length})`, size: 2, anchor: 'middle' });
+  shapes.push({
+    kind: 'text',
+    x: plot.x + plot.w / 2,
+    y: 10,
+    text: options.title ?? `Per-image Dice (n = ${values.length})`,
+    size: 2,
+    anchor: 'middle',
+  });
   const yTicks = countTicks(maxCount);
   const top = yTicks[yTicks.length - 1]!;
   for (const t of yTicks) {
@@ -139,7 +190,14 @@ export function layoutHistogram(values: readonly number[], options: { title?: st
   counts.forEach((c, i) => {
     if (c === 0) return;
     const h = (c / top) * plot.h;
-    shapes.push({ kind: 'rect', x: plot.x + (i / bins) * plot.w + 1, y: plot.y + plot.h - h, w: plot.w / bins - 2, h, fill: PALETTE[0]! });
+    shapes.push({
+      kind: 'rect',
+      x: plot.x + (i / bins) * plot.w + 1,
+      y: plot.y + plot.h - h,
+      w: plot.w / bins - 2,
+      h,
+      fill: PALETTE[0]!,
+    });
   });
   for (let i = 0; i <= 5; i++) {
     const x = plot.x + (i / 5) * plot.w;
@@ -147,8 +205,23 @@ export function layoutHistogram(values: readonly number[], options: { title?: st
     shapes.push({ kind: 'text', x, y: plot.y + plot.h + 10, text: (i / 5).toFixed(1), size: 1.5, anchor: 'middle' });
   }
   shapes.push({ kind: 'rect', x: plot.x, y: plot.y, w: plot.w, h: plot.h, stroke: '#000000' });
-  shapes.push({ kind: 'text', x: plot.x + plot.w / 2, y: height - 20, text: options.xLabel ?? 'Dice', size: 2, anchor: 'middle' });
-  shapes.push({ kind: 'text', x: 8, y: plot.y + plot.h / 2, text: 'Images', size: 1.5, anchor: 'middle', vertical: true });
+  shapes.push({
+    kind: 'text',
+    x: plot.x + plot.w / 2,
+    y: height - 20,
+    text: options.xLabel ?? 'Dice',
+    size: 2,
+    anchor: 'middle',
+  });
+  shapes.push({
+    kind: 'text',
+    x: 8,
+    y: plot.y + plot.h / 2,
+    text: 'Images',
+    size: 1.5,
+    anchor: 'middle',
+    vertical: true,
+  });
   return { width, height, background: '#ffffff', shapes };
 }
 
@@ -158,4 +231,3 @@ function countTicks(max: number): number[] {
   for (let t = 0; t < max + step; t += step) ticks.push(t);
   return ticks;
 }
-

@@ -15,7 +15,8 @@ const SIGNIFICANT_DIGITS = 6;
 export function csvCell(value: unknown): string {
   if (value === undefined || value === null || (typeof value === 'number' && !Number.isFinite(value))) return '';
   let text: string;
-  if (typeof value === 'number') text = Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(SIGNIFICANT_DIGITS)));
+  if (typeof value === 'number')
+    text = Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(SIGNIFICANT_DIGITS)));
   else text = typeof value === 'object' ? JSON.stringify(value) : String(value);
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }

@@ -41,13 +41,17 @@ export function modelGraph(model: LayersModel): DiagramNode[] {
   for (const layer of model.layers) visit(layer);
   const index = new Map(order.map((l, i) => [l, i]));
   return order.map((layer) => {
-    const inputs = [...new Set(layer.inboundNodes.flatMap((n) => n.inboundLayers.map((l) => index.get(l as AnyLayer)!)))]
-      .filter((i) => i !== undefined);
+    const inputs = [
+      ...new Set(layer.inboundNodes.flatMap((n) => n.inboundLayers.map((l) => index.get(l as AnyLayer)!))),
+    ].filter((i) => i !== undefined);
     const outputShapes = shapesOf(layer.outputShape as TensorShapeLike | TensorShapeLike[]);
     return {
       name: layer.name,
       type: layer.getClassName(),
-      inputShapes: inputs.length > 0 ? inputs.flatMap((i) => shapesOf(order[i]!.outputShape as TensorShapeLike | TensorShapeLike[])) : outputShapes,
+      inputShapes:
+        inputs.length > 0
+          ? inputs.flatMap((i) => shapesOf(order[i]!.outputShape as TensorShapeLike | TensorShapeLike[]))
+          : outputShapes,
       outputShapes,
       inputs,
     };
@@ -67,7 +71,9 @@ const V_GAP = 26;
 export function layoutModelDiagram(model: LayersModel): Scene {
   const nodes = modelGraph(model);
   const depth: number[] = [];
-  nodes.forEach((n, i) => { depth[i] = n.inputs.length === 0 ? 0 : Math.max(...n.inputs.map((j) => depth[j]! + 1)); });
+  nodes.forEach((n, i) => {
+    depth[i] = n.inputs.length === 0 ? 0 : Math.max(...n.inputs.map((j) => depth[j]! + 1));
+  });
   const rows: number[][] = [];
   nodes.forEach((_, i) => {
     const d = depth[i]!;
@@ -77,8 +83,8 @@ export function layoutModelDiagram(model: LayersModel): Scene {
 
   const boxes = nodes.map((n) => {
     const title = `${n.name}: ${n.type}`;
-    const inText = n.inputShapes.length > 1 ? `[${n.inputShapes.join(', ')}]` : n.inputShapes[0] ?? '';
-    const outText = n.outputShapes.length > 1 ? `[${n.outputShapes.join(', ')}]` : n.outputShapes[0] ?? '';
+    const inText = n.inputShapes.length > 1 ? `[${n.inputShapes.join(', ')}]` : (n.inputShapes[0] ?? '');
+    const outText = n.outputShapes.length > 1 ? `[${n.outputShapes.join(', ')}]` : (n.outputShapes[0] ?? '');
     const titleW = textWidth(title, TEXT) + 2 * PAD;
     const keyW = textWidth('output:', TEXT) + 2 * PAD;
     const valW = Math.max(textWidth(inText, TEXT), textWidth(outText, TEXT)) + 2 * PAD;
@@ -108,13 +114,37 @@ export function layoutModelDiagram(model: LayersModel): Scene {
     for (const j of n.inputs) {
       const a = boxes[j]!;
       if (depth[i]! - depth[j]! === 1) {
-        const x1 = a.x + a.w / 2, y1 = a.y + a.h, x2 = b.x + b.w / 2, y2 = b.y;
-        shapes.push({ kind: 'polyline', points: [[x1, y1], [x1, (y1 + y2) / 2], [x2, (y1 + y2) / 2], [x2, y2 - 5]], stroke: '#555555', width: 1.5 });
+        const x1 = a.x + a.w / 2,
+          y1 = a.y + a.h,
+          x2 = b.x + b.w / 2,
+          y2 = b.y;
+        shapes.push({
+          kind: 'polyline',
+          points: [
+            [x1, y1],
+            [x1, (y1 + y2) / 2],
+            [x2, (y1 + y2) / 2],
+            [x2, y2 - 5],
+          ],
+          stroke: '#555555',
+          width: 1.5,
+        });
         shapes.push(...arrowHead(x2, y2));
       } else {
         const lx = laneX(lanes++);
-        const ya = a.y + a.h / 2, yb = b.y + b.h / 2;
-        shapes.push({ kind: 'polyline', points: [[a.x + a.w, ya], [lx, ya], [lx, yb], [b.x + b.w + 5, yb]], stroke: '#8a8a8a', width: 1.5 });
+        const ya = a.y + a.h / 2,
+          yb = b.y + b.h / 2;
+        shapes.push({
+          kind: 'polyline',
+          points: [
+            [a.x + a.w, ya],
+            [lx, ya],
+            [lx, yb],
+            [b.x + b.w + 5, yb],
+          ],
+          stroke: '#8a8a8a',
+          width: 1.5,
+        });
         shapes.push(...arrowHeadLeft(b.x + b.w, yb));
       }
     }
@@ -123,8 +153,22 @@ export function layoutModelDiagram(model: LayersModel): Scene {
     const fill = '#ffffff';
     shapes.push({ kind: 'rect', x: b.x, y: b.y, w: b.w, h: b.h, fill, stroke: '#000000', strokeWidth: 1 });
     shapes.push({ kind: 'line', x1: b.x + b.titleW, y1: b.y, x2: b.x + b.titleW, y2: b.y + b.h, stroke: '#000000' });
-    shapes.push({ kind: 'line', x1: b.x + b.titleW + b.keyW, y1: b.y, x2: b.x + b.titleW + b.keyW, y2: b.y + b.h, stroke: '#000000' });
-    shapes.push({ kind: 'line', x1: b.x + b.titleW, y1: b.y + ROW_H, x2: b.x + b.w, y2: b.y + ROW_H, stroke: '#000000' });
+    shapes.push({
+      kind: 'line',
+      x1: b.x + b.titleW + b.keyW,
+      y1: b.y,
+      x2: b.x + b.titleW + b.keyW,
+      y2: b.y + b.h,
+      stroke: '#000000',
+    });
+    shapes.push({
+      kind: 'line',
+      x1: b.x + b.titleW,
+      y1: b.y + ROW_H,
+      x2: b.x + b.w,
+      y2: b.y + ROW_H,
+      stroke: '#000000',
+    });
     const ty = (row: number): number => b.y + row * ROW_H + (ROW_H - textHeight(TEXT)) / 2;
     shapes.push({ kind: 'text', x: b.x + PAD, y: b.y + (b.h - textHeight(TEXT)) / 2, text: b.title, size: TEXT });
     shapes.push({ kind: 'text', x: b.x + b.titleW + PAD, y: ty(0), text: 'input:', size: TEXT });
@@ -137,11 +181,33 @@ export function layoutModelDiagram(model: LayersModel): Scene {
 }
 
 function arrowHead(x: number, y: number): Shape[] {
-  return [{ kind: 'polyline', points: [[x - 4, y - 7], [x, y - 1], [x + 4, y - 7]], stroke: '#555555', width: 1.5 }];
+  return [
+    {
+      kind: 'polyline',
+      points: [
+        [x - 4, y - 7],
+        [x, y - 1],
+        [x + 4, y - 7],
+      ],
+      stroke: '#555555',
+      width: 1.5,
+    },
+  ];
 }
 
 function arrowHeadLeft(x: number, y: number): Shape[] {
-  return [{ kind: 'polyline', points: [[x + 7, y - 4], [x + 1, y], [x + 7, y + 4]], stroke: '#8a8a8a', width: 1.5 }];
+  return [
+    {
+      kind: 'polyline',
+      points: [
+        [x + 7, y - 4],
+        [x + 1, y],
+        [x + 7, y + 4],
+      ],
+      stroke: '#8a8a8a',
+      width: 1.5,
+    },
+  ];
 }
 
 /** The layer graph with input and output shapes as an SVG document, like Keras's plot_model(show_shapes=True). */

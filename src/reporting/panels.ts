@@ -14,8 +14,12 @@ export function pixelImage(width: number, height: number, at: (x: number, y: num
   const data = new Uint8Array(width * height * 4);
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
-      const c = at(x, y), o = (y * width + x) * 4;
-      data[o] = c[0]; data[o + 1] = c[1]; data[o + 2] = c[2]; data[o + 3] = 255;
+      const c = at(x, y),
+        o = (y * width + x) * 4;
+      data[o] = c[0];
+      data[o + 1] = c[1];
+      data[o + 2] = c[2];
+      data[o + 3] = 255;
     }
   }
   return { width, height, data };
@@ -89,7 +93,8 @@ function layoutPanel(input: PanelInput, options: PanelOptions): Scene {
     });
   }
 
-  const tileW = width * zoom, tileH = height * zoom;
+  const tileW = width * zoom,
+    tileH = height * zoom;
   const titleH = titles ? textHeight(FONT_SCALE) + 12 : 0;
   const captionH = options.caption || options.contours ? textHeight(FONT_SCALE) + 14 : 0;
   const W = MARGIN * 2 + tiles.length * tileW + (tiles.length - 1) * GAP;
@@ -110,13 +115,27 @@ function layoutPanel(input: PanelInput, options: PanelOptions): Scene {
     if (prediction) cx = legendEntry(shapes, cx, captionY, PREDICTION_COLOR, 'prediction', FONT_SCALE);
   }
   if (options.caption) {
-    shapes.push({ kind: 'text', x: cx, y: captionY, text: options.caption, size: textWidth(options.caption, FONT_SCALE) <= W - cx - MARGIN ? FONT_SCALE : 1 });
+    shapes.push({
+      kind: 'text',
+      x: cx,
+      y: captionY,
+      text: options.caption,
+      size: textWidth(options.caption, FONT_SCALE) <= W - cx - MARGIN ? FONT_SCALE : 1,
+    });
   }
   return { width: W, height: H, background: '#ffffff', shapes };
 }
 
 /** Mask tiles by class: background black, class 1 (the blood pool) white as in the lab, then a colour per class. */
-export const CLASS_TILE_COLORS: readonly Rgb[] = [[0, 0, 0], [255, 255, 255], [255, 160, 0], [60, 140, 255], [230, 80, 230], [40, 220, 220], [160, 220, 60]];
+export const CLASS_TILE_COLORS: readonly Rgb[] = [
+  [0, 0, 0],
+  [255, 255, 255],
+  [255, 160, 0],
+  [60, 140, 255],
+  [230, 80, 230],
+  [40, 220, 220],
+  [160, 220, 60],
+];
 
 function classesAt(mask: Uint8Array, width: number, zoom: number): (x: number, y: number) => Rgb {
   return (x, y) => {
@@ -137,9 +156,11 @@ function greyAt(grey: Uint8Array, width: number, zoom: number): (x: number, y: n
  * so the outline stays one pixel wide.
  */
 function maskEdgeAt(mask: Uint8Array, width: number, height: number, zoom: number): (x: number, y: number) => boolean {
-  const W = width * zoom, H = height * zoom;
+  const W = width * zoom,
+    H = height * zoom;
   // A mask of another length than the image counts as background past the image's pixels, as the tiles draw it.
-  const sized = mask.length === height * width ? mask : Uint8Array.from({ length: height * width }, (_, i) => mask[i] ?? 0);
+  const sized =
+    mask.length === height * width ? mask : Uint8Array.from({ length: height * width }, (_, i) => mask[i] ?? 0);
   const edge = boundaryPixels(resizeNearest(sized, height, width, H, W), H, W);
   return (x, y) => edge[y * W + x] === 1;
 }
@@ -155,7 +176,8 @@ export function composeOutlineTile(
   zoom = 1,
 ): RgbaImage {
   const { image, height, width } = input;
-  if (image.length !== height * width) throw new RangeError(`tile image has ${image.length} values, expected ${height}x${width}`);
+  if (image.length !== height * width)
+    throw new RangeError(`tile image has ${image.length} values, expected ${height}x${width}`);
   const base = greyAt(toGrey8(image), width, zoom);
   const edges = outlines.map((o) => ({ at: maskEdgeAt(o.mask, width, height, zoom), color: o.color })).reverse();
   return pixelImage(width * zoom, height * zoom, (x, y) => edges.find((e) => e.at(x, y))?.color ?? base(x, y));

@@ -7,7 +7,9 @@ import type { RunConfig } from '../training/config.js';
 import type { HistoryEpoch } from './charts.js';
 
 /** One image of `RUN/evaluation.json` as read back: JSON writes NaN as null. */
-export type PerImageRecord = { [K in keyof PerImageResult]: PerImageResult[K] | (number extends PerImageResult[K] ? null : never) };
+export type PerImageRecord = {
+  [K in keyof PerImageResult]: PerImageResult[K] | (number extends PerImageResult[K] ? null : never);
+};
 
 export interface RunImage {
   /** File name inside the run directory, e.g. `samples/best-01-SC-HF-I-01-0048.png`. */
@@ -22,7 +24,20 @@ export interface RunRecord {
   config?: RunConfig;
   history: HistoryEpoch[];
   summary?: ModelSummary;
-  evaluation?: { metrics: EvaluationMetrics; perImage: PerImageRecord[]; classes?: Record<string, { meanDice: number | null; apd: number | null; hd95: number | null; goodContourRate: number | null; count: number }> };
+  evaluation?: {
+    metrics: EvaluationMetrics;
+    perImage: PerImageRecord[];
+    classes?: Record<
+      string,
+      {
+        meanDice: number | null;
+        apd: number | null;
+        hd95: number | null;
+        goodContourRate: number | null;
+        count: number;
+      }
+    >;
+  };
   samples: RunImage[];
   /** The display panel of the last epoch (`panels/epoch-NNN.png`). */
   lastPanel?: RunImage;
@@ -40,9 +55,14 @@ export function readRun(runDir: string): RunRecord {
   const pngNames = (part: RunPart): string[] => {
     const folder = runPath(dir, part);
     if (!existsSync(folder)) return [];
-    return readdirSync(folder).filter((f) => f.toLowerCase().endsWith('.png')).sort();
+    return readdirSync(folder)
+      .filter((f) => f.toLowerCase().endsWith('.png'))
+      .sort();
   };
-  const read = (part: RunPart, f: string): RunImage => ({ file: `${basename(runPath(dir, part))}/${f}`, png: readFileSync(join(runPath(dir, part), f)) });
+  const read = (part: RunPart, f: string): RunImage => ({
+    file: `${basename(runPath(dir, part))}/${f}`,
+    png: readFileSync(join(runPath(dir, part), f)),
+  });
   // Only the last epoch's panel goes in the report, so the others are listed but never read.
   const lastPanelName = pngNames('panels').at(-1);
   const lastPanel = lastPanelName === undefined ? undefined : read('panels', lastPanelName);
@@ -62,7 +82,8 @@ export function readRun(runDir: string): RunRecord {
 function reportMetrics(doc: EvaluationDocument | undefined): RunRecord['evaluation'] {
   if (!doc) return undefined;
   const metrics: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(doc)) if (v === null || typeof v === 'number' || typeof v === 'string') metrics[k] = v;
+  for (const [k, v] of Object.entries(doc))
+    if (v === null || typeof v === 'number' || typeof v === 'string') metrics[k] = v;
   const classes = (doc as { classes?: NonNullable<RunRecord['evaluation']>['classes'] }).classes;
   return { metrics: metrics as unknown as EvaluationMetrics, perImage: doc.perImage, ...(classes ? { classes } : {}) };
 }

@@ -10,7 +10,9 @@ import { runPath } from '../runs/run-dir.js';
 export function safeImageName(name: string): string {
   const safe = name.replace(/[^\w.-]+/g, '_');
   // a record name can be of any length; a file name cannot (300 characters once gave ENAMETOOLONG)
-  return safe.length <= 100 ? safe : `${safe.slice(0, 91)}-${createHash('sha256').update(name).digest('hex').slice(0, 8)}`;
+  return safe.length <= 100
+    ? safe
+    : `${safe.slice(0, 91)}-${createHash('sha256').update(name).digest('hex').slice(0, 8)}`;
 }
 
 /**
@@ -22,21 +24,34 @@ export function safeImageName(name: string): string {
  * report show the current model only. Returns the files written.
  */
 export async function writeSamplePanels(
-  runDir: string, samples: readonly Sample[], predict: (i: number) => Promise<Uint8Array> | Uint8Array, dice: readonly number[], count = 4,
+  runDir: string,
+  samples: readonly Sample[],
+  predict: (i: number) => Promise<Uint8Array> | Uint8Array,
+  dice: readonly number[],
+  count = 4,
 ): Promise<string[]> {
-  const ranked = samples.map((_, i) => i).filter((i) => Number.isFinite(dice[i])).sort((a, b) => dice[b]! - dice[a]!);
+  const ranked = samples
+    .map((_, i) => i)
+    .filter((i) => Number.isFinite(dice[i]))
+    .sort((a, b) => dice[b]! - dice[a]!);
   const best = ranked.slice(0, count);
   const worst = ranked.slice(Math.max(best.length, ranked.length - count)).reverse();
   const folder = runPath(runDir, 'samples');
   const files: string[] = [];
-  for (const [tag, list] of [['best', best], ['worst', worst]] as const) {
+  for (const [tag, list] of [
+    ['best', best],
+    ['worst', worst],
+  ] as const) {
     for (const [k, i] of list.entries()) {
       const s = samples[i]!;
       const file = join(folder, `${tag}-${String(k + 1).padStart(2, '0')}-${safeImageName(s.name)}.png`);
-      await writeFileAtomic(file, renderPanel(
-        { image: s.image, height: s.height, width: s.width, label: s.label, prediction: await predict(i) },
-        { contours: true, caption: `Dice ${dice[i]!.toFixed(4)}` },
-      ));
+      await writeFileAtomic(
+        file,
+        renderPanel(
+          { image: s.image, height: s.height, width: s.width, label: s.label, prediction: await predict(i) },
+          { contours: true, caption: `Dice ${dice[i]!.toFixed(4)}` },
+        ),
+      );
       files.push(file);
     }
   }

@@ -10,11 +10,46 @@ import { encodePngRgba, type RgbaImage } from '../imaging/png.js';
  * and a character advances 6·size (textWidth, textHeight), which is what layouts measure with.
  */
 export type Shape =
-  | { kind: 'rect'; x: number; y: number; w: number; h: number; fill?: string; stroke?: string; strokeWidth?: number; opacity?: number }
-  | { kind: 'line'; x1: number; y1: number; x2: number; y2: number; stroke: string; width?: number; dash?: [number, number] }
-  | { kind: 'polyline'; points: ReadonlyArray<readonly [number, number]>; stroke: string; width?: number; dash?: [number, number] }
+  | {
+      kind: 'rect';
+      x: number;
+      y: number;
+      w: number;
+      h: number;
+      fill?: string;
+      stroke?: string;
+      strokeWidth?: number;
+      opacity?: number;
+    }
+  | {
+      kind: 'line';
+      x1: number;
+      y1: number;
+      x2: number;
+      y2: number;
+      stroke: string;
+      width?: number;
+      dash?: [number, number];
+    }
+  | {
+      kind: 'polyline';
+      points: ReadonlyArray<readonly [number, number]>;
+      stroke: string;
+      width?: number;
+      dash?: [number, number];
+    }
   | { kind: 'circle'; cx: number; cy: number; r: number; fill: string }
-  | { kind: 'text'; x: number; y: number; text: string; size: number; color?: string; anchor?: TextAnchor; vertical?: boolean; bold?: boolean }
+  | {
+      kind: 'text';
+      x: number;
+      y: number;
+      text: string;
+      size: number;
+      color?: string;
+      anchor?: TextAnchor;
+      vertical?: boolean;
+      bold?: boolean;
+    }
   /** Pixels drawn one to one (an MRI tile with its outlines), the top-left corner at (x, y). */
   | { kind: 'image'; x: number; y: number; image: RgbaImage };
 
@@ -48,7 +83,8 @@ const num = (v: number): string => (Number.isInteger(v) ? String(v) : v.toFixed(
 /** The scene as a standalone SVG document (hand-written markup, no dependencies). */
 export function sceneToSvg(scene: Scene): string {
   const out: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${scene.width}" height="${scene.height}" viewBox="0 0 ${scene.width} ${scene.height}" font-family="${escapeXml(FONT_FAMILY)}">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${scene.width}" height="${scene.height}" viewBox="0 0 ` +
+      `${scene.width} ${scene.height}" font-family="${escapeXml(FONT_FAMILY)}">`,
   ];
   if (scene.background) out.push(`<rect width="100%" height="100%" fill="${scene.background}"/>`);
   for (const s of scene.shapes) out.push(shapeToSvg(s));
@@ -63,25 +99,42 @@ function dashAttr(dash?: [number, number]): string {
 function shapeToSvg(s: Shape): string {
   switch (s.kind) {
     case 'rect':
-      return `<rect x="${num(s.x)}" y="${num(s.y)}" width="${num(s.w)}" height="${num(s.h)}" fill="${s.fill ?? 'none'}"` +
+      return (
+        `<rect x="${num(s.x)}" y="${num(s.y)}" width="${num(s.w)}" height="${num(s.h)}" fill="${s.fill ?? 'none'}"` +
         (s.stroke ? ` stroke="${s.stroke}" stroke-width="${s.strokeWidth ?? 1}"` : '') +
-        (s.opacity !== undefined ? ` fill-opacity="${s.opacity}"` : '') + '/>';
+        (s.opacity !== undefined ? ` fill-opacity="${s.opacity}"` : '') +
+        '/>'
+      );
     case 'line':
-      return `<line x1="${num(s.x1)}" y1="${num(s.y1)}" x2="${num(s.x2)}" y2="${num(s.y2)}" stroke="${s.stroke}" stroke-width="${s.width ?? 1}"${dashAttr(s.dash)}/>`;
+      return (
+        `<line x1="${num(s.x1)}" y1="${num(s.y1)}" x2="${num(s.x2)}" y2="${num(s.y2)}" stroke="${s.stroke}" ` +
+        `stroke-width="${s.width ?? 1}"${dashAttr(s.dash)}/>`
+      );
     case 'polyline':
-      return `<polyline points="${s.points.map(([x, y]) => `${num(x)},${num(y)}`).join(' ')}" fill="none" stroke="${s.stroke}" stroke-width="${s.width ?? 1}" stroke-linejoin="round"${dashAttr(s.dash)}/>`;
+      return (
+        `<polyline points="${s.points.map(([x, y]) => `${num(x)},${num(y)}`).join(' ')}" fill="none" ` +
+        `stroke="${s.stroke}" stroke-width="${s.width ?? 1}" stroke-linejoin="round"${dashAttr(s.dash)}/>`
+      );
     case 'circle':
       return `<circle cx="${num(s.cx)}" cy="${num(s.cy)}" r="${num(s.r)}" fill="${s.fill}"/>`;
     case 'image':
-      return `<image x="${num(s.x)}" y="${num(s.y)}" width="${s.image.width}" height="${s.image.height}" image-rendering="optimizeSpeed" ` +
-        `href="data:image/png;base64,${encodePngRgba(s.image).toString('base64')}"/>`;
+      return (
+        `<image x="${num(s.x)}" y="${num(s.y)}" width="${s.image.width}" height="${s.image.height}" ` +
+        `image-rendering="optimizeSpeed" ` +
+        `href="data:image/png;base64,${encodePngRgba(s.image).toString('base64')}"/>`
+      );
     case 'text': {
       // A monospace font at 10·size px advances 0.6 em and has capitals 0.7 em tall: the baseline sits at y + 7·size.
       const anchor = s.anchor === 'middle' ? 'middle' : s.anchor === 'end' ? 'end' : 'start';
-      const common = `font-size="${10 * s.size}" fill="${s.color ?? '#000000'}" text-anchor="${anchor}"${s.bold ? ' font-weight="bold"' : ''}`;
+      const common =
+        `font-size="${10 * s.size}" fill="${s.color ?? '#000000'}" ` +
+        `text-anchor="${anchor}"${s.bold ? ' font-weight="bold"' : ''}`;
       if (s.vertical) {
         const bx = s.x + textHeight(s.size);
-        return `<text x="0" y="0" transform="translate(${num(bx)},${num(s.y)}) rotate(-90)" ${common}>${escapeXml(s.text)}</text>`;
+        return (
+          `<text x="0" y="0" transform="translate(${num(bx)},${num(s.y)}) rotate(-90)" ` +
+          `${common}>${escapeXml(s.text)}</text>`
+        );
       }
       return `<text x="${num(s.x)}" y="${num(s.y + textHeight(s.size))}" ${common}>${escapeXml(s.text)}</text>`;
     }
@@ -92,10 +145,18 @@ function shapeToSvg(s: Shape): string {
  * DejaVu Sans Mono (Debian's fonts-dejavu-core, which scripts/setup.sh installs), so figures look the same on
  * every such machine; elsewhere the system's fonts, where the SVG's font list names macOS's and Windows'.
  */
-const DEJAVU = ['DejaVuSansMono.ttf', 'DejaVuSansMono-Bold.ttf'].map((f) => join('/usr/share/fonts/truetype/dejavu', f)).filter((f) => existsSync(f));
-const FONTS: ResvgRenderOptions['font'] = DEJAVU.length > 0
-  ? { loadSystemFonts: false, fontFiles: DEJAVU, defaultFontFamily: 'DejaVu Sans Mono', monospaceFamily: 'DejaVu Sans Mono' }
-  : { loadSystemFonts: true };
+const DEJAVU = ['DejaVuSansMono.ttf', 'DejaVuSansMono-Bold.ttf']
+  .map((f) => join('/usr/share/fonts/truetype/dejavu', f))
+  .filter((f) => existsSync(f));
+const FONTS: ResvgRenderOptions['font'] =
+  DEJAVU.length > 0
+    ? {
+        loadSystemFonts: false,
+        fontFiles: DEJAVU,
+        defaultFontFamily: 'DejaVu Sans Mono',
+        monospaceFamily: 'DejaVu Sans Mono',
+      }
+    : { loadSystemFonts: true };
 
 function render(scene: Scene): ReturnType<Resvg['render']> {
   // A PNG is opaque: white where the scene sets no background.

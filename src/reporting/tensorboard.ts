@@ -33,7 +33,11 @@ const DEFAULT_LIMITS: Float64Array = (() => {
  */
 export function computeHistogram(values: ArrayLike<number>): Histogram {
   const counts = new Float64Array(DEFAULT_LIMITS.length);
-  let min = Infinity, max = -Infinity, sum = 0, sumSquares = 0, num = 0;
+  let min = Infinity,
+    max = -Infinity,
+    sum = 0,
+    sumSquares = 0,
+    num = 0;
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!;
     if (!Number.isFinite(v)) continue;
@@ -43,7 +47,8 @@ export function computeHistogram(values: ArrayLike<number>): Histogram {
     sum += v;
     sumSquares += v * v;
     // First limit strictly greater than v.
-    let lo = 0, hi = DEFAULT_LIMITS.length - 1;
+    let lo = 0,
+      hi = DEFAULT_LIMITS.length - 1;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
       if (DEFAULT_LIMITS[mid]! > v) hi = mid;
@@ -51,9 +56,11 @@ export function computeHistogram(values: ArrayLike<number>): Histogram {
     }
     counts[lo]!++;
   }
-  const bucket_limit: number[] = [], bucket: number[] = [];
-  for (let i = 0; i < counts.length;) {
-    let end = DEFAULT_LIMITS[i]!, count = counts[i]!;
+  const bucket_limit: number[] = [],
+    bucket: number[] = [];
+  for (let i = 0; i < counts.length; ) {
+    let end = DEFAULT_LIMITS[i]!,
+      count = counts[i]!;
     i++;
     if (count === 0) {
       while (i < counts.length && counts[i] === 0) end = DEFAULT_LIMITS[i++]!;
@@ -94,7 +101,10 @@ export class EventFileWriter {
   private pending: Uint8Array[] = [];
   private closed = false;
 
-  constructor(readonly logDir: string, options: EventFileWriterOptions = {}) {
+  constructor(
+    readonly logDir: string,
+    options: EventFileWriterOptions = {},
+  ) {
     this.now = options.now ?? (() => Date.now() / 1000);
     mkdirSync(logDir, { recursive: true });
     const wall = this.now();
@@ -131,10 +141,20 @@ export class EventFileWriter {
   }
 
   /** An encoded image (PNG) of the given size; colorspace 1 grey, 3 RGB, 4 RGBA. */
-  image(tag: string, encoded: Uint8Array, size: { width: number; height: number; colorspace?: number }, step: number): void {
+  image(
+    tag: string,
+    encoded: Uint8Array,
+    size: { width: number; height: number; colorspace?: number },
+    step: number,
+  ): void {
     this.addValue(step, {
       tag,
-      image: { height: size.height, width: size.width, colorspace: size.colorspace ?? 4, encoded_image_string: encoded },
+      image: {
+        height: size.height,
+        width: size.width,
+        colorspace: size.colorspace ?? 4,
+        encoded_image_string: encoded,
+      },
     });
   }
 

@@ -4,7 +4,14 @@
  */
 import type { ExpertMeasurement, SeriesVolumes } from '../evaluation/cine-volumes.js';
 import { toCsv } from './csv.js';
-import { describeVolumeRule, DEFAULT_VOLUME_RULE, type MassResult, type SliceVolumes, type VolumeResult, type VolumeRule } from '../evaluation/volumes.js';
+import {
+  describeVolumeRule,
+  DEFAULT_VOLUME_RULE,
+  type MassResult,
+  type SliceVolumes,
+  type VolumeResult,
+  type VolumeRule,
+} from '../evaluation/volumes.js';
 
 /** What the record is built from: the cine, its measurement, the series found and the experts' (when given). */
 export type VolumesAnalysis = Pick<SeriesVolumes, 'cine' | 'measured' | 'groups' | 'experts'>;
@@ -90,7 +97,11 @@ function wallRecord(m: MassResult): WallRecord {
   return {
     myocardiumMl: round(m.myocardiumMl),
     meanWallThicknessMm: round(m.meanWallThicknessMm),
-    slices: m.slices.map((s) => ({ slice: s.slice + 1, myocardiumMm2: round(s.myocardiumMm2, 1), wallThicknessMm: round(s.wallThicknessMm) })),
+    slices: m.slices.map((s) => ({
+      slice: s.slice + 1,
+      myocardiumMm2: round(s.myocardiumMm2, 1),
+      wallThicknessMm: round(s.wallThicknessMm),
+    })),
   };
 }
 
@@ -113,7 +124,10 @@ function expertRecord(e: ExpertMeasurement): ExpertRecord {
   const r = e.result;
   return {
     dir: e.dir,
-    edvMl: round(r.edvMl), esvMl: round(r.esvMl), svMl: round(r.svMl), efPct: round(r.efPct),
+    edvMl: round(r.edvMl),
+    esvMl: round(r.esvMl),
+    svMl: round(r.svMl),
+    efPct: round(r.efPct),
     edPhase: e.phases[r.ed]! + 1,
     esPhase: e.phases[r.es]! + 1,
     phases: e.phases.map((p) => p + 1),
@@ -121,7 +135,11 @@ function expertRecord(e: ExpertMeasurement): ExpertRecord {
     slices: sliceRecords(r.slices),
     lvMassG: e.mass ? round(e.mass.lvMassG, 1) : null,
     wall: e.mass ? wallRecord(e.mass) : null,
-    asTrainingMasks: { edvMl: round(e.asTrainingMasks.edvMl), esvMl: round(e.asTrainingMasks.esvMl), efPct: round(e.asTrainingMasks.efPct) },
+    asTrainingMasks: {
+      edvMl: round(e.asTrainingMasks.edvMl),
+      esvMl: round(e.asTrainingMasks.esvMl),
+      efPct: round(e.asTrainingMasks.efPct),
+    },
     warnings: [...e.warnings, ...r.warnings],
   };
 }
@@ -137,7 +155,10 @@ export function buildVolumesRecord(
   const r = measured.result;
   const hr = cine.heartRate;
   const record: VolumesRecord = {
-    edvMl: round(r.edvMl), esvMl: round(r.esvMl), svMl: round(r.svMl), efPct: round(r.efPct),
+    edvMl: round(r.edvMl),
+    esvMl: round(r.esvMl),
+    svMl: round(r.svMl),
+    efPct: round(r.efPct),
     edPhase: r.ed + 1,
     esPhase: r.es + 1,
     lvMassG: measured.mass ? round(measured.mass.lvMassG, 1) : null,
@@ -159,10 +180,20 @@ export function buildVolumesRecord(
       sliceCentresFrom: cine.spacingSource,
       phaseOrder: cine.phaseOrder,
     },
-    seriesFound: groups.map((g) => ({ uid: g.uid, description: g.description ?? null, images: g.images.length, positions: g.positions, problem: g.problem ?? null })),
+    seriesFound: groups.map((g) => ({
+      uid: g.uid,
+      description: g.description ?? null,
+      images: g.images.length,
+      positions: g.positions,
+      problem: g.problem ?? null,
+    })),
     segmenter,
     rule: { ...rule, text: describeVolumeRule(rule) },
-    phases: r.volumesMl.map((v, p) => ({ phase: p + 1, triggerTimeMs: cine.triggerTimes?.[p] ?? null, volumeMl: v === null ? null : round(v) })),
+    phases: r.volumesMl.map((v, p) => ({
+      phase: p + 1,
+      triggerTimeMs: cine.triggerTimes?.[p] ?? null,
+      volumeMl: v === null ? null : round(v),
+    })),
     slices: sliceRecords(r.slices),
     warnings: [...cine.warnings, ...r.warnings],
   };
@@ -174,7 +205,13 @@ export function buildVolumesRecord(
 export function phasesCsv(record: VolumesRecord): string {
   return toCsv(
     ['phase', 'trigger_time_ms', 'volume_ml', 'ed', 'es'],
-    record.phases.map((p) => [p.phase, p.triggerTimeMs, p.volumeMl, p.phase === record.edPhase ? 1 : 0, p.phase === record.esPhase ? 1 : 0]),
+    record.phases.map((p) => [
+      p.phase,
+      p.triggerTimeMs,
+      p.volumeMl,
+      p.phase === record.edPhase ? 1 : 0,
+      p.phase === record.esPhase ? 1 : 0,
+    ]),
   );
 }
 
@@ -186,5 +223,8 @@ export function areasCsv(record: VolumesRecord): string {
       rows.push([s.slice, s.zMm, s.counted ? 1 : 0, s.reason, s.thicknessMm, p + 1, a, s.usedAreasMm2[p], s.status[p]]);
     });
   }
-  return toCsv(['slice', 'z_mm', 'counted', 'reason', 'thickness_mm', 'phase', 'area_mm2', 'used_area_mm2', 'status'], rows);
+  return toCsv(
+    ['slice', 'z_mm', 'counted', 'reason', 'thickness_mm', 'phase', 'area_mm2', 'used_area_mm2', 'status'],
+    rows,
+  );
 }

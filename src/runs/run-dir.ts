@@ -74,9 +74,15 @@ export function isRunDir(dir: string): boolean {
 /** Shape checks of what is read back: a file another program wrote must not crash a reader later. */
 const SHAPE_CHECKS: { [K in RunFile]: (value: unknown) => string | undefined } = {
   config: (v) => (isObject(v) ? undefined : 'expected a JSON object'),
-  summary: (v) => (isObject(v) && Array.isArray(v.layers) ? undefined : "expected {layers: [...], totalParams, ...}"),
-  history: (v) => (isObject(v) && Array.isArray(v.epochs) ? undefined : "field 'epochs' must be a list of per-epoch objects"),
-  evaluation: (v) => (isObject(v) && (typeof v.meanDice === 'number' || v.meanDice === null || isObject(v.metrics)) && Array.isArray(v.perImage) ? undefined : 'expected the metrics (meanDice, …) and perImage: [...]'),
+  summary: (v) => (isObject(v) && Array.isArray(v.layers) ? undefined : 'expected {layers: [...], totalParams, ...}'),
+  history: (v) =>
+    isObject(v) && Array.isArray(v.epochs) ? undefined : "field 'epochs' must be a list of per-epoch objects",
+  evaluation: (v) =>
+    isObject(v) &&
+    (typeof v.meanDice === 'number' || v.meanDice === null || isObject(v.metrics)) &&
+    Array.isArray(v.perImage)
+      ? undefined
+      : 'expected the metrics (meanDice, …) and perImage: [...]',
 };
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -88,14 +94,20 @@ function isObject(v: unknown): v is Record<string, unknown> {
  * JSON, or not of the file's shape, is a CheckpointError naming it. `T`: the file's full type, when
  * the caller knows it.
  */
-export function readRunFile<K extends RunFile, T extends RunFileTypes[K] = RunFileTypes[K]>(runDir: string, file: K): T | undefined {
+export function readRunFile<K extends RunFile, T extends RunFileTypes[K] = RunFileTypes[K]>(
+  runDir: string,
+  file: K,
+): T | undefined {
   const path = runPath(runDir, file);
   if (!existsSync(path)) return undefined;
   let value: unknown;
   try {
     value = JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
-    throw new CheckpointError(`${path} is not valid JSON (${(err as Error).message}); re-run the step that writes it or delete the file`, { cause: err });
+    throw new CheckpointError(
+      `${path} is not valid JSON (${(err as Error).message}); re-run the step that writes it or delete the file`,
+      { cause: err },
+    );
   }
   const problem = SHAPE_CHECKS[file](value);
   if (problem) throw new CheckpointError(`${path}: ${problem}; is it a file lvseg wrote?`);
@@ -123,7 +135,9 @@ export function checkRunDir(runDir: string): void {
     throw new CheckpointError(`run directory ${runDir} not found; pass the folder that 'lvseg train --out' wrote`);
   }
   if (!isRunDir(runDir)) {
-    throw new CheckpointError(`${runDir} has neither config.json nor history.json; is it a run directory written by 'lvseg train'?`);
+    throw new CheckpointError(
+      `${runDir} has neither config.json nor history.json; is it a run directory written by 'lvseg train'?`,
+    );
   }
 }
 
@@ -140,7 +154,9 @@ export function checkNewRunDir(runDir: string): boolean {
   if (entries.includes(RUN_FILES.config)) {
     throw new UsageError(`${runDir} already holds a run; continue it with --resume ${runDir}, or pass another --out`);
   }
-  throw new OutputError(`--out ${runDir} holds files 'lvseg train' did not write (${listSome(entries)}); pass an empty or new folder`);
+  throw new OutputError(
+    `--out ${runDir} holds files 'lvseg train' did not write (${listSome(entries)}); pass an empty or new folder`,
+  );
 }
 
 /** Removes what a new run wrote: the whole folder, or only its contents when the folder was there before. */

@@ -1,6 +1,7 @@
 /**
  * `lvseg serve`: a local, read-only web app over run directories (fastify). Routes: the dashboard (/), its
- * API (/api/runs, /api/runs/NAME; server-sent events: /api/events for the run list, /api/runs/NAME/events for one run), the runs' files (/runs/…), the
+ * API (/api/runs, /api/runs/NAME; server-sent events: /api/events for the run list, /api/runs/NAME/events for one run),
+ * the runs' files (/runs/…), the
  * segmentation page (/segment/) with the runs' models in its list, the lab page (/lab/: training in the tab),
  * and the bundled models (/models/…).
  * Only GET and HEAD exist; files come only from under RUNS_DIR and lvseg's own assets (see safe-path.ts).
@@ -41,9 +42,17 @@ const CONTENT_TYPES: Record<string, string> = {
 const CSP_COMMON = "frame-ancestors 'none'; base-uri 'none'; form-action 'none'; object-src 'none'";
 const CSP: [prefix: string, policy: string][] = [
   // worker-src blob: the page's inference worker and the threaded wasm backend's threads
-  ['/segment', "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self' blob:; img-src 'self' blob: data:; connect-src 'self' blob: data:; style-src 'self' 'unsafe-inline'"],
+  [
+    '/segment',
+    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self' blob:; img-src 'self' blob: data:; " +
+      "connect-src 'self' blob: data:; style-src 'self' 'unsafe-inline'",
+  ],
   // TF.js layers compiles its activation functions with new Function while training
-  ['/lab', "default-src 'self'; script-src 'self' 'wasm-unsafe-eval' 'unsafe-eval' blob:; worker-src 'self' blob:; img-src 'self' blob: data:; connect-src 'self' blob: data:; style-src 'self' 'unsafe-inline'"],
+  [
+    '/lab',
+    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval' 'unsafe-eval' blob:; worker-src 'self' blob:; img-src " +
+      "'self' blob: data:; connect-src 'self' blob: data:; style-src 'self' 'unsafe-inline'",
+  ],
   // the dashboard and the runs' own files (report.html: inline style, no script)
   ['', "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'"],
 ];
@@ -54,7 +63,8 @@ export function contentSecurityPolicy(url: string): string {
   return `${policy}; ${CSP_COMMON}`;
 }
 
-/** Machine names a Host header may carry besides IP literals: this machine's, and the one the server was told to bind. */
+/** Machine names a Host header may carry besides IP literals: this machine's, and the one the server was told to bind.
+ * */
 function knownHostNames(bindHost: string): Set<string> {
   return new Set(['localhost', hostname().toLowerCase(), bindHost.toLowerCase()]);
 }
@@ -65,7 +75,11 @@ function knownHostNames(bindHost: string): Set<string> {
  * resolved to 127.0.0.1 (DNS rebinding): its Host is that name, which is refused. An IP literal cannot be
  * rebound, so any is taken; the port must be the one listened on.
  */
-export function foreignRequest(headers: { host?: string; origin?: string }, port: number | undefined, bindHost: string): string | undefined {
+export function foreignRequest(
+  headers: { host?: string; origin?: string },
+  port: number | undefined,
+  bindHost: string,
+): string | undefined {
   const named = (authority: string | undefined): boolean => {
     if (!authority) return false;
     let url: URL;
@@ -74,7 +88,8 @@ export function foreignRequest(headers: { host?: string; origin?: string }, port
     } catch {
       return false;
     }
-    if (url.username || url.password || url.pathname !== '/' || (port !== undefined && Number(url.port || 80) !== port)) return false;
+    if (url.username || url.password || url.pathname !== '/' || (port !== undefined && Number(url.port || 80) !== port))
+      return false;
     const name = url.hostname.toLowerCase();
     return isIP(name.replace(/^\[|\]$/g, '')) !== 0 || knownHostNames(bindHost).has(name);
   };
@@ -108,14 +123,16 @@ export interface ServeOptions {
 
 function sendFile(reply: FastifyReply, file: string | undefined): FastifyReply {
   if (!file) return reply.code(404).type('text/plain').send('not found');
-  return reply
-    .type(CONTENT_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream')
-    .header('x-content-type-options', 'nosniff')
-    // Cross-origin isolation: the pages' wasm backend gets SharedArrayBuffer, so threads (SIMD + 2 threads
-    // segment a 240-image cine about twice as fast as one thread on a 2-core CPU).
-    .header('cross-origin-opener-policy', 'same-origin')
-    .header('cross-origin-embedder-policy', 'require-corp')
-    .send(createReadStream(file));
+  return (
+    reply
+      .type(CONTENT_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream')
+      .header('x-content-type-options', 'nosniff')
+      // Cross-origin isolation: the pages' wasm backend gets SharedArrayBuffer, so threads (SIMD + 2 threads
+      // segment a 240-image cine about twice as fast as one thread on a 2-core CPU).
+      .header('cross-origin-opener-policy', 'same-origin')
+      .header('cross-origin-embedder-policy', 'require-corp')
+      .send(createReadStream(file))
+  );
 }
 
 /** The app without a listening socket (tests use `inject`). */
@@ -124,14 +141,27 @@ export function buildApp(options: ServeOptions): FastifyInstance {
   const assets = options.assetsDir ?? WEB_ASSETS_DIR;
   const modelsDir = options.modelsDir ?? bundledModelsDir();
   if (!existsSync(join(assets, 'segment', 'index.html'))) {
-    throw new UsageError(`lvseg's web pages are not built (${assets} is missing); run 'npm run build' in the lvseg folder`);
+    throw new UsageError(
+      `lvseg's web pages are not built (${assets} is missing); run 'npm run build' in the lvseg folder`,
+    );
   }
-  const app = Fastify({ bodyLimit: BODY_LIMIT_BYTES, routerOptions: { maxParamLength: 500 }, requestTimeout: 30_000, return503OnClosing: true });
+  const app = Fastify({
+    bodyLimit: BODY_LIMIT_BYTES,
+    routerOptions: { maxParamLength: 500 },
+    requestTimeout: 30_000,
+    return503OnClosing: true,
+  });
   const bindHost = options.host ?? '127.0.0.1';
   app.addHook('onRequest', async (req, reply) => {
     // the port the request came in on, i.e. the one listened on (none for a request injected in a test)
     const why = foreignRequest({ host: req.headers.host, origin: req.headers.origin }, req.socket.localPort, bindHost);
-    if (why) return reply.code(403).type('text/plain').send(`${why}: lvseg serve answers only requests addressed to it (a page of another site may not read your runs)\n`);
+    if (why)
+      return reply
+        .code(403)
+        .type('text/plain')
+        .send(
+          `${why}: lvseg serve answers only requests addressed to it (a page of another site may not read your runs)\n`,
+        );
     reply.header('content-security-policy', contentSecurityPolicy(req.url));
     reply.header('x-frame-options', 'DENY');
     reply.header('referrer-policy', 'no-referrer');
@@ -141,9 +171,13 @@ export function buildApp(options: ServeOptions): FastifyInstance {
   const views = () => listRunNames(runsDir).map((name) => viewRun(runsDir, name));
 
   app.get('/', (_req, reply) => sendFile(reply, fileInside(join(assets, 'dashboard'), 'index.html')));
-  app.get('/assets/dashboard/*', (req, reply) => sendFile(reply, fileInside(join(assets, 'dashboard'), (req.params as { '*': string })['*'])));
+  app.get('/assets/dashboard/*', (req, reply) =>
+    sendFile(reply, fileInside(join(assets, 'dashboard'), (req.params as { '*': string })['*'])),
+  );
   app.get('/segment', (_req, reply) => reply.redirect('/segment/'));
-  app.get('/segment/models.json', (_req, reply) => reply.send([...bundledModels('/models/', modelsDir), ...runModels(runsDir, views())]));
+  app.get('/segment/models.json', (_req, reply) =>
+    reply.send([...bundledModels('/models/', modelsDir), ...runModels(runsDir, views())]),
+  );
   app.get('/segment/*', (req, reply) => {
     const rest = (req.params as { '*': string })['*'];
     return sendFile(reply, fileInside(join(assets, 'segment'), rest === '' ? 'index.html' : rest));
@@ -183,12 +217,25 @@ export function buildApp(options: ServeOptions): FastifyInstance {
   };
   // The run list as it changes: a run that starts after the dashboard opened appears without a reload.
   app.get('/api/events', (_req, reply) => {
-    stream(reply, 'runs', () => listRunNames(runsDir).map((n) => `${n}=${runFingerprint(runsDir, n)}`).join('\n'), views);
+    stream(
+      reply,
+      'runs',
+      () =>
+        listRunNames(runsDir)
+          .map((n) => `${n}=${runFingerprint(runsDir, n)}`)
+          .join('\n'),
+      views,
+    );
   });
   app.get('/api/runs/:name/events', (req, reply) => {
     const { name } = req.params as { name: string };
     if (!isRun(name)) return reply.code(404).send({ error: `no run '${name}'` });
-    stream(reply, 'run', () => runFingerprint(runsDir, name), () => viewRun(runsDir, name));
+    stream(
+      reply,
+      'run',
+      () => runFingerprint(runsDir, name),
+      () => viewRun(runsDir, name),
+    );
   });
   app.addHook('preClose', async () => {
     for (const res of streams) res.end();

@@ -27,7 +27,8 @@ export interface ListedModel {
   problem?: string;
 }
 
-/** `entry` with the scale and pipeline `lvseg predict MODEL` would use; `model` is a run, model folder or model.json. */
+/** `entry` with the scale and pipeline `lvseg predict MODEL` would use; `model` is a run, model folder or model.json.
+ * */
 function withSettings(entry: ListedModel, model: string): ListedModel {
   try {
     const { scale, segment, labels } = resolveModelSettings(model);
@@ -44,12 +45,18 @@ function withSettings(entry: ListedModel, model: string): ListedModel {
  */
 export function bundledModels(urlBase: string, dir = bundledModelsDir()): ListedModel[] {
   return bundledModelNames(dir).map((name) =>
-    withSettings({ id: `bundled:${name}`, label: name, url: `${urlBase}${encodeURIComponent(name)}/model.json` }, join(dir, name, 'model.json')));
+    withSettings(
+      { id: `bundled:${name}`, label: name, url: `${urlBase}${encodeURIComponent(name)}/model.json` },
+      join(dir, name, 'model.json'),
+    ),
+  );
 }
 
 /** Each run's model (as `lvseg predict RUN` picks it) that a browser can load: a layers model.json, not an ensemble. */
 export function runModels(runsDir: string, runs: readonly RunView[]): ListedModel[] {
   return runs
     .filter((run) => run.model?.endsWith('/model.json'))
-    .map((run) => withSettings({ id: `run:${run.name}`, label: `${run.name} (run)`, url: run.model! }, join(runsDir, run.name)));
+    .map((run) =>
+      withSettings({ id: `run:${run.name}`, label: `${run.name} (run)`, url: run.model! }, join(runsDir, run.name)),
+    );
 }

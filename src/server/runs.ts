@@ -53,7 +53,9 @@ const looksLikeRun = isRunDir;
 export function listRunNames(runsDir: string): string[] {
   const names: string[] = [];
   for (const name of subfolders(runsDir, '')) {
-    const inner = looksLikeRun(join(runsDir, name)) ? [] : subfolders(runsDir, name).filter((n) => looksLikeRun(join(runsDir, n)));
+    const inner = looksLikeRun(join(runsDir, name))
+      ? []
+      : subfolders(runsDir, name).filter((n) => looksLikeRun(join(runsDir, n)));
     names.push(...(inner.length > 0 ? inner : [name]));
   }
   return names.sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
@@ -82,7 +84,10 @@ export function viewRun(runsDir: string, name: string): RunView {
   const base = `/runs/${name.split('/').map(encodeURIComponent).join('/')}/`;
   let panels: string[] = [];
   try {
-    panels = readdirSync(runPath(dir, 'panels')).filter((f) => /^epoch-\d+\.png$/.test(f)).sort().map((f) => `${RUN_PARTS.panels}/${f}`);
+    panels = readdirSync(runPath(dir, 'panels'))
+      .filter((f) => /^epoch-\d+\.png$/.test(f))
+      .sort()
+      .map((f) => `${RUN_PARTS.panels}/${f}`);
   } catch {
     // No panels yet.
   }
@@ -109,7 +114,14 @@ export function viewRun(runsDir: string, name: string): RunView {
 /** A cheap fingerprint of what a run's view depends on, so the event stream sends only changes. */
 export function runFingerprint(runsDir: string, name: string): string {
   const dir = join(runsDir, name);
-  return [runPath(dir, 'config'), runPath(dir, 'history'), runPath(dir, 'evaluation'), runPath(dir, 'panels'), join(runPath(dir, 'model'), 'model.json'), runPath(dir, 'report')]
+  return [
+    runPath(dir, 'config'),
+    runPath(dir, 'history'),
+    runPath(dir, 'evaluation'),
+    runPath(dir, 'panels'),
+    join(runPath(dir, 'model'), 'model.json'),
+    runPath(dir, 'report'),
+  ]
     .map(mtime)
     .join(':');
 }

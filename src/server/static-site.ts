@@ -33,9 +33,16 @@ const HEADERS_FILE = `/*
  * a _headers file. Any static file server (or `python3 -m http.server`) can serve it.
  * Returns the number of models listed.
  */
-export function writeStaticSegmentPage(outDir: string, assetsDir = WEB_ASSETS_DIR, modelsDir = bundledModelsDir()): number {
+export function writeStaticSegmentPage(
+  outDir: string,
+  assetsDir = WEB_ASSETS_DIR,
+  modelsDir = bundledModelsDir(),
+): number {
   const page = join(assetsDir, 'segment');
-  if (!existsSync(join(page, 'index.html'))) throw new UsageError(`lvseg's web pages are not built (${page} is missing); run 'npm run build' in the lvseg folder`);
+  if (!existsSync(join(page, 'index.html')))
+    throw new UsageError(
+      `lvseg's web pages are not built (${page} is missing); run 'npm run build' in the lvseg folder`,
+    );
   mkdirSync(outDir, { recursive: true });
   cpSync(page, join(outDir, 'segment'), { recursive: true });
   cpSync(join(assetsDir, 'lab'), join(outDir, 'lab'), { recursive: true });
@@ -53,7 +60,11 @@ export function writeStaticSegmentPage(outDir: string, assetsDir = WEB_ASSETS_DI
  */
 export function staticSiteEntries(dir: string): (entry: string) => boolean {
   const own = new Set<string>();
-  if (existsSync(join(dir, 'segment', 'models.json')) && existsSync(join(dir, 'index.html')) && existsSync(join(dir, 'lab'))) {
+  if (
+    existsSync(join(dir, 'segment', 'models.json')) &&
+    existsSync(join(dir, 'index.html')) &&
+    existsSync(join(dir, 'lab'))
+  ) {
     for (const e of ['segment', 'lab', 'models', 'index.html', '_headers']) own.add(e);
   }
   return (entry) => own.has(entry);

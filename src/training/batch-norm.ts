@@ -34,7 +34,11 @@ export function fuseBatchNormTraining(model: tfl.LayersModel): void {
     (layer as unknown as Record<symbol, boolean>)[FUSED] = true;
     layer.call = (inputs, kwargs) => {
       const x = Array.isArray(inputs) ? inputs[0]! : inputs;
-      if (kwargs.training !== true || (Array.isArray(inputs) && inputs.length !== 1) || (layer.axis !== -1 && layer.axis !== x.rank - 1)) {
+      if (
+        kwargs.training !== true ||
+        (Array.isArray(inputs) && inputs.length !== 1) ||
+        (layer.axis !== -1 && layer.axis !== x.rank - 1)
+      ) {
         return original(inputs, kwargs);
       }
       return tf.tidy(() => {
@@ -42,7 +46,10 @@ export function fuseBatchNormTraining(model: tfl.LayersModel): void {
         if (!fused) return original(inputs, kwargs);
         const { y, mean, variance } = fused;
         const decay = 1 - layer.momentum;
-        for (const [variable, batch] of [[layer.movingMean, mean], [layer.movingVariance, variance]] as const) {
+        for (const [variable, batch] of [
+          [layer.movingMean, mean],
+          [layer.movingVariance, variance],
+        ] as const) {
           tf.tidy(() => {
             const moving = variable.read();
             variable.write(tf.sub(moving, tf.mul(tf.sub(moving, batch), decay)));

@@ -50,20 +50,31 @@ export async function writeCheckpoint(
   for (const { name: wName, tensor } of named) {
     const data = await tensor.data();
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    manifest.weights.push({ name: wName, shape: tensor.shape, dtype: tensor.dtype as 'float32' | 'int32', offset, length: bytes.byteLength });
+    manifest.weights.push({
+      name: wName,
+      shape: tensor.shape,
+      dtype: tensor.dtype as 'float32' | 'int32',
+      offset,
+      length: bytes.byteLength,
+    });
     chunks.push(bytes);
     offset += bytes.byteLength;
   }
-  // getWeights hands out fresh tensors for counters (Adam's `iter`) next to its own variables: free only the fresh ones.
+  // getWeights hands out fresh tensors for counters (Adam's `iter`) next to its own variables: free only the fresh
+  // ones.
   for (const { tensor } of named) if (!(tensor instanceof tf.Variable)) tensor.dispose();
   await writeFileAtomic(join(tmp, 'optimizer.bin'), Buffer.concat(chunks, offset));
-  await writeFileAtomic(join(tmp, 'optimizer.json'), JSON.stringify({ optimizer: optimizer.getClassName(), ...manifest }));
+  await writeFileAtomic(
+    join(tmp, 'optimizer.json'),
+    JSON.stringify({ optimizer: optimizer.getClassName(), ...manifest }),
+  );
   await writeFileAtomic(join(tmp, 'state.json'), JSON.stringify(state, null, 2));
   const final = join(checkpointsDir, name);
   rmSync(final, { recursive: true, force: true });
   renameSync(tmp, final);
   untrack();
-  for (const old of listCheckpoints(checkpointsDir).slice(0, -keep)) rmSync(join(checkpointsDir, old), { recursive: true, force: true });
+  for (const old of listCheckpoints(checkpointsDir).slice(0, -keep))
+    rmSync(join(checkpointsDir, old), { recursive: true, force: true });
   return final;
 }
 
@@ -94,9 +105,13 @@ export async function loadLatestCheckpoint(checkpointsDir: string): Promise<Load
     state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8'));
     manifest = JSON.parse(readFileSync(join(dir, 'optimizer.json'), 'utf8'));
   } catch (err) {
-    throw new CheckpointError(`${dir}: unreadable checkpoint state (${(err as Error).message}); delete this folder to resume from the one before`);
+    throw new CheckpointError(
+      `${dir}: unreadable checkpoint state (${(err as Error).message}); delete this folder to resume from the one ` +
+        `before`,
+    );
   }
-  const unusable = (why: string): CheckpointError => new CheckpointError(`${dir}: unusable checkpoint (${why}); delete this folder to resume from the one before`);
+  const unusable = (why: string): CheckpointError =>
+    new CheckpointError(`${dir}: unusable checkpoint (${why}); delete this folder to resume from the one before`);
   let model: tfl.LayersModel;
   try {
     model = await loadLayersModel(join(dir, 'model.json'));
@@ -109,7 +124,10 @@ export async function loadLatestCheckpoint(checkpointsDir: string): Promise<Load
     const need = w.shape.reduce((n, d) => n * d, 1) * 4;
     if (w.length !== need || w.offset + w.length > bin.length) {
       model.dispose();
-      throw unusable(`${binFile} holds ${bin.length} bytes, too few for optimizer weight '${w.name}' at ${w.offset}+${need}; truncated`);
+      throw unusable(
+        `${binFile} holds ${bin.length} bytes, too few for optimizer weight '${w.name}' at ${w.offset}+${need}; ` +
+          `truncated`,
+      );
     }
   }
   return {

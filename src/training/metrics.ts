@@ -1,5 +1,14 @@
 import {
-  accuracyFromCounts, addCounts, confusionCounts, diceFromCounts, iou, iouFromCounts, labDice, pixelAccuracy, regionCounts, type ConfusionCounts,
+  accuracyFromCounts,
+  addCounts,
+  confusionCounts,
+  diceFromCounts,
+  iou,
+  iouFromCounts,
+  labDice,
+  pixelAccuracy,
+  regionCounts,
+  type ConfusionCounts,
 } from '../imaging/mask-metrics.js';
 import { mean } from '../imaging/statistics.js';
 import { UsageError } from '../errors.js';
@@ -37,7 +46,12 @@ export interface MetricClasses {
  * each class's value (over the images whose label marks that class), accuracy the share of pixels whose
  * class is right.
  */
-export function batchMetrics(names: readonly MetricName[], preds: Uint8Array[], labels: Uint8Array[], options: MetricClasses = {}): number[] {
+export function batchMetrics(
+  names: readonly MetricName[],
+  preds: Uint8Array[],
+  labels: Uint8Array[],
+  options: MetricClasses = {},
+): number[] {
   if (names.length === 0) return [];
   const k = options.classes ?? 2;
   if (k > 2) return multiClassMetrics(names, preds, labels, k, options.labelled ?? []);
@@ -58,9 +72,16 @@ export function batchMetrics(names: readonly MetricName[], preds: Uint8Array[], 
 
 const ZERO_COUNTS: ConfusionCounts = { tp: 0, fp: 0, fn: 0, tn: 0 };
 
-function multiClassMetrics(names: readonly MetricName[], preds: Uint8Array[], labels: Uint8Array[], k: number, labelled: readonly (readonly number[] | undefined)[]): number[] {
+function multiClassMetrics(
+  names: readonly MetricName[],
+  preds: Uint8Array[],
+  labels: Uint8Array[],
+  k: number,
+  labelled: readonly (readonly number[] | undefined)[],
+): number[] {
   const marks = (i: number, c: number): boolean => labelled[i] === undefined || labelled[i]!.includes(c);
-  const perClass = (c: number): ConfusionCounts[] => preds.flatMap((p, i) => (marks(i, c) ? [regionCounts(p, labels[i]!, [c])] : []));
+  const perClass = (c: number): ConfusionCounts[] =>
+    preds.flatMap((p, i) => (marks(i, c) ? [regionCounts(p, labels[i]!, [c])] : []));
   const classes = Array.from({ length: k - 1 }, (_, j) => perClass(j + 1)).filter((counts) => counts.length > 0);
   return names.map((name) => {
     switch (name) {
@@ -69,11 +90,13 @@ function multiClassMetrics(names: readonly MetricName[], preds: Uint8Array[], la
       case 'iou':
         return mean(classes.map((counts) => mean(counts.map(iouFromCounts))));
       case 'accuracy':
-        return mean(preds.map((p, i) => {
-          let right = 0;
-          for (let j = 0; j < p.length; j++) if (p[j] === labels[i]![j]) right++;
-          return right / p.length;
-        }));
+        return mean(
+          preds.map((p, i) => {
+            let right = 0;
+            for (let j = 0; j < p.length; j++) if (p[j] === labels[i]![j]) right++;
+            return right / p.length;
+          }),
+        );
       default:
         throw new UsageError(`unknown metric '${name as string}'; use any of ${METRIC_NAMES.join(', ')}`);
     }
@@ -82,7 +105,8 @@ function multiClassMetrics(names: readonly MetricName[], preds: Uint8Array[], la
 
 export function checkMetricNames(names: readonly string[]): MetricName[] {
   for (const n of names) {
-    if (!(METRIC_NAMES as readonly string[]).includes(n)) throw new UsageError(`unknown metric '${n}'; use any of ${METRIC_NAMES.join(', ')}`);
+    if (!(METRIC_NAMES as readonly string[]).includes(n))
+      throw new UsageError(`unknown metric '${n}'; use any of ${METRIC_NAMES.join(', ')}`);
   }
   return names as MetricName[];
 }

@@ -22,9 +22,17 @@ export interface ScheduleOptions {
  * (1 − t)^0.9); `constant` keeps lr after the warm-up. Warm-up keeps Adam's first, noisiest moments
  * from throwing fresh batch-norm statistics off; the decay lets the last epochs settle.
  */
-export function learningRateSchedule({ name, lr, totalSteps, warmupSteps = 0, minFraction = 0.01 }: ScheduleOptions): LearningRateSchedule {
-  if (!(SCHEDULE_NAMES as readonly string[]).includes(name)) throw new UsageError(`unknown lr schedule '${name}'; use one of ${SCHEDULE_NAMES.join(', ')}`);
-  if (!(Number.isInteger(warmupSteps) && warmupSteps >= 0)) throw new UsageError(`warm-up steps must be a non-negative integer, got ${warmupSteps}`);
+export function learningRateSchedule({
+  name,
+  lr,
+  totalSteps,
+  warmupSteps = 0,
+  minFraction = 0.01,
+}: ScheduleOptions): LearningRateSchedule {
+  if (!(SCHEDULE_NAMES as readonly string[]).includes(name))
+    throw new UsageError(`unknown lr schedule '${name}'; use one of ${SCHEDULE_NAMES.join(', ')}`);
+  if (!(Number.isInteger(warmupSteps) && warmupSteps >= 0))
+    throw new UsageError(`warm-up steps must be a non-negative integer, got ${warmupSteps}`);
   const floor = lr * minFraction;
   return (step) => {
     if (step < warmupSteps) return (lr * (step + 1)) / warmupSteps;

@@ -70,7 +70,8 @@ export interface EpochProfile {
   validation: number;
   epochCallbacks: number;
   total: number;
-  /** CPU milliseconds of the whole process in the epoch, all threads (0 in a browser): on a shared machine steadier than wall time. */
+  /** CPU milliseconds of the whole process in the epoch, all threads (0 in a browser): on a shared machine steadier
+   * than wall time. */
   cpu: number;
 }
 
@@ -138,7 +139,16 @@ export async function fitModel(opts: FitOptions): Promise<FitResult> {
   for (let epoch = initialEpoch; epoch < opts.epochs; epoch++) {
     for (const cb of callbacks) await cb.onEpochBegin?.(epoch, ctx);
     const started = Date.now();
-    const part: EpochProfile = { data: 0, step: 0, metrics: 0, batchCallbacks: 0, validation: 0, epochCallbacks: 0, total: 0, cpu: 0 };
+    const part: EpochProfile = {
+      data: 0,
+      step: 0,
+      metrics: 0,
+      batchCallbacks: 0,
+      validation: 0,
+      epochCallbacks: 0,
+      total: 0,
+      cpu: 0,
+    };
     // the browser's lab page trains with fitModel too: no process there
     const cpuStart = opts.profile && typeof process !== 'undefined' ? process.cpuUsage() : undefined;
     let mark = performance.now();
@@ -159,11 +169,17 @@ export async function fitModel(opts: FitOptions): Promise<FitResult> {
       const { lossValue, preds } = await trainStep(trainingModel, optimizer, variables, loss, batch, classes);
       lap('step');
       if (!Number.isFinite(lossValue)) {
-        throw new TrainingError(`loss became ${lossValue} at epoch ${epoch + 1}, step ${step + 1}: training stopped`, { epoch: epoch + 1, step: step + 1 });
+        throw new TrainingError(`loss became ${lossValue} at epoch ${epoch + 1}, step ${step + 1}: training stopped`, {
+          epoch: epoch + 1,
+          step: step + 1,
+        });
       }
       means.add('loss', lossValue, batch.size);
       const labels = batch.samples.map((s) => s.label);
-      const values = batchMetrics(metrics, preds, labels, { classes, labelled: batch.samples.map((s) => s.labelledClasses) });
+      const values = batchMetrics(metrics, preds, labels, {
+        classes,
+        labelled: batch.samples.map((s) => s.labelledClasses),
+      });
       metrics.forEach((m, k) => {
         means.add(m, values[k]!, batch.size);
       });
@@ -235,13 +251,20 @@ async function trainStep(
   const lossTensor = tf.tidy(() => {
     const xs = imagesTensor(batch);
     const ys = labelsTensor(batch);
-    const known = knownClasses(batch.samples.map((s) => s.labelledClasses), classes);
-    return optimizer.minimize(() => {
-      const out = model.apply(xs, { training: true }) as tf.Tensor4D | tf.Tensor4D[];
-      const outputs = Array.isArray(out) ? out : [out];
-      argmax = tf.keep(tf.argMax(outputs[0]!, -1));
-      return supervisedLoss(loss, outputs, ys, known);
-    }, true, variables)!;
+    const known = knownClasses(
+      batch.samples.map((s) => s.labelledClasses),
+      classes,
+    );
+    return optimizer.minimize(
+      () => {
+        const out = model.apply(xs, { training: true }) as tf.Tensor4D | tf.Tensor4D[];
+        const outputs = Array.isArray(out) ? out : [out];
+        argmax = tf.keep(tf.argMax(outputs[0]!, -1));
+        return supervisedLoss(loss, outputs, ys, known);
+      },
+      true,
+      variables,
+    )!;
   });
   const lossValue = (await readAndDispose(lossTensor))[0]!;
   const flat = Uint8Array.from(await readAndDispose(argmax!));
@@ -264,7 +287,12 @@ async function readAndDispose(t: tf.Tensor): Promise<tf.TypedArray> {
 export async function predictLabels(model: tfl.LayersModel, samples: readonly Sample[]): Promise<Uint8Array[]> {
   if (samples.length === 0) return [];
   const { height, width } = samples[0]!;
-  const { scores, classes } = await predictScores(model, samples.map((s) => s.image), height, width);
+  const { scores, classes } = await predictScores(
+    model,
+    samples.map((s) => s.image),
+    height,
+    width,
+  );
   return splitMasks(argmaxLabels(scores, height * width, classes), samples.length);
 }
 
@@ -291,14 +319,24 @@ export async function evaluateLossAndMetrics(
   const perForward = batchSize * Math.max(1, Math.floor(FORWARD_PIXELS / (batchSize * pixels)));
   for (let chunk = 0; chunk < samples.length; chunk += perForward) {
     const images = samples.slice(chunk, chunk + perForward);
-    const { scores, classes: outputs } = await predictScores(model, images.map((s) => s.image), height, width);
+    const { scores, classes: outputs } = await predictScores(
+      model,
+      images.map((s) => s.image),
+      height,
+      width,
+    );
     for (let start = 0; start < images.length; start += batchSize) {
       const batch = images.slice(start, start + batchSize);
       const labels = batch.map((s) => s.label);
       const labelled = batch.map((s) => s.labelledClasses);
       const batchScores = scores.subarray(start * pixels * outputs, (start + batch.length) * pixels * outputs);
       means.add('loss', await scoresLoss(loss, batchScores, labels, height, width, kind, labelled), batch.length);
-      const values = batchMetrics(metrics, splitMasks(argmaxLabels(batchScores, pixels, outputs), batch.length), labels, { classes, labelled });
+      const values = batchMetrics(
+        metrics,
+        splitMasks(argmaxLabels(batchScores, pixels, outputs), batch.length),
+        labels,
+        { classes, labelled },
+      );
       metrics.forEach((m, k) => {
         means.add(m, values[k]!, batch.length);
       });

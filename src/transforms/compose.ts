@@ -7,7 +7,14 @@ import { createRng, type Rng } from '../data/random.js';
 import type { Sample } from '../data/sample.js';
 import { UsageError } from '../errors.js';
 import { normalize, randomBlur, randomContrast, randomGamma, randomNoise } from './intensity.js';
-import { centreCrop, randomAffine, randomFlip, randomGridDistortion, randomRotate90, resampleToSpacing } from './spatial.js';
+import {
+  centreCrop,
+  randomAffine,
+  randomFlip,
+  randomGridDistortion,
+  randomRotate90,
+  resampleToSpacing,
+} from './spatial.js';
 
 export type Transform = (sample: Sample, rng: Rng) => Sample;
 
@@ -34,7 +41,8 @@ type Builder = (options: Record<string, unknown>) => Transform;
 
 const pair = (v: unknown, where: string): [number, number] | undefined => {
   if (v === undefined) return undefined;
-  if (Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === 'number' && Number.isFinite(x)) && v[0] <= v[1]) return v as [number, number];
+  if (Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === 'number' && Number.isFinite(x)) && v[0] <= v[1])
+    return v as [number, number];
   throw new UsageError(`${where} must be a range [lo, hi] of numbers, got ${JSON.stringify(v)}`);
 };
 const num = (v: unknown, where: string): number | undefined => {
@@ -45,18 +53,37 @@ const num = (v: unknown, where: string): number | undefined => {
 
 /** The transforms a spec may name, with the options each takes (anything else is an error naming it). */
 const BUILDERS: Record<string, { options: string[]; build: Builder }> = {
-  flip: { options: ['horizontal', 'vertical'], build: (o) => randomFlip({ horizontal: num(o.horizontal, 'flip.horizontal'), vertical: num(o.vertical, 'flip.vertical') }) },
+  flip: {
+    options: ['horizontal', 'vertical'],
+    build: (o) =>
+      randomFlip({ horizontal: num(o.horizontal, 'flip.horizontal'), vertical: num(o.vertical, 'flip.vertical') }),
+  },
   rotate90: { options: [], build: () => randomRotate90() },
   affine: {
     options: ['degrees', 'scale', 'translate', 'p'],
-    build: (o) => randomAffine({ degrees: num(o.degrees, 'affine.degrees'), scale: pair(o.scale, 'affine.scale'), translate: num(o.translate, 'affine.translate'), p: num(o.p, 'affine.p') }),
+    build: (o) =>
+      randomAffine({
+        degrees: num(o.degrees, 'affine.degrees'),
+        scale: pair(o.scale, 'affine.scale'),
+        translate: num(o.translate, 'affine.translate'),
+        p: num(o.p, 'affine.p'),
+      }),
   },
-  grid: { options: ['grid', 'magnitude', 'p'], build: (o) => randomGridDistortion({ grid: num(o.grid, 'grid.grid'), magnitude: num(o.magnitude, 'grid.magnitude'), p: num(o.p, 'grid.p') }) },
+  grid: {
+    options: ['grid', 'magnitude', 'p'],
+    build: (o) =>
+      randomGridDistortion({
+        grid: num(o.grid, 'grid.grid'),
+        magnitude: num(o.magnitude, 'grid.magnitude'),
+        p: num(o.p, 'grid.p'),
+      }),
+  },
   crop: {
     options: ['size'],
     build: (o) => {
       const size = num(o.size, 'crop.size');
-      if (!(size !== undefined && Number.isInteger(size) && size > 0)) throw new UsageError(`crop.size must be a positive integer, got ${JSON.stringify(o.size)}`);
+      if (!(size !== undefined && Number.isInteger(size) && size > 0))
+        throw new UsageError(`crop.size must be a positive integer, got ${JSON.stringify(o.size)}`);
       return centreCrop(size);
     },
   },
@@ -64,18 +91,33 @@ const BUILDERS: Record<string, { options: string[]; build: Builder }> = {
     options: ['spacing'],
     build: (o) => {
       const spacing = num(o.spacing, 'resample.spacing');
-      if (!(spacing !== undefined && spacing > 0)) throw new UsageError(`resample.spacing must be a positive number of mm, got ${JSON.stringify(o.spacing)}`);
+      if (!(spacing !== undefined && spacing > 0))
+        throw new UsageError(`resample.spacing must be a positive number of mm, got ${JSON.stringify(o.spacing)}`);
       return (s) => resampleToSpacing(s, spacing);
     },
   },
-  gamma: { options: ['gamma', 'p'], build: (o) => randomGamma({ gamma: pair(o.gamma, 'gamma.gamma'), p: num(o.p, 'gamma.p') }) },
+  gamma: {
+    options: ['gamma', 'p'],
+    build: (o) => randomGamma({ gamma: pair(o.gamma, 'gamma.gamma'), p: num(o.p, 'gamma.p') }),
+  },
   contrast: {
     options: ['contrast', 'brightness', 'p'],
-    build: (o) => randomContrast({ contrast: pair(o.contrast, 'contrast.contrast'), brightness: num(o.brightness, 'contrast.brightness'), p: num(o.p, 'contrast.p') }),
+    build: (o) =>
+      randomContrast({
+        contrast: pair(o.contrast, 'contrast.contrast'),
+        brightness: num(o.brightness, 'contrast.brightness'),
+        p: num(o.p, 'contrast.p'),
+      }),
   },
   noise: { options: ['sd', 'p'], build: (o) => randomNoise({ sd: num(o.sd, 'noise.sd'), p: num(o.p, 'noise.p') }) },
-  blur: { options: ['sigma', 'p'], build: (o) => randomBlur({ sigma: pair(o.sigma, 'blur.sigma'), p: num(o.p, 'blur.p') }) },
-  normalize: { options: ['low', 'high'], build: (o) => normalize(num(o.low, 'normalize.low'), num(o.high, 'normalize.high')) },
+  blur: {
+    options: ['sigma', 'p'],
+    build: (o) => randomBlur({ sigma: pair(o.sigma, 'blur.sigma'), p: num(o.p, 'blur.p') }),
+  },
+  normalize: {
+    options: ['low', 'high'],
+    build: (o) => normalize(num(o.low, 'normalize.low'), num(o.high, 'normalize.high')),
+  },
 };
 
 export const TRANSFORM_TYPES = Object.keys(BUILDERS);
@@ -86,11 +128,18 @@ export function transformFromSpec(specs: readonly TransformSpec[], where = 'tran
   return compose(
     ...specs.map((spec, i) => {
       const entry = typeof spec === 'object' && spec !== null ? BUILDERS[spec.type] : undefined;
-      if (!entry) throw new UsageError(`${where}[${i}]: unknown transform ${JSON.stringify((spec as TransformSpec | null)?.type)}; use one of ${TRANSFORM_TYPES.join(', ')}`);
+      if (!entry)
+        throw new UsageError(
+          `${where}[${i}]: unknown transform ${JSON.stringify((spec as TransformSpec | null)?.type)}; use one of ` +
+            `${TRANSFORM_TYPES.join(', ')}`,
+        );
       const options: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(spec)) {
         if (k === 'type') continue;
-        if (!entry.options.includes(k)) throw new UsageError(`${where}[${i}] (${spec.type}): unknown option '${k}'; it takes ${entry.options.join(', ') || 'none'}`);
+        if (!entry.options.includes(k))
+          throw new UsageError(
+            `${where}[${i}] (${spec.type}): unknown option '${k}'; it takes ${entry.options.join(', ') || 'none'}`,
+          );
         options[k] = v;
       }
       return entry.build(options);

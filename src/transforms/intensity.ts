@@ -39,7 +39,8 @@ export function percentiles(values: Float32Array, qs: readonly number[]): number
  * arrive with mean 0 and sd 1. A constant image becomes all zeros.
  */
 export function normalizeIntensity(image: Float32Array, low = 1, high = 99): Float32Array {
-  if (!(low >= 0 && high <= 100 && low < high)) throw new DataError(`intensity percentiles must satisfy 0 <= low < high <= 100, got ${low} and ${high}`);
+  if (!(low >= 0 && high <= 100 && low < high))
+    throw new DataError(`intensity percentiles must satisfy 0 <= low < high <= 100, got ${low} and ${high}`);
   const [lo, hi] = percentiles(image, [low, high]) as [number, number];
   const out = new Float32Array(image.length);
   for (let i = 0; i < image.length; i++) out[i] = Math.min(Math.max(image[i]!, lo), hi);
@@ -71,10 +72,14 @@ export interface GammaOptions {
 }
 
 export function randomGamma({ gamma = [0.7, 1.5], p = 1 }: GammaOptions = {}): Transform {
-  if (!(gamma[0] > 0 && gamma[1] >= gamma[0])) throw new DataError(`gamma range must be 0 < lo <= hi, got [${gamma.join(', ')}]`);
+  if (!(gamma[0] > 0 && gamma[1] >= gamma[0]))
+    throw new DataError(`gamma range must be 0 < lo <= hi, got [${gamma.join(', ')}]`);
   return (sample, rng) => {
     if (rng.next() >= p) return sample;
-    return { ...sample, image: adjustGamma(sample.image, Math.exp(rng.uniform(Math.log(gamma[0]), Math.log(gamma[1])))) };
+    return {
+      ...sample,
+      image: adjustGamma(sample.image, Math.exp(rng.uniform(Math.log(gamma[0]), Math.log(gamma[1])))),
+    };
   };
 }
 
@@ -104,7 +109,8 @@ export interface NoiseOptions {
   p?: number;
 }
 
-/** Additive Gaussian noise relative to the image's own sd (MRI noise is roughly Rician; at this size Gaussian is close). */
+/** Additive Gaussian noise relative to the image's own sd (MRI noise is roughly Rician; at this size Gaussian is
+ * close). */
 export function randomNoise({ sd = 0.1, p = 1 }: NoiseOptions = {}): Transform {
   return (sample, rng) => {
     if (rng.next() >= p) return sample;
@@ -150,6 +156,9 @@ export interface BlurOptions {
 export function randomBlur({ sigma = [0.25, 1], p = 1 }: BlurOptions = {}): Transform {
   return (sample: Sample, rng) => {
     if (rng.next() >= p) return sample;
-    return { ...sample, image: gaussianBlur(sample.image, sample.height, sample.width, rng.uniform(sigma[0], sigma[1])) };
+    return {
+      ...sample,
+      image: gaussianBlur(sample.image, sample.height, sample.width, rng.uniform(sigma[0], sigma[1])),
+    };
   };
 }

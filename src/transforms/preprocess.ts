@@ -11,7 +11,8 @@ import { normalize, normalizeIntensity } from './intensity.js';
 import { centreCrop, centredWindow, cropOrPad, resampleToSpacing } from './spatial.js';
 
 export interface Preprocessing {
-  /** Pixel spacing (mm) the model works at: images that know theirs are resampled to it; the others are taken to be at it. */
+  /** Pixel spacing (mm) the model works at: images that know theirs are resampled to it; the others are taken to be at
+   * it. */
   spacing: number | null;
   /**
    * The region of interest the model sees: a `size` × `size` window at the centre of the (resampled)
@@ -44,16 +45,29 @@ export function checkPreprocessing(value: unknown, where: string): Preprocessing
   };
   if (typeof value !== 'object' || value === null) return bad('must be an object {spacing, roi, intensity}');
   const p = value as Record<string, unknown>;
-  for (const k of Object.keys(p)) if (!['spacing', 'roi', 'intensity'].includes(k)) bad(`unknown field '${k}'; it has spacing, roi, intensity`);
+  for (const k of Object.keys(p))
+    if (!['spacing', 'roi', 'intensity'].includes(k)) bad(`unknown field '${k}'; it has spacing, roi, intensity`);
   const spacing = p.spacing ?? null;
-  if (spacing !== null && !(typeof spacing === 'number' && spacing > 0)) bad(`spacing must be a positive number of mm or null, got ${JSON.stringify(spacing)}`);
+  if (spacing !== null && !(typeof spacing === 'number' && spacing > 0))
+    bad(`spacing must be a positive number of mm or null, got ${JSON.stringify(spacing)}`);
   const roi = (p.roi ?? null) as Preprocessing['roi'];
   if (roi !== null && !(roi.method === 'centre-crop' && Number.isInteger(roi.size) && roi.size > 0)) {
     bad(`roi must be {"method": "centre-crop", "size": N} or null, got ${JSON.stringify(roi)}`);
   }
   const intensity = (p.intensity ?? null) as Preprocessing['intensity'];
-  if (intensity !== null && !(intensity.method === 'percentile-zscore' && intensity.low >= 0 && intensity.high <= 100 && intensity.low < intensity.high)) {
-    bad(`intensity must be {"method": "percentile-zscore", "low": P, "high": Q} with 0 <= P < Q <= 100, or null, got ${JSON.stringify(intensity)}`);
+  if (
+    intensity !== null &&
+    !(
+      intensity.method === 'percentile-zscore' &&
+      intensity.low >= 0 &&
+      intensity.high <= 100 &&
+      intensity.low < intensity.high
+    )
+  ) {
+    bad(
+      `intensity must be {"method": "percentile-zscore", "low": P, "high": Q} with 0 <= P < Q <= 100, or null, got ` +
+        `${JSON.stringify(intensity)}`,
+    );
   }
   return { spacing: spacing as number | null, roi, intensity };
 }
@@ -78,7 +92,8 @@ export function resampleForModel(sample: Sample, prep: Preprocessing): Sample {
 export function preprocessSample(sample: Sample, prep: Preprocessing): { input: Sample; geometry: InputGeometry } {
   const resampled = resampleForModel(sample, prep);
   const size = prep.roi?.size;
-  const { top, left } = size === undefined ? { top: 0, left: 0 } : centredWindow(resampled.height, resampled.width, size, size);
+  const { top, left } =
+    size === undefined ? { top: 0, left: 0 } : centredWindow(resampled.height, resampled.width, size, size);
   const input = size === undefined ? resampled : cropOrPad(resampled, top, left, size, size);
   const image = prep.intensity ? normalizeIntensity(input.image, prep.intensity.low, prep.intensity.high) : input.image;
   return {
@@ -109,7 +124,14 @@ function uncrop<T extends Uint8Array | Float32Array>(values: T, g: InputGeometry
   return out;
 }
 
-/** A foreground-probability map of the model's input mapped back to the original image (0 outside the ROI, bilinear). */
+/** A foreground-probability map of the model's input mapped back to the original image (0 outside the ROI, bilinear).
+ * */
 export function restoreProbabilities(probs: Float32Array, g: InputGeometry): Float32Array {
-  return resizeBilinear(uncrop(probs, g, (n) => new Float32Array(n)), g.resampledHeight, g.resampledWidth, g.height, g.width);
+  return resizeBilinear(
+    uncrop(probs, g, (n) => new Float32Array(n)),
+    g.resampledHeight,
+    g.resampledWidth,
+    g.height,
+    g.width,
+  );
 }

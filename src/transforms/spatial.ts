@@ -18,7 +18,14 @@ export type AffineMap = readonly [number, number, number, number, number, number
  * `outHeight` × `outWidth` result (OpenCV's remap). Outside the input the image takes `fill` and the
  * label 0 (background).
  */
-export function remap(sample: Sample, xs: Float32Array, ys: Float32Array, outHeight: number, outWidth: number, fill = 0): Sample {
+export function remap(
+  sample: Sample,
+  xs: Float32Array,
+  ys: Float32Array,
+  outHeight: number,
+  outWidth: number,
+  fill = 0,
+): Sample {
   const { height: h, width: w, image, label } = sample;
   const outImage = new Float32Array(outHeight * outWidth);
   const outLabel = new Uint8Array(outHeight * outWidth);
@@ -40,16 +47,26 @@ export function remap(sample: Sample, xs: Float32Array, ys: Float32Array, outHei
     const wy = sy - y0;
     if (x0 >= 0 && y0 >= 0 && x0 + 1 < w && y0 + 1 < h) {
       const i = y0 * w + x0;
-      outImage[o] = (image[i]! * (1 - wx) + image[i + 1]! * wx) * (1 - wy) + (image[i + w]! * (1 - wx) + image[i + w + 1]! * wx) * wy;
+      outImage[o] =
+        (image[i]! * (1 - wx) + image[i + 1]! * wx) * (1 - wy) +
+        (image[i + w]! * (1 - wx) + image[i + w + 1]! * wx) * wy;
     } else {
-      outImage[o] = (at(y0, x0) * (1 - wx) + at(y0, x0 + 1) * wx) * (1 - wy) + (at(y0 + 1, x0) * (1 - wx) + at(y0 + 1, x0 + 1) * wx) * wy;
+      outImage[o] =
+        (at(y0, x0) * (1 - wx) + at(y0, x0 + 1) * wx) * (1 - wy) +
+        (at(y0 + 1, x0) * (1 - wx) + at(y0 + 1, x0 + 1) * wx) * wy;
     }
   }
   return { ...sample, image: outImage, label: outLabel, height: outHeight, width: outWidth };
 }
 
 /** Resamples `sample` through `map` (output → input coordinates) into an `outHeight` × `outWidth` sample. */
-export function warpAffine(sample: Sample, map: AffineMap, outHeight = sample.height, outWidth = sample.width, fill = 0): Sample {
+export function warpAffine(
+  sample: Sample,
+  map: AffineMap,
+  outHeight = sample.height,
+  outWidth = sample.width,
+  fill = 0,
+): Sample {
   const [a, b, c, d, e, f] = map;
   const xs = new Float32Array(outHeight * outWidth);
   const ys = new Float32Array(outHeight * outWidth);
@@ -66,7 +83,11 @@ export function warpAffine(sample: Sample, map: AffineMap, outHeight = sample.he
  * The map that rotates by `degrees` (counter-clockwise on screen), scales by `scale` (> 1 enlarges) and
  * shifts by (`dx`, `dy`) pixels, about the image centre.
  */
-export function affineAboutCentre(height: number, width: number, { degrees = 0, scale = 1, dx = 0, dy = 0 }: { degrees?: number; scale?: number; dx?: number; dy?: number }): AffineMap {
+export function affineAboutCentre(
+  height: number,
+  width: number,
+  { degrees = 0, scale = 1, dx = 0, dy = 0 }: { degrees?: number; scale?: number; dx?: number; dy?: number },
+): AffineMap {
   const t = (degrees * Math.PI) / 180;
   const cos = Math.cos(t) / scale;
   const sin = Math.sin(t) / scale;
@@ -79,7 +100,13 @@ export function affineAboutCentre(height: number, width: number, { degrees = 0, 
 }
 
 /** An exact flip of a row-major `height` × `width` array: `horizontal` mirrors columns, `vertical` rows. */
-export function flipValues<T extends Float32Array | Uint8Array>(values: T, height: number, width: number, horizontal: boolean, vertical: boolean): T {
+export function flipValues<T extends Float32Array | Uint8Array>(
+  values: T,
+  height: number,
+  width: number,
+  horizontal: boolean,
+  vertical: boolean,
+): T {
   const out = values.slice() as T;
   for (let y = 0; y < height; y++) {
     const sy = vertical ? height - 1 - y : y;
@@ -91,7 +118,11 @@ export function flipValues<T extends Float32Array | Uint8Array>(values: T, heigh
 /** Exact flips of image and label together. */
 export function flip(sample: Sample, horizontal: boolean, vertical: boolean): Sample {
   const { height: h, width: w } = sample;
-  return { ...sample, image: flipValues(sample.image, h, w, horizontal, vertical), label: flipValues(sample.label, h, w, horizontal, vertical) };
+  return {
+    ...sample,
+    image: flipValues(sample.image, h, w, horizontal, vertical),
+    label: flipValues(sample.label, h, w, horizontal, vertical),
+  };
 }
 
 /** An exact rotation by k·90° counter-clockwise (k mod 4); odd k swaps height and width. */
@@ -110,7 +141,14 @@ export function rotate90(sample: Sample, k: number): Sample {
       label[y * h + x] = sample.label[s]!;
     }
   }
-  return { ...sample, image, label, height: w, width: h, ...(sample.spacing ? { spacing: [sample.spacing[1], sample.spacing[0]] as [number, number] } : {}) };
+  return {
+    ...sample,
+    image,
+    label,
+    height: w,
+    width: h,
+    ...(sample.spacing ? { spacing: [sample.spacing[1], sample.spacing[0]] as [number, number] } : {}),
+  };
 }
 
 /**
@@ -195,8 +233,14 @@ export interface AffineOptions {
 }
 
 /** A random rotation, scaling and translation, in one resampling pass. */
-export function randomAffine({ degrees = 180, scale = [0.7, 1.4], translate = 0.1, p = 1 }: AffineOptions = {}): Transform {
-  if (!(scale[0] > 0 && scale[1] >= scale[0])) throw new DataError(`affine scale range must be 0 < lo <= hi, got [${scale.join(', ')}]`);
+export function randomAffine({
+  degrees = 180,
+  scale = [0.7, 1.4],
+  translate = 0.1,
+  p = 1,
+}: AffineOptions = {}): Transform {
+  if (!(scale[0] > 0 && scale[1] >= scale[0]))
+    throw new DataError(`affine scale range must be 0 < lo <= hi, got [${scale.join(', ')}]`);
   return (sample, rng) => {
     if (rng.next() >= p) return sample;
     const map = affineAboutCentre(sample.height, sample.width, {
@@ -222,7 +266,8 @@ export interface GridDistortionOptions {
  * bilinearly to every pixel, so the warp is smooth and small structures bend rather than tear.
  */
 export function randomGridDistortion({ grid = 4, magnitude = 4, p = 1 }: GridDistortionOptions = {}): Transform {
-  if (!(Number.isInteger(grid) && grid >= 2)) throw new DataError(`grid distortion needs grid >= 2 control points, got ${grid}`);
+  if (!(Number.isInteger(grid) && grid >= 2))
+    throw new DataError(`grid distortion needs grid >= 2 control points, got ${grid}`);
   return (sample, rng) => {
     if (rng.next() >= p) return sample;
     const n = grid * grid;

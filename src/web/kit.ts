@@ -41,7 +41,8 @@ export interface BackendChoice {
   /** One line for the page: what was chosen and why. */
   why: string;
   candidates: BackendCandidate[];
-  /** The threads wasm runs on (more than one only where the page is cross-origin isolated); null when wasm is not the backend. */
+  /** The threads wasm runs on (more than one only where the page is cross-origin isolated); null when wasm is not the
+   * backend. */
   wasmThreads: number | null;
 }
 
@@ -57,8 +58,12 @@ export async function probeWebGpu(): Promise<BackendCandidate> {
   const adapter = await gpu.requestAdapter().catch(() => null);
   if (!adapter) return { name: 'webgpu', skipped: 'no WebGPU adapter' };
   const info = adapter.info ?? {};
-  const device = [info.vendor, info.architecture, info.device, info.description].filter((s) => s).join(' ').trim();
-  if (adapter.isFallbackAdapter) return { name: 'webgpu', device, skipped: `a software (fallback) adapter${device ? `: ${device}` : ''}` };
+  const device = [info.vendor, info.architecture, info.device, info.description]
+    .filter((s) => s)
+    .join(' ')
+    .trim();
+  if (adapter.isFallbackAdapter)
+    return { name: 'webgpu', device, skipped: `a software (fallback) adapter${device ? `: ${device}` : ''}` };
   if (SOFTWARE_RENDERER.test(device)) return { name: 'webgpu', device, skipped: `a software adapter: ${device}` };
   return { name: 'webgpu', ...(device ? { device } : {}) };
 }
@@ -67,7 +72,8 @@ export async function probeWebGpu(): Promise<BackendCandidate> {
 export function probeWebGl(): BackendCandidate {
   let gl: WebGL2RenderingContext | null = null;
   try {
-    const canvas = typeof OffscreenCanvas !== 'undefined' ? new OffscreenCanvas(1, 1) : document.createElement('canvas');
+    const canvas =
+      typeof OffscreenCanvas !== 'undefined' ? new OffscreenCanvas(1, 1) : document.createElement('canvas');
     gl = canvas.getContext('webgl2') as WebGL2RenderingContext | null;
   } catch {
     gl = null;
@@ -120,29 +126,56 @@ export async function chooseBackend(options: ChooseOptions): Promise<BackendChoi
     return start(name);
   };
   if (options.forced) {
-    if (!(await begin(options.forced))) throw new Error(`the backend '${options.forced}' of the URL's ?backend= does not start in this browser; use one of webgpu, webgl, wasm`);
-    return { name: options.forced, why: 'forced by ?backend=', candidates: [{ name: options.forced }], wasmThreads: threads() };
+    if (!(await begin(options.forced)))
+      throw new Error(
+        `the backend '${options.forced}' of the URL's ?backend= does not start in this browser; use one of webgpu, ` +
+          `webgl, wasm`,
+      );
+    return {
+      name: options.forced,
+      why: 'forced by ?backend=',
+      candidates: [{ name: options.forced }],
+      wasmThreads: threads(),
+    };
   }
   const preferred = options.preferred && options.preferred !== 'auto' ? options.preferred : undefined;
-  if (preferred && (await begin(preferred))) return { name: preferred, why: 'your choice', candidates: [{ name: preferred }], wasmThreads: threads() };
+  if (preferred && (await begin(preferred)))
+    return { name: preferred, why: 'your choice', candidates: [{ name: preferred }], wasmThreads: threads() };
   const candidates = [await probeWebGpu(), probeWebGl()];
   for (const c of candidates) {
     if (c.skipped) continue;
-    if (await begin(c.name)) return { name: c.name, why: `a hardware adapter${c.device ? `: ${c.device}` : ''}`, candidates, wasmThreads: null };
+    if (await begin(c.name))
+      return {
+        name: c.name,
+        why: `a hardware adapter${c.device ? `: ${c.device}` : ''}`,
+        candidates,
+        wasmThreads: null,
+      };
     c.skipped = 'did not start';
   }
   for (const name of ['wasm', ...(options.fallback ?? [])]) {
     const why = candidates.map((c) => `${c.name}: ${c.skipped}`).join('; ');
-    if (await begin(name)) return { name, why: `no hardware GPU (${why})`, candidates: [...candidates, { name }], wasmThreads: threads() };
+    if (await begin(name))
+      return { name, why: `no hardware GPU (${why})`, candidates: [...candidates, { name }], wasmThreads: threads() };
   }
-  throw new Error(`none of the tfjs backends starts in this browser (${candidates.map((c) => `${c.name}: ${c.skipped}`).join('; ')}, wasm did not start)`);
+  throw new Error(
+    `none of the tfjs backends starts in this browser ` +
+      `(${candidates.map((c) => `${c.name}: ${c.skipped}`).join('; ')}, wasm did not start)`,
+  );
 }
 
 /** What the page shows of a choice, e.g. "wasm (SIMD + 2 threads) · no hardware GPU (…)". */
 export function describeBackend(choice: BackendChoice): string {
   const isolated = Boolean((globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated);
   const n = choice.wasmThreads;
-  const detail = n === null ? '' : n > 1 ? ` (SIMD + ${n} threads)` : isolated ? ' (SIMD, 1 thread)' : ' (SIMD, 1 thread: not cross-origin isolated)';
+  const detail =
+    n === null
+      ? ''
+      : n > 1
+        ? ` (SIMD + ${n} threads)`
+        : isolated
+          ? ' (SIMD, 1 thread)'
+          : ' (SIMD, 1 thread: not cross-origin isolated)';
   return `${choice.name}${detail} · ${choice.why}`;
 }
 
@@ -157,7 +190,8 @@ export function rememberedBackend(): string | null {
 
 /** Fills a backend menu, shows `active`, and remembers what the user picks, then calls `changed`. */
 export function wireBackendMenu(select: HTMLSelectElement, active: string, changed: (name: string) => void): void {
-  if (select.options.length === 0) for (const name of BACKEND_CHOICES) select.add(new Option(name === 'auto' ? 'auto (fastest found)' : name, name));
+  if (select.options.length === 0)
+    for (const name of BACKEND_CHOICES) select.add(new Option(name === 'auto' ? 'auto (fastest found)' : name, name));
   select.value = rememberedBackend() ?? 'auto';
   select.title = `running on ${active}`;
   select.onchange = () => {

@@ -28,12 +28,25 @@ export async function train(options: TrainOptions, run: RunOptions = {}): Promis
 }
 
 /** Continues the run in `runDir` from its last checkpoint, optionally to more `epochs` or on another backend. */
-export async function resume(runDir: string, overrides: { epochs?: number; backend?: string } = {}, run: RunOptions = {}): Promise<RunResult> {
+export async function resume(
+  runDir: string,
+  overrides: { epochs?: number; backend?: string } = {},
+  run: RunOptions = {},
+): Promise<RunResult> {
   const config = readRunConfig(runDir);
-  return runTraining({ ...config, epochs: overrides.epochs ?? config.epochs, backendRequested: overrides.backend ?? config.backendRequested }, runDir, run);
+  return runTraining(
+    {
+      ...config,
+      epochs: overrides.epochs ?? config.epochs,
+      backendRequested: overrides.backend ?? config.backendRequested,
+    },
+    runDir,
+    run,
+  );
 }
 
-/** A model ready to use: the network, its model.json, the input scaling it was trained with and its inference pipeline. */
+/** A model ready to use: the network, its model.json, the input scaling it was trained with and its inference pipeline.
+ * */
 export interface LoadedModel {
   model: tfl.LayersModel;
   file: string;
@@ -50,7 +63,10 @@ export interface LoadedModel {
  * it was trained with; the options override them. Like evaluate and predict it selects the backend
  * first (`backend`, default auto), so it works as a program's first lvseg call.
  */
-export async function loadModel(path: string, options: Omit<InferenceOptions, 'batchSize' | 'spacing'> = {}): Promise<LoadedModel> {
+export async function loadModel(
+  path: string,
+  options: Omit<InferenceOptions, 'batchSize' | 'spacing'> = {},
+): Promise<LoadedModel> {
   await selectBackend(options.backend ?? 'auto');
   const { modelJson: file, settings } = resolveModel(path, options);
   const { scale, origin, segment } = settings;
@@ -74,7 +90,11 @@ export interface InferenceOptions {
 }
 
 /** Measures a model (a path or name as loadModel takes it) on labelled data: the library form of `lvseg evaluate`. */
-export async function evaluate(model: string, data: string, options: InferenceOptions = {}): Promise<SavedModelEvaluation> {
+export async function evaluate(
+  model: string,
+  data: string,
+  options: InferenceOptions = {},
+): Promise<SavedModelEvaluation> {
   await selectBackend(options.backend ?? 'auto');
   const { spacing, ...rest } = options;
   return evaluateSavedModel(model, data, { ...rest, ...(spacing ? { spacing: parsePixelSpacing(spacing) } : {}) });
@@ -90,7 +110,11 @@ export interface Prediction extends ImagePrediction {
  * Segments images (PNG or DICOM files, folders, TFRecord files, synthetic:N) with a model: the library
  * form of `lvseg predict`, without writing files.
  */
-export async function predict(model: string, inputs: readonly string[], options: InferenceOptions = {}): Promise<Prediction[]> {
+export async function predict(
+  model: string,
+  inputs: readonly string[],
+  options: InferenceOptions = {},
+): Promise<Prediction[]> {
   const loaded = await loadModel(model, options);
   const results: Prediction[] = [];
   try {

@@ -12,18 +12,32 @@ import type { JobRunner } from './runners.js';
 import { runStamp } from './train-run.js';
 
 /** Segments `inputs` with `model` (paths the workers can read), in input order; a failed input fails the batch. */
-export async function predictBatch(model: string, inputs: readonly string[], options: InferenceOptions, runner: JobRunner, out: string): Promise<PredictJobResult['images']> {
+export async function predictBatch(
+  model: string,
+  inputs: readonly string[],
+  options: InferenceOptions,
+  runner: JobRunner,
+  out: string,
+): Promise<PredictJobResult['images']> {
   const study = { id: `predict-${runStamp()}-${randomBytes(3).toString('hex')}`, out: resolve(out) };
   // absolute paths: a worker's working folder is not the coordinator's (and a bundled model's name is
   // resolved here, not taken as a path under the current folder)
   const modelPath = resolve(resolveModelPath(model));
-  const jobs: PredictJob[] = inputs.map((input, i) => ({ kind: 'predict', study, name: `input-${i + 1}`, model: modelPath, inputs: [input.startsWith('synthetic:') ? input : resolve(input)], options }));
+  const jobs: PredictJob[] = inputs.map((input, i) => ({
+    kind: 'predict',
+    study,
+    name: `input-${i + 1}`,
+    model: modelPath,
+    inputs: [input.startsWith('synthetic:') ? input : resolve(input)],
+    options,
+  }));
   const results = new Map<string, PredictJobResult['images']>();
   const errors: string[] = [];
   await runner.run(jobs, async (job, outcome) => {
     if (outcome.ok) results.set(job.name, (outcome.result as PredictJobResult).images);
     else errors.push(`${(job as PredictJob).inputs[0]}: ${outcome.error}`);
   });
-  if (errors.length > 0) throw new DataError(`batch predict: ${errors.length} of ${jobs.length} inputs failed: ${errors.join('; ')}`);
+  if (errors.length > 0)
+    throw new DataError(`batch predict: ${errors.length} of ${jobs.length} inputs failed: ${errors.join('; ')}`);
   return jobs.flatMap((j) => results.get(j.name)!);
 }

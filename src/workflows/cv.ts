@@ -35,7 +35,17 @@ export interface CvOptions {
 }
 
 /** The metrics a CV reports per fold and as mean ± sd: the final model of each fold on its validation patients. */
-export const CV_METRICS = ['dice', 'meanDice', 'iou', 'precision', 'recall', 'hd95', 'apd', 'loss', 'accuracy'] as const satisfies readonly (keyof EvaluationMetrics)[];
+export const CV_METRICS = [
+  'dice',
+  'meanDice',
+  'iou',
+  'precision',
+  'recall',
+  'hd95',
+  'apd',
+  'loss',
+  'accuracy',
+] as const satisfies readonly (keyof EvaluationMetrics)[];
 export type CvMetric = (typeof CV_METRICS)[number];
 
 /** One fold of a cross-validation: its validation patients, metrics and run. */
@@ -69,13 +79,17 @@ interface CvStudy {
   folds: string[][];
 }
 
-/** Runs (or with `resume` continues) a K-fold cross-validation by patient and writes OUT/cv.json, cv.csv, report.html and ensemble/. */
+/** Runs (or with `resume` continues) a K-fold cross-validation by patient and writes OUT/cv.json, cv.csv, report.html
+ * and ensemble/. */
 export async function runCrossValidation(options: CvOptions): Promise<CvResult> {
   const log = options.log ?? (() => {});
   const { out } = options;
   const { out: _ignored, ...flags } = options.flags;
   const base = resolveTrainConfig(flags);
-  if (base.val !== null) throw new UsageError('cv splits --train into folds by patient; drop --val (use lvseg evaluate on other data afterwards)');
+  if (base.val !== null)
+    throw new UsageError(
+      'cv splits --train into folds by patient; drop --val (use lvseg evaluate on other data afterwards)',
+    );
   // the folds are drawn once, from the data, and kept in study.json: a resumed CV has the same folds
   const study = await openStudy<CvStudy>(out, 'cv', options.resume ?? false, async () => {
     const samples = await readAllSamples(await openSource(base.train, { scale: parseScaling(base.scale) }));
@@ -84,28 +98,68 @@ export async function runCrossValidation(options: CvOptions): Promise<CvResult> 
   const { folds } = study;
   const ref = studyRef(study, out);
   const studyBase = resolveTrainConfig(study.flags);
-  log(`cv ${study.id}: ${folds.length} folds of ${folds.map((f) => f.length).join('/')} patients in ${out}, on ${options.runner.description}`);
+  log(
+    `cv ${study.id}: ${folds.length} folds of ${folds.map((f) => f.length).join('/')} patients in ${out}, on ` +
+      `${options.runner.description}`,
+  );
 
-  const jobs: TrainJob[] = folds.map((patients, i) => ({ kind: 'train', study: ref, name: `fold-${i + 1}`, config: { ...studyBase, valPatients: patients } }));
+  const jobs: TrainJob[] = folds.map((patients, i) => ({
+    kind: 'train',
+    study: ref,
+    name: `fold-${i + 1}`,
+    config: { ...studyBase, valPatients: patients },
+  }));
   const records = new Map<string, FoldRecord>();
   await runStudyJobs(out, jobs, options.runner, async (job, outcome) => {
     const fold = Number(job.name.slice('fold-'.length));
     const valPatients = folds[fold - 1]!;
     if (!outcome.ok) {
-      records.set(job.name, { fold, name: job.name, status: 'failed', valPatients, trainSize: null, valSize: null, metrics: {}, host: null, runDir: null, dir: null, seconds: null, error: outcome.error });
+      records.set(job.name, {
+        fold,
+        name: job.name,
+        status: 'failed',
+        valPatients,
+        trainSize: null,
+        valSize: null,
+        metrics: {},
+        host: null,
+        runDir: null,
+        dir: null,
+        seconds: null,
+        error: outcome.error,
+      });
       log(`${job.name} failed: ${outcome.error}`);
       return;
     }
     const result = outcome.result as TrainJobResult;
     const dir = await recordRun(out, result);
     const m = result.evaluation ?? undefined;
-    const metrics = Object.fromEntries(CV_METRICS.map((k) => [k, typeof m?.[k] === 'number' && Number.isFinite(m[k]) ? m[k] : null]));
-    records.set(job.name, { fold, name: job.name, status: 'done', valPatients, trainSize: result.config.trainSize, valSize: result.config.valSize, metrics, host: result.host, runDir: result.runDir, dir, seconds: result.seconds });
-    log(`${job.name} (validation ${valPatients.join(', ')}): Dice ${fmt(metrics.dice)} (${result.host}, ${result.seconds.toFixed(1)} s)`);
+    const metrics = Object.fromEntries(
+      CV_METRICS.map((k) => [k, typeof m?.[k] === 'number' && Number.isFinite(m[k]) ? m[k] : null]),
+    );
+    records.set(job.name, {
+      fold,
+      name: job.name,
+      status: 'done',
+      valPatients,
+      trainSize: result.config.trainSize,
+      valSize: result.config.valSize,
+      metrics,
+      host: result.host,
+      runDir: result.runDir,
+      dir,
+      seconds: result.seconds,
+    });
+    log(
+      `${job.name} (validation ${valPatients.join(', ')}): Dice ${fmt(metrics.dice)} (${result.host}, ` +
+        `${result.seconds.toFixed(1)} s)`,
+    );
   });
   const foldRecords = [...records.values()].sort((a, b) => a.fold - b.fold);
   const done = foldRecords.filter((f) => f.status === 'done');
-  const summary = Object.fromEntries(CV_METRICS.map((k) => [k, meanSd(done.map((f) => f.metrics[k] ?? NaN))])) as CvResult['summary'];
+  const summary = Object.fromEntries(
+    CV_METRICS.map((k) => [k, meanSd(done.map((f) => f.metrics[k] ?? NaN))]),
+  ) as CvResult['summary'];
   const ensemble = await writeEnsemble(out, done, studyBase.scale, log);
   const files = [join(out, 'cv.json'), join(out, 'cv.csv')];
   await writeFileAtomic(files[0]!, JSON.stringify({ folds: foldRecords, summary, ensemble }, null, 2) + '\n');
@@ -119,10 +173,23 @@ export async function runCrossValidation(options: CvOptions): Promise<CvResult> 
  * OUT/ensemble/ensemble.json naming each fold's final model (RUN/model), when all are on this machine;
  * folds trained on other machines keep their models there (their host and path are in cv.json).
  */
-async function writeEnsemble(out: string, folds: readonly FoldRecord[], scale: string, log: (line: string) => void): Promise<string | null> {
-  const models = folds.map((f) => (f.runDir && existsSync(runPath(f.runDir, 'model')) ? runPath(f.runDir, 'model') : null));
+async function writeEnsemble(
+  out: string,
+  folds: readonly FoldRecord[],
+  scale: string,
+  log: (line: string) => void,
+): Promise<string | null> {
+  const models = folds.map((f) =>
+    f.runDir && existsSync(runPath(f.runDir, 'model')) ? runPath(f.runDir, 'model') : null,
+  );
   if (folds.length === 0 || models.includes(null)) {
-    if (folds.length > 0) log(`no ensemble: the models of ${folds.filter((_, i) => models[i] === null).map((f) => `${f.name} (${f.host}:${f.runDir})`).join(', ')} are on other machines`);
+    if (folds.length > 0)
+      log(
+        `no ensemble: the models of ${folds
+          .filter((_, i) => models[i] === null)
+          .map((f) => `${f.name} (${f.host}:${f.runDir})`)
+          .join(', ')} are on other machines`,
+      );
     return null;
   }
   const dir = join(out, 'ensemble');
@@ -136,7 +203,11 @@ async function writeEnsemble(out: string, folds: readonly FoldRecord[], scale: s
     members.push({ model: relative(dir, model), output: detectOutputKind(loaded) });
     loaded.dispose();
   }
-  const file: EnsembleFile = { members, scale, description: `the ${folds.length} fold models of lvseg cv ${out}: the mean of their softmax` };
+  const file: EnsembleFile = {
+    members,
+    scale,
+    description: `the ${folds.length} fold models of lvseg cv ${out}: the mean of their softmax`,
+  };
   await writeFileAtomic(join(dir, ENSEMBLE_FILE), JSON.stringify(file, null, 2) + '\n');
   return dir;
 }
@@ -146,8 +217,30 @@ function fmt(v: number | null | undefined, digits = 4): string {
 }
 
 function cvCsv(folds: readonly FoldRecord[], summary: CvResult['summary']): string {
-  const header = ['fold', 'status', 'valPatients', 'trainSize', 'valSize', ...CV_METRICS, 'seconds', 'host', 'runDir', 'error'];
-  const rows = folds.map((f) => [f.fold, f.status, f.valPatients.join(' '), f.trainSize, f.valSize, ...CV_METRICS.map((k) => f.metrics[k]), f.seconds, f.host, f.runDir, f.error]);
+  const header = [
+    'fold',
+    'status',
+    'valPatients',
+    'trainSize',
+    'valSize',
+    ...CV_METRICS,
+    'seconds',
+    'host',
+    'runDir',
+    'error',
+  ];
+  const rows = folds.map((f) => [
+    f.fold,
+    f.status,
+    f.valPatients.join(' '),
+    f.trainSize,
+    f.valSize,
+    ...CV_METRICS.map((k) => f.metrics[k]),
+    f.seconds,
+    f.host,
+    f.runDir,
+    f.error,
+  ]);
   rows.push(['mean', '', '', '', '', ...CV_METRICS.map((k) => summary[k].mean), '', '', '', '']);
   rows.push(['sd', '', '', '', '', ...CV_METRICS.map((k) => summary[k].sd), '', '', '', '']);
   return toCsv(header, rows);
@@ -157,8 +250,25 @@ function cvCsv(folds: readonly FoldRecord[], summary: CvResult['summary']): stri
 export function formatCvTable(result: Pick<CvResult, 'folds' | 'summary'>): string {
   const shown: CvMetric[] = ['dice', 'meanDice', 'iou', 'hd95', 'apd'];
   const header = ['fold', 'val patients', 'images', ...shown];
-  const rows = result.folds.map((f) => [String(f.fold), f.valPatients.join(' '), f.valSize === null ? '-' : String(f.valSize), ...shown.map((k) => (f.status === 'failed' ? 'failed' : fmt(f.metrics[k])))]);
-  rows.push(['mean ± sd', '', '', ...shown.map((k) => `${fmt(result.summary[k].mean)} ± ${fmt(result.summary[k].sd)}`)]);
+  const rows = result.folds.map((f) => [
+    String(f.fold),
+    f.valPatients.join(' '),
+    f.valSize === null ? '-' : String(f.valSize),
+    ...shown.map((k) => (f.status === 'failed' ? 'failed' : fmt(f.metrics[k]))),
+  ]);
+  rows.push([
+    'mean ± sd',
+    '',
+    '',
+    ...shown.map((k) => `${fmt(result.summary[k].mean)} ± ${fmt(result.summary[k].sd)}`),
+  ]);
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
-  return [header, ...rows].map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd()).join('\n');
+  return [header, ...rows]
+    .map((r) =>
+      r
+        .map((cell, c) => cell.padEnd(widths[c]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }

@@ -12,7 +12,8 @@ import { predictLabels } from '../training/train.js';
 const SAMPLES_EACH = 3;
 
 export interface FinishOptions {
-  /** The run's training loss and batch size: evaluation.json's loss and lab Dice are then its val_loss and val_dice computed again. */
+  /** The run's training loss and batch size: evaluation.json's loss and lab Dice are then its val_loss and val_dice
+   * computed again. */
   loss: LossFn;
   batchSize: number;
   /** The model's inference pipeline, where it has one. */
@@ -36,11 +37,19 @@ export async function finishRun(
 ): Promise<{ evaluation?: EvaluationResult; report: string }> {
   let evaluation: EvaluationResult | undefined;
   if (val.length > 0) {
-    evaluation = await evaluateModel(model, val, { batchSize, loss, ...(segment ? { segment } : {}), ...(classes ? { classes } : {}) });
+    evaluation = await evaluateModel(model, val, {
+      batchSize,
+      loss,
+      ...(segment ? { segment } : {}),
+      ...(classes ? { classes } : {}),
+    });
     await writeRunFile(runDir, 'evaluation', evaluationDocument(evaluation));
     const dice = evaluation.perImage.map((r) => r.dice);
     // only the images that get a panel are predicted again, one at a time
-    const predict = async (i: number): Promise<Uint8Array> => (segment ? (await segmentSamples(model, [val[i]!], segment))[0]!.mask : (await predictLabels(model, [val[i]!]))[0]!);
+    const predict = async (i: number): Promise<Uint8Array> =>
+      segment
+        ? (await segmentSamples(model, [val[i]!], segment))[0]!.mask
+        : (await predictLabels(model, [val[i]!]))[0]!;
     await writeSamplePanels(runDir, val, predict, dice, SAMPLES_EACH);
   }
   return { evaluation, report: await writeRunReport(runDir) };

@@ -67,7 +67,21 @@ export interface PredictJobResult {
   kind: 'predict';
   name: string;
   host: string;
-  images: { input: string; name: string; patient: string; height: number; width: number; lvAreaPx: number; lvAreaMm2: number | null; maskPng: string; overlayPng: string; contourText: string; resized: boolean; spacing: [number, number] | null; contourPoints: number }[];
+  images: {
+    input: string;
+    name: string;
+    patient: string;
+    height: number;
+    width: number;
+    lvAreaPx: number;
+    lvAreaMm2: number | null;
+    maskPng: string;
+    overlayPng: string;
+    contourText: string;
+    resized: boolean;
+    spacing: [number, number] | null;
+    contourPoints: number;
+  }[];
   seconds: number;
 }
 
@@ -97,7 +111,10 @@ export function seesStudyFolder(study: TrainJob['study']): boolean {
  * The recorded result of the run in `runDir` when it is complete (its report written) at `epochs` epochs,
  * else undefined.
  */
-function finishedRun(runDir: string, epochs: number): Pick<TrainJobResult, 'config' | 'history' | 'evaluation'> | undefined {
+function finishedRun(
+  runDir: string,
+  epochs: number,
+): Pick<TrainJobResult, 'config' | 'history' | 'evaluation'> | undefined {
   if (!isRunDir(runDir) || !existsSync(runPath(runDir, 'report'))) return undefined;
   const config = readRunFile<'config', RunConfig>(runDir, 'config');
   const history = readHistory(runDir).epochs;
@@ -137,18 +154,29 @@ export async function runJob(job: Job, place: WorkerPlace = {}): Promise<JobResu
     };
   }
   const shared = place.useStudyFolder !== false && seesStudyFolder(job.study);
-  const runDir = resolve(shared ? join(job.study.out, job.name) : join(place.out ?? join('runs', 'worker'), job.study.id, job.name));
+  const runDir = resolve(
+    shared ? join(job.study.out, job.name) : join(place.out ?? join('runs', 'worker'), job.study.id, job.name),
+  );
   const progress = { stream: { write: (text: string) => place.log?.(`${job.name}: ${text.trimEnd()}`) }, bar: false };
   const options = { progress, warn: (line: string) => place.log?.(`${job.name}: ${line}`) };
   const finished = finishedRun(runDir, job.config.epochs);
   if (finished) {
     // run again after its result was lost (Redis went away before the coordinator took it): the run is complete
     place.log?.(`${job.name}: already trained to epoch ${job.config.epochs} in ${runDir}; sending its result again`);
-    return { kind: 'train', name: job.name, host: hostname(), runDir, shared, ...finished, seconds: (Date.now() - started) / 1000 };
+    return {
+      kind: 'train',
+      name: job.name,
+      host: hostname(),
+      runDir,
+      shared,
+      ...finished,
+      seconds: (Date.now() - started) / 1000,
+    };
   }
-  const result = isRunDir(runDir) && readRunFile(runDir, 'config') !== undefined
-    ? await runTraining({ ...readRunConfig(runDir), epochs: job.config.epochs }, runDir, options)
-    : await runTraining({ ...job.config, out: runDir }, undefined, options);
+  const result =
+    isRunDir(runDir) && readRunFile(runDir, 'config') !== undefined
+      ? await runTraining({ ...readRunConfig(runDir), epochs: job.config.epochs }, runDir, options)
+      : await runTraining({ ...job.config, out: runDir }, undefined, options);
   result.model.dispose();
   return {
     kind: 'train',

@@ -12,7 +12,8 @@ import { errorLine, type JobOutcome, type JobRunner } from './runners.js';
 /** The queue's name in Redis unless --queue-name says otherwise. */
 export const DEFAULT_QUEUE_NAME = 'lvseg';
 
-/** How long to wait for Redis to answer before giving up with one line (generous: a busy machine is slow to schedule us). */
+/** How long to wait for Redis to answer before giving up with one line (generous: a busy machine is slow to schedule
+ * us). */
 const CONNECT_TIMEOUT_MS = 5000;
 
 /** How long Redis may stay away once connected before a coordinator or worker gives up (--queue-timeout). */
@@ -36,7 +37,8 @@ export function parseRedisUrl(url: string): RedisAddress {
   }
   if (parsed.protocol !== 'redis:') throw new QueueError(`--queue ${url}: only redis://HOST:PORT queues are supported`);
   const db = parsed.pathname.length > 1 ? Number(parsed.pathname.slice(1)) : 0;
-  if (!Number.isInteger(db) || db < 0) throw new QueueError(`--queue ${url}: '${parsed.pathname.slice(1)}' is not a Redis database number`);
+  if (!Number.isInteger(db) || db < 0)
+    throw new QueueError(`--queue ${url}: '${parsed.pathname.slice(1)}' is not a Redis database number`);
   return {
     host: parsed.hostname || '127.0.0.1',
     port: parsed.port ? Number(parsed.port) : 6379,
@@ -68,7 +70,12 @@ export async function checkRedis(address: RedisAddress, timeoutMs = CONNECT_TIME
       clearTimeout(timer);
       socket.destroy();
       if (reply.includes('+PONG')) resolve();
-      else reject(new QueueError(`${where} answered '${reply.trim().split('\r\n').at(-1)}' to PING; check the password or the server`));
+      else
+        reject(
+          new QueueError(
+            `${where} answered '${reply.trim().split('\r\n').at(-1)}' to PING; check the password or the server`,
+          ),
+        );
     });
     socket.on('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
@@ -87,7 +94,15 @@ function connection(address: RedisAddress, lostAfterMs: number): ConnectionOptio
     if (Date.now() - (downSince ?? Date.now()) > 2 * lostAfterMs + 5000) return null;
     return Math.min(250 * 2 ** (times - 1), 2000);
   };
-  return { host: address.host, port: address.port, db: address.db, ...(address.password ? { password: address.password } : {}), maxRetriesPerRequest: null, connectTimeout: CONNECT_TIMEOUT_MS, retryStrategy };
+  return {
+    host: address.host,
+    port: address.port,
+    db: address.db,
+    ...(address.password ? { password: address.password } : {}),
+    maxRetriesPerRequest: null,
+    connectTimeout: CONNECT_TIMEOUT_MS,
+    retryStrategy,
+  };
 }
 
 /**
@@ -112,14 +127,22 @@ export function watchRedis(address: RedisAddress, lostAfterMs: number, flag = '-
   const timer = setInterval(() => {
     if (busy) return;
     busy = true;
-    checkRedis(address, period).then(
-      () => (lastAnswer = Date.now()),
-      () => {
-        if (Date.now() - lastAnswer <= lostAfterMs) return;
-        clearInterval(timer);
-        fail(new QueueError(`lost Redis at ${address.host}:${address.port} (--queue ${address.url}): no answer for ${lostAfterMs / 1000} s (${flag}); restart redis-server, then run the command again (a search or cv with --resume)`));
-      },
-    ).finally(() => (busy = false));
+    checkRedis(address, period)
+      .then(
+        () => (lastAnswer = Date.now()),
+        () => {
+          if (Date.now() - lastAnswer <= lostAfterMs) return;
+          clearInterval(timer);
+          fail(
+            new QueueError(
+              `lost Redis at ${address.host}:${address.port} (--queue ${address.url}): no answer for ` +
+                `${lostAfterMs / 1000} s (${flag}); restart redis-server, then run the command again (a search or cv ` +
+                `with --resume)`,
+            ),
+          );
+        },
+      )
+      .finally(() => (busy = false));
   }, period);
   timer.unref();
   return {
@@ -190,7 +213,8 @@ export async function queueRunner(url: string, options: QueueRunnerOptions = {})
         let outcome: JobOutcome | undefined;
         if (state === 'completed') outcome = { ok: true, result: bullJob!.returnvalue as JobResult };
         else if (state === 'failed') outcome = { ok: false, error: bullJob!.failedReason || 'failed' };
-        else if (state === 'missing') outcome = { ok: false, error: `job ${id} vanished from the queue (was Redis flushed?)` };
+        else if (state === 'missing')
+          outcome = { ok: false, error: `job ${id} vanished from the queue (was Redis flushed?)` };
         if (outcome) {
           pending.delete(id);
           await onOutcome(job, outcome);

@@ -67,12 +67,19 @@ const LOCAL_WORKER = join(PACKAGE_ROOT, 'dist', 'src', 'workflows', 'local-worke
  * Runs jobs in `workers` child processes on this machine, each given `threads` threads; a process
  * takes the next job when it finishes one. A child that dies fails its job (and is replaced).
  */
-export function localPoolRunner(workers: number, place: WorkerPlace = {}, threads = threadsPerWorker(workers)): JobRunner {
+export function localPoolRunner(
+  workers: number,
+  place: WorkerPlace = {},
+  threads = threadsPerWorker(workers),
+): JobRunner {
   const children = new Set<ChildProcess>();
   // a signal to the coordinator (not only a Ctrl-C to the whole process group) stops its workers too
   let untrack: (() => void) | undefined;
   const spawnChild = (): ChildProcess => {
-    const child = fork(LOCAL_WORKER, [], { env: { ...process.env, ...threadEnv(threads) }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    const child = fork(LOCAL_WORKER, [], {
+      env: { ...process.env, ...threadEnv(threads) },
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    });
     children.add(child);
     untrack ??= onInterrupt(() => {
       for (const c of children) c.kill('SIGTERM');
@@ -87,7 +94,8 @@ export function localPoolRunner(workers: number, place: WorkerPlace = {}, thread
     return child;
   };
   return {
-    description: `${workers} local worker process${workers === 1 ? '' : 'es'} x ${threads} thread${threads === 1 ? '' : 's'}`,
+    description:
+      `${workers} local worker process${workers === 1 ? '' : 'es'} x ` + `${threads} thread${threads === 1 ? '' : 's'}`,
     async run(jobs, onOutcome) {
       const queue = [...jobs];
       const lane = async (): Promise<void> => {
@@ -104,7 +112,10 @@ export function localPoolRunner(workers: number, place: WorkerPlace = {}, thread
             };
             const onExit = (code: number | null, signal: string | null): void => {
               cleanup();
-              resolve({ ok: false, error: `worker process ${child.pid} ended (${signal ?? `exit ${code}`}) during ${job!.name}` });
+              resolve({
+                ok: false,
+                error: `worker process ${child.pid} ended (${signal ?? `exit ${code}`}) during ${job!.name}`,
+              });
             };
             const cleanup = (): void => {
               child.off('message', onMessage);

@@ -79,13 +79,20 @@ export async function runSearch(options: SearchOptions): Promise<{ results: Tria
   const study = await openStudy<SearchStudy>(out, 'search', options.resume ?? false, () => ({
     space: options.space,
     flags: options.flags,
-    trials: sampleTrials(options.space, options.trials).map((params, i) => ({ trial: i + 1, name: `trial-${String(i + 1).padStart(3, '0')}`, params })),
+    trials: sampleTrials(options.space, options.trials).map((params, i) => ({
+      trial: i + 1,
+      name: `trial-${String(i + 1).padStart(3, '0')}`,
+      params,
+    })),
   }));
   // a resumed search keeps its own space, flags and trials: the same trials under the same names
   const { space, flags } = study;
   const { out: _ignored, ...trialFlags } = flags;
   const base = resolveTrainConfig(trialFlags, space.base, options.source);
-  if (space.halving && Object.keys(space.params).includes('epochs')) throw new UsageError(`${options.source}: successive halving sets each trial's epochs; do not search over 'epochs' too`);
+  if (space.halving && Object.keys(space.params).includes('epochs'))
+    throw new UsageError(
+      `${options.source}: successive halving sets each trial's epochs; do not search over 'epochs' too`,
+    );
   const configs = study.trials.map((t) => trialConfig(base, t.params, `${options.source} ${t.name}`));
   const ref = studyRef(study, out);
   log(`search ${study.id}: ${study.trials.length} trials in ${out}, on ${options.runner.description}`);
@@ -96,31 +103,76 @@ export async function runSearch(options: SearchOptions): Promise<{ results: Tria
     const t = study.trials.find((x) => x.name === job.name)!;
     const { modelSpecContent: _spec, ...config } = job.config;
     if (!outcome.ok) {
-      records.set(job.name, { trial: t.trial, name: t.name, status: 'failed', rank: null, params: t.params, config, metrics: emptyMetrics(job.config.epochs), host: null, runDir: null, dir: null, error: outcome.error });
+      records.set(job.name, {
+        trial: t.trial,
+        name: t.name,
+        status: 'failed',
+        rank: null,
+        params: t.params,
+        config,
+        metrics: emptyMetrics(job.config.epochs),
+        host: null,
+        runDir: null,
+        dir: null,
+        error: outcome.error,
+      });
       log(`${job.name} failed: ${outcome.error}`);
       return;
     }
     const result = outcome.result as TrainJobResult;
     const dir = await recordRun(out, result);
     histories.set(job.name, result.history);
-    records.set(job.name, { trial: t.trial, name: t.name, status, rank: null, params: t.params, config, metrics: trialMetrics(result), host: result.host, runDir: result.runDir, dir });
-    log(`${job.name} ${describeParams(t.params)}: val Dice ${fmt(result.evaluation?.dice)} after ${result.history.length} epochs (${result.host}, ${result.seconds.toFixed(1)} s)`);
+    records.set(job.name, {
+      trial: t.trial,
+      name: t.name,
+      status,
+      rank: null,
+      params: t.params,
+      config,
+      metrics: trialMetrics(result),
+      host: result.host,
+      runDir: result.runDir,
+      dir,
+    });
+    log(
+      `${job.name} ${describeParams(t.params)}: val Dice ${fmt(result.evaluation?.dice)} after ` +
+        `${result.history.length} epochs (${result.host}, ${result.seconds.toFixed(1)} s)`,
+    );
   };
 
-  const jobOf = (i: number, epochs?: number): TrainJob => ({ kind: 'train', study: ref, name: study.trials[i]!.name, config: epochs === undefined ? configs[i]! : { ...configs[i]!, epochs } });
+  const jobOf = (i: number, epochs?: number): TrainJob => ({
+    kind: 'train',
+    study: ref,
+    name: study.trials[i]!.name,
+    config: epochs === undefined ? configs[i]! : { ...configs[i]!, epochs },
+  });
   const all = study.trials.map((_, i) => i);
   if (!space.halving) {
-    await runStudyJobs(out, all.map((i) => jobOf(i)), options.runner, (job, outcome) => recordOutcome(job as TrainJob, outcome, 'done'));
+    await runStudyJobs(
+      out,
+      all.map((i) => jobOf(i)),
+      options.runner,
+      (job, outcome) => recordOutcome(job as TrainJob, outcome, 'done'),
+    );
   } else {
     let alive = all;
     const rungs = halvingRungs(base.epochs, space.halving.minEpochs, space.halving.eta);
     for (const [r, epochs] of rungs.entries()) {
       const last = r === rungs.length - 1;
-      await runStudyJobs(out, alive.map((i) => jobOf(i, epochs)), options.runner, (job, outcome) => recordOutcome(job as TrainJob, outcome, last ? 'done' : 'pruned'));
+      await runStudyJobs(
+        out,
+        alive.map((i) => jobOf(i, epochs)),
+        options.runner,
+        (job, outcome) => recordOutcome(job as TrainJob, outcome, last ? 'done' : 'pruned'),
+      );
       if (last) break;
-      const ranked = alive.filter((i) => records.get(study.trials[i]!.name)?.status !== 'failed').sort((a, b) => rungScore(records, study.trials[b]!.name) - rungScore(records, study.trials[a]!.name));
+      const ranked = alive
+        .filter((i) => records.get(study.trials[i]!.name)?.status !== 'failed')
+        .sort((a, b) => rungScore(records, study.trials[b]!.name) - rungScore(records, study.trials[a]!.name));
       alive = ranked.slice(0, Math.max(1, Math.ceil(ranked.length / space.halving.eta)));
-      log(`halving: after ${epochs} epoch(s) ${alive.length} of ${ranked.length} trials go on to ${rungs[r + 1]} epochs`);
+      log(
+        `halving: after ${epochs} epoch(s) ${alive.length} of ${ranked.length} trials go on to ${rungs[r + 1]} epochs`,
+      );
     }
   }
   const results = rankTrials([...records.values()]);
@@ -141,7 +193,16 @@ function rungScore(records: Map<string, TrialRecord>, name: string): number {
 }
 
 function emptyMetrics(epochs: number): TrialMetrics {
-  return { dice: null, meanDice: null, iou: null, hd95: null, bestValDice: null, bestEpoch: null, epochs, seconds: null };
+  return {
+    dice: null,
+    meanDice: null,
+    iou: null,
+    hd95: null,
+    bestValDice: null,
+    bestEpoch: null,
+    epochs,
+    seconds: null,
+  };
 }
 
 const finite = (v: number | undefined): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
@@ -173,25 +234,47 @@ function score(r: TrialRecord): number {
 /** Finished trials first (best score first), then pruned ones (by their last rung), then failed ones. */
 export function rankTrials(records: TrialRecord[]): TrialRecord[] {
   const order = { done: 0, pruned: 1, failed: 2 } as const;
-  const sorted = [...records].sort((a, b) => order[a.status] - order[b.status] || score(b) - score(a) || a.trial - b.trial);
+  const sorted = [...records].sort(
+    (a, b) => order[a.status] - order[b.status] || score(b) - score(a) || a.trial - b.trial,
+  );
   return sorted.map((r, i) => ({ ...r, rank: r.status === 'failed' ? null : i + 1 }));
 }
 
 function describeParams(params: TrialParams): string {
-  return Object.entries(params).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ');
+  return Object.entries(params)
+    .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+    .join(' ');
 }
 
 function fmt(v: number | undefined | null): string {
   return typeof v === 'number' && Number.isFinite(v) ? v.toFixed(4) : '-';
 }
 
-const METRIC_COLUMNS: (keyof TrialMetrics)[] = ['dice', 'meanDice', 'iou', 'hd95', 'bestValDice', 'bestEpoch', 'epochs', 'seconds'];
+const METRIC_COLUMNS: (keyof TrialMetrics)[] = [
+  'dice',
+  'meanDice',
+  'iou',
+  'hd95',
+  'bestValDice',
+  'bestEpoch',
+  'epochs',
+  'seconds',
+];
 
 /** The ranked trials as CSV: one row each, a column per searched parameter and per metric. */
 export function resultsCsv(results: readonly TrialRecord[]): string {
   const paramNames = [...new Set(results.flatMap((r) => Object.keys(r.params)))];
   const header = ['rank', 'trial', 'status', ...paramNames, ...METRIC_COLUMNS, 'host', 'runDir', 'error'];
-  const rows = results.map((r) => [r.rank, r.trial, r.status, ...paramNames.map((p) => r.params[p]), ...METRIC_COLUMNS.map((m) => r.metrics[m]), r.host, r.runDir, r.error]);
+  const rows = results.map((r) => [
+    r.rank,
+    r.trial,
+    r.status,
+    ...paramNames.map((p) => r.params[p]),
+    ...METRIC_COLUMNS.map((m) => r.metrics[m]),
+    r.host,
+    r.runDir,
+    r.error,
+  ]);
   return toCsv(header, rows);
 }
 
@@ -210,7 +293,11 @@ export function formatResultsTable(results: readonly TrialRecord[]): string {
   ]);
   const header = ['rank', 'trial', 'status', ...paramNames, 'dice', 'best val_dice', 'epochs run', 'seconds'];
   const widths = header.map((h, c) => Math.min(40, Math.max(h.length, ...rows.map((row) => row[c]!.length))));
-  const line = (cells: string[]): string => cells.map((cell, c) => (cell.length > widths[c]! ? `${cell.slice(0, widths[c]! - 1)}~` : cell.padEnd(widths[c]!))).join('  ').trimEnd();
+  const line = (cells: string[]): string =>
+    cells
+      .map((cell, c) => (cell.length > widths[c]! ? `${cell.slice(0, widths[c]! - 1)}~` : cell.padEnd(widths[c]!)))
+      .join('  ')
+      .trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
 }
 

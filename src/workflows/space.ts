@@ -43,11 +43,14 @@ export function readSearchSpace(file: string): SearchSpace {
   try {
     json = JSON.parse(readFileSync(file, 'utf8'));
   } catch (err) {
-    throw new UsageError(`${file}: cannot read the search space (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new UsageError(
+      `${file}: cannot read the search space (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    );
   }
   const space = parseSearchSpace(json, file);
   // a model spec named in the space is next to it, not in the folder lvseg runs in
-  if (typeof space.base.modelSpec === 'string' && !isAbsolute(space.base.modelSpec)) space.base.modelSpec = join(dirname(file), space.base.modelSpec);
+  if (typeof space.base.modelSpec === 'string' && !isAbsolute(space.base.modelSpec))
+    space.base.modelSpec = join(dirname(file), space.base.modelSpec);
   return space;
 }
 
@@ -62,15 +65,20 @@ export function parseSearchSpace(json: unknown, source = 'search space'): Search
   };
   if (!isObject(json)) return fail('top level', 'must be a JSON object of parameter -> values');
   const full = 'params' in json;
-  if (full) for (const key of Object.keys(json)) if (!SPACE_KEYS.includes(key)) fail(`'${key}'`, `is not a search-space key (${SPACE_KEYS.join(', ')})`);
+  if (full)
+    for (const key of Object.keys(json))
+      if (!SPACE_KEYS.includes(key)) fail(`'${key}'`, `is not a search-space key (${SPACE_KEYS.join(', ')})`);
   const rawParams = full ? json.params : json;
-  if (!isObject(rawParams) || Object.keys(rawParams).length === 0) return fail("'params'", 'must be a non-empty object of parameter -> values');
+  if (!isObject(rawParams) || Object.keys(rawParams).length === 0)
+    return fail("'params'", 'must be a non-empty object of parameter -> values');
   const params: Record<string, Dimension> = {};
   for (const [name, raw] of Object.entries(rawParams)) params[name] = parseDimension(name, raw, fail);
   const method = full && json.method !== undefined ? json.method : 'grid';
-  if (method !== 'grid' && method !== 'random') fail("'method'", `must be "grid" or "random", got ${JSON.stringify(method)}`);
+  if (method !== 'grid' && method !== 'random')
+    fail("'method'", `must be "grid" or "random", got ${JSON.stringify(method)}`);
   const trials = full && json.trials !== undefined ? json.trials : null;
-  if (trials !== null && !(Number.isInteger(trials) && (trials as number) > 0)) fail("'trials'", 'must be a positive integer');
+  if (trials !== null && !(Number.isInteger(trials) && (trials as number) > 0))
+    fail("'trials'", 'must be a positive integer');
   const seed = full && json.seed !== undefined ? json.seed : 0;
   if (!Number.isInteger(seed)) fail("'seed'", 'must be an integer');
   const base = full && json.base !== undefined ? json.base : {};
@@ -83,11 +91,19 @@ export function parseSearchSpace(json: unknown, source = 'search space'): Search
     const eta = h.eta ?? 3;
     const minEpochs = h.minEpochs ?? 1;
     if (!(Number.isInteger(eta) && (eta as number) >= 2)) fail('halving.eta', 'must be an integer >= 2');
-    if (!(Number.isInteger(minEpochs) && (minEpochs as number) >= 1)) fail('halving.minEpochs', 'must be a positive integer');
+    if (!(Number.isInteger(minEpochs) && (minEpochs as number) >= 1))
+      fail('halving.minEpochs', 'must be a positive integer');
     halving = { eta: eta as number, minEpochs: minEpochs as number };
   }
   for (const [name, dim] of Object.entries(params)) checkValues(name, dim, fail);
-  return { method: method as SearchSpace['method'], trials: trials as number | null, seed: seed as number, base, halving, params };
+  return {
+    method: method as SearchSpace['method'],
+    trials: trials as number | null,
+    seed: seed as number,
+    base,
+    halving,
+    params,
+  };
 }
 
 function parseDimension(name: string, raw: unknown, fail: (where: string, what: string) => never): Dimension {
@@ -101,7 +117,8 @@ function parseDimension(name: string, raw: unknown, fail: (where: string, what: 
   if (Array.isArray(raw.group)) {
     if (raw.group.length === 0) fail(where, 'has an empty group');
     for (const [i, g] of raw.group.entries()) {
-      if (!isObject(g) || Object.keys(g).length === 0) fail(`${where}.group[${i}]`, 'must be an object of parameter -> value');
+      if (!isObject(g) || Object.keys(g).length === 0)
+        fail(`${where}.group[${i}]`, 'must be an object of parameter -> value');
       for (const key of Object.keys(g as object)) checkParamName(key, fail);
     }
     return { kind: 'group', values: raw.group as Record<string, unknown>[] };
@@ -112,35 +129,54 @@ function parseDimension(name: string, raw: unknown, fail: (where: string, what: 
     return { kind: 'choice', values: raw.choices };
   }
   const range = (raw.int ?? raw.float) as unknown;
-  if (!Array.isArray(range) || range.length !== 2 || !range.every((x) => typeof x === 'number' && Number.isFinite(x)) || range[0] > range[1]) {
-    return fail(where, 'must be a list of choices, {"choices": [...]}, {"int": [lo, hi]}, {"float": [lo, hi]} or {"group": [...]}');
+  if (
+    !Array.isArray(range) ||
+    range.length !== 2 ||
+    !range.every((x) => typeof x === 'number' && Number.isFinite(x)) ||
+    range[0] > range[1]
+  ) {
+    return fail(
+      where,
+      'must be a list of choices, {"choices": [...]}, {"int": [lo, hi]}, {"float": [lo, hi]} or {"group": [...]}',
+    );
   }
   const [lo, hi] = range as [number, number];
   const log = raw.log === true;
   if (log && lo <= 0) fail(where, 'has a log scale but a range that is not above 0');
   if (raw.int !== undefined) {
     const step = raw.step ?? 1;
-    if (!Number.isInteger(lo) || !Number.isInteger(hi) || !(Number.isInteger(step) && (step as number) > 0)) fail(where, 'int range needs integer bounds and step');
+    if (!Number.isInteger(lo) || !Number.isInteger(hi) || !(Number.isInteger(step) && (step as number) > 0))
+      fail(where, 'int range needs integer bounds and step');
     return { kind: 'int', lo, hi, step: step as number, log };
   }
   const steps = raw.steps ?? null;
-  if (steps !== null && !(Number.isInteger(steps) && (steps as number) >= 2)) fail(`${where}.steps`, 'must be an integer >= 2');
+  if (steps !== null && !(Number.isInteger(steps) && (steps as number) >= 2))
+    fail(`${where}.steps`, 'must be an integer >= 2');
   return { kind: 'float', lo, hi, log, steps: steps as number | null };
 }
 
 function checkParamName(name: string, fail: (where: string, what: string) => never): void {
   if (name.startsWith(SPEC_PREFIX)) {
-    if (name.length === SPEC_PREFIX.length) fail(`'${name}'`, 'needs a path into the model spec, like spec.layers.0.args.filters');
+    if (name.length === SPEC_PREFIX.length)
+      fail(`'${name}'`, 'needs a path into the model spec, like spec.layers.0.args.filters');
     return;
   }
-  if (!(name in TRAIN_OPTIONS)) fail(`'${name}'`, `is neither a training option (${Object.keys(TRAIN_OPTIONS).join(', ')}) nor a spec.PATH into the model spec`);
+  if (!(name in TRAIN_OPTIONS))
+    fail(
+      `'${name}'`,
+      `is neither a training option (${Object.keys(TRAIN_OPTIONS).join(', ')}) nor a spec.PATH into the model spec`,
+    );
   if (name === 'out' || name === 'train') fail(`'${name}'`, 'is set by the search itself, not searched over');
 }
 
 /** Every value an option can take is checked now, so a bad choice fails before any trial runs. */
 function checkValues(name: string, dim: Dimension, fail: (where: string, what: string) => never): void {
   const sets: TrialParams[] =
-    dim.kind === 'group' ? dim.values : dim.kind === 'choice' ? dim.values.map((v) => ({ [name]: v })) : [{ [name]: dim.lo }, { [name]: dim.hi }];
+    dim.kind === 'group'
+      ? dim.values
+      : dim.kind === 'choice'
+        ? dim.values.map((v) => ({ [name]: v }))
+        : [{ [name]: dim.lo }, { [name]: dim.hi }];
   for (const set of sets) {
     for (const [key, value] of Object.entries(set)) {
       if (key.startsWith(SPEC_PREFIX)) continue;
@@ -162,7 +198,9 @@ function gridValues(dim: Dimension, name: string): TrialParams[] {
       if (dim.log) {
         // powers of two-ish: distinct rounded points evenly spaced in log
         const n = Math.max(2, Math.round(Math.log2(dim.hi / dim.lo)) + 1);
-        const values = [...new Set(Array.from({ length: n }, (_, i) => Math.round(dim.lo * (dim.hi / dim.lo) ** (i / (n - 1)))))];
+        const values = [
+          ...new Set(Array.from({ length: n }, (_, i) => Math.round(dim.lo * (dim.hi / dim.lo) ** (i / (n - 1))))),
+        ];
         return values.map((v) => ({ [name]: v }));
       }
       const values: TrialParams[] = [];
@@ -170,7 +208,8 @@ function gridValues(dim: Dimension, name: string): TrialParams[] {
       return values;
     }
     case 'float': {
-      if (dim.steps === null) throw new UsageError(`'${name}': a float range on a grid needs "steps": N (or use "method": "random")`);
+      if (dim.steps === null)
+        throw new UsageError(`'${name}': a float range on a grid needs "steps": N (or use "method": "random")`);
       const at = (t: number): number => (dim.log ? dim.lo * (dim.hi / dim.lo) ** t : dim.lo + (dim.hi - dim.lo) * t);
       return Array.from({ length: dim.steps }, (_, i) => ({ [name]: Number(at(i / (dim.steps! - 1)).toPrecision(6)) }));
     }
@@ -184,7 +223,8 @@ function sampleValue(dim: Dimension, name: string, rng: ReturnType<typeof create
     case 'group':
       return dim.values[rng.int(dim.values.length)]!;
     case 'int': {
-      if (dim.log) return { [name]: Math.min(dim.hi, Math.round(Math.exp(rng.uniform(Math.log(dim.lo), Math.log(dim.hi))))) };
+      if (dim.log)
+        return { [name]: Math.min(dim.hi, Math.round(Math.exp(rng.uniform(Math.log(dim.lo), Math.log(dim.hi))))) };
       const steps = Math.floor((dim.hi - dim.lo) / dim.step) + 1;
       return { [name]: dim.lo + dim.step * rng.int(steps) };
     }
@@ -204,7 +244,10 @@ export function sampleTrials(space: SearchSpace, limit?: number): TrialParams[] 
   const entries = Object.entries(space.params);
   if (space.method === 'random') {
     const rng = createRng(space.seed);
-    return Array.from({ length: n ?? 10 }, () => Object.assign({}, ...entries.map(([name, dim]) => sampleValue(dim, name, rng))) as TrialParams);
+    return Array.from(
+      { length: n ?? 10 },
+      () => Object.assign({}, ...entries.map(([name, dim]) => sampleValue(dim, name, rng))) as TrialParams,
+    );
   }
   let grid: TrialParams[] = [{}];
   for (const [name, dim] of entries) {
@@ -214,7 +257,8 @@ export function sampleTrials(space: SearchSpace, limit?: number): TrialParams[] 
   return n === null || n === undefined ? grid : grid.slice(0, n);
 }
 
-/** Sets a value at a dotted path (`layers.0.args.filters`) in a copy of `root`; the path must exist up to its last step. */
+/** Sets a value at a dotted path (`layers.0.args.filters`) in a copy of `root`; the path must exist up to its last
+ * step. */
 export function setPath(root: unknown, path: string, value: unknown, source: string): unknown {
   const keys = path.split('.');
   const copy = structuredClone(root);
@@ -255,17 +299,24 @@ export function trialConfig(base: TrainConfig, params: TrialParams, source: stri
   for (const [key, value] of Object.entries(params)) if (!key.startsWith(SPEC_PREFIX)) options[key] = value;
   let spec: unknown;
   if (options.modelSpec !== null && options.modelSpec !== undefined) {
-    spec = 'modelSpec' in params || base.modelSpecContent === undefined ? loadModelSpec(String(options.modelSpec)) : base.modelSpecContent;
+    spec =
+      'modelSpec' in params || base.modelSpecContent === undefined
+        ? loadModelSpec(String(options.modelSpec))
+        : base.modelSpecContent;
   }
   for (const [key, value] of Object.entries(params)) {
     if (key.startsWith(SPEC_PREFIX)) {
-      if (spec === undefined) throw new UsageError(`${source}: '${key}' needs a model spec: pass --model-spec FILE (or set modelSpec in the space's base)`);
+      if (spec === undefined)
+        throw new UsageError(
+          `${source}: '${key}' needs a model spec: pass --model-spec FILE (or set modelSpec in the space's base)`,
+        );
       spec = setPath(spec, key.slice(SPEC_PREFIX.length), value, source);
     }
   }
   if ('model' in params && !('modelSpec' in params)) options.modelSpec = null;
   if ('modelSpec' in params && !('model' in params)) options.model = null;
-  if (spec !== undefined && options.modelSpec !== null) options.modelSpecContent = validateModelSpec(spec, `${source} (trial spec)`);
+  if (spec !== undefined && options.modelSpec !== null)
+    options.modelSpecContent = validateModelSpec(spec, `${source} (trial spec)`);
   else delete options.modelSpecContent;
   return checkTrainConfig(options, source);
 }

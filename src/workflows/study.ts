@@ -28,19 +28,31 @@ const JOURNAL = 'jobs';
  * Creates the study folder `out`, or with `resume` opens the one there. The folder's id ties jobs,
  * queue entries and worker folders to this study. `extra` is what the study records to resume itself.
  */
-export async function openStudy<T extends object>(out: string, kind: StudyFile['kind'], resume: boolean, extra: () => T | Promise<T>): Promise<StudyFile & T> {
+export async function openStudy<T extends object>(
+  out: string,
+  kind: StudyFile['kind'],
+  resume: boolean,
+  extra: () => T | Promise<T>,
+): Promise<StudyFile & T> {
   const file = join(out, STUDY_FILE);
   if (existsSync(file)) {
-    if (!resume) throw new UsageError(`${out} already holds a ${kind}; continue it with --resume, or pass another --out`);
+    if (!resume)
+      throw new UsageError(`${out} already holds a ${kind}; continue it with --resume, or pass another --out`);
     const study = JSON.parse(readFileSync(file, 'utf8')) as StudyFile & T;
     if (study.kind !== kind) throw new UsageError(`${out} holds a ${study.kind}, not a ${kind}`);
     return study;
   }
-  if (resume) throw new UsageError(`${out}: no ${STUDY_FILE}, so nothing to resume; drop --resume to start the ${kind}`);
+  if (resume)
+    throw new UsageError(`${out}: no ${STUDY_FILE}, so nothing to resume; drop --resume to start the ${kind}`);
   // a study grows in place (to be resumable), so, as for a run, only a new or empty folder is taken
   checkOutputFolder(out, { flag: '--out', command: `lvseg ${kind}`, overwrite: false, ownEntries: () => () => false });
   mkdirSync(out, { recursive: true });
-  const study = { id: `${kind}-${runStamp()}-${randomBytes(3).toString('hex')}`, kind, createdAt: new Date().toISOString(), ...(await extra()) };
+  const study = {
+    id: `${kind}-${runStamp()}-${randomBytes(3).toString('hex')}`,
+    kind,
+    createdAt: new Date().toISOString(),
+    ...(await extra()),
+  };
   await writeFileAtomic(file, JSON.stringify(study, null, 2) + '\n');
   return study;
 }
@@ -58,7 +70,12 @@ function journalFile(out: string, job: Job): string {
  * Runs the jobs that have no successful outcome in the journal yet and journals each outcome;
  * `onOutcome` sees every job once: the journaled ones first, then the others as they finish.
  */
-export async function runStudyJobs(out: string, jobs: readonly Job[], runner: JobRunner, onOutcome: (job: Job, outcome: JobOutcome) => Promise<void>): Promise<void> {
+export async function runStudyJobs(
+  out: string,
+  jobs: readonly Job[],
+  runner: JobRunner,
+  onOutcome: (job: Job, outcome: JobOutcome) => Promise<void>,
+): Promise<void> {
   const todo: Job[] = [];
   for (const job of jobs) {
     const file = journalFile(out, job);
@@ -95,4 +112,3 @@ export function meanSd(values: readonly number[]): { mean: number; sd: number } 
   const sd = finite.length < 2 ? NaN : Math.sqrt(finite.reduce((a, b) => a + (b - m) ** 2, 0) / (finite.length - 1));
   return { mean: m, sd };
 }
-

@@ -82,7 +82,8 @@ export function defaultRunDir(config: TrainConfig): string {
 /** Reads and checks the resolved config of an earlier run, to resume it. */
 export function readRunConfig(runDir: string): RunConfig {
   const config = readRunFile(runDir, 'config');
-  if (!config) throw new CheckpointError(`${runDir}: no config.json; --resume takes a run directory written by 'lvseg train'`);
+  if (!config)
+    throw new CheckpointError(`${runDir}: no config.json; --resume takes a run directory written by 'lvseg train'`);
   return checkRunConfig(config as unknown as Record<string, unknown>, runPath(runDir, 'config'));
 }
 
@@ -91,7 +92,9 @@ export function readRunConfig(runDir: string): RunConfig {
  * --val), with the training source's class names (`config.classes` asks a source for them where it can
  * give several).
  */
-export async function loadTrainingData(config: TrainConfig): Promise<{ train: Sample[]; val: Sample[]; classes: readonly string[] }> {
+export async function loadTrainingData(
+  config: TrainConfig,
+): Promise<{ train: Sample[]; val: Sample[]; classes: readonly string[] }> {
   const scale = parseScaling(config.scale);
   const spacing = config.spacing ? parsePixelSpacing(config.spacing, 'spacing') : undefined;
   const asked = config.classes ?? undefined;
@@ -107,16 +110,27 @@ export async function loadTrainingData(config: TrainConfig): Promise<{ train: Sa
   } else {
     const valSource = await openSource(config.val, { scale, spacing, classes });
     if (!sameClasses(sourceClasses(valSource), classes)) {
-      throw new DataError(`${config.val}: has classes ${JSON.stringify(sourceClasses(valSource))} but the training data ${JSON.stringify(classes)}; validate on data with the same classes`);
+      throw new DataError(
+        `${config.val}: has classes ${JSON.stringify(sourceClasses(valSource))} but the training data ` +
+          `${JSON.stringify(classes)}; validate on data with the same classes`,
+      );
     }
     val = await readAllSamples(valSource);
   }
   const { height, width } = train[0]!;
-  for (const [what, set] of [['training', train], ['validation', val]] as const) {
+  for (const [what, set] of [
+    ['training', train],
+    ['validation', val],
+  ] as const) {
     const odd = set.find((s) => s.height !== height || s.width !== width);
-    if (odd) throw new DataError(`${what} sample '${odd.name}' is ${odd.height}x${odd.width} but the first training sample is ${height}x${width}; lvseg trains on one image size`);
+    if (odd)
+      throw new DataError(
+        `${what} sample '${odd.name}' is ${odd.height}x${odd.width} but the first training sample is ` +
+          `${height}x${width}; lvseg trains on one image size`,
+      );
   }
-  if (height !== width) throw new DataError(`training images are ${height}x${width}; the built-in models take square images`);
+  if (height !== width)
+    throw new DataError(`training images are ${height}x${width}; the built-in models take square images`);
   return { train, val, classes };
 }
 
@@ -126,7 +140,12 @@ function buildConfiguredModel(config: RunConfig, inputSize: number): tfl.LayersM
       // runTraining has copied the spec file into modelSpecContent by now
       return buildModelFromSpec(validateModelSpec(config.modelSpecContent, config.modelSpec), { inputSize });
     }
-    return buildModel(config.model!, { inputSize, softmax: config.softmax, ...(config.unet ?? {}), classes: (config.classes ?? BINARY_CLASSES).length });
+    return buildModel(config.model!, {
+      inputSize,
+      softmax: config.softmax,
+      ...(config.unet ?? {}),
+      classes: (config.classes ?? BINARY_CLASSES).length,
+    });
   });
 }
 
@@ -135,7 +154,11 @@ function buildConfiguredModel(config: RunConfig, inputSize: number): tfl.LayersM
  * callbacks, the loop, and the run directory (config, summary, history, checkpoints, best, panels,
  * final model).
  */
-export async function runTraining(input: TrainConfig & Partial<RunFacts>, resumeDir?: string, options: RunOptions = {}): Promise<RunResult> {
+export async function runTraining(
+  input: TrainConfig & Partial<RunFacts>,
+  resumeDir?: string,
+  options: RunOptions = {},
+): Promise<RunResult> {
   const warn = options.warn ?? ((l: string) => console.error(l));
   const runDir = resumeDir ?? input.out ?? defaultRunDir(input);
   // a new run goes only into a new or empty folder: nothing of the user's is replaced or mixed in
@@ -151,9 +174,15 @@ export async function runTraining(input: TrainConfig & Partial<RunFacts>, resume
   const valInputs = prep ? val.map((s) => preprocessSample(s, prep).input) : val;
   const inputSize = prep?.roi?.size ?? train[0]!.height;
   const augment = input.augment ?? [];
-  const transform = prep || augment.length > 0 ? compose(transformFromSpec(augment, 'augment'), ...(prep ? [inputTransform(prep)] : [])) : undefined;
+  const transform =
+    prep || augment.length > 0
+      ? compose(transformFromSpec(augment, 'augment'), ...(prep ? [inputTransform(prep)] : []))
+      : undefined;
   if (input.batchSize > train.length) {
-    throw new UsageError(`--batch-size ${input.batchSize} is larger than the training set (${train.length} samples); pass at most ${train.length}`);
+    throw new UsageError(
+      `--batch-size ${input.batchSize} is larger than the training set (${train.length} samples); pass at most ` +
+        `${train.length}`,
+    );
   }
 
   const config: RunConfig = {
@@ -170,7 +199,8 @@ export async function runTraining(input: TrainConfig & Partial<RunFacts>, resume
     versions: { lvseg: VERSION, tfjs: tf.version_core, node: process.versions.node },
     startedAt: input.startedAt ?? new Date().toISOString(),
   };
-  if (config.modelSpec !== null && config.modelSpecContent === undefined) config.modelSpecContent = loadModelSpec(config.modelSpec);
+  if (config.modelSpec !== null && config.modelSpecContent === undefined)
+    config.modelSpecContent = loadModelSpec(config.modelSpec);
 
   const optimizer = createOptimizer(config.optimizer, config.lr, { weightDecay: config.weightDecay ?? 0 });
   // with deep supervision the steps train a graph with auxiliary outputs; the model is its first output
@@ -186,7 +216,10 @@ export async function runTraining(input: TrainConfig & Partial<RunFacts>, resume
     samplePosition = checkpoint.state.samplePosition;
     for (const e of readHistory(runDir).epochs) if (e.epoch < initialEpoch) previousEpochs[e.epoch] = e;
     if (initialEpoch >= config.epochs) {
-      throw new UsageError(`${runDir} has finished ${initialEpoch} epochs and --epochs ${config.epochs} asks for no more; to train it longer pass --resume ${runDir} --epochs N with N > ${initialEpoch}`);
+      throw new UsageError(
+        `${runDir} has finished ${initialEpoch} epochs and --epochs ${config.epochs} asks for no more; to train it ` +
+          `longer pass --resume ${runDir} --epochs N with N > ${initialEpoch}`,
+      );
     }
     warn(`resuming ${runDir} from ${checkpoint.dir} (epoch ${initialEpoch} of ${config.epochs} done)`);
   } else {
@@ -194,7 +227,13 @@ export async function runTraining(input: TrainConfig & Partial<RunFacts>, resume
     trainingModel = buildConfiguredModel(config, inputSize);
   }
   const model = segmentationModel(trainingModel);
-  checkModelFitsData(model, inputSize, inputSize, config.modelSpec ?? config.model ?? model.name, loaded.classes.length);
+  checkModelFitsData(
+    model,
+    inputSize,
+    inputSize,
+    config.modelSpec ?? config.model ?? model.name,
+    loaded.classes.length,
+  );
   const softmaxWarning = softmaxLogitsWarning(model, config.loss);
   if (softmaxWarning) warn(softmaxWarning);
   checkMemoryFits(trainingModel, config.batchSize, inputSize);
@@ -225,7 +264,12 @@ export async function runTraining(input: TrainConfig & Partial<RunFacts>, resume
     const stepsPerEpoch = config.stepsPerEpoch ?? Math.ceil(train.length / config.batchSize);
     const scheduled = config.lrSchedule !== 'constant' || config.warmupEpochs > 0;
     const schedule = scheduled
-      ? learningRateSchedule({ name: config.lrSchedule, lr: config.lr, totalSteps: config.epochs * stepsPerEpoch, warmupSteps: config.warmupEpochs * stepsPerEpoch })
+      ? learningRateSchedule({
+          name: config.lrSchedule,
+          lr: config.lr,
+          totalSteps: config.epochs * stepsPerEpoch,
+          warmupSteps: config.warmupEpochs * stepsPerEpoch,
+        })
       : undefined;
     const callbacks: TrainingCallback[] = [
       historyCallback({ file: runPath(runDir, 'history') }),
@@ -267,8 +311,23 @@ export async function runTraining(input: TrainConfig & Partial<RunFacts>, resume
     if (result.stopped) warn(result.stopped);
     const segment = runSegmentSettings(config);
     await saveModel(model, runPath(runDir, 'model'), segment ? { metadata: modelMetadata(config, segment) } : {});
-    const { evaluation, report } = await finishRun(runDir, model, val, { loss: getLoss(config.loss), batchSize: config.batchSize, ...(segment ? { segment } : {}), classes: loaded.classes });
-    return { runDir, config, history: result.history, final: result.history.at(-1), stopped: result.stopped, model, val, evaluation, report };
+    const { evaluation, report } = await finishRun(runDir, model, val, {
+      loss: getLoss(config.loss),
+      batchSize: config.batchSize,
+      ...(segment ? { segment } : {}),
+      classes: loaded.classes,
+    });
+    return {
+      runDir,
+      config,
+      history: result.history,
+      final: result.history.at(-1),
+      stopped: result.stopped,
+      model,
+      val,
+      evaluation,
+      report,
+    };
   }
 }
 
@@ -279,9 +338,15 @@ export async function runTraining(input: TrainConfig & Partial<RunFacts>, resume
 function withResumeAdvice(err: unknown, runDir: string): unknown {
   if (!(err instanceof TrainingError) || err.epoch === undefined) return err;
   const done = err.epoch - 1;
-  const kept = done > 0 ? `the last good checkpoint (epoch ${done}) is kept in ${runPath(runDir, 'checkpoints')}; ` : '';
-  const advice = `${kept}lower --lr or check --scale and the data, then train again${done > 0 ? ` or --resume ${runDir}` : ''}`;
-  return new TrainingError(`${err.message}; ${advice}`, { cause: err, epoch: err.epoch, ...(err.step !== undefined ? { step: err.step } : {}) });
+  const kept =
+    done > 0 ? `the last good checkpoint (epoch ${done}) is kept in ${runPath(runDir, 'checkpoints')}; ` : '';
+  const advice =
+    `${kept}lower --lr or check --scale and the data, then train ` + `again${done > 0 ? ` or --resume ${runDir}` : ''}`;
+  return new TrainingError(`${err.message}; ${advice}`, {
+    cause: err,
+    epoch: err.epoch,
+    ...(err.step !== undefined ? { step: err.step } : {}),
+  });
 }
 
 /** Share of the machine's memory a run may plan to use for activations, leaving room for the data and the rest. */
@@ -292,16 +357,28 @@ const MEMORY_SHARE = 0.75;
  * is kept for the backward pass and gets a gradient of the same size (float32), per image of the batch.
  * A batch of 100000 once ran 17 s and took 5.7 GB before failing with a Node buffer error.
  */
-export function checkMemoryFits(model: tfl.LayersModel, batchSize: number, inputSize: number, available = totalmem() * MEMORY_SHARE): void {
+export function checkMemoryFits(
+  model: tfl.LayersModel,
+  batchSize: number,
+  inputSize: number,
+  available = totalmem() * MEMORY_SHARE,
+): void {
   let perImage = 0;
   for (const layer of model.layers) {
-    const shapes = (Array.isArray(layer.outputShape[0]) ? layer.outputShape : [layer.outputShape]) as (number | null)[][];
+    const shapes = (Array.isArray(layer.outputShape[0]) ? layer.outputShape : [layer.outputShape]) as (
+      | number
+      | null
+    )[][];
     for (const shape of shapes) perImage += shape.slice(1).reduce<number>((n, d) => n * (d ?? 1), 1);
   }
   const needed = perImage * 4 * 2 * batchSize;
   if (needed > available) {
     const gb = (b: number): string => (b / 2 ** 30).toFixed(1);
-    throw new UsageError(`--batch-size ${batchSize} needs about ${gb(needed)} GB for the activations of ${model.name} at ${inputSize}x${inputSize}, more than the ${gb(available)} GB this machine can give; pass a smaller --batch-size`);
+    throw new UsageError(
+      `--batch-size ${batchSize} needs about ${gb(needed)} GB for the activations of ${model.name} at ` +
+        `${inputSize}x${inputSize}, more than the ${gb(available)} GB this machine can give; pass a smaller ` +
+        `--batch-size`,
+    );
   }
 }
 
@@ -309,7 +386,10 @@ export function checkMemoryFits(model: tfl.LayersModel, batchSize: number, input
 export function runSegmentSettings(config: TrainConfig): SegmentSettings | undefined {
   if (!config.preprocessing) return undefined;
   const post = config.postprocess === true;
-  return { preprocessing: config.preprocessing, inference: { tta: config.tta ? 'flips' : 'none', postprocess: { largestComponent: post, fillHoles: post } } };
+  return {
+    preprocessing: config.preprocessing,
+    inference: { tta: config.tta ? 'flips' : 'none', postprocess: { largestComponent: post, fillHoles: post } },
+  };
 }
 
 /** The lvseg.json of a run's model: how to use it, and what it was trained on and how. */
@@ -328,7 +408,13 @@ export function modelMetadata(config: RunConfig, segment: SegmentSettings): Mode
       preset: config.preset,
       model: config.model,
       unet: config.unet,
-      data: { train: config.train, val: config.val, trainSize: config.trainSize, valSize: config.valSize, ...(config.trainPatients ? { trainPatients: config.trainPatients } : {}) },
+      data: {
+        train: config.train,
+        val: config.val,
+        trainSize: config.trainSize,
+        valSize: config.valSize,
+        ...(config.trainPatients ? { trainPatients: config.trainPatients } : {}),
+      },
       augment: config.augment,
       epochs: config.epochs,
       batchSize: config.batchSize,

@@ -83,6 +83,9 @@ describe.skipIf(!native.ok)('the onednn backend recycles kernel outputs safely',
   });
 
   test('so does a view made by a cpu kernel (a strided slice)', async () => {
-    await viewOf((y) => tf.stridedSlice(tf.reshape(y, [2, size / 2]), [1, 0], [2, size / 2], [1, 1]), [5 + size / 2, 6 + size / 2]);
+    await viewOf(
+      (y) => tf.stridedSlice(tf.reshape(y, [2, size / 2]), [1, 0], [2, size / 2], [1, 1]),
+      [5 + size / 2, 6 + size / 2],
+    );
   });
 });

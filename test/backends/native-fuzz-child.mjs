@@ -44,16 +44,30 @@ function checkGuards(entry, args) {
   guarded = [];
 }
 function describe(args) {
-  return JSON.stringify(args.map((a) => (ArrayBuffer.isView(a) ? `${a.constructor.name}(${a.length})${a instanceof Int32Array ? `[${a}]` : ''}` : a === undefined ? 'undefined' : a)));
+  return JSON.stringify(
+    args.map((a) =>
+      ArrayBuffer.isView(a)
+        ? `${a.constructor.name}(${a.length})${a instanceof Int32Array ? `[${a}]` : ''}`
+        : a === undefined
+          ? 'undefined'
+          : a,
+    ),
+  );
 }
-const positive = (a) => { for (let i = 0; i < a.length; i++) a[i] = Math.abs(a[i]); return a; };
+const positive = (a) => {
+  for (let i = 0; i < a.length; i++) a[i] = Math.abs(a[i]);
+  return a;
+};
 const labels = (n, classes) => Int32Array.from({ length: n }, () => int(-1, classes));
 
 // Valid geometry: a convolution or pooling axis with its output size.
 function axis(dilated) {
-  const filter = int(1, 4), dilation = dilated ? int(1, 2) : 1, stride = int(1, 3);
+  const filter = int(1, 4),
+    dilation = dilated ? int(1, 2) : 1,
+    stride = int(1, 3);
   const effective = (filter - 1) * dilation + 1;
-  const padBefore = int(0, effective - 1), padAfter = int(0, effective - 1);
+  const padBefore = int(0, effective - 1),
+    padAfter = int(0, effective - 1);
   const input = int(Math.max(1, effective - padBefore - padAfter), 9);
   const span = input + padBefore + padAfter - effective;
   const output = Math.floor(span / stride) + 1;
@@ -61,56 +75,177 @@ function axis(dilated) {
 }
 
 function conv() {
-  const h = axis(true), w = axis(true);
-  const n = int(1, 2), ic = pick([1, 1, 2, 3, 5]), oc = int(1, 5);
-  const dims = Int32Array.from([n, h.input, w.input, ic, h.output, w.output, oc, h.filter, w.filter, h.stride, w.stride,
-    h.padBefore, w.padBefore, h.padAfter, w.padAfter, h.dilation, w.dilation]);
+  const h = axis(true),
+    w = axis(true);
+  const n = int(1, 2),
+    ic = pick([1, 1, 2, 3, 5]),
+    oc = int(1, 5);
+  const dims = Int32Array.from([
+    n,
+    h.input,
+    w.input,
+    ic,
+    h.output,
+    w.output,
+    oc,
+    h.filter,
+    w.filter,
+    h.stride,
+    w.stride,
+    h.padBefore,
+    w.padBefore,
+    h.padAfter,
+    w.padAfter,
+    h.dilation,
+    w.dilation,
+  ]);
   return { dims, x: n * h.input * w.input * ic, w: h.filter * w.filter * ic * oc, y: n * h.output * w.output * oc, oc };
 }
 
 function poolGeometry() {
-  const h = axis(false), w = axis(false);
-  const n = int(1, 2), c = int(1, 4);
-  const dims = Int32Array.from([n, h.input, w.input, c, h.output, w.output, h.filter, w.filter, h.stride, w.stride,
-    h.padBefore, w.padBefore, h.padAfter, w.padAfter]);
+  const h = axis(false),
+    w = axis(false);
+  const n = int(1, 2),
+    c = int(1, 4);
+  const dims = Int32Array.from([
+    n,
+    h.input,
+    w.input,
+    c,
+    h.output,
+    w.output,
+    h.filter,
+    w.filter,
+    h.stride,
+    w.stride,
+    h.padBefore,
+    w.padBefore,
+    h.padAfter,
+    w.padAfter,
+  ]);
   return { dims, x: n * h.input * w.input * c, y: n * h.output * w.output * c };
 }
 
 // Each entry point: a generator of consistent arguments.
 const entries = {
-  conv2d: () => { const g = conv(); return [floats(g.x), floats(g.w), random() < 0.5 ? floats(g.oc) : null, floats(g.y), g.dims, random() < 0.5, random() < 0.5 ? 0 : 1 + Math.floor(random() * 5)]; },
-  conv2dBackwardData: () => { const g = conv(); return [floats(g.y), floats(g.w), floats(g.x), g.dims]; },
-  conv2dBackwardWeights: () => { const g = conv(); return [floats(g.x), floats(g.y), floats(g.w), g.dims]; },
-  maxPool: () => { const g = poolGeometry(); return [floats(g.x), floats(g.y), g.dims]; },
-  maxPoolGrad: () => { const g = poolGeometry(); return [floats(g.x), floats(g.y), floats(g.x), g.dims]; },
-  matMul: () => {
-    const batch = int(1, 3), m = int(1, 6), k = int(1, 6), n = int(1, 6), batchB = pick([1, batch]);
-    const dims = Int32Array.from([batch, m, k, n, int(0, 1), int(0, 1), batchB]);
-    return [floats(batch * m * k), floats(batchB * k * n), random() < 0.5 ? floats(n) : null, floats(batch * m * n), dims, random() < 0.5];
+  conv2d: () => {
+    const g = conv();
+    return [
+      floats(g.x),
+      floats(g.w),
+      random() < 0.5 ? floats(g.oc) : null,
+      floats(g.y),
+      g.dims,
+      random() < 0.5,
+      random() < 0.5 ? 0 : 1 + Math.floor(random() * 5),
+    ];
   },
-  adam: () => { const n = int(0, 300); return [floats(n), floats(n), positive(floats(n)), floats(n), 0.01, 0.9, 0.999, 0.1, 0.001, 1e-7]; },
-  sgd: () => { const n = int(0, 300); return [floats(n), floats(n), 0.1]; },
+  conv2dBackwardData: () => {
+    const g = conv();
+    return [floats(g.y), floats(g.w), floats(g.x), g.dims];
+  },
+  conv2dBackwardWeights: () => {
+    const g = conv();
+    return [floats(g.x), floats(g.y), floats(g.w), g.dims];
+  },
+  maxPool: () => {
+    const g = poolGeometry();
+    return [floats(g.x), floats(g.y), g.dims];
+  },
+  maxPoolGrad: () => {
+    const g = poolGeometry();
+    return [floats(g.x), floats(g.y), floats(g.x), g.dims];
+  },
+  matMul: () => {
+    const batch = int(1, 3),
+      m = int(1, 6),
+      k = int(1, 6),
+      n = int(1, 6),
+      batchB = pick([1, batch]);
+    const dims = Int32Array.from([batch, m, k, n, int(0, 1), int(0, 1), batchB]);
+    return [
+      floats(batch * m * k),
+      floats(batchB * k * n),
+      random() < 0.5 ? floats(n) : null,
+      floats(batch * m * n),
+      dims,
+      random() < 0.5,
+    ];
+  },
+  adam: () => {
+    const n = int(0, 300);
+    return [floats(n), floats(n), positive(floats(n)), floats(n), 0.01, 0.9, 0.999, 0.1, 0.001, 1e-7];
+  },
+  sgd: () => {
+    const n = int(0, 300);
+    return [floats(n), floats(n), 0.1];
+  },
   binary: () => {
-    const bn = int(1, 8), n = bn * int(1, 8), mode = int(0, 2);
+    const bn = int(1, 8),
+      n = bn * int(1, 8),
+      mode = int(0, 2);
     if (mode === 0) return [int(0, 4), floats(1), floats(n), floats(n), true, false];
     return [int(0, 4), floats(n), floats(mode === 1 ? bn : n), floats(n), false, mode === 1 && random() < 0.5];
   },
-  unary: () => { const n = int(0, 300); return [int(0, 6), floats(n), floats(n), random()]; },
-  sumLeading: () => { const inner = int(1, 9); return [floats(inner * int(0, 9)), floats(inner)]; },
-  reduceInner: () => { const outer = int(1, 9); return [int(0, 1), floats(outer * int(1, 9)), floats(outer)]; },
-  softmaxCrossEntropy: () => { const rows = int(1, 40), classes = int(1, 4); return [floats(rows * classes), labels(rows, classes), floats(rows * classes)]; },
-  copyRows: () => {
-    const rows = int(0, 8), run = int(0, 6), srcStride = int(0, 9), dstStride = int(run, 9);
-    const span = (stride) => (rows === 0 || run === 0 ? 0 : (rows - 1) * stride + run);
-    return [floats(span(srcStride) + int(0, 3)), floats(span(dstStride) + int(0, 3)), Int32Array.from([rows, run, srcStride, dstStride])];
+  unary: () => {
+    const n = int(0, 300);
+    return [int(0, 6), floats(n), floats(n), random()];
   },
-  channelAffine: () => { const c = int(1, 6), rows = int(0, 20); return [floats(rows * c), floats(c), floats(c), floats(c), floats(rows * c)]; },
-  channelSums: () => { const c = int(1, 6), rows = int(0, 20); return [floats(rows * c), floats(rows * c), floats(c), floats(c), floats(c)]; },
-  channelMix: () => { const c = int(1, 6), rows = int(0, 20); return [floats(rows * c), floats(rows * c), floats(c), floats(c), floats(c), floats(c), floats(rows * c)]; },
+  sumLeading: () => {
+    const inner = int(1, 9);
+    return [floats(inner * int(0, 9)), floats(inner)];
+  },
+  reduceInner: () => {
+    const outer = int(1, 9);
+    return [int(0, 1), floats(outer * int(1, 9)), floats(outer)];
+  },
+  softmaxCrossEntropy: () => {
+    const rows = int(1, 40),
+      classes = int(1, 4);
+    return [floats(rows * classes), labels(rows, classes), floats(rows * classes)];
+  },
+  copyRows: () => {
+    const rows = int(0, 8),
+      run = int(0, 6),
+      srcStride = int(0, 9),
+      dstStride = int(run, 9);
+    const span = (stride) => (rows === 0 || run === 0 ? 0 : (rows - 1) * stride + run);
+    return [
+      floats(span(srcStride) + int(0, 3)),
+      floats(span(dstStride) + int(0, 3)),
+      Int32Array.from([rows, run, srcStride, dstStride]),
+    ];
+  },
+  channelAffine: () => {
+    const c = int(1, 6),
+      rows = int(0, 20);
+    return [floats(rows * c), floats(c), floats(c), floats(c), floats(rows * c)];
+  },
+  channelSums: () => {
+    const c = int(1, 6),
+      rows = int(0, 20);
+    return [floats(rows * c), floats(rows * c), floats(c), floats(c), floats(c)];
+  },
+  channelMix: () => {
+    const c = int(1, 6),
+      rows = int(0, 20);
+    return [floats(rows * c), floats(rows * c), floats(c), floats(c), floats(c), floats(c), floats(rows * c)];
+  },
   setNumThreads: () => [pick([0, -1, 1, 2])],
 };
 
-const WRONG_KINDS = [undefined, null, 3, 'x', {}, [1, 2], new Float64Array(4), new Uint8Array(4), new Int32Array(4), new Float32Array(0)];
+const WRONG_KINDS = [
+  undefined,
+  null,
+  3,
+  'x',
+  {},
+  [1, 2],
+  new Float64Array(4),
+  new Uint8Array(4),
+  new Int32Array(4),
+  new Float32Array(0),
+];
 const BAD_NUMBERS = [-1, -(2 ** 31), 2 ** 31 - 1, 2 ** 30, 0, 1, 7, 65536];
 
 // One thing wrong with consistent arguments (or nothing, a quarter of the time).
@@ -173,7 +308,8 @@ for (const [entry, generate] of Object.entries(entries)) {
       }
       stats.rejected++;
       // Consistent arguments must run (oneDNN may still refuse a shape, which the summary shows).
-      if (mutation === 'none' && stats.validRejected.length < 5) stats.validRejected.push(`${err.message} with ${describe(args)}`);
+      if (mutation === 'none' && stats.validRejected.length < 5)
+        stats.validRejected.push(`${err.message} with ${describe(args)}`);
     }
     checkGuards(entry, args);
   }

@@ -46,11 +46,18 @@ function runOn(backend: string, arrays: Arrays, compute: Compute): Float32Array[
 }
 
 /** The onednn kernels a computation must run natively, and the cpu fallbacks it may take (none unless listed). */
-interface KernelExpectation { native: string[]; fallback?: Record<string, number> }
+interface KernelExpectation {
+  native: string[];
+  fallback?: Record<string, number>;
+}
 
 /** How much each count grew from `before` to `after`. */
 function grown(after: Record<string, number>, before: Record<string, number>): Record<string, number> {
-  return Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - (before[k] ?? 0)] as const).filter(([, v]) => v > 0));
+  return Object.fromEntries(
+    Object.entries(after)
+      .map(([k, v]) => [k, v - (before[k] ?? 0)] as const)
+      .filter(([, v]) => v > 0),
+  );
 }
 
 /**
@@ -69,7 +76,8 @@ function expectSameOnBoth(arrays: Arrays, compute: Compute, expected: KernelExpe
   expect(got.length).toBe(ref.length);
   ref.forEach((r, i) => {
     expect(got[i].length).toBe(r.length);
-    let maxRef = 0, maxDiff = 0;
+    let maxRef = 0,
+      maxDiff = 0;
     for (let j = 0; j < r.length; j++) {
       maxRef = Math.max(maxRef, Math.abs(r[j]));
       maxDiff = Math.max(maxDiff, Math.abs(r[j] - got[i][j]));
@@ -78,7 +86,16 @@ function expectSameOnBoth(arrays: Arrays, compute: Compute, expected: KernelExpe
   });
 }
 
-interface ConvCase { n: number; h: number; w: number; ci: number; co: number; k: number; s: number; pad: 'same' | 'valid' }
+interface ConvCase {
+  n: number;
+  h: number;
+  w: number;
+  ci: number;
+  co: number;
+  k: number;
+  s: number;
+  pad: 'same' | 'valid';
+}
 
 // Strides 1, 2 and 16; kernels 1 to 31; same and valid; batch 1 to 4; odd sizes.
 // 3x3 stride 1, and 5x5 or 6x6 stride 2 (split into four phases), large enough for Winograd under both
@@ -125,8 +142,14 @@ for (let i = 0; i < 4; i++) {
   const k = 1 + Math.floor(draw() * 9);
   const s = [1, 2, 16][Math.floor(draw() * 3)];
   convCases.push({
-    n: 1 + Math.floor(draw() * 4), h: k + Math.floor(draw() * 20), w: k + Math.floor(draw() * 20),
-    ci: 1 + Math.floor(draw() * 6), co: 1 + Math.floor(draw() * 6), k, s, pad: draw() < 0.5 ? 'same' : 'valid',
+    n: 1 + Math.floor(draw() * 4),
+    h: k + Math.floor(draw() * 20),
+    w: k + Math.floor(draw() * 20),
+    ci: 1 + Math.floor(draw() * 6),
+    co: 1 + Math.floor(draw() * 6),
+    k,
+    s,
+    pad: draw() < 0.5 ? 'same' : 'valid',
   });
 }
 const label = (c: ConvCase) => `${c.n}x${c.h}x${c.w}x${c.ci} k${c.k} s${c.s} ${c.pad} -> ${c.co}`;
@@ -134,47 +157,85 @@ const label = (c: ConvCase) => `${c.n}x${c.h}x${c.w}x${c.ci} k${c.k} s${c.s} ${c
 describe.skipIf(!native.ok)('onednn kernels match the cpu backend', () => {
   test.each(convCases.map((c) => [label(c), c] as const))('conv2d forward, input and filter gradients: %s', (_, c) => {
     const arrays = randomArrays({ x: [c.n, c.h, c.w, c.ci], w: [c.k, c.k, c.ci, c.co] }, c.h * 100 + c.k);
-    expectSameOnBoth(arrays, ({ x, w }) => {
-      const f = (a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.s, c.pad);
-      const y = f(x, w);
-      const [dx, dw] = tf.grads(f)([x, w], tf.mod(tf.reshape(tf.range(0, y.size), y.shape), 7));
-      return [y, dx, dw];
-    }, { native: ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter'] });
+    expectSameOnBoth(
+      arrays,
+      ({ x, w }) => {
+        const f = (a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.s, c.pad);
+        const y = f(x, w);
+        const [dx, dw] = tf.grads(f)([x, w], tf.mod(tf.reshape(tf.range(0, y.size), y.shape), 7));
+        return [y, dx, dw];
+      },
+      { native: ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter'] },
+    );
   });
 
-  test.each(convCases.slice(0, 6).map((c) => [label(c), c] as const))('fused conv2d with bias and relu, and its gradients: %s', (_, c) => {
-    const arrays = randomArrays({ x: [c.n, c.h, c.w, c.ci], w: [c.k, c.k, c.ci, c.co], b: [c.co] }, c.w + 7);
-    expectSameOnBoth(arrays, ({ x, w, b }) => {
-      const f = (a: tf.Tensor, k: tf.Tensor, bias: tf.Tensor) =>
-        tf.fused.conv2d({ x: a as tf.Tensor4D, filter: k as tf.Tensor4D, strides: c.s, pad: c.pad, bias, activation: 'relu' });
-      return [f(x, w, b), ...tf.grads(f)([x, w, b])];
-    }, { native: ['FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'LvsegReluGrad'] });
-  });
+  test.each(convCases.slice(0, 6).map((c) => [label(c), c] as const))(
+    'fused conv2d with bias and relu, and its gradients: %s',
+    (_, c) => {
+      const arrays = randomArrays({ x: [c.n, c.h, c.w, c.ci], w: [c.k, c.k, c.ci, c.co], b: [c.co] }, c.w + 7);
+      expectSameOnBoth(
+        arrays,
+        ({ x, w, b }) => {
+          const f = (a: tf.Tensor, k: tf.Tensor, bias: tf.Tensor) =>
+            tf.fused.conv2d({
+              x: a as tf.Tensor4D,
+              filter: k as tf.Tensor4D,
+              strides: c.s,
+              pad: c.pad,
+              bias,
+              activation: 'relu',
+            });
+          return [f(x, w, b), ...tf.grads(f)([x, w, b])];
+        },
+        { native: ['FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'LvsegReluGrad'] },
+      );
+    },
+  );
 
-  test.each([...FEW_OUTPUT_CASES, ...WINOGRAD_CASES].map((c) => [label(c), c] as const))('fused conv2d with bias and relu, few outputs or Winograd: %s', (_, c) => {
-    const arrays = randomArrays({ x: [c.n, c.h, c.w, c.ci], w: [c.k, c.k, c.ci, c.co], b: [c.co] }, c.ci);
-    expectSameOnBoth(arrays, ({ x, w, b }) =>
-      [tf.fused.conv2d({ x: x as tf.Tensor4D, filter: w as tf.Tensor4D, strides: c.s, pad: c.pad, bias: b, activation: 'relu' })],
-    { native: ['FusedConv2D'] });
-  });
+  test.each([...FEW_OUTPUT_CASES, ...WINOGRAD_CASES].map((c) => [label(c), c] as const))(
+    'fused conv2d with bias and relu, few outputs or Winograd: %s',
+    (_, c) => {
+      const arrays = randomArrays({ x: [c.n, c.h, c.w, c.ci], w: [c.k, c.k, c.ci, c.co], b: [c.co] }, c.ci);
+      expectSameOnBoth(
+        arrays,
+        ({ x, w, b }) => [
+          tf.fused.conv2d({
+            x: x as tf.Tensor4D,
+            filter: w as tf.Tensor4D,
+            strides: c.s,
+            pad: c.pad,
+            bias: b,
+            activation: 'relu',
+          }),
+        ],
+        { native: ['FusedConv2D'] },
+      );
+    },
+  );
 
   test('sparse softmax cross-entropy and its gradient (one native kernel on onednn) match the composed ops', () => {
     const arrays = randomArrays({ logits: [2, 5, 7, 3], scores: [2, 5, 7] }, 61);
     // Classes 0-2, and 3 and -1 outside the range: tf.oneHot gives those an all-zero row.
     const labels = Int32Array.from({ length: 70 }, (_, i) => ((i * 7) % 4) - (i % 11 === 0 ? 1 : 0));
-    expectSameOnBoth(arrays, ({ logits, scores }) => {
-      const given = tf.tensor3d(labels, [2, 5, 7], 'int32');
-      // Labels as the data pipeline makes them: a cast from a bool mask, and float32 zeros and ones.
-      const fromBool = tf.cast(tf.greater(scores, 0), 'int32') as tf.Tensor3D;
-      const fromFloat = tf.cast(tf.greater(scores, 0.5), 'float32') as tf.Tensor3D;
-      const loss = (l: tf.Tensor3D) => (x: tf.Tensor) => sparseCrossEntropy(x as tf.Tensor4D, l);
-      return [given, fromBool, fromFloat].flatMap((l) => [loss(l)(logits), tf.grad(loss(l))(logits, tf.scalar(0.7))]);
-    }, { native: ['LvsegSparseSoftmaxCrossEntropy'] });
+    expectSameOnBoth(
+      arrays,
+      ({ logits, scores }) => {
+        const given = tf.tensor3d(labels, [2, 5, 7], 'int32');
+        // Labels as the data pipeline makes them: a cast from a bool mask, and float32 zeros and ones.
+        const fromBool = tf.cast(tf.greater(scores, 0), 'int32') as tf.Tensor3D;
+        const fromFloat = tf.cast(tf.greater(scores, 0.5), 'float32') as tf.Tensor3D;
+        const loss = (l: tf.Tensor3D) => (x: tf.Tensor) => sparseCrossEntropy(x as tf.Tensor4D, l);
+        return [given, fromBool, fromFloat].flatMap((l) => [loss(l)(logits), tf.grad(loss(l))(logits, tf.scalar(0.7))]);
+      },
+      { native: ['LvsegSparseSoftmaxCrossEntropy'] },
+    );
   });
 
   test('conv2d with dilation 2 matches', () => {
     const arrays = randomArrays({ x: [2, 13, 12, 3], w: [3, 3, 3, 4] }, 5);
-    expectSameOnBoth(arrays, ({ x, w }) => [tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same', 'NHWC', 2)], { native: ['Conv2D'] });
+    expectSameOnBoth(arrays, ({ x, w }) => [tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same', 'NHWC', 2)], {
+      native: ['Conv2D'],
+    });
   });
 
   test.each([
@@ -183,49 +244,82 @@ describe.skipIf(!native.ok)('onednn kernels match the cpu backend', () => {
     ['k3 s1 same', [3, 7, 5, 4], [3, 3, 1, 4], [3, 7, 5, 1], 1, 'same'],
   ] as const)('conv2dTranspose forward and gradients: %s', (_, xs, ws, outShape, s, pad) => {
     const arrays = randomArrays({ x: [...xs], w: [...ws] }, 11);
-    expectSameOnBoth(arrays, ({ x, w }) => {
-      const f = (a: tf.Tensor, k: tf.Tensor) =>
-        tf.conv2dTranspose(a as tf.Tensor4D, k as tf.Tensor4D, [...outShape] as [number, number, number, number], s, pad);
-      const y = f(x, w);
-      return [y, ...tf.grads(f)([x, w], tf.mod(tf.reshape(tf.range(0, y.size), y.shape), 5))];
-    }, { native: ['Conv2DBackpropInput', 'Conv2D', 'Conv2DBackpropFilter'] });
+    expectSameOnBoth(
+      arrays,
+      ({ x, w }) => {
+        const f = (a: tf.Tensor, k: tf.Tensor) =>
+          tf.conv2dTranspose(
+            a as tf.Tensor4D,
+            k as tf.Tensor4D,
+            [...outShape] as [number, number, number, number],
+            s,
+            pad,
+          );
+        const y = f(x, w);
+        return [y, ...tf.grads(f)([x, w], tf.mod(tf.reshape(tf.range(0, y.size), y.shape), 5))];
+      },
+      { native: ['Conv2DBackpropInput', 'Conv2D', 'Conv2DBackpropFilter'] },
+    );
   });
 
   test.each([
-    [[1, 8, 8, 3], 2, 2, 'valid'], [[2, 9, 7, 4], 2, 2, 'same'], [[3, 11, 10, 2], 3, 2, 'same'],
-    [[4, 13, 9, 5], 3, 1, 'valid'], [[1, 17, 17, 1], 5, 3, 'same'],
+    [[1, 8, 8, 3], 2, 2, 'valid'],
+    [[2, 9, 7, 4], 2, 2, 'same'],
+    [[3, 11, 10, 2], 3, 2, 'same'],
+    [[4, 13, 9, 5], 3, 1, 'valid'],
+    [[1, 17, 17, 1], 5, 3, 'same'],
   ] as const)('maxPool forward and gradient: %j k%d s%d %s', (shape, k, s, pad) => {
     const arrays = randomArrays({ x: [...shape] }, 3);
-    expectSameOnBoth(arrays, ({ x }) => {
-      const f = (a: tf.Tensor) => tf.maxPool(a as tf.Tensor4D, k, s, pad);
-      const y = f(x);
-      return [y, tf.grad(f)(x, tf.add(tf.mod(tf.reshape(tf.range(0, y.size), y.shape), 3), 1))];
-    }, { native: ['MaxPool', 'MaxPoolGrad'] });
+    expectSameOnBoth(
+      arrays,
+      ({ x }) => {
+        const f = (a: tf.Tensor) => tf.maxPool(a as tf.Tensor4D, k, s, pad);
+        const y = f(x);
+        return [y, tf.grad(f)(x, tf.add(tf.mod(tf.reshape(tf.range(0, y.size), y.shape), 3), 1))];
+      },
+      { native: ['MaxPool', 'MaxPoolGrad'] },
+    );
   });
 
   // Inputs rounded to five levels, so most windows hold tied maxima: the gradient must go to the first of
   // them, as on cpu, in the 2x2 path (tiled, and with a row left over) and the generic one.
   test.each([
-    [[2, 8, 6, 16], 2, 2, 'valid'], [[1, 9, 8, 3], 2, 2, 'valid'], [[2, 7, 7, 5], 3, 2, 'same'],
+    [[2, 8, 6, 16], 2, 2, 'valid'],
+    [[1, 9, 8, 3], 2, 2, 'valid'],
+    [[2, 7, 7, 5], 3, 2, 'same'],
   ] as const)('maxPool gradient with tied maxima goes to the first: %j k%d s%d %s', (shape, k, s, pad) => {
     const arrays = randomArrays({ x: [...shape] }, 4);
     arrays.x.data = arrays.x.data.map((v) => Math.round(v * 2) / 2);
-    expectSameOnBoth(arrays, ({ x }) => {
-      const f = (a: tf.Tensor) => tf.maxPool(a as tf.Tensor4D, k, s, pad);
-      const y = f(x);
-      return [y, tf.grad(f)(x, tf.add(tf.mod(tf.reshape(tf.range(0, y.size), y.shape), 3), 1))];
-    }, { native: ['MaxPool', 'MaxPoolGrad'] });
+    expectSameOnBoth(
+      arrays,
+      ({ x }) => {
+        const f = (a: tf.Tensor) => tf.maxPool(a as tf.Tensor4D, k, s, pad);
+        const y = f(x);
+        return [y, tf.grad(f)(x, tf.add(tf.mod(tf.reshape(tf.range(0, y.size), y.shape), 3), 1))];
+      },
+      { native: ['MaxPool', 'MaxPoolGrad'] },
+    );
   });
 
   test.each([
-    [[5, 7], [7, 3], false, false], [[7, 5], [7, 3], true, false], [[5, 7], [3, 7], false, true],
-    [[7, 5], [3, 7], true, true], [[3, 4, 6], [3, 6, 2], false, false], [[1, 9], [1, 4], true, false], [[1, 6], [5, 1], true, true], [[40, 1], [1, 30], false, false],
+    [[5, 7], [7, 3], false, false],
+    [[7, 5], [7, 3], true, false],
+    [[5, 7], [3, 7], false, true],
+    [[7, 5], [3, 7], true, true],
+    [[3, 4, 6], [3, 6, 2], false, false],
+    [[1, 9], [1, 4], true, false],
+    [[1, 6], [5, 1], true, true],
+    [[40, 1], [1, 30], false, false],
   ] as const)('matMul %j x %j (transpose %s %s) and gradients', (as, bs, ta, tb) => {
     const arrays = randomArrays({ a: [...as], b: [...bs] }, 17);
-    expectSameOnBoth(arrays, ({ a, b }) => {
-      const f = (p: tf.Tensor, q: tf.Tensor) => tf.matMul(p, q, ta, tb);
-      return [f(a, b), ...tf.grads(f)([a, b])];
-    }, { native: ['BatchMatMul'] });
+    expectSameOnBoth(
+      arrays,
+      ({ a, b }) => {
+        const f = (p: tf.Tensor, q: tf.Tensor) => tf.matMul(p, q, ta, tb);
+        return [f(a, b), ...tf.grads(f)([a, b])];
+      },
+      { native: ['BatchMatMul'] },
+    );
   });
 
   // tfjs's own BatchMatMul gradient does not reduce a broadcast batch, so this case checks the forward only.
@@ -236,30 +330,71 @@ describe.skipIf(!native.ok)('onednn kernels match the cpu backend', () => {
 
   test('fused matMul with bias and relu (a Dense layer) and its gradients', () => {
     const arrays = randomArrays({ a: [4, 33], b: [33, 9], bias: [9] }, 19);
-    expectSameOnBoth(arrays, ({ a, b, bias }) => {
-      const f = (p: tf.Tensor, q: tf.Tensor, r: tf.Tensor) =>
-        tf.fused.matMul({ a: p as tf.Tensor2D, b: q as tf.Tensor2D, bias: r, activation: 'relu' });
-      return [f(a, b, bias), ...tf.grads(f)([a, b, bias])];
-    }, { native: ['_FusedMatMul', 'BatchMatMul'] });
+    expectSameOnBoth(
+      arrays,
+      ({ a, b, bias }) => {
+        const f = (p: tf.Tensor, q: tf.Tensor, r: tf.Tensor) =>
+          tf.fused.matMul({ a: p as tf.Tensor2D, b: q as tf.Tensor2D, bias: r, activation: 'relu' });
+        return [f(a, b, bias), ...tf.grads(f)([a, b, bias])];
+      },
+      { native: ['_FusedMatMul', 'BatchMatMul'] },
+    );
   });
 
   test('elementwise ops with same-shape, scalar and last-axis broadcasts', () => {
     const arrays = randomArrays({ x: [3, 5, 4, 6], y: [3, 5, 4, 6], c: [6], s: [1], z: [4, 8, 8, 2], d: [2] }, 23);
-    expectSameOnBoth(arrays, ({ x, y, c, s, z, d }) => [
-      // a bias over 2 channels (a short period the native loop widens) on a size it divides, and on one it does not
-      tf.add(z, d), tf.sub(z, d), tf.sub(tf.slice(z, [0, 0, 0, 0], [3, 7, 5, 2]), d),
-      tf.add(x, y), tf.add(c, x), tf.sub(x, c), tf.sub(1, x), tf.mul(x, s), tf.mul(c, x), tf.div(x, tf.add(y, 3)),
-      tf.div(2, tf.add(y, 3)), tf.relu(x), tf.step(x, 0.25), tf.exp(x), tf.log(tf.add(x, 2)), tf.neg(x), tf.square(x),
-      tf.sqrt(tf.add(x, 1)), tf.add(x, tf.reshape(c, [1, 1, 6])), tf.grad((v: tf.Tensor) => tf.mul(tf.relu(v), y))(x),
-      // one value per innermost run ([..., 1]), as softmax and its gradient broadcast
-      tf.sub(x, tf.max(x, -1, true)), tf.mul(tf.sum(y, [2, 3], true), x), tf.div(x, tf.add(tf.sum(tf.abs(y), -1, true), 1)),
-      // outer-product broadcasts the cpu kernel handles
-      tf.add(tf.reshape(c, [6, 1]), tf.reshape(c, [1, 6])),
-    ], {
-      native: ['Add', 'Sub', 'Multiply', 'RealDiv', 'Relu', 'Step', 'Exp', 'Log', 'Neg', 'Square', 'Sqrt', 'LvsegReluGrad', 'Max', 'Sum'],
-      // the outer-product broadcast
-      fallback: { Add: 1 },
-    });
+    expectSameOnBoth(
+      arrays,
+      ({ x, y, c, s, z, d }) => [
+        // a bias over 2 channels (a short period the native loop widens) on a size it divides, and on one it does not
+        tf.add(z, d),
+        tf.sub(z, d),
+        tf.sub(tf.slice(z, [0, 0, 0, 0], [3, 7, 5, 2]), d),
+        tf.add(x, y),
+        tf.add(c, x),
+        tf.sub(x, c),
+        tf.sub(1, x),
+        tf.mul(x, s),
+        tf.mul(c, x),
+        tf.div(x, tf.add(y, 3)),
+        tf.div(2, tf.add(y, 3)),
+        tf.relu(x),
+        tf.step(x, 0.25),
+        tf.exp(x),
+        tf.log(tf.add(x, 2)),
+        tf.neg(x),
+        tf.square(x),
+        tf.sqrt(tf.add(x, 1)),
+        tf.add(x, tf.reshape(c, [1, 1, 6])),
+        tf.grad((v: tf.Tensor) => tf.mul(tf.relu(v), y))(x),
+        // one value per innermost run ([..., 1]), as softmax and its gradient broadcast
+        tf.sub(x, tf.max(x, -1, true)),
+        tf.mul(tf.sum(y, [2, 3], true), x),
+        tf.div(x, tf.add(tf.sum(tf.abs(y), -1, true), 1)),
+        // outer-product broadcasts the cpu kernel handles
+        tf.add(tf.reshape(c, [6, 1]), tf.reshape(c, [1, 6])),
+      ],
+      {
+        native: [
+          'Add',
+          'Sub',
+          'Multiply',
+          'RealDiv',
+          'Relu',
+          'Step',
+          'Exp',
+          'Log',
+          'Neg',
+          'Square',
+          'Sqrt',
+          'LvsegReluGrad',
+          'Max',
+          'Sum',
+        ],
+        // the outer-product broadcast
+        fallback: { Add: 1 },
+      },
+    );
   });
 
   test('relu and its fused gradient (branch-free masks): NaN, ±0, ±Infinity, and a long odd-length run', () => {
@@ -277,18 +412,33 @@ describe.skipIf(!native.ok)('onednn kernels match the cpu backend', () => {
     // x > 0 passes dy, everything else (NaN included, as the native gradient always did) gives +0
     expect(grad).toEqual([0, 0, 0, 0, 5, 0, 7, 0, 9]);
     const arrays = randomArrays({ x: [1, 37, 41, 13], y: [1, 37, 41, 13] }, 31);
-    expectSameOnBoth(arrays, ({ x, y }) => [tf.relu(x), tf.grad((v: tf.Tensor) => tf.mul(tf.relu(v), y))(x)], { native: ['Relu', 'LvsegReluGrad'] });
+    expectSameOnBoth(arrays, ({ x, y }) => [tf.relu(x), tf.grad((v: tf.Tensor) => tf.mul(tf.relu(v), y))(x)], {
+      native: ['Relu', 'LvsegReluGrad'],
+    });
   });
 
   // tf.sum(x, [1]) and the 5-D sum reduce middle axes, tf.max(x, 0) leading ones: the cpu kernels do those.
   const SUM_MAX_FALLBACKS = { Sum: 2, Max: 1 };
   test('sum and max over leading, trailing and all axes', () => {
     const arrays = randomArrays({ x: [3, 5, 4, 6] }, 29);
-    expectSameOnBoth(arrays, ({ x }) => [
-      tf.sum(x, [0, 1, 2]), tf.sum(x, -1), tf.sum(x, [2, 3], true), tf.sum(x), tf.max(x, -1, true), tf.max(x),
-      tf.sum(x, [1]), tf.max(x, 0), tf.logSumExp(x, -1, true), tf.softmax(x), tf.sum(tf.reshape(x, [1, 15, 4, 6]), [1, 2]),
-      tf.sum(tf.reshape(x, [3, 5, 1, 4, 6]), [1, 3]),
-    ], { native: ['Sum', 'Max'], fallback: SUM_MAX_FALLBACKS });
+    expectSameOnBoth(
+      arrays,
+      ({ x }) => [
+        tf.sum(x, [0, 1, 2]),
+        tf.sum(x, -1),
+        tf.sum(x, [2, 3], true),
+        tf.sum(x),
+        tf.max(x, -1, true),
+        tf.max(x),
+        tf.sum(x, [1]),
+        tf.max(x, 0),
+        tf.logSumExp(x, -1, true),
+        tf.softmax(x),
+        tf.sum(tf.reshape(x, [1, 15, 4, 6]), [1, 2]),
+        tf.sum(tf.reshape(x, [3, 5, 1, 4, 6]), [1, 3]),
+      ],
+      { native: ['Sum', 'Max'], fallback: SUM_MAX_FALLBACKS },
+    );
   });
 });
 
@@ -307,10 +457,14 @@ describe.skipIf(!native.ok)('onednn U-Net kernels match the cpu backend', () => 
       return { shape, begin, size };
     });
     cases.forEach(({ shape, begin, size }, i) => {
-      expectSameOnBoth(randomArrays({ x: shape }, i), ({ x }) => {
-        const f = (v: tf.Tensor) => tf.slice(v, begin, size);
-        return [f(x), tf.grad(f)(x)];
-      }, { native: ['Slice', 'PadV2'] });
+      expectSameOnBoth(
+        randomArrays({ x: shape }, i),
+        ({ x }) => {
+          const f = (v: tf.Tensor) => tf.slice(v, begin, size);
+          return [f(x), tf.grad(f)(x)];
+        },
+        { native: ['Slice', 'PadV2'] },
+      );
     });
   });
 
@@ -321,34 +475,56 @@ describe.skipIf(!native.ok)('onednn U-Net kernels match the cpu backend', () => 
       const base = randomShape(rank);
       const widths = [int(1, 5), int(1, 5), int(1, 5)].slice(0, 2 + (i % 2));
       const shapes = Object.fromEntries(widths.map((w, k) => [`t${k}`, base.map((d, a) => (a === axis ? w : d))]));
-      expectSameOnBoth(randomArrays(shapes, 100 + i), (t) => {
-        const parts = Object.values(t);
-        const f = (...xs: tf.Tensor[]) => tf.concat(xs, axis - (i % 2 === 0 ? 0 : rank));
-        const joined = f(...parts);
-        const weight = tf.mod(tf.reshape(tf.range(0, joined.size), joined.shape), 5);
-        return [joined, ...tf.split(joined, widths, axis), ...tf.split(joined, [widths[0], -1], axis), ...tf.grads(f)(parts, weight)];
-      }, { native: ['Concat', 'SplitV'] });
+      expectSameOnBoth(
+        randomArrays(shapes, 100 + i),
+        (t) => {
+          const parts = Object.values(t);
+          const f = (...xs: tf.Tensor[]) => tf.concat(xs, axis - (i % 2 === 0 ? 0 : rank));
+          const joined = f(...parts);
+          const weight = tf.mod(tf.reshape(tf.range(0, joined.size), joined.shape), 5);
+          return [
+            joined,
+            ...tf.split(joined, widths, axis),
+            ...tf.split(joined, [widths[0], -1], axis),
+            ...tf.grads(f)(parts, weight),
+          ];
+        },
+        { native: ['Concat', 'SplitV'] },
+      );
     }
   });
 
   test('the U-Net skip concatenation of NHWC tensors along channels, and its gradient', () => {
-    expectSameOnBoth(randomArrays({ skip: [2, 9, 7, 5], up: [2, 9, 7, 3] }, 7), ({ skip, up }) => {
-      const f = (a: tf.Tensor, b: tf.Tensor) => tf.mul(tf.concat([a, b], -1), tf.range(1, 9));
-      return [f(skip, up), ...tf.grads(f)([skip, up])];
-    }, { native: ['Concat', 'SplitV'] });
+    expectSameOnBoth(
+      randomArrays({ skip: [2, 9, 7, 5], up: [2, 9, 7, 3] }, 7),
+      ({ skip, up }) => {
+        const f = (a: tf.Tensor, b: tf.Tensor) => tf.mul(tf.concat([a, b], -1), tf.range(1, 9));
+        return [f(skip, up), ...tf.grads(f)([skip, up])];
+      },
+      { native: ['Concat', 'SplitV'] },
+    );
   });
 
   test('broadcastTo of per-channel values over NHWC, as the Mean gradient does', () => {
-    expectSameOnBoth(randomArrays({ c: [1, 1, 1, 7] }, 199), ({ c }) => [tf.broadcastTo(c, [3, 5, 9, 7]), tf.broadcastTo(c, [1, 4, 1, 7])], { native: ['Tile'] });
+    expectSameOnBoth(
+      randomArrays({ c: [1, 1, 1, 7] }, 199),
+      ({ c }) => [tf.broadcastTo(c, [3, 5, 9, 7]), tf.broadcastTo(c, [1, 4, 1, 7])],
+      { native: ['Tile'] },
+    );
   });
 
   test('tile and broadcastTo with random repeats', () => {
     for (let i = 0; i < 12; i++) {
       const shape = randomShape(1 + (i % 4));
       const reps = shape.map(() => int(1, 3));
-      expectSameOnBoth(randomArrays({ x: shape }, 200 + i), ({ x }) => [
-        tf.tile(x, reps), tf.broadcastTo(tf.reshape(tf.sum(x, 0), [1, ...shape.slice(1)]), [reps[0] + 1, ...shape.slice(1)]),
-      ], { native: ['Tile'] });
+      expectSameOnBoth(
+        randomArrays({ x: shape }, 200 + i),
+        ({ x }) => [
+          tf.tile(x, reps),
+          tf.broadcastTo(tf.reshape(tf.sum(x, 0), [1, ...shape.slice(1)]), [reps[0] + 1, ...shape.slice(1)]),
+        ],
+        { native: ['Tile'] },
+      );
     }
   });
 
@@ -359,63 +535,105 @@ describe.skipIf(!native.ok)('onednn U-Net kernels match the cpu backend', () => 
       const perm = Array.from({ length: rank }, (_, a) => a).sort(() => pick() - 0.5);
       // tfjs runs no kernel for an identity permutation (rank 1 included)
       const identity = perm.every((p, a) => p === a);
-      expectSameOnBoth(randomArrays({ x: shape }, 500 + i), ({ x }) => [tf.transpose(x, perm)], { native: identity ? [] : ['Transpose'] });
+      expectSameOnBoth(randomArrays({ x: shape }, 500 + i), ({ x }) => [tf.transpose(x, perm)], {
+        native: identity ? [] : ['Transpose'],
+      });
     }
-    expectSameOnBoth(randomArrays({ x: [2, 5, 7, 3] }, 520), ({ x }) => [tf.transpose(x, [0, 3, 1, 2]), tf.transpose(x, [0, 2, 1, 3])], { native: ['Transpose'] });
+    expectSameOnBoth(
+      randomArrays({ x: [2, 5, 7, 3] }, 520),
+      ({ x }) => [tf.transpose(x, [0, 3, 1, 2]), tf.transpose(x, [0, 2, 1, 3])],
+      { native: ['Transpose'] },
+    );
   });
 
   test('pad with random paddings of ranks 1 to 5 (also the gradient of slice)', () => {
     for (let i = 0; i < 15; i++) {
       const shape = randomShape(1 + (i % 5));
       const paddings = shape.map(() => [int(0, 2), int(0, 2)] as [number, number]);
-      expectSameOnBoth(randomArrays({ x: shape }, 300 + i), ({ x }) => [tf.pad(x, paddings, i % 3 === 0 ? 0.5 : 0)], { native: ['PadV2'] });
+      expectSameOnBoth(randomArrays({ x: shape }, 300 + i), ({ x }) => [tf.pad(x, paddings, i % 3 === 0 ? 0.5 : 0)], {
+        native: ['PadV2'],
+      });
     }
   });
 
   test.each([
-    [[1, 4, 5, 3], [8, 10], false], [[2, 3, 3, 2], [9, 9], false], [[2, 5, 4, 3], [10, 8], true], [[1, 7, 6, 1], [7, 13], false],
+    [[1, 4, 5, 3], [8, 10], false],
+    [[2, 3, 3, 2], [9, 9], false],
+    [[2, 5, 4, 3], [10, 8], true],
+    [[1, 7, 6, 1], [7, 13], false],
     [[1, 9, 8, 2], [5, 4], false],
   ] as const)('resizeNearestNeighbor %j to %j (align corners %s) and its gradient', (shape, size, alignCorners) => {
-    expectSameOnBoth(randomArrays({ x: [...shape] }, 400 + size[0]), ({ x }) => {
-      const f = (v: tf.Tensor) => tf.mul(tf.image.resizeNearestNeighbor(v as tf.Tensor4D, [...size], alignCorners), tf.range(1, shape[3] + 1));
-      return [f(x), tf.grad(f)(x)];
-    }, size[0] < shape[1] ? { native: [], fallback: { ResizeNearestNeighborGrad: 1 } } : { native: ['ResizeNearestNeighborGrad'] });
+    expectSameOnBoth(
+      randomArrays({ x: [...shape] }, 400 + size[0]),
+      ({ x }) => {
+        const f = (v: tf.Tensor) =>
+          tf.mul(tf.image.resizeNearestNeighbor(v as tf.Tensor4D, [...size], alignCorners), tf.range(1, shape[3] + 1));
+        return [f(x), tf.grad(f)(x)];
+      },
+      size[0] < shape[1]
+        ? { native: [], fallback: { ResizeNearestNeighborGrad: 1 } }
+        : { native: ['ResizeNearestNeighborGrad'] },
+    );
   });
 
   test('mean over leading, trailing and all axes, and its gradient', () => {
-    expectSameOnBoth(randomArrays({ x: [3, 5, 4, 6] }, 31), ({ x }) => {
-      const means = (v: tf.Tensor) => [tf.mean(v, [0, 1, 2]), tf.mean(v, -1, true), tf.mean(v), tf.mean(v, [1]), tf.mean(v, [0, 1, 2], true)];
-      const weighted = (v: tf.Tensor) => tf.addN(means(v).map((m, k) => tf.sum(tf.mul(m, tf.add(tf.reshape(tf.range(0, m.size), m.shape), k)))));
-      return [...means(x), tf.grad(weighted)(x)];
-    }, {
-      native: ['Mean', 'Tile'],
-      // tf.mean(v, [1]) reduces a middle axis, forward and in the gradient; the scaffolding sums a scalar
-      fallback: { Mean: 2, Sum: 1 },
-    });
+    expectSameOnBoth(
+      randomArrays({ x: [3, 5, 4, 6] }, 31),
+      ({ x }) => {
+        const means = (v: tf.Tensor) => [
+          tf.mean(v, [0, 1, 2]),
+          tf.mean(v, -1, true),
+          tf.mean(v),
+          tf.mean(v, [1]),
+          tf.mean(v, [0, 1, 2], true),
+        ];
+        const weighted = (v: tf.Tensor) =>
+          tf.addN(means(v).map((m, k) => tf.sum(tf.mul(m, tf.add(tf.reshape(tf.range(0, m.size), m.shape), k)))));
+        return [...means(x), tf.grad(weighted)(x)];
+      },
+      {
+        native: ['Mean', 'Tile'],
+        // tf.mean(v, [1]) reduces a middle axis, forward and in the gradient; the scaffolding sums a scalar
+        fallback: { Mean: 2, Sum: 1 },
+      },
+    );
   });
 
   test('batch normalization forward and gradients, with per-channel, scalar and missing parameters', () => {
-    const arrays = randomArrays({ x: [2, 7, 5, 6], mean: [6], variance: [6], scale: [6], offset: [6], dy: [2, 7, 5, 6] }, 37);
-    expectSameOnBoth(arrays, ({ x, mean, variance, scale, offset, dy }) => {
-      const v = tf.add(tf.abs(variance), 0.1);
-      const f = (a: tf.Tensor, m: tf.Tensor, s: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
-        tf.batchNorm(a as tf.Tensor4D, m, s, b, g, 0.001);
-      return [
-        f(x, mean, v, scale, offset), ...tf.grads(f)([x, mean, v, scale, offset], dy),
-        tf.batchNorm(x, mean, v), tf.batchNorm(x, tf.scalar(0.1), tf.scalar(2), tf.scalar(0.5), tf.scalar(2)),
-      ];
-    }, { native: ['FusedBatchNorm', 'LvsegBatchNormGrad'] });
+    const arrays = randomArrays(
+      { x: [2, 7, 5, 6], mean: [6], variance: [6], scale: [6], offset: [6], dy: [2, 7, 5, 6] },
+      37,
+    );
+    expectSameOnBoth(
+      arrays,
+      ({ x, mean, variance, scale, offset, dy }) => {
+        const v = tf.add(tf.abs(variance), 0.1);
+        const f = (a: tf.Tensor, m: tf.Tensor, s: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
+          tf.batchNorm(a as tf.Tensor4D, m, s, b, g, 0.001);
+        return [
+          f(x, mean, v, scale, offset),
+          ...tf.grads(f)([x, mean, v, scale, offset], dy),
+          tf.batchNorm(x, mean, v),
+          tf.batchNorm(x, tf.scalar(0.1), tf.scalar(2), tf.scalar(0.5), tf.scalar(2)),
+        ];
+      },
+      { native: ['FusedBatchNorm', 'LvsegBatchNormGrad'] },
+    );
   });
 
   test('batch normalization in training (moments of the batch), gradients through the moments', () => {
     const arrays = randomArrays({ x: [3, 6, 5, 4], scale: [4], offset: [4], dy: [3, 6, 5, 4] }, 41);
-    expectSameOnBoth(arrays, ({ x, scale, offset, dy }) => {
-      const f = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
-        const { mean, variance } = tf.moments(a, [0, 1, 2]);
-        return tf.batchNorm(a as tf.Tensor4D, mean, variance, b, g, 0.001);
-      };
-      return [f(x, scale, offset), ...tf.grads(f)([x, scale, offset], dy)];
-    }, { native: ['FusedBatchNorm', 'LvsegBatchNormGrad', 'Mean'] });
+    expectSameOnBoth(
+      arrays,
+      ({ x, scale, offset, dy }) => {
+        const f = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+          const { mean, variance } = tf.moments(a, [0, 1, 2]);
+          return tf.batchNorm(a as tf.Tensor4D, mean, variance, b, g, 0.001);
+        };
+        return [f(x, scale, offset), ...tf.grads(f)([x, scale, offset], dy)];
+      },
+      { native: ['FusedBatchNorm', 'LvsegBatchNormGrad', 'Mean'] },
+    );
   });
 });
 
@@ -428,11 +646,13 @@ describe.skipIf(!native.ok)('onednn convolution filters that change', () => {
     ['Winograd', { x: [2, 20, 20, 128], w: [3, 3, 128, 128] }],
   ])('%s', (_, shapes) => {
     const conv = (x: tf.Tensor, w: tf.Tensor) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same');
-    const onCpu = (x: Float32Array, w: Float32Array): Float32Array => runOn('cpu', { x: { shape: shapes.x, data: x }, w: { shape: shapes.w, data: w } },
-      (t) => [conv(t.x!, t.w!)])[0]!;
+    const onCpu = (x: Float32Array, w: Float32Array): Float32Array =>
+      runOn('cpu', { x: { shape: shapes.x, data: x }, w: { shape: shapes.w, data: w } }, (t) => [conv(t.x!, t.w!)])[0]!;
     // the file's tolerance: 1e-4 of the largest reference magnitude
     const close = (a: Float32Array, b: Float32Array) =>
-      expect(Math.max(...a.map((v, i) => Math.abs(v - b[i]!)))).toBeLessThanOrEqual(1e-4 * Math.max(1, ...b.map(Math.abs)));
+      expect(Math.max(...a.map((v, i) => Math.abs(v - b[i]!)))).toBeLessThanOrEqual(
+        1e-4 * Math.max(1, ...b.map(Math.abs)),
+      );
 
     test('a filter updated in place by the optimizer, and a pooled buffer that holds another filter', async () => {
       const { x, w } = randomArrays(shapes, 53);
@@ -451,7 +671,9 @@ describe.skipIf(!native.ok)('onednn convolution filters that change', () => {
         tf.setBackend('onednn');
         close(first, expected);
         close(again, expected);
-        tf.tidy(() => { sgd.minimize(() => tf.mean(tf.square(conv(xt, variable))) as tf.Scalar); });
+        tf.tidy(() => {
+          sgd.minimize(() => tf.mean(tf.square(conv(xt, variable))) as tf.Scalar);
+        });
       }
       // Filters made by a native kernel come from the pool: a disposed one's buffer holds the next.
       for (const offset of [0, 0.25, -0.5]) {

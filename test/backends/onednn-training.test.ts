@@ -27,15 +27,26 @@ function lossOf(labels: tf.Tensor, logits: tf.Tensor): tf.Scalar {
 }
 
 /** Five Adam steps from fixed weights and data on `backend`; the losses, and tensors alive after each step. */
-async function fiveSteps(backend: 'onednn' | 'wasm' | 'cpu', weights: Float32Array[], optimizerName: 'adam' | 'sgd' = 'adam',
-  build: () => tfl.LayersModel = smallFcn, fused = false) {
+async function fiveSteps(
+  backend: 'onednn' | 'wasm' | 'cpu',
+  weights: Float32Array[],
+  optimizerName: 'adam' | 'sgd' = 'adam',
+  build: () => tfl.LayersModel = smallFcn,
+  fused = false,
+) {
   await selectBackend(backend);
   const model = build();
   if (fused) fuseBatchNormTraining(model);
   model.setWeights(weights.map((w, i) => tf.tensor(w, model.getWeights()[i].shape)));
   const optimizer = createOptimizer(optimizerName, 0.01);
-  const x = tf.tensor4d(Float32Array.from({ length: 2 * 256 }, (_, i) => Math.sin(i * 0.37)), [2, 16, 16, 1]);
-  const y = tf.tensor1d(Int32Array.from({ length: 2 * 256 }, (_, i) => (Math.cos(i * 0.11) > 0.3 ? 1 : 0)), 'int32');
+  const x = tf.tensor4d(
+    Float32Array.from({ length: 2 * 256 }, (_, i) => Math.sin(i * 0.37)),
+    [2, 16, 16, 1],
+  );
+  const y = tf.tensor1d(
+    Int32Array.from({ length: 2 * 256 }, (_, i) => (Math.cos(i * 0.11) > 0.3 ? 1 : 0)),
+    'int32',
+  );
   const losses: number[] = [];
   const tensors: number[] = [];
   for (let step = 0; step < 5; step++) {
@@ -48,7 +59,14 @@ async function fiveSteps(backend: 'onednn' | 'wasm' | 'cpu', weights: Float32Arr
   const moments = (await optimizer.getWeights()).length;
   tf.dispose([x, y]);
   optimizer.dispose();
-  const moving = model.layers.filter((l) => l.getClassName() === 'BatchNormalization').flatMap((l) => l.getWeights().slice(2).map((w) => Array.from(w.dataSync())));
+  const moving = model.layers
+    .filter((l) => l.getClassName() === 'BatchNormalization')
+    .flatMap((l) =>
+      l
+        .getWeights()
+        .slice(2)
+        .map((w) => Array.from(w.dataSync())),
+    );
   model.dispose();
   return { losses, tensors, moments, moving };
 }
@@ -62,7 +80,10 @@ async function initialWeights(build: () => tfl.LayersModel = smallFcn): Promise<
   const weights = model.getWeights().map((w, i) => {
     const limit = tf.max(tf.abs(w)).dataSync()[0];
     if (limit === 0) return w.dataSync().slice() as Float32Array;
-    return tf.randomUniform(w.shape, -limit, limit, 'float32', 1000 + i).dataSync().slice() as Float32Array;
+    return tf
+      .randomUniform(w.shape, -limit, limit, 'float32', 1000 + i)
+      .dataSync()
+      .slice() as Float32Array;
   });
   model.dispose();
   return weights;
@@ -70,7 +91,9 @@ async function initialWeights(build: () => tfl.LayersModel = smallFcn): Promise<
 
 function expectClose(actual: number[], expected: number[], relative: number): void {
   actual.forEach((v, i) => {
-    expect(Math.abs(v - expected[i]), `step ${i}: ${v} vs ${expected[i]}`).toBeLessThanOrEqual(relative * Math.abs(expected[i]));
+    expect(Math.abs(v - expected[i]), `step ${i}: ${v} vs ${expected[i]}`).toBeLessThanOrEqual(
+      relative * Math.abs(expected[i]),
+    );
   });
 }
 
@@ -89,50 +112,73 @@ describe.skipIf(!native.ok)('training on onednn', () => {
   });
 
   // Skip concatenations (SplitV in the gradient), transposed stride-2 convolutions, batch norm in training.
-  test.each([false, true])('a small U-Net (batch norm %s): five Adam steps match the cpu losses, no cpu fallback', async (batchNorm) => {
-    const unet = () => buildModel('unet', { inputSize: 16, depth: 2, baseFilters: 3, batchNorm });
-    const weights = await initialWeights(unet);
-    const cpu = await fiveSteps('cpu', weights, 'adam', unet);
-    const before = onednnFallbackCounts();
-    const onednn = await fiveSteps('onednn', weights, 'adam', unet);
-    expect(cpu.losses[4]).toBeLessThan(cpu.losses[0]);
-    expectClose(onednn.losses, cpu.losses, 1e-3);
-    expect(new Set(onednn.tensors.slice(1)).size).toBe(1);
-    expect(onednnFallbackCounts()).toEqual(before);
-  });
+  test.each([false, true])(
+    'a small U-Net (batch norm %s): five Adam steps match the cpu losses, no cpu fallback',
+    async (batchNorm) => {
+      const unet = () => buildModel('unet', { inputSize: 16, depth: 2, baseFilters: 3, batchNorm });
+      const weights = await initialWeights(unet);
+      const cpu = await fiveSteps('cpu', weights, 'adam', unet);
+      const before = onednnFallbackCounts();
+      const onednn = await fiveSteps('onednn', weights, 'adam', unet);
+      expect(cpu.losses[4]).toBeLessThan(cpu.losses[0]);
+      expectClose(onednn.losses, cpu.losses, 1e-3);
+      expect(new Set(onednn.tensors.slice(1)).size).toBe(1);
+      expect(onednnFallbackCounts()).toEqual(before);
+    },
+  );
 
-  test("the fused training-mode batch norm: the U-Net's five steps and moving averages match cpu, one native pass per layer", async () => {
-    const unet = () => buildModel('unet', { inputSize: 16, depth: 2, baseFilters: 3, batchNorm: true });
-    const weights = await initialWeights(unet);
-    const cpu = await fiveSteps('cpu', weights, 'adam', unet);
-    const runs = (name: string): number => onednnKernelCounts().native[name] ?? 0;
-    const [before, beforeGrad] = [runs('LvsegBatchNormTraining'), runs('LvsegBatchNormTrainingGrad')];
-    const fused = await fiveSteps('onednn', weights, 'adam', unet, true);
-    // one forward and one backward kernel per batch-norm layer and step
-    const probe = unet();
-    const layers = probe.layers.filter((l) => l.getClassName() === 'BatchNormalization').length;
-    probe.dispose();
-    expect(layers).toBe(10);
-    expect(runs('LvsegBatchNormTraining') - before).toBe(5 * layers);
-    expect(runs('LvsegBatchNormTrainingGrad') - beforeGrad).toBe(5 * layers);
-    expectClose(fused.losses, cpu.losses, 1e-3);
-    expect(new Set(fused.tensors.slice(1)).size).toBe(1);
-    expect(fused.moving).toHaveLength(cpu.moving.length);
-    fused.moving.forEach((values, i) => {
-      values.forEach((v, k) => {
-        expect(Math.abs(v - cpu.moving[i]![k]!), `moving ${i}[${k}]`).toBeLessThan(1e-3 * (1 + Math.abs(cpu.moving[i]![k]!)));
+  test(
+    "the fused training-mode batch norm: the U-Net's five steps and moving averages match cpu, one native pass " +
+      'per layer',
+    async () => {
+      const unet = () => buildModel('unet', { inputSize: 16, depth: 2, baseFilters: 3, batchNorm: true });
+      const weights = await initialWeights(unet);
+      const cpu = await fiveSteps('cpu', weights, 'adam', unet);
+      const runs = (name: string): number => onednnKernelCounts().native[name] ?? 0;
+      const [before, beforeGrad] = [runs('LvsegBatchNormTraining'), runs('LvsegBatchNormTrainingGrad')];
+      const fused = await fiveSteps('onednn', weights, 'adam', unet, true);
+      // one forward and one backward kernel per batch-norm layer and step
+      const probe = unet();
+      const layers = probe.layers.filter((l) => l.getClassName() === 'BatchNormalization').length;
+      probe.dispose();
+      expect(layers).toBe(10);
+      expect(runs('LvsegBatchNormTraining') - before).toBe(5 * layers);
+      expect(runs('LvsegBatchNormTrainingGrad') - beforeGrad).toBe(5 * layers);
+      expectClose(fused.losses, cpu.losses, 1e-3);
+      expect(new Set(fused.tensors.slice(1)).size).toBe(1);
+      expect(fused.moving).toHaveLength(cpu.moving.length);
+      fused.moving.forEach((values, i) => {
+        values.forEach((v, k) => {
+          expect(Math.abs(v - cpu.moving[i]![k]!), `moving ${i}[${k}]`).toBeLessThan(
+            1e-3 * (1 + Math.abs(cpu.moving[i]![k]!)),
+          );
+        });
       });
-    });
-  });
+    },
+  );
 
   test('the fused batch norm gives the stock output and gradients to x, gamma and beta', async () => {
     await selectBackend('onednn');
     const layer = () => {
-      const m = tfl.sequential({ layers: [tfl.layers.batchNormalization({ inputShape: [5, 4, 3], gammaInitializer: 'glorotUniform', betaInitializer: 'glorotUniform' })] });
+      const m = tfl.sequential({
+        layers: [
+          tfl.layers.batchNormalization({
+            inputShape: [5, 4, 3],
+            gammaInitializer: 'glorotUniform',
+            betaInitializer: 'glorotUniform',
+          }),
+        ],
+      });
       return m;
     };
-    const x = tf.tensor4d(Float32Array.from({ length: 2 * 5 * 4 * 3 }, (_, i) => 3 * Math.sin(i * 0.7) + (i % 3)), [2, 5, 4, 3]);
-    const w = tf.tensor4d(Float32Array.from({ length: 2 * 5 * 4 * 3 }, (_, i) => Math.cos(i * 0.3)), [2, 5, 4, 3]);
+    const x = tf.tensor4d(
+      Float32Array.from({ length: 2 * 5 * 4 * 3 }, (_, i) => 3 * Math.sin(i * 0.7) + (i % 3)),
+      [2, 5, 4, 3],
+    );
+    const w = tf.tensor4d(
+      Float32Array.from({ length: 2 * 5 * 4 * 3 }, (_, i) => Math.cos(i * 0.3)),
+      [2, 5, 4, 3],
+    );
     const grads = (fused: boolean) => {
       const model = layer();
       if (fused) fuseBatchNormTraining(model);
@@ -141,9 +187,20 @@ describe.skipIf(!native.ok)('training on onednn', () => {
       (beta as tf.Variable).assign(tf.tensor1d([0.1, -0.2, 0.3]));
       const f = (input: tf.Tensor) => tf.sum(tf.mul(model.apply(input, { training: true }) as tf.Tensor, w));
       const y = (model.apply(x, { training: true }) as tf.Tensor).dataSync();
-      const { value, grads: g } = tf.variableGrads(() => f(x) as tf.Scalar, [gamma as tf.Variable, beta as tf.Variable]);
-      const dx = tf.grad((input: tf.Tensor) => f(input))(x).dataSync();
-      const out = { y: Array.from(y), value: value.dataSync()[0], dGamma: Array.from(Object.values(g)[0]!.dataSync()), dBeta: Array.from(Object.values(g)[1]!.dataSync()), dx: Array.from(dx) };
+      const { value, grads: g } = tf.variableGrads(
+        () => f(x) as tf.Scalar,
+        [gamma as tf.Variable, beta as tf.Variable],
+      );
+      const dx = tf
+        .grad((input: tf.Tensor) => f(input))(x)
+        .dataSync();
+      const out = {
+        y: Array.from(y),
+        value: value.dataSync()[0],
+        dGamma: Array.from(Object.values(g)[0]!.dataSync()),
+        dBeta: Array.from(Object.values(g)[1]!.dataSync()),
+        dx: Array.from(dx),
+      };
       model.dispose();
       return out;
     };

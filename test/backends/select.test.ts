@@ -9,7 +9,8 @@ describe('backend selection without the native addon', () => {
     const selected = await selectBackend('auto');
     expect(selected.name).toBe('wasm');
     expect(selected.notice).toBe(
-      "training on wasm: LVSEG_NO_NATIVE=1 is set; for the fast native backend run 'apt-get install libdnnl-dev g++ make && npm run setup'",
+      "training on wasm: LVSEG_NO_NATIVE=1 is set; for the fast native backend run 'apt-get install libdnnl-dev g++ " +
+        "make && npm run setup'",
     );
   });
 
@@ -18,7 +19,12 @@ describe('backend selection without the native addon', () => {
     const { selectBackend } = await import('../../src/backends/select.js');
     const { BackendError } = await import('../../src/errors.js');
     await expect(selectBackend('onednn')).rejects.toThrow(BackendError);
-    await expect(selectBackend('onednn')).rejects.toThrow(/--backend onednn: LVSEG_NO_NATIVE=1 is set; run 'apt-get install libdnnl-dev g\+\+ make && npm run setup', or use --backend wasm/);
+    await expect(selectBackend('onednn')).rejects.toThrow(
+      new RegExp(
+        String.raw`--backend onednn: LVSEG_NO_NATIVE=1 is set; run 'apt-get install libdnnl-dev g\+\+ make &` +
+          "& npm run setup', or use --backend wasm",
+      ),
+    );
   });
 
   test('cpu stays selectable', async () => {

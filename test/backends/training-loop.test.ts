@@ -26,8 +26,17 @@ async function shortRun(backend: 'cpu' | 'onednn' | 'wasm') {
   const model = withSeededRandom(7, () => buildModel('unet', { inputSize: 32, depth: 2, baseFilters: 4 }));
   const optimizer = createOptimizer('adam', 1e-3);
   const { history } = await fitModel({
-    model, optimizer, train: phantoms(0, 8), val: phantoms(100, 2), epochs: 2, batchSize: 2, stepsPerEpoch: 2,
-    shuffleBuffer: 8, seed: 3, loss: sparseCrossEntropy, metrics: ['dice'],
+    model,
+    optimizer,
+    train: phantoms(0, 8),
+    val: phantoms(100, 2),
+    epochs: 2,
+    batchSize: 2,
+    stepsPerEpoch: 2,
+    shuffleBuffer: 8,
+    seed: 3,
+    loss: sparseCrossEntropy,
+    metrics: ['dice'],
     learningRate: 1e-3,
   });
   optimizer.dispose();
@@ -41,23 +50,37 @@ const cpuLosses = () => (cpuRun ??= shortRun('cpu'));
 
 const expectClose = (actual: [number, number][], expected: [number, number][]) => {
   actual.flat().forEach((v, i) => {
-    expect(Math.abs(v - expected.flat()[i]), `${v} vs ${expected.flat()[i]}`).toBeLessThanOrEqual(1e-3 * Math.abs(expected.flat()[i]));
+    expect(Math.abs(v - expected.flat()[i]), `${v} vs ${expected.flat()[i]}`).toBeLessThanOrEqual(
+      1e-3 * Math.abs(expected.flat()[i]),
+    );
   });
 };
 
 describe('a short training run through the training loop', () => {
-  test.skipIf(!native.ok)('on onednn: the cpu losses, the native kernels and the fused loss ran, no cpu fallback', async () => {
-    const cpu = await cpuLosses();
-    const before = onednnKernelCounts();
-    const onednn = await shortRun('onednn');
-    const after = onednnKernelCounts();
-    expect(onednn).toHaveLength(2);
-    expectClose(onednn, cpu);
-    expect(after.fallback).toEqual(before.fallback);
-    for (const kernel of ['FusedConv2D', 'Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'MaxPool', 'MaxPoolGrad', 'Concat', 'LvsegSparseSoftmaxCrossEntropy']) {
-      expect((after.native[kernel] ?? 0) - (before.native[kernel] ?? 0), kernel).toBeGreaterThan(0);
-    }
-  });
+  test.skipIf(!native.ok)(
+    'on onednn: the cpu losses, the native kernels and the fused loss ran, no cpu fallback',
+    async () => {
+      const cpu = await cpuLosses();
+      const before = onednnKernelCounts();
+      const onednn = await shortRun('onednn');
+      const after = onednnKernelCounts();
+      expect(onednn).toHaveLength(2);
+      expectClose(onednn, cpu);
+      expect(after.fallback).toEqual(before.fallback);
+      for (const kernel of [
+        'FusedConv2D',
+        'Conv2D',
+        'Conv2DBackpropInput',
+        'Conv2DBackpropFilter',
+        'MaxPool',
+        'MaxPoolGrad',
+        'Concat',
+        'LvsegSparseSoftmaxCrossEntropy',
+      ]) {
+        expect((after.native[kernel] ?? 0) - (before.native[kernel] ?? 0), kernel).toBeGreaterThan(0);
+      }
+    },
+  );
 
   test('on wasm: the cpu losses', async () => {
     const cpu = await cpuLosses();

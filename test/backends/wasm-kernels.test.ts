@@ -37,7 +37,10 @@ interface ConvCase {
 }
 
 function describeCase(c: ConvCase): string {
-  return `x ${c.batch}x${c.height}x${c.width}x${c.inChannels}, k ${c.kernelH}x${c.kernelW}x${c.outChannels}, s ${c.stride}, ${c.pad}`;
+  return (
+    `x ${c.batch}x${c.height}x${c.width}x${c.inChannels}, k ${c.kernelH}x${c.kernelW}x${c.outChannels}, s ` +
+    `${c.stride}, ${c.pad}`
+  );
 }
 
 function randomCase(rng: () => number): ConvCase {
@@ -68,7 +71,17 @@ const FCN_CASES: ConvCase[] = [
   { batch: 1, height: 64, width: 64, inChannels: 1, outChannels: 4, kernelH: 5, kernelW: 5, stride: 2, pad: 'same' },
   { batch: 2, height: 16, width: 16, inChannels: 5, outChannels: 6, kernelH: 5, kernelW: 5, stride: 2, pad: 'same' },
   { batch: 2, height: 8, width: 8, inChannels: 6, outChannels: 6, kernelH: 3, kernelW: 3, stride: 1, pad: 'same' },
-  { batch: 1, height: 128, width: 128, inChannels: 2, outChannels: 2, kernelH: 31, kernelW: 31, stride: 16, pad: 'same' },
+  {
+    batch: 1,
+    height: 128,
+    width: 128,
+    inChannels: 2,
+    outChannels: 2,
+    kernelH: 31,
+    kernelW: 31,
+    stride: 16,
+    pad: 'same',
+  },
 ];
 
 interface Results {
@@ -82,15 +95,42 @@ async function runCase(backend: string, c: ConvCase, seed: number): Promise<Resu
   const rng = seededUniform(seed);
   const xShape: [number, number, number, number] = [c.batch, c.height, c.width, c.inChannels];
   const wShape: [number, number, number, number] = [c.kernelH, c.kernelW, c.inChannels, c.outChannels];
-  const x = tf.tensor4d(randomArray(xShape.reduce((a, b) => a * b), rng), xShape);
-  const w = tf.tensor4d(randomArray(wShape.reduce((a, b) => a * b), rng), wShape);
+  const x = tf.tensor4d(
+    randomArray(
+      xShape.reduce((a, b) => a * b),
+      rng,
+    ),
+    xShape,
+  );
+  const w = tf.tensor4d(
+    randomArray(
+      wShape.reduce((a, b) => a * b),
+      rng,
+    ),
+    wShape,
+  );
   const yShape = tf.conv2d(x, w, c.stride, c.pad).shape;
-  const dy = tf.tensor4d(randomArray(yShape.reduce((a, b) => a * b), rng), yShape);
-  const r = tf.tensor4d(randomArray(xShape.reduce((a, b) => a * b), rng), xShape);
+  const dy = tf.tensor4d(
+    randomArray(
+      yShape.reduce((a, b) => a * b),
+      rng,
+    ),
+    yShape,
+  );
+  const r = tf.tensor4d(
+    randomArray(
+      xShape.reduce((a, b) => a * b),
+      rng,
+    ),
+    xShape,
+  );
 
   const transposeForward = tf.conv2dTranspose(dy, w, xShape, c.stride, c.pad);
-  // Gradients of conv2d (Conv2DBackpropInput, Conv2DBackpropFilter) and of conv2dTranspose (Conv2D, Conv2DBackpropFilter).
-  const convGrads = tf.grads((xi: tf.Tensor, wi: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(xi as tf.Tensor4D, wi as tf.Tensor4D, c.stride, c.pad), dy)))([x, w]);
+  // Gradients of conv2d (Conv2DBackpropInput, Conv2DBackpropFilter) and of conv2dTranspose (Conv2D,
+  // Conv2DBackpropFilter).
+  const convGrads = tf.grads((xi: tf.Tensor, wi: tf.Tensor) =>
+    tf.sum(tf.mul(tf.conv2d(xi as tf.Tensor4D, wi as tf.Tensor4D, c.stride, c.pad), dy)),
+  )([x, w]);
   const transposeGrads = tf.grads((dyi: tf.Tensor, wi: tf.Tensor) =>
     tf.sum(tf.mul(tf.conv2dTranspose(dyi as tf.Tensor4D, wi as tf.Tensor4D, xShape, c.stride, c.pad), r)),
   )([dy, w]);
@@ -119,11 +159,18 @@ async function expectCaseMatchesCpu(c: ConvCase, seed: number): Promise<void> {
   const cpu = await runCase('cpu', c, seed);
   const wasm = await runCase('wasm', c, seed);
   const label = describeCase(c);
-  expect(relativeError(wasm.transposeForward, cpu.transposeForward), `${label}: conv2dTranspose`).toBeLessThan(TOLERANCE);
+  expect(relativeError(wasm.transposeForward, cpu.transposeForward), `${label}: conv2dTranspose`).toBeLessThan(
+    TOLERANCE,
+  );
   expect(relativeError(wasm.convGrads[0]!, cpu.convGrads[0]!), `${label}: conv2d dx`).toBeLessThan(TOLERANCE);
   expect(relativeError(wasm.convGrads[1]!, cpu.convGrads[1]!), `${label}: conv2d dw`).toBeLessThan(TOLERANCE);
-  expect(relativeError(wasm.transposeGrads[0]!, cpu.transposeGrads[0]!), `${label}: conv2dTranspose d input`).toBeLessThan(TOLERANCE);
-  expect(relativeError(wasm.transposeGrads[1]!, cpu.transposeGrads[1]!), `${label}: conv2dTranspose dw`).toBeLessThan(TOLERANCE);
+  expect(
+    relativeError(wasm.transposeGrads[0]!, cpu.transposeGrads[0]!),
+    `${label}: conv2dTranspose d input`,
+  ).toBeLessThan(TOLERANCE);
+  expect(relativeError(wasm.transposeGrads[1]!, cpu.transposeGrads[1]!), `${label}: conv2dTranspose dw`).toBeLessThan(
+    TOLERANCE,
+  );
 }
 
 describe('wasm training kernels match the cpu backend', () => {
@@ -133,9 +180,12 @@ describe('wasm training kernels match the cpu backend', () => {
     registerWasmTrainingKernels();
   });
 
-  it.each(FCN_CASES.map((c, i) => [describeCase(c), c, i] as const))('on the FCN layer shape %s', async (_label, c, i) => {
-    await expectCaseMatchesCpu(c, 100 + i);
-  });
+  it.each(FCN_CASES.map((c, i) => [describeCase(c), c, i] as const))(
+    'on the FCN layer shape %s',
+    async (_label, c, i) => {
+      await expectCaseMatchesCpu(c, 100 + i);
+    },
+  );
 
   it('on 20 randomised shapes (strides 1, 2, 16; kernels 1..31; same and valid; batch 1..4)', async () => {
     const rng = seededUniform(2024);
@@ -150,7 +200,12 @@ describe('wasm training kernels match the cpu backend', () => {
   });
 
   it('sends every max-pool gradient to the first maximum of its window, as the cpu backend does', async () => {
-    const cases: Array<{ shape: [number, number, number, number]; size: number; stride: number; pad: 'same' | 'valid' }> = [
+    const cases: Array<{
+      shape: [number, number, number, number];
+      size: number;
+      stride: number;
+      pad: 'same' | 'valid';
+    }> = [
       { shape: [1, 9, 7, 3], size: 2, stride: 2, pad: 'same' },
       { shape: [2, 8, 8, 5], size: 2, stride: 2, pad: 'valid' },
       { shape: [3, 11, 10, 2], size: 3, stride: 2, pad: 'same' },
@@ -163,9 +218,17 @@ describe('wasm training kernels match the cpu backend', () => {
         const rng = seededUniform(300 + i);
         // Relu zeros (tied maxima) in even cases, all-negative windows in odd ones: wasm's own
         // MaxPoolGrad loses the gradient of both.
-        const raw = tf.tensor4d(randomArray(c.shape.reduce((a, b) => a * b), rng), c.shape);
+        const raw = tf.tensor4d(
+          randomArray(
+            c.shape.reduce((a, b) => a * b),
+            rng,
+          ),
+          c.shape,
+        );
         const x = i % 2 === 0 ? tf.relu(raw) : tf.sub(raw, 2);
-        const grad = tf.grad((xi: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(xi as tf.Tensor4D, c.size, c.stride, c.pad), tf.scalar(1.5))))(x);
+        const grad = tf.grad((xi: tf.Tensor) =>
+          tf.sum(tf.mul(tf.maxPool(xi as tf.Tensor4D, c.size, c.stride, c.pad), tf.scalar(1.5))),
+        )(x);
         const out = (await grad.data()) as Float32Array;
         tf.dispose([raw, x, grad]);
         return out;
@@ -184,8 +247,12 @@ describe('wasm training kernels match the cpu backend', () => {
       const w = tf.tensor4d(randomArray(3 * 3 * 3 * 4, rng), [3, 3, 3, 4]);
       const dy = tf.tensor4d(randomArray(2 * 4 * 6 * 5, rng), [2, 4, 6, 5]);
       const attrs = { strides: 2, pad: 'same', dataFormat: 'NCHW' };
-      const dx = tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: w }, { ...attrs, inputShape: [2, 3, 11, 9] }) as tf.Tensor;
-      const dw = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { ...attrs, filterShape: [3, 3, 3, 4] }) as tf.Tensor;
+      const dx = tf
+        .engine()
+        .runKernel('Conv2DBackpropInput', { dy, filter: w }, { ...attrs, inputShape: [2, 3, 11, 9] }) as tf.Tensor;
+      const dw = tf
+        .engine()
+        .runKernel('Conv2DBackpropFilter', { x, dy }, { ...attrs, filterShape: [3, 3, 3, 4] }) as tf.Tensor;
       const out = [(await dx.data()) as Float32Array, (await dw.data()) as Float32Array];
       tf.dispose([x, w, dy, dx, dw]);
       return out;
@@ -199,7 +266,11 @@ describe('wasm training kernels match the cpu backend', () => {
   it('registers idempotently and keeps wasm Slice exact on int32 and bool tensors', async () => {
     registerWasmTrainingKernels();
     await tf.setBackend('wasm');
-    const ints = tf.tensor3d(Int32Array.from({ length: 2 * 3 * 4 }, (_, i) => i), [2, 3, 4], 'int32');
+    const ints = tf.tensor3d(
+      Int32Array.from({ length: 2 * 3 * 4 }, (_, i) => i),
+      [2, 3, 4],
+      'int32',
+    );
     expect(Array.from(await tf.slice(ints, [1, 1, 1], [1, 2, 2]).data())).toEqual([17, 18, 21, 22]);
     const bools = tf.tensor1d([true, false, true, true], 'bool');
     expect(Array.from(await tf.slice(bools, [1], [2]).data())).toEqual([0, 1]);

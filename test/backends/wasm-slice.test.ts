@@ -28,18 +28,45 @@ describe('copyWindow', () => {
 
   it('copies a 2x2 window of a 3x4 matrix', () => {
     const dst = new Float32Array(4);
-    copyWindow(Float32Array.from({ length: 12 }, (_, i) => i), [3, 4], [1, 2], [2, 2], dst);
+    copyWindow(
+      Float32Array.from({ length: 12 }, (_, i) => i),
+      [3, 4],
+      [1, 2],
+      [2, 2],
+      dst,
+    );
     expect(Array.from(dst)).toEqual([6, 7, 10, 11]);
   });
 
   it.each([
-    [[0, 0, 0, 0], [3, 4, 5, 6]],
-    [[1, 0, 0, 0], [1, 4, 5, 6]],
-    [[0, 1, 2, 3], [3, 2, 3, 3]],
-    [[2, 3, 4, 5], [1, 1, 1, 1]],
-    [[0, 1, 0, 0], [3, 3, 5, 6]],
-    [[1, 2, 0, 0], [2, 1, 5, 6]],
-    [[0, 0, 1, 0], [3, 4, 4, 6]],
+    [
+      [0, 0, 0, 0],
+      [3, 4, 5, 6],
+    ],
+    [
+      [1, 0, 0, 0],
+      [1, 4, 5, 6],
+    ],
+    [
+      [0, 1, 2, 3],
+      [3, 2, 3, 3],
+    ],
+    [
+      [2, 3, 4, 5],
+      [1, 1, 1, 1],
+    ],
+    [
+      [0, 1, 0, 0],
+      [3, 3, 5, 6],
+    ],
+    [
+      [1, 2, 0, 0],
+      [2, 1, 5, 6],
+    ],
+    [
+      [0, 0, 1, 0],
+      [3, 4, 4, 6],
+    ],
   ])('matches element-by-element indexing from %j, size %j', (begin, size) => {
     const dst = new Float32Array(size.reduce((a, b) => a * b, 1));
     copyWindow(src, shape, begin, size, dst);
@@ -65,7 +92,13 @@ describe('phase plans for strided convolution gradients', () => {
       blocks: 17,
       cropBegin: 7,
     });
-    expect(planBackpropFilterAxis(256, 16, 31, 16, 7)).toEqual({ taps: 2, xSize: 256, padBefore: 7, padAfter: 9, blocks: 17 });
+    expect(planBackpropFilterAxis(256, 16, 31, 16, 7)).toEqual({
+      taps: 2,
+      xSize: 256,
+      padBefore: 7,
+      padAfter: 9,
+      blocks: 17,
+    });
   });
 
   it('plans a 3x3 stride-1 same conv as a plain 3-tap conv with one zero row each side', () => {
@@ -88,10 +121,20 @@ describe('phase plans for strided convolution gradients', () => {
 
 describe('samePaddingAsExplicit', () => {
   it('clamps the padding at 0 when the stride exceeds the kernel', () => {
-    expect(samePaddingAsExplicit([1, 25, 17, 1], [3, 1, 1, 1], 16, 1, false)).toEqual([[0, 0], [0, 0], [0, 0], [0, 0]]);
+    expect(samePaddingAsExplicit([1, 25, 17, 1], [3, 1, 1, 1], 16, 1, false)).toEqual([
+      [0, 0],
+      [0, 0],
+      [0, 0],
+      [0, 0],
+    ]);
   });
 
   it('pads a 5x5 stride-2 conv on 256 by 1 before and 2 after', () => {
-    expect(samePaddingAsExplicit([1, 256, 256, 1], [5, 5, 1, 100], 2, 1, false)).toEqual([[0, 0], [1, 2], [1, 2], [0, 0]]);
+    expect(samePaddingAsExplicit([1, 256, 256, 1], [5, 5, 1, 100], 2, 1, false)).toEqual([
+      [0, 0],
+      [1, 2],
+      [1, 2],
+      [0, 0],
+    ]);
   });
 });

@@ -25,7 +25,16 @@ function seededUniform(seed: number): () => number {
 
 function buildFcn(): tfl.LayersModel {
   const model = tfl.sequential();
-  model.add(tfl.layers.conv2d({ inputShape: [SIZE, SIZE, 1], filters: 6, kernelSize: 5, strides: 2, padding: 'same', activation: 'relu' }));
+  model.add(
+    tfl.layers.conv2d({
+      inputShape: [SIZE, SIZE, 1],
+      filters: 6,
+      kernelSize: 5,
+      strides: 2,
+      padding: 'same',
+      activation: 'relu',
+    }),
+  );
   model.add(tfl.layers.maxPooling2d({ poolSize: 2, strides: 2, padding: 'same' }));
   model.add(tfl.layers.conv2d({ filters: 8, kernelSize: 3, padding: 'same', activation: 'relu' }));
   model.add(tfl.layers.conv2d({ filters: 2, kernelSize: 3, padding: 'same', activation: 'relu' }));
@@ -45,7 +54,9 @@ function buildDense(): tfl.LayersModel {
 function buildUnet(): tfl.LayersModel {
   const input = tfl.input({ shape: [SIZE, SIZE, 1] });
   const block = (x: tfl.SymbolicTensor, filters: number): tfl.SymbolicTensor => {
-    const c = tfl.layers.conv2d({ filters, kernelSize: 3, padding: 'same', useBias: false }).apply(x) as tfl.SymbolicTensor;
+    const c = tfl.layers
+      .conv2d({ filters, kernelSize: 3, padding: 'same', useBias: false })
+      .apply(x) as tfl.SymbolicTensor;
     const b = tfl.layers.batchNormalization().apply(c) as tfl.SymbolicTensor;
     return tfl.layers.activation({ activation: 'relu' }).apply(b) as tfl.SymbolicTensor;
   };
@@ -53,7 +64,9 @@ function buildUnet(): tfl.LayersModel {
   const p1 = tfl.layers.maxPooling2d({ poolSize: 2 }).apply(e1) as tfl.SymbolicTensor;
   const e2 = block(p1, 8);
   const d2 = tfl.layers.dropout({ rate: 0.3, seed: 7 }).apply(e2) as tfl.SymbolicTensor;
-  const up = tfl.layers.conv2dTranspose({ filters: 4, kernelSize: 2, strides: 2, padding: 'same' }).apply(d2) as tfl.SymbolicTensor;
+  const up = tfl.layers
+    .conv2dTranspose({ filters: 4, kernelSize: 2, strides: 2, padding: 'same' })
+    .apply(d2) as tfl.SymbolicTensor;
   const cat = tfl.layers.concatenate().apply([up, e1]) as tfl.SymbolicTensor;
   const d1 = block(cat, 4);
   const out = tfl.layers.conv2d({ filters: 2, kernelSize: 1 }).apply(d1) as tfl.SymbolicTensor;
@@ -77,8 +90,18 @@ function setSeededWeights(model: tfl.LayersModel, seed: number): void {
 async function trainLosses(backend: 'cpu' | 'wasm', build: () => tfl.LayersModel): Promise<number[]> {
   await selectBackend(backend);
   const rng = seededUniform(99);
-  const images = tf.tensor4d(Float32Array.from({ length: BATCH * SIZE * SIZE }, () => rng()), [BATCH, SIZE, SIZE, 1]);
-  const labels = tf.oneHot(tf.tensor3d(Int32Array.from({ length: BATCH * SIZE * SIZE }, () => (rng() < 0.3 ? 1 : 0)), [BATCH, SIZE, SIZE], 'int32'), 2);
+  const images = tf.tensor4d(
+    Float32Array.from({ length: BATCH * SIZE * SIZE }, () => rng()),
+    [BATCH, SIZE, SIZE, 1],
+  );
+  const labels = tf.oneHot(
+    tf.tensor3d(
+      Int32Array.from({ length: BATCH * SIZE * SIZE }, () => (rng() < 0.3 ? 1 : 0)),
+      [BATCH, SIZE, SIZE],
+      'int32',
+    ),
+    2,
+  );
   const model = build();
   setSeededWeights(model, 5);
   const optimizer = createOptimizer('adam', 1e-3);
@@ -113,7 +136,10 @@ describe('training on wasm matches cpu', () => {
     // The losses move: the steps really train.
     expect(cpu[STEPS - 1]).not.toBe(cpu[0]);
     for (let i = 0; i < STEPS; i++) {
-      expect(Math.abs(wasm[i]! - cpu[i]!) / Math.abs(cpu[i]!), `step ${i}: wasm ${wasm[i]} vs cpu ${cpu[i]}`).toBeLessThan(1e-3);
+      expect(
+        Math.abs(wasm[i]! - cpu[i]!) / Math.abs(cpu[i]!),
+        `step ${i}: wasm ${wasm[i]} vs cpu ${cpu[i]}`,
+      ).toBeLessThan(1e-3);
     }
   });
 });

@@ -21,18 +21,47 @@ describe('a synthetic dataset with four labels', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'lvseg-four-')), 'run');
     runs.push(dirname(out));
     const config = resolveTrainConfig({
-      model: 'unet-small', train: 'synthetic:64:0:64', val: 'synthetic:4:500:64', classes: [...LV_MYO_RV_CLASSES], unet: { batchNorm: true, batchNormMomentum: 0.9 },
-      epochs: 12, batchSize: 4, lr: 0.003, loss: 'ce+image-dice', scale: '1/255', backend: 'auto', out, tensorboard: false, shuffleBuffer: 64,
+      model: 'unet-small',
+      train: 'synthetic:64:0:64',
+      val: 'synthetic:4:500:64',
+      classes: [...LV_MYO_RV_CLASSES],
+      unet: { batchNorm: true, batchNormMomentum: 0.9 },
+      epochs: 12,
+      batchSize: 4,
+      lr: 0.003,
+      loss: 'ce+image-dice',
+      scale: '1/255',
+      backend: 'auto',
+      out,
+      tensorboard: false,
+      shuffleBuffer: 64,
       preprocessing: { spacing: null, roi: null, intensity: { method: 'percentile-zscore', low: 1, high: 99 } },
     });
-    const result = await runTraining(config, undefined, { progress: { stream: { write: () => true } }, warn: () => {} });
-    expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).classes).toEqual(['background', 'lv', 'myocardium', 'rv']);
-    expect(JSON.parse(readFileSync(join(out, 'model', 'lvseg.json'), 'utf8')).classes).toEqual(['background', 'lv', 'myocardium', 'rv']);
+    const result = await runTraining(config, undefined, {
+      progress: { stream: { write: () => true } },
+      warn: () => {},
+    });
+    expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).classes).toEqual([
+      'background',
+      'lv',
+      'myocardium',
+      'rv',
+    ]);
+    expect(JSON.parse(readFileSync(join(out, 'model', 'lvseg.json'), 'utf8')).classes).toEqual([
+      'background',
+      'lv',
+      'myocardium',
+      'rv',
+    ]);
     expect(result.model.outputs[0]!.shape).toEqual([null, 64, 64, 4]);
     expect(existsSync(join(out, 'report.html'))).toBe(true);
 
     const evaluation = await evaluateSavedModel(out, 'synthetic:8:900:64');
-    console.log(Object.entries(evaluation.classes!).map(([k, c]) => `${k} ${c.meanDice.toFixed(3)}`).join(', '));
+    console.log(
+      Object.entries(evaluation.classes!)
+        .map(([k, c]) => `${k} ${c.meanDice.toFixed(3)}`)
+        .join(', '),
+    );
     expect(Object.keys(evaluation.classes!)).toEqual(['lv', 'myocardium', 'rv', 'epicardium']);
     for (const name of ['lv', 'myocardium', 'rv', 'epicardium']) {
       const c = evaluation.classes![name]!;

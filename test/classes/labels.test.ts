@@ -23,7 +23,11 @@ function pngDataset(): string {
   const endo = [0, 0, 0, 0, 0, 255, 255, 0, 0, 255, 255, 0, 0, 0, 0, 0];
   const epi = [255, 255, 255, 0, 255, 255, 255, 0, 255, 255, 255, 0, 0, 0, 0, 0];
   for (const s of ['s1', 's2']) {
-    write('images', s, Array.from({ length: 16 }, (_, i) => i * 10));
+    write(
+      'images',
+      s,
+      Array.from({ length: 16 }, (_, i) => i * 10),
+    );
     write('masks/endo', s, endo);
   }
   write('masks/epi', 's1', epi);
@@ -52,8 +56,12 @@ describe('class names from the source', () => {
   });
 
   it('refuse classes a source cannot give, naming the source', async () => {
-    await expect(openSource(pngDataset(), { classes: ['background', 'rv'] })).rejects.toThrow(/PNG dataset .* gives classes/);
-    await expect(openSource('synthetic:2', { classes: ['background', 'lv', 'scar'] })).rejects.toThrow(/synthetic:2:0:256: phantoms give classes/);
+    await expect(openSource(pngDataset(), { classes: ['background', 'rv'] })).rejects.toThrow(
+      /PNG dataset .* gives classes/,
+    );
+    await expect(openSource('synthetic:2', { classes: ['background', 'lv', 'scar'] })).rejects.toThrow(
+      /synthetic:2:0:256: phantoms give classes/,
+    );
   });
 
   it('read the DICOM o-contours as the myocardium where the experts drew them', async () => {

@@ -47,8 +47,15 @@ describe('losses over K classes with partial labels', () => {
     expect(full).toBeCloseTo(1 - (diceLv + diceMyo) / 2, 5);
     const two = tf.tensor4d([0.2, -0.4, -0.3, 0.9, 1.5, -1, 0, 0], [2, 1, 2, 2]);
     const y = tf.tensor3d([0, 1, 0, 0], [2, 1, 2], 'int32');
-    const everyClass = knownClasses([[0, 1], [0, 1]], 2)!;
-    for (const loss of [imageDiceLoss, softDiceLoss]) expect(value(loss(two, y, everyClass))).toBeCloseTo(value(loss(two, y)), 5);
+    const everyClass = knownClasses(
+      [
+        [0, 1],
+        [0, 1],
+      ],
+      2,
+    )!;
+    for (const loss of [imageDiceLoss, softDiceLoss])
+      expect(value(loss(two, y, everyClass))).toBeCloseTo(value(loss(two, y)), 5);
     expect(knownClasses([undefined, undefined], 3)).toBeUndefined();
   });
 

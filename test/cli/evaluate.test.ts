@@ -13,7 +13,6 @@ import { testModelMetadata } from '../models/metadata-fixture.js';
 let dir: string;
 let run: string;
 
-
 beforeAll(async () => {
   await selectBackend('cpu');
   dir = mkdtempSync(join(tmpdir(), 'lvseg-evaluate-'));
@@ -29,10 +28,32 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('lvseg evaluate', () => {
   it('prints one JSON object with the metrics of evaluateModel, scaled as the run config says', async () => {
-    const { code, out } = await capture(['evaluate', run, '--data', 'synthetic:5:3:32', '--json', '--backend', 'cpu', '--batch-size', '2']);
+    const { code, out } = await capture([
+      'evaluate',
+      run,
+      '--data',
+      'synthetic:5:3:32',
+      '--json',
+      '--backend',
+      'cpu',
+      '--batch-size',
+      '2',
+    ]);
     expect(code).toBe(0);
     const result = JSON.parse(out);
-    for (const key of ['loss', 'accuracy', 'dice', 'meanDice', 'iou', 'precision', 'recall', 'hd95', 'apd', 'count', 'unit']) {
+    for (const key of [
+      'loss',
+      'accuracy',
+      'dice',
+      'meanDice',
+      'iou',
+      'precision',
+      'recall',
+      'hd95',
+      'apd',
+      'count',
+      'unit',
+    ]) {
       expect(result).toHaveProperty(key);
     }
     const samples = await readAllSamples(syntheticSource(5, 3, 32, 1 / 255));
@@ -46,30 +67,60 @@ describe('lvseg evaluate', () => {
 
   it('lets --scale override the run and writes the per-image CSV', async () => {
     const csv = join(dir, 'out', 'per-image.csv');
-    const { code, out } = await capture(['evaluate', join(dir, 'bare', 'model.json'), '--data', 'synthetic:3:0:32', '--scale', 'minmax', '--per-image', csv, '--backend', 'cpu']);
+    const { code, out } = await capture([
+      'evaluate',
+      join(dir, 'bare', 'model.json'),
+      '--data',
+      'synthetic:3:0:32',
+      '--scale',
+      'minmax',
+      '--per-image',
+      csv,
+      '--backend',
+      'cpu',
+    ]);
     expect(code).toBe(0);
     expect(out).toMatch(/scale\s+minmax \(--scale\)/);
     expect(out).toMatch(/meanDice\s+\d\.\d{4}/);
     const lines = readFileSync(csv, 'utf8').trim().split('\n');
-    expect(lines[0]).toBe('name,patient,phase,dice,iou,precision,recall,accuracy,hd95_px,apd_px,goodContour,lvAreaPx,labelAreaPx,lvAreaMm2');
+    expect(lines[0]).toBe(
+      'name,patient,phase,dice,iou,precision,recall,accuracy,hd95_px,apd_px,goodContour,lvAreaPx,labelAreaPx,lvAreaMm2',
+    );
     expect(lines).toHaveLength(4);
   });
 
-  it('puts meanDice, apd and goodContourRate first in the JSON, with the challenge protocol, per patient and per phase', async () => {
-    const { code, out } = await capture(['evaluate', run, '--data', 'synthetic:6:3:32', '--json', '--backend', 'cpu', '--spacing', '1.5']);
-    expect(code).toBe(0);
-    const result = JSON.parse(out);
-    expect(Object.keys(result).slice(0, 3)).toEqual(['meanDice', 'apd', 'goodContourRate']);
-    expect(result.unit).toBe('mm');
-    expect(result.data).toMatch(/spacing 1\.5 mm where the source has none/);
-    expect(result.goodContourRate).toBe(result.challenge.goodContourRate);
-    expect(result.goodContourRate).toBeGreaterThanOrEqual(0);
-    expect(result.challenge).toMatchObject({ rule: 'APD < 5 mm', thresholdMm: 5, count: 6 });
-    expect(result.perPatient.map((p: { patient: string }) => p.patient)).toEqual(['synthetic-p000', 'synthetic-p001']);
-    expect(result.perPatient.reduce((n: number, p: { count: number }) => n + p.count, 0)).toBe(6);
-    expect(result.perPhase).toEqual({});
-    expect(result.perImage).toHaveLength(6);
-  });
+  it(
+    'puts meanDice, apd and goodContourRate first in the JSON, with the challenge protocol, per patient and per ' +
+      'phase',
+    async () => {
+      const { code, out } = await capture([
+        'evaluate',
+        run,
+        '--data',
+        'synthetic:6:3:32',
+        '--json',
+        '--backend',
+        'cpu',
+        '--spacing',
+        '1.5',
+      ]);
+      expect(code).toBe(0);
+      const result = JSON.parse(out);
+      expect(Object.keys(result).slice(0, 3)).toEqual(['meanDice', 'apd', 'goodContourRate']);
+      expect(result.unit).toBe('mm');
+      expect(result.data).toMatch(/spacing 1\.5 mm where the source has none/);
+      expect(result.goodContourRate).toBe(result.challenge.goodContourRate);
+      expect(result.goodContourRate).toBeGreaterThanOrEqual(0);
+      expect(result.challenge).toMatchObject({ rule: 'APD < 5 mm', thresholdMm: 5, count: 6 });
+      expect(result.perPatient.map((p: { patient: string }) => p.patient)).toEqual([
+        'synthetic-p000',
+        'synthetic-p001',
+      ]);
+      expect(result.perPatient.reduce((n: number, p: { count: number }) => n + p.count, 0)).toBe(6);
+      expect(result.perPhase).toEqual({});
+      expect(result.perImage).toHaveLength(6);
+    },
+  );
 
   it('prints the challenge block and the per-patient table, or how to give a spacing', async () => {
     const mm = await capture(['evaluate', run, '--data', 'synthetic:4:3:32', '--backend', 'cpu', '--spacing', '1.5']);
@@ -97,19 +148,30 @@ describe('lvseg evaluate', () => {
     // synthetic:8:4 holds synthetic-p000 (seeds 4-7) and synthetic-p001 (seeds 8-11)
     const seen = join(dir, 'seen-run');
     await saveModel(thresholdModel(32, 32), join(seen, 'model'));
-    writeFileSync(join(seen, 'config.json'), JSON.stringify({ scale: '1/255', trainPatients: ['synthetic-p000', 'SC-HF-I-01'] }));
+    writeFileSync(
+      join(seen, 'config.json'),
+      JSON.stringify({ scale: '1/255', trainPatients: ['synthetic-p000', 'SC-HF-I-01'] }),
+    );
     const fromRun = await capture(['evaluate', seen, '--data', 'synthetic:8:4:32', '--json', '--backend', 'cpu']);
     expect(fromRun.code).toBe(0);
     expect(JSON.parse(fromRun.out).seenPatients).toEqual(['synthetic-p000']);
-    expect(fromRun.err).toContain("warning: 1 of the 2 patients in the data were in this model's training data (synthetic-p000): these numbers are not of unseen patients");
+    expect(fromRun.err).toContain(
+      "warning: 1 of the 2 patients in the data were in this model's training data (synthetic-p000): these numbers " +
+        'are not of unseen patients',
+    );
 
     const bundled = join(dir, 'bundled');
     await saveModel(thresholdModel(32, 32), bundled);
-    const meta = { ...testModelMetadata('1/255'), training: { data: { trainPatients: ['synthetic-p000', 'synthetic-p001'] } } };
+    const meta = {
+      ...testModelMetadata('1/255'),
+      training: { data: { trainPatients: ['synthetic-p000', 'synthetic-p001'] } },
+    };
     writeFileSync(join(bundled, 'lvseg.json'), JSON.stringify(meta));
     const fromMeta = await capture(['evaluate', bundled, '--data', 'synthetic:8:4:32', '--backend', 'cpu']);
     expect(fromMeta.code).toBe(0);
-    expect(fromMeta.err).toMatch(/all 2 patients in the data were in this model's training data \(synthetic-p000, synthetic-p001\)/);
+    expect(fromMeta.err).toMatch(
+      /all 2 patients in the data were in this model's training data \(synthetic-p000, synthetic-p001\)/,
+    );
 
     // a run that does not record its patients says nothing either way
     const silent = await capture(['evaluate', run, '--data', 'synthetic:8:4:32', '--json', '--backend', 'cpu']);

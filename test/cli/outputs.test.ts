@@ -3,7 +3,18 @@
  * exits 1 with one line and leaves its output folder as it was; nothing is replaced without
  * --overwrite; a folder holding files lvseg did not write is refused.
  */
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
@@ -18,7 +29,24 @@ import { thresholdModel } from '../evaluation/tiny-model.js';
 import { captureCli, ensureBuilt, runCli, type CliResult } from './run-cli.js';
 
 const TINY = 'test/training/tiny-model.json';
-const train = ['train', '--model-spec', TINY, '--train', 'synthetic:8:1:32', '--val', 'synthetic:4:100:32', '--epochs', '2', '--backend', 'cpu', '--scale', '1/255', '--batch-size', '2', '--no-tensorboard'];
+const train = [
+  'train',
+  '--model-spec',
+  TINY,
+  '--train',
+  'synthetic:8:1:32',
+  '--val',
+  'synthetic:4:100:32',
+  '--epochs',
+  '2',
+  '--backend',
+  'cpu',
+  '--scale',
+  '1/255',
+  '--batch-size',
+  '2',
+  '--no-tensorboard',
+];
 
 let base: string;
 let model: string;
@@ -70,7 +98,13 @@ describe('lvseg train', () => {
     writeFileSync(join(out, 'summary.json'), '{"mine": true}');
     const before = snapshot(out);
     const r = await runCli([...train, '--out', out]);
-    expectOneLineFailure(r, /--out .*users-files holds files 'lvseg train' did not write \(report\.html, summary\.json\); pass an empty or new folder$/);
+    expectOneLineFailure(
+      r,
+      new RegExp(
+        String.raw`--out .*users-files holds files 'lvseg train' did not write \(report\.html, summary\.json` +
+          String.raw`\); pass an empty or new folder$`,
+      ),
+    );
     expect(snapshot(out)).toEqual(before);
   });
 
@@ -114,8 +148,16 @@ describe('lvseg train', () => {
     expect((await runCli([...train, '--out', out])).code).toBe(0);
     const before = snapshot(out);
     const r = await runCli(['train', '--resume', out, '--epochs', '1', '--backend', 'cpu']);
-    expectOneLineFailure(r, /two-epochs has finished 2 epochs and --epochs 1 asks for no more; to train it longer pass --resume .*two-epochs --epochs N with N > 2$/);
-    expect((await runCli(['train', '--resume', out, '--backend', 'cpu'])).stderr).toMatch(/has finished 2 epochs and --epochs 2 asks for no more/);
+    expectOneLineFailure(
+      r,
+      new RegExp(
+        'two-epochs has finished 2 epochs and --epochs 1 asks for no more; to train it longer pass' +
+          ' --resume .*two-epochs --epochs N with N > 2$',
+      ),
+    );
+    expect((await runCli(['train', '--resume', out, '--backend', 'cpu'])).stderr).toMatch(
+      /has finished 2 epochs and --epochs 2 asks for no more/,
+    );
     expect(snapshot(out)).toEqual(before);
   });
 });
@@ -125,27 +167,47 @@ describe('lvseg predict', () => {
     const dir = join(base, 'inputs');
     if (!existsSync(dir)) {
       mkdirSync(dir);
-      for (const name of ['a', 'b']) writeFileSync(join(dir, `${name}.png`), encodePngGrey(32, 32, new Uint8Array(32 * 32).fill(200)));
+      for (const name of ['a', 'b'])
+        writeFileSync(join(dir, `${name}.png`), encodePngGrey(32, 32, new Uint8Array(32 * 32).fill(200)));
       writeFileSync(join(dir, 'c.png'), encodePngGrey(32, 32, new Uint8Array(32 * 32)).subarray(0, 60));
     }
     return ['a', 'b', 'c'].map((n) => join(dir, `${n}.png`));
   };
 
-  it('run twice into one folder: the second is refused without --overwrite, and replaces the first with it', async () => {
-    const out = join(base, 'predictions');
-    const [a, b] = inputs();
-    expect((await runCli(['predict', model, a!, b!, '--out', out, '--backend', 'cpu'])).code).toBe(0);
-    const before = snapshot(out);
-    const again = await runCli(['predict', model, a!, '--out', out, '--backend', 'cpu']);
-    expectOneLineFailure(again, /--out .*predictions already holds the output of an earlier 'lvseg predict'; pass --overwrite to replace it, or another --out$/);
-    expect(snapshot(out)).toEqual(before);
-    expect((await runCli(['predict', model, a!, '--out', out, '--backend', 'cpu', '--overwrite'])).code).toBe(0);
-    expect(JSON.parse(readFileSync(join(out, 'predictions.json'), 'utf8')).images.map((i: { name: string }) => i.name)).toEqual(['inputs/a']);
-    expect(readdirSync(out).sort()).toEqual(['inputs_a-icontour-auto.txt', 'inputs_a.mask.png', 'inputs_a.overlay.png', 'predictions.json']);
-    writeFileSync(join(out, 'notes.txt'), 'mine');
-    const foreign = await runCli(['predict', model, a!, '--out', out, '--backend', 'cpu', '--overwrite']);
-    expectOneLineFailure(foreign, /holds files 'lvseg predict' did not write \(notes\.txt\); pass an empty or new folder$/);
-  });
+  it(
+    'run twice into one folder: the second is refused without --overwrite, and replaces the first with ' + 'it',
+    async () => {
+      const out = join(base, 'predictions');
+      const [a, b] = inputs();
+      expect((await runCli(['predict', model, a!, b!, '--out', out, '--backend', 'cpu'])).code).toBe(0);
+      const before = snapshot(out);
+      const again = await runCli(['predict', model, a!, '--out', out, '--backend', 'cpu']);
+      expectOneLineFailure(
+        again,
+        new RegExp(
+          "--out .*predictions already holds the output of an earlier 'lvseg predict'; pass --over" +
+            'write to replace it, or another --out$',
+        ),
+      );
+      expect(snapshot(out)).toEqual(before);
+      expect((await runCli(['predict', model, a!, '--out', out, '--backend', 'cpu', '--overwrite'])).code).toBe(0);
+      expect(
+        JSON.parse(readFileSync(join(out, 'predictions.json'), 'utf8')).images.map((i: { name: string }) => i.name),
+      ).toEqual(['inputs/a']);
+      expect(readdirSync(out).sort()).toEqual([
+        'inputs_a-icontour-auto.txt',
+        'inputs_a.mask.png',
+        'inputs_a.overlay.png',
+        'predictions.json',
+      ]);
+      writeFileSync(join(out, 'notes.txt'), 'mine');
+      const foreign = await runCli(['predict', model, a!, '--out', out, '--backend', 'cpu', '--overwrite']);
+      expectOneLineFailure(
+        foreign,
+        /holds files 'lvseg predict' did not write \(notes\.txt\); pass an empty or new folder$/,
+      );
+    },
+  );
 
   it('a corrupt third input leaves no output at all', async () => {
     const out = join(base, 'half');
@@ -165,7 +227,9 @@ describe('lvseg predict', () => {
     const files = readdirSync(out);
     expect(files).toHaveLength(7);
     expect(Math.max(...files.map((f) => Buffer.byteLength(f)))).toBeLessThanOrEqual(160);
-    const stems = files.filter((f) => f !== 'predictions.json').map((f) => f.replace(/(\.mask\.png|\.overlay\.png|-icontour-auto\.txt)$/, ''));
+    const stems = files
+      .filter((f) => f !== 'predictions.json')
+      .map((f) => f.replace(/(\.mask\.png|\.overlay\.png|-icontour-auto\.txt)$/, ''));
     expect(new Set(stems).size).toBe(2);
     expect(stems[0]).toMatch(/^x{111}-[0-9a-f]{8}$/);
   });
@@ -178,23 +242,36 @@ describe('lvseg predict', () => {
     writeFileSync(join(bad, 'model', 'weights.bin'), bin);
     const out = join(base, 'nan-out');
     const [a] = inputs();
-    expectOneLineFailure(await runCli(['predict', bad, a!, '--out', out, '--backend', 'cpu']), /nan-run\/model\/weights\.bin: weight 'scores\/kernel' holds NaN or infinite values/);
-    expectOneLineFailure(await runCli(['evaluate', bad, '--data', 'synthetic:2:0:32', '--backend', 'cpu']), /nan-run\/model\/weights\.bin: weight 'scores\/kernel' holds NaN or infinite values/);
+    expectOneLineFailure(
+      await runCli(['predict', bad, a!, '--out', out, '--backend', 'cpu']),
+      /nan-run\/model\/weights\.bin: weight 'scores\/kernel' holds NaN or infinite values/,
+    );
+    expectOneLineFailure(
+      await runCli(['evaluate', bad, '--data', 'synthetic:2:0:32', '--backend', 'cpu']),
+      /nan-run\/model\/weights\.bin: weight 'scores\/kernel' holds NaN or infinite values/,
+    );
     expect(existsSync(out)).toBe(false);
   });
 });
 
 describe('lvseg evaluate --per-image', () => {
   it('a folder, an existing file or a path under a file get one line naming --per-image', async () => {
-    const run = (file: string, ...extra: string[]): Promise<CliResult> => inProcess(['evaluate', model, '--data', 'synthetic:2:0:32', '--backend', 'cpu', '--per-image', file, ...extra]);
+    const run = (file: string, ...extra: string[]): Promise<CliResult> =>
+      inProcess(['evaluate', model, '--data', 'synthetic:2:0:32', '--backend', 'cpu', '--per-image', file, ...extra]);
     expectOneLineFailure(await run(base), /--per-image .* is a folder; pass a file name$/);
     const csv = join(base, 'per-image.csv');
     writeFileSync(csv, 'mine');
-    expectOneLineFailure(await run(csv), /--per-image .*per-image\.csv already exists; pass --overwrite to replace it, or another file name$/);
+    expectOneLineFailure(
+      await run(csv),
+      /--per-image .*per-image\.csv already exists; pass --overwrite to replace it, or another file name$/,
+    );
     expect(readFileSync(csv, 'utf8')).toBe('mine');
     expect((await run(csv, '--overwrite')).code).toBe(0);
     expect(readFileSync(csv, 'utf8')).toMatch(/^name,patient,phase,dice,/);
-    expectOneLineFailure(await run(join(csv, 'x.csv')), /cannot write --per-image .*x\.csv: .*per-image\.csv is a file, not a folder/);
+    expectOneLineFailure(
+      await run(join(csv, 'x.csv')),
+      /cannot write --per-image .*x\.csv: .*per-image\.csv is a file, not a folder/,
+    );
   });
 });
 
@@ -203,23 +280,31 @@ describe('lvseg data', () => {
     const out = join(base, 'c.tfrecords');
     expect((await inProcess(['data', 'convert', 'synthetic:2:0:16', '--out', out])).code).toBe(0);
     const before = readFileSync(out);
-    expectOneLineFailure(await inProcess(['data', 'convert', 'synthetic:3:0:16', '--out', out]), /--out .*c\.tfrecords already exists; pass --overwrite/);
+    expectOneLineFailure(
+      await inProcess(['data', 'convert', 'synthetic:3:0:16', '--out', out]),
+      /--out .*c\.tfrecords already exists; pass --overwrite/,
+    );
     expect(readFileSync(out).equals(before)).toBe(true);
-    expect((await inProcess(['data', 'convert', 'synthetic:3:0:16', '--out', out, '--overwrite'])).stdout).toMatch(/wrote 3 samples/);
+    expect((await inProcess(['data', 'convert', 'synthetic:3:0:16', '--out', out, '--overwrite'])).stdout).toMatch(
+      /wrote 3 samples/,
+    );
   });
 
   it('an interrupted convert leaves no hidden temporary file', async () => {
     const dir = join(base, 'interrupted');
     mkdirSync(dir);
-    const r = await runCli(['data', 'convert', 'synthetic:5000:0:128', '--out', join(dir, 'big.tfrecords')], (child) => {
-      const poll = setInterval(() => {
-        if (readdirSync(dir).length > 0) {
-          clearInterval(poll);
-          child.kill('SIGINT');
-        }
-      }, 20);
-      child.on('close', () => clearInterval(poll));
-    });
+    const r = await runCli(
+      ['data', 'convert', 'synthetic:5000:0:128', '--out', join(dir, 'big.tfrecords')],
+      (child) => {
+        const poll = setInterval(() => {
+          if (readdirSync(dir).length > 0) {
+            clearInterval(poll);
+            child.kill('SIGINT');
+          }
+        }, 20);
+        child.on('close', () => clearInterval(poll));
+      },
+    );
     expect(r.signal).toBe('SIGINT');
     expect(readdirSync(dir)).toEqual([]);
   });
@@ -228,13 +313,21 @@ describe('lvseg data', () => {
     const out = join(base, 'phantoms');
     expect((await inProcess(['data', 'synth', '--count', '2', '--size', '16', '--out', out])).code).toBe(0);
     const before = snapshot(out);
-    expectOneLineFailure(await inProcess(['data', 'synth', '--count', '2', '--size', '24', '--out', out]), /already holds the output of an earlier 'lvseg data synth'; pass --overwrite/);
+    expectOneLineFailure(
+      await inProcess(['data', 'synth', '--count', '2', '--size', '24', '--out', out]),
+      /already holds the output of an earlier 'lvseg data synth'; pass --overwrite/,
+    );
     expect(snapshot(out)).toEqual(before);
-    expect((await inProcess(['data', 'synth', '--count', '1', '--size', '24', '--out', out, '--overwrite'])).code).toBe(0);
+    expect((await inProcess(['data', 'synth', '--count', '1', '--size', '24', '--out', out, '--overwrite'])).code).toBe(
+      0,
+    );
     expect(JSON.parse(readFileSync(join(out, 'synth.json'), 'utf8'))).toMatchObject({ count: 1, size: 24 });
     const real = join(base, 'real-dataset');
     cpSync(join(out, 'images'), join(real, 'images'), { recursive: true });
-    expectOneLineFailure(await inProcess(['data', 'synth', '--count', '1', '--out', real, '--overwrite']), /--out .*real-dataset holds files 'lvseg data synth' did not write \(images\)/);
+    expectOneLineFailure(
+      await inProcess(['data', 'synth', '--count', '1', '--out', real, '--overwrite']),
+      /--out .*real-dataset holds files 'lvseg data synth' did not write \(images\)/,
+    );
   });
 });
 
@@ -257,12 +350,27 @@ describe.skipIf(!canTryReadOnly)('read-only folders', () => {
   it('give one line naming the output, not a hidden temporary file', async () => {
     const ro = join(base, 'read-only');
     mkdirSync(ro);
-    const argv = [join(process.cwd(), 'bin', 'lvseg.js'), 'data', 'synth', '--count', '1', '--size', '16', '--out', join(ro, 'phantoms')];
+    const argv = [
+      join(process.cwd(), 'bin', 'lvseg.js'),
+      'data',
+      'synth',
+      '--count',
+      '1',
+      '--size',
+      '16',
+      '--out',
+      join(ro, 'phantoms'),
+    ];
     chmodSync(base, 0o755);
     chmodSync(ro, 0o555);
-    const r = asNobody ? await run('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, ...argv]) : await run(process.execPath, argv);
+    const r = asNobody
+      ? await run('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, ...argv])
+      : await run(process.execPath, argv);
     expect(r.code, r.stderr).toBe(1);
-    expect(r.stderr.trim()).toBe(`lvseg: cannot write --out ${join(ro, 'phantoms')}: ${ro} is not writable; pass another --out or fix the folder's permissions`);
+    expect(r.stderr.trim()).toBe(
+      `lvseg: cannot write --out ${join(ro, 'phantoms')}: ${ro} is not writable; pass another --out or fix the ` +
+        `folder's permissions`,
+    );
     expect(readdirSync(ro)).toEqual([]);
   });
 });

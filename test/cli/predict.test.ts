@@ -12,7 +12,6 @@ import { outputStem } from '../../src/cli/predict.js';
 
 let dir: string;
 
-
 beforeAll(async () => {
   await selectBackend('cpu');
   dir = mkdtempSync(join(tmpdir(), 'lvseg-predict-'));
@@ -20,8 +19,22 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'run', 'config.json'), JSON.stringify({ scale: '1/255' }));
   mkdirSync(join(dir, 'pngs'));
   // A bright disc of radius 6 on a dark 32×32 image, and a 64×64 one of radius 12 (resized for the model).
-  writeFileSync(join(dir, 'pngs', 'a.png'), encodePngGrey(32, 32, disc(32, 16, 16, 6).map((v) => v * 200)));
-  writeFileSync(join(dir, 'big.png'), encodePngGrey(64, 64, disc(64, 32, 32, 12).map((v) => v * 200)));
+  writeFileSync(
+    join(dir, 'pngs', 'a.png'),
+    encodePngGrey(
+      32,
+      32,
+      disc(32, 16, 16, 6).map((v) => v * 200),
+    ),
+  );
+  writeFileSync(
+    join(dir, 'big.png'),
+    encodePngGrey(
+      64,
+      64,
+      disc(64, 32, 32, 12).map((v) => v * 200),
+    ),
+  );
 });
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -30,7 +43,15 @@ describe('lvseg predict', () => {
   it('writes a mask, an overlay, a contour file per image and a JSON summary with areas', async () => {
     const out = join(dir, 'out');
     const { code, out: stdout } = await capture([
-      'predict', join(dir, 'run'), join(dir, 'pngs'), join(dir, 'big.png'), 'synthetic:2:0:32', '--out', out, '--backend', 'cpu',
+      'predict',
+      join(dir, 'run'),
+      join(dir, 'pngs'),
+      join(dir, 'big.png'),
+      'synthetic:2:0:32',
+      '--out',
+      out,
+      '--backend',
+      'cpu',
     ]);
     expect(code).toBe(0);
     expect(stdout).toMatch(/4 images/);
@@ -53,7 +74,9 @@ describe('lvseg predict', () => {
     // Resized 64 → 32 → 64: the area stays within a ring of the true disc's.
     expect(Math.abs(big.lvAreaPx - disc(64, 32, 32, 12).reduce((n, v) => n + v, 0))).toBeLessThan(60);
     expect(summary.totals.images).toBe(4);
-    expect(summary.totals.lvAreaPx).toBe(summary.images.reduce((n: number, i: { lvAreaPx: number }) => n + i.lvAreaPx, 0));
+    expect(summary.totals.lvAreaPx).toBe(
+      summary.images.reduce((n: number, i: { lvAreaPx: number }) => n + i.lvAreaPx, 0),
+    );
     const contour = readFileSync(join(out, 'pngs_a-icontour-auto.txt'), 'utf8').trim().split('\n');
     expect(contour[0]).toMatch(/^\d+\.\d\d \d+\.\d\d$/);
     const overlay = decodePngGrey(readFileSync(join(out, 'pngs_a.overlay.png')));
@@ -62,7 +85,17 @@ describe('lvseg predict', () => {
 
   it('gives areas in mm² with --spacing for images that carry none', async () => {
     const out = join(dir, 'out-mm');
-    const { code } = await capture(['predict', join(dir, 'run'), join(dir, 'pngs', 'a.png'), '--out', out, '--spacing', '1.5,2', '--backend', 'cpu']);
+    const { code } = await capture([
+      'predict',
+      join(dir, 'run'),
+      join(dir, 'pngs', 'a.png'),
+      '--out',
+      out,
+      '--spacing',
+      '1.5,2',
+      '--backend',
+      'cpu',
+    ]);
     expect(code).toBe(0);
     const [a] = JSON.parse(readFileSync(join(out, 'predictions.json'), 'utf8')).images;
     expect(a.spacing).toEqual([1.5, 2]);

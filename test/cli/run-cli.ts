@@ -8,7 +8,10 @@ export const LVSEG = join(PACKAGE_ROOT, 'bin', 'lvseg.js');
 
 /** Builds dist/ when sources changed (the CLI runs from dist), as `npm test` does. */
 export function ensureBuilt(): void {
-  execFileSync('bash', [join(PACKAGE_ROOT, 'scripts', 'setup.sh')], { stdio: 'inherit', env: { ...process.env, LVSEG_SKIP_APT: '1', LVSEG_SKIP_NATIVE: '1' } });
+  execFileSync('bash', [join(PACKAGE_ROOT, 'scripts', 'setup.sh')], {
+    stdio: 'inherit',
+    env: { ...process.env, LVSEG_SKIP_APT: '1', LVSEG_SKIP_NATIVE: '1' },
+  });
 }
 
 export interface CliResult {

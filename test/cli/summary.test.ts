@@ -11,7 +11,12 @@ describe('lvseg summary', () => {
     const fcn = await runCli(['summary', '--model', 'fcn', '--json']);
     const summary = JSON.parse(fcn.stdout);
     expect(summary.totalParams).toBe(1_862_648);
-    expect(summary.layers.at(-1)).toEqual({ name: 'upsample', type: 'Conv2DTranspose', outputShape: [null, 256, 256, 2], params: 3846 });
+    expect(summary.layers.at(-1)).toEqual({
+      name: 'upsample',
+      type: 'Conv2DTranspose',
+      outputShape: [null, 256, 256, 2],
+      params: 3846,
+    });
   });
 
   it('prints the Keras-style table for a spec, and a bad spec fails naming layer and field', async () => {

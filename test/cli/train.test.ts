@@ -5,7 +5,26 @@ import { ensureBuilt, runCli } from './run-cli.js';
 import { tempDir } from '../temp.js';
 
 const TINY = 'test/training/tiny-model.json';
-const common = ['train', '--model-spec', TINY, '--train', 'synthetic:12:1:32', '--val', 'synthetic:4:100:32', '--epochs', '4', '--backend', 'cpu', '--scale', '1/255', '--batch-size', '2', '--lr', '0.01', '--no-tensorboard'];
+const common = [
+  'train',
+  '--model-spec',
+  TINY,
+  '--train',
+  'synthetic:12:1:32',
+  '--val',
+  'synthetic:4:100:32',
+  '--epochs',
+  '4',
+  '--backend',
+  'cpu',
+  '--scale',
+  '1/255',
+  '--batch-size',
+  '2',
+  '--lr',
+  '0.01',
+  '--no-tensorboard',
+];
 
 function epochsOf(runDir: string): { epoch: number; loss: number; val_dice: number }[] {
   return JSON.parse(readFileSync(join(runDir, 'history.json'), 'utf8')).epochs;
@@ -22,7 +41,8 @@ describe('lvseg train --resume after SIGKILL', () => {
     expect(r0.code, r0.stderr).toBe(0);
 
     const r1 = await runCli([...common, '--out', killed], (child) => {
-      // the epoch line is the last thing an epoch does (after its checkpoint): once epoch 2's line is out, epoch 3 is running
+      // the epoch line is the last thing an epoch does (after its checkpoint): once epoch 2's line is out, epoch 3 is
+      // running
       let seen = '';
       child.stdout!.on('data', (d) => {
         seen += d;

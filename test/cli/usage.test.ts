@@ -37,7 +37,16 @@ describe('lvseg --help and --version', () => {
       expect(r.out).toContain(`Usage: lvseg ${c.usage}`);
       for (const o of c.options) expect(r.out, `${c.name} --${o.name}`).toContain(`--${o.name}`);
     }
-    for (const name of ['predict', 'evaluate', 'plot', 'plot-model', 'report', 'data convert', 'data synth', 'data inspect']) {
+    for (const name of [
+      'predict',
+      'evaluate',
+      'plot',
+      'plot-model',
+      'report',
+      'data convert',
+      'data synth',
+      'data inspect',
+    ]) {
       expect((await captureCli([...name.split(' '), '--help'])).out, name).toContain('--overwrite');
     }
   });
@@ -46,24 +55,39 @@ describe('lvseg --help and --version', () => {
 describe('usage errors', () => {
   it('an unknown command names itself, and a group lists its subcommands', async () => {
     expect(await fails(['trian'])).toBe("lvseg: unknown command 'trian'; run 'lvseg --help' for the commands");
-    expect(await fails(['data', 'frobnicate'])).toBe("lvseg: unknown command 'data frobnicate'; 'data' takes one of: inspect, convert, synth; run 'lvseg --help' for the commands");
+    expect(await fails(['data', 'frobnicate'])).toBe(
+      "lvseg: unknown command 'data frobnicate'; 'data' takes one of: inspect, convert, synth; run 'lvseg --help' " +
+        'for the commands',
+    );
   });
 
   it('an unknown option, a missing value, a wrong type or choice each get one line', async () => {
-    expect(await fails(['train', '--epoch', '3'])).toBe("lvseg: unknown option --epoch for 'lvseg train'; run 'lvseg train --help' for the options");
+    expect(await fails(['train', '--epoch', '3'])).toBe(
+      "lvseg: unknown option --epoch for 'lvseg train'; run 'lvseg train --help' for the options",
+    );
     expect(await fails(['train', '--epochs'])).toBe('lvseg: --epochs needs a value (N)');
     expect(await fails(['train', '--epochs', '--lr', '0.1'])).toBe('lvseg: --epochs needs a value (N)');
     expect(await fails(['train', '--epochs', 'ten'])).toBe("lvseg: --epochs takes a number, not 'ten'");
-    expect(await fails(['train', '--optimizer', 'rmsprop'])).toBe("lvseg: --optimizer takes one of adam, sgd, not 'rmsprop'");
+    expect(await fails(['train', '--optimizer', 'rmsprop'])).toBe(
+      "lvseg: --optimizer takes one of adam, sgd, not 'rmsprop'",
+    );
     expect(await fails(['train', '--tensorboard=maybe'])).toBe("lvseg: --tensorboard takes true or false, not 'maybe'");
-    expect(await fails(['evaluate', 'run', '--data', 'synthetic:2', '--batch-size', '0'])).toBe('lvseg: --batch-size takes a positive integer, not 0');
+    expect(await fails(['evaluate', 'run', '--data', 'synthetic:2', '--batch-size', '0'])).toBe(
+      'lvseg: --batch-size takes a positive integer, not 0',
+    );
   });
 
   it('train checks its values and says what is missing', async () => {
     expect(await fails(['train', '--model', 'fcn'])).toMatch(/^lvseg: no training data: pass --train SRC/);
-    expect(await fails(['train', '--train', 'synthetic:4'])).toBe('lvseg: no model: pass --model NAME, --model-spec FILE or --preset');
-    expect(await fails(['train', '--model', 'fcn', '--train', 'synthetic:4', '--epochs', '0'])).toBe('lvseg: epochs must be a positive integer, got 0 (from config or the flags)');
-    expect(await fails(['train', '--model', 'fcn', '--train', 'synthetic:4', '--lr', '1e30'])).toBe('lvseg: lr must be a positive number no larger than 1, got 1e+30 (from config or the flags)');
+    expect(await fails(['train', '--train', 'synthetic:4'])).toBe(
+      'lvseg: no model: pass --model NAME, --model-spec FILE or --preset',
+    );
+    expect(await fails(['train', '--model', 'fcn', '--train', 'synthetic:4', '--epochs', '0'])).toBe(
+      'lvseg: epochs must be a positive integer, got 0 (from config or the flags)',
+    );
+    expect(await fails(['train', '--model', 'fcn', '--train', 'synthetic:4', '--lr', '1e30'])).toBe(
+      'lvseg: lr must be a positive number no larger than 1, got 1e+30 (from config or the flags)',
+    );
   });
 });
 
@@ -72,17 +96,27 @@ describe('lvseg train --config', () => {
     const file = join(tmp, 'config.json');
     writeFileSync(file, JSON.stringify({ model: 'fcn', train: 'synthetic:4', epochs: 0 }));
     // the file's bad value is named with the file; a flag over it wins and the next problem shows
-    expect(await fails(['train', '--config', file])).toBe(`lvseg: epochs must be a positive integer, got 0 (from ${file} or the flags)`);
-    expect(await fails(['train', '--config', file, '--epochs', '1', '--lr', '2'])).toBe(`lvseg: lr must be a positive number no larger than 1, got 2 (from ${file} or the flags)`);
+    expect(await fails(['train', '--config', file])).toBe(
+      `lvseg: epochs must be a positive integer, got 0 (from ${file} or the flags)`,
+    );
+    expect(await fails(['train', '--config', file, '--epochs', '1', '--lr', '2'])).toBe(
+      `lvseg: lr must be a positive number no larger than 1, got 2 (from ${file} or the flags)`,
+    );
   });
 
   it('refuses an unknown key, a file that is not a JSON object, and a missing file', async () => {
     const typo = join(tmp, 'typo.json');
     writeFileSync(typo, JSON.stringify({ model: 'fcn', batch_size: 4 }));
-    expect(await fails(['train', '--config', typo])).toMatch(new RegExp(`^lvseg: ${typo}: unknown key 'batch_size'; a training config takes model, modelSpec, `));
+    expect(await fails(['train', '--config', typo])).toMatch(
+      new RegExp(`^lvseg: ${typo}: unknown key 'batch_size'; a training config takes model, modelSpec, `),
+    );
     const list = join(tmp, 'list.json');
     writeFileSync(list, '[1, 2]');
-    expect(await fails(['train', '--config', list])).toBe(`lvseg: ${list}: cannot read the training config (not a JSON object)`);
-    expect(await fails(['train', '--config', join(tmp, 'absent.json')])).toMatch(/^lvseg: .*absent\.json: cannot read the training config \(ENOENT/);
+    expect(await fails(['train', '--config', list])).toBe(
+      `lvseg: ${list}: cannot read the training config (not a JSON object)`,
+    );
+    expect(await fails(['train', '--config', join(tmp, 'absent.json')])).toMatch(
+      /^lvseg: .*absent\.json: cannot read the training config \(ENOENT/,
+    );
   });
 });

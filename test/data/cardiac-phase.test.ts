@@ -37,14 +37,26 @@ describe('cardiacPhases', () => {
       ...named('C', [38, 46, 58]), // phases 18 and 6 (an ED slice without its ES partner)
     ]);
     expect([...phases]).toEqual([
-      ['A/IM-0001-0048', 'ES'], ['A/IM-0001-0059', 'ED'], ['A/IM-0001-0068', 'ES'], ['A/IM-0001-0079', 'ED'],
-      ['B/IM-0001-0001', 'ED'], ['B/IM-0001-0009', 'ES'], ['B/IM-0001-0021', 'ED'], ['B/IM-0001-0029', 'ES'],
-      ['C/IM-0001-0038', 'ED'], ['C/IM-0001-0046', 'ES'], ['C/IM-0001-0058', 'ED'],
+      ['A/IM-0001-0048', 'ES'],
+      ['A/IM-0001-0059', 'ED'],
+      ['A/IM-0001-0068', 'ES'],
+      ['A/IM-0001-0079', 'ED'],
+      ['B/IM-0001-0001', 'ED'],
+      ['B/IM-0001-0009', 'ES'],
+      ['B/IM-0001-0021', 'ED'],
+      ['B/IM-0001-0029', 'ES'],
+      ['C/IM-0001-0038', 'ED'],
+      ['C/IM-0001-0046', 'ES'],
+      ['C/IM-0001-0058', 'ED'],
     ]);
   });
 
   it('decides a patient with one contoured phase by its distance from the R wave, and skips other names', () => {
-    const phases = cardiacPhases([...named('D', [20, 40]), ...named('E', [7, 27]), { patient: 'p', name: 'p/slice-1' }]);
+    const phases = cardiacPhases([
+      ...named('D', [20, 40]),
+      ...named('E', [7, 27]),
+      { patient: 'p', name: 'p/slice-1' },
+    ]);
     expect(phases.get('D/IM-0001-0020')).toBe('ED');
     expect(phases.get('E/IM-0001-0007')).toBe('ES');
     expect(phases.has('p/slice-1')).toBe(false);
@@ -55,14 +67,20 @@ describe.skipIf(!hasData)('ED/ES on the shared Sunnybrook data', () => {
   it('gives every one of the 30 patients an ED phase with the larger expert LV area than its ES phase', async () => {
     for (const split of ['training', 'validation']) {
       const samples: { name: string; patient: string; area: number }[] = [];
-      for await (const s of readPngDataset(join(DATA, 'png', split))) samples.push({ name: s.name, patient: s.patient, area: foregroundArea(s.label) });
+      for await (const s of readPngDataset(join(DATA, 'png', split)))
+        samples.push({ name: s.name, patient: s.patient, area: foregroundArea(s.label) });
       const phases = cardiacPhases(samples);
       expect(phases.size).toBe(samples.length);
       const patients = new Set(samples.map((s) => s.patient));
       expect(patients.size).toBe(15);
       for (const patient of patients) {
         // Areas over the slice locations contoured at both phases, so extra basal ED slices do not count.
-        const at = (phase: string) => new Map(samples.filter((s) => s.patient === patient && phases.get(s.name) === phase).map((s) => [cinePosition(s.name)!.location, s.area]));
+        const at = (phase: string) =>
+          new Map(
+            samples
+              .filter((s) => s.patient === patient && phases.get(s.name) === phase)
+              .map((s) => [cinePosition(s.name)!.location, s.area]),
+          );
         const ed = at('ED');
         const es = at('ES');
         const both = [...ed.keys()].filter((l) => es.has(l));

@@ -40,7 +40,8 @@ export interface PhantomCineOptions {
 
 /** Row and column direction cosines of an oblique plane (orthonormal). */
 export const PHANTOM_ORIENTATION: [number, number, number, number, number, number] = (() => {
-  const t = 0.5, f = 0.6;
+  const t = 0.5,
+    f = 0.6;
   return [Math.cos(t), Math.sin(t), 0, -Math.sin(t) * Math.cos(f), Math.cos(t) * Math.cos(f), -Math.sin(f)];
 })();
 
@@ -50,7 +51,8 @@ export interface PhantomCine {
   volumesMl: number[];
   edPhase: number;
   esPhase: number;
-  /** Slice centres along the normal (mm), in order; slices 0 and last lie beyond the cuts (no LV; the atrium on the last with `atrium`). */
+  /** Slice centres along the normal (mm), in order; slices 0 and last lie beyond the cuts (no LV; the atrium on the
+   * last with `atrium`). */
   zMm: number[];
   /** The LV mask of a slice at a phase, as drawn in the images. */
   mask(slice: number, phase: number): Uint8Array;
@@ -60,9 +62,16 @@ export interface PhantomCine {
 }
 
 export function writePhantomCine(dir: string, options: PhantomCineOptions = {}): PhantomCine {
-  const S = options.slices ?? 12, P = options.phases ?? 20, N = options.size ?? 96, ps = options.pixelMm ?? 1.25;
-  const h = options.spacingMm ?? 8, c = options.longMm ?? 60, cut = options.cutMm ?? (S / 2 - 1) * h;
-  const edR = options.edRadiusMm ?? 28, esR = options.esRadiusMm ?? 20, aspect = options.aspect ?? 0.9;
+  const S = options.slices ?? 12,
+    P = options.phases ?? 20,
+    N = options.size ?? 96,
+    ps = options.pixelMm ?? 1.25;
+  const h = options.spacingMm ?? 8,
+    c = options.longMm ?? 60,
+    cut = options.cutMm ?? (S / 2 - 1) * h;
+  const edR = options.edRadiusMm ?? 28,
+    esR = options.esRadiusMm ?? 20,
+    aspect = options.aspect ?? 0.9;
   const ed = options.edPhase ?? 0;
   const hr = options.heartRate ?? 75;
   const rr = 60000 / hr;
@@ -72,10 +81,11 @@ export function writePhantomCine(dir: string, options: PhantomCineOptions = {}):
   const zMm = Array.from({ length: S }, (_, k) => (k - (S - 1) / 2) * h);
   const radius = (p: number): number => (edR + esR) / 2 + ((edR - esR) / 2) * Math.cos((2 * Math.PI * (p - ed)) / P);
   const volumesMl = Array.from({ length: P }, (_, p) => {
-    const a = radius(p), b = aspect * a;
+    const a = radius(p),
+      b = aspect * a;
     return (Math.PI * a * b * (2 * cut - (2 * cut ** 3) / (3 * c * c))) / 1000;
   });
-  const centre = [N / 2 * ps + 3, N / 2 * ps - 4];
+  const centre = [(N / 2) * ps + 3, (N / 2) * ps - 4];
   const omitted = new Set((options.omit ?? []).map(([s, p]) => `${s}:${p}`));
 
   // Strictly inside the systolic half: cos(π/2) is 6e-17, not 0, and would tip one quarter point over.
@@ -86,14 +96,16 @@ export function writePhantomCine(dir: string, options: PhantomCineOptions = {}):
     const atrial = options.atrium === true && slice === S - 1;
     if (Math.abs(z) > cut && !atrial) return out;
     // The atrial slice: the ventricle as at the cut in diastole, a round atrium 0.44 × the ED radius in systole
-    // (its area a third below the ventricle's at the switch, as on SCD0000401's slice 11; not enough to read as a jump).
+    // (its area a third below the ventricle's at the switch, as on SCD0000401's slice 11; not enough to read as a
+    // jump).
     const f = Math.sqrt(1 - (Math.min(Math.abs(z), cut) / c) ** 2);
     const atrialRadius = 0.44 * edR;
     const a = (atrial && systolic(p) ? atrialRadius : radius(p) * f) + grow;
     const b = (atrial && systolic(p) ? atrialRadius : aspect * radius(p) * f) + grow;
     for (let r = 0; r < N; r++) {
       for (let col = 0; col < N; col++) {
-        const x = (col + 0.5) * ps - centre[0]!, y = (r + 0.5) * ps - centre[1]!;
+        const x = (col + 0.5) * ps - centre[0]!,
+          y = (r + 0.5) * ps - centre[1]!;
         if ((x / a) ** 2 + (y / b) ** 2 <= 1) out[r * N + col] = 1;
       }
     }
@@ -104,23 +116,46 @@ export function writePhantomCine(dir: string, options: PhantomCineOptions = {}):
   const first = options.firstInstance ?? 1;
   for (let s = 0; s < S; s++) {
     // In-plane origin fixed in patient space: each slice's position is the same point moved along the normal.
-    const position: [number, number, number] = [-40 + zMm[s]! * normal[0]!, 25 + zMm[s]! * normal[1]!, 110 + zMm[s]! * normal[2]!];
+    const position: [number, number, number] = [
+      -40 + zMm[s]! * normal[0]!,
+      25 + zMm[s]! * normal[1]!,
+      110 + zMm[s]! * normal[2]!,
+    ];
     for (let p = 0; p < P; p++) {
       if (omitted.has(`${s}:${p}`)) continue;
-      const lv = ellipse(s, p, 0), wall = ellipse(s, p, 8);
+      const lv = ellipse(s, p, 0),
+        wall = ellipse(s, p, 8);
       const values = Array.from({ length: N * N }, (_, i) => (lv[i] ? 1000 : wall[i] ? 300 : 100));
       // Instances count from the last slice, so neither file names nor instance numbers follow the normal.
       const instance = first + (S - 1 - s) * P + p;
       const bytes = makeDicom({
-        rows: N, columns: N, bits: 16, values, spacing: [ps, ps], instanceNumber: instance, position, orientation: o,
+        rows: N,
+        columns: N,
+        bits: 16,
+        values,
+        spacing: [ps, ps],
+        instanceNumber: instance,
+        position,
+        orientation: o,
         triggerTime: options.noTriggerTime ? undefined : Number(((p * rr) / P + 0.37 * ((s * 7) % 5)).toFixed(3)),
-        seriesUid: uid, seriesDescription: 'phantom sax cine', sliceThickness: h, heartRate: hr, cardiacImages: P,
+        seriesUid: uid,
+        seriesDescription: 'phantom sax cine',
+        sliceThickness: h,
+        heartRate: hr,
+        cardiacImages: P,
       });
       writeFileSync(join(dir, `${instance}.dcm`), bytes);
     }
   }
   return {
-    dir, volumesMl, edPhase: ed, esPhase: (ed + P / 2) % P, zMm, rows: N, columns: N, pixelMm: ps,
+    dir,
+    volumesMl,
+    edPhase: ed,
+    esPhase: (ed + P / 2) % P,
+    zMm,
+    rows: N,
+    columns: N,
+    pixelMm: ps,
     mask: (slice, phase) => ellipse(slice, phase, 0),
   };
 }

@@ -34,7 +34,15 @@ export function fourLabelPhantoms(count: number, seed: number, size: number, per
       }
     }
     const patient = `four-p${String(Math.floor(n / perPatient)).padStart(3, '0')}`;
-    out.push({ name: `${patient}/slice-${String(n).padStart(4, '0')}`, patient, image, label, height: size, width: size, spacing: [1.5, 1.5] });
+    out.push({
+      name: `${patient}/slice-${String(n).padStart(4, '0')}`,
+      patient,
+      image,
+      label,
+      height: size,
+      width: size,
+      spacing: [1.5, 1.5],
+    });
   }
   return out;
 }
@@ -42,6 +50,9 @@ export function fourLabelPhantoms(count: number, seed: number, size: number, per
 /** The phantoms as an nnU-Net raw dataset in `dir` (an existing empty folder). */
 export function writeFourLabelDataset(dir: string, count: number, seed: number, size: number): Promise<WrittenDataset> {
   return writeNnunetDataset(dir, fourLabelPhantoms(count, seed, size), {
-    classes: FOUR_CLASSES, name: 'four-label phantoms', description: 'phantoms: background, lv, myocardium, rv', channel: 'MRI',
+    classes: FOUR_CLASSES,
+    name: 'four-label phantoms',
+    description: 'phantoms: background, lv, myocardium, rv',
+    channel: 'MRI',
   });
 }

@@ -3,7 +3,14 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { DataError } from '../../src/errors.js';
-import { createRng, decodeDicom, encodeLabExample, frameTfRecord, generatePhantom, openSource } from '../../src/data/index.js';
+import {
+  createRng,
+  decodeDicom,
+  encodeLabExample,
+  frameTfRecord,
+  generatePhantom,
+  openSource,
+} from '../../src/data/index.js';
 import { makeDicom } from './dicom-fixture.js';
 import { tempDir } from '../temp.js';
 
@@ -23,7 +30,9 @@ function mutate(bytes: Uint8Array, rng: ReturnType<typeof createRng>): Uint8Arra
 
 /** Everything but a DataError is a failure of the reader, reported with the mutation's number. */
 function classify(err: unknown, i: number): string {
-  return err instanceof DataError ? 'DataError' : `mutation ${i}: ${(err as Error)?.constructor?.name}: ${(err as Error)?.message ?? String(err)}`;
+  return err instanceof DataError
+    ? 'DataError'
+    : `mutation ${i}: ${(err as Error)?.constructor?.name}: ${(err as Error)?.message ?? String(err)}`;
 }
 
 describe('bad input', () => {
@@ -41,7 +50,8 @@ describe('bad input', () => {
       try {
         const source = await openSource(file);
         for await (const s of source.samples()) {
-          if (s.image.length !== s.height * s.width) throw new Error(`sample with ${s.image.length} pixels for ${s.height}x${s.width}`);
+          if (s.image.length !== s.height * s.width)
+            throw new Error(`sample with ${s.image.length} pixels for ${s.height}x${s.width}`);
         }
       } catch (err) {
         outcome = classify(err, i);
@@ -53,7 +63,16 @@ describe('bad input', () => {
   });
 
   it('a few hundred mutations of a DICOM give only DataErrors or a decoded image', () => {
-    const valid = makeDicom({ rows: 8, columns: 8, bits: 16, values: Array.from({ length: 64 }, (_, i) => i * 10), spacing: [1.4, 1.4], instanceNumber: 3, slope: 1, intercept: 0 });
+    const valid = makeDicom({
+      rows: 8,
+      columns: 8,
+      bits: 16,
+      values: Array.from({ length: 64 }, (_, i) => i * 10),
+      spacing: [1.4, 1.4],
+      instanceNumber: 3,
+      slope: 1,
+      intercept: 0,
+    });
     const rng = createRng(99);
     const outcomes = new Map<string, number>();
     for (let i = 0; i < 300; i++) {

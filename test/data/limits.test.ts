@@ -32,7 +32,12 @@ function zeroPng(width: number, height: number): Uint8Array {
   // rows of (filter 0, zeros): compressed from one row repeated, without holding the whole image
   const row = Buffer.alloc(width + 1);
   const idat = deflateSync(Buffer.concat(Array.from({ length: Math.min(height, 64) }, () => row)));
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', idat), chunk('IEND', new Uint8Array(0))]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', idat),
+    chunk('IEND', new Uint8Array(0)),
+  ]);
 }
 
 describe('image limits', () => {
@@ -40,7 +45,12 @@ describe('image limits', () => {
     const bytes = zeroPng(30000, 30000);
     expect(bytes.length).toBeLessThan(2_000_000);
     expect(() => decodePngGrey(bytes, 'bomb.png')).toThrow(DataError);
-    expect(() => decodePngGrey(bytes, 'bomb.png')).toThrow(/^bomb\.png: a 30000x30000 image is larger than lvseg reads \(at most 16 M pixels, e\.g\. 4096x4096\); resize it first$/);
+    expect(() => decodePngGrey(bytes, 'bomb.png')).toThrow(
+      new RegExp(
+        String.raw`^bomb\.png: a 30000x30000 image is larger than lvseg reads \(at most 16 M pixels, e\.g\. ` +
+          String.raw`4096x4096\); resize it first$`,
+      ),
+    );
     expect(() => decodePngGrey(zeroPng(20000, 1), 'wide.png')).toThrow(/wide\.png: a 20000x1 image is larger/);
   });
 
@@ -58,7 +68,10 @@ describe('image limits', () => {
     writeFileSync(file, '');
     // a sparse file: its size, not its bytes
     truncateSync(file, MAX_IMAGE_FILE_BYTES + 1);
-    await expect(readPngSlice(file)).rejects.toThrow(`${file}: ${MAX_IMAGE_FILE_BYTES + 1} bytes, more than lvseg reads as one PNG image (${MAX_IMAGE_FILE_BYTES} bytes = 256 MB); is it the right file?`);
+    await expect(readPngSlice(file)).rejects.toThrow(
+      `${file}: ${MAX_IMAGE_FILE_BYTES + 1} bytes, more than lvseg reads as one PNG image ` +
+        `(${MAX_IMAGE_FILE_BYTES} bytes = 256 MB); is it the right file?`,
+    );
   });
 });
 
@@ -88,8 +101,14 @@ describe('link.csv', () => {
     mkdirSync(join(dir, 'dicoms', 'SCD0000101'), { recursive: true });
     mkdirSync(join(dir, 'contourfiles', 'SC-HF-I-1', 'i-contours'), { recursive: true });
     writeFileSync(join(dir, 'link.csv'), link);
-    writeFileSync(join(dir, 'dicoms', 'SCD0000101', '7.dcm'), makeDicom({ rows: 16, columns: 16, bits: 16, values: Array(256).fill(100), instanceNumber: 7 }));
-    writeFileSync(join(dir, 'contourfiles', 'SC-HF-I-1', 'i-contours', 'IM-0001-0007-icontour-manual.txt'), '4 4\n12 4\n12 12\n4 12\n');
+    writeFileSync(
+      join(dir, 'dicoms', 'SCD0000101', '7.dcm'),
+      makeDicom({ rows: 16, columns: 16, bits: 16, values: Array(256).fill(100), instanceNumber: 7 }),
+    );
+    writeFileSync(
+      join(dir, 'contourfiles', 'SC-HF-I-1', 'i-contours', 'IM-0001-0007-icontour-manual.txt'),
+      '4 4\n12 4\n12 12\n4 12\n',
+    );
     return dir;
   }
 
@@ -97,20 +116,33 @@ describe('link.csv', () => {
     const dir = dicomFolder('dup', 'patient_id,original_id\nSCD0000101,SC-HF-I-1\nSCD0000101,SC-HF-I-1\n');
     const source = await openSource(dir);
     expect((await readAllSamples(source)).map((s) => s.name)).toEqual(['SC-HF-I-01/IM-0001-0007']);
-    expect(source.report!.warnings).toEqual([`${join(dir, 'link.csv')}:3: repeats line 2 ('SCD0000101,SC-HF-I-1'); read once`]);
+    expect(source.report!.warnings).toEqual([
+      `${join(dir, 'link.csv')}:3: repeats line 2 ('SCD0000101,SC-HF-I-1'); read once`,
+    ]);
   });
 
   it('a folder or an id linked twice differently is an error naming both lines', () => {
     const a = dicomFolder('twofold', 'patient_id,original_id\nSCD0000101,SC-HF-I-1\nSCD0000101,SC-HF-I-2\n');
-    expect(() => readLinkCsv(a)).toThrow(/link\.csv:3: DICOM folder 'SCD0000101' is linked to 'SC-HF-I-1' on line 2 and to 'SC-HF-I-2' here; keep one/);
+    expect(() => readLinkCsv(a)).toThrow(
+      /link\.csv:3: DICOM folder 'SCD0000101' is linked to 'SC-HF-I-1' on line 2 and to 'SC-HF-I-2' here; keep one/,
+    );
     const b = dicomFolder('twoid', 'patient_id,original_id\nSCD0000101,SC-HF-I-1\nSCD0000102,SC-HF-I-1\n');
-    expect(() => readLinkCsv(b)).toThrow(/link\.csv:3: challenge id 'SC-HF-I-1' is linked to 'SCD0000101' on line 2 and to 'SCD0000102' here/);
+    expect(() => readLinkCsv(b)).toThrow(
+      /link\.csv:3: challenge id 'SC-HF-I-1' is linked to 'SCD0000101' on line 2 and to 'SCD0000102' here/,
+    );
   });
 
   it('ids and folders that leave the dataset folder are refused', () => {
-    for (const [row, bad] of [['SCD0000101,../../../etc', "challenge id '../../../etc'"], ['../../x,SC-HF-I-1', "DICOM folder '../../x'"], ['..,SC-HF-I-1', "DICOM folder '..'"], ['SCD0000101,/etc', "challenge id '/etc'"]] as const) {
+    for (const [row, bad] of [
+      ['SCD0000101,../../../etc', "challenge id '../../../etc'"],
+      ['../../x,SC-HF-I-1', "DICOM folder '../../x'"],
+      ['..,SC-HF-I-1', "DICOM folder '..'"],
+      ['SCD0000101,/etc', "challenge id '/etc'"],
+    ] as const) {
       const dir = dicomFolder(`escape-${Math.random().toString(36).slice(2)}`, `patient_id,original_id\n${row}\n`);
-      expect(() => readLinkCsv(dir)).toThrow(`link.csv:2: ${bad} is not a plain folder name; link.csv names folders inside ${dir}, not paths`);
+      expect(() => readLinkCsv(dir)).toThrow(
+        `link.csv:2: ${bad} is not a plain folder name; link.csv names folders inside ${dir}, not paths`,
+      );
     }
   });
 });

@@ -58,13 +58,27 @@ describe('Dataset', () => {
     expect(await collect(Dataset.from(range(5)).skip(3).iterate(0))).toEqual([3, 4]);
     expect(await collect(Dataset.from(range(5)).repeat(2).iterate(0))).toEqual([0, 1, 2, 3, 4, 0, 1, 2, 3, 4]);
     expect(await collect(Dataset.from(range(5)).repeat().take(7).iterate(0))).toEqual([0, 1, 2, 3, 4, 0, 1]);
-    expect(await collect(Dataset.from(range(3)).map((x) => x * 10).iterate(0))).toEqual([0, 10, 20]);
-    const batches = await collect(Dataset.fromSource(syntheticSource(5, 0, 16)).batch(2).iterate(0));
+    expect(
+      await collect(
+        Dataset.from(range(3))
+          .map((x) => x * 10)
+          .iterate(0),
+      ),
+    ).toEqual([0, 10, 20]);
+    const batches = await collect(
+      Dataset.fromSource(syntheticSource(5, 0, 16))
+        .batch(2)
+        .iterate(0),
+    );
     expect(batches.map((b) => b.size)).toEqual([2, 2, 1]);
     expect(batches[0]!.images.length).toBe(2 * 16 * 16);
     expect(Array.from(batches[0]!.images.subarray(256, 512))).toEqual(Array.from(generatePhantom(1, 16).image));
     expect(batches[1]!.names).toEqual([generatePhantom(2, 16).name, generatePhantom(3, 16).name]);
-    const dropped = await collect(Dataset.fromSource(syntheticSource(5, 0, 16)).batch(2, { dropRemainder: true }).iterate(0));
+    const dropped = await collect(
+      Dataset.fromSource(syntheticSource(5, 0, 16))
+        .batch(2, { dropRemainder: true })
+        .iterate(0),
+    );
     expect(dropped.length).toBe(2);
   });
 
@@ -118,7 +132,9 @@ describe('splitSamples', () => {
   });
 
   it('refuses a patient split of one patient and a fraction outside (0, 1)', () => {
-    expect(() => splitSamples(samples.slice(0, 10), { by: 'patient', valFraction: 0.2, seed: 1 })).toThrow(/one patient/);
+    expect(() => splitSamples(samples.slice(0, 10), { by: 'patient', valFraction: 0.2, seed: 1 })).toThrow(
+      /one patient/,
+    );
     expect(() => splitSamples(samples, { by: 'random', valFraction: 1, seed: 1 })).toThrow(/between 0 and 1/);
   });
 });

@@ -1,7 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Dataset, encodeLabExample, openSource, readAllSamples, readPngSlice, writeTfRecords } from '../../src/data/index.js';
+import {
+  Dataset,
+  encodeLabExample,
+  openSource,
+  readAllSamples,
+  readPngSlice,
+  writeTfRecords,
+} from '../../src/data/index.js';
 import { tempDir } from '../temp.js';
 
 // The shared Sunnybrook subset lives beside the worktree; these checks skip without it.
@@ -14,9 +21,12 @@ const meanLvFraction = (samples: { label: Uint8Array }[]): number =>
 
 /** Dice of two binary masks (local to this test; the project's diceCoefficient lives in src/evaluation). */
 function dice(a: Uint8Array, b: Uint8Array): number {
-  let inter = 0, sa = 0, sb = 0;
+  let inter = 0,
+    sa = 0,
+    sb = 0;
   for (let i = 0; i < a.length; i++) {
-    const x = a[i]! > 0 ? 1 : 0, y = b[i]! > 0 ? 1 : 0;
+    const x = a[i]! > 0 ? 1 : 0,
+      y = b[i]! > 0 ? 1 : 0;
     inter += x & y;
     sa += x;
     sb += y;
@@ -25,7 +35,9 @@ function dice(a: Uint8Array, b: Uint8Array): number {
 }
 
 describe.skipIf(!hasData)('the shared Sunnybrook data', () => {
-  const split = hasData ? (JSON.parse(readFileSync(join(DATA, 'tfrecords', 'split.json'), 'utf8')) as { train: string[]; val: string[] }) : { train: [], val: [] };
+  const split = hasData
+    ? (JSON.parse(readFileSync(join(DATA, 'tfrecords', 'split.json'), 'utf8')) as { train: string[]; val: string[] })
+    : { train: [], val: [] };
 
   it('reads 234 training and 26 validation samples whose names match split.json', async () => {
     const train = await readAllSamples(await openSource(join(DATA, 'tfrecords', 'train_images.tfrecords.gz')));
@@ -45,15 +57,24 @@ describe.skipIf(!hasData)('the shared Sunnybrook data', () => {
     const samples = await readAllSamples(source);
     expect(samples.length).toBe(96);
     expect(source.report?.skipped).toBe(0);
-    expect(new Set(samples.map((s) => s.patient))).toEqual(new Set(['SC-HF-I-01', 'SC-HF-I-02', 'SC-HF-I-04', 'SC-HF-I-05', 'SC-HF-I-06']));
-    let compared = 0, identical = 0, worst = 1;
+    expect(new Set(samples.map((s) => s.patient))).toEqual(
+      new Set(['SC-HF-I-01', 'SC-HF-I-02', 'SC-HF-I-04', 'SC-HF-I-05', 'SC-HF-I-06']),
+    );
+    let compared = 0,
+      identical = 0,
+      worst = 1;
     for (const s of samples) {
       expect(s.spacing![0]).toBeGreaterThan(1.2);
       const [c, slice] = s.name.split('/');
-      const file = ['training', 'validation'].map((p) => join(DATA, 'png', p, 'masks', 'endo', c!, `${slice}.png`)).find(existsSync);
+      const file = ['training', 'validation']
+        .map((p) => join(DATA, 'png', p, 'masks', 'endo', c!, `${slice}.png`))
+        .find(existsSync);
       if (!file) continue;
       const png = (await readPngSlice(file)).pixels;
-      const d = dice(s.label, Uint8Array.from(png, (v) => (v > 0 ? 1 : 0)));
+      const d = dice(
+        s.label,
+        Uint8Array.from(png, (v) => (v > 0 ? 1 : 0)),
+      );
       worst = Math.min(worst, d);
       compared++;
       if (d === 1) identical++;
@@ -64,17 +85,23 @@ describe.skipIf(!hasData)('the shared Sunnybrook data', () => {
     expect(identical).toBe(96);
   });
 
-  it('round-trips PNG -> TFRecord -> samples pixel for pixel (the first 16 validation slices; all, gzip, in test/long)', async () => {
-    const png = await Dataset.fromSource(await openSource(join(DATA, 'png', 'validation'))).take(16).toArray();
-    const file = join(tempDir('lvseg-rt-'), 'val.tfrecords');
-    await writeTfRecords(file, png.map(encodeLabExample));
-    const back = await readAllSamples(await openSource(file));
-    expect(back.length).toBe(png.length);
-    for (let i = 0; i < png.length; i++) {
-      expect(back[i]!.name).toBe(png[i]!.name);
-      expect(back[i]!.patient).toBe(png[i]!.patient);
-      expect(Buffer.from(back[i]!.image.buffer).equals(Buffer.from(png[i]!.image.buffer))).toBe(true);
-      expect(Buffer.from(back[i]!.label).equals(Buffer.from(png[i]!.label))).toBe(true);
-    }
-  });
+  it(
+    'round-trips PNG -> TFRecord -> samples pixel for pixel (the first 16 validation slices; all, gzip, in ' +
+      'test/long)',
+    async () => {
+      const png = await Dataset.fromSource(await openSource(join(DATA, 'png', 'validation')))
+        .take(16)
+        .toArray();
+      const file = join(tempDir('lvseg-rt-'), 'val.tfrecords');
+      await writeTfRecords(file, png.map(encodeLabExample));
+      const back = await readAllSamples(await openSource(file));
+      expect(back.length).toBe(png.length);
+      for (let i = 0; i < png.length; i++) {
+        expect(back[i]!.name).toBe(png[i]!.name);
+        expect(back[i]!.patient).toBe(png[i]!.patient);
+        expect(Buffer.from(back[i]!.image.buffer).equals(Buffer.from(png[i]!.image.buffer))).toBe(true);
+        expect(Buffer.from(back[i]!.label).equals(Buffer.from(png[i]!.label))).toBe(true);
+      }
+    },
+  );
 });

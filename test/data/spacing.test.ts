@@ -29,13 +29,19 @@ describe('pixel spacing', () => {
   it('parses --spacing as square or row,column millimetres and rejects the rest in one line', () => {
     expect(parsePixelSpacing('1.367')).toEqual([1.367, 1.367]);
     expect(parsePixelSpacing('1.4,1.2')).toEqual([1.4, 1.2]);
-    for (const bad of ['', '0', '-1', 'abc', '1,2,3', '1,']) expect(() => parsePixelSpacing(bad)).toThrow(/--spacing: .* is not a pixel spacing; write millimetres per pixel/);
+    for (const bad of ['', '0', '-1', 'abc', '1,2,3', '1,'])
+      expect(() => parsePixelSpacing(bad)).toThrow(/--spacing: .* is not a pixel spacing; write millimetres per pixel/);
   });
 
   it('reads spacing.csv in both forms and names the line at fault', () => {
-    expect([...parseSpacingCsv('case,spacing_mm\nP1,1.25\n\n# comment\nP2,1.5\n', 'f.csv')]).toEqual([['P1', [1.25, 1.25]], ['P2', [1.5, 1.5]]]);
+    expect([...parseSpacingCsv('case,spacing_mm\nP1,1.25\n\n# comment\nP2,1.5\n', 'f.csv')]).toEqual([
+      ['P1', [1.25, 1.25]],
+      ['P2', [1.5, 1.5]],
+    ]);
     expect([...parseSpacingCsv('case,row_mm,column_mm\r\nP1,1.4,1.2\r\n', 'f.csv')]).toEqual([['P1', [1.4, 1.2]]]);
-    expect(() => parseSpacingCsv('patient,mm\nP1,1\n', 'f.csv')).toThrow(/f\.csv: the first line must be 'case,spacing_mm' or 'case,row_mm,column_mm'/);
+    expect(() => parseSpacingCsv('patient,mm\nP1,1\n', 'f.csv')).toThrow(
+      /f\.csv: the first line must be 'case,spacing_mm' or 'case,row_mm,column_mm'/,
+    );
     expect(() => parseSpacingCsv('case,spacing_mm\nP1,1\nP2,zero\n', 'f.csv')).toThrow(/f\.csv line 3: 'P2,zero'/);
     expect(() => parseSpacingCsv('case,spacing_mm\nP1,1\nP1,2\n', 'f.csv')).toThrow(/case 'P1' is listed twice/);
   });
@@ -45,14 +51,20 @@ describe('pixel spacing', () => {
     writeDataset(root);
     writeFileSync(join(root, 'spacing.csv'), 'case,spacing_mm\nP1,1.25\nP2,1.5\n');
     const own = await readAllSamples(await openSource(root, { spacing: [9, 9] }));
-    expect(own.map((s) => s.spacing)).toEqual([[1.25, 1.25], [1.5, 1.5]]);
+    expect(own.map((s) => s.spacing)).toEqual([
+      [1.25, 1.25],
+      [1.5, 1.5],
+    ]);
 
     const bare = join(dir, 'bare');
     writeDataset(bare);
     expect((await readAllSamples(await openSource(bare))).map((s) => s.spacing)).toEqual([undefined, undefined]);
     const given = await openSource(bare, { spacing: [1.367, 1.367] });
     expect(given.description).toMatch(/spacing 1\.367 mm where the source has none/);
-    expect((await readAllSamples(given)).map((s) => s.spacing)).toEqual([[1.367, 1.367], [1.367, 1.367]]);
+    expect((await readAllSamples(given)).map((s) => s.spacing)).toEqual([
+      [1.367, 1.367],
+      [1.367, 1.367],
+    ]);
     const synthetic = await readAllSamples(await openSource('synthetic:1:0:16', { spacing: [2, 1] }));
     expect(synthetic[0]!.spacing).toEqual([2, 1]);
   });
@@ -61,6 +73,8 @@ describe('pixel spacing', () => {
     const root = join(dir, 'partial');
     writeDataset(root);
     writeFileSync(join(root, 'spacing.csv'), 'case,spacing_mm\nP1,1.25\n');
-    await expect(readAllSamples(await openSource(root))).rejects.toThrow(/spacing\.csv: no row for case 'P2'; list every case/);
+    await expect(readAllSamples(await openSource(root))).rejects.toThrow(
+      /spacing\.csv: no row for case 'P2'; list every case/,
+    );
   });
 });

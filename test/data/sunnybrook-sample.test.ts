@@ -44,7 +44,12 @@ describe('the Sunnybrook sample in the repository', () => {
       for (const s of sample) {
         const full = shared.get(s.name)!;
         expect(foregroundArea(s.label), s.name).toBe(foregroundArea(full.label));
-        for (const [r, c] of [[0, 0], [64, 37], [127, 127]] as const) expect(s.image[r * 128 + c]).toBe(full.image[(r + 64) * 256 + c + 64]);
+        for (const [r, c] of [
+          [0, 0],
+          [64, 37],
+          [127, 127],
+        ] as const)
+          expect(s.image[r * 128 + c]).toBe(full.image[(r + 64) * 256 + c + 64]);
       }
     }
   });

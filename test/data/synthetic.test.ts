@@ -17,11 +17,17 @@ describe('generatePhantom', () => {
       const p = generatePhantom(seed);
       expect(p.height).toBe(256);
       expect(p.image.length).toBe(256 * 256);
-      let lv = 0, lvSum = 0, otherSum = 0, bad = 0;
+      let lv = 0,
+        lvSum = 0,
+        otherSum = 0,
+        bad = 0;
       for (let i = 0; i < p.image.length; i++) {
         const v = p.image[i]!;
         if (!(Number.isInteger(v) && v >= 0 && v <= 255)) bad++;
-        if (p.label[i]) { lv++; lvSum += v; } else otherSum += v;
+        if (p.label[i]) {
+          lv++;
+          lvSum += v;
+        } else otherSum += v;
       }
       expect(bad).toBe(0);
       expect(lv).toBeGreaterThan(50);
@@ -45,7 +51,11 @@ describe('openSource synthetic', () => {
     const src = await openSource('synthetic:3:10:32', { scale: 1 / 255 });
     expect(src.kind).toBe('synthetic');
     const samples = await readAllSamples(src);
-    expect(samples.map((s) => s.name)).toEqual(['synthetic-p001/slice-0010', 'synthetic-p001/slice-0011', 'synthetic-p001/slice-0012']);
+    expect(samples.map((s) => s.name)).toEqual([
+      'synthetic-p001/slice-0010',
+      'synthetic-p001/slice-0011',
+      'synthetic-p001/slice-0012',
+    ]);
     expect(samples[0]!.width).toBe(32);
     const raw = generatePhantom(10, 32).image;
     expect(samples[0]!.image[100]).toBeCloseTo(raw[100]! / 255, 6);
@@ -72,7 +82,9 @@ describe('openSource with several sources', () => {
   });
 
   it('rejects a slice listed twice and an empty part, naming them', async () => {
-    await expect(readAllSamples(await openSource('synthetic:3:0:32,synthetic:2:2:32'))).rejects.toThrow(/sample 'synthetic-p000\/slice-0002' is in both .*seeds 0\.\.2.* and .*seeds 2\.\.3/);
+    await expect(readAllSamples(await openSource('synthetic:3:0:32,synthetic:2:2:32'))).rejects.toThrow(
+      /sample 'synthetic-p000\/slice-0002' is in both .*seeds 0\.\.2.* and .*seeds 2\.\.3/,
+    );
     await expect(openSource('synthetic:2,')).rejects.toThrow(/has an empty part/);
     await expect(openSource('synthetic:2,/nonexistent/x')).rejects.toThrow(/source '\/nonexistent\/x' does not exist/);
   });

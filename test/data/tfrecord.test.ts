@@ -84,14 +84,18 @@ describe('TFRecord framing', () => {
     const bytes = Buffer.from(frameTfRecord(enc('first')));
     bytes[0] ^= 0x40;
     writeFileSync(file, bytes);
-    expect((await failure(file)).message).toBe(`${file}: record 0 at byte 0: length CRC mismatch (not a TFRecord file, or a corrupt one)`);
+    expect((await failure(file)).message).toBe(
+      `${file}: record 0 at byte 0: length CRC mismatch (not a TFRecord file, or a corrupt one)`,
+    );
   });
 
   it('says a cut-off file is truncated, in the header or the data', async () => {
     const whole = Buffer.concat([frameTfRecord(enc('first')), frameTfRecord(enc('second'))]);
     const cutData = join(tmp, 'cut-data.tfrecords');
     writeFileSync(cutData, whole.subarray(0, whole.length - 3));
-    expect((await failure(cutData)).message).toBe(`${cutData}: truncated: record 1 at byte 21 needs 22 bytes, only 19 remain`);
+    expect((await failure(cutData)).message).toBe(
+      `${cutData}: truncated: record 1 at byte 21 needs 22 bytes, only 19 remain`,
+    );
     const cutHeader = join(tmp, 'cut-header.tfrecords');
     writeFileSync(cutHeader, whole.subarray(0, 21 + 5));
     expect((await failure(cutHeader)).message).toMatch(/truncated: record 1 at byte 21 needs 12 bytes, only 5 remain/);
@@ -106,17 +110,21 @@ describe('TFRecord framing', () => {
     expect(err.message).toContain(file);
   });
 
-  it('reads a Blob as the lab page does (gzip through DecompressionStream) to the records readTfRecords reads', async () => {
-    const records = ['one', '', 'three'.repeat(100_000)];
-    const gz = join(tmp, 'blob.tfrecords.gz');
-    await writeTfRecords(gz, records.map(enc), { gzip: true });
-    const fromBlob: string[] = [];
-    for await (const r of readTfRecordBlob(new Blob([readFileSync(gz)]), 'picked.tfrecords.gz')) fromBlob.push(new TextDecoder().decode(r));
-    expect(fromBlob).toEqual(await readAll(gz));
-    const cut = gzipSync(frameTfRecord(enc('payload'.repeat(100))));
-    const blobFailure = async (): Promise<void> => {
-      for await (const _ of readTfRecordBlob(new Blob([cut.subarray(0, cut.length - 8)]), 'cut.tfrecords.gz')) void _;
-    };
-    await expect(blobFailure()).rejects.toThrow(/^cut\.tfrecords\.gz: /);
-  });
+  it(
+    'reads a Blob as the lab page does (gzip through DecompressionStream) to the records readTfRecords ' + 'reads',
+    async () => {
+      const records = ['one', '', 'three'.repeat(100_000)];
+      const gz = join(tmp, 'blob.tfrecords.gz');
+      await writeTfRecords(gz, records.map(enc), { gzip: true });
+      const fromBlob: string[] = [];
+      for await (const r of readTfRecordBlob(new Blob([readFileSync(gz)]), 'picked.tfrecords.gz'))
+        fromBlob.push(new TextDecoder().decode(r));
+      expect(fromBlob).toEqual(await readAll(gz));
+      const cut = gzipSync(frameTfRecord(enc('payload'.repeat(100))));
+      const blobFailure = async (): Promise<void> => {
+        for await (const _ of readTfRecordBlob(new Blob([cut.subarray(0, cut.length - 8)]), 'cut.tfrecords.gz')) void _;
+      };
+      await expect(blobFailure()).rejects.toThrow(/^cut\.tfrecords\.gz: /);
+    },
+  );
 });

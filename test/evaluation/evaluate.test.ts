@@ -13,7 +13,15 @@ beforeAll(async () => {
 });
 
 function sample(name: string, image: number[], label: number[], spacing?: [number, number]): Sample {
-  return { name, patient: name.slice(0, 1), image: Float32Array.from(image), label: Uint8Array.from(label), height: 2, width: 2, spacing };
+  return {
+    name,
+    patient: name.slice(0, 1),
+    image: Float32Array.from(image),
+    label: Uint8Array.from(label),
+    height: 2,
+    width: 2,
+    spacing,
+  };
 }
 
 // Predictions are image > 0.5.
@@ -109,12 +117,28 @@ describe('evaluateModel', () => {
   });
 
   it('refuses images of another size than the model input, naming the image', async () => {
-    const big: Sample = { ...a, name: 'big', image: new Float32Array(9), label: new Uint8Array(9), height: 3, width: 3 };
-    await expect(evaluateModel(thresholdModel(2, 2), [big])).rejects.toThrow(/big: image is 3×3 but the model takes 2×2/);
+    const big: Sample = {
+      ...a,
+      name: 'big',
+      image: new Float32Array(9),
+      label: new Uint8Array(9),
+      height: 3,
+      width: 3,
+    };
+    await expect(evaluateModel(thresholdModel(2, 2), [big])).rejects.toThrow(
+      /big: image is 3×3 but the model takes 2×2/,
+    );
   });
 
   it('evaluates images of several sizes with a fully convolutional model of free size', async () => {
-    const big: Sample = { ...a, name: 'big', image: new Float32Array(9).fill(1), label: new Uint8Array(9).fill(1), height: 3, width: 3 };
+    const big: Sample = {
+      ...a,
+      name: 'big',
+      image: new Float32Array(9).fill(1),
+      label: new Uint8Array(9).fill(1),
+      height: 3,
+      width: 3,
+    };
     const { metrics } = await evaluateModel(thresholdModel(null, null), [a, big], { batchSize: 4 });
     expect(metrics.count).toBe(2);
     expect(metrics.dice).toBeCloseTo((3 / 4 + 1) / 2, 12);
@@ -123,12 +147,26 @@ describe('evaluateModel', () => {
 
 describe('scoresLoss', () => {
   it('gives log-sum-exp minus the label logit, averaged over pixels, from logits', async () => {
-    const loss = await scoresLoss(getLoss('sparse-ce'), Float32Array.from([0, 0, 2, 0]), [Uint8Array.from([1, 0])], 1, 2, 'logits');
+    const loss = await scoresLoss(
+      getLoss('sparse-ce'),
+      Float32Array.from([0, 0, 2, 0]),
+      [Uint8Array.from([1, 0])],
+      1,
+      2,
+      'logits',
+    );
     expect(loss).toBeCloseTo((Math.log(2) + Math.log(1 + Math.exp(-2))) / 2, 6);
   });
 
   it('gives −log p of the label from probabilities, clipped as Keras clips them', async () => {
-    const loss = await scoresLoss(getLoss('sparse-ce'), Float32Array.from([0.25, 0.75, 1, 0]), [Uint8Array.from([1, 1])], 1, 2, 'probabilities');
+    const loss = await scoresLoss(
+      getLoss('sparse-ce'),
+      Float32Array.from([0.25, 0.75, 1, 0]),
+      [Uint8Array.from([1, 1])],
+      1,
+      2,
+      'probabilities',
+    );
     expect(loss).toBeCloseTo((-Math.log(0.75) - Math.log(1e-7)) / 2, 4);
   });
 

@@ -7,7 +7,14 @@ export function disc(size: number, cx: number, cy: number, radius: number): Uint
   return m;
 }
 
-export function rect(height: number, width: number, top: number, left: number, bottom: number, right: number): Uint8Array {
+export function rect(
+  height: number,
+  width: number,
+  top: number,
+  left: number,
+  bottom: number,
+  right: number,
+): Uint8Array {
   const m = new Uint8Array(height * width);
   for (let y = top; y <= bottom; y++) for (let x = left; x <= right; x++) m[y * width + x] = 1;
   return m;

@@ -23,7 +23,10 @@ describe.skipIf(!hasData)('contours on the Sunnybrook expert contours', () => {
 
   it('traces a filled expert contour back to within a quarter pixel of the expert contour', async () => {
     const dir = join(DATA, 'contourfiles', 'SC-HF-I-2', 'i-contours');
-    const files = readdirSync(dir).filter((f) => f.endsWith('.txt')).sort().slice(0, 4);
+    const files = readdirSync(dir)
+      .filter((f) => f.endsWith('.txt'))
+      .sort()
+      .slice(0, 4);
     expect(files.length).toBeGreaterThan(0);
     for (const f of files) {
       const expert = await readContourFile(join(dir, f));
@@ -47,7 +50,10 @@ describe.skipIf(!hasData)('contours on the Sunnybrook expert contours', () => {
     }
     const model = thresholdModel(256, 256);
     const mm = await evaluateModel(model, samples);
-    const px = await evaluateModel(model, samples.map(({ spacing: _, ...rest }) => rest));
+    const px = await evaluateModel(
+      model,
+      samples.map(({ spacing: _, ...rest }) => rest),
+    );
     expect(mm.metrics.unit).toBe('mm');
     expect(px.metrics.unit).toBe('px');
     const [sr, sc] = samples[0]!.spacing!;
@@ -62,7 +68,12 @@ describe.skipIf(!hasData)('contours on the Sunnybrook expert contours', () => {
 
   it('reads a DICOM file for predict with its spacing, giving areas in mm²', async () => {
     const folder = join(DATA, 'dicoms', 'SCD0000201');
-    const file = join(folder, readdirSync(folder).filter((f) => f.endsWith('.dcm')).sort()[0]!);
+    const file = join(
+      folder,
+      readdirSync(folder)
+        .filter((f) => f.endsWith('.dcm'))
+        .sort()[0]!,
+    );
     const sample = await readDicomImage(file, 'minmax');
     expect(sample.name).toMatch(/^SCD0000201\//);
     expect(sample.spacing![0]).toBeCloseTo(1.367, 3);

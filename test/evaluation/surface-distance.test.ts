@@ -69,8 +69,21 @@ describe('averagePerpendicularDistance', () => {
   });
 
   it('measures to the nearest point on the expert polygon edges, not only its vertices', () => {
-    const square: [number, number][] = [[0, 0], [10, 0], [10, 10], [0, 10]];
-    expect(meanContourDistance([[5, 2], [5, -3]], square)).toBeCloseTo(2.5, 12);
+    const square: [number, number][] = [
+      [0, 0],
+      [10, 0],
+      [10, 10],
+      [0, 10],
+    ];
+    expect(
+      meanContourDistance(
+        [
+          [5, 2],
+          [5, -3],
+        ],
+        square,
+      ),
+    ).toBeCloseTo(2.5, 12);
   });
 });
 

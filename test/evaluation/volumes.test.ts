@@ -5,13 +5,16 @@ import { computeVolumes, measureSliceMask, type ImageMeasure } from '../../src/e
 
 /** A slice × phase grid of measures from areas (mm²), every mask centred at `centre`. */
 function grid(areas: (number | undefined)[][], centre: [number, number] = [0, 0]): (ImageMeasure | undefined)[][] {
-  return areas.map((row) => row.map((a) => (a === undefined ? undefined : a === 0 ? { areaMm2: 0 } : { areaMm2: a, centreMm: centre })));
+  return areas.map((row) =>
+    row.map((a) => (a === undefined ? undefined : a === 0 ? { areaMm2: 0 } : { areaMm2: a, centreMm: centre })),
+  );
 }
 
 /** `slices` rows of a beating area: `ed` at phase 0, `es` half a cycle later. */
 function beating(slices: number, phases: number, ed: number, es: number): number[][] {
   return Array.from({ length: slices }, () =>
-    Array.from({ length: phases }, (_, p) => (ed + es) / 2 + ((ed - es) / 2) * Math.cos((2 * Math.PI * p) / phases)));
+    Array.from({ length: phases }, (_, p) => (ed + es) / 2 + ((ed - es) / 2) * Math.cos((2 * Math.PI * p) / phases)),
+  );
 }
 
 const z = (n: number, step = 10): number[] => Array.from({ length: n }, (_, i) => i * step);
@@ -29,7 +32,10 @@ describe('measureSliceMask', () => {
   it("measures a mask drawn with its contour's pixels to the line, as the experts' areas are", () => {
     // a circle of radius r pixels, drawn as the Sunnybrook masks are (inside + the line's pixels)
     for (const r of [8, 15, 25]) {
-      const contour: [number, number][] = Array.from({ length: 96 }, (_, i) => [64.3 + r * Math.cos((i * Math.PI) / 48), 63.8 + r * Math.sin((i * Math.PI) / 48)]);
+      const contour: [number, number][] = Array.from({ length: 96 }, (_, i) => [
+        64.3 + r * Math.cos((i * Math.PI) / 48),
+        63.8 + r * Math.sin((i * Math.PI) / 48),
+      ]);
       const polygon = 0.5 * 96 * r * r * Math.sin(Math.PI / 48);
       const drawn = rasterizeContour(contour, 128, 128, { boundary: true });
       const pixels = measureSliceMask(drawn, 128, 128, [1, 1]).areaMm2;
@@ -58,7 +64,15 @@ describe('computeVolumes', () => {
   });
 
   it('gives each slice the mean distance to its neighbours when the spacing is uneven', () => {
-    const r = computeVolumes(grid([[100, 100], [100, 100], [100, 100]]), [0, 10, 30], { cyclic: false });
+    const r = computeVolumes(
+      grid([
+        [100, 100],
+        [100, 100],
+        [100, 100],
+      ]),
+      [0, 10, 30],
+      { cyclic: false },
+    );
     expect(r.slices.map((s) => s.thicknessMm)).toEqual([10, 15, 20]);
     expect(r.edvMl).toBeCloseTo((100 * 45) / 1000, 9);
   });
@@ -71,7 +85,7 @@ describe('computeVolumes', () => {
     expect(r.slices.map((s) => s.counted)).toEqual([false, true, true, true, true, false]);
     expect(r.slices[0]!.reason).toBe('no LV in any phase');
     expect(r.slices[5]!.reason).toBe('no LV at phases 8–14');
-    expect(r.edvMl).toBeCloseTo(4 * 2000 * 10 / 1000, 9);
+    expect(r.edvMl).toBeCloseTo((4 * 2000 * 10) / 1000, 9);
   });
 
   it('interpolates an isolated jump or dropout from the neighbouring phases and warns', () => {
@@ -134,25 +148,34 @@ describe('computeVolumes', () => {
     expect(r.edvMl).toBeCloseTo((4 * 2000 * 10) / 1000, 9);
   });
 
-  it('drops the basal end slice whose area moves against the ventricle over the cycle (the atrium filling), not the apical one', () => {
-    const areas = beating(5, 20, 2000, 1000);
-    areas[0] = beating(1, 20, 800, 400)[0]!; // the apex: the smaller end at ED
-    // the base: 1400 mm² at ED, rising to 1600 in systole, under the 20% growth limit and without a step
-    areas[4] = beating(1, 20, 1400, 1600)[0]!;
-    const r = computeVolumes(grid(areas), z(5), { cyclic: true });
-    expect(r.slices[4]!.counted).toBe(false);
-    expect(r.slices[4]!.reason).toMatch(/^its area moves against the rest of the ventricle over the cycle \(correlation -1\.00\): the atrium beyond the valve/);
-    expect(r.edvMl).toBeCloseTo(((800 + 3 * 2000) * 10) / 1000, 9);
-    // the same curve at the apical end stays: no atrium lies there
-    const apical = beating(5, 20, 2000, 1000);
-    apical[0] = beating(1, 20, 600, 700)[0]!;
-    expect(computeVolumes(grid(apical), z(5), { cyclic: true }).slices[0]!.counted).toBe(true);
-    // and with fewer than five phases the rule does not apply
-    const four = beating(5, 4, 2000, 1000);
-    four[0] = beating(1, 4, 800, 400)[0]!;
-    four[4] = beating(1, 4, 1400, 1600)[0]!;
-    expect(computeVolumes(grid(four), z(5), { cyclic: true }).slices[4]!.counted).toBe(true);
-  });
+  it(
+    'drops the basal end slice whose area moves against the ventricle over the cycle (the atrium filling), not the ' +
+      'apical one',
+    () => {
+      const areas = beating(5, 20, 2000, 1000);
+      areas[0] = beating(1, 20, 800, 400)[0]!; // the apex: the smaller end at ED
+      // the base: 1400 mm² at ED, rising to 1600 in systole, under the 20% growth limit and without a step
+      areas[4] = beating(1, 20, 1400, 1600)[0]!;
+      const r = computeVolumes(grid(areas), z(5), { cyclic: true });
+      expect(r.slices[4]!.counted).toBe(false);
+      expect(r.slices[4]!.reason).toMatch(
+        new RegExp(
+          String.raw`^its area moves against the rest of the ventricle over the cycle \(correlation -1\.00\)` +
+            ': the atrium beyond the valve',
+        ),
+      );
+      expect(r.edvMl).toBeCloseTo(((800 + 3 * 2000) * 10) / 1000, 9);
+      // the same curve at the apical end stays: no atrium lies there
+      const apical = beating(5, 20, 2000, 1000);
+      apical[0] = beating(1, 20, 600, 700)[0]!;
+      expect(computeVolumes(grid(apical), z(5), { cyclic: true }).slices[0]!.counted).toBe(true);
+      // and with fewer than five phases the rule does not apply
+      const four = beating(5, 4, 2000, 1000);
+      four[0] = beating(1, 4, 800, 400)[0]!;
+      four[4] = beating(1, 4, 1400, 1600)[0]!;
+      expect(computeVolumes(grid(four), z(5), { cyclic: true }).slices[4]!.counted).toBe(true);
+    },
+  );
 
   it('drops an end slice whose area steps between two phases (the valve plane crossing it), and says where', () => {
     const areas = beating(5, 20, 2000, 1000);
@@ -160,11 +183,18 @@ describe('computeVolumes', () => {
     areas[4] = areas[4]!.map((a, p) => (p >= 5 && p <= 13 ? 1200 : a + 300));
     const r = computeVolumes(grid(areas), z(5), { cyclic: true });
     expect(r.slices[4]!.counted).toBe(false);
-    expect(r.slices[4]!.reason).toMatch(/^its area steps by \d+% of its largest from phase \d+ to \d+ \(\d+ to 1200 mm²; a slice inside the ventricle changes by at most 20%\): the valve plane crosses it/);
+    expect(r.slices[4]!.reason).toMatch(
+      new RegExp(
+        String.raw`^its area steps by \d+% of its largest from phase \d+ to \d+ \(\d+ to 1200 mm²; a slice i` +
+          String.raw`nside the ventricle changes by at most 20%\): the valve plane crosses it`,
+      ),
+    );
     expect(r.slices.filter((s) => s.counted).map((s) => s.slice)).toEqual([0, 1, 2, 3]);
     expect(r.edvMl).toBeCloseTo((4 * 2000 * 10) / 1000, 9);
     // A smooth ventricular curve steps by 8% of its largest per phase at 20 phases: kept.
-    expect(computeVolumes(grid(beating(5, 20, 2000, 1000)), z(5), { cyclic: true }).slices.every((s) => s.counted)).toBe(true);
+    expect(
+      computeVolumes(grid(beating(5, 20, 2000, 1000)), z(5), { cyclic: true }).slices.every((s) => s.counted),
+    ).toBe(true);
   });
 
   it('tells a lasting step from a one-phase spike, and sees the step through the jump repair', () => {
@@ -180,7 +210,9 @@ describe('computeVolumes', () => {
     const s = computeVolumes(grid(switched), z(5), { cyclic: true }).slices[4]!;
     expect([s.status[8], s.status[12]]).toEqual(['repaired', 'repaired']);
     expect(Math.round(s.usedAreasMm2[8]!)).toBe(828); // 1206 → 828 → 450: half steps of 19%, within the 20%
-    expect(s.reason).toMatch(/^its area steps by 38% of its largest from phase 8 to 9 \(1206 to 450 mm².*the valve plane crosses it/);
+    expect(s.reason).toMatch(
+      /^its area steps by 38% of its largest from phase 8 to 9 \(1206 to 450 mm².*the valve plane crosses it/,
+    );
   });
 
   it('allows larger steps per phase in a cine of fewer than 20 phases, and none of this at ED and ES only', () => {
@@ -190,10 +222,20 @@ describe('computeVolumes', () => {
       areas[4] = areas[4]!.map((_, p) => (p >= P / 4 && p < (3 * P) / 4 ? 1400 : 2000));
       return areas;
     };
-    expect(computeVolumes(grid(stepped(20)), z(5), { cyclic: true }).slices[4]!.reason).toMatch(/^its area steps by 30% .*at most 20%\)/);
+    expect(computeVolumes(grid(stepped(20)), z(5), { cyclic: true }).slices[4]!.reason).toMatch(
+      /^its area steps by 30% .*at most 20%\)/,
+    );
     expect(computeVolumes(grid(stepped(10)), z(5), { cyclic: true }).slices[4]!.counted).toBe(true);
     // Two contoured phases are no cycle: a basal slice that shrinks by 60% from ED to ES still counts.
-    const experts = computeVolumes(grid([[2000, 1000], [2000, 1000], [2000, 800]]), z(3), { cyclic: false });
+    const experts = computeVolumes(
+      grid([
+        [2000, 1000],
+        [2000, 1000],
+        [2000, 800],
+      ]),
+      z(3),
+      { cyclic: false },
+    );
     expect(experts.slices.every((s) => s.counted)).toBe(true);
   });
 
@@ -208,7 +250,16 @@ describe('computeVolumes', () => {
   });
 
   it('compares non-cyclic phases without temporal checks (expert contours at ED and ES)', () => {
-    const r = computeVolumes(grid([[0, 0], [1000, 600], [1200, 0], [900, 500]]), z(4), { cyclic: false, phaseNames: [8, 19] });
+    const r = computeVolumes(
+      grid([
+        [0, 0],
+        [1000, 600],
+        [1200, 0],
+        [900, 500],
+      ]),
+      z(4),
+      { cyclic: false, phaseNames: [8, 19] },
+    );
     expect(r.slices.map((s) => s.counted)).toEqual([false, true, false, true]);
     expect(r.slices[2]!.reason).toBe('no LV at phase 19');
     // Slices 2 and 4 cover the left-out slice 3 between them: 5 + 10 mm each.
@@ -217,9 +268,34 @@ describe('computeVolumes', () => {
   });
 
   it('throws a DataError when no slice counts, and warns when fewer than three do', () => {
-    expect(() => computeVolumes(grid([[0, 0], [10, 10]]), z(2), { cyclic: false })).toThrow(DataError);
-    expect(() => computeVolumes(grid([[0, 0], [10, 10]]), z(2), { cyclic: false })).toThrow(/no slice has a plausible LV mask in every phase/);
-    const r = computeVolumes(grid([[0, 0], [500, 300]]), z(2), { cyclic: false });
+    expect(() =>
+      computeVolumes(
+        grid([
+          [0, 0],
+          [10, 10],
+        ]),
+        z(2),
+        { cyclic: false },
+      ),
+    ).toThrow(DataError);
+    expect(() =>
+      computeVolumes(
+        grid([
+          [0, 0],
+          [10, 10],
+        ]),
+        z(2),
+        { cyclic: false },
+      ),
+    ).toThrow(/no slice has a plausible LV mask in every phase/);
+    const r = computeVolumes(
+      grid([
+        [0, 0],
+        [500, 300],
+      ]),
+      z(2),
+      { cyclic: false },
+    );
     expect(r.slices[1]!.thicknessMm).toBe(10);
     expect(r.warnings).toContain('only 1 slice counted: the volumes miss most of the ventricle');
   });

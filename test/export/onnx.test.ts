@@ -34,14 +34,21 @@ function images(batch: number, size: number, seed = 7): Float32Array[] {
 }
 
 /** onnxruntime-node's output for the images (channels last, as lvseg gives them). */
-async function runOnnx(bytes: Uint8Array, inputs: readonly Float32Array[], height: number, width: number): Promise<{ scores: Float32Array; dims: readonly number[]; outputName: string }> {
+async function runOnnx(
+  bytes: Uint8Array,
+  inputs: readonly Float32Array[],
+  height: number,
+  width: number,
+): Promise<{ scores: Float32Array; dims: readonly number[]; outputName: string }> {
   const session = await ort.InferenceSession.create(bytes);
   try {
     const data = new Float32Array(inputs.length * height * width);
     inputs.forEach((image, i) => {
       data.set(image, i * height * width);
     });
-    const result = await session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', data, [inputs.length, height, width, 1]) });
+    const result = await session.run({
+      [session.inputNames[0]!]: new ort.Tensor('float32', data, [inputs.length, height, width, 1]),
+    });
     const out = result[session.outputNames[0]!]!;
     return { scores: out.data as Float32Array, dims: out.dims, outputName: session.outputNames[0]! };
   } finally {
@@ -70,7 +77,11 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
  * Exports `model` (its inference form, as lvseg export does) and checks onnxruntime-node against
  * lvseg's predictScores on `inputs`: logits within 1e-4, the same argmax masks wherever the logits decide them.
  */
-async function expectSameAsLvseg(model: tfl.LayersModel, inputs: Float32Array[], size: number): Promise<{ classes: number; foreground: number; bytes: Uint8Array }> {
+async function expectSameAsLvseg(
+  model: tfl.LayersModel,
+  inputs: Float32Array[],
+  size: number,
+): Promise<{ classes: number; foreground: number; bytes: Uint8Array }> {
   const folded = await inferenceModel(model);
   const bytes = exportOnnx(folded, { metadata: { scale: 'none' } });
   if (folded !== model) folded.dispose();
@@ -104,19 +115,23 @@ function randomizeWeights(model: tfl.LayersModel, seed: number): void {
   for (const layer of model.layers) {
     const weights = layer.getWeights();
     if (weights.length === 0) continue;
-    tf.tidy(() => layer.setWeights(layer.weights.map((w, i) => {
-      const shape = weights[i]!.shape;
-      const short = w.originalName.split('/').pop();
-      if (short === 'moving_variance') return tf.randomUniform(shape, 0.5, 2, 'float32', seed + i);
-      if (short === 'gamma') return tf.randomUniform(shape, 0.5, 1.5, 'float32', seed + i);
-      if (short === 'kernel') return weights[i]!;
-      return tf.randomUniform(shape, -0.2, 0.2, 'float32', seed + i);
-    })));
+    tf.tidy(() =>
+      layer.setWeights(
+        layer.weights.map((w, i) => {
+          const shape = weights[i]!.shape;
+          const short = w.originalName.split('/').pop();
+          if (short === 'moving_variance') return tf.randomUniform(shape, 0.5, 2, 'float32', seed + i);
+          if (short === 'gamma') return tf.randomUniform(shape, 0.5, 1.5, 'float32', seed + i);
+          if (short === 'kernel') return weights[i]!;
+          return tf.randomUniform(shape, -0.2, 0.2, 'float32', seed + i);
+        }),
+      ),
+    );
   }
 }
 
 describe('lvseg export --format onnx: onnxruntime-node gives what lvseg gives', () => {
-  it("the lab FCN (Conv2DTranspose 31x31/16 cropped to 256): logits within 1e-4, same masks", async () => {
+  it('the lab FCN (Conv2DTranspose 31x31/16 cropped to 256): logits within 1e-4, same masks', async () => {
     const model = buildModel('fcn');
     randomizeWeights(model, 3);
     const { classes } = await expectSameAsLvseg(model, images(2, 256), 256);
@@ -150,16 +165,52 @@ describe('lvseg export --format onnx: onnxruntime-node gives what lvseg gives', 
 
   it('a network of the other exported layers with 3 classes and a softmax output', async () => {
     const input = tfl.input({ shape: [32, 32, 1] });
-    const c1 = tfl.layers.conv2d({ filters: 4, kernelSize: 3, strides: 2, padding: 'same', activation: 'tanh' }).apply(input) as tfl.SymbolicTensor;
-    const bn = tfl.layers.batchNormalization().apply(tfl.layers.zeroPadding2d({ padding: [[1, 0], [0, 1]] }).apply(c1)) as tfl.SymbolicTensor;
-    const cropped = tfl.layers.cropping2D({ cropping: [[1, 0], [0, 1]] }).apply(bn) as tfl.SymbolicTensor;
-    const avg = tfl.layers.averagePooling2d({ poolSize: 3, strides: 2, padding: 'same' }).apply(cropped) as tfl.SymbolicTensor;
+    const c1 = tfl.layers
+      .conv2d({ filters: 4, kernelSize: 3, strides: 2, padding: 'same', activation: 'tanh' })
+      .apply(input) as tfl.SymbolicTensor;
+    const bn = tfl.layers.batchNormalization().apply(
+      tfl.layers
+        .zeroPadding2d({
+          padding: [
+            [1, 0],
+            [0, 1],
+          ],
+        })
+        .apply(c1),
+    ) as tfl.SymbolicTensor;
+    const cropped = tfl.layers
+      .cropping2D({
+        cropping: [
+          [1, 0],
+          [0, 1],
+        ],
+      })
+      .apply(bn) as tfl.SymbolicTensor;
+    const avg = tfl.layers
+      .averagePooling2d({ poolSize: 3, strides: 2, padding: 'same' })
+      .apply(cropped) as tfl.SymbolicTensor;
     const near = tfl.layers.upSampling2d({ size: [2, 2] }).apply(avg) as tfl.SymbolicTensor;
-    const bilinear = tfl.layers.upSampling2d({ size: [2, 2], interpolation: 'bilinear' }).apply(avg) as tfl.SymbolicTensor;
+    const bilinear = tfl.layers
+      .upSampling2d({ size: [2, 2], interpolation: 'bilinear' })
+      .apply(avg) as tfl.SymbolicTensor;
     const sum = tfl.layers.add().apply([near, bilinear, cropped]) as tfl.SymbolicTensor;
-    const up = tfl.layers.conv2dTranspose({ filters: 3, kernelSize: 3, strides: 2, padding: 'valid' }).apply(sum) as tfl.SymbolicTensor;
-    const cat = tfl.layers.concatenate().apply([tfl.layers.cropping2D({ cropping: [[0, 1], [0, 1]] }).apply(up) as tfl.SymbolicTensor, input]) as tfl.SymbolicTensor;
-    const out = tfl.layers.conv2d({ filters: 3, kernelSize: 1, activation: 'softmax' }).apply(tfl.layers.dropout({ rate: 0.5 }).apply(cat)) as tfl.SymbolicTensor;
+    const up = tfl.layers
+      .conv2dTranspose({ filters: 3, kernelSize: 3, strides: 2, padding: 'valid' })
+      .apply(sum) as tfl.SymbolicTensor;
+    const cat = tfl.layers.concatenate().apply([
+      tfl.layers
+        .cropping2D({
+          cropping: [
+            [0, 1],
+            [0, 1],
+          ],
+        })
+        .apply(up) as tfl.SymbolicTensor,
+      input,
+    ]) as tfl.SymbolicTensor;
+    const out = tfl.layers
+      .conv2d({ filters: 3, kernelSize: 1, activation: 'softmax' })
+      .apply(tfl.layers.dropout({ rate: 0.5 }).apply(cat)) as tfl.SymbolicTensor;
     const model = tfl.model({ inputs: input, outputs: out });
     randomizeWeights(model, 21);
     const { classes, bytes } = await expectSameAsLvseg(model, images(2, 32, 9), 32);
@@ -170,55 +221,66 @@ describe('lvseg export --format onnx: onnxruntime-node gives what lvseg gives', 
 
   it('refuses a layer it has no ONNX form for, naming it', async () => {
     const input = tfl.input({ shape: [8, 8, 1] });
-    const out = tfl.layers.conv2d({ filters: 2, kernelSize: 3, activation: 'selu', name: 'odd_conv' }).apply(input) as tfl.SymbolicTensor;
+    const out = tfl.layers
+      .conv2d({ filters: 2, kernelSize: 3, activation: 'selu', name: 'odd_conv' })
+      .apply(input) as tfl.SymbolicTensor;
     const model = tfl.model({ inputs: input, outputs: out });
     expect(() => exportOnnx(model)).toThrow(/layer 'odd_conv': activation 'selu' has no ONNX form/);
     model.dispose();
   });
 
-  it('the bundled model through the CLI: same logits and masks on preprocessed Sunnybrook slices, its settings in metadata_props', async () => {
-    const out = join(dir, 'lv-sunnybrook.onnx');
-    const first = await captureCli(['export', 'lv-sunnybrook', '--format', 'onnx', '--out', out]);
-    expect(first.err).toBe('');
-    expect(first.code).toBe(0);
-    expect(first.out).toMatch(/wrote .*lv-sunnybrook\.onnx .*output logits \[batch, 128, 128, 2\]: background, left ventricle/);
-    const bytes = new Uint8Array(readFileSync(out));
+  it(
+    'the bundled model through the CLI: same logits and masks on preprocessed Sunnybrook slices, its settings in ' +
+      'metadata_props',
+    async () => {
+      const out = join(dir, 'lv-sunnybrook.onnx');
+      const first = await captureCli(['export', 'lv-sunnybrook', '--format', 'onnx', '--out', out]);
+      expect(first.err).toBe('');
+      expect(first.code).toBe(0);
+      expect(first.out).toMatch(
+        /wrote .*lv-sunnybrook\.onnx .*output logits \[batch, 128, 128, 2\]: background, left ventricle/,
+      );
+      const bytes = new Uint8Array(readFileSync(out));
 
-    const lvsegJson = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'models', 'lv-sunnybrook', 'lvseg.json'), 'utf8'));
-    const meta = readOnnxMetadata(bytes);
-    expect(JSON.parse(meta.preprocessing!)).toEqual(lvsegJson.preprocessing);
-    expect(JSON.parse(meta.inference!)).toEqual(lvsegJson.inference);
-    expect(meta.scale).toBe('1/255');
-    expect(meta.labels).toBe('contour-included');
-    expect(JSON.parse(meta.class_names!)).toEqual(['background', 'left ventricle']);
-    expect(meta.layout).toMatch(/NHWC/);
+      const lvsegJson = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'models', 'lv-sunnybrook', 'lvseg.json'), 'utf8'));
+      const meta = readOnnxMetadata(bytes);
+      expect(JSON.parse(meta.preprocessing!)).toEqual(lvsegJson.preprocessing);
+      expect(JSON.parse(meta.inference!)).toEqual(lvsegJson.inference);
+      expect(meta.scale).toBe('1/255');
+      expect(meta.labels).toBe('contour-included');
+      expect(JSON.parse(meta.class_names!)).toEqual(['background', 'left ventricle']);
+      expect(meta.layout).toMatch(/NHWC/);
 
-    const inputs: Float32Array[] = [];
-    for await (const sample of readPngDataset(join(PACKAGE_ROOT, 'data', 'sunnybrook-sample', 'validation'), 1 / 255)) {
-      inputs.push(preprocessSample(sample, lvsegJson.preprocessing).input.image);
-      if (inputs.length === 4) break;
-    }
-    // the CLI selected the cpu backend for itself; lvseg's inference runs as in beforeAll
-    await selectBackend('auto');
-    const model = await loadInferenceModel('lv-sunnybrook');
-    const lvseg = await predictScores(model, inputs, 128, 128);
-    model.dispose();
-    const onnx = await runOnnx(bytes, inputs, 128, 128);
-    expect(maxAbsDiff(onnx.scores, lvseg.scores)).toBeLessThan(1e-4);
-    const mask = argmax(onnx.scores, 2);
-    expect(mask).toEqual(argmax(lvseg.scores, 2));
-    // the slices hold ventricles: a mask that is not all background
-    expect(mask.reduce((n, v) => n + v, 0)).toBeGreaterThan(100);
+      const inputs: Float32Array[] = [];
+      for await (const sample of readPngDataset(
+        join(PACKAGE_ROOT, 'data', 'sunnybrook-sample', 'validation'),
+        1 / 255,
+      )) {
+        inputs.push(preprocessSample(sample, lvsegJson.preprocessing).input.image);
+        if (inputs.length === 4) break;
+      }
+      // the CLI selected the cpu backend for itself; lvseg's inference runs as in beforeAll
+      await selectBackend('auto');
+      const model = await loadInferenceModel('lv-sunnybrook');
+      const lvseg = await predictScores(model, inputs, 128, 128);
+      model.dispose();
+      const onnx = await runOnnx(bytes, inputs, 128, 128);
+      expect(maxAbsDiff(onnx.scores, lvseg.scores)).toBeLessThan(1e-4);
+      const mask = argmax(onnx.scores, 2);
+      expect(mask).toEqual(argmax(lvseg.scores, 2));
+      // the slices hold ventricles: a mask that is not all background
+      expect(mask.reduce((n, v) => n + v, 0)).toBeGreaterThan(100);
 
-    // an existing output is kept unless --overwrite
-    writeFileSync(out, 'keep');
-    const refused = await captureCli(['export', 'lv-sunnybrook', '--format', 'onnx', '--out', out]);
-    expect(refused.code).not.toBe(0);
-    expect(refused.err).toMatch(/--out .*lv-sunnybrook\.onnx already exists; pass --overwrite/);
-    expect(readFileSync(out, 'utf8')).toBe('keep');
-    expect((await captureCli(['export', 'lv-sunnybrook', '--out', out, '--overwrite'])).code).toBe(0);
-    expect(readFileSync(out).byteLength).toBe(bytes.byteLength);
-  });
+      // an existing output is kept unless --overwrite
+      writeFileSync(out, 'keep');
+      const refused = await captureCli(['export', 'lv-sunnybrook', '--format', 'onnx', '--out', out]);
+      expect(refused.code).not.toBe(0);
+      expect(refused.err).toMatch(/--out .*lv-sunnybrook\.onnx already exists; pass --overwrite/);
+      expect(readFileSync(out, 'utf8')).toBe('keep');
+      expect((await captureCli(['export', 'lv-sunnybrook', '--out', out, '--overwrite'])).code).toBe(0);
+      expect(readFileSync(out).byteLength).toBe(bytes.byteLength);
+    },
+  );
 
   it('refuses class names that do not match the output channels, writing nothing', async () => {
     const out = join(dir, 'classes.onnx');

@@ -8,7 +8,12 @@ describe('extractContour', () => {
   it('outlines a single pixel as a clockwise diamond through its edge middles, centre at +0.5', () => {
     const m = new Uint8Array(9);
     m[4] = 1;
-    expect(extractContour(m, 3, 3)).toEqual([[1.5, 1], [2, 1.5], [1.5, 2], [1, 1.5]]);
+    expect(extractContour(m, 3, 3)).toEqual([
+      [1.5, 1],
+      [2, 1.5],
+      [1.5, 2],
+      [1, 1.5],
+    ]);
   });
 
   it('traces a rectangle on the outer edges of its pixels, corners cut', () => {
@@ -46,7 +51,7 @@ describe('extractContour', () => {
     expect(c.some(([x, y]) => x < 5 && y < 5)).toBe(false);
   });
 
-  it('fills back to the same mask with the data layer\'s rasterizeContour', () => {
+  it("fills back to the same mask with the data layer's rasterizeContour", () => {
     for (const m of [disc(48, 20, 25, 13), rect(20, 20, 3, 4, 15, 9), disc(17, 8, 8, 1)]) {
       const size = Math.sqrt(m.length);
       const contour = extractContour(m, size, size);

@@ -23,6 +23,8 @@ describe('post-processing', () => {
     expect(out[3 * 10 + 3]).toBe(1);
     expect(out.reduce((a, v) => a + v, 0)).toBe(25);
     expect(postprocessMask(mask, 10, 10, { largestComponent: false, fillHoles: false })).toBe(mask);
-    expect(postprocessMask(new Uint8Array(100), 10, 10, { largestComponent: true, fillHoles: true }).every((v) => v === 0)).toBe(true);
+    expect(
+      postprocessMask(new Uint8Array(100), 10, 10, { largestComponent: true, fillHoles: true }).every((v) => v === 0),
+    ).toBe(true);
   });
 });

@@ -44,7 +44,13 @@ describe('predictSample', () => {
   it('gives the mask, its contour, LV area in px and mm², and PNGs of the image size', async () => {
     const image = Float32Array.from(disc(32, 16, 16, 6));
     const result = await predictSample(thresholdModel(32, 32), {
-      name: 'x', patient: 'p', image, label: disc(32, 16, 16, 5), height: 32, width: 32, spacing: [1.5, 1.5],
+      name: 'x',
+      patient: 'p',
+      image,
+      label: disc(32, 16, 16, 5),
+      height: 32,
+      width: 32,
+      spacing: [1.5, 1.5],
     });
     expect(result.lvAreaPx).toBe(Array.from(image).filter((v) => v > 0).length);
     expect(result.lvAreaMm2).toBeCloseTo(result.lvAreaPx * 2.25, 10);
@@ -62,7 +68,17 @@ describe('renderContourOverlay', () => {
   it('draws the contour in colour over the grey image', () => {
     const image = new Float32Array(25).fill(0);
     image[0] = 1;
-    const overlay = renderContourOverlay(image, 5, 5, [{ points: [[1, 1], [3, 1], [3, 3], [1, 3]], colour: [255, 0, 0] }]);
+    const overlay = renderContourOverlay(image, 5, 5, [
+      {
+        points: [
+          [1, 1],
+          [3, 1],
+          [3, 3],
+          [1, 3],
+        ],
+        colour: [255, 0, 0],
+      },
+    ]);
     const px = (x: number, y: number) => Array.from(overlay.data.slice((y * 5 + x) * 4, (y * 5 + x) * 4 + 4));
     expect(px(2, 1)).toEqual([255, 0, 0, 255]);
     expect(px(3, 2)).toEqual([255, 0, 0, 255]);
@@ -71,6 +87,11 @@ describe('renderContourOverlay', () => {
   });
 
   it('formats contours like the Sunnybrook files', () => {
-    expect(formatContourText([[130, 112.5], [130.5, 112.5]])).toBe('130.00 112.50\n130.50 112.50\n');
+    expect(
+      formatContourText([
+        [130, 112.5],
+        [130.5, 112.5],
+      ]),
+    ).toBe('130.00 112.50\n130.50 112.50\n');
   });
 });

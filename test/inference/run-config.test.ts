@@ -2,15 +2,24 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dicomScalingWarning, findRunConfig, resolveInputScale, resolveModel, resolveModelJson, resolveModelSettings } from '../../src/inference/run-config.js';
+import {
+  dicomScalingWarning,
+  findRunConfig,
+  resolveInputScale,
+  resolveModel,
+  resolveModelJson,
+  resolveModelSettings,
+} from '../../src/inference/run-config.js';
 import { loadLayersModel } from '../../src/models/io.js';
 
 let dir: string;
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'lvseg-run-config-'));
-  for (const sub of ['run/best', 'run/model', 'run/checkpoints/epoch-003', 'loose/models']) mkdirSync(join(dir, sub), { recursive: true });
-  for (const sub of ['run/best', 'run/model', 'run/checkpoints/epoch-003', 'loose/models']) writeFileSync(join(dir, sub, 'model.json'), '{}');
+  for (const sub of ['run/best', 'run/model', 'run/checkpoints/epoch-003', 'loose/models'])
+    mkdirSync(join(dir, sub), { recursive: true });
+  for (const sub of ['run/best', 'run/model', 'run/checkpoints/epoch-003', 'loose/models'])
+    writeFileSync(join(dir, sub, 'model.json'), '{}');
   writeFileSync(join(dir, 'run', 'config.json'), JSON.stringify({ scale: '1/255' }));
   writeFileSync(join(dir, 'loose', 'config.json'), JSON.stringify({ scale: 'zscore' }));
 });
@@ -61,16 +70,25 @@ describe('a model reference resolved once', () => {
     expect(resolveInputScale(location, '').scale).toBeCloseTo(1 / 255, 12);
   });
 
-  it('is a run-directory notion the model layer does not have: loading a run folder asks for its model.json', async () => {
-    const run = join(dir, 'run');
-    expect(resolveModelJson(run)).toBe(join(run, 'best', 'model.json'));
-    await expect(loadLayersModel(run)).rejects.toThrow(`${run}: no model.json or ensemble.json inside; pass a model.json, a folder holding one, or an ensemble`);
-  });
+  it(
+    'is a run-directory notion the model layer does not have: loading a run folder asks for its ' + 'model.json',
+    async () => {
+      const run = join(dir, 'run');
+      expect(resolveModelJson(run)).toBe(join(run, 'best', 'model.json'));
+      await expect(loadLayersModel(run)).rejects.toThrow(
+        `${run}: no model.json or ensemble.json inside; pass a model.json, a folder holding one, or an ensemble`,
+      );
+    },
+  );
 });
 
 describe('the DICOM scaling warning', () => {
   const pipeline = (intensity: boolean) => ({
-    preprocessing: { spacing: null, roi: null, intensity: intensity ? { method: 'percentile-zscore' as const, low: 1, high: 99 } : null },
+    preprocessing: {
+      spacing: null,
+      roi: null,
+      intensity: intensity ? { method: 'percentile-zscore' as const, low: 1, high: 99 } : null,
+    },
     inference: { tta: 'none' as const, postprocess: { largestComponent: false, fillHoles: false } },
   });
   it('warns of a fixed factor on raw DICOM values, unless the model normalises each image itself', () => {

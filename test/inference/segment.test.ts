@@ -14,7 +14,11 @@ import { thresholdModel } from '../evaluation/tiny-model.js';
 
 // The threshold model marks pixels above 0.5; after the z-score the bright disc is well above it.
 const SETTINGS: SegmentSettings = {
-  preprocessing: { spacing: null, roi: { method: 'centre-crop', size: 64 }, intensity: { method: 'percentile-zscore', low: 1, high: 99 } },
+  preprocessing: {
+    spacing: null,
+    roi: { method: 'centre-crop', size: 64 },
+    intensity: { method: 'percentile-zscore', low: 1, high: 99 },
+  },
   inference: { tta: 'flips', postprocess: { largestComponent: true, fillHoles: true } },
 };
 
@@ -23,7 +27,14 @@ function discSample(height: number, width: number, radius: number): Sample {
   const square = disc(size, width / 2, height / 2, radius);
   const label = new Uint8Array(height * width);
   for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) label[y * width + x] = square[y * size + x]!;
-  return { name: `${height}x${width}`, patient: 'p', image: Float32Array.from(label, (v) => v * 200), label, height, width };
+  return {
+    name: `${height}x${width}`,
+    patient: 'p',
+    image: Float32Array.from(label, (v) => v * 200),
+    label,
+    height,
+    width,
+  };
 }
 
 let dir: string;
@@ -48,14 +59,22 @@ describe('the inference pipeline', () => {
   it('gives the same mask with and without flips for a flip-equivariant model', async () => {
     const model = thresholdModel(64, 64);
     const s = discSample(80, 80, 9);
-    const plain = (await segmentSamples(model, [s], { ...SETTINGS, inference: { tta: 'none', postprocess: { largestComponent: false, fillHoles: false } } }))[0]!;
+    const plain = (
+      await segmentSamples(model, [s], {
+        ...SETTINGS,
+        inference: { tta: 'none', postprocess: { largestComponent: false, fillHoles: false } },
+      })
+    )[0]!;
     const tta = (await segmentSamples(model, [s], SETTINGS))[0]!;
     expect(Array.from(tta.mask)).toEqual(Array.from(plain.mask));
-    for (let i = 0; i < plain.foreground.length; i += 97) expect(tta.foreground[i]).toBeCloseTo(plain.foreground[i]!, 5);
+    for (let i = 0; i < plain.foreground.length; i += 97)
+      expect(tta.foreground[i]).toBeCloseTo(plain.foreground[i]!, 5);
   });
 
   it('lets evaluateModel score images of another size than the model input', async () => {
-    const { metrics } = await evaluateModel(thresholdModel(64, 64), [discSample(96, 96, 10), discSample(72, 80, 8)], { segment: SETTINGS });
+    const { metrics } = await evaluateModel(thresholdModel(64, 64), [discSample(96, 96, 10), discSample(72, 80, 8)], {
+      segment: SETTINGS,
+    });
     expect(metrics.meanDice).toBe(1);
     expect(metrics.count).toBe(2);
   });
@@ -64,18 +83,46 @@ describe('the inference pipeline', () => {
 describe('lvseg predict with an lvseg.json', () => {
   it('writes masks of the images their own sizes (256x256, 192x208, 512x512)', async () => {
     await saveModel(thresholdModel(64, 64), join(dir, 'model'), {
-      metadata: { format: 'lvseg-model', version: 1, input: { height: 64, width: 64, channels: 1 }, scale: '1/255', ...SETTINGS },
+      metadata: {
+        format: 'lvseg-model',
+        version: 1,
+        input: { height: 64, width: 64, channels: 1 },
+        scale: '1/255',
+        ...SETTINGS,
+      },
     });
     mkdirSync(join(dir, 'in'));
-    const sizes = [[256, 256], [192, 208], [512, 512]] as const;
-    for (const [h, w] of sizes) writeFileSync(join(dir, 'in', `s${h}x${w}.png`), encodePngGrey(w, h, discSample(h, w, 20).label.map((v) => v * 200)));
-    const { code, err } = await captureCli(['predict', join(dir, 'model'), join(dir, 'in'), '--out', join(dir, 'out'), '--backend', 'cpu']);
+    const sizes = [
+      [256, 256],
+      [192, 208],
+      [512, 512],
+    ] as const;
+    for (const [h, w] of sizes)
+      writeFileSync(
+        join(dir, 'in', `s${h}x${w}.png`),
+        encodePngGrey(
+          w,
+          h,
+          discSample(h, w, 20).label.map((v) => v * 200),
+        ),
+      );
+    const { code, err } = await captureCli([
+      'predict',
+      join(dir, 'model'),
+      join(dir, 'in'),
+      '--out',
+      join(dir, 'out'),
+      '--backend',
+      'cpu',
+    ]);
     expect(code, err).toBe(0);
     expect(err).toMatch(/centre 64x64 ROI.*TTA over 4 flips/);
     for (const [h, w] of sizes) {
       const mask = decodePngGrey(readFileSync(join(dir, 'out', `in_s${h}x${w}.mask.png`)));
       expect([mask.height, mask.width]).toEqual([h, w]);
-      expect(Array.from(mask.data).filter((v) => v === 255).length).toBe(discSample(h, w, 20).label.reduce((a, v) => a + v, 0));
+      expect(Array.from(mask.data).filter((v) => v === 255).length).toBe(
+        discSample(h, w, 20).label.reduce((a, v) => a + v, 0),
+      );
     }
   });
 });

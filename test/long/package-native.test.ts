@@ -9,9 +9,31 @@ describe('the packed package, with its addon', () => {
     const env = { ...process.env, LVSEG_SKIP_NATIVE: '0' };
     const { app } = await installPackedApp(env);
     expect(existsSync(join(app, 'node_modules', 'lvseg', 'build', 'Release', 'lvseg_onednn.node'))).toBe(true);
-    const out = execFileSync('npx', ['--no-install', 'lvseg', 'train', '--model', 'fcn-small', '--train', 'synthetic:4:1:64', '--val', 'synthetic:2:9:64', '--epochs', '1', '--scale', '1/255', '--out', join(app, 'run')], { cwd: app, env, encoding: 'utf8' });
+    const out = execFileSync(
+      'npx',
+      [
+        '--no-install',
+        'lvseg',
+        'train',
+        '--model',
+        'fcn-small',
+        '--train',
+        'synthetic:4:1:64',
+        '--val',
+        'synthetic:2:9:64',
+        '--epochs',
+        '1',
+        '--scale',
+        '1/255',
+        '--out',
+        join(app, 'run'),
+      ],
+      { cwd: app, env, encoding: 'utf8' },
+    );
     expect(out).toMatch(/Run directory: /);
-    expect(JSON.parse(execFileSync('cat', [join(app, 'run', 'config.json')], { encoding: 'utf8' })).backend).toBe('onednn');
+    expect(JSON.parse(execFileSync('cat', [join(app, 'run', 'config.json')], { encoding: 'utf8' })).backend).toBe(
+      'onednn',
+    );
     removeApp(app);
     await removeTarball();
   }, 900_000);

@@ -14,11 +14,19 @@ describe('TensorBoard files and report of a real 3-epoch run', () => {
   it('decode with an independent reader and give a complete report', async () => {
     const out = process.env.LVSEG_REPORT_OUT ?? join(mkdtempSync(join(tmpdir(), 'lvseg-long-report-')), 'run');
     const config = resolveTrainConfig({
-      model: 'unet-small', train: 'synthetic:8:1:32', val: 'synthetic:4:100:32', epochs: 3, backend: 'cpu',
-      scale: 'none', batchSize: 2, out, tensorboard: false,
+      model: 'unet-small',
+      train: 'synthetic:8:1:32',
+      val: 'synthetic:4:100:32',
+      epochs: 3,
+      backend: 'cpu',
+      scale: 'none',
+      batchSize: 2,
+      out,
+      tensorboard: false,
     });
     const result = await runTraining(config, undefined, {
-      progress: { stream: { write: () => true } }, warn: () => {},
+      progress: { stream: { write: () => true } },
+      warn: () => {},
       callbacks: [new TensorBoardCallback({ logDir: join(out, 'logs'), host: 'e2ehost' })],
     });
 
@@ -44,10 +52,12 @@ describe('TensorBoard files and report of a real 3-epoch run', () => {
     }
     const images = train.filter((v) => v.image);
     expect(images.map((v) => v.step)).toEqual([0, 1, 2]);
-    for (const v of images) expect(PNG.sync.read(Buffer.from(v.image!.encoded_image_string)).width).toBe(v.image!.width);
+    for (const v of images)
+      expect(PNG.sync.read(Buffer.from(v.image!.encoded_image_string)).width).toBe(v.image!.width);
     const weights = result.model.weights.map((w) => w.name);
     expect(weights.length).toBeGreaterThan(10);
-    for (const name of weights) expect(train.filter((v) => v.tag === name && v.histo).map((v) => v.step)).toEqual([0, 1, 2]);
+    for (const name of weights)
+      expect(train.filter((v) => v.tag === name && v.histo).map((v) => v.step)).toEqual([0, 1, 2]);
     expect(train.filter((v) => v.tag === 'config')).toHaveLength(1);
 
     const html = readFileSync(report, 'utf8');

@@ -17,9 +17,11 @@ const MEASURED = 0.888;
 const THRESHOLD = MEASURED - 0.02;
 const DATA = join(PACKAGE_ROOT, '..', 'shared', 'data', 'sunnybrook', 'png');
 const hasData = existsSync(join(DATA, 'training')) && existsSync(join(DATA, 'validation'));
-if (!hasData) console.warn(`skipping the sunnybrook-unet check: ${DATA} is missing (see ../shared/data/sunnybrook/README.md)`);
+if (!hasData)
+  console.warn(`skipping the sunnybrook-unet check: ${DATA} is missing (see ../shared/data/sunnybrook/README.md)`);
 const backend = hasData ? (await selectBackend('auto')).name : 'none';
-if (hasData && backend !== 'onednn') console.warn(`skipping sunnybrook-unet: the onednn backend did not load (got ${backend}); run 'npm run setup'`);
+if (hasData && backend !== 'onednn')
+  console.warn(`skipping sunnybrook-unet: the onednn backend did not load (got ${backend}); run 'npm run setup'`);
 
 beforeAll(() => ensureBuilt());
 
@@ -27,10 +29,23 @@ describe.skipIf(!hasData || backend !== 'onednn')('the sunnybrook-unet preset on
   it(`reaches mean per-image Dice >= ${THRESHOLD.toFixed(2)} on the 266 validation slices`, async () => {
     const out = join(mkdtempSync(join(tmpdir(), 'lvseg-long-sunnybrook-unet-')), 'run');
     const started = Date.now();
-    const r = await runCli(['train', '--preset', 'sunnybrook-unet', '--train', join(DATA, 'training'), '--val', join(DATA, 'validation'), '--out', out]);
+    const r = await runCli([
+      'train',
+      '--preset',
+      'sunnybrook-unet',
+      '--train',
+      join(DATA, 'training'),
+      '--val',
+      join(DATA, 'validation'),
+      '--out',
+      out,
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const history = JSON.parse(readFileSync(join(out, 'history.json'), 'utf8')).epochs as { val_dice: number }[];
-    console.log(`val_dice per epoch: ${history.map((e) => e.val_dice.toFixed(4)).join(' ')}; ${((Date.now() - started) / 60000).toFixed(1)} min`);
+    console.log(
+      `val_dice per epoch: ${history.map((e) => e.val_dice.toFixed(4)).join(' ')}; ` +
+        `${((Date.now() - started) / 60000).toFixed(1)} min`,
+    );
     // evaluation.json is one flat document (every metric at the top level), read through the run-directory module
     const metrics = readRunFile<'evaluation', EvaluationDocument>(out, 'evaluation')!;
     expect(metrics.count).toBe(266);

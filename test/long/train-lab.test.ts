@@ -13,10 +13,14 @@ const DATA = join(PACKAGE_ROOT, '..', 'shared', 'data', 'sunnybrook', 'tfrecords
 const TRAIN = join(DATA, 'train_images.tfrecords.gz');
 const VAL = join(DATA, 'val_images.tfrecords');
 const hasData = existsSync(TRAIN) && existsSync(VAL);
-if (!hasData) console.warn(`skipping the lab training checks: ${DATA} is missing (see ../shared/data/sunnybrook/README.md)`);
+if (!hasData)
+  console.warn(`skipping the lab training checks: ${DATA} is missing (see ../shared/data/sunnybrook/README.md)`);
 
 const backend = hasData ? (await selectBackend('auto')).name : 'none';
-if (hasData && backend !== 'onednn') console.warn(`skipping lab-task3 from scratch: the onednn backend did not load (got ${backend}); run 'npm run setup'`);
+if (hasData && backend !== 'onednn')
+  console.warn(
+    `skipping lab-task3 from scratch: the onednn backend did not load (got ${backend}); run 'npm run setup'`,
+  );
 
 beforeAll(() => ensureBuilt());
 
@@ -27,7 +31,22 @@ function history(run: string): { epoch: number; loss: number; val_loss: number; 
 describe.skipIf(!hasData)('the lab on the shared Sunnybrook TFRecords', () => {
   it('lab-task1: the loss sits at 0.6931 and lvseg warns about softmax fed to a from-logits loss', async () => {
     const out = join(mkdtempSync(join(tmpdir(), 'lvseg-long-task1-')), 'run');
-    const r = await runCli(['train', '--preset', 'lab-task1', '--scale', '1/255', '--train', TRAIN, '--val', VAL, '--epochs', '2', '--out', out, '--no-tensorboard']);
+    const r = await runCli([
+      'train',
+      '--preset',
+      'lab-task1',
+      '--scale',
+      '1/255',
+      '--train',
+      TRAIN,
+      '--val',
+      VAL,
+      '--epochs',
+      '2',
+      '--out',
+      out,
+      '--no-tensorboard',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/last activation is softmax but the loss 'sparse-ce' expects logits/);
     for (const e of history(out)) {
@@ -37,16 +56,39 @@ describe.skipIf(!hasData)('the lab on the shared Sunnybrook TFRecords', () => {
     expect(r.stdout.match(/^Epoch \d\/2 - 234\/234 - .* - loss: 0\.6931 - /gm)).toHaveLength(2);
   });
 
-  it.skipIf(backend !== 'onednn')('lab-task3 --scale 1/255 from scratch reaches validation Dice >= 0.80 (the lab: 0.83 after 30 epochs)', async () => {
-    const out = join(mkdtempSync(join(tmpdir(), 'lvseg-long-task3-')), 'run');
-    const r = await runCli(['train', '--preset', 'lab-task3', '--scale', '1/255', '--train', TRAIN, '--val', VAL, '--out', out]);
-    expect(r.code, r.stderr).toBe(0);
-    const epochs = history(out);
-    expect(epochs.map((e) => e.epoch)).toEqual([...Array(30).keys()]);
-    console.log(epochs.map((e) => `epoch ${e.epoch + 1}: loss ${e.loss.toFixed(4)} val_loss ${e.val_loss.toFixed(4)} val_dice ${e.val_dice.toFixed(4)}`).join('\n'));
-    expect(epochs.at(-1)!.val_dice).toBeGreaterThanOrEqual(0.8);
-    const evaluation = JSON.parse(readFileSync(join(out, 'evaluation.json'), 'utf8'));
-    expect(evaluation.dice).toBeGreaterThanOrEqual(0.8);
-    expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).backend).toBe('onednn');
-  });
+  it.skipIf(backend !== 'onednn')(
+    'lab-task3 --scale 1/255 from scratch reaches validation Dice >= 0.80 (the lab: 0.83 after 30 epochs)',
+    async () => {
+      const out = join(mkdtempSync(join(tmpdir(), 'lvseg-long-task3-')), 'run');
+      const r = await runCli([
+        'train',
+        '--preset',
+        'lab-task3',
+        '--scale',
+        '1/255',
+        '--train',
+        TRAIN,
+        '--val',
+        VAL,
+        '--out',
+        out,
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+      const epochs = history(out);
+      expect(epochs.map((e) => e.epoch)).toEqual([...Array(30).keys()]);
+      console.log(
+        epochs
+          .map(
+            (e) =>
+              `epoch ${e.epoch + 1}: loss ${e.loss.toFixed(4)} val_loss ${e.val_loss.toFixed(4)} val_dice ` +
+              `${e.val_dice.toFixed(4)}`,
+          )
+          .join('\n'),
+      );
+      expect(epochs.at(-1)!.val_dice).toBeGreaterThanOrEqual(0.8);
+      const evaluation = JSON.parse(readFileSync(join(out, 'evaluation.json'), 'utf8'));
+      expect(evaluation.dice).toBeGreaterThanOrEqual(0.8);
+      expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).backend).toBe('onednn');
+    },
+  );
 });

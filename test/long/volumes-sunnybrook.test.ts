@@ -14,20 +14,30 @@ const MODEL = join(PACKAGE_ROOT, 'models', 'lv-sunnybrook', 'model.json');
 const ready = existsSync(join(SHARED, 'dicoms', 'SCD0000401')) && existsSync(MODEL);
 if (!ready) console.warn(`[skip] lvseg volumes on the Sunnybrook cines: ${SHARED} or ${MODEL} is absent`);
 
-interface Summary { edvMl: number; esvMl: number; efPct: number; countedSlices: number[] }
+interface Summary {
+  edvMl: number;
+  esvMl: number;
+  efPct: number;
+  countedSlices: number[];
+}
 
 describe.skipIf(!ready)('lvseg volumes with the bundled model on the shared cines', () => {
   beforeAll(() => ensureBuilt());
 
-  it.each(['SCD0000101', 'SCD0000401'])('%s: EF within 5 points, EDV and ESV within 10% of the experts, on their slices', async (patient) => {
-    const r = await runCli(['volumes', join(SHARED, 'dicoms', patient), '--contours', SHARED, '--json']);
-    expect(r.code, r.stderr).toBe(0);
-    const record = JSON.parse(r.stdout) as Summary & { experts: Summary };
-    const e = record.experts;
-    expect(Math.abs(record.efPct - e.efPct)).toBeLessThan(5);
-    expect(Math.abs(record.edvMl / e.edvMl - 1)).toBeLessThan(0.1);
-    expect(Math.abs(record.esvMl / e.esvMl - 1)).toBeLessThan(0.1);
-    // Measured 2026-11-30: slices 2–10 for both, as the experts (SCD0000401's slice 11 out by the valve-crossing rule).
-    expect(record.countedSlices).toEqual(e.countedSlices);
-  }, 900_000);
+  it.each(['SCD0000101', 'SCD0000401'])(
+    '%s: EF within 5 points, EDV and ESV within 10% of the experts, on their slices',
+    async (patient) => {
+      const r = await runCli(['volumes', join(SHARED, 'dicoms', patient), '--contours', SHARED, '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      const record = JSON.parse(r.stdout) as Summary & { experts: Summary };
+      const e = record.experts;
+      expect(Math.abs(record.efPct - e.efPct)).toBeLessThan(5);
+      expect(Math.abs(record.edvMl / e.edvMl - 1)).toBeLessThan(0.1);
+      expect(Math.abs(record.esvMl / e.esvMl - 1)).toBeLessThan(0.1);
+      // Measured 2026-11-30: slices 2–10 for both, as the experts (SCD0000401's slice 11 out by the valve-crossing
+      // rule).
+      expect(record.countedSlices).toEqual(e.countedSlices);
+    },
+    900_000,
+  );
 });

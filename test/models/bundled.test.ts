@@ -5,7 +5,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../src/backends/select.js';
 import { resolveModelJson, findRunConfig } from '../../src/inference/run-config.js';
-import { bundledModelNames, bundledModelsDir, loadLayersModel, resolveModelPath, saveModel } from '../../src/models/io.js';
+import {
+  bundledModelNames,
+  bundledModelsDir,
+  loadLayersModel,
+  resolveModelPath,
+  saveModel,
+} from '../../src/models/io.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { captureCli } from '../cli/run-cli.js';
 import { thresholdModel } from '../evaluation/tiny-model.js';
@@ -20,7 +26,14 @@ beforeAll(async () => {
   // A test-only models root: lv-tiny is a bundled model with its metadata, not-a-model has no model.json.
   models = join(dir, 'models');
   await saveModel(thresholdModel(32, 32), join(models, 'lv-tiny'));
-  const metadata = { format: 'lvseg-model', version: 1, input: { height: 32, width: 32, channels: 1 }, scale: '1/255', preprocessing: {}, inference: NO_INFERENCE_EXTRAS };
+  const metadata = {
+    format: 'lvseg-model',
+    version: 1,
+    input: { height: 32, width: 32, channels: 1 },
+    scale: '1/255',
+    preprocessing: {},
+    inference: NO_INFERENCE_EXTRAS,
+  };
   writeFileSync(join(models, 'lv-tiny', 'lvseg.json'), JSON.stringify(metadata));
   mkdirSync(join(models, 'not-a-model'));
   process.env.LVSEG_MODELS_DIR = models;
@@ -51,9 +64,13 @@ describe('bundled model names', () => {
 
   it('fail in one line listing the bundled models when unknown', () => {
     for (const ref of ['lv-nope', 'not-a-model', '../lv-tiny']) {
-      expect(() => resolveModelPath(ref)).toThrow(`${ref}: no such model file or run directory, and not a bundled model (bundled models: lv-tiny)`);
+      expect(() => resolveModelPath(ref)).toThrow(
+        `${ref}: no such model file or run directory, and not a bundled model (bundled models: lv-tiny)`,
+      );
     }
-    expect(() => resolveModelPath('x', join(dir, 'no-models'))).toThrow(/not a bundled model \(no bundled models in .*no-models\)/);
+    expect(() => resolveModelPath('x', join(dir, 'no-models'))).toThrow(
+      /not a bundled model \(no bundled models in .*no-models\)/,
+    );
   });
 
   it('load, and take their scaling from lvseg.json', async () => {
@@ -64,7 +81,15 @@ describe('bundled model names', () => {
   });
 
   it('work in lvseg evaluate and lvseg predict', async () => {
-    const evaluated = await captureCli(['evaluate', 'lv-tiny', '--data', 'synthetic:3:0:32', '--json', '--backend', 'cpu']);
+    const evaluated = await captureCli([
+      'evaluate',
+      'lv-tiny',
+      '--data',
+      'synthetic:3:0:32',
+      '--json',
+      '--backend',
+      'cpu',
+    ]);
     expect(evaluated.code, evaluated.err).toBe(0);
     const doc = JSON.parse(evaluated.out);
     expect(doc.model).toBe(join(models, 'lv-tiny', 'model.json'));
@@ -75,7 +100,9 @@ describe('bundled model names', () => {
     expect(JSON.parse(readFileSync(join(out, 'predictions.json'), 'utf8')).images).toHaveLength(2);
     const unknown = await captureCli(['evaluate', 'lv-nope', '--data', 'synthetic:1', '--backend', 'cpu']);
     expect(unknown.code).toBe(1);
-    expect(unknown.err).toBe('lvseg: lv-nope: no such model file or run directory, and not a bundled model (bundled models: lv-tiny)');
+    expect(unknown.err).toBe(
+      'lvseg: lv-nope: no such model file or run directory, and not a bundled model (bundled models: lv-tiny)',
+    );
   });
 
   it('yield to a folder of the same name in the working directory', async () => {
@@ -86,7 +113,15 @@ describe('bundled model names', () => {
       // The forks pool runs each test file in its own process, so changing directory is safe here.
       process.chdir(where);
       try {
-        const { code, out, err } = await captureCli(['evaluate', 'lv-tiny', '--data', 'synthetic:2:0:32', '--json', '--backend', 'cpu']);
+        const { code, out, err } = await captureCli([
+          'evaluate',
+          'lv-tiny',
+          '--data',
+          'synthetic:2:0:32',
+          '--json',
+          '--backend',
+          'cpu',
+        ]);
         expect(code, err).toBe(0);
         return JSON.parse(out).model;
       } finally {

@@ -15,22 +15,28 @@ function trainedLikeBatchNorms(model: tfl.LayersModel, seed: number): void {
   };
   for (const layer of model.layers) {
     if (layer.getClassName() !== 'BatchNormalization') continue;
-    layer.setWeights(layer.weights.map((w) => {
-      const n = w.shape[0]!;
-      const v = Float32Array.from({ length: n }, () => {
-        const r = draw();
-        if (w.originalName.endsWith('moving_variance')) return 0.05 + 2 * r;
-        if (w.originalName.endsWith('gamma')) return 0.3 + 1.5 * r;
-        return 2 * r - 1;
-      });
-      return tf.tensor1d(v);
-    }));
+    layer.setWeights(
+      layer.weights.map((w) => {
+        const n = w.shape[0]!;
+        const v = Float32Array.from({ length: n }, () => {
+          const r = draw();
+          if (w.originalName.endsWith('moving_variance')) return 0.05 + 2 * r;
+          if (w.originalName.endsWith('gamma')) return 0.3 + 1.5 * r;
+          return 2 * r - 1;
+        });
+        return tf.tensor1d(v);
+      }),
+    );
   }
 }
 
 const classNames = (m: tfl.LayersModel) => m.layers.map((l) => l.getClassName());
 
-async function maxDiff(a: tfl.LayersModel, b: tfl.LayersModel, input: tf.Tensor): Promise<{ diff: number; scale: number }> {
+async function maxDiff(
+  a: tfl.LayersModel,
+  b: tfl.LayersModel,
+  input: tf.Tensor,
+): Promise<{ diff: number; scale: number }> {
   const ya = a.predict(input) as tf.Tensor;
   const yb = b.predict(input) as tf.Tensor;
   expect(yb.shape).toEqual(ya.shape);
@@ -59,7 +65,9 @@ describe('inferenceModel', () => {
     // the convolutions now carry a bias; where a relu read the batch norm, they apply it themselves
     const convs = folded.layers.filter((l) => l.getClassName() === 'Conv2D' && l.getConfig().useBias === true);
     expect(convs.length).toBeGreaterThanOrEqual(bns);
-    const relus = folded.layers.filter((l) => l.getClassName() === 'Conv2D' && l.getConfig().activation === 'relu').length;
+    const relus = folded.layers.filter(
+      (l) => l.getClassName() === 'Conv2D' && l.getConfig().activation === 'relu',
+    ).length;
     expect(relus).toBe(options.residual ? bns / 2 : bns);
     const { diff, scale } = await maxDiff(model, folded, input);
     expect(scale).toBeGreaterThan(0.1);
@@ -72,7 +80,9 @@ describe('inferenceModel', () => {
     const unet = buildUnet({ inputSize: 32, depth: 2, baseFilters: 4 });
     const fused = await inferenceModel(unet);
     expect(fused).not.toBe(unet);
-    expect(fused.layers.filter((l) => l.getClassName() === 'Conv2D' && l.getConfig().activation === 'relu').length).toBe(10);
+    expect(
+      fused.layers.filter((l) => l.getClassName() === 'Conv2D' && l.getConfig().activation === 'relu').length,
+    ).toBe(10);
     const { diff, scale } = await maxDiff(unet, fused, input);
     expect(diff).toBeLessThan(1e-5 * Math.max(1, scale));
 
@@ -82,7 +92,9 @@ describe('inferenceModel', () => {
 
   it('keeps a batch norm whose convolution output is read elsewhere too', async () => {
     const x = tfl.input({ shape: [8, 8, 1] });
-    const conv = tfl.layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same', useBias: false }).apply(x) as tfl.SymbolicTensor;
+    const conv = tfl.layers
+      .conv2d({ filters: 3, kernelSize: 3, padding: 'same', useBias: false })
+      .apply(x) as tfl.SymbolicTensor;
     const bn = tfl.layers.batchNormalization().apply(conv) as tfl.SymbolicTensor;
     const model = tfl.model({ inputs: x, outputs: tfl.layers.add().apply([bn, conv]) as tfl.SymbolicTensor });
     expect(await inferenceModel(model)).toBe(model);

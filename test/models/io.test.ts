@@ -16,7 +16,11 @@ const METADATA: ModelMetadata = {
   version: 1,
   input: { height: 32, width: 32, channels: 1 },
   scale: '1/255',
-  preprocessing: { spacing: 1.367, roi: { method: 'centre-crop', size: 32 }, intensity: { method: 'percentile-zscore', low: 1, high: 99 } },
+  preprocessing: {
+    spacing: 1.367,
+    roi: { method: 'centre-crop', size: 32 },
+    intensity: { method: 'percentile-zscore', low: 1, high: 99 },
+  },
   inference: { tta: 'flips', postprocess: { largestComponent: true, fillHoles: true } },
   training: { command: 'lvseg train --preset sunnybrook-unet' },
 };

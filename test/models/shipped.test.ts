@@ -21,7 +21,10 @@ describe('the shipped lv-sunnybrook model', () => {
     expect(meta.input).toEqual({ height: 128, width: 128, channels: 1 });
     expect(meta.preprocessing.roi).toEqual({ method: 'centre-crop', size: 128 });
     expect(meta.inference).toEqual({ tta: 'flips', postprocess: { largestComponent: true, fillHoles: true } });
-    const training = meta.training as { command: string; validation: { pipeline: { meanDice: number; count: number } } };
+    const training = meta.training as {
+      command: string;
+      validation: { pipeline: { meanDice: number; count: number } };
+    };
     expect(training.command).toMatch(/^lvseg train --preset sunnybrook-unet /);
     expect(training.validation.pipeline.count).toBe(266);
     expect(training.validation.pipeline.meanDice).toBeGreaterThan(0.8);
@@ -38,8 +41,20 @@ describe('the shipped lv-sunnybrook model', () => {
     const p = generatePhantom(0, 256);
     const samples = [
       p,
-      { ...p, image: resizeBilinear(p.image, 256, 256, 192, 208), label: new Uint8Array(192 * 208), height: 192, width: 208 },
-      { ...p, image: resizeBilinear(p.image, 256, 256, 512, 512), label: new Uint8Array(512 * 512), height: 512, width: 512 },
+      {
+        ...p,
+        image: resizeBilinear(p.image, 256, 256, 192, 208),
+        label: new Uint8Array(192 * 208),
+        height: 192,
+        width: 208,
+      },
+      {
+        ...p,
+        image: resizeBilinear(p.image, 256, 256, 512, 512),
+        label: new Uint8Array(512 * 512),
+        height: 512,
+        width: 512,
+      },
     ];
     const out = await segmentSamples(model, samples, { preprocessing: meta.preprocessing, inference: meta.inference });
     expect(out.map((s) => s.mask.length)).toEqual([256 * 256, 192 * 208, 512 * 512]);

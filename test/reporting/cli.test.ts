@@ -44,17 +44,28 @@ describe('lvseg plot / report / plot-model', () => {
 
   it('plot-model draws a JSON model spec with its output shapes', async () => {
     const spec = join(base, 'spec.json');
-    writeFileSync(spec, JSON.stringify({ layers: [
-      { type: 'Conv2D', args: { filters: 4, kernel_size: 3, strides: 2, padding: 'same', activation: 'relu' } },
-      { type: 'Conv2DTranspose', args: { filters: 2, kernelSize: 3, strides: 2, padding: 'same' } },
-    ] }));
-    expect(await main(['plot-model', '--model-spec', spec, '--input-size', '32', '--out', join(base, 'm.svg')])).toBe(0);
+    writeFileSync(
+      spec,
+      JSON.stringify({
+        layers: [
+          { type: 'Conv2D', args: { filters: 4, kernel_size: 3, strides: 2, padding: 'same', activation: 'relu' } },
+          { type: 'Conv2DTranspose', args: { filters: 2, kernelSize: 3, strides: 2, padding: 'same' } },
+        ],
+      }),
+    );
+    expect(await main(['plot-model', '--model-spec', spec, '--input-size', '32', '--out', join(base, 'm.svg')])).toBe(
+      0,
+    );
     const svg = readFileSync(join(base, 'm.svg'), 'utf8');
     expect(svg).toContain('(None, 16, 16, 4)');
     expect(svg).toContain('(None, 32, 32, 2)');
-    expect(await main(['plot-model', '--model', 'fcn-small', '--input-size', '64', '--out', join(base, 'm.png')])).toBe(0);
+    expect(await main(['plot-model', '--model', 'fcn-small', '--input-size', '64', '--out', join(base, 'm.png')])).toBe(
+      0,
+    );
     expect(PNG.sync.read(readFileSync(join(base, 'm.png'))).height).toBeGreaterThan(300);
     expect(await main(['plot-model', '--out', join(base, 'm.svg')])).toBe(1);
-    expect(console.error).toHaveBeenLastCalledWith(expect.stringMatching(/exactly one of --model NAME and --model-spec FILE/));
+    expect(console.error).toHaveBeenLastCalledWith(
+      expect.stringMatching(/exactly one of --model NAME and --model-spec FILE/),
+    );
   });
 });

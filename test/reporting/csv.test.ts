@@ -5,7 +5,16 @@ import { resultsCsv, type TrialRecord } from '../../src/workflows/search.js';
 
 describe('the CSV writer', () => {
   it('writes integers whole and other numbers to 6 significant digits', () => {
-    expect([1, 0, -3, 123456789, 0.1 + 0.2, 2 / 3, 3671.23456, 1e-7].map(csvCell)).toEqual(['1', '0', '-3', '123456789', '0.3', '0.666667', '3671.23', '1e-7']);
+    expect([1, 0, -3, 123456789, 0.1 + 0.2, 2 / 3, 3671.23456, 1e-7].map(csvCell)).toEqual([
+      '1',
+      '0',
+      '-3',
+      '123456789',
+      '0.3',
+      '0.666667',
+      '3671.23',
+      '1e-7',
+    ]);
   });
 
   it('leaves the cell empty for undefined, null, NaN and infinities, never "NaN"', () => {
@@ -30,10 +39,23 @@ describe('the CSV writer', () => {
   });
 
   it('is what lvseg evaluate --per-image and lvseg search write', () => {
-    const csv = perImageCsv([{ name: 'a,1', patient: 'P1', dice: 0.912345678, iou: NaN, hd95: Infinity, goodContour: true } as never], 'mm').split('\n');
-    expect(csv[0]).toBe('name,patient,phase,dice,iou,precision,recall,accuracy,hd95_mm,apd_mm,goodContour,lvAreaPx,labelAreaPx,lvAreaMm2');
+    const csv = perImageCsv(
+      [{ name: 'a,1', patient: 'P1', dice: 0.912345678, iou: NaN, hd95: Infinity, goodContour: true } as never],
+      'mm',
+    ).split('\n');
+    expect(csv[0]).toBe(
+      'name,patient,phase,dice,iou,precision,recall,accuracy,hd95_mm,apd_mm,goodContour,lvAreaPx,labelAreaPx,lvAreaMm2',
+    );
     expect(csv[1]).toBe('"a,1",P1,,0.912346,,,,,,,true,,,');
-    const trial: TrialRecord = { rank: 1, trial: 2, name: 't', status: 'done', params: { lr: 0.0012345678, filters: [8, 16] }, metrics: { dice: 0.8 }, host: 'h' } as never;
+    const trial: TrialRecord = {
+      rank: 1,
+      trial: 2,
+      name: 't',
+      status: 'done',
+      params: { lr: 0.0012345678, filters: [8, 16] },
+      metrics: { dice: 0.8 },
+      host: 'h',
+    } as never;
     expect(resultsCsv([trial]).split('\n')[1]).toBe('1,2,done,0.00123457,"[8,16]",0.8,,,,,,,,h,,');
   });
 });

@@ -5,18 +5,24 @@ import { discSample } from './fake-run.js';
 
 const n = 64;
 const s = discSample(n, 6);
-const px = (img: { width: number; data: Uint8Array }, x: number, y: number): number[] => [...img.data.subarray((y * img.width + x) * 4, (y * img.width + x) * 4 + 3)];
+const px = (img: { width: number; data: Uint8Array }, x: number, y: number): number[] => [
+  ...img.data.subarray((y * img.width + x) * 4, (y * img.width + x) * 4 + 3),
+];
 
 describe('renderPanel', () => {
-  it('keeps the first version\'s call and encodes a PNG of the composed panel', () => {
-    const png = PNG.sync.read(renderPanel({ image: s.image, height: n, width: n, label: s.label, prediction: s.prediction }));
+  it("keeps the first version's call and encodes a PNG of the composed panel", () => {
+    const png = PNG.sync.read(
+      renderPanel({ image: s.image, height: n, width: n, label: s.label, prediction: s.prediction }),
+    );
     // 64-pixel slices are magnified 3x to 192 so "Predicted Label" fits: 8 + 3·192 + 2·8 + 8 wide.
     expect([png.width, png.height]).toEqual([608, 8 + 26 + 192 + 8]);
   });
 
   it('shows input, label and prediction tiles in grey: masks white inside, black outside', () => {
     const img = composePanel({ image: s.image, height: n, width: n, label: s.label, prediction: s.prediction });
-    const top = 8 + 26, tile = 192, step = tile + 8;
+    const top = 8 + 26,
+      tile = 192,
+      step = tile + 8;
     const centre = (t: number): number[] => px(img, 8 + t * step + tile / 2, top + tile / 2);
     const corner = (t: number): number[] => px(img, 8 + t * step + 2, top + 2);
     expect(centre(1)).toEqual([255, 255, 255]);
@@ -31,20 +37,29 @@ describe('renderPanel', () => {
     expect(g[0]!).toBeGreaterThan(corner(0)[0]!);
   });
 
-  it('writes the lab\'s titles above the tiles, and leaves them out on request', () => {
+  it("writes the lab's titles above the tiles, and leaves them out on request", () => {
     const withTitles = composePanel({ image: s.image, height: n, width: n, label: s.label, prediction: s.prediction });
-    const without = composePanel({ image: s.image, height: n, width: n, label: s.label, prediction: s.prediction }, { titles: false });
+    const without = composePanel(
+      { image: s.image, height: n, width: n, label: s.label, prediction: s.prediction },
+      { titles: false },
+    );
     expect(without.height).toBe(withTitles.height - 26);
     let dark = 0;
-    for (let y = 8; y < 8 + 26; y++) for (let x = 0; x < withTitles.width; x++) if (px(withTitles, x, y)[0]! < 128) dark++;
+    for (let y = 8; y < 8 + 26; y++)
+      for (let x = 0; x < withTitles.width; x++) if (px(withTitles, x, y)[0]! < 128) dark++;
     expect(dark).toBeGreaterThan(300);
   });
 
   it('adds an overlay tile with the label outline in green and the prediction outline in red', () => {
-    const img = composePanel({ image: s.image, height: n, width: n, label: s.label, prediction: s.prediction }, { contours: true });
+    const img = composePanel(
+      { image: s.image, height: n, width: n, label: s.label, prediction: s.prediction },
+      { contours: true },
+    );
     expect(img.width).toBe(8 + 4 * 192 + 3 * 8 + 8);
-    const ox = 8 + 3 * 200, oy = 8 + 26;
-    let red = 0, green = 0;
+    const ox = 8 + 3 * 200,
+      oy = 8 + 26;
+    let red = 0,
+      green = 0;
     for (let y = 0; y < 192; y++) {
       for (let x = 0; x < 192; x++) {
         const [r, g, b] = px(img, ox + x, oy + y);

@@ -23,7 +23,10 @@ describe('readRun', () => {
     expect(run.evaluation?.metrics).not.toHaveProperty('challenge');
     const old = join(base, 'old-evaluation');
     writeFakeRun(old, { epochs: 2 });
-    writeFileSync(join(old, 'evaluation.json'), JSON.stringify({ metrics: { dice: 0.5, meanDice: 0.4, unit: 'px' }, perImage: [] }));
+    writeFileSync(
+      join(old, 'evaluation.json'),
+      JSON.stringify({ metrics: { dice: 0.5, meanDice: 0.4, unit: 'px' }, perImage: [] }),
+    );
     expect(readRun(old).evaluation?.metrics).toEqual({ dice: 0.5, meanDice: 0.4, unit: 'px' });
   });
 
@@ -34,7 +37,11 @@ describe('readRun', () => {
     expect(run.history.map((e) => e.epoch)).toEqual([0, 1, 2]);
     expect(run.summary?.totalParams).toBe(194824);
     expect(run.evaluation?.perImage).toHaveLength(26);
-    expect(run.samples.map((s) => s.file.replace(/-SC.*/, ''))).toEqual(['samples/best-1', 'samples/best-2', 'samples/worst-1']);
+    expect(run.samples.map((s) => s.file.replace(/-SC.*/, ''))).toEqual([
+      'samples/best-1',
+      'samples/best-2',
+      'samples/worst-1',
+    ]);
     expect(run.lastPanel?.file).toBe('panels/epoch-003.png');
   });
 
@@ -105,18 +112,32 @@ describe('HTML report', () => {
 
   it('splits a small validation set into a best and a worst half, and prints fractions and counts apart', () => {
     const run = readRun(join(base, 'fast'));
-    run.evaluation!.perImage = [0.9, 0, 0.5, 0.2].map((dice, i) => ({ name: `img${i}`, dice, lvAreaPx: 1200 + i }) as PerImageRecord);
+    run.evaluation!.perImage = [0.9, 0, 0.5, 0.2].map(
+      (dice, i) => ({ name: `img${i}`, dice, lvAreaPx: 1200 + i }) as PerImageRecord,
+    );
     run.summary!.layers[1]!.params = 0;
     const html = renderReport([run]);
-    expect([...html.matchAll(/<tr><td>(best|worst)<\/td><td>(img\d)<\/td>/g)].map((m) => `${m[1]} ${m[2]}`))
-      .toEqual(['best img0', 'best img2', 'worst img1', 'worst img3']);
-    expect(html).toContain('<td class="num">0.0000</td><td class="num">–</td><td class="num">–</td><td class="num">1,201</td>');
-    expect(html).toContain('max_pooling2d_1 (MaxPooling2D)</td><td><code>(None, 64, 64, 100)</code></td><td class="num">0</td>');
+    expect([...html.matchAll(/<tr><td>(best|worst)<\/td><td>(img\d)<\/td>/g)].map((m) => `${m[1]} ${m[2]}`)).toEqual([
+      'best img0',
+      'best img2',
+      'worst img1',
+      'worst img3',
+    ]);
+    expect(html).toContain(
+      '<td class="num">0.0000</td><td class="num">–</td><td class="num">–</td><td class="num">1,201</td>',
+    );
+    expect(html).toContain(
+      'max_pooling2d_1 (MaxPooling2D)</td><td><code>(None, 64, 64, 100)</code></td><td class="num">0</td>',
+    );
   });
 
   it("matches sample files to their image's Dice whether the name's slash became _ or -", () => {
     const run = readRun(join(base, 'fast'));
-    run.evaluation!.perImage = [{ name: 'synthetic/10', dice: 0.25 }, { name: 'synthetic/100', dice: 0.75 }, { name: 'SC-HF-I-01/IM-0048', dice: 0.5 }] as PerImageRecord[];
+    run.evaluation!.perImage = [
+      { name: 'synthetic/10', dice: 0.25 },
+      { name: 'synthetic/100', dice: 0.75 },
+      { name: 'SC-HF-I-01/IM-0048', dice: 0.5 },
+    ] as PerImageRecord[];
     const png = run.samples[0]!.png;
     run.samples = [
       { file: 'samples/worst-01-synthetic-10.png', png },
@@ -125,6 +146,11 @@ describe('HTML report', () => {
       { file: 'samples/extra.png', png },
     ];
     const captions = [...renderReport([run]).matchAll(/<figcaption>([^<]*)<\/figcaption>/g)].map((m) => m[1]);
-    expect(captions.slice(0, 4)).toEqual(['synthetic/100 — Dice 0.7500', 'SC-HF-I-01/IM-0048 — Dice 0.5000', 'synthetic/10 — Dice 0.2500', 'samples/extra.png']);
+    expect(captions.slice(0, 4)).toEqual([
+      'synthetic/100 — Dice 0.7500',
+      'SC-HF-I-01/IM-0048 — Dice 0.5000',
+      'synthetic/10 — Dice 0.2500',
+      'samples/extra.png',
+    ]);
   });
 });

@@ -8,7 +8,14 @@ import { safeImageName, writeSamplePanels } from '../../src/reporting/samples.js
 const dir = mkdtempSync(join(tmpdir(), 'lvseg-samples-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const sample = (name: string): Sample => ({ name, patient: 'p', image: new Float32Array(64), label: new Uint8Array(64), height: 8, width: 8 });
+const sample = (name: string): Sample => ({
+  name,
+  patient: 'p',
+  image: new Float32Array(64),
+  label: new Uint8Array(64),
+  height: 8,
+  width: 8,
+});
 
 describe('writeSamplePanels', () => {
   it('writes the best and worst images by Dice under file names the report can match', async () => {
@@ -16,16 +23,28 @@ describe('writeSamplePanels', () => {
     const dice = [0.5, 0.9, Number.NaN, 0.1, 0.7];
     const files = await writeSamplePanels(dir, samples, () => new Uint8Array(64), dice, 2);
     expect(files.map((f) => f.slice(dir.length + 1))).toEqual([
-      'samples/best-01-synthetic_1.png', 'samples/best-02-synthetic_4.png',
-      'samples/worst-01-synthetic_3.png', 'samples/worst-02-synthetic_0.png',
+      'samples/best-01-synthetic_1.png',
+      'samples/best-02-synthetic_4.png',
+      'samples/worst-01-synthetic_3.png',
+      'samples/worst-02-synthetic_0.png',
     ]);
     expect(readdirSync(join(dir, 'samples'))).toHaveLength(4);
   });
 
   it('never lists an image as both best and worst when there are few', async () => {
     const d = mkdtempSync(join(dir, 'few-'));
-    const files = await writeSamplePanels(d, [sample('a'), sample('b'), sample('c')], () => new Uint8Array(64), [0.2, 0.8, 0.5], 2);
-    expect(files.map((f) => f.slice(d.length + 1))).toEqual(['samples/best-01-b.png', 'samples/best-02-c.png', 'samples/worst-01-a.png']);
+    const files = await writeSamplePanels(
+      d,
+      [sample('a'), sample('b'), sample('c')],
+      () => new Uint8Array(64),
+      [0.2, 0.8, 0.5],
+      2,
+    );
+    expect(files.map((f) => f.slice(d.length + 1))).toEqual([
+      'samples/best-01-b.png',
+      'samples/best-02-c.png',
+      'samples/worst-01-a.png',
+    ]);
   });
 
   it('removes the panels an earlier call left, and only those', async () => {

@@ -15,25 +15,48 @@ describe('TensorBoardCallback', () => {
   let runDir: string;
   let model: tfl.LayersModel;
   const logs = [0, 1, 2].map((e) => ({
-    loss: 0.5 / (e + 1), dice: 0.3 + 0.2 * e, accuracy: 0.9 + 0.01 * e,
-    val_loss: 0.6 / (e + 1), val_dice: 0.25 + 0.2 * e, val_accuracy: 0.88 + 0.01 * e, seconds: 1.5,
+    loss: 0.5 / (e + 1),
+    dice: 0.3 + 0.2 * e,
+    accuracy: 0.9 + 0.01 * e,
+    val_loss: 0.6 / (e + 1),
+    val_dice: 0.25 + 0.2 * e,
+    val_accuracy: 0.88 + 0.01 * e,
+    seconds: 1.5,
   }));
 
   beforeAll(async () => {
     await selectBackend('cpu');
     runDir = mkdtempSync(join(tmpdir(), 'lvseg-tb-'));
-    model = tfl.sequential({ layers: [
-      tfl.layers.conv2d({ inputShape: [16, 16, 1], filters: 3, kernelSize: 3, padding: 'same', activation: 'relu', name: 'conv_a' }),
-      tfl.layers.conv2d({ filters: 2, kernelSize: 1, name: 'logits' }),
-    ] });
-    const n = 16, image = new Float32Array(n * n), label = new Uint8Array(n * n);
-    for (let i = 0; i < n * n; i++) { image[i] = (i % n) / n; label[i] = Math.hypot((i % n) - 8, Math.floor(i / n) - 8) < 4 ? 1 : 0; }
+    model = tfl.sequential({
+      layers: [
+        tfl.layers.conv2d({
+          inputShape: [16, 16, 1],
+          filters: 3,
+          kernelSize: 3,
+          padding: 'same',
+          activation: 'relu',
+          name: 'conv_a',
+        }),
+        tfl.layers.conv2d({ filters: 2, kernelSize: 1, name: 'logits' }),
+      ],
+    });
+    const n = 16,
+      image = new Float32Array(n * n),
+      label = new Uint8Array(n * n);
+    for (let i = 0; i < n * n; i++) {
+      image[i] = (i % n) / n;
+      label[i] = Math.hypot((i % n) - 8, Math.floor(i / n) - 8) < 4 ? 1 : 0;
+    }
     // only what the TensorBoard callback reads (no optimizer, seed or resume state)
     const ctx = {
-      model, config: { model: 'tiny', epochs: 3, lr: 0.001 },
+      model,
+      config: { model: 'tiny', epochs: 3, lr: 0.001 },
       displaySample: { name: 'phantom-0', patient: 'p0', image, label, height: n, width: n },
       predictLabel: async (s: { label: Uint8Array }) => s.label.map((v) => 1 - v),
-      learningRate: 0.001, totalEpochs: 3, stepsPerEpoch: 4, tf,
+      learningRate: 0.001,
+      totalEpochs: 3,
+      stepsPerEpoch: 4,
+      tf,
     } as unknown as TrainingContext;
     const cb = new TensorBoardCallback({ logDir: join(runDir, 'logs'), host: 'testhost' });
     cb.onTrainBegin(ctx);
@@ -54,7 +77,11 @@ describe('TensorBoardCallback', () => {
   it('writes epoch_loss and epoch_<metric> per epoch, val_ values under the same tags in validation/', () => {
     const train = values(readEvents(join(runDir, 'logs', 'train')).events);
     const val = values(readEvents(join(runDir, 'logs', 'validation')).events);
-    for (const [tag, key] of [['epoch_loss', 'loss'], ['epoch_dice', 'dice'], ['epoch_accuracy', 'accuracy']] as const) {
+    for (const [tag, key] of [
+      ['epoch_loss', 'loss'],
+      ['epoch_dice', 'dice'],
+      ['epoch_accuracy', 'accuracy'],
+    ] as const) {
       const t = train.filter((v) => v.tag === tag);
       expect(t.map((v) => v.step)).toEqual([0, 1, 2]);
       t.forEach((v, e) => {
@@ -67,7 +94,11 @@ describe('TensorBoardCallback', () => {
       });
     }
     expect(train.some((v) => v.tag === 'epoch_seconds' || v.tag.startsWith('epoch_val'))).toBe(false);
-    expect(val.map((v) => v.tag).sort()).toEqual([...Array(3).fill('epoch_accuracy'), ...Array(3).fill('epoch_dice'), ...Array(3).fill('epoch_loss')]);
+    expect(val.map((v) => v.tag).sort()).toEqual([
+      ...Array(3).fill('epoch_accuracy'),
+      ...Array(3).fill('epoch_dice'),
+      ...Array(3).fill('epoch_loss'),
+    ]);
     const lr = train.filter((v) => v.tag === 'epoch_learning_rate');
     expect(lr.map((v) => v.step)).toEqual([0, 1, 2]);
     for (const v of lr) expect(v.simple_value).toBeCloseTo(0.001, 9);
@@ -84,7 +115,10 @@ describe('TensorBoardCallback', () => {
       expect(histo.num ?? 0).toBe(data.length);
       expect(histo.min ?? 0).toBeCloseTo(Math.min(...data), 6);
       expect(histo.max ?? 0).toBeCloseTo(Math.max(...data), 6);
-      expect(histo.sum ?? 0).toBeCloseTo(Array.from(data as ArrayLike<number>).reduce((a, b) => a + b, 0), 5);
+      expect(histo.sum ?? 0).toBeCloseTo(
+        Array.from(data as ArrayLike<number>).reduce((a, b) => a + b, 0),
+        5,
+      );
       expect(Array.from(histo.bucket as ArrayLike<number>).reduce((a, b) => a + b, 0)).toBe(data.length);
       expect(histo.bucket_limit).toHaveLength(histo.bucket.length);
     }
@@ -92,7 +126,11 @@ describe('TensorBoardCallback', () => {
 
   it('writes the display panel once per epoch as an image that decodes as a PNG', () => {
     const images = values(readEvents(join(runDir, 'logs', 'train')).events).filter((v) => v.image);
-    expect(images.map((v) => [v.tag, v.step])).toEqual([['display_panel', 0], ['display_panel', 1], ['display_panel', 2]]);
+    expect(images.map((v) => [v.tag, v.step])).toEqual([
+      ['display_panel', 0],
+      ['display_panel', 1],
+      ['display_panel', 2],
+    ]);
     for (const v of images) {
       const img = v.image!;
       const bytes = img.encoded_image_string;

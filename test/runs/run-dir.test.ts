@@ -47,6 +47,8 @@ describe('the run-directory module', () => {
     expect(() => readRunConfig(dir)).toThrow(UsageError);
     expect(() => readRunConfig(dir)).toThrow(/epochs must be a positive integer, got -2/);
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ model: 'fcn', train: 'synthetic:4' }));
-    expect(() => readRunConfig(dir)).toThrow(/backendRequested, inputSize, trainSize, valSize, versions, startedAt missing/);
+    expect(() => readRunConfig(dir)).toThrow(
+      /backendRequested, inputSize, trainSize, valSize, versions, startedAt missing/,
+    );
   });
 });

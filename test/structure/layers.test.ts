@@ -20,9 +20,28 @@ function sourceFiles(dir: string): string[] {
  * know a run folder), losses below both training and evaluation, inference below evaluation.
  */
 const LAYERS = [
-  'errors.ts', 'paths.ts', 'version.ts',
-  'imaging', 'io', 'backends', 'data', 'transforms', 'models', 'losses', 'training', 'runs', 'inference', 'export', 'evaluation', 'reporting',
-  'browser.ts', 'server', 'workflows', 'index.ts', 'web', 'cli',
+  'errors.ts',
+  'paths.ts',
+  'version.ts',
+  'imaging',
+  'io',
+  'backends',
+  'data',
+  'transforms',
+  'models',
+  'losses',
+  'training',
+  'runs',
+  'inference',
+  'export',
+  'evaluation',
+  'reporting',
+  'browser.ts',
+  'server',
+  'workflows',
+  'index.ts',
+  'web',
+  'cli',
 ] as const;
 
 interface ImportEdge {
@@ -40,7 +59,12 @@ function importSpecifiers(text: string): { specifier: string; typeOnly: boolean 
   for (const m of text.matchAll(/^(?:import|export)\b([^;]*?)from\s*'(\.[^']+)'/gms)) {
     const clause = m[1]!.trim();
     const braces = /^(?:type\s+)?\{([^}]*)\}$/.exec(clause);
-    const typeNames = braces ? braces[1]!.split(',').map((n) => n.trim()).filter(Boolean) : [];
+    const typeNames = braces
+      ? braces[1]!
+          .split(',')
+          .map((n) => n.trim())
+          .filter(Boolean)
+      : [];
     const typeOnly = /^type\b/.test(clause) || (typeNames.length > 0 && typeNames.every((n) => n.startsWith('type ')));
     found.push({ specifier: m[2]!, typeOnly });
   }
@@ -56,7 +80,12 @@ function importEdges(): ImportEdge[] {
   return sourceFiles(SRC).flatMap((path) => {
     const file = relative(SRC, path);
     return importSpecifiers(readFileSync(path, 'utf8'))
-      .map(({ specifier, typeOnly }) => ({ file, from: layerOf(file), to: layerOf(relative(SRC, join(path, '..', specifier)).replace(/\.js$/, '.ts')), typeOnly }))
+      .map(({ specifier, typeOnly }) => ({
+        file,
+        from: layerOf(file),
+        to: layerOf(relative(SRC, join(path, '..', specifier)).replace(/\.js$/, '.ts')),
+        typeOnly,
+      }))
       .filter((e) => e.from !== e.to);
   });
 }
@@ -65,7 +94,9 @@ const rank = (layer: string): number => (LAYERS as readonly string[]).indexOf(la
 
 /** Imports that run from a lower layer to a higher one, as `file -> layer/`. */
 function upward(edges: readonly ImportEdge[]): string[] {
-  return edges.filter((e) => rank(e.to) > rank(e.from)).map((e) => `${e.file} -> ${e.to} (${e.from} is below ${e.to}${e.typeOnly ? ', type only' : ''})`);
+  return edges
+    .filter((e) => rank(e.to) > rank(e.from))
+    .map((e) => `${e.file} -> ${e.to} (${e.from} is below ${e.to}${e.typeOnly ? ', type only' : ''})`);
 }
 
 describe('the layers of src/', () => {
@@ -117,7 +148,9 @@ describe('the layers of src/', () => {
   it("the README's architecture table lists the layers in this order", () => {
     const readme = readFileSync(join(PACKAGE_ROOT, 'README.md'), 'utf8');
     const section = readme.slice(readme.indexOf('## Architecture'), readme.indexOf('### Backends'));
-    const listed = [...section.matchAll(/^\| ([^|]+)\|/gm)].flatMap((m) => [...m[1]!.matchAll(/`src\/([^`/]+)\/?`/g)].map((n) => n[1]!));
+    const listed = [...section.matchAll(/^\| ([^|]+)\|/gm)].flatMap((m) =>
+      [...m[1]!.matchAll(/`src\/([^`/]+)\/?`/g)].map((n) => n[1]!),
+    );
     expect(listed).toEqual([...LAYERS]);
   });
 
@@ -137,11 +170,17 @@ describe('the layers of src/', () => {
 
   it('derives every training flag from the one declaration of the options', () => {
     const flags = trainCommand.options.map((o) => o.name);
-    const flagged = Object.entries(TRAIN_OPTIONS).filter(([, d]) => d.flag !== null).map(([k]) => flagName(k));
+    const flagged = Object.entries(TRAIN_OPTIONS)
+      .filter(([, d]) => d.flag !== null)
+      .map(([k]) => flagName(k));
     expect(flags).toEqual([...flagged, 'config', 'resume']);
     expect(flagged).toContain('weight-decay');
     const batch = trainCommand.options.find((o) => o.name === 'batch-size')!;
-    expect(batch).toMatchObject({ type: 'number', default: TRAIN_OPTIONS.batchSize.default, description: TRAIN_OPTIONS.batchSize.help });
+    expect(batch).toMatchObject({
+      type: 'number',
+      default: TRAIN_OPTIONS.batchSize.default,
+      description: TRAIN_OPTIONS.batchSize.help,
+    });
     expect(trainCommand.options.find((o) => o.name === 'steps-per-epoch')!.default).toBe(0);
   });
 });

@@ -11,18 +11,44 @@ describe('a training run with the recipe options', () => {
   it('trains on augmented ROI crops, lists the transforms in config.json and writes an lvseg.json', async () => {
     const out = join(tempDir('lvseg-recipe-run-'), 'run');
     const config = resolveTrainConfig(
-      { preset: 'sunnybrook-unet', train: 'synthetic:6:1:64', val: 'synthetic:3:50:64', epochs: 1, backend: 'cpu', out, tensorboard: false },
-      { unet: { depth: 2, baseFilters: 4, batchNorm: true, batchNormMomentum: 0.9 }, preprocessing: { spacing: null, roi: { method: 'centre-crop', size: 32 }, intensity: { method: 'percentile-zscore', low: 1, high: 99 } } },
+      {
+        preset: 'sunnybrook-unet',
+        train: 'synthetic:6:1:64',
+        val: 'synthetic:3:50:64',
+        epochs: 1,
+        backend: 'cpu',
+        out,
+        tensorboard: false,
+      },
+      {
+        unet: { depth: 2, baseFilters: 4, batchNorm: true, batchNormMomentum: 0.9 },
+        preprocessing: {
+          spacing: null,
+          roi: { method: 'centre-crop', size: 32 },
+          intensity: { method: 'percentile-zscore', low: 1, high: 99 },
+        },
+      },
     );
-    const result = await runTraining(config, undefined, { progress: { stream: { write: () => true } }, warn: () => {} });
+    const result = await runTraining(config, undefined, {
+      progress: { stream: { write: () => true } },
+      warn: () => {},
+    });
     expect(result.model.inputs[0]!.shape).toEqual([null, 32, 32, 1]);
     const saved = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
-    expect(saved.augment.map((t: { type: string }) => t.type)).toEqual(['flip', 'affine', 'gamma', 'contrast', 'noise', 'blur']);
+    expect(saved.augment.map((t: { type: string }) => t.type)).toEqual([
+      'flip',
+      'affine',
+      'gamma',
+      'contrast',
+      'noise',
+      'blur',
+    ]);
     expect(saved.inputSize).toBe(32);
     const metadata = readModelMetadata(join(out, 'model', 'model.json'))!;
     expect(metadata.input).toEqual({ height: 32, width: 32, channels: 1 });
     expect(metadata.inference.tta).toBe('flips');
-    // the seeds 1-6 all belong to phantom patient p000 (seeds 0-7); the run and its model both say so, for evaluate's check
+    // the seeds 1-6 all belong to phantom patient p000 (seeds 0-7); the run and its model both say so, for evaluate's
+    // check
     expect(saved.trainPatients).toEqual(['synthetic-p000']);
     expect((metadata.training!.data as { trainPatients: string[] }).trainPatients).toEqual(['synthetic-p000']);
     expect(readTrainPatients(out)).toEqual(['synthetic-p000']);
@@ -32,7 +58,10 @@ describe('a training run with the recipe options', () => {
     expect(evaluation.perImage).toHaveLength(3);
     // best/ has no lvseg.json of its own: the run's config.json gives the same pipeline
     expect(existsSync(join(out, 'best', 'lvseg.json'))).toBe(false);
-    expect(resolveModelSettings(out).segment).toEqual({ preprocessing: metadata.preprocessing, inference: metadata.inference });
+    expect(resolveModelSettings(out).segment).toEqual({
+      preprocessing: metadata.preprocessing,
+      inference: metadata.inference,
+    });
     expect(resolveModelSettings(out, { tta: false }).segment!.inference.tta).toBe('none');
     // the preset's masks include the contour's pixels: the model and the run both say so, for lvseg volumes
     expect(metadata.labels).toBe('contour-included');

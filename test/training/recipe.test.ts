@@ -60,7 +60,11 @@ describe('U-Net variants and the sunnybrook-unet preset', () => {
 
   it('adds deep-supervision heads at full size after the logits; the segmentation model is the first output', () => {
     const training = buildModel('unet', { inputSize: 32, depth: 3, baseFilters: 4, deepSupervision: 2 });
-    expect(training.outputs.map((o) => o.shape)).toEqual([[null, 32, 32, 2], [null, 32, 32, 2], [null, 32, 32, 2]]);
+    expect(training.outputs.map((o) => o.shape)).toEqual([
+      [null, 32, 32, 2],
+      [null, 32, 32, 2],
+      [null, 32, 32, 2],
+    ]);
     expect(training.outputNames).toEqual(['logits', 'aux1_up', 'aux2_up']);
     const model = segmentationModel(training);
     expect(model.outputs).toHaveLength(1);
@@ -68,7 +72,9 @@ describe('U-Net variants and the sunnybrook-unet preset', () => {
     // the heads are two 1×1 convs: (8 + 1)·2 and (16 + 1)·2 weights, shared otherwise
     expect(summarizeModel(training).totalParams - summarizeModel(model).totalParams).toBe(18 + 34);
     expect(segmentationModel(model)).toBe(model);
-    expect(() => buildModel('unet', { inputSize: 32, depth: 3, baseFilters: 4, deepSupervision: 3 })).toThrow(/has 2 decoder levels below its output; pass 0 to 2/);
+    expect(() => buildModel('unet', { inputSize: 32, depth: 3, baseFilters: 4, deepSupervision: 3 })).toThrow(
+      /has 2 decoder levels below its output; pass 0 to 2/,
+    );
   });
 
   it('weighs the outputs 1, 1/2, 1/4, … normalised', () => {
@@ -93,13 +99,27 @@ describe('U-Net variants and the sunnybrook-unet preset', () => {
     expect([c.loss, c.lrSchedule, c.tta, c.postprocess]).toEqual(['ce+image-dice', 'cosine', false, true]);
     expect(c.epochs).toBe(40);
     const lab = resolveTrainConfig({ preset: 'lab-task3', train: 'synthetic:4' });
-    expect([lab.preprocessing, lab.augment, lab.lrSchedule, lab.weightDecay, lab.tta]).toEqual([null, null, 'constant', 0, false]);
+    expect([lab.preprocessing, lab.augment, lab.lrSchedule, lab.weightDecay, lab.tta]).toEqual([
+      null,
+      null,
+      'constant',
+      0,
+      false,
+    ]);
   });
 
   it('rejects recipe options that cannot apply, naming them', () => {
-    expect(() => resolveTrainConfig({ model: 'fcn', train: 'synthetic:4', tta: true })).toThrow(/tta needs preprocessing/);
-    expect(() => resolveTrainConfig({ model: 'fcn', train: 'synthetic:4' }, { unet: { depth: 2 } })).toThrow(/unet applies to --model unet/);
-    expect(() => resolveTrainConfig({ model: 'unet', train: 'synthetic:4' }, { augment: [{ type: 'spin' }] })).toThrow(/augment\[0\]: unknown transform/);
-    expect(() => resolveTrainConfig({ model: 'unet', train: 'synthetic:4', lrSchedule: 'step' })).toThrow(/lrSchedule must be one of/);
+    expect(() => resolveTrainConfig({ model: 'fcn', train: 'synthetic:4', tta: true })).toThrow(
+      /tta needs preprocessing/,
+    );
+    expect(() => resolveTrainConfig({ model: 'fcn', train: 'synthetic:4' }, { unet: { depth: 2 } })).toThrow(
+      /unet applies to --model unet/,
+    );
+    expect(() => resolveTrainConfig({ model: 'unet', train: 'synthetic:4' }, { augment: [{ type: 'spin' }] })).toThrow(
+      /augment\[0\]: unknown transform/,
+    );
+    expect(() => resolveTrainConfig({ model: 'unet', train: 'synthetic:4', lrSchedule: 'step' })).toThrow(
+      /lrSchedule must be one of/,
+    );
   });
 });

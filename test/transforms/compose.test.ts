@@ -6,8 +6,16 @@ import { compose, rngAt, transformFromSpec } from '../../src/transforms/compose.
 import { firstDifference } from './same.js';
 
 const SPEC = [
-  { type: 'flip' }, { type: 'rotate90' }, { type: 'affine', degrees: 30, scale: [0.7, 1.4], translate: 0.1 }, { type: 'grid', magnitude: 2 },
-  { type: 'gamma' }, { type: 'contrast' }, { type: 'noise' }, { type: 'blur' }, { type: 'crop', size: 24 }, { type: 'normalize' },
+  { type: 'flip' },
+  { type: 'rotate90' },
+  { type: 'affine', degrees: 30, scale: [0.7, 1.4], translate: 0.1 },
+  { type: 'grid', magnitude: 2 },
+  { type: 'gamma' },
+  { type: 'contrast' },
+  { type: 'noise' },
+  { type: 'blur' },
+  { type: 'crop', size: 24 },
+  { type: 'normalize' },
 ];
 
 describe('transform lists', () => {
@@ -15,7 +23,11 @@ describe('transform lists', () => {
     const samples = Array.from({ length: 6 }, (_, i) => generatePhantom(i, 32));
     const t = transformFromSpec(SPEC);
     const batch = (seed: number) =>
-      Dataset.from(samples).shuffle(6, seed).map((s, i) => t(s, rngAt(seed, i))).batch(3).toArray();
+      Dataset.from(samples)
+        .shuffle(6, seed)
+        .map((s, i) => t(s, rngAt(seed, i)))
+        .batch(3)
+        .toArray();
     const [a, b, c] = [await batch(1), await batch(1), await batch(2)];
     expect(a[0]!.images.length).toBe(3 * 24 * 24);
     expect(firstDifference(a[0]!.images, b[0]!.images)).toBe(-1);

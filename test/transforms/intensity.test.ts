@@ -3,17 +3,40 @@ import { createRng } from '../../src/data/random.js';
 import type { Sample } from '../../src/data/sample.js';
 import { generatePhantom } from '../../src/data/synthetic.js';
 import {
-  adjustGamma, gaussianBlur, normalizeIntensity, percentiles, randomBlur, randomContrast, randomGamma, randomNoise,
+  adjustGamma,
+  gaussianBlur,
+  normalizeIntensity,
+  percentiles,
+  randomBlur,
+  randomContrast,
+  randomGamma,
+  randomNoise,
 } from '../../src/transforms/intensity.js';
 
 const constant = (value: number): Sample => ({
-  name: 'flat', patient: 'p', image: new Float32Array(16 * 16).fill(value), label: new Uint8Array(16 * 16), height: 16, width: 16,
+  name: 'flat',
+  patient: 'p',
+  image: new Float32Array(16 * 16).fill(value),
+  label: new Uint8Array(16 * 16),
+  height: 16,
+  width: 16,
 });
 
 describe('intensity transforms', () => {
   it('never produce NaN or infinity, on a phantom, a constant, an all-zero or a negative image', () => {
-    const transforms = [randomGamma(), randomContrast(), randomNoise(), randomBlur(), (s: Sample) => ({ ...s, image: normalizeIntensity(s.image) })];
-    for (const s of [generatePhantom(1, 32), constant(5), constant(0), { ...constant(0), image: Float32Array.from({ length: 256 }, (_, i) => -i) }]) {
+    const transforms = [
+      randomGamma(),
+      randomContrast(),
+      randomNoise(),
+      randomBlur(),
+      (s: Sample) => ({ ...s, image: normalizeIntensity(s.image) }),
+    ];
+    for (const s of [
+      generatePhantom(1, 32),
+      constant(5),
+      constant(0),
+      { ...constant(0), image: Float32Array.from({ length: 256 }, (_, i) => -i) },
+    ]) {
       for (const t of transforms) {
         for (let seed = 0; seed < 3; seed++) {
           const out = t(s, createRng(seed));

@@ -1,18 +1,40 @@
 import { describe, expect, it } from 'vitest';
 import type { Sample } from '../../src/data/sample.js';
 import { UsageError } from '../../src/errors.js';
-import { checkPreprocessing, preprocessSample, restoreProbabilities, type Preprocessing } from '../../src/transforms/preprocess.js';
+import {
+  checkPreprocessing,
+  preprocessSample,
+  restoreProbabilities,
+  type Preprocessing,
+} from '../../src/transforms/preprocess.js';
 
-const PREP: Preprocessing = { spacing: 1, roi: { method: 'centre-crop', size: 32 }, intensity: { method: 'percentile-zscore', low: 1, high: 99 } };
+const PREP: Preprocessing = {
+  spacing: 1,
+  roi: { method: 'centre-crop', size: 32 },
+  intensity: { method: 'percentile-zscore', low: 1, high: 99 },
+};
 
 function blank(height: number, width: number, spacing?: [number, number]): Sample {
   const image = Float32Array.from({ length: height * width }, (_, i) => i % 7);
-  return { name: `${height}x${width}`, patient: 'p', image, label: new Uint8Array(height * width), height, width, ...(spacing ? { spacing } : {}) };
+  return {
+    name: `${height}x${width}`,
+    patient: 'p',
+    image,
+    label: new Uint8Array(height * width),
+    height,
+    width,
+    ...(spacing ? { spacing } : {}),
+  };
 }
 
 describe('preprocessing', () => {
   it('gives the model its input size and maps the output back to each image its own size', () => {
-    for (const [h, w, spacing] of [[64, 64, undefined], [48, 52, undefined], [20, 24, undefined], [128, 128, [0.5, 0.5]]] as const) {
+    for (const [h, w, spacing] of [
+      [64, 64, undefined],
+      [48, 52, undefined],
+      [20, 24, undefined],
+      [128, 128, [0.5, 0.5]],
+    ] as const) {
       const { input, geometry } = preprocessSample(blank(h, w, spacing as [number, number] | undefined), PREP);
       expect([input.height, input.width]).toEqual([32, 32]);
       const back = restoreProbabilities(new Float32Array(32 * 32).fill(1), geometry);
@@ -41,7 +63,9 @@ describe('preprocessing', () => {
   });
 
   it('rejects malformed settings, naming the field', () => {
-    expect(() => checkPreprocessing({ ...PREP, roi: { method: 'localiser', size: 3 } }, 'lvseg.json: preprocessing')).toThrow(UsageError);
+    expect(() =>
+      checkPreprocessing({ ...PREP, roi: { method: 'localiser', size: 3 } }, 'lvseg.json: preprocessing'),
+    ).toThrow(UsageError);
     expect(() => checkPreprocessing({ ...PREP, spacing: -1 }, 'p')).toThrow(/spacing must be a positive number/);
     expect(() => checkPreprocessing({ ...PREP, colour: true }, 'p')).toThrow(/unknown field 'colour'/);
   });

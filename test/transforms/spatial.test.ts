@@ -4,7 +4,14 @@ import type { Sample } from '../../src/data/sample.js';
 import { generatePhantom } from '../../src/data/synthetic.js';
 import { firstDifference } from './same.js';
 import {
-  affineAboutCentre, cropOrPad, flip, randomAffine, randomGridDistortion, resampleToSpacing, rotate90, warpAffine,
+  affineAboutCentre,
+  cropOrPad,
+  flip,
+  randomAffine,
+  randomGridDistortion,
+  resampleToSpacing,
+  rotate90,
+  warpAffine,
 } from '../../src/transforms/spatial.js';
 
 /** A 3×4 sample whose pixels are their own index, the label marking the first row. */
@@ -37,7 +44,11 @@ describe('exact transforms', () => {
 
   it('is the identity after flipping twice', () => {
     const s = phantom();
-    for (const [h, v] of [[true, false], [false, true], [true, true]] as const) {
+    for (const [h, v] of [
+      [true, false],
+      [false, true],
+      [true, true],
+    ] as const) {
       const twice = flip(flip(s, h, v), h, v);
       expect(firstDifference(twice.image, s.image)).toBe(-1);
       expect(firstDifference(twice.label, s.label)).toBe(-1);

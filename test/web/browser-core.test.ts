@@ -38,8 +38,11 @@ describe('the browser-safe core (lvseg/browser)', () => {
     expect(inputs.some((f) => f.endsWith('src/browser.ts'))).toBe(true);
     expect(inputs.some((f) => f.includes('dicom-parser'))).toBe(true);
     // The model's inference pipeline (preprocessing, test-time flips, post-processing) is part of it.
-    for (const f of ['src/inference/segment.ts', 'src/transforms/preprocess.ts', 'src/inference/postprocess.ts']) expect(inputs, f).toContain(f);
-    const nodeInputs = inputs.filter((f) => f.startsWith('node:') || /\bsrc\/(io|cli|server)\//.test(f) || f.endsWith('src/paths.ts'));
+    for (const f of ['src/inference/segment.ts', 'src/transforms/preprocess.ts', 'src/inference/postprocess.ts'])
+      expect(inputs, f).toContain(f);
+    const nodeInputs = inputs.filter(
+      (f) => f.startsWith('node:') || /\bsrc\/(io|cli|server)\//.test(f) || f.endsWith('src/paths.ts'),
+    );
     expect(nodeInputs).toEqual([]);
     const text = result.outputFiles[0]!.text;
     expect(text).not.toMatch(/(from\s*|import\s*\(\s*|require\s*\(\s*)["']node:/);
@@ -47,12 +50,17 @@ describe('the browser-safe core (lvseg/browser)', () => {
   });
 
   it('is declared as the package entry lvseg/browser', () => {
-    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { exports: Record<string, { default: string }> };
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+      exports: Record<string, { default: string }>;
+    };
     expect(pkg.exports['./browser']!.default).toBe('./dist/src/browser.js');
   });
 
   it('the page bundles built by setup hold no node: import either', () => {
-    for (const bundle of [join(ROOT, 'dist', 'web', 'segment', 'segment.js'), join(ROOT, 'dist', 'web', 'lab', 'lab.js')]) {
+    for (const bundle of [
+      join(ROOT, 'dist', 'web', 'segment', 'segment.js'),
+      join(ROOT, 'dist', 'web', 'lab', 'lab.js'),
+    ]) {
       if (!existsSync(bundle)) throw new Error(`${bundle} missing: run scripts/setup.sh (npm run build)`);
       expect(readFileSync(bundle, 'utf8'), bundle).not.toMatch(/(from\s*|import\s*\(\s*|require\s*\(\s*)["']node:/);
     }
@@ -75,7 +83,7 @@ describe('the browser-safe core (lvseg/browser)', () => {
     expect(core.computeVolumes).toBe(computeVolumes);
   });
 
-  it('exports the training code lvseg train runs, so the lab page trains with the CLI\'s loop', () => {
+  it("exports the training code lvseg train runs, so the lab page trains with the CLI's loop", () => {
     expect(core.fitModel).toBe(fitModel);
     expect(core.decodeLabExample).toBe(decodeLabExample);
     expect(core.buildModel).toBe(buildModel);
@@ -83,7 +91,15 @@ describe('the browser-safe core (lvseg/browser)', () => {
   });
 
   it('decodes a 16-bit DICOM with its rescale and spacing from bytes alone', () => {
-    const bytes = makeDicom({ rows: 2, columns: 3, bits: 16, values: [0, 1000, 2000, 40000, 65535, 7], slope: 2, intercept: -5, spacing: [1.25, 0.75] });
+    const bytes = makeDicom({
+      rows: 2,
+      columns: 3,
+      bits: 16,
+      values: [0, 1000, 2000, 40000, 65535, 7],
+      slope: 2,
+      intercept: -5,
+      spacing: [1.25, 0.75],
+    });
     const slice = core.decodeDicom(bytes, 'x.dcm');
     expect(Array.from(slice.pixels)).toEqual([-5, 1995, 3995, 79995, 131065, 9]);
     expect(slice.spacing).toEqual([1.25, 0.75]);
@@ -104,7 +120,9 @@ describe('model metadata (lvseg.json)', () => {
   it('checks an lvseg.json in the page as the CLI does, and names the file and field when wrong', () => {
     const meta = testModelMetadata('1/255', 256);
     expect(core.checkModelMetadata(meta, 'm/lvseg.json')).toEqual(meta);
-    expect(() => core.checkModelMetadata({ ...meta, scale: 3 }, 'm/lvseg.json')).toThrow(/m\/lvseg.json: field 'scale'/);
+    expect(() => core.checkModelMetadata({ ...meta, scale: 3 }, 'm/lvseg.json')).toThrow(
+      /m\/lvseg.json: field 'scale'/,
+    );
     expect(() => core.checkModelMetadata({ ...meta, input: { height: 256 } }, 'm/lvseg.json')).toThrow(/field 'input'/);
     expect(() => core.checkModelMetadata([], 'm/lvseg.json')).toThrow(/m\/lvseg.json/);
   });
@@ -114,7 +132,10 @@ describe('model metadata (lvseg.json)', () => {
     mkdirSync(join(dir, 'm'));
     writeFileSync(join(dir, 'm', 'model.json'), '{}');
     writeFileSync(join(dir, 'm', 'lvseg.json'), JSON.stringify(testModelMetadata('minmax')));
-    expect(resolveInputScale(join(dir, 'm', 'model.json'), undefined)).toEqual({ scale: 'minmax', origin: join(dir, 'm', 'lvseg.json') });
+    expect(resolveInputScale(join(dir, 'm', 'model.json'), undefined)).toEqual({
+      scale: 'minmax',
+      origin: join(dir, 'm', 'lvseg.json'),
+    });
     expect(resolveInputScale(join(dir, 'm', 'model.json'), '1/255').scale).toBe(1 / 255);
   });
 });

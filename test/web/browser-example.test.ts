@@ -17,7 +17,8 @@ import { phantomDicom } from './phantom-dicom.js';
 const EXAMPLE = join(PACKAGE_ROOT, 'examples', 'browser', 'segment.mjs');
 const RUNNER = join(PACKAGE_ROOT, 'test', 'web', 'example-in-node.mjs');
 const REAL_DICOM = join(PACKAGE_ROOT, '..', 'shared', 'data', 'sunnybrook', 'dicom', 'dicoms', 'SCD0000401', '80.dcm');
-if (!existsSync(REAL_DICOM)) console.warn(`the browser example on a real Sunnybrook slice skipped: ${REAL_DICOM} not found`);
+if (!existsSync(REAL_DICOM))
+  console.warn(`the browser example on a real Sunnybrook slice skipped: ${REAL_DICOM} not found`);
 
 interface ExampleResult {
   lvAreaPx: number;
@@ -29,7 +30,10 @@ interface ExampleResult {
 const run = promisify(execFile);
 
 async function runExample(dicom: string): Promise<ExampleResult> {
-  const { stdout } = await run(process.execPath, [RUNNER, EXAMPLE, PACKAGE_ROOT, 'models/lv-sunnybrook', dicom], { cwd: PACKAGE_ROOT, encoding: 'utf8' });
+  const { stdout } = await run(process.execPath, [RUNNER, EXAMPLE, PACKAGE_ROOT, 'models/lv-sunnybrook', dicom], {
+    cwd: PACKAGE_ROOT,
+    encoding: 'utf8',
+  });
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as ExampleResult;
 }
 
@@ -38,7 +42,10 @@ async function predictArea(dicom: string): Promise<number> {
   const code = `const { predict } = await import(${JSON.stringify(join(PACKAGE_ROOT, 'dist', 'src', 'index.js'))});
 const [p] = await predict('lv-sunnybrook', [${JSON.stringify(dicom)}], { backend: 'wasm' });
 console.log(p.lvAreaPx);`;
-  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', code], { cwd: PACKAGE_ROOT, encoding: 'utf8' });
+  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', code], {
+    cwd: PACKAGE_ROOT,
+    encoding: 'utf8',
+  });
   return Number(stdout.trim().split('\n').at(-1));
 }
 
@@ -64,9 +71,13 @@ describe('the lvseg/browser example', () => {
     expect(result.lvAreaMm2).toBeCloseTo(result.lvAreaPx * 1.25 * 1.25, 6);
   }, 120_000);
 
-  it.skipIf(!existsSync(REAL_DICOM))('gives lvseg predict\'s 1942 px on the real slice SCD0000401/80.dcm', async () => {
-    const result = await runExample(REAL_DICOM);
-    expect(result.lvAreaPx).toBe(await predictArea(REAL_DICOM));
-    expect(result.lvAreaPx).toBe(1942);
-  }, 120_000);
+  it.skipIf(!existsSync(REAL_DICOM))(
+    "gives lvseg predict's 1942 px on the real slice SCD0000401/80.dcm",
+    async () => {
+      const result = await runExample(REAL_DICOM);
+      expect(result.lvAreaPx).toBe(await predictArea(REAL_DICOM));
+      expect(result.lvAreaPx).toBe(1942);
+    },
+    120_000,
+  );
 });

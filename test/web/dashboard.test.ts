@@ -13,7 +13,10 @@ import { startServer } from '../../src/server/app.js';
 import { startFakeTraining, writeFakeRun } from '../reporting/fake-run.js';
 import { CHROMIUM, hasChromium } from './serve-child.js';
 
-if (!hasChromium) console.warn(`dashboard test skipped: ${CHROMIUM} not found (apt-get install -y chromium, or run scripts/setup.sh as root)`);
+if (!hasChromium)
+  console.warn(
+    `dashboard test skipped: ${CHROMIUM} not found (apt-get install -y chromium, or run scripts/setup.sh as root)`,
+  );
 
 const base = mkdtempSync(join(tmpdir(), 'lvseg-dashboard-'));
 const runs = join(base, 'runs');
@@ -39,7 +42,11 @@ describe.skipIf(!hasChromium)('the dashboard of lvseg serve', () => {
     let app: FastifyInstance;
     [{ url, app }, browser] = await Promise.all([
       startServer({ runsDir: runs, port: 0 }),
-      chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] }),
+      chromium.launch({
+        executablePath: CHROMIUM,
+        headless: true,
+        args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+      }),
     ]);
     server = app;
   });
@@ -72,9 +79,15 @@ describe.skipIf(!hasChromium)('the dashboard of lvseg serve', () => {
     await page.waitForSelector('#run-status.finished');
     expect(seen).toEqual([
       { points: '0', status: 'training', panel: null },
-      ...Array.from({ length: EPOCHS }, (_, i) => ({ points: String(i + 1), status: 'training', panel: `epoch-00${i + 1}.png` })),
+      ...Array.from({ length: EPOCHS }, (_, i) => ({
+        points: String(i + 1),
+        status: 'training',
+        panel: `epoch-00${i + 1}.png`,
+      })),
     ]);
-    expect(await page.locator('#run-status').textContent()).toMatch(new RegExp(`^finished · ${EPOCHS} of ${EPOCHS} epochs`));
+    expect(await page.locator('#run-status').textContent()).toMatch(
+      new RegExp(`^finished · ${EPOCHS} of ${EPOCHS} epochs`),
+    );
     // Back on the list, the finished run shows as such, again without a reload.
     await page.click('header h1 a');
     await page.waitForSelector('tr.run[data-run="live"][data-status="finished"]');

@@ -21,7 +21,10 @@ await new Promise((done) => server.listen(0, '127.0.0.1', done));
 try {
   const base = `http://127.0.0.1:${server.address().port}/`;
   const { loadSegmenter, segmentDicom } = await import(pathToFileURL(resolve(example)).href);
-  const lvseg = await loadSegmenter(new URL(`${modelDir}/`, base), `${base}node_modules/@tensorflow/tfjs-backend-wasm/dist/`);
+  const lvseg = await loadSegmenter(
+    new URL(`${modelDir}/`, base),
+    `${base}node_modules/@tensorflow/tfjs-backend-wasm/dist/`,
+  );
   const { lvAreaPx, lvAreaMm2, mask } = await segmentDicom(lvseg, new Uint8Array(readFileSync(dicom)), 'slice.dcm');
   const tf = await import('@tensorflow/tfjs-core');
   console.log(JSON.stringify({ lvAreaPx, lvAreaMm2, maskLength: mask.length, backend: tf.getBackend() }));

@@ -10,7 +10,11 @@ import { saveModel } from '../../src/models/io.js';
 /** The test model's inference pipeline: every step of the bundled model's, at the phantoms' scale. */
 export const PIPELINE = {
   ...testModelMetadata('none', 64),
-  preprocessing: { spacing: 1, roi: { method: 'centre-crop', size: 64 }, intensity: { method: 'percentile-zscore', low: 1, high: 99 } },
+  preprocessing: {
+    spacing: 1,
+    roi: { method: 'centre-crop', size: 64 },
+    intensity: { method: 'percentile-zscore', low: 1, high: 99 },
+  },
   inference: { tta: 'flips', postprocess: { largestComponent: true, fillHoles: true } },
 };
 
@@ -29,7 +33,11 @@ export async function writePipelineRun(dir: string): Promise<void> {
   for (let k = 0; k < 9; k++) kernel[2 * k + 1] = 1 / 9;
   conv.setWeights([tf.tensor4d(kernel, [3, 3, 1, 2]), tf.tensor1d([0, -0.3013])]);
   // its masks measured to the contour line (labels), in the page as in lvseg volumes
-  await saveModel(model, join(dir, 'model'), { metadata: { ...PIPELINE, labels: 'contour-included' } as ReturnType<typeof testModelMetadata> });
-  writeFileSync(join(dir, 'config.json'), JSON.stringify({ name: 'pipeline', model: 'threshold', scale: 'none', epochs: 0 }));
+  await saveModel(model, join(dir, 'model'), {
+    metadata: { ...PIPELINE, labels: 'contour-included' } as ReturnType<typeof testModelMetadata>,
+  });
+  writeFileSync(
+    join(dir, 'config.json'),
+    JSON.stringify({ name: 'pipeline', model: 'threshold', scale: 'none', epochs: 0 }),
+  );
 }
-

@@ -27,7 +27,15 @@ const hasSeries = existsSync(SERIES) && existsSync(CONTOURS);
 const run = promisify(execFile);
 const base = mkdtempSync(join(tmpdir(), 'lvseg-segment-page-'));
 const runs = join(base, 'runs');
-const BROWSER_ARGS = ['--headless', '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const BROWSER_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 interface Volumes extends VolumeSummary {
   countedSlices: number[];
@@ -67,7 +75,10 @@ describe.skipIf(!hasChromium)('the segmentation page on a cine', () => {
     cliPredict = run(process.execPath, [CLI, 'predict', join(runs, 'pipeline'), ...cineFiles, '--out', predicted]);
     // awaited in the tests; this only keeps a failure from being reported before then
     for (const p of [cliVolumes, cliPredict]) p.catch(() => undefined);
-    [serve, browser] = await Promise.all([startServe(runs), chromium.launch({ executablePath: CHROMIUM, args: BROWSER_ARGS })]);
+    [serve, browser] = await Promise.all([
+      startServe(runs),
+      chromium.launch({ executablePath: CHROMIUM, args: BROWSER_ARGS }),
+    ]);
   });
 
   afterAll(async () => {
@@ -76,92 +87,132 @@ describe.skipIf(!hasChromium)('the segmentation page on a cine', () => {
     rmSync(base, { recursive: true, force: true });
   });
 
-  it('shows EF, EDV and ESV at the top at 1280×800, stays responsive while the worker segments, and numbers slices as the CLI does', async () => {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    await page.goto(`${serve.url}segment/?model=run:pipeline`);
-    await page.waitForSelector('body[data-lvseg-model="pipeline (run)"]');
-    // A 100 ms timer in the page, and the page's long tasks (its own code holding the thread), while the series
-    // is segmented. On this shared 2-core machine the OS alone delays a timer by 300-600 ms at times (load 20,
-    // no long task at that moment), so the page is held to its own tasks under 300 ms and the timer to 1 s
-    // (the model on this thread froze the tab for a minute).
-    await page.evaluate(() => {
-      const w = window as unknown as { maxWait: number; longest: number };
-      w.maxWait = 0;
-      w.longest = 0;
-      new PerformanceObserver((list) => {
-        for (const e of list.getEntries()) w.longest = Math.max(w.longest, e.duration);
-      }).observe({ type: 'longtask' });
-      let last = performance.now();
-      setInterval(() => {
-        w.maxWait = Math.max(w.maxWait, performance.now() - last);
-        last = performance.now();
-      }, 100);
-    });
-    await page.locator('#images').setInputFiles(cineFiles);
-    await page.waitForSelector('#volumes[data-lvseg-volumes]', { timeout: 240_000 });
-    const { maxWait, longest } = await page.evaluate(() => {
-      const w = window as unknown as { maxWait: number; longest: number };
-      return { maxWait: w.maxWait, longest: w.longest };
-    });
-    console.log(`segment page: longest task ${longest.toFixed(0)} ms, longest 100 ms timer wait ${maxWait.toFixed(0)} ms`);
-    expect(longest, `the page held its thread for ${longest.toFixed(0)} ms`).toBeLessThan(300);
-    expect(maxWait, `the page's 100 ms timer waited ${maxWait.toFixed(0)} ms`).toBeLessThan(1000);
-    // tfjs gives wasm half the logical cores as threads (1 here): the page runs a worker per share of the cores
-    const cores = await page.evaluate(() => navigator.hardwareConcurrency);
-    expect(await page.textContent('#backend')).toMatch(/^backend: wasm \(SIMD[^)]*\)( × \d workers)? · no hardware GPU/);
-    if (cores <= 3) expect(await page.getAttribute('body', 'data-lvseg-workers')).toBe(String(cores));
-    for (const measure of ['EF', 'EDV', 'ESV']) {
-      const box = (await page.locator(`#volumes tr[data-measure="${measure}"]`).boundingBox())!;
-      expect(box.y + box.height, `${measure} below the fold`).toBeLessThanOrEqual(800);
-    }
-    // the ED/ES grid's cells and the sliders use the CLI's numbers: slice 1 is the lowest along the normal
-    const volumes = JSON.parse((await page.getAttribute('#volumes', 'data-lvseg-volumes'))!) as Volumes;
-    await page.click('#volumes details summary');
-    await page.click(`#volumes table.grid td[data-slice="3"][data-phase="${volumes.esPhase}"]`);
-    expect([await page.getAttribute('#current', 'data-slice'), await page.getAttribute('#current', 'data-phase')]).toEqual(['3', String(volumes.esPhase)]);
-    expect(await page.inputValue('#slice')).toBe('3');
-    expect(await page.locator('#volumes svg.curve polyline').getAttribute('points')).toMatch(/^([\d.]+,[\d.]+ ){15}[\d.]+,[\d.]+$/);
-    await page.close();
-  });
+  it(
+    'shows EF, EDV and ESV at the top at 1280×800, stays responsive while the worker segments, and numbers slices ' +
+      'as the CLI does',
+    async () => {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+      await page.goto(`${serve.url}segment/?model=run:pipeline`);
+      await page.waitForSelector('body[data-lvseg-model="pipeline (run)"]');
+      // A 100 ms timer in the page, and the page's long tasks (its own code holding the thread), while the series
+      // is segmented. On this shared 2-core machine the OS alone delays a timer by 300-600 ms at times (load 20,
+      // no long task at that moment), so the page is held to its own tasks under 300 ms and the timer to 1 s
+      // (the model on this thread froze the tab for a minute).
+      await page.evaluate(() => {
+        const w = window as unknown as { maxWait: number; longest: number };
+        w.maxWait = 0;
+        w.longest = 0;
+        new PerformanceObserver((list) => {
+          for (const e of list.getEntries()) w.longest = Math.max(w.longest, e.duration);
+        }).observe({ type: 'longtask' });
+        let last = performance.now();
+        setInterval(() => {
+          w.maxWait = Math.max(w.maxWait, performance.now() - last);
+          last = performance.now();
+        }, 100);
+      });
+      await page.locator('#images').setInputFiles(cineFiles);
+      await page.waitForSelector('#volumes[data-lvseg-volumes]', { timeout: 240_000 });
+      const { maxWait, longest } = await page.evaluate(() => {
+        const w = window as unknown as { maxWait: number; longest: number };
+        return { maxWait: w.maxWait, longest: w.longest };
+      });
+      console.log(
+        `segment page: longest task ${longest.toFixed(0)} ms, longest 100 ms timer wait ${maxWait.toFixed(0)} ms`,
+      );
+      expect(longest, `the page held its thread for ${longest.toFixed(0)} ms`).toBeLessThan(300);
+      expect(maxWait, `the page's 100 ms timer waited ${maxWait.toFixed(0)} ms`).toBeLessThan(1000);
+      // tfjs gives wasm half the logical cores as threads (1 here): the page runs a worker per share of the cores
+      const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+      expect(await page.textContent('#backend')).toMatch(
+        /^backend: wasm \(SIMD[^)]*\)( × \d workers)? · no hardware GPU/,
+      );
+      if (cores <= 3) expect(await page.getAttribute('body', 'data-lvseg-workers')).toBe(String(cores));
+      for (const measure of ['EF', 'EDV', 'ESV']) {
+        const box = (await page.locator(`#volumes tr[data-measure="${measure}"]`).boundingBox())!;
+        expect(box.y + box.height, `${measure} below the fold`).toBeLessThanOrEqual(800);
+      }
+      // the ED/ES grid's cells and the sliders use the CLI's numbers: slice 1 is the lowest along the normal
+      const volumes = JSON.parse((await page.getAttribute('#volumes', 'data-lvseg-volumes'))!) as Volumes;
+      await page.click('#volumes details summary');
+      await page.click(`#volumes table.grid td[data-slice="3"][data-phase="${volumes.esPhase}"]`);
+      expect([
+        await page.getAttribute('#current', 'data-slice'),
+        await page.getAttribute('#current', 'data-phase'),
+      ]).toEqual(['3', String(volumes.esPhase)]);
+      expect(await page.inputValue('#slice')).toBe('3');
+      expect(await page.locator('#volumes svg.curve polyline').getAttribute('points')).toMatch(
+        /^([\d.]+,[\d.]+ ){15}[\d.]+,[\d.]+$/,
+      );
+      await page.close();
+    },
+  );
 
-  it('downloads every mask, contour and volume, equal to lvseg predict\'s masks and lvseg volumes\' numbers', async () => {
-    const page = await browser.newPage();
-    const mine = await segmentCine(page, serve.url, cineFiles);
-    const cli = JSON.parse((await cliVolumes).stdout) as Volumes & { phases: { phase: number; volumeMl: number | null }[] };
-    const record = JSON.parse((await downloaded(page, '#dl-volumes-json')).toString('utf8')) as typeof cli & { series: { images: number } };
-    // The same code over masks from two tfjs backends (wasm in the page, the CLI's own): the same slices and phases, volumes to 1%.
-    expect(record.countedSlices).toEqual(cli.countedSlices);
-    expect([record.edPhase, record.esPhase]).toEqual([cli.edPhase, cli.esPhase]);
-    for (const key of ['edvMl', 'esvMl', 'svMl'] as const) expect(Math.abs(record[key] - cli[key]) / cli[key], key).toBeLessThan(0.01);
-    expect(Math.abs(record.efPct - cli.efPct)).toBeLessThan(0.5);
-    expect(record.series.images).toBe(cineFiles.length);
-    // the download is the page's own numbers, rounded as the CLI rounds them
-    expect([record.edvMl, record.esvMl, record.efPct]).toEqual([round2(mine.edvMl), round2(mine.esvMl), round2(mine.efPct)]);
-    const phases = (await downloaded(page, '#dl-volumes-csv')).toString('utf8').trim().split('\n');
-    expect(phases[0]).toBe('phase,trigger_time_ms,volume_ml,ed,es');
-    expect(phases.slice(1).map((l) => Number(l.split(',')[2]))).toEqual(record.phases.map((p) => p.volumeMl));
+  it(
+    "downloads every mask, contour and volume, equal to lvseg predict's masks and lvseg volumes' " + 'numbers',
+    async () => {
+      const page = await browser.newPage();
+      const mine = await segmentCine(page, serve.url, cineFiles);
+      const cli = JSON.parse((await cliVolumes).stdout) as Volumes & {
+        phases: { phase: number; volumeMl: number | null }[];
+      };
+      const record = JSON.parse((await downloaded(page, '#dl-volumes-json')).toString('utf8')) as typeof cli & {
+        series: { images: number };
+      };
+      // The same code over masks from two tfjs backends (wasm in the page, the CLI's own): the same slices and phases,
+      // volumes to 1%.
+      expect(record.countedSlices).toEqual(cli.countedSlices);
+      expect([record.edPhase, record.esPhase]).toEqual([cli.edPhase, cli.esPhase]);
+      for (const key of ['edvMl', 'esvMl', 'svMl'] as const)
+        expect(Math.abs(record[key] - cli[key]) / cli[key], key).toBeLessThan(0.01);
+      expect(Math.abs(record.efPct - cli.efPct)).toBeLessThan(0.5);
+      expect(record.series.images).toBe(cineFiles.length);
+      // the download is the page's own numbers, rounded as the CLI rounds them
+      expect([record.edvMl, record.esvMl, record.efPct]).toEqual([
+        round2(mine.edvMl),
+        round2(mine.esvMl),
+        round2(mine.efPct),
+      ]);
+      const phases = (await downloaded(page, '#dl-volumes-csv')).toString('utf8').trim().split('\n');
+      expect(phases[0]).toBe('phase,trigger_time_ms,volume_ml,ed,es');
+      expect(phases.slice(1).map((l) => Number(l.split(',')[2]))).toEqual(record.phases.map((p) => p.volumeMl));
 
-    await cliPredict;
-    const cliImages = (JSON.parse(readFileSync(join(predicted, 'predictions.json'), 'utf8')) as { images: { input: string; mask: string }[] }).images;
-    const masks = unzipSync(await downloaded(page, '#dl-masks'));
-    expect(Object.keys(masks).length).toBe(cineFiles.length);
-    for (const image of cliImages) {
-      const theirs = PNG.sync.read(readFileSync(join(predicted, image.mask)));
-      const ours = PNG.sync.read(Buffer.from(masks[`${basename(image.input, '.dcm')}.mask.png`]!));
-      expect([ours.width, ours.height]).toEqual([theirs.width, theirs.height]);
-      let differing = 0;
-      for (let i = 0; i < theirs.data.length; i += 4) if ((ours.data[i]! > 127) !== (theirs.data[i]! > 127)) differing++;
-      expect(differing, image.input).toBeLessThanOrEqual(3);
-    }
-    // the contours, named as Sunnybrook's files are: series number and instance number
-    const contours = unzipSync(await downloaded(page, '#dl-contours'));
-    expect(Object.keys(contours).sort()).toEqual(readdirSync(cine.dir).map((f) => `IM-0001-${basename(f, '.dcm').padStart(4, '0')}-icontour-auto.txt`).sort());
-    for (const text of Object.values(contours)) for (const line of new TextDecoder().decode(text).trim().split('\n').filter((l) => l)) expect(line).toMatch(/^\d+\.\d\d \d+\.\d\d$/);
-    const areas = (await downloaded(page, '#dl-csv')).toString('utf8').trim().split('\n');
-    expect(areas.length).toBe(cineFiles.length + 1);
-    for (const line of areas.slice(1)) expect(line.split(',')[4]).toMatch(/^(\d+(\.\d{1,2})?)?$/);
-    await page.close();
-  });
+      await cliPredict;
+      const cliImages = (
+        JSON.parse(readFileSync(join(predicted, 'predictions.json'), 'utf8')) as {
+          images: { input: string; mask: string }[];
+        }
+      ).images;
+      const masks = unzipSync(await downloaded(page, '#dl-masks'));
+      expect(Object.keys(masks).length).toBe(cineFiles.length);
+      for (const image of cliImages) {
+        const theirs = PNG.sync.read(readFileSync(join(predicted, image.mask)));
+        const ours = PNG.sync.read(Buffer.from(masks[`${basename(image.input, '.dcm')}.mask.png`]!));
+        expect([ours.width, ours.height]).toEqual([theirs.width, theirs.height]);
+        let differing = 0;
+        for (let i = 0; i < theirs.data.length; i += 4) if (ours.data[i]! > 127 !== theirs.data[i]! > 127) differing++;
+        expect(differing, image.input).toBeLessThanOrEqual(3);
+      }
+      // the contours, named as Sunnybrook's files are: series number and instance number
+      const contours = unzipSync(await downloaded(page, '#dl-contours'));
+      expect(Object.keys(contours).sort()).toEqual(
+        readdirSync(cine.dir)
+          .map((f) => `IM-0001-${basename(f, '.dcm').padStart(4, '0')}-icontour-auto.txt`)
+          .sort(),
+      );
+      for (const text of Object.values(contours))
+        for (const line of new TextDecoder()
+          .decode(text)
+          .trim()
+          .split('\n')
+          .filter((l) => l))
+          expect(line).toMatch(/^\d+\.\d\d \d+\.\d\d$/);
+      const areas = (await downloaded(page, '#dl-csv')).toString('utf8').trim().split('\n');
+      expect(areas.length).toBe(cineFiles.length + 1);
+      for (const line of areas.slice(1)) expect(line.split(',')[4]).toMatch(/^(\d+(\.\d{1,2})?)?$/);
+      await page.close();
+    },
+  );
 
   it('cancels a run: the progress stops and nothing more is segmented', async () => {
     const page = await browser.newPage();
@@ -175,39 +226,72 @@ describe.skipIf(!hasChromium)('the segmentation page on a cine', () => {
     const after = await page.locator('[data-lvseg-result]').count();
     expect(after).toBe(cancelled);
     expect(after).toBeLessThan(cineFiles.length);
-    expect(await page.textContent('#status')).toMatch(new RegExp(`cancelled after ${cancelled} of ${cineFiles.length} images`));
+    expect(await page.textContent('#status')).toMatch(
+      new RegExp(`cancelled after ${cancelled} of ${cineFiles.length} images`),
+    );
     expect(await page.getAttribute('#volumes', 'data-lvseg-volumes')).toBeNull();
     expect(await page.isDisabled('#cancel')).toBe(true);
     await page.close();
   });
 
-  it.skipIf(!hasSeries)('shows the experts\' EDV/ESV/EF of dropped contour files equal to lvseg volumes --contours', async () => {
-    const series = readdirSync(SERIES).map((f) => join(SERIES, f));
-    const cli = run(process.execPath, [CLI, 'volumes', SERIES, '--model', join(runs, 'pipeline'), '--contours', join(CONTOURS, '..'), '--json']);
-    cli.catch(() => undefined); // awaited below; this only keeps a failure from being reported before then
-    const page = await browser.newPage();
-    await segmentCine(page, serve.url, series);
-    await page.locator('#contours').setInputFiles(readdirSync(CONTOURS).map((f) => join(CONTOURS, f)));
-    await page.waitForSelector('#volumes[data-lvseg-experts]');
-    const mine = JSON.parse((await page.getAttribute('#volumes', 'data-lvseg-experts'))!) as Volumes;
-    const { experts } = JSON.parse((await cli).stdout) as { experts: Volumes };
-    expect([round2(mine.edvMl), round2(mine.esvMl), round2(mine.svMl), round2(mine.efPct), mine.edPhase, mine.esPhase])
-      .toEqual([experts.edvMl, experts.esvMl, experts.svMl, experts.efPct, experts.edPhase, experts.esPhase]);
-    // the experts' column beside the model's
-    expect(await page.locator('#volumes tr[data-measure="EF"] td').last().textContent()).toBe(`${mine.efPct.toFixed(1)} %`);
-    await page.close();
-  });
+  it.skipIf(!hasSeries)(
+    "shows the experts' EDV/ESV/EF of dropped contour files equal to lvseg volumes --contours",
+    async () => {
+      const series = readdirSync(SERIES).map((f) => join(SERIES, f));
+      const cli = run(process.execPath, [
+        CLI,
+        'volumes',
+        SERIES,
+        '--model',
+        join(runs, 'pipeline'),
+        '--contours',
+        join(CONTOURS, '..'),
+        '--json',
+      ]);
+      cli.catch(() => undefined); // awaited below; this only keeps a failure from being reported before then
+      const page = await browser.newPage();
+      await segmentCine(page, serve.url, series);
+      await page.locator('#contours').setInputFiles(readdirSync(CONTOURS).map((f) => join(CONTOURS, f)));
+      await page.waitForSelector('#volumes[data-lvseg-experts]');
+      const mine = JSON.parse((await page.getAttribute('#volumes', 'data-lvseg-experts'))!) as Volumes;
+      const { experts } = JSON.parse((await cli).stdout) as { experts: Volumes };
+      expect([
+        round2(mine.edvMl),
+        round2(mine.esvMl),
+        round2(mine.svMl),
+        round2(mine.efPct),
+        mine.edPhase,
+        mine.esPhase,
+      ]).toEqual([experts.edvMl, experts.esvMl, experts.svMl, experts.efPct, experts.edPhase, experts.esPhase]);
+      // the experts' column beside the model's
+      expect(await page.locator('#volumes tr[data-measure="EF"] td').last().textContent()).toBe(
+        `${mine.efPct.toFixed(1)} %`,
+      );
+      await page.close();
+    },
+  );
 
-  it('passes over SwiftShader\'s software WebGPU adapter for wasm; ?backend= still forces one', async () => {
-    const swiftshader = await chromium.launch({ executablePath: CHROMIUM, args: [...BROWSER_ARGS, '--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader'] });
+  it("passes over SwiftShader's software WebGPU adapter for wasm; ?backend= still forces one", async () => {
+    const swiftshader = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [...BROWSER_ARGS, '--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader'],
+    });
     try {
       const page = await swiftshader.newPage();
       // the adapter is there: the page passes over it, it does not miss it
       await page.goto(`${serve.url}segment/`);
-      expect(await page.evaluate(async () => Boolean(await (navigator as unknown as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu?.requestAdapter()))).toBe(true);
+      expect(
+        await page.evaluate(async () =>
+          Boolean(
+            await (navigator as unknown as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu?.requestAdapter(),
+          ),
+        ),
+      ).toBe(true);
       await page.waitForSelector('body[data-lvseg-backend]');
       expect(await page.getAttribute('body', 'data-lvseg-backend')).toBe('wasm');
-      expect(await page.textContent('#backend')).toMatch(/no hardware GPU \(webgpu: a software (\(fallback\) )?adapter/);
+      expect(await page.textContent('#backend')).toMatch(
+        /no hardware GPU \(webgpu: a software (\(fallback\) )?adapter/,
+      );
       await page.goto(`${serve.url}segment/?backend=webgpu`);
       await page.waitForSelector('body[data-lvseg-backend]');
       expect(await page.getAttribute('body', 'data-lvseg-backend')).toBe('webgpu');

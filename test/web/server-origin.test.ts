@@ -23,7 +23,10 @@ beforeAll(async () => {
 });
 afterAll(() => app?.close());
 
-function get(path: string, headers: Record<string, string>): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+function get(
+  path: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path, headers, setHost: false }, (res) => {
       let body = '';
@@ -56,13 +59,19 @@ describe('lvseg serve and the Host and Origin of a request', () => {
       expect(r.headers['content-security-policy']).toMatch(/frame-ancestors 'none'/);
       expect(r.headers['x-frame-options']).toBe('DENY');
     }
-    expect((await get('/segment/', { host: `127.0.0.1:${port}` })).headers['content-security-policy']).toMatch(/^default-src 'self'; script-src 'self' 'wasm-unsafe-eval';/);
+    expect((await get('/segment/', { host: `127.0.0.1:${port}` })).headers['content-security-policy']).toMatch(
+      /^default-src 'self'; script-src 'self' 'wasm-unsafe-eval';/,
+    );
   });
 
   it("refuses a request from another site's page (Origin), and takes the server's own", async () => {
     expect((await get('/api/runs', { host: `127.0.0.1:${port}`, origin: 'http://evil.example.com' })).status).toBe(403);
-    expect((await get('/api/runs', { host: `127.0.0.1:${port}`, origin: `http://127.0.0.1:${port + 1}` })).status).toBe(403);
-    expect((await get('/api/runs', { host: `127.0.0.1:${port}`, origin: `http://127.0.0.1:${port}` })).status).toBe(200);
+    expect((await get('/api/runs', { host: `127.0.0.1:${port}`, origin: `http://127.0.0.1:${port + 1}` })).status).toBe(
+      403,
+    );
+    expect((await get('/api/runs', { host: `127.0.0.1:${port}`, origin: `http://127.0.0.1:${port}` })).status).toBe(
+      200,
+    );
   });
 });
 
@@ -73,7 +82,9 @@ describe('foreignRequest', () => {
     expect(foreignRequest({ host: 'lab.local:8100' }, 8100, 'lab.local')).toBeUndefined();
     expect(foreignRequest({ host: 'lab.local:8100' }, 8100, '127.0.0.1')).toMatch(/is not this server/);
     expect(foreignRequest({ host: 'user@127.0.0.1:8100' }, 8100, '127.0.0.1')).toMatch(/is not this server/);
-    expect(foreignRequest({ host: '127.0.0.1:8100', origin: 'https://127.0.0.1:8100' }, 8100, '127.0.0.1')).toMatch(/Origin/);
+    expect(foreignRequest({ host: '127.0.0.1:8100', origin: 'https://127.0.0.1:8100' }, 8100, '127.0.0.1')).toMatch(
+      /Origin/,
+    );
   });
 
   it('gives the lab page the eval TF.js needs and the dashboard none', () => {

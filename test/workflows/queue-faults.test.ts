@@ -37,7 +37,12 @@ interface Proc {
 
 function lvseg(args: string[]): Proc {
   const child = spawn(process.execPath, [LVSEG, ...args], { cwd: PACKAGE_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  const proc: Proc = { child, out: [], err: [], exited: new Promise((r) => child.once('exit', (code, signal) => r({ code, signal, at: Date.now() }))) };
+  const proc: Proc = {
+    child,
+    out: [],
+    err: [],
+    exited: new Promise((r) => child.once('exit', (code, signal) => r({ code, signal, at: Date.now() }))),
+  };
   const lines = (into: string[]) => {
     let buffer = '';
     return (d: Buffer) => {
@@ -68,7 +73,20 @@ async function until(what: string, ok: () => boolean, ms = 120_000): Promise<voi
   }
 }
 
-const worker = (url: string, out: string): Proc => start(['worker', '--queue', url, '--out', out, '--lock-ms', '4000', '--stalled-ms', '500', '--queue-timeout', String(LOST_S)]);
+const worker = (url: string, out: string): Proc =>
+  start([
+    'worker',
+    '--queue',
+    url,
+    '--out',
+    out,
+    '--lock-ms',
+    '4000',
+    '--stalled-ms',
+    '500',
+    '--queue-timeout',
+    String(LOST_S),
+  ]);
 
 afterAll(async () => {
   for (const p of running) p.child.kill('SIGKILL');
@@ -102,7 +120,8 @@ describe.skipIf(!HAVE_REDIS)('Redis killed mid-search and left down', () => {
     await redis?.stop();
   });
 
-  it('ends the coordinator and both workers with one line within --queue-timeout; --resume then runs every trial once', async () => {
+  it('ends the coordinator and both workers with one line within --queue-timeout; --resume then runs every trial ' +
+    'once', async () => {
     redis = await startRedis();
     const { port, url } = redis;
     const spec = join(dir, 'tiny.json');
@@ -110,10 +129,32 @@ describe.skipIf(!HAVE_REDIS)('Redis killed mid-search and left down', () => {
     const space = join(dir, 'space.json');
     writeFileSync(space, JSON.stringify({ lr: [0.001, 0.003, 0.01], batchSize: [1, 2] }));
     const out = join(dir, 'search');
-    const training = ['--train', 'synthetic:8:1:32', '--model-spec', spec, '--epochs', '2', '--backend', 'cpu', '--no-tensorboard', '--seed', '7'];
+    const training = [
+      '--train',
+      'synthetic:8:1:32',
+      '--model-spec',
+      spec,
+      '--epochs',
+      '2',
+      '--backend',
+      'cpu',
+      '--no-tensorboard',
+      '--seed',
+      '7',
+    ];
     const workers = [worker(url, join(dir, 'wa')), worker(url, join(dir, 'wb'))];
     await until('the workers', () => workers.every((w) => w.out.some((l) => l.startsWith('worker '))));
-    const search = start(['search', space, ...training, '--queue', url, '--out', out, '--queue-timeout', String(LOST_S)]);
+    const search = start([
+      'search',
+      space,
+      ...training,
+      '--queue',
+      url,
+      '--out',
+      out,
+      '--queue-timeout',
+      String(LOST_S),
+    ]);
     await until('a finished trial', () => workers.some((w) => w.out.some((l) => l.startsWith('done '))));
 
     await redis.stop();
@@ -121,15 +162,29 @@ describe.skipIf(!HAVE_REDIS)('Redis killed mid-search and left down', () => {
     const all = [search, ...workers];
     const ended: boolean[] = all.map(() => false);
     all.forEach((p, i) => void p.exited.then(() => (ended[i] = true)));
-    await until('the three to exit', () => ended.every(Boolean), LOST_S * 1000 + SLACK_MS + 30_000).catch((err: Error) => {
-      throw new Error(`${err.message}: ${all.map((p, i) => `${['search', 'worker a', 'worker b'][i]} ${ended[i] ? 'exited' : 'running'}: ${p.err.slice(-3).join(' | ')}`).join('; ')}`);
-    });
+    await until('the three to exit', () => ended.every(Boolean), LOST_S * 1000 + SLACK_MS + 30_000).catch(
+      (err: Error) => {
+        throw new Error(
+          `${err.message}: ` +
+            `${all
+              .map(
+                (p, i) =>
+                  `${['search', 'worker a', 'worker b'][i]} ${ended[i] ? 'exited' : 'running'}: ` +
+                  `${p.err.slice(-3).join(' | ')}`,
+              )
+              .join('; ')}`,
+        );
+      },
+    );
     const ends = await Promise.all(all.map((p) => p.exited));
     for (const [i, p] of [search, ...workers].entries()) {
       expect([i, ends[i]!.code]).toEqual([i, 1]);
       expect(ends[i]!.at - killed).toBeLessThan(LOST_S * 1000 + SLACK_MS);
       const last = p.err.at(-1)!;
-      expect(last, p.err.join('\n')).toBe(`lvseg: lost Redis at 127.0.0.1:${port} (--queue ${url}): no answer for ${LOST_S} s (--queue-timeout); restart redis-server, then run the command again (a search or cv with --resume)`);
+      expect(last, p.err.join('\n')).toBe(
+        `lvseg: lost Redis at 127.0.0.1:${port} (--queue ${url}): no answer for ${LOST_S} s (--queue-timeout); ` +
+          `restart redis-server, then run the command again (a search or cv with --resume)`,
+      );
       expect(p.err.join('\n')).not.toMatch(/\n\s+at /);
     }
     // the refusals while Redis was away are said once, not once per reconnect
@@ -141,7 +196,10 @@ describe.skipIf(!HAVE_REDIS)('Redis killed mid-search and left down', () => {
     let resumedEnded = false;
     void resumed.exited.then(() => (resumedEnded = true));
     await until('the resumed search', () => resumedEnded, 120_000).catch((err: Error) => {
-      throw new Error(`${err.message}: ${resumed.err.slice(-5).join(' | ')}; workers: ${again.map((w) => w.out.slice(-3).join(' | ')).join('; ')}`);
+      throw new Error(
+        `${err.message}: ${resumed.err.slice(-5).join(' | ')}; workers: ` +
+          `${again.map((w) => w.out.slice(-3).join(' | ')).join('; ')}`,
+      );
     });
     const end = await resumed.exited;
     for (const w of again) w.child.kill('SIGTERM');
@@ -149,7 +207,10 @@ describe.skipIf(!HAVE_REDIS)('Redis killed mid-search and left down', () => {
     await redis.stop();
     redis = undefined;
     const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as TrialRecord[];
-    expect(results.map((r) => [r.trial, r.status, r.error ?? '']).sort((a, b) => Number(a[0]) - Number(b[0])), resumed.err.join('\n')).toEqual([1, 2, 3, 4, 5, 6].map((t) => [t, 'done', '']));
+    expect(
+      results.map((r) => [r.trial, r.status, r.error ?? '']).sort((a, b) => Number(a[0]) - Number(b[0])),
+      resumed.err.join('\n'),
+    ).toEqual([1, 2, 3, 4, 5, 6].map((t) => [t, 'done', '']));
     expect(end.code).toBe(0);
   }, 300_000);
 
@@ -175,9 +236,28 @@ describe('search --workers 2 stopped by a signal', () => {
     const dir = tempDir('lvseg-pool-stop-');
     const space = join(dir, 'space.json');
     writeFileSync(space, JSON.stringify({ lr: [0.001, 0.003, 0.01, 0.03] }));
-    const search = start(['search', space, '--train', 'synthetic:64:1:64', '--model', 'fcn-small', '--epochs', '20', '--backend', 'cpu', '--no-tensorboard', '--workers', '2', '--out', join(dir, 'search')]);
+    const search = start([
+      'search',
+      space,
+      '--train',
+      'synthetic:64:1:64',
+      '--model',
+      'fcn-small',
+      '--epochs',
+      '20',
+      '--backend',
+      'cpu',
+      '--no-tensorboard',
+      '--workers',
+      '2',
+      '--out',
+      join(dir, 'search'),
+    ]);
     const children = (): number[] =>
-      spawnSync('ps', ['-o', 'pid=', '--ppid', String(search.child.pid)], { encoding: 'utf8' }).stdout.split('\n').map(Number).filter((n) => n > 0);
+      spawnSync('ps', ['-o', 'pid=', '--ppid', String(search.child.pid)], { encoding: 'utf8' })
+        .stdout.split('\n')
+        .map(Number)
+        .filter((n) => n > 0);
     await until('two local workers', () => children().length === 2, 60_000);
     const pids = children();
     await new Promise((r) => setTimeout(r, 1500));

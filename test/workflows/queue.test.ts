@@ -26,7 +26,11 @@ interface Worker {
 function startWorker(url: string, out: string, extra: string[] = []): Worker {
   // short locks so that a killed worker's job goes back to the queue within seconds (and long enough
   // for a training step on a busy machine, which holds the event loop that renews the lock)
-  const child = spawn(process.execPath, [LVSEG, 'worker', '--queue', url, '--out', out, '--lock-ms', '4000', '--stalled-ms', '500', ...extra], { cwd: PACKAGE_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [LVSEG, 'worker', '--queue', url, '--out', out, '--lock-ms', '4000', '--stalled-ms', '500', ...extra],
+    { cwd: PACKAGE_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   const worker: Worker = { child, lines: [] };
   let buffer = '';
   child.stdout!.on('data', (d) => {
@@ -59,15 +63,31 @@ describe.skipIf(!HAVE_REDIS)('lvseg search on a Redis queue with two lvseg worke
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('finishes every trial exactly once, with a worker SIGKILLed mid-trial, and as a local run of the same trial and seed', async () => {
+  it('finishes every trial exactly once, with a worker SIGKILLed mid-trial, and as a local run of the same trial and ' +
+    'seed', async () => {
     const spec = join(dir, 'tiny.json');
     writeFileSync(spec, JSON.stringify(TINY_SPEC));
     const space = join(dir, 'space.json');
     writeFileSync(space, JSON.stringify({ lr: [0.001, 0.003, 0.01], batchSize: [1, 2] }));
     const out = join(dir, 'search');
     // one worker writes into the search folder (it sees it), the other keeps its runs to itself as a remote one would
-    const workers = [startWorker(redis.url, join(dir, 'worker-a')), startWorker(redis.url, join(dir, 'worker-b'), ['--no-use-study-folder'])];
-    const training = ['--train', 'synthetic:8:1:32', '--model-spec', spec, '--epochs', '1', '--backend', 'cpu', '--no-tensorboard', '--seed', '7'];
+    const workers = [
+      startWorker(redis.url, join(dir, 'worker-a')),
+      startWorker(redis.url, join(dir, 'worker-b'), ['--no-use-study-folder']),
+    ];
+    const training = [
+      '--train',
+      'synthetic:8:1:32',
+      '--model-spec',
+      spec,
+      '--epochs',
+      '1',
+      '--backend',
+      'cpu',
+      '--no-tensorboard',
+      '--seed',
+      '7',
+    ];
     let killed: { worker: Worker; trial: string } | undefined;
     const killer = setInterval(() => {
       if (killed) return;
@@ -101,12 +121,25 @@ describe.skipIf(!HAVE_REDIS)('lvseg search on a Redis queue with two lvseg worke
     expect(killed!.worker.lines.filter((l) => l.startsWith('done '))).toEqual([]);
     // a worker that sees the search folder trains there; the other keeps its runs in its own --out
     const doneBy = (w: Worker): string[] => w.lines.filter((l) => l.startsWith('done ')).map((l) => l.split(' ')[2]!);
-    for (const r of results) expect([r.name, r.runDir!.startsWith(join(dir, doneBy(workers[0]!).includes(r.name) ? 'search' : 'worker-b'))]).toEqual([r.name, true]);
+    for (const r of results)
+      expect([
+        r.name,
+        r.runDir!.startsWith(join(dir, doneBy(workers[0]!).includes(r.name) ? 'search' : 'worker-b')),
+      ]).toEqual([r.name, true]);
 
     // the killed trial, trained locally with the same config and seed, gives the same numbers
     const trial = results.find((r) => r.name === killed!.trial)!;
     const local = join(dir, 'local');
-    const train = await runCli(['train', ...training, '--lr', String(trial.config.lr), '--batch-size', String(trial.config.batchSize), '--out', local]);
+    const train = await runCli([
+      'train',
+      ...training,
+      '--lr',
+      String(trial.config.lr),
+      '--batch-size',
+      String(trial.config.batchSize),
+      '--out',
+      local,
+    ]);
     expect(train.code).toBe(0);
     const localHistory = JSON.parse(readFileSync(join(local, 'history.json'), 'utf8')).epochs[0];
     const localEval = JSON.parse(readFileSync(join(local, 'evaluation.json'), 'utf8'));
@@ -122,7 +155,17 @@ describe.skipIf(!HAVE_REDIS)('lvseg search on a Redis queue with two lvseg worke
     const before = readFileSync(join(out, 'results.json'), 'utf8');
     // no worker is running and the coordinator's journal is gone: every result must come from Redis
     rmSync(join(out, 'jobs'), { recursive: true });
-    const again = await runCli(['search', join(dir, 'space.json'), '--train', 'synthetic:8:1:32', '--queue', redis.url, '--out', out, '--resume']);
+    const again = await runCli([
+      'search',
+      join(dir, 'space.json'),
+      '--train',
+      'synthetic:8:1:32',
+      '--queue',
+      redis.url,
+      '--out',
+      out,
+      '--resume',
+    ]);
     expect(again.code).toBe(0);
     const after = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as TrialRecord[];
     expect(after).toEqual(JSON.parse(before));
@@ -135,17 +178,29 @@ describe.skipIf(!HAVE_REDIS)('lvseg search on a Redis queue with two lvseg worke
     const worker = startWorker(redis.url, join(dir, 'worker-c'));
     const inputs = ['synthetic:2:300:32', 'synthetic:3:400:32'];
     try {
-      const queued = await runCli(['predict', model, ...inputs, '--out', join(dir, 'pq'), '--backend', 'cpu', '--queue', redis.url]);
+      const queued = await runCli([
+        'predict',
+        model,
+        ...inputs,
+        '--out',
+        join(dir, 'pq'),
+        '--backend',
+        'cpu',
+        '--queue',
+        redis.url,
+      ]);
       expect(queued.code).toBe(0);
     } finally {
       await stopWorker(worker);
     }
     const local = await captureCli(['predict', model, ...inputs, '--out', join(dir, 'pl'), '--backend', 'cpu']);
     expect(local.code).toBe(0);
-    const read = (d: string): { name: string; lvAreaPx: number; mask: string }[] => JSON.parse(readFileSync(join(dir, d, 'predictions.json'), 'utf8')).images;
+    const read = (d: string): { name: string; lvAreaPx: number; mask: string }[] =>
+      JSON.parse(readFileSync(join(dir, d, 'predictions.json'), 'utf8')).images;
     expect(read('pq').map((i) => [i.name, i.lvAreaPx])).toEqual(read('pl').map((i) => [i.name, i.lvAreaPx]));
     expect(read('pq')).toHaveLength(5);
-    for (const image of read('pl')) expect(readFileSync(join(dir, 'pq', image.mask))).toEqual(readFileSync(join(dir, 'pl', image.mask)));
+    for (const image of read('pl'))
+      expect(readFileSync(join(dir, 'pq', image.mask))).toEqual(readFileSync(join(dir, 'pl', image.mask)));
   }, 120_000);
 });
 
@@ -153,7 +208,10 @@ describe('a queue that cannot be reached', () => {
   it('fails with one line within the connect timeout instead of hanging', async () => {
     const port = await freePort();
     const started = Date.now();
-    await expect(checkRedis(parseRedisUrl(`redis://127.0.0.1:${port}`))).rejects.toThrow(`cannot reach Redis at 127.0.0.1:${port} (--queue redis://127.0.0.1:${port}): ECONNREFUSED; start redis-server there or fix the address`);
+    await expect(checkRedis(parseRedisUrl(`redis://127.0.0.1:${port}`))).rejects.toThrow(
+      `cannot reach Redis at 127.0.0.1:${port} (--queue redis://127.0.0.1:${port}): ECONNREFUSED; start redis-server ` +
+        `there or fix the address`,
+    );
     expect(Date.now() - started).toBeLessThan(5000);
   });
 
@@ -161,7 +219,10 @@ describe('a queue that cannot be reached', () => {
     const port = await freePort();
     const r = await runCli(['worker', '--queue', `redis://127.0.0.1:${port}`]);
     expect(r.code).toBe(1);
-    expect(r.stderr.trim().split('\n')).toEqual([`lvseg: cannot reach Redis at 127.0.0.1:${port} (--queue redis://127.0.0.1:${port}): ECONNREFUSED; start redis-server there or fix the address`]);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      `lvseg: cannot reach Redis at 127.0.0.1:${port} (--queue redis://127.0.0.1:${port}): ECONNREFUSED; start ` +
+        `redis-server there or fix the address`,
+    ]);
   }, 60_000);
 
   it('rejects a URL that is not redis://', () => {

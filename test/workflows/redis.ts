@@ -6,7 +6,10 @@ import { join } from 'node:path';
 
 /** Whether Debian's redis-server is installed (scripts/setup.sh installs it). */
 export const HAVE_REDIS = spawnSync('redis-server', ['--version']).status === 0;
-if (!HAVE_REDIS) console.warn('redis-server not found: skipping the queue tests (apt-get install -y redis-server, or run scripts/setup.sh)');
+if (!HAVE_REDIS)
+  console.warn(
+    'redis-server not found: skipping the queue tests (apt-get install -y redis-server, or run scripts/setup.sh)',
+  );
 
 /** A free TCP port on the loopback interface. */
 export async function freePort(): Promise<number> {
@@ -26,11 +29,16 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
-/** Starts a throwaway redis-server on a free loopback port (or `port`, to bring one back) with a temporary folder, without persistence. */
+/** Starts a throwaway redis-server on a free loopback port (or `port`, to bring one back) with a temporary folder,
+ * without persistence. */
 export async function startRedis(port?: number): Promise<RedisServer> {
   port ??= await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'lvseg-redis-'));
-  const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   await new Promise<void>((resolve, reject) => {

@@ -15,10 +15,27 @@ describe('job runners', () => {
 
   it('report a job that throws as a failed outcome with its one-line error, and go on', async () => {
     const out = tempDir('lvseg-runner-');
-    const job = (name: string, train: string): TrainJob => ({ kind: 'train', study: { id: 'study-x', out }, name, config: resolveTrainConfig({ train, modelSpec: 'test/training/tiny-model.json', epochs: 1, backend: 'cpu', tensorboard: false }) });
+    const job = (name: string, train: string): TrainJob => ({
+      kind: 'train',
+      study: { id: 'study-x', out },
+      name,
+      config: resolveTrainConfig({
+        train,
+        modelSpec: 'test/training/tiny-model.json',
+        epochs: 1,
+        backend: 'cpu',
+        tensorboard: false,
+      }),
+    });
     const outcomes: [string, JobOutcome][] = [];
-    await inProcessRunner({ out }).run([job('bad', join(out, 'missing.tfrecords')), job('bad-2', join(out, 'missing-2.tfrecords'))], async (j, o) => void outcomes.push([j.name, o]));
-    expect(outcomes.map(([n, o]) => [n, o.ok])).toEqual([['bad', false], ['bad-2', false]]);
+    await inProcessRunner({ out }).run(
+      [job('bad', join(out, 'missing.tfrecords')), job('bad-2', join(out, 'missing-2.tfrecords'))],
+      async (j, o) => void outcomes.push([j.name, o]),
+    );
+    expect(outcomes.map(([n, o]) => [n, o.ok])).toEqual([
+      ['bad', false],
+      ['bad-2', false],
+    ]);
     expect((outcomes[0]![1] as { error: string }).error).toContain('missing.tfrecords');
     expect((outcomes[0]![1] as { error: string }).error).not.toContain('\n');
     // the same job has the same key; more epochs (a halving rung) make another job

@@ -20,7 +20,10 @@ describe('lvseg search in this process, and --resume', () => {
     expect(r.err).not.toMatch(/failed/);
     expect(r.code).toBe(0);
     const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as TrialRecord[];
-    expect(results.map((t) => [t.rank, t.status])).toEqual([[1, 'done'], [2, 'done']]);
+    expect(results.map((t) => [t.rank, t.status])).toEqual([
+      [1, 'done'],
+      [2, 'done'],
+    ]);
     expect(results.map((t) => t.config.lr).sort()).toEqual([0.001, 0.01]);
     expect(results[0]!.metrics.dice!).toBeGreaterThanOrEqual(results[1]!.metrics.dice!);
     for (const t of results) {
@@ -49,15 +52,35 @@ describe('lvseg search in this process, and --resume', () => {
 describe('lvseg cv with two local worker processes', () => {
   beforeAll(() => ensureBuilt(), 300_000);
 
-  it('trains one run per patient fold, reports per-fold and mean ± sd, and evaluates the folds as one ensemble', async () => {
+  it('trains one run per patient fold, reports per-fold and mean ± sd, and evaluates the folds as one ' +
+    'ensemble', async () => {
     const out = join(tempDir('lvseg-cv-'), 'cv');
     // synthetic:24:1 holds 4 pseudo-patients of up to 8 slices
-    const r = await runCli(['cv', '--folds', '3', '--train', 'synthetic:24:1:32', ...BASE, '--workers', '2', '--out', out]);
+    const r = await runCli([
+      'cv',
+      '--folds',
+      '3',
+      '--train',
+      'synthetic:24:1:32',
+      ...BASE,
+      '--workers',
+      '2',
+      '--out',
+      out,
+    ]);
     expect(r.stderr).toMatch(/on 2 local worker processes x 1 thread/);
     expect(r.code).toBe(0);
-    const cv = JSON.parse(readFileSync(join(out, 'cv.json'), 'utf8')) as { folds: FoldRecord[]; summary: Record<string, { mean: number; sd: number }> };
+    const cv = JSON.parse(readFileSync(join(out, 'cv.json'), 'utf8')) as {
+      folds: FoldRecord[];
+      summary: Record<string, { mean: number; sd: number }>;
+    };
     expect(cv.folds.map((f) => f.status)).toEqual(['done', 'done', 'done']);
-    expect(cv.folds.flatMap((f) => f.valPatients).sort()).toEqual(['synthetic-p000', 'synthetic-p001', 'synthetic-p002', 'synthetic-p003']);
+    expect(cv.folds.flatMap((f) => f.valPatients).sort()).toEqual([
+      'synthetic-p000',
+      'synthetic-p001',
+      'synthetic-p002',
+      'synthetic-p003',
+    ]);
     for (const f of cv.folds) {
       const config = JSON.parse(readFileSync(join(out, f.name, 'config.json'), 'utf8'));
       expect(config.valPatients).toEqual(f.valPatients);
@@ -67,7 +90,15 @@ describe('lvseg cv with two local worker processes', () => {
     expect(cv.summary.dice!.mean).toBeCloseTo(dice.reduce((a, b) => a + b) / 3, 12);
     expect(r.stdout).toMatch(/mean ± sd\s+\d\.\d{4} ± \d\.\d{4}/);
 
-    const ev = await runCli(['evaluate', join(out, 'ensemble'), '--data', 'synthetic:4:200:32', '--backend', 'cpu', '--json']);
+    const ev = await runCli([
+      'evaluate',
+      join(out, 'ensemble'),
+      '--data',
+      'synthetic:4:200:32',
+      '--backend',
+      'cpu',
+      '--json',
+    ]);
     expect(ev.code).toBe(0);
     const metrics = JSON.parse(ev.stdout);
     expect(metrics.count).toBe(4);

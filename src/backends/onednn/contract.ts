@@ -15,18 +15,47 @@ export const ReduceOp = { Sum: 0, Max: 1, Count: 2 } as const;
 
 /** Convolution dims: NHWC input, HWIO filter, NHWC output; strides and dilations (1 = none) positive. */
 export const ConvDim = {
-  Batch: 0, InHeight: 1, InWidth: 2, InChannels: 3, OutHeight: 4, OutWidth: 5, OutChannels: 6,
-  FilterHeight: 7, FilterWidth: 8, StrideHeight: 9, StrideWidth: 10,
-  PadTop: 11, PadLeft: 12, PadBottom: 13, PadRight: 14, DilationHeight: 15, DilationWidth: 16, Count: 17,
+  Batch: 0,
+  InHeight: 1,
+  InWidth: 2,
+  InChannels: 3,
+  OutHeight: 4,
+  OutWidth: 5,
+  OutChannels: 6,
+  FilterHeight: 7,
+  FilterWidth: 8,
+  StrideHeight: 9,
+  StrideWidth: 10,
+  PadTop: 11,
+  PadLeft: 12,
+  PadBottom: 13,
+  PadRight: 14,
+  DilationHeight: 15,
+  DilationWidth: 16,
+  Count: 17,
 } as const;
 
 /** Max pooling dims, NHWC. */
 export const PoolDim = {
-  Batch: 0, InHeight: 1, InWidth: 2, Channels: 3, OutHeight: 4, OutWidth: 5, FilterHeight: 6, FilterWidth: 7,
-  StrideHeight: 8, StrideWidth: 9, PadTop: 10, PadLeft: 11, PadBottom: 12, PadRight: 13, Count: 14,
+  Batch: 0,
+  InHeight: 1,
+  InWidth: 2,
+  Channels: 3,
+  OutHeight: 4,
+  OutWidth: 5,
+  FilterHeight: 6,
+  FilterWidth: 7,
+  StrideHeight: 8,
+  StrideWidth: 9,
+  PadTop: 10,
+  PadLeft: 11,
+  PadBottom: 12,
+  PadRight: 13,
+  Count: 14,
 } as const;
 
-/** Matrix multiplication dims: a [Batch, M, K], b [BatchB, K, N] (BatchB: Batch, or 1 for one shared b); transposes 0 or 1. */
+/** Matrix multiplication dims: a [Batch, M, K], b [BatchB, K, N] (BatchB: Batch, or 1 for one shared b); transposes 0
+ * or 1. */
 export const MatMulDim = { Batch: 0, M: 1, K: 2, N: 3, TransposeA: 4, TransposeB: 5, BatchB: 6, Count: 7 } as const;
 
 /** Strided row copies: Rows runs of Run floats, row r from src + r * SrcStride to dst + r * DstStride. */

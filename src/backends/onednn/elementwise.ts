@@ -6,7 +6,8 @@ import type { NativeAddon } from '../native-addon.js';
 import { BinaryOp, UnaryOp, type OpCode } from './contract.js';
 import { ONEDNN_BACKEND, countNativeRun, isF32, output, values, withFallback, type KernelTable } from './kernel.js';
 
-/** Elementwise kernels: Add Sub Multiply RealDiv (with the broadcasts below), Relu Step Exp Log Neg Square Sqrt, the Relu gradient. */
+/** Elementwise kernels: Add Sub Multiply RealDiv (with the broadcasts below), Relu Step Exp Log Neg Square Sqrt, the
+ * Relu gradient. */
 
 /**
  * How an operand of a broadcasting binary op maps onto the output: as is (full), one value (scalar),
@@ -29,44 +30,64 @@ function broadcastLayout(shape: number[], outShape: number[]): 'full' | 'scalar'
 
 export function elementwiseKernels(addon: NativeAddon, kernels: KernelTable): void {
   const binaryOps: [string, OpCode<typeof BinaryOp>, boolean][] = [
-    ['Add', BinaryOp.Add, true], ['Sub', BinaryOp.Sub, false], ['Multiply', BinaryOp.Mul, true], ['RealDiv', BinaryOp.Div, false],
+    ['Add', BinaryOp.Add, true],
+    ['Sub', BinaryOp.Sub, false],
+    ['Multiply', BinaryOp.Mul, true],
+    ['RealDiv', BinaryOp.Div, false],
   ];
   for (const [name, op, commutative] of binaryOps) {
-    kernels.set(name, withFallback(({ inputs, backend }) => {
-      let { a, b } = inputs;
-      if (!isF32(backend, a, b)) return null;
-      const outShape = backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
-      if (util.sizeFromShape(outShape) === 0) return null;
-      let layoutA = broadcastLayout(a.shape, outShape), layoutB = broadcastLayout(b.shape, outShape);
-      if (commutative && layoutA !== 'full' && layoutB === 'full') {
-        [a, b] = [b, a];
-        [layoutA, layoutB] = [layoutB, layoutA];
-      }
-      let scalarA = false;
-      if (layoutA !== 'full') {
-        if (layoutA === 'scalar' && layoutB === 'full') scalarA = true;
-        else return null;
-      } else if (layoutB === null) {
-        return null;
-      }
-      const out = output(backend, outShape);
-      addon.binary(op, values(backend, a), values(backend, b), out.data, scalarA, layoutB === 'blocked');
-      return out.info;
-    }));
+    kernels.set(
+      name,
+      withFallback(({ inputs, backend }) => {
+        let { a, b } = inputs;
+        if (!isF32(backend, a, b)) return null;
+        const outShape = backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
+        if (util.sizeFromShape(outShape) === 0) return null;
+        let layoutA = broadcastLayout(a.shape, outShape),
+          layoutB = broadcastLayout(b.shape, outShape);
+        if (commutative && layoutA !== 'full' && layoutB === 'full') {
+          [a, b] = [b, a];
+          [layoutA, layoutB] = [layoutB, layoutA];
+        }
+        let scalarA = false;
+        if (layoutA !== 'full') {
+          if (layoutA === 'scalar' && layoutB === 'full') scalarA = true;
+          else return null;
+        } else if (layoutB === null) {
+          return null;
+        }
+        const out = output(backend, outShape);
+        addon.binary(op, values(backend, a), values(backend, b), out.data, scalarA, layoutB === 'blocked');
+        return out.info;
+      }),
+    );
   }
 
   const unaryOps: [string, OpCode<typeof UnaryOp>][] = [
-    ['Relu', UnaryOp.Relu], ['Step', UnaryOp.Step], ['Exp', UnaryOp.Exp], ['Log', UnaryOp.Log], ['Neg', UnaryOp.Neg],
-    ['Square', UnaryOp.Square], ['Sqrt', UnaryOp.Sqrt],
+    ['Relu', UnaryOp.Relu],
+    ['Step', UnaryOp.Step],
+    ['Exp', UnaryOp.Exp],
+    ['Log', UnaryOp.Log],
+    ['Neg', UnaryOp.Neg],
+    ['Square', UnaryOp.Square],
+    ['Sqrt', UnaryOp.Sqrt],
   ];
   for (const [name, op] of unaryOps) {
-    kernels.set(name, withFallback(({ inputs, backend, attrs }) => {
-      const { x } = inputs;
-      if (!isF32(backend, x)) return null;
-      const y = output(backend, [...x.shape]);
-      addon.unary(op, values(backend, x), y.data, op === UnaryOp.Step ? (attrs.alpha as number | undefined) ?? 0 : 0);
-      return y.info;
-    }));
+    kernels.set(
+      name,
+      withFallback(({ inputs, backend, attrs }) => {
+        const { x } = inputs;
+        if (!isF32(backend, x)) return null;
+        const y = output(backend, [...x.shape]);
+        addon.unary(
+          op,
+          values(backend, x),
+          y.data,
+          op === UnaryOp.Step ? ((attrs.alpha as number | undefined) ?? 0) : 0,
+        );
+        return y.info;
+      }),
+    );
   }
 }
 
@@ -96,10 +117,16 @@ export function registerReluGradient(addon: NativeAddon): void {
     gradFunc: (dy, saved) => {
       const [x] = saved;
       const grad = dy as tf.Tensor;
-      const native = tf.getBackend() === ONEDNN_BACKEND && x.dtype === 'float32' && grad.dtype === 'float32' &&
+      const native =
+        tf.getBackend() === ONEDNN_BACKEND &&
+        x.dtype === 'float32' &&
+        grad.dtype === 'float32' &&
         util.arraysEqual(x.shape, grad.shape);
       return {
-        x: () => (native ? (tf.engine().runKernel(RELU_GRAD, { dy: grad, x }) as tf.Tensor) : tf.mul(grad, tf.cast(tf.step(x), 'float32'))),
+        x: () =>
+          native
+            ? (tf.engine().runKernel(RELU_GRAD, { dy: grad, x }) as tf.Tensor)
+            : tf.mul(grad, tf.cast(tf.step(x), 'float32')),
       };
     },
   });

@@ -20,7 +20,13 @@ import { reduceKernels, registerMeanGradient } from './reduce.js';
  * kernels are grouped by family, one module each (conv, pool, matmul, elementwise, reduce,
  * data-movement, normalization, loss); contract.ts holds the op codes and dims layouts the addon reads.
  */
-export { ONEDNN_BACKEND, onednnFallbackCounts, onednnKernelCounts, writtenInPlace, type KernelCounts } from './kernel.js';
+export {
+  ONEDNN_BACKEND,
+  onednnFallbackCounts,
+  onednnKernelCounts,
+  writtenInPlace,
+  type KernelCounts,
+} from './kernel.js';
 
 let registered = false;
 
@@ -70,17 +76,24 @@ export function registerOnednnBackend(): { ok: true } | { ok: false; reason: str
   if (registered) return { ok: true };
   const addon = load.addon;
   // Priority below wasm's and cpu's: lvseg always picks its backend explicitly (select.ts).
-  tf.registerBackend(ONEDNN_BACKEND, () => {
-    const backend = new OnednnBackend();
-    // The cpu backend prints an "install tfjs-node" banner on first use; this is the fast path.
-    (backend as unknown as { firstUse: boolean }).firstUse = false;
-    return backend;
-  }, 0);
+  tf.registerBackend(
+    ONEDNN_BACKEND,
+    () => {
+      const backend = new OnednnBackend();
+      // The cpu backend prints an "install tfjs-node" banner on first use; this is the fast path.
+      (backend as unknown as { firstUse: boolean }).firstUse = false;
+      return backend;
+    },
+    0,
+  );
   const overrides = nativeKernels(addon);
   for (const cpuKernel of tf.getKernelsForBackend('cpu')) {
     const makeNative = overrides.get(cpuKernel.kernelName);
-    const kernelFunc: KernelFunc = makeNative ? makeNative(cpuKernel.kernelFunc, cpuKernel.kernelName)
-      : SHARES_BY_REFCOUNT.has(cpuKernel.kernelName) ? cpuKernel.kernelFunc : exposingInputs(cpuKernel.kernelFunc);
+    const kernelFunc: KernelFunc = makeNative
+      ? makeNative(cpuKernel.kernelFunc, cpuKernel.kernelName)
+      : SHARES_BY_REFCOUNT.has(cpuKernel.kernelName)
+        ? cpuKernel.kernelFunc
+        : exposingInputs(cpuKernel.kernelFunc);
     tf.registerKernel({ ...cpuKernel, backendName: ONEDNN_BACKEND, kernelFunc });
   }
   registerReluGradient(addon);

@@ -49,7 +49,11 @@ export function output(backend: MathBackendCPU, shape: number[]): { info: Tensor
   return { info: backend.makeTensorInfo(shape, 'float32', data), data };
 }
 
-export type NativeKernel = (args: { inputs: Record<string, TensorInfo>; backend: MathBackendCPU; attrs: NamedAttrMap }) => TensorInfo | null;
+export type NativeKernel = (args: {
+  inputs: Record<string, TensorInfo>;
+  backend: MathBackendCPU;
+  attrs: NamedAttrMap;
+}) => TensorInfo | null;
 
 /** Makes the onednn kernel `name` from the cpu kernel it overrides. */
 export type KernelFactory = (cpu: KernelFunc, name: string) => KernelFunc;

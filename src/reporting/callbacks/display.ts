@@ -13,7 +13,13 @@ export function displayCallback({ dir }: { dir: string }): TrainingCallback {
       const sample = ctx.displaySample;
       if (!sample) return;
       const prediction = await ctx.predictLabel(sample);
-      const png = renderPanel({ image: sample.image, height: sample.height, width: sample.width, label: sample.label, prediction });
+      const png = renderPanel({
+        image: sample.image,
+        height: sample.height,
+        width: sample.width,
+        label: sample.label,
+        prediction,
+      });
       await writeFileAtomic(join(dir, `epoch-${String(epoch + 1).padStart(3, '0')}.png`), png);
     },
   };

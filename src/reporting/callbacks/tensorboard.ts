@@ -40,7 +40,8 @@ export class TensorBoardCallback implements TrainingCallback {
   }
 
   async onEpochEnd(epoch: number, logs: EpochLogs, ctx: TrainingContext): Promise<void> {
-    const train = this.train, validation = this.validation;
+    const train = this.train,
+      validation = this.validation;
     if (!train || !validation) return;
     for (const [key, value] of Object.entries(logs)) {
       if (NOT_METRICS.has(key) || !Number.isFinite(value)) continue;
@@ -59,8 +60,19 @@ export class TensorBoardCallback implements TrainingCallback {
 
     if ((this.options.images ?? true) && ctx.displaySample) {
       const s = ctx.displaySample;
-      const panel = composePanel({ image: s.image, height: s.height, width: s.width, label: s.label, prediction: await ctx.predictLabel(s) });
-      train.image('display_panel', encodePngRgba(panel), { width: panel.width, height: panel.height, colorspace: 4 }, epoch);
+      const panel = composePanel({
+        image: s.image,
+        height: s.height,
+        width: s.width,
+        label: s.label,
+        prediction: await ctx.predictLabel(s),
+      });
+      train.image(
+        'display_panel',
+        encodePngRgba(panel),
+        { width: panel.width, height: panel.height, colorspace: 4 },
+        epoch,
+      );
     }
     train.flush();
     validation.flush();

@@ -18,7 +18,8 @@ export function bestModelCallback({ dir, monitor = 'val_dice' }: BestModelOption
   let best = -Infinity;
   return {
     onTrainBegin(ctx) {
-      for (const logs of ctx.previousEpochs) if (logs && logs[monitor] !== undefined && logs[monitor]! > best) best = logs[monitor]!;
+      for (const logs of ctx.previousEpochs)
+        if (logs && logs[monitor] !== undefined && logs[monitor]! > best) best = logs[monitor]!;
     },
     async onEpochEnd(epoch, logs, ctx) {
       const value = logs[monitor];

@@ -8,8 +8,13 @@ export interface EarlyStoppingOptions {
   minDelta?: number;
 }
 
-/** Stops training when `monitor` has not improved for `patience` epochs (state rebuilt from earlier epochs on resume). */
-export function earlyStoppingCallback({ patience, monitor = 'val_dice', minDelta = 0 }: EarlyStoppingOptions): TrainingCallback {
+/** Stops training when `monitor` has not improved for `patience` epochs (state rebuilt from earlier epochs on resume).
+ * */
+export function earlyStoppingCallback({
+  patience,
+  monitor = 'val_dice',
+  minDelta = 0,
+}: EarlyStoppingOptions): TrainingCallback {
   const sign = monitor.endsWith('loss') ? -1 : 1;
   let best = -Infinity;
   let wait = 0;
@@ -29,7 +34,9 @@ export function earlyStoppingCallback({ patience, monitor = 'val_dice', minDelta
     onEpochEnd(epoch, logs, ctx) {
       see(logs[monitor]);
       if (wait >= patience) {
-        ctx.stopTraining = `early stopping: ${monitor} has not improved for ${patience} epochs (best ${(sign * best).toFixed(4)}); stopped after epoch ${epoch + 1}`;
+        ctx.stopTraining =
+          `early stopping: ${monitor} has not improved for ${patience} epochs (best ` +
+          `${(sign * best).toFixed(4)}); stopped after epoch ${epoch + 1}`;
       }
     },
   };

@@ -41,14 +41,19 @@ export function progressCallback(options: ProgressOptions = {}): TrainingCallbac
       lastDraw = now;
       const width = 30;
       const filled = Math.floor((done / ctx.stepsPerEpoch) * width);
-      const eta = ((now - started) / done) * (ctx.stepsPerEpoch - done) / 1000;
-      const gauge = '='.repeat(Math.max(0, filled - 1)) + (filled > 0 ? (done === ctx.stepsPerEpoch ? '=' : '>') : '') + '.'.repeat(width - filled);
+      const eta = (((now - started) / done) * (ctx.stepsPerEpoch - done)) / 1000;
+      const gauge =
+        '='.repeat(Math.max(0, filled - 1)) +
+        (filled > 0 ? (done === ctx.stepsPerEpoch ? '=' : '>') : '') +
+        '.'.repeat(width - filled);
       stream.write(`\r${done}/${ctx.stepsPerEpoch} [${gauge}] - ETA: ${Math.round(eta)}s - ${formatLogs(logs)}\x1b[K`);
     },
     onEpochEnd(epoch, logs, ctx) {
       const seconds = logs.seconds ?? (Date.now() - started) / 1000;
       const time = seconds < 10 ? `${seconds.toFixed(1)}s` : `${Math.round(seconds)}s`;
-      const line = `Epoch ${epoch + 1}/${ctx.totalEpochs} - ${ctx.stepsPerEpoch}/${ctx.stepsPerEpoch} - ${time} - ${formatLogs(logs)}`;
+      const line =
+        `Epoch ${epoch + 1}/${ctx.totalEpochs} - ${ctx.stepsPerEpoch}/${ctx.stepsPerEpoch} - ${time} - ` +
+        `${formatLogs(logs)}`;
       stream.write(`${bar ? '\r\x1b[K' : ''}${line}\n`);
     },
   };

@@ -9,7 +9,8 @@ export type EpochLogs = Record<string, number>;
 /** What every callback can see during training. */
 export interface TrainingContext {
   model: LayersModel;
-  /** What the training steps run: `model`, or `model` with auxiliary heads (deep supervision); checkpoints save this one. */
+  /** What the training steps run: `model`, or `model` with auxiliary heads (deep supervision); checkpoints save this
+   * one. */
   trainingModel: LayersModel;
   /** The run's configuration, for callbacks that record it (TensorBoard). */
   config?: RunConfig;

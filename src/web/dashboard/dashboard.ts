@@ -1,6 +1,7 @@
 /**
  * The runs dashboard of `lvseg serve`: the list of runs, kept current (server-sent events from /api/events), one
- * run with live curves (server-sent events from /api/runs/NAME/events following its history.json) and its latest prediction panel, and runs compared side
+ * run with live curves (server-sent events from /api/runs/NAME/events following its history.json) and its latest
+ * prediction panel, and runs compared side
  * by side. Routes live in the URL hash: #/, #/run/NAME, #/compare/A,B,…
  */
 import uPlot from 'uplot';
@@ -11,7 +12,11 @@ const app = document.getElementById('app')!;
 let events: EventSource | undefined;
 const charts: uPlot[] = [];
 
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLElementTagNameMap[K]> = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
+function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  props: Partial<HTMLElementTagNameMap[K]> = {},
+  ...children: (Node | string)[]
+): HTMLElementTagNameMap[K] {
   const node = Object.assign(document.createElement(tag), props);
   node.append(...children);
   return node;
@@ -64,7 +69,23 @@ function runRows(runs: RunView[], ticked: Set<string>): HTMLTableRowElement[] {
 function showList(): void {
   const heading = el('h2', {}, 'runs');
   const table = el('table', { id: 'runs' });
-  const head = el('tr', {}, ...['', 'run', 'status', 'model', 'epochs', 'val_dice', 'val_loss', 'eval Dice', 'eval mean Dice', 'eval HD95', 'report'].map((h) => el('th', {}, h)));
+  const head = el(
+    'tr',
+    {},
+    ...[
+      '',
+      'run',
+      'status',
+      'model',
+      'epochs',
+      'val_dice',
+      'val_loss',
+      'eval Dice',
+      'eval mean Dice',
+      'eval HD95',
+      'report',
+    ].map((h) => el('th', {}, h)),
+  );
   // The server sends the list now and again whenever a run appears, trains on or finishes.
   events = new EventSource('/api/events');
   events.addEventListener('runs', (message) => {
@@ -75,7 +96,9 @@ function showList(): void {
   });
   const compare = el('button', {}, 'compare selected');
   compare.addEventListener('click', () => {
-    const names = Array.from(table.querySelectorAll<HTMLInputElement>('input:checked')).map((b) => encodeURIComponent(b.value));
+    const names = Array.from(table.querySelectorAll<HTMLInputElement>('input:checked')).map((b) =>
+      encodeURIComponent(b.value),
+    );
     if (names.length > 0) location.hash = `#/compare/${names.join(',')}`;
   });
   app.append(el('section', {}, heading, table, compare));
@@ -83,13 +106,19 @@ function showList(): void {
 
 function seriesKeys(history: RunView['history'], prefixes: string[]): string[] {
   const keys = new Set<string>();
-  for (const e of history) for (const k of Object.keys(e)) if (prefixes.some((p) => k === p || k === `val_${p}`)) keys.add(k);
+  for (const e of history)
+    for (const k of Object.keys(e)) if (prefixes.some((p) => k === p || k === `val_${p}`)) keys.add(k);
   return [...keys].sort();
 }
 
 const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
 
-function chart(title: string, xs: number[], lines: { label: string; values: (number | null)[] }[], id: string): HTMLElement {
+function chart(
+  title: string,
+  xs: number[],
+  lines: { label: string; values: (number | null)[] }[],
+  id: string,
+): HTMLElement {
   const holder = el('div', { className: 'chart', id });
   holder.dataset.points = String(xs.length);
   const opts: uPlot.Options = {
@@ -99,7 +128,10 @@ function chart(title: string, xs: number[], lines: { label: string; values: (num
     scales: { x: { time: false } },
     // whole epochs on the x axis: a tick every 1, 2, 5, 10… epochs, never 1.5
     axes: [{ incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000] }, {}],
-    series: [{ label: 'epoch' }, ...lines.map((l, i) => ({ label: l.label, stroke: COLOURS[i % COLOURS.length], width: 2 }))],
+    series: [
+      { label: 'epoch' },
+      ...lines.map((l, i) => ({ label: l.label, stroke: COLOURS[i % COLOURS.length], width: 2 })),
+    ],
   };
   const plot = new uPlot(opts, [xs, ...lines.map((l) => l.values)] as uPlot.AlignedData, holder);
   // the legend shows the last epoch's values until the pointer picks another (uPlot shows "--" until hovered)
@@ -110,28 +142,52 @@ function chart(title: string, xs: number[], lines: { label: string; values: (num
 
 function curves(history: RunView['history']): HTMLElement {
   const xs = history.map((e) => e.epoch + 1);
-  const pick = (keys: string[]) => keys.map((k) => ({ label: k, values: history.map((e) => (Number.isFinite(e[k]) ? e[k]! : null)) }));
-  return el('div', { className: 'charts' },
+  const pick = (keys: string[]) =>
+    keys.map((k) => ({ label: k, values: history.map((e) => (Number.isFinite(e[k]) ? e[k]! : null)) }));
+  return el(
+    'div',
+    { className: 'charts' },
     chart('loss', xs, pick(seriesKeys(history, ['loss'])), 'chart-loss'),
-    chart('Dice', xs, pick(seriesKeys(history, ['dice'])), 'chart-dice'));
+    chart('Dice', xs, pick(seriesKeys(history, ['dice'])), 'chart-dice'),
+  );
 }
 
 function showRun(name: string): void {
   const head = el('h2', {}, name);
   const status = el('p', { id: 'run-status' });
   const curveBox = el('section', { id: 'curves' });
-  const panel = el('img', { className: 'panel', id: 'panel', alt: 'the prediction panel of the latest epoch', hidden: true });
+  const panel = el('img', {
+    className: 'panel',
+    id: 'panel',
+    alt: 'the prediction panel of the latest epoch',
+    hidden: true,
+  });
   const config = el('pre', { id: 'config' });
-  app.append(el('section', {}, head, status), curveBox, el('section', {}, el('h3', {}, 'latest prediction panel'), panel), el('section', {}, el('h3', {}, 'configuration'), config));
+  app.append(
+    el('section', {}, head, status),
+    curveBox,
+    el('section', {}, el('h3', {}, 'latest prediction panel'), panel),
+    el('section', {}, el('h3', {}, 'configuration'), config),
+  );
   events = new EventSource(`/api/runs/${encodeURIComponent(name)}/events`);
   events.addEventListener('run', (message) => {
     const r = JSON.parse((message as MessageEvent<string>).data) as RunView;
     status.className = r.status;
     status.dataset.epochs = String(r.history.length);
     status.replaceChildren(
-      `${r.status}${r.error ? `: ${r.error}` : ''} · ${r.epochs ? `${r.history.length} of ${count(r.epochs, 'epoch')}` : count(r.history.length, 'epoch')}`,
+      `${r.status}${r.error ? `: ${r.error}` : ''} · ` +
+        `${r.epochs ? `${r.history.length} of ${count(r.epochs, 'epoch')}` : count(r.history.length, 'epoch')}`,
       ...(r.report ? [' · ', el('a', { href: r.report }, 'report')] : []),
-      ...(r.model ? [' · ', el('a', { href: `/segment/?model=${encodeURIComponent(`run:${r.name}`)}` }, 'segment images with this model')] : []),
+      ...(r.model
+        ? [
+            ' · ',
+            el(
+              'a',
+              { href: `/segment/?model=${encodeURIComponent(`run:${r.name}`)}` },
+              'segment images with this model',
+            ),
+          ]
+        : []),
     );
     for (const c of charts.splice(0)) c.destroy();
     curveBox.replaceChildren(curves(r.history));
@@ -145,31 +201,45 @@ function showRun(name: string): void {
 }
 
 async function showCompare(names: string[]): Promise<void> {
-  const runs = await Promise.all(names.map(async (n) => (await (await fetch(`/api/runs/${encodeURIComponent(n)}`)).json()) as RunView));
+  const runs = await Promise.all(
+    names.map(async (n) => (await (await fetch(`/api/runs/${encodeURIComponent(n)}`)).json()) as RunView),
+  );
   const keys = [...new Set(runs.flatMap((r) => Object.keys(r.config ?? {})))].sort();
   const table = el('table', { id: 'compare' });
   table.append(el('tr', {}, el('th', {}, ''), ...runs.map((r) => el('th', {}, r.name))));
-  const metricKeys = [...new Set(runs.flatMap((r) => Object.keys(r.history.at(-1) ?? {})))].filter((k) => k !== 'epoch').sort();
-  for (const k of metricKeys) table.append(el('tr', {}, el('th', {}, `final ${k}`), ...runs.map((r) => el('td', {}, fmt(lastOf(r, k))))));
+  const metricKeys = [...new Set(runs.flatMap((r) => Object.keys(r.history.at(-1) ?? {})))]
+    .filter((k) => k !== 'epoch')
+    .sort();
+  for (const k of metricKeys)
+    table.append(el('tr', {}, el('th', {}, `final ${k}`), ...runs.map((r) => el('td', {}, fmt(lastOf(r, k))))));
   const evalKeys = [...new Set(runs.flatMap((r) => Object.keys(r.metrics ?? {})))].sort();
-  for (const k of evalKeys) table.append(el('tr', {}, el('th', {}, `evaluation ${k}`), ...runs.map((r) => el('td', {}, fmt(r.metrics?.[k])))));
+  for (const k of evalKeys)
+    table.append(el('tr', {}, el('th', {}, `evaluation ${k}`), ...runs.map((r) => el('td', {}, fmt(r.metrics?.[k])))));
   for (const k of keys) {
     const values = runs.map((r) => fmt(r.config?.[k]));
     const differs = new Set(values).size > 1;
-    table.append(el('tr', { className: differs ? 'diff' : '' }, el('th', {}, k), ...values.map((v) => el('td', {}, v))));
+    table.append(
+      el('tr', { className: differs ? 'diff' : '' }, el('th', {}, k), ...values.map((v) => el('td', {}, v))),
+    );
   }
   const longest = Math.max(0, ...runs.map((r) => r.history.length));
   const xs = Array.from({ length: longest }, (_, i) => i + 1);
   const lines = runs.map((r) => ({ label: r.name, values: xs.map((x) => r.history[x - 1]?.val_dice ?? null) }));
-  app.append(el('section', {}, el('h2', {}, 'val_dice by epoch'), chart('val_dice', xs, lines, 'chart-compare')), el('section', {}, el('h2', {}, 'runs side by side (differences highlighted)'), table));
+  app.append(
+    el('section', {}, el('h2', {}, 'val_dice by epoch'), chart('val_dice', xs, lines, 'chart-compare')),
+    el('section', {}, el('h2', {}, 'runs side by side (differences highlighted)'), table),
+  );
 }
 
 function route(): void {
   reset();
   const [, page, arg] = location.hash.split('/');
-  const done = page === 'run' && arg ? Promise.resolve(showRun(decodeURIComponent(arg)))
-    : page === 'compare' && arg ? showCompare(arg.split(',').map(decodeURIComponent))
-    : Promise.resolve(showList());
+  const done =
+    page === 'run' && arg
+      ? Promise.resolve(showRun(decodeURIComponent(arg)))
+      : page === 'compare' && arg
+        ? showCompare(arg.split(',').map(decodeURIComponent))
+        : Promise.resolve(showList());
   done.catch((err: Error) => app.append(el('p', { className: 'broken' }, err.message)));
 }
 

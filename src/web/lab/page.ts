@@ -15,9 +15,31 @@ import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
 import uPlot from 'uplot';
 import {
-  applyScaling, buildModel, checkModelFitsData, concatWeightData, diceCoefficient, extractContour, fitModel, formatScaling,
-  getLoss, LABEL_COLOUR, layersModelJson, METADATA_FILE, MODEL_NAMES, parseScaling, plainModelMetadata, PREDICTION_COLOUR,
-  PRESETS, registerWasmTrainingKernels, renderContourOverlay, UsageError, WEIGHTS_FILE, withSeededRandom, type EpochLogs, type MetricName, type Sample,
+  applyScaling,
+  buildModel,
+  checkModelFitsData,
+  concatWeightData,
+  diceCoefficient,
+  extractContour,
+  fitModel,
+  formatScaling,
+  getLoss,
+  LABEL_COLOUR,
+  layersModelJson,
+  METADATA_FILE,
+  MODEL_NAMES,
+  parseScaling,
+  plainModelMetadata,
+  PREDICTION_COLOUR,
+  PRESETS,
+  registerWasmTrainingKernels,
+  renderContourOverlay,
+  UsageError,
+  WEIGHTS_FILE,
+  withSeededRandom,
+  type EpochLogs,
+  type MetricName,
+  type Sample,
   type TrainingCallback,
 } from '../../browser.js';
 import { labSplit, readLabData, type LabData } from './data.js';
@@ -90,10 +112,17 @@ function prefill(): void {
   const params = new URLSearchParams(location.search);
   const model = params.get('model');
   if (model !== null) {
-    if (!(MODEL_NAMES as readonly string[]).includes(model)) say(`unknown network '${model}' in the URL; use one of ${MODEL_NAMES.join(', ')}`, true);
+    if (!(MODEL_NAMES as readonly string[]).includes(model))
+      say(`unknown network '${model}' in the URL; use one of ${MODEL_NAMES.join(', ')}`, true);
     else modelSelect.value = model;
   }
-  const inputs: [string, HTMLInputElement][] = [['epochs', epochsInput], ['batch', batchInput], ['steps', stepsInput], ['lr', lrInput], ['seed', seedInput]];
+  const inputs: [string, HTMLInputElement][] = [
+    ['epochs', epochsInput],
+    ['batch', batchInput],
+    ['steps', stepsInput],
+    ['lr', lrInput],
+    ['seed', seedInput],
+  ];
   for (const [key, input] of inputs) {
     const value = params.get(key);
     if (value !== null && value.trim() !== '' && Number.isFinite(Number(value))) input.value = value;
@@ -109,7 +138,8 @@ function prefill(): void {
 /** Without a GPU an epoch of the lab's preset takes minutes: the form starts at a run that ends in minutes. */
 const CPU_DEFAULTS = { epochs: 3, steps: 20 };
 
-/** The measured backend (or the URL's, or the menu's); wasm with lvseg's training kernels (wasm lacks Conv2DBackpropFilter). */
+/** The measured backend (or the URL's, or the menu's); wasm with lvseg's training kernels (wasm lacks
+ * Conv2DBackpropFilter). */
 async function startBackend(): Promise<string> {
   const forced = new URLSearchParams(location.search).get('backend');
   const choice = await chooseBackend({
@@ -135,13 +165,18 @@ function sizeDefaults(): void {
   const params = new URLSearchParams(location.search);
   if (!params.has('epochs')) epochsInput.value = String(CPU_DEFAULTS.epochs);
   if (!params.has('steps')) stepsInput.value = String(CPU_DEFAULTS.steps);
-  say(`pick the data · no GPU here (${backend}): the form starts at ${epochsInput.value} epochs of ${stepsInput.value || 'all'} steps, a few minutes; the preset's ${LAB.epochs} epochs take hours on the CPU.`);
+  say(
+    `pick the data · no GPU here (${backend}): the form starts at ${epochsInput.value} epochs of ` +
+      `${stepsInput.value || 'all'} steps, a few minutes; the preset's ${LAB.epochs} epochs take hours on the CPU.`,
+  );
 }
 
 function setNumber(input: HTMLInputElement, what: string, min: number, integer = true): number {
   const value = Number(input.value);
   if (!Number.isFinite(value) || value < min || (integer && !Number.isInteger(value))) {
-    throw new UsageError(`${what} must be ${integer ? 'an integer' : 'a number'} of at least ${min}, not '${input.value}'`);
+    throw new UsageError(
+      `${what} must be ${integer ? 'an integer' : 'a number'} of at least ${min}, not '${input.value}'`,
+    );
   }
   return value;
 }
@@ -203,7 +238,14 @@ const fixed = (v: number | null, digits = 4): string => (v === null ? '–' : v.
 
 function addEpochRow(record: EpochRecord): void {
   const row = epochRows.insertRow();
-  for (const text of [String(record.epoch), fixed(record.loss), fixed(record.valLoss), fixed(record.valDice), (record.ms / 1000).toFixed(1)]) row.insertCell().textContent = text;
+  for (const text of [
+    String(record.epoch),
+    fixed(record.loss),
+    fixed(record.valLoss),
+    fixed(record.valDice),
+    (record.ms / 1000).toFixed(1),
+  ])
+    row.insertCell().textContent = text;
   row.dataset.lvsegEpoch = JSON.stringify(record);
 }
 
@@ -229,9 +271,13 @@ function pageCallback(epochs: number, stepsPerEpoch: number, batchSize: number, 
       lastMean = logs.loss!;
       stepLosses.push(loss);
       progress.value = epochNow * stepsPerEpoch + step + 1;
-      say(`epoch ${epochNow + 1}/${epochs} · step ${step + 1}/${stepsPerEpoch} (batch ${batchSize}) · loss ${logs.loss!.toFixed(4)} · on ${backend}`);
+      say(
+        `epoch ${epochNow + 1}/${epochs} · step ${step + 1}/${stepsPerEpoch} (batch ${batchSize}) · loss ` +
+          `${logs.loss!.toFixed(4)} · on ${backend}`,
+      );
       // the last step's end is where validation starts: say so, or the page looks hung while it runs
-      if (step + 1 === stepsPerEpoch && valSize > 0) say(`${statusText.textContent} · validating on ${valSize} slice${valSize === 1 ? '' : 's'}…`);
+      if (step + 1 === stepsPerEpoch && valSize > 0)
+        say(`${statusText.textContent} · validating on ${valSize} slice${valSize === 1 ? '' : 's'}…`);
     },
     onEpochEnd: async (epoch, logs: EpochLogs, ctx) => {
       const record: EpochRecord = {
@@ -243,7 +289,8 @@ function pageCallback(epochs: number, stepsPerEpoch: number, batchSize: number, 
         ms: Math.round(logs.seconds! * 1000),
         stepLosses,
       };
-      for (const [k, v] of [epoch + 1, logs.loss, logs.val_loss, logs.dice, logs.val_dice].entries()) series[k]!.push(v ?? NaN);
+      for (const [k, v] of [epoch + 1, logs.loss, logs.val_loss, logs.dice, logs.val_dice].entries())
+        series[k]!.push(v ?? NaN);
       lossChart.setData([series[0]!, series[1]!, series[2]!]);
       diceChart.setData([series[0]!, series[3]!, series[4]!]);
       if (ctx.displaySample) drawPanel(ctx.displaySample, await ctx.predictLabel(ctx.displaySample), epoch + 1);
@@ -268,7 +315,8 @@ async function train(): Promise<void> {
   dataStatus.textContent = split.description;
   const trainSet = scaled(split.train, scale);
   const valSet = scaled(split.val, scale);
-  if (batchSize > trainSet.length) throw new UsageError(`batch size ${batchSize} is larger than the training set (${trainSet.length} samples)`);
+  if (batchSize > trainSet.length)
+    throw new UsageError(`batch size ${batchSize} is larger than the training set (${trainSet.length} samples)`);
   const inputSize = trainSet[0]!.height;
   const stepsPerEpoch = steps > 0 ? steps : Math.ceil(trainSet.length / batchSize);
 
@@ -288,11 +336,27 @@ async function train(): Promise<void> {
     // As `lvseg train` builds it: the seed fixes the initial weights.
     model = withSeededRandom(seed, () => buildModel(name, { inputSize, softmax: false }));
     checkModelFitsData(model, inputSize, inputSize, name);
-    // What lvseg.json will say of the model; `epochs` counts up as they finish (the model can be taken at any epoch's end).
+    // What lvseg.json will say of the model; `epochs` counts up as they finish (the model can be taken at any epoch's
+    // end).
     trained = {
       scale: formatScaling(scale),
       inputSize,
-      training: { model: name, epochs: 0, batchSize, stepsPerEpoch, lr, loss: LAB.loss, seed, backend, data: split.description, trainSize: trainSet.length, valSize: valSet.length, startedAt: started, where: 'lvseg lab page', tfjs: tf.version_core },
+      training: {
+        model: name,
+        epochs: 0,
+        batchSize,
+        stepsPerEpoch,
+        lr,
+        loss: LAB.loss,
+        seed,
+        backend,
+        data: split.description,
+        trainSize: trainSet.length,
+        valSize: valSet.length,
+        startedAt: started,
+        where: 'lvseg lab page',
+        tfjs: tf.version_core,
+      },
     };
     const result = await fitModel({
       model,
@@ -311,7 +375,12 @@ async function train(): Promise<void> {
       displaySample: valSet[0] ?? trainSet[0],
     });
     const last = result.history.at(-1);
-    say(`${result.stopped ?? 'trained'}: ${result.history.length} epochs on ${backend}${last?.val_dice !== undefined ? `, val Dice ${last.val_dice.toFixed(4)}` : ''}; download the model to use it with lvseg evaluate / predict`);
+    say(
+      `${result.stopped ?? 'trained'}: ${result.history.length} epochs on ` +
+        `${backend}${last?.val_dice !== undefined ? `, val Dice ${last.val_dice.toFixed(4)}` : ''}; download the ` +
+        `model to ` +
+        `use it with lvseg evaluate / predict`,
+    );
     document.body.dataset.lvsegTrained = String(result.history.length);
   } finally {
     optimizer.dispose();
@@ -327,14 +396,29 @@ async function downloadModel(): Promise<void> {
   const { scale, inputSize, training: facts } = trained;
   await model.save(
     tf.io.withSaveHandler(async (artifacts) => {
-      const weights = (artifacts.weightData ? concatWeightData(artifacts.weightData) : new Uint8Array(0)) as Uint8Array<ArrayBuffer>;
-      download('model.json', new Blob([JSON.stringify(layersModelJson(artifacts, artifacts.weightSpecs ?? []))], { type: 'application/json' }));
+      const weights = (
+        artifacts.weightData ? concatWeightData(artifacts.weightData) : new Uint8Array(0)
+      ) as Uint8Array<ArrayBuffer>;
+      download(
+        'model.json',
+        new Blob([JSON.stringify(layersModelJson(artifacts, artifacts.weightSpecs ?? []))], {
+          type: 'application/json',
+        }),
+      );
       download(WEIGHTS_FILE, new Blob([weights], { type: 'application/octet-stream' }));
-      download(METADATA_FILE, new Blob([JSON.stringify(plainModelMetadata(inputSize, scale, facts), null, 2) + '\n'], { type: 'application/json' }));
+      download(
+        METADATA_FILE,
+        new Blob([JSON.stringify(plainModelMetadata(inputSize, scale, facts), null, 2) + '\n'], {
+          type: 'application/json',
+        }),
+      );
       return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
     }),
   );
-  say(`downloaded model.json, ${WEIGHTS_FILE} and ${METADATA_FILE}: put them in one folder, then: lvseg evaluate FOLDER --data VAL.tfrecords`);
+  say(
+    `downloaded model.json, ${WEIGHTS_FILE} and ${METADATA_FILE}: put them in one folder, then: lvseg evaluate ` +
+      `FOLDER --data VAL.tfrecords`,
+  );
 }
 
 function wire(): void {

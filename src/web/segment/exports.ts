@@ -26,10 +26,12 @@ export function stem(name: string): string {
   return name.replace(/\.[^./]*$/, '').replace(/[^A-Za-z0-9._-]+/g, '_') || 'image';
 }
 
-/** The name a contour file gets: Sunnybrook's IM-SSSS-IIII for a DICOM with series and instance numbers, else the image's stem. */
+/** The name a contour file gets: Sunnybrook's IM-SSSS-IIII for a DICOM with series and instance numbers, else the
+ * image's stem. */
 export function contourFileName(image: PageImage): string {
   const d = image.dicom;
-  if (d?.instanceNumber !== undefined) return `IM-${pad4(d.seriesNumber ?? 1)}-${pad4(d.instanceNumber)}-icontour-auto.txt`;
+  if (d?.instanceNumber !== undefined)
+    return `IM-${pad4(d.seriesNumber ?? 1)}-${pad4(d.instanceNumber)}-icontour-auto.txt`;
   return `${stem(image.name)}-icontour-auto.txt`;
 }
 
@@ -71,13 +73,19 @@ function pngChunk(type: string, data: Uint8Array): Uint8Array {
  */
 export function maskPng(mask: Uint8Array, height: number, width: number): Uint8Array {
   const rows = new Uint8Array(height * (width + 1));
-  for (let r = 0; r < height; r++) for (let c = 0; c < width; c++) rows[r * (width + 1) + 1 + c] = mask[r * width + c] !== 0 ? 255 : 0;
+  for (let r = 0; r < height; r++)
+    for (let c = 0; c < width; c++) rows[r * (width + 1) + 1 + c] = mask[r * width + c] !== 0 ? 255 : 0;
   const header = new Uint8Array(13);
   const view = new DataView(header.buffer);
   view.setUint32(0, width);
   view.setUint32(4, height);
   header.set([8, 0, 0, 0, 0], 8);
-  const parts = [Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), pngChunk('IHDR', header), pngChunk('IDAT', zlibSync(rows)), pngChunk('IEND', new Uint8Array(0))];
+  const parts = [
+    Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    pngChunk('IHDR', header),
+    pngChunk('IDAT', zlibSync(rows)),
+    pngChunk('IEND', new Uint8Array(0)),
+  ];
   const png = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const p of parts) {
@@ -90,7 +98,9 @@ export function maskPng(mask: Uint8Array, height: number, width: number): Uint8A
 /** Each image's mask PNG, `<stem>.mask.png`, and all of them in one zip (stored: PNG is compressed already). */
 export function masksZip(done: readonly ExportedImage[]): Uint8Array {
   const names = uniqueNames(done.map((r) => `${stem(r.image.name)}.mask.png`));
-  return zipSync(Object.fromEntries(done.map((r, i) => [names[i]!, maskPng(r.mask, r.image.height, r.image.width)])), { level: 0 });
+  return zipSync(Object.fromEntries(done.map((r, i) => [names[i]!, maskPng(r.mask, r.image.height, r.image.width)])), {
+    level: 0,
+  });
 }
 
 /** Every contour as a Sunnybrook text file, in one zip. */
@@ -104,12 +114,23 @@ export function contoursZip(done: readonly ExportedImage[]): Uint8Array {
 export function areasCsv(done: readonly ExportedImage[]): string {
   return toCsv(
     ['name', 'width', 'height', 'areaPx', 'areaMm2', 'rowSpacingMm', 'columnSpacingMm'],
-    done.map((r) => [r.image.name, r.image.width, r.image.height, r.areaPx, r.areaMm2 === null ? null : Number(r.areaMm2.toFixed(2)), r.image.spacing?.[0], r.image.spacing?.[1]]),
+    done.map((r) => [
+      r.image.name,
+      r.image.width,
+      r.image.height,
+      r.areaPx,
+      r.areaMm2 === null ? null : Number(r.areaMm2.toFixed(2)),
+      r.image.spacing?.[0],
+      r.image.spacing?.[1],
+    ]),
   );
 }
 
 /** The cine's record as `lvseg volumes --json` prints it. */
-export function volumesRecord(found: Extract<DroppedVolumes, { kind: 'volumes' }>, segmenter: Record<string, string>): VolumesRecord {
+export function volumesRecord(
+  found: Extract<DroppedVolumes, { kind: 'volumes' }>,
+  segmenter: Record<string, string>,
+): VolumesRecord {
   return buildVolumesRecord(found, segmenter);
 }
 

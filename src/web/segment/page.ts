@@ -7,8 +7,18 @@
  * for automation.
  */
 import {
-  checkModelMetadata, describeSegment, matchCineContours, measureExperts, formatScaling, METADATA_FILE, parseScaling, PREDICTION_COLOUR, renderContourOverlay,
-  type LabelConvention, type Scaling, type SegmentSettings,
+  checkModelMetadata,
+  describeSegment,
+  matchCineContours,
+  measureExperts,
+  formatScaling,
+  METADATA_FILE,
+  parseScaling,
+  PREDICTION_COLOUR,
+  renderContourOverlay,
+  type LabelConvention,
+  type Scaling,
+  type SegmentSettings,
 } from '../../browser.js';
 import { $, describeBackend, download, rememberedBackend, wireBackendMenu, type BackendChoice } from '../kit.js';
 import { decodeImageFile, seriesOrder, type PageImage } from './decode.js';
@@ -89,7 +99,13 @@ function ask<T extends WorkerReply>(worker: Worker, request: WorkerRequest, tran
 }
 
 async function chooseIn(worker: Worker, forced: string | null): Promise<BackendChoice> {
-  const reply = await ask<Extract<WorkerReply, { type: 'backend' }>>(worker, { type: 'backend', id: ++requestId, wasmBase: new URL('./', location.href).href, forced, preferred: rememberedBackend() });
+  const reply = await ask<Extract<WorkerReply, { type: 'backend' }>>(worker, {
+    type: 'backend',
+    id: ++requestId,
+    wasmBase: new URL('./', location.href).href,
+    forced,
+    preferred: rememberedBackend(),
+  });
   if (!reply.choice) throw new Error(reply.error ?? 'the worker chose no backend');
   return reply.choice;
 }
@@ -114,10 +130,17 @@ async function startBackend(): Promise<BackendChoice> {
     await Promise.all(more.map((w) => chooseIn(w, 'wasm')));
   }
   const shared = workers.length > 1 ? ` × ${workers.length} workers` : '';
-  backendText.textContent = `backend: ${describeBackend(choice)}`.replace(/^(backend: \S+( \([^)]*\))?)/, `$1${shared}`);
+  backendText.textContent = `backend: ${describeBackend(choice)}`.replace(
+    /^(backend: \S+( \([^)]*\))?)/,
+    `$1${shared}`,
+  );
   document.body.dataset.lvsegBackend = backend;
   document.body.dataset.lvsegWorkers = String(workers.length);
-  wireBackendMenu(backendMenu, backend, () => void restartBackend().catch((err: Error) => say(`backend: ${err.message}`)));
+  wireBackendMenu(
+    backendMenu,
+    backend,
+    () => void restartBackend().catch((err: Error) => say(`backend: ${err.message}`)),
+  );
   if (forced) backendMenu.disabled = true;
   return choice;
 }
@@ -141,12 +164,19 @@ function setScale(scale: Scaling): void {
   scaleSelect.value = text;
 }
 
-async function useModel(source: { url: string } | { files: File[] }, name: string, segment: SegmentSettings | undefined, drawn: LabelConvention = 'inside'): Promise<void> {
+async function useModel(
+  source: { url: string } | { files: File[] },
+  name: string,
+  segment: SegmentSettings | undefined,
+  drawn: LabelConvention = 'inside',
+): Promise<void> {
   const mine = ++pass;
   modelReady = false;
   reloadModel = () => useModel(source, name, segment, drawn);
   say(`loading model ${name}…`);
-  const replies = await Promise.all(workers.map((w) => ask<Extract<WorkerReply, { type: 'model' }>>(w, { type: 'model', id: ++requestId, source })));
+  const replies = await Promise.all(
+    workers.map((w) => ask<Extract<WorkerReply, { type: 'model' }>>(w, { type: 'model', id: ++requestId, source })),
+  );
   const failed = replies.find((r) => r.error);
   if (failed) throw new Error(failed.error);
   if (mine !== pass) return;
@@ -187,7 +217,8 @@ async function chooseDroppedModel(files: File[]): Promise<void> {
   const weights = files.filter((f) => f.name.endsWith('.bin'));
   modelSelect.add(new Option(`${json.name} (yours)`, 'dropped'));
   modelSelect.value = 'dropped';
-  // As the CLI reads a model's lvseg.json (resolveModelSettings): its preprocessing and inference settings are the pipeline.
+  // As the CLI reads a model's lvseg.json (resolveModelSettings): its preprocessing and inference settings are the
+  // pipeline.
   const segment = meta ? { preprocessing: meta.preprocessing, inference: meta.inference } : undefined;
   await useModel({ files: [json, ...weights] }, json.name, segment, meta?.labels);
 }
@@ -230,7 +261,9 @@ function indexOfCell(slice: number, phase: number): number {
 /** The image with its contour, drawn when shown (not for every image as it is segmented). */
 function overlayOf(r: ImageResult): ImageData {
   const { image } = r;
-  const rgba = renderContourOverlay(image.pixels, image.height, image.width, [{ points: r.contour, colour: PREDICTION_COLOUR }]);
+  const rgba = renderContourOverlay(image.pixels, image.height, image.width, [
+    { points: r.contour, colour: PREDICTION_COLOUR },
+  ]);
   return new ImageData(Uint8ClampedArray.from(rgba.data), image.width, image.height);
 }
 
@@ -245,8 +278,13 @@ function show(index: number): void {
     sliceSlider.value = String(cell.slice + 1);
     phaseSlider.value = String(cell.phase + 1);
   }
-  const where = cell && found.kind === 'volumes' ? `slice ${cell.slice + 1}/${found.cine.slices.length} · phase ${cell.phase + 1}/${found.cine.phases} · ` : '';
-  current.textContent = image ? `${where}${index + 1}/${images.length} ${image.name}${r ? ` · LV ${areaText(r)}` : ''}` : '';
+  const where =
+    cell && found.kind === 'volumes'
+      ? `slice ${cell.slice + 1}/${found.cine.slices.length} · phase ${cell.phase + 1}/${found.cine.phases} · `
+      : '';
+  current.textContent = image
+    ? `${where}${index + 1}/${images.length} ${image.name}${r ? ` · LV ${areaText(r)}` : ''}`
+    : '';
   current.dataset.slice = cell ? String(cell.slice + 1) : '';
   current.dataset.phase = cell ? String(cell.phase + 1) : '';
   for (const id of ['dl-mask', 'dl-contour']) $<HTMLButtonElement>(id).disabled = !r;
@@ -309,7 +347,10 @@ async function segmentAll(): Promise<void> {
       next += BATCH;
       const batch = images.slice(first, first + BATCH);
       const reply = await ask<Extract<WorkerReply, { type: 'segment' }>>(worker, {
-        type: 'segment', id: ++requestId, scale, ...(pipeline ? { segment: pipeline } : {}),
+        type: 'segment',
+        id: ++requestId,
+        scale,
+        ...(pipeline ? { segment: pipeline } : {}),
         images: batch.map((image) => {
           const sp = image.spacing ?? spacing;
           return { pixels: image.pixels, height: image.height, width: image.width, ...(sp ? { spacing: sp } : {}) };
@@ -346,8 +387,14 @@ async function segmentAll(): Promise<void> {
   const seconds = (performance.now() - started) / 1000;
   const done = results.filter((r) => r !== undefined).length;
   document.body.dataset.lvsegSeconds = seconds.toFixed(2);
-  say(`${done} of ${images.length} images segmented in ${seconds.toFixed(1)} s with ${modelName} on ${backend}, scale ${formatScaling(scale)}; ${pipeline ? describeSegment(pipeline) : 'no pipeline'}`);
-  const volumes = await droppedVolumes(results.flatMap((r) => (r?.image.dicom ? [{ dicom: r.image.dicom, mask: r.mask }] : [])), labels);
+  say(
+    `${done} of ${images.length} images segmented in ${seconds.toFixed(1)} s with ${modelName} on ${backend}, scale ` +
+      `${formatScaling(scale)}; ${pipeline ? describeSegment(pipeline) : 'no pipeline'}`,
+  );
+  const volumes = await droppedVolumes(
+    results.flatMap((r) => (r?.image.dicom ? [{ dicom: r.image.dicom, mask: r.mask }] : [])),
+    labels,
+  );
   if (mine !== pass) return;
   found = volumes;
   addExperts();
@@ -389,9 +436,14 @@ function addExperts(): void {
 }
 
 async function takeContours(files: File[]): Promise<void> {
-  expertFiles = await Promise.all(files.map(async (f) => ({ name: f.webkitRelativePath || f.name, text: await f.text() })));
+  expertFiles = await Promise.all(
+    files.map(async (f) => ({ name: f.webkitRelativePath || f.name, text: await f.text() })),
+  );
   if (found.kind !== 'volumes') {
-    say(`${files.length} contour file${files.length === 1 ? '' : 's'} kept: the experts' volumes follow once a cine is segmented`);
+    say(
+      `${files.length} contour file${files.length === 1 ? '' : 's'} kept: the experts' volumes follow once a cine is ` +
+        `segmented`,
+    );
     return;
   }
   addExperts();
@@ -421,7 +473,8 @@ async function takeImages(files: File[]): Promise<void> {
   }
   images = decoded.sort(seriesOrder);
   selected = 0;
-  // As lvseg volumes: a model's 1/255 or 1/1024 is for 0-255 (or lab) images; DICOM pixels are scaled per image to 0-1 instead.
+  // As lvseg volumes: a model's 1/255 or 1/1024 is for 0-255 (or lab) images; DICOM pixels are scaled per image to 0-1
+  // instead.
   const scale = currentScale();
   if (typeof scale === 'number' && images.length > 0 && images.every((image) => image.dicom)) {
     setScale('minmax');
@@ -447,32 +500,60 @@ function wire(listed: ListedModel[]): void {
     drop.classList.remove('over');
     void takeImages(Array.from(e.dataTransfer?.files ?? []));
   });
-  modelSelect.addEventListener('change', () => void chooseListedModel(listed).catch((err: Error) => say(`model: ${err.message}`)));
-  modelFiles.addEventListener('change', () => void chooseDroppedModel(Array.from(modelFiles.files ?? [])).catch((err: Error) => say(`model: ${err.message}`)));
+  modelSelect.addEventListener(
+    'change',
+    () => void chooseListedModel(listed).catch((err: Error) => say(`model: ${err.message}`)),
+  );
+  modelFiles.addEventListener(
+    'change',
+    () =>
+      void chooseDroppedModel(Array.from(modelFiles.files ?? [])).catch((err: Error) => say(`model: ${err.message}`)),
+  );
   scaleSelect.addEventListener('change', () => void segmentAll());
   spacingInput.addEventListener('change', () => void segmentAll());
   cancelButton.addEventListener('click', cancel);
   const contoursInput = $<HTMLInputElement>('contours');
-  contoursInput.addEventListener('change', () => void takeContours(Array.from(contoursInput.files ?? [])).catch((err: Error) => say(`contours: ${err.message}`)));
+  contoursInput.addEventListener(
+    'change',
+    () =>
+      void takeContours(Array.from(contoursInput.files ?? [])).catch((err: Error) => say(`contours: ${err.message}`)),
+  );
   slider.addEventListener('input', () => show(Number(slider.value)));
   const cineMove = (): void => showCell(Number(sliceSlider.value) - 1, Number(phaseSlider.value) - 1);
   sliceSlider.addEventListener('input', cineMove);
   phaseSlider.addEventListener('input', cineMove);
   $('dl-mask').addEventListener('click', () => {
     const r = results[selected];
-    if (r) download(`${stem(r.image.name)}.mask.png`, new Blob([maskPng(r.mask, r.image.height, r.image.width) as Uint8Array<ArrayBuffer>], { type: 'image/png' }));
+    if (r)
+      download(
+        `${stem(r.image.name)}.mask.png`,
+        new Blob([maskPng(r.mask, r.image.height, r.image.width) as Uint8Array<ArrayBuffer>], { type: 'image/png' }),
+      );
   });
   $('dl-contour').addEventListener('click', () => {
     const r = results[selected];
     if (r) download(`${stem(r.image.name)}-icontour-auto.txt`, new Blob([r.contourText], { type: 'text/plain' }));
   });
-  $('dl-masks').addEventListener('click', () => download('lv-masks.zip', new Blob([masksZip(done()) as Uint8Array<ArrayBuffer>], { type: 'application/zip' })));
-  $('dl-contours').addEventListener('click', () => download('lv-contours.zip', new Blob([contoursZip(done()) as Uint8Array<ArrayBuffer>], { type: 'application/zip' })));
+  $('dl-masks').addEventListener('click', () =>
+    download('lv-masks.zip', new Blob([masksZip(done()) as Uint8Array<ArrayBuffer>], { type: 'application/zip' })),
+  );
+  $('dl-contours').addEventListener('click', () =>
+    download(
+      'lv-contours.zip',
+      new Blob([contoursZip(done()) as Uint8Array<ArrayBuffer>], { type: 'application/zip' }),
+    ),
+  );
   $('dl-json').addEventListener('click', () => {
-    const body = JSON.stringify({ model: modelName, scale: scaleSelect.value, backend, images: done().map(resultRecord) }, null, 2);
+    const body = JSON.stringify(
+      { model: modelName, scale: scaleSelect.value, backend, images: done().map(resultRecord) },
+      null,
+      2,
+    );
     download('lv-areas.json', new Blob([body], { type: 'application/json' }));
   });
-  $('dl-csv').addEventListener('click', () => download('lv-areas.csv', new Blob([areasCsv(done())], { type: 'text/csv' })));
+  $('dl-csv').addEventListener('click', () =>
+    download('lv-areas.csv', new Blob([areasCsv(done())], { type: 'text/csv' })),
+  );
   $('dl-volumes-json').addEventListener('click', () => {
     if (found.kind !== 'volumes') return;
     const record = volumesRecord(found, { model: modelName, scale: scaleSelect.value, backend, labels });

@@ -6,8 +6,21 @@
  * not. The section's `data-lvseg-volumes` attribute holds the numbers for automation.
  */
 import {
-  buildCine, chooseSeries, DataError, describeSeries, describeVolumeRule, DEFAULT_VOLUME_RULE, groupSeries, measureCine, type CineMeasurement,
-  type CineSeries, type DicomSlice, type ExpertMeasurement, type LabelConvention, type SeriesGroup, type VolumeResult,
+  buildCine,
+  chooseSeries,
+  DataError,
+  describeSeries,
+  describeVolumeRule,
+  DEFAULT_VOLUME_RULE,
+  groupSeries,
+  measureCine,
+  type CineMeasurement,
+  type CineSeries,
+  type DicomSlice,
+  type ExpertMeasurement,
+  type LabelConvention,
+  type SeriesGroup,
+  type VolumeResult,
 } from '../../browser.js';
 
 /** One segmented DICOM image of the page. */
@@ -20,7 +33,15 @@ export interface SegmentedDicom {
 export type DroppedVolumes =
   | { kind: 'none' }
   | { kind: 'refused'; message: string }
-  | { kind: 'volumes'; cine: CineSeries; groups: SeriesGroup[]; measured: CineMeasurement; result: VolumeResult; warnings: string[]; experts?: ExpertMeasurement };
+  | {
+      kind: 'volumes';
+      cine: CineSeries;
+      groups: SeriesGroup[];
+      measured: CineMeasurement;
+      result: VolumeResult;
+      warnings: string[];
+      experts?: ExpertMeasurement;
+    };
 
 /** What the section can do beyond the numbers: draw a cell's image small, and show a cell in the viewer. */
 export interface VolumesViewOptions {
@@ -34,7 +55,10 @@ const WHERE = 'the dropped files';
  * The volumes of the dropped series from the page's masks: only the segmented DICOM images take part (an
  * image that failed is a missing phase, said as a warning); fewer than two DICOM images is nothing to measure.
  */
-export async function droppedVolumes(segmented: readonly SegmentedDicom[], labels: LabelConvention = 'inside'): Promise<DroppedVolumes> {
+export async function droppedVolumes(
+  segmented: readonly SegmentedDicom[],
+  labels: LabelConvention = 'inside',
+): Promise<DroppedVolumes> {
   if (segmented.length < 2) return { kind: 'none' };
   const masks = new Map(segmented.map((s) => [s.dicom, s.mask]));
   try {
@@ -42,13 +66,30 @@ export async function droppedVolumes(segmented: readonly SegmentedDicom[], label
     const cine = buildCine(chooseSeries(groups, WHERE), WHERE);
     // a turn for the page's other tasks every few images: measuring 240 masks is ~0.5 s of work in one go
     let served = 0;
-    const measured = await measureCine(cine, async ({ image }) => {
-      if (++served % 8 === 0) await new Promise((resolve) => setTimeout(resolve, 0));
-      return masks.get(image)!;
-    }, { labels });
+    const measured = await measureCine(
+      cine,
+      async ({ image }) => {
+        if (++served % 8 === 0) await new Promise((resolve) => setTimeout(resolve, 0));
+        return masks.get(image)!;
+      },
+      { labels },
+    );
     const { result } = measured;
-    const others = groups.length > 1 ? [`${groups.length} series among the files, the cine with the most images measured: ${groups.map(describeSeries).join('; ')}`] : [];
-    return { kind: 'volumes', cine, groups, measured, result, warnings: [...others, ...cine.warnings, ...result.warnings] };
+    const others =
+      groups.length > 1
+        ? [
+            `${groups.length} series among the files, the cine with the most images measured: ` +
+              `${groups.map(describeSeries).join('; ')}`,
+          ]
+        : [];
+    return {
+      kind: 'volumes',
+      cine,
+      groups,
+      measured,
+      result,
+      warnings: [...others, ...cine.warnings, ...result.warnings],
+    };
   } catch (err) {
     if (!(err instanceof DataError)) throw err;
     return { kind: 'refused', message: (err as Error).message };
@@ -88,30 +129,53 @@ function svgElement(name: string, attributes: Record<string, string | number>, t
 
 /** The LV volume over the cardiac cycle, ED and ES marked (and the experts' ED and ES volumes where given). */
 export function volumeCurve(result: VolumeResult, experts?: ExpertMeasurement): SVGSVGElement {
-  const width = 300, height = 150, left = 34, right = 8, top = 8, bottom = 24;
+  const width = 300,
+    height = 150,
+    left = 34,
+    right = 8,
+    top = 8,
+    bottom = 24;
   const values = result.volumesMl;
-  const expertPoints = experts ? [experts.result.ed, experts.result.es].map((k) => ({ phase: experts.phases[k]!, ml: experts.result.volumesMl[k] ?? null })) : [];
+  const expertPoints = experts
+    ? [experts.result.ed, experts.result.es].map((k) => ({
+        phase: experts.phases[k]!,
+        ml: experts.result.volumesMl[k] ?? null,
+      }))
+    : [];
   const known = [...values, ...expertPoints.map((p) => p.ml)].filter((v): v is number => v !== null);
   const max = Math.max(1, ...known) * 1.1;
   const x = (p: number): number => left + (values.length > 1 ? (p / (values.length - 1)) * (width - left - right) : 0);
   const y = (v: number): number => top + (1 - v / max) * (height - top - bottom);
-  const svg = svgElement('svg', { viewBox: `0 0 ${width} ${height}`, class: 'curve', role: 'img', 'aria-label': 'LV volume per phase' }) as SVGSVGElement;
+  const svg = svgElement('svg', {
+    viewBox: `0 0 ${width} ${height}`,
+    class: 'curve',
+    role: 'img',
+    'aria-label': 'LV volume per phase',
+  }) as SVGSVGElement;
   svg.append(svgElement('line', { x1: left, y1: y(0), x2: width - right, y2: y(0), stroke: '#8895aa' }));
   svg.append(svgElement('line', { x1: left, y1: top, x2: left, y2: y(0), stroke: '#8895aa' }));
   const step = max > 200 ? 100 : max > 100 ? 50 : max > 40 ? 20 : 10;
-  for (let t = 0; t <= max; t += step) svg.append(svgElement('text', { x: left - 4, y: y(t) + 4, 'text-anchor': 'end', class: 'tick' }, String(t)));
-  for (const p of [0, values.length - 1]) svg.append(svgElement('text', { x: x(p), y: height - 8, 'text-anchor': 'middle', class: 'tick' }, String(p + 1)));
-  svg.append(svgElement('text', { x: (left + width) / 2, y: height - 8, 'text-anchor': 'middle', class: 'tick' }, 'phase'));
+  for (let t = 0; t <= max; t += step)
+    svg.append(svgElement('text', { x: left - 4, y: y(t) + 4, 'text-anchor': 'end', class: 'tick' }, String(t)));
+  for (const p of [0, values.length - 1])
+    svg.append(svgElement('text', { x: x(p), y: height - 8, 'text-anchor': 'middle', class: 'tick' }, String(p + 1)));
+  svg.append(
+    svgElement('text', { x: (left + width) / 2, y: height - 8, 'text-anchor': 'middle', class: 'tick' }, 'phase'),
+  );
   const points = values.flatMap((v, p) => (v === null ? [] : [`${x(p).toFixed(1)},${y(v).toFixed(1)}`]));
   svg.append(svgElement('polyline', { points: points.join(' '), fill: 'none', stroke: '#d03030', 'stroke-width': 2 }));
-  for (const [k, label] of [[result.ed, 'ED'], [result.es, 'ES']] as const) {
+  for (const [k, label] of [
+    [result.ed, 'ED'],
+    [result.es, 'ES'],
+  ] as const) {
     const v = values[k];
     if (v === null || v === undefined) continue;
     svg.append(svgElement('circle', { cx: x(k), cy: y(v), r: 4, fill: '#d03030' }));
     svg.append(svgElement('text', { x: x(k), y: y(v) - 7, 'text-anchor': 'middle', class: 'mark' }, label));
   }
   for (const p of expertPoints) {
-    if (p.ml !== null) svg.append(svgElement('rect', { x: x(p.phase) - 4, y: y(p.ml) - 4, width: 8, height: 8, fill: '#30a030' }));
+    if (p.ml !== null)
+      svg.append(svgElement('rect', { x: x(p.phase) - 4, y: y(p.ml) - 4, width: 8, height: 8, fill: '#30a030' }));
   }
   return svg;
 }
@@ -142,7 +206,8 @@ function edEsGrid(_cine: CineSeries, result: VolumeResult, options: VolumesViewO
   return table;
 }
 
-/** Shows what droppedVolumes found: the numbers (the experts' beside them), the curve, the ED/ES grid and the slices. */
+/** Shows what droppedVolumes found: the numbers (the experts' beside them), the curve, the ED/ES grid and the slices.
+ * */
 export function renderVolumes(section: HTMLElement, found: DroppedVolumes, options: VolumesViewOptions = {}): void {
   clearVolumes(section);
   if (found.kind === 'none') return;
@@ -172,9 +237,17 @@ export function renderVolumes(section: HTMLElement, found: DroppedVolumes, optio
     ['ESV', `${fixed(result.esvMl)} mL`, expert && `${fixed(expert.esvMl)} mL`],
     ['SV', `${fixed(result.svMl)} mL`, expert && `${fixed(expert.svMl)} mL`],
     ...(typeof mass === 'number' ? [['LV mass', `${fixed(mass, 0)} g`] as [string, string]] : []),
-    ['ED / ES phase', `${result.ed + 1} / ${result.es + 1} of ${cine.phases}`, experts && expert && `${experts.phases[expert.ed]! + 1} / ${experts.phases[expert.es]! + 1}`],
+    [
+      'ED / ES phase',
+      `${result.ed + 1} / ${result.es + 1} of ${cine.phases}`,
+      experts && expert && `${experts.phases[expert.ed]! + 1} / ${experts.phases[expert.es]! + 1}`,
+    ],
   ];
-  if (hr) rows.push(['heart rate', `${fixed(hr.bpm, 0)} bpm`], ['cardiac output', `${fixed((result.svMl * hr.bpm) / 1000, 2)} L/min`]);
+  if (hr)
+    rows.push(
+      ['heart rate', `${fixed(hr.bpm, 0)} bpm`],
+      ['cardiac output', `${fixed((result.svMl * hr.bpm) / 1000, 2)} L/min`],
+    );
   for (const [label, value, theirs] of rows) {
     const row = table.insertRow();
     row.dataset.measure = label;
@@ -185,13 +258,23 @@ export function renderVolumes(section: HTMLElement, found: DroppedVolumes, optio
   section.append(table);
   if (experts) {
     section.dataset.lvsegExperts = JSON.stringify({
-      edvMl: expert!.edvMl, esvMl: expert!.esvMl, svMl: expert!.svMl, efPct: expert!.efPct,
-      edPhase: experts.phases[expert!.ed]! + 1, esPhase: experts.phases[expert!.es]! + 1, warnings: [...experts.warnings, ...expert!.warnings],
+      edvMl: expert!.edvMl,
+      esvMl: expert!.esvMl,
+      svMl: expert!.svMl,
+      efPct: expert!.efPct,
+      edPhase: experts.phases[expert!.ed]! + 1,
+      esPhase: experts.phases[expert!.es]! + 1,
+      warnings: [...experts.warnings, ...expert!.warnings],
     });
   }
   section.append(volumeCurve(result, experts));
   const counted = result.slices.filter((s) => s.counted).map((s) => s.slice + 1);
-  section.append(paragraph(`${counted.length} of ${cine.slices.length} slices counted (1 = lowest along the slice normal): ${counted.join(', ')}`));
+  section.append(
+    paragraph(
+      `${counted.length} of ${cine.slices.length} slices counted (1 = lowest along the slice normal): ` +
+        `${counted.join(', ')}`,
+    ),
+  );
   const details = document.createElement('details');
   const gridSummary = document.createElement('summary');
   gridSummary.textContent = 'every slice at ED and ES';
@@ -216,7 +299,16 @@ export function renderVolumes(section: HTMLElement, found: DroppedVolumes, optio
   rule.append(summary, paragraph(describeVolumeRule(DEFAULT_VOLUME_RULE)));
   section.append(rule);
   section.dataset.lvsegVolumes = JSON.stringify({
-    edvMl: result.edvMl, esvMl: result.esvMl, svMl: result.svMl, efPct: result.efPct, edPhase: result.ed + 1, esPhase: result.es + 1,
-    heartRateBpm: hr?.bpm ?? null, countedSlices: counted, slices: cine.slices.length, phases: cine.phases, warnings: found.warnings,
+    edvMl: result.edvMl,
+    esvMl: result.esvMl,
+    svMl: result.svMl,
+    efPct: result.efPct,
+    edPhase: result.ed + 1,
+    esPhase: result.es + 1,
+    heartRateBpm: hr?.bpm ?? null,
+    countedSlices: counted,
+    slices: cine.slices.length,
+    phases: cine.phases,
+    warnings: found.warnings,
   });
 }

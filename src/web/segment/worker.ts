@@ -10,7 +10,15 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
 import {
-  applyScaling, formatContourText, inferenceModel, measureMask, segmentImage, segmentSamples, type Sample, type Scaling, type SegmentSettings,
+  applyScaling,
+  formatContourText,
+  inferenceModel,
+  measureMask,
+  segmentImage,
+  segmentSamples,
+  type Sample,
+  type Scaling,
+  type SegmentSettings,
 } from '../../browser.js';
 import { chooseBackend, type BackendChoice } from '../kit.js';
 
@@ -39,12 +47,16 @@ export type WorkerReply =
 
 let model: tfl.LayersModel | undefined;
 
-const post = (reply: WorkerReply, transfer: Transferable[] = []): void => (self as unknown as Worker).postMessage(reply, transfer);
+const post = (reply: WorkerReply, transfer: Transferable[] = []): void =>
+  (self as unknown as Worker).postMessage(reply, transfer);
 
 async function loadModel(source: { url: string } | { files: File[] }): Promise<void> {
-  const saved = 'url' in source
-    ? await tfl.loadLayersModel(source.url)
-    : await tfl.loadLayersModel(tf.io.browserFiles(source.files.filter((f) => f.name.endsWith('.json') || f.name.endsWith('.bin'))));
+  const saved =
+    'url' in source
+      ? await tfl.loadLayersModel(source.url)
+      : await tfl.loadLayersModel(
+          tf.io.browserFiles(source.files.filter((f) => f.name.endsWith('.json') || f.name.endsWith('.bin'))),
+        );
   const next = await inferenceModel(saved);
   if (next !== saved) saved.dispose();
   model?.dispose();
@@ -54,14 +66,25 @@ async function loadModel(source: { url: string } | { files: File[] }): Promise<v
 function sampleOf(image: WorkerImage, scale: Scaling): Sample {
   // The sample as the CLI's image readers make it (predict-inputs.ts): scaled, unlabelled, with its spacing.
   return {
-    name: '', patient: '', image: applyScaling(image.pixels.slice(), scale), label: new Uint8Array(image.height * image.width),
-    height: image.height, width: image.width, ...(image.spacing ? { spacing: image.spacing } : {}),
+    name: '',
+    patient: '',
+    image: applyScaling(image.pixels.slice(), scale),
+    label: new Uint8Array(image.height * image.width),
+    height: image.height,
+    width: image.width,
+    ...(image.spacing ? { spacing: image.spacing } : {}),
   };
 }
 
 function measured(image: WorkerImage, mask: Uint8Array): WorkerResult {
   const m = measureMask(mask, image.height, image.width, image.spacing);
-  return { mask, areaPx: m.lvAreaPx, areaMm2: m.lvAreaMm2 ?? null, contour: m.contour.map(([x, y]) => [x, y]), contourText: formatContourText(m.contour) };
+  return {
+    mask,
+    areaPx: m.lvAreaPx,
+    areaMm2: m.lvAreaMm2 ?? null,
+    contour: m.contour.map(([x, y]) => [x, y]),
+    contourText: formatContourText(m.contour),
+  };
 }
 
 /** The batch in one pass through the pipeline; image by image when that fails, so each failure is its own. */
@@ -90,7 +113,15 @@ async function segmentBatch(images: WorkerImage[], scale: Scaling, segment?: Seg
 async function handle(request: WorkerRequest): Promise<void> {
   if (request.type === 'backend') {
     try {
-      post({ type: 'backend', id: request.id, choice: await chooseBackend({ wasmBase: request.wasmBase, forced: request.forced, preferred: request.preferred }) });
+      post({
+        type: 'backend',
+        id: request.id,
+        choice: await chooseBackend({
+          wasmBase: request.wasmBase,
+          forced: request.forced,
+          preferred: request.preferred,
+        }),
+      });
     } catch (err) {
       post({ type: 'backend', id: request.id, error: (err as Error).message });
     }
@@ -103,7 +134,10 @@ async function handle(request: WorkerRequest): Promise<void> {
     }
   } else {
     const results = await segmentBatch(request.images, request.scale, request.segment);
-    post({ type: 'segment', id: request.id, results }, results.flatMap((r) => ('mask' in r ? [r.mask.buffer as ArrayBuffer] : [])));
+    post(
+      { type: 'segment', id: request.id, results },
+      results.flatMap((r) => ('mask' in r ? [r.mask.buffer as ArrayBuffer] : [])),
+    );
   }
 }
 
