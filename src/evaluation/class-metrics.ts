@@ -7,6 +7,7 @@
 import type { ClassRegion } from '../data/classes.js';
 import type { Sample } from '../data/sample.js';
 import { diceFromCounts, regionCounts, regionMask } from '../imaging/mask-metrics.js';
+import { mean } from '../imaging/statistics.js';
 import { GOOD_CONTOUR_APD_MM } from './summaries.js';
 import { averagePerpendicularDistance, hausdorff95 } from './surface-distance.js';
 
@@ -57,10 +58,6 @@ export function scoreClasses(
     };
   }
   return out;
-}
-
-function mean(values: readonly number[]): number {
-  return values.length === 0 ? NaN : values.reduce((a, b) => a + b, 0) / values.length;
 }
 
 /** The summary of each region over the images that mark it; `unit` mm gives the good-contour rate. */
