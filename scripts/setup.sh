@@ -7,6 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 say() { echo "[setup] $*" >&2; }
+# the logs of the steps that can fail stay in the checkout (ignored by git), not in the system temp folder
+mkdir -p .setup-stamps
 # a content hash of the files under the given paths (missing paths count as empty)
 hash_of() { { find "$@" -type f 2>/dev/null || true; } | LC_ALL=C sort | xargs -r sha1sum | sha1sum | cut -c1-40; }
 
@@ -23,8 +25,8 @@ if [ "${LVSEG_SKIP_APT:-0}" != 1 ] && [ "$(id -u)" = 0 ] && command -v apt-get >
   if [ ${#missing[@]} -gt 0 ]; then
     say "installing system packages: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
-    if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >/tmp/lvseg-apt.log 2>&1; then
-      say "warning: apt-get could not install ${missing[*]} (see /tmp/lvseg-apt.log); continuing without them"
+    if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >.setup-stamps/apt.log 2>&1; then
+      say "warning: apt-get could not install ${missing[*]} (see .setup-stamps/apt.log); continuing without them"
     fi
   fi
 fi
@@ -46,10 +48,10 @@ if [ -f binding.gyp ] && [ "${LVSEG_SKIP_NATIVE:-0}" != 1 ]; then
   native_hash=$( { hash_of native binding.gyp scripts/native-isa.sh; grep -m1 '^flags' /proc/cpuinfo 2>/dev/null || true; } | sha1sum | cut -c1-40)
   if [ ! -f build/.lvseg-native-hash ] || [ "$(cat build/.lvseg-native-hash)" != "$native_hash" ]; then
     say "building the native oneDNN addon"
-    if npx --no-install node-gyp rebuild >/tmp/lvseg-native-build.log 2>&1; then
+    if npx --no-install node-gyp rebuild >.setup-stamps/native-build.log 2>&1; then
       echo "$native_hash" > build/.lvseg-native-hash
     else
-      say "warning: the native oneDNN addon did not build (see /tmp/lvseg-native-build.log);"
+      say "warning: the native oneDNN addon did not build (see .setup-stamps/native-build.log);"
       say "         lvseg will train on the wasm backend. For the fast one: apt-get install libdnnl-dev g++ make"
       # The hash is recorded anyway: a failed build is not retried until its sources or the CPU change.
       mkdir -p build && echo "$native_hash" > build/.lvseg-native-hash
