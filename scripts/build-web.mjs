@@ -33,6 +33,7 @@ const wasm = readdirSync(join(root, wasmDir))
   .map((f) => [`${wasmDir}/${f}`, f]);
 await page('segment', 'page.ts', 'segment.js', [
   ['src/web/segment/index.html', 'index.html'],
+  ['src/web/kit.css', 'kit.css'],
   ['src/web/segment/segment.css', 'segment.css'],
   ...wasm,
 ]);
@@ -43,11 +44,13 @@ await build({
 });
 await page('dashboard', 'dashboard.ts', 'dashboard.js', [
   ['src/web/dashboard/index.html', 'index.html'],
+  ['src/web/kit.css', 'kit.css'],
   ['src/web/dashboard/dashboard.css', 'dashboard.css'],
   ['node_modules/uplot/dist/uPlot.min.css', 'uPlot.min.css'],
 ]);
 await page('lab', 'page.ts', 'lab.js', [
   ['src/web/lab/index.html', 'index.html'],
+  ['src/web/kit.css', 'kit.css'],
   ['src/web/lab/lab.css', 'lab.css'],
   ['node_modules/uplot/dist/uPlot.min.css', 'uPlot.min.css'],
   ...wasm,

@@ -209,7 +209,7 @@ describe('lvseg serve: what it serves', () => {
     const page = await app.inject('/lab/?model=fcn-small');
     expect(page.statusCode).toBe(200);
     expect(page.body).toContain('<script type="module" src="lab.js">');
-    for (const file of ['lab.js', 'lab.css', 'uPlot.min.css', 'tfjs-backend-wasm.wasm'])
+    for (const file of ['lab.js', 'kit.css', 'lab.css', 'uPlot.min.css', 'tfjs-backend-wasm.wasm'])
       expect((await app.inject(`/lab/${file}`)).statusCode, file).toBe(200);
     expect((await app.inject('/lab/..%2F..%2Fpackage.json')).statusCode).toBe(404);
   });
@@ -375,6 +375,7 @@ describe('lvseg web build', () => {
         'segment/index.html',
         'segment/segment.js',
         'segment/segment-worker.js',
+        'segment/kit.css',
         'segment/segment.css',
         'segment/tfjs-backend-wasm-threaded-simd.wasm',
         'models/lv-test/model.json',
