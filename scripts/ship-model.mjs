@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// Makes a bundled model (models/<name>/) from a finished run of the sunnybrook-unet preset: the run's final
-// model with float16 weights, and an lvseg.json whose training record says how it was made and what it
-// scores on the validation source, through its pipeline and without TTA and post-processing.
+// Makes a bundled model (models/<name>/) from a finished run of the sunnybrook-unet or sunnybrook-lv-myo
+// preset: the run's final model with float16 weights, and an lvseg.json whose training record says how it
+// was made and what it scores on the validation source, through its pipeline and without TTA and post-processing.
 //   node scripts/ship-model.mjs RUN models/lv-sunnybrook --val ../shared/data/sunnybrook/png/validation --command
 // "lvseg train …"
 // A model trained on the validation patients too (all 30) cannot be measured on them: then --unseen-run
@@ -92,7 +92,21 @@ const evaluate = (model, ...flags) => {
     { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const m = JSON.parse(out);
-  return { meanDice: m.meanDice, dice: m.dice, iou: m.iou, hd95: m.hd95, apd: m.apd, unit: m.unit, count: m.count };
+  const classes = m.classes
+    ? Object.fromEntries(
+        Object.entries(m.classes).map(([name, c]) => [name, { meanDice: c.meanDice, apd: c.apd, count: c.count }]),
+      )
+    : undefined;
+  return {
+    meanDice: m.meanDice,
+    dice: m.dice,
+    iou: m.iou,
+    hd95: m.hd95,
+    apd: m.apd,
+    unit: m.unit,
+    count: m.count,
+    ...(classes ? { classes } : {}),
+  };
 };
 if (seen.length === 0) {
   training.validation = {
