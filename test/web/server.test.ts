@@ -90,7 +90,14 @@ describe('lvseg serve: what it serves', () => {
     const models = (await app.inject('/segment/models.json')).json();
     // Each with the scale and pipeline `lvseg predict RUN` would use: none for good, its config's for piped.
     expect(models).toEqual([
-      { id: 'run:good', label: 'good (run)', url: '/runs/good/model/model.json', scale: 'minmax', labels: 'inside' },
+      {
+        id: 'run:good',
+        label: 'good (run)',
+        url: '/runs/good/model/model.json',
+        scale: 'minmax',
+        labels: 'inside',
+        classes: ['background', 'lv'],
+      },
       {
         id: 'run:piped',
         label: 'piped (run)',
@@ -98,6 +105,7 @@ describe('lvseg serve: what it serves', () => {
         scale: '1/255',
         segment: PIPELINE,
         labels: 'inside',
+        classes: ['background', 'lv'],
       },
     ]);
     expect((await app.inject('/runs/good/config.json')).json()).toMatchObject({ name: 'good' });
@@ -394,6 +402,7 @@ describe('lvseg web build', () => {
           scale: '1/255',
           segment: PIPELINE,
           labels: 'inside',
+          classes: ['background', 'lv'],
         },
       ]);
       expect(readFileSync(join(out, '_headers'), 'utf8')).toMatch(
