@@ -133,6 +133,7 @@ describe('lvseg serve: what it serves', () => {
     const meta = JSON.parse(readFileSync(join(bundledModelsDir(), 'lv-sunnybrook', 'lvseg.json'), 'utf8')) as {
       preprocessing: unknown;
       inference: unknown;
+      classes?: string[];
     };
     expect(entry).toEqual({
       id: 'bundled:lv-sunnybrook',
@@ -141,6 +142,8 @@ describe('lvseg serve: what it serves', () => {
       scale: '1/255',
       segment: { preprocessing: meta.preprocessing, inference: meta.inference },
       labels: 'contour-included',
+      // the page shows each class, and the LV mass, of a model that segments the wall
+      classes: meta.classes ?? ['background', 'lv'],
     });
   });
 
