@@ -240,7 +240,7 @@ describe.skipIf(!hasChromium)('the segmentation page with a model of three class
     },
   );
 
-  it("downloads all masks as one NIfTI label map on the grid of lvseg data convert's, equal to the page's masks", async () => {
+  it("downloads all masks as one NIfTI label map on lvseg data convert's grid, equal to the page's masks", async () => {
     await cli;
     const { header, voxels } = readNiftiBytes(await downloaded(page, '#dl-nifti'));
     const convertedCine = readNiftiBytes(readFileSync(converted));

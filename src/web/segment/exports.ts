@@ -152,8 +152,10 @@ export function contoursZip(done: readonly ExportedImage[]): Uint8Array {
 export interface LabelMap {
   bytes: Uint8Array;
   geometry: NiftiGeometry;
-  /** 'cine': (x, y, slice, phase) in the series' scanner geometry, as `lvseg data convert SERIES` writes the images; 'stacked': the images in
-   * page order, 1 mm apart (nominal), as `lvseg predict --format nifti` stacks 2D slices. */
+  /**
+   * 'cine': (x, y, slice, phase) in the series' scanner geometry, as `lvseg data convert SERIES` writes the images;
+   * 'stacked': the images in page order, 1 mm apart (nominal), as `lvseg predict --format nifti` stacks 2D slices.
+   */
   layout: 'cine' | 'stacked';
 }
 

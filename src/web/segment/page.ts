@@ -578,10 +578,9 @@ function wire(listed: ListedModel[]): void {
     try {
       const map = labelMapNifti(done(), found, classes.length, typedSpacing());
       download('lv-labels.nii.gz', new Blob([map.bytes as Uint8Array<ArrayBuffer>], { type: 'application/gzip' }));
-      say(
-        `label map ${map.geometry.shape.join('×')} ` +
-          `${map.layout === 'cine' ? '(x, y, slice, phase) in the series geometry' : '(the images stacked in page order)'}`,
-      );
+      const grid =
+        map.layout === 'cine' ? '(x, y, slice, phase) in the series geometry' : '(the images stacked in page order)';
+      say(`label map ${map.geometry.shape.join('×')} ${grid}`);
     } catch (err) {
       say(`label map: ${(err as Error).message}`);
     }
