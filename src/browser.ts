@@ -41,6 +41,7 @@ export {
   accuracyFromCounts,
   foregroundArea,
   argmaxLabels,
+  regionMask,
   type ConfusionCounts,
   type MaskLike,
 } from './imaging/mask-metrics.js';
@@ -66,9 +67,21 @@ export {
   renderContourOverlay,
   PREDICTION_COLOUR,
   LABEL_COLOUR,
+  classColour,
+  measureClasses,
+  type ClassMeasures,
   type MaskMeasures,
   type OverlayColour,
 } from './inference/predict-core.js';
+export { BINARY_CLASSES, classRegions, type ClassRegion } from './data/classes.js';
+export {
+  encodeNifti,
+  cineGeometry,
+  stackable,
+  stackGeometry,
+  type NiftiData,
+  type NiftiGeometry,
+} from './data/nifti-write.js';
 export {
   segmentSamples,
   foregroundProbabilities,

@@ -9,14 +9,9 @@ import { buildCine, chooseSeries, groupSeries, type CineSeries, type SeriesGroup
 import type { DicomSlice } from './dicom-decode.js';
 import { readCineSeries, type DicomFolderScan } from './dicom-series.js';
 import { compactImageData, isNiftiName, readNifti, volumeSlice, type NiftiData, type NiftiGeometry } from './nifti.js';
+import { cineGeometry, flipXY, unit } from './nifti-write.js';
 
 type Vec3 = [number, number, number];
-/** DICOM patient coordinates (LPS) ↔ NIfTI's RAS: x and y change sign. */
-const flipXY = (v: readonly number[]): Vec3 => [-v[0]!, -v[1]!, v[2]!];
-const unit = (v: readonly number[]): Vec3 => {
-  const n = Math.hypot(v[0]!, v[1]!, v[2]!);
-  return [v[0]! / n, v[1]! / n, v[2]! / n];
-};
 
 /** A 4D volume and its geometry from a cine; `warnings` says what the NIfTI cannot hold exactly. */
 export function cineToNifti(cine: CineSeries): { data: NiftiData; geometry: NiftiGeometry; warnings: string[] } {
@@ -33,47 +28,8 @@ export function cineToNifti(cine: CineSeries): { data: NiftiData; geometry: Nift
     }
   }
   if (empty > 0) warnings.push(`${empty} slice/phase cell(s) of the series hold no image: written as zeros`);
-  const [rowMm, colMm] = cine.pixelSpacing;
-  const first = cine.slices[0]!;
-  const last = cine.slices[n - 1]!;
-  const step = n > 1 ? (last.zMm - first.zMm) / (n - 1) : 1;
-  const uneven = Math.max(...cine.slices.map((s, k) => Math.abs(s.zMm - (first.zMm + k * step))));
-  if (uneven > 0.1)
-    warnings.push(
-      `the slices are not evenly spaced (up to ${uneven.toFixed(2)} mm off a ${step.toFixed(2)} mm step): the NIfTI ` +
-        `holds the mean step`,
-    );
-  let affine: number[][];
-  if (cine.orientation && first.position && last.position) {
-    const rowDir = flipXY(cine.orientation.slice(0, 3));
-    const colDir = flipXY(cine.orientation.slice(3, 6));
-    const origin = flipXY(first.position);
-    const along =
-      n > 1
-        ? flipXY(last.position.map((p, i) => (p - first.position![i]!) / (n - 1)))
-        : unit([
-            rowDir[1] * colDir[2] - rowDir[2] * colDir[1],
-            rowDir[2] * colDir[0] - rowDir[0] * colDir[2],
-            rowDir[0] * colDir[1] - rowDir[1] * colDir[0],
-          ]);
-    affine = [0, 1, 2].map((r) => [rowDir[r]! * colMm, colDir[r]! * rowMm, along[r]!, origin[r]!]);
-  } else {
-    warnings.push(
-      'the series has no ImagePositionPatient/ImageOrientationPatient: the NIfTI gets an axis-aligned grid with the ' +
-        'slice step only',
-    );
-    affine = [
-      [colMm, 0, 0, 0],
-      [0, rowMm, 0, 0],
-      [0, 0, step, first.zMm],
-    ];
-  }
-  const geometry: NiftiGeometry = { shape: [columns, rows, n, phases], affine };
-  const times = cine.triggerTimes;
-  if (times && phases > 1) {
-    geometry.timeStepMs = (times[phases - 1]! - times[0]!) / (phases - 1);
-    geometry.timeOffsetMs = times[0]!;
-  }
+  const { geometry, warnings: gridWarnings } = cineGeometry(cine);
+  warnings.push(...gridWarnings);
   return { data: compactImageData(values), geometry, warnings };
 }
 

@@ -4,10 +4,13 @@
  * the file. Writing (label maps, converted datasets) is a NIfTI-1 header from the same library's
  * `NIFTI1.toArrayBuffer`, then the voxels, gzip-compressed by zlib for `.nii.gz`.
  */
-import { constants as zlibConstants, gunzipSync, gzipSync } from 'node:zlib';
+import { constants as zlibConstants, gunzipSync } from 'node:zlib';
 import { isNIFTI1, isNIFTI2, NIFTI1, readHeader, type NIFTI2 } from 'nifti-reader-js';
 import { DataError } from '../errors.js';
 import { checkImageSize, readImageFile } from '../io/limits.js';
+import { encodeNiftiFile } from './nifti-write.js';
+
+export { encodeNifti, type NiftiData, type NiftiGeometry } from './nifti-write.js';
 
 /** The largest volume lvseg reads: 2^27 voxels (512 MB as float32), e.g. 512x512x32x16; far above a cardiac cine. */
 export const MAX_NIFTI_VOXELS = 2 ** 27;
@@ -226,118 +229,6 @@ export function volumeSlice(volume: NiftiVolume, z: number, t = 0): Float32Array
   return volume.data.slice(start, start + nx * ny);
 }
 
-/** What a written volume's header says about its geometry. */
-export interface NiftiGeometry {
-  /** [nx, ny, nz] or [nx, ny, nz, nt]. */
-  shape: readonly number[];
-  /** Voxel index → RAS mm, 3×4 or 4×4; written as the sform (and the qform, where it is a rotation). */
-  affine: readonly (readonly number[])[];
-  /** Milliseconds between time points, for a 4D volume. */
-  timeStepMs?: number;
-  /** ms of the first time point (written as toffset). */
-  timeOffsetMs?: number;
-}
-
-/** The voxel types lvseg writes. */
-export type NiftiData = Uint8Array | Int16Array | Float32Array;
-
-function datatypeOf(data: NiftiData): { code: number; bits: number } {
-  if (data instanceof Uint8Array) return { code: 2, bits: 8 };
-  if (data instanceof Int16Array) return { code: 4, bits: 16 };
-  return { code: 16, bits: 32 };
-}
-
-/** Quaternion parameters of the rotation part of `affine`, or undefined where it is not a rotation (shear, zero
- * columns). */
-function quaternionOf(
-  affine: readonly (readonly number[])[],
-): { b: number; c: number; d: number; qfac: number; pixdim: [number, number, number] } | undefined {
-  const col = (c: number): number[] => [affine[0]![c]!, affine[1]![c]!, affine[2]![c]!];
-  const cols = [col(0), col(1), col(2)];
-  const pixdim = cols.map((v) => Math.hypot(...v)) as [number, number, number];
-  if (pixdim.some((p) => !(p > 0))) return undefined;
-  const r = cols.map((v, i) => v.map((x) => x / pixdim[i]!));
-  const det =
-    r[0]![0]! * (r[1]![1]! * r[2]![2]! - r[2]![1]! * r[1]![2]!) -
-    r[1]![0]! * (r[0]![1]! * r[2]![2]! - r[2]![1]! * r[0]![2]!) +
-    r[2]![0]! * (r[0]![1]! * r[1]![2]! - r[1]![1]! * r[0]![2]!);
-  const qfac = det < 0 ? -1 : 1;
-  if (qfac < 0) r[2] = r[2]!.map((x) => -x);
-  // m[row][col] from the column vectors; the standard matrix → quaternion (nifti1_io's mat44_to_quatern).
-  const m = (row: number, c: number): number => r[c]![row]!;
-  for (let i = 0; i < 3; i++)
-    for (let j = 0; j < 3; j++) {
-      const dotp = m(0, i) * m(0, j) + m(1, i) * m(1, j) + m(2, i) * m(2, j);
-      if (Math.abs(dotp - (i === j ? 1 : 0)) > 1e-3) return undefined;
-    }
-  let a = m(0, 0) + m(1, 1) + m(2, 2) + 1;
-  let b: number, c: number, d: number;
-  if (a > 0.5) {
-    a = 0.5 * Math.sqrt(a);
-    b = (0.25 * (m(2, 1) - m(1, 2))) / a;
-    c = (0.25 * (m(0, 2) - m(2, 0))) / a;
-    d = (0.25 * (m(1, 0) - m(0, 1))) / a;
-  } else {
-    const xd = 1 + m(0, 0) - (m(1, 1) + m(2, 2));
-    const yd = 1 + m(1, 1) - (m(0, 0) + m(2, 2));
-    const zd = 1 + m(2, 2) - (m(0, 0) + m(1, 1));
-    if (xd > 1) {
-      b = 0.5 * Math.sqrt(xd);
-      c = (0.25 * (m(0, 1) + m(1, 0))) / b;
-      d = (0.25 * (m(0, 2) + m(2, 0))) / b;
-      a = (0.25 * (m(2, 1) - m(1, 2))) / b;
-    } else if (yd > 1) {
-      c = 0.5 * Math.sqrt(yd);
-      b = (0.25 * (m(0, 1) + m(1, 0))) / c;
-      d = (0.25 * (m(1, 2) + m(2, 1))) / c;
-      a = (0.25 * (m(0, 2) - m(2, 0))) / c;
-    } else {
-      d = 0.5 * Math.sqrt(zd);
-      b = (0.25 * (m(0, 2) + m(2, 0))) / d;
-      c = (0.25 * (m(1, 2) + m(2, 1))) / d;
-      a = (0.25 * (m(1, 0) - m(0, 1))) / d;
-    }
-    if (a < 0) {
-      b = -b;
-      c = -c;
-      d = -d;
-    }
-  }
-  return { b, c, d, qfac, pixdim };
-}
-
-/** A NIfTI-1 header for `data` laid out as `geometry` (sform and qform codes 1, scanner coordinates, mm and ms). */
-function headerFor(data: NiftiData, geometry: NiftiGeometry, description: string): NIFTI1 {
-  const shape = geometry.shape;
-  const h = new NIFTI1();
-  h.littleEndian = true;
-  h.dims = [shape.length, ...shape, ...new Array(7 - shape.length).fill(1)];
-  const { code, bits } = datatypeOf(data);
-  h.datatypeCode = code;
-  h.numBitsPerVoxel = bits;
-  h.vox_offset = 352;
-  h.scl_slope = 1;
-  h.scl_inter = 0;
-  h.xyzt_units = 2 | (shape.length > 3 ? 16 : 0);
-  h.description = description.slice(0, 79);
-  h.magic = 'n+1';
-  h.affine = [0, 1, 2].map((r) => [0, 1, 2, 3].map((c) => geometry.affine[r]![c]!)).concat([[0, 0, 0, 1]]);
-  h.sform_code = 1;
-  const q = quaternionOf(geometry.affine);
-  h.pixDims = [q?.qfac ?? 1, ...(q?.pixdim ?? [1, 1, 1]), geometry.timeStepMs ?? 0, 0, 0, 0];
-  if (q) {
-    h.qform_code = 1;
-    h.quatern_b = q.b;
-    h.quatern_c = q.c;
-    h.quatern_d = q.d;
-    h.qoffset_x = geometry.affine[0]![3]!;
-    h.qoffset_y = geometry.affine[1]![3]!;
-    h.qoffset_z = geometry.affine[2]![3]!;
-  }
-  if (geometry.timeOffsetMs !== undefined) h.toffset = geometry.timeOffsetMs;
-  return h;
-}
-
 /** A NIfTI-1 header copied from `source` for a label map of the same grid: same dims, pixdim, qform, sform, units. */
 function labelHeaderLike(source: NiftiHeader, classes: number): NIFTI1 {
   const h = new NIFTI1();
@@ -373,27 +264,6 @@ function labelHeaderLike(source: NiftiHeader, classes: number): NIFTI1 {
   return h;
 }
 
-function encode(header: NIFTI1, data: NiftiData, gzip: boolean): Uint8Array {
-  const head = new Uint8Array(header.toArrayBuffer(false));
-  const voxels = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  const out = new Uint8Array(head.length + voxels.length);
-  out.set(head, 0);
-  out.set(voxels, head.length);
-  return gzip ? gzipSync(out) : out;
-}
-
-/** A .nii (or, with `gzip`, .nii.gz) file's bytes: `data` (x fastest) on the grid of `geometry`. */
-export function encodeNifti(
-  data: NiftiData,
-  geometry: NiftiGeometry,
-  options: { gzip: boolean; description?: string },
-): Uint8Array {
-  const n = geometry.shape.reduce((a, b) => a * b, 1);
-  if (data.length !== n)
-    throw new RangeError(`NIfTI data holds ${data.length} voxels, its shape ${geometry.shape.join('x')} needs ${n}`);
-  return encode(headerFor(data, geometry, options.description ?? 'lvseg'), data, options.gzip);
-}
-
 /**
  * A label map (one class index per voxel, laid out as `volume.data`) as a NIfTI-1 file with the geometry
  * of the volume it was predicted from (dims, pixdim, qform and sform copied), so it opens aligned over the
@@ -406,7 +276,7 @@ export function encodeLabelMapLike(
 ): Uint8Array {
   if (labels.length !== volume.data.length)
     throw new RangeError(`label map holds ${labels.length} voxels, ${volume.file} has ${volume.data.length}`);
-  return encode(labelHeaderLike(volume.header, options.classes), labels, options.gzip);
+  return encodeNiftiFile(labelHeaderLike(volume.header, options.classes), labels, options.gzip);
 }
 
 /** The voxel type a converted image is stored as: int16 when every value is a whole number in its range, else float32.

@@ -8,18 +8,13 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { DataError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import {
-  compactImageData,
-  encodeNifti,
-  isNiftiName,
-  readNifti,
-  volumeSlice,
-  type NiftiGeometry,
-  type NiftiVolume,
-} from './nifti.js';
+import { compactImageData, encodeNifti, isNiftiName, readNifti, volumeSlice, type NiftiVolume } from './nifti.js';
+import { stackable, stackGeometry } from './nifti-write.js';
 import type { Sample } from './sample.js';
 import { applyScaling, type Scaling } from './scaling.js';
 import type { SourceReport } from './sunnybrook.js';
+
+export { stackable, stackGeometry } from './nifti-write.js';
 
 export const DATASET_JSON = 'dataset.json';
 
@@ -252,29 +247,6 @@ export function niftiFilesIn(dir: string): string[] {
     .filter((f) => isNiftiName(f) && statSync(join(dir, f)).isFile())
     .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
     .map((f) => join(dir, f));
-}
-
-/** Whether 2D slices can be stacked into one volume: one size and one spacing. */
-export function stackable(slices: readonly Pick<Sample, 'height' | 'width' | 'spacing'>[]): boolean {
-  const sizes = new Set(slices.map((s) => `${s.height}x${s.width}`));
-  const spacings = new Set(slices.map((s) => (s.spacing ? s.spacing.join('x') : '')));
-  return sizes.size === 1 && spacings.size === 1;
-}
-
-/**
- * The grid of `count` stacked 2D slices like `first`: its in-plane spacing (1 mm where it has none) and a
- * nominal 1 mm between slices, axis-aligned (2D slices carry no position).
- */
-export function stackGeometry(first: Pick<Sample, 'height' | 'width' | 'spacing'>, count: number): NiftiGeometry {
-  const [rowMm, colMm] = first.spacing ?? [1, 1];
-  return {
-    shape: [first.width, first.height, count],
-    affine: [
-      [colMm, 0, 0, 0],
-      [0, rowMm, 0, 0],
-      [0, 0, 1, 0],
-    ],
-  };
 }
 
 /** What writeNnunetDataset wrote. */

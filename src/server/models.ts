@@ -23,6 +23,8 @@ export interface ListedModel {
   segment?: SegmentSettings;
   /** How the model's training masks were drawn: the page measures its volumes as `lvseg volumes` does. */
   labels?: LabelConvention;
+  /** Class names by label value, background first (the model's lvseg.json; ['background', 'lv'] for a binary one). */
+  classes?: readonly string[];
   /** Why the model's settings could not be read (the page then uses its scaling menu and no pipeline). */
   problem?: string;
 }
@@ -31,8 +33,8 @@ export interface ListedModel {
  * */
 function withSettings(entry: ListedModel, model: string): ListedModel {
   try {
-    const { scale, segment, labels } = resolveModelSettings(model);
-    return { ...entry, scale: formatScaling(scale), ...(segment ? { segment } : {}), labels };
+    const { scale, segment, labels, classes } = resolveModelSettings(model);
+    return { ...entry, scale: formatScaling(scale), ...(segment ? { segment } : {}), labels, classes };
   } catch (err) {
     // A model whose lvseg.json or config.json is unreadable is still offered, saying why.
     return { ...entry, problem: (err as Error).message };

@@ -90,7 +90,14 @@ describe('lvseg serve: what it serves', () => {
     const models = (await app.inject('/segment/models.json')).json();
     // Each with the scale and pipeline `lvseg predict RUN` would use: none for good, its config's for piped.
     expect(models).toEqual([
-      { id: 'run:good', label: 'good (run)', url: '/runs/good/model/model.json', scale: 'minmax', labels: 'inside' },
+      {
+        id: 'run:good',
+        label: 'good (run)',
+        url: '/runs/good/model/model.json',
+        scale: 'minmax',
+        labels: 'inside',
+        classes: ['background', 'lv'],
+      },
       {
         id: 'run:piped',
         label: 'piped (run)',
@@ -98,6 +105,7 @@ describe('lvseg serve: what it serves', () => {
         scale: '1/255',
         segment: PIPELINE,
         labels: 'inside',
+        classes: ['background', 'lv'],
       },
     ]);
     expect((await app.inject('/runs/good/config.json')).json()).toMatchObject({ name: 'good' });
@@ -125,6 +133,7 @@ describe('lvseg serve: what it serves', () => {
     const meta = JSON.parse(readFileSync(join(bundledModelsDir(), 'lv-sunnybrook', 'lvseg.json'), 'utf8')) as {
       preprocessing: unknown;
       inference: unknown;
+      classes?: string[];
     };
     expect(entry).toEqual({
       id: 'bundled:lv-sunnybrook',
@@ -133,6 +142,8 @@ describe('lvseg serve: what it serves', () => {
       scale: '1/255',
       segment: { preprocessing: meta.preprocessing, inference: meta.inference },
       labels: 'contour-included',
+      // the page shows each class, and the LV mass, of a model that segments the wall
+      classes: meta.classes ?? ['background', 'lv'],
     });
   });
 
@@ -394,6 +405,7 @@ describe('lvseg web build', () => {
           scale: '1/255',
           segment: PIPELINE,
           labels: 'inside',
+          classes: ['background', 'lv'],
         },
       ]);
       expect(readFileSync(join(out, '_headers'), 'utf8')).toMatch(

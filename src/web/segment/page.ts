@@ -7,6 +7,7 @@
  * for automation.
  */
 import {
+  BINARY_CLASSES,
   checkModelMetadata,
   describeSegment,
   matchCineContours,
@@ -22,18 +23,22 @@ import {
 } from '../../browser.js';
 import { $, describeBackend, download, rememberedBackend, wireBackendMenu, type BackendChoice } from '../kit.js';
 import { decodeImageFile, seriesOrder, type PageImage } from './decode.js';
-import { areasCsv, contoursZip, maskPng, masksZip, phasesCsv, stem, volumesRecord } from './exports.js';
+import { classesText, drawnOutlines, renderLegend, tintClasses } from './classes-view.js';
+import { areasCsv, contoursZip, labelMapNifti, maskPng, masksZip, phasesCsv, stem, volumesRecord } from './exports.js';
 import { clearVolumes, droppedVolumes, renderVolumes, type DroppedVolumes } from './volumes-view.js';
-import type { WorkerReply, WorkerRequest } from './worker.js';
+import type { ClassResult, WorkerReply, WorkerRequest } from './worker.js';
 import type { ListedModel } from '../../server/models.js';
 
 export interface ImageResult {
   image: PageImage;
+  /** Class indices (0/1 for a binary model). */
   mask: Uint8Array;
   areaPx: number;
   areaMm2: number | null;
   contour: [number, number][];
   contourText: string;
+  /** A model of more than two classes: each class's (and the epicardium's) outline and area. */
+  classes?: Record<string, ClassResult>;
 }
 
 /** Images per worker request: big enough to batch the model's passes, small enough for progress and cancel. */
@@ -64,6 +69,8 @@ let modelName = '';
 let pipeline: SegmentSettings | undefined;
 /** How the model's training masks were drawn (its lvseg.json): the volumes are measured accordingly. */
 let labels: LabelConvention = 'inside';
+/** The model's class names by label value (its lvseg.json): more than two shows each class and gives the LV mass. */
+let classes: readonly string[] = BINARY_CLASSES;
 let modelReady = false;
 let images: PageImage[] = [];
 let results: (ImageResult | undefined)[] = [];
@@ -169,10 +176,11 @@ async function useModel(
   name: string,
   segment: SegmentSettings | undefined,
   drawn: LabelConvention = 'inside',
+  names: readonly string[] = BINARY_CLASSES,
 ): Promise<void> {
   const mine = ++pass;
   modelReady = false;
-  reloadModel = () => useModel(source, name, segment, drawn);
+  reloadModel = () => useModel(source, name, segment, drawn, names);
   say(`loading model ${name}…`);
   const replies = await Promise.all(
     workers.map((w) => ask<Extract<WorkerReply, { type: 'model' }>>(w, { type: 'model', id: ++requestId, source })),
@@ -183,6 +191,7 @@ async function useModel(
   modelName = name;
   pipeline = segment;
   labels = drawn;
+  classes = names;
   modelReady = true;
   document.body.dataset.lvsegModel = name;
   say(`model ${name} ready`);
@@ -204,7 +213,13 @@ async function chooseListedModel(listed: ListedModel[]): Promise<void> {
   if (!entry) return;
   if (entry.scale) setScale(parseScaling(entry.scale));
   if (entry.problem) say(`model ${entry.label}: ${entry.problem}`);
-  await useModel({ url: new URL(entry.url, location.href).href }, entry.label, entry.segment, entry.labels);
+  await useModel(
+    { url: new URL(entry.url, location.href).href },
+    entry.label,
+    entry.segment,
+    entry.labels,
+    entry.classes,
+  );
 }
 
 /** A model the user dropped: its model.json, the weight files it names, and its lvseg.json when given. */
@@ -220,7 +235,7 @@ async function chooseDroppedModel(files: File[]): Promise<void> {
   // As the CLI reads a model's lvseg.json (resolveModelSettings): its preprocessing and inference settings are the
   // pipeline.
   const segment = meta ? { preprocessing: meta.preprocessing, inference: meta.inference } : undefined;
-  await useModel({ files: [json, ...weights] }, json.name, segment, meta?.labels);
+  await useModel({ files: [json, ...weights] }, json.name, segment, meta?.labels, meta?.classes);
 }
 
 function resultRecord(r: ImageResult): Record<string, unknown> {
@@ -234,10 +249,19 @@ function resultRecord(r: ImageResult): Record<string, unknown> {
     backend,
     model: modelName,
     pipeline: pipeline ? describeSegment(pipeline) : null,
+    // a model of more than two classes: each class's (and the epicardium's) area; a binary model's record is as it was
+    ...(r.classes
+      ? {
+          classes: Object.fromEntries(
+            Object.entries(r.classes).map(([name, c]) => [name, { areaPx: c.areaPx, areaMm2: c.areaMm2 }]),
+          ),
+        }
+      : {}),
   };
 }
 
 function areaText(r: ImageResult): string {
+  if (r.classes) return classesText(r.classes);
   return r.areaMm2 === null ? `${r.areaPx} px` : `${r.areaMm2.toFixed(1)} mm² (${r.areaPx} px)`;
 }
 
@@ -258,12 +282,19 @@ function indexOfCell(slice: number, phase: number): number {
   return dicom ? images.findIndex((image) => image.dicom === dicom) : -1;
 }
 
-/** The image with its contour, drawn when shown (not for every image as it is segmented). */
+/**
+ * The image with its contour, drawn when shown (not for every image as it is segmented); for a model of more than
+ * two classes, each class tinted in its colour under the outlines `lvseg predict` draws.
+ */
 function overlayOf(r: ImageResult): ImageData {
   const { image } = r;
-  const rgba = renderContourOverlay(image.pixels, image.height, image.width, [
-    { points: r.contour, colour: PREDICTION_COLOUR },
-  ]);
+  const rgba = renderContourOverlay(
+    image.pixels,
+    image.height,
+    image.width,
+    r.classes ? drawnOutlines(r.classes) : [{ points: r.contour, colour: PREDICTION_COLOUR }],
+  );
+  if (r.classes) tintClasses(rgba, r.mask, r.classes);
   return new ImageData(Uint8ClampedArray.from(rgba.data), image.width, image.height);
 }
 
@@ -283,11 +314,12 @@ function show(index: number): void {
       ? `slice ${cell.slice + 1}/${found.cine.slices.length} · phase ${cell.phase + 1}/${found.cine.phases} · `
       : '';
   current.textContent = image
-    ? `${where}${index + 1}/${images.length} ${image.name}${r ? ` · LV ${areaText(r)}` : ''}`
+    ? `${where}${index + 1}/${images.length} ${image.name}${r ? ` · ${r.classes ? '' : 'LV '}${areaText(r)}` : ''}`
     : '';
   current.dataset.slice = cell ? String(cell.slice + 1) : '';
   current.dataset.phase = cell ? String(cell.phase + 1) : '';
   for (const id of ['dl-mask', 'dl-contour']) $<HTMLButtonElement>(id).disabled = !r;
+  renderLegend($('legend'), r?.classes);
   if (!r) return;
   view.width = r.image.width;
   view.height = r.image.height;
@@ -311,7 +343,8 @@ function typedSpacing(): [number, number] | undefined {
 }
 
 function setExportsEnabled(on: boolean): void {
-  for (const id of ['dl-json', 'dl-csv', 'dl-masks', 'dl-contours']) $<HTMLButtonElement>(id).disabled = !on;
+  for (const id of ['dl-json', 'dl-csv', 'dl-masks', 'dl-nifti', 'dl-contours'])
+    $<HTMLButtonElement>(id).disabled = !on;
   const volumes = on && found.kind === 'volumes';
   for (const id of ['dl-volumes-json', 'dl-volumes-csv']) $<HTMLButtonElement>(id).disabled = !volumes;
 }
@@ -351,6 +384,7 @@ async function segmentAll(): Promise<void> {
         id: ++requestId,
         scale,
         ...(pipeline ? { segment: pipeline } : {}),
+        ...(classes.length > 2 ? { classes } : {}),
         images: batch.map((image) => {
           const sp = image.spacing ?? spacing;
           return { pixels: image.pixels, height: image.height, width: image.width, ...(sp ? { spacing: sp } : {}) };
@@ -394,6 +428,7 @@ async function segmentAll(): Promise<void> {
   const volumes = await droppedVolumes(
     results.flatMap((r) => (r?.image.dicom ? [{ dicom: r.image.dicom, mask: r.mask }] : [])),
     labels,
+    classes,
   );
   if (mine !== pass) return;
   found = volumes;
@@ -527,7 +562,9 @@ function wire(listed: ListedModel[]): void {
     if (r)
       download(
         `${stem(r.image.name)}.mask.png`,
-        new Blob([maskPng(r.mask, r.image.height, r.image.width) as Uint8Array<ArrayBuffer>], { type: 'image/png' }),
+        new Blob([maskPng(r.mask, r.image.height, r.image.width, r.classes !== undefined) as Uint8Array<ArrayBuffer>], {
+          type: 'image/png',
+        }),
       );
   });
   $('dl-contour').addEventListener('click', () => {
@@ -537,6 +574,17 @@ function wire(listed: ListedModel[]): void {
   $('dl-masks').addEventListener('click', () =>
     download('lv-masks.zip', new Blob([masksZip(done()) as Uint8Array<ArrayBuffer>], { type: 'application/zip' })),
   );
+  $('dl-nifti').addEventListener('click', () => {
+    try {
+      const map = labelMapNifti(done(), found, classes.length, typedSpacing());
+      download('lv-labels.nii.gz', new Blob([map.bytes as Uint8Array<ArrayBuffer>], { type: 'application/gzip' }));
+      const grid =
+        map.layout === 'cine' ? '(x, y, slice, phase) in the series geometry' : '(the images stacked in page order)';
+      say(`label map ${map.geometry.shape.join('×')} ${grid}`);
+    } catch (err) {
+      say(`label map: ${(err as Error).message}`);
+    }
+  });
   $('dl-contours').addEventListener('click', () =>
     download(
       'lv-contours.zip',

@@ -2,8 +2,9 @@
  * The page's volumes section: when the dropped DICOM files hold a short-axis cine (several slice positions,
  * each at several cardiac phases), the page's masks are laid out and measured by the same code as `lvseg
  * volumes` (groupSeries, buildCine, measureCine and the slice rule of computeVolumes, from lvseg/browser):
- * EDV, ESV, SV, EF, the ED and ES phases, the heart rate, and which slices counted and why the others did
- * not. The section's `data-lvseg-volumes` attribute holds the numbers for automation.
+ * EDV, ESV, SV, EF, the ED and ES phases, the heart rate, which slices counted and why the others did
+ * not, and for a model with a myocardium class the LV mass and mean wall thickness at ED. The section's
+ * `data-lvseg-volumes` attribute holds the numbers for automation.
  */
 import {
   buildCine,
@@ -22,10 +23,12 @@ import {
   type SeriesGroup,
   type VolumeResult,
 } from '../../browser.js';
+import { round } from '../../reporting/volumes-record.js';
 
 /** One segmented DICOM image of the page. */
 export interface SegmentedDicom {
   dicom: DicomSlice;
+  /** Class indices (0/1 for a binary model). */
   mask: Uint8Array;
 }
 
@@ -54,10 +57,12 @@ const WHERE = 'the dropped files';
 /**
  * The volumes of the dropped series from the page's masks: only the segmented DICOM images take part (an
  * image that failed is a missing phase, said as a warning); fewer than two DICOM images is nothing to measure.
+ * `classes`: the model's, as `lvseg volumes` passes them to measureCine (a myocardium class gives the LV mass).
  */
 export async function droppedVolumes(
   segmented: readonly SegmentedDicom[],
   labels: LabelConvention = 'inside',
+  classes?: readonly string[],
 ): Promise<DroppedVolumes> {
   if (segmented.length < 2) return { kind: 'none' };
   const masks = new Map(segmented.map((s) => [s.dicom, s.mask]));
@@ -72,7 +77,7 @@ export async function droppedVolumes(
         if (++served % 8 === 0) await new Promise((resolve) => setTimeout(resolve, 0));
         return masks.get(image)!;
       },
-      { labels },
+      { labels, ...(classes ? { classes } : {}) },
     );
     const { result } = measured;
     const others =
@@ -221,6 +226,7 @@ export function renderVolumes(section: HTMLElement, found: DroppedVolumes, optio
     return;
   }
   const { cine, result, experts } = found;
+  const { mass } = found.measured;
   const hr = cine.heartRate;
   const table = document.createElement('table');
   table.className = 'summary';
@@ -229,14 +235,18 @@ export function renderVolumes(section: HTMLElement, found: DroppedVolumes, optio
     const head = table.createTHead().insertRow();
     for (const text of ['', 'model', 'experts']) cell(head, text, true);
   }
-  // LV mass: a model that segments the myocardium gives one (lvMassG); none of today's models does.
-  const mass = (result as VolumeResult & { lvMassG?: number }).lvMassG;
+  // LV mass and wall thickness: a model that segments the myocardium gives them, rounded as volumes.json has them
   const rows: [string, string, string?][] = [
     ['EF', `${fixed(result.efPct)} %`, expert && `${fixed(expert.efPct)} %`],
     ['EDV', `${fixed(result.edvMl)} mL`, expert && `${fixed(expert.edvMl)} mL`],
     ['ESV', `${fixed(result.esvMl)} mL`, expert && `${fixed(expert.esvMl)} mL`],
     ['SV', `${fixed(result.svMl)} mL`, expert && `${fixed(expert.svMl)} mL`],
-    ...(typeof mass === 'number' ? [['LV mass', `${fixed(mass, 0)} g`] as [string, string]] : []),
+    ...(mass
+      ? ([
+          ['LV mass', `${fixed(mass.lvMassG)} g`],
+          ['wall thickness', `${fixed(mass.meanWallThicknessMm)} mm (mean at ED)`],
+        ] as [string, string][])
+      : []),
     [
       'ED / ES phase',
       `${result.ed + 1} / ${result.es + 1} of ${cine.phases}`,
@@ -310,5 +320,7 @@ export function renderVolumes(section: HTMLElement, found: DroppedVolumes, optio
     slices: cine.slices.length,
     phases: cine.phases,
     warnings: found.warnings,
+    // a model with a myocardium class; a blood-pool model's record is as it was
+    ...(mass ? { lvMassG: round(mass.lvMassG, 1), meanWallThicknessMm: round(mass.meanWallThicknessMm) } : {}),
   });
 }

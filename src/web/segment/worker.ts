@@ -13,7 +13,9 @@ import {
   applyScaling,
   formatContourText,
   inferenceModel,
+  measureClasses,
   measureMask,
+  regionMask,
   segmentImage,
   segmentSamples,
   type Sample,
@@ -30,15 +32,43 @@ export interface WorkerImage {
   spacing?: [number, number];
 }
 
-/** One image's answer: its 0/1 mask and measures, or why it failed. */
+/** One class's (or region's) outline and area in a K-class mask, as `lvseg predict` reports them. */
+export interface ClassResult {
+  /** The label values the region covers (the epicardium: lv and myocardium). */
+  values: number[];
+  areaPx: number;
+  areaMm2: number | null;
+  contour: [number, number][];
+  contourText: string;
+}
+
+/**
+ * One image's answer: its mask (class indices: 0/1 for a binary model) with the blood pool's (`lv`) outline and
+ * area, each class's for a model of more than two classes, or why it failed.
+ */
 export type WorkerResult =
-  | { mask: Uint8Array; areaPx: number; areaMm2: number | null; contour: [number, number][]; contourText: string }
+  | {
+      mask: Uint8Array;
+      areaPx: number;
+      areaMm2: number | null;
+      contour: [number, number][];
+      contourText: string;
+      classes?: Record<string, ClassResult>;
+    }
   | { error: string };
 
 export type WorkerRequest =
   | { type: 'backend'; id: number; wasmBase: string; forced: string | null; preferred: string | null }
   | { type: 'model'; id: number; source: { url: string } | { files: File[] } }
-  | { type: 'segment'; id: number; images: WorkerImage[]; scale: Scaling; segment?: SegmentSettings };
+  | {
+      type: 'segment';
+      id: number;
+      images: WorkerImage[];
+      scale: Scaling;
+      segment?: SegmentSettings;
+      /** The model's class names when it has more than two (its lvseg.json). */
+      classes?: readonly string[];
+    };
 
 export type WorkerReply =
   | { type: 'backend'; id: number; choice?: BackendChoice; error?: string }
@@ -76,25 +106,51 @@ function sampleOf(image: WorkerImage, scale: Scaling): Sample {
   };
 }
 
-function measured(image: WorkerImage, mask: Uint8Array): WorkerResult {
-  const m = measureMask(mask, image.height, image.width, image.spacing);
-  return {
+const pointsOf = (contour: readonly (readonly [number, number])[]): [number, number][] =>
+  contour.map(([x, y]) => [x, y]);
+
+/** As predictSample: the blood pool's measures from its class (`lv`), and each region's for K classes. */
+function measured(image: WorkerImage, mask: Uint8Array, classes?: readonly string[]): WorkerResult {
+  const multi = classes !== undefined && classes.length > 2;
+  const lv = multi ? regionMask(mask, [Math.max(1, classes.indexOf('lv'))]) : mask;
+  const m = measureMask(lv, image.height, image.width, image.spacing);
+  const result: WorkerResult = {
     mask,
     areaPx: m.lvAreaPx,
     areaMm2: m.lvAreaMm2 ?? null,
-    contour: m.contour.map(([x, y]) => [x, y]),
+    contour: pointsOf(m.contour),
     contourText: formatContourText(m.contour),
   };
+  if (!multi) return result;
+  const regions = measureClasses(mask, image.height, image.width, classes, image.spacing);
+  result.classes = Object.fromEntries(
+    Object.entries(regions).map(([name, c]) => [
+      name,
+      {
+        values: c.values,
+        areaPx: c.lvAreaPx,
+        areaMm2: c.lvAreaMm2 ?? null,
+        contour: pointsOf(c.contour),
+        contourText: formatContourText(c.contour),
+      },
+    ]),
+  );
+  return result;
 }
 
 /** The batch in one pass through the pipeline; image by image when that fails, so each failure is its own. */
-async function segmentBatch(images: WorkerImage[], scale: Scaling, segment?: SegmentSettings): Promise<WorkerResult[]> {
+async function segmentBatch(
+  images: WorkerImage[],
+  scale: Scaling,
+  segment?: SegmentSettings,
+  classes?: readonly string[],
+): Promise<WorkerResult[]> {
   if (!model) return images.map(() => ({ error: 'no model loaded' }));
   const samples = images.map((image) => sampleOf(image, scale));
   if (segment && samples.length > 1) {
     try {
       const masks = await segmentSamples(model, samples, segment);
-      return masks.map((m, i) => measured(images[i]!, m.mask));
+      return masks.map((m, i) => measured(images[i]!, m.mask, classes));
     } catch {
       // one bad image spoils the batch: retried one by one below
     }
@@ -102,7 +158,7 @@ async function segmentBatch(images: WorkerImage[], scale: Scaling, segment?: Seg
   const out: WorkerResult[] = [];
   for (const [i, sample] of samples.entries()) {
     try {
-      out.push(measured(images[i]!, (await segmentImage(model, sample, segment)).mask));
+      out.push(measured(images[i]!, (await segmentImage(model, sample, segment)).mask, classes));
     } catch (err) {
       out.push({ error: (err as Error).message });
     }
@@ -133,7 +189,7 @@ async function handle(request: WorkerRequest): Promise<void> {
       post({ type: 'model', id: request.id, error: (err as Error).message });
     }
   } else {
-    const results = await segmentBatch(request.images, request.scale, request.segment);
+    const results = await segmentBatch(request.images, request.scale, request.segment, request.classes);
     post(
       { type: 'segment', id: request.id, results },
       results.flatMap((r) => ('mask' in r ? [r.mask.buffer as ArrayBuffer] : [])),
