@@ -96,7 +96,9 @@ describe('lvseg predict with a 3-class model', () => {
     expect(first.classes!.epicardium!.contour).toBe('oblique_z000-ocontour-auto.txt');
     expect(first.classes!.myocardium!.contour).toBe('oblique_z000-myocardium-contour-auto.txt');
     expect(first.classes!.lv!.contour).toBe('oblique_z000-icontour-auto.txt');
-    expect(readFileSync(join(out, 'oblique_z000-ocontour-auto.txt'), 'utf8').trim().split('\n').length).toBeGreaterThan(8);
+    expect(readFileSync(join(out, 'oblique_z000-ocontour-auto.txt'), 'utf8').trim().split('\n').length).toBeGreaterThan(
+      8,
+    );
 
     const [scan, labels] = [await readNifti(volume), await readNifti(join(out, 'oblique.nii.gz'))];
     expect(labels.affine).toEqual(scan.affine);
