@@ -1,17 +1,20 @@
-import { join } from 'node:path';
 import type { BackendName } from '../backends/select.js';
-import { writeFileAtomic } from '../io/atomic.js';
+import { formatScaling } from '../data/scaling.js';
+import { parsePixelSpacing } from '../data/spacing.js';
 import { openOutputFolder } from '../io/output.js';
-import { resolveModelJson } from '../inference/run-config.js';
+import { dicomScalingWarning, resolveModel } from '../inference/run-config.js';
+import { describeSegment } from '../inference/segment.js';
+import type { InferenceOptions } from '../workflows/api.js';
 import { predictBatch } from '../workflows/batch.js';
 import { queueRunner } from '../workflows/queue.js';
 import type { ParsedArgs } from './options.js';
 import { queueTimeoutMs } from './runner-options.js';
-import { outputStem, predictOutputs, type PredictionSummaryEntry } from './predict.js';
+import { PredictionWriter, predictOutputs } from './predict.js';
 
 /**
  * `lvseg predict MODEL INPUT... --out DIR --queue URL`: one job per INPUT for 'lvseg worker' processes;
- * the masks, overlays and contours come back through Redis and are written here as without --queue.
+ * what they predict (masks, overlays, contours per class, NIfTI label maps) comes back through Redis and is
+ * written here by the same writer as without --queue, so the folder holds the same files.
  */
 export async function predictOnQueue(
   args: ParsedArgs,
@@ -20,8 +23,18 @@ export async function predictOnQueue(
   out: string,
 ): Promise<number> {
   const log = (line: string): void => console.error(line);
-  // resolved here, where the bundled models are known: a bundled model's name is not a path on the workers
-  const model = resolveModelJson(modelRef);
+  const spacing = args.options.spacing as string;
+  if (spacing) parsePixelSpacing(spacing); // a bad --spacing fails here, not on every worker
+  const given = {
+    scale: args.options.scale as string,
+    tta: args.options.tta as boolean,
+    postprocess: args.options.postprocess as boolean,
+  };
+  // resolved here, where the bundled models are known (a bundled model's name is not a path on the workers); the
+  // workers resolve the same model.json to the same settings
+  const { modelJson: model, settings } = resolveModel(modelRef, given);
+  const { scale, origin, segment, classes } = settings;
+  log(`model ${model}; scale ${formatScaling(scale)} (${origin})${segment ? `; ${describeSegment(segment)}` : ''}`);
   const folder = await openOutputFolder(out, {
     flag: '--out',
     command: 'lvseg predict',
@@ -34,47 +47,34 @@ export async function predictOnQueue(
     lostAfterMs: queueTimeoutMs(args),
   });
   log(`${inputs.length} input(s) on ${runner.description}`);
-  let images: Awaited<ReturnType<typeof predictBatch>>;
+  const options: InferenceOptions = {
+    ...(given.scale ? { scale: given.scale } : {}),
+    backend: args.options.backend as BackendName,
+    tta: given.tta,
+    postprocess: given.postprocess,
+    ...(spacing ? { spacing } : {}),
+  };
+  let batch: Awaited<ReturnType<typeof predictBatch>>;
   try {
-    const scale = args.options.scale as string;
-    images = await predictBatch(
-      model,
-      inputs,
-      { ...(scale ? { scale } : {}), backend: args.options.backend as BackendName },
-      runner,
-      out,
-    );
+    batch = await predictBatch(model, inputs, options, runner, out);
   } finally {
     await runner.close();
   }
-  const taken = new Set<string>();
-  const entries: PredictionSummaryEntry[] = [];
-  for (const image of images) {
-    const stem = outputStem(image.name, taken);
-    const files = { mask: `${stem}.mask.png`, overlay: `${stem}.overlay.png`, contour: `${stem}-icontour-auto.txt` };
-    await writeFileAtomic(join(folder.path, files.mask), Buffer.from(image.maskPng, 'base64'));
-    await writeFileAtomic(join(folder.path, files.overlay), Buffer.from(image.overlayPng, 'base64'));
-    await writeFileAtomic(join(folder.path, files.contour), image.contourText);
-    const { maskPng: _m, overlayPng: _o, contourText: _c, ...facts } = image;
-    entries.push({ ...facts, ...files });
-    console.log(`${image.name}: LV ${image.lvAreaPx} px -> ${join(out, files.overlay)}`);
-  }
-  const withSpacing = entries.filter((i) => i.lvAreaMm2 !== null);
-  const summary = {
+  const writer = new PredictionWriter(folder.path, {
+    out,
+    stacked: args.options.format === 'nifti',
+    dicomWarning: dicomScalingWarning(scale, segment),
+  });
+  for (const image of batch.images) await writer.add(image);
+  await writer.finish();
+  await writer.writeSummary({
     model,
+    scale: formatScaling(scale),
+    backend: batch.backends.join(', '),
+    ...(classes.length > 2 ? { classes } : {}),
     queue: args.options.queue,
-    images: entries,
-    totals: {
-      images: entries.length,
-      lvAreaPx: entries.reduce((n, i) => n + i.lvAreaPx, 0),
-      imagesWithSpacing: withSpacing.length,
-      lvAreaMm2: withSpacing.length > 0 ? withSpacing.reduce((n, i) => n + i.lvAreaMm2!, 0) : null,
-    },
-  };
-  await writeFileAtomic(join(folder.path, 'predictions.json'), JSON.stringify(summary, null, 2) + '\n');
+  });
   await folder.commit();
-  console.log(
-    `${entries.length} images, LV ${summary.totals.lvAreaPx} px in total; summary: ${join(out, 'predictions.json')}`,
-  );
+  writer.printClosing();
   return 0;
 }

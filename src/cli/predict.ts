@@ -5,11 +5,11 @@ import { selectBackend, type BackendName } from '../backends/select.js';
 import { formatScaling } from '../data/scaling.js';
 import { parsePixelSpacing } from '../data/spacing.js';
 import { UsageError } from '../errors.js';
-import { predictInputs, type PredictInput } from '../inference/predict-inputs.js';
-import { formatContourText, predictSample } from '../inference/predict.js';
+import { predictInputs } from '../inference/predict-inputs.js';
+import { predictImages, type PredictedImage } from '../inference/predicted-image.js';
 import { describeSegment } from '../inference/segment.js';
 import { dicomScalingWarning, resolveModel } from '../inference/run-config.js';
-import { encodeLabelMapLike, encodeNifti, type NiftiVolume } from '../data/nifti.js';
+import { encodeNifti } from '../data/nifti.js';
 import { stackable, stackGeometry } from '../data/nnunet.js';
 import type { Sample } from '../data/sample.js';
 import { writeFileAtomic } from '../io/atomic.js';
@@ -74,80 +74,157 @@ export interface LabelMapEntry {
   geometry: 'input' | 'stacked';
 }
 
-/** Collects predicted masks into NIfTI label maps: one per NIfTI input volume, and (--format nifti) one per patient of
- * other inputs. */
-class LabelMaps {
-  readonly written: LabelMapEntry[] = [];
-  private readonly volumes = new Map<NiftiVolume, Uint8Array>();
+/**
+ * Writes predicted images (predicted here, or by workers on a queue) into predict's output folder: per image its mask,
+ * overlay and contour files (and per class, for a K-class model), and the NIfTI label maps, one per NIfTI input volume
+ * (on its grid) and, with `stacked` (--format nifti), one per patient of other inputs.
+ */
+export class PredictionWriter {
+  readonly images: PredictionSummaryEntry[] = [];
+  readonly labelMaps: LabelMapEntry[] = [];
+  private readonly taken = new Set<string>();
   private readonly names = new Map<string, string>();
   private readonly patients = new Map<
     string,
-    { input: string; slices: { sample: Sample; mask: Uint8Array; entry: PredictionSummaryEntry }[] }
+    { input: string; slices: { image: PredictedImage; entry: PredictionSummaryEntry }[] }
   >();
+  private warnedDicom = false;
 
   constructor(
     private readonly dir: string,
-    private readonly stacked: boolean,
-    private readonly taken: Set<string>,
+    private readonly options: {
+      /** The output folder as the user named it, for the lines printed. */
+      out: string;
+      stacked: boolean;
+      /** Printed once, before the first DICOM input's line. */
+      dicomWarning?: string;
+    },
   ) {}
 
-  /** Adds one slice's mask (and names its label map in `entry`); a volume's map is written with its last slice. */
-  async add({ sample, input, nifti }: PredictInput, mask: Uint8Array, entry: PredictionSummaryEntry): Promise<void> {
+  async add(image: PredictedImage): Promise<void> {
+    if (!this.warnedDicom && /\.(dcm|dicom)$/i.test(image.input)) {
+      this.warnedDicom = true;
+      if (this.options.dicomWarning) console.error(`warning: ${this.options.dicomWarning}`);
+    }
+    const stem = outputStem(image.name, this.taken);
+    const files = { mask: `${stem}.mask.png`, overlay: `${stem}.overlay.png`, contour: `${stem}-icontour-auto.txt` };
+    await writeFileAtomic(join(this.dir, files.mask), image.maskPng);
+    await writeFileAtomic(join(this.dir, files.overlay), image.overlayPng);
+    await writeFileAtomic(join(this.dir, files.contour), image.contourText);
+    const perClass: NonNullable<PredictionSummaryEntry['classes']> = {};
+    for (const [name, c] of Object.entries(image.classes ?? {})) {
+      const file =
+        name === 'lv'
+          ? files.contour
+          : name === 'epicardium'
+            ? `${stem}-ocontour-auto.txt`
+            : `${stem}-${name.replace(/[^A-Za-z0-9_-]/g, '_')}-contour-auto.txt`;
+      if (file !== files.contour) await writeFileAtomic(join(this.dir, file), c.contourText);
+      perClass[name] = { areaPx: c.areaPx, areaMm2: c.areaMm2, contourPoints: c.contourPoints, contour: file };
+    }
+    const entry: PredictionSummaryEntry = {
+      name: image.name,
+      patient: image.patient,
+      input: image.input,
+      height: image.height,
+      width: image.width,
+      resized: image.resized,
+      spacing: image.spacing,
+      lvAreaPx: image.lvAreaPx,
+      lvAreaMm2: image.lvAreaMm2,
+      contourPoints: image.contourPoints,
+      ...files,
+      ...(image.classes ? { classes: perClass } : {}),
+    };
+    this.images.push(entry);
+    await this.addToLabelMap(image, entry);
+    const mm = image.lvAreaMm2 === null ? '' : `, ${image.lvAreaMm2.toFixed(1)} mm²`;
+    console.log(
+      `${image.name}: LV ${image.lvAreaPx} px${mm}${image.resized ? ' (resized)' : ''} -> ` +
+        `${join(this.options.out, files.overlay)}`,
+    );
+  }
+
+  /** Names the label map an image's mask is a slice of in `entry`; a volume's map is written with its last slice. */
+  private async addToLabelMap(image: PredictedImage, entry: PredictionSummaryEntry): Promise<void> {
+    const { nifti } = image;
     if (nifti) {
-      let labels = this.volumes.get(nifti.volume);
-      if (!labels) {
-        labels = new Uint8Array(nifti.volume.data.length);
-        this.volumes.set(nifti.volume, labels);
-      }
-      labels.set(mask, nifti.offset);
-      entry.labelMap = this.reserve(nifti.id);
-      if (nifti.last) {
-        await writeFileAtomic(
-          join(this.dir, entry.labelMap),
-          encodeLabelMapLike(nifti.volume, labels, {
-            gzip: true,
-            classes: labels.reduce((m, v) => Math.max(m, v + 1), 2),
-          }),
-        );
-        this.written.push({
+      if (!this.names.has(nifti.id)) this.names.set(nifti.id, `${outputStem(nifti.id, this.taken)}.nii.gz`);
+      entry.labelMap = this.names.get(nifti.id)!;
+      if (nifti.labelMap) {
+        await writeFileAtomic(join(this.dir, entry.labelMap), nifti.labelMap.bytes);
+        this.labelMaps.push({
           file: entry.labelMap,
-          input: nifti.volume.file,
-          shape: nifti.volume.shape,
+          input: nifti.labelMap.input,
+          shape: nifti.labelMap.shape,
           geometry: 'input',
         });
-        this.volumes.delete(nifti.volume);
       }
       return;
     }
-    if (!this.stacked) return;
-    if (!this.patients.has(sample.patient)) this.patients.set(sample.patient, { input, slices: [] });
-    this.patients.get(sample.patient)!.slices.push({ sample, mask, entry });
-  }
-
-  private reserve(id: string): string {
-    if (!this.names.has(id)) this.names.set(id, `${outputStem(id, this.taken)}.nii.gz`);
-    return this.names.get(id)!;
+    if (!this.options.stacked) return;
+    if (!this.patients.has(image.patient)) this.patients.set(image.patient, { input: image.input, slices: [] });
+    this.patients.get(image.patient)!.slices.push({ image, entry });
   }
 
   /** Writes the stacked label maps of the non-NIfTI inputs (--format nifti). */
   async finish(): Promise<void> {
+    const grid = ({ height, width, spacing }: PredictedImage): Pick<Sample, 'height' | 'width' | 'spacing'> =>
+      spacing ? { height, width, spacing } : { height, width };
     for (const [patient, { input, slices }] of this.patients) {
-      const groups = stackable(slices.map((s) => s.sample)) ? [slices] : slices.map((s) => [s]);
+      const groups = stackable(slices.map((s) => grid(s.image))) ? [slices] : slices.map((s) => [s]);
       for (const group of groups) {
-        const geometry = stackGeometry(group[0]!.sample, group.length);
-        const labels = new Uint8Array(group.length * group[0]!.mask.length);
+        const first = group[0]!.image;
+        const geometry = stackGeometry(grid(first), group.length);
+        const labels = new Uint8Array(group.length * first.mask.length);
         group.forEach((s, z) => {
-          labels.set(s.mask, z * s.mask.length);
+          labels.set(s.image.mask, z * s.image.mask.length);
         });
-        const file = `${outputStem(groups.length > 1 ? group[0]!.sample.name : patient, this.taken)}.nii.gz`;
+        const file = `${outputStem(groups.length > 1 ? first.name : patient, this.taken)}.nii.gz`;
         await writeFileAtomic(
           join(this.dir, file),
           encodeNifti(labels, geometry, { gzip: true, description: 'lvseg label map' }),
         );
         for (const s of group) s.entry.labelMap = file;
-        this.written.push({ file, input, shape: [...geometry.shape], geometry: 'stacked' });
+        this.labelMaps.push({ file, input, shape: [...geometry.shape], geometry: 'stacked' });
       }
     }
+    this.patients.clear();
+  }
+
+  /**
+   * Writes predictions.json (`head`: the model, scale, backend…, then the images, label maps and totals) and prints
+   * the closing lines.
+   */
+  async writeSummary(head: Record<string, unknown>): Promise<void> {
+    const images = this.images;
+    const withSpacing = images.filter((i) => i.lvAreaMm2 !== null);
+    const summary = {
+      ...head,
+      images,
+      labelMaps: this.labelMaps,
+      totals: {
+        images: images.length,
+        lvAreaPx: images.reduce((n, i) => n + i.lvAreaPx, 0),
+        imagesWithSpacing: withSpacing.length,
+        lvAreaMm2: withSpacing.length > 0 ? withSpacing.reduce((n, i) => n + i.lvAreaMm2!, 0) : null,
+      },
+    };
+    await writeFileAtomic(join(this.dir, 'predictions.json'), JSON.stringify(summary, null, 2) + '\n');
+  }
+
+  /** The lines printed once the folder is in place. */
+  printClosing(): void {
+    const { out } = this.options;
+    for (const m of this.labelMaps)
+      console.log(
+        `label map ${join(out, m.file)} (${m.shape.join('x')}, ` +
+          `${m.geometry === 'input' ? `the grid of ${m.input}` : 'slices stacked'})`,
+      );
+    console.log(
+      `${this.images.length} images, LV ${this.images.reduce((n, i) => n + i.lvAreaPx, 0)} px in total; summary: ` +
+        `${join(out, 'predictions.json')}`,
+    );
   }
 }
 
@@ -267,91 +344,31 @@ export const command: Command = {
       ownEntries: predictOutputs,
     });
 
-    let warnedDicom = false;
-    const taken = new Set<string>();
-    const images: PredictionSummaryEntry[] = [];
-    const labelMaps = new LabelMaps(folder.path, args.options.format === 'nifti', taken);
-    for await (const item of predictInputs(inputs, scale)) {
-      const { sample, input } = item;
-      if (!warnedDicom && /\.(dcm|dicom)$/i.test(input)) {
-        warnedDicom = true;
-        const warning = dicomScalingWarning(scale, segment);
-        if (warning) console.error(`warning: ${warning}`);
-      }
-      if (spacing && !sample.spacing) sample.spacing = [...spacing];
-      const prediction = await predictSample(model, sample, segment, classes);
-      const stem = outputStem(sample.name, taken);
-      const files = { mask: `${stem}.mask.png`, overlay: `${stem}.overlay.png`, contour: `${stem}-icontour-auto.txt` };
-      await writeFileAtomic(join(folder.path, files.mask), prediction.maskPng);
-      await writeFileAtomic(join(folder.path, files.overlay), prediction.overlayPng);
-      await writeFileAtomic(join(folder.path, files.contour), prediction.contourText);
-      const perClass: NonNullable<PredictionSummaryEntry['classes']> = {};
-      for (const [name, c] of Object.entries(prediction.classes ?? {})) {
-        const file =
-          name === 'lv'
-            ? files.contour
-            : name === 'epicardium'
-              ? `${stem}-ocontour-auto.txt`
-              : `${stem}-${name.replace(/[^A-Za-z0-9_-]/g, '_')}-contour-auto.txt`;
-        if (file !== files.contour) await writeFileAtomic(join(folder.path, file), formatContourText(c.contour));
-        perClass[name] = {
-          areaPx: c.lvAreaPx,
-          areaMm2: c.lvAreaMm2 ?? null,
-          contourPoints: c.contour.length,
-          contour: file,
-        };
-      }
-      const entry: PredictionSummaryEntry = {
-        name: sample.name,
-        patient: sample.patient,
-        input,
-        height: sample.height,
-        width: sample.width,
-        resized: prediction.resized,
-        spacing: sample.spacing ?? null,
-        lvAreaPx: prediction.lvAreaPx,
-        lvAreaMm2: prediction.lvAreaMm2 ?? null,
-        contourPoints: prediction.contour.length,
-        ...files,
-        ...(prediction.classes ? { classes: perClass } : {}),
-      };
-      images.push(entry);
-      await labelMaps.add(item, prediction.mask, entry);
-      const mm = prediction.lvAreaMm2 === undefined ? '' : `, ${prediction.lvAreaMm2.toFixed(1)} mm²`;
-      console.log(
-        `${sample.name}: LV ${prediction.lvAreaPx} px${mm}${prediction.resized ? ' (resized)' : ''} -> ` +
-          `${join(out, files.overlay)}`,
-      );
+    const writer = new PredictionWriter(folder.path, {
+      out,
+      stacked: args.options.format === 'nifti',
+      dicomWarning: dicomScalingWarning(scale, segment),
+    });
+    try {
+      const predicted = predictImages(model, predictInputs(inputs, scale), {
+        ...(segment ? { segment } : {}),
+        classes,
+        ...(spacing ? { spacing } : {}),
+      });
+      for await (const image of predicted) await writer.add(image);
+    } finally {
+      model.dispose();
     }
-    model.dispose();
-    await labelMaps.finish();
-
-    const withSpacing = images.filter((i) => i.lvAreaMm2 !== null);
-    const summary = {
+    await writer.finish();
+    await writer.writeSummary({
       model: modelFile,
       scale: formatScaling(scale),
       backend: backend.name,
       // a model of more than two classes writes masks of class indices (0 = background)
       ...(classes.length > 2 ? { classes } : {}),
-      images,
-      labelMaps: labelMaps.written,
-      totals: {
-        images: images.length,
-        lvAreaPx: images.reduce((n, i) => n + i.lvAreaPx, 0),
-        imagesWithSpacing: withSpacing.length,
-        lvAreaMm2: withSpacing.length > 0 ? withSpacing.reduce((n, i) => n + i.lvAreaMm2!, 0) : null,
-      },
-    };
-    await writeFileAtomic(join(folder.path, 'predictions.json'), JSON.stringify(summary, null, 2) + '\n');
+    });
     await folder.commit();
-    for (const m of labelMaps.written)
-      console.log(
-        `label map ${join(out, m.file)} (${m.shape.join('x')}, ` +
-          `${m.geometry === 'input' ? `the grid of ${m.input}` : 'slices stacked'})`,
-      );
-    console.log(
-      `${images.length} images, LV ${summary.totals.lvAreaPx} px in total; summary: ${join(out, 'predictions.json')}`,
-    );
+    writer.printClosing();
     return 0;
   },
 };

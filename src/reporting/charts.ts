@@ -45,6 +45,8 @@ export const PALETTE = [
 const DASHES: Array<[number, number] | undefined> = [undefined, [8, 5], [2, 4], [12, 4]];
 
 export function seriesLabel(key: string): string {
+  const perClass = /^val_dice_(.+)$/.exec(key);
+  if (perClass) return `validation Dice: ${perClass[1]}`;
   return SERIES_LABEL[key] ?? key.replace(/^val_/, 'validation ').replace(/_/g, ' ');
 }
 

@@ -297,6 +297,14 @@ function sampleGrid(run: RunRecord): string {
   return `<div class="grid">${items.map(figure).join('')}</div>`;
 }
 
+/** A K-class run's validation Dice per class by epoch (history.json `val_dice_<class>`), beside their mean. */
+function classDiceCurves(run: RunRecord): string {
+  const keys = [...new Set(run.history.flatMap((e) => Object.keys(e).filter((k) => k.startsWith('val_dice_'))))];
+  if (keys.length === 0) return '';
+  const series = ['val_dice', ...keys];
+  return `<h3>Validation Dice per class</h3>${sceneToSvg(layoutCurves([asCurveRun(run)], { series }))}`;
+}
+
 function runSection(run: RunRecord, multi: boolean): string {
   const perImageDice = (run.evaluation?.perImage ?? [])
     .map((p) => p.dice)
@@ -308,6 +316,7 @@ function runSection(run: RunRecord, multi: boolean): string {
     perImageDice.length > 0 ? `<div><h3>Per-image Dice</h3>${sceneToSvg(layoutHistogram(perImageDice))}</div>` : '',
     `</div>`,
     !multi && run.history.length > 0 ? `<h3>Training curves</h3>${sceneToSvg(layoutCurves([asCurveRun(run)]))}` : '',
+    !multi ? classDiceCurves(run) : '',
     `<h3>Sample predictions (validation set, best to worst Dice)</h3>${sampleGrid(run)}`,
     bestWorst ? `<h3>Best and worst images by Dice</h3>${bestWorst}` : '',
     run.lastPanel

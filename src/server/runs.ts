@@ -6,7 +6,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { resolveModelJson } from '../inference/run-config.js';
 import { isRunDir, RUN_PARTS, runPath } from '../runs/run-dir.js';
-import { readRun } from '../reporting/run.js';
+import { readRun, type RunRecord } from '../reporting/run.js';
 import { dirInside } from './safe-path.js';
 
 /** How recently a run must have written history.json or config.json to count as training now. */
@@ -23,6 +23,8 @@ export interface RunView {
   epochs?: number;
   /** evaluation.json's metrics, when the run has been evaluated. */
   metrics?: Record<string, number | string | null>;
+  /** A K-class run's evaluation per class (and the epicardium), from evaluation.json `classes`. */
+  classes?: NonNullable<RunRecord['evaluation']>['classes'];
   /** `panels/epoch-NNN.png`, in epoch order. */
   panels: string[];
   /** URL of RUN/report.html, when there is one. */
@@ -97,6 +99,7 @@ export function viewRun(runsDir: string, name: string): RunView {
     if (run.config) view.config = run.config as unknown as Record<string, unknown>;
     if (typeof run.config?.epochs === 'number') view.epochs = run.config.epochs;
     if (run.evaluation) view.metrics = run.evaluation.metrics as unknown as Record<string, number | string | null>;
+    if (run.evaluation?.classes) view.classes = run.evaluation.classes;
     if (existsSync(runPath(dir, 'report'))) view.report = `${base}${RUN_PARTS.report}`;
     const model = modelOf(dir);
     if (model) view.model = `${base}${model}`;

@@ -72,6 +72,34 @@ export function batchMetrics(
 
 const ZERO_COUNTS: ConfusionCounts = { tp: 0, fp: 0, fn: 0, tn: 0 };
 
+/** Per foreground class 1…K−1, one confusion count per image whose label marks it (none: an empty list). */
+function classCounts(
+  preds: Uint8Array[],
+  labels: Uint8Array[],
+  k: number,
+  labelled: readonly (readonly number[] | undefined)[],
+): ConfusionCounts[][] {
+  const marks = (i: number, c: number): boolean => labelled[i] === undefined || labelled[i]!.includes(c);
+  return Array.from({ length: k - 1 }, (_, j) =>
+    preds.flatMap((p, i) => (marks(i, j + 1) ? [regionCounts(p, labels[i]!, [j + 1])] : [])),
+  );
+}
+
+/**
+ * Each foreground class's Dice over a batch, by class 1…K−1: its counts summed over the images whose label marks
+ * it, smooth 1 (batchMetrics' dice for K > 2 is their mean); undefined for a class no image marks.
+ */
+export function classDices(
+  preds: Uint8Array[],
+  labels: Uint8Array[],
+  k: number,
+  labelled: readonly (readonly number[] | undefined)[] = [],
+): (number | undefined)[] {
+  return classCounts(preds, labels, k, labelled).map((counts) =>
+    counts.length > 0 ? diceFromCounts(counts.reduce(addCounts, ZERO_COUNTS), 1) : undefined,
+  );
+}
+
 function multiClassMetrics(
   names: readonly MetricName[],
   preds: Uint8Array[],
@@ -79,10 +107,7 @@ function multiClassMetrics(
   k: number,
   labelled: readonly (readonly number[] | undefined)[],
 ): number[] {
-  const marks = (i: number, c: number): boolean => labelled[i] === undefined || labelled[i]!.includes(c);
-  const perClass = (c: number): ConfusionCounts[] =>
-    preds.flatMap((p, i) => (marks(i, c) ? [regionCounts(p, labels[i]!, [c])] : []));
-  const classes = Array.from({ length: k - 1 }, (_, j) => perClass(j + 1)).filter((counts) => counts.length > 0);
+  const classes = classCounts(preds, labels, k, labelled).filter((counts) => counts.length > 0);
   return names.map((name) => {
     switch (name) {
       case 'dice':

@@ -10,7 +10,7 @@ import { fuseBatchNormTraining } from './batch-norm.js';
 import { knownClasses, scoresLoss, supervisedLoss, type LossFn } from '../losses/losses.js';
 import { inferenceModel } from '../models/fold.js';
 import { detectOutputKind, predictScores } from '../models/predict.js';
-import { batchMetrics, RunningMeans, type MetricName } from './metrics.js';
+import { batchMetrics, classDices, RunningMeans, type MetricName } from './metrics.js';
 import { setLearningRate } from '../backends/learning-rate.js';
 import { rngAt, type Transform } from '../transforms/compose.js';
 import type { LearningRateSchedule } from './schedule.js';
@@ -55,6 +55,11 @@ export interface FitOptions {
   profile?: EpochProfile[];
   /** The number of classes K the model outputs (2 by default). */
   classes?: number;
+  /**
+   * The classes' names, background first: with K > 2 and the dice metric, validation also logs each foreground
+   * class's Dice (`val_dice_<name>`).
+   */
+  classNames?: readonly string[];
 }
 
 /**
@@ -193,7 +198,10 @@ export async function fitModel(opts: FitOptions): Promise<FitResult> {
       // forward pass in one kernel per conv → BN → relu instead of three, rebuilt from this epoch's weights
       const net = await inferenceModel(model);
       try {
-        Object.assign(logs, await evaluateLossAndMetrics(net, val, batchSize, loss, metrics, 'val_', classes));
+        Object.assign(
+          logs,
+          await evaluateLossAndMetrics(net, val, batchSize, loss, metrics, 'val_', classes, opts.classNames),
+        );
       } finally {
         if (net !== model) net.dispose();
       }
@@ -298,7 +306,8 @@ export async function predictLabels(model: tfl.LayersModel, samples: readonly Sa
 
 /**
  * Mean loss and metrics over `samples` in batches, in inference mode; keys get `prefix`. The loss is
- * scoresLoss, the one evaluation computes, on what predictScores gives.
+ * scoresLoss, the one evaluation computes, on what predictScores gives. With K > 2 `classNames` and the dice
+ * metric, also `dice_<name>` per foreground class (classDices, over the batches whose images mark it).
  */
 export async function evaluateLossAndMetrics(
   model: tfl.LayersModel,
@@ -308,9 +317,11 @@ export async function evaluateLossAndMetrics(
   metrics: readonly MetricName[],
   prefix = '',
   classes = 2,
+  classNames?: readonly string[],
 ): Promise<EpochLogs> {
   const means = new RunningMeans();
   const kind = detectOutputKind(model);
+  const perClass = classes > 2 && classNames?.length === classes && metrics.includes('dice') ? classNames : undefined;
   if (samples.length === 0) return means.values(prefix);
   const { height, width } = samples[0]!;
   const pixels = height * width;
@@ -331,15 +342,15 @@ export async function evaluateLossAndMetrics(
       const labelled = batch.map((s) => s.labelledClasses);
       const batchScores = scores.subarray(start * pixels * outputs, (start + batch.length) * pixels * outputs);
       means.add('loss', await scoresLoss(loss, batchScores, labels, height, width, kind, labelled), batch.length);
-      const values = batchMetrics(
-        metrics,
-        splitMasks(argmaxLabels(batchScores, pixels, outputs), batch.length),
-        labels,
-        { classes, labelled },
-      );
+      const masks = splitMasks(argmaxLabels(batchScores, pixels, outputs), batch.length);
+      const values = batchMetrics(metrics, masks, labels, { classes, labelled });
       metrics.forEach((m, k) => {
         means.add(m, values[k]!, batch.length);
       });
+      if (perClass)
+        classDices(masks, labels, classes, labelled).forEach((dice, j) => {
+          if (dice !== undefined) means.add(`dice_${perClass[j + 1]}`, dice, batch.length);
+        });
     }
   }
   return means.values(prefix);

@@ -3,7 +3,7 @@
  * the command-line options in camelCase; nothing is printed unless the caller passes a callback.
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { selectBackend, type BackendName } from '../backends/select.js';
+import { selectBackend, type BackendName, type SelectedBackend } from '../backends/select.js';
 import type { Sample } from '../data/sample.js';
 import type { Scaling } from '../data/scaling.js';
 import { parsePixelSpacing } from '../data/spacing.js';
@@ -55,6 +55,10 @@ export interface LoadedModel {
   scaleOrigin: string;
   /** Preprocessing, test-time flips and post-processing, where the model has them (lvseg.json). */
   segment?: SegmentSettings;
+  /** Its class names by output channel, background first (['background', 'lv'] for a binary model). */
+  classes: readonly string[];
+  /** The compute backend it runs on. */
+  backend: SelectedBackend['name'];
 }
 
 /**
@@ -67,10 +71,18 @@ export async function loadModel(
   path: string,
   options: Omit<InferenceOptions, 'batchSize' | 'spacing'> = {},
 ): Promise<LoadedModel> {
-  await selectBackend(options.backend ?? 'auto');
+  const backend = await selectBackend(options.backend ?? 'auto');
   const { modelJson: file, settings } = resolveModel(path, options);
-  const { scale, origin, segment } = settings;
-  return { model: await loadInferenceModel(file), file, scale, scaleOrigin: origin, ...(segment ? { segment } : {}) };
+  const { scale, origin, segment, classes } = settings;
+  return {
+    model: await loadInferenceModel(file),
+    file,
+    scale,
+    scaleOrigin: origin,
+    ...(segment ? { segment } : {}),
+    classes,
+    backend: backend.name,
+  };
 }
 
 /** Options of loadModel, evaluate and predict. */
@@ -121,7 +133,7 @@ export async function predict(
     const spacing = options.spacing ? parsePixelSpacing(options.spacing) : undefined;
     for await (const { sample, input } of predictInputs(inputs, loaded.scale)) {
       if (spacing && !sample.spacing) sample.spacing = [...spacing];
-      results.push({ ...(await predictSample(loaded.model, sample, loaded.segment)), input, sample });
+      results.push({ ...(await predictSample(loaded.model, sample, loaded.segment, loaded.classes)), input, sample });
     }
   } finally {
     loaded.model.dispose();

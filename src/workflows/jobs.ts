@@ -10,7 +10,10 @@ import { evaluationDocument, type EvaluationDocument } from '../evaluation/evalu
 import { isRunDir, readHistory, readRunFile, runPath } from '../runs/run-dir.js';
 import type { EpochLogs } from '../training/callbacks/types.js';
 import type { RunConfig, TrainConfig } from '../training/config.js';
-import { predict, type InferenceOptions } from './api.js';
+import { parsePixelSpacing } from '../data/spacing.js';
+import { predictInputs } from '../inference/predict-inputs.js';
+import { predictedImageToJson, predictImages, type PredictedImageJson } from '../inference/predicted-image.js';
+import { loadModel, type InferenceOptions } from './api.js';
 import { readRunConfig, runTraining } from './train-run.js';
 
 /** The study file at the top of a search or CV folder; a worker that sees it (same id) writes there. */
@@ -67,21 +70,10 @@ export interface PredictJobResult {
   kind: 'predict';
   name: string;
   host: string;
-  images: {
-    input: string;
-    name: string;
-    patient: string;
-    height: number;
-    width: number;
-    lvAreaPx: number;
-    lvAreaMm2: number | null;
-    maskPng: string;
-    overlayPng: string;
-    contourText: string;
-    resized: boolean;
-    spacing: [number, number] | null;
-    contourPoints: number;
-  }[];
+  /** The compute backend the worker ran the model on. */
+  backend: string;
+  /** What predict writes per image, the masks and label maps included. */
+  images: PredictedImageJson[];
   seconds: number;
 }
 
@@ -130,26 +122,25 @@ function finishedRun(
 export async function runJob(job: Job, place: WorkerPlace = {}): Promise<JobResult> {
   const started = Date.now();
   if (job.kind === 'predict') {
-    const predictions = await predict(job.model, job.inputs, job.options);
+    const loaded = await loadModel(job.model, job.options);
+    const images: PredictedImageJson[] = [];
+    try {
+      const spacing = job.options.spacing ? parsePixelSpacing(job.options.spacing) : undefined;
+      const predicted = predictImages(loaded.model, predictInputs(job.inputs, loaded.scale), {
+        ...(loaded.segment ? { segment: loaded.segment } : {}),
+        classes: loaded.classes,
+        ...(spacing ? { spacing } : {}),
+      });
+      for await (const image of predicted) images.push(predictedImageToJson(image));
+    } finally {
+      loaded.model.dispose();
+    }
     return {
       kind: 'predict',
       name: job.name,
       host: hostname(),
-      images: predictions.map((p) => ({
-        input: p.input,
-        name: p.sample.name,
-        patient: p.sample.patient,
-        height: p.sample.height,
-        width: p.sample.width,
-        resized: p.resized,
-        spacing: p.sample.spacing ?? null,
-        lvAreaPx: p.lvAreaPx,
-        lvAreaMm2: p.lvAreaMm2 ?? null,
-        contourPoints: p.contour.length,
-        maskPng: p.maskPng.toString('base64'),
-        overlayPng: p.overlayPng.toString('base64'),
-        contourText: p.contourText,
-      })),
+      backend: loaded.backend,
+      images,
       seconds: (Date.now() - started) / 1000,
     };
   }

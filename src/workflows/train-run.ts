@@ -307,6 +307,7 @@ export async function runTraining(
       ...(schedule ? { schedule } : {}),
       ...(options.profile ? { profile: options.profile } : {}),
       classes: loaded.classes.length,
+      classNames: loaded.classes,
     });
     if (result.stopped) warn(result.stopped);
     const segment = runSegmentSettings(config);

@@ -3,7 +3,7 @@
  * a run that a fake trainer writes one epoch at a time: each step waits for the page to show the last one, so
  * every curve length is seen and nothing depends on how fast a real training runs.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -31,6 +31,19 @@ async function shown(page: Page): Promise<{ points: string | null; status: strin
   }));
 }
 
+/** A finished fake run turned into a 3-class one: per-class val_dice in its history, per-class evaluation. */
+function writeThreeClassRun(dir: string): void {
+  writeFakeRun(dir, { epochs: 3 });
+  const history = JSON.parse(readFileSync(join(dir, 'history.json'), 'utf8')) as { epochs: Record<string, number>[] };
+  for (const e of history.epochs)
+    Object.assign(e, { val_dice_lv: e.val_dice! + 0.05, val_dice_myocardium: e.val_dice! - 0.1 });
+  writeFileSync(join(dir, 'history.json'), JSON.stringify(history));
+  const evaluation = JSON.parse(readFileSync(join(dir, 'evaluation.json'), 'utf8')) as Record<string, unknown>;
+  const c = (meanDice: number) => ({ meanDice, apd: 1.5, hd95: 4, goodContourRate: 0.9, count: 26 });
+  evaluation.classes = { lv: c(0.9), myocardium: c(0.8), epicardium: c(0.95) };
+  writeFileSync(join(dir, 'evaluation.json'), JSON.stringify(evaluation));
+}
+
 describe.skipIf(!hasChromium)('the dashboard of lvseg serve', () => {
   let browser: Browser;
   let server: FastifyInstance;
@@ -39,6 +52,7 @@ describe.skipIf(!hasChromium)('the dashboard of lvseg serve', () => {
   beforeAll(async () => {
     mkdirSync(runs, { recursive: true });
     writeFakeRun(join(runs, 'done'), { epochs: 2 });
+    writeThreeClassRun(join(runs, 'three'));
     let app: FastifyInstance;
     [{ url, app }, browser] = await Promise.all([
       startServer({ runsDir: runs, port: 0 }),
@@ -55,6 +69,28 @@ describe.skipIf(!hasChromium)('the dashboard of lvseg serve', () => {
     await browser?.close();
     await server?.close();
     rmSync(base, { recursive: true, force: true });
+  });
+
+  it("shows a K-class run's validation Dice per class and its evaluation per class", async () => {
+    const page = await browser.newPage();
+    await page.goto(`${url}#/run/three`);
+    await page.waitForSelector('#chart-class-dice[data-points="3"]');
+    const legend = await page.locator('#chart-class-dice .u-legend th').allTextContents();
+    expect(legend.map((t) => t.trim())).toEqual(expect.arrayContaining(['val_dice_lv', 'val_dice_myocardium']));
+    const rows = await page
+      .locator('#class-metrics tr[data-class]')
+      .evaluateAll((trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td'), (td) => td.textContent)));
+    expect(rows).toEqual([
+      ['lv', '26', '0.9000', '1.500', '4', '0.9000'],
+      ['myocardium', '26', '0.8000', '1.500', '4', '0.9000'],
+      ['epicardium', '26', '0.9500', '1.500', '4', '0.9000'],
+    ]);
+    // a binary run has neither
+    await page.goto(`${url}#/run/done`);
+    await page.waitForSelector('#chart-dice');
+    expect(await page.locator('#chart-class-dice').count()).toBe(0);
+    expect(await page.locator('#classes').isHidden()).toBe(true);
+    await page.close();
   });
 
   it('shows a run appear without a reload, its curve and panel grow epoch by epoch, and it finish', async () => {

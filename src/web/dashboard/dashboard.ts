@@ -140,16 +140,53 @@ function chart(
   return holder;
 }
 
+/** A K-class run's per-class validation Dice keys (`val_dice_lv`, `val_dice_myocardium`, …), in first-seen order. */
+function classDiceKeys(history: RunView['history']): string[] {
+  return [...new Set(history.flatMap((e) => Object.keys(e).filter((k) => k.startsWith('val_dice_'))))];
+}
+
 function curves(history: RunView['history']): HTMLElement {
   const xs = history.map((e) => e.epoch + 1);
   const pick = (keys: string[]) =>
     keys.map((k) => ({ label: k, values: history.map((e) => (Number.isFinite(e[k]) ? e[k]! : null)) }));
+  const perClass = classDiceKeys(history);
   return el(
     'div',
     { className: 'charts' },
     chart('loss', xs, pick(seriesKeys(history, ['loss'])), 'chart-loss'),
     chart('Dice', xs, pick(seriesKeys(history, ['dice'])), 'chart-dice'),
+    ...(perClass.length > 0 ? [chart('validation Dice per class', xs, pick(perClass), 'chart-class-dice')] : []),
   );
+}
+
+/** A K-class run's evaluation per class: images, mean Dice, APD, HD95 and good-contour rate. */
+function classTable(classes: NonNullable<RunView['classes']>, unit: string): HTMLElement {
+  const table = el('table', { id: 'class-metrics' });
+  table.append(
+    el(
+      'tr',
+      {},
+      ...[
+        'class',
+        'images',
+        'mean Dice',
+        `APD${unit ? ` (${unit})` : ''}`,
+        `HD95${unit ? ` (${unit})` : ''}`,
+        'good contours',
+      ].map((h) => el('th', {}, h)),
+    ),
+  );
+  for (const [name, c] of Object.entries(classes)) {
+    const row = el(
+      'tr',
+      {},
+      el('td', {}, name),
+      ...[c.count, c.meanDice, c.apd, c.hd95, c.goodContourRate].map((v) => el('td', {}, fmt(v))),
+    );
+    row.dataset.class = name;
+    table.append(row);
+  }
+  return table;
 }
 
 function showRun(name: string): void {
@@ -163,9 +200,11 @@ function showRun(name: string): void {
     hidden: true,
   });
   const config = el('pre', { id: 'config' });
+  const classBox = el('section', { id: 'classes', hidden: true });
   app.append(
     el('section', {}, head, status),
     curveBox,
+    classBox,
     el('section', {}, el('h3', {}, 'latest prediction panel'), panel),
     el('section', {}, el('h3', {}, 'configuration'), config),
   );
@@ -191,6 +230,11 @@ function showRun(name: string): void {
     );
     for (const c of charts.splice(0)) c.destroy();
     curveBox.replaceChildren(curves(r.history));
+    if (r.classes) {
+      const unit = typeof r.metrics?.unit === 'string' ? r.metrics.unit : '';
+      classBox.replaceChildren(el('h3', {}, 'evaluation per class'), classTable(r.classes, unit));
+      classBox.hidden = false;
+    }
     const latest = r.panels.at(-1);
     if (latest) {
       panel.src = `${runUrl(r.name)}${latest}`;
