@@ -60,7 +60,7 @@ function batchNormAffine(layer: tfl.layers.Layer): { scale: Float32Array; shift:
 /**
  * Removes the `dropped` layers (each an identity with one input) from a topology: their readers and the
  * model's outputs read their input instead. tfjs-layers copies the tensor a layer returns unchanged
- * (wasm: one copy of the activations per layer, 5% of the U-Net's pass), so an identity is not free.
+ * (wasm: one copy of the activations per layer, 1-3% of the U-Net's pass), so an identity is not free.
  */
 function dropIdentities(topology: TopologyJson, dropped: ReadonlySet<string>): void {
   const source = new Map<string, unknown[]>();
