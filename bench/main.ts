@@ -17,6 +17,7 @@ const benchmarks: Promise<{ benchmark: Benchmark }>[] = [
   import('./transforms.bench.js'),
   import('./wasm.bench.js'),
   import('./onnx.bench.js'),
+  import('./segment.bench.js'),
   import('./epoch.bench.js'),
 ];
 

@@ -3,7 +3,8 @@
  * convolution is folded into the convolution's weights and bias (at inference it is a fixed per-channel
  * affine map), and a relu that follows a linear convolution becomes the convolution's own activation,
  * which the backends run fused (oneDNN: a post-op). The U-Net with batch norm runs each of its 18 conv →
- * BN → relu triples as one kernel instead of three passes over the activations.
+ * BN → relu triples as one kernel instead of three passes over the activations; the batch norm and relu
+ * layers, now identities, are dropped.
  *
  * Only what is certain to be equivalent is rewritten: functional models, channels-last batch norms,
  * convolutions and batch norms applied once whose output nothing else reads. Anything else is left as
@@ -57,6 +58,26 @@ function batchNormAffine(layer: tfl.layers.Layer): { scale: Float32Array; shift:
 }
 
 /**
+ * Removes the `dropped` layers (each an identity with one input) from a topology: their readers and the
+ * model's outputs read their input instead. tfjs-layers copies the tensor a layer returns unchanged
+ * (wasm: one copy of the activations per layer, 1-3% of the U-Net's pass), so an identity is not free.
+ */
+function dropIdentities(topology: TopologyJson, dropped: ReadonlySet<string>): void {
+  const source = new Map<string, unknown[]>();
+  for (const layer of topology.config.layers)
+    if (dropped.has(layer.name)) source.set(layer.name, layer.inbound_nodes[0]![0]!);
+  const resolve = (entry: unknown[]): unknown[] => {
+    let to = entry;
+    while (source.has(String(to[0]))) to = source.get(String(to[0]))!;
+    return to === entry ? entry : [...to.slice(0, 3), ...entry.slice(3)];
+  };
+  topology.config.layers = topology.config.layers.filter((layer) => !dropped.has(layer.name));
+  for (const layer of topology.config.layers)
+    layer.inbound_nodes = layer.inbound_nodes.map((node) => node.map(resolve));
+  topology.config.output_layers = topology.config.output_layers.map(resolve);
+}
+
+/**
  * The inference form of `model` (see above), with its own copy of the weights; `model` itself when
  * nothing folds. Not for training: the folded batch norms no longer update their statistics.
  */
@@ -100,7 +121,7 @@ export async function inferenceModel(model: tfl.LayersModel): Promise<tfl.Layers
     };
   }
   // A relu read only from a linear convolution (directly, or through a batch norm folded just above).
-  let fusedRelus = 0;
+  const fusedRelus: string[] = [];
   for (const layer of layers) {
     if (layer.class_name !== 'Activation' || layer.config.activation !== 'relu') continue;
     const inputs = inputsOf(layer);
@@ -111,9 +132,10 @@ export async function inferenceModel(model: tfl.LayersModel): Promise<tfl.Layers
     if (!conv || !CONVOLUTIONS.has(conv.class_name) || !isLinear(conv.config)) continue;
     conv.config.activation = 'relu';
     layer.config = { ...layer.config, activation: 'linear' };
-    fusedRelus++;
+    fusedRelus.push(layer.name);
   }
-  if (folded.size === 0 && fusedRelus === 0) return model;
+  if (folded.size === 0 && fusedRelus.length === 0) return model;
+  dropIdentities(topology, new Set([...folded.keys(), ...fusedRelus]));
 
   const inference = await tfl.models.modelFromJSON({
     modelTopology: topology as unknown as tf.io.ModelJSON['modelTopology'],

@@ -69,6 +69,12 @@ describe('inferenceModel', () => {
       (l) => l.getClassName() === 'Conv2D' && l.getConfig().activation === 'relu',
     ).length;
     expect(relus).toBe(options.residual ? bns / 2 : bns);
+    // the batch norms and relus that became part of a convolution are gone, not left as identities
+    const identities = folded.layers.filter(
+      (l) => l.getClassName() === 'Activation' && l.getConfig().activation === 'linear',
+    );
+    expect(identities).toEqual([]);
+    expect(folded.layers.length).toBe(model.layers.length - bns - relus);
     const { diff, scale } = await maxDiff(model, folded, input);
     expect(scale).toBeGreaterThan(0.1);
     expect(diff).toBeLessThan(1e-4 * Math.max(1, scale));

@@ -16,6 +16,7 @@ import {
   measureClasses,
   measureMask,
   regionMask,
+  registerWasmTrainingKernels,
   segmentImage,
   segmentSamples,
   type Sample,
@@ -176,6 +177,10 @@ async function handle(request: WorkerRequest): Promise<void> {
           wasmBase: request.wasmBase,
           forced: request.forced,
           preferred: request.preferred,
+          // wasm's own Conv2DBackpropInput (the U-Net's Conv2DTranspose) is a scalar loop: a third of a pass
+          beforeStart: (name) => {
+            if (name === 'wasm') registerWasmTrainingKernels();
+          },
         }),
       });
     } catch (err) {
