@@ -113,6 +113,8 @@ const FEW_OUTPUT_CASES: ConvCase[] = [
   { n: 1, h: 16, w: 16, ci: 300, co: 2, k: 3, s: 1, pad: 'same' },
   { n: 2, h: 11, w: 9, ci: 37, co: 1, k: 3, s: 2, pad: 'valid' },
   { n: 1, h: 7, w: 10, ci: 16, co: 4, k: 5, s: 1, pad: 'same' },
+  // the U-Net's 1x1 logits (16 -> 3 classes): a matmul over the pixels
+  { n: 2, h: 11, w: 10, ci: 16, co: 3, k: 1, s: 1, pad: 'valid' },
 ];
 const convCases: ConvCase[] = [
   { n: 1, h: 9, w: 7, ci: 1, co: 3, k: 1, s: 1, pad: 'same' },
