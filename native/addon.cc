@@ -360,38 +360,45 @@ Napi::Value CopyRows(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// channelAffine(x, m, a, b, y): m, a and b hold one value per channel (the innermost axis).
+// channelAffine(x, m, a, b, y, relu?): m, a and b hold one value per channel (the innermost axis).
 Napi::Value ChannelAffine(const Napi::CallbackInfo& info) {
   const Args a(info, "channelAffine", 5);
   const auto x = a.floats(0), m = a.floats(1), scale = a.floats(2), offset = a.floats(3), y = a.floats(4);
+  const bool relu = info.Length() > 5 && !info[5].IsUndefined() && a.flag(5);
   const int64_t channels = m.length;
   a.require(channels >= 1 && x.length % channels == 0, "the channel count must be at least 1 and divide x's length");
   a.length("a", scale.length, channels);
   a.length("b", offset.length, channels);
   a.length("y", y.length, x.length);
-  locked(info, [&] { lvseg::channelAffine(x.data, m.data, scale.data, offset.data, y.data, x.length / channels, channels); });
+  locked(info, [&] { lvseg::channelAffine(x.data, m.data, scale.data, offset.data, y.data, x.length / channels, channels, relu); });
   return info.Env().Undefined();
 }
 
-// channelSums(x, dy, mean, sumDy, sumDyXc): mean, sumDy and sumDyXc hold one value per channel.
+// channelSums(x, dy, mean, sumDy, sumDyXc, mask?): mean, sumDy and sumDyXc hold one value per channel; mask
+// (null or absent: none) is x's size.
 Napi::Value ChannelSums(const Napi::CallbackInfo& info) {
   const Args a(info, "channelSums", 5);
   const auto x = a.floats(0), dy = a.floats(1), mean = a.floats(2), sumDy = a.floats(3), sumDyXc = a.floats(4);
+  const auto mask = a.optionalFloats(5);
   const int64_t channels = mean.length;
   a.require(channels >= 1 && x.length % channels == 0, "the channel count must be at least 1 and divide x's length");
   a.length("dy", dy.length, x.length);
+  if (mask.data) a.length("mask", mask.length, x.length);
   a.length("sumDy", sumDy.length, channels);
   a.length("sumDyXc", sumDyXc.length, channels);
   locked(info, [&] {
-    lvseg::channelSums(x.data, dy.data, mean.data, sumDy.data, sumDyXc.data, x.length / channels, channels);
+    lvseg::channelSums(x.data, dy.data, mean.data, sumDy.data, sumDyXc.data, x.length / channels, channels, mask.data);
   });
   return info.Env().Undefined();
 }
 
-// channelMix(u, v, m, a, b, d, y): y = a*u + b*(v - m) + d, with m, a, b and d one value per channel.
+// channelMix(u, v, m, a, b, d, y, mask?): y = a*u + b*(v - m) + d, with m, a, b and d one value per channel; u
+// counts as 0 where mask (null or absent: none, else u's size) is not positive.
 Napi::Value ChannelMix(const Napi::CallbackInfo& info) {
   const Args a(info, "channelMix", 7);
   const auto u = a.floats(0), v = a.floats(1), m = a.floats(2), sa = a.floats(3), sb = a.floats(4), sd = a.floats(5), y = a.floats(6);
+  const auto mask = a.optionalFloats(7);
+  if (mask.data) a.length("mask", mask.length, u.length);
   const int64_t channels = m.length;
   a.require(channels >= 1 && u.length % channels == 0, "the channel count must be at least 1 and divide u's length");
   a.length("v", v.length, u.length);
@@ -399,7 +406,7 @@ Napi::Value ChannelMix(const Napi::CallbackInfo& info) {
   a.length("b", sb.length, channels);
   a.length("d", sd.length, channels);
   a.length("y", y.length, u.length);
-  locked(info, [&] { lvseg::channelMix(u.data, v.data, m.data, sa.data, sb.data, sd.data, y.data, u.length / channels, channels); });
+  locked(info, [&] { lvseg::channelMix(u.data, v.data, m.data, sa.data, sb.data, sd.data, y.data, u.length / channels, channels, mask.data); });
   return info.Env().Undefined();
 }
 

@@ -61,13 +61,17 @@ void copyRows(const float* src, float* dst, int64_t rows, int64_t run, int64_t s
 // Cached oneDNN primitives over all kinds (engine.h's Cache), for tests of the bound.
 int64_t cachedPrimitives();
 
-// Batch normalization on [rows, channels]: y = (x - m[c]) * a[c] + b[c]; and per channel the sums of dy and of
-// dy * (x - mean[c]) (the scale, offset, mean and variance gradients all derive from these two).
-void channelAffine(const float* x, const float* m, const float* a, const float* b, float* y, int64_t rows, int64_t channels);
+// Batch normalization on [rows, channels]: y = (x - m[c]) * a[c] + b[c] (then relu'd with `relu`); and per
+// channel the sums of dy and of dy * (x - mean[c]) (the scale, offset, mean and variance gradients all derive
+// from these two). A batch norm followed by a relu trains as one kernel each way: `mask`, where given, is the
+// relu's output, and dy counts only where it is positive (the relu's gradient, without a pass of its own).
+void channelAffine(const float* x, const float* m, const float* a, const float* b, float* y, int64_t rows, int64_t channels,
+                   bool relu = false);
 void channelSums(const float* x, const float* dy, const float* mean, float* sumDy, float* sumDyXc, int64_t rows,
-                 int64_t channels);
-// y = a[c]*u + b[c]*(v - m[c]) + d[c] over the innermost axis: the input gradient of training-mode batch norm.
+                 int64_t channels, const float* mask = nullptr);
+// y = a[c]*u + b[c]*(v - m[c]) + d[c] over the innermost axis: the input gradient of training-mode batch norm
+// (u taken as 0 where a mask is given and not positive, as in channelSums).
 void channelMix(const float* u, const float* v, const float* m, const float* a, const float* b, const float* d, float* y,
-                int64_t rows, int64_t channels);
+                int64_t rows, int64_t channels, const float* mask = nullptr);
 
 }  // namespace lvseg

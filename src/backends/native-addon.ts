@@ -68,11 +68,31 @@ export interface NativeAddon {
   softmaxCrossEntropy(logits: Float32Array, labels: Int32Array, grad: Float32Array): number;
   /** dims: CopyDim; src and dst are views starting at the first element, and may not overlap. */
   copyRows(src: Float32Array, dst: Float32Array, dims: Int32Array): void;
-  /** y = (x - m[c]) * a[c] + b[c] over the innermost axis (m, a and b: one value per channel). */
-  channelAffine(x: Float32Array, m: Float32Array, a: Float32Array, b: Float32Array, y: Float32Array): void;
-  /** Per channel: sumDy[c] = sum dy, sumDyXc[c] = sum dy * (x - mean[c]). */
-  channelSums(x: Float32Array, dy: Float32Array, mean: Float32Array, sumDy: Float32Array, sumDyXc: Float32Array): void;
-  /** y = a[c] * u + b[c] * (v - m[c]) + d[c] over the innermost axis (m, a, b and d: one value per channel). */
+  /** y = (x - m[c]) * a[c] + b[c] over the innermost axis (m, a and b: one value per channel), relu'd with `relu`. */
+  channelAffine(
+    x: Float32Array,
+    m: Float32Array,
+    a: Float32Array,
+    b: Float32Array,
+    y: Float32Array,
+    relu?: boolean,
+  ): void;
+  /**
+   * Per channel: sumDy[c] = sum dy, sumDyXc[c] = sum dy * (x - mean[c]); with a mask (x's size), dy counts
+   * only where the mask is positive (a following relu's gradient, the mask being the relu's output).
+   */
+  channelSums(
+    x: Float32Array,
+    dy: Float32Array,
+    mean: Float32Array,
+    sumDy: Float32Array,
+    sumDyXc: Float32Array,
+    mask?: Float32Array | null,
+  ): void;
+  /**
+   * y = a[c] * u + b[c] * (v - m[c]) + d[c] over the innermost axis (m, a, b and d: one value per channel); with
+   * a mask, u counts as 0 where the mask is not positive.
+   */
   channelMix(
     u: Float32Array,
     v: Float32Array,
@@ -81,6 +101,7 @@ export interface NativeAddon {
     b: Float32Array,
     d: Float32Array,
     y: Float32Array,
+    mask?: Float32Array | null,
   ): void;
 }
 

@@ -216,20 +216,24 @@ const entries = {
       Int32Array.from([rows, run, srcStride, dstStride]),
     ];
   },
+  // the optional last arguments (relu, the relu mask) given a third of the time each way
   channelAffine: () => {
     const c = int(1, 6),
       rows = int(0, 20);
-    return [floats(rows * c), floats(c), floats(c), floats(c), floats(rows * c)];
+    const args = [floats(rows * c), floats(c), floats(c), floats(c), floats(rows * c)];
+    return pick([args, [...args, true], [...args, false]]);
   },
   channelSums: () => {
     const c = int(1, 6),
       rows = int(0, 20);
-    return [floats(rows * c), floats(rows * c), floats(c), floats(c), floats(c)];
+    const args = [floats(rows * c), floats(rows * c), floats(c), floats(c), floats(c)];
+    return pick([args, [...args, floats(rows * c)], [...args, null]]);
   },
   channelMix: () => {
     const c = int(1, 6),
       rows = int(0, 20);
-    return [floats(rows * c), floats(rows * c), floats(c), floats(c), floats(c), floats(c), floats(rows * c)];
+    const args = [floats(rows * c), floats(rows * c), floats(c), floats(c), floats(c), floats(c), floats(rows * c)];
+    return pick([args, [...args, floats(rows * c)], [...args, null]]);
   },
   setNumThreads: () => [pick([0, -1, 1, 2])],
 };

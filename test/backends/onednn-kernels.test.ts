@@ -113,6 +113,8 @@ const FEW_OUTPUT_CASES: ConvCase[] = [
   { n: 1, h: 16, w: 16, ci: 300, co: 2, k: 3, s: 1, pad: 'same' },
   { n: 2, h: 11, w: 9, ci: 37, co: 1, k: 3, s: 2, pad: 'valid' },
   { n: 1, h: 7, w: 10, ci: 16, co: 4, k: 5, s: 1, pad: 'same' },
+  // the U-Net's 1x1 logits (16 -> 3 classes): a matmul over the pixels
+  { n: 2, h: 11, w: 10, ci: 16, co: 3, k: 1, s: 1, pad: 'valid' },
 ];
 const convCases: ConvCase[] = [
   { n: 1, h: 9, w: 7, ci: 1, co: 3, k: 1, s: 1, pad: 'same' },
@@ -125,6 +127,8 @@ const convCases: ConvCase[] = [
   { n: 1, h: 19, w: 22, ci: 1, co: 18, k: 9, s: 1, pad: 'valid' },
   { n: 2, h: 12, w: 10, ci: 6, co: 5, k: 3, s: 1, pad: 'same' },
   { n: 3, h: 21, w: 18, ci: 1, co: 7, k: 5, s: 2, pad: 'same' },
+  // the U-Net's first layer (1 -> 16, 3x3): the one-channel forward and filter-gradient loops
+  { n: 2, h: 20, w: 17, ci: 1, co: 16, k: 3, s: 1, pad: 'same' },
   { n: 2, h: 17, w: 19, ci: 3, co: 4, k: 5, s: 2, pad: 'same' },
   { n: 3, h: 11, w: 13, ci: 5, co: 2, k: 3, s: 1, pad: 'valid' },
   { n: 4, h: 15, w: 9, ci: 2, co: 3, k: 4, s: 2, pad: 'valid' },

@@ -215,6 +215,75 @@ describe.skipIf(!native.ok)('training on onednn', () => {
     tf.dispose([x, w]);
   });
 
+  // conv -> batch norm -> relu, as the U-Net's blocks are; and a batch norm whose output a relu and an add
+  // both read, which must keep its own relu layer (the add needs the values before the relu).
+  test.each([
+    ['only a relu reads it: one kernel each way, no Relu or ReluGrad', false],
+    ['a relu and an add read it: the relu layer stays', true],
+  ])('the fused batch norm followed by a relu, %s, gives the stock output and gradients', async (_, shared) => {
+    await selectBackend('onednn');
+    const build = () => {
+      const input = tfl.input({ shape: [6, 5, 2] });
+      const conv = tfl.layers
+        .conv2d({ filters: 4, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: 'ones' })
+        .apply(input) as tfl.SymbolicTensor;
+      const bn = tfl.layers.batchNormalization().apply(conv) as tfl.SymbolicTensor;
+      const relu = tfl.layers.activation({ activation: 'relu' }).apply(bn) as tfl.SymbolicTensor;
+      const out = shared ? (tfl.layers.add().apply([relu, bn]) as tfl.SymbolicTensor) : relu;
+      return tfl.model({ inputs: input, outputs: out });
+    };
+    const x = tf.tensor4d(
+      Float32Array.from({ length: 3 * 6 * 5 * 2 }, (_, i) => Math.sin(i * 0.7) + 0.2 * (i % 4)),
+      [3, 6, 5, 2],
+    );
+    const w = tf.tensor4d(
+      Float32Array.from({ length: 3 * 6 * 5 * 4 }, (_, i) => Math.cos(i * 0.3)),
+      [3, 6, 5, 4],
+    );
+    const runs = (name: string): number => onednnKernelCounts().native[name] ?? 0;
+    const grads = (fused: boolean) => {
+      const model = build();
+      if (fused) fuseBatchNormTraining(model);
+      const [kernel, gamma, beta] = model.trainableWeights.map((v) => v.read() as tf.Variable);
+      gamma!.assign(tf.tensor1d([0.5, 1.5, -1, 0.8]));
+      beta!.assign(tf.tensor1d([0.1, -0.2, 0.3, 0]));
+      const f = (input: tf.Tensor) => tf.sum(tf.mul(model.apply(input, { training: true }) as tf.Tensor, w));
+      const before = runs('Relu') + runs('LvsegReluGrad');
+      const y = (model.apply(x, { training: true }) as tf.Tensor).dataSync();
+      const { value, grads: g } = tf.variableGrads(() => f(x) as tf.Scalar, [kernel!, gamma!, beta!]);
+      const dx = tf
+        .grad((input: tf.Tensor) => f(input))(x)
+        .dataSync();
+      const out = {
+        y: Array.from(y),
+        value: value.dataSync()[0]!,
+        dKernel: Array.from(g[kernel!.name]!.dataSync()),
+        dGamma: Array.from(g[gamma!.name]!.dataSync()),
+        dBeta: Array.from(g[beta!.name]!.dataSync()),
+        dx: Array.from(dx),
+        reluRuns: runs('Relu') + runs('LvsegReluGrad') - before,
+      };
+      tf.dispose([value, ...Object.values(g)]);
+      model.dispose();
+      return out;
+    };
+    const stock = grads(false);
+    const fused = grads(true);
+    // the relu cuts some values and passes others (shared: y = relu(b) + b is b where b < 0), so the mask matters
+    expect(stock.y.some((v) => (shared ? v < 0 : v === 0)) && stock.y.some((v) => v > 0)).toBe(true);
+    for (const key of ['y', 'dKernel', 'dGamma', 'dBeta', 'dx'] as const) {
+      expect(fused[key]).toHaveLength(stock[key].length);
+      fused[key].forEach((v, i) => {
+        expect(Math.abs(v - stock[key][i]!), `${key}[${i}]`).toBeLessThan(1e-4 * (1 + Math.abs(stock[key][i]!)));
+      });
+    }
+    expect(fused.value).toBeCloseTo(stock.value, 3);
+    // stock: the relu forward three times (y, variableGrads, grad) and its gradient twice
+    expect(stock.reluRuns).toBe(5);
+    expect(fused.reluRuns).toBe(shared ? 5 : 0);
+    tf.dispose([x, w]);
+  });
+
   test('five SGD steps match the cpu losses', async () => {
     const weights = await initialWeights();
     const cpu = await fiveSteps('cpu', weights, 'sgd');

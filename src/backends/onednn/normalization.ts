@@ -130,10 +130,13 @@ export function registerBatchNormGradient(addon: NativeAddon): void {
  * On onednn, training-mode batch normalization as two kernels (see fused-batch-norm.ts): forward, the
  * batch mean and variance in two per-channel passes (double sums) and y in a third; backward, the two
  * per-channel sums and dx in one pass, `dx = γ·s·(dy − Σdy/n − (x − μ)·s²·Σdy(x − μ)/n)`, s = 1/√(σ² + ε).
- * tfjs's composition (tf.moments, then batchNorm, and their gradients) makes ~12 full-size passes.
+ * tfjs's composition (tf.moments, then batchNorm, and their gradients) makes ~12 full-size passes. With
+ * attr `relu`, y is relu'd in its pass and the gradient masks dy by the saved y in its own passes: the
+ * U-Net's 18 batch norms, each followed by a relu, save a relu pass and a ReluGrad pass each.
  */
 export function registerBatchNormTraining(addon: NativeAddon): void {
   const epsilonOf = (attrs: unknown): number => (attrs as { varianceEpsilon?: number }).varianceEpsilon ?? 0.001;
+  const reluOf = (attrs: unknown): boolean => (attrs as { relu?: boolean }).relu === true;
   tf.registerKernel({
     kernelName: BATCH_NORM_TRAINING,
     backendName: ONEDNN_BACKEND,
@@ -159,7 +162,7 @@ export function registerBatchNormTraining(addon: NativeAddon): void {
         a[c] = g[c]! / Math.sqrt(variance.data[c]! + epsilonOf(attrs));
       }
       const y = output(cpu, [...x.shape]);
-      addon.channelAffine(xs, mean.data, a, b, y.data);
+      addon.channelAffine(xs, mean.data, a, b, y.data, reluOf(attrs));
       countNativeRun(BATCH_NORM_TRAINING);
       return [y.info, mean.info, variance.info];
     },
@@ -169,15 +172,20 @@ export function registerBatchNormTraining(addon: NativeAddon): void {
     backendName: ONEDNN_BACKEND,
     kernelFunc: ({ inputs, backend, attrs }) => {
       const cpu = backend as MathBackendCPU;
-      const { x, dy, mean, variance, scale } = inputs as Record<'x' | 'dy' | 'mean' | 'variance' | 'scale', TensorInfo>;
+      const { x, dy, mean, variance, scale, y } = inputs as Record<
+        'x' | 'dy' | 'mean' | 'variance' | 'scale',
+        TensorInfo
+      > & { y?: TensorInfo };
       const channels = mean.shape[0]!;
       const rows = util.sizeFromShape(x.shape) / channels;
       const m = values(cpu, mean),
         v = values(cpu, variance),
         g = values(cpu, scale);
+      // with the relu fused in, its output y: dy counts where y > 0
+      const mask = reluOf(attrs) && y != null ? values(cpu, y) : null;
       const sumDy = new Float32Array(channels),
         sumDyXc = new Float32Array(channels);
-      addon.channelSums(values(cpu, x), values(cpu, dy), m, sumDy, sumDyXc);
+      addon.channelSums(values(cpu, x), values(cpu, dy), m, sumDy, sumDyXc, mask);
       const dScale = output(cpu, [channels]),
         dOffset = output(cpu, [channels]);
       const a = new Float32Array(channels),
@@ -192,7 +200,7 @@ export function registerBatchNormTraining(addon: NativeAddon): void {
         d[c] = (-g[c]! * s * sumDy[c]!) / rows;
       }
       const dx = output(cpu, [...x.shape]);
-      addon.channelMix(values(cpu, dy), values(cpu, x), m, a, b, d, dx.data);
+      addon.channelMix(values(cpu, dy), values(cpu, x), m, a, b, d, dx.data, mask);
       countNativeRun(BATCH_NORM_TRAINING_GRAD);
       return [dx.info, dScale.info, dOffset.info];
     },
