@@ -30,7 +30,7 @@ export async function loadSegmenter(modelUrl, wasmUrl) {
   return { model, scale: parseScaling(settings.scale), segment, labels: settings.labels };
 }
 
-/** Segments one DICOM file's bytes: the LV mask, its contour and its area in px and mm². */
+/** Segments one DICOM file's bytes: the label mask, and the LV blood pool's contour and area in px and mm². */
 export async function segmentDicom({ model, scale, segment }, bytes, name) {
   const { pixels, rows, columns, spacing } = decodeDicom(bytes, name);
   const sample = {
@@ -43,7 +43,9 @@ export async function segmentDicom({ model, scale, segment }, bytes, name) {
     spacing,
   };
   const { mask } = await segmentImage(model, sample, segment);
-  return { mask, ...measureMask(mask, rows, columns, spacing) };
+  // label 1 is the blood pool (a model with the wall marks the myocardium 2)
+  const lv = mask.map((v) => (v === 1 ? 1 : 0));
+  return { mask, ...measureMask(lv, rows, columns, spacing) };
 }
 
 // On the page, for a DICOM file the user picked:

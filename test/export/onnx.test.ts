@@ -238,7 +238,7 @@ describe('lvseg export --format onnx: onnxruntime-node gives what lvseg gives', 
       expect(first.err).toBe('');
       expect(first.code).toBe(0);
       expect(first.out).toMatch(
-        /wrote .*lv-sunnybrook\.onnx .*output logits \[batch, 128, 128, 2\]: background, left ventricle/,
+        /wrote .*lv-sunnybrook\.onnx .*output logits \[batch, 128, 128, 3\]: background, lv, myocardium/,
       );
       const bytes = new Uint8Array(readFileSync(out));
 
@@ -248,7 +248,7 @@ describe('lvseg export --format onnx: onnxruntime-node gives what lvseg gives', 
       expect(JSON.parse(meta.inference!)).toEqual(lvsegJson.inference);
       expect(meta.scale).toBe('1/255');
       expect(meta.labels).toBe('contour-included');
-      expect(JSON.parse(meta.class_names!)).toEqual(['background', 'left ventricle']);
+      expect(JSON.parse(meta.class_names!)).toEqual(['background', 'lv', 'myocardium']);
       expect(meta.layout).toMatch(/NHWC/);
 
       const inputs: Float32Array[] = [];
@@ -266,10 +266,11 @@ describe('lvseg export --format onnx: onnxruntime-node gives what lvseg gives', 
       model.dispose();
       const onnx = await runOnnx(bytes, inputs, 128, 128);
       expect(maxAbsDiff(onnx.scores, lvseg.scores)).toBeLessThan(1e-4);
-      const mask = argmax(onnx.scores, 2);
-      expect(mask).toEqual(argmax(lvseg.scores, 2));
-      // the slices hold ventricles: a mask that is not all background
-      expect(mask.reduce((n, v) => n + v, 0)).toBeGreaterThan(100);
+      const mask = argmax(onnx.scores, 3);
+      expect(mask).toEqual(argmax(lvseg.scores, 3));
+      // the slices hold ventricles and their walls: masks with both classes
+      expect(mask.filter((v) => v === 1).length).toBeGreaterThan(100);
+      expect(mask.filter((v) => v === 2).length).toBeGreaterThan(100);
 
       // an existing output is kept unless --overwrite
       writeFileSync(out, 'keep');
@@ -284,9 +285,9 @@ describe('lvseg export --format onnx: onnxruntime-node gives what lvseg gives', 
 
   it('refuses class names that do not match the output channels, writing nothing', async () => {
     const out = join(dir, 'classes.onnx');
-    const result = await captureCli(['export', 'lv-sunnybrook', '--out', out, '--classes', 'a,b,c']);
+    const result = await captureCli(['export', 'lv-sunnybrook', '--out', out, '--classes', 'a,b']);
     expect(result.code).not.toBe(0);
-    expect(result.err).toMatch(/--classes names 3 classes but .*outputs 2/);
+    expect(result.err).toMatch(/--classes names 2 classes but .*outputs 3/);
     expect(existsSync(out)).toBe(false);
   });
 });
