@@ -132,7 +132,8 @@ export function encodeNiftiFile(header: NIFTI1, data: NiftiData, gzip: boolean):
   const out = new Uint8Array(head.length + voxels.length);
   out.set(head, 0);
   out.set(voxels, head.length);
-  return gzip ? gzipSync(out) : out;
+  // no time stamp in the gzip header: the same label map gives the same bytes, here or on a queue worker
+  return gzip ? gzipSync(out, { mtime: 0 }) : out;
 }
 
 /**
