@@ -1,6 +1,7 @@
 /**
  * Issue 11's done-when on the shared full cines: `lvseg volumes` with the bundled lv-sunnybrook gives an EF
- * within 5 points of the experts' (same disc rule) and EDV and ESV within 10%, counting the experts' slices.
+ * within 5 points of the experts' (same disc rule) and EDV and ESV within 10%, counting the experts' slices;
+ * issue 25's: the model's LV mass within 10% of the experts' by the same rule (ED slices with both contours).
  * Segments 460 images on the CPU: a few minutes, so it runs with the long tests.
  */
 import { existsSync } from 'node:fs';
@@ -19,13 +20,14 @@ interface Summary {
   esvMl: number;
   efPct: number;
   countedSlices: number[];
+  lvMassG?: number;
 }
 
 describe.skipIf(!ready)('lvseg volumes with the bundled model on the shared cines', () => {
   beforeAll(() => ensureBuilt());
 
   it.each(['SCD0000101', 'SCD0000401'])(
-    '%s: EF within 5 points, EDV and ESV within 10% of the experts, on their slices',
+    '%s: EF within 5 points, EDV, ESV and LV mass within 10% of the experts, on their slices',
     async (patient) => {
       const r = await runCli(['volumes', join(SHARED, 'dicoms', patient), '--contours', SHARED, '--json']);
       expect(r.code, r.stderr).toBe(0);
@@ -37,6 +39,9 @@ describe.skipIf(!ready)('lvseg volumes with the bundled model on the shared cine
       // Measured 2026-11-30: slices 2–10 for both, as the experts (SCD0000401's slice 11 out by the valve-crossing
       // rule).
       expect(record.countedSlices).toEqual(e.countedSlices);
+      // the bundled model segments the wall (issue 25): 116.7 g and 115.4 g by the issue's count
+      expect(record.lvMassG).toBeDefined();
+      expect(Math.abs(record.lvMassG! / e.lvMassG! - 1)).toBeLessThan(0.1);
     },
     900_000,
   );
