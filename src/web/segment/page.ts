@@ -26,19 +26,12 @@ import { decodeImageFile, seriesOrder, type PageImage } from './decode.js';
 import { classesText, drawnOutlines, renderLegend, tintClasses } from './classes-view.js';
 import { areasCsv, contoursZip, labelMapNifti, maskPng, masksZip, phasesCsv, stem, volumesRecord } from './exports.js';
 import { clearVolumes, droppedVolumes, renderVolumes, type DroppedVolumes } from './volumes-view.js';
-import type { ClassResult, WorkerReply, WorkerRequest } from './worker.js';
+import type { Segmented, WorkerReply, WorkerRequest } from './worker.js';
 import type { ListedModel } from '../../server/models.js';
 
-export interface ImageResult {
+/** One image's answer as the worker gave it (Segmented), with the image it belongs to. */
+export interface ImageResult extends Segmented {
   image: PageImage;
-  /** Class indices (0/1 for a binary model). */
-  mask: Uint8Array;
-  areaPx: number;
-  areaMm2: number | null;
-  contour: [number, number][];
-  contourText: string;
-  /** A model of more than two classes: each class's (and the epicardium's) outline and area. */
-  classes?: Record<string, ClassResult>;
 }
 
 /** Images per worker request: big enough to batch the model's passes, small enough for progress and cancel. */

@@ -44,19 +44,22 @@ export interface ClassResult {
 }
 
 /**
- * One image's answer: its mask (class indices: 0/1 for a binary model) with the blood pool's (`lv`) outline and
- * area, each class's for a model of more than two classes, or why it failed.
+ * One image segmented: its mask (class indices: 0/1 for a binary model) with the blood pool's (`lv`) outline and
+ * area, and each class's for a model of more than two classes.
  */
-export type WorkerResult =
-  | {
-      mask: Uint8Array;
-      areaPx: number;
-      areaMm2: number | null;
-      contour: [number, number][];
-      contourText: string;
-      classes?: Record<string, ClassResult>;
-    }
-  | { error: string };
+export interface Segmented {
+  /** Class indices (0/1 for a binary model). */
+  mask: Uint8Array;
+  areaPx: number;
+  areaMm2: number | null;
+  contour: [number, number][];
+  contourText: string;
+  /** A model of more than two classes: each class's (and the epicardium's) outline and area. */
+  classes?: Record<string, ClassResult>;
+}
+
+/** One image's answer: segmented, or why it failed. */
+export type WorkerResult = Segmented | { error: string };
 
 export type WorkerRequest =
   | { type: 'backend'; id: number; wasmBase: string; forced: string | null; preferred: string | null }
