@@ -1,8 +1,8 @@
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodeLabExample, openSource, readAllSamples, writeTfRecords } from '../../src/data/index.js';
+import { tempDir } from '../temp.js';
 
 const DATA = join(import.meta.dirname, '..', '..', '..', 'shared', 'data', 'sunnybrook');
 const hasData = existsSync(join(DATA, 'png'));
@@ -12,7 +12,7 @@ describe.skipIf(!hasData)('every shared PNG slice', () => {
   for (const part of ['training', 'validation']) {
     it(`round-trips ${part} PNG -> gzip TFRecord -> samples pixel for pixel`, async () => {
       const png = await readAllSamples(await openSource(join(DATA, 'png', part)));
-      const file = join(mkdtempSync(join(tmpdir(), 'lvseg-rt-')), `${part}.tfrecords.gz`);
+      const file = join(tempDir('lvseg-rt-'), `${part}.tfrecords.gz`);
       await writeTfRecords(file, png.map(encodeLabExample), { gzip: true });
       const back = await readAllSamples(await openSource(file));
       expect(back.map((s) => s.name)).toEqual(png.map((s) => s.name));

@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { tempDir } from '../temp.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { testModelMetadata } from '../models/metadata-fixture.js';
 import { selectBackend } from '../../src/backends/select.js';
@@ -27,7 +28,7 @@ describe('lvseg demo', () => {
     'with no arguments trains on the bundled Sunnybrook sample and reports Dice, APD in mm and the challenge ' +
       'protocol',
     async () => {
-      const out = join(mkdtempSync(join(tmpdir(), 'lvseg-demo-')), 'run');
+      const out = join(tempDir('lvseg-demo-'), 'run');
       const r = await demoWithModels(['--out', out], join(tmpdir(), 'lvseg-no-models'));
       for (const f of [
         'config.json',
@@ -55,11 +56,11 @@ describe('lvseg demo', () => {
 
   it('also evaluates a bundled lv-sunnybrook model on the sample when one is installed', async () => {
     await selectBackend('cpu');
-    const models = join(mkdtempSync(join(tmpdir(), 'lvseg-demo-models-')), 'models');
+    const models = join(tempDir('lvseg-demo-models-'), 'models');
     mkdirSync(models);
     await saveModel(thresholdModel(null, null), join(models, 'lv-sunnybrook'));
     writeFileSync(join(models, 'lv-sunnybrook', 'lvseg.json'), JSON.stringify(testModelMetadata('1/255', 128)));
-    const out = join(mkdtempSync(join(tmpdir(), 'lvseg-demo-')), 'run');
+    const out = join(tempDir('lvseg-demo-'), 'run');
     const r = await demoWithModels(['--out', out, '--epochs', '1'], models);
     expect(r.stdout).toMatch(
       new RegExp(
@@ -82,7 +83,7 @@ describe('lvseg demo', () => {
   });
 
   it('with --data synthetic trains on phantoms and reaches validation Dice > 0.7', async () => {
-    const out = join(mkdtempSync(join(tmpdir(), 'lvseg-demo-')), 'run');
+    const out = join(tempDir('lvseg-demo-'), 'run');
     const r = await runCli(['demo', '--data', 'synthetic', '--out', out]);
     expect(r.code, r.stderr).toBe(0);
     for (const f of [

@@ -1,5 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PNG } from 'pngjs';
@@ -7,12 +6,13 @@ import { TensorBoardCallback } from '../../src/reporting/callbacks/tensorboard.j
 import { resolveTrainConfig } from '../../src/training/config.js';
 import { runTraining } from '../../src/workflows/train-run.js';
 import { readEvents, summaryValues } from '../reporting/tfevents-reader.js';
+import { tempDir } from '../temp.js';
 
 // A real 3-epoch run with the TensorBoard callback, and the evaluation, sample panels and report that
 // the end of the run produces. LVSEG_REPORT_OUT keeps the run directory (for the docs screenshots).
 describe('TensorBoard files and report of a real 3-epoch run', () => {
   it('decode with an independent reader and give a complete report', async () => {
-    const out = process.env.LVSEG_REPORT_OUT ?? join(mkdtempSync(join(tmpdir(), 'lvseg-long-report-')), 'run');
+    const out = process.env.LVSEG_REPORT_OUT ?? join(tempDir('lvseg-long-report-'), 'run');
     const config = resolveTrainConfig({
       model: 'unet-small',
       train: 'synthetic:8:1:32',

@@ -1,6 +1,6 @@
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { tempDir } from '../temp.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { readRunFile } from '../../src/runs/run-dir.js';
@@ -40,7 +40,7 @@ describe.skipIf(!hasData || backend !== 'onednn')('the sunnybrook-lv-myo preset 
     `reaches blood-pool Dice >= ${THRESHOLDS.lv}, myocardium >= ${THRESHOLDS.myocardium}, epicardium >= ` +
       `${THRESHOLDS.epicardium} without ${MISPLACED}`,
     async () => {
-      const out = join(mkdtempSync(join(tmpdir(), 'lvseg-long-lv-myo-')), 'run');
+      const out = join(tempDir('lvseg-long-lv-myo-'), 'run');
       const r = await runCli([
         'train',
         '--preset',

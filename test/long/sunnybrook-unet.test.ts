@@ -1,6 +1,6 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tempDir } from '../temp.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { readRunFile } from '../../src/runs/run-dir.js';
@@ -27,7 +27,7 @@ beforeAll(() => ensureBuilt());
 
 describe.skipIf(!hasData || backend !== 'onednn')('the sunnybrook-unet preset on unseen patients', () => {
   it(`reaches mean per-image Dice >= ${THRESHOLD.toFixed(2)} on the 266 validation slices`, async () => {
-    const out = join(mkdtempSync(join(tmpdir(), 'lvseg-long-sunnybrook-unet-')), 'run');
+    const out = join(tempDir('lvseg-long-sunnybrook-unet-'), 'run');
     const started = Date.now();
     const r = await runCli([
       'train',

@@ -1,6 +1,6 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tempDir } from '../temp.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { selectBackend } from '../../src/backends/select.js';
@@ -30,7 +30,7 @@ function history(run: string): { epoch: number; loss: number; val_loss: number; 
 
 describe.skipIf(!hasData)('the lab on the shared Sunnybrook TFRecords', () => {
   it('lab-task1: the loss sits at 0.6931 and lvseg warns about softmax fed to a from-logits loss', async () => {
-    const out = join(mkdtempSync(join(tmpdir(), 'lvseg-long-task1-')), 'run');
+    const out = join(tempDir('lvseg-long-task1-'), 'run');
     const r = await runCli([
       'train',
       '--preset',
@@ -59,7 +59,7 @@ describe.skipIf(!hasData)('the lab on the shared Sunnybrook TFRecords', () => {
   it.skipIf(backend !== 'onednn')(
     'lab-task3 --scale 1/255 from scratch reaches validation Dice >= 0.80 (the lab: 0.83 after 30 epochs)',
     async () => {
-      const out = join(mkdtempSync(join(tmpdir(), 'lvseg-long-task3-')), 'run');
+      const out = join(tempDir('lvseg-long-task3-'), 'run');
       const r = await runCli([
         'train',
         '--preset',
