@@ -40,6 +40,14 @@ export interface OptionDeclaration<S extends z.ZodType = z.ZodType> {
 const declare = <S extends z.ZodType>(d: OptionDeclaration<S>): OptionDeclaration<S> => d;
 const positiveInt = z.number().int().positive();
 const optionalPath = z.string().min(1).nullable();
+/** A flag's `a, b,c` as ['a', 'b', 'c'] (empty items dropped); a value already parsed passes as it is. */
+const commaList = (v: unknown): unknown =>
+  typeof v === 'string'
+    ? v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : v;
 
 /** Every training option, in the order `lvseg train --help` lists them. */
 export const TRAIN_OPTIONS = {
@@ -104,16 +112,7 @@ export const TRAIN_OPTIONS = {
     help: 'how to split off validation data without --val',
   }),
   valPatients: declare({
-    schema: z.preprocess(
-      (v) =>
-        typeof v === 'string'
-          ? v
-              .split(',')
-              .map((s) => s.trim())
-              .filter(Boolean)
-          : v,
-      z.array(z.string().min(1)).min(1).nullable(),
-    ),
+    schema: z.preprocess(commaList, z.array(z.string().min(1)).min(1).nullable()),
     default: null,
     flag: 'list',
     value: 'LIST',
@@ -188,16 +187,7 @@ export const TRAIN_OPTIONS = {
     help: 'loss on the logits',
   }),
   metrics: declare({
-    schema: z.preprocess(
-      (v) =>
-        typeof v === 'string'
-          ? v
-              .split(',')
-              .map((s) => s.trim())
-              .filter(Boolean)
-          : v,
-      z.array(z.enum(METRIC_NAMES)),
-    ),
+    schema: z.preprocess(commaList, z.array(z.enum(METRIC_NAMES))),
     default: ['dice', 'accuracy'],
     flag: 'list',
     value: 'LIST',
@@ -360,16 +350,7 @@ export const TRAIN_OPTIONS = {
     help: "largest component + holes filled in the model's inference pipeline (needs preprocessing)",
   }),
   classes: declare({
-    schema: z.preprocess(
-      (v) =>
-        typeof v === 'string'
-          ? v
-              .split(',')
-              .map((s) => s.trim())
-              .filter(Boolean)
-          : v,
-      z.array(z.string().min(1)).min(2).nullable(),
-    ),
+    schema: z.preprocess(commaList, z.array(z.string().min(1)).min(2).nullable()),
     default: null,
     flag: 'list',
     value: 'LIST',
