@@ -14,14 +14,13 @@ import { selectBackend } from '../src/backends/select.js';
 import { applyScaling } from '../src/data/scaling.js';
 import { decodeDicom, type DicomSlice } from '../src/data/dicom-decode.js';
 import type { Sample } from '../src/data/sample.js';
-import { postprocessMask } from '../src/inference/postprocess.js';
-import { formatContourText, measureMask } from '../src/inference/predict-core.js';
-import { foregroundProbabilities } from '../src/inference/segment.js';
+import { regionMask } from '../src/imaging/mask-metrics.js';
+import { formatContourText, measureClasses, measureMask } from '../src/inference/predict-core.js';
+import { segmentSamples, ttaInputs } from '../src/inference/segment.js';
 import { findModelFile, loadInferenceModel, readModelMetadata } from '../src/models/io.js';
 import { predictScores } from '../src/models/predict.js';
 import { PACKAGE_ROOT } from '../src/paths.js';
-import { preprocessSample, restoreProbabilities } from '../src/transforms/preprocess.js';
-import { flipValues } from '../src/transforms/spatial.js';
+import { preprocessSample } from '../src/transforms/preprocess.js';
 import type { Benchmark } from './main.js';
 
 const BATCH = 4;
@@ -60,41 +59,30 @@ async function segmentBatch(
       ...(s.spacing ? { spacing: s.spacing } : {}),
     })),
   );
-  const prepared = await timed(totals, 'preprocess', () =>
-    samples.map((s) => preprocessSample(s, settings.preprocessing)),
-  );
-  const { height, width } = prepared[0]!.input;
-  const inputs = prepared.map((p) => p.input.image);
-  // the forward pass alone, on the flipped inputs foregroundProbabilities makes; then the whole of it again
-  const flipped = inputs.flatMap((image) =>
-    [
-      [false, false],
-      [true, false],
-      [false, true],
-      [true, true],
-    ].map(([h, v]) => flipValues(image, height, width, h!, v!)),
-  );
+  // The forward pass alone, on the inputs and flips segmentSamples makes; then segmentSamples itself.
   const forward: Record<string, number> = {};
+  const prepared = samples.map((s) => preprocessSample(s, settings.preprocessing));
+  const { height, width } = prepared[0]!.input;
+  const flipped = ttaInputs(
+    prepared.map((p) => p.input.image),
+    height,
+    width,
+    settings.inference.tta,
+  );
   await timed(forward, 'ms', () => predictScores(model, flipped, height, width));
   totals.forward = (totals.forward ?? 0) + forward.ms!;
-  const probs = await timed(totals, 'tta', () =>
-    foregroundProbabilities(model, inputs, height, width, settings.inference.tta),
+  const segmented = await timed(totals, 'pipeline', () => segmentSamples(model, samples, settings));
+  totals.pipeline! -= forward.ms!;
+  const classes = settings.classes ?? ['background', 'lv'];
+  await timed(totals, 'measure', () =>
+    segmented.map(({ mask }, i) => {
+      const { rows, columns, spacing } = decoded[i]!;
+      const lv = classes.length > 2 ? regionMask(mask, [Math.max(1, classes.indexOf('lv'))]) : mask;
+      const m = measureMask(lv, rows, columns, spacing);
+      const regions = classes.length > 2 ? measureClasses(mask, rows, columns, classes, spacing) : {};
+      return [formatContourText(m.contour), ...Object.values(regions).map((c) => formatContourText(c.contour))];
+    }),
   );
-  totals.tta! -= forward.ms!; // its forward pass, timed above
-  for (const [i, p] of prepared.entries()) {
-    const raw = await timed(totals, 'restore', () => {
-      const foreground = restoreProbabilities(probs[i]!, p.geometry);
-      const mask = new Uint8Array(foreground.length);
-      for (let k = 0; k < mask.length; k++) mask[k] = foreground[k]! > 0.5 ? 1 : 0;
-      return mask;
-    });
-    const { height: h, width: w } = p.geometry;
-    const mask = await timed(totals, 'postprocess', () => postprocessMask(raw, h, w, settings.inference.postprocess));
-    await timed(totals, 'measure', () => {
-      const m = measureMask(mask, h, w, samples[i]!.spacing);
-      return formatContourText(m.contour);
-    });
-  }
 }
 
 export const benchmark: Benchmark = {

@@ -11,12 +11,15 @@
  * Neither multiplies the zeros that a dilated-gradient formulation would. Where wasm's own
  * data-movement kernels are slow (Reverse, DepthToSpace, MatMul with transposeA) the layouts avoid them.
  * Registration also replaces wasm's Slice and SplitV (slow: wasm-slice.ts) and MaxPoolGrad (wrong for
- * non-positive maxima: wasm-pool.ts), and fixes `same` padding of its convolutions (wasm-same-padding.ts).
+ * non-positive maxima: wasm-pool.ts) and Concat (a JavaScript copy per row: wasm-concat.ts), fixes `same`
+ * padding of its convolutions (wasm-same-padding.ts) and runs their 3x3 stride-1 cases by Winograd's
+ * F(2x2, 3x3) (wasm-winograd.ts); the last two are lvseg's wasm SIMD module (wasm-simd.ts).
  * docs/wasm.md has the measurements.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {
   backend_util,
+  Concat,
   Conv2D,
   Conv2DBackpropFilter,
   Conv2DBackpropInput,
@@ -37,10 +40,12 @@ import {
   type Tensor4D,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
+import { makeWasmConcat } from './wasm-concat.js';
 import { planBackpropFilterAxis, planBackpropInputAxis } from './wasm-conv-plan.js';
 import { makeWasmMaxPoolGrad } from './wasm-pool.js';
 import { withExplicitSamePadding } from './wasm-same-padding.js';
 import { makeWasmSlice, makeWasmSplitV } from './wasm-slice.js';
+import { withWinograd } from './wasm-winograd.js';
 
 const BACKEND = 'wasm';
 /** Up to this many kernel taps, the filter gradient's im2col is built tap by tap (see below). */
@@ -58,8 +63,9 @@ const KERNEL_FACTORIES: ReadonlyArray<[string, (wasmOwn: KernelFunc | undefined)
   [Slice, makeWasmSlice],
   [SplitV, makeWasmSplitV],
   [MaxPoolGrad, makeWasmMaxPoolGrad],
-  [Conv2D, (own) => withExplicitSamePadding(own, false)],
-  [FusedConv2D, (own) => withExplicitSamePadding(own, false)],
+  [Concat, makeWasmConcat],
+  [Conv2D, (own) => withWinograd(withExplicitSamePadding(own, false))],
+  [FusedConv2D, (own) => withWinograd(withExplicitSamePadding(own, false))],
   [DepthwiseConv2dNative, (own) => withExplicitSamePadding(own, true)],
   [FusedDepthwiseConv2D, (own) => withExplicitSamePadding(own, true)],
 ];

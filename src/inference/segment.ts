@@ -42,6 +42,20 @@ const FLIPS: readonly [boolean, boolean][] = [
   [true, true],
 ];
 
+function ttaFlips(tta: InferenceSettings['tta']): readonly [boolean, boolean][] {
+  return tta === 'flips' ? FLIPS : FLIPS.slice(0, 1);
+}
+
+/** The inputs of one TTA pass: each image, then its flips when `tta` is `flips`, in that order. */
+export function ttaInputs(
+  images: readonly Float32Array[],
+  height: number,
+  width: number,
+  tta: InferenceSettings['tta'],
+): Float32Array[] {
+  return images.flatMap((image) => ttaFlips(tta).map(([h, v]) => flipValues(image, height, width, h, v)));
+}
+
 /**
  * Foreground probabilities of same-sized model inputs, averaged over the flips when `tta` is `flips`.
  * One forward pass for all images and their flips.
@@ -53,9 +67,9 @@ export async function foregroundProbabilities(
   width: number,
   tta: InferenceSettings['tta'],
 ): Promise<Float32Array[]> {
-  const flips = tta === 'flips' ? FLIPS : FLIPS.slice(0, 1);
+  const flips = ttaFlips(tta);
   const pixels = height * width;
-  const inputs = images.flatMap((image) => flips.map(([h, v]) => flipValues(image, height, width, h, v)));
+  const inputs = ttaInputs(images, height, width, tta);
   const { scores, classes } = await predictScores(model, inputs, height, width);
   if (classes !== 2)
     throw new ModelSpecError(`model output has ${classes} classes; the inference pipeline takes 2 (background, LV)`);
@@ -91,9 +105,9 @@ export async function classProbabilities(
   width: number,
   tta: InferenceSettings['tta'],
 ): Promise<{ probabilities: Float32Array[]; classes: number }> {
-  const flips = tta === 'flips' ? FLIPS : FLIPS.slice(0, 1);
+  const flips = ttaFlips(tta);
   const pixels = height * width;
-  const inputs = images.flatMap((image) => flips.map(([h, v]) => flipValues(image, height, width, h, v)));
+  const inputs = ttaInputs(images, height, width, tta);
   const { scores, classes } = await predictScores(model, inputs, height, width);
   if (detectOutputKind(model) !== 'probabilities') {
     for (let p = 0; p < scores.length; p += classes) {
@@ -135,13 +149,7 @@ export async function segmentSamples(
   if (typeof outputs === 'number' && outputs > 2) return segmentClasses(model, samples, settings);
   const prepared = samples.map((s) => preprocessSample(s, settings.preprocessing));
   const out: Segmentation[] = new Array(samples.length);
-  // group by input size: a crop gives one size for all, a model without a crop takes each size as it comes
-  const groups = new Map<string, number[]>();
-  prepared.forEach(({ input }, i) => {
-    const key = `${input.height}x${input.width}`;
-    groups.set(key, [...(groups.get(key) ?? []), i]);
-  });
-  for (const indices of groups.values()) {
+  for (const indices of bySize(prepared)) {
     const { height, width } = prepared[indices[0]!]!.input;
     const probs = await foregroundProbabilities(
       model,
@@ -165,44 +173,58 @@ export async function segmentSamples(
   return out;
 }
 
-/** segmentSamples for a model of K > 2 classes. */
+/** segmentSamples for a model of K > 2 classes: one pass per input size, as for two. */
 async function segmentClasses(
   model: tfl.LayersModel,
   samples: readonly Sample[],
   settings: SegmentSettings,
 ): Promise<Segmentation[]> {
-  const out: Segmentation[] = [];
-  for (const sample of samples) {
-    const { input, geometry } = preprocessSample(sample, settings.preprocessing);
+  const prepared = samples.map((s) => preprocessSample(s, settings.preprocessing));
+  const out: Segmentation[] = new Array(samples.length);
+  for (const indices of bySize(prepared)) {
+    const { height, width } = prepared[indices[0]!]!.input;
     const { probabilities, classes } = await classProbabilities(
       model,
-      [input.image],
-      input.height,
-      input.width,
+      indices.map((i) => prepared[i]!.input.image),
+      height,
+      width,
       settings.inference.tta,
     );
-    const inputPixels = input.height * input.width;
-    const pixels = geometry.height * geometry.width;
-    const restored = new Float32Array(pixels * classes);
-    const channel = new Float32Array(inputPixels);
-    for (let c = 0; c < classes; c++) {
-      for (let k = 0; k < inputPixels; k++) channel[k] = probabilities[0]![k * classes + c]!;
-      const back = restoreProbabilities(channel, geometry);
-      // outside the ROI: background
-      if (c === 0) for (let k = 0; k < pixels; k++) restored[k * classes] = back[k]! + outsideRoi(k, geometry);
-      else for (let k = 0; k < pixels; k++) restored[k * classes + c] = back[k]!;
-    }
-    const raw = argmaxLabels(restored, pixels, classes);
-    const foreground = new Float32Array(pixels);
-    for (let k = 0; k < pixels; k++) foreground[k] = 1 - restored[k * classes]!;
-    out.push({
-      mask: postprocessLabels(raw, geometry.height, geometry.width, classes, settings.inference.postprocess),
-      foreground,
-      probabilities: restored,
-      resized: geometry.resampledHeight !== geometry.height || geometry.resampledWidth !== geometry.width,
+    indices.forEach((i, n) => {
+      const { geometry } = prepared[i]!;
+      const inputPixels = height * width;
+      const pixels = geometry.height * geometry.width;
+      const restored = new Float32Array(pixels * classes);
+      const channel = new Float32Array(inputPixels);
+      for (let c = 0; c < classes; c++) {
+        for (let k = 0; k < inputPixels; k++) channel[k] = probabilities[n]![k * classes + c]!;
+        const back = restoreProbabilities(channel, geometry);
+        // outside the ROI: background
+        if (c === 0) for (let k = 0; k < pixels; k++) restored[k * classes] = back[k]! + outsideRoi(k, geometry);
+        else for (let k = 0; k < pixels; k++) restored[k * classes + c] = back[k]!;
+      }
+      const raw = argmaxLabels(restored, pixels, classes);
+      const foreground = new Float32Array(pixels);
+      for (let k = 0; k < pixels; k++) foreground[k] = 1 - restored[k * classes]!;
+      out[i] = {
+        mask: postprocessLabels(raw, geometry.height, geometry.width, classes, settings.inference.postprocess),
+        foreground,
+        probabilities: restored,
+        resized: geometry.resampledHeight !== geometry.height || geometry.resampledWidth !== geometry.width,
+      };
     });
   }
   return out;
+}
+
+/** Indices of the prepared samples grouped by input size: a crop gives one size, no crop each its own. */
+function bySize(prepared: readonly { input: { height: number; width: number } }[]): number[][] {
+  const groups = new Map<string, number[]>();
+  prepared.forEach(({ input }, i) => {
+    const key = `${input.height}x${input.width}`;
+    groups.set(key, [...(groups.get(key) ?? []), i]);
+  });
+  return [...groups.values()];
 }
 
 /** 0 where pixel k of the original image lies in the model's window, else a weight that makes it background. */
