@@ -46,29 +46,36 @@ typedef v128_t vec;
     o1 = wasm_f32x4_sub(wasm_f32x4_sub(b, c), d);     \
   } while (0)
 
-/** U[16][C][K] = G g Gt for every (c, k) of w[3][3][C][K]. */
+/*
+ * U = G g Gt for every (c, k) of w[3][3][C][K], packed for the products: position p's block of 8 output
+ * channels kb is C rows of 8 floats, u[((p * K/8 + kb) * C + c) * 8 + j] for k = kb * 8 + j, so the
+ * product reads it front to back.
+ */
 EXPORT(wino_filter)
 void wino_filter(const float *w, float *u, int C, int K) {
   const vec half = wasm_f32x4_splat(0.5f);
   const int ck = C * K;
-  for (int i = 0; i < ck; i += 4) {
-    vec g[3][3], t[4][3];
-    for (int r = 0; r < 3; r++)
-      for (int s = 0; s < 3; s++) g[r][s] = wasm_v128_load(w + (r * 3 + s) * ck + i);
-    for (int s = 0; s < 3; s++) FILTER_1D(g[0][s], g[1][s], g[2][s], t[0][s], t[1][s], t[2][s], t[3][s]);
-    for (int a = 0; a < 4; a++) {
-      vec o0, o1, o2, o3;
-      FILTER_1D(t[a][0], t[a][1], t[a][2], o0, o1, o2, o3);
-      wasm_v128_store(u + (a * 4 + 0) * ck + i, o0);
-      wasm_v128_store(u + (a * 4 + 1) * ck + i, o1);
-      wasm_v128_store(u + (a * 4 + 2) * ck + i, o2);
-      wasm_v128_store(u + (a * 4 + 3) * ck + i, o3);
+  for (int c = 0; c < C; c++)
+    for (int k = 0; k < K; k += 4) {
+      const int i = c * K + k;
+      vec g[3][3], t[4][3];
+      for (int r = 0; r < 3; r++)
+        for (int s = 0; s < 3; s++) g[r][s] = wasm_v128_load(w + (r * 3 + s) * ck + i);
+      for (int s = 0; s < 3; s++) FILTER_1D(g[0][s], g[1][s], g[2][s], t[0][s], t[1][s], t[2][s], t[3][s]);
+      float *to = u + ((k >> 3) * C + c) * 8 + (k & 7);
+      for (int a = 0; a < 4; a++) {
+        vec o0, o1, o2, o3;
+        FILTER_1D(t[a][0], t[a][1], t[a][2], o0, o1, o2, o3);
+        wasm_v128_store(to + (a * 4 + 0) * ck, o0);
+        wasm_v128_store(to + (a * 4 + 1) * ck, o1);
+        wasm_v128_store(to + (a * 4 + 2) * ck, o2);
+        wasm_v128_store(to + (a * 4 + 3) * ck, o3);
+      }
     }
-  }
 }
 
-/* V[16][T][C] for tile t of the block: the 4x4 input tile at (y0, x0), zeros outside the image. */
-static void input_tile(const float *x, float *v, int t, int T, int H, int W, int C, int y0, int x0) {
+/* V[16][T][C] (positions vs floats apart) for tile t: the 4x4 input tile at (y0, x0), zeros outside. */
+static void input_tile(const float *x, float *v, int t, int vs, int H, int W, int C, int y0, int x0) {
   const int inside = y0 >= 0 && x0 >= 0 && y0 + 4 <= H && x0 + 4 <= W;
   const vec zero = wasm_f32x4_splat(0.0f);
   for (int c = 0; c < C; c += 4) {
@@ -84,23 +91,24 @@ static void input_tile(const float *x, float *v, int t, int T, int H, int W, int
       vec o0, o1, o2, o3;
       INPUT_1D(e[i][0], e[i][1], e[i][2], e[i][3], o0, o1, o2, o3);
       float *base = v + (size_t)t * C + c;
-      wasm_v128_store(base + (i * 4 + 0) * T * C, o0);
-      wasm_v128_store(base + (i * 4 + 1) * T * C, o1);
-      wasm_v128_store(base + (i * 4 + 2) * T * C, o2);
-      wasm_v128_store(base + (i * 4 + 3) * T * C, o3);
+      wasm_v128_store(base + (i * 4 + 0) * vs, o0);
+      wasm_v128_store(base + (i * 4 + 1) * vs, o1);
+      wasm_v128_store(base + (i * 4 + 2) * vs, o2);
+      wasm_v128_store(base + (i * 4 + 3) * vs, o3);
     }
   }
 }
 
-/* M[T][K] = V[T][C] U[C][K] for one of the 16 positions; T a multiple of 4, K of 8. */
+/* M[T][K] = V[T][C] U[C][K] for one of the 16 positions (U packed as wino_filter packs it); T a multiple of
+ * 4, K of 8. A 4x8 block of M in eight registers; each step broadcasts one value of four rows of V. */
 static void gemm(const float *v, const float *u, float *m, int T, int C, int K) {
   for (int t = 0; t < T; t += 4) {
     const float *a0 = v + t * C, *a1 = a0 + C, *a2 = a1 + C, *a3 = a2 + C;
     for (int k = 0; k < K; k += 8) {
       vec c00 = wasm_f32x4_splat(0.0f), c01 = c00, c10 = c00, c11 = c00;
       vec c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-      const float *b = u + k;
-      for (int c = 0; c < C; c++, b += K) {
+      const float *b = u + k * C;
+      for (int c = 0; c < C; c++, b += 8) {
         const vec b0 = wasm_v128_load(b), b1 = wasm_v128_load(b + 4);
         const vec x0 = wasm_v128_load32_splat(a0 + c), x1 = wasm_v128_load32_splat(a1 + c);
         const vec x2 = wasm_v128_load32_splat(a2 + c), x3 = wasm_v128_load32_splat(a3 + c);
@@ -126,15 +134,15 @@ static void gemm(const float *v, const float *u, float *m, int T, int C, int K) 
   }
 }
 
-/* y's 2x2 tile at (y0, x0) (rows/columns past OH/OW dropped) = At M A + bias, relu'd when asked. */
-static void output_tile(const float *m, const float *bias, float *y, int t, int T, int K, int OH, int OW, int y0,
+/* y's 2x2 tile at (y0, x0) from M (positions ms floats apart) (rows/columns past OH/OW dropped) = At M A + bias, relu'd when asked. */
+static void output_tile(const float *m, const float *bias, float *y, int t, int ms, int K, int OH, int OW, int y0,
                         int x0, int relu) {
   const vec zero = wasm_f32x4_splat(0.0f);
   const int rows = OH - y0 < 2 ? OH - y0 : 2, cols = OW - x0 < 2 ? OW - x0 : 2;
   for (int k = 0; k < K; k += 4) {
     vec q[4][4], s[2][4];
     for (int i = 0; i < 4; i++)
-      for (int j = 0; j < 4; j++) q[i][j] = wasm_v128_load(m + ((size_t)(i * 4 + j) * T + t) * K + k);
+      for (int j = 0; j < 4; j++) q[i][j] = wasm_v128_load(m + (i * 4 + j) * ms + t * K + k);
     for (int j = 0; j < 4; j++) OUTPUT_1D(q[0][j], q[1][j], q[2][j], q[3][j], s[0][j], s[1][j]);
     const vec b = bias ? wasm_v128_load(bias + k) : zero;
     vec y00, y01, y10, y11;
@@ -160,32 +168,38 @@ static void output_tile(const float *m, const float *bias, float *y, int t, int 
   }
 }
 
+/*
+ * Floats between the 16 positions of V and of M: a block's size plus one cache line, so the 16 streams of
+ * a tile's transform do not all fall in one L1 set (a block is a power of two: 16 KB apart they would).
+ */
+#define POSITION_PAD 16
+
 /**
  * y[N][OH][OW][K] = conv3x3(x[N][H][W][C], the filter given as u = wino_filter(w)) + bias, with the
  * input padded by padT rows on top and padL columns on the left (more past the end as OH, OW need).
- * bias may be 0 (none); relu != 0 applies max(0, ·). Scratch: v holds 16*T*C floats, m 16*T*K, with T
- * (tiles per block, a multiple of 4) chosen by the caller to keep both in cache.
+ * bias may be 0 (none); relu != 0 applies max(0, ·). Scratch: v holds 16 * (T*C + 16) floats, m
+ * 16 * (T*K + 16), with T (tiles per block, a multiple of 4) chosen by the caller to keep both in cache.
  */
 EXPORT(wino_conv)
 void wino_conv(const float *x, const float *u, const float *bias, float *y, int N, int H, int W, int C, int K,
                int padT, int padL, int OH, int OW, int relu, float *v, float *m, int T) {
   const int TH = (OH + 1) / 2, TW = (OW + 1) / 2;
   const int tiles = N * TH * TW;
+  const int vs = T * C + POSITION_PAD, ms = T * K + POSITION_PAD;
   for (int first = 0; first < tiles; first += T) {
     const int count = tiles - first < T ? tiles - first : T;
     const int padded = (count + 3) & ~3;
     for (int t = 0; t < count; t++) {
       const int id = first + t, n = id / (TH * TW), r = id % (TH * TW);
-      input_tile(x + (size_t)n * H * W * C, v, t, T, H, W, C, 2 * (r / TW) - padT, 2 * (r % TW) - padL);
+      input_tile(x + (size_t)n * H * W * C, v, t, vs, H, W, C, 2 * (r / TW) - padT, 2 * (r % TW) - padL);
     }
     for (int t = count; t < padded; t++)
       for (int p = 0; p < 16; p++)
-        for (int c = 0; c < C; c += 4) wasm_v128_store(v + ((size_t)p * T + t) * C + c, wasm_f32x4_splat(0.0f));
-    for (int p = 0; p < 16; p++)
-      gemm(v + (size_t)p * T * C, u + (size_t)p * C * K, m + (size_t)p * T * K, padded, C, K);
+        for (int c = 0; c < C; c += 4) wasm_v128_store(v + p * vs + t * C + c, wasm_f32x4_splat(0.0f));
+    for (int p = 0; p < 16; p++) gemm(v + p * vs, u + (size_t)p * C * K, m + p * ms, padded, C, K);
     for (int t = 0; t < count; t++) {
       const int id = first + t, n = id / (TH * TW), r = id % (TH * TW);
-      output_tile(m, bias, y + (size_t)n * OH * OW * K, t, T, K, OH, OW, 2 * (r / TW), 2 * (r % TW), relu);
+      output_tile(m, bias, y + (size_t)n * OH * OW * K, t, ms, K, OH, OW, 2 * (r / TW), 2 * (r % TW), relu);
     }
   }
 }

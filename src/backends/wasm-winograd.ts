@@ -18,6 +18,8 @@ import { heapOffset, type WasmHeap, wasmSimdKernels } from './wasm-simd.js';
 
 /** Floats of one transformed position's block of tiles: keeps a block's 16 positions in the L2 cache. */
 const BLOCK_FLOATS = 4096;
+/** Floats kernels.c leaves between the positions of a block (its POSITION_PAD). */
+const POSITION_PAD = 16;
 
 /** Whether the Winograd kernel computes this convolution (before looking at the backend). */
 export function winogradApplies(
@@ -74,12 +76,14 @@ export function withWinograd(fallback: KernelFunc): KernelFunc {
     const out = backend.makeOutput([batch, info.outHeight, info.outWidth, outChannels], 'float32');
     if (out.shape.some((d) => d === 0)) return out;
     const tiles = Math.max(4, Math.floor(BLOCK_FLOATS / Math.max(inChannels, outChannels)) & ~3);
-    const floats = 16 * (inChannels * outChannels + tiles * (inChannels + outChannels));
-    const scratch = heap._malloc(floats * 4);
+    // u: the transformed filter; v, m: a block's 16 positions, each padded by a cache line (kernels.c).
+    const vFloats = 16 * (tiles * inChannels + POSITION_PAD);
+    const mFloats = 16 * (tiles * outChannels + POSITION_PAD);
+    const scratch = heap._malloc((16 * inChannels * outChannels + vFloats + mFloats) * 4);
     try {
       const u = scratch;
       const v = u + 16 * inChannels * outChannels * 4;
-      const m = v + 16 * tiles * inChannels * 4;
+      const m = v + vFloats * 4;
       const at = (t: TensorInfo) => heapOffset(backend, t);
       winograd.wino_filter(at(filter), u, inChannels, outChannels);
       winograd.wino_conv(
