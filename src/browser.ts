@@ -156,4 +156,5 @@ export { getLoss, LOSS_NAMES, type LossName } from './losses/losses.js';
 export { METRIC_NAMES, type MetricName } from './training/metrics.js';
 export { withSeededRandom } from './training/seed.js';
 export { registerWasmTrainingKernels } from './backends/wasm-kernels.js';
+export { prepareWasmSimdKernels } from './backends/wasm-simd.js';
 export type { TrainingCallback, TrainingContext, EpochLogs } from './training/callbacks/types.js';

@@ -11,7 +11,7 @@
  * The module imports tfjs-backend-wasm's memory and works on its tensors in place: every pointer is an
  * offset in that heap, and the scratch is malloc'd there by the caller. It has no data segment and uses
  * no shadow stack (scripts/build-wasm.mjs checks both), so instantiating it writes nothing to the heap.
- * Layouts: x NHWC, w HWIO (tfjs's), y NHWC; C a multiple of 4, K a multiple of 8.
+ * Layouts: x NHWC, w HWIO (tfjs's), y NHWC; C and K multiples of 4.
  */
 #include <stddef.h>
 #include <wasm_simd128.h>
@@ -46,15 +46,18 @@ typedef v128_t vec;
     o1 = wasm_f32x4_sub(wasm_f32x4_sub(b, c), d);     \
   } while (0)
 
+/* K rounded up to a multiple of 8: the packed filter's blocks of output channels. */
+#define K8(K) (((K) + 7) & ~7)
+
 /*
  * U = G g Gt for every (c, k) of w[3][3][C][K], packed for the products: position p's block of 8 output
- * channels kb is C rows of 8 floats, u[((p * K/8 + kb) * C + c) * 8 + j] for k = kb * 8 + j, so the
- * product reads it front to back.
+ * channels kb is C rows of 8 floats, u[p * C * K8 + (kb * C + c) * 8 + j] for k = kb * 8 + j, so the
+ * product reads it front to back (for K = 4 mod 8 the last block's rows hold 4 and 4 unused).
  */
 EXPORT(wino_filter)
 void wino_filter(const float *w, float *u, int C, int K) {
   const vec half = wasm_f32x4_splat(0.5f);
-  const int ck = C * K;
+  const int ck = C * K, pk = C * K8(K);
   for (int c = 0; c < C; c++)
     for (int k = 0; k < K; k += 4) {
       const int i = c * K + k;
@@ -66,10 +69,10 @@ void wino_filter(const float *w, float *u, int C, int K) {
       for (int a = 0; a < 4; a++) {
         vec o0, o1, o2, o3;
         FILTER_1D(t[a][0], t[a][1], t[a][2], o0, o1, o2, o3);
-        wasm_v128_store(to + (a * 4 + 0) * ck, o0);
-        wasm_v128_store(to + (a * 4 + 1) * ck, o1);
-        wasm_v128_store(to + (a * 4 + 2) * ck, o2);
-        wasm_v128_store(to + (a * 4 + 3) * ck, o3);
+        wasm_v128_store(to + (a * 4 + 0) * pk, o0);
+        wasm_v128_store(to + (a * 4 + 1) * pk, o1);
+        wasm_v128_store(to + (a * 4 + 2) * pk, o2);
+        wasm_v128_store(to + (a * 4 + 3) * pk, o3);
       }
     }
 }
@@ -100,11 +103,13 @@ static void input_tile(const float *x, float *v, int t, int vs, int H, int W, in
 }
 
 /* M[T][K] = V[T][C] U[C][K] for one of the 16 positions (U packed as wino_filter packs it); T a multiple of
- * 4, K of 8. A 4x8 block of M in eight registers; each step broadcasts one value of four rows of V. */
+ * 4, K of 4. A 4x8 block of M in eight registers (4x4 for the last 4 of K = 4 mod 8); each step broadcasts
+ * one value of four rows of V. */
 static void gemm(const float *v, const float *u, float *m, int T, int C, int K) {
   for (int t = 0; t < T; t += 4) {
     const float *a0 = v + t * C, *a1 = a0 + C, *a2 = a1 + C, *a3 = a2 + C;
-    for (int k = 0; k < K; k += 8) {
+    int k = 0;
+    for (; k + 8 <= K; k += 8) {
       vec c00 = wasm_f32x4_splat(0.0f), c01 = c00, c10 = c00, c11 = c00;
       vec c20 = c00, c21 = c00, c30 = c00, c31 = c00;
       const float *b = u + k * C;
@@ -131,10 +136,27 @@ static void gemm(const float *v, const float *u, float *m, int T, int C, int K) 
       wasm_v128_store(o + 3 * K, c30);
       wasm_v128_store(o + 3 * K + 4, c31);
     }
+    if (k < K) {
+      vec c0 = wasm_f32x4_splat(0.0f), c1 = c0, c2 = c0, c3 = c0;
+      const float *b = u + k * C;
+      for (int c = 0; c < C; c++, b += 8) {
+        const vec b0 = wasm_v128_load(b);
+        c0 = wasm_f32x4_add(c0, wasm_f32x4_mul(wasm_v128_load32_splat(a0 + c), b0));
+        c1 = wasm_f32x4_add(c1, wasm_f32x4_mul(wasm_v128_load32_splat(a1 + c), b0));
+        c2 = wasm_f32x4_add(c2, wasm_f32x4_mul(wasm_v128_load32_splat(a2 + c), b0));
+        c3 = wasm_f32x4_add(c3, wasm_f32x4_mul(wasm_v128_load32_splat(a3 + c), b0));
+      }
+      float *o = m + t * K + k;
+      wasm_v128_store(o, c0);
+      wasm_v128_store(o + K, c1);
+      wasm_v128_store(o + 2 * K, c2);
+      wasm_v128_store(o + 3 * K, c3);
+    }
   }
 }
 
-/* y's 2x2 tile at (y0, x0) from M (positions ms floats apart) (rows/columns past OH/OW dropped) = At M A + bias, relu'd when asked. */
+/* y's 2x2 tile at (y0, x0) = At M A + bias (relu'd when asked) from M, its positions ms floats apart; rows and
+ * columns past OH, OW dropped. */
 static void output_tile(const float *m, const float *bias, float *y, int t, int ms, int K, int OH, int OW, int y0,
                         int x0, int relu) {
   const vec zero = wasm_f32x4_splat(0.0f);
@@ -175,9 +197,9 @@ static void output_tile(const float *m, const float *bias, float *y, int t, int 
 #define POSITION_PAD 16
 
 /**
- * y[N][OH][OW][K] = conv3x3(x[N][H][W][C], the filter given as u = wino_filter(w)) + bias, with the
- * input padded by padT rows on top and padL columns on the left (more past the end as OH, OW need).
- * bias may be 0 (none); relu != 0 applies max(0, ·). Scratch: v holds 16 * (T*C + 16) floats, m
+ * y[N][OH][OW][K] = conv3x3(x[N][H][W][C], the filter given as u = wino_filter(w), 16 * C * K8(K) floats)
+ * + bias, with the input padded by padT rows on top and padL columns on the left (more past the end as OH,
+ * OW need). bias may be 0 (none); relu != 0 applies max(0, ·). Scratch: v holds 16 * (T*C + 16) floats, m
  * 16 * (T*K + 16), with T (tiles per block, a multiple of 4) chosen by the caller to keep both in cache.
  */
 EXPORT(wino_conv)
@@ -196,7 +218,7 @@ void wino_conv(const float *x, const float *u, const float *bias, float *y, int 
     for (int t = count; t < padded; t++)
       for (int p = 0; p < 16; p++)
         for (int c = 0; c < C; c += 4) wasm_v128_store(v + p * vs + t * C + c, wasm_f32x4_splat(0.0f));
-    for (int p = 0; p < 16; p++) gemm(v + p * vs, u + (size_t)p * C * K, m + p * ms, padded, C, K);
+    for (int p = 0; p < 16; p++) gemm(v + p * vs, u + (size_t)p * C * K8(K), m + p * ms, padded, C, K);
     for (int t = 0; t < count; t++) {
       const int id = first + t, n = id / (TH * TW), r = id % (TH * TW);
       output_tile(m, bias, y + (size_t)n * OH * OW * K, t, ms, K, OH, OW, 2 * (r / TW), 2 * (r % TW), relu);

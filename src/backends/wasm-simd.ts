@@ -66,6 +66,29 @@ export function wasmSimdKernels(backend: BackendWasm): WasmSimdKernels | null {
   return kernels;
 }
 
+/**
+ * Instantiates the kernels over `backend`'s heap asynchronously, which a browser's main thread needs for a
+ * module of this size (its synchronous compile stops at 4 KB); elsewhere wasmSimdKernels does it on first
+ * use. Whether the kernels run there.
+ */
+export async function prepareWasmSimdKernels(backend: BackendWasm): Promise<boolean> {
+  const memory = (backend.wasm as unknown as WasmHeap).asm?.memory;
+  if (!memory || instances.get(memory) || compiled === null) return Boolean(memory && instances.get(memory));
+  const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+  let kernels: WasmSimdKernels | null = null;
+  if (!shared) {
+    try {
+      compiled ??= await WebAssembly.compile(decodeBase64(WASM_SIMD_BASE64));
+      const instance = await WebAssembly.instantiate(compiled, { env: { memory } });
+      kernels = instance.exports as unknown as WasmSimdKernels;
+    } catch {
+      compiled = null;
+    }
+  }
+  instances.set(memory, kernels);
+  return kernels !== null;
+}
+
 /** The byte offset of a tensor's data in the backend's heap. */
 export function heapOffset(backend: BackendWasm, t: TensorInfo): number {
   return backend.dataIdMap.get(t.dataId)!.memoryOffset;

@@ -2,8 +2,8 @@
  * 3x3 stride-1 convolutions for the wasm backend by Winograd's F(2x2, 3x3): 2.25x fewer products than
  * XNNPACK's direct convolution, which tfjs-backend-wasm 4.22 uses for every shape. The kernel is C
  * (native/wasm/kernels.c) in lvseg's wasm SIMD module (wasm-simd.ts), on tfjs's tensors in place.
- * Where it does not apply (other kernels, strides or dilations, NCHW, channels not multiples of 4 in and
- * 8 out, activations other than relu) or the module cannot run, the convolution goes to `fallback`.
+ * Where it does not apply (other kernels, strides or dilations, NCHW, channels not multiples of 4,
+ * activations other than relu) or the module cannot run, the convolution goes to `fallback`.
  * docs/wasm.md has the measurements.
  */
 import {
@@ -36,7 +36,7 @@ export function winogradApplies(
     kh === 3 &&
     kw === 3 &&
     inChannels % 4 === 0 &&
-    outChannels % 8 === 0 &&
+    outChannels % 4 === 0 &&
     ones(attrs.strides) &&
     ones(attrs.dilations) &&
     attrs.dataFormat !== 'NCHW' &&
@@ -76,13 +76,15 @@ export function withWinograd(fallback: KernelFunc): KernelFunc {
     const out = backend.makeOutput([batch, info.outHeight, info.outWidth, outChannels], 'float32');
     if (out.shape.some((d) => d === 0)) return out;
     const tiles = Math.max(4, Math.floor(BLOCK_FLOATS / Math.max(inChannels, outChannels)) & ~3);
-    // u: the transformed filter; v, m: a block's 16 positions, each padded by a cache line (kernels.c).
+    // u: the transformed filter, packed in blocks of 8 output channels; v, m: a block's 16 positions, each
+    // padded by a cache line (kernels.c).
     const vFloats = 16 * (tiles * inChannels + POSITION_PAD);
     const mFloats = 16 * (tiles * outChannels + POSITION_PAD);
-    const scratch = heap._malloc((16 * inChannels * outChannels + vFloats + mFloats) * 4);
+    const uFloats = 16 * inChannels * (Math.ceil(outChannels / 8) * 8);
+    const scratch = heap._malloc((uFloats + vFloats + mFloats) * 4);
     try {
       const u = scratch;
-      const v = u + 16 * inChannels * outChannels * 4;
+      const v = u + uFloats * 4;
       const m = v + vFloats * 4;
       const at = (t: TensorInfo) => heapOffset(backend, t);
       winograd.wino_filter(at(filter), u, inChannels, outChannels);

@@ -5,7 +5,8 @@
  * choice remembered in localStorage, `?backend=NAME` forcing one. Works in a window and in a worker.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { type BackendWasm, getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { prepareWasmSimdKernels } from '../browser.js';
 
 export const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 
@@ -123,7 +124,10 @@ export async function chooseBackend(options: ChooseOptions): Promise<BackendChoi
   const threads = (): number | null => (tf.getBackend() === 'wasm' ? getThreadsCount() : null);
   const begin = async (name: string): Promise<boolean> => {
     options.beforeStart?.(name);
-    return start(name);
+    if (!(await start(name))) return false;
+    // lvseg's Winograd and Concat kernels (a main thread can only instantiate them asynchronously)
+    if (name === 'wasm') await prepareWasmSimdKernels(tf.backend() as BackendWasm);
+    return true;
   };
   if (options.forced) {
     if (!(await begin(options.forced)))

@@ -102,6 +102,10 @@ describe('wasm Winograd F(2x2, 3x3) convolution', () => {
     // 4096 / 16 = 256 tiles a block: 2 x 16 x 17 tiles span three blocks, the last one partial.
     ['several blocks', [2, 31, 33, 16], 16, 'same', true, true],
     ['wide channels', [1, 6, 6, 64], 40, 'same', true, false],
+    // K = 4 mod 8: the last 4 output channels take the 4-wide product (the lab FCN's 300-filter layers)
+    ['4 filters', [2, 7, 5, 8], 4, 'same', true, false],
+    ['12 filters', [1, 9, 9, 4], 12, 'valid', false, true],
+    ['the lab FCN conv4 shape', [1, 16, 16, 300], 300, 'same', true, true],
   ];
   for (const [name, xShape, k, pad, bias, relu] of cases) {
     it(`${name}: x ${xShape.join('x')}, ${k} filters`, () => {
@@ -118,7 +122,8 @@ describe('wasm Winograd F(2x2, 3x3) convolution', () => {
     expect(winogradApplies([1, 8, 8, 4], [3, 3, 4, 8], base)).toBe(true);
     expect(winogradApplies([1, 8, 8, 4], [3, 3, 4, 8], { ...base, activation: 'relu' })).toBe(true);
     expect(winogradApplies([1, 8, 8, 1], [3, 3, 1, 8], base)).toBe(false); // 1 channel in
-    expect(winogradApplies([1, 8, 8, 4], [3, 3, 4, 4], base)).toBe(false); // 4 out
+    expect(winogradApplies([1, 8, 8, 4], [3, 3, 4, 4], base)).toBe(true); // 4 out: the 4-wide tail
+    expect(winogradApplies([1, 8, 8, 4], [3, 3, 4, 6], base)).toBe(false); // 6 out
     expect(winogradApplies([1, 8, 8, 4], [5, 5, 4, 8], base)).toBe(false);
     expect(winogradApplies([1, 8, 8, 4], [3, 3, 4, 8], { ...base, strides: 2 })).toBe(false);
     expect(winogradApplies([1, 8, 8, 4], [3, 3, 4, 8], { ...base, dilations: [2, 2] })).toBe(false);
