@@ -265,8 +265,8 @@ export function ignoreOf(
 export function mixedIgnoreWarning(where: string, names: readonly string[]): string {
   return (
     `${where}: ${names.length} slice${names.length === 1 ? '' : 's'} (${names.slice(0, 3).join(', ')}` +
-    `${names.length > 3 ? ', ...' : ''}) hold${names.length === 1 ? 's' : ''} ignore voxels beside background voxels or ` +
-    `every class; lvseg reads ` +
+    `${names.length > 3 ? ', ...' : ''}) hold${names.length === 1 ? 's' : ''} ignore voxels beside background ` +
+    `voxels or every class; lvseg reads ` +
     `ignore voxels as background or a class the slice does not show (nnU-Net leaves them unsupervised)`
   );
 }

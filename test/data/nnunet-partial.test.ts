@@ -92,7 +92,7 @@ async function partialPhantoms(count: number, seed: number, size: number): Promi
 }
 
 describe('partial labels as nnU-Net ignore voxels', () => {
-  it('phantoms with hidden walls: the ignore label on their background, read back as the same supervision', async () => {
+  it('phantoms with hidden walls: ignore on their background, read back as the same supervision', async () => {
     const phantoms = await partialPhantoms(8, 8, 48);
     const dir = join(root, 'phantoms');
     const written = await writeNnunetDataset(dir, phantoms, {
@@ -181,7 +181,7 @@ describe('partial labels as nnU-Net ignore voxels', () => {
     expect(back[2]!.labelledClasses).toBeUndefined();
     expect(source.report?.warnings).toHaveLength(1);
     expect(source.report?.warnings[0]).toMatch(
-      /dataset\.json: 1 slice \(synthetic-p000\/z001\) holds ignore voxels beside background voxels or every class; lvseg reads/,
+      /dataset\.json: 1 slice \(synthetic-p000\/z001\) holds ignore voxels beside background voxels or every class/,
     );
 
     const failure = async (labelsJson: Record<string, unknown>): Promise<string> => {
@@ -257,7 +257,7 @@ function pngSubset(set: string, patients: string[], perPatient: number, dir: str
 const quiet = { progress: { stream: { write: () => true } }, warn: () => {} };
 
 describe.skipIf(!haveShared)('the Sunnybrook sets as a three-class nnU-Net dataset', () => {
-  it('convert --classes background,lv,myocardium: the same samples, partial labels and training as the PNG source', async () => {
+  it('convert --classes: the same samples, partial labels and training as the PNG source', async () => {
     const classes = ['--classes', 'background,lv,myocardium'];
     const png = {
       train: pngSubset('training', ['SC-HF-I-01', 'SC-HF-NI-03'], 4, join(root, 'png-train')),
