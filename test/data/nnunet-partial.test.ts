@@ -16,7 +16,7 @@ import { ignoredSlice, readDatasetJson, writeNnunetDataset } from '../../src/dat
 import type { Sample } from '../../src/data/sample.js';
 import { openSource, readAllSamples, syntheticSource } from '../../src/data/source.js';
 import { DataError } from '../../src/errors.js';
-import { train } from '../../src/index.js';
+import { evaluate, train } from '../../src/index.js';
 import { getLoss, knownClasses } from '../../src/losses/losses.js';
 import { captureCli } from '../cli/run-cli.js';
 import { tempDir } from '../temp.js';
@@ -289,7 +289,7 @@ describe.skipIf(!haveShared)('the Sunnybrook sets as a three-class nnU-Net datas
         ],
       }),
     );
-    const runs: Record<string, { history: Record<string, unknown>[] }> = {};
+    const runs: Record<string, { history: Record<string, unknown>[]; runDir: string }> = {};
     for (const [kind, data] of Object.entries({ png, nii })) {
       runs[kind] = await train(
         {
@@ -313,5 +313,36 @@ describe.skipIf(!haveShared)('the Sunnybrook sets as a three-class nnU-Net datas
       h.map(({ seconds: _s, tensors: _t, ...m }) => m);
     expect(metrics(runs.nii!.history)).toEqual(metrics(runs.png!.history));
     expect(metrics(runs.png!.history)[0]).toHaveProperty('val_loss');
+
+    // and evaluate scores each class over the same slices (the wall only where the slice marks it)
+    const [viaPng, viaNii] = [
+      await evaluate(runs.png!.runDir, png.val, { backend: 'cpu' }),
+      await evaluate(runs.nii!.runDir, nii.val, { backend: 'cpu' }),
+    ];
+    expect(viaNii.classes).toEqual(viaPng.classes);
+    expect(viaNii.classes?.myocardium?.count).toBe(1);
+    expect(viaNii.classes?.lv?.count).toBe(2);
   }, 600_000);
+
+  it('the DICOM+contours set (o-contours as the wall) converts to the same samples and partial labels', async () => {
+    const dicom = join(SHARED, 'dicom');
+    const out = join(root, 'dicom-nii');
+    const r = await captureCli([
+      'data',
+      'convert',
+      dicom,
+      '--format',
+      'nnunet',
+      '--classes',
+      'background,lv,myocardium',
+      '--out',
+      out,
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^wrote 5 cases \(96 slices; labels 0 background, 1 lv, 2 myocardium, 3 ignore /);
+    const fromDicom = await readAllSamples(await openSource(dicom, { classes: LV_MYO_CLASSES }));
+    const back = await readAllSamples(await openSource(out));
+    expect(fromDicom.filter((s) => s.labelledClasses).length).toBe(50);
+    expectSameSupervision(back, fromDicom, 3);
+  }, 300_000);
 });
