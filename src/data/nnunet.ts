@@ -266,8 +266,8 @@ export function mixedIgnoreWarning(where: string, names: readonly string[]): str
   return (
     `${where}: ${names.length} slice${names.length === 1 ? '' : 's'} (${names.slice(0, 3).join(', ')}` +
     `${names.length > 3 ? ', ...' : ''}) hold${names.length === 1 ? 's' : ''} ignore voxels beside background ` +
-    `voxels or every class; lvseg reads ` +
-    `ignore voxels as background or a class the slice does not show (nnU-Net leaves them unsupervised)`
+    `voxels or every class; lvseg reads ignore voxels as background or a class the slice does not show (nnU-Net ` +
+    `leaves them unsupervised)`
   );
 }
 
@@ -387,6 +387,11 @@ export async function writeNnunetDataset(
       image.set(s.image, z * width * height);
       label.set(s.label, z * width * height);
       if (s.labelledClasses && classes.some((_, k) => !s.labelledClasses!.includes(k))) {
+        if (ignore > 255)
+          throw new DataError(
+            `sample '${s.name}': a partial label needs nnU-Net's ignore label after the ${classes.length} classes, ` +
+              `past the 255 a uint8 label map holds`,
+          );
         ignored = true;
         const at = z * width * height;
         for (let i = 0; i < s.label.length; i++) if (s.label[i] === 0) label[at + i] = ignore;
