@@ -114,6 +114,7 @@ export {
   sliceNormal,
   matchCineContours,
   ICONTOUR_FILE,
+  CONTOUR_FILES,
   type SeriesGroup,
   type CineSeries,
   type CineSlice,

@@ -20,7 +20,15 @@ import { DATASET_JSON, isLvsegNnunetDataset, writeNnunetDataset } from '../data/
 import { readCineSeries } from '../data/dicom-series.js';
 import type { Sample } from '../data/sample.js';
 import { parseScaling } from '../data/scaling.js';
-import { MAX_SYNTHETIC_SIZE, openSource, readAllSamples, syntheticSource, type SampleSource } from '../data/source.js';
+import { checkClasses, sameClasses } from '../data/classes.js';
+import {
+  MAX_SYNTHETIC_SIZE,
+  openSource,
+  readAllSamples,
+  sourceClasses,
+  syntheticSource,
+  type SampleSource,
+} from '../data/source.js';
 import { splitSamples } from '../data/split.js';
 import { writeTfRecords } from '../data/tfrecord.js';
 import type { Command } from './command.js';
@@ -54,7 +62,8 @@ export interface SourceSummary {
   warnings: string[];
 }
 
-/** One pass over a source: counts, shape, value range and mean LV fraction (the mean of per-slice fractions). */
+/** One pass over a source: counts, shape, value range and mean LV (blood pool) fraction (the mean of per-slice
+ * fractions). */
 export async function summarizeSource(spec: string, source: SampleSource): Promise<SourceSummary> {
   const patients = new Set<string>();
   let count = 0,
@@ -66,6 +75,8 @@ export async function summarizeSource(spec: string, source: SampleSource): Promi
   let height: number | null | undefined, width: number | null | undefined;
   let spLo = Infinity,
     spHi = -Infinity;
+  // the blood pool's share: label 1 of a binary source, the class named lv of one with more classes
+  const lvClass = Math.max(1, sourceClasses(source).indexOf('lv'));
   for await (const s of source.samples()) {
     count++;
     patients.add(s.patient);
@@ -81,7 +92,7 @@ export async function summarizeSource(spec: string, source: SampleSource): Promi
       if (v < min) min = v;
       if (v > max) max = v;
       sum += v;
-      lv += s.label[i]!;
+      if (s.label[i] === lvClass) lv++;
     }
     pixels += s.image.length;
     lvFrac += lv / s.label.length;
@@ -253,7 +264,9 @@ async function convertToNnunet(
   );
   return (
     `wrote ${written.cases} cases (${written.slices} slices; labels ` +
-    `${written.classes.map((c, v) => `${v} ${c}`).join(', ')}) to ${out} as an nnU-Net dataset ` +
+    `${written.classes.map((c, v) => `${v} ${c}`).join(', ')}` +
+    `${written.ignore === undefined ? '' : `, ${written.ignore} ignore (class unknown: partial labels)`}) to ${out} ` +
+    `as an nnU-Net dataset ` +
     `(${NNUNET_ENTRIES.join(', ')})`
   );
 }
@@ -281,7 +294,7 @@ const convert: Command = {
   name: 'data convert',
   usage:
     'data convert SOURCE --out FILE.tfrecords|DIR|CINE.nii.gz [--format auto|tfrecord|nnunet|nifti] [--gzip] ' +
-    '[--split patient|random --val-fraction F --seed S]',
+    '[--split patient|random --val-fraction F --seed S] [--classes background,lv,myocardium]',
   summary:
     "write a source as TFRecords in the lab's schema, as an nnU-Net NIfTI dataset, or a DICOM cine as a 4D NIfTI",
   description:
@@ -292,7 +305,9 @@ const convert: Command = {
     '(imagesTr/CASE_0000.nii.gz, labelsTr/CASE.nii.gz, dataset.json with the class names), one volume per patient of ' +
     'its slices. ' +
     `--format nifti (or --out *.nii[.gz]): a DICOM series folder (a short-axis cine) as one 4D NIfTI with its ` +
-    `geometry and phase times. ${SOURCE_HELP}`,
+    `geometry and phase times. --classes background,lv,myocardium (with --format nnunet) reads the Sunnybrook PNG ` +
+    `or DICOM set with its myocardium, as train --classes does; slices without an epicardial contour get nnU-Net's ` +
+    `ignore label where their class is unknown. ${SOURCE_HELP}`,
   options: [
     {
       name: 'out',
@@ -327,6 +342,14 @@ const convert: Command = {
       default: 0.1,
     },
     { name: 'seed', type: 'number', value: 'S', description: 'seed of the split', default: 0 },
+    {
+      name: 'classes',
+      type: 'list',
+      value: 'LIST',
+      description:
+        'class names by label value, background first, as train --classes: the Sunnybrook PNG and DICOM sets give ' +
+        'background,lv (the default) or background,lv,myocardium; more than two need --format nnunet',
+    },
   ],
   async run(args) {
     const spec = positionalSource(args, 'data convert');
@@ -341,11 +364,24 @@ const convert: Command = {
     const format = convertFormat(args.options.format as string, out);
     if (format !== 'tfrecord' && by !== 'none')
       throw new UsageError(`--split writes TFRecords; leave it out with --format ${format}`);
+    const classes = args.options.classes as string[] | undefined;
+    if (classes !== undefined) checkClasses(classes, '--classes');
     if (format === 'nifti') {
+      if (classes) throw new UsageError('--classes names the labels of a dataset; a cine written as NIfTI has none');
       console.log(await convertCineToNifti(spec, out, output));
       return 0;
     }
-    const source = await openSource(spec, { scale: 'none' });
+    if (classes && classes.length > 2 && format !== 'nnunet')
+      throw new UsageError(
+        `--classes ${classes.join(',')}: the lab's TFRecord schema holds a blood-pool mask only; write ` +
+          `${classes.length} classes with --format nnunet --out DIR`,
+      );
+    const source = await openSource(spec, { scale: 'none', ...(classes ? { classes } : {}) });
+    if (classes && !sameClasses(sourceClasses(source), classes))
+      throw new UsageError(
+        `--classes ${classes.join(',')}: ${source.description} has its own classes ` +
+          `${sourceClasses(source).join(',')}; leave --classes out`,
+      );
     let message: string;
     if (format === 'nnunet') message = await convertToNnunet(spec, source, out, output);
     else if (by === 'none') {

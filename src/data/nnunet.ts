@@ -2,7 +2,8 @@
  * NIfTI volumes as samples, and datasets in the nnU-Net raw layout: `dataset.json` (channel_names,
  * labels {name: value}, numTraining, file_ending), `imagesTr/CASE_0000.nii.gz`, `labelsTr/CASE.nii.gz`,
  * `imagesTs/`. Each 2D slice of a 3D or 4D volume is one sample (`CASE/z007`, `CASE/t03/z007`), the
- * patient is the case, the spacing comes from the header, label values are class indices.
+ * patient is the case, the spacing comes from the header, label values are class indices. nnU-Net's
+ * `ignore` label (its highest value, not a class) carries lvseg's partial labels (Sample.labelledClasses).
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -17,12 +18,19 @@ import type { SourceReport } from './sunnybrook.js';
 export { stackable, stackGeometry } from './nifti-write.js';
 
 export const DATASET_JSON = 'dataset.json';
+/** nnU-Net's name for the label of voxels whose class is unknown (documentation/ignore_label.md). */
+export const IGNORE_LABEL = 'ignore';
 
 /** What lvseg takes from an nnU-Net dataset.json. */
 export interface NnunetDataset {
   dir: string;
-  /** Class names by label value, background first. */
+  /** Class names by label value, background first (the `ignore` label is not a class). */
   classes: string[];
+  /**
+   * The value of nnU-Net's `ignore` label, where dataset.json names one: voxels whose class is unknown. A slice
+   * with such voxels marks background and the classes drawn on it (ignoredSlice).
+   */
+  ignore?: number;
   /** `.nii.gz` or `.nii`. */
   fileEnding: string;
   numTraining?: number;
@@ -62,6 +70,7 @@ export function readDatasetJson(dir: string): NnunetDataset {
   if (!labels || typeof labels !== 'object' || Array.isArray(labels))
     throw new DataError(`${file}: no 'labels' object (e.g. {"background": 0, "lv": 1})`);
   const byValue = new Map<number, string>();
+  let ignore: number | undefined;
   for (const [name, value] of Object.entries(labels)) {
     if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 255) {
       throw new DataError(
@@ -69,9 +78,17 @@ export function readDatasetJson(dir: string): NnunetDataset {
           `(region-based labels are not supported)`,
       );
     }
-    if (byValue.has(value))
-      throw new DataError(`${file}: labels '${byValue.get(value)}' and '${name}' share the value ${value}`);
-    byValue.set(value, name);
+    const same = value === ignore ? IGNORE_LABEL : byValue.get(value);
+    if (same !== undefined) throw new DataError(`${file}: labels '${same}' and '${name}' share the value ${value}`);
+    if (name === IGNORE_LABEL) ignore = value;
+    else byValue.set(value, name);
+  }
+  if (ignore !== undefined && [...byValue.keys()].some((v) => v > ignore!)) {
+    throw new DataError(
+      `${file}: the 'ignore' label is ${ignore} but nnU-Net's ignore label has the highest value (got ` +
+        `${Math.max(...byValue.keys())} for '${byValue.get(Math.max(...byValue.keys()))}'); give 'ignore' a value ` +
+        `above every class`,
+    );
   }
   const classes = Array.from({ length: byValue.size }, (_, v) => byValue.get(v));
   if (classes.some((c) => c === undefined) || byValue.size < 2) {
@@ -92,6 +109,7 @@ export function readDatasetJson(dir: string): NnunetDataset {
     noSpacing: new Set(Array.isArray(noSpacing) ? noSpacing.map(String) : []),
   };
   if (typeof json.numTraining === 'number') dataset.numTraining = json.numTraining;
+  if (ignore !== undefined) dataset.ignore = ignore;
   return dataset;
 }
 
@@ -134,8 +152,8 @@ export function sliceName(id: string, z: number, t: number, timePoints: number):
   return timePoints > 1 ? `${id}/t${String(t).padStart(2, '0')}/${zPart}` : `${id}/${zPart}`;
 }
 
-/** Fails unless `label` is a map of class indices on the grid of `image`. */
-function checkLabelMap(label: NiftiVolume, image: NiftiVolume, classes: number): Uint8Array {
+/** Fails unless `label` is a map of class indices (or the `ignore` value) on the grid of `image`. */
+function checkLabelMap(label: NiftiVolume, image: NiftiVolume, classes: number, ignore?: number): Uint8Array {
   if (label.shape.join('x') !== image.shape.join('x')) {
     throw new DataError(
       `${label.file}: label map is ${label.shape.join('x')} but its image ${image.file} is ${image.shape.join('x')}`,
@@ -144,9 +162,10 @@ function checkLabelMap(label: NiftiVolume, image: NiftiVolume, classes: number):
   const out = new Uint8Array(label.data.length);
   for (let i = 0; i < out.length; i++) {
     const v = label.data[i]!;
-    if (!(Number.isInteger(v) && v >= 0 && v < classes)) {
+    if (!(Number.isInteger(v) && ((v >= 0 && v < classes) || v === ignore))) {
       throw new DataError(
-        `${label.file}: voxel ${i} holds ${v}, not a class index 0..${classes - 1} of dataset.json's labels`,
+        `${label.file}: voxel ${i} holds ${v}, not a class index 0..${classes - 1} of dataset.json's labels` +
+          (ignore === undefined ? '' : ` nor its ignore label ${ignore}`),
       );
     }
     out[i] = v;
@@ -155,29 +174,66 @@ function checkLabelMap(label: NiftiVolume, image: NiftiVolume, classes: number):
 }
 
 /**
+ * One slice's labels with nnU-Net's `ignore` voxels read as lvseg's partial labels: a slice without them is
+ * as it is; on a slice with them the ignore voxels become background and the slice marks background and the
+ * classes drawn on it (`labelledClasses`), so training takes them as background or any class the slice does
+ * not show (losses.ts) and evaluation leaves those classes out there. That is exact for what lvseg writes (a
+ * Sunnybrook slice without an epicardial contour: its blood pool drawn, the rest ignore); it assumes that a
+ * class a slice shows is drawn whole there. `mixed`: the slice also has background voxels, or shows every
+ * class (then its ignore voxels are taught as background), which that assumption may not fit.
+ */
+export function ignoredSlice(
+  label: Uint8Array,
+  ignore: number,
+  classes: number,
+): { label: Uint8Array; labelledClasses?: number[]; mixed: boolean } {
+  if (!label.includes(ignore)) return { label, mixed: false };
+  const shown = new Set<number>([0]);
+  let background = false;
+  const out = new Uint8Array(label.length);
+  for (let i = 0; i < label.length; i++) {
+    const v = label[i]!;
+    if (v === ignore) continue;
+    out[i] = v;
+    if (v === 0) background = true;
+    else shown.add(v);
+  }
+  const labelledClasses = [...shown].sort((a, b) => a - b);
+  return { label: out, labelledClasses, mixed: background || labelledClasses.length === classes };
+}
+
+/**
  * The slices of one volume as samples (time point by time point, slice by slice), image scaled per
- * slice; the label map's values as class indices, or all background without one.
+ * slice; the label map's values as class indices, or all background without one. With `ignore` (the
+ * dataset's ignore label and class count), a slice with ignore voxels becomes a partial label (ignoredSlice);
+ * `onMixed` hears of each slice whose ignore voxels that reading may not fit.
  */
 export function* volumeSamples(
   c: Pick<NnunetCase, 'id' | 'noSpacing'>,
   image: NiftiVolume,
   scale: Scaling,
   label?: Uint8Array,
+  ignore?: { value: number; classes: number; onMixed?: (name: string) => void },
 ): Generator<Sample & { z: number; t: number }> {
   const [nx, ny, nz, nt] = image.shape;
   const id = c.id;
   for (let t = 0; t < nt; t++) {
     for (let z = 0; z < nz; z++) {
       const start = (t * nz + z) * nx * ny;
+      const name = sliceName(id, z, t, nt);
+      const read = label ? label.slice(start, start + nx * ny) : new Uint8Array(nx * ny);
+      const partial = ignore ? ignoredSlice(read, ignore.value, ignore.classes) : { label: read, mixed: false };
+      if (partial.mixed) ignore?.onMixed?.(name);
       const sample: Sample & { z: number; t: number } = {
-        name: sliceName(id, z, t, nt),
+        name,
         patient: id,
         image: applyScaling(volumeSlice(image, z, t), scale),
-        label: label ? label.slice(start, start + nx * ny) : new Uint8Array(nx * ny),
+        label: partial.label,
         height: ny,
         width: nx,
         z,
         t,
+        ...(partial.labelledClasses ? { labelledClasses: partial.labelledClasses } : {}),
       };
       if (!c.noSpacing) sample.spacing = [image.spacing[1], image.spacing[0]];
       yield sample;
@@ -185,14 +241,34 @@ export function* volumeSamples(
   }
 }
 
-/** A case's image and checked label map, read. */
+/** A case's image and checked label map (class indices, and `ignore` voxels where the dataset has that label), read. */
 export async function readNnunetCase(
   c: NnunetCase,
   classes: number,
+  ignore?: number,
 ): Promise<{ image: NiftiVolume; label?: Uint8Array }> {
   const image = await readNifti(c.image);
   if (!c.label) return { image };
-  return { image, label: checkLabelMap(await readNifti(c.label), image, classes) };
+  return { image, label: checkLabelMap(await readNifti(c.label), image, classes, ignore) };
+}
+
+/** volumeSamples' `ignore` for a dataset: undefined where it has no ignore label. */
+export function ignoreOf(
+  dataset: Pick<NnunetDataset, 'classes' | 'ignore'> | undefined,
+  onMixed?: (name: string) => void,
+): { value: number; classes: number; onMixed?: (name: string) => void } | undefined {
+  if (dataset?.ignore === undefined) return undefined;
+  return { value: dataset.ignore, classes: dataset.classes.length, ...(onMixed ? { onMixed } : {}) };
+}
+
+/** The warning for the slices whose ignore voxels lvseg's partial labels may not fit (ignoredSlice). */
+export function mixedIgnoreWarning(where: string, names: readonly string[]): string {
+  return (
+    `${where}: ${names.length} slice${names.length === 1 ? '' : 's'} (${names.slice(0, 3).join(', ')}` +
+    `${names.length > 3 ? ', ...' : ''}) hold${names.length === 1 ? 's' : ''} ignore voxels beside background ` +
+    `voxels or every class; lvseg reads ignore voxels as background or a class the slice does not show (nnU-Net ` +
+    `leaves them unsupervised)`
+  );
 }
 
 /** The training cases of an nnU-Net dataset as samples; a numTraining that disagrees with imagesTr is a warning. */
@@ -208,10 +284,13 @@ export async function* readNnunetDataset(
         `${cases.length} cases`,
     );
   }
+  const mixed: string[] = [];
+  const ignore = ignoreOf(dataset, (name) => mixed.push(name));
   for (const c of cases) {
-    const { image, label } = await readNnunetCase(c, dataset.classes.length);
-    for (const { z: _z, t: _t, ...sample } of volumeSamples(c, image, scale, label)) yield sample;
+    const { image, label } = await readNnunetCase(c, dataset.classes.length, dataset.ignore);
+    for (const { z: _z, t: _t, ...sample } of volumeSamples(c, image, scale, label, ignore)) yield sample;
   }
+  if (mixed.length > 0) report.warnings.push(mixedIgnoreWarning(join(dataset.dir, DATASET_JSON), mixed));
 }
 
 /**
@@ -254,6 +333,8 @@ export interface WrittenDataset {
   cases: number;
   slices: number;
   classes: readonly string[];
+  /** The ignore label's value, where partial labels needed it. */
+  ignore?: number;
 }
 
 /** A case id nnU-Net accepts as a file name stem: letters, digits and '-' (others become '-'). */
@@ -266,7 +347,9 @@ export function caseId(patient: string): string {
  * slices in source order (`imagesTr/CASE_0000.nii.gz`, `labelsTr/CASE.nii.gz`), the in-plane spacing of
  * its samples and a nominal 1 mm between slices (2D slices carry no position), and dataset.json with the
  * class names and, under `lvseg`, which sample each slice was. A patient whose slices differ in size is
- * written as one volume per slice (`CASE-sNNN`).
+ * written as one volume per slice (`CASE-sNNN`). Partial labels (a sample whose `labelledClasses` leave out a
+ * class, e.g. a Sunnybrook slice without an epicardial contour) get nnU-Net's `ignore` label (value K, after
+ * the K classes) on their background voxels: there the class is background or one the slice does not mark.
  */
 export async function writeNnunetDataset(
   dir: string,
@@ -283,6 +366,9 @@ export async function writeNnunetDataset(
   const noSpacing: string[] = [];
   const taken = new Set<string>();
   let slices = 0;
+  // nnU-Net's ignore label: one value above the classes, in dataset.json only where a sample needs it
+  const ignore = classes.length;
+  let ignored = false;
   const writeCase = async (id: string, group: Sample[]): Promise<void> => {
     let unique = id;
     for (let n = 2; taken.has(unique); n++) unique = `${id}-${n}`;
@@ -300,6 +386,16 @@ export async function writeNnunetDataset(
       }
       image.set(s.image, z * width * height);
       label.set(s.label, z * width * height);
+      if (s.labelledClasses && classes.some((_, k) => !s.labelledClasses!.includes(k))) {
+        if (ignore > 255)
+          throw new DataError(
+            `sample '${s.name}': a partial label needs nnU-Net's ignore label after the ${classes.length} classes, ` +
+              `past the 255 a uint8 label map holds`,
+          );
+        ignored = true;
+        const at = z * width * height;
+        for (let i = 0; i < s.label.length; i++) if (s.label[i] === 0) label[at + i] = ignore;
+      }
     });
     const geometry = stackGeometry(group[0]!, group.length);
     await writeFileAtomic(
@@ -323,13 +419,13 @@ export async function writeNnunetDataset(
     name: options.name,
     description: options.description,
     channel_names: { '0': options.channel ?? 'MRI' },
-    labels: Object.fromEntries(classes.map((c, v) => [c, v])),
+    labels: Object.fromEntries([...classes.map((c, v) => [c, v]), ...(ignored ? [[IGNORE_LABEL, ignore]] : [])]),
     numTraining: Object.keys(slicesOf).length,
     file_ending: '.nii.gz',
     lvseg: { writtenBy: 'lvseg data convert', slices: slicesOf, ...(noSpacing.length > 0 ? { noSpacing } : {}) },
   };
   await writeFileAtomic(join(dir, DATASET_JSON), JSON.stringify(dataset, null, 2) + '\n');
-  return { cases: dataset.numTraining, slices, classes };
+  return { cases: dataset.numTraining, slices, classes, ...(ignored ? { ignore } : {}) };
 }
 
 /** Whether `dir` holds a dataset lvseg wrote (so --overwrite may replace it), by its dataset.json. */

@@ -6,7 +6,9 @@ import { decodeLabExample } from './lab-schema.js';
 import { isPngDataset, readPngDataset } from './png-dataset.js';
 import { isNiftiName } from './nifti.js';
 import {
+  ignoreOf,
   isNnunetDataset,
+  mixedIgnoreWarning,
   niftiFileCase,
   readDatasetJson,
   readNnunetCase,
@@ -325,8 +327,11 @@ export function niftiFileSource(file: string, scale: Scaling = 'none'): SampleSo
             ],
       };
       const classes = found.dataset?.classes.length ?? 2;
-      const { image, label } = await readNnunetCase(found, classes);
-      for (const { z: _z, t: _t, ...sample } of volumeSamples(found, image, scale, label)) yield sample;
+      const mixed: string[] = [];
+      const ignore = ignoreOf(found.dataset, (name) => mixed.push(name));
+      const { image, label } = await readNnunetCase(found, classes, found.dataset?.ignore);
+      for (const { z: _z, t: _t, ...sample } of volumeSamples(found, image, scale, label, ignore)) yield sample;
+      if (mixed.length > 0) source.report!.warnings.push(mixedIgnoreWarning(file, mixed));
     },
   };
   if (found.dataset) source.classes = found.dataset.classes;

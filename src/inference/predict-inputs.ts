@@ -8,6 +8,7 @@ import { basename, dirname, extname, join, resolve } from 'node:path';
 import { readDicomSlice } from '../data/dicom.js';
 import { isNiftiName, type NiftiVolume } from '../data/nifti.js';
 import {
+  ignoreOf,
   isNnunetDataset,
   listNnunetCases,
   niftiFileCase,
@@ -15,6 +16,7 @@ import {
   readNnunetCase,
   volumeSamples,
   type NnunetCase,
+  type NnunetDataset,
 } from '../data/nnunet.js';
 import { isPngDataset, readPngSlice } from '../data/png-dataset.js';
 import type { Sample } from '../data/sample.js';
@@ -80,13 +82,13 @@ export interface PredictInput {
 /** The slices of a NIfTI volume (with its label map inside an nnU-Net imagesTr/, for the expert contour). */
 async function* niftiInputs(
   c: NnunetCase,
-  classes: number,
+  dataset: NnunetDataset | undefined,
   scale: Scaling,
   input: string,
 ): AsyncGenerator<PredictInput> {
-  const { image, label } = await readNnunetCase(c, classes);
+  const { image, label } = await readNnunetCase(c, dataset?.classes.length ?? 2, dataset?.ignore);
   const [nx, ny, nz, nt] = image.shape;
-  for (const { z, t, ...sample } of volumeSamples(c, image, scale, label)) {
+  for (const { z, t, ...sample } of volumeSamples(c, image, scale, label, ignoreOf(dataset))) {
     yield {
       sample,
       input,
@@ -97,7 +99,7 @@ async function* niftiInputs(
 
 function niftiFileInputs(file: string, scale: Scaling): AsyncGenerator<PredictInput> {
   const found = niftiFileCase(file);
-  return niftiInputs(found, found.dataset?.classes.length ?? 2, scale, file);
+  return niftiInputs(found, found.dataset, scale, file);
 }
 
 function readImage(file: string, scale: Scaling): Promise<Sample> {
@@ -125,8 +127,7 @@ export async function* predictInputs(inputs: readonly string[], scale: Scaling):
     }
     if (isPath && statSync(input).isDirectory() && isNnunetDataset(input)) {
       const dataset = readDatasetJson(input);
-      for (const c of listNnunetCases(dataset, 'imagesTr'))
-        yield* niftiInputs(c, dataset.classes.length, scale, c.image);
+      for (const c of listNnunetCases(dataset, 'imagesTr')) yield* niftiInputs(c, dataset, scale, c.image);
       continue;
     }
     if (isPath && statSync(input).isFile() && isImageFile(input)) {

@@ -9,6 +9,7 @@
 import {
   BINARY_CLASSES,
   checkModelMetadata,
+  CONTOUR_FILES,
   describeSegment,
   matchCineContours,
   measureExperts,
@@ -452,11 +453,18 @@ function showCell(slice: number, phase: number): void {
   if (index >= 0) show(index);
 }
 
-/** The dropped expert contours measured on the cine by `lvseg volumes --contours`' rule, into `found`. */
+/**
+ * The dropped expert contours measured on the cine by `lvseg volumes --contours`' rule, into `found`: the
+ * i-contours' volumes, and with o-contours among the files the experts' LV mass and wall thickness at their ED.
+ */
 function addExperts(): void {
   if (found.kind !== 'volumes' || expertFiles.length === 0) return;
+  const where = 'the dropped contour files';
   try {
-    found.experts = measureExperts(found.cine, matchCineContours('the dropped contour files', expertFiles, found.cine));
+    const inner = matchCineContours(where, expertFiles, found.cine);
+    const hasOuter = expertFiles.some((f) => CONTOUR_FILES.o.test(f.name.slice(f.name.lastIndexOf('/') + 1)));
+    const outer = hasOuter ? matchCineContours(where, expertFiles, found.cine, 'o') : undefined;
+    found.experts = measureExperts(found.cine, inner, undefined, outer);
   } catch (err) {
     delete found.experts;
     say(`contours: ${(err as Error).message}`);

@@ -3,8 +3,9 @@
  * each at several cardiac phases), the page's masks are laid out and measured by the same code as `lvseg
  * volumes` (groupSeries, buildCine, measureCine and the slice rule of computeVolumes, from lvseg/browser):
  * EDV, ESV, SV, EF, the ED and ES phases, the heart rate, which slices counted and why the others did
- * not, and for a model with a myocardium class the LV mass and mean wall thickness at ED. The section's
- * `data-lvseg-volumes` attribute holds the numbers for automation.
+ * not, and for a model with a myocardium class the LV mass and mean wall thickness at ED; beside them the experts'
+ * from dropped contour files (measureExperts, as `lvseg volumes --contours`: the LV mass where o-contours are among
+ * them). The section's `data-lvseg-volumes` (and `data-lvseg-experts`) attributes hold the numbers for automation.
  */
 import {
   buildCine,
@@ -102,6 +103,8 @@ export async function droppedVolumes(
 }
 
 const fixed = (v: number, digits = 1): string => v.toFixed(digits);
+/** The model's LV mass cell where the model segments the blood pool only (the experts' o-contours give theirs). */
+const NO_WALL = '— (no myocardium class)';
 
 function cell(row: HTMLTableRowElement, text: string, header = false): void {
   const c = document.createElement(header ? 'th' : 'td');
@@ -235,17 +238,22 @@ export function renderVolumes(section: HTMLElement, found: DroppedVolumes, optio
     const head = table.createTHead().insertRow();
     for (const text of ['', 'model', 'experts']) cell(head, text, true);
   }
-  // LV mass and wall thickness: a model that segments the myocardium gives them, rounded as volumes.json has them
+  // LV mass and wall thickness: a model that segments the myocardium gives them, the experts' o-contours theirs
+  const expertMass = experts?.mass;
   const rows: [string, string, string?][] = [
     ['EF', `${fixed(result.efPct)} %`, expert && `${fixed(expert.efPct)} %`],
     ['EDV', `${fixed(result.edvMl)} mL`, expert && `${fixed(expert.edvMl)} mL`],
     ['ESV', `${fixed(result.esvMl)} mL`, expert && `${fixed(expert.esvMl)} mL`],
     ['SV', `${fixed(result.svMl)} mL`, expert && `${fixed(expert.svMl)} mL`],
-    ...(mass
+    ...(mass || expertMass
       ? ([
-          ['LV mass', `${fixed(mass.lvMassG)} g`],
-          ['wall thickness', `${fixed(mass.meanWallThicknessMm)} mm (mean at ED)`],
-        ] as [string, string][])
+          ['LV mass', mass ? `${fixed(mass.lvMassG)} g` : NO_WALL, expertMass && `${fixed(expertMass.lvMassG)} g`],
+          [
+            'wall thickness',
+            mass ? `${fixed(mass.meanWallThicknessMm)} mm (mean at ED)` : NO_WALL,
+            expertMass && `${fixed(expertMass.meanWallThicknessMm)} mm`,
+          ],
+        ] as [string, string, string?][])
       : []),
     [
       'ED / ES phase',
@@ -274,6 +282,9 @@ export function renderVolumes(section: HTMLElement, found: DroppedVolumes, optio
       efPct: expert!.efPct,
       edPhase: experts.phases[expert!.ed]! + 1,
       esPhase: experts.phases[expert!.es]! + 1,
+      // where o-contours were dropped, rounded as the experts' record of volumes.json has them
+      lvMassG: expertMass ? round(expertMass.lvMassG, 1) : null,
+      meanWallThicknessMm: expertMass ? round(expertMass.meanWallThicknessMm) : null,
       warnings: [...experts.warnings, ...expert!.warnings],
     });
   }
