@@ -13,7 +13,7 @@
  * Registration also replaces wasm's Slice and SplitV (slow: wasm-slice.ts) and MaxPoolGrad (wrong for
  * non-positive maxima: wasm-pool.ts) and Concat (a JavaScript copy per row: wasm-concat.ts), fixes `same`
  * padding of its convolutions (wasm-same-padding.ts) and runs their 3x3 stride-1 cases by Winograd's
- * F(2x2, 3x3) (wasm-winograd.ts); the last two are lvseg's wasm SIMD module (wasm-simd.ts).
+ * F(4x4, 3x3) (wasm-winograd.ts); the last two are lvseg's wasm SIMD module (wasm-simd.ts).
  * docs/wasm.md has the measurements.
  */
 import * as tf from '@tensorflow/tfjs-core';

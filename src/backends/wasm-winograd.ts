@@ -1,5 +1,5 @@
 /**
- * 3x3 stride-1 convolutions for the wasm backend by Winograd's F(2x2, 3x3): 2.25x fewer products than
+ * 3x3 stride-1 convolutions for the wasm backend by Winograd's F(4x4, 3x3): 4x fewer products than
  * XNNPACK's direct convolution, which tfjs-backend-wasm 4.22 uses for every shape. The kernel is C
  * (native/wasm/kernels.c) in lvseg's wasm SIMD module (wasm-simd.ts), on tfjs's tensors in place.
  * Where it does not apply (other kernels, strides or dilations, NCHW, channels not multiples of 4,
@@ -16,8 +16,10 @@ import {
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { heapOffset, type WasmHeap, wasmSimdKernels } from './wasm-simd.js';
 
-/** Floats of one transformed position's block of tiles: keeps a block's 16 positions in the L2 cache. */
-const BLOCK_FLOATS = 4096;
+/** The transform's positions: a 6x6 input tile for each 4x4 output tile. */
+const POSITIONS = 36;
+/** Floats of one transformed position's block of tiles: keeps a block's 36 positions in the L2 cache. */
+const BLOCK_FLOATS = 1024;
 /** Floats kernels.c leaves between the positions of a block (its POSITION_PAD). */
 const POSITION_PAD = 16;
 
@@ -76,11 +78,11 @@ export function withWinograd(fallback: KernelFunc): KernelFunc {
     const out = backend.makeOutput([batch, info.outHeight, info.outWidth, outChannels], 'float32');
     if (out.shape.some((d) => d === 0)) return out;
     const tiles = Math.max(4, Math.floor(BLOCK_FLOATS / Math.max(inChannels, outChannels)) & ~3);
-    // u: the transformed filter, packed in blocks of 8 output channels; v, m: a block's 16 positions, each
+    // u: the transformed filter, packed in blocks of 8 output channels; v, m: a block's positions, each
     // padded by a cache line (kernels.c).
-    const vFloats = 16 * (tiles * inChannels + POSITION_PAD);
-    const mFloats = 16 * (tiles * outChannels + POSITION_PAD);
-    const uFloats = 16 * inChannels * (Math.ceil(outChannels / 8) * 8);
+    const vFloats = POSITIONS * (tiles * inChannels + POSITION_PAD);
+    const mFloats = POSITIONS * (tiles * outChannels + POSITION_PAD);
+    const uFloats = POSITIONS * inChannels * (Math.ceil(outChannels / 8) * 8);
     const scratch = heap._malloc((uFloats + vFloats + mFloats) * 4);
     try {
       const u = scratch;

@@ -1,8 +1,9 @@
 /**
- * The wasm backend's Winograd F(2x2, 3x3) convolution (src/backends/wasm-winograd.ts) against the
+ * The wasm backend's Winograd F(4x4, 3x3) convolution (src/backends/wasm-winograd.ts) against the
  * TensorFlow.js cpu backend: same, valid and explicit padding, odd sizes, batches, more tiles than one
  * block, bias and relu. The kernel under test is called with a fallback that throws, so a case it would
- * hand to XNNPACK fails instead of passing unnoticed. Tolerance: max |wasm - cpu| <= 1e-5 * max |cpu|.
+ * hand to XNNPACK fails instead of passing unnoticed. Tolerance: max |wasm - cpu| <= 5e-5 * max |cpu| (F(4x4, 3x3) rounds a few times more than direct
+ * convolution: ~1e-5 for 256 channels).
  */
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +16,7 @@ import { winogradApplies, withWinograd } from '../../src/backends/wasm-winograd.
 import { WASM_SIMD_BASE64 } from '../../src/backends/wasm-simd-module.js';
 import { createRng } from '../../src/data/random.js';
 
-const TOLERANCE = 1e-5;
+const TOLERANCE = 5e-5;
 type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
 
 function randomTensor(shape: number[], seed: number): Float32Array {
@@ -72,7 +73,7 @@ function maxError(got: Float32Array, want: Float32Array): { error: number; scale
   return { error, scale };
 }
 
-describe('wasm Winograd F(2x2, 3x3) convolution', () => {
+describe('wasm Winograd F(4x4, 3x3) convolution', () => {
   beforeAll(async () => {
     registerWasmTrainingKernels();
     await tf.setBackend('wasm');
@@ -99,7 +100,7 @@ describe('wasm Winograd F(2x2, 3x3) convolution', () => {
       true,
     ],
     ['one pixel', [1, 1, 1, 4], 8, 'same', true, true],
-    // 4096 / 16 = 256 tiles a block: 2 x 16 x 17 tiles span three blocks, the last one partial.
+    // 1024 / 16 = 64 tiles a block: 2 x 8 x 9 tiles span three blocks, the last one partial.
     ['several blocks', [2, 31, 33, 16], 16, 'same', true, true],
     ['wide channels', [1, 6, 6, 64], 40, 'same', true, false],
     // K = 4 mod 8: the last 4 output channels take the 4-wide product (the lab FCN's 300-filter layers)
