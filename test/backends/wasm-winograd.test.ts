@@ -2,8 +2,8 @@
  * The wasm backend's Winograd F(4x4, 3x3) convolution (src/backends/wasm-winograd.ts) against the
  * TensorFlow.js cpu backend: same, valid and explicit padding, odd sizes, batches, more tiles than one
  * block, bias and relu. The kernel under test is called with a fallback that throws, so a case it would
- * hand to XNNPACK fails instead of passing unnoticed. Tolerance: max |wasm - cpu| <= 5e-5 * max |cpu| (F(4x4, 3x3) rounds a few times more than direct
- * convolution: ~1e-5 for 256 channels).
+ * hand to XNNPACK fails instead of passing unnoticed. Tolerance: max |wasm - cpu| <= 5e-5 * max |cpu|
+ * (F(4x4, 3x3) rounds a few times more than direct convolution: ~1e-5 for 256 channels).
  */
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
