@@ -108,6 +108,12 @@ export interface ChooseOptions {
   beforeStart?: (name: string) => void;
   /** The last resort after wasm (the lab trains on cpu where wasm fails). */
   fallback?: string[];
+  /**
+   * False: wasm single-threaded whatever the cores and isolation. lvseg's wasm SIMD kernels (Winograd,
+   * ~3x XNNPACK's convolutions) run only on the single-threaded build, so the segmentation page starts a
+   * worker per core instead of threads.
+   */
+  wasmThreads?: boolean;
 }
 
 /**
@@ -119,7 +125,7 @@ export async function chooseBackend(options: ChooseOptions): Promise<BackendChoi
   // tfjs caps XNNPACK at half the logical cores (tfjs-backend-wasm's backend.cc): below 4 cores that is one
   // thread, and the threaded binary would only start 8 idle pthread workers; the page runs more workers instead.
   const cores = (globalThis.navigator as { hardwareConcurrency?: number }).hardwareConcurrency ?? 1;
-  if (cores < 4) tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+  if (cores < 4 || options.wasmThreads === false) tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
   setThreadsCount(cores);
   const threads = (): number | null => (tf.getBackend() === 'wasm' ? getThreadsCount() : null);
   const begin = async (name: string): Promise<boolean> => {

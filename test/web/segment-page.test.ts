@@ -296,6 +296,23 @@ describe.skipIf(!hasChromium)('the segmentation page on a cine', () => {
     },
   );
 
+  it('runs wasm as one single-threaded worker per core, up to four, on a cross-origin isolated page', async () => {
+    const page = await browser.newPage();
+    try {
+      const cdp = await page.context().newCDPSession(page);
+      await cdp.send('Emulation.setHardwareConcurrencyOverride', { hardwareConcurrency: 8 });
+      await page.goto(`${serve.url}segment/?backend=wasm`);
+      await page.waitForSelector('body[data-lvseg-backend]');
+      // isolated (lvseg serve's COOP/COEP): tfjs could thread XNNPACK here, but lvseg's Winograd needs one thread
+      expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+      expect(await page.evaluate(() => navigator.hardwareConcurrency)).toBe(8);
+      expect(await page.getAttribute('body', 'data-lvseg-workers')).toBe('4');
+      expect(await page.textContent('#backend')).toMatch(/^backend: wasm \(SIMD, 1 thread\) × 4 workers/);
+    } finally {
+      await page.close();
+    }
+  });
+
   it("passes over SwiftShader's software WebGPU adapter for wasm; ?backend= still forces one", async () => {
     const swiftshader = await chromium.launch({
       executablePath: CHROMIUM,

@@ -57,6 +57,8 @@ const current = $('current');
 const rows = $<HTMLTableSectionElement>('results');
 
 let backend = '';
+/** Workers at most: each holds its own copy of the model and of a batch's activations. */
+const MAX_WORKERS = 4;
 /** The workers the batches are shared among: one, or one per tfjs thread group on wasm (see startBackend). */
 let workers: Worker[] = [];
 let modelName = '';
@@ -112,9 +114,9 @@ async function chooseIn(worker: Worker, forced: string | null): Promise<BackendC
 }
 
 /**
- * Fresh workers on the measured, remembered or forced backend. On wasm, tfjs gives XNNPACK half the logical
- * cores as threads (one on a 2-core CPU, whatever the page asks): the page runs as many workers as that
- * leaves cores for, each on its share of the batches.
+ * Fresh workers on the measured, remembered or forced backend. On wasm each worker runs single-threaded
+ * (lvseg's Winograd kernels need tfjs's single-threaded build, and beat XNNPACK's threads core for core), so
+ * the page runs one worker per core, up to four, each on its share of the batches.
  */
 async function startBackend(): Promise<BackendChoice> {
   for (const w of workers) w.terminate();
@@ -125,7 +127,7 @@ async function startBackend(): Promise<BackendChoice> {
   backend = choice.name;
   if (choice.wasmThreads !== null) {
     const cores = navigator.hardwareConcurrency || 1;
-    const extra = Math.min(3, Math.max(1, Math.round(cores / choice.wasmThreads)) - 1);
+    const extra = Math.min(MAX_WORKERS, Math.max(1, Math.round(cores / choice.wasmThreads))) - 1;
     const more = Array.from({ length: extra }, () => startWorker());
     workers.push(...more);
     await Promise.all(more.map((w) => chooseIn(w, 'wasm')));

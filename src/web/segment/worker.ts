@@ -184,6 +184,8 @@ async function handle(request: WorkerRequest): Promise<void> {
           beforeStart: (name) => {
             if (name === 'wasm') registerWasmTrainingKernels();
           },
+          // lvseg's Winograd kernels need the single-threaded build: the page runs a worker per core instead
+          wasmThreads: false,
         }),
       });
     } catch (err) {
