@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { readCineSeries } from '../../src/data/dicom-series.js';
 import { DataError } from '../../src/errors.js';
 import { measureCine, seriesVolumes, type Segmenter } from '../../src/evaluation/cine-volumes.js';
+import { buildVolumesRecord } from '../../src/reporting/volumes-record.js';
 import { makeDicom } from '../data/dicom-fixture.js';
 import { writePhantomCine, type PhantomCine } from '../data/cine-phantom.js';
 
@@ -255,9 +256,16 @@ describe('measureCine with a myocardium class on a phantom cine', () => {
 
   it('rings every blood pool of the phantom fully and gives the blood-pool volumes of the binary masks', async () => {
     const phantom = writePhantomCine(fresh());
-    const { cine } = await readCineSeries(phantom.dir);
+    const { cine, groups } = await readCineSeries(phantom.dir);
     const three = await measureCine(cine, openRing(phantom), { classes });
     const binary = await measureCine(cine, truthSegmenter(phantom));
+    // volumes.json gives the ring per phase with a myocardium class, and no such key without
+    const record = buildVolumesRecord({ cine, groups, measured: three }, {});
+    expect(record.slices[10]!.myocardialRing).toEqual(new Array(20).fill(1));
+    expect(record.slices[0]!.myocardialRing).toBeUndefined();
+    expect(buildVolumesRecord({ cine, groups, measured: binary }, {}).slices.some((s) => 'myocardialRing' in s)).toBe(
+      false,
+    );
     for (const s of three.result.slices.slice(1, 11)) expect(s.myocardialRing).toEqual(new Array(20).fill(1));
     expect(binary.result.slices.every((s) => s.myocardialRing === undefined)).toBe(true);
     expect(three.result.edvMl).toBe(binary.result.edvMl);
