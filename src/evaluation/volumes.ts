@@ -587,7 +587,9 @@ function dropNonVentricularEnds(
     const basal = ends[0]!.usedAreasMm2[ed]! > ends[1]!.usedAreasMm2[ed]! ? ends[0]! : ends[1]!;
     const why = (s: SliceVolumes): string | undefined => {
       if (s.usedAreasMm2[es]! > (1 + rule.maxSystolicGrowth) * s.usedAreasMm2[ed]!) {
-        const grows = `its area grows from ED to ES (${s.usedAreasMm2[ed]!.toFixed(0)} to ${s.usedAreasMm2[es]!.toFixed(0)} mm²)`;
+        const grows =
+          `its area grows from ED to ES (${s.usedAreasMm2[ed]!.toFixed(0)} to ` +
+          `${s.usedAreasMm2[es]!.toFixed(0)} mm²)`;
         const ring = ringAt(s);
         if (s === basal || !ring || Math.min(ring.ed, ring.es) < rule.minMyocardialRing) {
           return (

@@ -231,7 +231,7 @@ describe('seriesVolumes on bad input', () => {
 describe('measureCine with a myocardium class on a phantom cine', () => {
   const classes = ['background', 'lv', 'myocardium'];
 
-  /** The phantom's label maps, with the wall of `slice` kept only over the first `share` of the turn around its pool. */
+  /** The phantom's label maps, the wall of `slice` kept only over the first `share` of the turn around its pool. */
   const openRing =
     (phantom: PhantomCine, slice = -1, share = 1): Segmenter =>
     async ({ slice: s, phase }) => {
