@@ -13,6 +13,7 @@ import {
   computeLvMass,
   computeVolumes,
   measureSliceMask,
+  myocardialRing,
   type ImageMeasure,
   type MassResult,
   type MassSlice,
@@ -111,12 +112,15 @@ export async function measureCine(
   const lv = Math.max(1, classes.indexOf('lv'));
   const myo = classes.indexOf('myocardium');
   const epiMasks: MaskGrid | undefined = myo > 0 ? [] : undefined;
+  // With a myocardium class: how much of each blood pool's border is wall (the basal-slice rule of computeVolumes).
+  const rings: (number | undefined)[][] = [];
   const total = cine.grid.reduce((n, row) => n + row.filter(Boolean).length, 0);
   let done = 0;
   const masks: MaskGrid = [];
   for (let s = 0; s < cine.grid.length; s++) {
     const row: (Uint8Array | undefined)[] = [];
     const epiRow: (Uint8Array | undefined)[] = [];
+    const ringRow: (number | undefined)[] = [];
     for (let p = 0; p < cine.phases; p++) {
       const image = cine.grid[s]![p];
       if (!image) {
@@ -140,15 +144,25 @@ export async function measureCine(
         );
       }
       // Islands apart from the main blob are not the LV blood pool (rule, step 1).
-      row.push(largestComponent(mask, image.rows, image.columns));
+      const pool = largestComponent(mask, image.rows, image.columns);
+      row.push(pool);
+      ringRow[p] = myo > 0 ? myocardialRing(pool, labels, image.rows, image.columns, myo) : undefined;
       options.onImage?.(++done, total);
     }
     masks.push(row);
     epiMasks?.push(epiRow);
+    rings.push(ringRow);
   }
   const phases = Array.from({ length: cine.phases }, (_, p) => p);
+  const measures = measureGrid(cine, masks, phases, options.labels);
+  for (const [s, row] of measures.entries()) {
+    for (const [p, m] of row.entries()) {
+      const ring = rings[s]![p];
+      if (m && ring !== undefined && !Number.isNaN(ring)) m.myocardialRing = ring;
+    }
+  }
   const result = computeVolumes(
-    measureGrid(cine, masks, phases, options.labels),
+    measures,
     cine.slices.map((s) => s.zMm),
     { rule: options.rule, cyclic: true },
   );

@@ -26,6 +26,8 @@ export interface SliceRecord {
   areasMm2: (number | null)[];
   usedAreasMm2: (number | null)[];
   status: string[];
+  /** Masks with a myocardium class: the share of the blood pool's border that is myocardium, per phase. */
+  myocardialRing?: (number | null)[];
 }
 
 /** The numbers a cardiologist reads: volumes in mL, EF in %, the ED and ES phases (from 1). */
@@ -115,6 +117,7 @@ function sliceRecords(slices: readonly SliceVolumes[]): SliceRecord[] {
     areasMm2: s.areasMm2.map((a) => (a === null ? null : round(a, 1))),
     usedAreasMm2: s.usedAreasMm2.map((a) => (a === null ? null : round(a, 1))),
     status: s.status,
+    ...(s.myocardialRing ? { myocardialRing: s.myocardialRing.map((f) => (f === null ? null : round(f, 3))) } : {}),
   }));
 }
 

@@ -56,6 +56,8 @@ export interface PhantomCine {
   zMm: number[];
   /** The LV mask of a slice at a phase, as drawn in the images. */
   mask(slice: number, phase: number): Uint8Array;
+  /** The label map as drawn: 0 background, 1 the LV blood pool, 2 the myocardial ring 8 mm around it. */
+  labels(slice: number, phase: number): Uint8Array;
   rows: number;
   columns: number;
   pixelMm: number;
@@ -157,5 +159,10 @@ export function writePhantomCine(dir: string, options: PhantomCineOptions = {}):
     columns: N,
     pixelMm: ps,
     mask: (slice, phase) => ellipse(slice, phase, 0),
+    labels: (slice, phase) => {
+      const lv = ellipse(slice, phase, 0),
+        wall = ellipse(slice, phase, 8);
+      return lv.map((v, i) => (v ? 1 : wall[i] ? 2 : 0));
+    },
   };
 }

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readCineSeries } from '../../src/data/dicom-series.js';
 import { DataError } from '../../src/errors.js';
-import { seriesVolumes, type Segmenter } from '../../src/evaluation/cine-volumes.js';
+import { measureCine, seriesVolumes, type Segmenter } from '../../src/evaluation/cine-volumes.js';
+import { buildVolumesRecord } from '../../src/reporting/volumes-record.js';
 import { makeDicom } from '../data/dicom-fixture.js';
 import { writePhantomCine, type PhantomCine } from '../data/cine-phantom.js';
 
@@ -224,5 +225,72 @@ describe('seriesVolumes on bad input', () => {
     expect(cine.phaseOrder).toBe('instance number');
     expect(cine.warnings).toEqual(['no TriggerTime (0018,1060) on every image: phases ordered by InstanceNumber']);
     expect(relError(measured.result.edvMl, phantom.volumesMl[0]!)).toBeLessThan(0.02);
+  });
+});
+
+describe('measureCine with a myocardium class on a phantom cine', () => {
+  const classes = ['background', 'lv', 'myocardium'];
+
+  /** The phantom's label maps, the wall of `slice` kept only over the first `share` of the turn around its pool. */
+  const openRing =
+    (phantom: PhantomCine, slice = -1, share = 1): Segmenter =>
+    async ({ slice: s, phase }) => {
+      const labels = phantom.labels(s, phase);
+      if (s !== slice) return labels;
+      const N = phantom.columns;
+      let sumR = 0,
+        sumC = 0,
+        n = 0;
+      labels.forEach((v, i) => {
+        if (v !== 1) return;
+        sumR += Math.floor(i / N);
+        sumC += i % N;
+        n++;
+      });
+      return labels.map((v, i) => {
+        if (v !== 2) return v;
+        const turn = Math.atan2(Math.floor(i / N) - sumR / n, (i % N) - sumC / n) / (2 * Math.PI) + 0.5;
+        return turn < share ? 2 : 0;
+      });
+    };
+
+  it('rings every blood pool of the phantom fully and gives the blood-pool volumes of the binary masks', async () => {
+    const phantom = writePhantomCine(fresh());
+    const { cine, groups } = await readCineSeries(phantom.dir);
+    const three = await measureCine(cine, openRing(phantom), { classes });
+    const binary = await measureCine(cine, truthSegmenter(phantom));
+    // volumes.json gives the ring per phase with a myocardium class, and no such key without
+    const record = buildVolumesRecord({ cine, groups, measured: three }, {});
+    expect(record.slices[10]!.myocardialRing).toEqual(new Array(20).fill(1));
+    expect(record.slices[0]!.myocardialRing).toBeUndefined();
+    expect(buildVolumesRecord({ cine, groups, measured: binary }, {}).slices.some((s) => 'myocardialRing' in s)).toBe(
+      false,
+    );
+    for (const s of three.result.slices.slice(1, 11)) expect(s.myocardialRing).toEqual(new Array(20).fill(1));
+    expect(binary.result.slices.every((s) => s.myocardialRing === undefined)).toBe(true);
+    expect(three.result.edvMl).toBe(binary.result.edvMl);
+    expect(three.result.esvMl).toBe(binary.result.esvMl);
+    expect(three.result.slices.map((s) => s.counted)).toEqual(binary.result.slices.map((s) => s.counted));
+    expect(three.mass!.lvMassG).toBeGreaterThan(0);
+  });
+
+  it('drops the basal end slice whose wall covers less than half of its pool, keeps it from half up', async () => {
+    const phantom = writePhantomCine(fresh());
+    const { cine } = await readCineSeries(phantom.dir);
+    // the phantom's ends mirror each other; the last counts as the base
+    const open = await measureCine(cine, openRing(phantom, 10, 0.375), { classes });
+    const base = open.result.slices[10]!;
+    expect(base.myocardialRing!.every((f) => f !== null && f > 0.3 && f < 0.45)).toBe(true);
+    expect(base.counted).toBe(false);
+    expect(base.reason).toMatch(
+      /^myocardium rings only 3\d% of its blood pool at ED, 3\d% at ES \(a basal slice counts/,
+    );
+    expect(open.result.slices.filter((s) => s.counted).map((s) => s.slice)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    const half = await measureCine(cine, openRing(phantom, 10, 0.625), { classes });
+    expect(half.result.slices[10]!.myocardialRing!.every((f) => f !== null && f > 0.55 && f < 0.7)).toBe(true);
+    expect(half.result.slices[10]!.counted).toBe(true);
+    // the apical end's open ring is not the rule's business
+    const apex = await measureCine(cine, openRing(phantom, 1, 0.375), { classes });
+    expect(apex.result.slices[1]!.counted).toBe(true);
   });
 });

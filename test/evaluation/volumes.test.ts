@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { DataError } from '../../src/errors.js';
 import { rasterizeContour } from '../../src/data/contours.js';
-import { computeVolumes, measureSliceMask, type ImageMeasure } from '../../src/evaluation/volumes.js';
+import {
+  computeVolumes,
+  DEFAULT_VOLUME_RULE,
+  describeVolumeRule,
+  measureSliceMask,
+  myocardialRing,
+  type ImageMeasure,
+} from '../../src/evaluation/volumes.js';
 
 /** A slice × phase grid of measures from areas (mm²), every mask centred at `centre`. */
 function grid(areas: (number | undefined)[][], centre: [number, number] = [0, 0]): (ImageMeasure | undefined)[][] {
@@ -298,5 +305,114 @@ describe('computeVolumes', () => {
     );
     expect(r.slices[1]!.thicknessMm).toBe(10);
     expect(r.warnings).toContain('only 1 slice counted: the volumes miss most of the ventricle');
+  });
+});
+
+/** The measures of `grid` with each image's myocardial ring: `ring(slice, phase)`. */
+function ringed(
+  measures: (ImageMeasure | undefined)[][],
+  ring: (slice: number, phase: number) => number,
+): (ImageMeasure | undefined)[][] {
+  return measures.map((row, s) => row.map((m, p) => (m ? { ...m, myocardialRing: ring(s, p) } : m)));
+}
+
+describe('the myocardial ring (masks with a myocardium class)', () => {
+  /** A 40×40 label map: a blood pool (1) of radius 8 pixels, and myocardium (2) out to 12 where `wall` says. */
+  function labelMap(wall: (row: number, col: number) => boolean): { pool: Uint8Array; labels: Uint8Array } {
+    const pool = new Uint8Array(1600),
+      labels = new Uint8Array(1600);
+    for (let r = 0; r < 40; r++) {
+      for (let c = 0; c < 40; c++) {
+        const d = Math.hypot(r - 19.5, c - 19.5);
+        if (d <= 8) pool[r * 40 + c] = labels[r * 40 + c] = 1;
+        else if (d <= 12 && wall(r, c)) labels[r * 40 + c] = 2;
+      }
+    }
+    return { pool, labels };
+  }
+
+  it("gives the share of the blood pool's border that is myocardium", () => {
+    const full = labelMap(() => true);
+    expect(myocardialRing(full.pool, full.labels, 40, 40, 2)).toBe(1);
+    const half = labelMap((_, c) => c >= 20);
+    expect(myocardialRing(half.pool, half.labels, 40, 40, 2)).toBe(0.5);
+    const none = labelMap(() => false);
+    expect(myocardialRing(none.pool, none.labels, 40, 40, 2)).toBe(0);
+    // another class's number is not the wall; an empty pool has no border
+    expect(myocardialRing(full.pool, full.labels, 40, 40, 3)).toBe(0);
+    expect(myocardialRing(new Uint8Array(1600), full.labels, 40, 40, 2)).toBeNaN();
+    // a pool at the image's edge: only the border inside the image counts
+    const edge = new Uint8Array(1600).fill(2);
+    const corner = new Uint8Array(1600);
+    corner[0] = edge[0] = 1;
+    expect(myocardialRing(corner, edge, 40, 40, 2)).toBe(1);
+  });
+
+  it('keeps an apical end slice that grows from ED to ES when myocardium rings half its pool at ED and ES', () => {
+    const areas = beating(5, 20, 2000, 1000);
+    areas[0] = beating(1, 20, 800, 1000)[0]!; // the apex, smaller at ED: +25% at ES, smooth (no step)
+    const binary = computeVolumes(grid(areas), z(5), { cyclic: true });
+    expect(binary.slices[0]!.reason).toBe(
+      'its area grows from ED to ES (800 to 1000 mm²): not the ventricle (the atrium beyond the valve?)',
+    );
+    const kept = computeVolumes(
+      ringed(grid(areas), () => 0.5),
+      z(5),
+      { cyclic: true },
+    );
+    expect(kept.slices[0]!.counted).toBe(true);
+    expect(kept.slices[0]!.myocardialRing).toEqual(new Array(20).fill(0.5));
+    expect(kept.edvMl).toBeCloseTo(((800 + 4 * 2000) * 10) / 1000, 9);
+    expect(kept.esvMl).toBeCloseTo(((1000 + 4 * 1000) * 10) / 1000, 9);
+    expect(kept.warnings).toContain(
+      'slice 1: its area grows from ED to ES (800 to 1000 mm²), but myocardium rings 50% of its blood pool at ED ' +
+        'and 50% at ES: counted as the ventricle',
+    );
+    // less than half at ES: dropped as without a ring, and the reason gives the ring
+    const dropped = computeVolumes(
+      ringed(grid(areas), (s, p) => (s === 0 && p === 10 ? 0.45 : 1)),
+      z(5),
+      { cyclic: true },
+    );
+    expect(dropped.slices[0]!.reason).toBe(
+      'its area grows from ED to ES (800 to 1000 mm²): not the ventricle (the atrium beyond the valve?); myocardium ' +
+        'rings 100% of its blood pool at ED, 45% at ES',
+    );
+    expect(dropped.edvMl).toBe(binary.edvMl);
+    // the basal end grows the same: dropped though ringed, as atrial pools are ringed too
+    const base = beating(5, 20, 2000, 1000);
+    base[0] = beating(1, 20, 800, 400)[0]!;
+    base[4] = beating(1, 20, 1400, 1800)[0]!;
+    const basal = computeVolumes(
+      ringed(grid(base), () => 1),
+      z(5),
+      { cyclic: true },
+    );
+    expect(basal.slices[4]!.reason).toMatch(/^its area grows from ED to ES \(1400 to 1800 mm²\): not the ventricle/);
+  });
+
+  it('drops a basal end slice that myocardium rings by less than half at ED or ES, not an apical one', () => {
+    const areas = beating(5, 20, 2000, 1000);
+    areas[0] = beating(1, 20, 800, 400)[0]!; // the apex
+    const ring = (base: number, apex = 1) =>
+      ringed(grid(areas), (s, p) => (s === 4 && p === 10 ? base : s === 0 ? apex : 1));
+    const open = computeVolumes(ring(0.45), z(5), { cyclic: true });
+    expect(open.slices[4]!.counted).toBe(false);
+    expect(open.slices[4]!.reason).toBe(
+      'myocardium rings only 100% of its blood pool at ED, 45% at ES (a basal slice counts from 50%): the atrium or ' +
+        'outflow tract beyond the valve',
+    );
+    expect(open.edvMl).toBeCloseTo(((800 + 3 * 2000) * 10) / 1000, 9);
+    // half a ring counts; an open ring at a phase other than ED and ES does not matter, nor at the apex
+    expect(computeVolumes(ring(0.5), z(5), { cyclic: true }).slices[4]!.counted).toBe(true);
+    const other = ringed(grid(areas), (s, p) => (s === 4 && p === 5 ? 0.2 : 1));
+    expect(computeVolumes(other, z(5), { cyclic: true }).slices[4]!.counted).toBe(true);
+    expect(computeVolumes(ring(1, 0.2), z(5), { cyclic: true }).slices.every((s) => s.counted)).toBe(true);
+    // without a myocardium class (no ring measured) the rule does not apply
+    const binary = computeVolumes(grid(areas), z(5), { cyclic: true });
+    expect(binary.slices.every((s) => s.counted && s.myocardialRing === undefined)).toBe(true);
+    expect(describeVolumeRule(DEFAULT_VOLUME_RULE)).toContain(
+      'a basal end slice whose blood pool myocardium rings over less than 50% of its border at ED or ES dropped',
+    );
   });
 });

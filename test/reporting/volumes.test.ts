@@ -49,6 +49,7 @@ function record(): VolumesRecord {
       maxSystolicGrowth: 0.2,
       maxPhaseStep: 0.2,
       minBasalCorrelation: -0.5,
+      minMyocardialRing: 0.5,
       text: 'the rule',
     },
     phases: [
