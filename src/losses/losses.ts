@@ -47,14 +47,17 @@ export const sparseCrossEntropy: LossFn = (logits, labels, known) =>
       if (fused) return fused;
     }
     const logProbs = tf.logSoftmax(logits, -1);
-    const onehot = tf.oneHot(classes, logits.shape[3]);
-    if (!known) return tf.neg(tf.mean(tf.sum(tf.mul(onehot, logProbs), -1))) as tf.Scalar;
     const [batch, height, width, k] = logits.shape;
-    const unknown = tf.reshape(tf.sub(1, known), [batch, 1, 1, k]);
-    const isBackground = tf.expandDims(tf.cast(tf.equal(classes, 0), 'float32'), -1);
-    const accepted = tf.minimum(1, tf.add(onehot, tf.mul(isBackground, unknown)));
-    // log Σ p over the accepted classes; the others pushed to exp(-1e4) = 0
-    const merged = tf.logSumExp(tf.add(logProbs, tf.mul(tf.sub(1, accepted), -1e4)), -1);
+    const onehot = oneHotFloat(classes, k);
+    if (!known) return tf.neg(tf.mean(tf.sum(tf.mul(onehot, logProbs), -1))) as tf.Scalar;
+    // Background pixels of an image take its unmarked classes too: the outer product of the two per image,
+    // as a batched matMul (a [B,H,W,1] × [B,1,1,K] broadcast falls to tfjs's per-element cpu kernel).
+    // 1 − min(class, 1): tfjs-cpu's bool-to-float Cast does not give float32 storage, which onednn needs
+    const isBackground = tf.reshape(tf.sub(1, tf.minimum(tf.cast(classes, 'float32'), 1)), [batch, height * width, 1]);
+    const open = tf.matMul(isBackground, tf.reshape(tf.sub(1, known), [batch, 1, k]));
+    const accepted = tf.minimum(1, tf.add(onehot, tf.reshape(open, [batch, height, width, k])));
+    // log Σ p over the accepted classes (never all below 1e-30: the label's own class is one of them)
+    const merged = tf.log(tf.add(tf.sum(tf.mul(tf.exp(logProbs), accepted), -1), 1e-30));
     return tf.div(tf.neg(tf.sum(merged)), batch * height * width) as tf.Scalar;
   });
 
@@ -91,6 +94,25 @@ function softDice(logits: tf.Tensor4D, labels: tf.Tensor3D, pooled: boolean, kno
 }
 
 /**
+ * One-hot of class indices as float32. Cast from tfjs's int32 one-hot: tfjs-backend-wasm 4.22's OneHot
+ * ignores a float32 dtype and writes integer bits (a 1 reads 1.4e-45).
+ */
+function oneHotFloat(classes: tf.Tensor, depth: number): tf.Tensor {
+  return tf.cast(tf.oneHot(classes, depth), 'float32');
+}
+
+/**
+ * Σ over each image's pixels, per channel: [B, H, W, K] → [B, K], as a batched matMul with ones (native on
+ * onednn; a Sum over the middle axes, and a last-axis Slice or Softmax of K > 2, fall to tfjs's cpu kernels,
+ * which took 300 ms of a 3-class batch's loss and gradient).
+ */
+function sumPixels(x: tf.Tensor4D): tf.Tensor2D {
+  const [batch, height, width, k] = x.shape;
+  const pixels = height * width;
+  return tf.reshape(tf.matMul(tf.ones([batch, 1, pixels]), tf.reshape(x, [batch, pixels, k])), [batch, k]);
+}
+
+/**
  * softDice for K classes: each foreground class's soft Dice on its softmax channel against label == k,
  * averaged over the classes (background left out, as nnU-Net does) and, per image, over the images. With
  * `known`, a class an image does not mark takes no part in that image's Dice, nor in the pooled sums.
@@ -103,16 +125,18 @@ function softDiceOverClasses(
 ): tf.Scalar {
   return tf.tidy(() => {
     const [batch, , , k] = logits.shape;
-    const probs = tf.slice(tf.softmax(logits, -1), [0, 0, 0, 1], [-1, -1, -1, k - 1]);
-    const y = tf.slice(tf.oneHot(tf.cast(labels, 'int32'), k), [0, 0, 0, 1], [-1, -1, -1, k - 1]);
-    const weights = known ? tf.slice(known, [0, 1], [-1, k - 1]) : tf.ones([batch, k - 1]);
-    const intersection = tf.sum(tf.mul(probs, y), [1, 2]);
-    const sizes = tf.add(tf.sum(probs, [1, 2]), tf.sum(y, [1, 2]));
+    const probs = tf.exp(tf.logSoftmax(logits, -1)) as tf.Tensor4D;
+    const y = oneHotFloat(tf.cast(labels, 'int32'), k) as tf.Tensor4D;
+    // every class but the background, where the image marks it
+    const foreground = tf.tensor2d([Array.from({ length: k }, (_, c) => (c === 0 ? 0 : 1))]);
+    const weights = tf.mul(known ?? tf.ones([batch, k]), foreground);
+    const intersection = sumPixels(tf.mul(probs, y) as tf.Tensor4D);
+    const sizes = tf.add(sumPixels(probs), sumPixels(y));
     if (pooled) {
       const i = tf.sum(tf.mul(intersection, weights), 0);
       const s = tf.sum(tf.mul(sizes, weights), 0);
       const dice = tf.div(tf.add(tf.mul(2, i), 1), tf.add(s, 1));
-      return tf.sub(1, tf.mean(dice)) as tf.Scalar;
+      return tf.sub(1, tf.div(tf.sum(tf.mul(dice, tf.squeeze(foreground, [0]))), k - 1)) as tf.Scalar;
     }
     const dice = tf.div(tf.add(tf.mul(2, intersection), 1), tf.add(sizes, 1));
     return tf.sub(1, tf.div(tf.sum(tf.mul(dice, weights)), tf.maximum(tf.sum(weights), 1))) as tf.Scalar;

@@ -1,5 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import { onednnKernelCounts, registerOnednnBackend } from '../../src/backends/onednn/index.js';
 import { selectBackend } from '../../src/backends/select.js';
 import { imageDiceLoss, knownClasses, softDiceLoss, sparseCrossEntropy } from '../../src/losses/losses.js';
 import { batchMetrics } from '../../src/training/metrics.js';
@@ -67,5 +69,38 @@ describe('losses over K classes with partial labels', () => {
     expect(dice).toBeCloseTo((1 + 3 / 4) / 2, 10);
     // binary metrics are as before: foreground = non-zero
     expect(batchMetrics(['dice'], pred, label)[0]).toBeCloseTo((2 * 3 + 1) / (5 + 3 + 1), 10);
+  });
+});
+
+describe.skipIf(!registerOnednnBackend().ok)('the K-class losses on onednn', () => {
+  it('run their gradient on native kernels, no cpu fallback, to the cpu values', async () => {
+    // a batch as the sunnybrook-lv-myo recipe gives it: 3 classes, two images with an endocardial contour only
+    const shape: [number, number, number, number] = [4, 16, 16, 3];
+    const z = Float32Array.from({ length: 4 * 16 * 16 * 3 }, (_, i) => Math.sin(i * 0.37) * 2);
+    const y = Int32Array.from({ length: 4 * 16 * 16 }, (_, i) => (i * 7) % 3);
+    const run = (): number[] =>
+      tf.tidy(() => {
+        const x = tf.variable(tf.tensor4d(z, shape));
+        const known = knownClasses([undefined, [0, 1], undefined, [0, 1]], 3);
+        const { value, grads } = tf.variableGrads(
+          () =>
+            tf.add(
+              sparseCrossEntropy(x, tf.tensor3d(y, [4, 16, 16], 'int32'), known),
+              imageDiceLoss(x, tf.tensor3d(y, [4, 16, 16], 'int32'), known),
+            ) as tf.Scalar,
+          [x],
+        );
+        const out = [value.dataSync()[0]!, ...grads[x.name]!.dataSync().slice(0, 24)];
+        x.dispose();
+        return out;
+      });
+    await selectBackend('cpu');
+    const cpu = run();
+    await selectBackend('onednn');
+    const before = onednnKernelCounts().fallback;
+    const onednn = run();
+    expect(onednnKernelCounts().fallback).toEqual(before);
+    for (const [i, v] of onednn.entries()) expect(v).toBeCloseTo(cpu[i]!, 5);
+    await selectBackend('cpu');
   });
 });
