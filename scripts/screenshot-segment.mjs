@@ -12,7 +12,9 @@ import { chromium } from 'playwright-core';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dicom = join(root, '..', 'shared', 'data', 'sunnybrook', 'dicom');
 const series = join(dicom, 'dicoms', 'SCD0000101');
-const contours = join(dicom, 'contourfiles', 'SC-HF-I-1', 'i-contours');
+// the endocardial (i) and epicardial (o) contours: the experts' EDV/ESV/EF and LV mass
+const contourDirs = ['i-contours', 'o-contours'].map((d) => join(dicom, 'contourfiles', 'SC-HF-I-1', d));
+const contours = contourDirs[0];
 const out = join(root, 'docs', 'segment.png');
 
 if (!existsSync(series) || !existsSync(contours))
@@ -38,7 +40,7 @@ try {
   await page.waitForSelector('body[data-lvseg-model="lv-sunnybrook"]');
   await page.locator('#images').setInputFiles(files);
   await page.waitForSelector('#volumes[data-lvseg-volumes]', { timeout: 900_000 });
-  await page.locator('#contours').setInputFiles(readdirSync(contours).map((f) => join(contours, f)));
+  await page.locator('#contours').setInputFiles(contourDirs.flatMap((d) => readdirSync(d).map((f) => join(d, f))));
   await page.waitForSelector('#volumes[data-lvseg-experts]');
   const volumes = JSON.parse(await page.getAttribute('#volumes', 'data-lvseg-volumes'));
   // a mid-ventricular slice at end-diastole

@@ -1,13 +1,16 @@
 /**
  * The browser half of `npm run bench -- onnx` (bundled by bench/onnx.bench.ts with esbuild, served
- * cross-origin isolated): the bundled model on tfjs's wasm backend, as the segmentation page runs it
- * (loadLayersModel, then its inference form), beside onnxruntime-web's wasm backend on the model's ONNX
- * export. Runs alternate between the two; the results go back to the bench as records.
+ * cross-origin isolated): the bundled model on tfjs's wasm backend as each of the segmentation page's
+ * workers runs it (lvseg's wasm kernels and SIMD module, tfjs's single-threaded build; loadLayersModel,
+ * then its inference form), beside onnxruntime-web's wasm backend on the model's ONNX export with every
+ * core as threads. Runs alternate between the two; the results go back to the bench as records.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { type BackendWasm, getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import * as ort from 'onnxruntime-web/wasm';
+import { registerWasmTrainingKernels } from '../../src/backends/wasm-kernels.js';
+import { prepareWasmSimdKernels } from '../../src/backends/wasm-simd.js';
 import { inferenceModel } from '../../src/models/fold.js';
 
 function median(values: number[]): number {
@@ -26,8 +29,12 @@ async function lvsegOnnxBench({
 }): Promise<Record<string, unknown>[]> {
   const here = new URL('./', location.href).href;
   setWasmPaths(here);
+  // as the page's workers: single-threaded (lvseg's SIMD module needs it), lvseg's kernels registered
+  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+  registerWasmTrainingKernels();
   await tf.setBackend('wasm');
   await tf.ready();
+  const simd = await prepareWasmSimdKernels(tf.backend() as BackendWasm);
   const saved = await tfl.loadLayersModel('model/model.json');
   const model = await inferenceModel(saved);
   const [, height, width] = model.inputs[0]!.shape as number[];
@@ -71,6 +78,7 @@ async function lvsegOnnxBench({
       batch,
       size: height,
       tfjs_backend: tf.getBackend(),
+      lvseg_wasm_simd: simd,
       tfjs_wasm_ms: round(tfjsMs),
       onnxruntime_web_ms: round(onnxMs),
       speedup: round(onnxMs / tfjsMs, 2),
