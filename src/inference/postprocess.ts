@@ -4,37 +4,63 @@ import { largestComponent } from '../imaging/contours.js';
 /**
  * `mask` with its holes filled: background pixels not 4-connected to the image border become
  * foreground (the blood pool is simply connected; papillary muscles inside it belong to it, as the
- * Sunnybrook contours draw it).
+ * Sunnybrook contours draw it). The flood fill from the border runs inside the foreground's bounding box
+ * grown by a pixel: every background pixel beyond it reaches the border in a straight line, so the ring
+ * around the box seeds the same fill that the whole border would.
  */
 export function fillHoles(mask: Uint8Array, height: number, width: number): Uint8Array {
+  let top = height,
+    bottom = -1,
+    left = width,
+    right = -1;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      if (mask[y * width + x] === 0) continue;
+      if (y < top) top = y;
+      if (y > bottom) bottom = y;
+      if (x < left) left = x;
+      if (x > right) right = x;
+    }
+  }
+  const out = new Uint8Array(mask.length);
+  if (bottom < 0) return out;
+  // the box, one pixel beyond the foreground where the image has room
+  const y0 = Math.max(0, top - 1),
+    y1 = Math.min(height - 1, bottom + 1),
+    x0 = Math.max(0, left - 1),
+    x1 = Math.min(width - 1, right + 1);
   const outside = new Uint8Array(mask.length);
-  const stack = new Int32Array(mask.length);
-  let top = 0;
+  const stack = new Int32Array((y1 - y0 + 1) * (x1 - x0 + 1));
+  let depth = 0;
   const seed = (p: number): void => {
     if (mask[p] === 0 && outside[p] === 0) {
       outside[p] = 1;
-      stack[top++] = p;
+      stack[depth++] = p;
     }
   };
-  for (let x = 0; x < width; x++) {
-    seed(x);
-    seed((height - 1) * width + x);
+  for (let x = x0; x <= x1; x++) {
+    seed(y0 * width + x);
+    seed(y1 * width + x);
   }
-  for (let y = 0; y < height; y++) {
-    seed(y * width);
-    seed(y * width + width - 1);
+  for (let y = y0; y <= y1; y++) {
+    seed(y * width + x0);
+    seed(y * width + x1);
   }
-  while (top > 0) {
-    const p = stack[--top]!;
+  while (depth > 0) {
+    const p = stack[--depth]!;
     const y = (p / width) | 0;
     const x = p - y * width;
-    if (x > 0) seed(p - 1);
-    if (x < width - 1) seed(p + 1);
-    if (y > 0) seed(p - width);
-    if (y < height - 1) seed(p + width);
+    if (x > x0) seed(p - 1);
+    if (x < x1) seed(p + 1);
+    if (y > y0) seed(p - width);
+    if (y < y1) seed(p + width);
   }
-  const out = new Uint8Array(mask.length);
-  for (let i = 0; i < out.length; i++) out[i] = outside[i] === 0 ? 1 : 0;
+  for (let y = y0; y <= y1; y++) {
+    for (let x = x0; x <= x1; x++) {
+      const p = y * width + x;
+      if (outside[p] === 0) out[p] = 1;
+    }
+  }
   return out;
 }
 

@@ -80,18 +80,35 @@ export async function foregroundProbabilities(
     values[k] = probabilities ? scores[2 * k + 1]! : 1 / (1 + Math.exp(scores[2 * k]! - scores[2 * k + 1]!));
   return images.map((_, i) => {
     const mean = new Float32Array(pixels);
-    flips.forEach(([h, v], f) => {
-      const back = flipValues(
-        values.subarray((i * flips.length + f) * pixels, (i * flips.length + f + 1) * pixels),
-        height,
-        width,
-        h,
-        v,
-      );
-      for (let k = 0; k < pixels; k++) mean[k]! += back[k]! / flips.length;
-    });
+    for (const [f, flip] of flips.entries()) {
+      addFlippedBack(mean, values, (i * flips.length + f) * pixels, 1, height, width, flip, flips.length);
+    }
     return mean;
   });
+}
+
+/**
+ * mean[k·K + c] += from[base + flip(k)·K + c] / n for every pixel k and class c: one flipped pass added back
+ * in the image's own orientation (a flip is its own inverse), read in place rather than copied per class.
+ */
+function addFlippedBack(
+  mean: Float32Array,
+  from: Float32Array,
+  base: number,
+  classes: number,
+  height: number,
+  width: number,
+  [horizontal, vertical]: readonly [boolean, boolean],
+  n: number,
+): void {
+  for (let y = 0; y < height; y++) {
+    const sy = vertical ? height - 1 - y : y;
+    for (let x = 0; x < width; x++) {
+      const to = (y * width + x) * classes;
+      const src = base + (sy * width + (horizontal ? width - 1 - x : x)) * classes;
+      for (let c = 0; c < classes; c++) mean[to + c]! += from[src + c]! / n;
+    }
+  }
 }
 
 /**
@@ -118,16 +135,19 @@ export async function classProbabilities(
       for (let c = 0; c < classes; c++) scores[p + c]! /= sum;
     }
   }
-  const channel = new Float32Array(pixels);
   const probabilities = images.map((_, i) => {
     const mean = new Float32Array(pixels * classes);
-    flips.forEach(([h, v], f) => {
-      const base = (i * flips.length + f) * pixels * classes;
-      for (let c = 0; c < classes; c++) {
-        for (let k = 0; k < pixels; k++) channel[k] = scores[base + k * classes + c]!;
-        const back = flipValues(channel, height, width, h, v);
-        for (let k = 0; k < pixels; k++) mean[k * classes + c]! += back[k]! / flips.length;
-      }
+    flips.forEach((flip, f) => {
+      addFlippedBack(
+        mean,
+        scores,
+        (i * flips.length + f) * pixels * classes,
+        classes,
+        height,
+        width,
+        flip,
+        flips.length,
+      );
     });
     return mean;
   });
