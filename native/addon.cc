@@ -257,14 +257,16 @@ Napi::Value MatMul(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Adam(const Napi::CallbackInfo& info) {
-  const Args a(info, "adam", 10);
+  const Args a(info, "adam", 11);
   const auto value = a.floats(0), m = a.floats(1), v = a.floats(2), g = a.floats(3);
   a.length("m", m.length, value.length);
   a.length("v", v.length, value.length);
   a.length("gradient", g.length, value.length);
   const float lr = a.number(4), beta1 = a.number(5), beta2 = a.number(6), acc1 = a.number(7), acc2 = a.number(8);
-  const float epsilon = a.number(9);
-  locked(info, [&] { lvseg::adamUpdate(value.data, m.data, v.data, g.data, value.length, lr, beta1, beta2, acc1, acc2, epsilon); });
+  const float epsilon = a.number(9), decay = a.number(10);
+  locked(info, [&] {
+    lvseg::adamUpdate(value.data, m.data, v.data, g.data, value.length, lr, beta1, beta2, acc1, acc2, epsilon, decay);
+  });
   return info.Env().Undefined();
 }
 

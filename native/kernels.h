@@ -38,8 +38,9 @@ void maxPoolGradDirect(const float* x, const float* dy, float* dx, const int* di
 void matMul(const float* a, const float* b, const float* bias, float* c, const int* dims, bool relu);
 
 // Elementwise and reductions, all cores.
+// `decay` multiplies each weight before the update (AdamW's decoupled weight decay, 1 for plain Adam).
 void adamUpdate(float* value, float* m, float* v, const float* g, int64_t n, float lr, float beta1, float beta2,
-                float oneMinusAccBeta1, float oneMinusAccBeta2, float epsilon);
+                float oneMinusAccBeta1, float oneMinusAccBeta2, float epsilon, float decay);
 void sgdUpdate(float* value, const float* g, int64_t n, float lr);
 // out[i] = a[i] op b[j]: with `blocked` false b repeats with period bn (bn == n: same shape; 1: scalar;
 // C: a last-axis vector), with `blocked` true each b[j] covers n / bn consecutive outputs (b is [..., 1]).

@@ -51,6 +51,8 @@ export interface NativeAddon {
     oneMinusAccBeta1: number,
     oneMinusAccBeta2: number,
     epsilon: number,
+    /** Multiplies each weight before the update: 1 − lr·weightDecay for AdamW, 1 for Adam. */
+    decay: number,
   ): void;
   sgd(value: Float32Array, g: Float32Array, lr: number): void;
   binary(

@@ -103,8 +103,8 @@ interface AdamState {
   learningRate: number;
 }
 
-/** tf.train.adam's math (beta1 0.9, beta2 0.999, epsilon 1e-7, bias correction) in one native kernel per variable;
- * AdamW's decay in place before it. */
+/** tf.train.adam's math (beta1 0.9, beta2 0.999, epsilon 1e-7, bias correction) in one native kernel per variable,
+ * AdamW's decay in the same pass. */
 export class FusedAdam extends tf.AdamOptimizer {
   constructor(
     private readonly addon: NativeAddon,
@@ -136,11 +136,6 @@ export class FusedAdam extends tf.AdamOptimizer {
         variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
       };
       if (tensor == null) return;
-      if (this.weightDecay > 0 && decays(value)) {
-        const w = ownBuffer(backend, value);
-        const factor = 1 - state.learningRate * this.weightDecay;
-        for (let k = 0; k < w.length; k++) w[k]! *= factor;
-      }
       const m = ownBuffer(backend, state.accumulatedFirstMoment[i].variable);
       const v = ownBuffer(backend, state.accumulatedSecondMoment[i].variable);
       this.addon.adam(
@@ -154,6 +149,7 @@ export class FusedAdam extends tf.AdamOptimizer {
         oneMinusAcc1,
         oneMinusAcc2,
         state.epsilon,
+        this.weightDecay > 0 && decays(value) ? 1 - state.learningRate * this.weightDecay : 1,
       );
     });
     tf.tidy(() => {
