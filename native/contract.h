@@ -12,7 +12,7 @@ namespace lvseg {
 enum class BinaryOp : int32_t { Add = 0, Sub = 1, Mul = 2, Div = 3, ReluGrad = 4, Count = 5 };
 
 // addon.unary(op, ...): Step takes its alpha (the value for x <= 0) as the last argument.
-enum class UnaryOp : int32_t { Relu = 0, Step = 1, Exp = 2, Log = 3, Neg = 4, Square = 5, Sqrt = 6, Count = 7 };
+enum class UnaryOp : int32_t { Relu = 0, Step = 1, Exp = 2, Log = 3, Neg = 4, Square = 5, Sqrt = 6, Sigmoid = 7, Count = 8 };
 
 // addon.reduceInner(op, ...): the reduction over the innermost axis.
 enum class ReduceOp : int32_t { Sum = 0, Max = 1, Count = 2 };

@@ -123,6 +123,7 @@ void unary(UnaryOp op, const float* x, float* y, int64_t n, float alpha) {
     case UnaryOp::Neg: return unaryLoop([](float v) { return -v; }, x, y, n);
     case UnaryOp::Square: return unaryLoop([](float v) { return v * v; }, x, y, n);
     case UnaryOp::Sqrt: return unaryLoop([](float v) { return std::sqrt(v); }, x, y, n);
+    case UnaryOp::Sigmoid: return unaryLoop([](float v) { return 1.f / (1.f + std::exp(-v)); }, x, y, n);
     case UnaryOp::Count: return;  // not an op; addon.cc refuses it
   }
 }

@@ -174,7 +174,7 @@ const entries = {
   },
   adam: () => {
     const n = int(0, 300);
-    return [floats(n), floats(n), positive(floats(n)), floats(n), 0.01, 0.9, 0.999, 0.1, 0.001, 1e-7];
+    return [floats(n), floats(n), positive(floats(n)), floats(n), 0.01, 0.9, 0.999, 0.1, 0.001, 1e-7, 0.999];
   },
   sgd: () => {
     const n = int(0, 300);
@@ -189,7 +189,7 @@ const entries = {
   },
   unary: () => {
     const n = int(0, 300);
-    return [int(0, 6), floats(n), floats(n), random()];
+    return [int(0, 7), floats(n), floats(n), random()];
   },
   sumLeading: () => {
     const inner = int(1, 9);

@@ -369,6 +369,7 @@ describe.skipIf(!native.ok)('onednn kernels match the cpu backend', () => {
         tf.neg(x),
         tf.square(x),
         tf.sqrt(tf.add(x, 1)),
+        tf.sigmoid(tf.mul(x, 30)),
         tf.add(x, tf.reshape(c, [1, 1, 6])),
         tf.grad((v: tf.Tensor) => tf.mul(tf.relu(v), y))(x),
         // one value per innermost run ([..., 1]), as softmax and its gradient broadcast
@@ -391,6 +392,7 @@ describe.skipIf(!native.ok)('onednn kernels match the cpu backend', () => {
           'Neg',
           'Square',
           'Sqrt',
+          'Sigmoid',
           'LvsegReluGrad',
           'Max',
           'Sum',

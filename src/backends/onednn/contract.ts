@@ -8,7 +8,7 @@
 export const BinaryOp = { Add: 0, Sub: 1, Mul: 2, Div: 3, ReluGrad: 4, Count: 5 } as const;
 
 /** addon.unary's op; Step takes its alpha (the value for x <= 0) as the last argument. */
-export const UnaryOp = { Relu: 0, Step: 1, Exp: 2, Log: 3, Neg: 4, Square: 5, Sqrt: 6, Count: 7 } as const;
+export const UnaryOp = { Relu: 0, Step: 1, Exp: 2, Log: 3, Neg: 4, Square: 5, Sqrt: 6, Sigmoid: 7, Count: 8 } as const;
 
 /** addon.reduceInner's op: the reduction over the innermost axis. */
 export const ReduceOp = { Sum: 0, Max: 1, Count: 2 } as const;

@@ -6,7 +6,7 @@ import type { NativeAddon } from '../native-addon.js';
 import { BinaryOp, UnaryOp, type OpCode } from './contract.js';
 import { ONEDNN_BACKEND, countNativeRun, isF32, output, values, withFallback, type KernelTable } from './kernel.js';
 
-/** Elementwise kernels: Add Sub Multiply RealDiv (with the broadcasts below), Relu Step Exp Log Neg Square Sqrt, the
+/** Elementwise kernels: Add Sub Multiply RealDiv (with the broadcasts below), Relu Step Exp Log Neg Square Sqrt Sigmoid, the
  * Relu gradient. */
 
 /**
@@ -71,6 +71,7 @@ export function elementwiseKernels(addon: NativeAddon, kernels: KernelTable): vo
     ['Neg', UnaryOp.Neg],
     ['Square', UnaryOp.Square],
     ['Sqrt', UnaryOp.Sqrt],
+    ['Sigmoid', UnaryOp.Sigmoid],
   ];
   for (const [name, op] of unaryOps) {
     kernels.set(
