@@ -30,8 +30,13 @@ export {
 
 let registered = false;
 
-/** The cpu kernels whose output shares the input's data id (reference counted), never a view of its buffer. */
-const SHARES_BY_REFCOUNT = new Set(['Reshape', 'Identity']);
+/**
+ * The cpu kernels whose output shares the input's data id (reference counted), never a view of its buffer. Cast
+ * shares it where nothing is lost (to float32, as the gradient of every Identity casts dy) and copies otherwise;
+ * exposing its input lost four activation-sized buffers per U-Net level to the pool each training step (~31 MB
+ * of fresh, page-faulting memory a step for sunnybrook-unet).
+ */
+const SHARES_BY_REFCOUNT = new Set(['Reshape', 'Identity', 'Cast']);
 
 /**
  * MathBackendCPU whose native-kernel outputs come from, and go back to, the buffer pool. Values read
