@@ -6,8 +6,8 @@ import type { NativeAddon } from '../native-addon.js';
 import { BinaryOp, UnaryOp, type OpCode } from './contract.js';
 import { ONEDNN_BACKEND, countNativeRun, isF32, output, values, withFallback, type KernelTable } from './kernel.js';
 
-/** Elementwise kernels: Add Sub Multiply RealDiv (with the broadcasts below), Relu Step Exp Log Neg Square Sqrt Sigmoid, the
- * Relu gradient. */
+/** Elementwise kernels: Add Sub Multiply RealDiv (with the broadcasts below), Relu Step Exp Log Neg Square Sqrt
+ * Sigmoid, the Relu gradient. */
 
 /**
  * How an operand of a broadcasting binary op maps onto the output: as is (full), one value (scalar),
