@@ -59,6 +59,29 @@ describe('intensity transforms', () => {
     expect(percentiles(Float32Array.from([3, 1, 2, 5, 4]), [0, 50, 100])).toEqual([1, 3, 5]);
   });
 
+  it('finds the percentiles a sorted copy holds, with ties, any order of qs and NaN', () => {
+    let seed = 7;
+    const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+    for (const [n, levels] of [
+      [1, 5],
+      [2, 2],
+      [257, 3],
+      [4096, 50],
+      [65536, 4096],
+      [10000, 1e9],
+    ] as const) {
+      const values = Float32Array.from({ length: n }, () => Math.floor(random() * levels) - levels / 4);
+      const before = values.slice();
+      const sorted = values.slice().sort();
+      const qs = [99, 1, 50, 0, 100, 99, 37.5];
+      const expected = qs.map((q) => sorted[Math.min(n - 1, Math.max(0, Math.round((q / 100) * (n - 1))))]);
+      expect(percentiles(values, qs)).toEqual(expected);
+      // the input is left as it was
+      expect(values).toEqual(before);
+    }
+    expect(percentiles(Float32Array.from([NaN, 2, 1, NaN, 3]), [0, 50, 100])).toEqual([1, 3, NaN]);
+  });
+
   it('keeps the range under gamma and the mean under a blur', () => {
     const image = Float32Array.from({ length: 64 }, (_, i) => 10 + i);
     const g = adjustGamma(image, 2);
