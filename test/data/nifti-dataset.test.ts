@@ -21,6 +21,7 @@ import { saveModel } from '../../src/models/io.js';
 import type { VolumesRecord } from '../../src/reporting/volumes.js';
 import { captureCli } from '../cli/run-cli.js';
 import { FOUR_CLASSES, fourLabelPhantoms, writeFourLabelDataset } from './four-label-phantoms.js';
+import { SHARED, epochMetrics, pngSubset, quiet } from './sunnybrook-subset.js';
 import { thresholdModel } from '../evaluation/tiny-model.js';
 
 const root = mkdtempSync(join(tmpdir(), 'lvseg-nifti-dataset-'));
@@ -29,25 +30,9 @@ beforeAll(async () => {
   await selectBackend('cpu');
 });
 
-const SHARED = join(import.meta.dirname, '..', '..', '..', 'shared', 'data', 'sunnybrook');
 const haveShared =
   existsSync(join(SHARED, 'png', 'training', 'images')) && existsSync(join(SHARED, 'dicom', 'dicoms', 'SCD0000101'));
 if (!haveShared) console.warn(`[skip] NIfTI on the Sunnybrook data: ${SHARED} is absent`);
-
-/** A PNG dataset of the first `perPatient` slices of `patients` from a shared set (the data copied into the test's
- * folder). */
-function pngSubset(set: string, patients: string[], perPatient: number, dir: string): string {
-  for (const p of patients) {
-    for (const kind of ['images', join('masks', 'endo')]) {
-      const from = join(SHARED, 'png', set, kind, p);
-      mkdirSync(join(dir, kind, p), { recursive: true });
-      for (const f of readdirSync(from).sort().slice(0, perPatient)) copyFileSync(join(from, f), join(dir, kind, p, f));
-    }
-  }
-  return dir;
-}
-
-const quiet = { progress: { stream: { write: () => true } }, warn: () => {} };
 
 describe.skipIf(!haveShared)('Sunnybrook as an nnU-Net NIfTI dataset', () => {
   it("converts losslessly, and train then predict give the PNG path's losses and masks (same seed and " +
@@ -101,10 +86,8 @@ describe.skipIf(!haveShared)('Sunnybrook as an nnU-Net NIfTI dataset', () => {
       );
     }
     // the same losses and metrics to the last bit (only the time taken and the tensor count may differ)
-    const metrics = (h: Record<string, unknown>[]): Record<string, unknown>[] =>
-      h.map(({ seconds: _s, tensors: _t, ...m }) => m);
-    expect(metrics(runs.nii!.history)).toEqual(metrics(runs.png!.history));
-    expect(metrics(runs.png!.history)[0]).toHaveProperty('val_loss');
+    expect(epochMetrics(runs.nii!.history)).toEqual(epochMetrics(runs.png!.history));
+    expect(epochMetrics(runs.png!.history)[0]).toHaveProperty('val_loss');
 
     const viaPng = await predict(runs.png!.runDir, [png.val], { backend: 'cpu' });
     const viaNii = await predict(runs.nii!.runDir, [join(nii.val, 'imagesTr', 'SC-HF-I-05_0000.nii.gz')], {

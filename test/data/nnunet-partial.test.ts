@@ -5,7 +5,7 @@
  * supervision (Sample.labelledClasses), so training on the dataset is training on the source. Also: any
  * dataset.json with an `ignore` label is read (ignore = the highest value, not a class).
  */
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -20,13 +20,16 @@ import { evaluate, train } from '../../src/index.js';
 import { getLoss, knownClasses } from '../../src/losses/losses.js';
 import { captureCli } from '../cli/run-cli.js';
 import { tempDir } from '../temp.js';
+import { SHARED, epochMetrics, pngSubset, quiet } from './sunnybrook-subset.js';
+
+/** Both contours' masks: the wall is the epicardial mask minus the endocardial one. */
+const EPI = ['endo', 'epi'] as const;
 
 const root = tempDir('lvseg-nnunet-partial-');
 beforeAll(async () => {
   await selectBackend('cpu');
 });
 
-const SHARED = join(import.meta.dirname, '..', '..', '..', 'shared', 'data', 'sunnybrook');
 const haveShared = existsSync(join(SHARED, 'png', 'training', 'masks', 'epi'));
 if (!haveShared) console.warn(`[skip] partial labels through nnU-Net on the Sunnybrook data: ${SHARED} is absent`);
 
@@ -238,30 +241,12 @@ describe('partial labels as nnU-Net ignore voxels', () => {
   });
 });
 
-/** A PNG dataset of the first `perPatient` slices of `patients` from a shared set, with their epicardial masks. */
-function pngSubset(set: string, patients: string[], perPatient: number, dir: string): string {
-  for (const p of patients) {
-    const names = readdirSync(join(SHARED, 'png', set, 'images', p))
-      .sort()
-      .slice(0, perPatient);
-    for (const kind of ['images', join('masks', 'endo'), join('masks', 'epi')]) {
-      mkdirSync(join(dir, kind, p), { recursive: true });
-      for (const f of names)
-        if (existsSync(join(SHARED, 'png', set, kind, p, f)))
-          copyFileSync(join(SHARED, 'png', set, kind, p, f), join(dir, kind, p, f));
-    }
-  }
-  return dir;
-}
-
-const quiet = { progress: { stream: { write: () => true } }, warn: () => {} };
-
 describe.skipIf(!haveShared)('the Sunnybrook sets as a three-class nnU-Net dataset', () => {
   it('convert --classes: the same samples, partial labels and training as the PNG source', async () => {
     const classes = ['--classes', 'background,lv,myocardium'];
     const png = {
-      train: pngSubset('training', ['SC-HF-I-01', 'SC-HF-NI-03'], 4, join(root, 'png-train')),
-      val: pngSubset('validation', ['SC-HF-I-05'], 2, join(root, 'png-val')),
+      train: pngSubset('training', ['SC-HF-I-01', 'SC-HF-NI-03'], 4, join(root, 'png-train'), EPI),
+      val: pngSubset('validation', ['SC-HF-I-05'], 2, join(root, 'png-val'), EPI),
     };
     const nii = { train: join(root, 'nii-train'), val: join(root, 'nii-val') };
     for (const part of ['train', 'val'] as const) {
@@ -309,10 +294,8 @@ describe.skipIf(!haveShared)('the Sunnybrook sets as a three-class nnU-Net datas
         quiet,
       );
     }
-    const metrics = (h: Record<string, unknown>[]): Record<string, unknown>[] =>
-      h.map(({ seconds: _s, tensors: _t, ...m }) => m);
-    expect(metrics(runs.nii!.history)).toEqual(metrics(runs.png!.history));
-    expect(metrics(runs.png!.history)[0]).toHaveProperty('val_loss');
+    expect(epochMetrics(runs.nii!.history)).toEqual(epochMetrics(runs.png!.history));
+    expect(epochMetrics(runs.png!.history)[0]).toHaveProperty('val_loss');
 
     // and evaluate scores each class over the same slices (the wall only where the slice marks it)
     const [viaPng, viaNii] = [
