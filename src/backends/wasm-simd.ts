@@ -48,22 +48,18 @@ let compiled: WebAssembly.Module | null | undefined;
 
 /** lvseg's kernels over `backend`'s heap, or null where they cannot run (see above). */
 export function wasmSimdKernels(backend: BackendWasm): WasmSimdKernels | null {
-  const memory = (backend.wasm as unknown as WasmHeap).asm?.memory;
+  const memory = unsharedHeap(backend);
   if (!memory || compiled === null) return null;
   const known = instances.get(memory);
   if (known !== undefined) return known;
-  let kernels: WasmSimdKernels | null = null;
-  const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-  if (!shared) {
-    try {
-      compiled ??= new WebAssembly.Module(decodeBase64(WASM_SIMD_BASE64));
-      kernels = new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as WasmSimdKernels;
-    } catch {
-      compiled = null;
-    }
+  let instance: WebAssembly.Instance | null = null;
+  try {
+    compiled ??= new WebAssembly.Module(decodeBase64(WASM_SIMD_BASE64));
+    instance = new WebAssembly.Instance(compiled, { env: { memory } });
+  } catch {
+    compiled = null;
   }
-  instances.set(memory, kernels);
-  return kernels;
+  return remember(memory, instance);
 }
 
 /**
@@ -72,21 +68,32 @@ export function wasmSimdKernels(backend: BackendWasm): WasmSimdKernels | null {
  * use. Whether the kernels run there.
  */
 export async function prepareWasmSimdKernels(backend: BackendWasm): Promise<boolean> {
-  const memory = (backend.wasm as unknown as WasmHeap).asm?.memory;
-  if (!memory || instances.get(memory) || compiled === null) return Boolean(memory && instances.get(memory));
-  const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-  let kernels: WasmSimdKernels | null = null;
-  if (!shared) {
-    try {
-      compiled ??= await WebAssembly.compile(decodeBase64(WASM_SIMD_BASE64));
-      const instance = await WebAssembly.instantiate(compiled, { env: { memory } });
-      kernels = instance.exports as unknown as WasmSimdKernels;
-    } catch {
-      compiled = null;
-    }
+  const memory = unsharedHeap(backend);
+  if (!memory || compiled === null) return false;
+  const known = instances.get(memory);
+  if (known !== undefined) return known !== null;
+  let instance: WebAssembly.Instance | null = null;
+  try {
+    compiled ??= await WebAssembly.compile(decodeBase64(WASM_SIMD_BASE64));
+    instance = await WebAssembly.instantiate(compiled, { env: { memory } });
+  } catch {
+    compiled = null;
   }
+  return remember(memory, instance) !== null;
+}
+
+/** The backend's heap, where the module can import it: not tfjs's threaded build, whose memory is shared. */
+function unsharedHeap(backend: BackendWasm): WebAssembly.Memory | undefined {
+  const memory = (backend.wasm as unknown as WasmHeap).asm?.memory;
+  const shared = typeof SharedArrayBuffer !== 'undefined' && memory?.buffer instanceof SharedArrayBuffer;
+  return shared ? undefined : memory;
+}
+
+/** The kernels of an instance over `memory` (null: it could not be made), kept for the next call. */
+function remember(memory: WebAssembly.Memory, instance: WebAssembly.Instance | null): WasmSimdKernels | null {
+  const kernels = instance ? (instance.exports as unknown as WasmSimdKernels) : null;
   instances.set(memory, kernels);
-  return kernels !== null;
+  return kernels;
 }
 
 /** The byte offset of a tensor's data in the backend's heap. */
