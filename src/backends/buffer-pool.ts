@@ -15,6 +15,8 @@
  */
 export class BufferPool {
   private readonly free = new Map<number, Float32Array[]>();
+  /** The free buffers, oldest release first: the ones a full pool gives up for a new release. */
+  private readonly released = new Set<Float32Array>();
   /** Buffers this pool handed out that nothing outside the native kernels has seen. */
   private readonly recyclable = new WeakSet<Float32Array>();
   private pooledBytes = 0;
@@ -29,6 +31,7 @@ export class BufferPool {
   take(size: number): Float32Array {
     const reused = this.free.get(size)?.pop();
     if (reused) {
+      this.released.delete(reused);
       this.pooledBytes -= size * 4;
       this.recyclable.add(reused);
       return reused;
@@ -43,18 +46,32 @@ export class BufferPool {
     if (values instanceof Float32Array) this.recyclable.delete(values);
   }
 
-  /** The tensor owning `values` was disposed: keep the buffer for the next output of its size. */
+  /**
+   * The tensor owning `values` was disposed: keep the buffer for the next output of its size. A full pool gives
+   * up its oldest free buffers for it: what is released now is what the work under way takes next. (Keeping the
+   * first buffers instead filled the pool with validation's batch-32 activations after an epoch, and each
+   * training step's buffers, released while those sat there, went to the collector: fresh memory for every
+   * step, sunnybrook-unet's epochs ~15% slower by the fifth.)
+   */
   release(values: unknown): void {
     if (!(values instanceof Float32Array) || !this.recyclable.delete(values)) return;
     const bytes = values.length * 4;
-    if (this.pooledBytes + bytes > this.maxBytes) return;
+    if (bytes > this.maxBytes) return;
     let list = this.free.get(values.length);
     if (!list) {
       list = [];
       this.free.set(values.length, list);
     }
     list.push(values);
+    this.released.add(values);
     this.pooledBytes += bytes;
+    for (const oldest of this.released) {
+      if (this.pooledBytes <= this.maxBytes) break;
+      const same = this.free.get(oldest.length)!;
+      same.splice(same.indexOf(oldest), 1);
+      this.released.delete(oldest);
+      this.pooledBytes -= oldest.length * 4;
+    }
   }
 
   /** Bytes held for reuse now. */
@@ -65,6 +82,7 @@ export class BufferPool {
   /** Drops every held buffer (the collector frees them). */
   clear(): void {
     this.free.clear();
+    this.released.clear();
     this.pooledBytes = 0;
   }
 }

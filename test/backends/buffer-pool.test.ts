@@ -32,6 +32,24 @@ describe('BufferPool', () => {
     pool.release(first);
     expect(pool.bytes).toBe(8000);
   });
+
+  test('a full pool gives up its oldest free buffers for a new release', () => {
+    const pool = new BufferPool(8000, 16);
+    const [big, small, newest] = [pool.take(1500), pool.take(500), pool.take(1000)];
+    pool.release(big);
+    pool.release(small);
+    expect(pool.bytes).toBe(8000);
+    // 4000 more bytes: the oldest (big, 6000) goes; small stays
+    pool.release(newest);
+    expect(pool.bytes).toBe(6000);
+    expect(pool.take(1000)).toBe(newest);
+    expect(pool.take(500)).toBe(small);
+    expect(pool.take(1500)).not.toBe(big);
+    // a buffer larger than the whole pool is not kept, and takes nothing out
+    pool.release(pool.take(100));
+    pool.release(pool.take(3000));
+    expect(pool.bytes).toBe(400);
+  });
 });
 
 const native = registerOnednnBackend();
