@@ -61,7 +61,10 @@ describe('intensity transforms', () => {
 
   it('finds the percentiles a sorted copy holds, with ties, any order of qs and NaN', () => {
     let seed = 7;
-    const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+    const random = () => {
+      seed = (seed * 16807) % 2147483647;
+      return seed / 2147483647;
+    };
     for (const [n, levels] of [
       [1, 5],
       [2, 2],
