@@ -67,7 +67,6 @@ export async function foregroundProbabilities(
   width: number,
   tta: InferenceSettings['tta'],
 ): Promise<Float32Array[]> {
-  const flips = ttaFlips(tta);
   const pixels = height * width;
   const inputs = ttaInputs(images, height, width, tta);
   const { scores, classes } = await predictScores(model, inputs, height, width);
@@ -78,11 +77,27 @@ export async function foregroundProbabilities(
   const values = new Float32Array(inputs.length * pixels);
   for (let k = 0; k < values.length; k++)
     values[k] = probabilities ? scores[2 * k + 1]! : 1 / (1 + Math.exp(scores[2 * k]! - scores[2 * k + 1]!));
-  return images.map((_, i) => {
-    const mean = new Float32Array(pixels);
-    for (const [f, flip] of flips.entries()) {
-      addFlippedBack(mean, values, (i * flips.length + f) * pixels, 1, height, width, flip, flips.length);
-    }
+  return meanOverFlips(values, images.length, 1, height, width, ttaFlips(tta));
+}
+
+/**
+ * Each of `count` images' values [pixels · K] averaged over its flipped passes, each turned back to the image's
+ * own orientation: `values` holds the passes image by image, each image's flips in ttaFlips' order (ttaInputs).
+ */
+function meanOverFlips(
+  values: Float32Array,
+  count: number,
+  classes: number,
+  height: number,
+  width: number,
+  flips: readonly (readonly [boolean, boolean])[],
+): Float32Array[] {
+  const size = height * width * classes;
+  return Array.from({ length: count }, (_, i) => {
+    const mean = new Float32Array(size);
+    flips.forEach((flip, f) => {
+      addFlippedBack(mean, values, (i * flips.length + f) * size, classes, height, width, flip, flips.length);
+    });
     return mean;
   });
 }
@@ -122,8 +137,6 @@ export async function classProbabilities(
   width: number,
   tta: InferenceSettings['tta'],
 ): Promise<{ probabilities: Float32Array[]; classes: number }> {
-  const flips = ttaFlips(tta);
-  const pixels = height * width;
   const inputs = ttaInputs(images, height, width, tta);
   const { scores, classes } = await predictScores(model, inputs, height, width);
   if (detectOutputKind(model) !== 'probabilities') {
@@ -135,22 +148,7 @@ export async function classProbabilities(
       for (let c = 0; c < classes; c++) scores[p + c]! /= sum;
     }
   }
-  const probabilities = images.map((_, i) => {
-    const mean = new Float32Array(pixels * classes);
-    flips.forEach((flip, f) => {
-      addFlippedBack(
-        mean,
-        scores,
-        (i * flips.length + f) * pixels * classes,
-        classes,
-        height,
-        width,
-        flip,
-        flips.length,
-      );
-    });
-    return mean;
-  });
+  const probabilities = meanOverFlips(scores, images.length, classes, height, width, ttaFlips(tta));
   return { probabilities, classes };
 }
 
