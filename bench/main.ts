@@ -3,7 +3,7 @@
  * {"bench":"train-step","model":"fcn","backend":"onednn","batch":1,"step_ms":...}.
  * Run one group with `npm run bench -- NAME` (a file name below, without .bench).
  */
-import { setFlagsFromString } from 'node:v8';
+import { tuneOwnProcess } from '../src/cli/own-process.js';
 
 export type Emit = (record: Record<string, unknown>) => void;
 export interface Benchmark {
@@ -23,10 +23,8 @@ const benchmarks: Promise<{ benchmark: Benchmark }>[] = [
   import('./epoch.bench.js'),
 ];
 
-// Measure what the CLI runs: it opts in to the addon's malloc setting and lets V8's old generation grow 4x
-// between full collections (bin/lvseg.js).
-process.env.LVSEG_MALLOPT ??= '1';
-setFlagsFromString('--heap-growing-percent=300');
+// Measure what the CLI runs, with the settings it takes for its own process.
+tuneOwnProcess();
 
 const emit: Emit = (record) => console.log(JSON.stringify(record));
 const only = process.argv.slice(2).filter((a) => !a.startsWith('--'));
