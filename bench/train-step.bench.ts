@@ -5,7 +5,12 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { onednnAddon, onednnFallbackCounts, setOnednnThreads } from '../src/backends/onednn/index.js';
+import {
+  onednnAddon,
+  onednnFallbackCounts,
+  setOnednnPrecision,
+  setOnednnThreads,
+} from '../src/backends/onednn/index.js';
 import { createOptimizer } from '../src/backends/optimizers.js';
 import { selectBackend, type BackendName } from '../src/backends/select.js';
 import { buildModel } from '../src/models/build.js';
@@ -354,6 +359,10 @@ async function run(emit: Emit, args: string[]): Promise<void> {
   const isaOption = option(args, 'isa', '');
   if (isaOption) process.env.ONEDNN_MAX_CPU_ISA = isaOption.toUpperCase();
   if (backends.includes('onednn') || backends.includes('auto')) setOnednnThreads(threads);
+  const precision = option(args, 'precision', 'float32');
+  if (precision !== 'float32' && precision !== 'bfloat16')
+    throw new Error('train-step bench: --precision takes float32 or bfloat16');
+  setOnednnPrecision(precision);
   const cap = requestedIsa();
   for (const model of models) {
     const dispatch = await probeModel(model, size, threads, backends.includes('onednn') || backends.includes('auto'));

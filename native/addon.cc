@@ -423,6 +423,16 @@ Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   });
 }
 
+Napi::Value SetConvPrecision(const Napi::CallbackInfo& info) {
+  const Args a(info, "setConvPrecision", 1);
+  const double p = a.number(0);
+  a.require(p == 0 || p == 1, "precision must be 0 (float32) or 1 (bfloat16)");
+  return locked(info, [&] {
+    const auto now = lvseg::setConvPrecision(static_cast<lvseg::ConvPrecision>(static_cast<int32_t>(p)));
+    return Napi::Number::New(info.Env(), static_cast<double>(now));
+  });
+}
+
 Napi::Value CachedPrimitives(const Napi::CallbackInfo& info) {
   return locked(info, [&] { return Napi::Number::New(info.Env(), static_cast<double>(lvseg::cachedPrimitives())); });
 }
@@ -441,6 +451,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     }
   });
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads));
+  exports.Set("setConvPrecision", Napi::Function::New(env, SetConvPrecision));
   exports.Set("cachedPrimitives", Napi::Function::New(env, CachedPrimitives));
   exports.Set("conv2d", Napi::Function::New(env, Conv2d));
   exports.Set("conv2dBackwardData", Napi::Function::New(env, Conv2dBackwardData));

@@ -17,6 +17,10 @@ enum class UnaryOp : int32_t { Relu = 0, Step = 1, Exp = 2, Log = 3, Neg = 4, Sq
 // addon.reduceInner(op, ...): the reduction over the innermost axis.
 enum class ReduceOp : int32_t { Sum = 0, Max = 1, Count = 2 };
 
+// addon.setConvPrecision(p): what the oneDNN convolutions read their inputs in (they accumulate and write
+// float32 either way); Bf16 needs AVX512_BF16 or AMX, and the call returns the precision now in effect.
+enum class ConvPrecision : int32_t { F32 = 0, Bf16 = 1, Count = 2 };
+
 // Convolution dims (conv2d, conv2dBackwardData, conv2dBackwardWeights): NHWC input, HWIO filter, NHWC output.
 // Strides and dilations (1 = none) are positive, pads are not negative.
 struct ConvDim {

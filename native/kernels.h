@@ -19,6 +19,8 @@ constexpr int64_t kParallelMin = 1 << 22;
 // not per call.
 void conv2dForward(const float* x, const float* w, const float* bias, float* y, const int* dims, bool relu,
                    uint64_t weightsToken = 0);
+// The precision of the oneDNN convolutions from now on (contract.h): Bf16 where the CPU has it, else F32; returns it.
+ConvPrecision setConvPrecision(ConvPrecision p);
 void conv2dBackwardData(const float* dy, const float* w, float* dx, const int* dims);
 void conv2dBackwardWeights(const float* x, const float* dy, float* dw, const int* dims);
 // conv_direct.cc: the forward pass as direct loops, for input x output channels <= 16 or at most
@@ -41,6 +43,8 @@ void matMul(const float* a, const float* b, const float* bias, float* c, const i
 // `decay` multiplies each weight before the update (AdamW's decoupled weight decay, 1 for plain Adam).
 void adamUpdate(float* value, float* m, float* v, const float* g, int64_t n, float lr, float beta1, float beta2,
                 float oneMinusAccBeta1, float oneMinusAccBeta2, float epsilon, float decay);
+// y = x rounded to bfloat16 (to nearest, ties to even), the inputs of the bf16 convolutions.
+void roundToBf16(const float* x, uint16_t* y, int64_t n);
 void sgdUpdate(float* value, const float* g, int64_t n, float lr);
 // out[i] = a[i] op b[j]: with `blocked` false b repeats with period bn (bn == n: same shape; 1: scalar;
 // C: a last-axis vector), with `blocked` true each b[j] covers n / bn consecutive outputs (b is [..., 1]).

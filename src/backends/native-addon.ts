@@ -13,6 +13,11 @@ import type { BinaryOp, OpCode, ReduceOp, UnaryOp } from './onednn/contract.js';
 export interface NativeAddon {
   /** Sets the OpenMP thread count (n > 0) and returns the count in effect. */
   setNumThreads(n: number): number;
+  /**
+   * What the oneDNN convolutions read their inputs in from now on (ConvPrecision: float32, or bfloat16 where
+   * the CPU has AVX512_BF16 or AMX); returns the precision in effect.
+   */
+  setConvPrecision(p: number): number;
   /** oneDNN primitives cached over all kinds (each kind keeps at most 64, least recently used out). */
   cachedPrimitives(): number;
   /** weightsToken: 0, or a number that stands for these exact filter values (see onednn/kernel.ts `valuesToken`). */

@@ -236,6 +236,8 @@ const entries = {
     return pick([args, [...args, floats(rows * c)], [...args, null]]);
   },
   setNumThreads: () => [pick([0, -1, 1, 2])],
+  // bfloat16 from here on also runs the convolutions that follow in the other precision
+  setConvPrecision: () => [pick([0, 1])],
 };
 
 const WRONG_KINDS = [

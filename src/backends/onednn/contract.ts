@@ -13,6 +13,12 @@ export const UnaryOp = { Relu: 0, Step: 1, Exp: 2, Log: 3, Neg: 4, Square: 5, Sq
 /** addon.reduceInner's op: the reduction over the innermost axis. */
 export const ReduceOp = { Sum: 0, Max: 1, Count: 2 } as const;
 
+/**
+ * addon.setConvPrecision's argument and result: what the oneDNN convolutions read their inputs in (they
+ * accumulate and write float32 either way); Bf16 needs AVX512_BF16 or AMX.
+ */
+export const ConvPrecision = { F32: 0, Bf16: 1, Count: 2 } as const;
+
 /** Convolution dims: NHWC input, HWIO filter, NHWC output; strides and dilations (1 = none) positive. */
 export const ConvDim = {
   Batch: 0,
@@ -62,7 +68,7 @@ export const MatMulDim = { Batch: 0, M: 1, K: 2, N: 3, TransposeA: 4, TransposeB
 export const CopyDim = { Rows: 0, Run: 1, SrcStride: 2, DstStride: 3, Count: 4 } as const;
 
 /** Every table above by its name in native/contract.h. */
-export const CONTRACT = { BinaryOp, UnaryOp, ReduceOp, ConvDim, PoolDim, MatMulDim, CopyDim } as const;
+export const CONTRACT = { BinaryOp, UnaryOp, ReduceOp, ConvPrecision, ConvDim, PoolDim, MatMulDim, CopyDim } as const;
 
 type Layout = Readonly<Record<string, number>> & { readonly Count: number };
 
