@@ -35,6 +35,7 @@ export interface Preset {
     labels?: LabelConvention;
     /** Class names to read from the source (the Sunnybrook sets: with the myocardium). */
     classes?: readonly string[];
+    precision?: 'float32' | 'bfloat16';
   };
 }
 
@@ -78,6 +79,7 @@ const sunnybrookUnet: Preset = {
     weightDecay: 1e-4,
     tta: true,
     postprocess: true,
+    precision: 'bfloat16',
     // the published Sunnybrook masks include the pixels the experts' line passes through
     labels: 'contour-included',
   },

@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { createOptimizer } from '../backends/optimizers.js';
 import { selectBackend, type BackendName } from '../backends/select.js';
+import { ONEDNN_BACKEND, setOnednnPrecision } from '../backends/onednn/index.js';
 import type { Sample } from '../data/sample.js';
 import { openSource, readAllSamples, sourceClasses } from '../data/source.js';
 import { BINARY_CLASSES, sameClasses } from '../data/classes.js';
@@ -185,8 +186,23 @@ export async function runTraining(
     );
   }
 
+  // bfloat16 convolutions need the onednn backend on a CPU with AVX512_BF16 or AMX; float32 otherwise
+  const precision =
+    input.precision === 'bfloat16' && backend.name === ONEDNN_BACKEND
+      ? (setOnednnPrecision('bfloat16') ?? 'float32')
+      : 'float32';
+  setOnednnPrecision('float32');
+  if (precision !== input.precision) {
+    const why =
+      backend.name === ONEDNN_BACKEND
+        ? 'this CPU has neither AVX512_BF16 nor AMX'
+        : `the ${backend.name} backend computes in float32`;
+    warn(`--precision ${input.precision}: ${why}; training in float32`);
+  }
   const config: RunConfig = {
     ...input,
+    // what ran, as `backend` below
+    precision,
     out: runDir,
     classes: [...loaded.classes],
     // `backend` is what ran (the shared run-directory contract); `backendRequested` what was asked (auto)
@@ -283,6 +299,7 @@ export async function runTraining(
       // progress last, so the epoch line follows the files it reports on
       progressCallback(options.progress),
     ];
+    setOnednnPrecision(config.precision);
     const result = await fitModel({
       model,
       trainingModel,
@@ -308,7 +325,7 @@ export async function runTraining(
       ...(options.profile ? { profile: options.profile } : {}),
       classes: loaded.classes.length,
       classNames: loaded.classes,
-    });
+    }).finally(() => setOnednnPrecision('float32'));
     if (result.stopped) warn(result.stopped);
     const segment = runSegmentSettings(config);
     await saveModel(model, runPath(runDir, 'model'), segment ? { metadata: modelMetadata(config, segment) } : {});

@@ -29,12 +29,19 @@ describe('a training run with the recipe options', () => {
         },
       },
     );
+    const warnings: string[] = [];
     const result = await runTraining(config, undefined, {
       progress: { stream: { write: () => true } },
-      warn: () => {},
+      warn: (line) => warnings.push(line),
     });
     expect(result.model.inputs[0]!.shape).toEqual([null, 32, 32, 1]);
     const saved = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
+    // the preset asks for bfloat16 convolutions, which the cpu backend does not have: float32, said once
+    expect(config.precision).toBe('bfloat16');
+    expect(saved.precision).toBe('float32');
+    expect(warnings.filter((w) => w.includes('bfloat16'))).toEqual([
+      '--precision bfloat16: the cpu backend computes in float32; training in float32',
+    ]);
     expect(saved.augment.map((t: { type: string }) => t.type)).toEqual([
       'flip',
       'affine',
