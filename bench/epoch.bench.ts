@@ -6,7 +6,8 @@
  * of the same recipe (bench/peers/torch_epoch.py: same network, augmentation, batch, loss and optimizer),
  * run before and after lvseg in the same bench run; ratio = lvseg / PyTorch, each side's median epoch
  * after its first. Options (after `npm run bench -- epoch`): --epochs N (default 3) --data DIR (a folder
- * with training/ and validation/, default ../shared/data/sunnybrook/png). Skipped with a message when the
+ * with training/ and validation/, default ../shared/data/sunnybrook/png) --precision float32|bfloat16
+ * (default: the preset's, bfloat16; the peer runs float32 either way). Skipped with a message when the
  * data are missing; the peer is skipped with a message when /usr/bin/python3 has no torch.
  */
 import { execFile, execFileSync } from 'node:child_process';
@@ -93,7 +94,14 @@ export const benchmark: Benchmark = {
       emit({ bench: 'epoch', skipped: `no Sunnybrook PNGs in ${data} (training/ and validation/); pass --data DIR` });
       return;
     }
-    const flags = { preset: 'sunnybrook-unet', train: join(data, 'training'), val: join(data, 'validation'), epochs };
+    const precision = option(args, 'precision', '');
+    const flags = {
+      preset: 'sunnybrook-unet',
+      train: join(data, 'training'),
+      val: join(data, 'validation'),
+      epochs,
+      ...(precision ? { precision } : {}),
+    };
     const config = resolveTrainConfig(flags);
     const { train, val } = await loadTrainingData(config);
     const work = mkdtempSync(join(tmpdir(), 'lvseg-epoch-bench-'));
@@ -138,6 +146,7 @@ export const benchmark: Benchmark = {
         bench: 'epoch',
         recipe: 'sunnybrook-unet',
         backend: run.config.backend,
+        precision: run.config.precision,
         batch: config.batchSize,
         train: train.length,
         val: val.length,
