@@ -222,7 +222,7 @@ export const TRAIN_OPTIONS = {
     must: `be one of ${PRECISIONS.join(', ')}`,
     help:
       'what the onednn convolutions read while training: bfloat16 (mixed precision: float32 sums and weights; ' +
-      'CPUs with AVX512_BF16 or AMX, float32 elsewhere) runs them ~2x faster; evaluation stays float32',
+      'CPUs with AVX512_BF16 or AMX, float32 elsewhere) runs them ~1.5x faster; evaluation stays float32',
   }),
   scale: declare({
     schema: z.union([z.string(), z.number()]).transform((v, ctx) => {
