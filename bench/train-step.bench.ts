@@ -8,8 +8,10 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import {
   onednnAddon,
   onednnFallbackCounts,
+  PRECISIONS,
   setOnednnPrecision,
   setOnednnThreads,
+  type ConvPrecisionName,
 } from '../src/backends/onednn/index.js';
 import { createOptimizer } from '../src/backends/optimizers.js';
 import { selectBackend, type BackendName } from '../src/backends/select.js';
@@ -359,9 +361,9 @@ async function run(emit: Emit, args: string[]): Promise<void> {
   const isaOption = option(args, 'isa', '');
   if (isaOption) process.env.ONEDNN_MAX_CPU_ISA = isaOption.toUpperCase();
   if (backends.includes('onednn') || backends.includes('auto')) setOnednnThreads(threads);
-  const precision = option(args, 'precision', 'float32');
-  if (precision !== 'float32' && precision !== 'bfloat16')
-    throw new Error('train-step bench: --precision takes float32 or bfloat16');
+  const precision = option(args, 'precision', 'float32') as ConvPrecisionName;
+  if (!PRECISIONS.includes(precision))
+    throw new Error(`train-step bench: --precision takes ${PRECISIONS.join(' or ')}`);
   setOnednnPrecision(precision);
   const cap = requestedIsa();
   for (const model of models) {
