@@ -20,8 +20,8 @@ import type { Sample } from '../src/data/sample.js';
 import { stackSamples } from '../src/data/pipeline.js';
 import { resolveTrainConfig } from '../src/training/config.js';
 import type { EpochProfile } from '../src/training/train.js';
-import { compose, rngAt, transformFromSpec } from '../src/transforms/compose.js';
-import { inputTransform } from '../src/transforms/preprocess.js';
+import { rngAt } from '../src/transforms/compose.js';
+import { trainingTransform } from '../src/transforms/preprocess.js';
 import { loadTrainingData, runTraining } from '../src/workflows/train-run.js';
 import type { Benchmark } from './main.js';
 import { median } from './stats.js';
@@ -119,7 +119,7 @@ export const benchmark: Benchmark = {
       const before = peer ? await runPeer(work, epochs) : undefined;
 
       // The augmentation and batching of one epoch alone, in this process (part of the epoch's `data`).
-      const transform = compose(transformFromSpec(config.augment ?? []), inputTransform(config.preprocessing!));
+      const transform = trainingTransform(config.augment ?? [], config.preprocessing, 'augment');
       const augmentStart = performance.now();
       const drawn = train.map((s, i) => transform(s, rngAt(1, i)));
       const augmentMs = performance.now() - augmentStart;

@@ -37,7 +37,8 @@ export interface TransformSpec {
   [option: string]: unknown;
 }
 
-type Builder = (options: Record<string, unknown>) => Transform;
+/** Builds a transform from its options; `crop`, where given, is a centred crop the transform must end with. */
+type Builder = (options: Record<string, unknown>, crop?: number) => Transform;
 
 const pair = (v: unknown, where: string): [number, number] | undefined => {
   if (v === undefined) return undefined;
@@ -51,25 +52,36 @@ const num = (v: unknown, where: string): number | undefined => {
   throw new UsageError(`${where} must be a non-negative number, got ${JSON.stringify(v)}`);
 };
 
-/** The transforms a spec may name, with the options each takes (anything else is an error naming it). */
-const BUILDERS: Record<string, { options: string[]; build: Builder }> = {
+/**
+ * The transforms a spec may name, with the options each takes (anything else is an error naming it). `spatial`: the
+ * transform moves pixels (the others change values in place); `cropsItself`: its builder takes a centred crop that
+ * follows it.
+ */
+const BUILDERS: Record<string, { spatial?: true; cropsItself?: true; options: string[]; build: Builder }> = {
   flip: {
+    spatial: true,
     options: ['horizontal', 'vertical'],
     build: (o) =>
       randomFlip({ horizontal: num(o.horizontal, 'flip.horizontal'), vertical: num(o.vertical, 'flip.vertical') }),
   },
-  rotate90: { options: [], build: () => randomRotate90() },
+  rotate90: { spatial: true, options: [], build: () => randomRotate90() },
   affine: {
+    spatial: true,
+    cropsItself: true,
     options: ['degrees', 'scale', 'translate', 'p'],
-    build: (o) =>
-      randomAffine({
-        degrees: num(o.degrees, 'affine.degrees'),
-        scale: pair(o.scale, 'affine.scale'),
-        translate: num(o.translate, 'affine.translate'),
-        p: num(o.p, 'affine.p'),
-      }),
+    build: (o, crop) =>
+      randomAffine(
+        {
+          degrees: num(o.degrees, 'affine.degrees'),
+          scale: pair(o.scale, 'affine.scale'),
+          translate: num(o.translate, 'affine.translate'),
+          p: num(o.p, 'affine.p'),
+        },
+        crop,
+      ),
   },
   grid: {
+    spatial: true,
     options: ['grid', 'magnitude', 'p'],
     build: (o) =>
       randomGridDistortion({
@@ -79,6 +91,7 @@ const BUILDERS: Record<string, { options: string[]; build: Builder }> = {
       }),
   },
   crop: {
+    spatial: true,
     options: ['size'],
     build: (o) => {
       const size = num(o.size, 'crop.size');
@@ -88,6 +101,7 @@ const BUILDERS: Record<string, { options: string[]; build: Builder }> = {
     },
   },
   resample: {
+    spatial: true,
     options: ['spacing'],
     build: (o) => {
       const spacing = num(o.spacing, 'resample.spacing');
@@ -124,25 +138,55 @@ export const TRANSFORM_TYPES = Object.keys(BUILDERS);
 
 /** Builds the composition of a JSON transform list, checking every entry (`where` prefixes messages). */
 export function transformFromSpec(specs: readonly TransformSpec[], where = 'transforms'): Transform {
-  if (!Array.isArray(specs)) throw new UsageError(`${where} must be a list of {"type": ..., options}`);
-  return compose(
-    ...specs.map((spec, i) => {
-      const entry = typeof spec === 'object' && spec !== null ? BUILDERS[spec.type] : undefined;
-      if (!entry)
-        throw new UsageError(
-          `${where}[${i}]: unknown transform ${JSON.stringify((spec as TransformSpec | null)?.type)}; use one of ` +
-            `${TRANSFORM_TYPES.join(', ')}`,
-        );
-      const options: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(spec)) {
-        if (k === 'type') continue;
-        if (!entry.options.includes(k))
-          throw new UsageError(
-            `${where}[${i}] (${spec.type}): unknown option '${k}'; it takes ${entry.options.join(', ') || 'none'}`,
-          );
-        options[k] = v;
-      }
-      return entry.build(options);
-    }),
+  return compose(...checkSpecs(specs, where).map(({ entry, options }) => entry.build(options)));
+}
+
+/**
+ * `transformFromSpec(specs)` followed by a centred `crop` × `crop` crop (training's region of interest), with the
+ * crop taken as early as the geometry allows: straight after the last spatial transform, and inside its resampling
+ * when that is an affine (only the window's pixels are sampled). The intensity transforms after it then see the
+ * window only: for sunnybrook-unet a quarter of the pixels, and their statistics (gamma's range, contrast's mean,
+ * noise's sd) are the window's.
+ */
+export function transformFromSpecCropped(
+  specs: readonly TransformSpec[],
+  crop: number,
+  where = 'transforms',
+): Transform {
+  const built = checkSpecs(specs, where);
+  let last = -1;
+  built.forEach(({ entry }, i) => {
+    if (entry.spatial) last = i;
+  });
+  const folded = last >= 0 && built[last]!.entry.cropsItself === true;
+  const transforms = built.map(({ entry, options }, i) =>
+    i === last && folded ? entry.build(options, crop) : entry.build(options),
   );
+  if (!folded) transforms.splice(last + 1, 0, centreCrop(crop));
+  return compose(...transforms);
+}
+
+function checkSpecs(
+  specs: readonly TransformSpec[],
+  where: string,
+): { entry: (typeof BUILDERS)[string]; options: Record<string, unknown> }[] {
+  if (!Array.isArray(specs)) throw new UsageError(`${where} must be a list of {"type": ..., options}`);
+  return specs.map((spec, i) => {
+    const entry = typeof spec === 'object' && spec !== null ? BUILDERS[spec.type] : undefined;
+    if (!entry)
+      throw new UsageError(
+        `${where}[${i}]: unknown transform ${JSON.stringify((spec as TransformSpec | null)?.type)}; use one of ` +
+          `${TRANSFORM_TYPES.join(', ')}`,
+      );
+    const options: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(spec)) {
+      if (k === 'type') continue;
+      if (!entry.options.includes(k))
+        throw new UsageError(
+          `${where}[${i}] (${spec.type}): unknown option '${k}'; it takes ${entry.options.join(', ') || 'none'}`,
+        );
+      options[k] = v;
+    }
+    return { entry, options };
+  });
 }

@@ -67,16 +67,32 @@ export function warpAffine(
   outWidth = sample.width,
   fill = 0,
 ): Sample {
+  return warpWindow(sample, map, 0, 0, outHeight, outWidth, fill);
+}
+
+/**
+ * The `height` × `width` window at (`top`, `left`) of what `warpAffine(sample, map)` gives, sampling only the
+ * window's pixels: the same values as warping everything and cropping afterwards.
+ */
+function warpWindow(
+  sample: Sample,
+  map: AffineMap,
+  top: number,
+  left: number,
+  height: number,
+  width: number,
+  fill = 0,
+): Sample {
   const [a, b, c, d, e, f] = map;
-  const xs = new Float32Array(outHeight * outWidth);
-  const ys = new Float32Array(outHeight * outWidth);
-  for (let y = 0, o = 0; y < outHeight; y++) {
-    for (let x = 0; x < outWidth; x++, o++) {
+  const xs = new Float32Array(height * width);
+  const ys = new Float32Array(height * width);
+  for (let y = top, o = 0; y < top + height; y++) {
+    for (let x = left; x < left + width; x++, o++) {
       xs[o] = a * x + b * y + c;
       ys[o] = d * x + e * y + f;
     }
   }
-  return remap(sample, xs, ys, outHeight, outWidth, fill);
+  return remap(sample, xs, ys, height, width, fill);
 }
 
 /**
@@ -232,24 +248,29 @@ export interface AffineOptions {
   p?: number;
 }
 
-/** A random rotation, scaling and translation, in one resampling pass. */
-export function randomAffine({
-  degrees = 180,
-  scale = [0.7, 1.4],
-  translate = 0.1,
-  p = 1,
-}: AffineOptions = {}): Transform {
+/**
+ * A random rotation, scaling and translation, in one resampling pass. With `crop`, the result is the centred
+ * `crop` × `crop` window of the warped sample (`centreCrop(crop)` after it), and only the window is sampled.
+ */
+export function randomAffine(
+  { degrees = 180, scale = [0.7, 1.4], translate = 0.1, p = 1 }: AffineOptions = {},
+  crop?: number,
+): Transform {
   if (!(scale[0] > 0 && scale[1] >= scale[0]))
     throw new DataError(`affine scale range must be 0 < lo <= hi, got [${scale.join(', ')}]`);
   return (sample, rng) => {
-    if (rng.next() >= p) return sample;
+    if (rng.next() >= p) return crop === undefined ? sample : centreCrop(crop)(sample, rng);
     const map = affineAboutCentre(sample.height, sample.width, {
       degrees: rng.uniform(-degrees, degrees),
       scale: Math.exp(rng.uniform(Math.log(scale[0]), Math.log(scale[1]))),
       dx: rng.uniform(-translate, translate) * sample.width,
       dy: rng.uniform(-translate, translate) * sample.height,
     });
-    return warpAffine(sample, map);
+    if (crop === undefined) return warpAffine(sample, map);
+    // a window beyond the image is padding, as centreCrop pads: warped pixels stop at the image's edge
+    if (crop > sample.height || crop > sample.width) return centreCrop(crop)(warpAffine(sample, map), rng);
+    const { top, left } = centredWindow(sample.height, sample.width, crop, crop);
+    return warpWindow(sample, map, top, left, crop, crop);
   };
 }
 

@@ -35,8 +35,7 @@ import { fitModel, type EpochProfile } from '../training/train.js';
 import { finishRun } from './finish.js';
 import { TensorBoardCallback } from '../reporting/callbacks/tensorboard.js';
 import { learningRateSchedule } from '../training/schedule.js';
-import { compose, transformFromSpec } from '../transforms/compose.js';
-import { inputTransform, preprocessSample, resampleForModel } from '../transforms/preprocess.js';
+import { preprocessSample, resampleForModel, trainingTransform } from '../transforms/preprocess.js';
 import type { ModelMetadata } from '../models/metadata.js';
 import type { SegmentSettings } from '../inference/segment.js';
 import type { EvaluationResult } from '../evaluation/evaluate.js';
@@ -175,10 +174,7 @@ export async function runTraining(
   const valInputs = prep ? val.map((s) => preprocessSample(s, prep).input) : val;
   const inputSize = prep?.roi?.size ?? train[0]!.height;
   const augment = input.augment ?? [];
-  const transform =
-    prep || augment.length > 0
-      ? compose(transformFromSpec(augment, 'augment'), ...(prep ? [inputTransform(prep)] : []))
-      : undefined;
+  const transform = prep || augment.length > 0 ? trainingTransform(augment, prep, 'augment') : undefined;
   if (input.batchSize > train.length) {
     throw new UsageError(
       `--batch-size ${input.batchSize} is larger than the training set (${train.length} samples); pass at most ` +
