@@ -26,6 +26,43 @@ const DEFAULT_LIMITS: Float64Array = (() => {
   pos.push(Number.MAX_VALUE);
   return Float64Array.from([...pos.map((v) => -v).reverse(), 0, ...pos]);
 })();
+/**
+ * A first guess at each value's bucket, by the top 16 bits of its float32 form (sign, exponent and 7 bits of
+ * mantissa: steps of under 1%, finer than the 10% grid, so the guess is at most a bucket or two off).
+ */
+const GUESS: Uint16Array = (() => {
+  const guess = new Uint16Array(1 << 16);
+  const f = new Float32Array(1);
+  const bits = new Uint32Array(f.buffer);
+  for (let h = 0; h < guess.length; h++) {
+    bits[0] = h << 16;
+    guess[h] = Number.isFinite(f[0]!) ? searchBucket(f[0]!) : 0;
+  }
+  return guess;
+})();
+
+/** The index of the first limit strictly greater than `v`, by binary search. */
+function searchBucket(v: number): number {
+  let lo = 0;
+  let hi = DEFAULT_LIMITS.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (DEFAULT_LIMITS[mid]! > v) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+/**
+ * searchBucket(v) from the guess table and a check against the limits on either side: the binary search alone
+ * took ~60 ns a value, ~0.1 s each epoch for the histograms of the U-Net's 1.9M weights.
+ */
+function bucketIndex(v: number, bits: number): number {
+  let i = GUESS[bits >>> 16]!;
+  while (i > 0 && DEFAULT_LIMITS[i - 1]! > v) i--;
+  while (i < DEFAULT_LIMITS.length - 1 && DEFAULT_LIMITS[i]! <= v) i++;
+  return i;
+}
 
 /**
  * A histogram of `values` over TensorFlow's default buckets; runs of empty buckets are merged into
@@ -33,6 +70,10 @@ const DEFAULT_LIMITS: Float64Array = (() => {
  */
 export function computeHistogram(values: ArrayLike<number>): Histogram {
   const counts = new Float64Array(DEFAULT_LIMITS.length);
+  // float32 values (weights) are their own bits; others go through a float32 first
+  const own = values instanceof Float32Array ? new Uint32Array(values.buffer, values.byteOffset, values.length) : null;
+  const f32 = new Float32Array(1);
+  const f32Bits = new Uint32Array(f32.buffer);
   let min = Infinity,
     max = -Infinity,
     sum = 0,
@@ -46,15 +87,8 @@ export function computeHistogram(values: ArrayLike<number>): Histogram {
     if (v > max) max = v;
     sum += v;
     sumSquares += v * v;
-    // First limit strictly greater than v.
-    let lo = 0,
-      hi = DEFAULT_LIMITS.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (DEFAULT_LIMITS[mid]! > v) hi = mid;
-      else lo = mid + 1;
-    }
-    counts[lo]!++;
+    if (own === null) f32[0] = v;
+    counts[bucketIndex(v, own === null ? f32Bits[0]! : own[i]!)]!++;
   }
   const bucket_limit: number[] = [],
     bucket: number[] = [];

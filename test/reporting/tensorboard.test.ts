@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,6 +6,7 @@ import { PNG } from 'pngjs';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../../src/backends/select.js';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { displayCallback } from '../../src/reporting/callbacks/display.js';
 import { TensorBoardCallback } from '../../src/reporting/callbacks/tensorboard.js';
 import type { TrainingContext } from '../../src/training/callbacks/types.js';
 import { computeHistogram } from '../../src/reporting/tensorboard.js';
@@ -14,6 +15,7 @@ import { readEvents, summaryValues as values } from './tfevents-reader.js';
 describe('TensorBoardCallback', () => {
   let runDir: string;
   let model: tfl.LayersModel;
+  let predictions = 0;
   const logs = [0, 1, 2].map((e) => ({
     loss: 0.5 / (e + 1),
     dice: 0.3 + 0.2 * e,
@@ -52,15 +54,22 @@ describe('TensorBoardCallback', () => {
       model,
       config: { model: 'tiny', epochs: 3, lr: 0.001 },
       displaySample: { name: 'phantom-0', patient: 'p0', image, label, height: n, width: n },
-      predictLabel: async (s: { label: Uint8Array }) => s.label.map((v) => 1 - v),
+      predictLabel: async (s: { label: Uint8Array }) => {
+        predictions++;
+        return s.label.map((v) => 1 - v);
+      },
       learningRate: 0.001,
       totalEpochs: 3,
       stepsPerEpoch: 4,
       tf,
     } as unknown as TrainingContext;
     const cb = new TensorBoardCallback({ logDir: join(runDir, 'logs'), host: 'testhost' });
+    const display = displayCallback({ dir: join(runDir, 'panels') });
     cb.onTrainBegin(ctx);
-    for (const [epoch, l] of logs.entries()) await cb.onEpochEnd(epoch, l, ctx);
+    for (const [epoch, l] of logs.entries()) {
+      await display.onEpochEnd!(epoch, l, ctx);
+      await cb.onEpochEnd(epoch, l, ctx);
+    }
     cb.onTrainEnd();
   });
   afterAll(() => rmSync(runDir, { recursive: true, force: true }));
@@ -139,6 +148,10 @@ describe('TensorBoardCallback', () => {
       expect([png.width, png.height]).toEqual([img.width, img.height]);
       expect(img.colorspace).toBe(4);
     }
+    // the panels folder's file, drawn once for both callbacks
+    const epoch2 = readFileSync(join(runDir, 'panels', 'epoch-002.png'));
+    expect(Buffer.from(images[1]!.image!.encoded_image_string).equals(epoch2)).toBe(true);
+    expect(predictions).toBe(3);
   });
 
   it('writes the resolved config as a text summary for the text plugin', () => {
@@ -161,6 +174,23 @@ describe('computeHistogram', () => {
     expect(h.bucket.filter((c) => c > 0)).toEqual([1, 1, 1, 2]);
     for (let i = 1; i < h.bucket.length; i++) expect(h.bucket[i - 1]! > 0 || h.bucket[i]! > 0).toBe(true);
     expect(h.bucket_limit[h.bucket_limit.length - 1]).toBe(Number.MAX_VALUE);
+  });
+
+  it('puts every value in the bucket of the first limit above it, on and beside the limits', () => {
+    const grid: number[] = [];
+    for (let v = 1e-12; v < 1e20; v *= 1.1) grid.push(v);
+    const values = [0, 1e-15, 1e25, Number.MAX_VALUE, 0.0123, 3.7];
+    for (const v of grid.filter((_, i) => i % 7 === 0 || i < 3 || i > grid.length - 3))
+      values.push(v, v * (1 + 1e-15), v * (1 - 1e-15));
+    for (const v of [...values, ...values.map((x) => -x)]) {
+      const h = computeHistogram([v]);
+      const k = h.bucket.indexOf(1);
+      expect(h.bucket_limit[k]! > v || h.bucket_limit[k] === Number.MAX_VALUE).toBe(true);
+      if (k > 0) expect(h.bucket_limit[k - 1]! <= v).toBe(true);
+      // a float32 array is read by its bits: its value's bucket all the same
+      const v32 = Math.fround(v);
+      if (Number.isFinite(v32)) expect(computeHistogram(Float32Array.of(v32))).toEqual(computeHistogram([v32]));
+    }
   });
 
   it('gives zero counts for an empty tensor', () => {

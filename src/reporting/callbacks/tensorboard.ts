@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { encodePngRgba } from '../../imaging/png.js';
-import { composePanel } from '../panels.js';
+import { pngDimensions } from '../../imaging/png.js';
+import { epochPanel } from './display.js';
 import { EventFileWriter } from '../tensorboard.js';
 import type { EpochLogs, TrainingCallback, TrainingContext } from '../../training/callbacks/types.js';
 
@@ -58,22 +58,9 @@ export class TensorBoardCallback implements TrainingCallback {
       }
     }
 
-    if ((this.options.images ?? true) && ctx.displaySample) {
-      const s = ctx.displaySample;
-      const panel = composePanel({
-        image: s.image,
-        height: s.height,
-        width: s.width,
-        label: s.label,
-        prediction: await ctx.predictLabel(s),
-      });
-      train.image(
-        'display_panel',
-        encodePngRgba(panel),
-        { width: panel.width, height: panel.height, colorspace: 4 },
-        epoch,
-      );
-    }
+    const png = (this.options.images ?? true) ? await epochPanel(epoch, ctx) : undefined;
+    const size = png && pngDimensions(png);
+    if (png && size) train.image('display_panel', png, { ...size, colorspace: 4 }, epoch);
     train.flush();
     validation.flush();
   }
