@@ -19,6 +19,7 @@ import { buildModel } from '../src/models/build.js';
 import { inferenceModel } from '../src/models/fold.js';
 import { PACKAGE_ROOT } from '../src/paths.js';
 import { fuseBatchNormTraining } from '../src/training/batch-norm.js';
+import { skipInputGradient } from '../src/training/input-conv.js';
 import { sparseCrossEntropy } from '../src/losses/losses.js';
 import {
   atenCapabilityFor,
@@ -51,8 +52,8 @@ export type ModelName = (typeof MODELS)[number];
 
 /**
  * lvseg's own networks, as `lvseg train` builds and trains them (training-mode batch norm through the
- * backend's fused kernels; `stockBatchNorm`: tfjs's own composition); `unet-bn` is `unet` with batch
- * normalization.
+ * backend's fused kernels, `stockBatchNorm`: tfjs's own composition; no gradient for the input images); `unet-bn`
+ * is `unet` with batch normalization.
  */
 export function buildBenchModel(model: ModelName, size: number, stockBatchNorm = false): tfl.LayersModel {
   const net = (() => {
@@ -70,6 +71,7 @@ export function buildBenchModel(model: ModelName, size: number, stockBatchNorm =
     }
   })();
   if (!stockBatchNorm) fuseBatchNormTraining(net);
+  skipInputGradient(net);
   return net;
 }
 

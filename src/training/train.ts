@@ -7,6 +7,7 @@ import { argmaxLabels } from '../imaging/mask-metrics.js';
 import type { EpochLogs, TrainingCallback, TrainingContext } from './callbacks/types.js';
 import type { RunConfig } from './config.js';
 import { fuseBatchNormTraining } from './batch-norm.js';
+import { skipInputGradient } from './input-conv.js';
 import { knownClasses, scoresLoss, supervisedLoss, type LossFn } from '../losses/losses.js';
 import { inferenceModel } from '../models/fold.js';
 import { detectOutputKind, predictScores } from '../models/predict.js';
@@ -103,6 +104,7 @@ export async function fitModel(opts: FitOptions): Promise<FitResult> {
   if (train.length === 0) throw new TrainingError('the training set is empty; check --train');
   const variables = trainingModel.trainableWeights.map((w) => w.read() as tf.Variable);
   fuseBatchNormTraining(trainingModel);
+  skipInputGradient(trainingModel);
   // The lab's input pipeline, endless, started `position` samples in (see Dataset). No cache(): the
   // samples are in memory already (splitting needs them all).
   let position = opts.samplePosition ?? 0;

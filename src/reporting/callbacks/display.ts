@@ -27,17 +27,15 @@ export function epochPanel(epoch: number, ctx: TrainingContext): Promise<Buffer 
   if (known?.epoch === epoch) return known.png;
   const sample = ctx.displaySample;
   const png = sample
-    ? ctx
-        .predictLabel(sample)
-        .then((prediction) =>
-          renderPanel({
-            image: sample.image,
-            height: sample.height,
-            width: sample.width,
-            label: sample.label,
-            prediction,
-          }),
-        )
+    ? ctx.predictLabel(sample).then((prediction) =>
+        renderPanel({
+          image: sample.image,
+          height: sample.height,
+          width: sample.width,
+          label: sample.label,
+          prediction,
+        }),
+      )
     : Promise.resolve(undefined);
   panels.set(ctx, { epoch, png });
   return png;
