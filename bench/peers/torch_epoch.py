@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """PyTorch peer of `npm run bench -- epoch`: epochs of the sunnybrook-unet preset (src/models/presets.ts) as a
 PyTorch user writes them. Same network (U-Net depth 4, width 16, batch norm with Keras momentum 0.9), same
-per-sample augmentation on the full slice in the same order (flips; rotation ±180°, log-uniform scale
+per-sample augmentation on the full slice (flips; rotation ±30°, log-uniform scale
 0.8–1.25, shift ±6%; gamma 0.7–1.5 p 0.5; contrast p 0.5; noise sd ≤ 0.05 p 0.3; blur sigma 0.25–0.8 p 0.2),
 then the centred 128×128 crop and the 1–99 percentile z-score; batch 4, shuffled; CE + per-image soft Dice;
 AdamW 0.002 with weight decay 1e-4, one warm-up epoch then cosine; per step the loss and the argmax Dice;
@@ -54,7 +54,7 @@ def augment(img, lab):
     u = lambda lo, hi: lo + (hi - lo) * torch.rand(()).item()
     if torch.rand(()) < 0.5: img, lab = img.flip(-1), lab.flip(-1)
     if torch.rand(()) < 0.5: img, lab = img.flip(-2), lab.flip(-2)
-    t, s = math.radians(u(-180, 180)), math.exp(u(math.log(0.8), math.log(1.25)))
+    t, s = math.radians(u(-30, 30)), math.exp(u(math.log(0.8), math.log(1.25)))
     c, sn = math.cos(t) / s, math.sin(t) / s
     theta = torch.tensor([[[c, -sn, u(-0.12, 0.12)], [sn, c, u(-0.12, 0.12)]]], dtype=torch.float32)
     grid = F.affine_grid(theta, (1, 1, H, W), align_corners=False)

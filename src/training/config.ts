@@ -319,8 +319,8 @@ export const TRAIN_OPTIONS = {
     flag: null,
     must: 'be a list of transforms like [{"type": "flip"}]',
     help:
-      'augmentation applied to each training sample as drawn, before the region of interest: a transform list ' +
-      '(src/transforms)',
+      'augmentation applied to each training sample as drawn: a transform list (src/transforms); the region of ' +
+      'interest is cut after its last spatial transform, so the intensity ones see the window',
   }),
   lrSchedule: declare({
     schema: z.enum(SCHEDULE_NAMES),

@@ -169,7 +169,7 @@ export async function runTraining(
   const loaded = await loadTrainingData(input);
   const { val } = loaded;
   const prep = input.preprocessing ?? null;
-  // Resampling once, up front; the ROI crop and normalisation after each draw's augmentation.
+  // Resampling once, up front; the ROI crop and normalisation within each draw's augmentation (trainingTransform).
   const train = prep ? loaded.train.map((s) => resampleForModel(s, prep)) : loaded.train;
   const valInputs = prep ? val.map((s) => preprocessSample(s, prep).input) : val;
   const inputSize = prep?.roi?.size ?? train[0]!.height;
