@@ -37,7 +37,7 @@ async function gradients(model: tfl.LayersModel): Promise<{ values: Float32Array
   let out: Float32Array[] = [];
   const profile = await tf.profile(() => {
     const { grads } = tf.variableGrads(() => tf.sum(tf.square(model.apply(input, { training: true }) as tf.Tensor)));
-    out = model.trainableWeights.map((w) => grads[w.read().name]!.dataSync() as Float32Array);
+    out = model.trainableWeights.map((w) => grads[(w.read() as tf.Variable).name]!.dataSync() as Float32Array);
     tf.dispose(grads);
   });
   input.dispose();
