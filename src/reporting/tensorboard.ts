@@ -28,9 +28,12 @@ const DEFAULT_LIMITS: Float64Array = (() => {
 })();
 /**
  * A first guess at each value's bucket, by the top 16 bits of its float32 form (sign, exponent and 7 bits of
- * mantissa: steps of under 1%, finer than the 10% grid, so the guess is at most a bucket or two off).
+ * mantissa: steps of under 1%, finer than the 10% grid, so the guess is at most a bucket or two off). Made on the
+ * first histogram, not when the module loads: most commands that import it never write one.
  */
-const GUESS: Uint16Array = (() => {
+let guessTable: Uint16Array | undefined;
+function guesses(): Uint16Array {
+  if (guessTable) return guessTable;
   const guess = new Uint16Array(1 << 16);
   const f = new Float32Array(1);
   const bits = new Uint32Array(f.buffer);
@@ -38,8 +41,9 @@ const GUESS: Uint16Array = (() => {
     bits[0] = h << 16;
     guess[h] = Number.isFinite(f[0]!) ? searchBucket(f[0]!) : 0;
   }
+  guessTable = guess;
   return guess;
-})();
+}
 
 /** The index of the first limit strictly greater than `v`, by binary search. */
 function searchBucket(v: number): number {
@@ -57,8 +61,8 @@ function searchBucket(v: number): number {
  * searchBucket(v) from the guess table and a check against the limits on either side: the binary search alone
  * took ~60 ns a value, ~0.1 s each epoch for the histograms of the U-Net's 1.9M weights.
  */
-function bucketIndex(v: number, bits: number): number {
-  let i = GUESS[bits >>> 16]!;
+function bucketIndex(v: number, bits: number, guess: Uint16Array): number {
+  let i = guess[bits >>> 16]!;
   while (i > 0 && DEFAULT_LIMITS[i - 1]! > v) i--;
   while (i < DEFAULT_LIMITS.length - 1 && DEFAULT_LIMITS[i]! <= v) i++;
   return i;
@@ -74,6 +78,7 @@ export function computeHistogram(values: ArrayLike<number>): Histogram {
   const own = values instanceof Float32Array ? new Uint32Array(values.buffer, values.byteOffset, values.length) : null;
   const f32 = new Float32Array(1);
   const f32Bits = new Uint32Array(f32.buffer);
+  const guess = guesses();
   let min = Infinity,
     max = -Infinity,
     sum = 0,
@@ -88,7 +93,7 @@ export function computeHistogram(values: ArrayLike<number>): Histogram {
     sum += v;
     sumSquares += v * v;
     if (own === null) f32[0] = v;
-    counts[bucketIndex(v, own === null ? f32Bits[0]! : own[i]!)]!++;
+    counts[bucketIndex(v, own === null ? f32Bits[0]! : own[i]!, guess)]!++;
   }
   const bucket_limit: number[] = [],
     bucket: number[] = [];

@@ -160,7 +160,7 @@ export function transformFromSpecCropped(
   });
   const folded = last >= 0 && built[last]!.entry.cropsItself === true;
   const transforms = built.map(({ entry, options }, i) =>
-    i === last && folded ? entry.build(options, crop) : entry.build(options),
+    entry.build(options, i === last && folded ? crop : undefined),
   );
   if (!folded) transforms.splice(last + 1, 0, centreCrop(crop));
   return compose(...transforms);

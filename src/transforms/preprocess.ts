@@ -82,8 +82,8 @@ export function inputTransform(prep: Preprocessing): Transform {
 
 /**
  * Training's transform of a drawn sample: the augmentation `augment`, then the ROI crop and the normalisation. The
- * crop happens as early as the geometry allows (`transformFromSpecCropped`): for sunnybrook-unet's chain, 7 ms a
- * sample became 2 ms (`npm run bench -- transforms`).
+ * crop happens as early as the geometry allows (`transformFromSpecCropped`): for sunnybrook-unet's chain, ~5.7 ms of
+ * CPU a sample became ~2.2 ms (`npm run bench -- transforms`).
  */
 export function trainingTransform(
   augment: readonly TransformSpec[],
@@ -91,11 +91,7 @@ export function trainingTransform(
   where: string,
 ): Transform {
   if (!prep?.roi) return compose(transformFromSpec(augment, where), ...(prep ? [inputTransform(prep)] : []));
-  const { intensity } = prep;
-  return compose(
-    transformFromSpecCropped(augment, prep.roi.size, where),
-    ...(intensity ? [normalize(intensity.low, intensity.high)] : []),
-  );
+  return compose(transformFromSpecCropped(augment, prep.roi.size, where), inputTransform({ ...prep, roi: null }));
 }
 
 /** Resampling to the model's spacing: done once per sample, before any augmentation. */
