@@ -1,4 +1,4 @@
-import { rmSync, promises as fsp } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, promises as fsp } from 'node:fs';
 import { dirname, join, basename } from 'node:path';
 
 let counter = 0;
@@ -76,7 +76,9 @@ export function runInterruptCleanups(): void {
  * half a file; on failure (or a signal) the temporary file is removed and the error rethrown.
  */
 export async function withAtomicTemp(path: string, write: (tmp: string) => Promise<void>): Promise<void> {
-  await fsp.mkdir(dirname(path), { recursive: true });
+  // synchronous, as every folder made for a write in flight: an asynchronous mkdir -p runs on libuv's thread
+  // pool and could re-create a folder after a signal's clean-up (on the main thread) removed it
+  mkdirSync(dirname(path), { recursive: true });
   const tmp = tempPath(path);
   const untrack = trackTemp(tmp);
   try {
@@ -97,31 +99,40 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
 
 /**
  * Writes a folder of files at once: all of them into a temporary folder beside `dir`, then renamed to
- * `dir`, so `dir` holds either the complete new set or (on failure) what it held before. An existing
- * `dir` is replaced whole.
+ * `dir`, so `dir` holds either the complete new set or (on failure or a signal) what it held before. An
+ * existing `dir` is replaced whole. The two renames are synchronous, so no signal falls between them.
  */
 export async function writeDirAtomic(dir: string, files: Record<string, string | Uint8Array>): Promise<void> {
   const tmp = tempPath(dir);
-  await fsp.mkdir(tmp, { recursive: true });
+  const old = tempPath(dir);
+  const untrack = onInterrupt(() => {
+    for (const path of [tmp, old]) rmSync(path, { recursive: true, force: true });
+  });
   try {
+    mkdirSync(tmp, { recursive: true });
     for (const [name, data] of Object.entries(files)) await fsp.writeFile(join(tmp, name), data);
-    let old: string | undefined;
+    const replaced = renameIfPresent(dir, old);
     try {
-      old = tempPath(dir);
-      await fsp.rename(dir, old);
+      renameSync(tmp, dir);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      old = undefined;
-    }
-    try {
-      await fsp.rename(tmp, dir);
-    } catch (err) {
-      if (old) await fsp.rename(old, dir);
+      if (replaced) renameSync(old, dir);
       throw err;
     }
-    if (old) await fsp.rm(old, { recursive: true, force: true });
+    if (replaced) await fsp.rm(old, { recursive: true, force: true });
   } catch (err) {
     await fsp.rm(tmp, { recursive: true, force: true });
+    throw err;
+  } finally {
+    untrack();
+  }
+}
+
+function renameIfPresent(from: string, to: string): boolean {
+  try {
+    renameSync(from, to);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
     throw err;
   }
 }

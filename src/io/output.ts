@@ -4,7 +4,7 @@
  * --overwrite; a folder holding anything the command did not write is refused. File-system failures
  * come out as one line naming the output the user asked for, never a hidden temporary name.
  */
-import { accessSync, constants, existsSync, readdirSync, rmSync, statSync, promises as fsp } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, rmSync, statSync, promises as fsp } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { OutputError } from '../errors.js';
 import { trackTemp } from './atomic.js';
@@ -195,7 +195,7 @@ export async function openOutputFolder(dir: string, options: OutputFolderOptions
     done();
   };
   try {
-    await fsp.mkdir(tmp, { recursive: true });
+    mkdirSync(tmp, { recursive: true }); // synchronous: see withAtomicTemp
   } catch (err) {
     abort();
     throw outputWriteError(err, dir, options);
@@ -253,7 +253,7 @@ export async function withOutputFiles<T>(
   const tmps = files.map((f) => siblingTemp(f, 'tmp'));
   const untracks = tmps.map((t) => trackTemp(t));
   try {
-    for (const f of files) await fsp.mkdir(dirname(resolve(f)), { recursive: true });
+    for (const f of files) mkdirSync(dirname(resolve(f)), { recursive: true });
     const result = await write(tmps);
     for (let i = 0; i < files.length; i++) await fsp.rename(tmps[i]!, files[i]!);
     return result;
