@@ -43,14 +43,14 @@ export interface Preset {
  * The recipe for patients the model has never seen (issue 9): a batch-norm U-Net on a centred 128×128
  * region of interest (every Sunnybrook LV lies inside it), per-image percentile clipping + z-score,
  * strong augmentation (rotation by up to 30°, flips, scale, shift, gamma, contrast, noise, blur), CE + a soft
- * Dice per image, AdamW with warm-up and cosine decay over 32 epochs; at inference the mean over four
+ * Dice per image, AdamW with warm-up and cosine decay over 30 epochs; at inference the mean over four
  * flips, then the largest component with its holes filled. On the unseen validation patients, mean
- * per-image Dice 0.887 with 32 epochs (5.5 min on a 2-core CPU), 0.892 with 40 (7.2 min); 40 epochs of
- * rotation by any angle gave 0.885–0.891 (docs/training.md, "32 epochs").
+ * per-image Dice 0.887 with 30 epochs (about 5.3 min on a 2-core CPU), 0.892 with 40 (7.2 min); 40 epochs of
+ * rotation by any angle gave 0.885–0.891 (docs/training.md, "30 epochs").
  */
 const sunnybrookUnet: Preset = {
   model: 'unet',
-  epochs: 32,
+  epochs: 30,
   batchSize: 4,
   shuffleBuffer: 1000,
   lr: 0.002,

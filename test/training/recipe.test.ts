@@ -97,7 +97,7 @@ describe('U-Net variants and the sunnybrook-unet preset', () => {
     expect(c.preprocessing?.roi).toEqual({ method: 'centre-crop', size: 128 });
     expect(c.augment?.map((t) => t.type)).toContain('affine');
     expect([c.loss, c.lrSchedule, c.tta, c.postprocess]).toEqual(['ce+image-dice', 'cosine', false, true]);
-    expect(c.epochs).toBe(32);
+    expect(c.epochs).toBe(30);
     const lab = resolveTrainConfig({ preset: 'lab-task3', train: 'synthetic:4' });
     expect([lab.preprocessing, lab.augment, lab.lrSchedule, lab.weightDecay, lab.tta]).toEqual([
       null,
