@@ -1,11 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { fusedBatchNormTraining } from '../backends/fused-batch-norm.js';
+import { replaceTrainingCall, type CallableLayer } from './training-call.js';
 
 /** What lvseg reads of a tfjs-layers BatchNormalization layer (its fields are public in JavaScript). */
-interface BatchNormLayer {
-  getClassName(): string;
-  call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor | tf.Tensor[];
+interface BatchNormLayer extends CallableLayer {
   axis: number;
   momentum: number;
   epsilon: number;
@@ -66,21 +65,10 @@ function skipAppliedRelu(relu: GraphLayer): void {
  */
 export function fuseBatchNormTraining(model: tfl.LayersModel): void {
   for (const layer of model.layers as unknown as BatchNormLayer[]) {
-    if (layer.getClassName() !== 'BatchNormalization' || (layer as unknown as Record<symbol, boolean>)[FUSED]) continue;
-    if (!layer.center || !layer.scale) continue;
+    if (layer.getClassName() !== 'BatchNormalization' || !layer.center || !layer.scale) continue;
     const relu = soleReluAfter(layer as unknown as GraphLayer, model);
-    if (relu) skipAppliedRelu(relu);
-    const original = layer.call.bind(layer);
-    (layer as unknown as Record<symbol, boolean>)[FUSED] = true;
-    layer.call = (inputs, kwargs) => {
-      const x = Array.isArray(inputs) ? inputs[0]! : inputs;
-      if (
-        kwargs.training !== true ||
-        (Array.isArray(inputs) && inputs.length !== 1) ||
-        (layer.axis !== -1 && layer.axis !== x.rank - 1)
-      ) {
-        return original(inputs, kwargs);
-      }
+    const replaced = replaceTrainingCall(layer, FUSED, (x, original) => {
+      if (layer.axis !== -1 && layer.axis !== x.rank - 1) return original();
       return tf.tidy(() => {
         const fused = fusedBatchNormTraining(
           x,
@@ -89,7 +77,7 @@ export function fuseBatchNormTraining(model: tfl.LayersModel): void {
           layer.epsilon,
           relu !== undefined,
         );
-        if (!fused) return original(inputs, kwargs);
+        if (!fused) return original();
         const { y, mean, variance } = fused;
         if (relu) reluApplied.add(y);
         const decay = 1 - layer.momentum;
@@ -106,6 +94,7 @@ export function fuseBatchNormTraining(model: tfl.LayersModel): void {
         variance.dispose();
         return y;
       });
-    };
+    });
+    if (replaced && relu) skipAppliedRelu(relu);
   }
 }

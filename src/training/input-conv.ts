@@ -1,10 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { replaceTrainingCall, type CallableLayer } from './training-call.js';
 
 /** What lvseg reads of a tfjs-layers Conv2D layer (its fields are public in JavaScript). */
-interface Conv2DLayer {
-  getClassName(): string;
-  call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor | tf.Tensor[];
+interface Conv2DLayer extends CallableLayer {
   inboundNodes: { inboundLayers: { getClassName(): string }[] }[];
   kernel: tfl.LayerVariable;
   bias: tfl.LayerVariable | null;
@@ -27,25 +26,21 @@ const PLAIN = Symbol('lvseg.plainInputConv');
  */
 export function skipInputGradient(model: tfl.LayersModel): void {
   for (const layer of model.layers as unknown as Conv2DLayer[]) {
-    if (layer.getClassName() !== 'Conv2D' || (layer as unknown as Record<symbol, boolean>)[PLAIN]) continue;
+    if (layer.getClassName() !== 'Conv2D' || layer.dataFormat !== 'channelsLast') continue;
     const readsInput = layer.inboundNodes.every((node) =>
       node.inboundLayers.every((l) => l.getClassName() === 'InputLayer'),
     );
-    if (!readsInput || layer.dataFormat !== 'channelsLast') continue;
-    (layer as unknown as Record<symbol, boolean>)[PLAIN] = true;
-    const original = layer.call.bind(layer);
+    if (!readsInput) continue;
     const dilation = layer.dilationRate;
-    layer.call = (inputs, kwargs) => {
-      const x = Array.isArray(inputs) ? inputs[0]! : inputs;
-      if (kwargs.training !== true || (Array.isArray(inputs) && inputs.length !== 1) || x.rank !== 4)
-        return original(inputs, kwargs);
+    const rate = (typeof dilation === 'number' ? [dilation, dilation] : dilation) as [number, number];
+    replaceTrainingCall(layer, PLAIN, (x, original) => {
+      if (x.rank !== 4) return original();
       return tf.tidy(() => {
-        const strides = layer.strides as [number, number];
-        const rate = (typeof dilation === 'number' ? [dilation, dilation] : dilation) as [number, number];
+        const kernel = layer.kernel.read() as tf.Tensor4D;
         let y: tf.Tensor = tf.conv2d(
           x as tf.Tensor4D,
-          layer.kernel.read() as tf.Tensor4D,
-          strides,
+          kernel,
+          layer.strides as [number, number],
           layer.padding,
           'NHWC',
           rate,
@@ -53,6 +48,6 @@ export function skipInputGradient(model: tfl.LayersModel): void {
         if (layer.bias) y = tf.add(y, layer.bias.read());
         return layer.activation.apply(y);
       });
-    };
+    });
   }
 }
