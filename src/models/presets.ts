@@ -45,7 +45,7 @@ export interface Preset {
  * strong augmentation (rotation by up to 30°, flips, scale, shift, gamma, contrast, noise, blur), CE + a soft
  * Dice per image, AdamW with warm-up and cosine decay over 30 epochs; at inference the mean over four
  * flips, then the largest component with its holes filled. On the unseen validation patients, mean
- * per-image Dice 0.887 with 30 epochs (about 5.3 min on a 2-core CPU), 0.892 with 40 (7.2 min); 40 epochs of
+ * per-image Dice 0.887 with 30 epochs (5.6 min on a 2-core CPU), 0.892 with 40 (7.2 min); 40 epochs of
  * rotation by any angle gave 0.885–0.891 (docs/training.md, "30 epochs").
  */
 const sunnybrookUnet: Preset = {
