@@ -6,6 +6,8 @@ export {
   parseContour,
   rasterizeContour,
   PIXEL_CENTRE,
+  MIN_WALL_ENCLOSURE,
+  wallEnclosureShare,
   type Contour,
   type RasterizeOptions,
 } from '../imaging/contour-polygon.js';

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataError } from '../errors.js';
-import { rasterizeContour, readContourFile } from './contours.js';
+import { MIN_WALL_ENCLOSURE, rasterizeContour, readContourFile, wallEnclosureShare } from './contours.js';
 import { readDicomSlice } from './dicom.js';
 import type { Sample } from './sample.js';
 import { applyScaling, type Scaling } from './scaling.js';
@@ -86,8 +86,8 @@ const CONTOUR = /^IM-\d+-(\d+)-icontour-manual\.txt$/;
  * (contour `IM-0001-NNNN` → `dicoms/<folder>/<int(NNNN)>.dcm`). A contour without its image is a
  * warning and a skip, counted in `report`. Image values are the DICOM's rescaled units, then scaled;
  * spacing comes from the DICOM. With `myocardium`, a slice whose `o-contours/…-ocontour-manual.txt`
- * exists gets label 2 inside the o-contour but outside the i-contour; the others mark classes 0 and 1
- * only (`labelledClasses`).
+ * exists gets label 2 inside the o-contour but outside the i-contour; the others, and those whose o-contour does not
+ * enclose the i-contour (MIN_WALL_ENCLOSURE: a warning), mark classes 0 and 1 only (`labelledClasses`).
  */
 export async function* readSunnybrookDicom(
   dir: string,
@@ -140,7 +140,14 @@ export async function* readSunnybrookDicom(
           } catch (err) {
             throw new DataError(`${outerFile}: ${(err as Error).message}`, { cause: err });
           }
-          for (let i = 0; i < label.length; i++) if (label[i] === 0 && outer[i] !== 0) label[i] = 2;
+          const share = wallEnclosureShare(label, outer);
+          if (share < MIN_WALL_ENCLOSURE) {
+            report?.warnings.push(
+              `${outerFile}: encloses ${Math.round(share * 100)}% of its i-contour's blood pool, so it is not this ` +
+                `slice's wall; the slice supervises the blood pool only`,
+            );
+            labelledClasses = [0, 1];
+          } else for (let i = 0; i < label.length; i++) if (label[i] === 0 && outer[i] !== 0) label[i] = 2;
         }
       }
       const sample: Sample = {

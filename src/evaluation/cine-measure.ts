@@ -4,7 +4,7 @@
  * here, so the browser page measures a dropped series with the same code as `lvseg volumes`.
  */
 import type { CineContours, CineSeries } from '../data/cine-grid.js';
-import { rasterizeContour } from '../imaging/contour-polygon.js';
+import { MIN_WALL_ENCLOSURE, rasterizeContour, wallEnclosureShare } from '../imaging/contour-polygon.js';
 import { DataError } from '../errors.js';
 import type { DicomSlice } from '../data/dicom-decode.js';
 import type { LabelConvention } from '../models/metadata.js';
@@ -243,12 +243,25 @@ export function measureExperts(
   }
   const warnings = [...contours.warnings, ...(outer?.warnings ?? [])];
   if (!outer) return { dir: contours.dir, phases, masks, result, asTrainingMasks, warnings };
-  // the mass where both lines exist: massSlices skips the slices without an o-contour
+  // the mass where both lines exist: massSlices skips the slices without an o-contour, or with one that is not their
+  // wall
+  const ed = phases[result.ed]!;
+  const outerMasks = rasterizeExperts(cine, outer, false);
+  for (const c of outer.contours) {
+    const inner = masks[c.slice]![c.phase];
+    const share = c.phase === ed && inner ? wallEnclosureShare(inner, outerMasks[c.slice]![c.phase]!) : 1;
+    if (share >= MIN_WALL_ENCLOSURE) continue;
+    outerMasks[c.slice]![c.phase] = undefined;
+    warnings.push(
+      `${c.file}: encloses ${Math.round(share * 100)}% of the i-contour's blood pool, so it is not this slice's ` +
+        `wall; left out of the experts' LV mass`,
+    );
+  }
   const edSlices = massSlices(
     cine,
     masks,
-    rasterizeExperts(cine, outer, false),
-    phases[result.ed]!,
+    outerMasks,
+    ed,
     cine.slices.map((_, s) => s),
   );
   const mass = computeLvMass(

@@ -120,3 +120,22 @@ function drawLine(
     }
   }
 }
+
+/**
+ * The share of an endocardial mask that its epicardial mask covers below which the outer line is not this slice's
+ * wall: a wall encloses the whole blood pool (1.00 on every matched pair of the shared data; the o-contours filed
+ * under SC-HF-I-6, a copy of SC-HF-I-1's, enclose 0.41–0.81).
+ */
+export const MIN_WALL_ENCLOSURE = 0.95;
+
+/** The share of `inner`'s pixels that `outer` covers (two masks of one image; 1 for an empty `inner`). */
+export function wallEnclosureShare(inner: Uint8Array, outer: Uint8Array): number {
+  let n = 0;
+  let covered = 0;
+  for (let i = 0; i < inner.length; i++) {
+    if (!inner[i]) continue;
+    n++;
+    if (outer[i]) covered++;
+  }
+  return n === 0 ? 1 : covered / n;
+}

@@ -74,6 +74,13 @@ describe('class names from the source', () => {
     expect(withWall.length).toBeLessThan(samples.length);
     for (const s of withWall) expect(s.label.filter((v) => v === 2).length).toBeGreaterThan(100);
     for (const s of samples.filter((x) => x.labelledClasses)) expect(s.label.includes(2)).toBe(false);
+    // the o-contours filed under SC-HF-I-6 are SC-HF-I-1's: none encloses its slice's blood pool, none is a wall
+    const sixth = samples.filter((s) => s.patient === 'SC-HF-I-06');
+    expect(sixth.length).toBeGreaterThan(0);
+    expect(sixth.every((s) => s.labelledClasses !== undefined)).toBe(true);
+    const notWall = source.report!.warnings.filter((w) => /is not this slice's wall/.test(w));
+    expect(notWall.length).toBe(9);
+    expect(notWall.every((w) => w.includes('SC-HF-I-6/o-contours/IM-0001-'))).toBe(true);
   });
 });
 

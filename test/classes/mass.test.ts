@@ -1,3 +1,6 @@
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { computeLvMass } from '../../src/evaluation/volumes.js';
 import { readCineSeries } from '../../src/data/dicom-series.js';
@@ -40,4 +43,25 @@ describe('LV mass by the disc rule', () => {
       expect(experts.mass!.meanWallThicknessMm).toBeLessThan(9);
     },
   );
+
+  it("leaves out of the experts' mass an o-contour that does not enclose its blood pool, and says which", async () => {
+    const { cine } = await readCineSeries('../shared/data/sunnybrook/dicom/dicoms/SCD0000101');
+    const dir = mkdtempSync(join(tmpdir(), 'lvseg-mass-'));
+    try {
+      cpSync('../shared/data/sunnybrook/dicom/contourfiles/SC-HF-I-1', dir, { recursive: true });
+      const good = await measureExpertContours(cine, join(dir, 'i-contours'));
+      // one ED o-contour moved 20 px down, off its blood pool: a contour filed under the wrong slice or patient
+      const moved = join(dir, 'o-contours', 'IM-0001-0099-ocontour-manual.txt');
+      const shifted = readFileSync(moved, 'utf8').replace(/^(\S+) (\S+)$/gm, (_, x, y) => `${x} ${Number(y) + 20}`);
+      writeFileSync(moved, shifted);
+      const bad = await measureExpertContours(cine, join(dir, 'i-contours'));
+      expect(bad.warnings.filter((w) => w.includes("is not this slice's wall"))).toEqual([
+        expect.stringContaining('IM-0001-0099-ocontour-manual.txt: encloses'),
+      ]);
+      expect(bad.mass!.slices.length).toBe(good.mass!.slices.length - 1);
+      expect(good.warnings.some((w) => w.includes("is not this slice's wall"))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
