@@ -91,12 +91,14 @@ describe('U-Net variants and the sunnybrook-unet preset', () => {
   });
 
   it('resolves the preset into the recipe options, which flags can override', () => {
-    const c = resolveTrainConfig({ preset: 'sunnybrook-unet', train: 'synthetic:4', tta: false });
+    const c = resolveTrainConfig({ preset: 'sunnybrook-unet', train: 'synthetic:4', tta: true });
     expect(c.model).toBe('unet');
     expect(c.unet).toMatchObject({ batchNorm: true, depth: 4 });
     expect(c.preprocessing?.roi).toEqual({ method: 'centre-crop', size: 128 });
     expect(c.augment?.map((t) => t.type)).toContain('affine');
-    expect([c.loss, c.lrSchedule, c.tta, c.postprocess]).toEqual(['ce+image-dice', 'cosine', false, true]);
+    expect(c.augment?.map((t) => t.type)).not.toContain('flip');
+    expect([c.loss, c.lrSchedule, c.tta, c.postprocess]).toEqual(['ce+image-dice', 'cosine', true, true]);
+    expect(resolveTrainConfig({ preset: 'sunnybrook-unet', train: 'synthetic:4' }).tta).toBe(false);
     expect(c.epochs).toBe(30);
     const lab = resolveTrainConfig({ preset: 'lab-task3', train: 'synthetic:4' });
     expect([lab.preprocessing, lab.augment, lab.lrSchedule, lab.weightDecay, lab.tta]).toEqual([
