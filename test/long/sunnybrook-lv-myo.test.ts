@@ -8,7 +8,7 @@ import { selectBackend } from '../../src/backends/select.js';
 import { ensureBuilt, runCli } from '../cli/run-cli.js';
 
 // Issue 25's check: the sunnybrook-lv-myo preset on the 15 training patients, measured on the 15 unseen
-// validation patients through the model's pipeline (TTA, post-processing). SC-N-06's shared masks lie off
+// validation patients through the model's pipeline (post-processing). SC-N-06's shared masks lie off
 // the ventricle (docs/sc-n-06.png), so the thresholds hold over the other 14 patients: the blood pool's
 // mean per-image Dice over every slice, the myocardium's and the epicardial region's over the slices with
 // an epicardial mask.

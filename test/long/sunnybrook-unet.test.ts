@@ -9,11 +9,11 @@ import { selectBackend } from '../../src/backends/select.js';
 import { ensureBuilt, runCli } from '../cli/run-cli.js';
 
 // Issue 9's check: the sunnybrook-unet preset on the 15 training patients, measured on the 15 unseen
-// validation patients (all 266 slices, full images, through the model's pipeline: TTA and post-processing).
-// The issue's target is 0.92; the preset reached 0.888–0.891 in three runs (README, "A model for unseen
-// patients"), short of it, so this holds the lowest of them minus a margin for run-to-run noise (a change
-// in how sums are taken moved the earlier 15-epoch preset from 0.868 to 0.851).
-const MEASURED = 0.888;
+// validation patients (all 266 slices, full images, through the model's pipeline and its post-processing).
+// The issue's target is 0.92; the preset reached 0.888–0.891 with mirror flips in three runs and 0.896 without
+// them (README, "A model for unseen patients"), short of it, so this holds what it measured minus a margin for
+// run-to-run noise (a change in how sums are taken moved the earlier 15-epoch preset from 0.868 to 0.851).
+const MEASURED = 0.896;
 const THRESHOLD = MEASURED - 0.02;
 const DATA = join(PACKAGE_ROOT, '..', 'shared', 'data', 'sunnybrook', 'png');
 const hasData = existsSync(join(DATA, 'training')) && existsSync(join(DATA, 'validation'));
