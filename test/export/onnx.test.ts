@@ -110,7 +110,7 @@ function decidedPixels(scores: Float32Array, classes: number, margin: number): U
   return out;
 }
 
-/** Moves every weight away from its initial value (batch norms' statistics included), seeded. */
+/** Sets every weight (batch norms' statistics included) to seeded random values away from the initial ones. */
 function randomizeWeights(model: tfl.LayersModel, seed: number): void {
   for (const layer of model.layers) {
     const weights = layer.getWeights();
@@ -122,7 +122,13 @@ function randomizeWeights(model: tfl.LayersModel, seed: number): void {
           const short = w.originalName.split('/').pop();
           if (short === 'moving_variance') return tf.randomUniform(shape, 0.5, 2, 'float32', seed + i);
           if (short === 'gamma') return tf.randomUniform(shape, 0.5, 1.5, 'float32', seed + i);
-          if (short === 'kernel') return weights[i]!;
+          if (short === 'kernel') {
+            // seeded as Glorot's uniform initialiser draws them: an unseeded kernel made the share of tied pixels
+            // differ from run to run
+            const receptive = shape.slice(0, -2).reduce((a, b) => a * b, 1);
+            const limit = Math.sqrt(6 / (receptive * (shape.at(-2)! + shape.at(-1)!)));
+            return tf.randomUniform(shape, -limit, limit, 'float32', seed + i);
+          }
           return tf.randomUniform(shape, -0.2, 0.2, 'float32', seed + i);
         }),
       ),

@@ -20,7 +20,7 @@ describe('the shipped lv-sunnybrook model', () => {
     const meta = readModelMetadata(join(DIR, 'model.json'))!;
     expect(meta.input).toEqual({ height: 128, width: 128, channels: 1 });
     expect(meta.preprocessing.roi).toEqual({ method: 'centre-crop', size: 128 });
-    expect(meta.inference).toEqual({ tta: 'flips', postprocess: { largestComponent: true, fillHoles: true } });
+    expect(meta.inference).toEqual({ tta: 'none', postprocess: { largestComponent: true, fillHoles: true } });
     const training = meta.training as {
       command: string;
       validation: { pipeline: { meanDice: number; count: number } };
