@@ -80,7 +80,9 @@ export const DEFAULT_VOLUME_RULE: VolumeRule = {
   // slice 11, which the experts did not contour); 20% lies between them with about 1.5× margin to each.
   maxPhaseStep: 0.2,
   // With the shared cines, ventricular slices correlate with the rest by 0.44–0.99 (SCD0000401's apical slice 2:
-  // −0.41); the atrial basal slices that 40-epoch models mark, −0.78 and −0.79 (SCD0000101's slices 11, 12).
+  // −0.41); the atrial basal slices that 40-epoch models mark, −0.78 and −0.79 (SCD0000101's slices 11, 12). The
+  // bundle trained without flips marks slice 11 at −0.82 (and 32% larger at ES) and slice 12, beyond it, at −0.38,
+  // 8% larger, ringed 85 / 68%: no check of its own fires there, so a basal end beyond an atrial slice goes too.
   minBasalCorrelation: -0.5,
   // The guideline's half. The bundled three-class model rings every blood pool of the shared cines by 45–100% (its
   // training masks all have a wall around the pool), atrial ones too, so on them the basal drop never fires. Ring at
@@ -113,7 +115,7 @@ export function describeVolumeRule(rule: VolumeRule): string {
     `their largest area between two consecutive phases ` +
     `(scaled by 20 / phases below 20 phases) dropped as crossed by the valve plane, over 5+ phases a basal end slice ` +
     `whose area correlates with the rest of the stack's by less than ${rule.minBasalCorrelation} dropped as the ` +
-    `atrium; ` +
+    `atrium, and a basal end slice beyond one that grows or correlates so dropped as beyond the valve; ` +
     `with a myocardium class (SCMR's basal-slice rule), a basal end slice whose blood pool myocardium rings over ` +
     `less than ${Math.round(rule.minMyocardialRing * 100)}% of its border at ED or ES dropped, and an apical end ` +
     `slice ringed by at least that at ED and ES not dropped for growing); ` +
@@ -552,8 +554,9 @@ function pearson(a: readonly number[], b: readonly number[]): number {
  * slices; an apical one is kept where myocardium rings its blood pool, VolumeRule.minMyocardialRing), in a full
  * cycle an end slice whose area steps between two consecutive phases (the valve plane crosses it; see
  * VolumeRule.maxPhaseStep), over five or more phases a basal end slice whose area moves against the rest
- * (VolumeRule.minBasalCorrelation), and a basal end slice that myocardium rings too little at ED or ES. The same
- * slices count at every phase.
+ * (VolumeRule.minBasalCorrelation), a basal end slice that myocardium rings too little at ED or ES, and a basal end
+ * slice beyond one that grows from ED to ES or moves against the rest (the atrium's far side). The same slices count
+ * at every phase.
  */
 function dropNonVentricularEnds(
   slices: SliceVolumes[],
@@ -585,11 +588,13 @@ function dropNonVentricularEnds(
     };
     const ends = [counted[0]!, counted[counted.length - 1]!];
     const basal = ends[0]!.usedAreasMm2[ed]! > ends[1]!.usedAreasMm2[ed]! ? ends[0]! : ends[1]!;
+    const growth = (s: SliceVolumes): string | undefined =>
+      s.usedAreasMm2[es]! > (1 + rule.maxSystolicGrowth) * s.usedAreasMm2[ed]!
+        ? `its area grows from ED to ES (${s.usedAreasMm2[ed]!.toFixed(0)} to ${s.usedAreasMm2[es]!.toFixed(0)} mm²)`
+        : undefined;
     const why = (s: SliceVolumes): string | undefined => {
-      if (s.usedAreasMm2[es]! > (1 + rule.maxSystolicGrowth) * s.usedAreasMm2[ed]!) {
-        const grows =
-          `its area grows from ED to ES (${s.usedAreasMm2[ed]!.toFixed(0)} to ` +
-          `${s.usedAreasMm2[es]!.toFixed(0)} mm²)`;
+      const grows = growth(s);
+      if (grows) {
         const ring = ringAt(s);
         if (s === basal || !ring || Math.min(ring.ed, ring.es) < rule.minMyocardialRing) {
           return (
@@ -615,18 +620,26 @@ function dropNonVentricularEnds(
         'the valve plane crosses it, ventricle in some phases, atrium or outflow tract in others'
       );
     };
-    const movesAgainst = (s: SliceVolumes): string | undefined => {
-      if (s !== basal || known.length < 5) return undefined;
+    const against = (s: SliceVolumes): string | undefined => {
+      if (known.length < 5) return undefined;
       const rest = known.map((p) => sums[p]! - s.usedAreasMm2[p]!);
       const r = pearson(
         known.map((p) => s.usedAreasMm2[p]!),
         rest,
       );
       if (!(r < rule.minBasalCorrelation)) return undefined;
-      return (
-        `its area moves against the rest of the ventricle over the cycle (correlation ${r.toFixed(2)}): the ` +
-        `atrium beyond the valve, filling while the ventricle empties`
-      );
+      return `its area moves against the rest of the ventricle over the cycle (correlation ${r.toFixed(2)})`;
+    };
+    const movesAgainst = (s: SliceVolumes): string | undefined => {
+      const reason = s === basal ? against(s) : undefined;
+      return reason && `${reason}: the atrium beyond the valve, filling while the ventricle empties`;
+    };
+    // A slice beyond the atrium is beyond the valve too: the basal end goes when the slice inside it fills in systole.
+    const beyondAtrium = (s: SliceVolumes): string | undefined => {
+      if (s !== basal) return undefined;
+      const inner = counted[s === counted[0] ? 1 : counted.length - 2]!;
+      const reason = growth(inner) ?? against(inner);
+      return reason && `it lies beyond slice ${inner.slice + 1}, where ${reason}: beyond the valve, in the atrium`;
     };
     const ringless = (s: SliceVolumes): string | undefined => {
       const ring = ringAt(s);
@@ -637,7 +650,7 @@ function dropNonVentricularEnds(
       );
     };
     const dropped = ends
-      .map((s) => ({ s, reason: why(s) ?? movesAgainst(s) ?? ringless(s) }))
+      .map((s) => ({ s, reason: why(s) ?? movesAgainst(s) ?? ringless(s) ?? beyondAtrium(s) }))
       .find((e) => e.reason !== undefined);
     if (!dropped) break;
     dropped.s.counted = false;

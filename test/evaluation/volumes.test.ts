@@ -184,6 +184,19 @@ describe('computeVolumes', () => {
     },
   );
 
+  it('drops the basal end slice beyond one that fills in systole: past the atrium is past the valve', () => {
+    const areas = beating(6, 20, 2000, 1000);
+    areas[0] = beating(1, 20, 800, 400)[0]!; // the apex
+    areas[4] = beating(1, 20, 1000, 1300)[0]!; // the atrium: 30% larger at ES than at ED
+    areas[5] = areas[5]!.map(() => 1000); // beyond it: steady, so none of its own checks fires
+    const r = computeVolumes(grid(areas), z(6), { cyclic: true });
+    expect(r.slices[5]!.reason).toBe(
+      'it lies beyond slice 5, where its area grows from ED to ES (1000 to 1300 mm²): beyond the valve, in the atrium',
+    );
+    expect(r.slices[4]!.reason).toMatch(/^its area grows from ED to ES \(1000 to 1300 mm²\): not the ventricle/);
+    expect(r.slices.filter((s) => s.counted).map((s) => s.slice)).toEqual([0, 1, 2, 3]);
+  });
+
   it('drops an end slice whose area steps between two phases (the valve plane crossing it), and says where', () => {
     const areas = beating(5, 20, 2000, 1000);
     // Ventricle at diastole, a smaller atrium in phases 6–14: 1900 → 1200 mm² is 37% of the largest.
