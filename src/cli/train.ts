@@ -48,7 +48,7 @@ export const command: Command = {
     'completed epoch with the same data order.',
     'The sunnybrook-unet preset is the recipe for unseen patients: a U-Net with batch norm on a centred 128x128',
     'region of interest, per-image normalisation, strong augmentation, CE + per-image Dice, 30 epochs of AdamW',
-    'with warm-up and cosine decay; its model/ gets an lvseg.json (preprocessing, test-time flips,',
+    'with warm-up and cosine decay, no mirror flips; its model/ gets an lvseg.json (preprocessing, --tta flips,',
     `post-processing) that predict and evaluate follow. ${Object.entries(TRAIN_OPTIONS)
       .filter(([, d]) => d.flag === null)
       .map(([k]) => k)

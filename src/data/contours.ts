@@ -6,8 +6,7 @@ export {
   parseContour,
   rasterizeContour,
   PIXEL_CENTRE,
-  MIN_WALL_ENCLOSURE,
-  wallEnclosureShare,
+  notTheWall,
   type Contour,
   type RasterizeOptions,
 } from '../imaging/contour-polygon.js';

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataError } from '../errors.js';
-import { MIN_WALL_ENCLOSURE, rasterizeContour, readContourFile, wallEnclosureShare } from './contours.js';
+import { notTheWall, rasterizeContour, readContourFile } from './contours.js';
 import { readDicomSlice } from './dicom.js';
 import type { Sample } from './sample.js';
 import { applyScaling, type Scaling } from './scaling.js';
@@ -87,7 +87,7 @@ const CONTOUR = /^IM-\d+-(\d+)-icontour-manual\.txt$/;
  * warning and a skip, counted in `report`. Image values are the DICOM's rescaled units, then scaled;
  * spacing comes from the DICOM. With `myocardium`, a slice whose `o-contours/…-ocontour-manual.txt`
  * exists gets label 2 inside the o-contour but outside the i-contour; the others, and those whose o-contour does not
- * enclose the i-contour (MIN_WALL_ENCLOSURE: a warning), mark classes 0 and 1 only (`labelledClasses`).
+ * enclose the i-contour (notTheWall: a warning), mark classes 0 and 1 only (`labelledClasses`).
  */
 export async function* readSunnybrookDicom(
   dir: string,
@@ -140,12 +140,9 @@ export async function* readSunnybrookDicom(
           } catch (err) {
             throw new DataError(`${outerFile}: ${(err as Error).message}`, { cause: err });
           }
-          const share = wallEnclosureShare(label, outer);
-          if (share < MIN_WALL_ENCLOSURE) {
-            report?.warnings.push(
-              `${outerFile}: encloses ${Math.round(share * 100)}% of its i-contour's blood pool, so it is not this ` +
-                `slice's wall; the slice supervises the blood pool only`,
-            );
+          const why = notTheWall(label, outer, outerFile);
+          if (why) {
+            report?.warnings.push(`${why}; the slice supervises the blood pool only`);
             labelledClasses = [0, 1];
           } else for (let i = 0; i < label.length; i++) if (label[i] === 0 && outer[i] !== 0) label[i] = 2;
         }

@@ -4,7 +4,7 @@
  * here, so the browser page measures a dropped series with the same code as `lvseg volumes`.
  */
 import type { CineContours, CineSeries } from '../data/cine-grid.js';
-import { MIN_WALL_ENCLOSURE, rasterizeContour, wallEnclosureShare } from '../imaging/contour-polygon.js';
+import { notTheWall, rasterizeContour } from '../imaging/contour-polygon.js';
 import { DataError } from '../errors.js';
 import type { DicomSlice } from '../data/dicom-decode.js';
 import type { LabelConvention } from '../models/metadata.js';
@@ -249,13 +249,10 @@ export function measureExperts(
   const outerMasks = rasterizeExperts(cine, outer, false);
   for (const c of outer.contours) {
     const inner = masks[c.slice]![c.phase];
-    const share = c.phase === ed && inner ? wallEnclosureShare(inner, outerMasks[c.slice]![c.phase]!) : 1;
-    if (share >= MIN_WALL_ENCLOSURE) continue;
+    const why = c.phase === ed && inner ? notTheWall(inner, outerMasks[c.slice]![c.phase]!, c.file) : undefined;
+    if (!why) continue;
     outerMasks[c.slice]![c.phase] = undefined;
-    warnings.push(
-      `${c.file}: encloses ${Math.round(share * 100)}% of the i-contour's blood pool, so it is not this slice's ` +
-        `wall; left out of the experts' LV mass`,
-    );
+    warnings.push(`${why}; left out of the experts' LV mass`);
   }
   const edSlices = massSlices(
     cine,

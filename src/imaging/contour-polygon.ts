@@ -128,8 +128,11 @@ function drawLine(
  */
 export const MIN_WALL_ENCLOSURE = 0.95;
 
-/** The share of `inner`'s pixels that `outer` covers (two masks of one image; 1 for an empty `inner`). */
-export function wallEnclosureShare(inner: Uint8Array, outer: Uint8Array): number {
+/**
+ * Why the epicardial mask `outer` (from `file`) is not the wall around the endocardial mask `inner` of the same
+ * image, where it covers less than MIN_WALL_ENCLOSURE of it; undefined where it is.
+ */
+export function notTheWall(inner: Uint8Array, outer: Uint8Array, file: string): string | undefined {
   let n = 0;
   let covered = 0;
   for (let i = 0; i < inner.length; i++) {
@@ -137,5 +140,7 @@ export function wallEnclosureShare(inner: Uint8Array, outer: Uint8Array): number
     n++;
     if (outer[i]) covered++;
   }
-  return n === 0 ? 1 : covered / n;
+  if (n === 0 || covered / n >= MIN_WALL_ENCLOSURE) return undefined;
+  const share = Math.round((100 * covered) / n);
+  return `${file}: encloses ${share}% of its i-contour's blood pool, so it is not this slice's wall`;
 }
