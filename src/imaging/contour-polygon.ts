@@ -126,7 +126,7 @@ function drawLine(
  * wall: a wall encloses the whole blood pool (1.00 on every matched pair of the shared data; the o-contours filed
  * under SC-HF-I-6, a copy of SC-HF-I-1's, enclose 0.41–0.81).
  */
-export const MIN_WALL_ENCLOSURE = 0.95;
+const MIN_WALL_ENCLOSURE = 0.95;
 
 /**
  * Why the epicardial mask `outer` (from `file`) is not the wall around the endocardial mask `inner` of the same
